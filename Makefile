@@ -35,6 +35,7 @@ sim: setup
 	$(VENV)/bin/ernn train --out $(RUN) --reuse
 
 test: setup
+	$(VENV)/bin/ruff check golden tests tb bench
 	$(PY) -m pytest -n $(JOBS) -q
 
 test-long: setup

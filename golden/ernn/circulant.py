@@ -135,18 +135,19 @@ def matvec_dense(vectors: torch.Tensor, x: torch.Tensor, rows: int) -> torch.Ten
     return torch.nn.functional.linear(x, dense[:, : x.shape[-1]])
 
 
-def real_multiplies(rows: int, cols: int, block_size: int) -> dict[str, int]:
-    """Real multiplications for one product W x, dense vs FFT domain (an operation count, not a timing).
+def real_multiplies(rows: int, cols: int, block_size: int, gates: int = 1) -> dict[str, int]:
+    """Real multiplications for ``gates`` products W_g x with one input x: dense vs FFT domain.
 
-    FFT-domain count: 4 real multiplies per complex MAC (bins 0 and k/2 are real: 1 each), plus the
-    radix-2 transforms, counted as (k/2) log2 k butterflies of 4 real multiplies for every input-block
-    RFFT and output-block IRFFT (an upper bound: trivial twiddles are not discounted).
+    An operation count, not a timing. FFT-domain count: 4 real multiplies per complex MAC (bins 0 and
+    k/2 are real: 1 each), plus the radix-2 transforms, counted as (k/2) log2 k butterflies of 4 real
+    multiplies for each of the q input-block RFFTs (shared by the gates) and the gates * p output-block
+    IRFFTs (an upper bound: trivial twiddles are not discounted).
     """
     k = check_block_size(block_size)
-    dense = rows * cols
+    dense = gates * rows * cols
     if k == 1:
         return {"dense": dense, "fft": dense}
     p, q, _ = vector_shape(rows, cols, k)
     per_block = 2 * 1 + (k // 2 - 1) * 4
-    transforms = (p + q) * (k // 2) * int(math.log2(k)) * 4
-    return {"dense": dense, "fft": p * q * per_block + transforms}
+    transforms = (q + gates * p) * (k // 2) * int(math.log2(k)) * 4
+    return {"dense": dense, "fft": gates * p * q * per_block + transforms}
