@@ -35,19 +35,19 @@ sim: setup
 	$(VENV)/bin/ernn train --out $(RUN) --reuse
 
 test: setup
-	$(VENV)/bin/ruff check golden tests tb bench
+	$(VENV)/bin/ruff check .
 	$(PY) -m pytest -n $(JOBS) -q
 
 test-long: setup
 	$(PY) -m pytest -n $(JOBS) -q -m slow
 
 lint: setup
-	$(VENV)/bin/ruff check golden tests tb bench
-	$(VENV)/bin/ruff format --check golden tests tb bench
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 format: setup
-	$(VENV)/bin/ruff format golden tests tb bench
-	$(VENV)/bin/ruff check --fix golden tests tb bench
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
 
 bench: setup
 	$(PY) bench/bench_train_step.py
