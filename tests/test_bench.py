@@ -10,8 +10,22 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def test_train_step_benchmark_writes_json(tmp_path):
     out = tmp_path / "ts.json"
-    cmd = [sys.executable, str(ROOT / "bench/bench_train_step.py"), "--hidden", "32", "--blocks", "8",
-           "--steps", "3", "--batch", "2", "--reps", "1", "--out", str(out)]
+    cmd = [
+        sys.executable,
+        str(ROOT / "bench/bench_train_step.py"),
+        "--hidden",
+        "32",
+        "--blocks",
+        "8",
+        "--steps",
+        "3",
+        "--batch",
+        "2",
+        "--reps",
+        "1",
+        "--out",
+        str(out),
+    ]
     subprocess.run(cmd, check=True, capture_output=True, text=True)
     result = json.loads(out.read_text())["results"][0]
     assert result["hidden"] == 32 and result["block_size"] == 8

@@ -8,6 +8,8 @@ import sys
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
+
 from . import data, train
 
 
@@ -104,14 +106,118 @@ def _print_metrics(out: Path) -> None:
     print(f"run directory: {out}")
 
 
+def _add_export(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "export",
+        help="quantize a trained run into a model directory for the golden model and the RTL",
+        description="Write config.json, ernn_params.vh, $readmemh memories and test vectors to --out.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--checkpoint", required=True, help="run directory written by 'ernn train'")
+    p.add_argument("--out", required=True, help="model directory to write")
+    p.add_argument("--data-bits", type=int, default=16, help="data-path width (8, 10, 12, 16, ...)")
+    p.add_argument("--test-sequences", type=int, default=8, help="test sequences written as test vectors")
+    p.add_argument("--force", action="store_true", help="overwrite an existing model directory")
+    p.set_defaults(func=cmd_export)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from . import export
+
+    if args.test_sequences < 1:
+        raise ValueError(f"--test-sequences must be >= 1, got {args.test_sequences}")
+    out = export.export(
+        args.checkpoint,
+        args.out,
+        data_bits=args.data_bits,
+        num_sequences=args.test_sequences,
+        force=args.force,
+    )
+    cfg = json.loads((out / "config.json").read_text())
+    print(
+        f"exported {cfg['model']['cell'].upper()} k={cfg['model']['block_size']} at {args.data_bits}-bit data "
+        f"path to {out} ({len(cfg['files'])} files, {cfg['test_vectors']['frames']} test-vector frames)"
+    )
+    return 0
+
+
+def _add_golden(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "golden",
+        help="run the bit-exact fixed-point golden model on an array",
+        description="Input .npy: (T, F) or (N, T, F) in the training data's units. Output .npy: the last "
+        "layer's output per time step, (T, O) or (N, T, O), dequantized (integers of Q(data) with --raw).",
+    )
+    p.add_argument("--model", required=True, help="model directory written by 'ernn export'")
+    p.add_argument("--input", required=True, help="input .npy")
+    p.add_argument("--lengths", help="(N,) integer .npy of sequence lengths for a zero-padded batch")
+    p.add_argument("--output", required=True, help="output .npy to write")
+    p.add_argument("--raw", action="store_true", help="write integers of the data format instead of floats")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    p.set_defaults(func=cmd_golden)
+
+
+def cmd_golden(args: argparse.Namespace) -> int:
+    from . import inference
+    from .export import ExportedModel
+
+    out = Path(args.output)
+    if out.exists() and not args.force:
+        raise FileExistsError(f"{out} exists; pass --force to overwrite it")
+    model = ExportedModel(args.model)
+    x = inference.load_array(args.input, "input")
+    lengths = inference.load_array(args.lengths, "lengths") if args.lengths else None
+    xn, lens, single = inference.prepare_input(model, x, lengths, args.input)
+    y, log = inference.run_golden(model, xn, lens, raw=args.raw)
+    np.save(out, y[0] if single else y)
+    sat = log.nonzero()
+    print(
+        f"golden model: {int(lens.sum())} time steps -> {out} {tuple((y[0] if single else y).shape)}; "
+        f"saturations: {sat if sat else 'none'}"
+    )
+    return 0
+
+
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "evaluate",
+        help="float vs golden accuracy on the data set's test split, as JSON",
+    )
+    p.add_argument("--model", required=True, help="model directory written by 'ernn export'")
+    p.add_argument("--output", help="also write the JSON to this file")
+    p.set_defaults(func=cmd_evaluate)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from . import inference
+    from .export import ExportedModel
+
+    model = ExportedModel(args.model)
+    tcfg = (
+        json.loads(Path(model.config["source_run"], "config.json").read_text())["train"]
+        if Path(model.config["source_run"], "config.json").exists()
+        else {}
+    )
+    ds = data.load(model.task, tcfg.get("train_file"), tcfg.get("test_file"))
+    report = inference.evaluate(model, ds.test)
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.output:
+        Path(args.output).write_text(text + "\n")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ernn", description="E-RNN toolkit: block-circulant RNNs on FPGAs")
     sub = parser.add_subparsers(dest="command", required=True)
     _add_train(sub)
+    _add_export(sub)
+    _add_golden(sub)
+    _add_evaluate(sub)
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, FileNotFoundError, FileExistsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 

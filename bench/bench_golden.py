@@ -1,0 +1,135 @@
+"""Golden-model speed: time steps per second of the int64 path vs the fxpmath reference, same work.
+
+For each hidden size, one random block-circulant LSTM layer (input size = hidden size, block size k,
+batch 1) runs ``--steps`` time steps on the fast int64 path (``GoldenNetwork.run``) and ``--ref-steps``
+steps on the fxpmath reference (``ReferenceNetwork.run``, far slower: a few steps, then per-step time).
+The first ``--ref-steps`` outputs of both are compared bit for bit. Then the error trend: max / RMS error
+of the golden output vs the float64 model for 8, 10, 12 and 16-bit data paths (random LSTM with peepholes
+and 2-layer GRU). Prints tables and writes JSON.
+Ratios are what to read; absolute times on a shared machine are noisy.
+
+    .venv/bin/python bench/bench_golden.py --out build/bench/golden.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+from ernn.fixed.float_reference import random_model, run_float
+from ernn.fixed.network import GoldenNetwork
+from ernn.fixed.reference import ReferenceNetwork
+
+
+def measure(hidden: int, k: int, steps: int, ref_steps: int, seed: int) -> dict:
+    desc = random_model("lstm", hidden, hidden, block_size=k, seed=seed)
+    net = GoldenNetwork(desc)
+    x = np.random.default_rng(seed).normal(size=(1, steps, hidden))
+    net.run(x[:, : min(steps, 5)])  # warm-up (tables, caches)
+    t0 = time.perf_counter()
+    res = net.run(x)
+    fast = time.perf_counter() - t0
+    ref = ReferenceNetwork(desc, net.numerics)
+    xr = res.input_int[:, :ref_steps]
+    t0 = time.perf_counter()
+    out = ref.run(xr)
+    slow = time.perf_counter() - t0
+    exact = bool(np.array_equal(out["h_int"][0], res.h_int[0][:, :ref_steps]))
+    fast_step = fast / steps
+    slow_step = slow / ref_steps
+    return {
+        "cell": "lstm",
+        "hidden": hidden,
+        "input_size": hidden,
+        "block_size": k,
+        "batch": 1,
+        "fast_steps": steps,
+        "fast_seconds": fast,
+        "fast_steps_per_second": 1.0 / fast_step,
+        "ref_steps": ref_steps,
+        "ref_seconds": slow,
+        "ref_steps_per_second": 1.0 / slow_step,
+        "fast_over_ref": slow_step / fast_step,
+        "bit_exact_on_ref_steps": exact,
+        "numerics": net.numerics.to_dict(),
+    }
+
+
+def error_trend(hidden: int, k: int, steps: int, seed: int) -> list[dict]:
+    """Max / RMS |golden - float| of the last layer's h for data paths of 8, 10, 12, 16 bits."""
+    rows = []
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(4, steps, hidden))
+    for cell, kw in (("lstm", {"peephole": True}), ("gru", {"num_layers": 2})):
+        desc = random_model(cell, hidden, hidden, block_size=k, seed=seed, **kw)
+        ref = run_float(desc, x).output
+        for bits in (8, 10, 12, 16):
+            res = GoldenNetwork(desc, data_bits=bits).run(x)
+            err = res.output - ref
+            rows.append(
+                {
+                    "cell": cell,
+                    **{key: v for key, v in kw.items()},
+                    "data_bits": bits,
+                    "max_abs_error": float(np.abs(err).max()),
+                    "rms_error": float(np.sqrt(np.mean(err**2))),
+                    "saturations": res.log.total,
+                }
+            )
+    return rows
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--hidden", nargs="+", type=int, default=[256, 1024])
+    ap.add_argument("--block", type=int, default=16, help="block size k (default 16)")
+    ap.add_argument("--steps", type=int, default=300, help="time steps on the fast path (default 300)")
+    ap.add_argument("--ref-steps", type=int, default=3, help="time steps on the fxpmath path (default 3)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--trend-hidden", type=int, default=64, help="hidden size of the error-trend models")
+    ap.add_argument("--trend-steps", type=int, default=50, help="time steps of the error-trend inputs")
+    ap.add_argument("--out", type=Path, default=Path("build/bench/golden.json"))
+    args = ap.parse_args()
+    if args.ref_steps < 1 or args.steps < args.ref_steps:
+        ap.error("need 1 <= --ref-steps <= --steps")
+    results = []
+    print(
+        f"{'hidden':>7} {'k':>3} {'fast steps/s':>13} {'fxpmath steps/s':>16} {'ratio':>8} {'bit-exact':>9}"
+    )
+    for hidden in args.hidden:
+        r = measure(hidden, args.block, args.steps, args.ref_steps, args.seed)
+        results.append(r)
+        print(
+            f"{hidden:>7} {args.block:>3} {r['fast_steps_per_second']:>13.1f} {r['ref_steps_per_second']:>16.3f} "
+            f"{r['fast_over_ref']:>8.0f} {r['bit_exact_on_ref_steps']!s:>9}",
+            flush=True,
+        )
+    trend = error_trend(args.trend_hidden, args.block, args.trend_steps, args.seed)
+    print(
+        f"\nerror vs float64 (hidden {args.trend_hidden}, k {args.block}, batch 4, {args.trend_steps} steps)"
+    )
+    print(f"{'cell':>5} {'bits':>5} {'max abs':>10} {'rms':>10}")
+    for row in trend:
+        print(
+            f"{row['cell']:>5} {row['data_bits']:>5} {row['max_abs_error']:>10.2e} {row['rms_error']:>10.2e}"
+        )
+    payload = {
+        "benchmark": "golden model time steps per second, int64 path vs fxpmath reference",
+        "machine": {
+            "python": platform.python_version(),
+            "processor": platform.processor() or platform.machine(),
+        },
+        "results": results,
+        "error_trend": trend,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(payload, indent=2) + "\n")
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,72 @@
+"""Golden model vs float accuracy at several data-path widths (JapaneseVowels test set, block 8).
+
+Trains (or reuses) an ADMM LSTM and GRU with the default options, exports each at every width and scores
+the float model and the golden model on all test sequences. Writes ``<out>/golden_accuracy.json`` and a
+Markdown table ``<out>/golden_accuracy.md``.
+
+    .venv/bin/python bench/golden_accuracy.py --out docs/results
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from ernn import cli, data, export, inference
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default="build/results")
+    ap.add_argument("--runs", default="build/runs", help="where the trained runs are kept (reused)")
+    ap.add_argument("--bits", nargs="+", type=int, default=[8, 10, 12, 16])
+    ap.add_argument("--cells", nargs="+", default=["lstm", "gru"])
+    ap.add_argument("--block-size", type=int, default=8)
+    args = ap.parse_args()
+    ds = data.load("classify")
+    rows = []
+    for cell in args.cells:
+        run = Path(args.runs) / f"{cell}_k{args.block_size}"
+        cli.main(
+            [
+                "train",
+                "--out",
+                str(run),
+                "--cell",
+                cell,
+                "--block-size",
+                str(args.block_size),
+                "--reuse",
+                "--quiet",
+            ]
+        )
+        for bits in args.bits:
+            model_dir = Path(args.runs) / f"{cell}_k{args.block_size}_q{bits}"
+            export.export(run, model_dir, data_bits=bits, force=True, dataset=ds)
+            report = inference.evaluate(export.ExportedModel(model_dir), ds.test)
+            rows.append({"cell": cell, "block_size": args.block_size, "bits": bits, **report})
+            print(
+                f"{cell} {bits:>2}-bit: float {report['float_accuracy']:.2f}  golden {report['golden_accuracy']:.2f}  "
+                f"max err {report['output_max_abs_error']:.2e}  rms {report['output_rms_error']:.2e}"
+            )
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "golden_accuracy.json").write_text(json.dumps(rows, indent=2) + "\n")
+    lines = [
+        "| cell | data bits | float acc. (%) | golden acc. (%) | loss (points) | max abs error | RMS error | saturations |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for r in rows:
+        sat = sum(r["saturations"].values())
+        lines.append(
+            f"| {r['cell'].upper()} | {r['bits']} | {r['float_accuracy']:.2f} | {r['golden_accuracy']:.2f} | "
+            f"{r['float_accuracy'] - r['golden_accuracy']:+.2f} | {r['output_max_abs_error']:.2e} | "
+            f"{r['output_rms_error']:.2e} | {sat} |"
+        )
+    (out / "golden_accuracy.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,250 @@
+"""ernn export / golden / evaluate: the model directory, its checks, and the golden model on users' arrays."""
+
+import json
+
+import numpy as np
+import pytest
+from ernn import cli, data, export, inference
+from ernn.fixed.network import GoldenNetwork
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    """A small trained LSTM (projection + peepholes, 2 layers) on synthetic user data."""
+    folder = tmp_path_factory.mktemp("export")
+    rng = np.random.default_rng(0)
+    centroids = rng.normal(size=(3, 6)) * 2
+
+    def make(n):
+        lengths = rng.integers(3, 8, n)
+        y = rng.integers(0, 3, n)
+        x = (rng.normal(size=(n, 7, 6)) + centroids[y][:, None, :]).astype(np.float32) * 3 + 1
+        x[np.arange(7)[None] >= lengths[:, None]] = 0
+        return data.Split(x, lengths, y)
+
+    data.save_npz(folder / "train.npz", make(48))
+    data.save_npz(folder / "test.npz", make(20))
+    run = folder / "run"
+    args = [
+        "train",
+        "--out",
+        str(run),
+        "--hidden-size",
+        "16",
+        "--block-size",
+        "4",
+        "--num-layers",
+        "2",
+        "--proj-size",
+        "8",
+        "--peephole",
+        "--epochs",
+        "4",
+        "--quiet",
+        "--train",
+        str(folder / "train.npz"),
+        "--test",
+        str(folder / "test.npz"),
+    ]
+    assert cli.main(args) == 0
+    return run
+
+
+@pytest.fixture(scope="module")
+def model_dir(run_dir, tmp_path_factory):
+    out = tmp_path_factory.mktemp("model") / "m"
+    assert cli.main(["export", "--checkpoint", str(run_dir), "--out", str(out), "--test-sequences", "5"]) == 0
+    return out
+
+
+def _read_mem(path, word):
+    vals = np.array([int(line, 16) for line in path.read_text().split()], dtype=np.int64)
+    return np.where(vals >= 1 << (word - 1), vals - (1 << word), vals)
+
+
+def test_model_directory_contents_match_the_golden_model(model_dir):
+    cfg = json.loads((model_dir / "config.json").read_text())
+    model = export.ExportedModel(model_dir)
+    params = np.load(model_dir / "params.npz")
+    ws = cfg["numerics"]["weight_spectrum"]["word"]
+    for layer in range(2):
+        for name in ("w_ih", "w_hh", "w_hr"):
+            packed = _read_mem(model_dir / "mem" / f"l{layer}_{name}.mem", 2 * ws)
+            re = np.where(
+                packed & ((1 << ws) - 1) >= 1 << (ws - 1),
+                (packed & ((1 << ws) - 1)) - (1 << ws),
+                packed & ((1 << ws) - 1),
+            )
+            im = (
+                packed >> ws
+            )  # arithmetic shift of the sign-extended 2*ws-bit word gives the signed upper half
+            np.testing.assert_array_equal(re, params[f"l{layer}_{name}_re"].ravel())
+            np.testing.assert_array_equal(im, params[f"l{layer}_{name}_im"].ravel())
+        peep = _read_mem(model_dir / "mem" / f"l{layer}_peephole.mem", cfg["numerics"]["peephole"]["word"])
+        np.testing.assert_array_equal(peep, params[f"l{layer}_peephole"].ravel())
+    header = (model_dir / "ernn_params.vh").read_text()
+    assert "localparam integer ERNN_K = 4;" in header and "localparam integer ERNN_PROJ_SIZE = 8;" in header
+    # The test vectors are the golden model's outputs for the stream of test frames.
+    vec = np.load(model_dir / "vectors" / "vectors.npz")
+    out, _ = model.net.run_stream(vec["input"], vec["last"].astype(bool))
+    np.testing.assert_array_equal(out, vec["expected_l1"])
+    word = cfg["numerics"]["data"]["word"]
+    np.testing.assert_array_equal(
+        _read_mem(model_dir / "vectors" / "expected_l1.mem", word), vec["expected_l1"].ravel()
+    )
+    assert vec["last"].sum() == 5 and cfg["test_vectors"]["frames"] == len(vec["input"])
+
+
+def test_export_refuses_to_overwrite(run_dir, model_dir, capsys):
+    assert cli.main(["export", "--checkpoint", str(run_dir), "--out", str(model_dir)]) == 2
+    assert "--force" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        (
+            lambda d: (d / "mem" / "l0_w_ih.mem").write_text("0000\n"),
+            "l0_w_ih.mem does not match the checksum",
+        ),
+        (lambda d: (d / "mem" / "tanh_values.mem").unlink(), "tanh_values.mem is listed"),
+        (lambda d: (d / "config.json").write_text("{not json"), "config.json: not valid JSON"),
+        (lambda d: (d / "config.json").write_text('{"format": "other"}'), "not an ernn-model"),
+    ],
+)
+def test_damaged_model_directory_names_the_file(model_dir, tmp_path, damage, message):
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(model_dir, copy)
+    damage(copy)
+    with pytest.raises((ValueError, FileNotFoundError), match=message):
+        export.ExportedModel(copy)
+
+
+def test_mismatched_params_are_reported(model_dir, tmp_path):
+    import hashlib
+    import shutil
+
+    copy = tmp_path / "copy"
+    shutil.copytree(model_dir, copy)
+    arrays = dict(np.load(copy / "params.npz"))
+    arrays["l1_bias"] = arrays["l1_bias"] + 1
+    np.savez(copy / "params.npz", **arrays)
+    cfg = json.loads((copy / "config.json").read_text())
+    cfg["files"]["params.npz"] = hashlib.sha256((copy / "params.npz").read_bytes()).hexdigest()
+    (copy / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ValueError, match="'l1_bias' differs"):
+        export.ExportedModel(copy)
+
+
+def test_golden_cli_single_and_ragged_batch(model_dir, tmp_path):
+    model = export.ExportedModel(model_dir)
+    rng = np.random.default_rng(5)
+    batch = rng.normal(size=(3, 6, 6)).astype(np.float32) * 3
+    lengths = np.array([6, 2, 4])
+    np.save(tmp_path / "x.npy", batch)
+    np.save(tmp_path / "len.npy", lengths)
+    np.save(tmp_path / "one.npy", batch[1, :2])
+    assert (
+        cli.main(
+            [
+                "golden",
+                "--model",
+                str(model_dir),
+                "--input",
+                str(tmp_path / "x.npy"),
+                "--lengths",
+                str(tmp_path / "len.npy"),
+                "--output",
+                str(tmp_path / "y.npy"),
+            ]
+        )
+        == 0
+    )
+    assert (
+        cli.main(
+            [
+                "golden",
+                "--model",
+                str(model_dir),
+                "--input",
+                str(tmp_path / "one.npy"),
+                "--output",
+                str(tmp_path / "y1.npy"),
+                "--raw",
+            ]
+        )
+        == 0
+    )
+    y, y1 = np.load(tmp_path / "y.npy"), np.load(tmp_path / "y1.npy")
+    assert y.shape == (3, 6, 8) and y1.shape == (2, 8)
+    assert np.all(y[1, 2:] == 0)  # nothing after the end of a sequence
+    fmt = model.net.numerics.data
+    np.testing.assert_array_equal(y1.astype(np.int64), np.round(y[1, :2] * 2.0**fmt.frac).astype(np.int64))
+    direct = GoldenNetwork(model.desc, model.net.numerics).run(model.normalise(batch), lengths).output
+    np.testing.assert_array_equal(y, direct)
+
+
+@pytest.mark.parametrize(
+    ("array", "extra", "message"),
+    [
+        (np.zeros((4, 5), np.float32), [], "expected shape (T, 6)"),
+        (np.full((4, 6), np.nan, np.float32), [], "finite"),
+        (np.zeros((2, 4, 6), np.float32), ["--lengths", "LEN"], "lengths: expected 2 integers in [1, 4]"),
+    ],
+)
+def test_golden_cli_bad_input(model_dir, tmp_path, capsys, array, extra, message):
+    np.save(tmp_path / "x.npy", array)
+    np.save(tmp_path / "len.npy", np.array([5, 1]))
+    extra = [str(tmp_path / "len.npy") if e == "LEN" else e for e in extra]
+    code = cli.main(
+        [
+            "golden",
+            "--model",
+            str(model_dir),
+            "--input",
+            str(tmp_path / "x.npy"),
+            "--output",
+            str(tmp_path / "y.npy"),
+            *extra,
+        ]
+    )
+    assert code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_golden_cli_does_not_overwrite(model_dir, tmp_path, capsys):
+    np.save(tmp_path / "x.npy", np.zeros((3, 6), np.float32))
+    (tmp_path / "y.npy").write_text("precious")
+    assert (
+        cli.main(
+            [
+                "golden",
+                "--model",
+                str(model_dir),
+                "--input",
+                str(tmp_path / "x.npy"),
+                "--output",
+                str(tmp_path / "y.npy"),
+            ]
+        )
+        == 2
+    )
+    assert (tmp_path / "y.npy").read_text() == "precious"
+
+
+def test_evaluate_reports_float_and_golden(model_dir, tmp_path):
+    assert cli.main(["evaluate", "--model", str(model_dir), "--output", str(tmp_path / "e.json")]) == 0
+    report = json.loads((tmp_path / "e.json").read_text())
+    assert report["sequences"] == 20
+    assert abs(report["float_accuracy"] - report["golden_accuracy"]) <= 100.0 / 20 * 2
+    model = export.ExportedModel(model_dir)
+    ds = data.load(
+        "classify",
+        *[
+            json.loads((model_dir / "config.json").read_text())["source_run"] + f"/../{n}.npz"
+            for n in ("train", "test")
+        ],
+    )
+    assert inference.evaluate(model, ds.test)["golden_accuracy"] == report["golden_accuracy"]

@@ -1,0 +1,33 @@
+"""bench/bench_golden.py runs and writes what it promises (tiny sizes; the real numbers are in docs/numerics.md)."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_golden_benchmark_writes_json(tmp_path):
+    out = tmp_path / "golden.json"
+    cmd = [
+        sys.executable,
+        str(ROOT / "bench/bench_golden.py"),
+        "--hidden",
+        "16",
+        "--block",
+        "8",
+        "--steps",
+        "4",
+        "--ref-steps",
+        "1",
+        "--out",
+        str(out),
+    ]
+    subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=120)
+    payload = json.loads(out.read_text())
+    result = payload["results"][0]
+    assert {row["data_bits"] for row in payload["error_trend"]} == {8, 10, 12, 16}
+    assert result["hidden"] == 16 and result["block_size"] == 8
+    assert result["bit_exact_on_ref_steps"] is True
+    assert result["fast_steps_per_second"] > 0 and result["fast_over_ref"] > 0
