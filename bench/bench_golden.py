@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+
 from ernn.fixed.float_reference import random_model, run_float
 from ernn.fixed.network import GoldenNetwork
 from ernn.fixed.reference import ReferenceNetwork

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 import torch
+
 from ernn import models
 
 

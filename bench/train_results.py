@@ -15,8 +15,9 @@ import statistics
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from ernn import data, train
 from tqdm import tqdm
+
+from ernn import data, train
 
 
 def run_one(job: dict) -> dict:

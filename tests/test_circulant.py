@@ -4,6 +4,7 @@ import itertools
 
 import pytest
 import torch
+
 from ernn import circulant
 
 SHAPES = [(8, 8), (16, 4), (4, 16), (10, 7), (5, 13), (33, 20), (3, 3)]

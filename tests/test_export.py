@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+
 from ernn import cli, data, export, inference
 from ernn.fixed.network import GoldenNetwork
 

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from ernn.fixed import NumericsConfig, SaturationLog, activate, activation_error, activation_table
 from ernn.fixed.reference import ref_activation
 

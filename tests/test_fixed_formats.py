@@ -4,6 +4,7 @@ import json
 
 import numpy as np
 import pytest
+
 from ernn.fixed import GoldenNetwork, NumericsConfig, QFormat, accumulator_word, clog2
 from ernn.fixed.float_reference import random_model
 from ernn.fixed.formats import ActivationSpec, fit_frac

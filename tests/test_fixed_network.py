@@ -5,6 +5,7 @@ import itertools
 import numpy as np
 import pytest
 import torch
+
 from ernn.fixed import GoldenNetwork, NumericsConfig
 from ernn.fixed.bounds import network_error_bound
 from ernn.fixed.float_reference import expand, random_model, run_float

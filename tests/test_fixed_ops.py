@@ -5,6 +5,7 @@ from math import floor
 
 import numpy as np
 import pytest
+
 from ernn.fixed import (
     QFormat,
     SaturationLog,

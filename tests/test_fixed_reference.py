@@ -2,6 +2,7 @@
 
 import numpy as np
 import pytest
+
 from ernn.fixed import GoldenNetwork, NumericsConfig, SaturationLog, fft_real, ifft_real
 from ernn.fixed.float_reference import random_model
 from ernn.fixed.reference import ReferenceNetwork, ref_fft_real, ref_ifft_real

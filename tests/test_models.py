@@ -2,9 +2,10 @@
 
 import pytest
 import torch
-from ernn import models
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
+
+from ernn import models
 
 TORCH_CASES = [
     lambda: nn.LSTM(7, 12),

@@ -207,6 +207,77 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_dse(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "dse",
+        help="design-space exploration (Phase I: cell x block size x hidden size x layers)",
+        description="Train every point (ADMM; dense at block 1), resume after an interruption, select the most "
+        "compressed model within --max-accuracy-loss, write report.json, report.md and plots to --out.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    from .dse import Phase1Config
+
+    d = Phase1Config()
+    p.add_argument("--out", default="build/dse")
+    p.add_argument("--cells", nargs="+", default=d.cells)
+    p.add_argument("--blocks", nargs="+", type=int, default=d.blocks)
+    p.add_argument("--hidden-sizes", nargs="+", type=int, default=d.hidden_sizes)
+    p.add_argument("--layers", nargs="+", type=int, default=d.layers)
+    p.add_argument("--epochs", type=int, default=d.epochs)
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--train", dest="train_file", help="training split .npz; default JapaneseVowels")
+    p.add_argument("--test", dest="test_file", help="test split .npz")
+    p.add_argument("--max-accuracy-loss", type=float, default=1.0, help="accuracy budget in points vs dense")
+    p.add_argument("--workers", type=int, default=2, help="parallel training processes (local engine)")
+    p.add_argument("--engine", default="local", help="local (process pool) or ray (an installed Ray cluster)")
+    p.set_defaults(func=cmd_dse)
+
+
+def cmd_dse(args: argparse.Namespace) -> int:
+    from . import dse
+
+    cfg = dse.Phase1Config(
+        cells=args.cells,
+        blocks=args.blocks,
+        hidden_sizes=args.hidden_sizes,
+        layers=args.layers,
+        epochs=args.epochs,
+        seed=args.seed,
+        train_file=args.train_file,
+        test_file=args.test_file,
+    )
+    if args.workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {args.workers}")
+    out = Path(args.out)
+    results = dse.run_phase1(cfg, out, workers=args.workers, engine=args.engine)
+    rows = dse.summarise(results)
+    chosen = dse.select(rows, args.max_accuracy_loss)
+    obs = dse.observations(rows)
+    command = "ernn dse " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["dse"] else "ernn dse"
+    report = {
+        "phase1": {
+            "config": asdict(cfg),
+            "points": rows,
+            "max_accuracy_loss": args.max_accuracy_loss,
+            "chosen": chosen,
+            "observations": obs,
+        }
+    }
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    (out / "report.md").write_text(dse.report_markdown(rows, chosen, obs, args.max_accuracy_loss, command))
+    dse.plot_accuracy(rows, out / "phase1_accuracy.png")
+    if chosen:
+        print(
+            f"chosen: {chosen['cell'].upper()} hidden {chosen['hidden_size']} x{chosen['num_layers']} "
+            f"k={chosen['block_size']}: {chosen['accuracy']:.2f}% ({chosen['accuracy_loss']:+.2f} vs dense), "
+            f"compression {chosen['compression_ratio']:.2f}x"
+        )
+    else:
+        print(f"no point meets --max-accuracy-loss {args.max_accuracy_loss}")
+    print(f"report: {out / 'report.md'}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ernn", description="E-RNN toolkit: block-circulant RNNs on FPGAs")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -214,6 +285,7 @@ def main(argv: list[str] | None = None) -> int:
     _add_export(sub)
     _add_golden(sub)
     _add_evaluate(sub)
+    _add_dse(sub)
     args = parser.parse_args(argv)
     try:
         return args.func(args)
