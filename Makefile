@@ -21,11 +21,15 @@ BOARDS := ku060 vc709 zcu102 arty_a7
 setup: $(STAMP)
 
 $(STAMP): pyproject.toml
-	@if ! command -v iverilog >/dev/null; then \
+	@missing=""; \
+	for tool in iverilog:iverilog yosys:yosys nextpnr-ice40:nextpnr-ice40 icepack:fpga-icestorm tclsh:tcl; do \
+	  command -v $${tool%%:*} >/dev/null || missing="$$missing $${tool#*:}"; \
+	done; \
+	if [ -n "$$missing" ]; then \
 	  if [ "$$(id -u)" = 0 ]; then \
-	    echo "setup: installing Icarus Verilog from Debian"; \
-	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq iverilog >/dev/null; \
-	  else echo "setup: iverilog is missing and we are not root: install Debian's 'iverilog'" >&2; exit 1; fi; \
+	    echo "setup: installing from Debian:$$missing"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing >/dev/null; \
+	  else echo "setup: missing Debian packages:$$missing (install them as root)" >&2; exit 1; fi; \
 	fi
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
