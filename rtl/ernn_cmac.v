@@ -1,0 +1,164 @@
+/*
+
+E-RNN toolkit: one complex multiply-accumulate lane
+
+*/
+
+// Language: Verilog 2001
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+/*
+ * acc = sum over a run of x * w, exact (ernn.fixed.matvec.cmac for one accumulator):
+ *
+ *   acc_re = sum (xr wr - xi wi),   acc_im = sum (xr wi + xi wr)
+ *
+ * x is an input-spectrum bin, Q(X_W, D) (fft_out), w a weight-spectrum bin, Q(W_W, S)
+ * (weight_spectrum); the accumulator is Q(ACC_W, D + S) (accumulator). One product
+ * component needs X_W + W_W bits and a sum of Q products X_W + W_W + clog2(Q) bits; the
+ * instantiating module checks ACC_W against the most products it sums, so the two's
+ * complement sum never wraps (the contract proves the width instead of saturating).
+ *
+ * A run is a sequence of valid inputs from in_first to in_last (they may be the same beat,
+ * and may have bubbles between them); acc_valid pulses with the finished sum, which then
+ * stays on acc_re/acc_im until the next in_first reaches the accumulator.
+ *
+ * Pipeline (3 clocks, all on en, DSP48-friendly): input registers (operands, pre-adders of
+ * the 3-multiplier form), product register, accumulator register.
+ */
+module ernn_cmac #
+(
+    // x (input spectrum) word
+    parameter X_W = 20,
+    // w (weight spectrum) word
+    parameter W_W = 16,
+    // accumulator word, >= X_W + W_W + 1
+    parameter ACC_W = 43,
+    // complex multiplier form (1: three multipliers)
+    parameter CMUL_3M = 1
+)
+(
+    input  wire             clk,
+    input  wire             rst,
+    input  wire             en,
+
+    input  wire             in_valid,
+    input  wire             in_first,
+    input  wire             in_last,
+    input  wire [X_W-1:0]   x_re,
+    input  wire [X_W-1:0]   x_im,
+    input  wire [W_W-1:0]   w_re,
+    input  wire [W_W-1:0]   w_im,
+
+    output wire             acc_valid,
+    output wire [ACC_W-1:0] acc_re,
+    output wire [ACC_W-1:0] acc_im
+);
+
+// exact product word
+localparam PROD_W = X_W + W_W + 1;
+
+initial begin
+    if (ACC_W < PROD_W) begin
+        $error("Error: ernn_cmac ACC_W (%0d) must be >= X_W + W_W + 1 = %0d", ACC_W, PROD_W);
+        $finish;
+    end
+end
+
+// level 1: operands
+reg [X_W-1:0] x_re_reg;
+reg [X_W-1:0] x_im_reg;
+reg [W_W-1:0] w_re_reg;
+reg [W_W-1:0] w_im_reg;
+reg valid_1_reg;
+reg first_1_reg;
+reg last_1_reg;
+
+// level 2: exact product
+wire [PROD_W-1:0] prod_re;
+wire [PROD_W-1:0] prod_im;
+reg [PROD_W-1:0] prod_re_reg;
+reg [PROD_W-1:0] prod_im_reg;
+reg valid_2_reg;
+reg first_2_reg;
+reg last_2_reg;
+
+// level 3: accumulator
+reg [ACC_W-1:0] acc_re_reg;
+reg [ACC_W-1:0] acc_im_reg;
+reg acc_valid_reg;
+
+ernn_cmul #(
+    .X_W(X_W),
+    .C_W(W_W),
+    .CONJ(0),
+    .MUL3(CMUL_3M)
+)
+cmul_inst (
+    .x_re(x_re_reg),
+    .x_im(x_im_reg),
+    .c_re(w_re_reg),
+    .c_im(w_im_reg),
+    .p_re(prod_re),
+    .p_im(prod_im)
+);
+
+// products sign-extended to the accumulator
+wire [ACC_W-1:0] prod_re_ext;
+wire [ACC_W-1:0] prod_im_ext;
+
+generate
+
+if (ACC_W > PROD_W) begin : g_extend
+    assign prod_re_ext = {{(ACC_W-PROD_W){prod_re_reg[PROD_W-1]}}, prod_re_reg};
+    assign prod_im_ext = {{(ACC_W-PROD_W){prod_im_reg[PROD_W-1]}}, prod_im_reg};
+end else if (ACC_W == PROD_W) begin : g_same
+    assign prod_re_ext = prod_re_reg;
+    assign prod_im_ext = prod_im_reg;
+end else begin : g_invalid
+    // rejected by the parameter check above; this branch only lets elaboration reach it
+    assign prod_re_ext = prod_re_reg[ACC_W-1:0];
+    assign prod_im_ext = prod_im_reg[ACC_W-1:0];
+end
+
+endgenerate
+
+always @(posedge clk) begin
+    if (en) begin
+        x_re_reg <= x_re;
+        x_im_reg <= x_im;
+        w_re_reg <= w_re;
+        w_im_reg <= w_im;
+        valid_1_reg <= in_valid;
+        first_1_reg <= in_first;
+        last_1_reg <= in_last;
+
+        prod_re_reg <= prod_re;
+        prod_im_reg <= prod_im;
+        valid_2_reg <= valid_1_reg;
+        first_2_reg <= first_1_reg;
+        last_2_reg <= last_1_reg;
+
+        if (valid_2_reg) begin
+            acc_re_reg <= first_2_reg ? prod_re_ext : acc_re_reg + prod_re_ext;
+            acc_im_reg <= first_2_reg ? prod_im_ext : acc_im_reg + prod_im_ext;
+        end
+        acc_valid_reg <= valid_2_reg && last_2_reg;
+    end
+
+    if (rst) begin
+        valid_1_reg <= 1'b0;
+        valid_2_reg <= 1'b0;
+        acc_valid_reg <= 1'b0;
+    end
+end
+
+assign acc_valid = acc_valid_reg;
+assign acc_re = acc_re_reg;
+assign acc_im = acc_im_reg;
+
+endmodule
+
+`resetall

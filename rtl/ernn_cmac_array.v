@@ -1,0 +1,171 @@
+/*
+
+E-RNN toolkit: P complex MAC lanes with their weight-spectrum memory
+
+*/
+
+// Language: Verilog 2001
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+/*
+ * P lanes of ernn_cmac in lockstep; lane l multiplies its x operand by its slice of one
+ * weight-memory word and accumulates over a run (in_first .. in_last), exactly:
+ *
+ *   acc_l = sum over the run of x_l * W[addr][l]      (ernn.fixed.matvec.cmac, one bin each)
+ *
+ * Weight memory: W_DEPTH words of P * 2 * W_W bits from W_FILE ($readmemh); lane l's
+ * complex weight is {im, re} at bits [2 l W_W +: 2 W_W] (re low), each Q(W_W, S)
+ * (weight_spectrum). All lanes read the same address, so one wide memory (block RAM
+ * columns) feeds them. docs/pe.md gives the address order the PE uses.
+ *
+ * Timing: in_valid/in_first/in_last/in_user/in_addr at clock c; the lanes' x operands
+ * (Q(X_W, D), fft_out) at clock c + 1, when the memory word arrives (the PE reads its
+ * input-spectrum buffer with the same one-clock latency). acc_valid rises LATENCY = 4
+ * clocks after the in_last beat, with that beat's in_user. Everything advances on en.
+ * The three-multiplier form (CMUL_3M = 1) uses 3 multipliers per lane, 3 P in all.
+ */
+module ernn_cmac_array #
+(
+    // number of lanes
+    parameter P = 4,
+    // x (input spectrum) word
+    parameter X_W = 20,
+    // weight spectrum word
+    parameter W_W = 16,
+    // accumulator word (>= X_W + W_W + 1; the PE checks it against its run length)
+    parameter ACC_W = 43,
+    // weight memory depth in words (>= 2)
+    parameter W_DEPTH = 64,
+    // $readmemh file of the weight memory
+    parameter W_FILE = "",
+    // sideband carried from the in_last beat to acc_valid
+    parameter USER_W = 1,
+    // complex multiplier form (1: three multipliers)
+    parameter CMUL_3M = 1,
+    // weight address width (derived; do not override)
+    parameter W_ADDR_W = $clog2(W_DEPTH)
+)
+(
+    input  wire                clk,
+    input  wire                rst,
+    input  wire                en,
+
+    input  wire                in_valid,
+    input  wire                in_first,
+    input  wire                in_last,
+    input  wire [USER_W-1:0]   in_user,
+    input  wire [W_ADDR_W-1:0] in_addr,
+    input  wire [P*X_W-1:0]    in_x_re,    // one clock after in_addr
+    input  wire [P*X_W-1:0]    in_x_im,
+
+    output wire                acc_valid,
+    output wire [USER_W-1:0]   acc_user,
+    output wire [P*ACC_W-1:0]  acc_re,
+    output wire [P*ACC_W-1:0]  acc_im
+);
+
+// clocks from the in_last beat to acc_valid: memory read + 3 lane levels
+localparam LATENCY = 4;
+
+initial begin
+    if (P < 1) begin
+        $error("Error: ernn_cmac_array P must be >= 1 (got %0d)", P);
+        $finish;
+    end
+    if (USER_W < 1) begin
+        $error("Error: ernn_cmac_array USER_W must be >= 1 (got %0d)", USER_W);
+        $finish;
+    end
+    if (W_ADDR_W != $clog2(W_DEPTH)) begin
+        $error("Error: ernn_cmac_array W_ADDR_W is derived and must equal $clog2(W_DEPTH) = %0d", $clog2(W_DEPTH));
+        $finish;
+    end
+end
+
+wire [P*2*W_W-1:0] w_word;
+
+ernn_rom #(
+    .WIDTH(P * 2 * W_W),
+    .DEPTH(W_DEPTH),
+    .INIT_FILE(W_FILE)
+)
+w_rom_inst (
+    .clk(clk),
+    .en(en),
+    .addr(in_addr),
+    .rdata(w_word)
+);
+
+// control aligned with the memory word
+reg valid_reg;
+reg first_reg;
+reg last_reg;
+// sideband delay line, LATENCY levels
+reg [USER_W-1:0] user_reg [0:LATENCY-1];
+
+integer i;
+
+always @(posedge clk) begin
+    if (en) begin
+        valid_reg <= in_valid;
+        first_reg <= in_first;
+        last_reg <= in_last;
+        user_reg[0] <= in_user;
+        for (i = 1; i < LATENCY; i = i + 1) begin
+            user_reg[i] <= user_reg[i-1];
+        end
+    end
+
+    if (rst) begin
+        valid_reg <= 1'b0;
+    end
+end
+
+assign acc_user = user_reg[LATENCY-1];
+
+wire [P-1:0] lane_valid;
+
+genvar l;
+
+generate
+
+for (l = 0; l < P; l = l + 1) begin : lane
+    ernn_cmac #(
+        .X_W(X_W),
+        .W_W(W_W),
+        .ACC_W(ACC_W),
+        .CMUL_3M(CMUL_3M)
+    )
+    cmac_inst (
+        .clk(clk),
+        .rst(rst),
+        .en(en),
+        .in_valid(valid_reg),
+        .in_first(first_reg),
+        .in_last(last_reg),
+        .x_re(in_x_re[l*X_W +: X_W]),
+        .x_im(in_x_im[l*X_W +: X_W]),
+        .w_re(w_word[2*l*W_W +: W_W]),
+        .w_im(w_word[(2*l+1)*W_W +: W_W]),
+        .acc_valid(lane_valid[l]),
+        .acc_re(acc_re[l*ACC_W +: ACC_W]),
+        .acc_im(acc_im[l*ACC_W +: ACC_W])
+    );
+end
+
+endgenerate
+
+// the lanes run in lockstep: lane 0 speaks for all
+assign acc_valid = lane_valid[0];
+
+// the other lanes' copies of the same flag
+/* verilator lint_off UNUSEDSIGNAL */
+wire unused_valid = &{1'b0, lane_valid};
+/* verilator lint_on UNUSEDSIGNAL */
+
+endmodule
+
+`resetall

@@ -1,0 +1,270 @@
+/*
+
+E-RNN toolkit: k-point IFFT of Hermitian bins 0..k/2 to a real block, fully pipelined
+
+*/
+
+// Language: Verilog 2001
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+/*
+ * Inverse FFT of one Hermitian spectrum per clock, bit-exact with
+ * ernn.fixed.fft.ifft_real (and the final saturation of ernn.fixed.matvec.output_blocks):
+ *
+ *   y[n] = (1/K) sum_m X[m] W_K^(-n m),   X[K-m] = conj X[m],   n = 0..K-1
+ *
+ * Only bins 0..K/2 enter; the imaginary parts of bins 0 and K/2 are taken as zero and the
+ * upper half is mirrored (X[K-m] = conj X[m]). The contract keeps the input in the
+ * symmetric range (acc_to_ifft saturates to +-(2**(IN_W-1) - 1)); the RTL forms the negated
+ * imaginary part of a mirrored bin exactly anyway (one extra bit in stage 1), so even the
+ * most negative code cannot wrap. Radix-2 DIT, bit-reversed input (wiring), natural-order output.
+ * Every stage: t = round_half_up(conj(W) b), outputs round_half_up((a +- t) / 2) saturated
+ * to Q(IN_W, F): the log2 K halvings are the 1/K. The last stage forms real parts only and
+ * saturates them straight to Q(OUT_W, F) (OUT_W <= IN_W: the ifft_out format; set
+ * OUT_W = IN_W for the bare transform). Multipliers only where the twiddle is not 1 or +j.
+ *
+ * Twiddles: TW_FILE as in ernn_fft (the same table; the inverse uses the conjugates).
+ *
+ * Interface: one spectrum per beat on s_axis (bin m: re at tdata[2m*IN_W +: IN_W], im at
+ * tdata[(2m+1)*IN_W +: IN_W]), one block per beat on m_axis (sample n at
+ * tdata[n*OUT_W +: OUT_W]); tuser is carried along. Initiation interval 1, latency
+ * LATENCY = 2 log2 K - 2 clocks; the pipeline stalls while m_axis is valid and not ready.
+ */
+module ernn_ifft #
+(
+    // block size K: power of two, 4..64
+    parameter K = 16,
+    // word of the input bins and of every stage (ifft format, e.g. Q23.14)
+    parameter IN_W = 23,
+    // output sample word (ifft_out format, e.g. Q19.14), <= IN_W
+    parameter OUT_W = 19,
+    // twiddle word (e.g. Q18.16)
+    parameter TW_W = 18,
+    // twiddle fraction bits
+    parameter TW_FRAC = 16,
+    // $readmemh file of the twiddles: K/2 words {im, re} of W_K^m
+    parameter TW_FILE = "",
+    // sideband carried from s_axis_tuser to m_axis_tuser
+    parameter USER_W = 1,
+    // complex multiplier form (1: three multipliers)
+    parameter CMUL_3M = 1
+)
+(
+    input  wire                        clk,
+    input  wire                        rst,
+
+    input  wire [(K/2+1)*2*IN_W-1:0]   s_axis_tdata,
+    input  wire [USER_W-1:0]           s_axis_tuser,
+    input  wire                        s_axis_tvalid,
+    output wire                        s_axis_tready,
+
+    output wire [K*OUT_W-1:0]          m_axis_tdata,
+    output wire [USER_W-1:0]           m_axis_tuser,
+    output wire                        m_axis_tvalid,
+    input  wire                        m_axis_tready
+);
+
+// log2 of the block size
+localparam LOG2K = $clog2(K);
+
+// register levels of stage s: multiplier stages register the product too
+function integer stage_levels(input integer s);
+    begin
+        stage_levels = s >= 3 ? 2 : 1;
+    end
+endfunction
+
+// clocks from s_axis to m_axis
+function integer total_latency(input integer lk);
+    integer s;
+    begin
+        total_latency = 0;
+        for (s = 1; s <= lk; s = s + 1) begin
+            total_latency = total_latency + stage_levels(s);
+        end
+    end
+endfunction
+
+localparam LATENCY = total_latency(LOG2K);
+
+// word of the values after stage s: the mirrored input needs one more bit for the negation
+function integer stage_w(input integer s);
+    begin
+        if (s == 0) begin
+            stage_w = IN_W + 1;
+        end else if (s == LOG2K) begin
+            stage_w = OUT_W;
+        end else begin
+            stage_w = IN_W;
+        end
+    end
+endfunction
+
+// bit-reversal of n on LOG2K bits
+function integer bitrev(input integer n);
+    integer b;
+    begin
+        bitrev = 0;
+        for (b = 0; b < LOG2K; b = b + 1) begin
+            bitrev = bitrev | (((n >> b) & 1) << (LOG2K - 1 - b));
+        end
+    end
+endfunction
+
+// check configuration
+initial begin
+    if (K < 4 || K > 64 || (K & (K - 1)) != 0) begin
+        $error("Error: ernn_ifft K must be a power of two in [4, 64] (got %0d)", K);
+        $finish;
+    end
+    if (IN_W < 4 || OUT_W < 2 || OUT_W > IN_W) begin
+        $error("Error: ernn_ifft needs 2 <= OUT_W <= IN_W and IN_W >= 4 (got IN_W=%0d OUT_W=%0d)", IN_W, OUT_W);
+        $finish;
+    end
+    if (TW_FRAC < 2 || TW_FRAC > TW_W - 2) begin
+        $error("Error: ernn_ifft TW_FRAC (%0d) must be in [2, TW_W - 2 = %0d] so that +1.0 is representable",
+            TW_FRAC, TW_W - 2);
+        $finish;
+    end
+    if (K > 4 && TW_FILE == "") begin
+        $error("Error: ernn_ifft K = %0d needs TW_FILE (the twiddle table)", K);
+        $finish;
+    end
+    if (USER_W < 1) begin
+        $error("Error: ernn_ifft USER_W must be >= 1 (got %0d)", USER_W);
+        $finish;
+    end
+end
+
+// twiddle table: tw_rom[m] = {im, re} of W_K^m, each Q(TW_W.TW_FRAC)
+reg [2*TW_W-1:0] tw_rom [0:K/2-1];
+
+initial begin
+    if (TW_FILE != "") begin
+        $readmemh(TW_FILE, tw_rom);
+    end
+end
+
+// global pipeline enable: stall everything while the output is held
+wire en = m_axis_tready || !m_axis_tvalid;
+
+reg [LATENCY-1:0] valid_reg;
+reg [USER_W-1:0] user_reg [0:LATENCY-1];
+
+integer i;
+
+always @(posedge clk) begin
+    if (en) begin
+        valid_reg <= {valid_reg[LATENCY-2:0], s_axis_tvalid};
+        user_reg[0] <= s_axis_tuser;
+        for (i = 1; i < LATENCY; i = i + 1) begin
+            user_reg[i] <= user_reg[i-1];
+        end
+    end
+
+    if (rst) begin
+        valid_reg <= {LATENCY{1'b0}};
+    end
+end
+
+assign s_axis_tready = en;
+assign m_axis_tvalid = valid_reg[LATENCY-1];
+assign m_axis_tuser = user_reg[LATENCY-1];
+
+
+genvar s, g, j, n;
+
+generate
+
+// full Hermitian spectrum X[0..K-1] in natural order, Q(IN_W + 1, F)
+wire [K*(IN_W+1)-1:0] full_re;
+wire [K*(IN_W+1)-1:0] full_im;
+
+for (n = 0; n < K; n = n + 1) begin : g_full
+    // the stored bin this entry comes from
+    localparam SRC = n <= K / 2 ? n : K - n;
+    wire [IN_W-1:0] bin_re = s_axis_tdata[2*SRC*IN_W +: IN_W];
+    wire [IN_W-1:0] bin_im = s_axis_tdata[(2*SRC+1)*IN_W +: IN_W];
+    assign full_re[n*(IN_W+1) +: IN_W+1] = {bin_re[IN_W-1], bin_re};
+    if (n == 0 || n == K / 2) begin : g_real
+        assign full_im[n*(IN_W+1) +: IN_W+1] = {(IN_W+1){1'b0}};
+        /* verilator lint_off UNUSEDSIGNAL */
+        wire unused_bin_im = &{1'b0, bin_im};
+        /* verilator lint_on UNUSEDSIGNAL */
+    end else if (n < K / 2) begin : g_low
+        assign full_im[n*(IN_W+1) +: IN_W+1] = {bin_im[IN_W-1], bin_im};
+    end else begin : g_mirror
+        // exact negation: -(-2**(IN_W-1)) needs IN_W + 1 bits
+        assign full_im[n*(IN_W+1) +: IN_W+1] = -{bin_im[IN_W-1], bin_im};
+    end
+end
+
+for (s = 0; s <= LOG2K; s = s + 1) begin : st
+    // word of the values after stage s
+    localparam SW = stage_w(s);
+
+    // values after stage s; the last stage forms real parts only, its im bus is not read
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [K*SW-1:0] re;
+    wire [K*SW-1:0] im;
+    /* verilator lint_on UNUSEDSIGNAL */
+
+    if (s == 0) begin : g_input
+        for (n = 0; n < K; n = n + 1) begin : g_n
+            assign re[n*SW +: SW] = full_re[bitrev(n)*SW +: SW];
+            assign im[n*SW +: SW] = full_im[bitrev(n)*SW +: SW];
+        end
+    end else begin : g_stage
+        // butterfly span N = 2**s, half span H, input word WI
+        localparam N = 1 << s;
+        localparam H = N / 2;
+        localparam WI = stage_w(s - 1);
+        localparam LAST = s == LOG2K;
+        for (g = 0; g < K / N; g = g + 1) begin : g_group
+            for (j = 0; j < H; j = j + 1) begin : g_bfly
+                localparam IA = g * N + j;
+                localparam IB = IA + H;
+                localparam M = j * (K / N);
+                localparam KIND = M == 0 ? 0 : (M == K / 4 ? 1 : 2);
+                ernn_fft_bfly #(
+                    .W_IN(WI),
+                    .W_OUT(SW),
+                    .TW_W(TW_W),
+                    .TW_FRAC(TW_FRAC),
+                    .TW_KIND(KIND),
+                    .INVERSE(1),
+                    .LEVELS(stage_levels(s)),
+                    .OUT_PLUS(1),
+                    .OUT_MINUS(1),
+                    .OUT_IMAG(!LAST),
+                    .CMUL_3M(CMUL_3M)
+                )
+                bfly_inst (
+                    .clk(clk),
+                    .en(en),
+                    .a_re(st[s-1].re[IA*WI +: WI]),
+                    .a_im(st[s-1].im[IA*WI +: WI]),
+                    .b_re(st[s-1].re[IB*WI +: WI]),
+                    .b_im(st[s-1].im[IB*WI +: WI]),
+                    .w_re(KIND == 2 ? tw_rom[M][TW_W-1:0] : {TW_W{1'b0}}),
+                    .w_im(KIND == 2 ? tw_rom[M][2*TW_W-1:TW_W] : {TW_W{1'b0}}),
+                    .p_re(re[IA*SW +: SW]),
+                    .p_im(im[IA*SW +: SW]),
+                    .m_re(re[IB*SW +: SW]),
+                    .m_im(im[IB*SW +: SW])
+                );
+            end
+        end
+    end
+end
+
+assign m_axis_tdata = st[LOG2K].re;
+
+endgenerate
+
+endmodule
+
+`resetall

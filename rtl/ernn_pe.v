@@ -1,0 +1,574 @@
+/*
+
+E-RNN toolkit: block-circulant matrix-vector processing element (FFT -> complex MAC -> IFFT)
+
+*/
+
+// Language: Verilog 2001
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+/*
+ * Frequency-domain block-circulant matrix-vector products, bit-exact with
+ * ernn.fixed.matvec (input_spectra -> cmac -> output_blocks):
+ *
+ *   X_j = FFT(x_j)                             once per input block, kept in a buffer
+ *   ACC_r[m] = sum_j S_r,j[m] X_j[m]           exact, Q(ACC_W, D + S), per row block r, bin m
+ *   y_r = sat(IFFT(sat_sym(rnd(ACC_r))))        one IFFT per row block, Q(OUT_W, I)
+ *
+ * The PE runs jobs. A command (s_cmd_*) says: write the next load_count blocks of s_axis
+ * (K samples of Q(DATA_W, D) per beat, zero-padded by the sender) through the FFT into
+ * spectrum-buffer slots load_base.., then compute `rows` row blocks from slots
+ * read_base .. read_base + read_count - 1 with the weights at w_base. A row block is one
+ * output block of one matrix: stacking the gates' matrices gives G p row blocks that all
+ * reuse the same input spectra; W_ih and W_hh of a gate share one accumulator when the
+ * read range covers x's and h's slots (q = q_x + q_h); loads and computations are
+ * independent, so later jobs may reuse the buffer (load_count = 0) with other weight
+ * regions (GRU: W_in x and W_hn h kept apart), and a job with rows = 0 only loads.
+ * Results leave on m_axis, one row block (K samples) per beat in row order, tlast on a
+ * job's last row block; bias and activation are the controller's.
+ *
+ * Work split: a job's rows * (K/2+1) units (row block, bin) are dealt to the P lanes in
+ * rounds of P consecutive units; in a round every lane accumulates its unit over the
+ * read_count blocks, one block per clock (weights: docs/pe.md). Round cost = read_count
+ * clocks, so a job takes ceil(rows (K/2+1) / P) read_count clocks of MAC issue (ideal:
+ * ceil(rows (K/2+1) read_count / P)). Finished units are rounded half-up and saturated
+ * symmetrically to Q(IFFT_W, I) (R2, point ifft_in), collected in order by a gearbox of
+ * K/2 + P entries and passed to the IFFT (initiation interval 1) a row block at a time.
+ *
+ * Handshakes: s_cmd is taken when the previous job has issued all its MACs and written
+ * all its blocks; s_axis only while the current job loads; the MAC issue stalls while a
+ * block it needs is not yet written or while the gearbox is full; m_axis back-pressure
+ * stalls the IFFT, then the gearbox, then the MACs (never a lost beat). m_axis is
+ * registered (ernn_axis_skid).
+ *
+ * Timing without stalls: a job takes (MAC issue clocks) + 4 log2 K + 4 clocks from the
+ * edge that takes its command to the edge that takes its last output beat: command ->
+ * first block 1, FFT 2 log2 K - 2, [MAC issue], lane operand/product/accumulator
+ * registers 3, rounding 1, gearbox 1, IFFT input 1, IFFT 2 log2 K - 2, output register 1
+ * (docs/pe.md; bench/bench_pe.py measures it).
+ */
+module ernn_pe #
+(
+    // block size K: power of two, 4..64
+    parameter K = 16,
+    // complex MAC lanes (>= 1, any value)
+    parameter P = 4,
+    // input sample word, Q(DATA_W, DATA_FRAC) (data)
+    parameter DATA_W = 16,
+    // input sample fraction bits
+    parameter DATA_FRAC = 12,
+    // input-spectrum word, Q(FFT_W, DATA_FRAC) (fft_out), >= DATA_W + log2 K
+    parameter FFT_W = 20,
+    // twiddle word, Q(TW_W, TW_FRAC) (twiddle)
+    parameter TW_W = 18,
+    // twiddle fraction bits
+    parameter TW_FRAC = 16,
+    // $readmemh twiddle file: K/2 words {im, re} (the exporter's mem/twiddle.mem)
+    parameter TW_FILE = "",
+    // weight-spectrum word, Q(WS_W, WS_FRAC) (weight_spectrum)
+    parameter WS_W = 16,
+    // weight-spectrum fraction bits
+    parameter WS_FRAC = 13,
+    // accumulator word, Q(ACC_W, DATA_FRAC + WS_FRAC) (accumulator)
+    parameter ACC_W = 43,
+    // IFFT word, Q(IFFT_W, IFFT_FRAC) (ifft)
+    parameter IFFT_W = 23,
+    // IFFT fraction bits
+    parameter IFFT_FRAC = 14,
+    // output sample word, Q(OUT_W, IFFT_FRAC) (ifft_out), <= IFFT_W
+    parameter OUT_W = 19,
+    // input-spectrum buffer slots (the most blocks one accumulator sums, q_x + q_h)
+    parameter XBUF_DEPTH = 8,
+    // weight memory depth in words of P * 2 * WS_W bits
+    parameter W_DEPTH = 64,
+    // $readmemh weight file (layout: docs/pe.md)
+    parameter W_FILE = "",
+    // width of the rows field: at most 2**ROWS_W - 1 row blocks per job
+    parameter ROWS_W = 8,
+    // complex multiplier form (1: three multipliers)
+    parameter CMUL_3M = 1,
+    // spectrum-buffer address width (derived; do not override)
+    parameter XBUF_ADDR_W = $clog2(XBUF_DEPTH),
+    // block count width (derived; do not override)
+    parameter CNT_W = $clog2(XBUF_DEPTH + 1),
+    // weight address width (derived; do not override)
+    parameter W_ADDR_W = $clog2(W_DEPTH)
+)
+(
+    input  wire                    clk,
+    input  wire                    rst,
+
+    // job command
+    input  wire                    s_cmd_valid,
+    output wire                    s_cmd_ready,
+    input  wire [XBUF_ADDR_W-1:0]  s_cmd_load_base,
+    input  wire [CNT_W-1:0]        s_cmd_load_count,
+    input  wire [XBUF_ADDR_W-1:0]  s_cmd_read_base,
+    input  wire [CNT_W-1:0]        s_cmd_read_count,
+    input  wire [ROWS_W-1:0]       s_cmd_rows,
+    input  wire [W_ADDR_W-1:0]     s_cmd_w_base,
+
+    // input blocks: sample n at tdata[n*DATA_W +: DATA_W]
+    input  wire [K*DATA_W-1:0]     s_axis_tdata,
+    input  wire                    s_axis_tvalid,
+    output wire                    s_axis_tready,
+
+    // output row blocks: sample n at tdata[n*OUT_W +: OUT_W]
+    output wire [K*OUT_W-1:0]      m_axis_tdata,
+    output wire                    m_axis_tlast,
+    output wire                    m_axis_tvalid,
+    input  wire                    m_axis_tready
+);
+
+// log2 of the block size
+localparam LOG2K = $clog2(K);
+// stored bins per block
+localparam integer BINS = K / 2 + 1;
+// bin index width
+localparam BIN_W = $clog2(BINS);
+// gearbox entries: a row block plus a round
+localparam CAP = BINS + P - 1;
+// gearbox fill count width; also the width of a lane count 0..P
+localparam FILL_W = $clog2(CAP + 1);
+// units (row block, bin) per job: rows * BINS < 2**(ROWS_W + BIN_W), with room for a lane count
+localparam UNITS_W = ROWS_W + BIN_W + FILL_W;
+// rounding shift accumulator -> IFFT input (R2): D + S - I
+localparam ACC_SHIFT = DATA_FRAC + WS_FRAC - IFFT_FRAC;
+// accumulator width for a sum of XBUF_DEPTH (>= 2) exact products (formats.accumulator_word)
+localparam ACC_NEED = FFT_W + WS_W + $clog2(XBUF_DEPTH);
+// bin advance of a lane from one round to the next
+localparam integer BIN_STEP = P % BINS;
+// a buffer slot index with headroom for base + count
+localparam SLOT_W = CNT_W + 1;
+// one stored input spectrum: BINS complex bins
+localparam XWORD_W = BINS * 2 * FFT_W;
+// round sideband: valid units in the round, last round of the job
+localparam USER_W = FILL_W + 1;
+
+// sized constants
+localparam [UNITS_W-1:0] BINS_U = BINS[UNITS_W-1:0];
+localparam [UNITS_W-1:0] P_U = P[UNITS_W-1:0];
+localparam [FILL_W-1:0] BINS_F = BINS[FILL_W-1:0];
+localparam [FILL_W-1:0] P_F = P[FILL_W-1:0];
+localparam [BIN_W:0] BINS_B = BINS[BIN_W:0];
+localparam [BIN_W:0] BIN_STEP_B = BIN_STEP[BIN_W:0];
+
+// check configuration
+initial begin
+    if (K < 4 || K > 64 || (K & (K - 1)) != 0) begin
+        $error("Error: ernn_pe K must be a power of two in [4, 64] (got %0d)", K);
+        $finish;
+    end
+    if (P < 1) begin
+        $error("Error: ernn_pe P (MAC lanes) must be >= 1 (got %0d)", P);
+        $finish;
+    end
+    if (FFT_W < DATA_W + LOG2K) begin
+        $error("Error: ernn_pe FFT_W (%0d) must be >= DATA_W + log2 K = %0d", FFT_W, DATA_W + LOG2K);
+        $finish;
+    end
+    if (ACC_W < ACC_NEED) begin
+        $error("Error: ernn_pe ACC_W (%0d) cannot hold a sum of %0d products: needs FFT_W + WS_W + clog2(XBUF_DEPTH) = %0d",
+            ACC_W, XBUF_DEPTH, ACC_NEED);
+        $finish;
+    end
+    if (OUT_W > IFFT_W || IFFT_FRAC > IFFT_W - 1) begin
+        $error("Error: ernn_pe needs OUT_W <= IFFT_W and IFFT_FRAC < IFFT_W (got OUT_W=%0d IFFT_W=%0d IFFT_FRAC=%0d)",
+            OUT_W, IFFT_W, IFFT_FRAC);
+        $finish;
+    end
+    if (ACC_SHIFT > ACC_W - 1) begin
+        $error("Error: ernn_pe DATA_FRAC + WS_FRAC - IFFT_FRAC = %0d must be < ACC_W", ACC_SHIFT);
+        $finish;
+    end
+    if (XBUF_DEPTH < 2 || W_DEPTH < 2 || ROWS_W < 1) begin
+        $error("Error: ernn_pe needs XBUF_DEPTH >= 2, W_DEPTH >= 2, ROWS_W >= 1 (got %0d, %0d, %0d)",
+            XBUF_DEPTH, W_DEPTH, ROWS_W);
+        $finish;
+    end
+    if (W_FILE == "") begin
+        $error("Error: ernn_pe needs W_FILE (the weight-spectrum memory)");
+        $finish;
+    end
+    if (XBUF_ADDR_W != $clog2(XBUF_DEPTH) || CNT_W != $clog2(XBUF_DEPTH + 1) || W_ADDR_W != $clog2(W_DEPTH)) begin
+        $error("Error: ernn_pe XBUF_ADDR_W, CNT_W and W_ADDR_W are derived; do not override them");
+        $finish;
+    end
+end
+
+// ---------------------------------------------------------------------------------------
+// job state
+
+reg job_active_reg;
+reg [XBUF_ADDR_W-1:0] ld_base_reg;
+reg [CNT_W-1:0] ld_count_reg;
+reg [XBUF_ADDR_W-1:0] rd_base_reg;
+reg [CNT_W-1:0] rd_count_reg;
+reg [UNITS_W-1:0] units_reg;        // rows * BINS
+reg [CNT_W-1:0] in_cnt_reg;         // blocks accepted on s_axis
+reg [CNT_W-1:0] wr_cnt_reg;         // spectra written to the buffer
+
+// MAC issue state: round (unit base), block within the round, weight address, lane bins
+reg iss_done_reg;
+reg [CNT_W-1:0] iss_j_reg;
+reg [UNITS_W-1:0] iss_ubase_reg;
+reg [W_ADDR_W-1:0] iss_w_reg;
+reg [P*BIN_W-1:0] iss_bin_reg;
+
+// MAC pipeline enable (low while the gearbox cannot take the finished round)
+wire mac_en;
+
+// ---------------------------------------------------------------------------------------
+// input FFT and spectrum buffer
+
+wire load_open = job_active_reg && in_cnt_reg < ld_count_reg;
+wire fft_s_ready;
+wire [XWORD_W-1:0] fft_m_data;
+wire fft_m_valid;
+
+assign s_axis_tready = load_open && fft_s_ready;
+
+ernn_fft #(
+    .K(K),
+    .IN_W(DATA_W),
+    .OUT_W(FFT_W),
+    .TW_W(TW_W),
+    .TW_FRAC(TW_FRAC),
+    .TW_FILE(TW_FILE),
+    .USER_W(1),
+    .CMUL_3M(CMUL_3M)
+)
+fft_inst (
+    .clk(clk),
+    .rst(rst),
+    .s_axis_tdata(s_axis_tdata),
+    .s_axis_tuser(1'b0),
+    .s_axis_tvalid(s_axis_tvalid && load_open),
+    .s_axis_tready(fft_s_ready),
+    .m_axis_tdata(fft_m_data),
+    .m_axis_tuser(fft_m_user),
+    .m_axis_tvalid(fft_m_valid),
+    .m_axis_tready(1'b1)
+);
+
+// one word per block: BINS x {im, re}, Q(FFT_W, D)
+reg [XWORD_W-1:0] xbuf_mem [0:XBUF_DEPTH-1];
+reg [XWORD_W-1:0] xbuf_rdata_reg;
+
+// the FFT's sideband is not used
+wire fft_m_user;
+/* verilator lint_off UNUSEDSIGNAL */
+wire unused_fft_user = &{1'b0, fft_m_user};
+/* verilator lint_on UNUSEDSIGNAL */
+
+// a command keeps load_base + load_count <= XBUF_DEPTH: the slot addresses do not wrap
+wire [XBUF_ADDR_W-1:0] wr_addr = ld_base_reg + wr_cnt_reg[XBUF_ADDR_W-1:0];
+
+always @(posedge clk) begin
+    if (fft_m_valid) begin
+        xbuf_mem[wr_addr] <= fft_m_data;
+    end
+end
+
+// ---------------------------------------------------------------------------------------
+// MAC issue
+
+wire [XBUF_ADDR_W-1:0] rd_addr = rd_base_reg + iss_j_reg[XBUF_ADDR_W-1:0];
+// slot arithmetic one bit wider than a count, so that base + count cannot wrap
+wire [SLOT_W-1:0] ld_base_s = {{(SLOT_W-XBUF_ADDR_W){1'b0}}, ld_base_reg};
+wire [SLOT_W-1:0] rd_slot = {{(SLOT_W-XBUF_ADDR_W){1'b0}}, rd_base_reg} + {1'b0, iss_j_reg};
+wire [SLOT_W-1:0] ld_end = ld_base_s + {1'b0, ld_count_reg};
+wire [SLOT_W-1:0] wr_end = ld_base_s + {1'b0, wr_cnt_reg};
+// a slot of this job's load range is readable once its spectrum is written
+wire slot_in_load = rd_slot >= ld_base_s && rd_slot < ld_end;
+wire slot_ready = !slot_in_load || rd_slot < wr_end;
+
+wire [UNITS_W-1:0] units_left = units_reg - iss_ubase_reg;
+wire last_round = units_left <= P_U;
+wire [FILL_W-1:0] round_valid = last_round ? units_left[FILL_W-1:0] : P_F;
+wire iss_first = iss_j_reg == {CNT_W{1'b0}};
+wire iss_last = iss_j_reg == rd_count_reg - 1'b1;
+
+wire can_issue = job_active_reg && !iss_done_reg && slot_ready;
+wire issue = can_issue && mac_en;
+
+wire job_done = job_active_reg && iss_done_reg && wr_cnt_reg == ld_count_reg;
+
+assign s_cmd_ready = !job_active_reg;
+
+// lane l starts at bin l mod BINS and moves P mod BINS bins per round
+wire [P*BIN_W-1:0] first_bin;
+wire [P*BIN_W-1:0] next_bin;
+
+genvar g;
+
+generate
+
+for (g = 0; g < P; g = g + 1) begin : lane_bin
+    localparam integer FIRST_I = g % BINS;
+    localparam [BIN_W-1:0] FIRST = FIRST_I[BIN_W-1:0];
+    wire [BIN_W:0] step = {1'b0, iss_bin_reg[g*BIN_W +: BIN_W]} + BIN_STEP_B;
+    // modulo BINS: the difference fits BIN_W bits whenever it is taken
+    wire [BIN_W-1:0] wrapped = step[BIN_W-1:0] - BINS_B[BIN_W-1:0];
+    assign first_bin[g*BIN_W +: BIN_W] = FIRST;
+    assign next_bin[g*BIN_W +: BIN_W] = step >= BINS_B ? wrapped : step[BIN_W-1:0];
+end
+
+endgenerate
+
+always @(posedge clk) begin
+    if (fft_m_valid) begin
+        wr_cnt_reg <= wr_cnt_reg + 1'b1;
+    end
+    if (s_axis_tvalid && s_axis_tready) begin
+        in_cnt_reg <= in_cnt_reg + 1'b1;
+    end
+
+    if (issue) begin
+        iss_w_reg <= iss_w_reg + 1'b1;
+        if (iss_last) begin
+            iss_j_reg <= {CNT_W{1'b0}};
+            if (last_round) begin
+                iss_done_reg <= 1'b1;
+            end else begin
+                iss_ubase_reg <= iss_ubase_reg + P_U;
+                iss_bin_reg <= next_bin;
+            end
+        end else begin
+            iss_j_reg <= iss_j_reg + 1'b1;
+        end
+    end
+
+    if (job_done) begin
+        job_active_reg <= 1'b0;
+    end
+
+    if (s_cmd_valid && s_cmd_ready) begin
+        job_active_reg <= 1'b1;
+        ld_base_reg <= s_cmd_load_base;
+        ld_count_reg <= s_cmd_load_count;
+        rd_base_reg <= s_cmd_read_base;
+        rd_count_reg <= s_cmd_read_count;
+        units_reg <= {{(UNITS_W-ROWS_W){1'b0}}, s_cmd_rows} * BINS_U;
+        in_cnt_reg <= {CNT_W{1'b0}};
+        wr_cnt_reg <= {CNT_W{1'b0}};
+        iss_done_reg <= s_cmd_rows == {ROWS_W{1'b0}} || s_cmd_read_count == {CNT_W{1'b0}};
+        iss_j_reg <= {CNT_W{1'b0}};
+        iss_ubase_reg <= {UNITS_W{1'b0}};
+        iss_w_reg <= s_cmd_w_base;
+        iss_bin_reg <= first_bin;
+    end
+
+    if (rst) begin
+        job_active_reg <= 1'b0;
+        iss_done_reg <= 1'b1;
+        in_cnt_reg <= {CNT_W{1'b0}};
+        wr_cnt_reg <= {CNT_W{1'b0}};
+    end
+end
+
+// buffer read and lane bin selects, one clock after issue (with the weight word)
+reg [P*BIN_W-1:0] lane_bin_reg;
+
+always @(posedge clk) begin
+    if (mac_en) begin
+        xbuf_rdata_reg <= xbuf_mem[rd_addr];
+        lane_bin_reg <= iss_bin_reg;
+    end
+end
+
+wire [P*FFT_W-1:0] lane_x_re;
+wire [P*FFT_W-1:0] lane_x_im;
+
+generate
+
+for (g = 0; g < P; g = g + 1) begin : lane_x
+    wire [BIN_W-1:0] bin = lane_bin_reg[g*BIN_W +: BIN_W];
+    assign lane_x_re[g*FFT_W +: FFT_W] = xbuf_rdata_reg[2*bin*FFT_W +: FFT_W];
+    assign lane_x_im[g*FFT_W +: FFT_W] = xbuf_rdata_reg[(2*bin+1)*FFT_W +: FFT_W];
+end
+
+endgenerate
+
+// ---------------------------------------------------------------------------------------
+// MAC lanes
+
+wire acc_valid;
+wire [USER_W-1:0] acc_user;
+wire [P*ACC_W-1:0] acc_re;
+wire [P*ACC_W-1:0] acc_im;
+
+ernn_cmac_array #(
+    .P(P),
+    .X_W(FFT_W),
+    .W_W(WS_W),
+    .ACC_W(ACC_W),
+    .W_DEPTH(W_DEPTH),
+    .W_FILE(W_FILE),
+    .USER_W(USER_W),
+    .CMUL_3M(CMUL_3M)
+)
+cmac_array_inst (
+    .clk(clk),
+    .rst(rst),
+    .en(mac_en),
+    .in_valid(can_issue),
+    .in_first(iss_first),
+    .in_last(iss_last),
+    .in_user({round_valid, last_round}),
+    .in_addr(iss_w_reg),
+    .in_x_re(lane_x_re),
+    .in_x_im(lane_x_im),
+    .acc_valid(acc_valid),
+    .acc_user(acc_user),
+    .acc_re(acc_re),
+    .acc_im(acc_im)
+);
+
+// ---------------------------------------------------------------------------------------
+// accumulator -> IFFT input: round half up, saturate symmetrically (R2, point ifft_in)
+
+wire [P*IFFT_W-1:0] rnd_re;
+wire [P*IFFT_W-1:0] rnd_im;
+
+generate
+
+for (g = 0; g < P; g = g + 1) begin : lane_round
+    ernn_round_sat #(.IN_W(ACC_W), .SHIFT(ACC_SHIFT), .OUT_W(IFFT_W), .SYMMETRIC(1))
+    re_inst (.in(acc_re[g*ACC_W +: ACC_W]), .out(rnd_re[g*IFFT_W +: IFFT_W]));
+    ernn_round_sat #(.IN_W(ACC_W), .SHIFT(ACC_SHIFT), .OUT_W(IFFT_W), .SYMMETRIC(1))
+    im_inst (.in(acc_im[g*ACC_W +: ACC_W]), .out(rnd_im[g*IFFT_W +: IFFT_W]));
+end
+
+endgenerate
+
+reg r_valid_reg;
+reg [FILL_W-1:0] r_count_reg;
+reg r_last_reg;
+reg [P*IFFT_W-1:0] r_re_reg;
+reg [P*IFFT_W-1:0] r_im_reg;
+
+always @(posedge clk) begin
+    if (mac_en) begin
+        r_valid_reg <= acc_valid;
+        r_count_reg <= acc_user[USER_W-1:1];
+        r_last_reg <= acc_user[0];
+        r_re_reg <= rnd_re;
+        r_im_reg <= rnd_im;
+    end
+
+    if (rst) begin
+        r_valid_reg <= 1'b0;
+    end
+end
+
+// ---------------------------------------------------------------------------------------
+// gearbox: rounds of P units in, row blocks of BINS bins out, in unit order
+
+reg [IFFT_W-1:0] gb_re_reg [0:CAP-1];
+reg [IFFT_W-1:0] gb_im_reg [0:CAP-1];
+reg gb_last_reg [0:CAP-1];           // set on a job's final unit
+reg [FILL_W-1:0] gb_fill_reg;
+
+wire ifft_s_ready;
+wire gb_full_row = gb_fill_reg >= BINS_F;
+wire gb_emit = gb_full_row && ifft_s_ready;
+// where an accepted round lands
+wire [FILL_W-1:0] gb_base = gb_emit ? gb_fill_reg - BINS_F : gb_fill_reg;
+wire gb_accept = r_valid_reg && gb_base < BINS_F;
+// the same as 32-bit numbers for the position loop below
+wire [31:0] gb_base_i = {{(32-FILL_W){1'b0}}, gb_base};
+wire [31:0] r_count_i = {{(32-FILL_W){1'b0}}, r_count_reg};
+
+assign mac_en = !r_valid_reg || gb_accept;
+
+integer n;
+integer i;
+
+always @(posedge clk) begin
+    for (n = 0; n < CAP; n = n + 1) begin
+        if (gb_emit && n + BINS < CAP) begin
+            gb_re_reg[n] <= gb_re_reg[n + BINS < CAP ? n + BINS : 0];
+            gb_im_reg[n] <= gb_im_reg[n + BINS < CAP ? n + BINS : 0];
+            gb_last_reg[n] <= gb_last_reg[n + BINS < CAP ? n + BINS : 0];
+        end
+        for (i = 0; i < P; i = i + 1) begin
+            if (gb_accept && i < r_count_i && n == gb_base_i + i) begin
+                gb_re_reg[n] <= r_re_reg[i*IFFT_W +: IFFT_W];
+                gb_im_reg[n] <= r_im_reg[i*IFFT_W +: IFFT_W];
+                gb_last_reg[n] <= r_last_reg && i == r_count_i - 1;
+            end
+        end
+    end
+
+    gb_fill_reg <= gb_base + (gb_accept ? r_count_reg : {FILL_W{1'b0}});
+
+    if (rst) begin
+        gb_fill_reg <= {FILL_W{1'b0}};
+    end
+end
+
+wire [BINS*2*IFFT_W-1:0] ifft_s_data;
+
+generate
+
+for (g = 0; g < BINS; g = g + 1) begin : gb_out
+    assign ifft_s_data[2*g*IFFT_W +: IFFT_W] = gb_re_reg[g];
+    assign ifft_s_data[(2*g+1)*IFFT_W +: IFFT_W] = gb_im_reg[g];
+end
+
+endgenerate
+
+// ---------------------------------------------------------------------------------------
+// IFFT and output register
+
+wire [K*OUT_W-1:0] ifft_m_data;
+wire ifft_m_last;
+wire ifft_m_valid;
+wire ifft_m_ready;
+
+ernn_ifft #(
+    .K(K),
+    .IN_W(IFFT_W),
+    .OUT_W(OUT_W),
+    .TW_W(TW_W),
+    .TW_FRAC(TW_FRAC),
+    .TW_FILE(TW_FILE),
+    .USER_W(1),
+    .CMUL_3M(CMUL_3M)
+)
+ifft_inst (
+    .clk(clk),
+    .rst(rst),
+    .s_axis_tdata(ifft_s_data),
+    .s_axis_tuser(gb_last_reg[BINS-1]),
+    .s_axis_tvalid(gb_full_row),
+    .s_axis_tready(ifft_s_ready),
+    .m_axis_tdata(ifft_m_data),
+    .m_axis_tuser(ifft_m_last),
+    .m_axis_tvalid(ifft_m_valid),
+    .m_axis_tready(ifft_m_ready)
+);
+
+ernn_axis_skid #(
+    .DATA_W(K * OUT_W)
+)
+out_skid_inst (
+    .clk(clk),
+    .rst(rst),
+    .s_axis_tdata(ifft_m_data),
+    .s_axis_tlast(ifft_m_last),
+    .s_axis_tvalid(ifft_m_valid),
+    .s_axis_tready(ifft_m_ready),
+    .m_axis_tdata(m_axis_tdata),
+    .m_axis_tlast(m_axis_tlast),
+    .m_axis_tvalid(m_axis_tvalid),
+    .m_axis_tready(m_axis_tready)
+);
+
+endmodule
+
+`resetall

@@ -1,0 +1,104 @@
+/*
+
+E-RNN toolkit: rounding shift and saturation (one datapath rounding point)
+
+*/
+
+// Language: Verilog 2001
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+/*
+ * Round-half-up arithmetic shift followed by saturation (combinational).
+ *
+ *   out = sat_OUT_W( floor((in + 2**(SHIFT-1)) / 2**SHIFT) )     SHIFT > 0
+ *   out = sat_OUT_W( in )                                         SHIFT = 0
+ *   out = sat_OUT_W( in * 2**(-SHIFT) )                           SHIFT < 0 (exact left shift)
+ *
+ * This is ernn.fixed.ops.round_shift followed by ernn.fixed.ops.saturate: the rounding
+ * constant is added at full width (IN_W + 1 bits, so it cannot overflow), the fraction
+ * bits below the rounding point are dropped, and the result is clamped to
+ * [-2**(OUT_W-1), 2**(OUT_W-1) - 1], or with SYMMETRIC = 1 to
+ * [-(2**(OUT_W-1) - 1), 2**(OUT_W-1) - 1] (saturate(..., symmetric=True): the most negative
+ * code is excluded so that the value can be negated); nothing wraps. With SH_W < OUT_W the
+ * result is just sign-extended (no clamp logic is generated). The binary point is
+ * implicit: the caller knows that the output has SHIFT fewer fraction bits than the input.
+ */
+module ernn_round_sat #
+(
+    // input word (two's complement)
+    parameter IN_W = 32,
+    // right shift with round-half-up (> 0), none (0) or exact left shift (< 0)
+    parameter SHIFT = 0,
+    // output word (two's complement, saturating)
+    parameter OUT_W = 16,
+    // 1: clamp to the symmetric range (no most negative code)
+    parameter SYMMETRIC = 0
+)
+(
+    input  wire [IN_W-1:0]  in,
+    output wire [OUT_W-1:0] out
+);
+
+// word after the shift, before saturation
+localparam SH_W = SHIFT > 0 ? IN_W + 1 - SHIFT : IN_W - SHIFT;
+
+// check configuration
+initial begin
+    if (IN_W < 1 || OUT_W < 2) begin
+        $error("Error: ernn_round_sat needs IN_W >= 1 and OUT_W >= 2 (got IN_W=%0d OUT_W=%0d)", IN_W, OUT_W);
+        $finish;
+    end
+    if (SHIFT > IN_W - 1) begin
+        $error("Error: ernn_round_sat SHIFT=%0d must be <= IN_W - 1 = %0d", SHIFT, IN_W - 1);
+        $finish;
+    end
+end
+
+wire [SH_W-1:0] shifted;
+// after the (asymmetric) clamp
+wire [OUT_W-1:0] clamped;
+
+generate
+
+if (SHIFT > 0) begin : g_round
+    // 2**(SHIFT-1): one half of the output LSB
+    localparam [IN_W:0] HALF = {{IN_W{1'b0}}, 1'b1} << (SHIFT - 1);
+    // the fraction bits below the rounding point are dropped on purpose
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [IN_W:0] sum = {in[IN_W-1], in} + HALF;
+    /* verilator lint_on UNUSEDSIGNAL */
+    assign shifted = sum[IN_W:SHIFT];
+end else if (SHIFT == 0) begin : g_none
+    assign shifted = in;
+end else begin : g_left
+    assign shifted = {in, {(-SHIFT){1'b0}}};
+end
+
+if (SH_W == OUT_W) begin : g_same
+    assign clamped = shifted;
+end else if (SH_W < OUT_W) begin : g_extend
+    assign clamped = {{(OUT_W-SH_W){shifted[SH_W-1]}}, shifted};
+end else begin : g_sat
+    wire sign = shifted[SH_W-1];
+    // in range when every bit from OUT_W-1 up equals the sign bit
+    wire over = shifted[SH_W-1:OUT_W-1] != {(SH_W-OUT_W+1){sign}};
+    assign clamped = over ? {sign, {(OUT_W-1){~sign}}} : shifted[OUT_W-1:0];
+end
+
+if (SYMMETRIC && SH_W >= OUT_W) begin : g_symmetric
+    // the most negative code becomes its neighbour -(2**(OUT_W-1) - 1)
+    wire most_negative = clamped == {1'b1, {(OUT_W-1){1'b0}}};
+    assign out = most_negative ? {1'b1, {(OUT_W-2){1'b0}}, 1'b1} : clamped;
+end else begin : g_plain
+    // a sign-extended narrower value never reaches the most negative code
+    assign out = clamped;
+end
+
+endgenerate
+
+endmodule
+
+`resetall

@@ -1,0 +1,161 @@
+"""Testbench of rtl/ernn_cmac_array.v: every lane's sum equals ernn.fixed.matvec.cmac, bit for bit.
+
+Runs of 1..8 products per accumulator with random weight addresses, bubbles inside runs and random
+pipeline-enable stalls; operands are random, at the format extremes (min x min is the corner of the
+exact product), or zero. Both complex-multiplier forms (3 and 4 multipliers). A mismatch names the run
+and the lane, and the seed.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+from ernn_tbutil import first_divergence, reset_dut, seed_for
+
+from ernn import rtl_runner
+from ernn.fixed.formats import QFormat
+from ernn.fixed.matvec import cmac
+
+TOPLEVEL = "ernn_cmac_array"
+LANES, X_W, W_W, DEPTH, MAX_RUN = 3, 20, 16, 16, 8
+ACC_W = X_W + W_W + 3  # clog2(MAX_RUN) = 3 more bits than one product
+
+
+def weight_memory(seed: int) -> np.ndarray:
+    """(DEPTH, LANES, 2) signed weights (re, im) of the ROM, extremes included."""
+    rng = np.random.default_rng(seed)
+    fmt = QFormat(W_W, 0)
+    w = rng.integers(fmt.min_int, fmt.max_int, size=(DEPTH, LANES, 2), endpoint=True)
+    w[0] = fmt.min_int
+    w[1] = fmt.max_int
+    w[2] = 0
+    return w
+
+
+def memory_words(w: np.ndarray) -> list[int]:
+    words = []
+    for row in w:
+        word = 0
+        for lane, (re, im) in enumerate(row):
+            word |= (rtl_runner.pack([re, im], W_W)) << (2 * lane * W_W)
+        words.append(word)
+    return words
+
+
+try:
+    import cocotb
+    from cocotb.triggers import ReadOnly, RisingEdge
+
+    @cocotb.test(timeout_time=2, timeout_unit="ms")
+    async def cmac_array_matches_golden(dut) -> None:
+        conf = rtl_runner.tb_config()
+        seed = int(conf["seed"])
+        rng = np.random.default_rng(seed + 7)
+        wmem = weight_memory(seed)
+        fx = QFormat(X_W, 0)
+        runs = []
+        for r in range(60):
+            q = int(rng.integers(1, MAX_RUN + 1))
+            addr = rng.integers(0, DEPTH, size=q)
+            style = rng.choice(["random", "min", "max", "zero"], p=[0.7, 0.1, 0.1, 0.1])
+            if style == "random":
+                x = rng.integers(fx.min_int, fx.max_int, size=(q, LANES, 2), endpoint=True)
+            else:
+                x = np.full((q, LANES, 2), {"min": fx.min_int, "max": fx.max_int, "zero": 0}[str(style)])
+                addr[:] = {"min": 0, "max": 1, "zero": 2}[str(style)] if r % 2 else addr
+            runs.append((addr, x))
+        # golden: lane l of run r sums W[addr_j][l] * x_j[l] (cmac of one matrix row, one bin)
+        exp_re = np.zeros((len(runs), LANES), dtype=np.int64)
+        exp_im = np.zeros_like(exp_re)
+        for r, (addr, x) in enumerate(runs):
+            w = wmem[addr]  # (q, LANES, 2)
+            wr = w[..., 0].T[None, :, :, None]  # (1, LANES, q, 1)
+            wi = w[..., 1].T[None, :, :, None]
+            for lane in range(LANES):
+                ar, ai = cmac(
+                    wr[:, lane : lane + 1], wi[:, lane : lane + 1], x[:, lane, 0:1], x[:, lane, 1:2]
+                )
+                exp_re[r, lane], exp_im[r, lane] = int(ar[0, 0, 0]), int(ai[0, 0, 0])
+
+        dut.en.value = 0
+        dut.in_valid.value = 0
+        await reset_dut(dut)
+        beats = []
+        for r, (addr, x) in enumerate(runs):
+            for j in range(len(addr)):
+                beats.append((int(addr[j]), x[j], j == 0, j == len(addr) - 1, r % 2))
+        got_re, got_im, got_user = [], [], []
+        pending_x = np.zeros((LANES, 2), dtype=np.int64)
+        i = 0
+        while len(got_re) < len(runs):
+            en = rng.random() < 0.8
+            dut.en.value = int(en)
+            if en:
+                # x belongs to the beat presented at the previous enabled clock
+                dut.in_x_re.value = rtl_runner.pack(pending_x[:, 0], X_W)
+                dut.in_x_im.value = rtl_runner.pack(pending_x[:, 1], X_W)
+                if i < len(beats) and rng.random() < 0.85:
+                    addr, x, first, last, user = beats[i]
+                    i += 1
+                    dut.in_valid.value = 1
+                    dut.in_addr.value = addr
+                    dut.in_first.value = int(first)
+                    dut.in_last.value = int(last)
+                    dut.in_user.value = user
+                    pending_x = x
+                else:
+                    dut.in_valid.value = 0
+                    dut.in_first.value = int(rng.random() < 0.5)  # must be ignored
+                    dut.in_last.value = int(rng.random() < 0.5)
+            await ReadOnly()
+            if en and int(dut.acc_valid.value):
+                got_re.append(rtl_runner.unpack(int(dut.acc_re.value), ACC_W, LANES))
+                got_im.append(rtl_runner.unpack(int(dut.acc_im.value), ACC_W, LANES))
+                got_user.append(int(dut.acc_user.value))
+            await RisingEdge(dut.clk)
+        got = np.stack((np.array(got_re), np.array(got_im)), axis=-1)
+        exp = np.stack((exp_re, exp_im), axis=-1)
+        msg = first_divergence(got, exp, ("run", "lane", "part (0=re, 1=im)"), seed, "ernn_cmac_array: ")
+        assert msg is None, msg
+        msg = first_divergence(np.array(got_user), np.arange(len(runs)) % 2, ("run",), seed, "acc_user: ")
+        assert msg is None, msg
+
+except ImportError:  # pragma: no cover
+    pass
+
+
+# the four-multiplier form also runs in the default suite inside the PE (tb/ernn_pe, k = 8)
+@pytest.mark.parametrize("sim", rtl_runner.simulators())
+@pytest.mark.parametrize("mul3", [1, pytest.param(0, marks=pytest.mark.slow)])
+def test_ernn_cmac_array(sim: str, mul3: int, request: pytest.FixtureRequest) -> None:
+    seed = seed_for(request.node.nodeid.replace(f"[{sim}-", "[").replace(f"-{sim}]", "]"))
+    print(f"seed {seed} (set ERNN_SEED to reproduce)")
+    words = memory_words(weight_memory(seed))
+    wf = rtl_runner.memh_file(rtl_runner.BUILD_ROOT / "data", "cmac-array-weights", words, LANES * 2 * W_W)
+    params = {
+        "P": LANES,
+        "X_W": X_W,
+        "W_W": W_W,
+        "ACC_W": ACC_W,
+        "W_DEPTH": DEPTH,
+        "W_FILE": wf,
+        "CMUL_3M": mul3,
+    }
+    rtl_runner.run(TOPLEVEL, "test_ernn_cmac_array", params, sim=sim, config={"seed": seed})
+
+
+@pytest.mark.parametrize("sim", rtl_runner.simulators())
+def test_ernn_cmac_array_bad_parameters(sim: str) -> None:
+    # the accumulator must at least hold one exact product
+    wf = rtl_runner.memh_file(rtl_runner.BUILD_ROOT / "data", "zeros", [0, 0], 2 * 2 * 8)
+    params = {"P": 2, "X_W": 8, "W_W": 8, "ACC_W": 16, "W_DEPTH": 2, "W_FILE": wf}
+    rtl_runner.expect_elaboration_error(
+        TOPLEVEL, params, r"ACC_W \(16\) must be >= X_W \+ W_W \+ 1 = 17", sim=sim
+    )
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("SIM", "icarus")
+    rtl_runner.run_pytest_main()

@@ -1,0 +1,435 @@
+"""Testbench of rtl/ernn_pe.v: every output sample of every job equals ernn.fixed.matvec, bit for bit.
+
+One build per (k, P, data bits); each run streams a seeded random plan of jobs through it:
+
+* ``matvec``: load the q blocks of one vector (random length, zero-padded at the end), rows row blocks,
+  random weight spectra: full-scale (the accumulators then saturate at the IFFT input, point
+  ``ifft_in``) or the quantized spectra of random float circulant vectors;
+* ``lstm``: x and h loaded into consecutive slots, the four gates' W_ih and W_hh in one accumulator per
+  row block (golden: ``W_ih.mac(X) + W_hh.mac(H)``, as ``QuantizedLayer.step``);
+* ``gru``: r and z over x and h, then W_in x and W_hn h kept apart by two more jobs that reuse the
+  loaded spectra without reloading (other weight regions);
+* ``split load``: x loaded by a load-only job (rows = 0), h by the next job, which computes over both;
+* input vectors: random full-scale, random small, zeros, impulses, alternating signs.
+
+The expected values come from ``input_spectra``, ``Spectra.mac`` and ``output_blocks``; nothing here
+computes them. Random gaps on s_cmd and s_axis, random back-pressure on m_axis. A mismatch names the
+job, row block and sample, and the seed.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+import pytest
+from ernn_tbutil import first_divergence, pause_generator, reset_dut, seed_for
+
+from ernn import rtl_runner
+from ernn.fixed.formats import NumericsConfig
+from ernn.fixed.matvec import Spectra, input_spectra, output_blocks, quantize_spectra
+
+TOPLEVEL = "ernn_pe"
+
+
+@dataclass
+class Job:
+    """One PE command, its input blocks and weights, and what the golden model expects."""
+
+    kind: str
+    load_base: int
+    loads: np.ndarray  # (n_load, k) Q(data), the zero-padded input blocks
+    read_base: int
+    read_count: int
+    w_re: np.ndarray  # (rows, read_count, bins) Q(weight_spectrum)
+    w_im: np.ndarray
+    w_base: int = 0
+    # the golden model's products feeding each accumulator: (slot range start, q, weight slice start)
+    terms: list[tuple[int, int, int]] = field(default_factory=list)
+
+    @property
+    def rows(self) -> int:
+        return int(self.w_re.shape[0])
+
+
+def pe_config(k: int, bits: int, xbuf_depth: int) -> NumericsConfig:
+    """Numerics of a PE test: the defaults for ``bits``, accumulator sized for ``xbuf_depth`` blocks."""
+    return NumericsConfig.for_data_bits(bits, k, max_input_blocks=xbuf_depth)
+
+
+def _vector(rng: np.random.Generator, cfg: NumericsConfig, cols: int, q: int, style: str) -> np.ndarray:
+    """An input vector of ``cols`` features, zero-padded to q blocks: (q, k)."""
+    d = cfg.data
+    k = cfg.block_size
+    if style == "full":
+        x = rng.integers(d.min_int, d.max_int, size=cols, endpoint=True)
+    elif style == "small":
+        x = rng.integers(-(1 << (d.frac - 2)), 1 << (d.frac - 2), size=cols, endpoint=True)
+    elif style == "zeros":
+        x = np.zeros(cols, dtype=np.int64)
+    elif style == "impulse":
+        x = np.zeros(cols, dtype=np.int64)
+        x[rng.integers(0, cols)] = rng.choice([d.min_int, d.max_int])
+    else:  # alternating
+        x = np.where(np.arange(cols) % 2 == 0, d.max_int, d.min_int)
+    out = np.zeros(q * k, dtype=np.int64)
+    out[:cols] = x
+    return out.reshape(q, k)
+
+
+def _weights(
+    rng: np.random.Generator, cfg: NumericsConfig, rows: int, q: int, style: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """Weight spectra (rows, q, bins) in Q(weight_spectrum)."""
+    ws = cfg.weight_spectrum
+    bins = cfg.bins
+    if style == "full":
+        return (
+            rng.integers(ws.min_int, ws.max_int, size=(rows, q, bins), endpoint=True),
+            rng.integers(ws.min_int, ws.max_int, size=(rows, q, bins), endpoint=True),
+        )
+    # the quantized spectra of random float circulant vectors, as the exporter makes them
+    vec = rng.standard_normal((rows, q, cfg.block_size)) * rng.uniform(0.05, 0.5)
+    return quantize_spectra(vec, ws)
+
+
+def plan_jobs(cfg: NumericsConfig, xbuf_depth: int, seed: int, n_jobs: int) -> list[Job]:
+    """A seeded random job sequence (the same on the pytest and the cocotb side)."""
+    rng = np.random.default_rng(seed)
+    k = cfg.block_size
+    jobs: list[Job] = []
+    styles = ["full", "small", "zeros", "impulse", "alternating"]
+    while len(jobs) < n_jobs:
+        kind = rng.choice(["matvec", "lstm", "gru", "split"], p=[0.45, 0.25, 0.15, 0.15])
+        wstyle = str(rng.choice(["full", "float"]))
+        xstyle = str(rng.choice(styles, p=[0.5, 0.2, 0.1, 0.1, 0.1]))
+        if kind == "matvec":
+            q = int(rng.integers(1, xbuf_depth + 1))
+            base = int(rng.integers(0, xbuf_depth - q + 1))
+            rows = int(rng.integers(1, 9))
+            cols = int(rng.integers((q - 1) * k + 1, q * k + 1))
+            wr, wi = _weights(rng, cfg, rows, q, wstyle)
+            jobs.append(
+                Job("matvec", base, _vector(rng, cfg, cols, q, xstyle), base, q, wr, wi, terms=[(base, q, 0)])
+            )
+        elif kind in ("lstm", "gru"):
+            qx = int(rng.integers(1, xbuf_depth))
+            qh = int(rng.integers(1, xbuf_depth - qx + 1))
+            p = int(rng.integers(1, 3))
+            x = _vector(rng, cfg, int(rng.integers((qx - 1) * k + 1, qx * k + 1)), qx, xstyle)
+            h = _vector(rng, cfg, int(rng.integers((qh - 1) * k + 1, qh * k + 1)), qh, "full")
+            loads = np.concatenate((x, h))
+            gates = 4 if kind == "lstm" else 2
+            wr, wi = _weights(rng, cfg, gates * p, qx + qh, wstyle)
+            # one accumulator per row block: W_ih x (slots 0..qx-1) + W_hh h (slots qx..)
+            jobs.append(Job(kind, 0, loads, 0, qx + qh, wr, wi, terms=[(0, qx, 0), (qx, qh, qx)]))
+            if kind == "gru":
+                wr, wi = _weights(rng, cfg, p, qx, wstyle)
+                jobs.append(Job("gru W_in x", 0, loads[:0], 0, qx, wr, wi, terms=[(0, qx, 0)]))
+                wr, wi = _weights(rng, cfg, p, qh, wstyle)
+                jobs.append(Job("gru W_hn h", 0, loads[:0], qx, qh, wr, wi, terms=[(qx, qh, 0)]))
+        else:  # split load: x by a load-only job, h by the computing job
+            qx = int(rng.integers(1, xbuf_depth))
+            qh = int(rng.integers(1, xbuf_depth - qx + 1))
+            x = _vector(rng, cfg, qx * k, qx, xstyle)
+            h = _vector(rng, cfg, qh * k, qh, "full")
+            empty = np.zeros((0, qx + qh, cfg.bins), dtype=np.int64)
+            jobs.append(Job("load only", 0, x, 0, 0, empty, empty))
+            rows = int(rng.integers(1, 5))
+            wr, wi = _weights(rng, cfg, rows, qx + qh, wstyle)
+            jobs.append(Job("split load", qx, h, 0, qx + qh, wr, wi, terms=[(0, qx + qh, 0)]))
+    return jobs[:n_jobs]
+
+
+def weight_words(job: Job, lanes: int, word: int) -> list[int]:
+    """This job's region of the weight memory."""
+    if job.rows == 0:
+        return []
+    return rtl_runner.pe_weight_words(job.w_re, job.w_im, lanes, word)
+
+
+def layout_weights(jobs: list[Job], lanes: int, word: int) -> list[int]:
+    """Assign w_base to every job and return the whole weight memory (at least 2 words)."""
+    words: list[int] = []
+    for job in jobs:
+        job.w_base = len(words)
+        words += weight_words(job, lanes, word)
+    return words + [0] * max(0, 2 - len(words))
+
+
+def expected_outputs(jobs: list[Job], cfg: NumericsConfig) -> list[np.ndarray]:
+    """Golden model: per job (rows, k) in Q(ifft_out), tracking the spectrum buffer across jobs."""
+    k = cfg.block_size
+    slots: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+    out = []
+    for job in jobs:
+        if len(job.loads):
+            xr, xi = input_spectra(job.loads.reshape(-1), len(job.loads), cfg)
+            for b in range(len(job.loads)):
+                slots[job.load_base + b] = (xr[b], xi[b])
+        if job.rows == 0:
+            out.append(np.zeros((0, k), dtype=np.int64))
+            continue
+        acc_re = acc_im = None
+        for start, q, w0 in job.terms:
+            xr = np.stack([slots[start + j][0] for j in range(q)])
+            xi = np.stack([slots[start + j][1] for j in range(q)])
+            spec = Spectra(job.w_re[None, :, w0 : w0 + q], job.w_im[None, :, w0 : w0 + q])
+            ar, ai = spec.mac(xr, xi)  # (1, rows, bins)
+            acc_re = ar if acc_re is None else acc_re + ar
+            acc_im = ai if acc_im is None else acc_im + ai
+        assert acc_re is not None and acc_im is not None
+        y = output_blocks(acc_re, acc_im, job.rows * k, cfg)  # (1, rows * k), not cropped
+        out.append(y.reshape(job.rows, k))
+    return out
+
+
+def pe_params(
+    cfg: NumericsConfig, lanes: int, xbuf_depth: int, weights: list[int], rows_w: int = 6
+) -> dict[str, object]:
+    """Verilog parameters of ernn_pe (twiddle and weight files written here)."""
+    k = cfg.block_size
+    data_dir = rtl_runner.BUILD_ROOT / "data"
+    tw = rtl_runner.memh_file(
+        data_dir, f"twiddle-k{k}", rtl_runner.twiddle_words(k, cfg.twiddle), 2 * cfg.twiddle.word
+    )
+    wf = rtl_runner.memh_file(
+        data_dir, f"pe-weights-k{k}-p{lanes}", weights, lanes * 2 * cfg.weight_spectrum.word
+    )
+    return {
+        "K": k,
+        "P": lanes,
+        "DATA_W": cfg.data.word,
+        "DATA_FRAC": cfg.data.frac,
+        "FFT_W": cfg.fft_out.word,
+        "TW_W": cfg.twiddle.word,
+        "TW_FRAC": cfg.twiddle.frac,
+        "TW_FILE": tw,
+        "WS_W": cfg.weight_spectrum.word,
+        "WS_FRAC": cfg.weight_spectrum.frac,
+        "ACC_W": cfg.accumulator.word,
+        "IFFT_W": cfg.ifft.word,
+        "IFFT_FRAC": cfg.ifft.frac,
+        "OUT_W": cfg.ifft_out.word,
+        "XBUF_DEPTH": xbuf_depth,
+        "W_DEPTH": max(2, len(weights)),
+        "W_FILE": wf,
+        "ROWS_W": rows_w,
+    }
+
+
+# ------------------------------------------------------------------------------------------------------
+# cocotb side
+async def drive_commands(
+    dut, jobs: list[Job], rng: np.random.Generator, p_gap: float, accepted_at: list[int]
+) -> None:
+    """Present one command per job on s_cmd (random idle clocks before each); record the acceptance clock."""
+    from cocotb.triggers import ReadOnly, RisingEdge
+    from cocotb.utils import get_sim_time
+
+    for job in jobs:
+        while rng.random() < p_gap:
+            await RisingEdge(dut.clk)
+        dut.s_cmd_load_base.value = job.load_base
+        dut.s_cmd_load_count.value = len(job.loads)
+        dut.s_cmd_read_base.value = job.read_base
+        dut.s_cmd_read_count.value = job.read_count
+        dut.s_cmd_rows.value = job.rows
+        dut.s_cmd_w_base.value = job.w_base
+        dut.s_cmd_valid.value = 1
+        while True:
+            await ReadOnly()
+            ready = int(dut.s_cmd_ready.value) == 1
+            await RisingEdge(dut.clk)
+            if ready:
+                break
+        accepted_at.append(int(get_sim_time("ns")) // 10)
+        dut.s_cmd_valid.value = 0
+
+
+async def run_jobs(
+    dut, cfg: NumericsConfig, jobs: list[Job], n_lanes: int, seed: int, p_gap: float, p_stall: float
+) -> dict[str, object]:
+    """Run ``jobs`` through the PE, check every output against the golden model; return cycle counts."""
+    from cocotb.triggers import RisingEdge
+    from cocotb.utils import get_sim_time
+    from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
+
+    k = cfg.block_size
+    rng = np.random.default_rng(seed ^ 0x5EED)
+    expected = expected_outputs(jobs, cfg)
+    source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst, byte_lanes=1)
+    sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst, byte_lanes=1)
+    source.set_pause_generator(pause_generator(rng, p_gap))
+    sink.set_pause_generator(pause_generator(rng, p_stall))
+    dut.s_cmd_valid.value = 0
+    await reset_dut(dut)
+    t0 = int(get_sim_time("ns")) // 10
+    for job in jobs:
+        for block in job.loads:
+            await source.send(AxiStreamFrame([rtl_runner.pack(block, cfg.data.word)]))
+    starts: list[int] = []
+    import cocotb
+
+    cmd_task = cocotb.start_soon(drive_commands(dut, jobs, rng, p_gap, starts))
+    for idx, (job, exp) in enumerate(zip(jobs, expected, strict=True)):
+        if job.rows == 0:
+            continue
+        frame = await sink.recv()
+        beats = frame.tdata
+        got = np.array([rtl_runner.unpack(int(b), cfg.ifft_out.word, k) for b in beats], dtype=np.int64)
+        msg = first_divergence(
+            got,
+            exp,
+            ("row block", "sample"),
+            seed,
+            f"ernn_pe job {idx} ({job.kind}, rows {job.rows}, q {job.read_count}): ",
+        )
+        if msg:
+            # which lane computed each bin of the first wrong row block (unit u = r * bins + m -> lane u % P)
+            r = int(np.argwhere(got != exp)[0][0]) if got.shape == exp.shape else 0
+            lanes = {m: (r * cfg.bins + m) % n_lanes for m in range(cfg.bins)}
+            raise AssertionError(f"{msg}; bins of row block {r} by lane: {lanes}")
+    t1 = int(get_sim_time("ns")) // 10
+    await cmd_task
+    for _ in range(8):
+        await RisingEdge(dut.clk)
+    assert sink.empty(), "ernn_pe produced more row blocks than the jobs asked for"
+    return {"cycles": t1 - t0}
+
+
+try:
+    import cocotb
+
+    @cocotb.test(timeout_time=20, timeout_unit="ms")
+    async def pe_matches_golden(dut) -> None:
+        """A random job plan with random stalls on every handshake."""
+        conf = rtl_runner.tb_config()
+        cfg = NumericsConfig.from_dict(conf["numerics"])
+        jobs = plan_jobs(cfg, conf["xbuf_depth"], conf["seed"], conf["n_jobs"])
+        layout_weights(jobs, conf["lanes"], cfg.weight_spectrum.word)
+        dut._log.info(
+            "ernn_pe k=%d P=%d, %d jobs, seed %d", cfg.block_size, conf["lanes"], len(jobs), conf["seed"]
+        )
+        await run_jobs(
+            dut, cfg, jobs, conf["lanes"], conf["seed"], conf.get("p_gap", 0.3), conf.get("p_stall", 0.3)
+        )
+
+    @cocotb.test(timeout_time=200, timeout_unit="ms")
+    async def pe_bench(dut) -> None:
+        """One job at a time, no stalls: clocks from command to last output beat (bench/bench_pe.py)."""
+        import json
+
+        from cocotb.triggers import RisingEdge
+        from cocotb.utils import get_sim_time
+        from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
+
+        conf = rtl_runner.tb_config()
+        cfg = NumericsConfig.from_dict(conf["numerics"])
+        jobs = bench_jobs(cfg, conf["sizes"], conf["seed"])
+        layout_weights(jobs, conf["lanes"], cfg.weight_spectrum.word)
+        expected = expected_outputs(jobs, cfg)
+        source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst, byte_lanes=1)
+        sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst, byte_lanes=1)
+        dut.s_cmd_valid.value = 0
+        await reset_dut(dut)
+        results = []
+        for idx, (job, exp) in enumerate(zip(jobs, expected, strict=True)):
+            for block in job.loads:
+                await source.send(AxiStreamFrame([rtl_runner.pack(block, cfg.data.word)]))
+            accepted: list[int] = []
+            await drive_commands(dut, [job], np.random.default_rng(0), 0.0, accepted)
+            frame = await sink.recv()
+            # clocks from the edge that took the command to the edge that took the last output beat
+            cycles = int(get_sim_time("ns")) // 10 - accepted[0]
+            got = np.array(
+                [rtl_runner.unpack(int(b), cfg.ifft_out.word, cfg.block_size) for b in frame.tdata]
+            )
+            msg = first_divergence(
+                got, exp, ("row block", "sample"), conf["seed"], f"ernn_pe bench job {idx}: "
+            )
+            assert msg is None, msg
+            results.append({"rows": job.rows, "q": job.read_count, "cycles": cycles})
+            await RisingEdge(dut.clk)
+        with open(conf["out"], "w") as fh:
+            json.dump(results, fh)
+
+except ImportError:  # pragma: no cover
+    pass
+
+
+def bench_jobs(cfg: NumericsConfig, sizes: list[tuple[int, int]], seed: int) -> list[Job]:
+    """One matvec job per (rows, q): full-length random input, weights of random float vectors."""
+    rng = np.random.default_rng(seed)
+    k = cfg.block_size
+    jobs = []
+    for rows, q in sizes:
+        wr, wi = _weights(rng, cfg, rows, q, "float")
+        jobs.append(Job("bench", 0, _vector(rng, cfg, q * k, q, "full"), 0, q, wr, wi, terms=[(0, q, 0)]))
+    return jobs
+
+
+# ------------------------------------------------------------------------------------------------------
+# pytest side: one build per (simulator, k, P, bits)
+CASES = [(4, 1, 16), (8, 3, 12), (16, 4, 16), (32, 5, 10)]
+# the four-multiplier complex product is exercised in one of them
+MUL4_CASES = {(8, 3, 12)}
+SLOW_CASES = [(16, 16, 16), (64, 7, 16), (8, 11, 8)]
+XBUF_DEPTH = 5
+N_JOBS = 10
+
+
+def run_pe(
+    sim: str, k: int, lanes: int, bits: int, seed: int, n_jobs: int = N_JOBS, **extra: object
+) -> rtl_runner.RunResult:
+    cfg = pe_config(k, bits, XBUF_DEPTH)
+    jobs = plan_jobs(cfg, XBUF_DEPTH, seed, n_jobs)
+    words = layout_weights(jobs, lanes, cfg.weight_spectrum.word)
+    conf = {
+        "numerics": cfg.to_dict(),
+        "seed": seed,
+        "xbuf_depth": XBUF_DEPTH,
+        "n_jobs": n_jobs,
+        "lanes": lanes,
+        **extra,
+    }
+    params = pe_params(cfg, lanes, XBUF_DEPTH, words)
+    if (k, lanes, bits) in MUL4_CASES:
+        params["CMUL_3M"] = 0
+    return rtl_runner.run(
+        TOPLEVEL, "test_ernn_pe", params, sim=sim, config=conf, testcase="pe_matches_golden"
+    )
+
+
+@pytest.mark.parametrize("sim", rtl_runner.simulators())
+@pytest.mark.parametrize(("k", "lanes", "bits"), CASES)
+def test_ernn_pe(sim: str, k: int, lanes: int, bits: int, request: pytest.FixtureRequest) -> None:
+    seed = seed_for(request.node.nodeid)
+    print(f"seed {seed} (set ERNN_SEED to reproduce)")
+    run_pe(sim, k, lanes, bits, seed)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("sim", rtl_runner.simulators())
+@pytest.mark.parametrize(("k", "lanes", "bits"), SLOW_CASES)
+def test_ernn_pe_slow(sim: str, k: int, lanes: int, bits: int, request: pytest.FixtureRequest) -> None:
+    seed = seed_for(request.node.nodeid)
+    print(f"seed {seed} (set ERNN_SEED to reproduce)")
+    run_pe(sim, k, lanes, bits, seed, n_jobs=30)
+
+
+@pytest.mark.parametrize("sim", rtl_runner.simulators())
+def test_ernn_pe_bad_parameters(sim: str) -> None:
+    # an accumulator too narrow for XBUF_DEPTH summed products must be refused
+    cfg = pe_config(4, 8, 4)
+    params = pe_params(cfg, 2, 4, [0, 0])
+    params["ACC_W"] = cfg.fft_out.word + cfg.weight_spectrum.word + 1
+    rtl_runner.expect_elaboration_error(
+        TOPLEVEL, params, r"ACC_W \(\d+\) cannot hold a sum of 4 products", sim=sim
+    )
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("SIM", "icarus")
+    rtl_runner.run_pytest_main()
