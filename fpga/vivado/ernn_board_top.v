@@ -23,10 +23,10 @@ module ernn_board_top #
 (
     // 1: clk_p/clk_n is a differential pair (IBUFDS); 0: clk_p is single-ended, clk_n unused
     parameter DIFF_CLK = 1,
-    // directory of the exported $readmemh images, with a trailing slash
-    parameter MEM_DIR = "mem/",
-    // directory of the exported test vectors, with a trailing slash
-    parameter VEC_DIR = "vectors/"
+    // directory of the exported $readmemh images, without a trailing slash
+    parameter MEM_DIR = "mem",
+    // directory of the exported test vectors, without a trailing slash
+    parameter VEC_DIR = "vectors"
 )
 (
     input  wire       clk_p,

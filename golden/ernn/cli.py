@@ -117,6 +117,7 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="model directory to write")
     p.add_argument("--data-bits", type=int, default=16, help="data-path width (8, 10, 12, 16, ...)")
     p.add_argument("--test-sequences", type=int, default=8, help="test sequences written as test vectors")
+    p.add_argument("--lanes", type=int, help="P, the PE's complex MAC lanes (default: chosen from the model)")
     p.add_argument("--force", action="store_true", help="overwrite an existing model directory")
     p.set_defaults(func=cmd_export)
 
@@ -132,6 +133,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         data_bits=args.data_bits,
         num_sequences=args.test_sequences,
         force=args.force,
+        lanes=args.lanes,
     )
     cfg = json.loads((out / "config.json").read_text())
     print(
@@ -278,6 +280,152 @@ def cmd_dse(args: argparse.Namespace) -> int:
     return 0
 
 
+SIMULATORS = ("icarus", "verilator")
+
+
+def _check_sim(name: str) -> str:
+    if name not in SIMULATORS:
+        raise ValueError(f"--sim must be one of {', '.join(SIMULATORS)}, got {name!r}")
+    return name
+
+
+def _add_sim(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "sim",
+        help="run sequences through the RTL (cocotb) and check them against the golden model",
+        description="Same input and output arrays as 'ernn golden'; also writes sim_report.json (bit_exact, "
+        "mismatches, cycles per time step, ideal cycles, ratio, simulator, wall time).",
+    )
+    p.add_argument("--model", required=True, help="model directory written by 'ernn export'")
+    p.add_argument("--input", required=True, help="input .npy, (T, F) or (N, T, F)")
+    p.add_argument("--lengths", help="(N,) integer .npy of sequence lengths for a zero-padded batch")
+    p.add_argument("--output", required=True, help="output .npy to write (the RTL's outputs)")
+    p.add_argument("--raw", action="store_true", help="write integers of the data format instead of floats")
+    p.add_argument("--sim", default="icarus", help="icarus or verilator")
+    p.add_argument("--report", help="sim report path (default: sim_report.json beside --output)")
+    p.add_argument("--work-dir", default="build/sim/run", help="simulation working directory")
+    p.add_argument("--seed", type=int, default=0, help="seed of the random handshake gaps")
+    p.add_argument("--valid-gaps", type=float, default=0.0, help="probability of a tvalid gap per input beat")
+    p.add_argument(
+        "--ready-stalls", type=float, default=0.0, help="probability of tready low per output cycle"
+    )
+    p.add_argument("--force", action="store_true", help="overwrite existing output files")
+    p.set_defaults(func=cmd_sim)
+
+
+def cmd_sim(args: argparse.Namespace) -> int:
+    from . import inference
+    from .export import ExportedModel
+    from .fixed.ops import dequantize
+    from .simulate import simulate
+
+    _check_sim(args.sim)
+    for name, prob in (("--valid-gaps", args.valid_gaps), ("--ready-stalls", args.ready_stalls)):
+        if not 0.0 <= prob < 1.0:
+            raise ValueError(f"{name} must be a probability in [0, 1), got {prob}")
+    out = Path(args.output)
+    report_path = Path(args.report) if args.report else out.with_name("sim_report.json")
+    for path in (out, report_path):
+        if path.exists() and not args.force:
+            raise FileExistsError(f"{path} exists; pass --force to overwrite it")
+    model = ExportedModel(args.model)
+    x = inference.load_array(args.input, "input")
+    lengths = inference.load_array(args.lengths, "lengths") if args.lengths else None
+    xn, lens, single = inference.prepare_input(model, x, lengths, args.input)
+    outcome = simulate(
+        model,
+        xn,
+        lens,
+        sim=args.sim,
+        work_dir=args.work_dir,
+        seed=args.seed,
+        valid_gap_prob=args.valid_gaps,
+        ready_stall_prob=args.ready_stalls,
+    )
+    y = outcome.rtl if args.raw else dequantize(outcome.rtl, model.net.numerics.data)
+    np.save(out, y[0] if single else y)
+    report_path.write_text(json.dumps(outcome.report, indent=2) + "\n")
+    r = outcome.report
+    verdict = (
+        "bit-exact with the golden model"
+        if r["bit_exact"]
+        else f"NOT bit-exact: {r['mismatches']} mismatches"
+    )
+    print(
+        f"RTL ({args.sim}): {r['time_steps']} time steps, {verdict}; {r['cycles_per_step']:.1f} cycles/step "
+        f"(ideal {r['ideal_cycles_per_step']}, ratio {r['ratio_to_ideal']:.3f}); {r['wall_seconds']:.1f} s"
+    )
+    print(f"outputs: {out}  report: {report_path}")
+    return 0 if r["bit_exact"] else 1
+
+
+def _add_report(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "report",
+        help="the main job: float vs golden vs RTL on held-out test sequences, summary and figure",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--model", required=True, help="model directory written by 'ernn export'")
+    p.add_argument(
+        "--out", default="build/report", help="where summary.json, sim_report.json, outputs.png go"
+    )
+    p.add_argument("--sequences", type=int, default=50, help="held-out test sequences to simulate")
+    p.add_argument("--sim", default="icarus", help="icarus or verilator")
+    p.set_defaults(func=cmd_report)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from . import report
+
+    _check_sim(args.sim)
+    if args.sequences < 1:
+        raise ValueError(f"--sequences must be >= 1, got {args.sequences}")
+    summary = report.run_report(args.model, args.out, sequences=args.sequences, sim=args.sim)
+    report.print_summary(summary)
+    return 0 if summary["bit_exact"] else 1
+
+
+def _add_synth(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "synth",
+        help="open-source FPGA flows: Yosys resource estimate (synth_xilinx) or an iCE40 bitstream",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--model", required=True, help="model directory written by 'ernn export'")
+    p.add_argument("--family", default="xcu", help="xcu (UltraScale), xc7 (7-series) or xcup (UltraScale+)")
+    p.add_argument(
+        "--ice40", action="store_true", help="synthesize, place and route the self-test for an iCE40 UP5K"
+    )
+    p.add_argument("--freq", type=float, default=12.0, help="iCE40 target clock in MHz")
+    p.add_argument("--out", help="output directory (default build/synth or build/ice40)")
+    p.set_defaults(func=cmd_synth)
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from . import fpga
+
+    if args.ice40:
+        r = fpga.ice40_bitstream(args.model, args.out or "build/ice40", freq_mhz=args.freq)
+        for clock, f in r["fmax"].items():
+            print(
+                f"{clock}: Fmax {f['fmax_mhz']:.1f} MHz ({'PASS' if f['pass'] else 'FAIL'} at {f['target_mhz']:.0f} MHz)"
+            )
+        for bel, u in r["utilisation"].items():
+            if u["used"]:
+                print(f"{bel}: {u['used']}/{u['available']}")
+        print(
+            f"bitstream: {r['bitstream']} ({r['bitstream_bytes']} bytes); report: {Path(r['bitstream']).parent / 'report.json'}"
+        )
+        return 0
+    r = fpga.yosys_estimate(args.model, args.out or "build/synth", family=args.family)
+    u, c = r["used"], r["capacity"]
+    print(f"Yosys synth_xilinx -family {args.family} estimate of ernn_top vs {r['device_name']}:")
+    for key, name in (("lut", "LUT"), ("ff", "FF"), ("dsp", "DSP"), ("bram36", "BRAM36")):
+        print(f"  {name:7s} {u[key]:>9g} / {c[key]:>7d}  ({r['utilisation_percent'][key]:.2f} %)")
+    print(f"report: {Path(args.out or 'build/synth') / 'report.json'}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ernn", description="E-RNN toolkit: block-circulant RNNs on FPGAs")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -285,11 +433,14 @@ def main(argv: list[str] | None = None) -> int:
     _add_export(sub)
     _add_golden(sub)
     _add_evaluate(sub)
+    _add_sim(sub)
+    _add_report(sub)
+    _add_synth(sub)
     _add_dse(sub)
     args = parser.parse_args(argv)
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError, FileExistsError) as exc:
+    except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
