@@ -83,13 +83,13 @@ DEFAULT = [
     (GRU_2L_K16, "random", 30, 0.4, 0.4),
 ]
 SLOW = [
-    (JV_LSTM, "saturating", 3000, 0.05, 0.05),
+    (JV_LSTM, "saturating", 1000, 0.05, 0.05),
     (JV_LSTM_P7, "random", 200, 0.3, 0.3),
     (LSTM_PEEP_K16, "random", 60, 0.5, 0.5),
     (LSTMP_K32, "random", 60, 0.3, 0.3),
     (GRU_3L_K8, "random", 80, 0.3, 0.3),
     (LSTM_K64, "random", 30, 0.3, 0.3),
-    (GRU_K4, "saturating", 2000, 0.2, 0.2),
+    (GRU_K4, "saturating", 4000, 0.2, 0.2),
 ]
 
 
