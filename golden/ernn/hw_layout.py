@@ -45,9 +45,9 @@ import numpy as np
 
 from .fixed.network import GoldenNetwork, ModelInfo
 
-#: Latency of one block through the PE (rtl/ernn_pe.v header): FFT 2 log2 k - 2, buffer/issue 2, MAC
-#: array 4, rounding 1, gearbox 1, IFFT 2 log2 k - 2, output register 1.
-PE_FIXED_LATENCY = 9
+#: Latency of a PE job beyond its MAC issue (rtl/ernn_pe.v header, docs/pe.md): command -> first block 1,
+#: FFT 2 log2 k - 2, lane registers 3, rounding 1, gearbox 1, IFFT input 1, IFFT 2 log2 k - 2, output 1.
+PE_FIXED_LATENCY = 4
 #: Pipeline depth of the cell units (rtl/ernn_lstm_cell.v, rtl/ernn_gru_cell.v).
 CELL_LATENCY = {"lstm": 16, "gru": 15}
 #: The largest default P (MAC lanes): 3 multipliers each, 192 DSP slices for the MAC array.
@@ -267,8 +267,8 @@ def check_lanes(lanes: int) -> int:
 # ------------------------------------------------------------------------------------------------------
 # cycle model
 def pe_latency(k: int) -> int:
-    """Clocks of one block through the PE: FFT + buffer/issue + MAC + rounding + gearbox + IFFT + output."""
-    return 2 * (2 * int(math.log2(k)) - 2) + PE_FIXED_LATENCY
+    """The PE's pipeline depth, 4 log2 k + 4 clocks (k = 8: 16, k = 16: 20; docs/pe.md "Latency")."""
+    return 4 * int(math.log2(k)) + PE_FIXED_LATENCY
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ use it)::
     res.last_out     # bool (T,): m_axis_tlast per output beat (mirrors ``last``)
     res.in_cycles    # int64 (T,): clock cycle at which each input frame was accepted
     res.out_cycles   # int64 (T,): clock cycle of each output beat
+    res.cycles_total # clocks simulated after reset (the last output, then 8 idle clocks)
     res.cycles_per_step  # steady state: median spacing of output beats within a sequence
 
 How it runs: the simulation is built through :mod:`ernn.rtl_runner` (Icarus or Verilator, toplevel

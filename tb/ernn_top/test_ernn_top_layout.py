@@ -97,7 +97,7 @@ def test_cycle_model_and_default_lanes_of_the_default_model():
     k, bins = 8, 5
     p, qx, qh = 32 // k, -(-12 // k), 32 // k
     macs = 4 * p * (qx + qh) * bins  # one gate job: 4 p row blocks over q_x + q_h input blocks
-    depth = (2 * (2 * 3 - 2) + hw_layout.PE_FIXED_LATENCY) + hw_layout.CELL_LATENCY["lstm"]
+    depth = (4 * 3 + 4) + hw_layout.CELL_LATENCY["lstm"]  # PE: 4 log2 k + 4 (docs/pe.md); the cell
     for lanes in (1, 3, 16, 64):
         cm = hw_layout.cycle_model(info, lanes)
         assert cm.complex_macs == macs and cm.mac_cycles == -(-macs // lanes)
