@@ -486,7 +486,7 @@ wire [31:0] r_count_i = {{(32-FILL_W){1'b0}}, r_count_reg};
 assign mac_en = !r_valid_reg || gb_accept;
 
 integer n;
-integer i;
+integer d;
 
 always @(posedge clk) begin
     for (n = 0; n < CAP; n = n + 1) begin
@@ -495,11 +495,14 @@ always @(posedge clk) begin
             gb_im_reg[n] <= gb_im_reg[n + BINS < CAP ? n + BINS : 0];
             gb_last_reg[n] <= gb_last_reg[n + BINS < CAP ? n + BINS : 0];
         end
-        for (i = 0; i < P; i = i + 1) begin
-            if (gb_accept && i < r_count_i && n == gb_base_i + i) begin
-                gb_re_reg[n] <= r_re_reg[i*IFFT_W +: IFFT_W];
-                gb_im_reg[n] <= r_im_reg[i*IFFT_W +: IFFT_W];
-                gb_last_reg[n] <= r_last_reg && i == r_count_i - 1;
+        // entry n takes lane i = n - d when the round lands at base d; an accepted round always
+        // lands at d < BINS, so each entry chooses among at most BINS lanes (not P): the muxes
+        // grow as CAP * BINS, linear in P
+        for (d = 0; d < BINS; d = d + 1) begin
+            if (gb_accept && gb_base_i == d && n - d >= 0 && n - d < P && n - d < r_count_i) begin
+                gb_re_reg[n] <= r_re_reg[(n - d >= 0 && n - d < P ? n - d : 0)*IFFT_W +: IFFT_W];
+                gb_im_reg[n] <= r_im_reg[(n - d >= 0 && n - d < P ? n - d : 0)*IFFT_W +: IFFT_W];
+                gb_last_reg[n] <= r_last_reg && n - d == r_count_i - 1;
             end
         end
     end

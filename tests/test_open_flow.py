@@ -75,6 +75,11 @@ def test_yosys_estimate_counts_resources(small_model, tmp_path):
     assert used["lut"] > 100 and used["ff"] > 100 and used["dsp"] >= 1
     assert report["capacity"]["dsp"] == fpga.DEVICES["xc7vx690t"]["dsp"]
     assert json.loads((tmp_path / "report.json").read_text())["used"] == used
+    # the hierarchy is kept: the per-block and per-module breakdowns add up to the totals
+    for key in ("lut", "ff", "dsp"):
+        assert sum(b[key] for b in report["blocks"].values()) == used[key]
+        assert sum(m[key] for m in report["modules"].values()) == used[key]
+    assert report["blocks"]["mac_lanes"]["dsp"] >= 3  # one complex MAC lane: three multipliers
 
 
 def test_ice40_bitstream_with_fmax(small_model, tmp_path):

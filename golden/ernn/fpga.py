@@ -115,10 +115,124 @@ def _top_params(model_dir: Path) -> dict[str, str]:
     return {"MEM_DIR": str(model_dir / "mem")}
 
 
+def parse_stat_json(text: str) -> dict[str, Any]:
+    """Yosys 0.23's ``stat -json`` output as a dict.
+
+    With a design hierarchy, Yosys 0.23 prints the hierarchy tree (unquoted module names and counts) in
+    the middle of the JSON; those lines are dropped (every JSON line of the report has a quote or is
+    only brackets and commas).
+    """
+    keep = [line for line in text.splitlines() if '"' in line or re.fullmatch(r"\s*[{}\[\],]*\s*", line)]
+    return json.loads("\n".join(keep))
+
+
+def module_kind(name: str) -> str:
+    """``$paramod$<hash>\\ernn_pe`` or ``$paramod\\ernn_rom\\WIDTH=...`` -> ``ernn_pe`` / ``ernn_rom``."""
+    for part in name.split("\\"):
+        if part and not part.startswith("$") and "=" not in part:
+            return part
+    return name
+
+
+def hierarchy_breakdown(stat: dict[str, Any], top: str) -> dict[str, dict[str, float]]:
+    """Resources per module kind over the whole hierarchy: a module's own cells times its instances.
+
+    ``stat -json`` of a hierarchical netlist lists each (parameterised) module once with its own
+    primitive cells and its submodule instances; the multiplicity of a module is the product of the
+    instance counts on every path from the top. Summed over kinds this is the design's total.
+    """
+    modules = {name: m["num_cells_by_type"] for name, m in stat["modules"].items()}
+    tops = [name for name in modules if module_kind(name) == top]
+    if len(tops) != 1:
+        raise RuntimeError(f"expected one top module {top!r} in the Yosys statistics, found {len(tops)}")
+    mult: dict[str, int] = {}
+
+    def visit(name: str, count: int) -> None:
+        mult[name] = mult.get(name, 0) + count
+        for child, n in modules[name].items():
+            if child in modules:
+                visit(child, count * n)
+
+    visit(tops[0], 1)
+    kinds: dict[str, dict[str, float]] = {}
+    for name, count in mult.items():
+        own = {cell: n for cell, n in modules[name].items() if cell not in modules}
+        used = classify_cells({cell: n * count for cell, n in own.items()})
+        acc = kinds.setdefault(module_kind(name), {**dict.fromkeys(used, 0), "instances": 0})
+        for key, value in used.items():
+            acc[key] += value
+        acc["instances"] += count
+    return dict(sorted(kinds.items(), key=lambda kv: -kv[1]["lut"]))
+
+
+#: The accelerator's functional blocks, each the subtree of one module kind (the nearest such ancestor
+#: wins): the cost model (``ernn.cost_model``) estimates each block on its own.
+BLOCK_OF_KIND = {
+    "ernn_ctrl": "controller",
+    "ernn_pe": "pe_control",
+    "ernn_fft": "fft",
+    "ernn_ifft": "ifft",
+    "ernn_cmac_array": "mac_lanes",
+    "ernn_lstm_cell": "cell",
+    "ernn_gru_cell": "cell",
+}
+
+
+def block_breakdown(stat: dict[str, Any], top: str) -> dict[str, dict[str, float]]:
+    """Resources per functional block (:data:`BLOCK_OF_KIND`); the weight ROM of the MAC array is its
+    own block, ``weights``. Summed over blocks this is the design's total."""
+    modules = {name: m["num_cells_by_type"] for name, m in stat["modules"].items()}
+    blocks: dict[str, dict[str, float]] = {}
+
+    def visit(name: str, count: int, block: str, parent_kind: str) -> None:
+        kind = module_kind(name)
+        if kind == "ernn_rom" and parent_kind == "ernn_cmac_array":
+            block = "weights"
+        else:
+            block = BLOCK_OF_KIND.get(kind, block)
+        own = {cell: n * count for cell, n in modules[name].items() if cell not in modules}
+        acc = blocks.setdefault(block, dict.fromkeys(classify_cells({}), 0))
+        for key, value in classify_cells(own).items():
+            acc[key] += value
+        for child, n in modules[name].items():
+            if child in modules:
+                visit(child, count * n, block, kind)
+
+    visit(next(name for name in modules if module_kind(name) == top), 1, "top", "")
+    return blocks
+
+
+def total_cells(stat: dict[str, Any], top: str) -> dict[str, int]:
+    """Primitive cell counts of the whole design (the hierarchy flattened by multiplicity)."""
+    modules = {name: m["num_cells_by_type"] for name, m in stat["modules"].items()}
+    totals: dict[str, int] = {}
+
+    def visit(name: str, count: int) -> None:
+        for cell, n in modules[name].items():
+            if cell in modules:
+                visit(cell, count * n)
+            else:
+                totals[cell] = totals.get(cell, 0) + n * count
+
+    visit(next(name for name in modules if module_kind(name) == top), 1)
+    return dict(sorted(totals.items()))
+
+
 def yosys_estimate(
-    model_dir: str | Path, out: str | Path, *, family: str = "xcu", top: str = "ernn_top"
+    model_dir: str | Path,
+    out: str | Path,
+    *,
+    family: str = "xcu",
+    top: str = "ernn_top",
+    flatten: bool = False,
 ) -> dict[str, Any]:
-    """Synthesize ``top`` for an exported model with Yosys ``synth_xilinx``; write and return report.json."""
+    """Synthesize ``top`` for an exported model with Yosys ``synth_xilinx``; write and return report.json.
+
+    By default the hierarchy is kept: each distinct module is synthesized once (P identical MAC lanes
+    cost one lane's run time), which makes large P tractable, and the report gets a per-module
+    breakdown. ``flatten=True`` synthesizes the flattened design (optimisation across module
+    boundaries; slower, and no breakdown).
+    """
     if family not in FAMILY_DEVICE:
         raise ValueError(f"family must be one of {', '.join(FAMILY_DEVICE)}, got {family!r}")
     model_dir = Path(model_dir).resolve()
@@ -133,7 +247,7 @@ def yosys_estimate(
     script = "\n".join(
         [
             _read_sources_script(model_dir, top, _top_params(model_dir)),
-            f"synth_xilinx -family {family} -top {top} -flatten -noiopad",
+            f"synth_xilinx -family {family} -top {top} -noiopad" + (" -flatten" if flatten else ""),
             f"tee -q -o {stat_path} stat -json",
         ]
     )
@@ -146,20 +260,24 @@ def yosys_estimate(
     )
     if result.returncode != 0:
         raise RuntimeError(f"yosys failed (log: {out / 'yosys.log'}):\n{result.stderr[-2000:]}")
-    stat = json.loads(stat_path.read_text())
-    cells = stat["design"]["num_cells_by_type"]
+    stat = parse_stat_json(stat_path.read_text())
+    cells = total_cells(stat, top)
     used = classify_cells(cells)
     device = DEVICES[FAMILY_DEVICE[family]]
     report = {
         "tool": "yosys synth_xilinx (estimate, out of context)",
+        "yosys": subprocess.run([yosys, "-V"], capture_output=True, text=True).stdout.strip(),
         "family": family,
         "top": top,
+        "flatten": flatten,
         "model": str(model_dir),
         "device": FAMILY_DEVICE[family],
         "device_name": device["name"],
         "used": used,
         "capacity": {k: device[k] for k in ("lut", "ff", "dsp", "bram36")},
         "utilisation_percent": {k: 100.0 * used[k] / device[k] for k in ("lut", "ff", "dsp", "bram36")},
+        "modules": hierarchy_breakdown(stat, top),
+        "blocks": block_breakdown(stat, top),
         "cells": cells,
         "seconds": time.perf_counter() - t0,
     }
