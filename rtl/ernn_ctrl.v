@@ -560,11 +560,17 @@ always @* begin
     endcase
 end
 
+// the frame's input block ld_idx (ernn_sel: a mux, not a shifter)
+wire [BLK_W-1:0] ld_frame_blk;
+
+ernn_sel #(.N(QX0), .W(BLK_W), .SEL_W(IDX_W))
+frame_sel_inst (.in(frame_pad), .sel(ld_idx_reg), .out(ld_frame_blk));
+
 always @(posedge clk) begin
     ld_pend_reg <= ld_req;
     if (ld_req) begin
         ld_pend_src_reg <= ld_src;
-        ld_frame_blk_reg <= frame_pad[ld_idx_reg*BLK_W +: BLK_W];
+        ld_frame_blk_reg <= ld_frame_blk;
     end
     if (ld_pend_reg) begin
         ld_fifo_reg[ld_wr_ptr_reg] <= ld_data;
@@ -1138,11 +1144,18 @@ if (CELL_LSTM) begin : g_lstm
 
     wire [4*CL*IFFT_OUT_W-1:0] y_f;  // Q(ifft_out)
     wire [4*CL*BIAS_W-1:0] b_f;      // Q(bias)
-    wire [CL*CELL_W-1:0] c_f = fd_zero_reg ? {CL*CELL_W{1'b0}} : c_rd_data[fd_sub_reg*CL*CELL_W +: CL*CELL_W];
+    wire [CL*CELL_W-1:0] c_sub;
+    wire [CL*CELL_W-1:0] c_f = fd_zero_reg ? {CL*CELL_W{1'b0}} : c_sub;
+
+    // the beat's CL units of each block word (ernn_sel: a mux, not a shifter)
+    ernn_sel #(.N(SPLIT), .W(CL * CELL_W), .SEL_W(SUB_W))
+    c_sel_inst (.in(c_rd_data), .sel(fd_sub_reg), .out(c_sub));
 
     for (s = 0; s < 4; s = s + 1) begin : g_gate
-        assign y_f[s*CL*IFFT_OUT_W +: CL*IFFT_OUT_W] = y_rd_data[s*YBLK_W + fd_sub_reg*CL*IFFT_OUT_W +: CL*IFFT_OUT_W];
-        assign b_f[s*CL*BIAS_W +: CL*BIAS_W] = bias_rd_data[(s*K + fd_sub_reg*CL)*BIAS_W +: CL*BIAS_W];
+        ernn_sel #(.N(SPLIT), .W(CL * IFFT_OUT_W), .SEL_W(SUB_W))
+        y_sel_inst (.in(y_rd_data[s*YBLK_W +: YBLK_W]), .sel(fd_sub_reg), .out(y_f[s*CL*IFFT_OUT_W +: CL*IFFT_OUT_W]));
+        ernn_sel #(.N(SPLIT), .W(CL * BIAS_W), .SEL_W(SUB_W))
+        b_sel_inst (.in(bias_rd_data[s*K*BIAS_W +: K*BIAS_W]), .sel(fd_sub_reg), .out(b_f[s*CL*BIAS_W +: CL*BIAS_W]));
     end
 
     if (PEEPHOLE) begin : g_peep
@@ -1163,7 +1176,8 @@ if (CELL_LSTM) begin : g_lstm
         );
 
         for (s = 0; s < 3; s = s + 1) begin : g_pgate
-            assign p_f[s*CL*PEEP_W +: CL*PEEP_W] = peep_rd_data[(s*K + fd_sub_reg*CL)*PEEP_W +: CL*PEEP_W];
+            ernn_sel #(.N(SPLIT), .W(CL * PEEP_W), .SEL_W(SUB_W))
+            p_sel_inst (.in(peep_rd_data[s*K*PEEP_W +: K*PEEP_W]), .sel(fd_sub_reg), .out(p_f[s*CL*PEEP_W +: CL*PEEP_W]));
         end
 
         assign cell_s_data = {p_f, c_f, b_f, y_f};
@@ -1232,11 +1246,18 @@ end else begin : g_gru
 
     wire [4*CL*IFFT_OUT_W-1:0] y_f;  // Q(ifft_out)
     wire [4*CL*BIAS_W-1:0] b_f;      // Q(bias)
-    wire [CL*DATA_W-1:0] h_f = fd_zero_reg ? {CL*DATA_W{1'b0}} : hp_rd_data[fd_sub_reg*CL*DATA_W +: CL*DATA_W];
+    wire [CL*DATA_W-1:0] h_sub;
+    wire [CL*DATA_W-1:0] h_f = fd_zero_reg ? {CL*DATA_W{1'b0}} : h_sub;
+
+    // the beat's CL units of each block word (ernn_sel: a mux, not a shifter)
+    ernn_sel #(.N(SPLIT), .W(CL * DATA_W), .SEL_W(SUB_W))
+    h_sel_inst (.in(hp_rd_data), .sel(fd_sub_reg), .out(h_sub));
 
     for (s = 0; s < 4; s = s + 1) begin : g_gate
-        assign y_f[s*CL*IFFT_OUT_W +: CL*IFFT_OUT_W] = y_rd_data[s*YBLK_W + fd_sub_reg*CL*IFFT_OUT_W +: CL*IFFT_OUT_W];
-        assign b_f[s*CL*BIAS_W +: CL*BIAS_W] = bias_rd_data[(s*K + fd_sub_reg*CL)*BIAS_W +: CL*BIAS_W];
+        ernn_sel #(.N(SPLIT), .W(CL * IFFT_OUT_W), .SEL_W(SUB_W))
+        y_sel_inst (.in(y_rd_data[s*YBLK_W +: YBLK_W]), .sel(fd_sub_reg), .out(y_f[s*CL*IFFT_OUT_W +: CL*IFFT_OUT_W]));
+        ernn_sel #(.N(SPLIT), .W(CL * BIAS_W), .SEL_W(SUB_W))
+        b_sel_inst (.in(bias_rd_data[s*K*BIAS_W +: K*BIAS_W]), .sel(fd_sub_reg), .out(b_f[s*CL*BIAS_W +: CL*BIAS_W]));
     end
 
     assign cell_s_data = {h_f, b_f, y_f};

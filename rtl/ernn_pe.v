@@ -386,9 +386,12 @@ wire [P*FFT_W-1:0] lane_x_im;
 generate
 
 for (g = 0; g < P; g = g + 1) begin : lane_x
-    wire [BIN_W-1:0] bin = lane_bin_reg[g*BIN_W +: BIN_W];
-    assign lane_x_re[g*FFT_W +: FFT_W] = xbuf_rdata_reg[2*bin*FFT_W +: FFT_W];
-    assign lane_x_im[g*FFT_W +: FFT_W] = xbuf_rdata_reg[(2*bin+1)*FFT_W +: FFT_W];
+    // bin b of the stored spectrum is {im, re} at [2 b FFT_W +: 2 FFT_W]
+    wire [2*FFT_W-1:0] x_bin;
+    ernn_sel #(.N(BINS), .W(2 * FFT_W), .SEL_W(BIN_W))
+    bin_sel_inst (.in(xbuf_rdata_reg), .sel(lane_bin_reg[g*BIN_W +: BIN_W]), .out(x_bin));
+    assign lane_x_re[g*FFT_W +: FFT_W] = x_bin[0 +: FFT_W];
+    assign lane_x_im[g*FFT_W +: FFT_W] = x_bin[FFT_W +: FFT_W];
 end
 
 endgenerate

@@ -25,6 +25,7 @@ PE_MODULES = (
     "ernn_cmac",
     "ernn_cmac_array",
     "ernn_axis_skid",
+    "ernn_sel",
     "ernn_pe",
 )
 LINT_CASES: list[tuple[str, dict[str, object]]] = [
@@ -44,6 +45,9 @@ LINT_CASES: list[tuple[str, dict[str, object]]] = [
     ("ernn_cmac_array", {"W_FILE": FILES}),
     ("ernn_cmac_array", {"P": 1, "W_DEPTH": 5, "W_FILE": FILES}),
     ("ernn_axis_skid", {}),
+    ("ernn_sel", {}),
+    ("ernn_sel", {"N": 5, "W": 38, "SEL_W": 3}),
+    ("ernn_sel", {"N": 1, "W": 4, "SEL_W": 1}),
     ("ernn_pe", {"W_FILE": FILES, "TW_FILE": FILES}),
     ("ernn_pe", {"K": 4, "P": 1, "FFT_W": 18, "IFFT_W": 21, "W_FILE": FILES}),
     ("ernn_pe", {"K": 32, "P": 7, "FFT_W": 21, "CMUL_3M": 0, "W_FILE": FILES, "TW_FILE": FILES}),
