@@ -212,9 +212,10 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def _add_dse(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "dse",
-        help="design-space exploration (Phase I: cell x block size x hidden size x layers)",
-        description="Train every point (ADMM; dense at block 1), resume after an interruption, select the most "
-        "compressed model within --max-accuracy-loss, write report.json, report.md and plots to --out.",
+        help="design-space exploration (Phase I: cell x block size x hidden size x layers x seed)",
+        description="Train every point (ADMM; dense at block 1) once per seed, resume after an interruption, "
+        "select the most compressed model whose mean loss over seeds is within --max-accuracy-loss, write "
+        "report.json, report.md and plots to --out.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     from .dse import Phase1Config
@@ -226,10 +227,28 @@ def _add_dse(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--hidden-sizes", nargs="+", type=int, default=d.hidden_sizes)
     p.add_argument("--layers", nargs="+", type=int, default=d.layers)
     p.add_argument("--epochs", type=int, default=d.epochs)
-    p.add_argument("--seed", type=int, default=d.seed)
+    seeds = p.add_mutually_exclusive_group()
+    seeds.add_argument(
+        "--seeds",
+        nargs="+",
+        type=int,
+        default=d.seeds,
+        help="training seeds; every point is trained once per seed",
+    )
+    seeds.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="a single seed (same as --seeds N; kept for older command lines)",
+    )
     p.add_argument("--train", dest="train_file", help="training split .npz; default JapaneseVowels")
     p.add_argument("--test", dest="test_file", help="test split .npz")
-    p.add_argument("--max-accuracy-loss", type=float, default=1.0, help="accuracy budget in points vs dense")
+    p.add_argument(
+        "--max-accuracy-loss",
+        type=float,
+        default=1.0,
+        help="accuracy budget in points vs dense, on the mean over seeds",
+    )
     p.add_argument("--workers", type=int, default=2, help="parallel training processes (local engine)")
     p.add_argument("--engine", default="local", help="local (process pool) or ray (an installed Ray cluster)")
     p.set_defaults(func=cmd_dse)
@@ -244,10 +263,11 @@ def cmd_dse(args: argparse.Namespace) -> int:
         hidden_sizes=args.hidden_sizes,
         layers=args.layers,
         epochs=args.epochs,
-        seed=args.seed,
+        seeds=[args.seed] if args.seed is not None else args.seeds,
         train_file=args.train_file,
         test_file=args.test_file,
     )
+    cfg.check_seeds()
     if args.workers < 1:
         raise ValueError(f"--workers must be >= 1, got {args.workers}")
     out = Path(args.out)
@@ -259,23 +279,28 @@ def cmd_dse(args: argparse.Namespace) -> int:
     report = {
         "phase1": {
             "config": asdict(cfg),
+            "command": command,
             "points": rows,
             "max_accuracy_loss": args.max_accuracy_loss,
+            "selection": "most compressed point whose mean loss over seeds is within max_accuracy_loss",
             "chosen": chosen,
             "observations": obs,
         }
     }
     (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     (out / "report.md").write_text(dse.report_markdown(rows, chosen, obs, args.max_accuracy_loss, command))
-    dse.plot_accuracy(rows, out / "phase1_accuracy.png")
+    dse.plot_accuracy(rows, out / "phase1_accuracy.png", args.max_accuracy_loss, chosen)
     if chosen:
         print(
             f"chosen: {chosen['cell'].upper()} hidden {chosen['hidden_size']} x{chosen['num_layers']} "
-            f"k={chosen['block_size']}: {chosen['accuracy']:.2f}% ({chosen['accuracy_loss']:+.2f} vs dense), "
-            f"compression {chosen['compression_ratio']:.2f}x"
+            f"k={chosen['block_size']}: {chosen['accuracy']:.2f} ± {chosen['accuracy_std']:.2f}% over "
+            f"{chosen['n_seeds']} seeds ({chosen['accuracy_loss']:+.2f} ± {chosen['accuracy_loss_se']:.2f} vs "
+            f"dense), compression {chosen['compression_ratio']:.2f}x"
         )
     else:
-        print(f"no point meets --max-accuracy-loss {args.max_accuracy_loss}")
+        print(f"no point meets --max-accuracy-loss {args.max_accuracy_loss} (on the mean over seeds)")
+    for name, text in obs["verdicts"].items():
+        print(f"observation {name}: {text}")
     print(f"report: {out / 'report.md'}")
     return 0
 
