@@ -251,10 +251,172 @@ def _add_dse(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--workers", type=int, default=2, help="parallel training processes (local engine)")
     p.add_argument("--engine", default="local", help="local (process pool) or ray (an installed Ray cluster)")
+    hw = p.add_argument_group("Phase II (hardware): P for the chosen model on a device")
+    hw.add_argument("--phase", default="both", choices=("1", "2", "both"), help="which phases to run")
+    hw.add_argument(
+        "--hw-shape",
+        default="chosen",
+        help="model for Phase II: 'chosen' (Phase I's choice), a named shape (sr1, default) or a JSON "
+        "object of cell, input_size, hidden_size, block_size[, proj_size, num_layers, peephole]",
+    )
+    hw.add_argument("--hw-model", help="an exported model directory for Phase II (instead of --hw-shape)")
+    hw.add_argument("--data-bits", type=int, default=16, help="data-path width of the Phase II model")
+    hw.add_argument("--device", default="xcku060", help="target device (ernn.fpga.DEVICES)")
+    hw.add_argument("--clock-mhz", type=float, default=200.0)
+    hw.add_argument("--target-latency-us", type=float, help="latency target per time step")
+    hw.add_argument("--budget", type=float, default=0.8, help="largest fraction of each device resource")
+    hw.add_argument(
+        "--lanes", type=int, nargs="+", help="P candidates (default 1..1024, powers of 2 and 1.5x)"
+    )
+    hw.add_argument(
+        "--cost-samples",
+        default="docs/results/cost_samples.json",
+        help="measured Yosys/Verilator samples to check the cost model against (bench/bench_cost_samples.py)",
+    )
     p.set_defaults(func=cmd_dse)
 
 
 def cmd_dse(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    report_path = out / "report.json"
+    report = json.loads(report_path.read_text()) if report_path.exists() else {}
+    if args.phase in ("1", "both"):
+        report["phase1"] = _dse_phase1(args, out)
+    no_choice = args.hw_shape == "chosen" and not args.hw_model and not report.get("phase1", {}).get("chosen")
+    if args.phase == "both" and no_choice:
+        print("phase II skipped: Phase I chose no model within --max-accuracy-loss")
+        report.pop("phase2", None)  # a stale Phase II of an earlier choice would be misleading
+    elif args.phase in ("2", "both"):
+        report["phase2"] = _dse_phase2(args, out, report.get("phase1"))
+    out.mkdir(parents=True, exist_ok=True)
+    report_path.write_text(json.dumps(report, indent=2) + "\n")
+    (out / "report.md").write_text(_dse_markdown(report))
+    print(f"report: {out / 'report.md'}")
+    return 0
+
+
+def _dse_markdown(report: dict) -> str:
+    from . import dse, dse_hw
+
+    parts = []
+    if "phase1" in report:
+        p1 = report["phase1"]
+        parts.append(
+            dse.report_markdown(
+                p1["points"], p1["chosen"], p1["observations"], p1["max_accuracy_loss"], p1["command"]
+            )
+        )
+    if "phase2" in report:
+        p2 = report["phase2"]
+        parts.append(
+            dse_hw.report_markdown(
+                p2["shape_name"],
+                p2["shape"],
+                p2["rows"],
+                p2["chosen"],
+                p2.get("check"),
+                p2["device"],
+                p2["clock_mhz"],
+            )
+            + f"\nCommand: `{p2['command']}`\n"
+        )
+    return "\n".join(parts)
+
+
+def _dse_command() -> str:
+    return "ernn dse " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["dse"] else "ernn dse"
+
+
+def _dse_phase2(args: argparse.Namespace, out: Path, phase1: dict | None) -> dict:
+    from . import cost_model, dse_hw, fpga
+
+    if args.device not in fpga.DEVICES:
+        raise ValueError(f"--device must be one of {', '.join(fpga.DEVICES)}, got {args.device!r}")
+    lanes = args.lanes or dse_hw.default_lane_candidates()
+    if args.hw_model:
+        from .export import ExportedModel
+
+        net = ExportedModel(args.hw_model).net
+        base = cost_model.HwConfig.build(net.info, net.numerics, lanes[0])
+        shape_name, shape = f"model {args.hw_model}", {"model_dir": str(args.hw_model)}
+    else:
+        shape_name, shape = _hw_shape(args.hw_shape, phase1, args)
+        base = dse_hw.config_for_shape(shape, lanes[0], data_bits=args.data_bits)
+    coeffs = cost_model.load_coefficients()
+    rows = dse_hw.sweep(base, lanes, device=args.device, clock_mhz=args.clock_mhz, coeffs=coeffs)
+    chosen = dse_hw.choose(rows, args.target_latency_us, args.budget)
+    out.mkdir(parents=True, exist_ok=True)
+    check = None
+    samples_path = Path(args.cost_samples)
+    if samples_path.is_file():
+        check = dse_hw.check_model(list(json.loads(samples_path.read_text())["samples"].values()), coeffs)
+        dse_hw.plot_model_check(check, out / "phase2_cost_model.png")
+    dev = fpga.DEVICES[args.device]["name"]
+    dse_hw.plot_pareto(
+        rows, chosen, out / "phase2_pareto.png", f"{shape_name} on the {dev} at {args.clock_mhz:g} MHz"
+    )
+    print(
+        f"phase II: {shape_name} on the {dev}: P = {chosen['lanes']} ({chosen['reason']}): "
+        f"{chosen['cycles_per_step']:.0f} cycles = {chosen['latency_us']:.2f} us per step, "
+        f"{chosen['used']['lut']:,.0f} LUT, {chosen['used']['dsp']:,.0f} DSP, {chosen['used']['bram36']:,.1f} BRAM36"
+    )
+    if check:
+        err = check["summary"]["all"]
+        print(
+            "cost model vs measured (mean / max abs %): "
+            + ", ".join(
+                f"{q} {err[q]['mean_abs_percent']:.1f} / {err[q]['max_abs_percent']:.1f}" for q in err
+            )
+        )
+    return {
+        "command": _dse_command(),
+        "shape_name": shape_name,
+        "shape": shape,
+        "device": args.device,
+        "clock_mhz": args.clock_mhz,
+        "rows": rows,
+        "chosen": chosen,
+        "check": check,
+        "coefficients": str(cost_model.COEFFICIENTS_FILE.name),
+    }
+
+
+def _hw_shape(spec: str, phase1: dict | None, args: argparse.Namespace) -> tuple[str, dict]:
+    from . import dse_hw
+
+    if spec == "chosen":
+        if not phase1 or not phase1.get("chosen"):
+            raise ValueError(
+                "--hw-shape chosen needs Phase I's choice: run Phase I first (--phase 1 or both) or name a shape"
+            )
+        c = phase1["chosen"]
+        from . import data
+
+        cfg = phase1["config"]
+        ds = data.load("classify", cfg.get("train_file"), cfg.get("test_file"))
+        shape = {
+            "cell": c["cell"],
+            "input_size": int(ds.num_features),
+            "hidden_size": c["hidden_size"],
+            "num_layers": c["num_layers"],
+            "block_size": c["block_size"],
+        }
+        return f"Phase I choice ({c['cell'].upper()} h{c['hidden_size']} k{c['block_size']})", shape
+    if spec in dse_hw.SHAPES:
+        return spec.upper(), dict(dse_hw.SHAPES[spec])
+    try:
+        shape = json.loads(spec)
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"--hw-shape must be 'chosen', one of {', '.join(dse_hw.SHAPES)}, or a JSON object; got {spec!r}"
+        ) from exc
+    need = {"cell", "input_size", "hidden_size", "block_size"}
+    if not isinstance(shape, dict) or not need <= set(shape):
+        raise ValueError(f"--hw-shape JSON needs the keys {sorted(need)}, got {spec!r}")
+    return "custom shape", shape
+
+
+def _dse_phase1(args: argparse.Namespace, out: Path) -> dict:
     from . import dse
 
     cfg = dse.Phase1Config(
@@ -270,25 +432,10 @@ def cmd_dse(args: argparse.Namespace) -> int:
     cfg.check_seeds()
     if args.workers < 1:
         raise ValueError(f"--workers must be >= 1, got {args.workers}")
-    out = Path(args.out)
     results = dse.run_phase1(cfg, out, workers=args.workers, engine=args.engine)
     rows = dse.summarise(results)
     chosen = dse.select(rows, args.max_accuracy_loss)
     obs = dse.observations(rows)
-    command = "ernn dse " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["dse"] else "ernn dse"
-    report = {
-        "phase1": {
-            "config": asdict(cfg),
-            "command": command,
-            "points": rows,
-            "max_accuracy_loss": args.max_accuracy_loss,
-            "selection": "most compressed point whose mean loss over seeds is within max_accuracy_loss",
-            "chosen": chosen,
-            "observations": obs,
-        }
-    }
-    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
-    (out / "report.md").write_text(dse.report_markdown(rows, chosen, obs, args.max_accuracy_loss, command))
     dse.plot_accuracy(rows, out / "phase1_accuracy.png", args.max_accuracy_loss, chosen)
     if chosen:
         print(
@@ -301,8 +448,15 @@ def cmd_dse(args: argparse.Namespace) -> int:
         print(f"no point meets --max-accuracy-loss {args.max_accuracy_loss} (on the mean over seeds)")
     for name, text in obs["verdicts"].items():
         print(f"observation {name}: {text}")
-    print(f"report: {out / 'report.md'}")
-    return 0
+    return {
+        "config": asdict(cfg),
+        "command": _dse_command(),
+        "points": rows,
+        "max_accuracy_loss": args.max_accuracy_loss,
+        "selection": "most compressed point whose mean loss over seeds is within max_accuracy_loss",
+        "chosen": chosen,
+        "observations": obs,
+    }
 
 
 SIMULATORS = ("icarus", "verilator")

@@ -1,0 +1,187 @@
+"""Measured samples for the Phase II cost model: Yosys resources and RTL cycles per (model shape, P).
+
+For every sample point the script exports a model with random weights (``ernn.export.export_random``;
+resources and cycles do not depend on the weight values), then
+
+* runs ``ernn.fpga.yosys_estimate`` (Yosys ``synth_xilinx -family xcu``, hierarchy kept) and keeps the
+  total and the per-module breakdown (LUT, FF, DSP, BRAM36, LUTRAM);
+* simulates a few frames on Verilator (``ernn.rtl_sim.run_rtl``), checks the outputs bit for bit against
+  the golden model, and keeps the steady-state cycles per time step.
+
+``ernn.cost_model`` is calibrated on the ``calibration`` points (``--fit`` writes its coefficients to
+``golden/ernn/cost_coefficients.json``) and checked on all of them; ``ernn dse`` reports the error.
+Results are appended to ``--out`` point by point, so an interrupted run resumes where it stopped.
+
+    .venv/bin/python bench/bench_cost_samples.py --out docs/results/cost_samples.json [--only NAME ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from ernn import export, fpga, rtl_sim
+from ernn.export import ExportedModel
+
+#: name -> (export_random keyword arguments, P, role). Calibration points span P, k, cell, width and
+#: model size; the check points (SR1, and the ones in between) are not used for fitting.
+POINTS: dict[str, tuple[dict, int, str]] = {
+    "lstm12x32_k8_p4": (
+        {"cell": "lstm", "input_size": 12, "hidden_size": 32, "block_size": 8},
+        4,
+        "calibration",
+    ),
+    "lstm12x32_k8_p16": ({"cell": "lstm", "input_size": 12, "hidden_size": 32, "block_size": 8}, 16, "check"),
+    "lstm12x32_k8_p32": (
+        {"cell": "lstm", "input_size": 12, "hidden_size": 32, "block_size": 8},
+        32,
+        "calibration",
+    ),
+    "gru12x32_k8_p8": (
+        {"cell": "gru", "input_size": 12, "hidden_size": 32, "block_size": 8},
+        8,
+        "calibration",
+    ),
+    "lstm12x64_k16_p16": (
+        {"cell": "lstm", "input_size": 12, "hidden_size": 64, "block_size": 16},
+        16,
+        "calibration",
+    ),
+    "lstm12x64_k4_p8": ({"cell": "lstm", "input_size": 12, "hidden_size": 64, "block_size": 4}, 8, "check"),
+    "lstmp40x64p32x2_k8_p16_peep": (
+        {
+            "cell": "lstm",
+            "input_size": 40,
+            "hidden_size": 64,
+            "proj_size": 32,
+            "num_layers": 2,
+            "peephole": True,
+            "block_size": 8,
+        },
+        16,
+        "calibration",
+    ),
+    "gru12x32_k8_p16_8bit": (
+        {"cell": "gru", "input_size": 12, "hidden_size": 32, "block_size": 8, "data_bits": 8},
+        16,
+        "check",
+    ),
+    "sr1_k16_p256": (
+        {
+            "cell": "lstm",
+            "input_size": 153,
+            "hidden_size": 1024,
+            "proj_size": 512,
+            "num_layers": 2,
+            "peephole": True,
+            "block_size": 16,
+        },
+        256,
+        "check",
+    ),
+}
+
+
+def simulate_cycles(model: Path, frames: int, seed: int) -> dict:
+    net = ExportedModel(model).net
+    d = net.numerics.data
+    rng = np.random.default_rng(seed)
+    x = np.clip(
+        np.rint(rng.standard_normal((frames, net.info.input_size)) * 2.0**d.frac), d.min_int, d.max_int
+    )
+    x = x.astype(np.int64)
+    last = np.zeros(frames, dtype=bool)
+    last[-1] = True
+    with tempfile.TemporaryDirectory() as work:
+        res = rtl_sim.run_rtl(model, x, last, sim="verilator", work_dir=work, seed=seed)
+    expected, _ = net.run_stream(x, last)
+    return {
+        "cycles_per_step": float(res.cycles_per_step),
+        "bit_exact": bool(np.array_equal(res.outputs, expected)),
+        "frames": frames,
+        "sim_seconds": res.wall_seconds,
+    }
+
+
+def measure(name: str, root: Path, seed: int) -> dict:
+    shape, lanes, role = POINTS[name]
+    model = root / name
+    export.export_random(model, **shape, lanes=lanes, seed=seed, force=True)
+    synth = fpga.yosys_estimate(model, root / f"{name}-synth", family="xcu")
+    frames = 4 if shape["hidden_size"] > 256 else 8
+    sim = simulate_cycles(model, frames, seed)
+    row = {
+        "name": name,
+        "role": role,
+        "shape": shape,
+        "lanes": lanes,
+        "model_dir": str(model),
+        "yosys": {k: synth[k] for k in ("used", "modules", "blocks", "seconds", "yosys", "family")},
+        **sim,
+    }
+    refresh(row)
+    used = synth["used"]
+    print(
+        f"{name}: LUT {used['lut']}, FF {used['ff']}, DSP {used['dsp']}, BRAM36 {used['bram36']} "
+        f"({synth['seconds']:.0f} s); {sim['cycles_per_step']:.0f} cycles/step, bit-exact {sim['bit_exact']}",
+        flush=True,
+    )
+    return row
+
+
+def refresh(row: dict) -> None:
+    """Fill in what the cost model reads and older runs lack: the block breakdown (from Yosys's
+    stat.json) and the cost model's configuration of the exported model (so that checks run without
+    the model directory)."""
+    from dataclasses import asdict
+
+    from ernn import cost_model
+
+    model = Path(row["model_dir"])
+    if "blocks" not in row["yosys"]:
+        stat = fpga.parse_stat_json((model.parent / f"{model.name}-synth" / "stat.json").read_text())
+        row["yosys"]["blocks"] = fpga.block_breakdown(stat, "ernn_top")
+    net = ExportedModel(model).net
+    row["hw_config"] = asdict(cost_model.HwConfig.build(net.info, net.numerics, row["lanes"]))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, default=Path("build/bench/cost_samples.json"))
+    ap.add_argument("--only", nargs="+", choices=sorted(POINTS), help="measure only these points")
+    ap.add_argument("--redo", action="store_true", help="measure points already in --out again")
+    ap.add_argument("--models", type=Path, default=Path("build/bench/cost_models"))
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--refresh", action="store_true", help="recompute block breakdowns and configurations")
+    ap.add_argument("--fit", action="store_true", help="then fit the cost model and write its coefficients")
+    args = ap.parse_args()
+    args.models.mkdir(parents=True, exist_ok=True)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    data = json.loads(args.out.read_text()) if args.out.exists() else {"samples": {}}
+    for name in [] if args.refresh else args.only or list(POINTS):
+        if name in data["samples"] and not args.redo:
+            print(f"{name}: already measured")
+            continue
+        data["samples"][name] = measure(name, args.models, args.seed)
+        data["time"] = time.strftime("%Y-%m-%d %H:%M:%S")
+        data["command"] = "bench/bench_cost_samples.py"
+        args.out.write_text(json.dumps(data, indent=1) + "\n")
+    if args.refresh:
+        for row in data["samples"].values():
+            refresh(row)
+        args.out.write_text(json.dumps(data, indent=1) + "\n")
+    if args.fit:
+        from ernn import cost_model
+
+        coeffs = cost_model.fit(list(data["samples"].values()))
+        cost_model.COEFFICIENTS_FILE.write_text(json.dumps(coeffs, indent=1) + "\n")
+        print(f"coefficients: {cost_model.COEFFICIENTS_FILE}")
+
+
+if __name__ == "__main__":
+    main()
