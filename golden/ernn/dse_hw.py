@@ -193,6 +193,23 @@ def check_model(samples: list[dict[str, Any]], coeffs: dict[str, Any] | None = N
 
 # ------------------------------------------------------------------------------------------------------
 # plots and report
+def _log_axes(ax) -> None:
+    """Log scale on both axes, labelled at 1, 2 and 5 per decade in plain numbers (matplotlib's default
+    labels minor ticks on short decades in overlapping scientific notation)."""
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
+    def plain(v: float, _pos: int) -> str:
+        return f"{v / 1000:g}k" if v >= 10_000 else f"{v:g}"
+
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+        axis.set_minor_locator(LogLocator(subs=(3.0, 4.0, 6.0, 7.0, 8.0, 9.0)))
+        axis.set_major_formatter(FuncFormatter(plain))
+        axis.set_minor_formatter(FuncFormatter(lambda _v, _p: ""))
+
+
 def plot_pareto(rows: list[dict[str, Any]], chosen: dict[str, Any], path: str | Path, title: str) -> None:
     import matplotlib
 
@@ -225,8 +242,7 @@ def plot_pareto(rows: list[dict[str, Any]], chosen: dict[str, Any], path: str | 
         )
         if chosen.get("target_latency_us"):
             ax.axhline(chosen["target_latency_us"], color="tab:red", ls="--", lw=0.8, label="latency target")
-        ax.set_xscale("log")
-        ax.set_yscale("log")
+        _log_axes(ax)
         ax.set_xlabel(f"{label} (cost model)")
         ax.set_ylabel("latency per time step (us)")
         ax.grid(True, which="both", alpha=0.3)
@@ -258,8 +274,7 @@ def plot_model_check(check: dict[str, Any], path: str | Path) -> None:
         if vals:
             lo, hi = min(vals) / 1.5, max(vals) * 1.5
             ax.plot([lo, hi], [lo, hi], "k--", lw=0.7)
-            ax.set_xscale("log")
-            ax.set_yscale("log")
+            _log_axes(ax)
         ax.set_title(q, fontsize=9)
         ax.set_xlabel("measured")
         ax.set_ylabel("cost model")
