@@ -139,8 +139,10 @@ localparam UNITS_W = ROWS_W + BIN_W + FILL_W;
 localparam ACC_SHIFT = DATA_FRAC + WS_FRAC - IFFT_FRAC;
 // accumulator width for a sum of XBUF_DEPTH (>= 2) exact products (formats.accumulator_word)
 localparam ACC_NEED = FFT_W + WS_W + $clog2(XBUF_DEPTH);
-// bin advance of a lane from one round to the next
+// bin advance of every lane from one round to the next
 localparam integer BIN_STEP = P % BINS;
+// distinct bins the lanes read in one round (lane l reads rotated bin l mod BINS)
+localparam integer LANE_BINS = P < BINS ? P : BINS;
 // a buffer slot index with headroom for base + count
 localparam SLOT_W = CNT_W + 1;
 // one stored input spectrum: BINS complex bins
@@ -211,12 +213,12 @@ reg [UNITS_W-1:0] units_reg;        // rows * BINS
 reg [CNT_W-1:0] in_cnt_reg;         // blocks accepted on s_axis
 reg [CNT_W-1:0] wr_cnt_reg;         // spectra written to the buffer
 
-// MAC issue state: round (unit base), block within the round, weight address, lane bins
+// MAC issue state: round (unit base), block within the round, weight address, bin offset
 reg iss_done_reg;
 reg [CNT_W-1:0] iss_j_reg;
 reg [UNITS_W-1:0] iss_ubase_reg;
 reg [W_ADDR_W-1:0] iss_w_reg;
-reg [P*BIN_W-1:0] iss_bin_reg;
+reg [BIN_W-1:0] iss_off_reg;
 
 // MAC pipeline enable (low while the gearbox cannot take the finished round)
 wire mac_en;
@@ -299,25 +301,18 @@ wire job_done = job_active_reg && iss_done_reg && wr_cnt_reg == ld_count_reg;
 
 assign s_cmd_ready = !job_active_reg;
 
-// lane l starts at bin l mod BINS and moves P mod BINS bins per round
-wire [P*BIN_W-1:0] first_bin;
-wire [P*BIN_W-1:0] next_bin;
+// Lane l reads bin (l + r P) mod BINS in round r: every lane moves by the same P mod BINS
+// bins per round, so one offset off_r = r P mod BINS describes the round and lane l reads bin
+// (l mod BINS + off_r) mod BINS. The stored spectrum is rotated by off_r once and lane l
+// takes the fixed rotated bin l mod BINS: BINS selects of BINS words shared by all lanes,
+// instead of one BINS-way select per lane (P BINS words: 92k mux inputs at SR1's P = 256).
+wire [BIN_W:0] off_step = {1'b0, iss_off_reg} + BIN_STEP_B;
+// modulo BINS: the difference fits BIN_W bits whenever it is taken
+wire [BIN_W-1:0] off_wrapped = off_step[BIN_W-1:0] - BINS_B[BIN_W-1:0];
+wire [BIN_W-1:0] next_off = off_step >= BINS_B ? off_wrapped : off_step[BIN_W-1:0];
 
 genvar g;
-
-generate
-
-for (g = 0; g < P; g = g + 1) begin : lane_bin
-    localparam integer FIRST_I = g % BINS;
-    localparam [BIN_W-1:0] FIRST = FIRST_I[BIN_W-1:0];
-    wire [BIN_W:0] step = {1'b0, iss_bin_reg[g*BIN_W +: BIN_W]} + BIN_STEP_B;
-    // modulo BINS: the difference fits BIN_W bits whenever it is taken
-    wire [BIN_W-1:0] wrapped = step[BIN_W-1:0] - BINS_B[BIN_W-1:0];
-    assign first_bin[g*BIN_W +: BIN_W] = FIRST;
-    assign next_bin[g*BIN_W +: BIN_W] = step >= BINS_B ? wrapped : step[BIN_W-1:0];
-end
-
-endgenerate
+genvar o;
 
 always @(posedge clk) begin
     if (fft_m_valid) begin
@@ -335,7 +330,7 @@ always @(posedge clk) begin
                 iss_done_reg <= 1'b1;
             end else begin
                 iss_ubase_reg <= iss_ubase_reg + P_U;
-                iss_bin_reg <= next_bin;
+                iss_off_reg <= next_off;
             end
         end else begin
             iss_j_reg <= iss_j_reg + 1'b1;
@@ -359,7 +354,7 @@ always @(posedge clk) begin
         iss_j_reg <= {CNT_W{1'b0}};
         iss_ubase_reg <= {UNITS_W{1'b0}};
         iss_w_reg <= s_cmd_w_base;
-        iss_bin_reg <= first_bin;
+        iss_off_reg <= {BIN_W{1'b0}};
     end
 
     if (rst) begin
@@ -370,28 +365,37 @@ always @(posedge clk) begin
     end
 end
 
-// buffer read and lane bin selects, one clock after issue (with the weight word)
-reg [P*BIN_W-1:0] lane_bin_reg;
+// buffer read and bin offset, one clock after issue (with the weight word)
+reg [BIN_W-1:0] lane_off_reg;
 
 always @(posedge clk) begin
     if (mac_en) begin
         xbuf_rdata_reg <= xbuf_mem[rd_addr];
-        lane_bin_reg <= iss_bin_reg;
+        lane_off_reg <= iss_off_reg;
     end
 end
 
 wire [P*FFT_W-1:0] lane_x_re;
 wire [P*FFT_W-1:0] lane_x_im;
+// the stored spectrum rotated by the round's offset: rotated bin b = stored bin (b + off) mod BINS
+wire [LANE_BINS*2*FFT_W-1:0] x_rot;
 
 generate
 
-for (g = 0; g < P; g = g + 1) begin : lane_x
+for (g = 0; g < LANE_BINS; g = g + 1) begin : bin_rot
+    // the candidates of rotated bin g, in offset order: stored bins g, g + 1, .. (mod BINS);
     // bin b of the stored spectrum is {im, re} at [2 b FFT_W +: 2 FFT_W]
-    wire [2*FFT_W-1:0] x_bin;
+    wire [XWORD_W-1:0] cand;
+    for (o = 0; o < BINS; o = o + 1) begin : cand_word
+        assign cand[o*2*FFT_W +: 2*FFT_W] = xbuf_rdata_reg[((g + o) % BINS)*2*FFT_W +: 2*FFT_W];
+    end
     ernn_sel #(.N(BINS), .W(2 * FFT_W), .SEL_W(BIN_W))
-    bin_sel_inst (.in(xbuf_rdata_reg), .sel(lane_bin_reg[g*BIN_W +: BIN_W]), .out(x_bin));
-    assign lane_x_re[g*FFT_W +: FFT_W] = x_bin[0 +: FFT_W];
-    assign lane_x_im[g*FFT_W +: FFT_W] = x_bin[FFT_W +: FFT_W];
+    rot_sel_inst (.in(cand), .sel(lane_off_reg), .out(x_rot[g*2*FFT_W +: 2*FFT_W]));
+end
+
+for (g = 0; g < P; g = g + 1) begin : lane_x
+    assign lane_x_re[g*FFT_W +: FFT_W] = x_rot[(g % BINS)*2*FFT_W +: FFT_W];
+    assign lane_x_im[g*FFT_W +: FFT_W] = x_rot[(g % BINS)*2*FFT_W + FFT_W +: FFT_W];
 end
 
 endgenerate
