@@ -143,6 +143,10 @@ localparam ACC_NEED = FFT_W + WS_W + $clog2(XBUF_DEPTH);
 localparam integer BIN_STEP = P % BINS;
 // distinct bins the lanes read in one round (lane l reads rotated bin l mod BINS)
 localparam integer LANE_BINS = P < BINS ? P : BINS;
+// offsets at which a round can land in the gearbox: with P a multiple of BINS every round holds
+// whole row blocks, the fill stays a multiple of BINS and a round always lands at 0 (and the
+// bin offset stays 0): the gearbox is then a row-block FIFO without lane muxes
+localparam integer LANDINGS = BIN_STEP == 0 ? 1 : BINS;
 // a buffer slot index with headroom for base + count
 localparam SLOT_W = CNT_W + 1;
 // one stored input spectrum: BINS complex bins
@@ -383,14 +387,22 @@ wire [LANE_BINS*2*FFT_W-1:0] x_rot;
 generate
 
 for (g = 0; g < LANE_BINS; g = g + 1) begin : bin_rot
-    // the candidates of rotated bin g, in offset order: stored bins g, g + 1, .. (mod BINS);
-    // bin b of the stored spectrum is {im, re} at [2 b FFT_W +: 2 FFT_W]
-    wire [XWORD_W-1:0] cand;
-    for (o = 0; o < BINS; o = o + 1) begin : cand_word
-        assign cand[o*2*FFT_W +: 2*FFT_W] = xbuf_rdata_reg[((g + o) % BINS)*2*FFT_W +: 2*FFT_W];
+    if (BIN_STEP == 0) begin : fixed
+        // every round starts at bin 0: no rotation (lane_off_reg stays 0 and is not read);
+        // bin b of the stored spectrum is {im, re} at [2 b FFT_W +: 2 FFT_W]
+        assign x_rot[g*2*FFT_W +: 2*FFT_W] = xbuf_rdata_reg[g*2*FFT_W +: 2*FFT_W];
+        /* verilator lint_off UNUSEDSIGNAL */
+        wire unused_off = &{1'b0, lane_off_reg};
+        /* verilator lint_on UNUSEDSIGNAL */
+    end else begin : rotate
+        // the candidates of rotated bin g, in offset order: stored bins g, g + 1, .. (mod BINS)
+        wire [XWORD_W-1:0] cand;
+        for (o = 0; o < BINS; o = o + 1) begin : cand_word
+            assign cand[o*2*FFT_W +: 2*FFT_W] = xbuf_rdata_reg[((g + o) % BINS)*2*FFT_W +: 2*FFT_W];
+        end
+        ernn_sel #(.N(BINS), .W(2 * FFT_W), .SEL_W(BIN_W))
+        rot_sel_inst (.in(cand), .sel(lane_off_reg), .out(x_rot[g*2*FFT_W +: 2*FFT_W]));
     end
-    ernn_sel #(.N(BINS), .W(2 * FFT_W), .SEL_W(BIN_W))
-    rot_sel_inst (.in(cand), .sel(lane_off_reg), .out(x_rot[g*2*FFT_W +: 2*FFT_W]));
 end
 
 for (g = 0; g < P; g = g + 1) begin : lane_x
@@ -503,9 +515,9 @@ always @(posedge clk) begin
             gb_last_reg[n] <= gb_last_reg[n + BINS < CAP ? n + BINS : 0];
         end
         // entry n takes lane i = n - d when the round lands at base d; an accepted round always
-        // lands at d < BINS, so each entry chooses among at most BINS lanes (not P): the muxes
-        // grow as CAP * BINS, linear in P
-        for (d = 0; d < BINS; d = d + 1) begin
+        // lands at d < BINS (d = 0 when P is a multiple of BINS: LANDINGS), so each entry chooses
+        // among at most BINS lanes (not P): the muxes grow as CAP * BINS, linear in P
+        for (d = 0; d < LANDINGS; d = d + 1) begin
             if (gb_accept && gb_base_i == d && n - d >= 0 && n - d < P && n - d < r_count_i) begin
                 gb_re_reg[n] <= r_re_reg[(n - d >= 0 && n - d < P ? n - d : 0)*IFFT_W +: IFFT_W];
                 gb_im_reg[n] <= r_im_reg[(n - d >= 0 && n - d < P ? n - d : 0)*IFFT_W +: IFFT_W];
@@ -515,6 +527,12 @@ always @(posedge clk) begin
     end
 
     gb_fill_reg <= gb_base + (gb_accept ? r_count_reg : {FILL_W{1'b0}});
+
+    // synthesis translate_off
+    if (LANDINGS == 1 && gb_accept && gb_base != {FILL_W{1'b0}}) begin
+        $error("Error: ernn_pe gearbox round landed at %0d with P a multiple of BINS", gb_base);
+    end
+    // synthesis translate_on
 
     if (rst) begin
         gb_fill_reg <= {FILL_W{1'b0}};

@@ -53,6 +53,8 @@ LINT_CASES: list[tuple[str, dict[str, object]]] = [
     ("ernn_pe", {"K": 32, "P": 7, "FFT_W": 21, "CMUL_3M": 0, "W_FILE": FILES, "TW_FILE": FILES}),
     ("ernn_pe", {"K": 8, "P": 16, "FFT_W": 19, "XBUF_DEPTH": 3, "W_FILE": FILES, "TW_FILE": FILES}),
     ("ernn_pe", {"K": 64, "P": 33, "FFT_W": 22, "ROWS_W": 1, "W_FILE": FILES, "TW_FILE": FILES}),
+    # P a multiple of k/2 + 1: row-aligned rounds, no gearbox lane muxes, no bin rotation
+    ("ernn_pe", {"K": 8, "P": 10, "FFT_W": 19, "W_FILE": FILES, "TW_FILE": FILES}),
 ]
 
 

@@ -21,6 +21,34 @@ def test_twiddle_multipliers_match_the_transform_structure():
     assert cost_model.twiddle_multipliers(32, True) == 4 * 2 + 2 * 6 + 14
 
 
+@pytest.mark.parametrize("bins", [3, 5, 9, 17])
+def test_gearbox_and_rotation_counts_follow_the_rtl(bins):
+    """Brute force over rtl/ernn_pe.v's gearbox loop: entry n takes lane n - d for every landing d
+    (all d < bins, only 0 when P is a multiple of bins) with 0 <= n - d < P, and shifts in entry
+    n + bins; the lanes share one rotation of bins selects unless every round starts at bin 0."""
+    for lanes in range(1, 4 * bins + 2):
+        cap = bins + lanes - 1
+        landings = 1 if lanes % bins == 0 else bins
+        count = sum(
+            sum(1 for d in range(landings) if 0 <= n - d < lanes) + (n + bins < cap) for n in range(cap)
+        )
+        assert cost_model.gearbox_mux_inputs(lanes, bins) == count, (lanes, bins)
+        rot = 0 if lanes % bins == 0 else min(lanes, bins) * bins
+        assert cost_model.rotation_mux_inputs(lanes, bins) == rot
+    # whole row blocks per round: a FIFO (one lane per entry plus the shift), not a bins-way mux
+    assert (
+        cost_model.gearbox_mux_inputs(4 * bins, bins) < cost_model.gearbox_mux_inputs(4 * bins + 1, bins) / 2
+    )
+
+
+def test_lane_candidates_include_whole_row_blocks():
+    plain = dse_hw.default_lane_candidates(1024)
+    assert plain[:6] == [1, 2, 3, 4, 6, 8] and plain[-1] == 1024
+    with_bins = dse_hw.default_lane_candidates(1024, bins=9)
+    assert set(plain) < set(with_bins)
+    assert {9, 18, 27, 36, 288, 864} <= set(with_bins) and max(with_bins) == 1024
+
+
 def test_dsp_and_bram_counts():
     assert cost_model.dsp_per_multiply(27, 18) == 1
     assert cost_model.dsp_per_multiply(28, 18) == 2

@@ -266,7 +266,10 @@ def _add_dse(sub: argparse._SubParsersAction) -> None:
     hw.add_argument("--target-latency-us", type=float, help="latency target per time step")
     hw.add_argument("--budget", type=float, default=0.8, help="largest fraction of each device resource")
     hw.add_argument(
-        "--lanes", type=int, nargs="+", help="P candidates (default 1..1024, powers of 2 and 1.5x)"
+        "--lanes",
+        type=int,
+        nargs="+",
+        help="P candidates (default 1..1024: powers of 2, 1.5x, and the multiples of k/2 + 1 next to them)",
     )
     hw.add_argument(
         "--cost-samples",
@@ -332,16 +335,16 @@ def _dse_phase2(args: argparse.Namespace, out: Path, phase1: dict | None) -> dic
 
     if args.device not in fpga.DEVICES:
         raise ValueError(f"--device must be one of {', '.join(fpga.DEVICES)}, got {args.device!r}")
-    lanes = args.lanes or dse_hw.default_lane_candidates()
     if args.hw_model:
         from .export import ExportedModel
 
         net = ExportedModel(args.hw_model).net
-        base = cost_model.HwConfig.build(net.info, net.numerics, lanes[0])
+        base = cost_model.HwConfig.build(net.info, net.numerics, 1)
         shape_name, shape = f"model {args.hw_model}", {"model_dir": str(args.hw_model)}
     else:
         shape_name, shape = _hw_shape(args.hw_shape, phase1, args)
-        base = dse_hw.config_for_shape(shape, lanes[0], data_bits=args.data_bits)
+        base = dse_hw.config_for_shape(shape, 1, data_bits=args.data_bits)
+    lanes = args.lanes or dse_hw.default_lane_candidates(bins=base.bins)
     coeffs = cost_model.load_coefficients()
     rows = dse_hw.sweep(base, lanes, device=args.device, clock_mhz=args.clock_mhz, coeffs=coeffs)
     chosen = dse_hw.choose(rows, args.target_latency_us, args.budget)

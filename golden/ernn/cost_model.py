@@ -178,6 +178,25 @@ def act_table_brams(c: HwConfig) -> float:
     return copies * (units[0] * sig + units[1] * tanh)
 
 
+def gearbox_mux_inputs(lanes: int, bins: int) -> int:
+    """Word inputs of the PE gearbox's entry muxes (rtl/ernn_pe.v): entry n of the bins + P - 1 takes
+    lane n - d of a round that lands at d in [0, bins) when 0 <= n - d < P (only d = 0 when P is a
+    multiple of bins: rounds of whole row blocks), or shifts in entry n + bins when a row block leaves."""
+    cap = bins + lanes - 1
+    last_landing = 0 if lanes % bins == 0 else bins - 1
+    total = 0
+    for n in range(cap):
+        total += max(0, min(n, last_landing) - max(0, n - lanes + 1) + 1)
+        total += 1 if n + bins < cap else 0
+    return total
+
+
+def rotation_mux_inputs(lanes: int, bins: int) -> int:
+    """Word inputs of the PE's shared bin rotation: min(P, bins) selects of bins words, none when P is a
+    multiple of bins (every round starts at bin 0)."""
+    return 0 if lanes % bins == 0 else min(lanes, bins) * bins
+
+
 def features(c: HwConfig, family: str = "xcu") -> dict[str, dict[str, float]]:
     """The structural feature of every (block, resource) pair (see the module docstring)."""
     p, bins = c.lanes, c.bins
@@ -199,7 +218,13 @@ def features(c: HwConfig, family: str = "xcu") -> dict[str, dict[str, float]]:
         + c.k * (c.cell_w + c.data_w)
     )
     mul_dsp = dsp_per_multiply(c.fft_w + 1, c.ws_w + 1, family)
-    gearbox = (p + bins - 1) * bins * 2 * c.ifft_w + p * bins * 2 * c.fft_w + p * 2 * c.acc_w
+    # gearbox mux inputs x IFFT word; the shared rotation of the stored spectrum (min(P, bins) selects
+    # of bins words); per-lane rounding of the accumulators
+    gearbox = (
+        gearbox_mux_inputs(p, bins) * 2 * c.ifft_w
+        + rotation_mux_inputs(p, bins) * 2 * c.fft_w
+        + p * 2 * c.acc_w
+    )
     return {
         "mac_lanes": {
             "lut": p * (2 * c.acc_w + 2 * c.fft_w + 2 * c.ws_w),

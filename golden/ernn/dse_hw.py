@@ -42,8 +42,10 @@ SHAPES: dict[str, dict[str, Any]] = {
 QUANTITIES = ("cycles", *cost_model.RESOURCES)
 
 
-def default_lane_candidates(max_lanes: int = 1024) -> list[int]:
-    """Powers of two and their 1.5x neighbours from 1 to ``max_lanes``."""
+def default_lane_candidates(max_lanes: int = 1024, bins: int | None = None) -> list[int]:
+    """Powers of two and their 1.5x neighbours from 1 to ``max_lanes``; with ``bins`` (k/2 + 1) also as
+    many row blocks: P = m bins for those m. Such a P deals whole row blocks per round, which removes the
+    PE gearbox's lane muxes and its bin rotation (rtl/ernn_pe.v) and can save a round per job."""
     out = set()
     p = 1
     while p <= max_lanes:
@@ -51,6 +53,8 @@ def default_lane_candidates(max_lanes: int = 1024) -> list[int]:
         if p >= 2 and p * 3 // 2 <= max_lanes:
             out.add(p * 3 // 2)
         p *= 2
+    if bins:
+        out |= {m * bins for m in out if m * bins <= max_lanes}
     return sorted(out)
 
 

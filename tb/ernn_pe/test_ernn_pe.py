@@ -372,8 +372,9 @@ def bench_jobs(cfg: NumericsConfig, sizes: list[tuple[int, int]], seed: int) -> 
 
 # ------------------------------------------------------------------------------------------------------
 # pytest side: one build per (simulator, k, P, bits)
-# (4, 7, 16): more lanes than bins, so the round offset wraps (P mod BINS = 1)
-CASES = [(4, 1, 16), (4, 7, 16), (8, 3, 12), (16, 4, 16), (32, 5, 10)]
+# (4, 7, 16): more lanes than bins, so the round offset wraps (P mod BINS = 1); (4, 6, 16): P a
+# multiple of BINS, rounds of whole row blocks (the PE drops the gearbox muxes and the rotation)
+CASES = [(4, 1, 16), (4, 6, 16), (4, 7, 16), (8, 3, 12), (16, 4, 16), (32, 5, 10)]
 # the four-multiplier complex product is exercised in one of them
 MUL4_CASES = {(8, 3, 12)}
 SLOW_CASES = [(16, 16, 16), (64, 7, 16), (8, 11, 8)]

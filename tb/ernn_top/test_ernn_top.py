@@ -2,8 +2,8 @@
 
 Models (``ernn_top_models.Case``): LSTM and GRU trained on JapaneseVowels for a few epochs, and models with
 PyTorch's random initial weights in shapes nobody trains here: 1-2 layers, projection on/off, peepholes
-on/off, k = 4, 8, 16, hidden sizes that are not multiples of k, and P (MAC lanes) that divides the k/2 + 1
-bins and P that does not. Each is exported (``ernn export``, memories in the PE's layout for its P) and run
+on/off, k = 4, 8, 16, hidden sizes that are not multiples of k, and P (MAC lanes) below, equal to and above the
+k/2 + 1 bins, multiples of them (rounds of whole row blocks) and not. Each is exported (``ernn export``, memories in the PE's layout for its P) and run
 through cocotb (``ernn.rtl_sim``: cocotbext-axi source and sink, one AXI-Stream frame per sequence) on
 Icarus and Verilator.
 
@@ -54,7 +54,7 @@ LSTMP_PEEP = Case(
     peephole=True,
     num_layers=2,
     block_size=4,
-    lanes=2,  # 3 bins
+    lanes=3,  # = the 3 bins: rounds of whole row blocks (no gearbox lane muxes)
     seed=1,
 )
 GRU_2L_K16 = Case(
