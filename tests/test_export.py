@@ -101,6 +101,23 @@ def test_export_refuses_to_overwrite(run_dir, model_dir, capsys):
     assert "--force" in capsys.readouterr().err
 
 
+def test_forced_export_replaces_the_previous_one(tmp_path):
+    """A forced re-export leaves none of the earlier export's files behind (the second layer's vectors
+    of a deeper model) and neither lists nor deletes files that are not the export's own."""
+    out = tmp_path / "m"
+    export.export_random(out, input_size=6, hidden_size=8, num_layers=2, block_size=4, lanes=2)
+    assert (out / "vectors" / "expected_l1.mem").is_file()
+    (out / "stamp.json").write_text("{}")  # a harness's own file beside the model
+    export.export_random(out, input_size=6, hidden_size=8, num_layers=1, block_size=4, lanes=3, force=True)
+    assert not (out / "vectors" / "expected_l1.mem").exists()
+    assert (out / "stamp.json").read_text() == "{}"
+    listed = json.loads((out / "config.json").read_text())["files"]
+    assert "stamp.json" not in listed and "vectors/expected_l0.mem" in listed
+    (out / "stamp.json").write_text('{"changed": true}')  # changing it does not invalidate the model
+    loaded = export.ExportedModel(out)
+    assert loaded.config["hardware"]["lanes"] == 3 and loaded.net.info.num_layers == 1
+
+
 @pytest.mark.parametrize(
     ("damage", "message"),
     [

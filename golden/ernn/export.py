@@ -123,6 +123,31 @@ def _sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
+#: what an export writes: these top-level files and everything under these folders (other files in the
+#: directory, such as a simulation report or a test harness's stamp, are not part of the model)
+EXPORT_FILES = ("model.npz", "params.npz", "ernn_params.vh")
+EXPORT_DIRS = ("mem", "vectors")
+
+
+def _is_export_file(out: Path, path: Path) -> bool:
+    rel = path.relative_to(out).parts
+    return (len(rel) == 1 and rel[0] in EXPORT_FILES) or (len(rel) > 1 and rel[0] in EXPORT_DIRS)
+
+
+def _remove_previous_export(out: Path) -> None:
+    """Delete the files an earlier export wrote (its config lists them), so that none of them lingers in
+    the new one (a layer's memory of a deeper model, say); files that are not the export's stay."""
+    try:
+        listed = json.loads((out / "config.json").read_text()).get("files", {})
+    except (OSError, ValueError, AttributeError):
+        listed = {}
+    for name in listed:
+        path = out / name
+        if path.is_file() and _is_export_file(out, path):
+            path.unlink()
+    (out / "config.json").unlink()
+
+
 def export(
     run_dir: str | Path,
     out: str | Path,
@@ -140,8 +165,10 @@ def export(
     """
     model, run_config = train.load_run(run_dir)
     out = Path(out)
-    if (out / "config.json").exists() and not force:
-        raise FileExistsError(f"{out} already holds an exported model; pass --force to overwrite it")
+    if (out / "config.json").exists():
+        if not force:
+            raise FileExistsError(f"{out} already holds an exported model; pass --force to overwrite it")
+        _remove_previous_export(out)
     desc = model.rnn.describe()
     net = GoldenNetwork(desc, NumericsConfig.for_model(desc, data_bits))
     lanes = hw_layout.default_lanes(net.info) if lanes is None else hw_layout.check_lanes(lanes)
@@ -203,7 +230,7 @@ def export(
     (out / "ernn_params.vh").write_text(verilog_header(net, len(frames), hardware))
 
     files = sorted(
-        p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and p.name != "config.json"
+        p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and _is_export_file(out, p)
     )
     config = {
         "format": FORMAT_NAME,
