@@ -25,7 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ernn import export, fpga, rtl_sim
+from ernn import dse_hw, export, fpga, rtl_sim
 from ernn.export import ExportedModel
 
 #: name -> (export_random keyword arguments, P, role). Calibration points span P, k, cell, width and
@@ -73,33 +73,9 @@ POINTS: dict[str, tuple[dict, int, str]] = {
     ),
     # P a multiple of the 5 bins: rounds of whole row blocks, no gearbox lane muxes or bin rotation
     "lstm12x32_k8_p15": ({"cell": "lstm", "input_size": 12, "hidden_size": 32, "block_size": 8}, 15, "check"),
-    "sr1_k16_p256": (
-        {
-            "cell": "lstm",
-            "input_size": 153,
-            "hidden_size": 1024,
-            "proj_size": 512,
-            "num_layers": 2,
-            "peephole": True,
-            "block_size": 16,
-        },
-        256,
-        "check",
-    ),
+    "sr1_k16_p256": (dse_hw.SHAPES["sr1"], 256, "check"),
     # Phase II's choice for SR1 under CSB-RNN's 6.58 us: 32 row blocks of 9 bins per round
-    "sr1_k16_p288": (
-        {
-            "cell": "lstm",
-            "input_size": 153,
-            "hidden_size": 1024,
-            "proj_size": 512,
-            "num_layers": 2,
-            "peephole": True,
-            "block_size": 16,
-        },
-        288,
-        "check",
-    ),
+    "sr1_k16_p288": (dse_hw.SHAPES["sr1"], 288, "check"),
 }
 
 

@@ -29,25 +29,15 @@ from pathlib import Path
 
 import numpy as np
 
-from ernn import export, hw_layout, rtl_sim
+from ernn import dse_hw, export, hw_layout, rtl_sim
 from ernn.export import ExportedModel
 
 CLOCK_MHZ = 200.0
 #: Published latency per time step of the SR1 TIMIT model (microseconds).
 PUBLISHED = {"E-RNN (HPCA 2019)": 7.40, "CSB-RNN (512 PEs)": 6.58}
 
-SHAPES = {
-    "default": {"cell": "lstm", "input_size": 12, "hidden_size": 32, "block_size": 8},
-    "sr1": {
-        "cell": "lstm",
-        "input_size": 153,
-        "hidden_size": 1024,
-        "proj_size": 512,
-        "num_layers": 2,
-        "peephole": True,
-        "block_size": 16,
-    },
-}
+#: the default model and SR1 (shared with the Phase II exploration)
+SHAPES = dse_hw.SHAPES
 
 
 def measure(name: str, lanes: int, frames: int, sim: str, root: Path, seed: int) -> dict:
