@@ -309,7 +309,7 @@ assign s_cmd_ready = !job_active_reg;
 // bins per round, so one offset off_r = r P mod BINS describes the round and lane l reads bin
 // (l mod BINS + off_r) mod BINS. The stored spectrum is rotated by off_r once and lane l
 // takes the fixed rotated bin l mod BINS: BINS selects of BINS words shared by all lanes,
-// instead of one BINS-way select per lane (P BINS words: 92k mux inputs at SR1's P = 256).
+// instead of one BINS-way select per lane (P BINS words: 92k mux-input bits at SR1's P = 256).
 wire [BIN_W:0] off_step = {1'b0, iss_off_reg} + BIN_STEP_B;
 // modulo BINS: the difference fits BIN_W bits whenever it is taken
 wire [BIN_W-1:0] off_wrapped = off_step[BIN_W-1:0] - BINS_B[BIN_W-1:0];
