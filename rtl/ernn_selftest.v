@@ -59,6 +59,9 @@ localparam OUT_TDATA_W = ((OUT_N * W + 7) / 8) * 8;
 localparam IN_ADDR_W = $clog2(FRAMES * IN_N + 1);
 localparam OUT_ADDR_W = $clog2(FRAMES * OUT_N + 1);
 localparam FRAME_W = $clog2(FRAMES + 1);
+// index into the per-frame ROMs (FRAMES words); the frame counters reach FRAMES, but the ROMs are read
+// only below it, so the index drops the counter's top bit when FRAMES is a power of two
+localparam FRAME_IDX_W = FRAMES > 1 ? $clog2(FRAMES) : 1;
 // sample counters
 localparam IN_CNT_W = $clog2(IN_N + 1);
 localparam OUT_CNT_W = $clog2(OUT_N + 1);
@@ -93,6 +96,7 @@ end
 reg [IN_ADDR_W-1:0]  in_addr_reg;
 reg [IN_CNT_W-1:0]   in_cnt_reg;
 reg [FRAME_W-1:0]    in_frame_reg;
+wire [FRAME_IDX_W-1:0] in_frame_idx = in_frame_reg[FRAME_IDX_W-1:0];
 reg [W-1:0]          in_q_reg;
 reg                  in_q_valid_reg;
 reg                  last_q_reg;
@@ -106,7 +110,7 @@ always @(posedge clk) begin
     if (!s_tvalid_reg && in_frame_reg < FRAMES_C && !in_q_valid_reg && in_cnt_reg < IN_N_C) begin
         // issue one ROM read per cycle until the frame is complete
         in_q_reg <= in_rom[in_addr_reg];
-        last_q_reg <= last_rom[in_frame_reg][0];
+        last_q_reg <= last_rom[in_frame_idx][0];
         in_q_valid_reg <= 1'b1;
         in_addr_reg <= in_addr_reg + 1'b1;
     end
@@ -161,6 +165,7 @@ reg                   checking_reg;
 reg [OUT_CNT_W-1:0]   out_cnt_reg;
 reg [OUT_ADDR_W-1:0]  exp_addr_reg;
 reg [FRAME_W-1:0]     out_frame_reg;
+wire [FRAME_IDX_W-1:0] out_frame_idx = out_frame_reg[FRAME_IDX_W-1:0];
 reg [W-1:0]           exp_q_reg;
 reg [W-1:0]           got_q_reg;
 reg                   cmp_valid_reg;
@@ -169,7 +174,7 @@ reg                   done_reg;
 
 wire take_output = m_tvalid && m_tready_reg;
 wire mismatch_now = cmp_valid_reg && (exp_q_reg != got_q_reg);
-wire last_wrong = take_output && (m_tlast != exp_last_rom[out_frame_reg][0]);
+wire last_wrong = take_output && (m_tlast != exp_last_rom[out_frame_idx][0]);
 
 always @(posedge clk) begin
     cmp_valid_reg <= 1'b0;

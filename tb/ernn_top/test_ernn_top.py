@@ -353,8 +353,11 @@ def test_divergence_report_names_the_place(damage, message, request, tmp_path) -
 @pytest.mark.parametrize(
     "case", [JV_LSTM, JV_GRU, LSTMP_PEEP, GRU_2L_K16, LSTM_PEEP_K16, GRU_K4], ids=lambda c: c.name
 )
-def test_verilator_lint_clean(case) -> None:
-    """verilator --lint-only -Wall accepts ernn_top for every model shape (waivers are in the RTL, justified)."""
+@pytest.mark.parametrize("top", ["ernn_top", "ernn_selftest"])
+def test_verilator_lint_clean(case, top) -> None:
+    """verilator --lint-only -Wall accepts ernn_top and the self-test harness around it for every model
+    shape and test-vector count (lstmp_peep_2l_k4 has 8 frames, a power of two) (waivers are in the RTL,
+    justified)."""
     rtl_runner.setup_simulator("verilator")
     model = model_dir(case)
     cmd = [
@@ -364,11 +367,11 @@ def test_verilator_lint_clean(case) -> None:
         f"-I{model}",
         f"-I{rtl_runner.RTL_DIR}",
         "--top-module",
-        "ernn_top",
-        str(rtl_runner.RTL_DIR / "ernn_top.v"),
+        top,
+        str(rtl_runner.RTL_DIR / f"{top}.v"),
     ]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-    assert proc.returncode == 0, f"verilator lint of ernn_top ({case.name}):\n{proc.stderr[-4000:]}"
+    assert proc.returncode == 0, f"verilator lint of {top} ({case.name}):\n{proc.stderr[-4000:]}"
 
 
 if __name__ == "__main__":
