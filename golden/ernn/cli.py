@@ -269,7 +269,7 @@ def _add_dse(sub: argparse._SubParsersAction) -> None:
         "--lanes",
         type=int,
         nargs="+",
-        help="P candidates (default 1..1024: powers of 2, 1.5x, and the multiples of k/2 + 1 next to them)",
+        help="P candidates (default 1..1024: powers of 2 and 1.5x, and as many row blocks of k/2 + 1 bins)",
     )
     hw.add_argument(
         "--cost-samples",

@@ -2,8 +2,9 @@
 
 Models (``ernn_top_models.Case``): LSTM and GRU trained on JapaneseVowels for a few epochs, and models with
 PyTorch's random initial weights in shapes nobody trains here: 1-2 layers, projection on/off, peepholes
-on/off, k = 4, 8, 16, hidden sizes that are not multiples of k, and P (MAC lanes) below, equal to and above the
-k/2 + 1 bins, multiples of them (rounds of whole row blocks) and not. Each is exported (``ernn export``, memories in the PE's layout for its P) and run
+on/off, k = 4, 8, 16, hidden sizes that are not multiples of k, and P (MAC lanes) below, equal to and
+above the k/2 + 1 bins, multiples of them (rounds of whole row blocks) and not. Each is exported
+(``ernn export``, memories in the PE's layout for its P) and run
 through cocotb (``ernn.rtl_sim``: cocotbext-axi source and sink, one AXI-Stream frame per sequence) on
 Icarus and Verilator.
 
