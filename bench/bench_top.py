@@ -7,10 +7,10 @@ Models (PyTorch's random initial weights; cycle counts do not depend on the weig
 * ``sr1`` — the E-RNN paper's SR1 shape for TIMIT: 2-layer LSTM with projection (LSTMP) and peepholes,
   input 153, hidden 1024, projection 512, k 16, at ``--sr1-lanes`` P.
 
-Each is exported (``ernn.export.export_random``, memories in the PE's layout for its P), simulated on
-Verilator for a few frames of one sequence with no tvalid gaps and no back-pressure (``ernn.rtl_sim.run_rtl``),
+Each is exported (``ernn.export.writer.export_random``, memories in the PE's layout for its P), simulated on
+Verilator for a few frames of one sequence with no tvalid gaps and no back-pressure (``ernn.sim.rtl.run_rtl``),
 checked bit for bit against the golden model, and compared with the cycle model
-(``ernn.hw_layout.cycle_model``): ideal = ceil(complex MACs / P) + pipeline latency; the PE's own round
+(``ernn.export.layout.cycle_model``): ideal = ceil(complex MACs / P) + pipeline latency; the PE's own round
 schedule (``pe_issue_cycles``) and what the step takes beyond it (``beyond_pe_issue``: the part of the
 recurrence latency the MACs do not hide) say where the cycles go. The latency at 200 MHz is set next to the published E-RNN (7.40 us, their FPGA design) and
 CSB-RNN (6.58 us, 512 PEs) figures for the same TIMIT model.
@@ -29,8 +29,11 @@ from pathlib import Path
 
 import numpy as np
 
-from ernn import dse_hw, export, hw_layout, rtl_sim
-from ernn.export import ExportedModel
+from ernn.dse import phase2 as dse_hw
+from ernn.export import layout as hw_layout
+from ernn.export import writer as export
+from ernn.export.writer import ExportedModel
+from ernn.sim import rtl as rtl_sim
 
 CLOCK_MHZ = 200.0
 #: Published latency per time step of the SR1 TIMIT model (microseconds).
@@ -101,8 +104,8 @@ def main() -> None:
     args = ap.parse_args()
     args.models.mkdir(parents=True, exist_ok=True)
 
-    from ernn.fixed.float_reference import random_model
-    from ernn.fixed.network import describe_model
+    from ernn.golden.float_reference import random_model
+    from ernn.golden.network import describe_model
 
     default_desc = random_model("lstm", 12, 32, block_size=8)
     default_p = hw_layout.default_lanes(describe_model(default_desc))

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from ernn import models
+from ernn.train import models
 
 
 def step_time(model: models.LSTM, x: torch.Tensor, opt: torch.optim.Optimizer) -> float:

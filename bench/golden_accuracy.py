@@ -13,7 +13,9 @@ import argparse
 import json
 from pathlib import Path
 
-from ernn import cli, data, export, inference
+from ernn import cli, data
+from ernn.export import writer as export
+from ernn.sim import inference
 
 
 def main() -> None:

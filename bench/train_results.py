@@ -17,7 +17,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ernn import data, train
+from ernn import data
+from ernn.train import trainer as train
 
 
 def run_one(job: dict) -> dict:

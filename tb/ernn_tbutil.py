@@ -1,6 +1,6 @@
 """Helpers shared by the cocotb testbenches: clock/reset, random handshake stalls, seeds, divergence reports.
 
-The reference model is always ``ernn.fixed`` (imported by each testbench); nothing here computes
+The reference model is always ``ernn.golden`` (imported by each testbench); nothing here computes
 expected values.
 """
 

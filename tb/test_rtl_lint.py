@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from ernn import rtl_runner
+from ernn.sim import runner as rtl_runner
 
 FILES = '"/dev/null"'
 # the modules of the circulant PE (the cell/controller modules have their own checks)

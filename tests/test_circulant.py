@@ -5,7 +5,7 @@ import itertools
 import pytest
 import torch
 
-from ernn import circulant
+from ernn.train import circulant
 
 SHAPES = [(8, 8), (16, 4), (4, 16), (10, 7), (5, 13), (33, 20), (3, 3)]
 BLOCKS = [1, 2, 4, 8, 16, 32]

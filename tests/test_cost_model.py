@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from ernn import cost_model, dse_hw, fpga
+from ernn.dse import cost_model
+from ernn.dse import phase2 as dse_hw
+from ernn.fpga import open_flow as fpga
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = ROOT / "docs" / "results" / "cost_samples.json"

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 import scipy.stats
 
-from ernn import cli, data, dse
+from ernn import cli, data
+from ernn.dse import phase1 as dse
 
 
 @pytest.fixture(scope="module")

@@ -5,57 +5,27 @@ import json
 import numpy as np
 import pytest
 
-from ernn import cli, data, export, inference
-from ernn.fixed.network import GoldenNetwork
+from ernn import cli, data
+from ernn.export import writer as export
+from ernn.golden.network import GoldenNetwork
+from ernn.sim import inference
 
 
 @pytest.fixture(scope="module")
-def run_dir(tmp_path_factory):
-    """A small trained LSTM (projection + peepholes, 2 layers) on synthetic user data."""
-    folder = tmp_path_factory.mktemp("export")
-    rng = np.random.default_rng(0)
-    centroids = rng.normal(size=(3, 6)) * 2
-
-    def make(n):
-        lengths = rng.integers(3, 8, n)
-        y = rng.integers(0, 3, n)
-        x = (rng.normal(size=(n, 7, 6)) + centroids[y][:, None, :]).astype(np.float32) * 3 + 1
-        x[np.arange(7)[None] >= lengths[:, None]] = 0
-        return data.Split(x, lengths, y)
-
-    data.save_npz(folder / "train.npz", make(48))
-    data.save_npz(folder / "test.npz", make(20))
-    run = folder / "run"
-    args = [
-        "train",
-        "--out",
-        str(run),
-        "--hidden-size",
-        "16",
-        "--block-size",
-        "4",
-        "--num-layers",
-        "2",
-        "--proj-size",
-        "8",
-        "--peephole",
-        "--epochs",
-        "4",
-        "--quiet",
-        "--train",
-        str(folder / "train.npz"),
-        "--test",
-        str(folder / "test.npz"),
-    ]
-    assert cli.main(args) == 0
-    return run
+def tiny(tiny_model):
+    """A small trained LSTM (projection + peepholes, 2 layers) on synthetic user data, exported."""
+    return tiny_model(hidden=16, layers=2, proj=8, peephole=True, epochs=4, steps=7, train_n=48, test_n=20,
+                      export=("--test-sequences", "5"))  # fmt: skip
 
 
 @pytest.fixture(scope="module")
-def model_dir(run_dir, tmp_path_factory):
-    out = tmp_path_factory.mktemp("model") / "m"
-    assert cli.main(["export", "--checkpoint", str(run_dir), "--out", str(out), "--test-sequences", "5"]) == 0
-    return out
+def run_dir(tiny):
+    return tiny.run
+
+
+@pytest.fixture(scope="module")
+def model_dir(tiny):
+    return tiny.model
 
 
 def _read_mem(path, word):

@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ernn.fixed import NumericsConfig, SaturationLog, activate, activation_error, activation_table
-from ernn.fixed.reference import ref_activation
+from ernn.golden import NumericsConfig, SaturationLog, activate, activation_error, activation_table
+from ernn.golden.reference import ref_activation
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "numerics.md"
 ROW = re.compile(

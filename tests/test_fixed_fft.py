@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ernn.fixed import (
+from ernn.golden import (
     NumericsConfig,
     QFormat,
     SaturationLog,
@@ -13,8 +13,8 @@ from ernn.fixed import (
     twiddle_product,
     twiddles,
 )
-from ernn.fixed.bounds import fft_error_bound, ifft_error_bound
-from ernn.fixed.fft import bit_reverse_indices
+from ernn.golden.bounds import fft_error_bound, ifft_error_bound
+from ernn.golden.fft import bit_reverse_indices
 
 KS = [4, 8, 16, 32, 64]
 

@@ -5,10 +5,10 @@ import json
 import numpy as np
 import pytest
 
-from ernn.fixed import GoldenNetwork, NumericsConfig, QFormat, accumulator_word, clog2
-from ernn.fixed.float_reference import random_model
-from ernn.fixed.formats import ActivationSpec, fit_frac
-from ernn.fixed.matvec import max_spectrum_component
+from ernn.golden import GoldenNetwork, NumericsConfig, QFormat, accumulator_word, clog2
+from ernn.golden.float_reference import random_model
+from ernn.golden.formats import ActivationSpec, fit_frac
+from ernn.golden.matvec import max_spectrum_component
 
 
 def test_qformat_ranges():

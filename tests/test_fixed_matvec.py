@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from ernn import circulant
-from ernn.fixed import (
+from ernn.golden import (
     NumericsConfig,
     QFormat,
     SaturationLog,
@@ -14,11 +13,12 @@ from ernn.fixed import (
     cmac,
     quantize_spectra,
 )
-from ernn.fixed.bounds import matvec_error_bound
-from ernn.fixed.float_reference import expand
-from ernn.fixed.formats import fit_frac
-from ernn.fixed.matvec import max_spectrum_component
-from ernn.fixed.ops import dequantize
+from ernn.golden.bounds import matvec_error_bound
+from ernn.golden.float_reference import expand
+from ernn.golden.formats import fit_frac
+from ernn.golden.matvec import max_spectrum_component
+from ernn.golden.ops import dequantize
+from ernn.train import circulant
 
 
 @pytest.mark.parametrize(("rows", "cols", "k"), [(8, 8, 4), (10, 7, 4), (33, 20, 8), (5, 13, 16)])

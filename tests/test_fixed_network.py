@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 import torch
 
-from ernn.fixed import GoldenNetwork, NumericsConfig
-from ernn.fixed.bounds import network_error_bound
-from ernn.fixed.float_reference import expand, random_model, run_float
+from ernn.golden import GoldenNetwork, NumericsConfig
+from ernn.golden.bounds import network_error_bound
+from ernn.golden.float_reference import expand, random_model, run_float
 
 
 def _torch_module(desc):

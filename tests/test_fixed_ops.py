@@ -6,7 +6,7 @@ from math import floor
 import numpy as np
 import pytest
 
-from ernn.fixed import (
+from ernn.golden import (
     QFormat,
     SaturationLog,
     align,
@@ -17,7 +17,7 @@ from ernn.fixed import (
     round_shift,
     saturate,
 )
-from ernn.fixed.ops import check_headroom
+from ernn.golden.ops import check_headroom
 
 
 def test_round_shift_is_round_half_up():

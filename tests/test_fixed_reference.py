@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from ernn.fixed import GoldenNetwork, NumericsConfig, SaturationLog, fft_real, ifft_real
-from ernn.fixed.float_reference import random_model
-from ernn.fixed.reference import ReferenceNetwork, ref_fft_real, ref_ifft_real
+from ernn.golden import GoldenNetwork, NumericsConfig, SaturationLog, fft_real, ifft_real
+from ernn.golden.float_reference import random_model
+from ernn.golden.reference import ReferenceNetwork, ref_fft_real, ref_ifft_real
 
 
 def _same(net: GoldenNetwork, x: np.ndarray, lengths: np.ndarray, *, seed: int) -> None:
@@ -99,7 +99,7 @@ def test_transforms_bit_exact_at_full_scale(k):
     re = rng.choice([-top, top], size=(6, k // 2 + 1))  # saturates inside the IFFT for k >= 8
     im = rng.choice([-top, top], size=(6, k // 2 + 1))
     log = SaturationLog()
-    from ernn.fixed.reference import RefLog
+    from ernn.golden.reference import RefLog
 
     rlog = RefLog()
     assert np.array_equal(

@@ -5,7 +5,7 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import pack_padded_sequence, pad_packed_sequence
 
-from ernn import models
+from ernn.train import models
 
 TORCH_CASES = [
     lambda: nn.LSTM(7, 12),

@@ -6,7 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from ernn import cli, data, train
+from ernn import cli, data
+from ernn.train import trainer as train
 
 
 @pytest.fixture(scope="module")
@@ -60,7 +61,7 @@ def test_admm_result_is_exactly_block_circulant(tiny_data):
     assert model.rnn.block_size == 4
     for name, rows, cols in model.rnn.matrix_names():
         dense = model.rnn.dense_weight(name).reshape(-1, rows, cols).double()
-        from ernn import circulant
+        from ernn.train import circulant
 
         torch.testing.assert_close(circulant.project(dense, 4), dense)
 

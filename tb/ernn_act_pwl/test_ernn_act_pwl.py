@@ -1,11 +1,11 @@
-"""Testbench of rtl/ernn_act_pwl.v: every output equals ernn.fixed.activation.activate, bit for bit.
+"""Testbench of rtl/ernn_act_pwl.v: every output equals ernn.golden.activation.activate, bit for bit.
 
 Stimulus (seeded, seed printed): every input code of the gate format when it has at most 2**16 codes
 (the 16-bit default included), else a stride through the range plus every segment boundary (and its
 neighbours), both clamp points and both ends of the format; then seeded random codes. The first test runs
 at full rate (a new beat every clock, ce always 1); the second adds random in_valid gaps and random ce = 0
 stalls and checks that out_user follows its beat. The tables are generated here from
-ernn.fixed.activation.activation_table with ernn.fixed.ops.hex_words (ernn_act_tables).
+ernn.golden.activation.activation_table with ernn.golden.ops.hex_words (ernn_act_tables).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import pytest
 from ernn_act_tbutil import act_params, sim_cases
 from ernn_tbutil import first_divergence, reset_dut, seed_for
 
-from ernn import rtl_runner
-from ernn.fixed.activation import activate, activation_table
-from ernn.fixed.formats import ActivationSpec, NumericsConfig, QFormat
+from ernn.golden.activation import activate, activation_table
+from ernn.golden.formats import ActivationSpec, NumericsConfig, QFormat
+from ernn.sim import runner as rtl_runner
 
 TOPLEVEL = "ernn_act_pwl"
 

@@ -1,4 +1,4 @@
-"""Testbench of rtl/ernn_cmac_array.v: every lane's sum equals ernn.fixed.matvec.cmac, bit for bit.
+"""Testbench of rtl/ernn_cmac_array.v: every lane's sum equals ernn.golden.matvec.cmac, bit for bit.
 
 Runs of 1..8 products per accumulator with random weight addresses, bubbles inside runs and random
 pipeline-enable stalls; operands are random, at the format extremes (min x min is the corner of the
@@ -14,9 +14,9 @@ import numpy as np
 import pytest
 from ernn_tbutil import first_divergence, reset_dut, seed_for
 
-from ernn import rtl_runner
-from ernn.fixed.formats import QFormat
-from ernn.fixed.matvec import cmac
+from ernn.golden.formats import QFormat
+from ernn.golden.matvec import cmac
+from ernn.sim import runner as rtl_runner
 
 TOPLEVEL = "ernn_cmac_array"
 LANES, X_W, W_W, DEPTH, MAX_RUN = 3, 20, 16, 16, 8

@@ -1,4 +1,4 @@
-"""Testbench of rtl/ernn_fft.v: every bin of every block equals ernn.fixed.fft.fft_real, bit for bit.
+"""Testbench of rtl/ernn_fft.v: every bin of every block equals ernn.golden.fft.fft_real, bit for bit.
 
 Stimulus (seeded, seed printed): zeros, full-scale positive and negative blocks, alternating signs,
 impulses of both extreme amplitudes at every position, random full-scale, random small and random
@@ -15,9 +15,9 @@ import numpy as np
 import pytest
 from ernn_tbutil import first_divergence, pause_generator, reset_dut, seed_for
 
-from ernn import rtl_runner
-from ernn.fixed.fft import fft_real
-from ernn.fixed.formats import NumericsConfig, QFormat
+from ernn.golden.fft import fft_real
+from ernn.golden.formats import NumericsConfig, QFormat
+from ernn.sim import runner as rtl_runner
 
 TOPLEVEL = "ernn_fft"
 

@@ -1,4 +1,4 @@
-"""Testbench of rtl/ernn_gru_cell.v: every h_t equals ernn.fixed.cells.gru_cell, bit for bit.
+"""Testbench of rtl/ernn_gru_cell.v: every h_t equals ernn.golden.cells.gru_cell, bit for bit.
 
 One golden call checks the whole unit: ``gru_cell(y_rz, y_in, y_hn, h_prev, bias, b_hn, numerics, log)`` on
 all the units sent (unit u = beat * LANES + lane). Stimulus per unit (seeded, seed printed): zeros,
@@ -13,20 +13,16 @@ mid-stream must drop the beats in flight and nothing else.
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from ernn_act_tbutil import GRU_FORMATS, cell_format_params, pack_fields, sim_cases
 from ernn_tbutil import first_divergence, pause_generator, reset_dut, seed_for
 
-from ernn import rtl_runner
-from ernn.fixed.cells import gru_cell
-from ernn.fixed.formats import NumericsConfig, QFormat
-from ernn.fixed.ops import SaturationLog, quantize
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ernn_act_pwl"))
-from ernn_act_tbutil import GRU_FORMATS, cell_format_params, pack_fields, sim_cases
+from ernn.golden.cells import gru_cell
+from ernn.golden.formats import NumericsConfig, QFormat
+from ernn.golden.ops import SaturationLog, quantize
+from ernn.sim import runner as rtl_runner
 
 TOPLEVEL = "ernn_gru_cell"
 #: Pipeline depth of the RTL (docs/cells.md); the full-rate test checks the throughput against it.

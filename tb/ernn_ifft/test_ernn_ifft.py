@@ -1,4 +1,4 @@
-"""Testbench of rtl/ernn_ifft.v: every sample equals ernn.fixed.fft.ifft_real (saturated to Q(ifft_out)).
+"""Testbench of rtl/ernn_ifft.v: every sample equals ernn.golden.fft.ifft_real (saturated to Q(ifft_out)).
 
 Stimulus (seeded, seed printed): zeros, full-scale positive and negative spectra, alternating signs
 across bins, impulses of both extreme amplitudes in the real and the imaginary part of every bin,
@@ -6,7 +6,7 @@ random full-scale spectra (they saturate inside the transform), random small spe
 real blocks (what the PE feeds it). The imaginary parts of bins 0 and k/2 carry random values that the
 transform must ignore. Random tvalid gaps and tready back-pressure; tuser must follow its block.
 
-The input range is the contract's symmetric one, [-(2**(W-1) - 1), 2**(W-1) - 1] (ernn.fixed.matvec.acc_to_ifft
+The input range is the contract's symmetric one, [-(2**(W-1) - 1), 2**(W-1) - 1] (ernn.golden.matvec.acc_to_ifft
 saturates to it, ifft_real rejects the most negative code): "full-scale negative" is -(2**(W-1) - 1).
 """
 
@@ -18,10 +18,10 @@ import numpy as np
 import pytest
 from ernn_tbutil import first_divergence, pause_generator, reset_dut, seed_for
 
-from ernn import rtl_runner
-from ernn.fixed.fft import ifft_real
-from ernn.fixed.formats import NumericsConfig, QFormat
-from ernn.fixed.ops import saturate
+from ernn.golden.fft import ifft_real
+from ernn.golden.formats import NumericsConfig, QFormat
+from ernn.golden.ops import saturate
+from ernn.sim import runner as rtl_runner
 
 TOPLEVEL = "ernn_ifft"
 

@@ -1,4 +1,4 @@
-"""Testbench of rtl/ernn_lstm_cell.v: every h_t and c_t equals ernn.fixed.cells.lstm_cell, bit for bit.
+"""Testbench of rtl/ernn_lstm_cell.v: every h_t and c_t equals ernn.golden.cells.lstm_cell, bit for bit.
 
 One golden call checks the whole unit: ``lstm_cell(y, c_prev, bias, numerics, log, peephole)`` on all the
 units sent (unit u = beat * LANES + lane). Stimulus per unit (seeded, seed printed): zeros, full-scale
@@ -14,20 +14,16 @@ beats in flight and nothing else.
 from __future__ import annotations
 
 import os
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
+from ernn_act_tbutil import LSTM_FORMATS, cell_format_params, pack_fields, sim_cases
 from ernn_tbutil import first_divergence, pause_generator, reset_dut, seed_for
 
-from ernn import rtl_runner
-from ernn.fixed.cells import lstm_cell
-from ernn.fixed.formats import NumericsConfig, QFormat
-from ernn.fixed.ops import SaturationLog, quantize
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ernn_act_pwl"))
-from ernn_act_tbutil import LSTM_FORMATS, cell_format_params, pack_fields, sim_cases
+from ernn.golden.cells import lstm_cell
+from ernn.golden.formats import NumericsConfig, QFormat
+from ernn.golden.ops import SaturationLog, quantize
+from ernn.sim import runner as rtl_runner
 
 TOPLEVEL = "ernn_lstm_cell"
 #: Pipeline depth of the RTL (docs/cells.md); the full-rate test checks the throughput against it.

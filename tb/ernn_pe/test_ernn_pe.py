@@ -1,4 +1,4 @@
-"""Testbench of rtl/ernn_pe.v: every output sample of every job equals ernn.fixed.matvec, bit for bit.
+"""Testbench of rtl/ernn_pe.v: every output sample of every job equals ernn.golden.matvec, bit for bit.
 
 One build per (k, P, data bits); each run streams a seeded random plan of jobs through it:
 
@@ -26,9 +26,9 @@ import numpy as np
 import pytest
 from ernn_tbutil import first_divergence, pause_generator, reset_dut, seed_for
 
-from ernn import rtl_runner
-from ernn.fixed.formats import NumericsConfig
-from ernn.fixed.matvec import Spectra, input_spectra, output_blocks, quantize_spectra
+from ernn.golden.formats import NumericsConfig
+from ernn.golden.matvec import Spectra, input_spectra, output_blocks, quantize_spectra
+from ernn.sim import runner as rtl_runner
 
 TOPLEVEL = "ernn_pe"
 

@@ -11,12 +11,11 @@ import shutil
 from pathlib import Path
 
 import cocotb
-import numpy as np
 import pytest
 from cocotb.clock import Clock
 from cocotb.triggers import ClockCycles, RisingEdge
 
-from ernn import cli, data, rtl_runner
+from ernn.sim import runner as rtl_runner
 
 
 @cocotb.test()
@@ -42,40 +41,9 @@ async def selftest_runs(dut) -> None:
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("selftest")
-    rng = np.random.default_rng(11)
-    split = data.Split(
-        rng.normal(size=(12, 5, 6)).astype(np.float32) * 2, rng.integers(2, 6, 12), rng.integers(0, 3, 12)
-    )
-    data.save_npz(folder / "d.npz", split)
-    run, out = folder / "run", folder / "model"
-    files = ["--train", str(folder / "d.npz"), "--test", str(folder / "d.npz")]
-    assert (
-        cli.main(
-            [
-                "train",
-                "--out",
-                str(run),
-                "--hidden-size",
-                "8",
-                "--block-size",
-                "4",
-                "--epochs",
-                "1",
-                "--quiet",
-                *files,
-            ]
-        )
-        == 0
-    )
-    assert (
-        cli.main(
-            ["export", "--checkpoint", str(run), "--out", str(out), "--test-sequences", "3", "--lanes", "2"]
-        )
-        == 0
-    )
-    return out
+def model_dir(tiny_model) -> Path:
+    export = ("--test-sequences", "3", "--lanes", "2")
+    return tiny_model(steps=5, train_n=12, test_n=12, seed=11, export=export).model
 
 
 def _run(model: Path, sim: str, expected_mismatches: int) -> None:

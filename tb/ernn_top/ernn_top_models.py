@@ -17,11 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from ernn import data, export, train
-from ernn.fixed.network import GoldenNetwork
-from ernn.rtl_runner import REPO_ROOT
+from ernn import data, paths
+from ernn.export import writer as export
+from ernn.golden.network import GoldenNetwork
+from ernn.train import trainer as train
 
-MODEL_ROOT = REPO_ROOT / "build" / "tb_models"
+MODEL_ROOT = paths.cache_dir() / "tb_models"
 
 
 @dataclass(frozen=True)

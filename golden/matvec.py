@@ -1,0 +1,191 @@
+"""Fixed-point block-circulant matrix-vector product in the frequency domain (the circulant PE).
+
+    y_i = IFFT( sum_j S_ij * FFT(x_j) )          (ernn.train.circulant convention: first-column vectors c_ij,
+                                                 S_ij = RFFT(c_ij), x zero-padded at the end, y cropped)
+
+Steps and formats (docs/numerics.md, "Circulant matvec"):
+
+1. x (Q(data)) is zero-padded to q*k and cut into q blocks; each block goes through :func:`fft_real`
+   -> q spectra of k/2 + 1 bins in Q(fft_out).
+2. Complex MAC (:func:`cmac`): acc[g, i, m] = sum_j S[g, i, j, m] * X[j, m], exact integer products and sums
+   in Q(accumulator) (frac = fft_out.frac + weight_spectrum.frac; the width is chosen so that it cannot
+   overflow). Several matrices feeding one accumulator (LSTM: W_ih x + W_hh h) are just added.
+3. :func:`acc_to_ifft`: round-half-up shift to Q(ifft), saturated symmetrically (point ``ifft_in``).
+4. :func:`ifft_real` per output block, then saturated to Q(ifft_out) (point ``ifft_out``) and cropped to
+   ``rows``.
+
+Weight spectra S are computed offline from the float circulant vectors (float64 RFFT, bins 0 and k/2 forced
+real) and quantized once to Q(weight_spectrum) by :func:`quantize_spectra`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from .fft import fft_real, ifft_real
+from .formats import HEADROOM_BITS, NumericsConfig, QFormat
+from .ops import IntArray, SaturationLog, as_int, fits, quantize, round_shift, saturate
+
+
+def weight_spectra_float(vectors: npt.ArrayLike) -> npt.NDArray[np.complex128]:
+    """RFFT of circulant defining vectors (..., k) in float64, bins 0 and k/2 exactly real."""
+    v = np.asarray(vectors, dtype=np.float64)
+    spec = np.fft.rfft(v, axis=-1)
+    spec[..., 0] = spec[..., 0].real
+    spec[..., -1] = spec[..., -1].real
+    return spec
+
+
+def max_spectrum_component(vectors: npt.ArrayLike) -> float:
+    """Largest |Re| or |Im| of the spectra of ``vectors`` (0.0 for an empty array)."""
+    spec = weight_spectra_float(vectors)
+    if spec.size == 0:
+        return 0.0
+    return float(max(np.abs(spec.real).max(), np.abs(spec.imag).max()))
+
+
+def quantize_spectra(
+    vectors: npt.ArrayLike, fmt: QFormat, log: SaturationLog | None = None, name: str = "weight_spectrum"
+) -> tuple[IntArray, IntArray]:
+    """(re, im) integers of Q(fmt) of RFFT(vectors): round to nearest even, saturated (counted)."""
+    spec = weight_spectra_float(vectors)
+    return quantize(spec.real, fmt, log, name), quantize(spec.imag, fmt, log, name)
+
+
+@dataclass(eq=False)
+class Spectra:
+    """Quantized weight spectra of G stacked block-circulant matrices: re, im of shape (G, p, q, k/2 + 1)."""
+
+    re: IntArray
+    im: IntArray
+    _stacked: IntArray | None = field(default=None, repr=False)
+
+    def __post_init__(self) -> None:
+        self.re = as_int(self.re)
+        self.im = as_int(self.im)
+        if self.re.ndim != 4 or self.re.shape != self.im.shape:
+            raise ValueError(
+                f"spectra must be two arrays of shape (G, p, q, bins), got {self.re.shape}, {self.im.shape}"
+            )
+
+    @property
+    def shape(self) -> tuple[int, int, int, int]:
+        g, p, q, b = self.re.shape
+        return g, p, q, b
+
+    @property
+    def block_size(self) -> int:
+        return 2 * (self.re.shape[-1] - 1)
+
+    def stacked(self) -> IntArray:
+        """Per-bin real matrix [[Re, -Im], [Im, Re]] of shape (bins, 2*G*p, 2*q) (the MAC as one matmul)."""
+        if self._stacked is None:
+            g, p, q, b = self.shape
+            wr = self.re.transpose(3, 0, 1, 2).reshape(b, g * p, q)
+            wi = self.im.transpose(3, 0, 1, 2).reshape(b, g * p, q)
+            top = np.concatenate((wr, -wi), axis=2)
+            bot = np.concatenate((wi, wr), axis=2)
+            self._stacked = np.ascontiguousarray(np.concatenate((top, bot), axis=1))
+        return self._stacked
+
+    def mac(self, x_re: IntArray, x_im: IntArray) -> tuple[IntArray, IntArray]:
+        """acc[..., g, i, m] = sum_j S[g, i, j, m] X[..., j, m], exact (see :func:`cmac`)."""
+        g, p, q, b = self.shape
+        x_re, x_im = as_int(x_re), as_int(x_im)
+        if x_re.shape[-2:] != (q, b) or x_im.shape != x_re.shape:
+            raise ValueError(
+                f"cmac: input spectra must be (..., {q}, {b}), got {x_re.shape} and {x_im.shape}"
+            )
+        lead = x_re.shape[:-2]
+        # exactness: every partial sum is bounded by 2 q max|S| max|X| (one complex product component
+        # is at most 2 max|S| max|X|); make sure that stays inside the int64 headroom
+        ws = max(int(np.abs(self.re).max(initial=0)), int(np.abs(self.im).max(initial=0)))
+        xs = max(int(np.abs(x_re).max(initial=0)), int(np.abs(x_im).max(initial=0)))
+        if 2 * q * ws * xs >= 1 << HEADROOM_BITS:
+            raise OverflowError("cmac: products could exceed 2**62; operands are wider than any valid format")
+        m = int(np.prod(lead, dtype=np.int64))
+        xs_ = np.concatenate((x_re.reshape(m, q, b), x_im.reshape(m, q, b)), axis=1)  # (M, 2q, bins)
+        xs_ = xs_.transpose(2, 1, 0)  # (bins, 2q, M)
+        acc = np.matmul(self.stacked(), xs_)  # (bins, 2Gp, M)
+        acc = acc.transpose(2, 1, 0).reshape(*lead, 2, g, p, b)
+        return acc[..., 0, :, :, :], acc[..., 1, :, :, :]
+
+
+def cmac(w_re: IntArray, w_im: IntArray, x_re: IntArray, x_im: IntArray) -> tuple[IntArray, IntArray]:
+    """Frequency-domain complex MAC: acc (..., G, p, bins) = sum over q of W (G, p, q, bins) * X (..., q, bins).
+
+    Exact: Re = sum(Wr Xr - Wi Xi), Im = sum(Wr Xi + Wi Xr) (a 3-multiplier complex product gives the
+    same integers).
+    """
+    return Spectra(w_re, w_im).mac(x_re, x_im)
+
+
+def input_spectra(
+    x: IntArray, blocks: int, cfg: NumericsConfig, log: SaturationLog | None = None, name: str = "fft"
+) -> tuple[IntArray, IntArray]:
+    """Zero-pad Q(data) vectors x (..., cols) to ``blocks`` * k, FFT each block -> (..., blocks, bins)."""
+    x = as_int(x)
+    k = cfg.block_size
+    cols = x.shape[-1]
+    if cols > blocks * k:
+        raise ValueError(f"input has {cols} features but the matrix takes at most {blocks * k}")
+    if not fits(x, cfg.data):
+        raise ValueError(f"{name}: input outside the data format {cfg.data}")
+    if cols < blocks * k:
+        x = np.concatenate((x, np.zeros((*x.shape[:-1], blocks * k - cols), dtype=np.int64)), axis=-1)
+    return fft_real(x.reshape(*x.shape[:-1], blocks, k), cfg.twiddle, cfg.fft_out, log, name)
+
+
+def acc_to_ifft(
+    acc_re: IntArray,
+    acc_im: IntArray,
+    cfg: NumericsConfig,
+    log: SaturationLog | None = None,
+    name: str = "ifft_in",
+) -> tuple[IntArray, IntArray]:
+    """Accumulator -> IFFT input: round-half-up shift by accumulator.frac - ifft.frac, then symmetric
+    saturation to [-(2**(W-1) - 1), 2**(W-1) - 1] of Q(ifft) (counted): the IFFT conjugates bins, and the
+    most negative code has no positive counterpart."""
+    if not (fits(acc_re, cfg.accumulator) and fits(acc_im, cfg.accumulator)):
+        raise OverflowError(
+            f"accumulator value outside {cfg.accumulator}: numerics.accumulator.word is too small for this model"
+        )
+    shift = cfg.accumulator.frac - cfg.ifft.frac
+    return (
+        saturate(round_shift(acc_re, shift), cfg.ifft, log, name, symmetric=True),
+        saturate(round_shift(acc_im, shift), cfg.ifft, log, name, symmetric=True),
+    )
+
+
+def output_blocks(
+    acc_re: IntArray,
+    acc_im: IntArray,
+    rows: int,
+    cfg: NumericsConfig,
+    log: SaturationLog | None = None,
+    name: str = "ifft",
+) -> IntArray:
+    """Accumulators (..., G, p, bins) -> Q(ifft_out) outputs (..., G, rows): shift, IFFT, saturate, crop."""
+    ir, ii = acc_to_ifft(acc_re, acc_im, cfg, log, f"{name}_in")
+    y = ifft_real(ir, ii, cfg.twiddle, cfg.ifft, log, name)  # (..., G, p, k)
+    y = saturate(y, cfg.ifft_out, log, f"{name}_out")
+    y = y.reshape(*y.shape[:-2], y.shape[-2] * y.shape[-1])
+    return y[..., :rows]
+
+
+def circulant_matvec(
+    x: IntArray,
+    spectra: Spectra,
+    rows: int,
+    cfg: NumericsConfig,
+    log: SaturationLog | None = None,
+    name: str = "mv",
+) -> IntArray:
+    """y = W x for G stacked block-circulant matrices: Q(data) (..., cols) -> Q(ifft_out) (..., G, rows)."""
+    _, _, q, _ = spectra.shape
+    xr, xi = input_spectra(x, q, cfg, log, f"{name}/fft")
+    ar, ai = spectra.mac(xr, xi)
+    return output_blocks(ar, ai, rows, cfg, log, f"{name}/ifft")

@@ -1,0 +1,130 @@
+"""The memory images ernn_top reads (ernn.export.layout) and the export's hardware section: Python only.
+
+Each image is decoded back and compared with ``GoldenNetwork.quantized_params()``; the PE weight words
+are compared with the PE testbench's reference layout (``rtl_runner.pe_weight_words``); the cycle model's
+numbers are recomputed from the model's shape.
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from ernn.export import layout as hw_layout
+from ernn.export import writer as export
+from ernn.export.writer import ExportedModel
+from ernn.golden.float_reference import random_model
+from ernn.golden.network import GoldenNetwork, describe_model
+from ernn.sim import runner as rtl_runner
+
+
+@pytest.mark.parametrize(
+    ("rows", "q", "bins", "lanes"), [(16, 6, 5, 16), (6, 3, 3, 2), (4, 2, 9, 7), (2, 5, 33, 40)]
+)
+def test_job_words_match_the_pe_layout(rows, q, bins, lanes):
+    rng = np.random.default_rng(rows * 100 + lanes)
+    re = rng.integers(-(1 << 15), 1 << 15, size=(rows, q, bins))
+    im = rng.integers(-(1 << 15), 1 << 15, size=(rows, q, bins))
+    assert hw_layout.pe_job_words(re, im, lanes, 16) == rtl_runner.pe_weight_words(re, im, lanes, 16)
+
+
+def _decode(words: list[int], width: int, count: int) -> np.ndarray:
+    return np.array([rtl_runner.unpack(w, width, count) for w in words], dtype=np.int64)
+
+
+@pytest.mark.parametrize(
+    ("cell", "proj", "peephole", "layers", "k", "lanes"),
+    [("lstm", 0, False, 1, 8, 16), ("lstm", 6, True, 2, 4, 3), ("gru", 0, False, 2, 16, 7)],
+)
+def test_images_hold_the_quantized_parameters(cell, proj, peephole, layers, k, lanes):
+    desc = random_model(
+        cell, 10, 20, num_layers=layers, proj_size=proj, peephole=peephole, block_size=k, seed=3
+    )
+    net = GoldenNetwork(desc)
+    info, cfg = net.info, net.numerics
+    params = net.quantized_params()
+    ws, bins = cfg.weight_spectrum.word, cfg.bins
+    p = -(-info.hidden_size // k)
+    words = hw_layout.pe_weight_image(params, info, lanes, ws)
+    assert len(words) == hw_layout.cycle_model(info, lanes).pe_issue_cycles
+    # decode every job region back to (rows, q, bins) spectra and compare with the layer's matrices
+    pos = 0
+    for job in hw_layout.all_jobs(info):
+        n = job.words(bins, lanes)
+        fields = _decode(words[pos : pos + n], ws, 2 * lanes)  # (rounds * q, 2 P): re, im per lane
+        pos += n
+        rounds = n // job.read_count
+        units = (
+            fields.reshape(rounds, job.read_count, lanes, 2)
+            .transpose(0, 2, 1, 3)
+            .reshape(-1, job.read_count, 2)
+        )
+        units = units[: job.rows * bins].reshape(job.rows, bins, job.read_count, 2).transpose(0, 2, 1, 3)
+        lp = params["layers"][job.layer]
+        g = 4 if cell == "lstm" else 3
+        if job.kind == "gate":
+            gates = 4 if cell == "lstm" else 2
+            both = {
+                c: np.concatenate((lp["w_ih"][c][:gates], lp["w_hh"][c][:gates]), axis=2)
+                for c in ("re", "im")
+            }
+            for row in range(job.rows):
+                blk, gate = divmod(row, gates)
+                np.testing.assert_array_equal(units[row, :, :, 0], both["re"][gate, blk])
+                np.testing.assert_array_equal(units[row, :, :, 1], both["im"][gate, blk])
+        else:
+            src = {"proj": lp["w_hr"], "in": lp["w_ih"], "hn": lp["w_hh"]}[job.kind]
+            gate = 0 if job.kind == "proj" else g - 1
+            np.testing.assert_array_equal(units[..., 0], src["re"][gate])
+            np.testing.assert_array_equal(units[..., 1], src["im"][gate])
+    assert pos == len(words)
+    # biases: (layer, block) rows of (slot, unit); GRU slot 3 = b_hn; padding units zero
+    bias = hw_layout.bias_image(params, info)
+    assert bias.shape == (layers * p, 4 * k)
+    for layer, lp in enumerate(params["layers"]):
+        want = lp["bias"] if cell == "lstm" else np.concatenate((lp["bias"], lp["b_hn"][None]))
+        got = bias[layer * p : (layer + 1) * p].reshape(p, 4, k).transpose(1, 0, 2).reshape(4, p * k)
+        np.testing.assert_array_equal(got[:, : info.hidden_size], want)
+        assert not got[:, info.hidden_size :].any()
+        if peephole:
+            peep = hw_layout.peephole_image(params, info)[layer * p : (layer + 1) * p]
+            got = peep.reshape(p, 3, k).transpose(1, 0, 2).reshape(3, p * k)
+            np.testing.assert_array_equal(got[:, : info.hidden_size], lp["peephole"])
+
+
+def test_cycle_model_and_default_lanes_of_the_default_model():
+    info = describe_model(random_model("lstm", 12, 32, block_size=8))
+    k, bins = 8, 5
+    p, qx, qh = 32 // k, -(-12 // k), 32 // k
+    macs = 4 * p * (qx + qh) * bins  # one gate job: 4 p row blocks over q_x + q_h input blocks
+    depth = (4 * 3 + 4) + hw_layout.CELL_LATENCY["lstm"]  # PE: 4 log2 k + 4 (docs/pe.md); the cell
+    for lanes in (1, 3, 16, 64):
+        cm = hw_layout.cycle_model(info, lanes)
+        assert cm.complex_macs == macs and cm.mac_cycles == -(-macs // lanes)
+        assert cm.pipeline_depth == depth and cm.ideal == cm.mac_cycles + depth
+        assert cm.pe_issue_cycles == -(-4 * p * bins // lanes) * (qx + qh)
+    # the smallest power of two whose MAC time fits in the pipeline depth
+    lanes = hw_layout.default_lanes(info)
+    assert -(-macs // lanes) <= depth < -(-macs // (lanes // 2))
+    assert lanes == 16
+
+
+def test_export_records_the_hardware_choices(tmp_path):
+    out = export.export_random(
+        tmp_path / "m", cell="gru", input_size=6, hidden_size=12, block_size=4, lanes=5
+    )
+    cfg = json.loads((out / "config.json").read_text())
+    hw = cfg["hardware"]
+    model = ExportedModel(out)  # checksums cover the new memory files
+    assert hw["lanes"] == 5 and hw["cell_lanes"] == 1 and hw["memories"]["weights"] == "pe_weights.mem"
+    assert hw["cycles_per_step"] == hw_layout.cycle_model(model.net.info, 5).as_dict()
+    header = (out / "ernn_params.vh").read_text()
+    assert "localparam integer ERNN_LANES = 5;" in header
+    assert f"localparam integer ERNN_W_DEPTH = {hw['pe_weight_words']};" in header
+    lines = (out / "mem" / "pe_weights.mem").read_text().split()
+    assert len(lines) == hw["pe_weight_words"] and all(len(w) == 5 * 2 * 16 // 4 for w in lines)
+    assert not (out / "mem" / "cell_peephole.mem").exists()
+    with pytest.raises(ValueError, match="lanes"):
+        export.export_random(tmp_path / "bad", lanes=0)
