@@ -21,6 +21,8 @@ from typing import Any
 import numpy as np
 from fxpmath import Fxp
 
+from ernn.shape import ModelShape
+
 #: Every intermediate of the golden model must stay below 2**HEADROOM_BITS in magnitude (int64 safety).
 HEADROOM_BITS = 62
 
@@ -387,6 +389,16 @@ class NumericsConfig:
         )
 
     @classmethod
+    def for_shape(cls, shape: ModelShape, bits: int = 16) -> NumericsConfig:
+        """The formats of a model of this shape on a ``bits``-wide data path, before any weight exists.
+
+        Every word width is final (the accumulator's follows from the shape's most input blocks); the
+        fraction bits of the weight spectra, biases and peepholes are the defaults of
+        :meth:`for_data_bits`, which :meth:`for_model` fits to actual weights (widths do not change).
+        """
+        return cls.for_data_bits(bits, shape.block_size, max_input_blocks=shape.max_input_blocks)
+
+    @classmethod
     def for_model(cls, desc: dict[str, Any], bits: int = 16) -> NumericsConfig:
         """Defaults of :meth:`for_data_bits` with the model-dependent fields fitted to ``desc``.
 
@@ -398,7 +410,7 @@ class NumericsConfig:
         from .network import describe_model  # local import: network imports this module
 
         info = describe_model(desc)
-        base = cls.for_data_bits(bits, info.block_size, max_input_blocks=info.max_blocks)
+        base = cls.for_shape(info, bits)
         ws_word = base.weight_spectrum.word
         wsf = fit_frac(info.max_spectrum, ws_word, max_frac=2 * ws_word)
         ws = QFormat(ws_word, wsf)

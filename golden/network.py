@@ -23,11 +23,14 @@ zero for every sequence; a sequence's outputs after its last frame are zero.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+
+from ernn.shape import GATES, BlockCirculant, ModelShape
 
 from .activation import activation_table
 from .cells import gru_cell, lstm_cell
@@ -36,34 +39,37 @@ from .formats import MAX_BLOCK, MIN_BLOCK, NumericsConfig, QFormat, fit_frac
 from .matvec import Spectra, input_spectra, max_spectrum_component, output_blocks, quantize_spectra
 from .ops import IntArray, SaturationLog, align, dequantize, quantize, saturate
 
-GATES = {"lstm": 4, "gru": 3}
+_SHAPE_FIELDS = [f.name for f in dataclasses.fields(ModelShape)]
 
 
 # ------------------------------------------------------------------------------------------------------
 # model description checks
-@dataclass(frozen=True)
-class ModelInfo:
-    """What the numerics depend on, extracted from a validated model description."""
+@dataclass(frozen=True, kw_only=True)
+class ModelInfo(ModelShape):
+    """A model's shape (:class:`~ernn.shape.ModelShape`) with the weight statistics its number formats
+    are fitted to, extracted from a validated model description (:func:`describe_model`)."""
 
-    cell: str
-    block_size: int
-    input_size: int
-    hidden_size: int
-    proj_size: int
-    num_layers: int
-    peephole: bool
-    max_blocks: int  # most input blocks summed into one accumulator
     max_spectrum: float  # largest |Re|, |Im| of any weight spectrum
     max_bias: float  # largest |merged bias|
     max_peephole: float
 
     @property
-    def gates(self) -> int:
-        return GATES[self.cell]
+    def shape(self) -> ModelShape:
+        """The shape alone (without the weight statistics)."""
+        return ModelShape(
+            cell=self.cell,
+            input_size=self.input_size,
+            hidden_size=self.hidden_size,
+            proj_size=self.proj_size,
+            num_layers=self.num_layers,
+            peephole=self.peephole,
+            structure=self.structure,
+        )
 
     @property
-    def output_size(self) -> int:
-        return self.proj_size or self.hidden_size
+    def max_blocks(self) -> int:
+        """Most input blocks summed into one accumulator (:attr:`ModelShape.max_input_blocks`)."""
+        return self.max_input_blocks
 
 
 def _blocks(n: int, k: int) -> int:
@@ -77,13 +83,6 @@ def _arr(layer: dict[str, Any], key: str, where: str) -> np.ndarray:
     if not np.all(np.isfinite(value)):
         raise ValueError(f"{where}[{key!r}] holds NaN or infinite values")
     return value
-
-
-def _pos_int(desc: dict[str, Any], key: str, *, minimum: int = 1) -> int:
-    value = desc.get(key)
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < minimum:
-        raise ValueError(f"model description: {key!r} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def merged_biases(
@@ -102,28 +101,27 @@ def describe_model(desc: dict[str, Any]) -> ModelInfo:
     """Validate a float model description; ValueError names the bad key and what is allowed."""
     if not isinstance(desc, dict):
         raise ValueError(f"model description must be a dict, got {type(desc).__name__}")
-    cell = desc.get("cell")
-    if cell not in GATES:
-        raise ValueError(f"model description: 'cell' must be 'lstm' or 'gru', got {cell!r}")
-    k = _pos_int(desc, "block_size")
-    if k & (k - 1) or not MIN_BLOCK <= k <= MAX_BLOCK:
+    # the fixed-point model's own limits first (the shape accepts any cell option and power of two)
+    if desc.get("cell") not in GATES:
+        raise ValueError(f"model description: 'cell' must be 'lstm' or 'gru', got {desc.get('cell')!r}")
+    k = desc.get("block_size")
+    if (
+        isinstance(k, int | np.integer)
+        and not isinstance(k, bool)
+        and (k & (k - 1) or not MIN_BLOCK <= k <= MAX_BLOCK)
+    ):
         raise ValueError(
             f"model description: 'block_size' must be a power of two in [{MIN_BLOCK}, {MAX_BLOCK}] "
             f"for the fixed-point model, got {k}"
         )
-    n_in = _pos_int(desc, "input_size")
-    hidden = _pos_int(desc, "hidden_size")
-    proj = _pos_int(desc, "proj_size", minimum=0) if desc.get("proj_size") is not None else 0
-    n_layers = _pos_int(desc, "num_layers")
-    peephole = bool(desc.get("peephole", False))
-    if cell == "gru" and (proj or peephole):
+    ms = ModelShape.from_dict(desc, where="model description")
+    if not isinstance(ms.structure, BlockCirculant):
         raise ValueError(
-            "model description: 'proj_size' and 'peephole' are LSTM options (GRU allows 0 / False)"
+            f"model description: the golden model runs block-circulant networks, not {ms.structure.name!r}"
         )
-    if proj >= hidden:
-        raise ValueError(
-            f"model description: 'proj_size' must be in [0, hidden_size - 1 = {hidden - 1}], got {proj}"
-        )
+    k = ms.block_size
+    cell, n_in, hidden, proj = ms.cell, ms.input_size, ms.hidden_size, ms.proj_size
+    n_layers, peephole = ms.num_layers, ms.peephole
     layers = desc.get("layers")
     if not isinstance(layers, list | tuple) or len(layers) != n_layers:
         raise ValueError(f"model description: 'layers' must be a list of num_layers = {n_layers} dicts")
@@ -174,8 +172,13 @@ def describe_model(desc: dict[str, Any]) -> ModelInfo:
             max_peep = max(max_peep, float(np.abs(pe).max()))
         elif layer.get("peephole") is not None:
             raise ValueError(f"{where}['peephole'] must be None when the model has no peepholes")
+    if max_blocks != ms.max_input_blocks:  # the shape's count is the one every stage uses
+        raise AssertionError(f"input blocks: layers give {max_blocks}, the shape {ms.max_input_blocks}")
     return ModelInfo(
-        cell, k, n_in, hidden, proj, n_layers, peephole, max_blocks, max_spec, max_bias, max_peep
+        **{f: getattr(ms, f) for f in _SHAPE_FIELDS},
+        max_spectrum=max_spec,
+        max_bias=max_bias,
+        max_peephole=max_peep,
     )
 
 

@@ -32,7 +32,7 @@ import numpy as np
 
 from ernn.export import layout as hw_layout
 from ernn.golden.formats import NumericsConfig
-from ernn.golden.network import ModelInfo
+from ernn.shape import BlockCirculant, ModelShape
 
 COEFFICIENTS_FILE = Path(__file__).with_name("cost_coefficients.json")
 RESOURCES = ("lut", "ff", "dsp", "bram36")
@@ -90,8 +90,22 @@ class HwConfig:
     def output_size(self) -> int:
         return self.proj_size or self.hidden_size
 
+    @property
+    def shape(self) -> ModelShape:
+        """The model shape this configuration runs (its fields are stored flat, as in cost_samples.json)."""
+        return ModelShape(
+            cell=self.cell,
+            input_size=self.input_size,
+            hidden_size=self.hidden_size,
+            proj_size=self.proj_size,
+            num_layers=self.num_layers,
+            peephole=self.peephole,
+            structure=BlockCirculant(self.k),
+        )
+
     @classmethod
-    def build(cls, info: ModelInfo, numerics: NumericsConfig, lanes: int) -> HwConfig:
+    def build(cls, info: ModelShape, numerics: NumericsConfig, lanes: int) -> HwConfig:
+        """From a shape (or a golden model's ``ModelInfo``), its formats and P."""
         lanes = hw_layout.check_lanes(lanes)
         bins = info.block_size // 2 + 1
         return cls(
@@ -269,7 +283,7 @@ def _sample_config(sample: dict[str, Any]) -> HwConfig:
     from ernn.export.writer import ExportedModel
 
     net = ExportedModel(sample["model_dir"]).net
-    return HwConfig.build(net.info, net.numerics, sample["lanes"])
+    return HwConfig.build(net.info.shape, net.numerics, sample["lanes"])
 
 
 def fit(samples: list[dict[str, Any]], config_of: Callable[[dict[str, Any]], HwConfig] | None = None) -> dict:
@@ -326,22 +340,6 @@ def load_coefficients(path: str | Path | None = None) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------------------------------------
 # estimates
-def _info_of(c: HwConfig) -> ModelInfo:
-    return ModelInfo(
-        cell=c.cell,
-        block_size=c.k,
-        input_size=c.input_size,
-        hidden_size=c.hidden_size,
-        proj_size=c.proj_size,
-        num_layers=c.num_layers,
-        peephole=c.peephole,
-        max_blocks=c.xbuf_depth,
-        max_spectrum=0.0,
-        max_bias=0.0,
-        max_peephole=0.0,
-    )
-
-
 def _raw_cycles(c: HwConfig) -> int:
     """What the schedule fixes, before the fitted controller overheads:
 
@@ -352,7 +350,7 @@ def _raw_cycles(c: HwConfig) -> int:
       reads every input block, so each layer's chain (FFT -> MAC -> IFFT -> cell, and the projection's PE
       pass) is exposed once. Long jobs hide a little of it.
     """
-    info = _info_of(c)
+    info = c.shape
     cm = hw_layout.cycle_model(info, c.lanes)
     drain = -(-c.lanes // c.bins)
     issue = sum(
@@ -392,6 +390,6 @@ def estimate(c: HwConfig, coeffs: dict[str, Any] | None = None, family: str = "x
             k = coeffs["blocks"][block][res]
             blocks[block][res] = max(0.0, k["slope"] * feats[block][res] + k["intercept"])
     used = {res: sum(blocks[b][res] for b in BLOCKS) for res in RESOURCES}
-    cm = hw_layout.cycle_model(_info_of(c), c.lanes)
+    cm = hw_layout.cycle_model(c.shape, c.lanes)
     cycles = _raw_cycles(c) + coeffs["cycle_overhead"] + coeffs["cycle_per_extra_job"] * _extra_jobs(c)
     return Estimate(c.lanes, float(cycles), cm.ideal, cm.complex_macs, used, blocks)

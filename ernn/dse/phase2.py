@@ -24,8 +24,8 @@ import numpy as np
 from ernn.dse import cost_model
 from ernn.export import layout as hw_layout
 from ernn.fpga import open_flow as fpga
-from ernn.golden.float_reference import random_model
-from ernn.golden.network import GoldenNetwork
+from ernn.golden.formats import NumericsConfig
+from ernn.shape import ModelShape
 
 #: Named model shapes for Phase II (export_random / random_model keyword arguments).
 SHAPES: dict[str, dict[str, Any]] = {
@@ -60,15 +60,14 @@ def default_lane_candidates(max_lanes: int = 1024, bins: int | None = None) -> l
     return sorted(out)
 
 
-def config_for_shape(shape: dict[str, Any], lanes: int, data_bits: int = 16) -> cost_model.HwConfig:
-    """The cost model's configuration of a shape (formats from the exporter's rules for ``data_bits``;
-    random weights only set fraction bits, not word widths)."""
-    shape = dict(shape)
-    k = shape.pop("block_size")
-    cell = shape.pop("cell")
-    desc = random_model(cell, shape.pop("input_size"), shape.pop("hidden_size"), block_size=k, **shape)
-    net = GoldenNetwork(desc, data_bits=data_bits)
-    return cost_model.HwConfig.build(net.info, net.numerics, lanes)
+def config_for_shape(
+    shape: ModelShape | dict[str, Any], lanes: int, data_bits: int = 16
+) -> cost_model.HwConfig:
+    """The cost model's configuration of a shape: formats from the shape and ``data_bits`` alone
+    (:meth:`NumericsConfig.for_shape`: weights only set fraction bits, never a width)."""
+    if not isinstance(shape, ModelShape):
+        shape = ModelShape.from_dict(shape, where="hardware shape")
+    return cost_model.HwConfig.build(shape, NumericsConfig.for_shape(shape, data_bits), lanes)
 
 
 def sweep(
@@ -121,8 +120,7 @@ def sweep(
 
 
 def _w_depth(base: cost_model.HwConfig, lanes: int) -> int:
-    info = cost_model._info_of(base)
-    return sum(job.words(base.bins, lanes) for job in hw_layout.all_jobs(info))
+    return sum(job.words(base.bins, lanes) for job in hw_layout.all_jobs(base.shape))
 
 
 def choose(
