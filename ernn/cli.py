@@ -192,16 +192,12 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
+    from ernn.export.model_dir import ModelDirectory
     from ernn.export.writer import ExportedModel
     from ernn.sim import inference
 
     model = ExportedModel(args.model)
-    tcfg = (
-        json.loads(Path(model.config["source_run"], "config.json").read_text())["train"]
-        if Path(model.config["source_run"], "config.json").exists()
-        else {}
-    )
-    ds = data.load(model.task, tcfg.get("train_file"), tcfg.get("test_file"))
+    ds = ModelDirectory(model.dir, verify=False).dataset()  # ExportedModel verified the files
     report = inference.evaluate(model, ds.test)
     text = json.dumps(report, indent=2)
     print(text)

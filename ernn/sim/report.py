@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from ernn import data
+from ernn.export.model_dir import ModelDirectory
 from ernn.export.writer import ExportedModel
 from ernn.golden.float_reference import run_float
 from ernn.golden.ops import dequantize
@@ -23,10 +24,8 @@ from ernn.sim.compare import simulate
 
 
 def dataset_of(model: ExportedModel) -> data.Dataset:
-    """The data set a model was trained on (the run's config names users' files; else JapaneseVowels)."""
-    run_cfg = Path(model.config["source_run"], "config.json")
-    tcfg = json.loads(run_cfg.read_text())["train"] if run_cfg.exists() else {}
-    return data.load(model.task, tcfg.get("train_file"), tcfg.get("test_file"))
+    """The data set a model was trained on (:meth:`ModelDirectory.dataset`: its run's files, checked)."""
+    return ModelDirectory(model.dir, verify=False).dataset()
 
 
 def _accuracy(model: ExportedModel, outputs: np.ndarray, split: data.Split) -> float:

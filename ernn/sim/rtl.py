@@ -34,7 +34,6 @@ starved (``valid_gap_prob`` = 0 and no back-pressure).
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import os
 import shutil
@@ -48,6 +47,7 @@ import numpy.typing as npt
 
 from ernn.sim import runner as rtl_runner
 
+#: the block-circulant engine; a model directory's own engine comes from the structure registry
 TOPLEVEL = "ernn_top"
 TEST_MODULE = "ernn.sim.rtl"
 STIMULUS_FILE = "rtl_stimulus.npz"
@@ -75,16 +75,13 @@ class RtlResult:
 
 
 @dataclass(frozen=True)
-class ModelShape:
-    """What the driver needs from a model directory's config.json."""
+class EngineView:
+    """What the driver needs of a model directory: sizes, the data word and the engine that runs it."""
 
     input_size: int
     output_size: int
     data_word: int
-    hidden_size: int
-    num_layers: int
-    block_size: int
-    cell: str
+    toplevel: str
 
     @property
     def in_bits(self) -> int:
@@ -95,47 +92,27 @@ class ModelShape:
         return -(-self.output_size * self.data_word // 8) * 8
 
 
-def model_shape(model_dir: Path, verify: bool = True) -> ModelShape:
-    """Read and check the parts of a model directory the RTL needs; errors name the file.
+def engine_view(model_dir: Path, verify: bool = True) -> EngineView:
+    """Read and check a model directory (:class:`ernn.export.model_dir.ModelDirectory`: config, checksums
+    of every listed file when ``verify``, the hardware section and its memories); errors name the file."""
+    from ernn.export.model_dir import ModelDirectory
+    from ernn.shape import structure_entry
 
-    ``verify``: the header and memory files must match the checksums in config.json.
-    """
-    cfg_path = model_dir / "config.json"
-    if not cfg_path.is_file():
-        raise FileNotFoundError(
-            f"{cfg_path} does not exist: is {model_dir} a directory written by 'ernn export'?"
-        )
-    cfg = json.loads(cfg_path.read_text())
-    if "hardware" not in cfg:
-        raise ValueError(
-            f"{cfg_path} has no 'hardware' section: the model was exported before the RTL layout existed; "
-            "export it again (ernn export --lanes P)"
-        )
-    for name in ["ernn_params.vh", *(f"mem/{f}" for f in cfg["hardware"]["memories"].values())]:
-        if not (model_dir / name).is_file():
-            raise FileNotFoundError(f"{model_dir / name} is missing (listed by {cfg_path})")
-    if verify:
-        # every file the RTL reads must be the one the exporter wrote
-        for name, digest in cfg["files"].items():
-            if name == "ernn_params.vh" or name.startswith("mem/"):
-                if hashlib.sha256((model_dir / name).read_bytes()).hexdigest() != digest:
-                    raise ValueError(
-                        f"{model_dir / name} does not match the checksum recorded in {cfg_path}: the file was changed"
-                    )
-    model = cfg["model"]
-    return ModelShape(
-        input_size=int(model["input_size"]),
-        output_size=int(model["proj_size"] or model["hidden_size"]),
-        data_word=int(cfg["numerics"]["data"]["word"]),
-        hidden_size=int(model["hidden_size"]),
-        num_layers=int(model["num_layers"]),
-        block_size=int(model["block_size"]),
-        cell=str(model["cell"]),
+    md = ModelDirectory(model_dir, verify=verify)
+    hardware = md.hardware
+    for name in ["ernn_params.vh", *(f"mem/{f}" for f in hardware["memories"].values())]:
+        if not (md.dir / name).is_file():
+            raise FileNotFoundError(f"{md.dir / name} is missing (listed by {md.config_path})")
+    return EngineView(
+        input_size=md.shape.input_size,
+        output_size=md.shape.output_size,
+        data_word=md.data_word,
+        toplevel=structure_entry(md.shape.structure.name).engine,
     )
 
 
 def _check_frames(
-    frames: npt.ArrayLike, last: npt.ArrayLike, shape: ModelShape
+    frames: npt.ArrayLike, last: npt.ArrayLike, shape: EngineView
 ) -> tuple[np.ndarray, np.ndarray]:
     x = np.asarray(frames)
     flags = np.asarray(last)
@@ -156,11 +133,11 @@ def build_params(model_dir: Path) -> dict[str, Any]:
     return {"MEM_DIR": str((model_dir / "mem").resolve())}
 
 
-def prepare_build(model_dir: Path, sim: str, waves: bool = False) -> Path:
+def prepare_build(model_dir: Path, sim: str, waves: bool = False, toplevel: str = TOPLEVEL) -> Path:
     """The build directory of (model directory, simulator), holding the model's header; a stale build
     (another header, or another waves setting) is removed so that the runner rebuilds it."""
     params = build_params(model_dir)
-    bdir = rtl_runner.build_dir(TOPLEVEL, sim, params)
+    bdir = rtl_runner.build_dir(toplevel, sim, params)
     header = (model_dir / "ernn_params.vh").read_bytes()
     stamp = hashlib.sha256(header + (b"waves" if waves else b"")).hexdigest()
     stamp_file = bdir / "ernn_model.stamp"
@@ -199,12 +176,12 @@ def simulate(
     and when ``reset_after`` >= 0 the design is reset once that many of its outputs have come out (the
     rest of the segment is dropped); the next segment starts after the reset. ``probe`` records the
     internal h-memory and gate-buffer writes too (the testbench uses them to locate a divergence);
-    ``verify`` checks the model's files against config.json's checksums (see :func:`model_shape`).
+    ``verify`` checks the model's files against config.json's checksums (see :func:`engine_view`).
     """
     model_dir = Path(model_dir).resolve()
     work = Path(work_dir).resolve()
     work.mkdir(parents=True, exist_ok=True)
-    shape = model_shape(model_dir, verify)
+    shape = engine_view(model_dir, verify)
     arrays: dict[str, np.ndarray] = {}
     meta = []
     for idx, seg in enumerate(segments):
@@ -227,13 +204,13 @@ def simulate(
         "probe": bool(probe),
     }
     rtl_runner.setup_simulator(sim)
-    prepare_build(model_dir, sim, waves)
+    prepare_build(model_dir, sim, waves, shape.toplevel)
     saved = os.environ.get("WAVES")
     if waves:
         os.environ["WAVES"] = "1"
     try:
         rtl_runner.run(
-            TOPLEVEL,
+            shape.toplevel,
             TEST_MODULE,
             build_params(model_dir),
             sim=sim,
