@@ -12,7 +12,7 @@ E-RNN toolkit: piecewise-linear activation (sigmoid or tanh), pipelined
 
 /*
  * y = f(x) for LANES gate pre-activations per clock, bit-exact with
- * ernn.fixed.activation.activate (docs/numerics.md section 10). With R = RANGE_LOG2,
+ * ernn.golden.activation.activate (docs/numerics.md section 10). With R = RANGE_LOG2,
  * G = IN_F, S = SEG_BITS and B = R + 1 + G - S offset bits:
  *
  *   xc  = clamp(x, -2**(R+G), 2**(R+G) - 1)     designed input range (part of f, not counted)
@@ -31,8 +31,8 @@ E-RNN toolkit: piecewise-linear activation (sigmoid or tanh), pipelined
  *
  * Tables: VALUE_FILE (2**S words of OUT_W bits) and SLOPE_FILE (2**S words of SLOPE_W
  * bits), two's-complement hex in segment order as written by the exporter
- * (sigmoid_values.mem / sigmoid_slopes.mem, tanh_*; ernn.fixed.activation.activation_table
- * and ernn.fixed.ops.hex_words). They are inferred ROMs with a synchronous read and an
+ * (sigmoid_values.mem / sigmoid_slopes.mem, tanh_*; ernn.golden.activation.activation_table
+ * and ernn.golden.ops.hex_words). They are inferred ROMs with a synchronous read and an
  * output register (BRAM: DO_REG = 1). Each pair of lanes shares one copy of the tables
  * through the two read ports of a dual-port ROM, so LANES lanes need ceil(LANES / 2)
  * copies; at the 16-bit default one copy is 1024 x 16 + 1024 x 18 bits (two BRAM18, or
@@ -42,9 +42,9 @@ E-RNN toolkit: piecewise-linear activation (sigmoid or tanh), pipelined
  * 2: ROM output register, 3: product register, 4: sum, saturation and output register);
  * the clamp and the address split in front of the ROM are wiring plus one MSB flip and
  * a range compare. Every register advances only while ce = 1 (stall-all clock enable);
- * in_valid / in_user travel with the data to out_valid / out_user. Data registers are
- * not reset; rst clears the valid pipeline. For a valid/ready stream put the unit in a
- * stall-all pipeline: ce = out_ready || !out_valid, in_ready = ce.
+ * in_valid / in_user travel with the data to out_valid / out_user (ernn_delay). Data
+ * registers are not reset; rst clears the valid pipeline. For a valid/ready stream put
+ * the unit in a stall-all pipeline: ce = out_ready || !out_valid, in_ready = ce.
  *
  * Resources per table copy: one ROM pair; per lane: one SLOPE_W x (B + 1) multiplier
  * (18 x 7 at the default, one DSP48 or a few LUTs) and two adders.
@@ -146,27 +146,20 @@ initial begin
     end
 end
 
-reg [LATENCY-1:0] valid_reg;
-reg [USER_W-1:0] user_reg [0:LATENCY-1];
-
-integer i;
-
-always @(posedge clk) begin
-    if (ce) begin
-        valid_reg <= {valid_reg[LATENCY-2:0], in_valid};
-        user_reg[0] <= in_user;
-        for (i = 1; i < LATENCY; i = i + 1) begin
-            user_reg[i] <= user_reg[i-1];
-        end
-    end
-
-    if (rst) begin
-        valid_reg <= {LATENCY{1'b0}};
-    end
-end
-
-assign out_valid = valid_reg[LATENCY-1];
-assign out_user = user_reg[LATENCY-1];
+// valid and sideband travel beside the lanes
+ernn_delay #(
+    .DEPTH(LATENCY),
+    .WIDTH(USER_W)
+)
+delay_inst (
+    .clk(clk),
+    .rst(rst),
+    .en(ce),
+    .in_valid(in_valid),
+    .in_data(in_user),
+    .out_valid(out_valid),
+    .out_data(out_user)
+);
 
 genvar c, l;
 

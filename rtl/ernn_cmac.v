@@ -11,7 +11,7 @@ E-RNN toolkit: one complex multiply-accumulate lane
 `default_nettype none
 
 /*
- * acc = sum over a run of x * w, exact (ernn.fixed.matvec.cmac for one accumulator):
+ * acc = sum over a run of x * w, exact (ernn.golden.matvec.cmac for one accumulator):
  *
  *   acc_re = sum (xr wr - xi wi),   acc_im = sum (xr wi + xi wr)
  *
@@ -72,18 +72,16 @@ reg [X_W-1:0] x_re_reg;
 reg [X_W-1:0] x_im_reg;
 reg [W_W-1:0] w_re_reg;
 reg [W_W-1:0] w_im_reg;
-reg valid_1_reg;
-reg first_1_reg;
-reg last_1_reg;
 
 // level 2: exact product
 wire [PROD_W-1:0] prod_re;
 wire [PROD_W-1:0] prod_im;
 reg [PROD_W-1:0] prod_re_reg;
 reg [PROD_W-1:0] prod_im_reg;
-reg valid_2_reg;
-reg first_2_reg;
-reg last_2_reg;
+// run control (valid, first, last) of levels 1-2, beside the operand and product registers
+wire valid_2;
+wire first_2;
+wire last_2;
 
 // level 3: accumulator
 reg [ACC_W-1:0] acc_re_reg;
@@ -103,6 +101,20 @@ cmul_inst (
     .c_im(w_im_reg),
     .p_re(prod_re),
     .p_im(prod_im)
+);
+
+ernn_delay #(
+    .DEPTH(2),
+    .WIDTH(2)
+)
+ctrl_delay_inst (
+    .clk(clk),
+    .rst(rst),
+    .en(en),
+    .in_valid(in_valid),
+    .in_data({in_first, in_last}),
+    .out_valid(valid_2),
+    .out_data({first_2, last_2})
 );
 
 // products sign-extended to the accumulator
@@ -131,26 +143,18 @@ always @(posedge clk) begin
         x_im_reg <= x_im;
         w_re_reg <= w_re;
         w_im_reg <= w_im;
-        valid_1_reg <= in_valid;
-        first_1_reg <= in_first;
-        last_1_reg <= in_last;
 
         prod_re_reg <= prod_re;
         prod_im_reg <= prod_im;
-        valid_2_reg <= valid_1_reg;
-        first_2_reg <= first_1_reg;
-        last_2_reg <= last_1_reg;
 
-        if (valid_2_reg) begin
-            acc_re_reg <= first_2_reg ? prod_re_ext : acc_re_reg + prod_re_ext;
-            acc_im_reg <= first_2_reg ? prod_im_ext : acc_im_reg + prod_im_ext;
+        if (valid_2) begin
+            acc_re_reg <= first_2 ? prod_re_ext : acc_re_reg + prod_re_ext;
+            acc_im_reg <= first_2 ? prod_im_ext : acc_im_reg + prod_im_ext;
         end
-        acc_valid_reg <= valid_2_reg && last_2_reg;
+        acc_valid_reg <= valid_2 && last_2;
     end
 
     if (rst) begin
-        valid_1_reg <= 1'b0;
-        valid_2_reg <= 1'b0;
         acc_valid_reg <= 1'b0;
     end
 end

@@ -14,7 +14,7 @@ E-RNN toolkit: P complex MAC lanes with their weight-spectrum memory
  * P lanes of ernn_cmac in lockstep; lane l multiplies its x operand by its slice of one
  * weight-memory word and accumulates over a run (in_first .. in_last), exactly:
  *
- *   acc_l = sum over the run of x_l * W[addr][l]      (ernn.fixed.matvec.cmac, one bin each)
+ *   acc_l = sum over the run of x_l * W[addr][l]      (ernn.golden.matvec.cmac, one bin each)
  *
  * Weight memory: W_DEPTH words of P * 2 * W_W bits from W_FILE ($readmemh); lane l's
  * complex weight is {im, re} at bits [2 l W_W +: 2 W_W] (re low), each Q(W_W, S)
@@ -99,32 +99,43 @@ w_rom_inst (
     .rdata(w_word)
 );
 
-// control aligned with the memory word
-reg valid_reg;
-reg first_reg;
-reg last_reg;
-// sideband delay line, LATENCY levels
-reg [USER_W-1:0] user_reg [0:LATENCY-1];
+// run control aligned with the memory word (level 1)
+wire valid_1;
+wire first_1;
+wire last_1;
 
-integer i;
+ernn_delay #(
+    .DEPTH(1),
+    .WIDTH(2)
+)
+ctrl_delay_inst (
+    .clk(clk),
+    .rst(rst),
+    .en(en),
+    .in_valid(in_valid),
+    .in_data({in_first, in_last}),
+    .out_valid(valid_1),
+    .out_data({first_1, last_1})
+);
 
-always @(posedge clk) begin
-    if (en) begin
-        valid_reg <= in_valid;
-        first_reg <= in_first;
-        last_reg <= in_last;
-        user_reg[0] <= in_user;
-        for (i = 1; i < LATENCY; i = i + 1) begin
-            user_reg[i] <= user_reg[i-1];
-        end
-    end
+// the sideband, LATENCY levels; the lanes delay the valid themselves (acc_valid marks a run's end)
+/* verilator lint_off UNUSEDSIGNAL */
+wire user_valid;
+/* verilator lint_on UNUSEDSIGNAL */
 
-    if (rst) begin
-        valid_reg <= 1'b0;
-    end
-end
-
-assign acc_user = user_reg[LATENCY-1];
+ernn_delay #(
+    .DEPTH(LATENCY),
+    .WIDTH(USER_W)
+)
+user_delay_inst (
+    .clk(clk),
+    .rst(rst),
+    .en(en),
+    .in_valid(in_valid),
+    .in_data(in_user),
+    .out_valid(user_valid),
+    .out_data(acc_user)
+);
 
 wire [P-1:0] lane_valid;
 
@@ -143,9 +154,9 @@ for (l = 0; l < P; l = l + 1) begin : lane
         .clk(clk),
         .rst(rst),
         .en(en),
-        .in_valid(valid_reg),
-        .in_first(first_reg),
-        .in_last(last_reg),
+        .in_valid(valid_1),
+        .in_first(first_1),
+        .in_last(last_1),
         .x_re(in_x_re[l*X_W +: X_W]),
         .x_im(in_x_im[l*X_W +: X_W]),
         .w_re(w_word[2*l*W_W +: W_W]),

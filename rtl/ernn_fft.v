@@ -11,14 +11,15 @@ E-RNN toolkit: real-input k-point FFT (bins 0..k/2), fully pipelined
 `default_nettype none
 
 /*
- * Forward FFT of one real block x[0..K-1] per clock, bit-exact with ernn.fixed.fft.fft_real:
+ * Forward FFT of one real block x[0..K-1] per clock, bit-exact with ernn.golden.fft.fft_real:
  *
  *   X[m] = sum_n x[n] W_K^(n m),   W_K = exp(-2 pi j / K),   m = 0..K/2 (the K/2+1 bins
  *   a real signal needs; X[K-m] = conj X[m] is never formed)
  *
  * Radix-2 decimation in time: the input is read in bit-reversed order (wiring only), the
- * output comes out in natural order. Stage s = 1..log2 K combines 2**(s-1)-point spectra
- * with the butterflies of ernn_fft_bfly (twiddle index m = j K / 2**s). No scaling: the
+ * output comes out in natural order. Stage s = 1..log2 K (ernn_fft_stage, INVERSE = 0)
+ * combines 2**(s-1)-point spectra with the butterflies of ernn_fft_bfly (twiddle index
+ * m = j K / 2**s); valid and tuser ride along in ernn_delay. No scaling: the
  * input is Q(OUT_W - log2 K, F) (IN_W bits sign-extended), stage s is Q(OUT_W - log2 K + s, F)
  * (one bit of growth per stage, saturated there), the output is Q(OUT_W, F). The twiddle
  * products are exact and rounded half-up once per component (back to F). Stages 1 and 2
@@ -26,7 +27,7 @@ E-RNN toolkit: real-input k-point FFT (bins 0..k/2), fully pipelined
  * m is not 0 or K/4. Only the butterflies that feed bins 0..K/2 exist in the last stage.
  *
  * Twiddles come from TW_FILE ($readmemh, K/2 words of 2 TW_W bits, word m = {im, re} of
- * W_K^m: the exporter's mem/twiddle.mem, from ernn.fixed.fft.twiddles()); not needed for
+ * W_K^m: the exporter's mem/twiddle.mem, from ernn.golden.fft.twiddles()); not needed for
  * K = 4.
  *
  * Interface: one block per beat on s_axis (sample n at tdata[n*IN_W +: IN_W]), one
@@ -77,36 +78,8 @@ localparam BINS = K / 2 + 1;
 // word of the stage-0 (bit-reversed input) values
 localparam D_W = OUT_W - LOG2K;
 
-// register levels of stage s: multiplier stages register the product too
-function integer stage_levels(input integer s);
-    begin
-        stage_levels = s >= 3 ? 2 : 1;
-    end
-endfunction
-
-// clocks from s_axis to m_axis
-function integer total_latency(input integer lk);
-    integer s;
-    begin
-        total_latency = 0;
-        for (s = 1; s <= lk; s = s + 1) begin
-            total_latency = total_latency + stage_levels(s);
-        end
-    end
-endfunction
-
-localparam LATENCY = total_latency(LOG2K);
-
-// bit-reversal of n on LOG2K bits
-function integer bitrev(input integer n);
-    integer b;
-    begin
-        bitrev = 0;
-        for (b = 0; b < LOG2K; b = b + 1) begin
-            bitrev = bitrev | (((n >> b) & 1) << (LOG2K - 1 - b));
-        end
-    end
-endfunction
+// clocks from s_axis to m_axis: ernn_fft_stage takes 1 clock in stages 1-2, 2 in later stages
+localparam LATENCY = 2 * LOG2K - 2;
 
 // check configuration
 initial begin
@@ -134,42 +107,27 @@ initial begin
     end
 end
 
-// twiddle table: tw_rom[m] = {im, re} of W_K^m, each Q(TW_W.TW_FRAC)
-reg [2*TW_W-1:0] tw_rom [0:K/2-1];
-
-initial begin
-    if (TW_FILE != "") begin
-        $readmemh(TW_FILE, tw_rom);
-    end
-end
-
 // global pipeline enable: stall everything while the output is held
 wire en = m_axis_tready || !m_axis_tvalid;
 
-reg [LATENCY-1:0] valid_reg;
-reg [USER_W-1:0] user_reg [0:LATENCY-1];
-
-integer i;
-
-always @(posedge clk) begin
-    if (en) begin
-        valid_reg <= {valid_reg[LATENCY-2:0], s_axis_tvalid};
-        user_reg[0] <= s_axis_tuser;
-        for (i = 1; i < LATENCY; i = i + 1) begin
-            user_reg[i] <= user_reg[i-1];
-        end
-    end
-
-    if (rst) begin
-        valid_reg <= {LATENCY{1'b0}};
-    end
-end
-
 assign s_axis_tready = en;
-assign m_axis_tvalid = valid_reg[LATENCY-1];
-assign m_axis_tuser = user_reg[LATENCY-1];
 
-genvar s, g, j, n;
+// valid and tuser travel beside the stages
+ernn_delay #(
+    .DEPTH(LATENCY),
+    .WIDTH(USER_W)
+)
+delay_inst (
+    .clk(clk),
+    .rst(rst),
+    .en(en),
+    .in_valid(s_axis_tvalid),
+    .in_data(s_axis_tuser),
+    .out_valid(m_axis_tvalid),
+    .out_data(m_axis_tuser)
+);
+
+genvar s, n;
 
 generate
 
@@ -177,60 +135,40 @@ for (s = 0; s <= LOG2K; s = s + 1) begin : st
     // word of the values after stage s
     localparam SW = D_W + s;
 
-    // values after stage s, natural DIT order; the last stage's pruned entries are not read
+    // values after stage s (DIT order); the last stage's pruned entries are not read
     /* verilator lint_off UNUSEDSIGNAL */
     wire [K*SW-1:0] re;
     wire [K*SW-1:0] im;
     /* verilator lint_on UNUSEDSIGNAL */
 
     if (s == 0) begin : g_input
-        // bit-reversed input, sign-extended to Q(D_W, F); the imaginary parts are zero
+        // input in natural order, sign-extended to Q(D_W, F); the imaginary parts are zero
         for (n = 0; n < K; n = n + 1) begin : g_n
             ernn_round_sat #(.IN_W(IN_W), .SHIFT(0), .OUT_W(SW))
-            ext_inst (.in(s_axis_tdata[bitrev(n)*IN_W +: IN_W]), .out(re[n*SW +: SW]));
+            ext_inst (.in(s_axis_tdata[n*IN_W +: IN_W]), .out(re[n*SW +: SW]));
         end
         assign im = {K*SW{1'b0}};
     end else begin : g_stage
-        // butterfly span N = 2**s, half span H
-        localparam N = 1 << s;
-        localparam H = N / 2;
-        localparam LAST = s == LOG2K;
-        for (g = 0; g < K / N; g = g + 1) begin : g_group
-            for (j = 0; j < H; j = j + 1) begin : g_bfly
-                localparam IA = g * N + j;
-                localparam IB = IA + H;
-                localparam M = j * (K / N);
-                localparam KIND = M == 0 ? 0 : (M == K / 4 ? 1 : 2);
-                ernn_fft_bfly #(
-                    .W_IN(SW - 1),
-                    .W_OUT(SW),
-                    .TW_W(TW_W),
-                    .TW_FRAC(TW_FRAC),
-                    .TW_KIND(KIND),
-                    .INVERSE(0),
-                    .LEVELS(stage_levels(s)),
-                    .OUT_PLUS(1),
-                    // last stage: bins 0..K/2 only (m of j = 0 is bin K/2)
-                    .OUT_MINUS(!LAST || j == 0),
-                    .OUT_IMAG(1),
-                    .CMUL_3M(CMUL_3M)
-                )
-                bfly_inst (
-                    .clk(clk),
-                    .en(en),
-                    .a_re(st[s-1].re[IA*(SW-1) +: SW-1]),
-                    .a_im(st[s-1].im[IA*(SW-1) +: SW-1]),
-                    .b_re(st[s-1].re[IB*(SW-1) +: SW-1]),
-                    .b_im(st[s-1].im[IB*(SW-1) +: SW-1]),
-                    .w_re(KIND == 2 ? tw_rom[M][TW_W-1:0] : {TW_W{1'b0}}),
-                    .w_im(KIND == 2 ? tw_rom[M][2*TW_W-1:TW_W] : {TW_W{1'b0}}),
-                    .p_re(re[IA*SW +: SW]),
-                    .p_im(im[IA*SW +: SW]),
-                    .m_re(re[IB*SW +: SW]),
-                    .m_im(im[IB*SW +: SW])
-                );
-            end
-        end
+        // Q(SW - 1, F) -> Q(SW, F): one bit of growth, saturated
+        ernn_fft_stage #(
+            .K(K),
+            .STAGE(s),
+            .IN_W(SW - 1),
+            .OUT_W(SW),
+            .TW_W(TW_W),
+            .TW_FRAC(TW_FRAC),
+            .TW_FILE(TW_FILE),
+            .INVERSE(0),
+            .CMUL_3M(CMUL_3M)
+        )
+        stage_inst (
+            .clk(clk),
+            .en(en),
+            .in_re(st[s-1].re),
+            .in_im(st[s-1].im),
+            .out_re(re),
+            .out_im(im)
+        );
     end
 end
 

@@ -12,7 +12,7 @@ E-RNN toolkit: k-point IFFT of Hermitian bins 0..k/2 to a real block, fully pipe
 
 /*
  * Inverse FFT of one Hermitian spectrum per clock, bit-exact with
- * ernn.fixed.fft.ifft_real (and the final saturation of ernn.fixed.matvec.output_blocks):
+ * ernn.golden.fft.ifft_real (and the final saturation of ernn.golden.matvec.output_blocks):
  *
  *   y[n] = (1/K) sum_m X[m] W_K^(-n m),   X[K-m] = conj X[m],   n = 0..K-1
  *
@@ -20,7 +20,8 @@ E-RNN toolkit: k-point IFFT of Hermitian bins 0..k/2 to a real block, fully pipe
  * upper half is mirrored (X[K-m] = conj X[m]). The contract keeps the input in the
  * symmetric range (acc_to_ifft saturates to +-(2**(IN_W-1) - 1)); the RTL forms the negated
  * imaginary part of a mirrored bin exactly anyway (one extra bit in stage 1), so even the
- * most negative code cannot wrap. Radix-2 DIT, bit-reversed input (wiring), natural-order output.
+ * most negative code cannot wrap. Radix-2 DIT, bit-reversed input (wiring), natural-order output:
+ * log2 K stages of ernn_fft_stage (INVERSE = 1); valid and tuser ride along in ernn_delay.
  * Every stage: t = round_half_up(conj(W) b), outputs round_half_up((a +- t) / 2) saturated
  * to Q(IN_W, F): the log2 K halvings are the 1/K. The last stage forms real parts only and
  * saturates them straight to Q(OUT_W, F) (OUT_W <= IN_W: the ifft_out format; set
@@ -70,25 +71,8 @@ module ernn_ifft #
 // log2 of the block size
 localparam LOG2K = $clog2(K);
 
-// register levels of stage s: multiplier stages register the product too
-function integer stage_levels(input integer s);
-    begin
-        stage_levels = s >= 3 ? 2 : 1;
-    end
-endfunction
-
-// clocks from s_axis to m_axis
-function integer total_latency(input integer lk);
-    integer s;
-    begin
-        total_latency = 0;
-        for (s = 1; s <= lk; s = s + 1) begin
-            total_latency = total_latency + stage_levels(s);
-        end
-    end
-endfunction
-
-localparam LATENCY = total_latency(LOG2K);
+// clocks from s_axis to m_axis: ernn_fft_stage takes 1 clock in stages 1-2, 2 in later stages
+localparam LATENCY = 2 * LOG2K - 2;
 
 // word of the values after stage s: the mirrored input needs one more bit for the negation
 function integer stage_w(input integer s);
@@ -99,17 +83,6 @@ function integer stage_w(input integer s);
             stage_w = OUT_W;
         end else begin
             stage_w = IN_W;
-        end
-    end
-endfunction
-
-// bit-reversal of n on LOG2K bits
-function integer bitrev(input integer n);
-    integer b;
-    begin
-        bitrev = 0;
-        for (b = 0; b < LOG2K; b = b + 1) begin
-            bitrev = bitrev | (((n >> b) & 1) << (LOG2K - 1 - b));
         end
     end
 endfunction
@@ -139,68 +112,29 @@ initial begin
     end
 end
 
-// twiddle table: tw_rom[m] = {im, re} of W_K^m, each Q(TW_W.TW_FRAC)
-reg [2*TW_W-1:0] tw_rom [0:K/2-1];
-
-initial begin
-    if (TW_FILE != "") begin
-        $readmemh(TW_FILE, tw_rom);
-    end
-end
-
 // global pipeline enable: stall everything while the output is held
 wire en = m_axis_tready || !m_axis_tvalid;
 
-reg [LATENCY-1:0] valid_reg;
-reg [USER_W-1:0] user_reg [0:LATENCY-1];
-
-integer i;
-
-always @(posedge clk) begin
-    if (en) begin
-        valid_reg <= {valid_reg[LATENCY-2:0], s_axis_tvalid};
-        user_reg[0] <= s_axis_tuser;
-        for (i = 1; i < LATENCY; i = i + 1) begin
-            user_reg[i] <= user_reg[i-1];
-        end
-    end
-
-    if (rst) begin
-        valid_reg <= {LATENCY{1'b0}};
-    end
-end
-
 assign s_axis_tready = en;
-assign m_axis_tvalid = valid_reg[LATENCY-1];
-assign m_axis_tuser = user_reg[LATENCY-1];
 
+// valid and tuser travel beside the stages
+ernn_delay #(
+    .DEPTH(LATENCY),
+    .WIDTH(USER_W)
+)
+delay_inst (
+    .clk(clk),
+    .rst(rst),
+    .en(en),
+    .in_valid(s_axis_tvalid),
+    .in_data(s_axis_tuser),
+    .out_valid(m_axis_tvalid),
+    .out_data(m_axis_tuser)
+);
 
-genvar s, g, j, n;
+genvar s, n;
 
 generate
-
-// full Hermitian spectrum X[0..K-1] in natural order, Q(IN_W + 1, F)
-wire [K*(IN_W+1)-1:0] full_re;
-wire [K*(IN_W+1)-1:0] full_im;
-
-for (n = 0; n < K; n = n + 1) begin : g_full
-    // the stored bin this entry comes from
-    localparam SRC = n <= K / 2 ? n : K - n;
-    wire [IN_W-1:0] bin_re = s_axis_tdata[2*SRC*IN_W +: IN_W];
-    wire [IN_W-1:0] bin_im = s_axis_tdata[(2*SRC+1)*IN_W +: IN_W];
-    assign full_re[n*(IN_W+1) +: IN_W+1] = {bin_re[IN_W-1], bin_re};
-    if (n == 0 || n == K / 2) begin : g_real
-        assign full_im[n*(IN_W+1) +: IN_W+1] = {(IN_W+1){1'b0}};
-        /* verilator lint_off UNUSEDSIGNAL */
-        wire unused_bin_im = &{1'b0, bin_im};
-        /* verilator lint_on UNUSEDSIGNAL */
-    end else if (n < K / 2) begin : g_low
-        assign full_im[n*(IN_W+1) +: IN_W+1] = {bin_im[IN_W-1], bin_im};
-    end else begin : g_mirror
-        // exact negation: -(-2**(IN_W-1)) needs IN_W + 1 bits
-        assign full_im[n*(IN_W+1) +: IN_W+1] = -{bin_im[IN_W-1], bin_im};
-    end
-end
 
 for (s = 0; s <= LOG2K; s = s + 1) begin : st
     // word of the values after stage s
@@ -213,51 +147,46 @@ for (s = 0; s <= LOG2K; s = s + 1) begin : st
     /* verilator lint_on UNUSEDSIGNAL */
 
     if (s == 0) begin : g_input
-        for (n = 0; n < K; n = n + 1) begin : g_n
-            assign re[n*SW +: SW] = full_re[bitrev(n)*SW +: SW];
-            assign im[n*SW +: SW] = full_im[bitrev(n)*SW +: SW];
-        end
-    end else begin : g_stage
-        // butterfly span N = 2**s, half span H, input word WI
-        localparam N = 1 << s;
-        localparam H = N / 2;
-        localparam WI = stage_w(s - 1);
-        localparam LAST = s == LOG2K;
-        for (g = 0; g < K / N; g = g + 1) begin : g_group
-            for (j = 0; j < H; j = j + 1) begin : g_bfly
-                localparam IA = g * N + j;
-                localparam IB = IA + H;
-                localparam M = j * (K / N);
-                localparam KIND = M == 0 ? 0 : (M == K / 4 ? 1 : 2);
-                ernn_fft_bfly #(
-                    .W_IN(WI),
-                    .W_OUT(SW),
-                    .TW_W(TW_W),
-                    .TW_FRAC(TW_FRAC),
-                    .TW_KIND(KIND),
-                    .INVERSE(1),
-                    .LEVELS(stage_levels(s)),
-                    .OUT_PLUS(1),
-                    .OUT_MINUS(1),
-                    .OUT_IMAG(!LAST),
-                    .CMUL_3M(CMUL_3M)
-                )
-                bfly_inst (
-                    .clk(clk),
-                    .en(en),
-                    .a_re(st[s-1].re[IA*WI +: WI]),
-                    .a_im(st[s-1].im[IA*WI +: WI]),
-                    .b_re(st[s-1].re[IB*WI +: WI]),
-                    .b_im(st[s-1].im[IB*WI +: WI]),
-                    .w_re(KIND == 2 ? tw_rom[M][TW_W-1:0] : {TW_W{1'b0}}),
-                    .w_im(KIND == 2 ? tw_rom[M][2*TW_W-1:TW_W] : {TW_W{1'b0}}),
-                    .p_re(re[IA*SW +: SW]),
-                    .p_im(im[IA*SW +: SW]),
-                    .m_re(re[IB*SW +: SW]),
-                    .m_im(im[IB*SW +: SW])
-                );
+        // full Hermitian spectrum X[0..K-1] in natural order, Q(IN_W + 1, F)
+        for (n = 0; n < K; n = n + 1) begin : g_full
+            // the stored bin this entry comes from
+            localparam SRC = n <= K / 2 ? n : K - n;
+            wire [IN_W-1:0] bin_re = s_axis_tdata[2*SRC*IN_W +: IN_W];
+            wire [IN_W-1:0] bin_im = s_axis_tdata[(2*SRC+1)*IN_W +: IN_W];
+            assign re[n*SW +: SW] = {bin_re[IN_W-1], bin_re};
+            if (n == 0 || n == K / 2) begin : g_real
+                assign im[n*SW +: SW] = {SW{1'b0}};
+                /* verilator lint_off UNUSEDSIGNAL */
+                wire unused_bin_im = &{1'b0, bin_im};
+                /* verilator lint_on UNUSEDSIGNAL */
+            end else if (n < K / 2) begin : g_low
+                assign im[n*SW +: SW] = {bin_im[IN_W-1], bin_im};
+            end else begin : g_mirror
+                // exact negation: -(-2**(IN_W-1)) needs IN_W + 1 bits
+                assign im[n*SW +: SW] = -{bin_im[IN_W-1], bin_im};
             end
         end
+    end else begin : g_stage
+        // Q(stage_w(s - 1), F) -> Q(stage_w(s), F): halved, saturated
+        ernn_fft_stage #(
+            .K(K),
+            .STAGE(s),
+            .IN_W(stage_w(s - 1)),
+            .OUT_W(SW),
+            .TW_W(TW_W),
+            .TW_FRAC(TW_FRAC),
+            .TW_FILE(TW_FILE),
+            .INVERSE(1),
+            .CMUL_3M(CMUL_3M)
+        )
+        stage_inst (
+            .clk(clk),
+            .en(en),
+            .in_re(st[s-1].re),
+            .in_im(st[s-1].im),
+            .out_re(re),
+            .out_im(im)
+        );
     end
 end
 

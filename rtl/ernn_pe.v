@@ -12,7 +12,7 @@ E-RNN toolkit: block-circulant matrix-vector processing element (FFT -> complex 
 
 /*
  * Frequency-domain block-circulant matrix-vector products, bit-exact with
- * ernn.fixed.matvec (input_spectra -> cmac -> output_blocks):
+ * ernn.golden.matvec (input_spectra -> cmac -> output_blocks):
  *
  *   X_j = FFT(x_j)                             once per input block, kept in a buffer
  *   ACC_r[m] = sum_j S_r,j[m] X_j[m]           exact, Q(ACC_W, D + S), per row block r, bin m
@@ -464,25 +464,26 @@ end
 
 endgenerate
 
-reg r_valid_reg;
-reg [FILL_W-1:0] r_count_reg;
-reg r_last_reg;
-reg [P*IFFT_W-1:0] r_re_reg;
-reg [P*IFFT_W-1:0] r_im_reg;
+// the rounded round (Q(IFFT_W, IFFT_FRAC) per lane) and its sideband, one register level
+wire r_valid;
+wire [FILL_W-1:0] r_count;
+wire r_last;
+wire [P*IFFT_W-1:0] r_re;
+wire [P*IFFT_W-1:0] r_im;
 
-always @(posedge clk) begin
-    if (mac_en) begin
-        r_valid_reg <= acc_valid;
-        r_count_reg <= acc_user[USER_W-1:1];
-        r_last_reg <= acc_user[0];
-        r_re_reg <= rnd_re;
-        r_im_reg <= rnd_im;
-    end
-
-    if (rst) begin
-        r_valid_reg <= 1'b0;
-    end
-end
+ernn_delay #(
+    .DEPTH(1),
+    .WIDTH(2 * P * IFFT_W + USER_W)
+)
+round_reg_inst (
+    .clk(clk),
+    .rst(rst),
+    .en(mac_en),
+    .in_valid(acc_valid),
+    .in_data({rnd_im, rnd_re, acc_user}),
+    .out_valid(r_valid),
+    .out_data({r_im, r_re, r_count, r_last})
+);
 
 // ---------------------------------------------------------------------------------------
 // gearbox: rounds of P units in, row blocks of BINS bins out, in unit order
@@ -497,12 +498,12 @@ wire gb_full_row = gb_fill_reg >= BINS_F;
 wire gb_emit = gb_full_row && ifft_s_ready;
 // where an accepted round lands
 wire [FILL_W-1:0] gb_base = gb_emit ? gb_fill_reg - BINS_F : gb_fill_reg;
-wire gb_accept = r_valid_reg && gb_base < BINS_F;
+wire gb_accept = r_valid && gb_base < BINS_F;
 // the same as 32-bit numbers for the position loop below
 wire [31:0] gb_base_i = {{(32-FILL_W){1'b0}}, gb_base};
-wire [31:0] r_count_i = {{(32-FILL_W){1'b0}}, r_count_reg};
+wire [31:0] r_count_i = {{(32-FILL_W){1'b0}}, r_count};
 
-assign mac_en = !r_valid_reg || gb_accept;
+assign mac_en = !r_valid || gb_accept;
 
 integer n;
 integer d;
@@ -519,14 +520,14 @@ always @(posedge clk) begin
         // among at most BINS lanes (not P): the muxes grow as CAP * BINS, linear in P
         for (d = 0; d < LANDINGS; d = d + 1) begin
             if (gb_accept && gb_base_i == d && n - d >= 0 && n - d < P && n - d < r_count_i) begin
-                gb_re_reg[n] <= r_re_reg[(n - d >= 0 && n - d < P ? n - d : 0)*IFFT_W +: IFFT_W];
-                gb_im_reg[n] <= r_im_reg[(n - d >= 0 && n - d < P ? n - d : 0)*IFFT_W +: IFFT_W];
-                gb_last_reg[n] <= r_last_reg && n - d == r_count_i - 1;
+                gb_re_reg[n] <= r_re[(n - d >= 0 && n - d < P ? n - d : 0)*IFFT_W +: IFFT_W];
+                gb_im_reg[n] <= r_im[(n - d >= 0 && n - d < P ? n - d : 0)*IFFT_W +: IFFT_W];
+                gb_last_reg[n] <= r_last && n - d == r_count_i - 1;
             end
         end
     end
 
-    gb_fill_reg <= gb_base + (gb_accept ? r_count_reg : {FILL_W{1'b0}});
+    gb_fill_reg <= gb_base + (gb_accept ? r_count : {FILL_W{1'b0}});
 
     // synthesis translate_off
     if (LANDINGS == 1 && gb_accept && gb_base != {FILL_W{1'b0}}) begin

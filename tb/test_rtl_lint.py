@@ -16,9 +16,11 @@ from ernn.sim import runner as rtl_runner
 FILES = '"/dev/null"'
 # the modules of the circulant PE (the cell/controller modules have their own checks)
 PE_MODULES = (
+    "ernn_delay",
     "ernn_round_sat",
     "ernn_cmul",
     "ernn_fft_bfly",
+    "ernn_fft_stage",
     "ernn_fft",
     "ernn_ifft",
     "ernn_rom",
@@ -29,6 +31,9 @@ PE_MODULES = (
     "ernn_pe",
 )
 LINT_CASES: list[tuple[str, dict[str, object]]] = [
+    ("ernn_delay", {}),
+    ("ernn_delay", {"DEPTH": 1, "WIDTH": 1}),
+    ("ernn_delay", {"DEPTH": 10, "WIDTH": 37}),
     ("ernn_round_sat", {}),
     ("ernn_round_sat", {"IN_W": 30, "SHIFT": 5, "OUT_W": 12, "SYMMETRIC": 1}),
     ("ernn_round_sat", {"IN_W": 12, "SHIFT": -3, "OUT_W": 16}),
@@ -37,6 +42,10 @@ LINT_CASES: list[tuple[str, dict[str, object]]] = [
     ("ernn_fft_bfly", {}),
     ("ernn_fft_bfly", {"TW_KIND": 1, "INVERSE": 1, "LEVELS": 1, "OUT_IMAG": 0}),
     ("ernn_fft_bfly", {"TW_KIND": 0, "OUT_MINUS": 0}),
+    ("ernn_fft_stage", {}),
+    ("ernn_fft_stage", {"K": 4, "STAGE": 2, "INVERSE": 1, "IN_W": 23, "OUT_W": 19}),
+    ("ernn_fft_stage", {"K": 32, "STAGE": 5, "IN_W": 20, "OUT_W": 21, "TW_FILE": FILES}),
+    ("ernn_fft_stage", {"K": 64, "STAGE": 3, "INVERSE": 1, "IN_W": 23, "OUT_W": 23, "TW_FILE": FILES}),
     *[("ernn_fft", {"K": k, "OUT_W": 16 + k.bit_length() - 1, "TW_FILE": FILES}) for k in (4, 8, 16, 32, 64)],
     *[("ernn_ifft", {"K": k, "TW_FILE": FILES}) for k in (4, 8, 16, 32, 64)],
     ("ernn_rom", {"INIT_FILE": FILES}),
