@@ -30,7 +30,7 @@ from .matvec import (
     quantize_spectra,
     weight_spectra_float,
 )
-from .network import GoldenNetwork, GoldenResult, QuantizedLayer, describe_model
+from .network import GoldenNetwork, GoldenResult, QuantizedLayer, describe_model, numerics_for_model
 from .ops import (
     SaturationLog,
     align,
@@ -76,6 +76,7 @@ __all__ = [
     "lstm_cell",
     "lstm_cell_state",
     "lstm_output",
+    "numerics_for_model",
     "output_blocks",
     "peephole_term",
     "quantize",

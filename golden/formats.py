@@ -175,7 +175,7 @@ _FORMAT_FIELDS = (
 class NumericsConfig:
     """Every number format of the fixed-point datapath (see docs/numerics.md for each one's role).
 
-    Build one with :meth:`for_data_bits` or :meth:`for_model`; ``validate()`` runs on construction.
+    Build one with :meth:`for_data_bits`, :meth:`for_shape` or :meth:`for_weights`; ``validate()`` runs on construction.
     """
 
     block_size: int
@@ -348,7 +348,7 @@ class NumericsConfig:
         """Default formats for a ``bits``-wide data path (8, 10, 12 or 16; any of 6..24 is accepted).
 
         ``weight_frac``: fraction bits of the weight spectra (default ``bits - 3``, i.e. |S| < 4; use
-        :meth:`for_model` to fit it to a model). ``max_input_blocks``: the most input blocks summed into one
+        :meth:`for_weights` to fit it to a model). ``max_input_blocks``: the most input blocks summed into one
         accumulator (q_x + q_h), which sets the accumulator width.
         """
         if isinstance(bits, bool) or not isinstance(bits, int | np.integer) or not 6 <= bits <= 24:
@@ -394,30 +394,31 @@ class NumericsConfig:
 
         Every word width is final (the accumulator's follows from the shape's most input blocks); the
         fraction bits of the weight spectra, biases and peepholes are the defaults of
-        :meth:`for_data_bits`, which :meth:`for_model` fits to actual weights (widths do not change).
+        :meth:`for_data_bits`, which :meth:`for_weights` fits to actual weights (widths do not change).
         """
         return cls.for_data_bits(bits, shape.block_size, max_input_blocks=shape.max_input_blocks)
 
     @classmethod
-    def for_model(cls, desc: dict[str, Any], bits: int = 16) -> NumericsConfig:
-        """Defaults of :meth:`for_data_bits` with the model-dependent fields fitted to ``desc``.
+    def for_weights(
+        cls, shape: ModelShape, max_spectrum: float, max_bias: float, max_peephole: float, bits: int = 16
+    ) -> NumericsConfig:
+        """Defaults of :meth:`for_shape` with the weight-dependent fraction bits fitted to the weights'
+        largest magnitudes (``ernn.golden.network.numerics_for_model`` takes them from a model description):
 
         * weight_spectrum.frac: the largest that holds max |Re|, |Im| over every spectrum of the model
           (one frac per model: W_ih and W_hh share an accumulator, so they must share it);
         * bias.frac / peephole.frac: lowered from the default only if a value would not fit;
         * accumulator.word: from the largest number of input blocks summed into one accumulator.
         """
-        from .network import describe_model  # local import: network imports this module
-
-        info = describe_model(desc)
-        base = cls.for_shape(info, bits)
+        base = cls.for_shape(shape, bits)
+        blocks = shape.max_input_blocks
         ws_word = base.weight_spectrum.word
-        wsf = fit_frac(info.max_spectrum, ws_word, max_frac=2 * ws_word)
+        wsf = fit_frac(max_spectrum, ws_word, max_frac=2 * ws_word)
         ws = QFormat(ws_word, wsf)
-        acc = QFormat(accumulator_word(base.fft_out.word, ws_word, info.max_blocks), base.fft_out.frac + wsf)
-        bias = QFormat(base.bias.word, fit_frac(info.max_bias, base.bias.word, max_frac=base.bias.frac))
+        acc = QFormat(accumulator_word(base.fft_out.word, ws_word, blocks), base.fft_out.frac + wsf)
+        bias = QFormat(base.bias.word, fit_frac(max_bias, base.bias.word, max_frac=base.bias.frac))
         peep = QFormat(
-            base.peephole.word, fit_frac(info.max_peephole, base.peephole.word, max_frac=base.peephole.frac)
+            base.peephole.word, fit_frac(max_peephole, base.peephole.word, max_frac=base.peephole.frac)
         )
         return dataclasses.replace(base, weight_spectrum=ws, accumulator=acc, bias=bias, peephole=peep)
 

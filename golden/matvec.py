@@ -21,6 +21,7 @@ real) and quantized once to Q(weight_spectrum) by :func:`quantize_spectra`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
@@ -189,3 +190,52 @@ def circulant_matvec(
     xr, xi = input_spectra(x, q, cfg, log, f"{name}/fft")
     ar, ai = spectra.mac(xr, xi)
     return output_blocks(ar, ai, rows, cfg, log, f"{name}/ifft")
+
+
+# ------------------------------------------------------------------------------------------------------
+# the structure seam (ernn.golden.structure.GoldenStructure): block-circulant
+class Accumulators(NamedTuple):
+    """Exact frequency-domain accumulators (..., G, p, bins) in Q(accumulator): re, im. ``a + b`` adds
+    them (the products of W_ih x and W_hh h meet here before the one IFFT); unpacks as ``re, im``."""
+
+    re: IntArray
+    im: IntArray
+
+    def __add__(self, other: object) -> Accumulators:  # type: ignore[override]
+        if not isinstance(other, Accumulators):
+            return NotImplemented
+        return Accumulators(self.re + other.re, self.im + other.im)
+
+    def gates(self, select: slice) -> Accumulators:
+        """The accumulators of some gates (the gate axis is -3)."""
+        return Accumulators(self.re[..., select, :, :], self.im[..., select, :, :])
+
+
+def concat_gates(parts: list[Accumulators]) -> Accumulators:
+    """Accumulators of several gate groups, stacked along the gate axis."""
+    return Accumulators(np.concatenate([a.re for a in parts], -3), np.concatenate([a.im for a in parts], -3))
+
+
+def quantize_matrix(stored: npt.ArrayLike, fmt: QFormat, log: SaturationLog | None = None) -> Spectra:
+    """Defining vectors (G, p, q, k) -> quantized weight spectra (what the PE's weight memory holds)."""
+    return Spectra(*quantize_spectra(stored, fmt, log))
+
+
+def accumulate(
+    matrix: Spectra, x: IntArray, cfg: NumericsConfig, log: SaturationLog | None = None, name: str = "mv"
+) -> Accumulators:
+    """FFT of x (..., cols) Q(data) block by block, then the exact complex MAC with every weight spectrum."""
+    xr, xi = input_spectra(x, matrix.shape[2], cfg, log, f"{name}/fft")
+    return Accumulators(*matrix.mac(xr, xi))
+
+
+def finish(
+    acc: Accumulators, rows: int, cfg: NumericsConfig, log: SaturationLog | None = None, name: str = "mv"
+) -> IntArray:
+    """Accumulators -> y (..., G, rows) in Q(ifft_out): shift, IFFT, saturate, crop (:func:`output_blocks`)."""
+    return output_blocks(acc.re, acc.im, rows, cfg, log, f"{name}/ifft")
+
+
+def max_weight(stored: npt.ArrayLike) -> float:
+    """Largest |Re|, |Im| of the weight spectra (what Q(weight_spectrum) must hold)."""
+    return max_spectrum_component(stored)

@@ -31,15 +31,18 @@ import numpy as np
 import numpy.typing as npt
 
 from ernn.shape import GATES, BlockCirculant, ModelShape
+from ernn.shape.structures import implementation
 
 from .activation import activation_table
 from .cells import gru_cell, lstm_cell
 from .fft import twiddles
 from .formats import MAX_BLOCK, MIN_BLOCK, NumericsConfig, QFormat, fit_frac
-from .matvec import Spectra, input_spectra, max_spectrum_component, output_blocks, quantize_spectra
+from .matvec import Accumulators, Spectra, concat_gates
 from .ops import IntArray, SaturationLog, align, dequantize, quantize, saturate
 
 _SHAPE_FIELDS = [f.name for f in dataclasses.fields(ModelShape)]
+#: the block-circulant golden matvec, through the structure seam (ernn.golden.structure.GoldenStructure)
+_MATRIX = implementation("circulant", "golden")
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -149,9 +152,7 @@ def describe_model(desc: dict[str, Any]) -> ModelInfo:
             if arrays[key].shape != shape:
                 raise ValueError(f"{where}[{key!r}] must have shape {shape}, got {arrays[key].shape}")
         max_blocks = max(max_blocks, shapes["w_ih"][2] + shapes["w_hh"][2])
-        max_spec = max(
-            max_spec, max_spectrum_component(arrays["w_ih"]), max_spectrum_component(arrays["w_hh"])
-        )
+        max_spec = max(max_spec, _MATRIX.max_weight(arrays["w_ih"]), _MATRIX.max_weight(arrays["w_hh"]))
         merged, b_hn = merged_biases(cell, arrays["b_ih"], arrays["b_hh"], hidden)
         max_bias = max(max_bias, float(np.abs(merged).max()))
         if b_hn is not None:
@@ -162,7 +163,7 @@ def describe_model(desc: dict[str, Any]) -> ModelInfo:
             if w_hr.shape != shape:
                 raise ValueError(f"{where}['w_hr'] must have shape {shape}, got {w_hr.shape}")
             max_blocks = max(max_blocks, shape[2])
-            max_spec = max(max_spec, max_spectrum_component(w_hr))
+            max_spec = max(max_spec, _MATRIX.max_weight(w_hr))
         elif layer.get("w_hr") is not None:
             raise ValueError(f"{where}['w_hr'] must be None when proj_size = 0")
         if peephole:
@@ -180,6 +181,13 @@ def describe_model(desc: dict[str, Any]) -> ModelInfo:
         max_bias=max_bias,
         max_peephole=max_peep,
     )
+
+
+def numerics_for_model(desc: dict[str, Any], bits: int = 16) -> NumericsConfig:
+    """The formats of ``desc`` on a ``bits``-wide data path: every width from the shape, the fraction bits
+    of the weight spectra, biases and peepholes fitted to its weights (:meth:`NumericsConfig.for_weights`)."""
+    info = describe_model(desc)
+    return NumericsConfig.for_weights(info, info.max_spectrum, info.max_bias, info.max_peephole, bits)
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -203,14 +211,13 @@ class QuantizedLayer:
     def output_size(self) -> int:
         return self.proj_size or self.hidden_size
 
-    def input_acc(self, x: IntArray, log: SaturationLog | None = None) -> tuple[IntArray, IntArray]:
-        """FFT of the layer inputs x (..., n_l) Q(data) and the W_ih MAC -> accumulators (..., G, p, bins)."""
-        xr, xi = input_spectra(x, self.w_ih.shape[2], self.cfg, log, "x/fft")
-        return self.w_ih.mac(xr, xi)
+    def input_acc(self, x: IntArray, log: SaturationLog | None = None) -> Accumulators:
+        """The W_ih products of the layer inputs x (..., n_l) Q(data): exact accumulators (..., G, p, bins)."""
+        return _MATRIX.accumulate(self.w_ih, x, self.cfg, log, "x")
 
     def step(
         self,
-        acc_x: tuple[IntArray, IntArray],
+        acc_x: Accumulators,
         h: IntArray,
         c: IntArray | None,
         log: SaturationLog | None = None,
@@ -220,30 +227,23 @@ class QuantizedLayer:
         acc_x: :meth:`input_acc` of x_t, (N, G, p, bins); h: h_{t-1} (N, out); c: c_{t-1} (N, H) (LSTM).
         """
         cfg, hidden = self.cfg, self.hidden_size
-        hr, hi = input_spectra(h, self.w_hh.shape[2], cfg, log, "h/fft")
-        ah_r, ah_i = self.w_hh.mac(hr, hi)
-        ax_r, ax_i = acc_x
+        acc_x = Accumulators(*acc_x)
+        acc_h = _MATRIX.accumulate(self.w_hh, h, cfg, log, "h")
         if self.cell == "lstm":
-            y = output_blocks(ax_r + ah_r, ax_i + ah_i, hidden, cfg, log, "mv/ifft")  # (N, 4, H)
+            y = _MATRIX.finish(acc_x + acc_h, hidden, cfg, log, "mv")  # (N, 4, H)
             if c is None:
                 raise ValueError("an LSTM layer step needs the cell state c")
             m, c_new = lstm_cell(y, c, self.bias, cfg, log, self.peephole)
             if self.w_hr is None:
                 return m, c_new
-            hp = self.w_hr
-            mr, mi = input_spectra(m, hp.shape[2], cfg, log, "proj/fft")
-            pr, pi = hp.mac(mr, mi)
-            yp = output_blocks(pr, pi, self.proj_size, cfg, log, "proj/ifft")[..., 0, :]
+            acc_p = _MATRIX.accumulate(self.w_hr, m, cfg, log, "proj")
+            yp = _MATRIX.finish(acc_p, self.proj_size, cfg, log, "proj")[..., 0, :]
             h_new = saturate(align(yp, cfg.ifft_out.frac, cfg.data.frac), cfg.data, log, "proj_out")
             return h_new, c_new
         # GRU: r, z merge input and recurrent products; n keeps them apart (r multiplies W_hn h + b_hn)
-        acc_r = np.concatenate(
-            (ax_r[..., :2, :, :] + ah_r[..., :2, :, :], ax_r[..., 2:, :, :], ah_r[..., 2:, :, :]), -3
-        )
-        acc_i = np.concatenate(
-            (ax_i[..., :2, :, :] + ah_i[..., :2, :, :], ax_i[..., 2:, :, :], ah_i[..., 2:, :, :]), -3
-        )
-        y = output_blocks(acc_r, acc_i, hidden, cfg, log, "mv/ifft")  # (N, 4, H): r, z, in, hn
+        rz, n = slice(0, 2), slice(2, None)
+        acc = concat_gates([acc_x.gates(rz) + acc_h.gates(rz), acc_x.gates(n), acc_h.gates(n)])
+        y = _MATRIX.finish(acc, hidden, cfg, log, "mv")  # (N, 4, H): r, z, in, hn
         assert self.b_hn is not None
         h_new = gru_cell(y[..., :2, :], y[..., 2, :], y[..., 3, :], h, self.bias, self.b_hn, cfg, log)
         return h_new, None
@@ -282,14 +282,14 @@ class GoldenResult:
 class GoldenNetwork:
     """Bit-exact fixed-point model of the RTL, built from a float model description.
 
-    ``numerics`` defaults to :meth:`NumericsConfig.for_model` (``data_bits`` wide). A given config must be
+    ``numerics`` defaults to :func:`numerics_for_model` (``data_bits`` wide). A given config must be
     able to hold the model (weight spectra, biases, peepholes, accumulator width): otherwise ValueError
     names the field and what would fit.
     """
 
     def __init__(self, desc: dict[str, Any], numerics: NumericsConfig | None = None, *, data_bits: int = 16):
         self.info = describe_model(desc)
-        cfg = NumericsConfig.for_model(desc, data_bits) if numerics is None else numerics
+        cfg = numerics_for_model(desc, data_bits) if numerics is None else numerics
         if not isinstance(cfg, NumericsConfig):
             raise ValueError(f"numerics must be a NumericsConfig, got {type(cfg).__name__}")
         self.numerics = cfg
@@ -330,14 +330,14 @@ class GoldenNetwork:
         )
         w_hr = None
         if info.proj_size:
-            w_hr = Spectra(*quantize_spectra(layer["w_hr"], ws))
+            w_hr = _MATRIX.quantize_matrix(layer["w_hr"], ws)
         return QuantizedLayer(
             cell=info.cell,
             input_size=info.input_size if idx == 0 else info.output_size,
             hidden_size=info.hidden_size,
             proj_size=info.proj_size,
-            w_ih=Spectra(*quantize_spectra(layer["w_ih"], ws)),
-            w_hh=Spectra(*quantize_spectra(layer["w_hh"], ws)),
+            w_ih=_MATRIX.quantize_matrix(layer["w_ih"], ws),
+            w_hh=_MATRIX.quantize_matrix(layer["w_hh"], ws),
             bias=quantize(merged, cfg.bias),
             b_hn=None if b_hn is None else quantize(b_hn, cfg.bias),
             peephole=None if layer.get("peephole") is None else quantize(layer["peephole"], cfg.peephole),

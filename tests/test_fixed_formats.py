@@ -5,7 +5,7 @@ import json
 import numpy as np
 import pytest
 
-from ernn.golden import GoldenNetwork, NumericsConfig, QFormat, accumulator_word, clog2
+from ernn.golden import GoldenNetwork, NumericsConfig, QFormat, accumulator_word, clog2, numerics_for_model
 from ernn.golden.float_reference import random_model
 from ernn.golden.formats import ActivationSpec, fit_frac
 from ernn.golden.matvec import max_spectrum_component
@@ -118,7 +118,7 @@ def test_for_model_fits_spectra_and_accumulator():
     desc = random_model(
         "lstm", 20, 24, block_size=8, proj_size=12, peephole=True, num_layers=2, seed=4, scale=3.0
     )
-    cfg = NumericsConfig.for_model(desc)
+    cfg = numerics_for_model(desc)
     biggest = max(
         max_spectrum_component(layer[key]) for layer in desc["layers"] for key in ("w_ih", "w_hh", "w_hr")
     )
@@ -139,7 +139,7 @@ def test_network_rejects_config_that_cannot_hold_model():
         ValueError, match=r"numerics\.weight_spectrum = Q16\.15 cannot hold .* allowed frac <= \d+"
     ):
         GoldenNetwork(desc, small)
-    cfg = NumericsConfig.for_model(desc)
+    cfg = numerics_for_model(desc)
     tight = cfg.replace(
         accumulator=QFormat(cfg.fft_out.word + cfg.weight_spectrum.word, cfg.accumulator.frac)
     )

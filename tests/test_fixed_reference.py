@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from ernn.golden import GoldenNetwork, NumericsConfig, SaturationLog, fft_real, ifft_real
+from ernn.golden import GoldenNetwork, NumericsConfig, SaturationLog, fft_real, ifft_real, numerics_for_model
 from ernn.golden.float_reference import random_model
 from ernn.golden.reference import ReferenceNetwork, ref_fft_real, ref_ifft_real
 
@@ -73,7 +73,7 @@ def test_corner_inputs_with_saturation_bit_exact():
 def test_gru_saturation_bit_exact():
     seed = 8
     desc = random_model("gru", 5, 8, block_size=4, seed=seed, scale=8.0)
-    net = _net(desc, NumericsConfig.for_model(desc, 10), bits=10)
+    net = _net(desc, numerics_for_model(desc, 10), bits=10)
     x = np.random.default_rng(seed).normal(size=(1, 4, 5)) * 6.0
     assert net.run(x).log.total > 0
     _same(net, x, np.array([4]), seed=seed)

@@ -8,7 +8,7 @@ from ernn.dse import cost_model
 from ernn.dse import phase2 as dse_hw
 from ernn.golden.float_reference import random_model
 from ernn.golden.formats import NumericsConfig
-from ernn.golden.network import GoldenNetwork
+from ernn.golden.network import GoldenNetwork, numerics_for_model
 from ernn.shape import BlockCirculant, ModelShape
 
 SHAPES = [
@@ -39,7 +39,7 @@ def test_formats_from_the_shape_have_the_widths_of_the_fitted_ones(spec, bits):
     shape = ModelShape.from_dict(spec)
     desc = random_model(spec["cell"], spec["input_size"], spec["hidden_size"], seed=bits,
                         **{k: v for k, v in spec.items() if k not in ("cell", "input_size", "hidden_size")})  # fmt: skip
-    fitted = NumericsConfig.for_model(desc, bits)
+    fitted = numerics_for_model(desc, bits)
     from_shape = NumericsConfig.for_shape(shape, bits)
     for f in dataclasses.fields(NumericsConfig):
         a, b = getattr(fitted, f.name), getattr(from_shape, f.name)

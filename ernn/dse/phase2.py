@@ -26,6 +26,7 @@ from ernn.export import layout as hw_layout
 from ernn.fpga import open_flow as fpga
 from ernn.golden.formats import NumericsConfig
 from ernn.shape import ModelShape
+from ernn.shape.structures import implementation
 
 #: Named model shapes for Phase II (export_random / random_model keyword arguments).
 SHAPES: dict[str, dict[str, Any]] = {
@@ -67,7 +68,8 @@ def config_for_shape(
     (:meth:`NumericsConfig.for_shape`: weights only set fraction bits, never a width)."""
     if not isinstance(shape, ModelShape):
         shape = ModelShape.from_dict(shape, where="hardware shape")
-    return cost_model.HwConfig.build(shape, NumericsConfig.for_shape(shape, data_bits), lanes)
+    cost = implementation(shape.structure.name, "cost")  # the structure's cost model (ernn.dse.structure)
+    return cost.HwConfig.build(shape, NumericsConfig.for_shape(shape, data_bits), lanes)
 
 
 def sweep(
@@ -87,13 +89,14 @@ def sweep(
         raise ValueError("no P candidates to sweep")
     for p in lanes:
         hw_layout.check_lanes(p)
-    coeffs = coeffs or cost_model.load_coefficients()
+    cost = implementation(base.shape.structure.name, "cost")
+    coeffs = coeffs or cost.load_coefficients()
     cap = fpga.DEVICES[device]
     family = cap["family"]
     rows = []
     for p in sorted(set(lanes)):
         c = cost_model.HwConfig(**{**base.__dict__, "lanes": p, "w_depth": _w_depth(base, p)})
-        est = cost_model.estimate(c, coeffs, family)
+        est = cost.estimate(c, coeffs, family)
         util = {r: 100.0 * est.used[r] / cap[r] for r in cost_model.RESOURCES}
         rows.append(
             {

@@ -50,7 +50,9 @@ class ModelShape:
             object.__setattr__(self, name, _int(getattr(self, name), name, minimum))
         object.__setattr__(self, "peephole", bool(self.peephole))
         if self.cell == "gru" and (self.proj_size or self.peephole):
-            raise ValueError("model shape: 'proj_size' and 'peephole' are LSTM options (GRU allows 0 / False)")
+            raise ValueError(
+                "model shape: 'proj_size' and 'peephole' are LSTM options (GRU allows 0 / False)"
+            )
         if self.proj_size >= self.hidden_size:
             raise ValueError(
                 f"model shape: 'proj_size' must be in [0, hidden_size - 1 = {self.hidden_size - 1}], "

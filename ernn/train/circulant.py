@@ -32,6 +32,8 @@ import math
 
 import torch
 
+from ernn.shape import BlockCirculant
+
 
 def check_block_size(block_size: int, *, name: str = "block_size") -> int:
     """Return ``block_size`` if it is a positive power of two, else raise a ValueError naming it."""
@@ -151,3 +153,30 @@ def real_multiplies(rows: int, cols: int, block_size: int, gates: int = 1) -> di
     per_block = 2 * 1 + (k // 2 - 1) * 4
     transforms = (q + gates * p) * (k // 2) * int(math.log2(k)) * 4
     return {"dense": dense, "fft": gates * p * q * per_block + transforms}
+
+
+# ------------------------------------------------------------------------------------------------------
+# the structure seam (ernn.train.structure.TorchStructure): block-circulant, k = params.block_size
+def parameter_shape(rows: int, cols: int, params: BlockCirculant) -> tuple[int, int, int]:
+    return vector_shape(rows, cols, params.block_size)
+
+
+def dense_matrix(stored: torch.Tensor, rows: int, cols: int) -> torch.Tensor:
+    return expand(stored, rows, cols)
+
+
+def apply(stored: torch.Tensor, x: torch.Tensor, rows: int) -> torch.Tensor:
+    return matvec(stored, x, rows)
+
+
+def from_dense(weight: torch.Tensor, params: BlockCirculant) -> torch.Tensor:
+    return defining_vectors(weight, params.block_size)
+
+
+def project_dense(weight: torch.Tensor, params: BlockCirculant) -> torch.Tensor:
+    return project(weight, params.block_size)
+
+
+def multiplies(rows: int, cols: int, params: BlockCirculant, gates: int = 1) -> dict[str, int]:
+    counts = real_multiplies(rows, cols, params.block_size, gates)
+    return {"dense": counts["dense"], "structured": counts["fft"]}

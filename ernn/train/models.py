@@ -21,6 +21,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
+from ernn.shape import BlockCirculant
+from ernn.shape.structures import implementation
 from ernn.train import circulant
 
 CELLS = ("lstm", "gru")
@@ -86,28 +88,33 @@ class _CirculantRNNBase(nn.Module):
         self.bias, self.batch_first, self.dropout, self.proj_size = bias, batch_first, dropout, proj_size
         self.bidirectional = False
         self.block_size, self.peephole, self.matvec = block_size, peephole, matvec
+        # every structure-specific operation goes through the structure seam (ernn.train.structure)
+        self.structure = BlockCirculant(block_size)
+        self._structure = implementation(self.structure.name, "train")
         self._expanded: dict[str, torch.Tensor] = {}  # dense baseline: matrices expanded once per forward
         gates = GATES[self.cell]
         out_size = proj_size or hidden_size
-        k = block_size
         bound = 1.0 / math.sqrt(hidden_size)  # PyTorch's init: U(-1/sqrt(H), 1/sqrt(H)) for every entry
         for layer in range(num_layers):
             in_size = input_size if layer == 0 else out_size
             shapes = {
-                f"weight_ih_l{layer}": (gates, *circulant.vector_shape(hidden_size, in_size, k)),
-                f"weight_hh_l{layer}": (gates, *circulant.vector_shape(hidden_size, out_size, k)),
+                f"weight_ih_l{layer}": (gates, *self._stored_shape(hidden_size, in_size)),
+                f"weight_hh_l{layer}": (gates, *self._stored_shape(hidden_size, out_size)),
             }
             if bias:
                 shapes[f"bias_ih_l{layer}"] = (gates * hidden_size,)
                 shapes[f"bias_hh_l{layer}"] = (gates * hidden_size,)
             if proj_size:
-                shapes[f"weight_hr_l{layer}"] = (1, *circulant.vector_shape(proj_size, hidden_size, k))
+                shapes[f"weight_hr_l{layer}"] = (1, *self._stored_shape(proj_size, hidden_size))
             if peephole:
                 shapes[f"weight_peep_l{layer}"] = (3, hidden_size)
             for name, shape in shapes.items():
                 self.register_parameter(name, nn.Parameter(torch.empty(shape).uniform_(-bound, bound)))
 
     # ------------------------------------------------------------------ structure
+    def _stored_shape(self, rows: int, cols: int) -> tuple[int, ...]:
+        return self._structure.parameter_shape(rows, cols, self.structure)
+
     @property
     def gates(self) -> int:
         return GATES[self.cell]
@@ -133,11 +140,11 @@ class _CirculantRNNBase(nn.Module):
         """The expanded weight matrix ``name`` in PyTorch's layout (gates stacked along rows)."""
         rows, cols = next((r, c) for n, r, c in self.matrix_names() if n == name)
         vectors = getattr(self, name)
-        return circulant.expand(vectors, rows, cols).reshape(-1, cols)
+        return self._structure.dense_matrix(vectors, rows, cols).reshape(-1, cols)
 
     def _matvec(self, name: str, rows: int, x: torch.Tensor) -> torch.Tensor:
         if self.matvec == "fft":
-            return circulant.matvec(getattr(self, name), x, rows)
+            return self._structure.apply(getattr(self, name), x, rows)
         # Dense baseline: each matrix is expanded once per forward pass and reused at every time step.
         if name not in self._expanded:
             self._expanded[name] = self.dense_weight(name)
@@ -266,7 +273,7 @@ class _CirculantRNNBase(nn.Module):
                 if name.startswith(("weight_ih", "weight_hh", "weight_hr")):
                     dense = self.dense_weight(name)
                     dense = dense.reshape(param.shape[0], -1, dense.shape[-1])  # (gates, rows, cols)
-                    target.copy_(circulant.defining_vectors(dense, block_size))
+                    target.copy_(new._structure.from_dense(dense, new.structure))
                 else:
                     target.copy_(param)
         ref = next(self.parameters())
@@ -313,9 +320,9 @@ class _CirculantRNNBase(nn.Module):
         out = {"dense": 0, "fft": 0}
         for name, rows, cols in self.matrix_names():
             gates = 1 if name.startswith("weight_hr") else self.gates
-            counts = circulant.real_multiplies(rows, cols, self.block_size, gates=gates)
+            counts = self._structure.multiplies(rows, cols, self.structure, gates=gates)
             out["dense"] += counts["dense"]
-            out["fft"] += counts["fft"]
+            out["fft"] += counts["structured"]
         return out
 
 

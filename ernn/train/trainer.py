@@ -30,6 +30,8 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ernn import data
+from ernn.shape import BlockCirculant
+from ernn.shape.structures import implementation
 from ernn.train import circulant, models
 
 MODES = ("dense", "direct", "admm")
@@ -152,7 +154,10 @@ class _AdmmState:
         self.u = {n: torch.zeros_like(getattr(rnn, n)) for n in self.names}
 
     def _project(self, w: torch.Tensor) -> torch.Tensor:
-        return circulant.project(w.squeeze(-1), self.block_size).unsqueeze(-1)  # (G, rows, cols, 1)
+        # the ADMM Z-step: the structure's Euclidean projection (ernn.train.structure.TorchStructure)
+        target = BlockCirculant(self.block_size)
+        dense = w.squeeze(-1)  # (G, rows, cols)
+        return implementation(target.name, "train").project_dense(dense, target).unsqueeze(-1)
 
     def penalty(self, rho: float) -> torch.Tensor:
         return sum(rho / 2 * (getattr(self.rnn, n) - self.z[n] + self.u[n]).pow(2).sum() for n in self.names)

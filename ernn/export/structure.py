@@ -1,0 +1,15 @@
+"""The export stage's side of the structure seam: memory images, schedule and cycle model of an engine.
+
+A structure's export module (registered under ``"export"``; block-circulant: :mod:`ernn.export.layout`)
+provides:
+
+* ``check_lanes(lanes)`` — the engine's parallelism, validated (ValueError names the allowed values);
+* ``default_lanes(shape)`` — the parallelism ``ernn export`` picks when none is given;
+* ``write_memories(net, mem_dir, lanes)`` — every ``$readmemh`` image the engine reads, written into
+  ``mem_dir``; returns the hardware configuration (file list, depths) recorded in config.json;
+* ``cycle_model(shape, lanes)`` — ideal and expected cycles per time step.
+"""
+
+from __future__ import annotations
+
+FUNCTIONS = ("check_lanes", "default_lanes", "write_memories", "cycle_model")

@@ -1,0 +1,46 @@
+"""The training stage's side of the structure seam: what a structure provides to torch training.
+
+A structure's training module (registered in :data:`ernn.shape.structures.registry` under ``"train"``;
+block-circulant: :mod:`ernn.train.circulant`) provides these functions. ``params`` is the structure's
+parameter object (e.g. :class:`~ernn.shape.BlockCirculant`); ``stored`` is what a layer keeps as its
+``nn.Parameter`` for one matrix of ``rows x cols`` (with a leading gate axis G, as PyTorch stacks gates).
+The modules of :mod:`ernn.train.models` and the trainer (dense, direct, ADMM) use nothing else.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import torch
+
+from ernn.shape.structures import StructureParams
+
+
+class TorchStructure(Protocol):
+    def parameter_shape(self, rows: int, cols: int, params: StructureParams) -> tuple[int, ...]:
+        """Shape of the stored parameters of one (rows, cols) matrix (without the gate axis)."""
+        ...
+
+    def dense_matrix(self, stored: torch.Tensor, rows: int, cols: int) -> torch.Tensor:
+        """The (..., rows, cols) matrix the stored parameters stand for."""
+        ...
+
+    def apply(self, stored: torch.Tensor, x: torch.Tensor, rows: int) -> torch.Tensor:
+        """y = W x for the G stacked matrices of ``stored``: (..., cols) -> (..., G * rows)."""
+        ...
+
+    def from_dense(self, weight: torch.Tensor, params: StructureParams) -> torch.Tensor:
+        """Stored parameters of the projection of a dense (..., rows, cols) weight (``from_torch``,
+        the ADMM hard projection)."""
+        ...
+
+    def project_dense(self, weight: torch.Tensor, params: StructureParams) -> torch.Tensor:
+        """Euclidean projection of a dense weight onto the structure's set, same shape (ADMM Z-step)."""
+        ...
+
+    def multiplies(self, rows: int, cols: int, params: StructureParams, gates: int = 1) -> dict[str, int]:
+        """Real multiplications of ``gates`` products W_g x (``dense`` and ``structured``)."""
+        ...
+
+
+FUNCTIONS = ("parameter_shape", "dense_matrix", "apply", "from_dense", "project_dense", "multiplies")
