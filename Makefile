@@ -99,7 +99,7 @@ format: setup
 bench: setup
 	$(PY) bench/bench_train_step.py --out build/bench/train_step.json
 	$(PY) bench/bench_golden.py --out build/bench/golden.json
-	$(PY) bench/bench_pe.py --quick --out build/bench/pe.json
+	PYTHONPATH=tb:tb/ernn_pe $(PY) bench/bench_pe.py --quick --out build/bench/pe.json
 	$(PY) bench/bench_top.py --out build/bench/top.json
 	$(PY) bench/golden_accuracy.py --out build/bench/golden_accuracy
 	$(PY) bench/train_results.py --out build/bench/train_results

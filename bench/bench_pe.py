@@ -13,7 +13,9 @@ Then the randomized PE testbench (``pe_matches_golden``: random jobs, random sta
 runs on Icarus and on Verilator; the speed of each (simulated clocks per wall second, from cocotb's
 results) and their ratio are reported, along with build and whole-process times.
 
-    .venv/bin/python bench/bench_pe.py [--out build/bench/pe.json] [--quick]
+    PYTHONPATH=tb:tb/ernn_pe .venv/bin/python bench/bench_pe.py [--out build/bench/pe.json] [--quick]
+
+(``make bench`` sets the path: the benchmark drives the PE testbench module itself.)
 """
 
 from __future__ import annotations
@@ -27,12 +29,17 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+from ernn.sim import runner as rtl_runner
+
 REPO = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(REPO / "tb"), str(REPO / "tb" / "ernn_pe")]
 
-import test_ernn_pe as pe_tb  # noqa: E402  (the testbench module: job plans and the cocotb tests)
-
-from ernn.sim import runner as rtl_runner  # noqa: E402
+try:
+    import test_ernn_pe as pe_tb  # the testbench module: job plans and the cocotb tests
+except ImportError as exc:  # pragma: no cover - a usage error
+    raise SystemExit(
+        "bench_pe.py drives tb/ernn_pe/test_ernn_pe.py: run it as "
+        "'PYTHONPATH=tb:tb/ernn_pe .venv/bin/python bench/bench_pe.py' (make bench does)"
+    ) from exc
 
 # (k, P, bits) builds and the (rows, q) jobs each one runs
 SWEEP: list[tuple[int, int, int, list[tuple[int, int]]]] = [
