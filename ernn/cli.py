@@ -277,152 +277,10 @@ def _add_dse(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_dse(args: argparse.Namespace) -> int:
-    out = Path(args.out)
-    report_path = out / "report.json"
-    report = json.loads(report_path.read_text()) if report_path.exists() else {}
-    if args.phase in ("1", "both"):
-        report["phase1"] = _dse_phase1(args, out)
-    no_choice = args.hw_shape == "chosen" and not args.hw_model and not report.get("phase1", {}).get("chosen")
-    if args.phase == "both" and no_choice:
-        print("phase II skipped: Phase I chose no model within --max-accuracy-loss")
-        report.pop("phase2", None)  # a stale Phase II of an earlier choice would be misleading
-    elif args.phase in ("2", "both"):
-        report["phase2"] = _dse_phase2(args, out, report.get("phase1"))
-    out.mkdir(parents=True, exist_ok=True)
-    report_path.write_text(json.dumps(report, indent=2) + "\n")
-    (out / "report.md").write_text(_dse_markdown(report))
-    print(f"report: {out / 'report.md'}")
-    return 0
+    from ernn.dse import explore
+    from ernn.dse.phase1 import Phase1Config
 
-
-def _dse_markdown(report: dict) -> str:
-    from ernn.dse import phase1 as dse
-    from ernn.dse import phase2 as dse_hw
-
-    parts = []
-    if "phase1" in report:
-        p1 = report["phase1"]
-        parts.append(
-            dse.report_markdown(
-                p1["points"], p1["chosen"], p1["observations"], p1["max_accuracy_loss"], p1["command"]
-            )
-        )
-    if "phase2" in report:
-        p2 = report["phase2"]
-        parts.append(
-            dse_hw.report_markdown(
-                p2["shape_name"],
-                p2["shape"],
-                p2["rows"],
-                p2["chosen"],
-                p2.get("check"),
-                p2["device"],
-                p2["clock_mhz"],
-            )
-            + f"\nCommand: `{p2['command']}`\n"
-        )
-    return "\n".join(parts)
-
-
-def _dse_command() -> str:
-    return "ernn dse " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["dse"] else "ernn dse"
-
-
-def _dse_phase2(args: argparse.Namespace, out: Path, phase1: dict | None) -> dict:
-    from ernn.dse import cost_model
-    from ernn.dse import phase2 as dse_hw
-    from ernn.fpga import open_flow as fpga
-
-    if args.device not in fpga.DEVICES:
-        raise ValueError(f"--device must be one of {', '.join(fpga.DEVICES)}, got {args.device!r}")
-    if args.hw_model:
-        from ernn.export.writer import ExportedModel
-
-        net = ExportedModel(args.hw_model).net
-        base = cost_model.HwConfig.build(net.info, net.numerics, 1)
-        shape_name, shape = f"model {args.hw_model}", {"model_dir": str(args.hw_model)}
-    else:
-        shape_name, shape = _hw_shape(args.hw_shape, phase1, args)
-        base = dse_hw.config_for_shape(shape, 1, data_bits=args.data_bits)
-    lanes = args.lanes or dse_hw.default_lane_candidates(bins=base.bins)
-    coeffs = cost_model.load_coefficients()
-    rows = dse_hw.sweep(base, lanes, device=args.device, clock_mhz=args.clock_mhz, coeffs=coeffs)
-    chosen = dse_hw.choose(rows, args.target_latency_us, args.budget)
-    out.mkdir(parents=True, exist_ok=True)
-    check = None
-    samples_path = Path(args.cost_samples)
-    if samples_path.is_file():
-        check = dse_hw.check_model(list(json.loads(samples_path.read_text())["samples"].values()), coeffs)
-        dse_hw.plot_model_check(check, out / "phase2_cost_model.png")
-    dev = fpga.DEVICES[args.device]["name"]
-    dse_hw.plot_pareto(
-        rows, chosen, out / "phase2_pareto.png", f"{shape_name} on the {dev} at {args.clock_mhz:g} MHz"
-    )
-    print(
-        f"phase II: {shape_name} on the {dev}: P = {chosen['lanes']} ({chosen['reason']}): "
-        f"{chosen['cycles_per_step']:.0f} cycles = {chosen['latency_us']:.2f} us per step, "
-        f"{chosen['used']['lut']:,.0f} LUT, {chosen['used']['dsp']:,.0f} DSP, {chosen['used']['bram36']:,.1f} BRAM36"
-    )
-    if check:
-        err = check["summary"]["all"]
-        print(
-            "cost model vs measured (mean / max abs %): "
-            + ", ".join(
-                f"{q} {err[q]['mean_abs_percent']:.1f} / {err[q]['max_abs_percent']:.1f}" for q in err
-            )
-        )
-    return {
-        "command": _dse_command(),
-        "shape_name": shape_name,
-        "shape": shape,
-        "device": args.device,
-        "clock_mhz": args.clock_mhz,
-        "rows": rows,
-        "chosen": chosen,
-        "check": check,
-        "coefficients": str(cost_model.COEFFICIENTS_FILE.name),
-    }
-
-
-def _hw_shape(spec: str, phase1: dict | None, args: argparse.Namespace) -> tuple[str, dict]:
-    from ernn.dse import phase2 as dse_hw
-
-    if spec == "chosen":
-        if not phase1 or not phase1.get("chosen"):
-            raise ValueError(
-                "--hw-shape chosen needs Phase I's choice: run Phase I first (--phase 1 or both) or name a shape"
-            )
-        c = phase1["chosen"]
-        from ernn import data
-
-        cfg = phase1["config"]
-        ds = data.load("classify", cfg.get("train_file"), cfg.get("test_file"))
-        shape = {
-            "cell": c["cell"],
-            "input_size": int(ds.num_features),
-            "hidden_size": c["hidden_size"],
-            "num_layers": c["num_layers"],
-            "block_size": c["block_size"],
-        }
-        return f"Phase I choice ({c['cell'].upper()} h{c['hidden_size']} k{c['block_size']})", shape
-    if spec in dse_hw.SHAPES:
-        return spec.upper(), dict(dse_hw.SHAPES[spec])
-    try:
-        shape = json.loads(spec)
-    except json.JSONDecodeError as exc:
-        raise ValueError(
-            f"--hw-shape must be 'chosen', one of {', '.join(dse_hw.SHAPES)}, or a JSON object; got {spec!r}"
-        ) from exc
-    need = {"cell", "input_size", "hidden_size", "block_size"}
-    if not isinstance(shape, dict) or not need <= set(shape):
-        raise ValueError(f"--hw-shape JSON needs the keys {sorted(need)}, got {spec!r}")
-    return "custom shape", shape
-
-
-def _dse_phase1(args: argparse.Namespace, out: Path) -> dict:
-    from ernn.dse import phase1 as dse
-
-    cfg = dse.Phase1Config(
+    cfg = Phase1Config(
         cells=args.cells,
         blocks=args.blocks,
         hidden_sizes=args.hidden_sizes,
@@ -432,34 +290,32 @@ def _dse_phase1(args: argparse.Namespace, out: Path) -> dict:
         train_file=args.train_file,
         test_file=args.test_file,
     )
-    cfg.check_seeds()
-    if args.workers < 1:
-        raise ValueError(f"--workers must be >= 1, got {args.workers}")
-    results = dse.run_phase1(cfg, out, workers=args.workers, engine=args.engine)
-    rows = dse.summarise(results)
-    chosen = dse.select(rows, args.max_accuracy_loss)
-    obs = dse.observations(rows)
-    dse.plot_accuracy(rows, out / "phase1_accuracy.png", args.max_accuracy_loss, chosen)
-    if chosen:
-        print(
-            f"chosen: {chosen['cell'].upper()} hidden {chosen['hidden_size']} x{chosen['num_layers']} "
-            f"k={chosen['block_size']}: {chosen['accuracy']:.2f} ± {chosen['accuracy_std']:.2f}% over "
-            f"{chosen['n_seeds']} seeds ({chosen['accuracy_loss']:+.2f} ± {chosen['accuracy_loss_se']:.2f} vs "
-            f"dense), compression {chosen['compression_ratio']:.2f}x"
-        )
-    else:
-        print(f"no point meets --max-accuracy-loss {args.max_accuracy_loss} (on the mean over seeds)")
-    for name, text in obs["verdicts"].items():
-        print(f"observation {name}: {text}")
-    return {
-        "config": asdict(cfg),
-        "command": _dse_command(),
-        "points": rows,
-        "max_accuracy_loss": args.max_accuracy_loss,
-        "selection": "most compressed point whose mean loss over seeds is within max_accuracy_loss",
-        "chosen": chosen,
-        "observations": obs,
-    }
+    hw = explore.Phase2Request(
+        hw_shape=args.hw_shape,
+        hw_model=args.hw_model,
+        data_bits=args.data_bits,
+        device=args.device,
+        clock_mhz=args.clock_mhz,
+        target_latency_us=args.target_latency_us,
+        budget=args.budget,
+        lanes=args.lanes,
+        cost_samples=args.cost_samples,
+    )
+    explore.explore(
+        Path(args.out),
+        args.phase,
+        cfg,
+        hw,
+        max_accuracy_loss=args.max_accuracy_loss,
+        workers=args.workers,
+        engine=args.engine,
+        command=_dse_command(),
+    )
+    return 0
+
+
+def _dse_command() -> str:
+    return "ernn dse " + " ".join(sys.argv[2:]) if sys.argv[1:2] == ["dse"] else "ernn dse"
 
 
 SIMULATORS = ("icarus", "verilator")

@@ -231,3 +231,21 @@ def test_bad_dse_arguments(tmp_path, capsys):
             cli.main(["dse", "--out", str(tmp_path), *argv])
         assert exc.value.code == 2
     assert not (tmp_path / "points").exists() or not list((tmp_path / "points").iterdir())
+
+
+def test_phase2_on_an_exported_model_uses_its_shape_and_formats(tiny_model, tmp_path):
+    """--hw-model reads the model directory (shape and formats) and costs it like the same shape."""
+    from ernn.dse import phase2 as dse_hw
+    from ernn.export.model_dir import ModelDirectory
+
+    model = tiny_model(cell="gru", seed=4).model
+    out = tmp_path / "dse"
+    args = ["dse", "--phase", "2", "--hw-model", str(model), "--out", str(out), "--lanes", "1", "3", "6"]
+    assert cli.main(args) == 0
+    p2 = json.loads((out / "report.json").read_text())["phase2"]
+    assert [r["lanes"] for r in p2["rows"]] == [1, 3, 6]
+    md = ModelDirectory(model)
+    base = dse_hw.config_for_shape(md.shape, 1, data_bits=md.numerics.data.word)
+    expected = dse_hw.sweep(base, [1, 3, 6])
+    assert [r["cycles_per_step"] for r in p2["rows"]] == [r["cycles_per_step"] for r in expected]
+    assert (out / "phase2_pareto.png").stat().st_size > 0

@@ -1,0 +1,220 @@
+"""``ernn dse``: the design-space exploration as one run (Phase I, then Phase II on its choice).
+
+The CLI parses arguments into a :class:`~ernn.dse.phase1.Phase1Config` and a :class:`Phase2Request` and
+calls :func:`explore`; everything else happens here:
+
+* :func:`phase1` trains (or resumes) the sweep over seeds, summarises, selects under the accuracy budget,
+  checks E-RNN's observations and draws the accuracy plot;
+* :func:`phase2` takes a model (Phase I's choice, a named shape, a JSON shape or an exported model
+  directory), costs every P with the structure's cost model, chooses one for the device, checks the cost
+  model against the measured samples and draws the Pareto plot;
+* :func:`explore` merges both into ``report.json`` and ``report.md``.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from ernn import data
+from ernn.dse import cost_model
+from ernn.dse import phase1 as dse
+from ernn.dse import phase2 as dse_hw
+from ernn.dse.phase1 import Phase1Config
+from ernn.export.model_dir import ModelDirectory
+from ernn.fpga import open_flow as fpga
+from ernn.shape.structures import implementation
+
+
+@dataclass
+class Phase2Request:
+    """Phase II's question: which model, on which device, at which clock, under which budget."""
+
+    hw_shape: str = "chosen"
+    hw_model: str | None = None
+    data_bits: int = 16
+    device: str = "xcku060"
+    clock_mhz: float = 200.0
+    target_latency_us: float | None = None
+    budget: float = 0.8
+    lanes: list[int] | None = None
+    cost_samples: str = "docs/results/cost_samples.json"
+
+
+def explore(
+    out: Path,
+    phase: str,
+    cfg: Phase1Config,
+    hw: Phase2Request,
+    *,
+    max_accuracy_loss: float,
+    workers: int,
+    engine: str,
+    command: str,
+) -> dict[str, Any]:
+    """``ernn dse``: Phase I and/or II into ``out`` (report.json merged with an earlier one, report.md)."""
+    if phase not in ("1", "2", "both"):
+        raise ValueError(f"phase must be 1, 2 or both, got {phase!r}")
+    report_path = out / "report.json"
+    report = json.loads(report_path.read_text()) if report_path.exists() else {}
+    if phase in ("1", "both"):
+        report["phase1"] = phase1(
+            cfg, out, max_accuracy_loss=max_accuracy_loss, workers=workers, engine=engine, command=command
+        )
+    no_choice = hw.hw_shape == "chosen" and not hw.hw_model and not report.get("phase1", {}).get("chosen")
+    if phase == "both" and no_choice:
+        print("phase II skipped: Phase I chose no model within --max-accuracy-loss")
+        report.pop("phase2", None)  # a stale Phase II of an earlier choice would be misleading
+    elif phase in ("2", "both"):
+        report["phase2"] = phase2(hw, out, report.get("phase1"), command)
+    out.mkdir(parents=True, exist_ok=True)
+    report_path.write_text(json.dumps(report, indent=2) + "\n")
+    (out / "report.md").write_text(markdown(report))
+    print(f"report: {out / 'report.md'}")
+    return report
+
+
+def phase1(
+    cfg: Phase1Config, out: Path, *, max_accuracy_loss: float, workers: int, engine: str, command: str
+) -> dict[str, Any]:
+    """Train (or resume) the sweep, summarise over seeds, select, plot; the report's ``phase1`` section."""
+    cfg.check_seeds()
+    if workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {workers}")
+    results = dse.run_phase1(cfg, out, workers=workers, engine=engine)
+    rows = dse.summarise(results)
+    chosen = dse.select(rows, max_accuracy_loss)
+    obs = dse.observations(rows)
+    dse.plot_accuracy(rows, out / "phase1_accuracy.png", max_accuracy_loss, chosen)
+    if chosen:
+        print(
+            f"chosen: {chosen['cell'].upper()} hidden {chosen['hidden_size']} x{chosen['num_layers']} "
+            f"k={chosen['block_size']}: {chosen['accuracy']:.2f} ± {chosen['accuracy_std']:.2f}% over "
+            f"{chosen['n_seeds']} seeds ({chosen['accuracy_loss']:+.2f} ± {chosen['accuracy_loss_se']:.2f} vs "
+            f"dense), compression {chosen['compression_ratio']:.2f}x"
+        )
+    else:
+        print(f"no point meets --max-accuracy-loss {max_accuracy_loss} (on the mean over seeds)")
+    for name, text in obs["verdicts"].items():
+        print(f"observation {name}: {text}")
+    return {
+        "config": asdict(cfg),
+        "command": command,
+        "points": rows,
+        "max_accuracy_loss": max_accuracy_loss,
+        "selection": "most compressed point whose mean loss over seeds is within max_accuracy_loss",
+        "chosen": chosen,
+        "observations": obs,
+    }
+
+
+def phase2(req: Phase2Request, out: Path, phase1: dict[str, Any] | None, command: str) -> dict[str, Any]:
+    """Cost every P for the requested model on the device, choose, plot; the report's ``phase2`` section."""
+    if req.device not in fpga.DEVICES:
+        raise ValueError(f"--device must be one of {', '.join(fpga.DEVICES)}, got {req.device!r}")
+    if req.hw_model:
+        md = ModelDirectory(req.hw_model)
+        base = implementation(md.shape.structure.name, "cost").HwConfig.build(md.shape, md.numerics, 1)
+        shape_name, shape = f"model {req.hw_model}", {"model_dir": str(req.hw_model)}
+    else:
+        shape_name, shape = hardware_shape(req.hw_shape, phase1)
+        base = dse_hw.config_for_shape(shape, 1, data_bits=req.data_bits)
+    lanes = req.lanes or dse_hw.default_lane_candidates(bins=base.bins)
+    coeffs = cost_model.load_coefficients()
+    rows = dse_hw.sweep(base, lanes, device=req.device, clock_mhz=req.clock_mhz, coeffs=coeffs)
+    chosen = dse_hw.choose(rows, req.target_latency_us, req.budget)
+    out.mkdir(parents=True, exist_ok=True)
+    check = None
+    samples_path = Path(req.cost_samples)
+    if samples_path.is_file():
+        check = dse_hw.check_model(list(json.loads(samples_path.read_text())["samples"].values()), coeffs)
+        dse_hw.plot_model_check(check, out / "phase2_cost_model.png")
+    dev = fpga.DEVICES[req.device]["name"]
+    dse_hw.plot_pareto(
+        rows, chosen, out / "phase2_pareto.png", f"{shape_name} on the {dev} at {req.clock_mhz:g} MHz"
+    )
+    print(
+        f"phase II: {shape_name} on the {dev}: P = {chosen['lanes']} ({chosen['reason']}): "
+        f"{chosen['cycles_per_step']:.0f} cycles = {chosen['latency_us']:.2f} us per step, "
+        f"{chosen['used']['lut']:,.0f} LUT, {chosen['used']['dsp']:,.0f} DSP, {chosen['used']['bram36']:,.1f} BRAM36"
+    )
+    if check:
+        err = check["summary"]["all"]
+        print(
+            "cost model vs measured (mean / max abs %): "
+            + ", ".join(
+                f"{q} {err[q]['mean_abs_percent']:.1f} / {err[q]['max_abs_percent']:.1f}" for q in err
+            )
+        )
+    return {
+        "command": command,
+        "shape_name": shape_name,
+        "shape": shape,
+        "device": req.device,
+        "clock_mhz": req.clock_mhz,
+        "rows": rows,
+        "chosen": chosen,
+        "check": check,
+        "coefficients": str(cost_model.COEFFICIENTS_FILE.name),
+    }
+
+
+def hardware_shape(spec: str, phase1: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
+    """(name, shape) of Phase II's model: Phase I's choice, a named shape or a JSON object."""
+    if spec == "chosen":
+        if not phase1 or not phase1.get("chosen"):
+            raise ValueError(
+                "--hw-shape chosen needs Phase I's choice: run Phase I first (--phase 1 or both) or name a shape"
+            )
+        c = phase1["chosen"]
+        cfg = phase1["config"]
+        ds = data.load("classify", cfg.get("train_file"), cfg.get("test_file"))
+        shape = {
+            "cell": c["cell"],
+            "input_size": int(ds.num_features),
+            "hidden_size": c["hidden_size"],
+            "num_layers": c["num_layers"],
+            "block_size": c["block_size"],
+        }
+        return f"Phase I choice ({c['cell'].upper()} h{c['hidden_size']} k{c['block_size']})", shape
+    if spec in dse_hw.SHAPES:
+        return spec.upper(), dict(dse_hw.SHAPES[spec])
+    try:
+        shape = json.loads(spec)
+    except json.JSONDecodeError as exc:
+        raise ValueError(
+            f"--hw-shape must be 'chosen', one of {', '.join(dse_hw.SHAPES)}, or a JSON object; got {spec!r}"
+        ) from exc
+    need = {"cell", "input_size", "hidden_size", "block_size"}
+    if not isinstance(shape, dict) or not need <= set(shape):
+        raise ValueError(f"--hw-shape JSON needs the keys {sorted(need)}, got {spec!r}")
+    return "custom shape", shape
+
+
+def markdown(report: dict[str, Any]) -> str:
+    """report.md: Phase I and Phase II sections."""
+    parts = []
+    if "phase1" in report:
+        p1 = report["phase1"]
+        parts.append(
+            dse.report_markdown(
+                p1["points"], p1["chosen"], p1["observations"], p1["max_accuracy_loss"], p1["command"]
+            )
+        )
+    if "phase2" in report:
+        p2 = report["phase2"]
+        parts.append(
+            dse_hw.report_markdown(
+                p2["shape_name"],
+                p2["shape"],
+                p2["rows"],
+                p2["chosen"],
+                p2.get("check"),
+                p2["device"],
+                p2["clock_mhz"],
+            )
+            + f"\nCommand: `{p2['command']}`\n"
+        )
+    return "\n".join(parts)
