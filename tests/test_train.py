@@ -148,3 +148,22 @@ def test_load_run_rejects_missing_and_corrupt(tmp_path):
     torch.save({"state_dict": {}, "config": {}}, tmp_path / "checkpoint.pt")
     with pytest.raises(ValueError, match="not a valid ernn checkpoint"):
         train.load_run(tmp_path)
+
+
+def test_run_dataset_is_the_runs_own_data(tiny_model, tmp_path):
+    """A run's data set is read back from its recorded files and refused when they changed."""
+    import shutil
+
+    tiny = tiny_model(seed=9)
+    ds = train.run_dataset(tiny.run)
+    assert np.array_equal(ds.train.x, data.load("classify", tiny.train, tiny.test).train.x)
+    run = tmp_path / "run"
+    shutil.copytree(tiny.run, run)
+    changed = data.load("classify", tiny.train, tiny.test).train
+    changed.x[changed.frame_mask] *= 2.0
+    data.save_npz(tmp_path / "train.npz", changed)
+    cfg = json.loads((run / "config.json").read_text())
+    cfg["train"]["train_file"] = str(tmp_path / "train.npz")
+    (run / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ValueError, match="not the data .* was trained on"):
+        train.run_dataset(run)

@@ -158,3 +158,27 @@ def load(task: str = "classify", train: str | Path | None = None, test: str | Pa
     labels = [s.y if task == "classify" else s.y[s.frame_mask] for s in (tr, te)]
     num_classes = int(max(v.max() for v in labels)) + 1
     return Dataset(name, task, tr, te, num_classes, mean.astype(np.float32), std.astype(np.float32))
+
+
+def load_recorded(
+    recorded: dict, train: str | Path | None, test: str | Path | None, *, owner: str | Path
+) -> Dataset:
+    """The data set a run or a model directory recorded (its ``data`` section: task, mean, std), loaded
+    from ``train``/``test`` (None: the embedded JapaneseVowels) and checked to be the same data: the
+    feature count and the training split's normalisation statistics must match, else ValueError names the
+    files and ``owner``. No command computes on other data than the one a model was trained on."""
+    ds = load(recorded["task"], train, test)
+    mean = np.asarray(recorded["mean"], dtype=np.float32)
+    std = np.asarray(recorded["std"], dtype=np.float32)
+    same = (
+        ds.mean.shape == mean.shape
+        and np.allclose(ds.mean, mean, rtol=1e-5, atol=1e-6)
+        and np.allclose(ds.std, std, rtol=1e-5, atol=1e-6)
+    )
+    if not same:
+        where = f"{train}, {test}" if train else "the embedded JapaneseVowels data"
+        raise ValueError(
+            f"{where}: not the data {owner} was trained on (feature count or normalisation statistics "
+            "differ from the recorded ones); the training files were changed or moved"
+        )
+    return ds

@@ -23,8 +23,6 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ernn import data
 from ernn.golden.formats import NumericsConfig
 from ernn.shape import ModelShape
@@ -140,14 +138,9 @@ class ModelDirectory:
                 f"{self.config.get('source_run')!r}, which cannot be found from here; run the command from "
                 "the folder export ran in, or keep the run directory beside the model directory"
             )
-        ds = data.load(self.task, train, test)
-        if ds.num_features != self.shape.input_size or not (
-            np.allclose(ds.mean, np.asarray(recorded["mean"], dtype=np.float32), rtol=1e-5, atol=1e-6)
-            and np.allclose(ds.std, np.asarray(recorded["std"], dtype=np.float32), rtol=1e-5, atol=1e-6)
-        ):
-            where = f"{train}, {test}" if train else "the embedded JapaneseVowels data"
+        ds = data.load_recorded(recorded, train, test, owner=self.dir)
+        if ds.num_features != self.shape.input_size:
             raise ValueError(
-                f"{where}: not the data {self.dir} was trained on (feature count or normalisation statistics "
-                f"differ from {self.config_path}); the training files were changed or moved"
+                f"{self.config_path}: the model takes {self.shape.input_size} features, its data {ds.num_features}"
             )
         return ds

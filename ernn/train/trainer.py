@@ -300,6 +300,15 @@ def save_run(
     return out
 
 
+def run_dataset(run_dir: str | Path) -> data.Dataset:
+    """The data set a run was trained on (its recorded files, or the embedded default), checked against
+    the normalisation statistics the run recorded (:func:`ernn.data.load_recorded`)."""
+    run_dir = Path(run_dir)
+    config = json.loads((run_dir / "config.json").read_text())
+    tcfg = config["train"]
+    return data.load_recorded(config["data"], tcfg.get("train_file"), tcfg.get("test_file"), owner=run_dir)
+
+
 def load_run(run_dir: str | Path) -> tuple[SequenceModel, dict[str, Any]]:
     """Rebuild a trained model from a run directory written by ``ernn train``."""
     run_dir = Path(run_dir)
