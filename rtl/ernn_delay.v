@@ -76,7 +76,7 @@ if (DEPTH == 1) begin : g_one
             valid_reg <= 1'b0;
         end
     end
-end else begin : g_shift
+end else if (DEPTH > 1) begin : g_shift
     always @(posedge clk) begin
         if (en) begin
             valid_reg <= {valid_reg[DEPTH-2:0], in_valid};
@@ -88,6 +88,7 @@ end else begin : g_shift
         end
     end
 end
+// DEPTH < 1 is rejected by the parameter check above; no branch, so that elaboration reaches it
 
 endgenerate
 

@@ -11,7 +11,7 @@ E-RNN toolkit: GRU cell update (element-wise, after the circulant matvecs), pipe
 `default_nettype none
 
 /*
- * LANES hidden units per beat, bit-exact with ernn.fixed.cells.gru_cell (PyTorch nn.GRU,
+ * LANES hidden units per beat, bit-exact with ernn.golden.cells.gru_cell (PyTorch nn.GRU,
  * gate order r, z, n, reset applied after the hidden matvec; docs/numerics.md sections 9-11).
  * With I = IFFT_OUT_F, Bf = BIAS_F, G = GATE_F, A = ACT_F, D = DATA_F, rnd = round half up,
  * sat_X = clamp to format X (never wrap):
@@ -38,6 +38,7 @@ E-RNN toolkit: GRU cell update (element-wise, after the circulant matvecs), pipe
  *   1  exact sums rnd(y) + rnd(b) for r, z, in, hn
  *   2  pre_r, pre_z, hn (saturate)
  *   3-6  sigmoid(r, z)                              (ernn_act_pwl, LATENCY 4)
+ *      (levels 1-6: ernn_cell_front with LSTM = 0, the front stage shared with ernn_lstm_cell)
  *   7  product r hn
  *   8  pre_n (add rnd(r hn), saturate)
  *   9-12 tanh(pre_n)                                (ernn_act_pwl)
@@ -45,7 +46,8 @@ E-RNN toolkit: GRU cell update (element-wise, after the circulant matvecs), pipe
  *   14 product z (h' - n')
  *   15 h_t (add n' << A, one rounding, saturation)
  * Stall-all flow control: every register advances while m_axis_tready || !m_axis_tvalid,
- * and s_axis_tready is that enable. Data registers are not reset; rst clears the valid bits.
+ * and s_axis_tready is that enable. Data registers are not reset; rst clears the valid bits
+ * (valid and tuser of levels 7-8, with z and h_{t-1}, and of 13-15 are ernn_delay lines).
  *
  * Resources per lane: multipliers r*hn (ACT_W x GATE_W) and z*(h' - n') (ACT_W x
  * (max(ACT_W + F - A, DATA_W + F - D) + 1)), 16x16 and 16x19 at the 16-bit default, plus
@@ -132,7 +134,7 @@ localparam YA_W = rnd_w(IFFT_OUT_W, SH_Y);
 // R6: bias -> gate frac
 localparam SH_B = BIAS_F - GATE_F;
 localparam BA_W = rnd_w(BIAS_W, SH_B);
-// exact sum rnd(y) + rnd(b), gate frac
+// exact sum rnd(y) + rnd(b), gate frac (ernn_cell_front's SUM_W)
 localparam YB_W = max2(YA_W, BA_W) + 1;
 // R13: r * hn (frac A + G) -> gate frac
 localparam RH_W = ACT_W + GATE_W;
@@ -152,10 +154,10 @@ localparam NS_W = ND_W + ACT_F;
 // n' << A + z (h' - n') before the rounding
 localparam HS_W = max2(NS_W, ZD_W) + 1;
 localparam SH_H = TOP_F + ACT_F - DATA_F;
-// sideband through the sigmoid stage: {h_{t-1}, rnd(y_in) + rnd(b_in), hn, user}
-localparam U1_W = USER_W + LANES * (GATE_W + YB_W + DATA_W);
 // sideband through the tanh stage: {h_{t-1}, z, user}
 localparam U2_W = USER_W + LANES * (ACT_W + DATA_W);
+// the front's peephole operands are not used in a GRU: 2-bit placeholders, tied to zero
+localparam NO_PEEP_W = 2;
 
 // check configuration
 initial begin
@@ -193,134 +195,115 @@ wire en = m_axis_tready || !m_axis_tvalid;
 
 assign s_axis_tready = en;
 
-// valid and sideband of the register levels outside the activation units
-reg valid_1_reg, valid_2_reg, valid_7_reg, valid_8_reg, valid_13_reg, valid_14_reg, valid_15_reg;
-reg [USER_W-1:0] user_1_reg, user_2_reg, user_7_reg, user_8_reg, user_13_reg, user_14_reg, user_15_reg;
-
-// activation stage outputs: valid and sideband
-wire valid_6, valid_12;
-wire [U1_W-1:0] side_2, side_6;
-wire [U2_W-1:0] side_8, side_12;
-
-// activation inputs and outputs, lane-packed
-wire [2*LANES*GATE_W-1:0] pre_rz_2;  // {pre_z, pre_r}, Q(gate)
+// ---- levels 1-6: pre_r, pre_z, hn, sigmoid(r), sigmoid(z) (ernn_cell_front) ----------------------
 wire [2*LANES*ACT_W-1:0] act_rz_6;   // {z, r}, Q(act)
+wire [LANES*GATE_W-1:0] hn_6;        // Q(gate)
+wire [LANES*YB_W-1:0] yb_in_6;       // rnd(y_in) + rnd(b_in), gate frac
+wire [LANES*DATA_W-1:0] h_6;         // h_{t-1}, Q(data)
+wire valid_6;
+wire [USER_W-1:0] user_6;
+
+ernn_cell_front #(
+    .LANES(LANES),
+    .LSTM(0),
+    .PEEPHOLE(0),
+    .IFFT_OUT_W(IFFT_OUT_W),
+    .IFFT_OUT_F(IFFT_OUT_F),
+    .BIAS_W(BIAS_W),
+    .BIAS_F(BIAS_F),
+    .GATE_W(GATE_W),
+    .GATE_F(GATE_F),
+    .ACT_W(ACT_W),
+    .ACT_SLOPE_W(ACT_SLOPE_W),
+    .ACT_SLOPE_F(ACT_SLOPE_F),
+    .PEEPHOLE_W(NO_PEEP_W),
+    .CELL_W(NO_PEEP_W),
+    .SIGMOID_RANGE_LOG2(SIGMOID_RANGE_LOG2),
+    .SIGMOID_SEG_BITS(SIGMOID_SEG_BITS),
+    .SIGMOID_VALUE_FILE(SIGMOID_VALUE_FILE),
+    .SIGMOID_SLOPE_FILE(SIGMOID_SLOPE_FILE),
+    .PASS_W(LANES * DATA_W),
+    .USER_W(USER_W),
+    .SUM_W(YB_W)
+)
+front_inst (
+    .clk(clk),
+    .rst(rst),
+    .ce(en),
+    .in_y(s_axis_tdata[0 +: 4*LANES*IFFT_OUT_W]),
+    .in_b(s_axis_tdata[B_OFF +: 4*LANES*BIAS_W]),
+    .in_p({2*LANES*NO_PEEP_W{1'b0}}),
+    .in_c({LANES*NO_PEEP_W{1'b0}}),
+    .in_pass(s_axis_tdata[H_OFF +: LANES*DATA_W]),
+    .in_valid(s_axis_tvalid),
+    .in_user(s_axis_tuser),
+    .out_sig(act_rz_6),
+    .out_mid(hn_6),
+    .out_sum(yb_in_6),
+    .out_pass(h_6),
+    .out_valid(valid_6),
+    .out_user(user_6)
+);
+
+// levels 7-8: valid, user, z and h_{t-1} ride to the tanh unit, whose sideband they are
+wire [U2_W-1:0] side_6, side_8, side_12;
+wire valid_8, valid_12;
 wire [LANES*GATE_W-1:0] pre_n_8;     // Q(gate)
 wire [LANES*ACT_W-1:0] act_n_12;     // Q(act)
 
-always @(posedge clk) begin
-    if (en) begin
-        valid_1_reg <= s_axis_tvalid;
-        valid_2_reg <= valid_1_reg;
-        valid_7_reg <= valid_6;
-        valid_8_reg <= valid_7_reg;
-        valid_13_reg <= valid_12;
-        valid_14_reg <= valid_13_reg;
-        valid_15_reg <= valid_14_reg;
-        user_1_reg <= s_axis_tuser;
-        user_2_reg <= user_1_reg;
-        user_7_reg <= side_6[USER_W-1:0];
-        user_8_reg <= user_7_reg;
-        user_13_reg <= side_12[USER_W-1:0];
-        user_14_reg <= user_13_reg;
-        user_15_reg <= user_14_reg;
-    end
+assign side_6[USER_W-1:0] = user_6;
 
-    if (rst) begin
-        valid_1_reg <= 1'b0;
-        valid_2_reg <= 1'b0;
-        valid_7_reg <= 1'b0;
-        valid_8_reg <= 1'b0;
-        valid_13_reg <= 1'b0;
-        valid_14_reg <= 1'b0;
-        valid_15_reg <= 1'b0;
-    end
-end
+ernn_delay #(
+    .DEPTH(2),
+    .WIDTH(U2_W)
+)
+mid_delay_inst (
+    .clk(clk),
+    .rst(rst),
+    .en(en),
+    .in_valid(valid_6),
+    .in_data(side_6),
+    .out_valid(valid_8),
+    .out_data(side_8)
+);
 
-assign side_2[USER_W-1:0] = user_2_reg;
-assign side_8[USER_W-1:0] = user_8_reg;
-assign m_axis_tvalid = valid_15_reg;
-assign m_axis_tuser = user_15_reg;
+// valid and sideband of levels 13-15
+ernn_delay #(
+    .DEPTH(3),
+    .WIDTH(USER_W)
+)
+out_delay_inst (
+    .clk(clk),
+    .rst(rst),
+    .en(en),
+    .in_valid(valid_12),
+    .in_data(side_12[USER_W-1:0]),
+    .out_valid(m_axis_tvalid),
+    .out_data(m_axis_tuser)
+);
 
-genvar l, x;
+genvar l;
 
 generate
 
 for (l = 0; l < LANES; l = l + 1) begin : g_lane
-    // ---- levels 1-2: pre_r, pre_z, hn and the n sum ---------------------------------------------
-    for (x = 0; x < 4; x = x + 1) begin : g_gate
-        wire [YA_W-1:0] ya;  // rnd(y_x, I - G), gate frac
-        wire [BA_W-1:0] ba;  // rnd(b_x, Bf - G), gate frac
-        ernn_cell_rnd #(.IN_W(IFFT_OUT_W), .SHIFT(SH_Y), .OUT_W(YA_W))
-        y_rnd_inst (.in(s_axis_tdata[(x*LANES + l)*IFFT_OUT_W +: IFFT_OUT_W]), .out(ya));
-        ernn_cell_rnd #(.IN_W(BIAS_W), .SHIFT(SH_B), .OUT_W(BA_W))
-        b_rnd_inst (.in(s_axis_tdata[B_OFF + (x*LANES + l)*BIAS_W +: BIAS_W]), .out(ba));
-
-        reg [YB_W-1:0] yb_1_reg;  // rnd(y_x) + rnd(b_x), exact, gate frac
-
-        always @(posedge clk) begin
-            if (en) begin
-                yb_1_reg <= $signed({{(YB_W-YA_W){ya[YA_W-1]}}, ya})
-                          + $signed({{(YB_W-BA_W){ba[BA_W-1]}}, ba});
-            end
-        end
-    end
-
-    reg [DATA_W-1:0] h_1_reg, h_2_reg;  // h_{t-1}, Q(data)
-    reg [YB_W-1:0] yb_in_2_reg;         // rnd(y_in) + rnd(b_in), gate frac
-
-    always @(posedge clk) begin
-        if (en) begin
-            h_1_reg <= s_axis_tdata[H_OFF + l*DATA_W +: DATA_W];
-            h_2_reg <= h_1_reg;
-            yb_in_2_reg <= g_gate[2].yb_1_reg;
-        end
-    end
-
-    wire [GATE_W-1:0] pre_r, pre_z, hn;  // Q(gate)
-    ernn_cell_rnd #(.IN_W(YB_W), .SHIFT(0), .OUT_W(GATE_W))
-    pre_r_inst (.in(g_gate[0].yb_1_reg), .out(pre_r));
-    ernn_cell_rnd #(.IN_W(YB_W), .SHIFT(0), .OUT_W(GATE_W))
-    pre_z_inst (.in(g_gate[1].yb_1_reg), .out(pre_z));
-    ernn_cell_rnd #(.IN_W(YB_W), .SHIFT(0), .OUT_W(GATE_W))
-    hn_inst (.in(g_gate[3].yb_1_reg), .out(hn));
-
-    reg [GATE_W-1:0] pre_r_2_reg, pre_z_2_reg, hn_2_reg;  // Q(gate)
-
-    always @(posedge clk) begin
-        if (en) begin
-            pre_r_2_reg <= pre_r;
-            pre_z_2_reg <= pre_z;
-            hn_2_reg <= hn;
-        end
-    end
-
-    assign pre_rz_2[l*GATE_W +: GATE_W] = pre_r_2_reg;
-    assign pre_rz_2[(LANES + l)*GATE_W +: GATE_W] = pre_z_2_reg;
-    assign side_2[USER_W + l*(GATE_W + YB_W + DATA_W) +: GATE_W + YB_W + DATA_W] = {h_2_reg, yb_in_2_reg, hn_2_reg};
-
     // ---- levels 7-8: pre_n = sat_G(sum_in + rnd(r hn, A)) ---------------------------------------
     wire [ACT_W-1:0] r_6 = act_rz_6[l*ACT_W +: ACT_W];            // Q(act)
     wire [ACT_W-1:0] z_6 = act_rz_6[(LANES + l)*ACT_W +: ACT_W];  // Q(act)
-    wire [GATE_W-1:0] hn_6;                                       // Q(gate)
-    wire [YB_W-1:0] yb_in_6;                                      // gate frac
-    wire [DATA_W-1:0] h_6;                                        // h_{t-1}, Q(data)
-    assign {h_6, yb_in_6, hn_6} = side_6[USER_W + l*(GATE_W + YB_W + DATA_W) +: GATE_W + YB_W + DATA_W];
+    wire [GATE_W-1:0] hn_l_6 = hn_6[l*GATE_W +: GATE_W];          // Q(gate)
+
+    assign side_6[USER_W + l*(ACT_W + DATA_W) +: ACT_W + DATA_W] = {h_6[l*DATA_W +: DATA_W], z_6};
 
     wire [RH_W-1:0] r_x = {{GATE_W{r_6[ACT_W-1]}}, r_6};
-    wire [RH_W-1:0] hn_x = {{ACT_W{hn_6[GATE_W-1]}}, hn_6};
+    wire [RH_W-1:0] hn_x = {{ACT_W{hn_l_6[GATE_W-1]}}, hn_l_6};
 
     reg [RH_W-1:0] rh_7_reg;     // r hn, frac A + G
     reg [YB_W-1:0] yb_in_7_reg;  // gate frac
-    reg [ACT_W-1:0] z_7_reg;     // Q(act)
-    reg [DATA_W-1:0] h_7_reg;    // Q(data)
 
     always @(posedge clk) begin
         if (en) begin
             rh_7_reg <= $signed(r_x) * $signed(hn_x);
-            yb_in_7_reg <= yb_in_6;
-            z_7_reg <= z_6;
-            h_7_reg <= h_6;
+            yb_in_7_reg <= yb_in_6[l*YB_W +: YB_W];
         end
     end
 
@@ -335,19 +318,14 @@ for (l = 0; l < LANES; l = l + 1) begin : g_lane
     pre_n_inst (.in(pre_sum_n), .out(pre_n));
 
     reg [GATE_W-1:0] pre_n_8_reg;  // Q(gate)
-    reg [ACT_W-1:0] z_8_reg;       // Q(act)
-    reg [DATA_W-1:0] h_8_reg;      // Q(data)
 
     always @(posedge clk) begin
         if (en) begin
             pre_n_8_reg <= pre_n;
-            z_8_reg <= z_7_reg;
-            h_8_reg <= h_7_reg;
         end
     end
 
     assign pre_n_8[l*GATE_W +: GATE_W] = pre_n_8_reg;
-    assign side_8[USER_W + l*(ACT_W + DATA_W) +: ACT_W + DATA_W] = {h_8_reg, z_8_reg};
 
     // ---- levels 13-15: h_t = sat_D(rnd((n' << A) + z (h' - n'), F + A - D)) ----------------------
     wire [ACT_W-1:0] n_12 = act_n_12[l*ACT_W +: ACT_W];  // Q(act)
@@ -403,32 +381,7 @@ end
 
 endgenerate
 
-// ---- activations ------------------------------------------------------------------------------
-ernn_act_pwl #(
-    .LANES(2 * LANES),
-    .IN_W(GATE_W),
-    .IN_F(GATE_F),
-    .OUT_W(ACT_W),
-    .SLOPE_W(ACT_SLOPE_W),
-    .SLOPE_F(ACT_SLOPE_F),
-    .RANGE_LOG2(SIGMOID_RANGE_LOG2),
-    .SEG_BITS(SIGMOID_SEG_BITS),
-    .VALUE_FILE(SIGMOID_VALUE_FILE),
-    .SLOPE_FILE(SIGMOID_SLOPE_FILE),
-    .USER_W(U1_W)
-)
-sigmoid_rz_inst (
-    .clk(clk),
-    .rst(rst),
-    .ce(en),
-    .in_x(pre_rz_2),
-    .in_valid(valid_2_reg),
-    .in_user(side_2),
-    .out_y(act_rz_6),
-    .out_valid(valid_6),
-    .out_user(side_6)
-);
-
+// ---- activation of levels 9-12 ------------------------------------------------------------------
 ernn_act_pwl #(
     .LANES(LANES),
     .IN_W(GATE_W),
@@ -447,7 +400,7 @@ tanh_n_inst (
     .rst(rst),
     .ce(en),
     .in_x(pre_n_8),
-    .in_valid(valid_8_reg),
+    .in_valid(valid_8),
     .in_user(side_8),
     .out_y(act_n_12),
     .out_valid(valid_12),

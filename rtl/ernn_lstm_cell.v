@@ -11,7 +11,7 @@ E-RNN toolkit: LSTM cell update (element-wise, after the circulant matvecs), pip
 `default_nettype none
 
 /*
- * LANES hidden units per beat, bit-exact with ernn.fixed.cells.lstm_cell (PyTorch nn.LSTM,
+ * LANES hidden units per beat, bit-exact with ernn.golden.cells.lstm_cell (PyTorch nn.LSTM,
  * gate order i, f, g, o; docs/numerics.md sections 9-11). With I = IFFT_OUT_F, Bf = BIAS_F,
  * G = GATE_F, A = ACT_F, C = CELL_F, P = PEEPHOLE_F, D = DATA_F, rnd = round half up,
  * sat_X = clamp to format X (never wrap):
@@ -42,6 +42,7 @@ E-RNN toolkit: LSTM cell update (element-wise, after the circulant matvecs), pip
  *   1  exact sums rnd(y) + rnd(b); peephole products p_i c, p_f c
  *   2  pre_i, pre_f, pre_g (add the peephole terms, saturate)
  *   3-6  sigmoid(i, f), tanh(g)                    (ernn_act_pwl, LATENCY 4)
+ *      (levels 1-6: ernn_cell_front with LSTM = 1, the front stage shared with ernn_gru_cell)
  *   7  products f c_{t-1}, i g
  *   8  c_t (one rounding, saturation)
  *   9  peephole product p_o c_t
@@ -50,7 +51,8 @@ E-RNN toolkit: LSTM cell update (element-wise, after the circulant matvecs), pip
  *   15 product o tanh(c_t)
  *   16 h_t (one rounding, saturation)
  * Stall-all flow control: every register advances while m_axis_tready || !m_axis_tvalid,
- * and s_axis_tready is that enable. Data registers are not reset; rst clears the valid bits.
+ * and s_axis_tready is that enable. Data registers are not reset; rst clears the valid bits
+ * (valid and tuser of levels 7-10 and 15-16, with c_t in 15-16, are ernn_delay lines).
  *
  * Resources per lane: multipliers f*c (ACT_W x CELL_W), i*g and o*tanh (ACT_W x ACT_W),
  * with PEEPHOLE three more (PEEPHOLE_W x CELL_W), plus one SLOPE_W x (B + 1) multiplier
@@ -147,13 +149,13 @@ localparam YA_W = rnd_w(IFFT_OUT_W, SH_Y);
 // R6: bias -> gate frac
 localparam SH_B = BIAS_F - GATE_F;
 localparam BA_W = rnd_w(BIAS_W, SH_B);
-// exact sum rnd(y) + rnd(b), gate frac
+// exact sum rnd(y) + rnd(b), gate frac (ernn_cell_front's SUM_W)
 localparam YB_W = max2(YA_W, BA_W) + 1;
 // R7: peephole product p * c (frac P + C) -> gate frac
 localparam PC_W = PEEPHOLE_W + CELL_W;
 localparam SH_P = PEEPHOLE_F + CELL_F - GATE_F;
 localparam PT_W = rnd_w(PC_W, SH_P);
-// pre-activation sum before saturation
+// pre_o sum before saturation
 localparam PRE_W = max2(YB_W, PT_W) + 1;
 // R9: f c_{t-1} (frac A + C) and i g (frac 2A) at the common frac F = max(A + C, 2A)
 localparam TOP_F = max2(ACT_F + CELL_F, 2 * ACT_F);
@@ -168,10 +170,9 @@ localparam SH_T = CELL_F - GATE_F;
 // R11: o * tanh(c) (frac 2A) -> data frac
 localparam OT_W = 2 * ACT_W;
 localparam SH_H = 2 * ACT_F - DATA_F;
-// peephole field word inside the pipeline (1 when absent: the registers are then unused)
-localparam PW = PEEPHOLE ? PEEPHOLE_W : 1;
-// sideband through the first activation stage: {p_o, rnd(y_o) + rnd(b_o), c_{t-1}, user}
-localparam U1_W = USER_W + LANES * (CELL_W + YB_W + PW);
+// data carried through the front stage, per lane: {p_o (PEEPHOLE = 1 only), c_{t-1}}
+localparam LANE_PASS_W = CELL_W + PEEPHOLE * PEEPHOLE_W;
+localparam PASS_W = LANES * LANE_PASS_W;
 // sideband through the second activation stage: {c_t, user}
 localparam U2_W = USER_W + LANES * CELL_W;
 
@@ -216,175 +217,132 @@ wire en = m_axis_tready || !m_axis_tvalid;
 
 assign s_axis_tready = en;
 
-// valid and sideband of the register levels outside the activation units
-reg valid_1_reg, valid_2_reg, valid_7_reg, valid_8_reg, valid_9_reg, valid_10_reg, valid_15_reg, valid_16_reg;
-reg [USER_W-1:0] user_1_reg, user_2_reg, user_7_reg, user_8_reg, user_9_reg, user_10_reg, user_15_reg, user_16_reg;
+// ---- levels 1-6: gate pre-activations, sigmoid(i), sigmoid(f), tanh(g) (ernn_cell_front) ----------
+wire [PASS_W-1:0] pass_0;            // {p_o, c_{t-1}} per lane
+wire [2*LANES*PEEPHOLE_W-1:0] p_if;  // {p_f, p_i}, Q(peephole) (zero without peepholes)
+wire [2*LANES*ACT_W-1:0] act_if_6;   // {f, i}, Q(act)
+wire [LANES*ACT_W-1:0] act_g_6;      // Q(act)
+wire [LANES*YB_W-1:0] yb_o_6;        // rnd(y_o) + rnd(b_o), gate frac
+wire [PASS_W-1:0] pass_6;
+wire valid_6;
+wire [USER_W-1:0] user_6;
 
-// activation stage outputs: valid and sideband
-wire valid_6, valid_14;
-wire [U1_W-1:0] side_2, side_6;
-wire [U2_W-1:0] side_10, side_14;
+ernn_cell_front #(
+    .LANES(LANES),
+    .LSTM(1),
+    .PEEPHOLE(PEEPHOLE),
+    .IFFT_OUT_W(IFFT_OUT_W),
+    .IFFT_OUT_F(IFFT_OUT_F),
+    .BIAS_W(BIAS_W),
+    .BIAS_F(BIAS_F),
+    .GATE_W(GATE_W),
+    .GATE_F(GATE_F),
+    .ACT_W(ACT_W),
+    .ACT_SLOPE_W(ACT_SLOPE_W),
+    .ACT_SLOPE_F(ACT_SLOPE_F),
+    .PEEPHOLE_W(PEEPHOLE_W),
+    .PEEPHOLE_F(PEEPHOLE_F),
+    .CELL_W(CELL_W),
+    .CELL_F(CELL_F),
+    .SIGMOID_RANGE_LOG2(SIGMOID_RANGE_LOG2),
+    .SIGMOID_SEG_BITS(SIGMOID_SEG_BITS),
+    .SIGMOID_VALUE_FILE(SIGMOID_VALUE_FILE),
+    .SIGMOID_SLOPE_FILE(SIGMOID_SLOPE_FILE),
+    .TANH_RANGE_LOG2(TANH_RANGE_LOG2),
+    .TANH_SEG_BITS(TANH_SEG_BITS),
+    .TANH_VALUE_FILE(TANH_VALUE_FILE),
+    .TANH_SLOPE_FILE(TANH_SLOPE_FILE),
+    .PASS_W(PASS_W),
+    .USER_W(USER_W),
+    .SUM_W(YB_W)
+)
+front_inst (
+    .clk(clk),
+    .rst(rst),
+    .ce(en),
+    .in_y(s_axis_tdata[0 +: 4*LANES*IFFT_OUT_W]),
+    .in_b(s_axis_tdata[B_OFF +: 4*LANES*BIAS_W]),
+    .in_p(p_if),
+    .in_c(s_axis_tdata[C_OFF +: LANES*CELL_W]),
+    .in_pass(pass_0),
+    .in_valid(s_axis_tvalid),
+    .in_user(s_axis_tuser),
+    .out_sig(act_if_6),
+    .out_mid(act_g_6),
+    .out_sum(yb_o_6),
+    .out_pass(pass_6),
+    .out_valid(valid_6),
+    .out_user(user_6)
+);
 
-// activation inputs and outputs, lane-packed
-wire [2*LANES*GATE_W-1:0] pre_if_2;   // {pre_f, pre_i}, Q(gate)
-wire [LANES*GATE_W-1:0] pre_g_2;      // Q(gate)
-wire [2*LANES*ACT_W-1:0] act_if_6;    // {f, i}, Q(act)
-wire [LANES*ACT_W-1:0] act_g_6;       // Q(act)
+// valid and sideband of levels 7-10 (c_t joins the sideband at level 10)
+wire valid_10;
+wire [USER_W-1:0] user_10;
+
+ernn_delay #(
+    .DEPTH(4),
+    .WIDTH(USER_W)
+)
+mid_delay_inst (
+    .clk(clk),
+    .rst(rst),
+    .en(en),
+    .in_valid(valid_6),
+    .in_data(user_6),
+    .out_valid(valid_10),
+    .out_data(user_10)
+);
+
+// second activation stage: inputs, outputs and sideband {c_t, user}
 wire [LANES*GATE_W-1:0] pre_o_10;     // Q(gate)
 wire [LANES*GATE_W-1:0] tanh_in_10;   // sat_G(rnd(c_t)), Q(gate)
 wire [LANES*ACT_W-1:0] act_o_14;      // Q(act)
 wire [LANES*ACT_W-1:0] act_tc_14;     // tanh(c_t), Q(act)
+wire valid_14;
+wire [U2_W-1:0] side_10, side_14, side_16;
 
-always @(posedge clk) begin
-    if (en) begin
-        valid_1_reg <= s_axis_tvalid;
-        valid_2_reg <= valid_1_reg;
-        valid_7_reg <= valid_6;
-        valid_8_reg <= valid_7_reg;
-        valid_9_reg <= valid_8_reg;
-        valid_10_reg <= valid_9_reg;
-        valid_15_reg <= valid_14;
-        valid_16_reg <= valid_15_reg;
-        user_1_reg <= s_axis_tuser;
-        user_2_reg <= user_1_reg;
-        user_7_reg <= side_6[USER_W-1:0];
-        user_8_reg <= user_7_reg;
-        user_9_reg <= user_8_reg;
-        user_10_reg <= user_9_reg;
-        user_15_reg <= side_14[USER_W-1:0];
-        user_16_reg <= user_15_reg;
-    end
+assign side_10[USER_W-1:0] = user_10;
 
-    if (rst) begin
-        valid_1_reg <= 1'b0;
-        valid_2_reg <= 1'b0;
-        valid_7_reg <= 1'b0;
-        valid_8_reg <= 1'b0;
-        valid_9_reg <= 1'b0;
-        valid_10_reg <= 1'b0;
-        valid_15_reg <= 1'b0;
-        valid_16_reg <= 1'b0;
-    end
-end
+// valid and sideband of levels 15-16: c_t rides to the output beside o tanh(c_t)
+ernn_delay #(
+    .DEPTH(2),
+    .WIDTH(U2_W)
+)
+out_delay_inst (
+    .clk(clk),
+    .rst(rst),
+    .en(en),
+    .in_valid(valid_14),
+    .in_data(side_14),
+    .out_valid(m_axis_tvalid),
+    .out_data(side_16)
+);
 
-assign side_2[USER_W-1:0] = user_2_reg;
-assign side_10[USER_W-1:0] = user_10_reg;
-assign m_axis_tvalid = valid_16_reg;
-assign m_axis_tuser = user_16_reg;
+assign m_axis_tuser = side_16[USER_W-1:0];
 
-genvar l, x;
+genvar l;
 
 generate
 
+if (PEEPHOLE) begin : g_p_if
+    assign p_if = s_axis_tdata[P_OFF +: 2*LANES*PEEPHOLE_W];
+end else begin : g_no_p_if
+    assign p_if = {2*LANES*PEEPHOLE_W{1'b0}};
+end
+
 for (l = 0; l < LANES; l = l + 1) begin : g_lane
-    // ---- levels 1-2: gate pre-activations i, f, g and the o sum ------------------------------
-    wire [CELL_W-1:0] c_in = s_axis_tdata[C_OFF + l*CELL_W +: CELL_W];  // c_{t-1}, Q(cell)
-
-    reg [CELL_W-1:0] c_1_reg;       // c_{t-1}, Q(cell)
-    reg [YB_W-1:0] yb_o_2_reg;      // rnd(y_o) + rnd(b_o), gate frac
-    reg [CELL_W-1:0] c_2_reg;       // c_{t-1}, Q(cell)
-
-    for (x = 0; x < 4; x = x + 1) begin : g_gate
-        wire [YA_W-1:0] ya;  // rnd(y_x, I - G), gate frac
-        wire [BA_W-1:0] ba;  // rnd(b_x, Bf - G), gate frac
-        ernn_cell_rnd #(.IN_W(IFFT_OUT_W), .SHIFT(SH_Y), .OUT_W(YA_W))
-        y_rnd_inst (.in(s_axis_tdata[(x*LANES + l)*IFFT_OUT_W +: IFFT_OUT_W]), .out(ya));
-        ernn_cell_rnd #(.IN_W(BIAS_W), .SHIFT(SH_B), .OUT_W(BA_W))
-        b_rnd_inst (.in(s_axis_tdata[B_OFF + (x*LANES + l)*BIAS_W +: BIAS_W]), .out(ba));
-
-        reg [YB_W-1:0] yb_1_reg;  // rnd(y_x) + rnd(b_x), exact, gate frac
-
-        always @(posedge clk) begin
-            if (en) begin
-                yb_1_reg <= $signed({{(YB_W-YA_W){ya[YA_W-1]}}, ya})
-                             + $signed({{(YB_W-BA_W){ba[BA_W-1]}}, ba});
-            end
-        end
+    // ---- data carried through the front: c_{t-1} [and p_o] ------------------------------------
+    assign pass_0[l*LANE_PASS_W +: CELL_W] = s_axis_tdata[C_OFF + l*CELL_W +: CELL_W];
+    if (PEEPHOLE) begin : g_pass_p_o
+        assign pass_0[l*LANE_PASS_W + CELL_W +: PEEPHOLE_W] =
+            s_axis_tdata[P_OFF + (2*LANES + l)*PEEPHOLE_W +: PEEPHOLE_W];
     end
-
-    always @(posedge clk) begin
-        if (en) begin
-            c_1_reg <= c_in;
-            c_2_reg <= c_1_reg;
-            yb_o_2_reg <= g_gate[3].yb_1_reg;
-        end
-    end
-
-    // pre_i, pre_f: sat_G(sum [+ rnd(p c_{t-1})]); pre_g: sat_G(sum)
-    wire [2*PRE_W-1:0] pre_sum_if;  // {f, i} sums before saturation, gate frac
-    wire [PW-1:0] p_o_1;  // Q(peephole) (unused without peepholes)
-
-    if (PEEPHOLE) begin : g_peep_if
-        reg [PW-1:0] p_o_1_reg;         // Q(peephole)
-        wire [PC_W-1:0] c_x = {{PEEPHOLE_W{c_in[CELL_W-1]}}, c_in};
-
-        for (x = 0; x < 2; x = x + 1) begin : g_peep_gate
-            wire [PEEPHOLE_W-1:0] p = s_axis_tdata[P_OFF + (x*LANES + l)*PEEPHOLE_W +: PEEPHOLE_W];
-            wire [PC_W-1:0] p_x = {{CELL_W{p[PEEPHOLE_W-1]}}, p};
-            wire [YB_W-1:0] yb = g_gate[x].yb_1_reg;
-            reg [PC_W-1:0] pc_1_reg;  // p_x c_{t-1}, frac P + C
-            wire [PT_W-1:0] pt;       // rnd(p_x c_{t-1}, P + C - G), gate frac
-
-            always @(posedge clk) begin
-                if (en) begin
-                    pc_1_reg <= $signed(p_x) * $signed(c_x);
-                end
-            end
-
-            ernn_cell_rnd #(.IN_W(PC_W), .SHIFT(SH_P), .OUT_W(PT_W))
-            p_rnd_inst (.in(pc_1_reg), .out(pt));
-
-            assign pre_sum_if[x*PRE_W +: PRE_W] = $signed({{(PRE_W-YB_W){yb[YB_W-1]}}, yb})
-                                                + $signed({{(PRE_W-PT_W){pt[PT_W-1]}}, pt});
-        end
-
-        always @(posedge clk) begin
-            if (en) begin
-                p_o_1_reg <= s_axis_tdata[P_OFF + (2*LANES + l)*PEEPHOLE_W +: PEEPHOLE_W];
-            end
-        end
-        assign p_o_1 = p_o_1_reg;
-    end else begin : g_no_peep_if
-        for (x = 0; x < 2; x = x + 1) begin : g_sum_gate
-            wire [YB_W-1:0] yb = g_gate[x].yb_1_reg;
-            assign pre_sum_if[x*PRE_W +: PRE_W] = {{(PRE_W-YB_W){yb[YB_W-1]}}, yb};
-        end
-        assign p_o_1 = {PW{1'b0}};
-    end
-
-    wire [GATE_W-1:0] pre_i, pre_f, pre_g;  // Q(gate)
-    ernn_cell_rnd #(.IN_W(PRE_W), .SHIFT(0), .OUT_W(GATE_W))
-    pre_i_inst (.in(pre_sum_if[0 +: PRE_W]), .out(pre_i));
-    ernn_cell_rnd #(.IN_W(PRE_W), .SHIFT(0), .OUT_W(GATE_W))
-    pre_f_inst (.in(pre_sum_if[PRE_W +: PRE_W]), .out(pre_f));
-    ernn_cell_rnd #(.IN_W(YB_W), .SHIFT(0), .OUT_W(GATE_W))
-    pre_g_inst (.in(g_gate[2].yb_1_reg), .out(pre_g));
-
-    reg [GATE_W-1:0] pre_i_2_reg, pre_f_2_reg, pre_g_2_reg;  // Q(gate)
-    reg [PW-1:0] p_o_2_reg;                                  // Q(peephole)
-
-    always @(posedge clk) begin
-        if (en) begin
-            pre_i_2_reg <= pre_i;
-            pre_f_2_reg <= pre_f;
-            pre_g_2_reg <= pre_g;
-            p_o_2_reg <= p_o_1;
-        end
-    end
-
-    assign pre_if_2[l*GATE_W +: GATE_W] = pre_i_2_reg;
-    assign pre_if_2[(LANES + l)*GATE_W +: GATE_W] = pre_f_2_reg;
-    assign pre_g_2[l*GATE_W +: GATE_W] = pre_g_2_reg;
-    assign side_2[USER_W + l*(CELL_W + YB_W + PW) +: CELL_W + YB_W + PW] = {p_o_2_reg, yb_o_2_reg, c_2_reg};
 
     // ---- levels 7-8: c_t ------------------------------------------------------------------------
-    wire [ACT_W-1:0] i_6 = act_if_6[l*ACT_W +: ACT_W];            // Q(act)
-    wire [ACT_W-1:0] f_6 = act_if_6[(LANES + l)*ACT_W +: ACT_W];  // Q(act)
-    wire [ACT_W-1:0] g_6 = act_g_6[l*ACT_W +: ACT_W];             // Q(act)
-    wire [CELL_W-1:0] c_prev_6;                                   // c_{t-1}, Q(cell)
-    wire [YB_W-1:0] yb_o_6;                                       // gate frac
-    wire [PW-1:0] p_o_6;                                          // Q(peephole)
-    assign {p_o_6, yb_o_6, c_prev_6} = side_6[USER_W + l*(CELL_W + YB_W + PW) +: CELL_W + YB_W + PW];
+    wire [ACT_W-1:0] i_6 = act_if_6[l*ACT_W +: ACT_W];                // Q(act)
+    wire [ACT_W-1:0] f_6 = act_if_6[(LANES + l)*ACT_W +: ACT_W];      // Q(act)
+    wire [ACT_W-1:0] g_6 = act_g_6[l*ACT_W +: ACT_W];                 // Q(act)
+    wire [CELL_W-1:0] c_prev_6 = pass_6[l*LANE_PASS_W +: CELL_W];     // c_{t-1}, Q(cell)
 
     wire [FC_W-1:0] f_x = {{CELL_W{f_6[ACT_W-1]}}, f_6};
     wire [FC_W-1:0] c_prev_x = {{ACT_W{c_prev_6[CELL_W-1]}}, c_prev_6};
@@ -394,14 +352,12 @@ for (l = 0; l < LANES; l = l + 1) begin : g_lane
     reg [FC_W-1:0] fc_7_reg;     // f c_{t-1}, frac A + C
     reg [IG_W-1:0] ig_7_reg;     // i g, frac 2A
     reg [YB_W-1:0] yb_o_7_reg;   // gate frac
-    reg [PW-1:0] p_o_7_reg;      // Q(peephole)
 
     always @(posedge clk) begin
         if (en) begin
             fc_7_reg <= $signed(f_x) * $signed(c_prev_x);
             ig_7_reg <= $signed(i_x) * $signed(g_x);
-            yb_o_7_reg <= yb_o_6;
-            p_o_7_reg <= p_o_6;
+            yb_o_7_reg <= yb_o_6[l*YB_W +: YB_W];
         end
     end
 
@@ -415,13 +371,11 @@ for (l = 0; l < LANES; l = l + 1) begin : g_lane
 
     reg [CELL_W-1:0] c_8_reg;    // c_t, Q(cell)
     reg [YB_W-1:0] yb_o_8_reg;
-    reg [PW-1:0] p_o_8_reg;
 
     always @(posedge clk) begin
         if (en) begin
             c_8_reg <= c_new;
             yb_o_8_reg <= yb_o_7_reg;
-            p_o_8_reg <= p_o_7_reg;
         end
     end
 
@@ -438,6 +392,15 @@ for (l = 0; l < LANES; l = l + 1) begin : g_lane
     end
 
     if (PEEPHOLE) begin : g_peep_o
+        reg [PEEPHOLE_W-1:0] p_o_7_reg, p_o_8_reg;  // Q(peephole)
+
+        always @(posedge clk) begin
+            if (en) begin
+                p_o_7_reg <= pass_6[l*LANE_PASS_W + CELL_W +: PEEPHOLE_W];
+                p_o_8_reg <= p_o_7_reg;
+            end
+        end
+
         wire [PC_W-1:0] p_x = {{CELL_W{p_o_8_reg[PEEPHOLE_W-1]}}, p_o_8_reg};
         wire [PC_W-1:0] c_x = {{PEEPHOLE_W{c_8_reg[CELL_W-1]}}, c_8_reg};
         reg [PC_W-1:0] pc_9_reg;  // p_o c_t, frac P + C
@@ -455,10 +418,6 @@ for (l = 0; l < LANES; l = l + 1) begin : g_lane
         assign pre_sum_o = $signed({{(PRE_W-YB_W){yb_o_9_reg[YB_W-1]}}, yb_o_9_reg})
                          + $signed({{(PRE_W-PT_W){pt[PT_W-1]}}, pt});
     end else begin : g_no_peep_o
-        // p_o is a 1-bit zero placeholder here
-        /* verilator lint_off UNUSEDSIGNAL */
-        wire unused_p_o = p_o_8_reg[0];
-        /* verilator lint_on UNUSEDSIGNAL */
         assign pre_sum_o = {{(PRE_W-YB_W){yb_o_9_reg[YB_W-1]}}, yb_o_9_reg};
     end
 
@@ -491,12 +450,10 @@ for (l = 0; l < LANES; l = l + 1) begin : g_lane
     wire [OT_W-1:0] tc_x = {{ACT_W{tc_14[ACT_W-1]}}, tc_14};
 
     reg [OT_W-1:0] ot_15_reg;   // o tanh(c_t), frac 2A
-    reg [CELL_W-1:0] c_15_reg;  // c_t, Q(cell)
 
     always @(posedge clk) begin
         if (en) begin
             ot_15_reg <= $signed(o_x) * $signed(tc_x);
-            c_15_reg <= side_14[USER_W + l*CELL_W +: CELL_W];
         end
     end
 
@@ -505,78 +462,26 @@ for (l = 0; l < LANES; l = l + 1) begin : g_lane
     h_rnd_inst (.in(ot_15_reg), .out(h_new));
 
     reg [DATA_W-1:0] h_16_reg;  // Q(data)
-    reg [CELL_W-1:0] c_16_reg;  // Q(cell)
 
     always @(posedge clk) begin
         if (en) begin
             h_16_reg <= h_new;
-            c_16_reg <= c_15_reg;
         end
     end
 
     assign m_axis_tdata[l*DATA_W +: DATA_W] = h_16_reg;
-    assign m_axis_tdata[LANES*DATA_W + l*CELL_W +: CELL_W] = c_16_reg;
+    assign m_axis_tdata[LANES*DATA_W + l*CELL_W +: CELL_W] = side_16[USER_W + l*CELL_W +: CELL_W];  // c_t
 end
 
 endgenerate
 
-// ---- activations ------------------------------------------------------------------------------
-// the sigmoid unit of each stage carries valid and the sideband; its tanh twin runs in lockstep
-// (same enable, same valid), so the twin's valid and sideband outputs are not needed
+// ---- activations of levels 11-14 ----------------------------------------------------------------
+// the sigmoid unit carries valid and the sideband; its tanh twin runs in lockstep (same enable,
+// same valid), so the twin's valid and sideband outputs are not needed
 /* verilator lint_off UNUSEDSIGNAL */
-wire tanh_g_valid, tanh_c_valid;
-wire tanh_g_user, tanh_c_user;
+wire tanh_c_valid;
+wire tanh_c_user;
 /* verilator lint_on UNUSEDSIGNAL */
-
-ernn_act_pwl #(
-    .LANES(2 * LANES),
-    .IN_W(GATE_W),
-    .IN_F(GATE_F),
-    .OUT_W(ACT_W),
-    .SLOPE_W(ACT_SLOPE_W),
-    .SLOPE_F(ACT_SLOPE_F),
-    .RANGE_LOG2(SIGMOID_RANGE_LOG2),
-    .SEG_BITS(SIGMOID_SEG_BITS),
-    .VALUE_FILE(SIGMOID_VALUE_FILE),
-    .SLOPE_FILE(SIGMOID_SLOPE_FILE),
-    .USER_W(U1_W)
-)
-sigmoid_if_inst (
-    .clk(clk),
-    .rst(rst),
-    .ce(en),
-    .in_x(pre_if_2),
-    .in_valid(valid_2_reg),
-    .in_user(side_2),
-    .out_y(act_if_6),
-    .out_valid(valid_6),
-    .out_user(side_6)
-);
-
-ernn_act_pwl #(
-    .LANES(LANES),
-    .IN_W(GATE_W),
-    .IN_F(GATE_F),
-    .OUT_W(ACT_W),
-    .SLOPE_W(ACT_SLOPE_W),
-    .SLOPE_F(ACT_SLOPE_F),
-    .RANGE_LOG2(TANH_RANGE_LOG2),
-    .SEG_BITS(TANH_SEG_BITS),
-    .VALUE_FILE(TANH_VALUE_FILE),
-    .SLOPE_FILE(TANH_SLOPE_FILE),
-    .USER_W(1)
-)
-tanh_g_inst (
-    .clk(clk),
-    .rst(rst),
-    .ce(en),
-    .in_x(pre_g_2),
-    .in_valid(valid_2_reg),
-    .in_user(1'b0),
-    .out_y(act_g_6),
-    .out_valid(tanh_g_valid),
-    .out_user(tanh_g_user)
-);
 
 ernn_act_pwl #(
     .LANES(LANES),
@@ -596,7 +501,7 @@ sigmoid_o_inst (
     .rst(rst),
     .ce(en),
     .in_x(pre_o_10),
-    .in_valid(valid_10_reg),
+    .in_valid(valid_10),
     .in_user(side_10),
     .out_y(act_o_14),
     .out_valid(valid_14),
@@ -621,7 +526,7 @@ tanh_c_inst (
     .rst(rst),
     .ce(en),
     .in_x(tanh_in_10),
-    .in_valid(valid_10_reg),
+    .in_valid(valid_10),
     .in_user(1'b0),
     .out_y(act_tc_14),
     .out_valid(tanh_c_valid),

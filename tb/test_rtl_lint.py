@@ -1,4 +1,5 @@
-"""`verilator --lint-only -Wall` is clean on every module of the circulant PE, for several parameter sets.
+"""`verilator --lint-only -Wall` is clean on every module of the circulant PE and of the cells, for several
+parameter sets.
 
 Every waiver in the RTL is a ``lint_off`` around one declaration with a comment that says why (pruned
 outputs of the last FFT stage, bits dropped by rounding, inputs a configuration does not read).
@@ -14,7 +15,7 @@ import pytest
 from ernn.sim import runner as rtl_runner
 
 FILES = '"/dev/null"'
-# the modules of the circulant PE (the cell/controller modules have their own checks)
+# the modules of the circulant PE and of the cells (the controller has its own checks, tb/ernn_top)
 PE_MODULES = (
     "ernn_delay",
     "ernn_round_sat",
@@ -29,7 +30,15 @@ PE_MODULES = (
     "ernn_axis_skid",
     "ernn_sel",
     "ernn_pe",
+    "ernn_cell_rnd",
+    "ernn_act_pwl",
+    "ernn_cell_front",
+    "ernn_lstm_cell",
+    "ernn_gru_cell",
 )
+# activation tables of the cells (their contents do not matter to the linter)
+TABLES = {f"{kind}_{table}_FILE": FILES for kind in ("SIGMOID", "TANH") for table in ("VALUE", "SLOPE")}
+ACT_TABLES = {"VALUE_FILE": FILES, "SLOPE_FILE": FILES}
 LINT_CASES: list[tuple[str, dict[str, object]]] = [
     ("ernn_delay", {}),
     ("ernn_delay", {"DEPTH": 1, "WIDTH": 1}),
@@ -64,6 +73,15 @@ LINT_CASES: list[tuple[str, dict[str, object]]] = [
     ("ernn_pe", {"K": 64, "P": 33, "FFT_W": 22, "ROWS_W": 1, "W_FILE": FILES, "TW_FILE": FILES}),
     # P a multiple of k/2 + 1: row-aligned rounds, no gearbox lane muxes, no bin rotation
     ("ernn_pe", {"K": 8, "P": 10, "FFT_W": 19, "W_FILE": FILES, "TW_FILE": FILES}),
+    ("ernn_act_pwl", ACT_TABLES),
+    ("ernn_act_pwl", {**ACT_TABLES, "LANES": 3, "IN_W": 8, "IN_F": 4, "RANGE_LOG2": 3, "SEG_BITS": 8}),
+    ("ernn_cell_front", TABLES),
+    ("ernn_cell_front", {**TABLES, "LSTM": 0, "LANES": 2}),
+    ("ernn_cell_front", {**TABLES, "PEEPHOLE": 1, "LANES": 3, "USER_W": 5, "PASS_W": 7}),
+    ("ernn_lstm_cell", TABLES),
+    ("ernn_lstm_cell", {**TABLES, "PEEPHOLE": 1, "LANES": 2}),
+    ("ernn_gru_cell", TABLES),
+    ("ernn_gru_cell", {**TABLES, "LANES": 3, "USER_W": 4}),
 ]
 
 
