@@ -15,8 +15,9 @@ E-RNN toolkit: accelerator top level for one exported model (AXI4-Stream in and 
  * `ernn export --lanes P` (docs/export.md, docs/accelerator.md):
  *
  *   ernn_params.vh   sizes, cell options, every fixed-point format, the PE lanes P, the
- *                    cell-unit lanes and the weight-memory depth; included here, so the
- *                    build needs the model directory on the include path
+ *                    cell-unit lanes, the memory depths and the PE job table (the
+ *                    schedule of a time step, ernn.export.schedule); included here, so
+ *                    the build needs the model directory on the include path
  *   MEM_DIR/*.mem    $readmemh images: twiddles, PE weight spectra in the PE's layout
  *                    (pe_weights.mem), merged biases and peepholes per block
  *                    (cell_bias.mem, cell_peephole.mem), sigmoid / tanh tables
@@ -93,7 +94,7 @@ end
 
 // the header also names formats and counts the core does not need
 /* verilator lint_off UNUSEDPARAM */
-localparam UNUSED_HEADER = ERNN_TEST_FRAMES + ERNN_XBUF_DEPTH;
+localparam UNUSED_HEADER = ERNN_TEST_FRAMES;
 /* verilator lint_on UNUSEDPARAM */
 
 ernn_ctrl #(
@@ -134,6 +135,10 @@ ernn_ctrl #(
     .TANH_RANGE_LOG2(ERNN_TANH_RANGE_LOG2),
     .TANH_SEG_BITS(ERNN_TANH_SEG_BITS),
     .W_DEPTH(ERNN_W_DEPTH),
+    .XBUF_DEPTH(ERNN_XBUF_DEPTH),
+    .JOBS(ERNN_JOBS),
+    .JOB_FIELDS(ERNN_JOB_FIELDS),
+    .JOB_TABLE(ERNN_JOB_TABLE),
     .TW_FILE({MEM_DIR, "/twiddle.mem"}),
     .W_FILE({MEM_DIR, "/pe_weights.mem"}),
     .BIAS_FILE({MEM_DIR, "/cell_bias.mem"}),

@@ -96,6 +96,12 @@ def test_forced_export_replaces_the_previous_one(tmp_path):
             "l0_w_ih.mem does not match the checksum",
         ),
         (lambda d: (d / "mem" / "tanh_values.mem").unlink(), "tanh_values.mem is listed"),
+        (
+            lambda d: (d / "ernn_params.vh").write_text(
+                (d / "ernn_params.vh").read_text().replace("32'd0,", "32'd1,", 1)
+            ),
+            "ernn_params.vh does not match the checksum",
+        ),
         (lambda d: (d / "config.json").write_text("{not json"), "config.json: not valid JSON"),
         (lambda d: (d / "config.json").write_text('{"format": "other"}'), "not an ernn-model"),
     ],
@@ -236,3 +242,29 @@ def test_evaluate_reports_float_and_golden(model_dir, tmp_path):
         ],
     )
     assert inference.evaluate(model, ds.test)["golden_accuracy"] == report["golden_accuracy"]
+
+
+def test_mismatched_job_table_is_reported(model_dir, tmp_path):
+    """A header whose job table is not this model's schedule for its P is refused on load, even with its
+    checksum recorded anew: the error names the header."""
+    import dataclasses
+    import hashlib
+    import shutil
+
+    from ernn.export import layout
+
+    copy = tmp_path / "copy"
+    shutil.copytree(model_dir, copy)
+    header = (copy / "ernn_params.vh").read_text()
+    table = layout.parse_job_table(header)
+    moved = [dataclasses.replace(table[0], w_base=table[0].w_base + 1), *table[1:]]
+    damaged = header.replace(
+        "\n".join(layout.job_table_lines(table)), "\n".join(layout.job_table_lines(moved))
+    )
+    assert damaged != header
+    (copy / "ernn_params.vh").write_text(damaged)
+    cfg = json.loads((copy / "config.json").read_text())
+    cfg["files"]["ernn_params.vh"] = hashlib.sha256((copy / "ernn_params.vh").read_bytes()).hexdigest()
+    (copy / "config.json").write_text(json.dumps(cfg))
+    with pytest.raises(ValueError, match="ernn_params.vh: the job table differs from this model's schedule"):
+        export.ExportedModel(copy)

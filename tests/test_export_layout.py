@@ -1,12 +1,15 @@
-"""The memory images ernn_top reads (ernn.export.layout) and the export's hardware section: Python only.
+"""The memory images and the job table ernn_top reads (ernn.export.layout, ernn.export.schedule) and the
+export's hardware section: Python only.
 
 Each image is decoded back and compared with ``GoldenNetwork.quantized_params()``; the PE weight words
-are compared with the PE testbench's reference layout (``rtl_runner.pe_weight_words``); the cycle model's
-numbers are recomputed from the model's shape.
+are compared with the PE testbench's reference layout (``rtl_runner.pe_weight_words``); the job table
+written into the header decodes to exactly the schedule (``all_jobs``) with the weight offsets and state
+addresses recomputed here; the cycle model's numbers are recomputed from the model's shape.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -51,8 +54,9 @@ def test_images_hold_the_quantized_parameters(cell, proj, peephole, layers, k, l
     assert len(words) == hw_layout.cycle_model(info, lanes).pe_issue_cycles
     # decode every job region back to (rows, q, bins) spectra and compare with the layer's matrices
     pos = 0
-    for job in hw_layout.all_jobs(info):
+    for job, entry in zip(hw_layout.all_jobs(info), hw_layout.job_table(info, lanes), strict=True):
         n = job.words(bins, lanes)
+        assert entry.w_base == pos  # the region the controller's job table points the PE at
         fields = _decode(words[pos : pos + n], ws, 2 * lanes)  # (rounds * q, 2 P): re, im per lane
         pos += n
         rounds = n // job.read_count
@@ -94,6 +98,67 @@ def test_images_hold_the_quantized_parameters(cell, proj, peephole, layers, k, l
             np.testing.assert_array_equal(got[:, : info.hidden_size], lp["peephole"])
 
 
+SHAPES = [
+    ("lstm", 12, 32, 0, False, 1, 8, 16),
+    ("lstm", 10, 20, 6, True, 2, 4, 3),
+    ("gru", 6, 8, 0, False, 1, 4, 1),
+    ("gru", 12, 30, 0, False, 3, 8, 5),
+    ("lstm", 40, 96, 40, False, 2, 32, 24),
+]
+
+
+@pytest.mark.parametrize(("cell", "n_in", "hidden", "proj", "peephole", "layers", "k", "lanes"), SHAPES)
+def test_job_table_decodes_to_the_schedule(cell, n_in, hidden, proj, peephole, layers, k, lanes):
+    """The table in the header is all_jobs in issue order, with the weight offsets (the job regions back to
+    back) and the state-memory bases (h per (layer, q_h blocks), bias / c per (layer, p blocks))."""
+    desc = random_model(
+        cell, n_in, hidden, num_layers=layers, proj_size=proj, peephole=peephole, block_size=k, seed=1
+    )
+    info = GoldenNetwork(desc).info
+    bins = k // 2 + 1
+    p, qh = -(-hidden // k), -(-(proj or hidden) // k)
+    table = hw_layout.job_table(info, lanes)
+    jobs = hw_layout.all_jobs(info)
+    assert len(table) == len(jobs) == layers * (3 if cell == "gru" else 1 + bool(proj))
+    w_base = 0
+    for job, entry in zip(jobs, table, strict=True):
+        assert entry.kind_name == job.kind and entry.layer == job.layer
+        assert (entry.rows, entry.read_base, entry.read_count) == (job.rows, job.read_base, job.read_count)
+        assert (entry.load_count, entry.x_blocks) == (job.load_count, job.x_blocks)
+        gates = {"gate": 4 if cell == "lstm" else 2}.get(job.kind, 1)
+        assert entry.blocks == job.rows // gates == (qh if job.kind == "proj" else p)
+        assert entry.w_base == w_base
+        w_base += -(-job.rows * bins // lanes) * job.read_count
+        assert entry.h_base == job.layer * qh and entry.c_base == job.layer * p
+        assert entry.x_base == (job.layer - 1) * qh if job.layer else entry.x_base == 0
+        if job.kind == "gate":
+            qx = -(-(n_in if job.layer == 0 else proj or hidden) // k)
+            assert entry.x_blocks == qx and entry.load_count == qx + qh
+    assert w_base == hw_layout.cycle_model(info, lanes).pe_issue_cycles
+    # the header's text decodes back to the same rows
+    hw = hw_layout.HardwareConfig(
+        lanes, 1, w_base, hw_layout.xbuf_depth(info), {"weights": "w"}, tuple(table)
+    )
+    header = "\n".join(hw.header_lines())
+    assert f"localparam integer ERNN_JOBS = {len(table)};" in header
+    assert hw_layout.parse_job_table(header) == table
+
+
+def test_job_table_text_that_does_not_match_is_refused():
+    info = describe_model(random_model("gru", 6, 8, block_size=4))
+    table = hw_layout.job_table(info, 2)
+    lines = hw_layout.job_table_lines(table)
+    text = "\n".join(lines)
+    with pytest.raises(ValueError, match="ERNN_JOB_TABLE holds 24 fields, ERNN_JOBS = 3 rows need 36"):
+        hw_layout.parse_job_table("\n".join(line for line in lines if "job 2:" not in line))
+    with pytest.raises(ValueError, match="13 fields per job"):
+        hw_layout.parse_job_table(text.replace("ERNN_JOB_FIELDS = 12", "ERNN_JOB_FIELDS = 13"))
+    with pytest.raises(ValueError, match="no ERNN_JOBS"):
+        hw_layout.parse_job_table("localparam integer ERNN_K = 4;")
+    with pytest.raises(ValueError, match="outside"):
+        hw_layout.job_table_lines([dataclasses.replace(table[0], w_base=1 << 32)])
+
+
 def test_cycle_model_and_default_lanes_of_the_default_model():
     info = describe_model(random_model("lstm", 12, 32, block_size=8))
     k, bins = 8, 5
@@ -121,6 +186,7 @@ def test_export_records_the_hardware_choices(tmp_path):
     assert hw["lanes"] == 5 and hw["cell_lanes"] == 1 and hw["memories"]["weights"] == "pe_weights.mem"
     assert hw["cycles_per_step"] == hw_layout.cycle_model(model.net.info, 5).as_dict()
     header = (out / "ernn_params.vh").read_text()
+    assert hw_layout.parse_job_table(header) == hw_layout.job_table(model.net.info, 5)
     assert "localparam integer ERNN_LANES = 5;" in header
     assert f"localparam integer ERNN_W_DEPTH = {hw['pe_weight_words']};" in header
     lines = (out / "mem" / "pe_weights.mem").read_text().split()

@@ -1,26 +1,14 @@
-"""Hardware layout of an exported model: the memory images of ``rtl/ernn_top.v`` and its cycle model.
+"""Hardware layout of an exported model: the memory images of ``rtl/ernn_top.v`` and the hardware choices.
 
-The accelerator (docs/accelerator.md) runs every layer of every time step as one *stage* of PE jobs on one
-circulant PE with P complex-MAC lanes (``rtl/ernn_pe.v``), followed by the element-wise cell unit:
-
-==========  ============================  =========================  ================================
-cell        job                           rows (row blocks)          input blocks (spectrum slots)
-==========  ============================  =========================  ================================
-LSTM        gate: W_ih x + W_hh h         4 p, order (block, gate)   q_x + q_h (x then h)
-LSTM        proj (``proj_size`` > 0)      p_r                        p (m = o tanh c)
-GRU         rz: W_i{r,z} x + W_h{r,z} h   2 p, order (block, gate)   q_x + q_h
-GRU         in: W_in x                    p                          q_x (slots 0..q_x-1)
-GRU         hn: W_hn h                    p                          q_h (slots q_x..)
-==========  ============================  =========================  ================================
-
-p = ceil(H / k), p_r = ceil(proj / k), q_x = ceil(n_l / k), q_h = ceil(out / k). Rows are interleaved per
-hidden block (i, f, g, o of block 0, then of block 1, ...) so that a block's gates leave the PE together and
-the cell unit can start on it while the PE works on the next blocks.
+The PE job schedule (which jobs run per time step, their rows, input blocks, weight offsets and operand
+addresses), the cycle model and the choice of P live in :mod:`ernn.export.schedule`; their names are
+importable from here as well. This module lays the quantized parameters out in the order of that schedule.
 
 Memory images written next to the exporter's files (``mem/``):
 
-* ``pe_weights.mem`` — the PE's weight memory: the jobs above for layer 0, 1, ... back to back; each job
-  region is :func:`pe_job_words` of its stacked spectra (the PE's layout, docs/pe.md: units (row block,
+* ``pe_weights.mem`` — the PE's weight memory: the jobs of :func:`all_jobs` (layer 0, 1, ...) back to back,
+  job j from the ``w_base`` of its :func:`job_table` row; each job region is :func:`pe_job_words` of its
+  stacked spectra :func:`job_spectra` (the PE's layout, docs/pe.md: units (row block,
   bin) dealt to the P lanes in rounds of P, one word of P complex ``{im, re}`` Q(weight_spectrum) values per
   round and input block);
 * ``cell_bias.mem`` — one word per (layer, hidden block): merged biases (slot, unit) at bits
@@ -29,87 +17,73 @@ Memory images written next to the exporter's files (``mem/``):
 * ``cell_peephole.mem`` (LSTM with peepholes) — one word per (layer, hidden block): (i, f, o, unit) at
   ``(gate * k + unit) * peephole.word``.
 
-:func:`cycle_model` gives the ideal cycles per time step, ceil(complex MACs / P) plus the pipeline depth
-(one block through FFT, MACs, IFFT and the cell), and the PE's own round schedule; ``bench/bench_top.py`` compares the simulated
-steady state with it.
+``cell_bias.mem`` and ``cell_peephole.mem`` are addressed layer * p + block, the ``c_base`` of the job table.
+:func:`write_memories` writes the images and returns the :class:`HardwareConfig` whose header lines carry
+P, the depths and the job table.
 """
 
 from __future__ import annotations
 
-import math
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ernn.export.schedule import (
+    CELL_LATENCY,
+    MAX_DEFAULT_LANES,
+    PE_FIXED_LATENCY,
+    CycleModel,
+    Job,
+    JobEntry,
+    all_jobs,
+    check_lanes,
+    cycle_model,
+    default_cell_lanes,
+    default_lanes,
+    job_table,
+    job_table_lines,
+    parse_job_table,
+    pe_latency,
+    stage_jobs,
+    xbuf_depth,
+)
 from ernn.golden.network import GoldenNetwork, ModelInfo
 
-#: Latency of a PE job beyond its MAC issue (rtl/ernn_pe.v header, docs/pe.md): command -> first block 1,
-#: FFT 2 log2 k - 2, lane registers 3, rounding 1, gearbox 1, IFFT input 1, IFFT 2 log2 k - 2, output 1.
-PE_FIXED_LATENCY = 4
-#: Pipeline depth of the cell units (rtl/ernn_lstm_cell.v, rtl/ernn_gru_cell.v).
-CELL_LATENCY = {"lstm": 16, "gru": 15}
-#: The largest default P (MAC lanes): 3 multipliers each, 192 DSP slices for the MAC array.
-MAX_DEFAULT_LANES = 64
+__all__ = [
+    "CELL_LATENCY",
+    "FILES",
+    "MAX_DEFAULT_LANES",
+    "PE_FIXED_LATENCY",
+    "CycleModel",
+    "HardwareConfig",
+    "Job",
+    "JobEntry",
+    "all_jobs",
+    "bias_image",
+    "check_lanes",
+    "cycle_model",
+    "default_cell_lanes",
+    "default_lanes",
+    "job_spectra",
+    "job_table",
+    "job_table_lines",
+    "parse_job_table",
+    "pe_job_words",
+    "pe_latency",
+    "pe_weight_image",
+    "peephole_image",
+    "stage_jobs",
+    "write_memories",
+    "xbuf_depth",
+]
 
 FILES = {"weights": "pe_weights.mem", "bias": "cell_bias.mem", "peephole": "cell_peephole.mem"}
 
 
 def _cdiv(a: int, b: int) -> int:
     return -(-a // b)
-
-
-@dataclass(frozen=True)
-class Job:
-    """One PE job of a stage: its kind, row blocks, input blocks (spectrum slots read) and blocks loaded."""
-
-    layer: int
-    kind: str  # "gate", "proj", "in", "hn"
-    rows: int
-    read_base: int
-    read_count: int
-    load_count: int
-
-    def words(self, bins: int, lanes: int) -> int:
-        """Weight-memory words = MAC issue cycles of the job: rounds of P units, one word per input block."""
-        return _cdiv(self.rows * bins, lanes) * self.read_count
-
-    def complex_macs(self, bins: int) -> int:
-        return self.rows * self.read_count * bins
-
-
-def stage_jobs(info: ModelInfo, layer: int) -> list[Job]:
-    """The PE jobs of one layer's time step, in issue order (see the module docstring)."""
-    k = info.block_size
-    p = _cdiv(info.hidden_size, k)
-    qh = _cdiv(info.output_size, k)
-    qx = _cdiv(info.input_size if layer == 0 else info.output_size, k)
-    if info.cell == "lstm":
-        jobs = [Job(layer, "gate", 4 * p, 0, qx + qh, qx + qh)]
-        if info.proj_size:
-            jobs.append(Job(layer, "proj", _cdiv(info.proj_size, k), 0, p, p))
-        return jobs
-    return [
-        Job(layer, "gate", 2 * p, 0, qx + qh, qx + qh),
-        Job(layer, "in", p, 0, qx, 0),
-        Job(layer, "hn", p, qx, qh, 0),
-    ]
-
-
-def all_jobs(info: ModelInfo) -> list[Job]:
-    return [job for layer in range(info.num_layers) for job in stage_jobs(info, layer)]
-
-
-def xbuf_depth(info: ModelInfo) -> int:
-    """Spectrum-buffer slots the PE needs: the most input blocks of any job (= numerics' max_blocks)."""
-    return max(job.read_count for job in all_jobs(info))
-
-
-def default_cell_lanes(k: int) -> int:
-    """Hidden units per cell-unit beat: k / 4, so that the cell keeps pace with the PE's peak output of
-    one row block per clock (four row blocks, i.e. the four gate slots, per hidden block)."""
-    return max(1, k // 4)
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -177,11 +151,13 @@ def job_spectra(params: dict[str, Any], layer: int, kind: str) -> tuple[np.ndarr
 
 
 def pe_weight_image(params: dict[str, Any], info: ModelInfo, lanes: int, word: int) -> list[int]:
-    """The whole PE weight memory: every job of every layer in issue order."""
+    """The whole PE weight memory: every job of every layer in issue order, each at its job-table
+    ``w_base``."""
     words: list[int] = []
-    for job in all_jobs(info):
+    for job, entry in zip(all_jobs(info), job_table(info, lanes), strict=True):
         re, im = job_spectra(params, job.layer, job.kind)
         assert re.shape[:2] == (job.rows, job.read_count), (job, re.shape)
+        assert entry.w_base == len(words), (entry, len(words))
         words += pe_job_words(re, im, lanes, word)
     return words
 
@@ -228,6 +204,7 @@ class HardwareConfig:
     w_depth: int  # PE weight-memory words
     xbuf_depth: int  # PE spectrum-buffer slots
     files: dict[str, str]
+    jobs: tuple[JobEntry, ...] = field(default=())  # the job table (schedule.job_table)
 
     def header_lines(self) -> list[str]:
         return [
@@ -235,11 +212,13 @@ class HardwareConfig:
             f"localparam integer ERNN_CELL_LANES = {self.cell_lanes};  // hidden units per cell-unit beat",
             f"localparam integer ERNN_W_DEPTH = {self.w_depth};  // words of mem/{self.files['weights']}",
             f"localparam integer ERNN_XBUF_DEPTH = {self.xbuf_depth};  // PE spectrum-buffer slots",
+            *job_table_lines(list(self.jobs)),
         ]
 
 
 def write_memories(net: GoldenNetwork, mem_dir: Path, lanes: int) -> HardwareConfig:
-    """Write ``pe_weights.mem``, ``cell_bias.mem`` (and ``cell_peephole.mem``) for P = ``lanes``."""
+    """Write ``pe_weights.mem``, ``cell_bias.mem`` (and ``cell_peephole.mem``) for P = ``lanes``; the
+    returned configuration holds the job table for the header."""
     check_lanes(lanes)
     info, cfg = net.info, net.numerics
     params = net.quantized_params()
@@ -255,68 +234,5 @@ def write_memories(net: GoldenNetwork, mem_dir: Path, lanes: int) -> HardwareCon
         pw = cfg.peephole.word
         _write_words(mem_dir / FILES["peephole"], _pack(peephole_image(params, info), pw), 3 * k * pw)
         files["peephole"] = FILES["peephole"]
-    return HardwareConfig(lanes, default_cell_lanes(k), len(words), xbuf_depth(info), files)
-
-
-def check_lanes(lanes: int) -> int:
-    if isinstance(lanes, bool) or not isinstance(lanes, int | np.integer) or not 1 <= lanes <= 4096:
-        raise ValueError(f"lanes (P, complex MAC lanes) must be an integer in [1, 4096], got {lanes!r}")
-    return int(lanes)
-
-
-# ------------------------------------------------------------------------------------------------------
-# cycle model
-def pe_latency(k: int) -> int:
-    """The PE's pipeline depth, 4 log2 k + 4 clocks (k = 8: 16, k = 16: 20; docs/pe.md "Latency")."""
-    return 4 * int(math.log2(k)) + PE_FIXED_LATENCY
-
-
-@dataclass(frozen=True)
-class CycleModel:
-    """Cycles per time step of a model on P lanes (see :func:`cycle_model`)."""
-
-    lanes: int
-    complex_macs: int  # per time step, all layers and jobs (bins 0..k/2)
-    mac_cycles: int  # ceil(complex_macs / P)
-    pipeline_depth: int  # one block through the datapath: PE, cell (and the projection's PE pass)
-    ideal: int  # mac_cycles + pipeline_depth
-    pe_issue_cycles: int  # the PE's round schedule: sum over jobs of ceil(rows * bins / P) * q
-
-    def as_dict(self) -> dict[str, int]:
-        return asdict(self)
-
-
-def cycle_model(info: ModelInfo, lanes: int) -> CycleModel:
-    """Ideal cycles per time step = ceil(complex MACs / P) + pipeline depth.
-
-    Complex MACs count every (row block, input block, bin) product of every job of every layer (bins
-    0..k/2, the real FFT's k/2 + 1 bins). The pipeline depth is the latency of one block through the
-    datapath, which a recurrent step cannot hide: FFT -> MAC -> IFFT (:func:`pe_latency`), the cell's
-    pipeline, and with a projection one more PE pass. (The same chain recurs per layer, but most of it
-    overlaps the next job's MACs on the early blocks; the ideal counts it once.) ``pe_issue_cycles`` is
-    what the PE's scheduling (rounds of P units per job) needs for the MACs; it exceeds ``mac_cycles``
-    when P does not divide a job's rows * (k/2 + 1).
-    """
-    check_lanes(lanes)
-    k = info.block_size
-    bins = k // 2 + 1
-    jobs = all_jobs(info)
-    macs = sum(job.complex_macs(bins) for job in jobs)
-    issue = sum(job.words(bins, lanes) for job in jobs)
-    depth = pe_latency(k) + CELL_LATENCY[info.cell] + (pe_latency(k) if info.proj_size else 0)
-    mac_cycles = _cdiv(macs, lanes)
-    return CycleModel(lanes, macs, mac_cycles, depth, mac_cycles + depth, issue)
-
-
-def default_lanes(info: ModelInfo) -> int:
-    """Default P: the smallest power of two whose MAC time fits in the pipeline depth, at most 64.
-
-    Below that P the MACs dominate a time step; above it the recurrence latency (matvec -> cell -> next
-    matvec), which no number of lanes shortens, does, and each doubling of the DSP count buys less than
-    1.5x. The cap keeps the MAC array (3 multipliers per lane) within small and mid-size FPGAs.
-    """
-    model = cycle_model(info, 1)
-    lanes = 1
-    while lanes < MAX_DEFAULT_LANES and _cdiv(model.complex_macs, lanes) > model.pipeline_depth:
-        lanes *= 2
-    return lanes
+    jobs = tuple(job_table(info, lanes))
+    return HardwareConfig(lanes, default_cell_lanes(k), len(words), xbuf_depth(info), files, jobs)

@@ -7,8 +7,9 @@ A model directory (``ernn export --checkpoint RUN_DIR --out MODEL_DIR``) holds
 * ``model.npz``     — the float model description (``describe()``) the integers are quantized from, and
                       the head's float weights;
 * ``params.npz``    — every integer the RTL memories hold (``GoldenNetwork.quantized_params``), flattened;
-* ``ernn_params.vh``— Verilog ``localparam``s: sizes, k, every format's word and frac, and the hardware
-                      choices (``ERNN_LANES`` = P, ``ERNN_CELL_LANES``, ``ERNN_W_DEPTH``, ...);
+* ``ernn_params.vh``— Verilog ``localparam``s: sizes, k, every format's word and frac, the hardware
+                      choices (``ERNN_LANES`` = P, ``ERNN_CELL_LANES``, ``ERNN_W_DEPTH``, ...) and the PE job
+                      table the controller steps through (``ERNN_JOB_TABLE``, :mod:`ernn.export.schedule`);
 * ``mem/*.mem``     — ``$readmemh`` images (two's complement hex, one word per line), layouts below;
 * ``vectors/``      — test vectors: a stream of quantized input frames with TLAST, and the golden model's
                       expected outputs per time step for every layer (``.mem`` and ``vectors.npz``).
@@ -39,13 +40,15 @@ import numpy as np
 
 from ernn import data
 from ernn.export import layout as hw_layout
+from ernn.export import model_dir as model_directory
 from ernn.golden.formats import NumericsConfig
-from ernn.golden.network import GoldenNetwork
+from ernn.golden.network import GoldenNetwork, numerics_for_model
 from ernn.golden.ops import hex_words
 from ernn.train import trainer as train
 
-FORMAT_NAME = "ernn-model"
-FORMAT_VERSION = 1
+#: the format this writer writes is the one the reader (ernn.export.model_dir) accepts; since version 2 the
+#: header also carries the PE job table (ERNN_JOB_TABLE) that rtl/ernn_ctrl.v steps through
+FORMAT_NAME, FORMAT_VERSION = model_directory.FORMAT_NAME, model_directory.FORMAT_VERSION
 
 
 def _write_mem(path: Path, values: np.ndarray, word: int) -> None:
@@ -172,7 +175,7 @@ def export(
             raise FileExistsError(f"{out} already holds an exported model; pass --force to overwrite it")
         _remove_previous_export(out)
     desc = model.rnn.describe()
-    net = GoldenNetwork(desc, NumericsConfig.for_model(desc, data_bits))
+    net = GoldenNetwork(desc, numerics_for_model(desc, data_bits))
     lanes = hw_layout.default_lanes(net.info) if lanes is None else hw_layout.check_lanes(lanes)
     params = net.quantized_params()
     flat = _flatten_params(params)
@@ -329,6 +332,17 @@ class ExportedModel:
         for name, value in fresh.items():
             if stored[name].shape != value.shape or not np.array_equal(stored[name], value):
                 raise ValueError(f"{self.dir / 'params.npz'}: '{name}' differs from the quantized model.npz")
+        header_path = self.dir / "ernn_params.vh"
+        lanes = self.config["hardware"]["lanes"]
+        try:
+            table = hw_layout.parse_job_table(header_path.read_text())
+        except ValueError as exc:
+            raise ValueError(f"{header_path}: {exc}") from exc
+        if table != hw_layout.job_table(self.net.info, lanes):
+            raise ValueError(
+                f"{header_path}: the job table differs from this model's schedule for P = {lanes} "
+                "(ernn.export.schedule.job_table)"
+            )
         self.mean = np.asarray(self.config["data"]["mean"], dtype=np.float32)
         self.std = np.asarray(self.config["data"]["std"], dtype=np.float32)
 

@@ -44,7 +44,9 @@ class Case:
     extra: dict[str, Any] = field(default_factory=dict)
 
     def key(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        """What the cached export depends on: the case and the model-directory format (a new format, such
+        as the job table in the header, exports the case again)."""
+        return json.dumps({**asdict(self), "format_version": export.FORMAT_VERSION}, sort_keys=True)
 
 
 @contextmanager

@@ -19,6 +19,7 @@ writes), with the seed.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -321,6 +322,41 @@ def test_weight_depth_mismatch_is_refused(sim, tmp_path) -> None:
     rtl_runner.expect_elaboration_error(
         rtl_sim.TOPLEVEL, rtl_sim.build_params(broken), r"W_DEPTH = \d+, but this model", sim=sim
     )
+
+
+@pytest.mark.parametrize("sim", rtl_runner.simulators())
+@pytest.mark.parametrize(
+    ("damage", "message"),
+    [
+        # job 1's weight region moved one word onto job 2's
+        ("w_base", r"ernn_job_table job 2: its weight words"),
+        # job 0 reads one spectrum slot more than the PE has
+        ("read_count", r"ernn_job_table job 0: its loads or reads leave the \d+ spectrum slots"),
+        # the layer-0 gate job and the W_in x job swapped
+        ("order", r"ernn_job_table job 0 is out of order"),
+    ],
+)
+def test_job_table_mismatch_is_refused(sim, damage, message) -> None:
+    """A header whose job table does not fit the datapath it drives stops elaboration naming the job (the
+    checks of rtl/ernn_job_table.v; the schedule itself is the exporter's, ernn.export.schedule)."""
+    broken = damaged_copy(GRU_K4, f"bad-jobs-{damage}-{sim}")
+    header = (broken / "ernn_params.vh").read_text()
+    table = hw_layout.parse_job_table(header)
+    bad = list(table)
+    if damage == "w_base":
+        bad[1] = dataclasses.replace(bad[1], w_base=bad[1].w_base + 1)
+    elif damage == "read_count":
+        slots = int(header.split("ERNN_XBUF_DEPTH = ")[1].split(";")[0])
+        bad[0] = dataclasses.replace(bad[0], read_count=slots + 1 - bad[0].read_base)
+    else:
+        bad[0], bad[1] = bad[1], bad[0]
+    damaged = header.replace(
+        "\n".join(hw_layout.job_table_lines(table)), "\n".join(hw_layout.job_table_lines(bad))
+    )
+    assert damaged != header
+    (broken / "ernn_params.vh").write_text(damaged)
+    rtl_sim.prepare_build(broken, sim)
+    rtl_runner.expect_elaboration_error(rtl_sim.TOPLEVEL, rtl_sim.build_params(broken), message, sim=sim)
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,316 @@
+"""The PE job schedule of an exported model: computed here once, run by ``rtl/ernn_ctrl.v`` from a table.
+
+The accelerator (docs/accelerator.md) runs every layer of every time step as one *stage* of PE jobs on one
+circulant PE with P complex-MAC lanes (``rtl/ernn_pe.v``), followed by the element-wise cell unit:
+
+==========  ============================  =========================  ================================
+cell        job                           rows (row blocks)          input blocks (spectrum slots)
+==========  ============================  =========================  ================================
+LSTM        gate: W_ih x + W_hh h         4 p, order (block, gate)   q_x + q_h (x then h)
+LSTM        proj (``proj_size`` > 0)      p_r                        p (m = o tanh c)
+GRU         rz: W_i{r,z} x + W_h{r,z} h   2 p, order (block, gate)   q_x + q_h
+GRU         in: W_in x                    p                          q_x (slots 0..q_x-1)
+GRU         hn: W_hn h                    p                          q_h (slots q_x..)
+==========  ============================  =========================  ================================
+
+p = ceil(H / k), p_r = ceil(proj / k), q_x = ceil(n_l / k), q_h = ceil(out / k). Rows are interleaved per
+hidden block (i, f, g, o of block 0, then of block 1, ...) so that a block's gates leave the PE together and
+the cell unit can start on it while the PE works on the next blocks.
+
+:func:`all_jobs` is the schedule of one time step (layer 0's jobs, then layer 1's, ...). :func:`job_table`
+adds what the hardware needs to run it for P lanes: each job's first PE weight word (the job regions of
+``pe_weights.mem`` back to back, :func:`Job.words` each) and the state-memory addresses of its operands.
+The exporter writes that table into ``ernn_params.vh`` (:func:`job_table_lines`, ``ERNN_JOB_TABLE``);
+``rtl/ernn_job_table.v`` decodes it and every unit of ``rtl/ernn_ctrl.v`` steps through it, so the RTL holds
+no copy of the schedule. :func:`parse_job_table` reads the table back from a header.
+
+:func:`cycle_model` gives the ideal cycles per time step, ceil(complex MACs / P) plus the pipeline depth
+(one block through FFT, MACs, IFFT and the cell), and the PE's own round schedule; ``bench/bench_top.py``
+compares the simulated steady state with it. :func:`default_lanes` picks P.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import asdict, astuple, dataclass, fields
+
+import numpy as np
+
+from ernn.shape import ModelShape
+
+#: Latency of a PE job beyond its MAC issue (rtl/ernn_pe.v header, docs/pe.md): command -> first block 1,
+#: FFT 2 log2 k - 2, lane registers 3, rounding 1, gearbox 1, IFFT input 1, IFFT 2 log2 k - 2, output 1.
+PE_FIXED_LATENCY = 4
+#: Pipeline depth of the cell units (rtl/ernn_lstm_cell.v, rtl/ernn_gru_cell.v).
+CELL_LATENCY = {"lstm": 16, "gru": 15}
+#: The largest default P (MAC lanes): 3 multipliers each, 192 DSP slices for the MAC array.
+MAX_DEFAULT_LANES = 64
+
+#: Job kinds in the order of their codes in the job table (rtl/ernn_job_table.v).
+JOB_KINDS = ("gate", "in", "hn", "proj")
+#: Bits of every job-table field (ERNN_JOB_TABLE).
+FIELD_BITS = 32
+
+
+def _cdiv(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One PE job of a stage: its kind, row blocks, input blocks (spectrum slots read) and blocks loaded.
+
+    ``x_blocks``: of the ``load_count`` blocks loaded, the first ``x_blocks`` are x_t (the input frame, or
+    the layer below's h_t), the rest h_{t-1} of this layer (a projection loads m_t instead). ``gates``: row
+    blocks per output block (the gate job's rows are (block, gate) pairs; every other job has one row per
+    block).
+    """
+
+    layer: int
+    kind: str  # "gate", "proj", "in", "hn"
+    rows: int
+    read_base: int
+    read_count: int
+    load_count: int
+    x_blocks: int = 0
+    gates: int = 1
+
+    def words(self, bins: int, lanes: int) -> int:
+        """Weight-memory words = MAC issue cycles of the job: rounds of P units, one word per input block."""
+        return _cdiv(self.rows * bins, lanes) * self.read_count
+
+    def complex_macs(self, bins: int) -> int:
+        return self.rows * self.read_count * bins
+
+    @property
+    def blocks(self) -> int:
+        """Output blocks: the row blocks of one output block leave the PE together."""
+        return self.rows // self.gates
+
+
+def stage_jobs(info: ModelShape, layer: int) -> list[Job]:
+    """The PE jobs of one layer's time step, in issue order (see the module docstring)."""
+    k = info.block_size
+    p = _cdiv(info.hidden_size, k)
+    qh = _cdiv(info.output_size, k)
+    qx = _cdiv(info.input_size if layer == 0 else info.output_size, k)
+    if info.cell == "lstm":
+        jobs = [Job(layer, "gate", 4 * p, 0, qx + qh, qx + qh, qx, 4)]
+        if info.proj_size:
+            jobs.append(Job(layer, "proj", _cdiv(info.proj_size, k), 0, p, p))
+        return jobs
+    return [
+        Job(layer, "gate", 2 * p, 0, qx + qh, qx + qh, qx, 2),
+        Job(layer, "in", p, 0, qx, 0),
+        Job(layer, "hn", p, qx, qh, 0),
+    ]
+
+
+def all_jobs(info: ModelShape) -> list[Job]:
+    return [job for layer in range(info.num_layers) for job in stage_jobs(info, layer)]
+
+
+def xbuf_depth(info: ModelShape) -> int:
+    """Spectrum-buffer slots the PE needs: the most input blocks of any job (= numerics' max_blocks)."""
+    return max(job.read_count for job in all_jobs(info))
+
+
+def default_cell_lanes(k: int) -> int:
+    """Hidden units per cell-unit beat: k / 4, so that the cell keeps pace with the PE's peak output of
+    one row block per clock (four row blocks, i.e. the four gate slots, per hidden block)."""
+    return max(1, k // 4)
+
+
+def check_lanes(lanes: int) -> int:
+    if isinstance(lanes, bool) or not isinstance(lanes, int | np.integer) or not 1 <= lanes <= 4096:
+        raise ValueError(f"lanes (P, complex MAC lanes) must be an integer in [1, 4096], got {lanes!r}")
+    return int(lanes)
+
+
+# ------------------------------------------------------------------------------------------------------
+# the job table the RTL steps through
+@dataclass(frozen=True)
+class JobEntry:
+    """One row of the job table (``ERNN_JOB_TABLE``): a job with the addresses the hardware needs for P.
+
+    Fields, in table order (field 0 first):
+
+    * ``kind`` — code of :data:`JOB_KINDS` (0 gate, 1 in, 2 hn, 3 proj); ``layer``;
+    * ``rows`` — row blocks; ``blocks`` — output blocks (rows / gates per block);
+    * ``load_count`` — blocks FFT'd into spectrum slots 0..load_count-1; ``x_blocks`` — the first of them
+      that are x_t (the rest h_{t-1}; a projection loads m_t);
+    * ``read_base``, ``read_count`` — the spectrum slots the MACs read;
+    * ``w_base`` — the job's first word in ``pe_weights.mem`` (jobs back to back, :meth:`Job.words` each);
+    * ``x_base`` — h-memory word of block 0 of x_t when x_t is the layer below's h_t (0 for layer 0);
+    * ``h_base`` — h-memory word of block 0 of this layer's h (h_{t-1} read, h_t written): layer * q_h;
+    * ``c_base`` — word of hidden block 0 of this layer in ``cell_bias.mem``, ``cell_peephole.mem`` and
+      the c memory: layer * p.
+    """
+
+    kind: int
+    layer: int
+    rows: int
+    blocks: int
+    load_count: int
+    x_blocks: int
+    read_base: int
+    read_count: int
+    w_base: int
+    x_base: int
+    h_base: int
+    c_base: int
+
+    @property
+    def kind_name(self) -> str:
+        return JOB_KINDS[self.kind]
+
+
+#: Field names of a job-table row, in table order.
+JOB_FIELDS = tuple(f.name for f in fields(JobEntry))
+
+
+def job_table(info: ModelShape, lanes: int) -> list[JobEntry]:
+    """The job table of one time step for P = ``lanes`` (issue order; see :class:`JobEntry`)."""
+    check_lanes(lanes)
+    k = info.block_size
+    bins = k // 2 + 1
+    p = _cdiv(info.hidden_size, k)
+    qh = _cdiv(info.output_size, k)
+    table, w_base = [], 0
+    for job in all_jobs(info):
+        table.append(
+            JobEntry(
+                kind=JOB_KINDS.index(job.kind),
+                layer=job.layer,
+                rows=job.rows,
+                blocks=job.blocks,
+                load_count=job.load_count,
+                x_blocks=job.x_blocks,
+                read_base=job.read_base,
+                read_count=job.read_count,
+                w_base=w_base,
+                x_base=(job.layer - 1) * qh if job.layer > 0 else 0,
+                h_base=job.layer * qh,
+                c_base=job.layer * p,
+            )
+        )
+        w_base += job.words(bins, lanes)
+    return table
+
+
+def job_table_lines(table: list[JobEntry]) -> list[str]:
+    """``ernn_params.vh`` lines of the job table: ``ERNN_JOBS``, ``ERNN_JOB_FIELDS`` and ``ERNN_JOB_TABLE``,
+    one row per job, field 0 of row 0 in the highest bits (so that the rows read in order)."""
+    limit = 1 << FIELD_BITS
+    for entry in table:
+        if not all(0 <= v < limit for v in astuple(entry)):
+            raise ValueError(f"job-table entry {entry} has a field outside [0, 2**{FIELD_BITS})")
+    rows = [[f"{FIELD_BITS}'d{v}" for v in astuple(entry)] for entry in table]
+    widths = [max(len(name), *(len(row[col]) + 1 for row in rows)) + 1 for col, name in enumerate(JOB_FIELDS)]
+    lines = [
+        "// PE job table (ernn.export.schedule.job_table): one row per PE job of a time step, in issue",
+        f"// order, of ERNN_JOB_FIELDS {FIELD_BITS}-bit fields, row 0 and field 0 in the highest bits.",
+        "// rtl/ernn_job_table.v decodes it; the units of rtl/ernn_ctrl.v step through it.",
+        '// kind: 0 gate, 1 in, 2 hn, 3 proj (docs/accelerator.md "Job table").',
+        f"localparam integer ERNN_JOBS = {len(table)};  // PE jobs per time step (all layers)",
+        f"localparam integer ERNN_JOB_FIELDS = {len(JOB_FIELDS)};  // fields per job-table row",
+        f"localparam [ERNN_JOBS*ERNN_JOB_FIELDS*{FIELD_BITS}-1:0] ERNN_JOB_TABLE = {{",
+        "    // " + "".join(f"{name:<{w}}" for name, w in zip(JOB_FIELDS, widths, strict=True)).rstrip(),
+    ]
+    for idx, (entry, row) in enumerate(zip(table, rows, strict=True)):
+        last = idx == len(table) - 1
+        cells = [cell + ("" if last and col == len(row) - 1 else ",") for col, cell in enumerate(row)]
+        text = "".join(f"{cell:<{w}}" for cell, w in zip(cells, widths, strict=True))
+        lines.append(f"       {text}// job {idx}: layer {entry.layer} {entry.kind_name}")
+    lines.append("};")
+    return lines
+
+
+_TABLE_RE = re.compile(r"ERNN_JOB_TABLE\s*=\s*\{(.*?)\};", re.S)
+_COMMENT_RE = re.compile(r"//[^\n]*")
+
+
+def _header_int(text: str, name: str) -> int:
+    found = re.search(rf"localparam integer {name} = (\d+);", text)
+    if found is None:
+        raise ValueError(f"the header has no {name}")
+    return int(found.group(1))
+
+
+def parse_job_table(header: str) -> list[JobEntry]:
+    """The job table of an ``ernn_params.vh`` text, decoded as ``rtl/ernn_job_table.v`` does."""
+    jobs = _header_int(header, "ERNN_JOBS")
+    nfields = _header_int(header, "ERNN_JOB_FIELDS")
+    if nfields != len(JOB_FIELDS):
+        raise ValueError(
+            f"the header's job table has {nfields} fields per job; this toolkit reads {len(JOB_FIELDS)}"
+        )
+    found = _TABLE_RE.search(header)
+    if found is None:
+        raise ValueError("the header has no ERNN_JOB_TABLE")
+    body = _COMMENT_RE.sub("", found.group(1))
+    values = [int(v) for v in re.findall(rf"\b{FIELD_BITS}'d(\d+)", body)]
+    if len(values) != jobs * nfields:
+        raise ValueError(
+            f"ERNN_JOB_TABLE holds {len(values)} fields, ERNN_JOBS = {jobs} rows need {jobs * nfields}"
+        )
+    return [JobEntry(*values[j * nfields : (j + 1) * nfields]) for j in range(jobs)]
+
+
+# ------------------------------------------------------------------------------------------------------
+# cycle model
+def pe_latency(k: int) -> int:
+    """The PE's pipeline depth, 4 log2 k + 4 clocks (k = 8: 16, k = 16: 20; docs/pe.md "Latency")."""
+    return 4 * int(math.log2(k)) + PE_FIXED_LATENCY
+
+
+@dataclass(frozen=True)
+class CycleModel:
+    """Cycles per time step of a model on P lanes (see :func:`cycle_model`)."""
+
+    lanes: int
+    complex_macs: int  # per time step, all layers and jobs (bins 0..k/2)
+    mac_cycles: int  # ceil(complex_macs / P)
+    pipeline_depth: int  # one block through the datapath: PE, cell (and the projection's PE pass)
+    ideal: int  # mac_cycles + pipeline_depth
+    pe_issue_cycles: int  # the PE's round schedule: sum over jobs of ceil(rows * bins / P) * q
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+def cycle_model(info: ModelShape, lanes: int) -> CycleModel:
+    """Ideal cycles per time step = ceil(complex MACs / P) + pipeline depth.
+
+    Complex MACs count every (row block, input block, bin) product of every job of every layer (bins
+    0..k/2, the real FFT's k/2 + 1 bins). The pipeline depth is the latency of one block through the
+    datapath, which a recurrent step cannot hide: FFT -> MAC -> IFFT (:func:`pe_latency`), the cell's
+    pipeline, and with a projection one more PE pass. (The same chain recurs per layer, but most of it
+    overlaps the next job's MACs on the early blocks; the ideal counts it once.) ``pe_issue_cycles`` is
+    what the PE's scheduling (rounds of P units per job) needs for the MACs; it exceeds ``mac_cycles``
+    when P does not divide a job's rows * (k/2 + 1).
+    """
+    check_lanes(lanes)
+    k = info.block_size
+    bins = k // 2 + 1
+    jobs = all_jobs(info)
+    macs = sum(job.complex_macs(bins) for job in jobs)
+    issue = sum(job.words(bins, lanes) for job in jobs)
+    depth = pe_latency(k) + CELL_LATENCY[info.cell] + (pe_latency(k) if info.proj_size else 0)
+    mac_cycles = _cdiv(macs, lanes)
+    return CycleModel(lanes, macs, mac_cycles, depth, mac_cycles + depth, issue)
+
+
+def default_lanes(info: ModelShape) -> int:
+    """Default P: the smallest power of two whose MAC time fits in the pipeline depth, at most 64.
+
+    Below that P the MACs dominate a time step; above it the recurrence latency (matvec -> cell -> next
+    matvec), which no number of lanes shortens, does, and each doubling of the DSP count buys less than
+    1.5x. The cap keeps the MAC array (3 multipliers per lane) within small and mid-size FPGAs.
+    """
+    model = cycle_model(info, 1)
+    lanes = 1
+    while lanes < MAX_DEFAULT_LANES and _cdiv(model.complex_macs, lanes) > model.pipeline_depth:
+        lanes *= 2
+    return lanes

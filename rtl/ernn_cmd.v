@@ -1,0 +1,394 @@
+/*
+
+E-RNN toolkit: accelerator command side — input frames, PE job commands and their input blocks
+
+*/
+
+// Language: Verilog 2001
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+/*
+ * Steps through the exporter's job table (ernn_job_table port `job`) one PE job at a time,
+ * time step after time step, and for each job
+ *
+ *   1. issues the PE command (m_cmd_*: load_count blocks into spectrum slots from 0,
+ *      read_count slots from read_base, rows row blocks, weights from w_base: the table's
+ *      fields as they are);
+ *   2. streams the job's load_count input blocks into the PE (m_axis, one block of K
+ *      Q(DATA_W, DATA_F) samples per beat, sample n at [n*DATA_W +: DATA_W]): a projection
+ *      loads m_t; otherwise the first x_blocks blocks are x_t (layer 0: the frame register,
+ *      zero-padded to whole blocks; later layers: the layer below's h_t at x_base) and the
+ *      rest h_{t-1} of this layer at h_base (zero on the first frame of a sequence).
+ *
+ * A block is requested as soon as its producer has written it (h_stage/h_count: the stage
+ * (mod 4) the h producer is writing and its blocks so far; m_tag/m_count likewise for m),
+ * so the next job's FFTs overlap the current job's tail; a stage's first job waits until
+ * the stage two back has written all of its h (the 2-bit tags never alias) and, in layer 0,
+ * for its frame. Requests go through a registered read (memory or block select) into a
+ * 4-entry FIFO that feeds the PE, one block per clock; a credit count keeps it from
+ * overflowing.
+ *
+ * s_axis: one frame x_t per beat (INPUT_SIZE samples of Q(DATA_W, DATA_F), sample n at
+ * [n*DATA_W +: DATA_W], zero-padded to whole bytes); tlast = last frame of a sequence.
+ * tready is high while the frame register is free: from the request of the frame's last
+ * block to the next accepted frame. The first frame's and tlast flags are kept per step
+ * parity (step_first, step_last) for the feeder and the output vector.
+ */
+module ernn_cmd #
+(
+    // features per input frame
+    parameter INPUT_SIZE = 12,
+    // stacked layers (L)
+    parameter NUM_LAYERS = 1,
+    // block size K
+    parameter K = 8,
+    // data word, Q(DATA_W, DATA_F)
+    parameter DATA_W = 16,
+    // job-table row index width
+    parameter JOB_W = 1,
+    // block index / count width
+    parameter IDX_W = 4,
+    // spectrum-slot count width (PE command)
+    parameter CNT_W = 3,
+    // spectrum-slot address width (PE command)
+    parameter XBUF_ADDR_W = 3,
+    // row-block count width (PE command)
+    parameter ROWS_W = 5,
+    // PE weight-memory address width
+    parameter W_ADDR_W = 6,
+    // h-memory address width
+    parameter H_ADDR_W = 2,
+    // m-memory address width
+    parameter M_ADDR_W = 2,
+    // s_axis_tdata width: INPUT_SIZE samples padded to whole bytes (derived; do not override)
+    parameter IN_TDATA_W = ((INPUT_SIZE * DATA_W + 7) / 8) * 8
+)
+(
+    input  wire                   clk,
+    input  wire                   rst,
+
+    // input frames x_t, Q(DATA_W, DATA_F) samples; tlast = last frame of a sequence
+    input  wire [IN_TDATA_W-1:0]  s_axis_tdata,
+    input  wire                   s_axis_tvalid,
+    output wire                   s_axis_tready,
+    input  wire                   s_axis_tlast,
+
+    // job-table read port (ernn_job_table): the job being issued or loaded, and its fields
+    output wire [JOB_W-1:0]       job,
+    input  wire [1:0]             job_kind,
+    input  wire                   job_first_layer,
+    input  wire                   job_stage_first,
+    input  wire                   job_stage_last,
+    input  wire                   job_step_last,
+    input  wire [CNT_W-1:0]       job_load_count,
+    input  wire [IDX_W-1:0]       job_load_last,
+    input  wire [IDX_W-1:0]       job_x_blocks,
+    input  wire [XBUF_ADDR_W-1:0] job_read_base,
+    input  wire [CNT_W-1:0]       job_read_count,
+    input  wire [ROWS_W-1:0]      job_rows,
+    input  wire [W_ADDR_W-1:0]    job_w_base,
+    input  wire [H_ADDR_W-1:0]    job_x_base,
+    input  wire [H_ADDR_W-1:0]    job_h_base,
+
+    // PE job command (ernn_pe s_cmd_*)
+    output wire                   m_cmd_valid,
+    input  wire                   m_cmd_ready,
+    output wire [CNT_W-1:0]       m_cmd_load_count,
+    output wire [XBUF_ADDR_W-1:0] m_cmd_read_base,
+    output wire [CNT_W-1:0]       m_cmd_read_count,
+    output wire [ROWS_W-1:0]      m_cmd_rows,
+    output wire [W_ADDR_W-1:0]    m_cmd_w_base,
+
+    // PE input blocks, K samples of Q(DATA_W, DATA_F)
+    output wire [K*DATA_W-1:0]    m_axis_tdata,
+    output wire                   m_axis_tvalid,
+    input  wire                   m_axis_tready,
+
+    // h memory read port (registered: data one clock after rd_en), Q(DATA_W, DATA_F) blocks
+    output wire                   h_rd_en,
+    output wire [H_ADDR_W-1:0]    h_rd_addr,
+    input  wire [K*DATA_W-1:0]    h_rd_data,
+    // m memory read port (LSTM projection input), Q(DATA_W, DATA_F) blocks
+    output wire                   m_rd_en,
+    output wire [M_ADDR_W-1:0]    m_rd_addr,
+    input  wire [K*DATA_W-1:0]    m_rd_data,
+
+    // progress of the h producer: stage (mod 4) being written, blocks of it written so far
+    input  wire [1:0]             h_stage,
+    input  wire [IDX_W-1:0]       h_count,
+    // progress of the m writer: stage (mod 4) of the last m block written, blocks so far
+    input  wire [1:0]             m_tag,
+    input  wire [IDX_W-1:0]       m_count,
+
+    // per step parity: the step starts a sequence (zero state), its frame had tlast
+    output wire [1:0]             step_first,
+    output wire [1:0]             step_last
+);
+
+function integer cdiv(input integer a, input integer b);
+    begin
+        cdiv = (a + b - 1) / b;
+    end
+endfunction
+
+// input blocks of the frame (layer 0's x_t)
+localparam QX0 = cdiv(INPUT_SIZE, K);
+localparam BLK_W = K * DATA_W;
+localparam FRAME_W = INPUT_SIZE * DATA_W;
+localparam FRAME_PAD_W = QX0 * BLK_W;
+localparam integer QX0_LAST_I = QX0 - 1;
+localparam [IDX_W-1:0] QX0_LAST = QX0_LAST_I[IDX_W-1:0];
+
+// job kinds (ernn_job_table)
+localparam [1:0] JOB_PROJ = 2'd3;
+
+// load sources
+localparam [1:0] SRC_ZERO = 2'd0;
+localparam [1:0] SRC_FRAME = 2'd1;
+localparam [1:0] SRC_H = 2'd2;
+localparam [1:0] SRC_M = 2'd3;
+
+// check configuration
+initial begin
+    if (INPUT_SIZE < 1 || NUM_LAYERS < 1 || K < 1) begin
+        $error("Error: ernn_cmd needs INPUT_SIZE, NUM_LAYERS, K >= 1 (got %0d, %0d, %0d)", INPUT_SIZE, NUM_LAYERS, K);
+        $finish;
+    end
+    if (IN_TDATA_W != ((INPUT_SIZE * DATA_W + 7) / 8) * 8) begin
+        $error("Error: ernn_cmd IN_TDATA_W is derived; do not override it");
+        $finish;
+    end
+end
+
+// ---------------------------------------------------------------------------------------
+// input frame register
+
+reg [FRAME_W-1:0] frame_reg;    // x_t, Q(data) samples
+reg frame_valid_reg;
+reg frame_first_reg;            // first frame of a sequence: zero state
+reg frame_last_reg;             // tlast: last frame of a sequence
+reg next_first_reg;             // the next accepted frame starts a sequence
+
+wire frame_free;                // the last block of the frame has been requested
+
+assign s_axis_tready = !frame_valid_reg;
+
+always @(posedge clk) begin
+    if (frame_free) begin
+        frame_valid_reg <= 1'b0;
+    end
+    if (s_axis_tvalid && s_axis_tready) begin
+        frame_reg <= s_axis_tdata[FRAME_W-1:0];
+        frame_valid_reg <= 1'b1;
+        frame_first_reg <= next_first_reg;
+        frame_last_reg <= s_axis_tlast;
+        next_first_reg <= s_axis_tlast;
+    end
+
+    if (rst) begin
+        frame_valid_reg <= 1'b0;
+        next_first_reg <= 1'b1;
+    end
+end
+
+generate
+if (IN_TDATA_W > FRAME_W) begin : g_in_pad
+    // byte padding of the input bus
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire unused_in_pad = &{1'b0, s_axis_tdata[IN_TDATA_W-1:FRAME_W]};
+    /* verilator lint_on UNUSEDSIGNAL */
+end
+endgenerate
+
+// frame zero-padded to QX0 whole blocks
+wire [FRAME_PAD_W-1:0] frame_pad;   // Q(data) samples, QX0 K of them
+
+generate
+if (FRAME_PAD_W > FRAME_W) begin : g_frame_pad
+    assign frame_pad = {{(FRAME_PAD_W-FRAME_W){1'b0}}, frame_reg};
+end else begin : g_frame_nopad
+    assign frame_pad = frame_reg;
+end
+endgenerate
+
+reg [1:0] step_first_reg;
+reg [1:0] step_last_reg;
+
+assign step_first = step_first_reg;
+assign step_last = step_last_reg;
+
+// ---------------------------------------------------------------------------------------
+// job sequencing
+
+localparam [1:0] CMD_ISSUE = 2'd0;
+localparam [1:0] CMD_LOAD = 2'd1;
+
+reg [1:0] cmd_state_reg;
+reg [JOB_W-1:0] cmd_job_reg;    // job-table row
+reg [1:0] cmd_stage_reg;        // stage index mod 4
+reg cmd_par_reg;                // step parity
+reg cmd_first_reg;              // this step starts a sequence
+reg [IDX_W-1:0] ld_idx_reg;     // input block of the job being sent
+
+assign job = cmd_job_reg;
+
+// where input block ld_idx comes from and whether its producer has written it
+reg [1:0] ld_src;
+reg [H_ADDR_W-1:0] ld_haddr;
+reg ld_avail;
+
+// this stage minus the stage the h producer is writing: 0 = every earlier stage is written;
+// 1 = the previous stage is being written (h_count blocks so far); 2 = two back (no start)
+wire [1:0] hp_diff = cmd_stage_reg - h_stage;
+wire [IDX_W-1:0] ld_hidx = ld_idx_reg - job_x_blocks;   // recurrent block index
+
+always @* begin
+    ld_src = SRC_ZERO;
+    ld_haddr = job_h_base + ld_hidx[H_ADDR_W-1:0];
+    ld_avail = 1'b1;
+    if (job_kind == JOB_PROJ) begin
+        ld_src = SRC_M;
+        ld_avail = m_tag == cmd_stage_reg && m_count > ld_idx_reg;
+    end else if (ld_idx_reg < job_x_blocks) begin
+        // x_t: the frame, or h_t of the layer below (the previous stage)
+        if (job_first_layer) begin
+            ld_src = SRC_FRAME;
+            ld_avail = frame_valid_reg;
+        end else begin
+            ld_src = SRC_H;
+            ld_haddr = job_x_base + ld_idx_reg[H_ADDR_W-1:0];
+            ld_avail = hp_diff == 2'd0 || h_count > ld_idx_reg;
+        end
+    end else if (!cmd_first_reg) begin
+        // h_{t-1} of this layer: stage - L, the previous stage when L = 1
+        ld_src = SRC_H;
+        ld_avail = NUM_LAYERS > 1 || hp_diff == 2'd0 || h_count > ld_hidx;
+    end
+end
+
+// load pipeline: request -> memory read / block select -> FIFO -> PE s_axis
+localparam LD_FIFO_DEPTH = 4;
+
+reg ld_pend_reg;                // a request made last clock arrives now
+reg [1:0] ld_pend_src_reg;
+reg [BLK_W-1:0] ld_frame_blk_reg;              // K samples, Q(data)
+reg [BLK_W-1:0] ld_fifo_reg [0:LD_FIFO_DEPTH-1];  // input blocks for the PE, K samples of Q(data)
+reg [1:0] ld_wr_ptr_reg;
+reg [1:0] ld_rd_ptr_reg;
+reg [2:0] ld_count_reg;
+
+wire ld_credit = ld_count_reg + {2'b00, ld_pend_reg} < 3'd4;
+wire ld_req = cmd_state_reg == CMD_LOAD && ld_avail && ld_credit;
+wire ld_last = ld_idx_reg == job_load_last;
+wire ld_pop = ld_count_reg != 3'd0 && m_axis_tready;
+
+assign frame_free = ld_req && ld_src == SRC_FRAME && ld_idx_reg == QX0_LAST;
+
+assign h_rd_en = ld_req && ld_src == SRC_H;
+assign h_rd_addr = ld_haddr;
+assign m_rd_en = ld_req && ld_src == SRC_M;
+assign m_rd_addr = ld_idx_reg[M_ADDR_W-1:0];
+
+reg [BLK_W-1:0] ld_data;        // K samples, Q(data)
+
+always @* begin
+    case (ld_pend_src_reg)
+        SRC_FRAME: ld_data = ld_frame_blk_reg;
+        SRC_H: ld_data = h_rd_data;
+        SRC_M: ld_data = m_rd_data;
+        default: ld_data = {BLK_W{1'b0}};
+    endcase
+end
+
+// the frame's input block ld_idx (ernn_sel: a mux, not a shifter)
+wire [BLK_W-1:0] ld_frame_blk;
+
+ernn_sel #(.N(QX0), .W(BLK_W), .SEL_W(IDX_W))
+frame_sel_inst (.in(frame_pad), .sel(ld_idx_reg), .out(ld_frame_blk));
+
+always @(posedge clk) begin
+    ld_pend_reg <= ld_req;
+    if (ld_req) begin
+        ld_pend_src_reg <= ld_src;
+        ld_frame_blk_reg <= ld_frame_blk;
+    end
+    if (ld_pend_reg) begin
+        ld_fifo_reg[ld_wr_ptr_reg] <= ld_data;
+        ld_wr_ptr_reg <= ld_wr_ptr_reg + 1'b1;
+    end
+    if (ld_pop) begin
+        ld_rd_ptr_reg <= ld_rd_ptr_reg + 1'b1;
+    end
+    ld_count_reg <= ld_count_reg + {2'b00, ld_pend_reg} - {2'b00, ld_pop};
+
+    if (rst) begin
+        ld_pend_reg <= 1'b0;
+        ld_wr_ptr_reg <= 2'd0;
+        ld_rd_ptr_reg <= 2'd0;
+        ld_count_reg <= 3'd0;
+    end
+end
+
+assign m_axis_tdata = ld_fifo_reg[ld_rd_ptr_reg];
+assign m_axis_tvalid = ld_count_reg != 3'd0;
+
+// command issue: a stage starts once the stage two back has written all of its h
+// (hp_diff < 2) and, for layer 0, once its frame is here
+wire cmd_start_ok = !job_stage_first || (hp_diff != 2'd2 && (!job_first_layer || frame_valid_reg));
+assign m_cmd_valid = cmd_state_reg == CMD_ISSUE && cmd_start_ok;
+assign m_cmd_load_count = job_load_count;
+assign m_cmd_read_base = job_read_base;
+assign m_cmd_read_count = job_read_count;
+assign m_cmd_rows = job_rows;
+assign m_cmd_w_base = job_w_base;
+
+wire cmd_fire = m_cmd_valid && m_cmd_ready;
+// the job's command and loads are done: next job, next stage
+wire cmd_next = (cmd_fire && job_load_count == {CNT_W{1'b0}}) || (ld_req && ld_last);
+
+always @(posedge clk) begin
+    if (cmd_fire) begin
+        if (job_stage_first && job_first_layer) begin
+            step_first_reg[cmd_par_reg] <= frame_first_reg;
+            step_last_reg[cmd_par_reg] <= frame_last_reg;
+            cmd_first_reg <= frame_first_reg;
+        end
+        if (job_load_count != {CNT_W{1'b0}}) begin
+            cmd_state_reg <= CMD_LOAD;
+            ld_idx_reg <= {IDX_W{1'b0}};
+        end
+    end
+
+    if (ld_req) begin
+        ld_idx_reg <= ld_idx_reg + 1'b1;
+    end
+
+    if (cmd_next) begin
+        cmd_state_reg <= CMD_ISSUE;
+        if (job_stage_last) begin
+            cmd_stage_reg <= cmd_stage_reg + 1'b1;
+        end
+        if (job_step_last) begin
+            cmd_job_reg <= {JOB_W{1'b0}};
+            cmd_par_reg <= !cmd_par_reg;
+        end else begin
+            cmd_job_reg <= cmd_job_reg + 1'b1;
+        end
+    end
+
+    if (rst) begin
+        cmd_state_reg <= CMD_ISSUE;
+        cmd_job_reg <= {JOB_W{1'b0}};
+        cmd_stage_reg <= 2'd0;
+        cmd_par_reg <= 1'b0;
+        cmd_first_reg <= 1'b1;
+        ld_idx_reg <= {IDX_W{1'b0}};
+    end
+end
+
+endmodule
+
+`resetall

@@ -1,0 +1,251 @@
+/*
+
+E-RNN toolkit: accelerator state memories — h, c and m of every layer, and the h producer's progress
+
+*/
+
+// Language: Verilog 2001
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+/*
+ * The recurrent state between time steps and layers, one block (K samples) per word, all
+ * ernn_state_ram (one write port, one registered read port; BRAM-inferable):
+ *
+ *   h   H_DEPTH blocks, Q(DATA_W, DATA_F): every layer's h_t (the job table's h_base: layer
+ *       * q_h); written by the h producer (the cell writer, or with a projection the PE
+ *       writer), read by the command side (x_t of the layer above, h_{t-1})
+ *   h'  (GRU) a second copy of h with its own read port: the feeder's h_{t-1}
+ *   c   (LSTM) C_DEPTH blocks, Q(CELL_W, CELL_F): c_t per (layer, hidden block), written by
+ *       the cell writer, read by the feeder
+ *   m   (LSTM projection) M_DEPTH blocks, Q(DATA_W, DATA_F): m_t = o tanh(c_t) of the
+ *       stage being projected, written by the cell writer, read by the command side
+ *
+ * The feeder's state port st_* reads c (LSTM) or h' (GRU). The progress of the writers is
+ * what the command side waits on before it sends a block to the PE: h_stage counts the
+ * stages (mod 4) whose h is complete (the write of a layer's last block, h_wr_last, moves
+ * it on), h_count the blocks of the stage being written; m_tag / m_count: the stage and
+ * blocks of the last m write.
+ */
+module ernn_state_mem #
+(
+    // 1: LSTM (c memory), 0: GRU (a second h memory)
+    parameter CELL_LSTM = 1,
+    // 1: LSTM projection (m memory)
+    parameter HAS_PROJ = 0,
+    // block size K
+    parameter K = 8,
+    // data word, Q(DATA_W, DATA_F)
+    parameter DATA_W = 16,
+    // LSTM cell-state word, Q(CELL_W, CELL_F)
+    parameter CELL_W = 24,
+    // h blocks (layers * q_h; >= 2)
+    parameter H_DEPTH = 4,
+    // c blocks (layers * p; >= 2)
+    parameter C_DEPTH = 4,
+    // m blocks (p; >= 2)
+    parameter M_DEPTH = 4,
+    // block index width
+    parameter IDX_W = 4,
+    // address widths (derived; do not override)
+    parameter H_ADDR_W = $clog2(H_DEPTH),
+    parameter C_ADDR_W = $clog2(C_DEPTH),
+    parameter M_ADDR_W = $clog2(M_DEPTH),
+    // the feeder's state port: c (LSTM) or h (GRU) (derived; do not override)
+    parameter ST_ADDR_W = CELL_LSTM ? C_ADDR_W : H_ADDR_W,
+    parameter ST_W = CELL_LSTM ? K * CELL_W : K * DATA_W
+)
+(
+    input  wire                 clk,
+    input  wire                 rst,
+
+    // h write port (the h producer): block h_wr_blk of its layer, the layer's last block
+    input  wire                 h_we,
+    input  wire [H_ADDR_W-1:0]  h_wr_addr,
+    input  wire [K*DATA_W-1:0]  h_wr_data,
+    input  wire [IDX_W-1:0]     h_wr_blk,
+    input  wire                 h_wr_last,
+    // h read port (command side)
+    input  wire                 h_rd_en,
+    input  wire [H_ADDR_W-1:0]  h_rd_addr,
+    output wire [K*DATA_W-1:0]  h_rd_data,
+    // progress of the h producer
+    output wire [1:0]           h_stage,
+    output wire [IDX_W-1:0]     h_count,
+
+    // c write port (cell writer, LSTM)
+    input  wire                 c_we,
+    input  wire [C_ADDR_W-1:0]  c_wr_addr,
+    input  wire [K*CELL_W-1:0]  c_wr_data,
+
+    // m write port (cell writer, projection): block m_wr_blk of stage m_wr_stage (mod 4)
+    input  wire                 m_we,
+    input  wire [IDX_W-1:0]     m_wr_blk,
+    input  wire [K*DATA_W-1:0]  m_wr_data,
+    input  wire [1:0]           m_wr_stage,
+    // m read port (command side)
+    input  wire                 m_rd_en,
+    input  wire [M_ADDR_W-1:0]  m_rd_addr,
+    output wire [K*DATA_W-1:0]  m_rd_data,
+    // progress of the m writer
+    output wire [1:0]           m_tag,
+    output wire [IDX_W-1:0]     m_count,
+
+    // the feeder's state read port: c_{t-1} (LSTM) or h_{t-1} (GRU) of a block
+    input  wire                 st_rd_en,
+    input  wire [ST_ADDR_W-1:0] st_rd_addr,
+    output wire [ST_W-1:0]      st_rd_data
+);
+
+localparam BLK_W = K * DATA_W;
+localparam CBLK_W = K * CELL_W;
+
+// check configuration
+initial begin
+    if (H_DEPTH < 2 || C_DEPTH < 2 || M_DEPTH < 2) begin
+        $error("Error: ernn_state_mem needs H_DEPTH, C_DEPTH, M_DEPTH >= 2 (got %0d, %0d, %0d)", H_DEPTH, C_DEPTH, M_DEPTH);
+        $finish;
+    end
+    if (H_ADDR_W != $clog2(H_DEPTH) || C_ADDR_W != $clog2(C_DEPTH) || M_ADDR_W != $clog2(M_DEPTH)
+            || ST_ADDR_W != (CELL_LSTM ? C_ADDR_W : H_ADDR_W) || ST_W != (CELL_LSTM ? CBLK_W : BLK_W)) begin
+        $error("Error: ernn_state_mem the address widths, ST_ADDR_W and ST_W are derived; do not override them");
+        $finish;
+    end
+end
+
+// ---------------------------------------------------------------------------------------
+// h per (layer, block)
+
+ernn_state_ram #(
+    .WIDTH(BLK_W),
+    .DEPTH(H_DEPTH)
+)
+h_ram_inst (
+    .clk(clk),
+    .wr_en(h_we),
+    .wr_addr(h_wr_addr),
+    .wr_data(h_wr_data),
+    .rd_en(h_rd_en),
+    .rd_addr(h_rd_addr),
+    .rd_data(h_rd_data)
+);
+
+reg [1:0] h_stage_reg;          // stage (mod 4) whose h blocks are being written
+reg [IDX_W-1:0] h_count_reg;    // h blocks of that stage written so far
+
+always @(posedge clk) begin
+    if (h_we) begin
+        if (h_wr_last) begin
+            h_stage_reg <= h_stage_reg + 1'b1;
+            h_count_reg <= {IDX_W{1'b0}};
+        end else begin
+            h_count_reg <= h_wr_blk + 1'b1;
+        end
+    end
+
+    if (rst) begin
+        h_stage_reg <= 2'd0;
+        h_count_reg <= {IDX_W{1'b0}};
+    end
+end
+
+assign h_stage = h_stage_reg;
+assign h_count = h_count_reg;
+
+// ---------------------------------------------------------------------------------------
+// the feeder's state: c (LSTM) or a copy of h (GRU)
+
+generate
+if (CELL_LSTM) begin : g_c
+    ernn_state_ram #(
+        .WIDTH(CBLK_W),
+        .DEPTH(C_DEPTH)
+    )
+    c_ram_inst (
+        .clk(clk),
+        .wr_en(c_we),
+        .wr_addr(c_wr_addr),
+        .wr_data(c_wr_data),
+        .rd_en(st_rd_en),
+        .rd_addr(st_rd_addr),
+        .rd_data(st_rd_data)
+    );
+end else begin : g_hprev
+    // the other copy's read port feeds the PE
+    ernn_state_ram #(
+        .WIDTH(BLK_W),
+        .DEPTH(H_DEPTH)
+    )
+    hprev_ram_inst (
+        .clk(clk),
+        .wr_en(h_we),
+        .wr_addr(h_wr_addr),
+        .wr_data(h_wr_data),
+        .rd_en(st_rd_en),
+        .rd_addr(st_rd_addr),
+        .rd_data(st_rd_data)
+    );
+
+    // a GRU has no cell state
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire unused_c = &{1'b0, c_we, c_wr_addr, c_wr_data};
+    /* verilator lint_on UNUSEDSIGNAL */
+end
+endgenerate
+
+// ---------------------------------------------------------------------------------------
+// m_t (LSTM projection input) per hidden block
+
+reg [1:0] m_tag_reg;            // stage (mod 4) of the last m block written
+reg [IDX_W-1:0] m_count_reg;    // m blocks of that stage written so far
+
+assign m_tag = m_tag_reg;
+assign m_count = m_count_reg;
+
+generate
+if (HAS_PROJ) begin : g_m
+    ernn_state_ram #(
+        .WIDTH(BLK_W),
+        .DEPTH(M_DEPTH)
+    )
+    m_ram_inst (
+        .clk(clk),
+        .wr_en(m_we),
+        .wr_addr(m_wr_blk[M_ADDR_W-1:0]),
+        .wr_data(m_wr_data),
+        .rd_en(m_rd_en),
+        .rd_addr(m_rd_addr),
+        .rd_data(m_rd_data)
+    );
+
+    always @(posedge clk) begin
+        if (m_we) begin
+            m_tag_reg <= m_wr_stage;
+            m_count_reg <= m_wr_blk + 1'b1;
+        end
+
+        if (rst) begin
+            m_tag_reg <= 2'd0;
+            m_count_reg <= {IDX_W{1'b0}};
+        end
+    end
+end else begin : g_no_m
+    assign m_rd_data = {BLK_W{1'b0}};
+
+    always @(posedge clk) begin
+        m_tag_reg <= 2'd0;
+        m_count_reg <= {IDX_W{1'b0}};
+    end
+
+    // no projection: no m
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire unused_m = &{1'b0, m_we, m_wr_blk, m_wr_data, m_wr_stage, m_rd_en, m_rd_addr};
+    /* verilator lint_on UNUSEDSIGNAL */
+end
+endgenerate
+
+endmodule
+
+`resetall
