@@ -118,20 +118,22 @@ ctrl_delay_inst (
     .out_data({first_1, last_1})
 );
 
-// the sideband, LATENCY levels; the lanes delay the valid themselves (acc_valid marks a run's end)
+// the sideband, LATENCY levels, without a valid flag: the lanes carry the valid (acc_valid marks a
+// run's end), so out_valid is always 0
 /* verilator lint_off UNUSEDSIGNAL */
 wire user_valid;
 /* verilator lint_on UNUSEDSIGNAL */
 
 ernn_delay #(
     .DEPTH(LATENCY),
-    .WIDTH(USER_W)
+    .WIDTH(USER_W),
+    .VALID(0)
 )
 user_delay_inst (
     .clk(clk),
     .rst(rst),
     .en(en),
-    .in_valid(in_valid),
+    .in_valid(1'b0),
     .in_data(in_user),
     .out_valid(user_valid),
     .out_data(acc_user)

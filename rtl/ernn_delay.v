@@ -26,14 +26,19 @@ E-RNN toolkit: valid/sideband delay line (DEPTH register levels, stall-all clock
  *
  * Interface: clk, rst, en; in_valid, in_data[WIDTH] at level 0; out_valid, out_data[WIDTH]
  * at level DEPTH (registered outputs). Latency DEPTH clocks of en; initiation interval 1.
- * Resources: DEPTH (1 + WIDTH) flip-flops.
+ * VALID = 0 leaves the valid flag out (a sideband-only line beside a pipeline whose valid
+ * travels elsewhere, e.g. the MAC lanes'): out_valid is then 0 and no valid register exists.
+ * Resources: DEPTH (VALID + WIDTH) flip-flops.
  */
 module ernn_delay #
 (
     // register levels (>= 1)
     parameter DEPTH = 2,
     // sideband word carried beside the valid flag (>= 1)
-    parameter WIDTH = 1
+    parameter WIDTH = 1,
+    // 1: carry the valid flag; 0: sideband only (in_valid and rst are not read, out_valid is 0),
+    // for a pipeline whose valid travels elsewhere
+    parameter VALID = 1
 )
 (
     input  wire              clk,
@@ -57,43 +62,54 @@ initial begin
         $error("Error: ernn_delay WIDTH must be >= 1 (got %0d)", WIDTH);
         $finish;
     end
+    if (VALID != 0 && VALID != 1) begin
+        $error("Error: ernn_delay VALID must be 0 or 1 (got %0d)", VALID);
+        $finish;
+    end
 end
-
-// level d at bit d (valid) and at [d*WIDTH +: WIDTH] (data); level 0 is the first register
-reg [DEPTH-1:0] valid_reg;
-reg [DEPTH*WIDTH-1:0] data_reg;
 
 generate
 
-if (DEPTH == 1) begin : g_one
+// DEPTH < 1 is rejected by the parameter check above; no line, so that elaboration reaches it
+if (DEPTH >= 1) begin : g_line
+    // level d at [d*WIDTH +: WIDTH] (data) and bit d (valid); level 0 is the first register
+    reg [DEPTH*WIDTH-1:0] data_reg;
+    // the line as one chain: input, levels 0 .. DEPTH-1 (the last one is the output)
+    wire [(DEPTH+1)*WIDTH-1:0] data_chain = {data_reg, in_data};
+
     always @(posedge clk) begin
         if (en) begin
-            valid_reg <= in_valid;
-            data_reg <= in_data;
-        end
-
-        if (rst) begin
-            valid_reg <= 1'b0;
+            data_reg <= data_chain[DEPTH*WIDTH-1:0];
         end
     end
-end else if (DEPTH > 1) begin : g_shift
-    always @(posedge clk) begin
-        if (en) begin
-            valid_reg <= {valid_reg[DEPTH-2:0], in_valid};
-            data_reg <= {data_reg[(DEPTH-1)*WIDTH-1:0], in_data};
+
+    assign out_data = data_chain[DEPTH*WIDTH +: WIDTH];
+
+    if (VALID) begin : g_valid
+        reg [DEPTH-1:0] valid_reg;
+        wire [DEPTH:0] valid_chain = {valid_reg, in_valid};
+
+        always @(posedge clk) begin
+            if (en) begin
+                valid_reg <= valid_chain[DEPTH-1:0];
+            end
+
+            if (rst) begin
+                valid_reg <= {DEPTH{1'b0}};
+            end
         end
 
-        if (rst) begin
-            valid_reg <= {DEPTH{1'b0}};
-        end
+        assign out_valid = valid_chain[DEPTH];
+    end else begin : g_no_valid
+        // sideband only
+        /* verilator lint_off UNUSEDSIGNAL */
+        wire unused_valid = &{1'b0, in_valid, rst};
+        /* verilator lint_on UNUSEDSIGNAL */
+        assign out_valid = 1'b0;
     end
 end
-// DEPTH < 1 is rejected by the parameter check above; no branch, so that elaboration reaches it
 
 endgenerate
-
-assign out_valid = valid_reg[DEPTH-1];
-assign out_data = data_reg[(DEPTH-1)*WIDTH +: WIDTH];
 
 endmodule
 

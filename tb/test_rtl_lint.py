@@ -43,6 +43,8 @@ LINT_CASES: list[tuple[str, dict[str, object]]] = [
     ("ernn_delay", {}),
     ("ernn_delay", {"DEPTH": 1, "WIDTH": 1}),
     ("ernn_delay", {"DEPTH": 10, "WIDTH": 37}),
+    ("ernn_delay", {"DEPTH": 4, "WIDTH": 5, "VALID": 0}),
+    ("ernn_delay", {"DEPTH": 1, "WIDTH": 2, "VALID": 0}),
     ("ernn_round_sat", {}),
     ("ernn_round_sat", {"IN_W": 30, "SHIFT": 5, "OUT_W": 12, "SYMMETRIC": 1}),
     ("ernn_round_sat", {"IN_W": 12, "SHIFT": -3, "OUT_W": 16}),
