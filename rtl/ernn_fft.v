@@ -75,7 +75,7 @@ module ernn_fft #
 localparam LOG2K = $clog2(K);
 // bins produced
 localparam BINS = K / 2 + 1;
-// word of the stage-0 (bit-reversed input) values
+// word of the stage-0 values (the sign-extended input, natural order)
 localparam D_W = OUT_W - LOG2K;
 
 // clocks from s_axis to m_axis: ernn_fft_stage takes 1 clock in stages 1-2, 2 in later stages
