@@ -31,7 +31,6 @@ config.json's ``hardware`` section records P, the cell-unit lanes, the memory de
 
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -41,9 +40,9 @@ import numpy as np
 from ernn import data
 from ernn.export import layout as hw_layout
 from ernn.export import model_dir as model_directory
-from ernn.golden.formats import NumericsConfig
 from ernn.golden.network import GoldenNetwork, numerics_for_model
 from ernn.golden.ops import hex_words
+from ernn.shape.structures import implementation
 from ernn.train import trainer as train
 
 #: the format this writer writes is the one the reader (ernn.export.model_dir) accepts; since version 2 the
@@ -124,10 +123,6 @@ def verilog_header(
     return "\n".join(lines) + "\n"
 
 
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 #: what an export writes: these top-level files and everything under these folders (other files in the
 #: directory, such as a simulation report or a test harness's stamp, are not part of the model)
 EXPORT_FILES = ("model.npz", "params.npz", "ernn_params.vh")
@@ -176,11 +171,12 @@ def export(
         _remove_previous_export(out)
     desc = model.rnn.describe()
     net = GoldenNetwork(desc, numerics_for_model(desc, data_bits))
-    lanes = hw_layout.default_lanes(net.info) if lanes is None else hw_layout.check_lanes(lanes)
+    engine = implementation(net.info.structure.name, "export")  # ernn.export.structure
+    lanes = engine.default_lanes(net.info) if lanes is None else engine.check_lanes(lanes)
     params = net.quantized_params()
     flat = _flatten_params(params)
     cfg = net.numerics
-    ds = dataset or _dataset_for(run_config)
+    ds = dataset or train.run_dataset(run_dir)
 
     (out / "mem").mkdir(parents=True, exist_ok=True)
     (out / "vectors").mkdir(parents=True, exist_ok=True)
@@ -197,7 +193,7 @@ def export(
         for name, fmt in (("bias", cfg.bias), ("b_hn", cfg.bias), ("peephole", cfg.peephole)):
             if f"l{idx}_{name}" in flat:
                 _write_mem(mem / f"l{idx}_{name}.mem", flat[f"l{idx}_{name}"], fmt.word)
-    hardware = hw_layout.write_memories(net, mem, lanes)
+    hardware = engine.write_memories(net, mem, lanes)
 
     # Test vectors: the first test sequences back to back, as the RTL sees them on AXI-Stream.
     n = min(num_sequences, len(ds.test))
@@ -252,17 +248,12 @@ def export(
             "pe_weight_words": hardware.w_depth,
             "pe_spectrum_slots": hardware.xbuf_depth,
             "memories": hardware.files,
-            "cycles_per_step": hw_layout.cycle_model(net.info, lanes).as_dict(),
+            "cycles_per_step": engine.cycle_model(net.info, lanes).as_dict(),
         },
-        "files": {name: _sha256(out / name) for name in files},
+        "files": {name: model_directory.sha256(out / name) for name in files},
     }
     (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
     return out
-
-
-def _dataset_for(run_config: dict[str, Any]) -> data.Dataset:
-    tcfg = run_config["train"]
-    return data.load(run_config["data"]["task"], tcfg.get("train_file"), tcfg.get("test_file"))
 
 
 def _flatten_desc(desc: dict[str, Any]) -> dict[str, np.ndarray]:
@@ -289,38 +280,17 @@ def _unflatten_desc(model_cfg: dict[str, Any], arrays: dict[str, np.ndarray]) ->
     return desc
 
 
-class ExportedModel:
-    """A model directory loaded and checked: the golden network, the head and the configuration."""
+class ExportedModel(model_directory.ModelDirectory):
+    """A model directory (:class:`~ernn.export.model_dir.ModelDirectory`: config, checksums, shape,
+    formats) with its golden network and host-side head, every stored integer re-derived and compared."""
 
     def __init__(self, model_dir: str | Path) -> None:
-        self.dir = Path(model_dir)
-        cfg_path = self.dir / "config.json"
-        if not cfg_path.is_file():
-            raise FileNotFoundError(
-                f"{cfg_path} does not exist: is {self.dir} a directory written by 'ernn export'?"
-            )
-        try:
-            self.config = json.loads(cfg_path.read_text())
-        except ValueError as exc:
-            raise ValueError(f"{cfg_path}: not valid JSON ({exc})") from exc
-        if self.config.get("format") != FORMAT_NAME or self.config.get("version") != FORMAT_VERSION:
-            raise ValueError(f"{cfg_path}: not an {FORMAT_NAME} v{FORMAT_VERSION} config")
-        for name, digest in self.config["files"].items():
-            path = self.dir / name
-            if not path.is_file():
-                raise FileNotFoundError(f"{path} is listed in {cfg_path} but missing")
-            if _sha256(path) != digest:
-                raise ValueError(
-                    f"{path} does not match the checksum recorded in {cfg_path}: the file was changed"
-                )
+        super().__init__(model_dir, verify=True)
+        numerics = self.numerics
         with np.load(self.dir / "model.npz") as arrays:
             store = dict(arrays)
         self.head_weight, self.head_bias = store.pop("head_weight"), store.pop("head_bias")
         self.desc = desc = _unflatten_desc(self.config["model"], store)
-        try:
-            numerics = NumericsConfig.from_dict(self.config["numerics"])
-        except ValueError as exc:
-            raise ValueError(f"{cfg_path}: {exc}") from exc
         self.net = GoldenNetwork(desc, numerics)
         with np.load(self.dir / "params.npz") as arrays:
             stored = dict(arrays)
@@ -333,7 +303,7 @@ class ExportedModel:
             if stored[name].shape != value.shape or not np.array_equal(stored[name], value):
                 raise ValueError(f"{self.dir / 'params.npz'}: '{name}' differs from the quantized model.npz")
         header_path = self.dir / "ernn_params.vh"
-        lanes = self.config["hardware"]["lanes"]
+        lanes = self.hardware["lanes"]
         try:
             table = hw_layout.parse_job_table(header_path.read_text())
         except ValueError as exc:
@@ -345,10 +315,6 @@ class ExportedModel:
             )
         self.mean = np.asarray(self.config["data"]["mean"], dtype=np.float32)
         self.std = np.asarray(self.config["data"]["std"], dtype=np.float32)
-
-    @property
-    def task(self) -> str:
-        return self.config["data"]["task"]
 
     def normalise(self, x: np.ndarray) -> np.ndarray:
         return ((x - self.mean) / self.std).astype(np.float32)
