@@ -542,6 +542,7 @@ pw_job_inst (
 wire [IDX_W-1:0] pw_blk_reg;    // the PE writer's block register
 wire pw_y_we;
 wire [1:0] pw_slot;
+wire [YBLK_W-1:0] pw_y_data;    // the row block, Q(ifft_out)
 wire pw_y_full;
 wire pw_h_we;
 wire [H_ADDR_W-1:0] pw_h_addr;
@@ -552,6 +553,7 @@ wire pw_h_par;
 wire out_full;                  // the output vector is complete and waits for m_axis
 
 ernn_pe_writer #(
+    .HAS_PROJ(HAS_PROJ),
     .K(K),
     .OUT_SIZE(OUT_SIZE),
     .DATA_W(DATA_W),
@@ -578,6 +580,7 @@ pw_inst (
     .blk(pw_blk_reg),
     .y_we(pw_y_we),
     .y_slot(pw_slot),
+    .y_data(pw_y_data),
     .y_full(pw_y_full),
     .h_we(pw_h_we),
     .h_addr(pw_h_addr),
@@ -607,7 +610,7 @@ ybuf_inst (
     .wr_en(pw_y_we),
     .wr_slot(pw_slot),
     .wr_blk(pw_blk_reg[Y_ADDR_W-1:0]),
-    .wr_data(pe_m_axis_tdata),
+    .wr_data(pw_y_data),
     .wr_full(pw_y_full),
     .rd_en(fd_read),
     .rd_blk(fd_blk),

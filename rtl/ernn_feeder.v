@@ -65,8 +65,9 @@ module ernn_feeder #
     parameter H_ADDR_W = 2,
     // bias / peephole / c address width
     parameter C_ADDR_W = 2,
-    // state read address and word (derived; do not override)
+    // state read address width: c (LSTM) or h (GRU) (derived; do not override)
     parameter ST_ADDR_W = CELL_LSTM ? C_ADDR_W : H_ADDR_W,
+    // state word: K samples of Q(cell) (LSTM) or Q(data) (GRU) (derived; do not override)
     parameter ST_W = CELL_LSTM ? K * CELL_W : K * DATA_W,
     // cell-unit input width (derived; do not override)
     parameter CELL_IN_W = CELL_LSTM

@@ -76,14 +76,21 @@ module ernn_job_table #
     parameter H_DEPTH = 4,
     // bias / peephole / c memory words (hidden blocks of all layers)
     parameter C_DEPTH = 4,
-    // widths of the outputs
+    // row index width
     parameter JOB_W = 1,
+    // block count / index width (last_blk, load_last, x_blocks)
     parameter IDX_W = 4,
+    // spectrum-slot count width (load_count, read_count)
     parameter CNT_W = 3,
+    // spectrum-slot address width (read_base)
     parameter XBUF_ADDR_W = 3,
+    // row-block count width (rows)
     parameter ROWS_W = 5,
+    // PE weight-memory address width (w_base)
     parameter W_ADDR_W = 6,
+    // h-memory address width (x_base, h_base)
     parameter H_ADDR_W = 2,
+    // bias / peephole / c address width (c_base)
     parameter C_ADDR_W = 2
 )
 (

@@ -66,7 +66,7 @@ initial begin
     end
 end
 
-reg [ASM_W-1:0] asm_reg;        // Q(data) samples, whole blocks
+wire [ASM_W-1:0] asm;           // Q(data) samples, whole blocks
 reg asm_full_reg;
 reg asm_last_reg;
 reg [OUT_W-1:0] out_reg;        // Q(data) samples
@@ -75,9 +75,29 @@ reg out_last_reg;
 
 assign full = asm_full_reg;
 
+// one register per block, loaded when its block is written (a decoder of wr_blk, not a
+// shifter over the whole vector)
+genvar b;
+
+generate
+for (b = 0; b < QH; b = b + 1) begin : g_blk
+    localparam integer B_I = b;
+    localparam [IDX_W-1:0] B = B_I[IDX_W-1:0];
+
+    reg [BLK_W-1:0] blk_reg;    // Q(data) samples
+
+    always @(posedge clk) begin
+        if (wr_en && wr_blk == B) begin
+            blk_reg <= wr_data;
+        end
+    end
+
+    assign asm[b*BLK_W +: BLK_W] = blk_reg;
+end
+endgenerate
+
 always @(posedge clk) begin
     if (wr_en) begin
-        asm_reg[wr_blk*BLK_W +: BLK_W] <= wr_data;
         if (wr_last) begin
             asm_full_reg <= 1'b1;
             asm_last_reg <= wr_tlast;
@@ -88,7 +108,7 @@ always @(posedge clk) begin
         out_valid_reg <= 1'b0;
     end
     if (asm_full_reg && (!out_valid_reg || m_axis_tready)) begin
-        out_reg <= asm_reg[OUT_W-1:0];
+        out_reg <= asm[OUT_W-1:0];
         out_last_reg <= asm_last_reg;
         out_valid_reg <= 1'b1;
         asm_full_reg <= 1'b0;
@@ -109,7 +129,7 @@ end
 if (ASM_W > OUT_W) begin : g_asm_pad
     // the zero padding of the last output block
     /* verilator lint_off UNUSEDSIGNAL */
-    wire unused_asm_pad = &{1'b0, asm_reg[ASM_W-1:OUT_W]};
+    wire unused_asm_pad = &{1'b0, asm[ASM_W-1:OUT_W]};
     /* verilator lint_on UNUSEDSIGNAL */
 end
 endgenerate

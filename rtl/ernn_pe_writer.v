@@ -19,7 +19,7 @@ E-RNN toolkit: accelerator PE writer — PE row blocks to the gate buffer or, pr
  *   in / hn    row b: slot 2 / slot 3, block b (GRU W_in x, W_hn h)
  *   proj       row b: rnd(y, IFFT_F - DATA_F) saturated to Q(DATA_W, DATA_F) (numerics R12,
  *              point proj_out; ernn_cell_rnd), padding samples of the last output block
- *              zeroed, to the h memory at h_base + b (h_*)
+ *              zeroed, to the h memory at h_base + b (h_*; HAS_PROJ = 1 only)
  *
  * A row is accepted only when its destination is free: a gate-buffer block that the feeder
  * has not read yet (y_full) stalls the PE, and so does the last layer's projection while
@@ -27,6 +27,8 @@ E-RNN toolkit: accelerator PE writer — PE row blocks to the gate buffer or, pr
  */
 module ernn_pe_writer #
 (
+    // 1: LSTM projection (proj jobs; without it the rounding below is not built)
+    parameter HAS_PROJ = 0,
     // block size K
     parameter K = 8,
     // layer output size (projection or hidden): the valid samples of the last h block
@@ -66,9 +68,11 @@ module ernn_pe_writer #
 
     // block of the row on s_axis (gate buffer and h write address within the layer)
     output wire [IDX_W-1:0]        blk,
-    // gate-buffer write (data = s_axis_tdata): slot of the row; the block is still full
+    // gate-buffer write: the row into slot y_slot of block blk, Q(IFFT_OUT_W, IFFT_F); y_full: that
+    // block is still full
     output wire                    y_we,
     output wire [1:0]              y_slot,
+    output wire [K*IFFT_OUT_W-1:0] y_data,
     input  wire                    y_full,
 
     // projection output to the h memory, Q(DATA_W, DATA_F) samples
@@ -127,6 +131,7 @@ wire fire = s_axis_tvalid && s_axis_tready;
 // gate buffer slot: LSTM i, f, g, o; GRU r, z, in, hn
 assign y_slot = job_kind == JOB_GATE ? gate_reg : (job_kind == JOB_IN ? 2'd2 : 2'd3);
 assign y_we = fire && !proj;
+assign y_data = s_axis_tdata;
 
 always @(posedge clk) begin
     if (fire) begin
@@ -160,16 +165,21 @@ end
 genvar n;
 
 generate
-for (n = 0; n < K; n = n + 1) begin : g_proj_rnd
-    wire [DATA_W-1:0] v;  // Q(data)
-    ernn_cell_rnd #(.IN_W(IFFT_OUT_W), .SHIFT(SH_PROJ), .OUT_W(DATA_W))
-    rnd_inst (.in(s_axis_tdata[n*IFFT_OUT_W +: IFFT_OUT_W]), .out(v));
-    if (n >= O_TAIL) begin : g_tail
-        // a padding sample of the last block
-        assign h_data[n*DATA_W +: DATA_W] = blk_last ? {DATA_W{1'b0}} : v;
-    end else begin : g_keep
-        assign h_data[n*DATA_W +: DATA_W] = v;
+if (HAS_PROJ) begin : g_proj
+    for (n = 0; n < K; n = n + 1) begin : g_rnd
+        wire [DATA_W-1:0] v;  // Q(data)
+        ernn_cell_rnd #(.IN_W(IFFT_OUT_W), .SHIFT(SH_PROJ), .OUT_W(DATA_W))
+        rnd_inst (.in(s_axis_tdata[n*IFFT_OUT_W +: IFFT_OUT_W]), .out(v));
+        if (n >= O_TAIL) begin : g_tail
+            // a padding sample of the last block
+            assign h_data[n*DATA_W +: DATA_W] = blk_last ? {DATA_W{1'b0}} : v;
+        end else begin : g_keep
+            assign h_data[n*DATA_W +: DATA_W] = v;
+        end
     end
+end else begin : g_no_proj
+    // no projection jobs: nothing goes to h from here
+    assign h_data = {K*DATA_W{1'b0}};
 end
 endgenerate
 

@@ -49,12 +49,15 @@ module ernn_state_mem #
     parameter M_DEPTH = 4,
     // block index width
     parameter IDX_W = 4,
-    // address widths (derived; do not override)
+    // h address width (derived; do not override)
     parameter H_ADDR_W = $clog2(H_DEPTH),
+    // c address width (derived; do not override)
     parameter C_ADDR_W = $clog2(C_DEPTH),
+    // m address width (derived; do not override)
     parameter M_ADDR_W = $clog2(M_DEPTH),
-    // the feeder's state port: c (LSTM) or h (GRU) (derived; do not override)
+    // the feeder's state port address: c (LSTM) or h (GRU) (derived; do not override)
     parameter ST_ADDR_W = CELL_LSTM ? C_ADDR_W : H_ADDR_W,
+    // the feeder's state word: K samples of Q(cell) or Q(data) (derived; do not override)
     parameter ST_W = CELL_LSTM ? K * CELL_W : K * DATA_W
 )
 (

@@ -4,9 +4,9 @@ Models (``ernn_top_models.Case``): LSTM and GRU trained on JapaneseVowels for a 
 PyTorch's random initial weights in shapes nobody trains here: 1-2 layers, projection on/off, peepholes
 on/off, k = 4, 8, 16, hidden sizes that are not multiples of k, and P (MAC lanes) below, equal to and
 above the k/2 + 1 bins, multiples of them (rounds of whole row blocks) and not. Each is exported
-(``ernn export``, memories in the PE's layout for its P) and run
-through cocotb (``ernn.sim.rtl``: cocotbext-axi source and sink, one AXI-Stream frame per sequence) on
-Icarus and Verilator.
+(``ernn export``: memories in the PE's layout for its P, and in the header the job table the controller
+steps through) and run through cocotb (``ernn.sim.rtl``: cocotbext-axi source and sink, one AXI-Stream
+frame per sequence) on Icarus and Verilator.
 
 Stimulus (seeded; the seed is printed and ``ERNN_SEED`` reproduces it): the exporter's test vectors (real
 test sequences), random sequences back to back in several styles (N(0, 1) features, full-scale random,
@@ -14,7 +14,8 @@ zeros, impulses, alternating signs, constant extremes), a long full-scale satura
 gaps and tready back-pressure; a reset in the middle of a sequence. Every output is compared; on a mismatch
 the failure names the first divergence: time step, layer, block and unit of h_t (from the h-memory writes),
 and, when the matvec already differs, the gate, block and sample of its output (from the gate-buffer
-writes), with the seed.
+writes), with the seed. A header whose weight depth or job table does not fit the datapath must stop
+elaboration with an ``$error`` naming it.
 """
 
 from __future__ import annotations
