@@ -11,7 +11,7 @@ E-RNN toolkit: rounding shift and saturation for any shift (cell datapath helper
 `default_nettype none
 
 /*
- * out = sat_OUT_W( rnd(in, SHIFT) ), rnd = round half up (ernn.fixed.ops.round_shift), for any
+ * out = sat_OUT_W( rnd(in, SHIFT) ), rnd = round half up (ernn.golden.ops.round_shift), for any
  * SHIFT, including shifts of more bits than the input has: the input is first sign-extended
  * to SHIFT + 1 bits, so that ernn_round_sat (which needs SHIFT <= IN_W - 1) applies. That
  * happens only for unusual formats (e.g. a peephole product of narrow words with a large

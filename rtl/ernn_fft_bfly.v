@@ -11,7 +11,7 @@ E-RNN toolkit: radix-2 decimation-in-time butterfly (pipelined)
 `default_nettype none
 
 /*
- * One radix-2 DIT butterfly of ernn.fixed.fft, bit for bit:
+ * One radix-2 DIT butterfly of ernn.golden.fft, bit for bit:
  *
  *   t  = round_half_up(W * b / 2**TW_FRAC)   (conj(W) for the inverse), per component
  *   forward:  p = sat(a + t),             m = sat(a - t)

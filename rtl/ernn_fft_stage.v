@@ -12,7 +12,7 @@ E-RNN toolkit: one radix-2 DIT stage of the k-point FFT / IFFT, pipelined
 
 /*
  * Stage s = STAGE (1..log2 K) of the radix-2 decimation-in-time transforms ernn_fft and
- * ernn_ifft, bit for bit as ernn.fixed.fft (fft_stage<s> / ifft_stage<s>): it combines the
+ * ernn_ifft, bit for bit as ernn.golden.fft (fft_stage<s> / ifft_stage<s>): it combines the
  * K / 2**s pairs of 2**(s-1)-point spectra into 2**s-point spectra with K/2 butterflies
  * (ernn_fft_bfly). With span N = 2**s, H = N/2, group g, butterfly j < H:
  *
@@ -35,7 +35,7 @@ E-RNN toolkit: one radix-2 DIT stage of the k-point FFT / IFFT, pipelined
  * inverse stage the real parts only; the pruned output words are driven with zeros.
  *
  * Twiddles: TW_FILE ($readmemh, K/2 words of 2 TW_W bits, word m = {im, re} of W_K^m,
- * Q(TW_W.TW_FRAC): the exporter's mem/twiddle.mem, ernn.fixed.fft.twiddles()); read only
+ * Q(TW_W.TW_FRAC): the exporter's mem/twiddle.mem, ernn.golden.fft.twiddles()); read only
  * by stages 3.. (constants after synthesis), not needed below.
  *
  * Interface: clk, en (the transform's stall-all enable: every register advances only while

@@ -17,7 +17,7 @@ E-RNN toolkit: rounding shift and saturation (one datapath rounding point)
  *   out = sat_OUT_W( in )                                         SHIFT = 0
  *   out = sat_OUT_W( in * 2**(-SHIFT) )                           SHIFT < 0 (exact left shift)
  *
- * This is ernn.fixed.ops.round_shift followed by ernn.fixed.ops.saturate: the rounding
+ * This is ernn.golden.ops.round_shift followed by ernn.golden.ops.saturate: the rounding
  * constant is added at full width (IN_W + 1 bits, so it cannot overflow), the fraction
  * bits below the rounding point are dropped, and the result is clamped to
  * [-2**(OUT_W-1), 2**(OUT_W-1) - 1], or with SYMMETRIC = 1 to
