@@ -151,13 +151,18 @@ def _add_golden(sub: argparse._SubParsersAction) -> None:
         description="Input .npy: (T, F) or (N, T, F) in the training data's units. Output .npy: the last "
         "layer's output per time step, (T, O) or (N, T, O), dequantized (integers of Q(data) with --raw).",
     )
-    p.add_argument("--model", required=True, help="model directory written by 'ernn export'")
-    p.add_argument("--input", required=True, help="input .npy")
-    p.add_argument("--lengths", help="(N,) integer .npy of sequence lengths for a zero-padded batch")
-    p.add_argument("--output", required=True, help="output .npy to write")
-    p.add_argument("--raw", action="store_true", help="write integers of the data format instead of floats")
+    _add_array_io(p, "output .npy to write")
     p.add_argument("--force", action="store_true", help="overwrite an existing output file")
     p.set_defaults(func=cmd_golden)
+
+
+def _add_array_io(p: argparse.ArgumentParser, output_help: str) -> None:
+    """The model and array options that ``golden`` and ``sim`` share."""
+    p.add_argument("--model", required=True, help="model directory written by 'ernn export'")
+    p.add_argument("--input", required=True, help="input .npy, (T, F) or (N, T, F)")
+    p.add_argument("--lengths", help="(N,) integer .npy of sequence lengths for a zero-padded batch")
+    p.add_argument("--output", required=True, help=output_help)
+    p.add_argument("--raw", action="store_true", help="write integers of the data format instead of floats")
 
 
 def cmd_golden(args: argparse.Namespace) -> int:
@@ -334,11 +339,7 @@ def _add_sim(sub: argparse._SubParsersAction) -> None:
         description="Same input and output arrays as 'ernn golden'; also writes sim_report.json (bit_exact, "
         "mismatches, cycles per time step, ideal cycles, ratio, simulator, wall time).",
     )
-    p.add_argument("--model", required=True, help="model directory written by 'ernn export'")
-    p.add_argument("--input", required=True, help="input .npy, (T, F) or (N, T, F)")
-    p.add_argument("--lengths", help="(N,) integer .npy of sequence lengths for a zero-padded batch")
-    p.add_argument("--output", required=True, help="output .npy to write (the RTL's outputs)")
-    p.add_argument("--raw", action="store_true", help="write integers of the data format instead of floats")
+    _add_array_io(p, "output .npy to write (the RTL's outputs)")
     p.add_argument("--sim", default="icarus", help="icarus or verilator")
     p.add_argument("--report", help="sim report path (default: sim_report.json beside --output)")
     p.add_argument(

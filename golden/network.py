@@ -59,15 +59,7 @@ class ModelInfo(ModelShape):
     @property
     def shape(self) -> ModelShape:
         """The shape alone (without the weight statistics)."""
-        return ModelShape(
-            cell=self.cell,
-            input_size=self.input_size,
-            hidden_size=self.hidden_size,
-            proj_size=self.proj_size,
-            num_layers=self.num_layers,
-            peephole=self.peephole,
-            structure=self.structure,
-        )
+        return ModelShape(**{f: getattr(self, f) for f in _SHAPE_FIELDS})
 
     @property
     def max_blocks(self) -> int:

@@ -48,7 +48,7 @@ module ernn_fft #
     // twiddle word (e.g. Q18.16)
     parameter TW_W = 18,
     // twiddle fraction bits
-    parameter TW_FRAC = 16,
+    parameter TW_F = 16,
     // $readmemh file of the twiddles: K/2 words {im, re} of W_K^m
     parameter TW_FILE = "",
     // sideband carried from s_axis_tuser to m_axis_tuser
@@ -92,9 +92,9 @@ initial begin
             OUT_W, IN_W + LOG2K);
         $finish;
     end
-    if (TW_FRAC < 2 || TW_FRAC > TW_W - 2) begin
-        $error("Error: ernn_fft TW_FRAC (%0d) must be in [2, TW_W - 2 = %0d] so that +1.0 is representable",
-            TW_FRAC, TW_W - 2);
+    if (TW_F < 2 || TW_F > TW_W - 2) begin
+        $error("Error: ernn_fft TW_F (%0d) must be in [2, TW_W - 2 = %0d] so that +1.0 is representable",
+            TW_F, TW_W - 2);
         $finish;
     end
     if (K > 4 && TW_FILE == "") begin
@@ -156,7 +156,7 @@ for (s = 0; s <= LOG2K; s = s + 1) begin : st
             .IN_W(SW - 1),
             .OUT_W(SW),
             .TW_W(TW_W),
-            .TW_FRAC(TW_FRAC),
+            .TW_F(TW_F),
             .TW_FILE(TW_FILE),
             .INVERSE(0),
             .CMUL_3M(CMUL_3M)

@@ -13,16 +13,16 @@ E-RNN toolkit: radix-2 decimation-in-time butterfly (pipelined)
 /*
  * One radix-2 DIT butterfly of ernn.golden.fft, bit for bit:
  *
- *   t  = round_half_up(W * b / 2**TW_FRAC)   (conj(W) for the inverse), per component
+ *   t  = round_half_up(W * b / 2**TW_F)   (conj(W) for the inverse), per component
  *   forward:  p = sat(a + t),             m = sat(a - t)
  *   inverse:  p = sat((a + t + 1) >> 1),  m = sat((a - t + 1) >> 1)   (round half up)
  *
  * a, b: W_IN bits; p, m: W_OUT bits, saturated (never wrapped). The twiddle product is
- * exact (ernn_cmul) and rounded once by TW_FRAC; trivial twiddles skip the multiplier:
+ * exact (ernn_cmul) and rounded once by TW_F; trivial twiddles skip the multiplier:
  * TW_KIND = 0 is W = 1 (t = b), TW_KIND = 1 is W = -j (t = (b_im, -b_re); the inverse uses
  * conj(-j) = +j: t = (-b_im, b_re)). Both equal the rounded product exactly.
  * Widths: t needs T_W bits (one more than b for the negation, and
- * W_IN + TW_W + 2 - TW_FRAC for a general product); a +- t needs T_W + 1 bits before the
+ * W_IN + TW_W + 2 - TW_F for a general product); a +- t needs T_W + 1 bits before the
  * halving/saturation.
  *
  * Pipeline: LEVELS = 1 registers the outputs only; LEVELS = 2 first registers a and the
@@ -43,7 +43,7 @@ module ernn_fft_bfly #
     // twiddle word
     parameter TW_W = 18,
     // twiddle fraction bits: the product is rounded by this many bits
-    parameter TW_FRAC = 16,
+    parameter TW_F = 16,
     // 0: W = 1, 1: W = -j, 2: general twiddle (multiplier)
     parameter TW_KIND = 2,
     // 1: inverse butterfly (conj(W), outputs halved with round-half-up)
@@ -67,7 +67,7 @@ module ernn_fft_bfly #
     input  wire [W_IN-1:0]   a_im,
     input  wire [W_IN-1:0]   b_re,
     input  wire [W_IN-1:0]   b_im,
-    input  wire [TW_W-1:0]   w_re,   // twiddle, Q(TW_W.TW_FRAC); used when TW_KIND = 2
+    input  wire [TW_W-1:0]   w_re,   // twiddle, Q(TW_W.TW_F); used when TW_KIND = 2
     input  wire [TW_W-1:0]   w_im,
 
     output wire [W_OUT-1:0]  p_re,
@@ -81,7 +81,7 @@ localparam PROD_W = W_IN + TW_W + 1;
 // word of level-1 t (exact product, or the trivially rotated b)
 localparam T1_W = TW_KIND == 2 ? PROD_W : W_IN + 1;
 // word of the rounded t
-localparam T_W = TW_KIND == 2 ? PROD_W + 1 - TW_FRAC : W_IN + 1;
+localparam T_W = TW_KIND == 2 ? PROD_W + 1 - TW_F : W_IN + 1;
 // word of a +- t
 localparam S_W = T_W + 1;
 
@@ -94,8 +94,8 @@ initial begin
         $error("Error: ernn_fft_bfly TW_KIND must be 0, 1 or 2 (got %0d)", TW_KIND);
         $finish;
     end
-    if (TW_FRAC < 1 || TW_FRAC > TW_W - 2) begin
-        $error("Error: ernn_fft_bfly TW_FRAC must be in [1, TW_W - 2] (got %0d)", TW_FRAC);
+    if (TW_F < 1 || TW_F > TW_W - 2) begin
+        $error("Error: ernn_fft_bfly TW_F must be in [1, TW_W - 2] (got %0d)", TW_F);
         $finish;
     end
 end
@@ -182,8 +182,8 @@ wire [T_W-1:0] t_im;
 generate
 
 if (TW_KIND == 2) begin : g_tround
-    ernn_round_sat #(.IN_W(PROD_W), .SHIFT(TW_FRAC), .OUT_W(T_W)) round_re_inst (.in(t2_re), .out(t_re));
-    ernn_round_sat #(.IN_W(PROD_W), .SHIFT(TW_FRAC), .OUT_W(T_W)) round_im_inst (.in(t2_im), .out(t_im));
+    ernn_round_sat #(.IN_W(PROD_W), .SHIFT(TW_F), .OUT_W(T_W)) round_re_inst (.in(t2_re), .out(t_re));
+    ernn_round_sat #(.IN_W(PROD_W), .SHIFT(TW_F), .OUT_W(T_W)) round_im_inst (.in(t2_im), .out(t_im));
 end else begin : g_texact
     assign t_re = t2_re;
     assign t_im = t2_im;

@@ -20,7 +20,7 @@ E-RNN toolkit: one radix-2 DIT stage of the k-point FFT / IFFT, pipelined
  *   forward  (INVERSE = 0):  v'[a] = sat(a + rnd(W b)),             v'[b] = sat(a - rnd(W b))
  *   inverse  (INVERSE = 1):  v'[a] = sat(rnd((a + rnd(W* b)) / 2)),  v'[b] = sat(rnd((a - rnd(W* b)) / 2))
  *
- * rnd = round half up (the twiddle product is exact and rounded once by TW_FRAC, per
+ * rnd = round half up (the twiddle product is exact and rounded once by TW_F, per
  * component; the inverse halving is the stage's share of 1/K), sat = clamp to OUT_W bits,
  * never wrap. Formats: input Q(IN_W, F), output Q(OUT_W, F), the same fraction F (the
  * FFT grows one bit per stage, OUT_W = IN_W + 1; the IFFT keeps its word, except for the
@@ -35,7 +35,7 @@ E-RNN toolkit: one radix-2 DIT stage of the k-point FFT / IFFT, pipelined
  * inverse stage the real parts only; the pruned output words are driven with zeros.
  *
  * Twiddles: TW_FILE ($readmemh, K/2 words of 2 TW_W bits, word m = {im, re} of W_K^m,
- * Q(TW_W.TW_FRAC): the exporter's mem/twiddle.mem, ernn.golden.fft.twiddles()); read only
+ * Q(TW_W.TW_F): the exporter's mem/twiddle.mem, ernn.golden.fft.twiddles()); read only
  * by stages 3.. (constants after synthesis), not needed below.
  *
  * Interface: clk, en (the transform's stall-all enable: every register advances only while
@@ -57,7 +57,7 @@ module ernn_fft_stage #
     // twiddle word (e.g. Q18.16)
     parameter TW_W = 18,
     // twiddle fraction bits
-    parameter TW_FRAC = 16,
+    parameter TW_F = 16,
     // $readmemh file of the twiddles: K/2 words {im, re} of W_K^m (stages >= 3)
     parameter TW_FILE = "",
     // 0: forward butterflies (W), 1: inverse (conj(W), outputs halved)
@@ -135,7 +135,7 @@ genvar g, j;
 generate
 
 if (MUL) begin : g_tw
-    // twiddle table: tw_rom[m] = {im, re} of W_K^m, each Q(TW_W.TW_FRAC); constant indices only
+    // twiddle table: tw_rom[m] = {im, re} of W_K^m, each Q(TW_W.TW_F); constant indices only
     reg [2*TW_W-1:0] tw_rom [0:K/2-1];
 
     initial begin
@@ -153,7 +153,7 @@ for (g = 0; g < K / N; g = g + 1) begin : g_group
         // 0: W = 1, 1: W = -j, 2: general twiddle (multiplier)
         localparam KIND = M == 0 ? 0 : (M == K / 4 ? 1 : 2);
 
-        // twiddle, Q(TW_W.TW_FRAC); only read when KIND = 2
+        // twiddle, Q(TW_W.TW_F); only read when KIND = 2
         wire [TW_W-1:0] w_re;
         wire [TW_W-1:0] w_im;
         if (KIND == 2) begin : g_w
@@ -168,7 +168,7 @@ for (g = 0; g < K / N; g = g + 1) begin : g_group
             .W_IN(IN_W),
             .W_OUT(OUT_W),
             .TW_W(TW_W),
-            .TW_FRAC(TW_FRAC),
+            .TW_F(TW_F),
             .TW_KIND(KIND),
             .INVERSE(INVERSE),
             .LEVELS(LEVELS),

@@ -56,29 +56,29 @@ module ernn_pe #
     parameter K = 16,
     // complex MAC lanes (>= 1, any value)
     parameter P = 4,
-    // input sample word, Q(DATA_W, DATA_FRAC) (data)
+    // input sample word, Q(DATA_W, DATA_F) (data)
     parameter DATA_W = 16,
     // input sample fraction bits
-    parameter DATA_FRAC = 12,
-    // input-spectrum word, Q(FFT_W, DATA_FRAC) (fft_out), >= DATA_W + log2 K
+    parameter DATA_F = 12,
+    // input-spectrum word, Q(FFT_W, DATA_F) (fft_out), >= DATA_W + log2 K
     parameter FFT_W = 20,
-    // twiddle word, Q(TW_W, TW_FRAC) (twiddle)
+    // twiddle word, Q(TW_W, TW_F) (twiddle)
     parameter TW_W = 18,
     // twiddle fraction bits
-    parameter TW_FRAC = 16,
+    parameter TW_F = 16,
     // $readmemh twiddle file: K/2 words {im, re} (the exporter's mem/twiddle.mem)
     parameter TW_FILE = "",
-    // weight-spectrum word, Q(WS_W, WS_FRAC) (weight_spectrum)
+    // weight-spectrum word, Q(WS_W, WS_F) (weight_spectrum)
     parameter WS_W = 16,
     // weight-spectrum fraction bits
-    parameter WS_FRAC = 13,
-    // accumulator word, Q(ACC_W, DATA_FRAC + WS_FRAC) (accumulator)
+    parameter WS_F = 13,
+    // accumulator word, Q(ACC_W, DATA_F + WS_F) (accumulator)
     parameter ACC_W = 43,
-    // IFFT word, Q(IFFT_W, IFFT_FRAC) (ifft)
+    // IFFT word, Q(IFFT_W, IFFT_F) (ifft)
     parameter IFFT_W = 23,
     // IFFT fraction bits
-    parameter IFFT_FRAC = 14,
-    // output sample word, Q(OUT_W, IFFT_FRAC) (ifft_out), <= IFFT_W
+    parameter IFFT_F = 14,
+    // output sample word, Q(OUT_W, IFFT_F) (ifft_out), <= IFFT_W
     parameter OUT_W = 19,
     // input-spectrum buffer slots (the most blocks one accumulator sums, q_x + q_h)
     parameter XBUF_DEPTH = 8,
@@ -136,7 +136,7 @@ localparam FILL_W = $clog2(CAP + 1);
 // units (row block, bin) per job: rows * BINS < 2**(ROWS_W + BIN_W), with room for a lane count
 localparam UNITS_W = ROWS_W + BIN_W + FILL_W;
 // rounding shift accumulator -> IFFT input (R2): D + S - I
-localparam ACC_SHIFT = DATA_FRAC + WS_FRAC - IFFT_FRAC;
+localparam ACC_SHIFT = DATA_F + WS_F - IFFT_F;
 // accumulator width for a sum of XBUF_DEPTH (>= 2) exact products (formats.accumulator_word)
 localparam ACC_NEED = FFT_W + WS_W + $clog2(XBUF_DEPTH);
 // bin advance of every lane from one round to the next
@@ -157,8 +157,8 @@ localparam USER_W = FILL_W + 1;
 // sized constants
 localparam [UNITS_W-1:0] BINS_U = BINS[UNITS_W-1:0];
 localparam [UNITS_W-1:0] P_U = P[UNITS_W-1:0];
-localparam [FILL_W-1:0] BINS_F = BINS[FILL_W-1:0];
-localparam [FILL_W-1:0] P_F = P[FILL_W-1:0];
+localparam [FILL_W-1:0] BINS_FILL = BINS[FILL_W-1:0];
+localparam [FILL_W-1:0] P_FILL = P[FILL_W-1:0];
 localparam [BIN_W:0] BINS_B = BINS[BIN_W:0];
 localparam [BIN_W:0] BIN_STEP_B = BIN_STEP[BIN_W:0];
 
@@ -181,13 +181,13 @@ initial begin
             ACC_W, XBUF_DEPTH, ACC_NEED);
         $finish;
     end
-    if (OUT_W > IFFT_W || IFFT_FRAC > IFFT_W - 1) begin
-        $error("Error: ernn_pe needs OUT_W <= IFFT_W and IFFT_FRAC < IFFT_W (got OUT_W=%0d IFFT_W=%0d IFFT_FRAC=%0d)",
-            OUT_W, IFFT_W, IFFT_FRAC);
+    if (OUT_W > IFFT_W || IFFT_F > IFFT_W - 1) begin
+        $error("Error: ernn_pe needs OUT_W <= IFFT_W and IFFT_F < IFFT_W (got OUT_W=%0d IFFT_W=%0d IFFT_F=%0d)",
+            OUT_W, IFFT_W, IFFT_F);
         $finish;
     end
     if (ACC_SHIFT > ACC_W - 1) begin
-        $error("Error: ernn_pe DATA_FRAC + WS_FRAC - IFFT_FRAC = %0d must be < ACC_W", ACC_SHIFT);
+        $error("Error: ernn_pe DATA_F + WS_F - IFFT_F = %0d must be < ACC_W", ACC_SHIFT);
         $finish;
     end
     if (XBUF_DEPTH < 2 || W_DEPTH < 2 || ROWS_W < 1) begin
@@ -242,7 +242,7 @@ ernn_fft #(
     .IN_W(DATA_W),
     .OUT_W(FFT_W),
     .TW_W(TW_W),
-    .TW_FRAC(TW_FRAC),
+    .TW_F(TW_F),
     .TW_FILE(TW_FILE),
     .USER_W(1),
     .CMUL_3M(CMUL_3M)
@@ -294,7 +294,7 @@ wire slot_ready = !slot_in_load || rd_slot < wr_end;
 
 wire [UNITS_W-1:0] units_left = units_reg - iss_ubase_reg;
 wire last_round = units_left <= P_U;
-wire [FILL_W-1:0] round_valid = last_round ? units_left[FILL_W-1:0] : P_F;
+wire [FILL_W-1:0] round_valid = last_round ? units_left[FILL_W-1:0] : P_FILL;
 wire iss_first = iss_j_reg == {CNT_W{1'b0}};
 wire iss_last = iss_j_reg == rd_count_reg - 1'b1;
 
@@ -464,7 +464,7 @@ end
 
 endgenerate
 
-// the rounded round (Q(IFFT_W, IFFT_FRAC) per lane) and its sideband, one register level
+// the rounded round (Q(IFFT_W, IFFT_F) per lane) and its sideband, one register level
 wire r_valid;
 wire [FILL_W-1:0] r_count;
 wire r_last;
@@ -494,11 +494,11 @@ reg gb_last_reg [0:CAP-1];           // set on a job's final unit
 reg [FILL_W-1:0] gb_fill_reg;
 
 wire ifft_s_ready;
-wire gb_full_row = gb_fill_reg >= BINS_F;
+wire gb_full_row = gb_fill_reg >= BINS_FILL;
 wire gb_emit = gb_full_row && ifft_s_ready;
 // where an accepted round lands
-wire [FILL_W-1:0] gb_base = gb_emit ? gb_fill_reg - BINS_F : gb_fill_reg;
-wire gb_accept = r_valid && gb_base < BINS_F;
+wire [FILL_W-1:0] gb_base = gb_emit ? gb_fill_reg - BINS_FILL : gb_fill_reg;
+wire gb_accept = r_valid && gb_base < BINS_FILL;
 // the same as 32-bit numbers for the position loop below
 wire [31:0] gb_base_i = {{(32-FILL_W){1'b0}}, gb_base};
 wire [31:0] r_count_i = {{(32-FILL_W){1'b0}}, r_count};
@@ -564,7 +564,7 @@ ernn_ifft #(
     .IN_W(IFFT_W),
     .OUT_W(OUT_W),
     .TW_W(TW_W),
-    .TW_FRAC(TW_FRAC),
+    .TW_F(TW_F),
     .TW_FILE(TW_FILE),
     .USER_W(1),
     .CMUL_3M(CMUL_3M)

@@ -140,3 +140,13 @@ def test_unknown_structure_and_stage_are_named():
         structures.implementation("csb", "train")
     with pytest.raises(ValueError, match="stage must be one of train, golden, export, cost"):
         structures.implementation("circulant", "rtl")
+
+
+def test_every_package_folder_is_in_the_wheel():
+    """pyproject.toml lists the packages explicitly (golden/ and the HDL folders are mapped): a new stage
+    folder that is not listed would be missing from a non-editable install."""
+    import tomllib
+
+    listed = set(tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"])
+    folders = {"ernn", *("ernn." + p.parent.name for p in (ROOT / "ernn").glob("*/__init__.py"))}
+    assert folders | {"ernn.golden"} <= listed, sorted(folders - listed)

@@ -61,7 +61,14 @@ def test_build_dir_per_parameter_set(tmp_path: Path) -> None:
 
 def test_sources_are_the_toplevels_tree() -> None:
     names = {p.stem for p in rtl_runner.rtl_sources("ernn_fft")}
-    assert names == {"ernn_fft", "ernn_fft_bfly", "ernn_cmul", "ernn_round_sat"}
+    assert names == {
+        "ernn_fft",
+        "ernn_fft_stage",
+        "ernn_fft_bfly",
+        "ernn_delay",
+        "ernn_cmul",
+        "ernn_round_sat",
+    }
     pe = {p.stem for p in rtl_runner.rtl_sources("ernn_pe")}
     assert {"ernn_fft", "ernn_ifft", "ernn_cmac_array", "ernn_rom", "ernn_axis_skid"} <= pe
 

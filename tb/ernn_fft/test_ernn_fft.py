@@ -31,7 +31,7 @@ def fft_params(cfg: NumericsConfig, k: int) -> dict[str, object]:
         "IN_W": cfg.data.word,
         "OUT_W": cfg.fft_out.word,
         "TW_W": cfg.twiddle.word,
-        "TW_FRAC": cfg.twiddle.frac,
+        "TW_F": cfg.twiddle.frac,
         "TW_FILE": tw,
     }
 

@@ -154,7 +154,7 @@ def test_ernn_fft_stage(sim: str, case: tuple, request: pytest.FixtureRequest) -
         "IN_W": in_w,
         "OUT_W": out_w,
         "TW_W": cfg.twiddle.word,
-        "TW_FRAC": cfg.twiddle.frac,
+        "TW_F": cfg.twiddle.frac,
         "TW_FILE": tw,
         "CMUL_3M": mul3,
     }

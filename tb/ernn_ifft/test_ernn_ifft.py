@@ -35,7 +35,7 @@ def ifft_params(cfg: NumericsConfig, k: int, out: QFormat) -> dict[str, object]:
         "IN_W": cfg.ifft.word,
         "OUT_W": out.word,
         "TW_W": cfg.twiddle.word,
-        "TW_FRAC": cfg.twiddle.frac,
+        "TW_F": cfg.twiddle.frac,
         "TW_FILE": tw,
     }
 
