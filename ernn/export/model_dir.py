@@ -28,8 +28,9 @@ from ernn.golden.formats import NumericsConfig
 from ernn.shape import ModelShape
 
 FORMAT_NAME = "ernn-model"
-#: v2: the ``hardware`` section (RTL memory images, lanes, cycle model)
-FORMAT_VERSION = 2
+#: v2: the ``hardware`` section (RTL memory images, lanes, cycle model); v3: the PE job table in
+#: ``ernn_params.vh`` (ERNN_JOB_TABLE, ernn.export.schedule): a v2 directory must be exported again
+FORMAT_VERSION = 3
 CONFIG = "config.json"
 
 
@@ -59,7 +60,10 @@ class ModelDirectory:
             self.config.get("format"),
             self.config.get("version"),
         ) != (FORMAT_NAME, FORMAT_VERSION):
-            raise ValueError(f"{cfg_path}: not an {FORMAT_NAME} v{FORMAT_VERSION} config")
+            raise ValueError(
+                f"{cfg_path}: not an {FORMAT_NAME} v{FORMAT_VERSION} config (a directory from an older export "
+                "must be exported again with 'ernn export --force')"
+            )
         for key in ("model", "numerics", "data", "files"):
             if key not in self.config:
                 raise ValueError(f"{cfg_path}: missing section {key!r}")
