@@ -78,6 +78,8 @@ def test_missing_key_is_named_with_the_source():
 def test_sr1_input_blocks():
     sr1 = ModelShape(cell="lstm", input_size=153, hidden_size=1024, proj_size=512, num_layers=2,
                      peephole=True, structure=BlockCirculant(16))  # fmt: skip
-    # layer 0: 10 + 32 blocks, layer 1: 32 + 32, projection: 64 blocks of m
-    assert sr1.max_input_blocks == 64
+    blocks = lambda n: -(-n // 16)  # noqa: E731
+    # layer 0: x then h blocks; layer 1: h-sized input then h; the projection: blocks of m (hidden)
+    expected = max(blocks(153) + blocks(512), blocks(512) + blocks(512), blocks(1024))
+    assert sr1.max_input_blocks == expected
     assert sr1.output_size == 512 and sr1.layer_input_size(1) == 512 and sr1.gates == 4
