@@ -3,7 +3,7 @@
 * activation tables: $readmemh files and the Verilog parameters that name them. The words come from
   :func:`ernn.golden.activation.activation_table` through :func:`ernn.golden.ops.hex_words`, exactly as the
   exporter writes ``sigmoid_values.mem`` / ``sigmoid_slopes.mem`` / ``tanh_*``. Files are
-  content-addressed under ``build/sim/data`` so that parallel test workers never rewrite a file that
+  content-addressed under ``<cache>/sim/data`` (``rtl_runner.BUILD_ROOT``) so that parallel test workers never rewrite a file that
   another simulation is reading;
 * :func:`pack_fields`: an AXI-Stream beat from several lane-packed fields;
 * :func:`sim_cases`: the (simulator, parameter set) matrix. Every Verilator parameter set compiles a C++
