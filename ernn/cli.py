@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from ernn import data
+from ernn.train import run_directory as runs
 from ernn.train import trainer as train
 
 
@@ -89,7 +90,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         f"mode={cfg.mode} on {ds.name} ({len(ds.train)} train / {len(ds.test)} test sequences)"
     )
     model, metrics = train.train(cfg, ds, quiet=args.quiet)
-    train.save_run(out, cfg, ds, model, metrics)
+    runs.save_run(out, cfg, ds, model, metrics)
     _print_metrics(out)
     return 0
 

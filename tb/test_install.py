@@ -94,7 +94,7 @@ def test_golden_and_sim_from_outside_the_checkout(installed, tiny_model, sim):
     _run([ernn, "golden", "--model", str(model), "--input", f"x_{sim}.npy", "--output", f"g_{sim}.npy", "--raw"],
          work, env)  # fmt: skip
     res = _run([ernn, "sim", "--model", str(model), "--input", f"x_{sim}.npy", "--output", f"r_{sim}.npy",
-                "--raw", "--sim", sim], work, env)  # fmt: skip
+                "--report", f"sim_report_{sim}.json", "--raw", "--sim", sim], work, env)  # fmt: skip
     assert "bit-exact with the golden model" in res.stdout, res.stdout
     assert np.array_equal(np.load(work / f"g_{sim}.npy"), np.load(work / f"r_{sim}.npy"))
     # builds went to the cache, nothing into the installed package or the work folder's build/

@@ -7,6 +7,7 @@ import pytest
 import torch
 
 from ernn import cli, data
+from ernn.train import run_directory as runs
 from ernn.train import trainer as train
 
 
@@ -115,7 +116,7 @@ def test_cli_writes_run_directory_and_protects_it(tiny_data, tmp_path, capsys):
         assert (out / name).is_file()
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["parameters"]["weights_dense"] > metrics["parameters"]["weights_stored"]
-    model, config = train.load_run(out)
+    model, config = runs.load_run(out)
     assert config["train"]["block_size"] == 4 and model.rnn.block_size == 4
     ds = data.load("classify", tiny_data / "train.npz", tiny_data / "test.npz")
     assert train.evaluate(model, ds.test, ds) == pytest.approx(metrics["test_accuracy"])
@@ -144,10 +145,10 @@ def test_cli_bad_input_is_a_clear_error(tmp_path, capsys, extra, message):
 
 def test_load_run_rejects_missing_and_corrupt(tmp_path):
     with pytest.raises(FileNotFoundError, match="checkpoint.pt"):
-        train.load_run(tmp_path)
+        runs.load_run(tmp_path)
     torch.save({"state_dict": {}, "config": {}}, tmp_path / "checkpoint.pt")
     with pytest.raises(ValueError, match="not a valid ernn checkpoint"):
-        train.load_run(tmp_path)
+        runs.load_run(tmp_path)
 
 
 def test_run_dataset_is_the_runs_own_data(tiny_model, tmp_path):
@@ -155,7 +156,7 @@ def test_run_dataset_is_the_runs_own_data(tiny_model, tmp_path):
     import shutil
 
     tiny = tiny_model(seed=9)
-    ds = train.run_dataset(tiny.run)
+    ds = runs.run_dataset(tiny.run)
     assert np.array_equal(ds.train.x, data.load("classify", tiny.train, tiny.test).train.x)
     run = tmp_path / "run"
     shutil.copytree(tiny.run, run)
@@ -166,4 +167,4 @@ def test_run_dataset_is_the_runs_own_data(tiny_model, tmp_path):
     cfg["train"]["train_file"] = str(tmp_path / "train.npz")
     (run / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(ValueError, match="not the data .* was trained on"):
-        train.run_dataset(run)
+        runs.run_dataset(run)

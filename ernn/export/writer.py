@@ -43,6 +43,7 @@ from ernn.export import model_dir as model_directory
 from ernn.golden.network import GoldenNetwork, numerics_for_model
 from ernn.golden.ops import hex_words
 from ernn.shape.structures import implementation
+from ernn.train import run_directory as runs
 from ernn.train import trainer as train
 
 #: the format this writer writes is the one the reader (ernn.export.model_dir) accepts; since version 2 the
@@ -163,7 +164,7 @@ def export(
     ``lanes``: P, the PE's complex MAC lanes the memory images are laid out for (default
     :func:`ernn.export.layout.default_lanes` of the model).
     """
-    model, run_config = train.load_run(run_dir)
+    model, run_config = runs.load_run(run_dir)
     out = Path(out)
     if (out / "config.json").exists():
         if not force:
@@ -176,7 +177,7 @@ def export(
     params = net.quantized_params()
     flat = _flatten_params(params)
     cfg = net.numerics
-    ds = dataset or train.run_dataset(run_dir)
+    ds = dataset or runs.run_dataset(run_dir)
 
     (out / "mem").mkdir(parents=True, exist_ok=True)
     (out / "vectors").mkdir(parents=True, exist_ok=True)
@@ -381,7 +382,7 @@ def export_random(
     ds = data.load(cfg.task, cfg.train_file, cfg.test_file)
     torch.manual_seed(seed)
     model = train.build_model(cfg, ds.num_features, ds.num_classes, block_size)
-    train.save_run(run, cfg, ds, model, {"untrained": True})
+    runs.save_run(run, cfg, ds, model, {"untrained": True})
     return export(
         run,
         out,

@@ -20,6 +20,7 @@ import numpy as np
 from ernn import data, paths
 from ernn.export import writer as export
 from ernn.golden.network import GoldenNetwork
+from ernn.train import run_directory as runs
 from ernn.train import trainer as train
 
 MODEL_ROOT = paths.cache_dir() / "tb_models"
@@ -82,7 +83,7 @@ def model_dir(case: Case) -> Path:
             )
             model, metrics = train.train(cfg, ds, quiet=True)
             run = out / "run"
-            train.save_run(run, cfg, ds, model, metrics)
+            runs.save_run(run, cfg, ds, model, metrics)
             export.export(run, out, num_sequences=8, force=True, dataset=ds, lanes=case.lanes)
         else:
             export.export_random(
