@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import json
+import signal
 import sys
 from dataclasses import asdict
 from pathlib import Path
-
-import numpy as np
 
 from ernn import data
 from ernn.train import run_directory as runs
@@ -63,34 +63,32 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
+    from ernn.files import manifest
+    from ernn.files.output_dir import check_output_dir
+
     fields = set(asdict(train.TrainConfig()))
     cfg = train.TrainConfig(**{k: v for k, v in vars(args).items() if k in fields and v is not None})
     if args.block_size is None and args.mode == "dense":
         cfg.block_size = 1
     cfg.validate()
     out = Path(args.out)
-    existing = out / "config.json"
-    if existing.exists():
-        try:
-            previous = json.loads(existing.read_text())["train"]
-        except (ValueError, KeyError) as exc:
-            raise SystemExit(
-                f"error: {existing} is not a config written by 'ernn train' ({exc}); use --force"
-            ) from exc
-        if args.reuse and previous == asdict(cfg) and (out / "checkpoint.pt").exists():
-            print(f"reusing the trained model in {out} (same configuration)")
+    if args.reuse and out.is_dir() and (out / manifest.MANIFEST).exists():
+        previous = runs.read_config(out)["train"]  # the whole run verified, checkpoint included
+        if previous == asdict(cfg):
+            print(f"reusing the trained model in {out} (same configuration, files verified)")
             _print_metrics(out)
             return 0
-        if not args.force:
-            why = "holds a run with a different configuration" if args.reuse else "already holds a run"
-            raise SystemExit(f"error: {out} {why}; pass --force to overwrite it or choose another --out")
+        raise FileExistsError(
+            f"{out} holds a run with a different configuration; pass --force to replace it or choose another --out"
+        )
+    check_output_dir(out, runs.KIND, force=args.force)  # before hours of training, not after
     ds = data.load(cfg.task, cfg.train_file, cfg.test_file)
     print(
         f"training {cfg.cell.upper()} hidden={cfg.hidden_size} layers={cfg.num_layers} k={cfg.block_size} "
         f"mode={cfg.mode} on {ds.name} ({len(ds.train)} train / {len(ds.test)} test sequences)"
     )
     model, metrics = train.train(cfg, ds, quiet=args.quiet)
-    runs.save_run(out, cfg, ds, model, metrics)
+    runs.save_run(out, cfg, ds, model, metrics, force=args.force)
     _print_metrics(out)
     return 0
 
@@ -120,15 +118,17 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data-bits", type=int, default=16, help="data-path width (8, 10, 12, 16, ...)")
     p.add_argument("--test-sequences", type=int, default=8, help="test sequences written as test vectors")
     p.add_argument("--lanes", type=int, help="P, the PE's complex MAC lanes (default: chosen from the model)")
-    p.add_argument("--force", action="store_true", help="overwrite an existing model directory")
+    p.add_argument(
+        "--data", help="the run's test split .npz where it is now, if it moved (checked by content hash)"
+    )
+    p.add_argument("--force", action="store_true", help="replace an existing model directory")
     p.set_defaults(func=cmd_export)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     from ernn.export import writer as export
+    from ernn.export.model_dir import ModelDirectory
 
-    if args.test_sequences < 1:
-        raise ValueError(f"--test-sequences must be >= 1, got {args.test_sequences}")
     out = export.export(
         args.checkpoint,
         args.out,
@@ -136,11 +136,14 @@ def cmd_export(args: argparse.Namespace) -> int:
         num_sequences=args.test_sequences,
         force=args.force,
         lanes=args.lanes,
+        data_file=args.data,
     )
-    cfg = json.loads((out / "config.json").read_text())
+    model = ModelDirectory(out)
+    cfg = model.config
     print(
         f"exported {cfg['model']['cell'].upper()} k={cfg['model']['block_size']} at {args.data_bits}-bit data "
-        f"path to {out} ({len(cfg['files'])} files, {cfg['test_vectors']['frames']} test-vector frames)"
+        f"path to {out} ({len(model.manifest.files)} files, {cfg['test_vectors']['frames']} test-vector frames); "
+        f"model digest {model.digest[:16]}"
     )
     return 0
 
@@ -162,23 +165,22 @@ def _add_array_io(p: argparse.ArgumentParser, output_help: str) -> None:
     p.add_argument("--model", required=True, help="model directory written by 'ernn export'")
     p.add_argument("--input", required=True, help="input .npy, (T, F) or (N, T, F)")
     p.add_argument("--lengths", help="(N,) integer .npy of sequence lengths for a zero-padded batch")
-    p.add_argument("--output", required=True, help=output_help)
+    p.add_argument("--output", required=True, help=output_help + " (written under exactly this name)")
     p.add_argument("--raw", action="store_true", help="write integers of the data format instead of floats")
 
 
 def cmd_golden(args: argparse.Namespace) -> int:
     from ernn.export.writer import ExportedModel
+    from ernn.files import atomic
     from ernn.sim import inference
 
-    out = Path(args.output)
-    if out.exists() and not args.force:
-        raise FileExistsError(f"{out} exists; pass --force to overwrite it")
+    out = atomic.check_output_file(args.output, force=args.force, what="--output")
     model = ExportedModel(args.model)
     x = inference.load_array(args.input, "input")
     lengths = inference.load_array(args.lengths, "lengths") if args.lengths else None
     xn, lens, single = inference.prepare_input(model, x, lengths, args.input)
     y, log = inference.run_golden(model, xn, lens, raw=args.raw)
-    np.save(out, y[0] if single else y)
+    atomic.save_npy(out, y[0] if single else y, force=args.force)
     sat = log.nonzero()
     print(
         f"golden model: {int(lens.sum())} time steps -> {out} {tuple((y[0] if single else y).shape)}; "
@@ -194,21 +196,27 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--model", required=True, help="model directory written by 'ernn export'")
     p.add_argument("--output", help="also write the JSON to this file")
+    p.add_argument(
+        "--data", help="the model's test split .npz where it is now, if it moved (checked by content hash)"
+    )
+    p.add_argument("--force", action="store_true", help="overwrite an existing --output file")
     p.set_defaults(func=cmd_evaluate)
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from ernn.export.model_dir import ModelDirectory
     from ernn.export.writer import ExportedModel
+    from ernn.files import atomic
     from ernn.sim import inference
 
+    out = atomic.check_output_file(args.output, force=args.force, what="--output") if args.output else None
     model = ExportedModel(args.model)
-    ds = ModelDirectory(model.dir, verify=False).dataset()  # ExportedModel verified the files
-    report = inference.evaluate(model, ds.test)
+    test, where = model.test_split(args.data)
+    report = {"model": str(model.dir), "model_digest": model.digest, "data": where}
+    report.update(inference.evaluate(model, test))
     text = json.dumps(report, indent=2)
     print(text)
-    if args.output:
-        Path(args.output).write_text(text + "\n")
+    if out is not None:
+        atomic.write_text(out, text + "\n", force=args.force)
     return 0
 
 
@@ -358,6 +366,7 @@ def _add_sim(sub: argparse._SubParsersAction) -> None:
 
 def cmd_sim(args: argparse.Namespace) -> int:
     from ernn.export.writer import ExportedModel
+    from ernn.files import atomic
     from ernn.golden.ops import dequantize
     from ernn.sim import inference
     from ernn.sim.compare import simulate
@@ -366,11 +375,11 @@ def cmd_sim(args: argparse.Namespace) -> int:
     for name, prob in (("--valid-gaps", args.valid_gaps), ("--ready-stalls", args.ready_stalls)):
         if not 0.0 <= prob < 1.0:
             raise ValueError(f"{name} must be a probability in [0, 1), got {prob}")
-    out = Path(args.output)
+    out = atomic.check_output_file(args.output, force=args.force, what="--output")
     report_path = Path(args.report) if args.report else out.with_name("sim_report.json")
-    for path in (out, report_path):
-        if path.exists() and not args.force:
-            raise FileExistsError(f"{path} exists; pass --force to overwrite it")
+    atomic.check_output_file(report_path, force=args.force, what="--report")
+    if report_path.resolve() == out.resolve():
+        raise ValueError(f"--output and --report name the same file {out}")
     model = ExportedModel(args.model)
     x = inference.load_array(args.input, "input")
     lengths = inference.load_array(args.lengths, "lengths") if args.lengths else None
@@ -386,8 +395,15 @@ def cmd_sim(args: argparse.Namespace) -> int:
         ready_stall_prob=args.ready_stalls,
     )
     y = outcome.rtl if args.raw else dequantize(outcome.rtl, model.net.numerics.data)
-    np.save(out, y[0] if single else y)
-    report_path.write_text(json.dumps(outcome.report, indent=2) + "\n")
+    report = {"model": str(model.dir), "model_digest": model.digest, **outcome.report}
+    staged = [
+        (atomic.stage_file(out, lambda f: f.write(atomic.npy_bytes(y[0] if single else y))), out),
+        (
+            atomic.stage_file(report_path, lambda f: f.write((json.dumps(report, indent=2) + "\n").encode())),
+            report_path,
+        ),
+    ]
+    atomic.publish_files(staged, force=args.force)  # both results or neither
     r = outcome.report
     verdict = (
         "bit-exact with the golden model"
@@ -414,6 +430,10 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--sequences", type=int, default=50, help="held-out test sequences to simulate")
     p.add_argument("--sim", default="icarus", help="icarus or verilator")
+    p.add_argument(
+        "--data", help="the model's test split .npz where it is now, if it moved (checked by content hash)"
+    )
+    p.add_argument("--force", action="store_true", help="replace an existing report folder")
     p.set_defaults(func=cmd_report)
 
 
@@ -423,7 +443,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     _check_sim(args.sim)
     if args.sequences < 1:
         raise ValueError(f"--sequences must be >= 1, got {args.sequences}")
-    summary = report.run_report(args.model, args.out, sequences=args.sequences, sim=args.sim)
+    summary = report.run_report(
+        args.model, args.out, sequences=args.sequences, sim=args.sim, force=args.force, data_file=args.data
+    )
     report.print_summary(summary)
     return 0 if summary["bit_exact"] else 1
 
@@ -441,6 +463,7 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--freq", type=float, default=12.0, help="iCE40 target clock in MHz")
     p.add_argument("--out", help="output directory (default build/synth or build/ice40)")
+    p.add_argument("--force", action="store_true", help="replace an existing synthesis folder")
     p.set_defaults(func=cmd_synth)
 
 
@@ -448,7 +471,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
     from ernn.fpga import open_flow as fpga
 
     if args.ice40:
-        r = fpga.ice40_bitstream(args.model, args.out or "build/ice40", freq_mhz=args.freq)
+        r = fpga.ice40_bitstream(args.model, args.out or "build/ice40", freq_mhz=args.freq, force=args.force)
         for clock, f in r["fmax"].items():
             print(
                 f"{clock}: Fmax {f['fmax_mhz']:.1f} MHz ({'PASS' if f['pass'] else 'FAIL'} at {f['target_mhz']:.0f} MHz)"
@@ -460,7 +483,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
             f"bitstream: {r['bitstream']} ({r['bitstream_bytes']} bytes); report: {Path(r['bitstream']).parent / 'report.json'}"
         )
         return 0
-    r = fpga.yosys_estimate(args.model, args.out or "build/synth", family=args.family)
+    r = fpga.yosys_estimate(args.model, args.out or "build/synth", family=args.family, force=args.force)
     u, c = r["used"], r["capacity"]
     print(f"Yosys synth_xilinx -family {args.family} estimate of ernn_top vs {r['device_name']}:")
     for key, name in (("lut", "LUT"), ("ff", "FF"), ("dsp", "DSP"), ("bram36", "BRAM36")):
@@ -481,11 +504,57 @@ def main(argv: list[str] | None = None) -> int:
     _add_synth(sub)
     _add_dse(sub)
     args = parser.parse_args(argv)
+    return run_command(args)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    """Run a parsed command: every expected failure becomes one line on stderr and exit 2, Ctrl-C or
+    SIGTERM exit 130 after the command's own clean-up (partial outputs are removed by the writers)."""
+    from ernn.files.manifest import ManifestError
+
+    previous = _terminate_as_interrupt()
     try:
         return args.func(args)
-    except (ValueError, FileNotFoundError, FileExistsError, RuntimeError) as exc:
+    except KeyboardInterrupt:
+        print("interrupted: nothing half-written was left behind", file=sys.stderr)
+        return 130
+    except OSError as exc:
+        print(f"error: {_os_error_text(exc)}", file=sys.stderr)
+        return 2
+    except (ValueError, RuntimeError, ManifestError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    finally:
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
+
+
+def _os_error_text(exc: OSError) -> str:
+    """One line naming the path and the cause: our own messages as they are, the system's with the path."""
+    if exc.filename is None:
+        return str(exc.args[0]) if len(exc.args) == 1 else str(exc)
+    names = " -> ".join(str(n) for n in (exc.filename, exc.filename2) if n is not None)
+    cause = exc.strerror or str(exc)
+    hints = {
+        errno.ENOSPC: "the disk is full",
+        errno.EROFS: "the file system is read-only",
+        errno.EACCES: "permission denied",
+        errno.EISDIR: "it is a folder, a file was expected",
+        errno.ENOTDIR: "a part of the path is a file, not a folder",
+    }
+    return f"{names}: {hints.get(exc.errno, cause)}"
+
+
+def _terminate_as_interrupt():
+    """SIGTERM (a kill, a batch system's timeout) unwinds like Ctrl-C, so the writers clean up."""
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt
+
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        return None
 
 
 if __name__ == "__main__":

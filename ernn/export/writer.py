@@ -40,6 +40,7 @@ import numpy as np
 from ernn import data
 from ernn.export import layout as hw_layout
 from ernn.export import model_dir as model_directory
+from ernn.files import manifest, output_dir
 from ernn.golden.network import GoldenNetwork, numerics_for_model
 from ernn.golden.ops import hex_words
 from ernn.shape.structures import implementation
@@ -124,31 +125,6 @@ def verilog_header(
     return "\n".join(lines) + "\n"
 
 
-#: what an export writes: these top-level files and everything under these folders (other files in the
-#: directory, such as a simulation report or a test harness's stamp, are not part of the model)
-EXPORT_FILES = ("model.npz", "params.npz", "ernn_params.vh")
-EXPORT_DIRS = ("mem", "vectors")
-
-
-def _is_export_file(out: Path, path: Path) -> bool:
-    rel = path.relative_to(out).parts
-    return (len(rel) == 1 and rel[0] in EXPORT_FILES) or (len(rel) > 1 and rel[0] in EXPORT_DIRS)
-
-
-def _remove_previous_export(out: Path) -> None:
-    """Delete the files an earlier export wrote (its config lists them), so that none of them lingers in
-    the new one (a layer's memory of a deeper model, say); files that are not the export's stay."""
-    try:
-        listed = json.loads((out / "config.json").read_text()).get("files", {})
-    except (OSError, ValueError, AttributeError):
-        listed = {}
-    for name in listed:
-        path = out / name
-        if path.is_file() and _is_export_file(out, path):
-            path.unlink()
-    (out / "config.json").unlink()
-
-
 def export(
     run_dir: str | Path,
     out: str | Path,
@@ -158,30 +134,77 @@ def export(
     force: bool = False,
     dataset: data.Dataset | None = None,
     lanes: int | None = None,
+    data_file: str | Path | None = None,
+    bundle_test_data: bool = False,
 ) -> Path:
     """Quantize the run in ``run_dir`` and write the model directory ``out`` (see the module docstring).
 
+    Everything is checked before anything is written (the output folder, the run's manifest and
+    checkpoint, the formats, ``lanes``), and the directory appears complete or not at all
+    (:func:`ernn.files.output_dir.output_directory`): an existing model is replaced only with ``force``,
+    a folder of the user's keeps its files, and a training run is never replaced by a model.
+
     ``lanes``: P, the PE's complex MAC lanes the memory images are laid out for (default
-    :func:`ernn.export.layout.default_lanes` of the model).
+    :func:`ernn.export.layout.default_lanes` of the model). ``data_file``: the run's test split where it is
+    now, if it moved (checked by content hash). ``dataset``: use this data set's test split instead of the
+    run's (random-weight exports); ``bundle_test_data`` stores that split in the model (``data/test.npz``).
     """
+    out = output_dir.check_output_dir(out, model_directory.KIND, force=force)
+    if num_sequences < 1:
+        raise ValueError(f"the number of test sequences must be >= 1, got {num_sequences}")
     model, run_config = runs.load_run(run_dir)
-    out = Path(out)
-    if (out / "config.json").exists():
-        if not force:
-            raise FileExistsError(f"{out} already holds an exported model; pass --force to overwrite it")
-        _remove_previous_export(out)
+    run_digest = manifest.read(Path(run_dir)).digest
     desc = model.rnn.describe()
     net = GoldenNetwork(desc, numerics_for_model(desc, data_bits))
     engine = implementation(net.info.structure.name, "export")  # ernn.export.structure
     lanes = engine.default_lanes(net.info) if lanes is None else engine.check_lanes(lanes)
+    test = dataset.test if dataset is not None else runs.run_dataset(run_dir, data_file)
+    data_record = json.loads(json.dumps(run_config["data"]))
+    if bundle_test_data:
+        data_record["provenance"]["test"]["path"] = TEST_DATA
+    with output_dir.output_directory(out, model_directory.KIND, force=force) as stage:
+        sections = _write_model(stage, net, model, desc, test, data_record, num_sequences, lanes, engine)
+        if bundle_test_data:
+            (stage / TEST_DATA).parent.mkdir()
+            data.save_npz(stage / TEST_DATA, test)
+        config = {
+            "format": FORMAT_NAME,
+            "version": FORMAT_VERSION,
+            "source_run": {"path": str(Path(run_dir).resolve()), "digest": run_digest},
+            "model": {k: v for k, v in desc.items() if k != "layers"},
+            "numerics": net.numerics.to_dict(),
+            "data": data_record,
+            "data_bits": data_bits,
+            **sections,
+        }
+        (stage / model_directory.CONFIG).write_text(json.dumps(config, indent=2) + "\n")
+    return out
+
+
+#: where ``bundle_test_data`` keeps the test split inside the model directory
+TEST_DATA = "data/test.npz"
+
+
+def _write_model(
+    stage: Path,
+    net: GoldenNetwork,
+    model: Any,
+    desc: dict[str, Any],
+    test: data.Split,
+    data_record: dict[str, Any],
+    num_sequences: int,
+    lanes: int,
+    engine: Any,
+) -> dict[str, Any]:
+    """Write every file of the model but config.json into ``stage``; return config.json's
+    ``test_vectors`` and ``hardware`` sections."""
     params = net.quantized_params()
     flat = _flatten_params(params)
     cfg = net.numerics
-    ds = dataset or runs.run_dataset(run_dir)
-
-    (out / "mem").mkdir(parents=True, exist_ok=True)
-    (out / "vectors").mkdir(parents=True, exist_ok=True)
-    mem = out / "mem"
+    mem = stage / "mem"
+    vec = stage / "vectors"
+    mem.mkdir()
+    vec.mkdir()
     _write_complex_mem(mem / "twiddle.mem", flat["twiddle_re"], flat["twiddle_im"], cfg.twiddle.word)
     for kind in ("sigmoid", "tanh"):
         _write_mem(mem / f"{kind}_values.mem", flat[f"{kind}_values"], cfg.act.word)
@@ -197,16 +220,17 @@ def export(
     hardware = engine.write_memories(net, mem, lanes)
 
     # Test vectors: the first test sequences back to back, as the RTL sees them on AXI-Stream.
-    n = min(num_sequences, len(ds.test))
-    x = ds.normalise(ds.test.x[:n])
-    lengths = ds.test.lengths[:n]
+    n = min(num_sequences, len(test))
+    mean = np.asarray(data_record["mean"], dtype=np.float32)
+    std = np.asarray(data_record["std"], dtype=np.float32)
+    x = ((test.x[:n] - mean) / std).astype(np.float32)
+    lengths = test.lengths[:n]
     result = net.run(x, lengths)
-    mask = ds.test.frame_mask[:n]
+    mask = test.frame_mask[:n]
     frames = result.input_int[mask]  # (frames, input_size), sequence after sequence
     last = np.zeros(len(frames), dtype=np.int64)
     last[np.cumsum(lengths) - 1] = 1
     expected = [h[mask] for h in result.h_int]  # per layer (frames, layer output size)
-    vec = out / "vectors"
     _write_mem(vec / "input.mem", frames, cfg.data.word)
     _write_mem(vec / "last.mem", last, 2)
     for idx, h in enumerate(expected):
@@ -227,34 +251,18 @@ def export(
         "head_weight": model.head.weight.detach().double().numpy(),
         "head_bias": model.head.bias.detach().double().numpy(),
     }
-    np.savez(out / "model.npz", **float_desc, **head)
-    np.savez(out / "params.npz", **flat)
-    (out / "ernn_params.vh").write_text(verilog_header(net, len(frames), hardware))
-
-    files = sorted(
-        p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file() and _is_export_file(out, p)
-    )
-    config = {
-        "format": FORMAT_NAME,
-        "version": FORMAT_VERSION,
-        "source_run": str(Path(run_dir)),
-        "model": {k: v for k, v in desc.items() if k != "layers"},
-        "numerics": cfg.to_dict(),
-        "data": run_config["data"],
-        "data_bits": data_bits,
-        "test_vectors": {"sequences": int(n), "frames": len(frames)},
-        "hardware": {
-            "lanes": hardware.lanes,
-            "cell_lanes": hardware.cell_lanes,
-            "pe_weight_words": hardware.w_depth,
-            "pe_spectrum_slots": hardware.xbuf_depth,
-            "memories": hardware.files,
-            "cycles_per_step": engine.cycle_model(net.info, lanes).as_dict(),
-        },
-        "files": {name: model_directory.sha256(out / name) for name in files},
+    np.savez(stage / "model.npz", **float_desc, **head)
+    np.savez(stage / "params.npz", **flat)
+    (stage / "ernn_params.vh").write_text(verilog_header(net, len(frames), hardware))
+    hw = {
+        "lanes": hardware.lanes,
+        "cell_lanes": hardware.cell_lanes,
+        "pe_weight_words": hardware.w_depth,
+        "pe_spectrum_slots": hardware.xbuf_depth,
+        "memories": hardware.files,
+        "cycles_per_step": engine.cycle_model(net.info, lanes).as_dict(),
     }
-    (out / "config.json").write_text(json.dumps(config, indent=2) + "\n")
-    return out
+    return {"test_vectors": {"sequences": int(n), "frames": len(frames)}, "hardware": hw}
 
 
 def _flatten_desc(desc: dict[str, Any]) -> dict[str, np.ndarray]:
@@ -346,14 +354,15 @@ def export_random(
     For hardware benchmarks and tests of shapes nobody trains here (e.g. the 1024-unit TIMIT LSTMP of
     the E-RNN paper): the weights follow ``nn.LSTM`` / ``nn.GRU``'s initialisation, uniform in
     ±1/sqrt(hidden), projected onto the block-circulant set; the data set is seeded Gaussian noise
-    (``num_sequences`` short test sequences become the test vectors). The run directory goes to
-    ``out``/run.
+    (``num_sequences`` short test sequences become the test vectors, and the test split is kept in the
+    model as ``data/test.npz``). The untrained run is written to a temporary folder and removed: the model
+    records its manifest digest only.
     """
+    import tempfile
+
     import torch
 
-    out = Path(out)
-    if (out / "config.json").exists() and not force:
-        raise FileExistsError(f"{out} already holds an exported model; pass force=True to overwrite it")
+    out = output_dir.check_output_dir(out, model_directory.KIND, force=force)
     rng = np.random.default_rng(seed)
 
     def split(n: int) -> data.Split:
@@ -362,33 +371,34 @@ def export_random(
         x[np.arange(5)[None] >= lengths[:, None]] = 0
         return data.Split(x, lengths, rng.integers(0, 2, n))
 
-    run = out / "run"
-    run.mkdir(parents=True, exist_ok=True)
-    data.save_npz(run / "train.npz", split(4))
-    data.save_npz(run / "test.npz", split(max(2, num_sequences)))
-    cfg = train.TrainConfig(
-        cell=cell,
-        hidden_size=hidden_size,
-        num_layers=num_layers,
-        proj_size=proj_size,
-        peephole=peephole,
-        block_size=block_size,
-        mode="direct",
-        epochs=1,
-        seed=seed,
-        train_file=str(run / "train.npz"),
-        test_file=str(run / "test.npz"),
-    ).validate()
-    ds = data.load(cfg.task, cfg.train_file, cfg.test_file)
-    torch.manual_seed(seed)
-    model = train.build_model(cfg, ds.num_features, ds.num_classes, block_size)
-    runs.save_run(run, cfg, ds, model, {"untrained": True})
-    return export(
-        run,
-        out,
-        data_bits=data_bits,
-        num_sequences=num_sequences,
-        force=force,
-        dataset=ds,
-        lanes=lanes,
-    )
+    with tempfile.TemporaryDirectory(prefix="ernn-random-run-") as tmp:
+        folder = Path(tmp)
+        data.save_npz(folder / "train.npz", split(4))
+        data.save_npz(folder / "test.npz", split(max(2, num_sequences)))
+        cfg = train.TrainConfig(
+            cell=cell,
+            hidden_size=hidden_size,
+            num_layers=num_layers,
+            proj_size=proj_size,
+            peephole=peephole,
+            block_size=block_size,
+            mode="direct",
+            epochs=1,
+            seed=seed,
+            train_file=str(folder / "train.npz"),
+            test_file=str(folder / "test.npz"),
+        ).validate()
+        ds = data.load(cfg.task, cfg.train_file, cfg.test_file)
+        torch.manual_seed(seed)
+        model = train.build_model(cfg, ds.num_features, ds.num_classes, block_size)
+        run = runs.save_run(folder / "run", cfg, ds, model, {"untrained": True})
+        return export(
+            run,
+            out,
+            data_bits=data_bits,
+            num_sequences=num_sequences,
+            force=force,
+            dataset=ds,
+            lanes=lanes,
+            bundle_test_data=True,
+        )

@@ -21,6 +21,8 @@ from pathlib import Path
 from typing import Any
 
 from ernn import paths
+from ernn.files import manifest
+from ernn.files.output_dir import check_output_dir, output_directory
 
 RTL_DIR = paths.rtl_dir()
 FPGA_DIR = paths.fpga_dir()
@@ -227,8 +229,13 @@ def yosys_estimate(
     family: str = "xcu",
     top: str = "ernn_top",
     flatten: bool = False,
+    force: bool = False,
 ) -> dict[str, Any]:
     """Synthesize ``top`` for an exported model with Yosys ``synth_xilinx``; write and return report.json.
+
+    The model directory is verified first (every file against its manifest). ``out`` is written in one
+    step (:func:`ernn.files.output_dir.output_directory`): an earlier synthesis folder is replaced only with
+    ``force``; a failed run leaves the earlier one as it was and puts the log's end in the error.
 
     By default the hierarchy is kept: each distinct module is synthesized once (P identical MAC lanes
     cost one lane's run time), which makes large P tractable, and the report gets a per-module
@@ -237,54 +244,68 @@ def yosys_estimate(
     """
     if family not in FAMILY_DEVICE:
         raise ValueError(f"family must be one of {', '.join(FAMILY_DEVICE)}, got {family!r}")
-    model_dir = Path(model_dir).resolve()
-    if not (model_dir / "ernn_params.vh").is_file():
-        raise FileNotFoundError(
-            f"{model_dir / 'ernn_params.vh'} is missing: export a model with 'ernn export' first"
-        )
+    model_dir = _verified_model(model_dir)
     yosys = need_tool("yosys")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    stat_path = out / "stat.json"
-    script = "\n".join(
-        [
-            _read_sources_script(model_dir, top, _top_params(model_dir)),
-            f"synth_xilinx -family {family} -top {top} -noiopad" + (" -flatten" if flatten else ""),
-            f"tee -q -o {stat_path} stat -json",
-        ]
-    )
-    (out / "synth.ys").write_text(script + "\n")
-    t0 = time.perf_counter()
-    result = subprocess.run(
-        [yosys, "-q", "-l", str(out / "yosys.log"), "-s", str(out / "synth.ys")],
-        capture_output=True,
-        text=True,
-    )
-    if result.returncode != 0:
-        raise RuntimeError(f"yosys failed (log: {out / 'yosys.log'}):\n{result.stderr[-2000:]}")
-    stat = parse_stat_json(stat_path.read_text())
-    cells = total_cells(stat, top)
-    used = classify_cells(cells)
-    device = DEVICES[FAMILY_DEVICE[family]]
-    report = {
-        "tool": "yosys synth_xilinx (estimate, out of context)",
-        "yosys": subprocess.run([yosys, "-V"], capture_output=True, text=True).stdout.strip(),
-        "family": family,
-        "top": top,
-        "flatten": flatten,
-        "model": str(model_dir),
-        "device": FAMILY_DEVICE[family],
-        "device_name": device["name"],
-        "used": used,
-        "capacity": {k: device[k] for k in ("lut", "ff", "dsp", "bram36")},
-        "utilisation_percent": {k: 100.0 * used[k] / device[k] for k in ("lut", "ff", "dsp", "bram36")},
-        "modules": hierarchy_breakdown(stat, top),
-        "blocks": block_breakdown(stat, top),
-        "cells": cells,
-        "seconds": time.perf_counter() - t0,
-    }
-    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    out = check_output_dir(out, KIND, force=force)
+    with output_directory(out, KIND, force=force) as stage:
+        script = "\n".join(
+            [
+                _read_sources_script(model_dir, top, _top_params(model_dir)),
+                f"synth_xilinx -family {family} -top {top} -noiopad" + (" -flatten" if flatten else ""),
+                "tee -q -o stat.json stat -json",
+            ]
+        )
+        (stage / "synth.ys").write_text(script + "\n")
+        t0 = time.perf_counter()
+        _run_tool(
+            [yosys, "-q", "-l", "yosys.log", "-s", "synth.ys"], stage, "yosys synth_xilinx", "yosys.log"
+        )
+        stat = parse_stat_json((stage / "stat.json").read_text())
+        cells = total_cells(stat, top)
+        used = classify_cells(cells)
+        device = DEVICES[FAMILY_DEVICE[family]]
+        report = {
+            "tool": "yosys synth_xilinx (estimate, out of context)",
+            "yosys": subprocess.run([yosys, "-V"], capture_output=True, text=True).stdout.strip(),
+            "family": family,
+            "top": top,
+            "flatten": flatten,
+            "model": str(model_dir),
+            "model_digest": manifest.read(model_dir).digest,
+            "device": FAMILY_DEVICE[family],
+            "device_name": device["name"],
+            "used": used,
+            "capacity": {k: device[k] for k in ("lut", "ff", "dsp", "bram36")},
+            "utilisation_percent": {k: 100.0 * used[k] / device[k] for k in ("lut", "ff", "dsp", "bram36")},
+            "modules": hierarchy_breakdown(stat, top),
+            "blocks": block_breakdown(stat, top),
+            "cells": cells,
+            "seconds": time.perf_counter() - t0,
+        }
+        (stage / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     return report
+
+
+#: what an open-flow output folder is (ernn.files.manifest kinds)
+KIND = "synth"
+
+
+def _verified_model(model_dir: str | Path) -> Path:
+    """The model directory, resolved, after every file was checked against its manifest."""
+    from ernn.export.model_dir import ModelDirectory
+
+    return ModelDirectory(Path(model_dir).resolve(), verify=True).dir
+
+
+def _run_tool(cmd: list[str], cwd: Path, what: str, log: str | None = None) -> None:
+    """Run one tool in ``cwd``; on failure raise RuntimeError with the end of its log or stderr (the
+    output folder is not written, so the log would be gone)."""
+    result = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True)
+    if result.returncode != 0:
+        tail = result.stderr[-2000:]
+        if log and (cwd / log).is_file():
+            tail = (cwd / log).read_text(errors="replace")[-3000:] + "\n" + tail
+        raise RuntimeError(f"{what} failed (exit {result.returncode}); the end of its output:\n{tail}")
 
 
 _FMAX = re.compile(r"Max frequency for clock\s+'([^']+)':\s+([0-9.]+) MHz \((PASS|FAIL) at ([0-9.]+) MHz\)")
@@ -312,74 +333,62 @@ def ice40_bitstream(
     freq_mhz: float = 12.0,
     top: str = "ernn_ice40_top",
     pcf: str | Path | None = None,
+    force: bool = False,
 ) -> dict[str, Any]:
-    """Synthesize the self-test harness for an iCE40, place and route it, pack the bitstream."""
+    """Synthesize the self-test harness for an iCE40, place and route it, pack the bitstream.
+
+    Like :func:`yosys_estimate`: the model is verified first and ``out`` is written in one step."""
     if device not in ICE40_DEVICES:
         raise ValueError(f"device must be one of {', '.join(ICE40_DEVICES)}, got {device!r}")
-    model_dir = Path(model_dir).resolve()
-    if not (model_dir / "ernn_params.vh").is_file():
-        raise FileNotFoundError(
-            f"{model_dir / 'ernn_params.vh'} is missing: export a model with 'ernn export' first"
-        )
+    model_dir = _verified_model(model_dir)
     yosys, nextpnr, icepack = need_tool("yosys"), need_tool("nextpnr-ice40"), need_tool("icepack")
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
-    params = {"MEM_DIR": str(model_dir / "mem"), "VEC_DIR": str(model_dir / "vectors")}
-    script = "\n".join(
-        [
-            _read_sources_script(model_dir, top, params, [FPGA_DIR / "open" / "ernn_ice40_top.v"]),
-            f"synth_ice40 -top {top} -dsp -json {out / 'ernn.json'}",
-            f"tee -q -o {out / 'stat.json'} stat -json",
+    pcf = Path(pcf).resolve() if pcf else FPGA_DIR / "open" / f"ice40_{device}.pcf"
+    out = check_output_dir(out, KIND, force=force)
+    with output_directory(out, KIND, force=force) as stage:
+        params = {"MEM_DIR": str(model_dir / "mem"), "VEC_DIR": str(model_dir / "vectors")}
+        script = "\n".join(
+            [
+                _read_sources_script(model_dir, top, params, [FPGA_DIR / "open" / "ernn_ice40_top.v"]),
+                f"synth_ice40 -top {top} -dsp -json ernn.json",
+                "tee -q -o stat.json stat -json",
+            ]
+        )
+        (stage / "synth.ys").write_text(script + "\n")
+        t0 = time.perf_counter()
+        _run_tool([yosys, "-q", "-l", "yosys.log", "-s", "synth.ys"], stage, "yosys synth_ice40", "yosys.log")
+        cmd = [
+            nextpnr,
+            f"--{device}",
+            "--package",
+            ICE40_DEVICES[device],
+            "--json",
+            "ernn.json",
+            "--pcf",
+            str(pcf),
+            "--asc",
+            "ernn.asc",
+            "--freq",
+            str(freq_mhz),
+            "--seed",
+            "1",
+            "--log",
+            "nextpnr.log",
         ]
-    )
-    (out / "synth.ys").write_text(script + "\n")
-    t0 = time.perf_counter()
-    run = subprocess.run(
-        [yosys, "-q", "-l", str(out / "yosys.log"), "-s", str(out / "synth.ys")],
-        capture_output=True,
-        text=True,
-    )
-    if run.returncode != 0:
-        raise RuntimeError(f"yosys synth_ice40 failed (log: {out / 'yosys.log'}):\n{run.stderr[-2000:]}")
-    pcf = Path(pcf) if pcf else FPGA_DIR / "open" / f"ice40_{device}.pcf"
-    cmd = [
-        nextpnr,
-        f"--{device}",
-        "--package",
-        ICE40_DEVICES[device],
-        "--json",
-        str(out / "ernn.json"),
-        "--pcf",
-        str(pcf),
-        "--asc",
-        str(out / "ernn.asc"),
-        "--freq",
-        str(freq_mhz),
-        "--seed",
-        "1",
-        "--log",
-        str(out / "nextpnr.log"),
-    ]
-    run = subprocess.run(cmd, capture_output=True, text=True)
-    if run.returncode != 0:
-        raise RuntimeError(f"nextpnr-ice40 failed (log: {out / 'nextpnr.log'}):\n{run.stderr[-2000:]}")
-    run = subprocess.run(
-        [icepack, str(out / "ernn.asc"), str(out / "ernn.bin")], capture_output=True, text=True
-    )
-    if run.returncode != 0:
-        raise RuntimeError(f"icepack failed:\n{run.stderr[-2000:]}")
-    parsed = parse_nextpnr_log((out / "nextpnr.log").read_text())
-    report = {
-        "tool": "yosys synth_ice40 + nextpnr-ice40 + icepack",
-        "device": device,
-        "package": ICE40_DEVICES[device],
-        "top": top,
-        "model": str(model_dir),
-        "target_mhz": freq_mhz,
-        **parsed,
-        "bitstream": str(out / "ernn.bin"),
-        "bitstream_bytes": (out / "ernn.bin").stat().st_size,
-        "seconds": time.perf_counter() - t0,
-    }
-    (out / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+        _run_tool(cmd, stage, "nextpnr-ice40", "nextpnr.log")
+        _run_tool([icepack, "ernn.asc", "ernn.bin"], stage, "icepack")
+        parsed = parse_nextpnr_log((stage / "nextpnr.log").read_text())
+        report = {
+            "tool": "yosys synth_ice40 + nextpnr-ice40 + icepack",
+            "device": device,
+            "package": ICE40_DEVICES[device],
+            "top": top,
+            "model": str(model_dir),
+            "model_digest": manifest.read(model_dir).digest,
+            "target_mhz": freq_mhz,
+            **parsed,
+            "bitstream": str(out / "ernn.bin"),
+            "bitstream_bytes": (stage / "ernn.bin").stat().st_size,
+            "seconds": time.perf_counter() - t0,
+        }
+        (stage / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     return report

@@ -5,6 +5,10 @@ split (the split is ordered by class, so the first N would cover one class only)
 runs the float model, the golden model and the RTL on them, and writes ``summary.json``,
 ``sim_report.json`` and ``outputs.png`` (per-time-step outputs of one sequence: float vs golden vs RTL,
 and the class scores the head makes of them) to ``--out``.
+
+The test split is the one the model was trained with, found by its recorded content hash (``--data``
+points at it if it moved; :mod:`ernn.data.provenance`). ``--out`` is written in one step
+(:mod:`ernn.files.output_dir`): an earlier report is replaced only with ``--force``.
 """
 
 from __future__ import annotations
@@ -16,16 +20,11 @@ from typing import Any
 import numpy as np
 
 from ernn import data
-from ernn.export.model_dir import ModelDirectory
 from ernn.export.writer import ExportedModel
+from ernn.files.output_dir import check_output_dir, output_directory
 from ernn.golden.float_reference import run_float
 from ernn.golden.ops import dequantize
 from ernn.sim.compare import simulate
-
-
-def dataset_of(model: ExportedModel) -> data.Dataset:
-    """The data set a model was trained on (:meth:`ModelDirectory.dataset`: its run's files, checked)."""
-    return ModelDirectory(model.dir, verify=False).dataset()
 
 
 def _accuracy(model: ExportedModel, outputs: np.ndarray, split: data.Split) -> float:
@@ -92,50 +91,78 @@ def plot_sequence(
 
 
 def run_report(
-    model_dir: str | Path, out: str | Path, *, sequences: int = 50, sim: str = "icarus", seed: int = 0
+    model_dir: str | Path,
+    out: str | Path,
+    *,
+    sequences: int = 50,
+    sim: str = "icarus",
+    seed: int = 0,
+    force: bool = False,
+    data_file: str | Path | None = None,
 ) -> dict[str, Any]:
+    """Write the report folder ``out`` for the model in ``model_dir``; return the summary."""
+    out = check_output_dir(out, KIND, force=force)
     model = ExportedModel(model_dir)
-    ds = dataset_of(model)
-    n = min(sequences, len(ds.test))
-    pick = np.unique(np.linspace(0, len(ds.test) - 1, n).round().astype(int))
-    split = data.Split(ds.test.x[pick], ds.test.lengths[pick], ds.test.y[pick])
+    test, where = model.test_split(data_file)
+    n = min(sequences, len(test))
+    pick = np.unique(np.linspace(0, len(test) - 1, n).round().astype(int))
+    split = data.Split(test.x[pick], test.lengths[pick], test.y[pick])
     steps = int(split.lengths.max())
     x = model.normalise(split.x[:, :steps])
     split = data.Split(
         split.x[:, :steps], split.lengths, split.y if split.y.ndim == 1 else split.y[:, :steps]
     )
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
     float_out = run_float(model.desc, x, split.lengths).h[-1]
-    outcome = simulate(model, x, split.lengths, sim=sim, work_dir=out / "work", seed=seed)
-    fmt = model.net.numerics.data
-    golden_out, rtl_out = dequantize(outcome.golden, fmt), dequantize(outcome.rtl, fmt)
-    sim_report = outcome.report
-    summary = {
-        "model": str(model.dir),
-        "sequences": len(pick),
-        "test_indices": pick.tolist(),
-        "time_steps": sim_report["time_steps"],
-        "float_accuracy": _accuracy(model, float_out, split),
-        "golden_accuracy": _accuracy(model, golden_out, split),
-        "rtl_accuracy": _accuracy(model, rtl_out, split),
-        "bit_exact": sim_report["bit_exact"],
-        "mismatches": sim_report["mismatches"],
-        "cycles_per_step": sim_report["cycles_per_step"],
-        "ideal_cycles_per_step": sim_report["ideal_cycles_per_step"],
-        "ratio_to_ideal": sim_report["ratio_to_ideal"],
-        "simulator": sim,
-        "wall_seconds": sim_report["wall_seconds"],
-        "figure": str(out / "outputs.png"),
-        "sim_report": str(out / "sim_report.json"),
-    }
-    (out / "sim_report.json").write_text(json.dumps(sim_report, indent=2) + "\n")
-    (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    with output_directory(out, KIND, force=force) as stage:
+        outcome = simulate(model, x, split.lengths, sim=sim, work_dir=stage / "work", seed=seed)
+        fmt = model.net.numerics.data
+        golden_out, rtl_out = dequantize(outcome.golden, fmt), dequantize(outcome.rtl, fmt)
+        sim_report = outcome.report
+        summary = {
+            "model": str(model.dir),
+            "model_digest": model.digest,
+            "data": where,
+            "sequences": len(pick),
+            "test_indices": pick.tolist(),
+            "time_steps": sim_report["time_steps"],
+            "float_accuracy": _accuracy(model, float_out, split),
+            "golden_accuracy": _accuracy(model, golden_out, split),
+            "rtl_accuracy": _accuracy(model, rtl_out, split),
+            "bit_exact": sim_report["bit_exact"],
+            "mismatches": sim_report["mismatches"],
+            "cycles_per_step": sim_report["cycles_per_step"],
+            "ideal_cycles_per_step": sim_report["ideal_cycles_per_step"],
+            "ratio_to_ideal": sim_report["ratio_to_ideal"],
+            "simulator": sim,
+            "wall_seconds": sim_report["wall_seconds"],
+            "figure": str(out / "outputs.png"),
+            "sim_report": str(out / "sim_report.json"),
+        }
+        (stage / "sim_report.json").write_text(json.dumps(sim_report, indent=2) + "\n")
+        (stage / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+        _plot(stage / "outputs.png", model, split, float_out, golden_out, rtl_out, sim)
+    return summary
+
+
+#: what a report folder is (ernn.files.manifest kinds)
+KIND = "report"
+
+
+def _plot(
+    path: Path,
+    model: ExportedModel,
+    split: data.Split,
+    float_out: np.ndarray,
+    golden_out: np.ndarray,
+    rtl_out: np.ndarray,
+    sim: str,
+) -> None:
     seq = int(np.argmax(split.lengths))
     scores = {"float": model.head(float_out[seq]), "rtl": model.head(rtl_out[seq])}
     label = split.y[seq] if split.y.ndim == 1 else split.y[seq, 0]
     plot_sequence(
-        out / "outputs.png",
+        path,
         float_out[seq],
         golden_out[seq],
         rtl_out[seq],
@@ -144,7 +171,6 @@ def run_report(
         f"{model.config['model']['cell'].upper()} k={model.config['model']['block_size']}, test sequence {seq} "
         f"(label {label}), {sim}",
     )
-    return summary
 
 
 def print_summary(s: dict[str, Any]) -> None:
