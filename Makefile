@@ -40,13 +40,13 @@ ICE40_MODEL ?= build/ice40_model
 # Yosys synth_xilinx estimate of ernn_top for MODEL (make sim exports the default one).
 synth: setup
 	@test -f $(MODEL)/ernn_params.vh || { echo "make synth: $(MODEL) holds no exported model: run 'make sim' first" >&2; exit 2; }
-	$(VENV)/bin/ernn synth --model $(MODEL) --family $(FAMILY) --out build/synth
+	$(VENV)/bin/ernn synth --model $(MODEL) --family $(FAMILY) --out build/synth --force
 
 # A small GRU (hidden 8, k 4, 8-bit data path, 1 MAC lane) through synth_ice40, nextpnr-ice40, icepack.
 bitstream-ice40: setup
 	$(VENV)/bin/ernn train --out $(ICE40_RUN) --cell gru --hidden-size 8 --block-size 4 --epochs 10 --reuse --quiet
 	$(VENV)/bin/ernn export --checkpoint $(ICE40_RUN) --out $(ICE40_MODEL) --data-bits 8 --lanes 1 --test-sequences 2 --force
-	$(VENV)/bin/ernn synth --model $(ICE40_MODEL) --ice40 --out build/ice40
+	$(VENV)/bin/ernn synth --model $(ICE40_MODEL) --ice40 --out build/ice40 --force
 
 .PHONY: setup sim test test-long lint format bench results clean bitstream check-vivado-tcl
 BOARD ?= ku060
@@ -77,7 +77,7 @@ SEQUENCES ?= 30
 sim: setup
 	$(VENV)/bin/ernn train --out $(RUN) --reuse
 	$(VENV)/bin/ernn export --checkpoint $(RUN) --out $(MODEL) --force
-	$(VENV)/bin/ernn report --model $(MODEL) --out build/report/$(SIM) --sequences $(SEQUENCES) --sim $(SIM)
+	$(VENV)/bin/ernn report --model $(MODEL) --out build/report/$(SIM) --sequences $(SEQUENCES) --sim $(SIM) --force
 
 test: setup
 	$(VENV)/bin/ruff check .
@@ -113,11 +113,13 @@ bitstream:
 	  echo "  and 'make check-vivado-tcl' (the Vivado TCL run against stand-in commands)." >&2; exit 2; fi
 	@case " $(BOARDS) " in *" $(BOARD) "*) ;; *) echo "make bitstream: BOARD must be one of: $(BOARDS) (got '$(BOARD)')" >&2; exit 2;; esac
 	@test -f $(MODEL)/ernn_params.vh || { echo "make bitstream: $(MODEL) holds no exported model: run 'make sim' or 'ernn export' first" >&2; exit 2; }
+	$(VENV)/bin/ernn verify $(MODEL) --kind model
 	vivado -mode batch -nojournal -log build/fpga/$(BOARD)/vivado.log -source fpga/vivado/build.tcl -tclargs $(BOARD) $(MODEL) build/fpga/$(BOARD)
 
 # The Vivado TCL sourced in tclsh against stand-in commands, for every board.
 check-vivado-tcl:
 	@test -f $(MODEL)/ernn_params.vh || { echo "check-vivado-tcl: export a model to $(MODEL) first ('make sim')" >&2; exit 2; }
+	$(VENV)/bin/ernn verify $(MODEL) --kind model
 	@mkdir -p build/fpga/standin; for b in $(BOARDS); do tclsh fpga/vivado/standin.tcl 0.05 build/fpga/standin/$$b.log -- $$b $(MODEL) build/fpga/standin/$$b || exit 1; done
 
 clean:

@@ -492,6 +492,36 @@ def cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_verify(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "verify",
+        help="check a directory ernn wrote (model, training run, report, synthesis) against its manifest",
+        description="Re-hash every file the directory's ernn-manifest.json lists and name what differs; for a "
+        "model also re-derive every stored integer and the job table, for a run load the checkpoint. Prints "
+        "the digest (the directory's identity). Exit 0: intact; 2: not.",
+    )
+    p.add_argument("path", help="the directory")
+    p.add_argument("--kind", choices=("model", "run", "report", "synth", "dse"), help="what it must be")
+    p.set_defaults(func=cmd_verify)
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    from ernn.files import manifest
+
+    path = Path(args.path)
+    found = manifest.read(path) if path.is_dir() else None
+    kind = args.kind or (found.kind if found else "model")
+    checked = manifest.verify(path, kind)
+    if kind == "model":
+        from ernn.export.writer import ExportedModel
+
+        ExportedModel(path)
+    elif kind == "run":
+        runs.load_run(path)
+    print(f"{path}: intact {manifest.describe(kind)}, {len(checked.files)} files, digest {checked.digest}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="ernn", description="E-RNN toolkit: block-circulant RNNs on FPGAs")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -503,6 +533,7 @@ def main(argv: list[str] | None = None) -> int:
     _add_report(sub)
     _add_synth(sub)
     _add_dse(sub)
+    _add_verify(sub)
     args = parser.parse_args(argv)
     return run_command(args)
 

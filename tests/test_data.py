@@ -47,7 +47,7 @@ def test_user_npz_round_trip(tmp_path):
         (lambda d: d.pop("lengths"), "missing array"),
         (lambda d: d.update(x=d["x"][0]), "'x' must have shape"),
         (lambda d: d.update(lengths=d["lengths"] + 10), "'lengths' must lie in"),
-        (lambda d: d.update(lengths=d["lengths"].astype(float)), "'lengths' must be an integer"),
+        (lambda d: d.update(lengths=d["lengths"].astype(float)), "'lengths' must be an array of integers"),
         (lambda d: d.update(y=d["y"][:2]), "'y' must be an integer array of shape"),
         (lambda d: d.update(y=-d["y"] - 1), "negative class label"),
         (lambda d: d["x"].__setitem__((0, 0, 0), np.nan), "finite"),
@@ -73,3 +73,51 @@ def test_not_an_npz_and_missing_file(tmp_path):
         data.load_npz(tmp_path / "nowhere.npz", "classify")
     with pytest.raises(ValueError, match="task must be one of"):
         data.load("regress")
+
+
+def test_file_sha256_is_the_hash_of_the_bytes(tmp_path):
+    import hashlib
+
+    path = tmp_path / "blob.bin"
+    payload = np.random.default_rng(0).bytes(3 * (1 << 20) + 17)  # several read chunks and a tail
+    path.write_bytes(payload)
+    assert data.file_sha256(path) == hashlib.sha256(payload).hexdigest()
+
+
+def test_split_sha256_hashes_content_not_storage(tmp_path):
+    s = _split()
+    h = data.split_sha256(s)
+    same = data.Split(s.x.astype(np.float64), s.lengths.astype(np.int32), s.y.astype(np.uint8))
+    assert data.split_sha256(same) == h  # canonical dtypes: float32 x, int64 lengths and y
+    assert data.split_sha256(data.Split(np.asfortranarray(s.x), s.lengths, s.y)) == h  # C order
+    changed = data.Split(s.x.copy(), s.lengths, s.y)
+    changed.x[0, 0, 0] = np.nextafter(changed.x[0, 0, 0], np.float32(np.inf))
+    assert data.split_sha256(changed) != h
+    assert data.split_sha256(data.Split(s.x, s.lengths, s.y[::-1].copy())) != h
+    # same bytes, other shapes: the shapes are part of the hash
+    flat = data.Split(s.x.reshape(s.x.shape[0], -1, 1), s.lengths, s.y)
+    assert data.split_sha256(flat) != h
+
+
+def test_dataset_provenance_names_files_and_content(tmp_path, monkeypatch):
+    data.save_npz(tmp_path / "tr.npz", _split(seed=1))
+    data.save_npz(tmp_path / "te.npz", _split(seed=3))
+    monkeypatch.chdir(tmp_path)
+    ds = data.load("classify", "tr.npz", "te.npz")  # relative paths are recorded absolute
+    prov = ds.provenance
+    assert prov["name"] == "tr" and prov["task"] == "classify"
+    assert prov["train"]["path"] == str((tmp_path / "tr.npz").resolve())
+    assert prov["test"]["path"] == str((tmp_path / "te.npz").resolve())
+    assert prov["train"]["sha256"] == data.split_sha256(ds.train)
+    assert prov["test"]["sha256"] == data.split_sha256(data.load_npz(tmp_path / "te.npz", "classify"))
+    assert prov["train"]["sha256"] != prov["test"]["sha256"]
+    # the constructor without paths still works (embedded-data style)
+    bare = data.Dataset("d", "classify", ds.train, ds.test, ds.num_classes, ds.mean, ds.std)
+    assert bare.provenance["train"] == {"path": None, "sha256": prov["train"]["sha256"]}
+
+
+def test_embedded_data_has_a_content_hash():
+    prov = data.load("classify").provenance
+    assert prov["name"] == "JapaneseVowels" and prov["train"]["path"] is None and prov["test"]["path"] is None
+    assert all(len(prov[s]["sha256"]) == 64 and int(prov[s]["sha256"], 16) >= 0 for s in ("train", "test"))
+    assert prov["train"]["sha256"] != prov["test"]["sha256"]

@@ -7,6 +7,7 @@ import pytest
 
 from ernn import cli, data
 from ernn.export import writer as export
+from ernn.files import manifest
 from ernn.golden.network import GoldenNetwork
 from ernn.sim import inference
 
@@ -81,8 +82,8 @@ def test_forced_export_replaces_the_previous_one(tmp_path):
     export.export_random(out, input_size=6, hidden_size=8, num_layers=1, block_size=4, lanes=3, force=True)
     assert not (out / "vectors" / "expected_l1.mem").exists()
     assert (out / "stamp.json").read_text() == "{}"
-    listed = json.loads((out / "config.json").read_text())["files"]
-    assert "stamp.json" not in listed and "vectors/expected_l0.mem" in listed
+    listed = manifest.read(out).files
+    assert "stamp.json" not in listed and "vectors/expected_l0.mem" in listed and "config.json" in listed
     (out / "stamp.json").write_text('{"changed": true}')  # changing it does not invalidate the model
     loaded = export.ExportedModel(out)
     assert loaded.config["hardware"]["lanes"] == 3 and loaded.net.info.num_layers == 1
@@ -93,14 +94,14 @@ def test_forced_export_replaces_the_previous_one(tmp_path):
     [
         (
             lambda d: (d / "mem" / "l0_w_ih.mem").write_text("0000\n"),
-            "l0_w_ih.mem does not match the checksum",
+            r"mem/l0_w_ih\.mem was changed",
         ),
-        (lambda d: (d / "mem" / "tanh_values.mem").unlink(), "tanh_values.mem is listed"),
+        (lambda d: (d / "mem" / "tanh_values.mem").unlink(), r"mem/tanh_values\.mem is missing"),
         (
             lambda d: (d / "ernn_params.vh").write_text(
                 (d / "ernn_params.vh").read_text().replace("32'd0,", "32'd1,", 1)
             ),
-            "ernn_params.vh does not match the checksum",
+            r"ernn_params\.vh was changed",
         ),
         (lambda d: (d / "config.json").write_text("{not json"), "config.json: not valid JSON"),
         (lambda d: (d / "config.json").write_text('{"format": "other"}'), "not an ernn-model"),
@@ -117,7 +118,6 @@ def test_damaged_model_directory_names_the_file(model_dir, tmp_path, damage, mes
 
 
 def test_mismatched_params_are_reported(model_dir, tmp_path):
-    import hashlib
     import shutil
 
     copy = tmp_path / "copy"
@@ -125,9 +125,7 @@ def test_mismatched_params_are_reported(model_dir, tmp_path):
     arrays = dict(np.load(copy / "params.npz"))
     arrays["l1_bias"] = arrays["l1_bias"] + 1
     np.savez(copy / "params.npz", **arrays)
-    cfg = json.loads((copy / "config.json").read_text())
-    cfg["files"]["params.npz"] = hashlib.sha256((copy / "params.npz").read_bytes()).hexdigest()
-    (copy / "config.json").write_text(json.dumps(cfg))
+    (copy / manifest.MANIFEST).write_text(manifest.build(copy, "model").text())  # consistent, but wrong
     with pytest.raises(ValueError, match="'l1_bias' differs"):
         export.ExportedModel(copy)
 
@@ -228,19 +226,16 @@ def test_golden_cli_does_not_overwrite(model_dir, tmp_path, capsys):
     assert (tmp_path / "y.npy").read_text() == "precious"
 
 
-def test_evaluate_reports_float_and_golden(model_dir, tmp_path):
+def test_evaluate_reports_float_and_golden(tiny, model_dir, tmp_path):
     assert cli.main(["evaluate", "--model", str(model_dir), "--output", str(tmp_path / "e.json")]) == 0
     report = json.loads((tmp_path / "e.json").read_text())
     assert report["sequences"] == 20
     assert abs(report["float_accuracy"] - report["golden_accuracy"]) <= 100.0 / 20 * 2
+    # the model's identity and exactly the data it was trained with
+    assert report["model_digest"] == manifest.read(model_dir).digest
+    assert report["data"] == str(tiny.test.resolve())
     model = export.ExportedModel(model_dir)
-    ds = data.load(
-        "classify",
-        *[
-            json.loads((model_dir / "config.json").read_text())["source_run"] + f"/../{n}.npz"
-            for n in ("train", "test")
-        ],
-    )
+    ds = data.load("classify", tiny.train, tiny.test)
     assert inference.evaluate(model, ds.test)["golden_accuracy"] == report["golden_accuracy"]
 
 
@@ -248,7 +243,6 @@ def test_mismatched_job_table_is_reported(model_dir, tmp_path):
     """A header whose job table is not this model's schedule for its P is refused on load, even with its
     checksum recorded anew: the error names the header."""
     import dataclasses
-    import hashlib
     import shutil
 
     from ernn.export import layout
@@ -263,8 +257,6 @@ def test_mismatched_job_table_is_reported(model_dir, tmp_path):
     )
     assert damaged != header
     (copy / "ernn_params.vh").write_text(damaged)
-    cfg = json.loads((copy / "config.json").read_text())
-    cfg["files"]["ernn_params.vh"] = hashlib.sha256((copy / "ernn_params.vh").read_bytes()).hexdigest()
-    (copy / "config.json").write_text(json.dumps(cfg))
+    (copy / manifest.MANIFEST).write_text(manifest.build(copy, "model").text())  # consistent, but wrong
     with pytest.raises(ValueError, match="ernn_params.vh: the job table differs from this model's schedule"):
         export.ExportedModel(copy)

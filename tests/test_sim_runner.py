@@ -106,3 +106,114 @@ def test_pe_weight_layout() -> None:
                 u = t * lanes + lane
                 exp = (wr[u // bins, j, u % bins], wi[u // bins, j, u % bins]) if u < rows * bins else (0, 0)
                 assert (fields[2 * lane], fields[2 * lane + 1]) == exp
+
+
+# ------------------------------------------------------------------------------------------------------
+# file parameters and build folders the tools cannot take
+def test_file_parameters_reach_the_simulator_as_relative_ascii_names(tmp_path: Path) -> None:
+    odd = tmp_path / "dätä ü" / "twïddle k8.mem"
+    rtl_runner.write_memh(odd, [1, 2, 3], 8)
+    run_dir = tmp_path / "rün dir"
+    staged = rtl_runner._stage_parameters({"TW_FILE": odd, "K": 8}, run_dir)
+    name = staged["TW_FILE"]
+    assert staged["K"] == 8 and name.isascii() and " " not in name and "/" not in name
+    assert (run_dir / name).read_bytes() == odd.read_bytes()
+    assert rtl_runner._verilog_value(name) == f'"{name}"'
+    # content-addressed: other content, other name; the same content is not copied twice
+    other = rtl_runner.write_memh(tmp_path / "dätä ü" / "other.mem", [1, 2, 4], 8)
+    assert rtl_runner.staged_name(other) != name
+    assert rtl_runner.stage_file(odd, run_dir) == name
+    assert sorted(p.name for p in run_dir.iterdir()) == [name]
+
+
+def test_verilator_build_dir_with_a_space_is_refused_before_building(tmp_path: Path) -> None:
+    spaced = tmp_path / "my cache" / "sim" / "ernn_top"
+    with pytest.raises(ValueError, match=r"Verilator cannot build in .*my cache.*Set ERNN_CACHE_DIR"):
+        rtl_runner.check_build_dir("verilator", spaced)
+    rtl_runner.check_build_dir("icarus", spaced)  # iverilog and vvp take any path
+    rtl_runner.check_build_dir("verilator", tmp_path / "cäche-ü")
+
+
+# ------------------------------------------------------------------------------------------------------
+# how a run ends: verdict of the tests, or none (simulator killed or crashed)
+def _results_xml(tests: int, failures: list[tuple[str, str]]) -> str:
+    cases = "".join(
+        f'<testcase classname="m" name="t{i}"><failure message="msg {kind}" type="{kind}">trace</failure>'
+        "</testcase>"
+        for i, (kind, _) in enumerate(failures)
+    )
+    return (
+        f'<testsuites name="cocotb tests"><testsuite name="m" errors="0" failures="{len(failures)}" '
+        f'skipped="0" tests="{tests}">{cases}</testsuite></testsuites>'
+    )
+
+
+class _FakeRunner:
+    """Stands in for a cocotb_tools runner: builds nothing; its test step writes ``xml`` (None: nothing)
+    and then raises ``error`` (None: returns), as cocotb_tools does after the simulator process ends."""
+
+    def __init__(self, xml: str | None, error: BaseException | None) -> None:
+        self.xml, self.error = xml, error
+
+    def build(self, **kwargs: object) -> None:
+        self.parameters = kwargs["parameters"]
+
+    def test(self, *, results_xml: str, **kwargs: object) -> str:
+        if self.xml is not None:
+            Path(results_xml).write_text(self.xml)
+        if self.error is not None:
+            raise self.error
+        return results_xml
+
+
+@pytest.fixture
+def fake_run(monkeypatch: pytest.MonkeyPatch, tmp_path: Path):
+    monkeypatch.setattr(rtl_runner, "BUILD_ROOT", tmp_path / "cache")
+    monkeypatch.setattr(rtl_runner, "setup_simulator", lambda sim: None)
+
+    def run(xml: str | None, error: BaseException | None = None) -> rtl_runner.RunResult:
+        monkeypatch.setattr(rtl_runner, "_get_runner", lambda sim: _FakeRunner(xml, error))
+        return rtl_runner.run("ernn_delay", "some_tb", {"DEPTH": 2}, sim="icarus")
+
+    return run
+
+
+# what cocotb_tools raises when the simulator process ends with a non-zero status (-9: SIGKILL)
+KILLED = RuntimeError("Command failed with return code: -9")
+
+
+def test_killed_simulator_is_not_reported_as_a_divergence(fake_run) -> None:
+    with pytest.raises(rtl_runner.SimulationAbortedError) as err:
+        fake_run(None, KILLED)
+    text = str(err.value)
+    assert "exited abnormally (killed or crashed) before finishing (killed by signal SIGKILL)" in text
+    assert "no result was compared" in text and "build dir" in text and "first divergence" not in text
+    assert isinstance(err.value, RuntimeError)  # `ernn sim` reports it as an error, exit status 2
+
+
+def test_results_without_tests_or_unreadable_have_no_verdict(fake_run) -> None:
+    # under pytest the runner checks the results itself and exits with the simulator's status
+    with pytest.raises(rtl_runner.SimulationAbortedError, match=r"exit status 0\).*holds no test"):
+        fake_run(_results_xml(0, []), SystemExit(0))
+    with pytest.raises(rtl_runner.SimulationAbortedError, match=r"no result was compared.*unreadable"):
+        fake_run("<testsuites><testsuite", KILLED)
+
+
+def test_simulation_stopped_under_a_test_has_no_verdict(fake_run) -> None:
+    # Icarus turns SIGTERM into the end of the simulation: cocotb records a SimFailure
+    with pytest.raises(rtl_runner.SimulationAbortedError, match=r"stopped before cocotb test t0 finished"):
+        fake_run(_results_xml(1, [("SimFailure", "")]))
+    with pytest.raises(rtl_runner.SimulationAbortedError, match=r"KeyboardInterrupt"):
+        fake_run(_results_xml(1, [("KeyboardInterrupt", "")]), SystemExit(1))
+    # every test passed, but the process did not end cleanly
+    with pytest.raises(rtl_runner.SimulationAbortedError, match=r"every cocotb test passed.*signal SIGSEGV"):
+        fake_run(_results_xml(1, []), RuntimeError("Command failed with return code: -11"))
+
+
+def test_failing_test_is_reported_as_a_divergence(fake_run) -> None:
+    with pytest.raises(
+        AssertionError, match=r"1 of 2 cocotb tests failed: t0 \(AssertionError\).*divergence"
+    ):
+        fake_run(_results_xml(2, [("AssertionError", "")]), SystemExit(1))
+    res = fake_run(_results_xml(2, []))
+    assert res.results_xml.name.endswith(".result.xml")  # one results file per pytest test

@@ -1,12 +1,14 @@
 """Training modes, determinism, run directories and the `ernn train` command line."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
 import torch
 
 from ernn import cli, data
+from ernn.files import manifest
 from ernn.train import run_directory as runs
 from ernn.train import trainer as train
 
@@ -120,12 +122,15 @@ def test_cli_writes_run_directory_and_protects_it(tiny_data, tmp_path, capsys):
     assert config["train"]["block_size"] == 4 and model.rnn.block_size == 4
     ds = data.load("classify", tiny_data / "train.npz", tiny_data / "test.npz")
     assert train.evaluate(model, ds.test, ds) == pytest.approx(metrics["test_accuracy"])
-    with pytest.raises(SystemExit, match="already holds a run"):
-        cli.main(args)
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    capsys.readouterr()
+    assert cli.main(args) == 2
+    assert "already holds a training run" in capsys.readouterr().err
     assert cli.main([*args, "--reuse"]) == 0
     assert "reusing" in capsys.readouterr().out
-    with pytest.raises(SystemExit, match="different configuration"):
-        cli.main([*args[:-4], "--seed", "3", "--reuse", *args[-4:]])
+    assert cli.main([*args[:-4], "--seed", "3", "--reuse", *args[-4:]]) == 2
+    assert "different configuration" in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before  # nothing touched, metrics.json included
 
 
 @pytest.mark.parametrize(
@@ -143,28 +148,67 @@ def test_cli_bad_input_is_a_clear_error(tmp_path, capsys, extra, message):
     assert message in capsys.readouterr().err
 
 
-def test_load_run_rejects_missing_and_corrupt(tmp_path):
-    with pytest.raises(FileNotFoundError, match="checkpoint.pt"):
-        runs.load_run(tmp_path)
+def test_load_run_rejects_missing_and_corrupt(tiny_model, tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        runs.load_run(tmp_path / "nothing")
     torch.save({"state_dict": {}, "config": {}}, tmp_path / "checkpoint.pt")
-    with pytest.raises(ValueError, match="not a valid ernn checkpoint"):
+    with pytest.raises(ValueError, match="has no ernn-manifest.json"):
         runs.load_run(tmp_path)
-
-
-def test_run_dataset_is_the_runs_own_data(tiny_model, tmp_path):
-    """A run's data set is read back from its recorded files and refused when they changed."""
-    import shutil
-
-    tiny = tiny_model(seed=9)
-    ds = runs.run_dataset(tiny.run)
-    assert np.array_equal(ds.train.x, data.load("classify", tiny.train, tiny.test).train.x)
     run = tmp_path / "run"
-    shutil.copytree(tiny.run, run)
-    changed = data.load("classify", tiny.train, tiny.test).train
+    shutil.copytree(tiny_model(seed=9).run, run)
+    ckpt = run / "checkpoint.pt"
+    ckpt.write_bytes(ckpt.read_bytes()[: ckpt.stat().st_size // 2])  # truncated
+    with pytest.raises(ValueError, match=r"checkpoint\.pt was changed"):
+        runs.load_run(run)
+    # a checkpoint that matches its manifest but is not a checkpoint (the manifest rewritten to match)
+    ckpt.write_bytes(b"")
+    (run / manifest.MANIFEST).write_text(manifest.build(run, "run").text())
+    with pytest.raises(ValueError, match="not a valid ernn checkpoint"):
+        runs.load_run(run)
+
+
+def test_run_records_its_data_by_content_hash(tiny_model, tmp_path):
+    """A run's test split is read back from its recorded file, checked by content hash, and refused
+    when it changed (never replaced by other data)."""
+    tiny = tiny_model(seed=9)
+    split = runs.run_dataset(tiny.run)
+    assert np.array_equal(split.x, data.load("classify", tiny.train, tiny.test).test.x)
+    prov = runs.read_config(tiny.run)["data"]["provenance"]
+    assert prov["test"]["path"] == str(tiny.test.resolve()) and len(prov["test"]["sha256"]) == 64
+    changed = data.load_npz(tiny.test, "classify")
     changed.x[changed.frame_mask] *= 2.0
-    data.save_npz(tmp_path / "train.npz", changed)
-    cfg = json.loads((run / "config.json").read_text())
-    cfg["train"]["train_file"] = str(tmp_path / "train.npz")
-    (run / "config.json").write_text(json.dumps(cfg))
-    with pytest.raises(ValueError, match="not the data .* was trained on"):
-        runs.run_dataset(run)
+    data.save_npz(tmp_path / "test.npz", changed)
+    with pytest.raises(ValueError, match="not the test data .* was trained with"):
+        runs.run_dataset(tiny.run, tmp_path / "test.npz")
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (dict(lr=float("inf")), "lr must be a finite number, got inf"),
+        (dict(lr=float("nan")), "lr must be a finite number, got nan"),
+        (dict(lr=0.0), "lr must be > 0, got 0.0"),
+        (dict(rho_start=-1.0), "rho_start must be > 0, got -1.0"),
+        (dict(rho_end=float("inf")), "rho_end must be a finite number, got inf"),
+        (dict(admm_fraction=float("nan")), "admm_fraction must be a finite number, got nan"),
+        (dict(admm_fraction=1.0), "admm_fraction must be in (0, 1), got 1.0"),
+        (dict(hidden_size=8.5), "hidden_size must be an integer >= 1, got 8.5"),
+        (dict(epochs=True), "epochs must be an integer >= 1, got True"),
+        (dict(seed=-1), "seed must be >= 0, got -1"),
+        (dict(proj_size=-2), "proj_size must be >= 0, got -2"),
+        (dict(lr="0.01"), "lr must be a finite number, got '0.01'"),
+    ],
+)
+def test_config_refuses_non_finite_and_out_of_range_numbers(change, message):
+    with pytest.raises(ValueError) as err:
+        train.TrainConfig(**change).validate()
+    assert str(err.value) == message
+    train.TrainConfig(hidden_size=np.int64(8), lr=np.float32(0.01)).validate()  # numpy scalars are numbers
+
+
+@pytest.mark.parametrize("value", ["nan", "-inf", "1e400"])
+def test_cli_non_finite_lr_is_a_clear_error(tmp_path, capsys, value):
+    out = tmp_path / "r"
+    assert cli.main(["train", "--out", str(out), "--epochs", "1", "--quiet", f"--lr={value}"]) == 2
+    assert "lr must be a finite number" in capsys.readouterr().err
+    assert not out.exists()

@@ -4,7 +4,8 @@
 a batch of sequences back to back into the simulated ``ernn_top`` (one AXI-Stream frame per sequence),
 collects one output vector per time step, runs the golden model on the same stream and compares every
 sample of every time step. The report holds bit-exactness, the first mismatches, cycles per time step
-against the ideal ceil(complex MACs / P) + pipeline latency, the simulator and the wall time.
+against the ideal ceil(complex MACs / P) + pipeline latency, the simulator, the wall time and the golden
+model's saturation counts (those of ``ernn golden`` on the same input, the input's own under ``input``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 import numpy as np
 
 from ernn.export.writer import ExportedModel
+from ernn.golden.ops import SaturationLog
 
 
 @dataclass
@@ -65,6 +67,16 @@ def first_mismatches(rtl: np.ndarray, golden: np.ndarray, lengths: np.ndarray, l
     return out
 
 
+def merge_saturations(stream_log: SaturationLog, input_log: SaturationLog) -> dict[str, int]:
+    """Non-zero saturation counts of a run on already quantized frames (``stream_log``) with those of the
+    input's quantization (``input_log``) added: the same keys and counts as the golden model's ``run`` on
+    the float input (``ernn golden``), input saturations under ``input``."""
+    counts = stream_log.counts
+    for key, n in input_log.counts.items():
+        counts[key] = counts.get(key, 0) + n
+    return {k: v for k, v in counts.items() if v}
+
+
 def simulate(
     model: ExportedModel,
     x_normalised: np.ndarray,
@@ -95,7 +107,10 @@ def simulate(
     n, steps, _ = x_normalised.shape
     mask = np.arange(steps)[None, :] < lengths[:, None]
     frames_int = np.zeros(x_normalised.shape, dtype=np.int64)
-    frames_int[mask] = net.quantize_input(x_normalised[mask])
+    # the input's own saturations (values beyond Q(data)) are counted here: run_stream below only sees
+    # the frames already clipped, as the RTL does
+    input_log = SaturationLog()
+    frames_int[mask] = net.quantize_input(x_normalised[mask], input_log)
     flat, last = stream(frames_int, lengths)
     t0 = time.perf_counter()
     with contextlib.ExitStack() as stack:
@@ -115,6 +130,7 @@ def simulate(
         )
     wall = time.perf_counter() - t0
     golden_flat, log = net.run_stream(flat, last)
+    golden_saturations = merge_saturations(log, input_log)
     rtl = unstream(result.outputs, lengths, steps)
     golden = unstream(golden_flat, lengths, steps)
     mismatched = int((result.outputs != golden_flat).sum())
@@ -140,6 +156,6 @@ def simulate(
         "seed": seed,
         "valid_gap_prob": valid_gap_prob,
         "ready_stall_prob": ready_stall_prob,
-        "golden_saturations": log.nonzero(),
+        "golden_saturations": golden_saturations,
     }
     return SimOutcome(rtl=rtl, golden=golden, report=report)

@@ -20,24 +20,38 @@ from ernn.golden.float_reference import run_float
 
 
 def load_array(path: str | Path, what: str) -> np.ndarray:
+    """Read a user's ``.npy``: ``what`` 'lengths' must hold integers, anything else (the input) real numbers;
+    complex, boolean, string, object and structured arrays are refused naming the file (nothing is cast
+    silently: a complex input would lose its imaginary part)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"{what} file {path} does not exist")
     try:
-        return np.load(path, allow_pickle=False)
+        array = np.load(path, allow_pickle=False)
     except Exception as exc:
         raise ValueError(f"{path}: not a readable .npy array ({exc})") from exc
+    if not isinstance(array, np.ndarray):  # an .npz archive
+        array.close()
+        raise ValueError(f"{path}: an .npz archive; {what} must be a single .npy array")
+    data.check_dtype(array, str(path), what, "integer" if what == "lengths" else "real")
+    return array
 
 
 def prepare_input(
-    model: ExportedModel, x: np.ndarray, lengths: np.ndarray | None, source: str = "input"
+    model: ExportedModel,
+    x: np.ndarray,
+    lengths: np.ndarray | None,
+    source: str = "input",
+    lengths_source: str = "lengths",
 ) -> tuple[np.ndarray, np.ndarray, bool]:
     """Validate and normalise a user's array; returns (x (N, T, F) normalised, lengths, was_single)."""
     features = model.net.info.input_size
+    x = np.asarray(x)
+    data.check_dtype(x, source, "input", "real")
     if x.ndim not in (2, 3) or x.shape[-1] != features:
         raise ValueError(f"{source}: expected shape (T, {features}) or (N, T, {features}), got {x.shape}")
-    if not np.issubdtype(x.dtype, np.number) or not np.all(np.isfinite(x)):
-        raise ValueError(f"{source}: must hold finite numbers")
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{source}: must hold finite numbers; it holds NaN or infinity")
     single = x.ndim == 2
     batch = x[None] if single else x
     n, t = batch.shape[:2]
@@ -46,16 +60,18 @@ def prepare_input(
     if lengths is None:
         lengths = np.full(n, t, dtype=np.int64)
     lengths = np.asarray(lengths)
-    if (
-        lengths.shape != (n,)
-        or not np.issubdtype(lengths.dtype, np.integer)
-        or lengths.min() < 1
-        or lengths.max() > t
-    ):
+    data.check_dtype(lengths, lengths_source, "lengths", "integer")
+    if lengths.shape != (n,) or lengths.min() < 1 or lengths.max() > t:
+        got = f"[{lengths.min()}, {lengths.max()}]" if lengths.size and lengths.ndim == 1 else "no range"
         raise ValueError(
-            f"lengths: expected {n} integers in [1, {t}], got shape {lengths.shape} {lengths.dtype}"
+            f"{lengths_source}: expected {n} integers in [1, {t}], got shape {lengths.shape} {lengths.dtype} "
+            f"with values {got}"
         )
-    return model.normalise(batch), lengths.astype(np.int64), single
+    with np.errstate(over="ignore"):
+        normalised = model.normalise(batch)
+    if not np.all(np.isfinite(normalised)):
+        raise ValueError(f"{source}: values too large for float32 once normalised (|x| beyond 3.4e38)")
+    return normalised, lengths.astype(np.int64), single
 
 
 def run_golden(

