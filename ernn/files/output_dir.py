@@ -29,6 +29,7 @@ import errno
 import fcntl
 import os
 import shutil
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -37,6 +38,17 @@ from ernn.files.atomic import fsync_dir, signals_held, stale_siblings, temp_sibl
 
 STAGE_TAG = ".ernn-stage-"
 PREVIOUS_TAG = ".ernn-previous-"
+
+#: the environment variable the fault-injection tests set to kill a writer at a named step of the commit
+FAULT_ENV = "ERNN_FAULT_POINT"
+FAULT_POINTS = ("staged", "linked", "exchanged", "cleaning")
+
+
+def _fault_point(name: str) -> None:
+    """SIGKILL this process here if the tests asked for it (tests/test_fault_injection.py): the only way
+    to prove that a kill at every step of the commit leaves a whole directory."""
+    if os.environ.get(FAULT_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def restore_interrupted(out: Path) -> None:
@@ -154,6 +166,7 @@ def _commit(stage: Path, out: Path, kind: str, *, force: bool) -> mf.Manifest:
     new = mf.build(stage, kind)
     (stage / mf.MANIFEST).write_text(new.text())
     _fsync_tree(stage)
+    _fault_point("staged")
     parent = out.parent if str(out.parent) else Path(".")
     with _locked(parent):
         restore_interrupted(out)
@@ -178,6 +191,7 @@ def _commit(stage: Path, out: Path, kind: str, *, force: bool) -> mf.Manifest:
             _second_name(out / name, stage / name)
         for name in dirs:  # the user's (possibly empty) folders
             (stage / name).mkdir(parents=True, exist_ok=True)
+        _fault_point("linked")
         with signals_held():
             if not _exchange(stage, out):
                 previous = temp_sibling(out, PREVIOUS_TAG)
@@ -185,12 +199,16 @@ def _commit(stage: Path, out: Path, kind: str, *, force: bool) -> mf.Manifest:
                 os.rename(stage, out)
                 os.rename(previous, stage)
         fsync_dir(parent)
+        _fault_point("exchanged")
         # files that appeared in the old directory after it was listed are moved over, not lost
         late, _ = _entries(stage)
         for name in late:
             if name not in own and name not in users and not os.path.lexists(out / name):
                 (out / name).parent.mkdir(parents=True, exist_ok=True)
                 os.rename(stage / name, out / name)
+    for name in sorted(_entries(stage)[0])[:1]:  # half-deleted previous directory
+        (stage / name).unlink()
+        _fault_point("cleaning")
     shutil.rmtree(stage, ignore_errors=True)
     return new
 
@@ -198,14 +216,18 @@ def _commit(stage: Path, out: Path, kind: str, *, force: bool) -> mf.Manifest:
 @contextlib.contextmanager
 def output_directory(out: str | Path, kind: str, *, force: bool) -> Iterator[Path]:
     """Yield a fresh stage folder to write ``kind`` output into; it becomes ``out`` when the block ends."""
+    restore_interrupted(Path(out))
     out = check_output_dir(out, kind, force=force)
-    restore_interrupted(out)
     out.parent.mkdir(parents=True, exist_ok=True)
     stage = temp_sibling(out, STAGE_TAG)
     stage.mkdir()
     try:
         yield stage
         _commit(stage, out, kind, force=force)
+    except OSError as exc:
+        if exc.filename is None and exc.errno is not None:  # a failed write (disk full...): name the output
+            raise OSError(exc.errno, exc.strerror or str(exc), str(out)) from exc
+        raise
     finally:
         if stage.exists():
             shutil.rmtree(stage, ignore_errors=True)
