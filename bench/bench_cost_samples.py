@@ -28,6 +28,7 @@ import numpy as np
 from ernn.dse import phase2 as dse_hw
 from ernn.export import writer as export
 from ernn.export.writer import ExportedModel
+from ernn.files import atomic
 from ernn.fpga import open_flow as fpga
 from ernn.sim import rtl as rtl_sim
 
@@ -107,7 +108,7 @@ def measure(name: str, root: Path, seed: int) -> dict:
     shape, lanes, role = POINTS[name]
     model = root / name
     export.export_random(model, **shape, lanes=lanes, seed=seed, force=True)
-    synth = fpga.yosys_estimate(model, root / f"{name}-synth", family="xcu")
+    synth = fpga.yosys_estimate(model, root / f"{name}-synth", family="xcu", force=True)
     frames = 4 if shape["hidden_size"] > 256 else 8
     sim = simulate_cycles(model, frames, seed)
     row = {
@@ -165,16 +166,16 @@ def main() -> None:
         data["samples"][name] = measure(name, args.models, args.seed)
         data["time"] = time.strftime("%Y-%m-%d %H:%M:%S")
         data["command"] = "bench/bench_cost_samples.py"
-        args.out.write_text(json.dumps(data, indent=1) + "\n")
+        atomic.write_text(args.out, json.dumps(data, indent=1) + "\n", force=True)  # kept after each point
     if args.refresh:
         for row in data["samples"].values():
             refresh(row)
-        args.out.write_text(json.dumps(data, indent=1) + "\n")
+        atomic.write_text(args.out, json.dumps(data, indent=1) + "\n", force=True)
     if args.fit:
         from ernn.dse import cost_model
 
         coeffs = cost_model.fit(list(data["samples"].values()))
-        cost_model.COEFFICIENTS_FILE.write_text(json.dumps(coeffs, indent=1) + "\n")
+        atomic.write_text(cost_model.COEFFICIENTS_FILE, json.dumps(coeffs, indent=1) + "\n", force=True)
         print(f"coefficients: {cost_model.COEFFICIENTS_FILE}")
 
 

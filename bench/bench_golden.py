@@ -14,13 +14,13 @@ Ratios are what to read; absolute times on a shared machine are noisy.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import time
 from pathlib import Path
 
 import numpy as np
 
+from ernn.files import atomic
 from ernn.golden.float_reference import random_model, run_float
 from ernn.golden.network import GoldenNetwork
 from ernn.golden.reference import ReferenceNetwork
@@ -128,7 +128,7 @@ def main() -> None:
         "error_trend": trend,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(payload, indent=2) + "\n")
+    atomic.write_json(args.out, payload, force=True)
     print(f"wrote {args.out}")
 
 

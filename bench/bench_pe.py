@@ -29,6 +29,7 @@ import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
 
+from ernn.files import atomic
 from ernn.sim import runner as rtl_runner
 
 REPO = Path(__file__).resolve().parents[1]
@@ -207,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         "sim_speed": speed,
         "seconds": round(time.perf_counter() - t0, 1),
     }
-    args.out.write_text(json.dumps(result, indent=2) + "\n")
+    atomic.write_json(args.out, result, force=True)
     print(markdown(rows, speed))
     print(f"worst cycles / ideal = {worst:.3f}; written {args.out}")
     return 0

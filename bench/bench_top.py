@@ -21,7 +21,6 @@ CSB-RNN (6.58 us, 512 PEs) figures for the same TIMIT model.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import tempfile
 import time
@@ -33,6 +32,7 @@ from ernn.dse import phase2 as dse_hw
 from ernn.export import layout as hw_layout
 from ernn.export import writer as export
 from ernn.export.writer import ExportedModel
+from ernn.files import atomic
 from ernn.sim import rtl as rtl_sim
 
 CLOCK_MHZ = 200.0
@@ -137,7 +137,7 @@ def main() -> None:
         )
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
-        args.out.write_text(json.dumps(report, indent=2) + "\n")
+        atomic.write_json(args.out, report, force=True)
         print(f"\nwritten to {args.out}")
 
 

@@ -11,7 +11,6 @@ Prints a table and writes JSON. Ratios are what to read; absolute times on a sha
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import time
@@ -19,6 +18,7 @@ from pathlib import Path
 
 import torch
 
+from ernn.files import atomic
 from ernn.train import models
 
 
@@ -82,7 +82,7 @@ def main() -> None:
         "torch": torch.__version__,
         "machine": platform.machine(),
     }
-    out.write_text(json.dumps({"config": meta, "results": rows}, indent=2) + "\n")
+    atomic.write_json(out, {"config": meta, "results": rows}, force=True)
     print(f"wrote {out}")
 
 

@@ -10,11 +10,11 @@ Markdown table ``<out>/golden_accuracy.md``.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
 from ernn import cli, data
 from ernn.export import writer as export
+from ernn.files import atomic
 from ernn.sim import inference
 
 
@@ -30,7 +30,7 @@ def main() -> None:
     rows = []
     for cell in args.cells:
         run = Path(args.runs) / f"{cell}_k{args.block_size}"
-        cli.main(
+        rc = cli.main(
             [
                 "train",
                 "--out",
@@ -43,6 +43,8 @@ def main() -> None:
                 "--quiet",
             ]
         )
+        if rc != 0:
+            raise SystemExit(f"ernn train of {run} failed (exit {rc}); see the message above")
         for bits in args.bits:
             model_dir = Path(args.runs) / f"{cell}_k{args.block_size}_q{bits}"
             export.export(run, model_dir, data_bits=bits, force=True, dataset=ds)
@@ -54,7 +56,7 @@ def main() -> None:
             )
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "golden_accuracy.json").write_text(json.dumps(rows, indent=2) + "\n")
+    atomic.write_json(out / "golden_accuracy.json", rows, force=True)
     lines = [
         "| cell | data bits | float acc. (%) | golden acc. (%) | loss (points) | max abs error | RMS error | saturations |",
         "|---|---|---|---|---|---|---|---|",
@@ -66,7 +68,7 @@ def main() -> None:
             f"{r['float_accuracy'] - r['golden_accuracy']:+.2f} | {r['output_max_abs_error']:.2e} | "
             f"{r['output_rms_error']:.2e} | {sat} |"
         )
-    (out / "golden_accuracy.md").write_text("\n".join(lines) + "\n")
+    atomic.write_text(out / "golden_accuracy.md", "\n".join(lines) + "\n", force=True)
     print("\n".join(lines))
 
 

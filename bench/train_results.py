@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import statistics
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ernn import data
+from ernn.files import atomic
 from ernn.train import trainer as train
 
 
@@ -83,13 +83,13 @@ def main() -> None:
         results = list(tqdm(pool.map(run_one, jobs), total=len(jobs), desc="training runs"))
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    (out / "train_results.json").write_text(json.dumps(results, indent=2) + "\n")
+    atomic.write_json(out / "train_results.json", results, force=True)
     md = table(results, args.blocks, args.cells)
     header = (
         f"Test accuracy (%) on {results[0]['metrics']['test_sequences']} JapaneseVowels test sequences, "
         f"mean ± std over seeds {args.seeds}, hidden {args.hidden_size}, {args.epochs} epochs for every mode.\n\n"
     )
-    (out / "train_results.md").write_text(header + md)
+    atomic.write_text(out / "train_results.md", header + md, force=True)
     print(header + md)
 
 

@@ -262,6 +262,11 @@ def _add_dse(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--workers", type=int, default=2, help="parallel training processes (local engine)")
     p.add_argument("--engine", default="local", help="local (process pool) or ray (an installed Ray cluster)")
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="write into a folder that holds other files (beside them; none of them is replaced)",
+    )
     hw = p.add_argument_group("Phase II (hardware): P for the chosen model on a device")
     hw.add_argument("--phase", default="both", choices=("1", "2", "both"), help="which phases to run")
     hw.add_argument(
@@ -324,6 +329,7 @@ def cmd_dse(args: argparse.Namespace) -> int:
         workers=args.workers,
         engine=args.engine,
         command=_dse_command(),
+        force=args.force,
     )
     return 0
 

@@ -1,13 +1,21 @@
 """The open-source FPGA flows on a small configuration: Yosys synth_xilinx estimate, iCE40 P&R + bitstream.
 
 The tools come from Debian (make setup installs yosys, nextpnr-ice40, fpga-icestorm); a missing tool is a
-failure naming the package, never a skip.
+failure naming the package, never a skip. The synthesis folder is written in one step with a manifest of
+kind "synth"; an existing one is replaced only with --force, keeping the user's files; the model is verified
+before Yosys runs; a failed run leaves the earlier folder as it was. The replace and failure cases run a
+stand-in ``yosys`` (a shell script first on PATH) so that they take a second, not a synthesis.
 """
 
 import json
+import os
+import shutil
+import stat
 
 import pytest
 
+from ernn import cli
+from ernn.files import manifest
 from ernn.fpga import open_flow as fpga
 
 
@@ -23,12 +31,29 @@ def test_tools_are_present():
         fpga.need_tool(tool)
 
 
-def test_yosys_estimate_counts_resources(small_model, tmp_path):
-    report = fpga.yosys_estimate(small_model, tmp_path, family="xc7")
+@pytest.fixture(scope="module")
+def synth(small_model, tmp_path_factory):
+    """One real Yosys estimate of the small model: (folder, report)."""
+    out = tmp_path_factory.mktemp("synth") / "xc7"
+    return out, fpga.yosys_estimate(small_model, out, family="xc7")
+
+
+def _contents(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_yosys_estimate_counts_resources(synth, small_model):
+    out, report = synth
     used = report["used"]
     assert used["lut"] > 100 and used["ff"] > 100 and used["dsp"] >= 1
     assert report["capacity"]["dsp"] == fpga.DEVICES["xc7vx690t"]["dsp"]
-    assert json.loads((tmp_path / "report.json").read_text())["used"] == used
+    assert json.loads((out / "report.json").read_text())["used"] == used
+    # written in one step: a synthesis folder whose manifest lists everything Yosys left, and which names
+    # the model it was synthesized from
+    listed = manifest.verify(out, fpga.KIND).files
+    assert {"report.json", "stat.json", "yosys.log", "synth.ys"} <= set(listed)
+    assert set(listed) == set(_contents(out)) - {manifest.MANIFEST}
+    assert report["model_digest"] == manifest.read(small_model).digest
     # the hierarchy is kept: the per-block and per-module breakdowns add up to the totals
     for key in ("lut", "ff", "dsp"):
         assert sum(b[key] for b in report["blocks"].values()) == used[key]
@@ -39,6 +64,7 @@ def test_yosys_estimate_counts_resources(small_model, tmp_path):
 def test_ice40_bitstream_with_fmax(small_model, tmp_path):
     report = fpga.ice40_bitstream(small_model, tmp_path)
     assert (tmp_path / "ernn.bin").stat().st_size > 50_000
+    assert "ernn.bin" in manifest.verify(tmp_path, fpga.KIND).files
     (clock,) = report["fmax"].values()
     assert clock["fmax_mhz"] > 0
     lc = report["utilisation"]["ICESTORM_LC"]
@@ -56,8 +82,77 @@ def test_nextpnr_log_parsing():
     assert parsed["utilisation"]["ICESTORM_DSP"] == {"used": 5, "available": 8}
 
 
+def _stand_in_yosys(folder, monkeypatch, stat_json=None):
+    """A ``yosys`` first on PATH: with ``stat_json`` it "synthesizes" by copying that file, else it fails."""
+    folder.mkdir()
+    script = folder / "yosys"
+    script.write_text(
+        "#!/bin/sh\n"
+        'if [ "$1" = "-V" ]; then echo "Yosys stand-in"; exit 0; fi\n'
+        'echo "stand-in yosys log" > yosys.log\n'
+        'if [ -n "$STAND_IN_STAT" ]; then cp "$STAND_IN_STAT" stat.json; exit 0; fi\n'
+        'echo "ERROR: stand-in failure" >&2; exit 1\n'
+    )
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+    monkeypatch.setenv("PATH", f"{folder}{os.pathsep}{os.environ['PATH']}")
+    if stat_json:
+        monkeypatch.setenv("STAND_IN_STAT", str(stat_json))
+    else:
+        monkeypatch.delenv("STAND_IN_STAT", raising=False)
+
+
+def test_existing_synthesis_is_replaced_only_with_force(synth, small_model, tmp_path, monkeypatch, capsys):
+    out = tmp_path / "synth"
+    shutil.copytree(synth[0], out)
+    (out / "notes.txt").write_text("the user's notes\n")
+    before = _contents(out)
+    # without --force: refused before Yosys runs, nothing changed
+    with pytest.raises(FileExistsError, match="pass --force to replace it"):
+        fpga.yosys_estimate(small_model, out, family="xc7")
+    assert cli.main(["synth", "--model", str(small_model), "--out", str(out), "--family", "xc7"]) == 2
+    assert "pass --force" in capsys.readouterr().err
+    assert _contents(out) == before
+    # a failed Yosys run with --force: the error carries the end of its log; the earlier folder is intact
+    # and no staging folder is left beside it
+    _stand_in_yosys(tmp_path / "bin", monkeypatch)
+    argv = ["synth", "--model", str(small_model), "--out", str(out), "--family", "xc7", "--force"]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err
+    assert "yosys synth_xilinx failed" in err and "stand-in" in err
+    assert _contents(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bin", "synth"]
+    manifest.verify(out, fpga.KIND)
+    # a successful run with --force replaces the tool's files and keeps the user's
+    shutil.rmtree(tmp_path / "bin")
+    _stand_in_yosys(tmp_path / "bin", monkeypatch, stat_json=synth[0] / "stat.json")
+    report = fpga.yosys_estimate(small_model, out, family="xc7", force=True)
+    assert report["yosys"] == "Yosys stand-in"
+    assert json.loads((out / "report.json").read_text())["yosys"] == "Yosys stand-in"
+    assert (out / "yosys.log").read_text() == "stand-in yosys log\n"
+    assert (out / "notes.txt").read_text() == "the user's notes\n"
+    assert "notes.txt" not in manifest.verify(out, fpga.KIND).files
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bin", "synth"]
+
+
+def test_changed_model_is_refused_before_yosys_runs(small_model, tmp_path, monkeypatch):
+    model = tmp_path / "model"
+    shutil.copytree(small_model, model)
+    name = next(n for n in sorted(manifest.read(model).files) if n.startswith("mem/"))
+    with (model / name).open("a") as f:
+        f.write("0\n")
+
+    def no_tools(*args, **kwargs):
+        raise AssertionError(f"a tool ran for a changed model: {args}")
+
+    monkeypatch.setattr(fpga.subprocess, "run", no_tools)
+    for flow in (fpga.yosys_estimate, fpga.ice40_bitstream):
+        with pytest.raises(manifest.ManifestError, match=f"{name} was changed"):
+            flow(model, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
 def test_bad_inputs_are_named(tmp_path):
-    with pytest.raises(FileNotFoundError, match="ernn_params.vh"):
+    with pytest.raises(FileNotFoundError, match="config.json does not exist"):
         fpga.yosys_estimate(tmp_path, tmp_path / "o")
     with pytest.raises(ValueError, match="family must be one of"):
         fpga.yosys_estimate(tmp_path, tmp_path / "o", family="ecp5")

@@ -1,9 +1,14 @@
 """ernn dse Phase I: multi-seed sweep, resume without retraining, seed statistics, selection on the mean,
-observation verdicts, report files."""
+observation verdicts, report files; the output folder: claimed, resumed, sealed with a manifest, never a
+user's files or another ernn directory, report files never half-written."""
 
+import errno
 import itertools
 import json
 import math
+import os
+import re
+import shutil
 import statistics
 import struct
 
@@ -13,6 +18,7 @@ import scipy.stats
 
 from ernn import cli, data
 from ernn.dse import phase1 as dse
+from ernn.files import atomic, manifest
 
 
 @pytest.fixture(scope="module")
@@ -77,6 +83,13 @@ def test_phase1_sweep_with_seeds_resumes_and_selects(npz, tmp_path):
     assert text.startswith("# Design-space exploration")
     assert "on the mean over seeds" in text
     assert (out / "phase1_accuracy.png").stat().st_size > 1000
+    # The manifest lists every file of the exploration (each point of both seeds, the reports, the plots)
+    # with its hash; nothing else is in the folder.
+    listed = manifest.verify(out, "dse").files
+    on_disk = {p.relative_to(out).as_posix() for p in out.rglob("*") if p.is_file()} - {manifest.MANIFEST}
+    assert set(listed) == on_disk
+    assert {f"points/{name}" for name in both} <= set(listed)
+    assert {"report.json", "report.md", "phase1_accuracy.png"} <= set(listed)
 
 
 def _result(cell, k, seed, acc, hidden=32, after=None):
@@ -249,3 +262,138 @@ def test_phase2_on_an_exported_model_uses_its_shape_and_formats(tiny_model, tmp_
     expected = dse_hw.sweep(base, [1, 3, 6])
     assert [r["cycles_per_step"] for r in p2["rows"]] == [r["cycles_per_step"] for r in expected]
     assert (out / "phase2_pareto.png").stat().st_size > 0
+
+
+def _phase2(out, tmp_path, *extra):
+    """A quick Phase II on a named shape (no training, no cost-model check)."""
+    args = ["dse", "--phase", "2", "--hw-shape", "default", "--out", str(out), "--lanes", "1", "2"]
+    args += ["--cost-samples", str(tmp_path / "no_samples.json")]
+    return cli.main([*args, *extra])
+
+
+def _contents(folder):
+    return {p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+
+
+def test_dse_into_a_users_folder_needs_force_and_keeps_their_files(tmp_path, capsys):
+    folder = tmp_path / "mine"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "notes.txt").write_text("my notes\n")
+    (folder / "sub" / "data.csv").write_text("1,2\n")
+    users = _contents(folder)
+    assert _phase2(folder, tmp_path) == 2
+    assert "holds files that ernn did not write" in capsys.readouterr().err
+    assert _contents(folder) == users
+    assert _phase2(folder, tmp_path, "--force") == 0
+    after = _contents(folder)
+    assert {name: after[name] for name in users} == users
+    listed = manifest.verify(folder, "dse").files
+    assert set(listed) == {"report.json", "report.md", "phase2_pareto.png"}
+    # Claimed now: the next run resumes without --force, and the user's files stay as they are.
+    assert _phase2(folder, tmp_path, "--lanes", "1", "2", "4") == 0
+    assert [r["lanes"] for r in json.loads((folder / "report.json").read_text())["phase2"]["rows"]] == [
+        1,
+        2,
+        4,
+    ]
+    assert {name: _contents(folder)[name] for name in users} == users
+    # A user's file at a name the exploration writes is refused even with --force, and nothing is written.
+    theirs = tmp_path / "theirs"
+    theirs.mkdir()
+    (theirs / "report.md").write_text("their report\n")
+    assert _phase2(theirs, tmp_path, "--force") == 2
+    assert "report.md is not ernn's" in capsys.readouterr().err
+    assert _contents(theirs) == {"report.md": b"their report\n"}
+
+
+def test_dse_refuses_a_training_run_and_a_model_directory(tiny_model, tmp_path, capsys):
+    tiny = tiny_model(cell="gru", seed=4)
+    for folder, what in ((tiny.run, "is a training run"), (tiny.model, "is a model directory")):
+        kind = manifest.read(folder).kind
+        before = _contents(folder)
+        for extra in ((), ("--force",)):
+            assert _phase2(folder, tmp_path, *extra) == 2
+            err = capsys.readouterr().err
+            assert what in err and "choose another --out" in err
+        assert _contents(folder) == before
+        manifest.verify(folder, kind)
+
+
+def test_damaged_hw_model_is_refused_naming_the_file(tiny_model, tmp_path, capsys):
+    model = tmp_path / "model"
+    shutil.copytree(tiny_model(cell="gru", seed=4).model, model)
+    with (model / "ernn_params.vh").open("a") as f:
+        f.write("// edited\n")
+    out = tmp_path / "dse"
+    assert cli.main(["dse", "--phase", "2", "--hw-model", str(model), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "ernn_params.vh was changed" in err
+    assert not out.exists()  # refused before the output folder was claimed
+
+
+def test_report_files_are_never_half_written(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "dse"
+    assert _phase2(out, tmp_path) == 0
+    before = _contents(out)
+    assert {"report.json", "report.md", "phase2_pareto.png", manifest.MANIFEST} <= set(before)
+
+    # A plot that fails half-way (disk full) after writing part of its PNG: the previous plot stays.
+    import matplotlib.figure
+
+    def half_savefig(self, fname, *args, **kwargs):
+        if hasattr(fname, "write"):
+            fname.write(b"\x89PNG half")
+        else:
+            with open(fname, "wb") as f:
+                f.write(b"\x89PNG half")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with monkeypatch.context() as m:
+        m.setattr(matplotlib.figure.Figure, "savefig", half_savefig)
+        assert _phase2(out, tmp_path, "--lanes", "1", "2", "4") == 2
+    assert re.search("No space left|the disk is full", capsys.readouterr().err)
+    assert _contents(out) == before
+
+    # Writing report.json fails after its content was written (disk full at the flush): the previous
+    # report.json is intact, the other files are whole, and no hidden temporary is left behind.
+    real_fsync = os.fsync
+
+    def failing_fsync(fd):
+        if ".report.json" + atomic.TEMP_TAG in os.readlink(f"/proc/self/fd/{fd}"):
+            raise OSError(errno.ENOSPC, "No space left on device")
+        return real_fsync(fd)
+
+    with monkeypatch.context() as m:
+        m.setattr(atomic.os, "fsync", failing_fsync)
+        assert _phase2(out, tmp_path, "--lanes", "1", "2", "4") == 2
+    assert re.search("No space left|the disk is full", capsys.readouterr().err)
+    after = _contents(out)
+    assert after["report.json"] == before["report.json"]
+    assert after["report.md"] == before["report.md"]
+    assert after["phase2_pareto.png"][:8] == b"\x89PNG\r\n\x1a\n"  # the new plot, whole
+    assert set(after) == set(before)  # no temporary left
+    # The next run repairs the folder: reports rewritten and the manifest matches again.
+    assert _phase2(out, tmp_path, "--lanes", "1", "2", "4") == 0
+    manifest.verify(out, "dse")
+
+
+def test_resumable_claim_and_seal(tmp_path):
+    from ernn.files import resumable
+
+    new = resumable.claim(tmp_path / "a" / "b", "dse", force=False)
+    assert manifest.verify(new, "dse").files == {}
+    (new / "report.json").write_text("{}\n")
+    assert resumable.claim(new, "dse", force=False) == new  # resumed: nothing rewritten
+    sealed = resumable.seal(new, "dse", ["report.json"])
+    assert manifest.verify(new, "dse") == sealed and set(sealed.files) == {"report.json"}
+    for name in ("../x.json", "missing.json", manifest.MANIFEST):
+        with pytest.raises(ValueError, match="is not a file the tool wrote"):
+            resumable.seal(new, "dse", [name])
+    with pytest.raises(FileExistsError, match="is a design-space exploration"):
+        resumable.claim(new, "synth", force=True)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(NotADirectoryError, match="is a file"):
+        resumable.claim(tmp_path / "file", "dse", force=True)
+    (new / manifest.MANIFEST).write_text("{not json")
+    with pytest.raises(manifest.ManifestError, match="not a readable manifest.*choose another --out"):
+        resumable.claim(new, "dse", force=True)

@@ -9,6 +9,13 @@ calls :func:`explore`; everything else happens here:
   directory), costs every P with the structure's cost model, chooses one for the device, checks the cost
   model against the measured samples and draws the Pareto plot;
 * :func:`explore` merges both into ``report.json`` and ``report.md``.
+
+Writing (docs/reliability.md): the output folder is claimed before any work
+(:func:`ernn.files.resumable.claim`, kind ``dse``): a new or empty folder, or an earlier exploration, which
+is resumed (its ``points/`` are reused); a training run or a model directory is refused, and so is a folder
+of the user's unless ``force`` (then the exploration is written beside the user's files, none of which it
+replaces). Every file is written all or nothing (:mod:`ernn.files.atomic`), and at the end the folder's
+``ernn-manifest.json`` lists every file of the exploration with its hash (:func:`~ernn.files.resumable.seal`).
 """
 
 from __future__ import annotations
@@ -24,6 +31,7 @@ from ernn.dse import phase1 as dse
 from ernn.dse import phase2 as dse_hw
 from ernn.dse.phase1 import Phase1Config
 from ernn.export.model_dir import ModelDirectory
+from ernn.files import atomic, resumable
 from ernn.fpga import open_flow as fpga
 from ernn.shape.structures import implementation
 
@@ -43,6 +51,28 @@ class Phase2Request:
     cost_samples: str = "docs/results/cost_samples.json"
 
 
+#: what the exploration's folder is (ernn.files.manifest kinds)
+KIND = "dse"
+#: the files an exploration writes besides ``points/*.json``
+REPORT_FILES = (
+    "report.json",
+    "report.md",
+    "phase1_accuracy.png",
+    "phase2_pareto.png",
+    "phase2_cost_model.png",
+)
+
+
+def own_files(out: Path) -> list[str]:
+    """The exploration's files in ``out`` (relative names): its points and report files. In a claimed
+    folder these names are the exploration's (:mod:`ernn.files.resumable`)."""
+    names = [name for name in REPORT_FILES if (out / name).is_file()]
+    points = out / "points"
+    if points.is_dir():
+        names += [f"points/{p.name}" for p in sorted(points.glob("*.json")) if p.is_file()]
+    return names
+
+
 def explore(
     out: Path,
     phase: str,
@@ -53,12 +83,35 @@ def explore(
     workers: int,
     engine: str,
     command: str,
+    force: bool = False,
 ) -> dict[str, Any]:
-    """``ernn dse``: Phase I and/or II into ``out`` (report.json merged with an earlier one, report.md)."""
+    """``ernn dse``: Phase I and/or II into ``out`` (report.json merged with an earlier one, report.md).
+
+    Arguments and a ``--hw-model`` are checked first; then ``out`` is claimed (refused if it is another
+    kind of ernn directory, or the user's folder without ``force``), and sealed at the end.
+    """
     if phase not in ("1", "2", "both"):
         raise ValueError(f"phase must be 1, 2 or both, got {phase!r}")
+    model = None
+    if phase in ("1", "both"):
+        cfg.points()  # every configuration valid, before the folder is claimed
+        if workers < 1:
+            raise ValueError(f"--workers must be >= 1, got {workers}")
+        if engine not in ("local", "ray"):
+            raise ValueError(f"engine must be 'local' or 'ray', got {engine!r}")
+    if phase in ("2", "both"):
+        if hw.device not in fpga.DEVICES:
+            raise ValueError(f"--device must be one of {', '.join(fpga.DEVICES)}, got {hw.device!r}")
+        if hw.hw_model:
+            model = ModelDirectory(hw.hw_model)  # verified against its manifest: a changed file is named
+    out = resumable.claim(out, KIND, force=force, reserved=(*REPORT_FILES, "points"))
     report_path = out / "report.json"
-    report = json.loads(report_path.read_text()) if report_path.exists() else {}
+    try:
+        report = json.loads(report_path.read_text()) if report_path.exists() else {}
+    except ValueError as exc:
+        raise ValueError(
+            f"{report_path}: not valid JSON ({exc}); move it away to start a new report"
+        ) from None
     if phase in ("1", "both"):
         report["phase1"] = phase1(
             cfg, out, max_accuracy_loss=max_accuracy_loss, workers=workers, engine=engine, command=command
@@ -68,10 +121,10 @@ def explore(
         print("phase II skipped: Phase I chose no model within --max-accuracy-loss")
         report.pop("phase2", None)  # a stale Phase II of an earlier choice would be misleading
     elif phase in ("2", "both"):
-        report["phase2"] = phase2(hw, out, report.get("phase1"), command)
-    out.mkdir(parents=True, exist_ok=True)
-    report_path.write_text(json.dumps(report, indent=2) + "\n")
-    (out / "report.md").write_text(markdown(report))
+        report["phase2"] = phase2(hw, out, report.get("phase1"), command, model=model)
+    atomic.write_json(report_path, report, force=True)
+    atomic.write_text(out / "report.md", markdown(report), force=True)
+    resumable.seal(out, KIND, own_files(out))
     print(f"report: {out / 'report.md'}")
     return report
 
@@ -87,7 +140,7 @@ def phase1(
     rows = dse.summarise(results)
     chosen = dse.select(rows, max_accuracy_loss)
     obs = dse.observations(rows)
-    dse.plot_accuracy(rows, out / "phase1_accuracy.png", max_accuracy_loss, chosen)
+    dse.plot_accuracy(rows, out / "phase1_accuracy.png", max_accuracy_loss, chosen, force=True)
     if chosen:
         print(
             f"chosen: {chosen['cell'].upper()} hidden {chosen['hidden_size']} x{chosen['num_layers']} "
@@ -110,12 +163,21 @@ def phase1(
     }
 
 
-def phase2(req: Phase2Request, out: Path, phase1: dict[str, Any] | None, command: str) -> dict[str, Any]:
-    """Cost every P for the requested model on the device, choose, plot; the report's ``phase2`` section."""
+def phase2(
+    req: Phase2Request,
+    out: Path,
+    phase1: dict[str, Any] | None,
+    command: str,
+    *,
+    model: ModelDirectory | None = None,
+) -> dict[str, Any]:
+    """Cost every P for the requested model on the device, choose, plot; the report's ``phase2`` section.
+
+    ``model``: ``req.hw_model`` already read (and verified), if the caller has it."""
     if req.device not in fpga.DEVICES:
         raise ValueError(f"--device must be one of {', '.join(fpga.DEVICES)}, got {req.device!r}")
     if req.hw_model:
-        md = ModelDirectory(req.hw_model)
+        md = model or ModelDirectory(req.hw_model)
         base = implementation(md.shape.structure.name, "cost").HwConfig.build(md.shape, md.numerics, 1)
         shape_name, shape = f"model {req.hw_model}", {"model_dir": str(req.hw_model)}
     else:
@@ -130,10 +192,14 @@ def phase2(req: Phase2Request, out: Path, phase1: dict[str, Any] | None, command
     samples_path = Path(req.cost_samples)
     if samples_path.is_file():
         check = dse_hw.check_model(list(json.loads(samples_path.read_text())["samples"].values()), coeffs)
-        dse_hw.plot_model_check(check, out / "phase2_cost_model.png")
+        dse_hw.plot_model_check(check, out / "phase2_cost_model.png", force=True)
     dev = fpga.DEVICES[req.device]["name"]
     dse_hw.plot_pareto(
-        rows, chosen, out / "phase2_pareto.png", f"{shape_name} on the {dev} at {req.clock_mhz:g} MHz"
+        rows,
+        chosen,
+        out / "phase2_pareto.png",
+        f"{shape_name} on the {dev} at {req.clock_mhz:g} MHz",
+        force=True,
     )
     print(
         f"phase II: {shape_name} on the {dev}: P = {chosen['lanes']} ({chosen['reason']}): "

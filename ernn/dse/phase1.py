@@ -40,6 +40,8 @@ from typing import Any
 
 from tqdm.auto import tqdm
 
+from ernn.dse.figures import save_png
+from ernn.files import atomic
 from ernn.train import trainer as train
 
 
@@ -147,9 +149,9 @@ def run_phase1(
 
     def done(result: dict[str, Any]) -> None:
         name = point_name(train.TrainConfig(**result["config"]))
-        tmp = points_dir / f"{name}.json.tmp"
-        tmp.write_text(json.dumps(result, indent=2) + "\n")
-        tmp.replace(points_dir / f"{name}.json")  # atomic: an interrupted write never looks finished
+        # all or nothing, through a unique hidden name: an interrupted write never looks finished, and a
+        # concurrent run of the same sweep that finished this point first is replaced by the same result
+        atomic.write_json(points_dir / f"{name}.json", result, force=True)
 
     if todo:
         _run_ray(todo, done) if engine == "ray" else _run_local(todo, workers, done)
@@ -473,8 +475,11 @@ def plot_accuracy(
     path: str | Path,
     max_accuracy_loss: float | None = None,
     chosen: dict[str, Any] | None = None,
+    *,
+    force: bool = False,
 ) -> None:
-    """Accuracy (mean, error bars one std over seeds) vs compression, one panel per cell; PNG at ``path``.
+    """Accuracy (mean, error bars one std over seeds) vs compression, one panel per cell; PNG at ``path``
+    (written all or nothing; an existing file is replaced only with ``force``).
 
     The dense accuracy of each line is drawn dashed; with ``max_accuracy_loss`` the budget (dense mean minus
     the budget) is drawn dotted, and the chosen point is ringed.
@@ -538,8 +543,7 @@ def plot_accuracy(
     note = "dashed: dense mean" + ("; dotted: dense mean − budget" if max_accuracy_loss is not None else "")
     fig.suptitle(f"Phase I: block-circulant compression ({note})", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_png(fig, path, force=force)
 
 
 def report_markdown(

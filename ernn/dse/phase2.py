@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from ernn.dse import cost_model
+from ernn.dse.figures import save_png
 from ernn.export import layout as hw_layout
 from ernn.fpga import open_flow as fpga
 from ernn.golden.formats import NumericsConfig
@@ -217,7 +218,11 @@ def _log_axes(ax) -> None:
         axis.set_minor_formatter(FuncFormatter(lambda _v, _p: ""))
 
 
-def plot_pareto(rows: list[dict[str, Any]], chosen: dict[str, Any], path: str | Path, title: str) -> None:
+def plot_pareto(
+    rows: list[dict[str, Any]], chosen: dict[str, Any], path: str | Path, title: str, *, force: bool = False
+) -> None:
+    """Latency vs DSP and vs LUT of every P, the Pareto front and the choice; PNG at ``path`` (all or
+    nothing; an existing file is replaced only with ``force``)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -256,11 +261,11 @@ def plot_pareto(rows: list[dict[str, Any]], chosen: dict[str, Any], path: str | 
         ax.legend(fontsize=7)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_png(fig, path, force=force)
 
 
-def plot_model_check(check: dict[str, Any], path: str | Path) -> None:
+def plot_model_check(check: dict[str, Any], path: str | Path, *, force: bool = False) -> None:
+    """Cost model vs measured samples, one panel per quantity; PNG at ``path`` (as :func:`plot_pareto`)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -289,8 +294,7 @@ def plot_model_check(check: dict[str, Any], path: str | Path) -> None:
     axes[0].legend(fontsize=7)
     fig.suptitle("Phase II cost model vs Yosys estimates and Verilator cycles", fontsize=10)
     fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    save_png(fig, path, force=force)
 
 
 def report_markdown(

@@ -12,8 +12,9 @@ where the last one stopped; it cannot be staged and swapped into place as a whol
 2. **Write** every file on its own, all or nothing (:mod:`ernn.files.atomic`): an interrupted run leaves
    whole files, the previous ones or the new ones.
 3. **Seal** (:func:`seal`): the manifest is rewritten to list the tool's files with their hashes, so that
-   ``ernn verify`` can check them. Between claim and seal the manifest may list fewer files than the
-   directory holds (a run that was interrupted); the next run's seal lists them again.
+   ``ernn verify`` can check them. After a run that was interrupted before its seal, the manifest may list
+   fewer files than the directory holds, or an older hash of a rewritten report; the next run's seal
+   lists them all again.
 
 Once claimed, the reserved names are the tool's: a file at one of them that the manifest does not list yet
 is taken to be left by an interrupted run, not the user's.
