@@ -247,7 +247,9 @@ def test_ctrl_c_exits_130_and_leaves_nothing(tiny, tmp_path):
         proc.send_signal(sig)
         rc = proc.wait(timeout=120)
         err = proc.stderr.read()
-        assert rc == 130, err
+        # 130, or SIGINT itself when the interrupt landed in code run by exec() (a lazy import's
+        # dataclass): CPython then re-raises SIGINT at exit; a shell shows both as $? = 130
+        assert rc in (130, -signal.SIGINT), (rc, err)
         assert "interrupted" in err and "Traceback" not in err
         assert not out.exists()
         _no_stage_left(out)

@@ -74,6 +74,8 @@ def check_output_file(path: str | Path, *, force: bool, what: str = "output") ->
     path = Path(path)
     if str(path) in ("", "."):
         raise ValueError(f"{what}: an empty file name")
+    if path.is_symlink():  # write the file the link points at, not over the link
+        path = path.resolve()
     if path.is_dir():
         raise IsADirectoryError(f"{what} {path} is a folder; give a file name")
     if path.exists() and not force:
@@ -81,9 +83,19 @@ def check_output_file(path: str | Path, *, force: bool, what: str = "output") ->
     parent = _existing_ancestor(path.parent)
     if not parent.is_dir():
         raise NotADirectoryError(f"{what} {path}: {parent} is a file, not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise PermissionError(f"{what} {path}: the folder {parent} cannot be written")
+    probe_folder(parent, f"{what} {path}")
     return path
+
+
+def probe_folder(folder: Path, what: str) -> None:
+    """Create and remove a hidden file in ``folder``: the only sure test that it can be written (root
+    passes every permission check, /proc and read-only mounts do not take files)."""
+    probe = temp_sibling(folder / "probe")
+    try:
+        probe.touch(exist_ok=False)
+        probe.unlink()
+    except OSError as exc:
+        raise PermissionError(f"{what}: files cannot be created in {folder} ({exc.strerror or exc})") from None
 
 
 def _existing_ancestor(folder: Path) -> Path:

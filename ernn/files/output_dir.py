@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ernn.files import manifest as mf
-from ernn.files.atomic import fsync_dir, signals_held, stale_siblings, temp_sibling
+from ernn.files.atomic import fsync_dir, probe_folder, signals_held, stale_siblings, temp_sibling
 
 STAGE_TAG = ".ernn-stage-"
 PREVIOUS_TAG = ".ernn-previous-"
@@ -76,6 +76,8 @@ def check_output_dir(out: str | Path, kind: str, *, force: bool) -> Path:
     out = Path(out)
     if str(out) in ("", "."):
         raise ValueError("an output folder must be named (not the current folder)")
+    if out.is_symlink():  # replace the folder the link points at, and keep the link
+        out = out.resolve()
     if out.exists() and not out.is_dir():
         raise NotADirectoryError(f"{out} is a file; {mf.describe(kind)} needs a folder")
     if out.is_dir():
@@ -96,8 +98,7 @@ def check_output_dir(out: str | Path, kind: str, *, force: bool) -> Path:
         parent = parent.parent
     if not parent.is_dir():
         raise NotADirectoryError(f"{out}: {parent} is a file, not a folder")
-    if not os.access(parent, os.W_OK | os.X_OK):
-        raise PermissionError(f"{out}: the folder {parent} cannot be written")
+    probe_folder(parent, str(out))
     return out
 
 

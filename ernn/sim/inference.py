@@ -24,6 +24,8 @@ def load_array(path: str | Path, what: str) -> np.ndarray:
     complex, boolean, string, object and structured arrays are refused naming the file (nothing is cast
     silently: a complex input would lose its imaginary part)."""
     path = Path(path)
+    if path.is_dir():
+        raise IsADirectoryError(f"{what} {path} is a folder; give an .npy file")
     if not path.is_file():
         raise FileNotFoundError(f"{what} file {path} does not exist")
     try:
