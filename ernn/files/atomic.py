@@ -95,7 +95,9 @@ def probe_folder(folder: Path, what: str) -> None:
         probe.touch(exist_ok=False)
         probe.unlink()
     except OSError as exc:
-        raise PermissionError(f"{what}: files cannot be created in {folder} ({exc.strerror or exc})") from None
+        raise PermissionError(
+            f"{what}: files cannot be created in {folder} ({exc.strerror or exc})"
+        ) from None
 
 
 def _existing_ancestor(folder: Path) -> Path:
