@@ -39,7 +39,7 @@ sha256 = manifest.sha256
 
 
 class ModelDirectory:
-    """A model directory, its config checked and (``verify``) every listed file's checksum verified."""
+    """A model directory, its config checked and (``verify``) every file checked against its manifest."""
 
     def __init__(self, path: str | Path, *, verify: bool = True) -> None:
         self.dir = Path(path)

@@ -2,8 +2,10 @@
 
 A model directory (``ernn export --checkpoint RUN_DIR --out MODEL_DIR``) holds
 
-* ``config.json``   — architecture, every number format (``numerics``), data normalisation, the host-side
-                      head, the list of files with their SHA-256 (a changed file is named on load);
+* ``ernn-manifest.json`` — every other file's SHA-256 and one digest over them (:mod:`ernn.files.manifest`;
+                      a changed file is named on load);
+* ``config.json``   — architecture, every number format (``numerics``), data normalisation and provenance,
+                      the source run (path, digest), test vectors, the hardware section;
 * ``model.npz``     — the float model description (``describe()``) the integers are quantized from, and
                       the head's float weights;
 * ``params.npz``    — every integer the RTL memories hold (``GoldenNetwork.quantized_params``), flattened;
@@ -290,7 +292,7 @@ def _unflatten_desc(model_cfg: dict[str, Any], arrays: dict[str, np.ndarray]) ->
 
 
 class ExportedModel(model_directory.ModelDirectory):
-    """A model directory (:class:`~ernn.export.model_dir.ModelDirectory`: config, checksums, shape,
+    """A model directory (:class:`~ernn.export.model_dir.ModelDirectory`: manifest, config, shape,
     formats) with its golden network and host-side head, every stored integer re-derived and compared."""
 
     def __init__(self, model_dir: str | Path) -> None:

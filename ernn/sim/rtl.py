@@ -96,7 +96,7 @@ class EngineView:
 
 
 def engine_view(model_dir: Path, verify: bool = True) -> EngineView:
-    """Read and check a model directory (:class:`ernn.export.model_dir.ModelDirectory`: config, checksums
+    """Read and check a model directory (:class:`ernn.export.model_dir.ModelDirectory`: manifest, config
     of every listed file when ``verify``, the hardware section and its memories); errors name the file."""
     from ernn.export.model_dir import ModelDirectory
     from ernn.shape import structure_entry
@@ -199,7 +199,7 @@ def simulate(
     and when ``reset_after`` >= 0 the design is reset once that many of its outputs have come out (the
     rest of the segment is dropped); the next segment starts after the reset. ``probe`` records the
     internal h-memory and gate-buffer writes too (the testbench uses them to locate a divergence);
-    ``verify`` checks the model's files against config.json's checksums (see :func:`engine_view`).
+    ``verify`` checks every file of the model against its manifest (see :func:`engine_view`).
     """
     model_dir = Path(model_dir).resolve()
     work = Path(work_dir).resolve()
