@@ -498,6 +498,105 @@ def cmd_synth(args: argparse.Namespace) -> int:
     return 0
 
 
+def _add_feature_args(p: argparse.ArgumentParser, d) -> None:
+    g = p.add_argument_group("features (ernn.data.features)")
+    g.add_argument("--features", dest="kind", default=d.kind, help="logmel or mfcc")
+    g.add_argument("--sample-rate", type=int, default=d.sample_rate, help="Hz; other rates are resampled")
+    g.add_argument("--n-mels", type=int, default=d.n_mels, help="mel filterbank channels")
+    g.add_argument("--n-mfcc", type=int, default=d.n_mfcc, help="MFCCs kept (--features mfcc)")
+    g.add_argument("--win-ms", type=float, default=d.win_ms)
+    g.add_argument("--hop-ms", type=float, default=d.hop_ms)
+    g.add_argument("--deltas", type=int, default=d.deltas, help="0, 1 (delta) or 2 (delta and delta-delta)")
+    g.add_argument("--energy", action="store_true", default=d.energy, help="append the frame log energy")
+
+
+def _feature_config(args: argparse.Namespace):
+    from ernn.data.features import FeatureConfig
+
+    return FeatureConfig(
+        kind=args.kind,
+        sample_rate=args.sample_rate,
+        n_mels=args.n_mels,
+        n_mfcc=args.n_mfcc,
+        win_ms=args.win_ms,
+        hop_ms=args.hop_ms,
+        deltas=args.deltas,
+        energy=args.energy,
+    ).validate()
+
+
+def _add_data(sub: argparse._SubParsersAction) -> None:
+    from ernn.data.features import FeatureConfig
+
+    p = sub.add_parser(
+        "data",
+        help="turn recordings into a data set (train.npz, test.npz, dataset.json) for 'ernn train'",
+        description="Speech front end (docs/speech.md): WAV/SPHERE recordings -> log-mel or MFCC features "
+        "with deltas -> the toolkit's .npz data format, split into train and test.",
+    )
+    kinds = p.add_subparsers(dest="source", required=True)
+    wav = kinds.add_parser(
+        "wav",
+        help="a folder of recordings, labels from a file-name pattern or a CSV",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    wav.add_argument("--root", required=True, help="folder of recordings (searched recursively)")
+    rule = wav.add_mutually_exclusive_group(required=True)
+    rule.add_argument("--pattern", help="file-name pattern, e.g. '{label}_{speaker}_{take}.wav'")
+    rule.add_argument("--labels", help="CSV with columns path, label[, speaker, take]")
+    wav.add_argument("--split", required=True, help="takes:A-B, speakers:F/K (fold F of K) or speakers:A,B")
+    fsdd = kinds.add_parser(
+        "fsdd",
+        help="the Free Spoken Digit Dataset (a preset of 'wav': {label}_{speaker}_{take}.wav)",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    fsdd.add_argument("--root", required=True, help="FSDD's recordings/ folder (your copy)")
+    fsdd.add_argument("--split", default="takes:0-4", help="takes:0-4 (FSDD's own) or speakers:F/K")
+    timit = kinds.add_parser(
+        "timit",
+        help="the LDC TIMIT corpus: 39 folded phones per 10 ms frame, core test and development sets",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    timit.add_argument("--root", required=True, help="the corpus folder holding TRAIN/ and TEST/")
+    for q in (wav, fsdd, timit):
+        q.add_argument("--out", required=True, help="data set folder to write")
+        q.add_argument("--workers", type=int, default=2, help="feature-extraction processes")
+        q.add_argument("--force", action="store_true", help="replace an existing data set folder")
+        q.add_argument("--quiet", action="store_true", help="no progress bar")
+    _add_feature_args(wav, FeatureConfig())
+    _add_feature_args(fsdd, FeatureConfig())
+    from ernn.data.timit import TIMIT_FEATURES
+
+    _add_feature_args(timit, TIMIT_FEATURES)
+    p.set_defaults(func=cmd_data)
+
+
+def cmd_data(args: argparse.Namespace) -> int:
+    cfg = _feature_config(args)
+    if args.source == "timit":
+        from ernn.data import timit
+
+        meta = timit.build(args.root, args.out, feature_cfg=cfg, workers=args.workers, force=args.force,
+                           quiet=args.quiet)  # fmt: skip
+    else:
+        from ernn.data import wav
+
+        pattern = wav.FSDD_PATTERN if args.source == "fsdd" else args.pattern
+        labels = None if args.source == "fsdd" else args.labels
+        meta = wav.build(args.root, args.out, split=args.split, pattern=pattern, labels_csv=labels,
+                         feature_cfg=cfg, workers=args.workers, force=args.force, quiet=args.quiet,
+                         name="fsdd" if args.source == "fsdd" else None)  # fmt: skip
+    counts = ", ".join(f"{n} {part}" for part, n in meta["counts"].items())
+    print(
+        f"{meta['name']}: {counts} sequences, {meta['num_features']} features per frame, "
+        f"{len(meta['labels'])} classes -> {args.out}/train.npz, test.npz, dataset.json"
+    )
+    print(
+        f"train with: ernn train --train {args.out}/train.npz --test {args.out}/test.npz --task {meta['task']} ..."
+    )
+    return 0
+
+
 def _add_verify(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "verify",
@@ -539,6 +638,7 @@ def main(argv: list[str] | None = None) -> int:
     _add_report(sub)
     _add_synth(sub)
     _add_dse(sub)
+    _add_data(sub)
     _add_verify(sub)
     args = parser.parse_args(argv)
     return run_command(args)

@@ -163,6 +163,11 @@ def build_model(cfg: TrainConfig, num_features: int, num_classes: int, block_siz
 
 
 def _loss_and_correct(model: SequenceModel, x: torch.Tensor, lengths: torch.Tensor, y: torch.Tensor):
+    # frames past the batch's longest sequence are padding: not running them changes no valid output
+    steps = int(lengths.max())
+    x = x[:, :steps]
+    if model.task == "frames":
+        y = y[:, :steps]
     logits = model(x, lengths)
     if model.task == "frames":
         mask = torch.arange(x.shape[1])[None, :] < lengths[:, None]
