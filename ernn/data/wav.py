@@ -215,7 +215,13 @@ def pad(feats: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def _record(r: Recording) -> dict[str, Any]:
-    return {"name": r.name, "label": r.label, "speaker": r.speaker, "take": r.take, "sha256": manifest.sha256(r.path)}
+    return {
+        "name": r.name,
+        "label": r.label,
+        "speaker": r.speaker,
+        "take": r.take,
+        "sha256": manifest.sha256(r.path),
+    }
 
 
 def build(
@@ -285,7 +291,7 @@ def build(
                     "sha256": manifest.sha256(r.path),
                 }
                 for r in recs
-            ]  # fmt: skip
+            ]
             for part, (_, recs) in splits.items()
         },
     }
