@@ -1,15 +1,19 @@
 """Accuracy vs block size table: LSTM and GRU, modes dense/direct/admm, several seeds, one epoch budget.
 
 Writes every run's metrics to ``<out>/train_results.json`` and a Markdown table (mean ± std over seeds) to
-``<out>/train_results.md``. Runs in parallel worker processes, one torch thread each.
+``<out>/train_results.md``. Runs in parallel worker processes, one torch thread each; every finished run
+is kept in ``<out>/runs/`` so that an interrupted table resumes where it stopped.
 
     .venv/bin/python bench/train_results.py --out docs/results            # the table in the README
+    .venv/bin/python bench/train_results.py --train D/train.npz --test D/test.npz --name FSDD \
+        --blocks 1 4 8 16 32 --hidden-size 64 --epochs 30 --seeds 0 --out docs/results/fsdd_take
 """
 
 from __future__ import annotations
 
 import argparse
 import itertools
+import json
 import statistics
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -23,9 +27,26 @@ from ernn.train import trainer as train
 
 def run_one(job: dict) -> dict:
     cfg = train.TrainConfig(**job)
-    _, metrics = train.train(cfg, data.load(cfg.task), quiet=True)
+    _, metrics = train.train(cfg, data.load(cfg.task, cfg.train_file, cfg.test_file), quiet=True)
     metrics.pop("history")
     return {"config": job, "metrics": metrics}
+
+
+def job_name(job: dict) -> str:
+    return f"{job['cell']}-k{job['block_size']}-{job['mode']}-h{job['hidden_size']}-e{job['epochs']}-s{job['seed']}"
+
+
+def run_cached(item: tuple[dict, str]) -> dict:
+    """One run, or its stored result if an earlier (interrupted) table already finished it."""
+    job, cache = item
+    path = Path(cache) / f"{job_name(job)}.json"
+    if path.is_file():
+        stored = json.loads(path.read_text())
+        if stored["config"] == job:
+            return stored
+    result = run_one(job)
+    atomic.write_json(path, result, force=True)
+    return result
 
 
 def fmt(values: list[float]) -> str:
@@ -64,6 +85,9 @@ def main() -> None:
     ap.add_argument("--hidden-size", type=int, default=train.TrainConfig.hidden_size)
     ap.add_argument("--epochs", type=int, default=train.TrainConfig.epochs)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--train", dest="train_file", help="training split .npz (default: JapaneseVowels)")
+    ap.add_argument("--test", dest="test_file", help="test split .npz")
+    ap.add_argument("--name", default="JapaneseVowels", help="the data set's name in the table's header")
     args = ap.parse_args()
     jobs = []
     for cell, k, seed in itertools.product(args.cells, args.blocks, args.seeds):
@@ -77,16 +101,20 @@ def main() -> None:
                     seed=seed,
                     hidden_size=args.hidden_size,
                     epochs=args.epochs,
+                    threads=1,
+                    train_file=str(Path(args.train_file).resolve()) if args.train_file else None,
+                    test_file=str(Path(args.test_file).resolve()) if args.test_file else None,
                 )
             )
-    with ProcessPoolExecutor(args.workers) as pool:
-        results = list(tqdm(pool.map(run_one, jobs), total=len(jobs), desc="training runs"))
     out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
+    (out / "runs").mkdir(parents=True, exist_ok=True)
+    items = [(job, str(out / "runs")) for job in jobs]
+    with ProcessPoolExecutor(args.workers) as pool:
+        results = list(tqdm(pool.map(run_cached, items), total=len(jobs), desc="training runs"))
     atomic.write_json(out / "train_results.json", results, force=True)
     md = table(results, args.blocks, args.cells)
     header = (
-        f"Test accuracy (%) on {results[0]['metrics']['test_sequences']} JapaneseVowels test sequences, "
+        f"Test accuracy (%) on {results[0]['metrics']['test_sequences']} {args.name} test sequences, "
         f"mean ± std over seeds {args.seeds}, hidden {args.hidden_size}, {args.epochs} epochs for every mode.\n\n"
     )
     atomic.write_text(out / "train_results.md", header + md, force=True)

@@ -103,6 +103,8 @@ def _print_metrics(out: Path) -> None:
     if "accuracy_after_projection" in m:
         line += f", right after ADMM projection {m['accuracy_after_projection']:.2f}%"
     print(line)
+    if "phone_error_rate" in m:  # --task frames (ernn.train.metrics)
+        print(f"frame error rate {m['frame_error_rate']:.2f}%, phone error rate {m['phone_error_rate']:.2f}%")
     print(f"run directory: {out}")
 
 
@@ -121,6 +123,12 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--data", help="the run's test split .npz where it is now, if it moved (checked by content hash)"
     )
+    p.add_argument(
+        "--input-shift",
+        default="auto",
+        help="power-of-two input scaling folded into layer 0's weights: auto (from the training data's range) "
+        "or s in 0..4 (docs/export.md)",
+    )
     p.add_argument("--force", action="store_true", help="replace an existing model directory")
     p.set_defaults(func=cmd_export)
 
@@ -137,6 +145,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         force=args.force,
         lanes=args.lanes,
         data_file=args.data,
+        input_shift=args.input_shift,
     )
     model = ModelDirectory(out)
     cfg = model.config
@@ -144,6 +153,12 @@ def cmd_export(args: argparse.Namespace) -> int:
         f"exported {cfg['model']['cell'].upper()} k={cfg['model']['block_size']} at {args.data_bits}-bit data "
         f"path to {out} ({len(model.manifest.files)} files, {cfg['test_vectors']['frames']} test-vector frames); "
         f"model digest {model.digest[:16]}"
+    )
+    clip = cfg["data"]["input_clipping"]
+    parts = [f"{k} {v['clipped']} of {v['values']}" for k, v in clip.items() if isinstance(v, dict)]
+    print(
+        f"input shift 2^-{cfg['data']['input_shift']} (folded into layer 0's weights); values clipped at "
+        f"input quantization (|x| > {clip['limit']:g}): {', '.join(parts)}"
     )
     return 0
 

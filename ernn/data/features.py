@@ -3,8 +3,10 @@
 Computed with `librosa <https://librosa.org>`_ (well kept, numpy-based; torchaudio has no release for the
 pinned torch 2.13, and python_speech_features is unmaintained since 2017):
 
-* frames of ``win_ms`` (25 ms) every ``hop_ms`` (10 ms), Hann window, FFT size the next power of two of
-  the window, no centring (frame t covers samples [t·hop, t·hop + win));
+* frames of ``win_ms`` (25 ms) every ``hop_ms`` (10 ms), Hann window, FFT size ``n_fft`` the next power
+  of two of the window, no padding at the ends: frame t is the FFT block [t·hop, t·hop + n_fft) with the
+  window centred in it, so its centre is sample t·hop + n_fft/2 (:meth:`FeatureConfig.centre`; librosa's
+  framing with ``center=False``);
 * ``logmel``: ``n_mels`` mel filterbank power energies (Slaney mel scale, fmin 20 Hz, fmax = rate / 2),
   natural log with a floor of 1e-10;
 * ``mfcc``: the first ``n_mfcc`` DCT-II coefficients of those log energies (orthonormal);
@@ -77,8 +79,12 @@ class FeatureConfig:
         return base * (1 + self.deltas)
 
     def frames(self, num_samples: int) -> int:
-        """Frames of a signal of ``num_samples`` (0 if shorter than one window)."""
-        return 0 if num_samples < self.win else 1 + (num_samples - self.win) // self.hop
+        """Frames of a signal of ``num_samples`` (0 if shorter than one FFT block)."""
+        return 0 if num_samples < self.n_fft else 1 + (num_samples - self.n_fft) // self.hop
+
+    def centre(self, frame: int) -> int:
+        """The sample at the centre of ``frame``'s window (frame labels are taken there)."""
+        return frame * self.hop + self.n_fft // 2
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -99,7 +105,7 @@ def extract(signal: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
     if cfg.frames(len(signal)) == 0:
         raise ValueError(
             f"{len(signal)} samples ({1000 * len(signal) / cfg.sample_rate:.1f} ms) are shorter than one "
-            f"{cfg.win_ms:g} ms window"
+            f"{1000 * cfg.n_fft / cfg.sample_rate:g} ms analysis frame ({cfg.win_ms:g} ms window)"
         )
     mel = librosa.feature.melspectrogram(
         y=signal,
@@ -117,8 +123,11 @@ def extract(signal: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
     logmel = np.log(np.maximum(mel, 1e-10))
     base = logmel if cfg.kind == "logmel" else librosa.feature.mfcc(S=logmel, n_mfcc=cfg.n_mfcc, norm="ortho")
     if cfg.energy:
-        frames = librosa.util.frame(signal, frame_length=cfg.win, hop_length=cfg.hop)
-        energy = np.log(np.maximum((frames.astype(np.float64) ** 2).sum(axis=0), 1e-10))
+        # the window's samples of each FFT block (the same centre as the mel energies)
+        blocks = librosa.util.frame(signal, frame_length=cfg.n_fft, hop_length=cfg.hop)
+        start = (cfg.n_fft - cfg.win) // 2
+        window = blocks[start : start + cfg.win].astype(np.float64)
+        energy = np.log(np.maximum((window**2).sum(axis=0), 1e-10))
         base = np.vstack([base, energy[None, : base.shape[1]]])
     parts = [base]
     if cfg.deltas:

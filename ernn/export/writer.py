@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from ernn import data
+from ernn.export import input_shift as input_shift_rule
 from ernn.export import layout as hw_layout
 from ernn.export import model_dir as model_directory
 from ernn.files import manifest, output_dir
@@ -138,6 +139,7 @@ def export(
     lanes: int | None = None,
     data_file: str | Path | None = None,
     bundle_test_data: bool = False,
+    input_shift: str | int = "auto",
 ) -> Path:
     """Quantize the run in ``run_dir`` and write the model directory ``out`` (see the module docstring).
 
@@ -150,18 +152,23 @@ def export(
     :func:`ernn.export.layout.default_lanes` of the model). ``data_file``: the run's test split where it is
     now, if it moved (checked by content hash). ``dataset``: use this data set's test split instead of the
     run's (random-weight exports); ``bundle_test_data`` stores that split in the model (``data/test.npz``).
+    ``input_shift``: 'auto' or s in 0..4, the power-of-two input shift folded into layer 0's weights
+    (:mod:`ernn.export.input_shift`).
     """
     out = output_dir.check_output_dir(out, model_directory.KIND, force=force)
     if num_sequences < 1:
         raise ValueError(f"the number of test sequences must be >= 1, got {num_sequences}")
     model, run_config = runs.load_run(run_dir)
     run_digest = manifest.read(Path(run_dir)).digest
-    desc = model.rnn.describe()
+    shift = input_shift_rule.choose(run_config["data"].get("input_range"), input_shift)
+    desc = input_shift_rule.scale_desc(model.rnn.describe(), shift)
     net = GoldenNetwork(desc, numerics_for_model(desc, data_bits))
     engine = implementation(net.info.structure.name, "export")  # ernn.export.structure
     lanes = engine.default_lanes(net.info) if lanes is None else engine.check_lanes(lanes)
     test = dataset.test if dataset is not None else runs.run_dataset(run_dir, data_file)
     data_record = json.loads(json.dumps(run_config["data"]))
+    data_record["input_shift"] = shift
+    data_record["input_clipping"] = _clipping(data_record, test, shift, net.numerics.data.max_value)
     if bundle_test_data:
         data_record["provenance"]["test"]["path"] = TEST_DATA
     with output_dir.output_directory(out, model_directory.KIND, force=force) as stage:
@@ -180,6 +187,19 @@ def export(
             **sections,
         }
         (stage / model_directory.CONFIG).write_text(json.dumps(config, indent=2) + "\n")
+    return out
+
+
+def _clipping(record: dict[str, Any], test: data.Split, shift: int, limit: float) -> dict[str, Any]:
+    """How many normalised, shifted feature values input quantization clips: on the test split exactly,
+    on the training split from the power-of-two counts its run recorded (values beyond 2^(3+s))."""
+    mean = np.asarray(record["mean"], dtype=np.float32)
+    std = np.asarray(record["std"], dtype=np.float32)
+    x = (test.x - mean) / std / float(1 << shift)
+    out: dict[str, Any] = {"limit": limit, "test": input_shift_rule.clipping(x, test.frame_mask, limit)}
+    rng = record.get("input_range")
+    if rng:
+        out["train"] = {"values": rng["values"], "clipped": rng["beyond"].get(str(1 << (3 + shift)), 0)}
     return out
 
 
@@ -225,7 +245,7 @@ def _write_model(
     n = min(num_sequences, len(test))
     mean = np.asarray(data_record["mean"], dtype=np.float32)
     std = np.asarray(data_record["std"], dtype=np.float32)
-    x = ((test.x[:n] - mean) / std).astype(np.float32)
+    x = ((test.x[:n] - mean) / std / float(1 << data_record["input_shift"])).astype(np.float32)
     lengths = test.lengths[:n]
     result = net.run(x, lengths)
     mask = test.frame_mask[:n]
@@ -326,9 +346,12 @@ class ExportedModel(model_directory.ModelDirectory):
             )
         self.mean = np.asarray(self.config["data"]["mean"], dtype=np.float32)
         self.std = np.asarray(self.config["data"]["std"], dtype=np.float32)
+        self.input_shift = int(self.config["data"].get("input_shift", 0))
 
     def normalise(self, x: np.ndarray) -> np.ndarray:
-        return ((x - self.mean) / self.std).astype(np.float32)
+        """Users' features -> the model's input: the training statistics, then the input shift (the
+        power of two folded into layer 0's weights, :mod:`ernn.export.input_shift`)."""
+        return ((x - self.mean) / self.std / float(1 << self.input_shift)).astype(np.float32)
 
     def head(self, outputs: np.ndarray) -> np.ndarray:
         """Class scores from the last layer's (dequantized) outputs, on the host."""

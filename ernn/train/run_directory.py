@@ -15,6 +15,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from ernn import data
@@ -39,7 +40,19 @@ def run_config(cfg: TrainConfig, ds: data.Dataset, model: SequenceModel) -> dict
             "mean": ds.mean.tolist(),
             "std": ds.std.tolist(),
             "provenance": ds.provenance,
+            "input_range": input_range(ds),
         },
+    }
+
+
+def input_range(ds: data.Dataset) -> dict[str, Any]:
+    """How far the normalised training features reach: their count, largest magnitude and how many lie
+    beyond each power of two 1 .. 128 (export chooses the input shift from it, ernn.export.input_shift)."""
+    magnitudes = np.abs(ds.normalise(ds.train.x)[ds.train.frame_mask])
+    return {
+        "values": int(magnitudes.size),
+        "abs_max": float(magnitudes.max()),
+        "beyond": {str(1 << j): int((magnitudes > (1 << j)).sum()) for j in range(8)},
     }
 
 
