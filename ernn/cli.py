@@ -602,6 +602,11 @@ def cmd_data(args: argparse.Namespace) -> int:
                          feature_cfg=cfg, workers=args.workers, force=args.force, quiet=args.quiet,
                          name="fsdd" if args.source == "fsdd" else None)  # fmt: skip
     counts = ", ".join(f"{n} {part}" for part, n in meta["counts"].items())
+    if meta.get("left_out"):
+        shown = ", ".join(meta["left_out"][:3])
+        print(
+            f"left out {len(meta['left_out'])} file(s) the rule does not match (e.g. {shown}); see dataset.json"
+        )
     print(
         f"{meta['name']}: {counts} sequences, {meta['num_features']} features per frame, "
         f"{len(meta['labels'])} classes -> {args.out}/train.npz, test.npz, dataset.json"

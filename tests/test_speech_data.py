@@ -169,12 +169,16 @@ def test_label_order_is_numeric_for_digits():
 
 # ------------------------------------------------------------------------------------ data sets
 def test_wav_data_set_from_a_pattern(corpus, tmp_path, capsys):
+    (corpus / "README.txt").write_text("not a recording")
+    soundfile.write(corpus / "yes-ann.wav", _tone(300.0), 8000)  # does not match the pattern
     out = tmp_path / "ds"
     rc = cli.main(["data", "wav", "--root", str(corpus), "--pattern", "{label}_{speaker}_{take}.wav",
                    "--split", "takes:0-0", "--out", str(out), "--quiet", "--workers", "1"])  # fmt: skip
-    assert rc == 0, capsys.readouterr().err
+    printed = capsys.readouterr()
+    assert rc == 0, printed.err
     meta = json.loads((out / "dataset.json").read_text())
     assert meta["labels"] == ["no", "up", "yes"] and meta["counts"] == {"train": 18, "test": 6}
+    assert meta["left_out"] == ["README.txt", "yes-ann.wav"] and "left out 2 file(s)" in printed.out
     manifest.verify(out, "dataset")
     tr = data.load_npz(out / "train.npz", "classify")
     assert tr.x.shape[2] == 80 and set(tr.y.tolist()) == {0, 1, 2}

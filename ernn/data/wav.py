@@ -83,8 +83,9 @@ def pattern_regex(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(out))
 
 
-def scan_pattern(root: Path, pattern: str) -> list[Recording]:
-    """Every audio file under ``root`` whose relative name matches ``pattern``."""
+def scan_pattern(root: Path, pattern: str, left_out: list[str] | None = None) -> list[Recording]:
+    """Every audio file under ``root`` whose relative name matches ``pattern``; the names of the files
+    left out (other files, audio files the pattern does not match) are appended to ``left_out``."""
     regex = pattern_regex(pattern)
     files = sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
     if not files:
@@ -103,6 +104,13 @@ def scan_pattern(root: Path, pattern: str) -> list[Recording]:
             f"--pattern {pattern!r} matches none of the {len(files)} audio files under {root} "
             f"(for example {unmatched[0]!r})"
         )
+    if left_out is not None:
+        others = [
+            p.relative_to(root).as_posix()
+            for p in root.rglob("*")
+            if p.is_file() and p.suffix.lower() not in AUDIO_SUFFIXES
+        ]
+        left_out.extend(sorted(unmatched + others))
     return found
 
 
@@ -247,7 +255,8 @@ def build(
     if (pattern is None) == (labels_csv is None):
         raise ValueError("give a label rule: --pattern (a file-name pattern) or --labels (a CSV), not both")
     out = check_output_dir(out, KIND, force=force)
-    recordings = scan_pattern(root, pattern) if pattern else scan_csv(root, Path(labels_csv))
+    left_out: list[str] = []
+    recordings = scan_pattern(root, pattern, left_out) if pattern else scan_csv(root, Path(labels_csv))
     is_test = split_test(recordings, split)
     if all(is_test) or not any(is_test):
         raise ValueError(
@@ -277,6 +286,7 @@ def build(
         "labels": names,
         "normalisation": {"mean": frames.mean(axis=0).tolist(), "std": frames.std(axis=0).tolist()},
         "counts": {part: len(s) for part, (s, _) in splits.items()},
+        "left_out": left_out,
         "frames": {
             part: {"max": int(s.lengths.max()), "mean": float(s.lengths.mean())}
             for part, (s, _) in splits.items()
