@@ -37,6 +37,7 @@ from ernn import data
 from ernn.shape import BlockCirculant
 from ernn.shape.structures import implementation
 from ernn.train import circulant, models
+from ernn.train.metrics import frame_error_rate, phone_error_rate
 
 MODES = ("dense", "direct", "admm")
 
@@ -365,4 +366,11 @@ def train(
             "history": history,
         }
     )
+    if cfg.task == "frames":  # speech scores (ernn.train.metrics) on the test split
+        test, step = ds.test, 256
+        batches = [slice(i, i + step) for i in range(0, len(test), step)]
+        logits = [predict_logits(model, ds.normalise(test.x[b]), test.lengths[b]) for b in batches]
+        predicted = np.concatenate(logits).argmax(-1)
+        metrics["frame_error_rate"] = frame_error_rate(predicted, test.y, test.lengths)
+        metrics["phone_error_rate"] = phone_error_rate(predicted, test.y, test.lengths)
     return model, metrics
