@@ -189,7 +189,7 @@ def validate_split(split: Split, task: str, source: str) -> Split:
     if x.ndim != 3 or x.shape[0] == 0 or x.shape[1] == 0 or x.shape[2] == 0:
         raise ValueError(f"{source}: 'x' must have shape (N, T_max, F) with N, T_max, F >= 1, got {x.shape}")
     with np.errstate(over="ignore"):  # values beyond float32's range become inf, refused just below
-        x32 = x.astype(np.float32)
+        x32 = x.astype(np.float32, copy=False)
     if not np.all(np.isfinite(x32)):
         big = " (or values beyond float32's range, |x| > 3.4e38)" if np.all(np.isfinite(x)) else ""
         raise ValueError(f"{source}: 'x' must hold finite numbers; it holds NaN or infinity{big}")
@@ -208,7 +208,7 @@ def validate_split(split: Split, task: str, source: str) -> Split:
         raise ValueError(
             f"{source}: 'y' must be an integer array of shape {want} for task '{task}', got {y.dtype} {y.shape}"
         )
-    lengths = lengths.astype(np.int64)
+    lengths = lengths.astype(np.int64, copy=False)
     valid = y if task == "classify" else y[np.arange(x.shape[1])[None, :] < lengths[:, None]]
     if valid.min() < 0:
         raise ValueError(
@@ -222,7 +222,7 @@ def validate_split(split: Split, task: str, source: str) -> Split:
             f"labels here): " + _REMAP
         )
     # past a sequence's end y may hold anything; int64 keeps any int64 or wraps huge unsigned padding
-    return Split(x32, lengths, y.astype(np.int64))
+    return Split(x32, lengths, y.astype(np.int64, copy=False))
 
 
 def count_classes(train: Split, test: Split, task: str, train_source: str, test_source: str) -> int:
