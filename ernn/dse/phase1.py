@@ -5,8 +5,9 @@ budget; every configuration is trained once per seed, because the differences be
 the same size as the spread between seeds (about one point of accuracy on JapaneseVowels). Each finished
 run is written to ``<out>/points/<name>.json`` (the name ends in ``_s<seed>``) as soon as it ends, so an
 interrupted sweep resumes without redoing finished runs, and adding seeds reuses the runs already there.
-Runs go to parallel worker processes (``concurrent.futures``), or to a Ray cluster with ``--engine ray``
-when Ray is installed (``ray.init`` connects to ``RAY_ADDRESS`` when set, else starts a local instance).
+Runs go to parallel worker processes (``concurrent.futures``), or to Ray with ``--engine ray`` when Ray is
+installed (the ``ray`` extra): a cluster named by ``RAY_ADDRESS``, else a local instance of ``--workers``
+CPUs started for the sweep and shut down after it; either way at most ``--workers`` runs are in flight.
 
 Statistics: per configuration the test accuracy is summarised over seeds as mean, sample standard deviation
 (ddof = 1; 0 with a single seed) and standard error std / sqrt(n). The accuracy loss is the dense mean minus
@@ -28,11 +29,18 @@ E-RNN's two observations, checked on the means (and said whether they hold, not 
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
+import logging
 import math
 import os
-from collections.abc import Callable, Iterable
+import signal
+import subprocess
+import sys
+import threading
+import uuid
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -112,20 +120,192 @@ def _run_local(jobs: list[dict[str, Any]], workers: int, done: Callable[[dict[st
             done(fut.result())
 
 
-def _run_ray(jobs: list[dict[str, Any]], done: Callable[[dict[str, Any]], None]) -> None:
+# A local instance holds only the sweep's results (a few kB each): Ray's smallest object store will do.
+RAY_OBJECT_STORE_BYTES = 80 * 1024 * 1024
+
+
+class PointFailed(RuntimeError):
+    """A Phase I run failed on Ray; the message names the point (finished points are kept for a rerun)."""
+
+    def __init__(self, name: str, cause: str) -> None:
+        super().__init__(
+            f"phase I point {name} failed on Ray: {cause} (the finished points are kept: fix the cause "
+            "and run the same command again to resume)"
+        )
+        self.name = name
+
+
+# The watchdog of a local instance (see _Reaper), run as ``python -c``: after the pipe from the driver closes,
+# SIGKILL every process whose environment holds argv[1] ("NAME=token"), until a pass finds none.
+_REAPER_SCRIPT = """
+import os, signal, sys, time
+mark = sys.argv[1].encode()
+sys.stdin.buffer.read()
+for _ in range(20):
+    found = 0
+    for pid in os.listdir("/proc"):
+        try:
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                if mark in f.read().split(b"\\0"):
+                    os.kill(int(pid), signal.SIGKILL)
+                    found += 1
+        except (OSError, ValueError):
+            pass
+    if not found:
+        break
+    time.sleep(0.2)
+"""
+
+
+class _Reaper:
+    """Removes what is left of a local Ray instance once the sweep or its driver ends, however it ended.
+
+    Ray ties the processes ``ray.init`` starts to the driver, but not the raylet's agents: after a SIGKILL
+    of the driver, ``ray::DashboardAgent`` and ``ray::RuntimeEnvAgent`` were seen running for another
+    70 s (Ray 2.60, waiting on the dead GCS). So every process of the instance inherits a marker in its
+    environment (set only while ``ray.init`` starts them), and a watchdog in its own session (Ctrl-C in
+    the terminal does not reach it) waits for the pipe from the driver to close — at the end of the sweep
+    or when the driver dies — and kills every process that carries the marker. Linux only (``/proc``).
+    """
+
+    ENV = "ERNN_RAY_INSTANCE"
+
+    def __init__(self) -> None:
+        self.token = uuid.uuid4().hex
+        env = {k: v for k, v in os.environ.items() if k != self.ENV}
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", _REAPER_SCRIPT, f"{self.ENV}={self.token}"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+        )
+
+    @contextlib.contextmanager
+    def marking(self) -> Iterator[None]:
+        os.environ[self.ENV] = self.token
+        try:
+            yield
+        finally:
+            os.environ.pop(self.ENV, None)
+
+    def sweep(self, timeout: float = 30.0) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        try:
+            self.proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+
+
+@contextlib.contextmanager
+def _sigterm_kept() -> Iterator[None]:
+    """``ray.init`` replaces the driver's SIGTERM handler with ``sys.exit``; put the caller's back, so that
+    ``ernn dse`` still turns SIGTERM into Ctrl-C and shuts the instance down on its way out."""
+    main = threading.current_thread() is threading.main_thread()
+    handler = signal.getsignal(signal.SIGTERM) if main else None
+    try:
+        yield
+    finally:
+        if handler is not None:
+            signal.signal(signal.SIGTERM, handler)
+
+
+@contextlib.contextmanager
+def _ray_session(ray: Any, workers: int) -> Iterator[bool]:
+    """Ray for one sweep: connect to ``RAY_ADDRESS`` or start a local instance of ``workers`` CPUs, and undo
+    it on the way out (a local instance shut down and reaped, a cluster disconnected from). Yields whether
+    the sweep's unfinished tasks must be cancelled when it stops early: on a cluster, and on a Ray the
+    caller had started, which outlive the sweep.
+
+    The local instance is new every time (``address="local"``: never one that ``ray start`` left running),
+    with no dashboard, no GPU and a small object store.
+    """
+    if ray.is_initialized():  # the caller's Ray (a Python session that called ray.init): left as it is
+        yield True
+        return
+    address = os.environ.get("RAY_ADDRESS")
+    options: dict[str, Any] = {"log_to_driver": False, "logging_level": logging.WARNING}
+    if address:
+        options["address"] = address
+    else:
+        options |= {
+            "address": "local",
+            "num_cpus": workers,
+            "num_gpus": 0,
+            "include_dashboard": False,
+            "object_store_memory": RAY_OBJECT_STORE_BYTES,
+        }
+    reaper = _Reaper() if not address and sys.platform == "linux" else None
+    try:
+        with _sigterm_kept(), reaper.marking() if reaper else contextlib.nullcontext():
+            try:
+                ray.init(ignore_reinit_error=True, **options)
+            except BaseException:
+                ray.shutdown()
+                raise
+        try:
+            yield bool(address)
+        finally:
+            ray.shutdown()
+    finally:
+        if reaper is not None:
+            reaper.sweep()
+
+
+def _for_worker(job: dict[str, Any]) -> dict[str, Any]:
+    """The job with its data files as absolute paths: a worker need not share the driver's folder."""
+    job = dict(job)
+    for key in ("train_file", "test_file"):
+        if job.get(key):
+            job[key] = os.path.abspath(job[key])
+    return job
+
+
+def _ray_failure(ray: Any, exc: BaseException) -> str:
+    cause = exc.cause if isinstance(exc, ray.exceptions.RayTaskError) else exc
+    if isinstance(cause, ray.exceptions.RayError) and not isinstance(cause, ray.exceptions.RayTaskError):
+        return f"{type(cause).__name__}: {str(cause).strip().splitlines()[0]}"  # a lost worker or node
+    return f"{type(cause).__name__}: {cause}"
+
+
+def _run_ray(jobs: list[dict[str, Any]], workers: int, done: Callable[[dict[str, Any]], None]) -> None:
+    """Run the jobs as Ray tasks, at most ``workers`` at a time, calling ``done`` as each one ends.
+
+    A local instance (no ``RAY_ADDRESS``) is started with ``workers`` CPUs and shut down when the sweep
+    ends, also on an error or Ctrl-C; a cluster is only disconnected from, after its unfinished tasks
+    are cancelled. Workers import ``ernn`` as the driver does (Ray hands them the driver's ``sys.path``
+    and folder; on a cluster every node needs ``ernn`` installed and the data files at the same path).
+    """
     try:
         import ray
     except ImportError as exc:
-        raise ValueError("--engine ray needs Ray: pip install 'ray[default]'") from exc
-    if not ray.is_initialized():
-        ray.init(address=os.environ.get("RAY_ADDRESS"))
+        raise ValueError("--engine ray needs Ray: pip install 'ernn[ray]' (or 'ray>=2.40')") from exc
     remote = ray.remote(num_cpus=1)(_train_point)
-    pending = [remote.remote(job) for job in jobs]
-    with tqdm(total=len(pending), desc="phase I points (ray)") as bar:
-        while pending:
-            ready, pending = ray.wait(pending, num_returns=1)
-            done(ray.get(ready[0]))
-            bar.update(1)
+    queue = list(jobs)
+    running: dict[Any, dict[str, Any]] = {}  # task -> job as stored (relative paths kept)
+    with _ray_session(ray, workers) as cancel_on_exit:
+        try:
+            with tqdm(total=len(queue), desc="phase I points (ray)") as bar:
+                while queue or running:
+                    while queue and len(running) < workers:
+                        job = queue.pop(0)
+                        running[remote.remote(_for_worker(job))] = job
+                    ready, _ = ray.wait(list(running), num_returns=1)
+                    job = running.pop(ready[0])
+                    try:
+                        result = ray.get(ready[0])
+                    except ray.exceptions.RayError as exc:
+                        name = point_name(train.TrainConfig(**job))
+                        raise PointFailed(name, _ray_failure(ray, exc)) from None
+                    result["config"] = job
+                    done(result)
+                    bar.update(1)
+        finally:
+            for ref in running if cancel_on_exit else ():
+                with contextlib.suppress(Exception):
+                    ray.cancel(ref, force=True)
 
 
 def run_phase1(
@@ -154,7 +334,7 @@ def run_phase1(
         atomic.write_json(points_dir / f"{name}.json", result, force=True)
 
     if todo:
-        _run_ray(todo, done) if engine == "ray" else _run_local(todo, workers, done)
+        _run_ray(todo, workers, done) if engine == "ray" else _run_local(todo, workers, done)
     wanted = {point_name(p) for p in points}
     return [json.loads((points_dir / f"{n}.json").read_text()) for n in sorted(wanted)]
 
