@@ -50,6 +50,14 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--threads", type=int, default=d.threads, help="torch CPU threads")
     p.add_argument(
+        "--qat-bits",
+        type=int,
+        default=d.qat_bits,
+        help="then fine-tune through the golden model's formats at this data-path width, 6..16 (0 = off; "
+        "docs/training.md)",
+    )
+    p.add_argument("--qat-epochs", type=int, default=d.qat_epochs, help="epochs of --qat-bits fine-tuning")
+    p.add_argument(
         "--train", dest="train_file", help="training split .npz (x, lengths, y); default JapaneseVowels"
     )
     p.add_argument("--test", dest="test_file", help="test split .npz (x, lengths, y)")

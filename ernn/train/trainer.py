@@ -10,6 +10,9 @@ Modes, all on the same data, seed and total epoch budget E:
   ``rho_start`` to ``rho_end``. Then the weights are hard-projected (accuracy recorded right there) and
   fine-tuned in the circulant parameterisation for the remaining epochs.
 
+After any mode, ``qat_bits`` > 0 adds ``qat_epochs`` of quantization-aware fine-tuning through the golden
+model's formats at that data-path width (:mod:`ernn.train.qat`).
+
 The classifier is the RNN followed by a dense linear head: on the last valid frame's output for sequence
 classification, on every frame's output for per-frame labelling. The head runs on the host (float); the
 accelerator computes the RNN. Test accuracy is reported at the last epoch: no model selection on test.
@@ -22,6 +25,7 @@ directory) naming the phase, epoch and batch. No accuracy is ever reported for N
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import time
@@ -36,7 +40,7 @@ from tqdm.auto import tqdm
 from ernn import data
 from ernn.shape import BlockCirculant
 from ernn.shape.structures import implementation
-from ernn.train import circulant, models
+from ernn.train import circulant, models, qat
 from ernn.train.metrics import frame_error_rate, phone_error_rate
 
 MODES = ("dense", "direct", "admm")
@@ -64,6 +68,8 @@ class TrainConfig:
     train_file: str | None = None
     test_file: str | None = None
     threads: int = 1
+    qat_bits: int = 0  # quantization-aware fine-tuning at this data-path width (0 = off; ernn.train.qat)
+    qat_epochs: int = 10  # its epochs, after the schedule above, at lr * qat.LR_SCALE
     extra: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> TrainConfig:
@@ -93,6 +99,7 @@ class TrainConfig:
             raise ValueError(
                 f"epochs={self.epochs} x admm_fraction={self.admm_fraction} leaves no ADMM epoch"
             )
+        qat.check(self.qat_bits, self.qat_epochs, self.block_size)
         return self
 
 
@@ -352,6 +359,9 @@ def train(
     else:
         model = build_model(cfg, ds.num_features, ds.num_classes, block_size=k)
         _run_epochs(model, ds, cfg, cfg.epochs, rng, cfg.mode, history=history, quiet=quiet)
+    if cfg.qat_bits:  # fine-tuning through the golden model's formats (ernn.train.qat)
+        run = functools.partial(_run_epochs, rng=rng, history=history, quiet=quiet)
+        metrics["qat"] = qat.finetune(model, ds, cfg, run_epochs=run, evaluate=evaluate)
     phase = "finetune" if cfg.mode == "admm" else cfg.mode
     counts = model.rnn.parameter_counts()
     metrics.update(
