@@ -82,7 +82,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     out = Path(args.out)
     if args.reuse and out.is_dir() and (out / manifest.MANIFEST).exists():
         previous = runs.read_config(out)["train"]  # the whole run verified, checkpoint included
-        if previous == asdict(cfg):
+        # a run written before a configuration field existed has that field's default
+        if {**asdict(train.TrainConfig()), **previous} == asdict(cfg):
             print(f"reusing the trained model in {out} (same configuration, files verified)")
             _print_metrics(out)
             return 0
@@ -283,8 +284,15 @@ def _add_dse(sub: argparse._SubParsersAction) -> None:
         default=1.0,
         help="accuracy budget in points vs dense, on the mean over seeds",
     )
-    p.add_argument("--workers", type=int, default=2, help="parallel training processes (local engine)")
-    p.add_argument("--engine", default="local", help="local (process pool) or ray (an installed Ray cluster)")
+    p.add_argument(
+        "--workers", type=int, default=2, help="training runs in flight at once (processes, or Ray tasks)"
+    )
+    p.add_argument(
+        "--engine",
+        default="local",
+        help="local (process pool) or ray (pip install '.[ray]'; a private local instance, or the cluster "
+        "at RAY_ADDRESS; docs/dse.md)",
+    )
     p.add_argument(
         "--force",
         action="store_true",

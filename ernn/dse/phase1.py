@@ -322,7 +322,8 @@ def run_phase1(
         path = points_dir / f"{point_name(point)}.json"
         if path.exists():
             stored = json.loads(path.read_text())
-            if stored["config"] != asdict(point):
+            # a point stored before a configuration field existed has that field's default
+            if {**asdict(train.TrainConfig()), **stored["config"]} != asdict(point):
                 raise ValueError(f"{path} holds a different configuration; remove it or choose another --out")
         else:
             todo.append(asdict(point))
