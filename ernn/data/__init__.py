@@ -1,5 +1,9 @@
 """Sequence data sets: the embedded JapaneseVowels default and users' own ``.npz`` files.
 
+Modules beside this one: ``audio`` (reading WAV/SPHERE recordings), ``features`` (log-mel/MFCC front end),
+``wav`` (``ernn data wav|fsdd``: recordings -> a data set), ``timit`` (``ernn data timit``), ``provenance``
+(finding a model's own data again by content hash).
+
 A data set is a pair of splits; each split holds
 
 * ``x``       float32 (N, T_max, F): the sequences, zero-padded after each one's end,

@@ -3,6 +3,9 @@
 =============  ===============================================================================
 circulant      block-circulant maths in torch: expansion, FFT-domain products, projection
 models         ``LSTM``, ``GRU``, ``from_torch``: modules with the arguments of ``torch.nn.LSTM/GRU``
-trainer        dense / direct / ADMM training, run directories (``ernn train``)
+trainer        dense / direct / ADMM training (``ernn train``)
+qat            quantization-aware fine-tuning through the golden model's formats (``--qat-bits``)
+metrics        frame and phone error rates of per-frame labelling (``--task frames``)
+run_directory  run directories: written in one step, verified before use, data recorded by hash
 =============  ===============================================================================
 """
