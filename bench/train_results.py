@@ -32,14 +32,16 @@ def run_one(job: dict) -> dict:
     return {"config": job, "metrics": metrics}
 
 
-def job_name(job: dict) -> str:
-    return f"{job['cell']}-k{job['block_size']}-{job['mode']}-h{job['hidden_size']}-e{job['epochs']}-s{job['seed']}"
+def job_name(job: dict, folds: bool = False) -> str:
+    fold = f"-{Path(job['train_file']).parent.name}" if folds else ""
+    return f"{job['cell']}-k{job['block_size']}-{job['mode']}-h{job['hidden_size']}-e{job['epochs']}-s{job['seed']}{fold}"
 
 
 def run_cached(item: tuple[dict, str]) -> dict:
-    """One run, or its stored result if an earlier (interrupted) table already finished it."""
+    """One run, or its stored result (``item``: job, cache file) if an earlier, interrupted table already
+    finished it."""
     job, cache = item
-    path = Path(cache) / f"{job_name(job)}.json"
+    path = Path(cache)
     if path.is_file():
         stored = json.loads(path.read_text())
         if stored["config"] == job:
@@ -88,10 +90,27 @@ def main() -> None:
     ap.add_argument("--train", dest="train_file", help="training split .npz (default: JapaneseVowels)")
     ap.add_argument("--test", dest="test_file", help="test split .npz")
     ap.add_argument("--name", default="JapaneseVowels", help="the data set's name in the table's header")
+    ap.add_argument(
+        "--folds",
+        nargs="+",
+        help="data set folders (each with train.npz and test.npz), e.g. the 5 speaker folds; the table "
+        "pools every fold and seed (instead of --train/--test)",
+    )
+    ap.add_argument("--modes", nargs="+", default=["direct", "admm"], help="modes at block > 1")
     args = ap.parse_args()
+    splits = (
+        [(str(Path(f, "train.npz").resolve()), str(Path(f, "test.npz").resolve())) for f in args.folds]
+        if args.folds
+        else [(
+            str(Path(args.train_file).resolve()) if args.train_file else None,
+            str(Path(args.test_file).resolve()) if args.test_file else None,
+        )]
+    )  # fmt: skip
     jobs = []
-    for cell, k, seed in itertools.product(args.cells, args.blocks, args.seeds):
-        modes = ["dense"] if k == 1 else ["direct", "admm"]
+    for cell, k, seed, (train_file, test_file) in itertools.product(
+        args.cells, args.blocks, args.seeds, splits
+    ):
+        modes = ["dense"] if k == 1 else args.modes
         for mode in modes:
             jobs.append(
                 dict(
@@ -102,20 +121,22 @@ def main() -> None:
                     hidden_size=args.hidden_size,
                     epochs=args.epochs,
                     threads=1,
-                    train_file=str(Path(args.train_file).resolve()) if args.train_file else None,
-                    test_file=str(Path(args.test_file).resolve()) if args.test_file else None,
+                    train_file=train_file,
+                    test_file=test_file,
                 )
             )
     out = Path(args.out)
     (out / "runs").mkdir(parents=True, exist_ok=True)
-    items = [(job, str(out / "runs")) for job in jobs]
+    items = [(job, str(out / "runs" / f"{job_name(job, bool(args.folds))}.json")) for job in jobs]
     with ProcessPoolExecutor(args.workers) as pool:
         results = list(tqdm(pool.map(run_cached, items), total=len(jobs), desc="training runs"))
     atomic.write_json(out / "train_results.json", results, force=True)
     md = table(results, args.blocks, args.cells)
+    over = f"seeds {args.seeds}" + (f" x {len(splits)} folds" if args.folds else "")
     header = (
-        f"Test accuracy (%) on {results[0]['metrics']['test_sequences']} {args.name} test sequences, "
-        f"mean ± std over seeds {args.seeds}, hidden {args.hidden_size}, {args.epochs} epochs for every mode.\n\n"
+        f"Test accuracy (%) on {results[0]['metrics']['test_sequences']} {args.name} test sequences"
+        f"{' per fold' if args.folds else ''}, mean ± std over {over}, hidden {args.hidden_size}, "
+        f"{args.epochs} epochs for every mode.\n\n"
     )
     atomic.write_text(out / "train_results.md", header + md, force=True)
     print(header + md)
