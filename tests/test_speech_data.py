@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -15,7 +16,11 @@ from ernn import cli, data
 from ernn.data import audio, features, wav
 from ernn.files import manifest
 
-FSDD = Path(__file__).resolve().parents[2] / "shared" / "data" / "fsdd" / "recordings"
+#: the project's copy of FSDD (../shared/data/fsdd beside the checkout; ERNN_FSDD points elsewhere)
+FSDD = (
+    Path(os.environ.get("ERNN_FSDD", Path(__file__).resolve().parents[2] / "shared" / "data" / "fsdd"))
+    / "recordings"
+)
 
 
 def _tone(freq: float, seconds: float = 0.3, rate: int = 8000, seed: int = 0) -> np.ndarray:
@@ -244,6 +249,9 @@ def test_fsdd_preset_on_real_recordings(tmp_path):
     """A slice of the real FSDD (two digits, every speaker, takes 0-7): the preset's rule and split."""
     root = tmp_path / "fsdd"
     root.mkdir()
+    assert FSDD.is_dir(), (
+        f"FSDD recordings not found at {FSDD}: set ERNN_FSDD to the folder holding recordings/"
+    )
     for path in sorted(FSDD.glob("[01]_*_[0-7].wav")):
         shutil.copy(path, root / path.name)
     out = tmp_path / "ds"
