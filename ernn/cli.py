@@ -627,8 +627,10 @@ def cmd_data(args: argparse.Namespace) -> int:
         f"{meta['name']}: {counts} sequences, {meta['num_features']} features per frame, "
         f"{len(meta['labels'])} classes -> {args.out}/train.npz, test.npz, dataset.json"
     )
+    held_out = "dev" if "dev" in meta["counts"] else "test"  # TIMIT: tune on dev, report core test once
     print(
-        f"train with: ernn train --train {args.out}/train.npz --test {args.out}/test.npz --task {meta['task']} ..."
+        f"train with: ernn train --train {args.out}/train.npz --test {args.out}/{held_out}.npz "
+        f"--task {meta['task']} ..."
     )
     return 0
 

@@ -17,13 +17,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import ray
 
 from ernn import data
 from ernn.dse import explore
 from ernn.dse import phase1 as dse
 from ernn.files import manifest
-
-ray = pytest.importorskip("ray", reason="the ray extra is not installed (make setup installs it)")
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -26,7 +26,6 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
-import fcntl
 import os
 import shutil
 import signal
@@ -34,7 +33,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from ernn.files import manifest as mf
-from ernn.files.atomic import fsync_dir, probe_folder, signals_held, stale_siblings, temp_sibling
+from ernn.files.atomic import folder_lock, fsync_dir, probe_folder, signals_held, stale_siblings, temp_sibling
 
 STAGE_TAG = ".ernn-stage-"
 PREVIOUS_TAG = ".ernn-previous-"
@@ -102,17 +101,6 @@ def check_output_dir(out: str | Path, kind: str, *, force: bool) -> Path:
     return out
 
 
-@contextlib.contextmanager
-def _locked(folder: Path) -> Iterator[None]:
-    """An exclusive ``flock`` on ``folder`` itself: writers of siblings in one folder take turns."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)  # releases the lock
-
-
 def _entries(root: Path) -> tuple[list[str], list[str]]:
     """(non-directory entries, directories) under ``root`` as relative POSIX paths; symbolic links count
     as entries and are not followed."""
@@ -169,7 +157,7 @@ def _commit(stage: Path, out: Path, kind: str, *, force: bool) -> mf.Manifest:
     _fsync_tree(stage)
     _fault_point("staged")
     parent = out.parent if str(out.parent) else Path(".")
-    with _locked(parent):
+    with folder_lock(parent):
         restore_interrupted(out)
         check_output_dir(out, kind, force=force)  # again: another writer may have finished meanwhile
         if not out.exists():

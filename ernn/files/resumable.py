@@ -22,25 +22,13 @@ is taken to be left by an interrupted run, not the user's.
 
 from __future__ import annotations
 
-import contextlib
-import fcntl
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 from ernn.files import atomic
 from ernn.files import manifest as mf
-
-
-@contextlib.contextmanager
-def _locked(folder: Path) -> Iterator[None]:
-    """An exclusive ``flock`` on ``folder``: concurrent claims and seals of one directory take turns."""
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
+from ernn.files.atomic import folder_lock
 
 
 def claim(out: str | Path, kind: str, *, force: bool, reserved: Iterable[str] = ()) -> Path:
@@ -61,7 +49,7 @@ def claim(out: str | Path, kind: str, *, force: bool, reserved: Iterable[str] = 
         raise PermissionError(f"{out}: the folder cannot be created there") from None
     if not os.access(out, os.W_OK | os.X_OK):
         raise PermissionError(f"{out}: the folder cannot be written")
-    with _locked(out):  # two runs claiming one new folder: the second one resumes
+    with folder_lock(out):  # two runs claiming one new folder: the second one resumes
         try:
             own = mf.read(out)
         except mf.ManifestError as exc:
@@ -94,7 +82,7 @@ def seal(out: str | Path, kind: str, names: Iterable[str]) -> mf.Manifest:
     """Rewrite ``out``'s manifest to list exactly ``names`` (relative paths of the tool's files) with
     their current hashes; return it. Every name must be a file inside ``out``."""
     out = Path(out)
-    with _locked(out):
+    with folder_lock(out):
         files = {}
         for name in sorted(set(names)):
             path = out / name
