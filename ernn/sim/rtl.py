@@ -163,12 +163,16 @@ def prepare_build(model_dir: Path, sim: str, waves: bool = False, toplevel: str 
     header = (model_dir / "ernn_params.vh").read_bytes()
     stamp = hashlib.sha256(header + (b"waves" if waves else b"")).hexdigest()
     stamp_file = bdir / "ernn_model.stamp"
-    if bdir.exists() and (not stamp_file.is_file() or stamp_file.read_text() != stamp):
-        shutil.rmtree(bdir)
-    bdir.mkdir(parents=True, exist_ok=True)
-    (bdir / "ernn_params.vh").write_bytes(header)
-    stamp_file.write_text(stamp)
-    stage_memories(model_dir, bdir)
+    with rtl_runner.build_lock(bdir):
+        if bdir.exists() and (not stamp_file.is_file() or stamp_file.read_text() != stamp):
+            shutil.rmtree(bdir)
+        bdir.mkdir(parents=True, exist_ok=True)
+        # rewritten only when it differs: a simulation of the same model may be reading it right now
+        if not (bdir / "ernn_params.vh").is_file() or (bdir / "ernn_params.vh").read_bytes() != header:
+            (bdir / "ernn_params.vh").write_bytes(header)
+        if not stamp_file.is_file() or stamp_file.read_text() != stamp:
+            stamp_file.write_text(stamp)
+        stage_memories(model_dir, bdir)
     return bdir
 
 

@@ -31,6 +31,8 @@ The simulator is chosen by the ``SIM`` environment variable (``icarus`` or ``ver
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -39,7 +41,7 @@ import shutil
 import signal
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -230,6 +232,21 @@ def _stage_parameters(params: Mapping[str, Any], directory: Path) -> dict[str, A
     return {k: stage_file(v, directory) if isinstance(v, Path) else v for k, v in params.items()}
 
 
+@contextlib.contextmanager
+def build_lock(bdir: Path) -> Iterator[None]:
+    """An exclusive ``flock`` for one build directory, held on a hidden file beside it (the directory itself
+    may be removed and made again under the lock): parallel runs of one parameter set (pytest-xdist workers,
+    two ``ernn sim`` commands) prepare and build it in turn, so make never compiles another build's
+    half-written header or half-copied object file."""
+    bdir.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(bdir.parent / f".{bdir.name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(fd)
+
+
 def check_build_dir(sim: str, bdir: Path) -> None:
     """Refuse, before anything is built, a build directory the simulator's tools cannot build in."""
     if sim == "verilator" and any(c.isspace() for c in str(bdir)):
@@ -308,7 +325,9 @@ def _restore_runtime(bdir: Path) -> None:
     if all((cache / name).is_file() for name in _RUNTIME_OBJECTS):
         for name in _RUNTIME_OBJECTS:
             if not (bdir / name).exists():
-                shutil.copyfile(cache / name, bdir / name)
+                tmp = bdir / f".{name}.tmp{os.getpid()}"
+                shutil.copyfile(cache / name, tmp)
+                tmp.replace(bdir / name)
 
 
 def _save_runtime(bdir: Path) -> None:
@@ -389,7 +408,10 @@ def run(
     runner = _get_runner(sim)
     t0 = time.perf_counter()
     try:
-        _build(runner, toplevel, sim, staged, bdir, None, includes)
+        # Parallel runs of one parameter set (pytest-xdist workers, two `ernn sim`s) share the build
+        # directory: they build it in turn, so make never sees half-written sources of another build.
+        with build_lock(bdir):
+            _build(runner, toplevel, sim, staged, bdir, None, includes)
     except (RuntimeError, SystemExit) as err:
         raise AssertionError(f"{sim}: building {toplevel} failed in {bdir}: {err}") from err
     t1 = time.perf_counter()
@@ -529,7 +551,8 @@ def expect_elaboration_error(
     sys.path[:] = [os.path.abspath(p) for p in sys.path]
     failed = False
     try:
-        _build(runner, toplevel, sim, staged, bdir, build_log, includes)
+        with build_lock(bdir):
+            _build(runner, toplevel, sim, staged, bdir, build_log, includes)
         # any test module works: the parameter check stops the simulation at time 0
         runner.test(
             hdl_toplevel=toplevel,
