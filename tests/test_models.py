@@ -166,3 +166,20 @@ def test_wrong_feature_count_is_reported():
     m = models.GRU(4, 8)
     with pytest.raises(ValueError, match="input_size=4"):
         m(torch.randn(3, 2, 5))
+
+
+def test_prepared_weights_are_fresh_for_every_forward_pass():
+    """The weight spectra are computed once per forward pass: a forward after a weight update uses the
+    new weights (the per-pass cache never outlives its pass)."""
+    torch.manual_seed(7)
+    m = models.build("gru", input_size=6, hidden_size=8, block_size=4).double()
+    x = torch.randn(5, 3, 6, dtype=torch.float64)
+    before = m(x)[0]
+    assert m._expanded == {}
+    with torch.no_grad():
+        m.weight_hh_l0.add_(0.1)
+    after = m(x)[0]
+    fresh = models.build("gru", input_size=6, hidden_size=8, block_size=4).double()
+    fresh.load_state_dict(m.state_dict())
+    torch.testing.assert_close(after, fresh(x)[0], rtol=0, atol=0)
+    assert not torch.allclose(before, after)

@@ -212,3 +212,50 @@ def test_cli_non_finite_lr_is_a_clear_error(tmp_path, capsys, value):
     assert cli.main(["train", "--out", str(out), "--epochs", "1", "--quiet", f"--lr={value}"]) == 2
     assert "lr must be a finite number" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_plain_batch_order_is_the_seeded_permutation_cut_into_batches():
+    """Without bucketing an epoch's batches are exactly what every earlier run used (results reproduce)."""
+    lengths = np.arange(1, 71)
+    got = train.batch_order(lengths, 16, np.random.default_rng(5))
+    want = np.random.default_rng(5).permutation(70)
+    assert [len(b) for b in got] == [16, 16, 16, 16, 6]
+    np.testing.assert_array_equal(np.concatenate(got), want)
+
+
+def test_bucketed_batches_cover_every_sequence_once_and_hold_similar_lengths():
+    rng = np.random.default_rng(0)
+    lengths = rng.integers(5, 130, 500)
+    batches = train.batch_order(lengths, 32, np.random.default_rng(1), bucket=True)
+    np.testing.assert_array_equal(np.sort(np.concatenate(batches)), np.arange(500))
+    padded = sum(int(lengths[b].max()) * len(b) for b in batches)
+    plain = sum(
+        int(lengths[b].max()) * len(b) for b in train.batch_order(lengths, 32, np.random.default_rng(1))
+    )
+    assert padded < 1.1 * lengths.sum() < plain  # the point of bucketing: almost no padded steps
+    spreads = [int(lengths[b].max() - lengths[b].min()) for b in batches]
+    assert max(spreads) <= 20  # 500 lengths over 125 values: a batch of 32 spans a few of them
+    # batches come in random order (not shortest first), and another seed gives another order
+    firsts = [int(lengths[b].min()) for b in batches]
+    assert firsts != sorted(firsts)
+    again = train.batch_order(lengths, 32, np.random.default_rng(2), bucket=True)
+    assert [b.tolist() for b in again] != [b.tolist() for b in batches]
+
+
+def test_bucketed_training_is_deterministic_recorded_and_reused(tiny_data, tmp_path, capsys):
+    cfg = _cfg(tiny_data, mode="direct", bucket_by_length=True)
+    m1, met1 = train.train(cfg, quiet=True)
+    m2, _ = train.train(cfg, quiet=True)
+    for (n, a), b in zip(m1.state_dict().items(), m2.state_dict().values(), strict=True):
+        assert torch.equal(a, b), n
+    _, plain = train.train(_cfg(tiny_data, mode="direct"), quiet=True)
+    assert met1["history"][0]["loss"] != plain["history"][0]["loss"]  # other batches, other first epoch
+    out = tmp_path / "run"
+    args = ["train", "--out", str(out), "--hidden-size", "8", "--block-size", "4", "--epochs", "2", "--quiet"]
+    args += ["--train", str(tiny_data / "train.npz"), "--test", str(tiny_data / "test.npz")]
+    assert cli.main([*args, "--bucket-by-length"]) == 0
+    assert runs.read_config(out)["train"]["bucket_by_length"] is True
+    capsys.readouterr()
+    assert cli.main([*args, "--reuse"]) == 2  # the same run without bucketing is another configuration
+    assert "different configuration" in capsys.readouterr().err
+    assert cli.main([*args, "--bucket-by-length", "--reuse"]) == 0

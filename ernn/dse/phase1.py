@@ -63,6 +63,7 @@ class Phase1Config:
     seeds: list[int] = field(default_factory=lambda: [0, 1, 2])
     train_file: str | None = None
     test_file: str | None = None
+    bucket_by_length: bool = False  # TrainConfig.bucket_by_length for every point
 
     def check_seeds(self) -> None:
         if not self.seeds:
@@ -93,6 +94,7 @@ class Phase1Config:
                 seed=seed,
                 train_file=self.train_file,
                 test_file=self.test_file,
+                bucket_by_length=self.bucket_by_length,
             )
             out.append(cfg.validate())
         if not any(c.block_size == 1 for c in out):

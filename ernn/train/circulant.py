@@ -29,6 +29,7 @@ Block size 1 is an ordinary dense matrix.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import torch
 
@@ -115,16 +116,24 @@ def matvec(vectors: torch.Tensor, x: torch.Tensor, rows: int) -> torch.Tensor:
     One RFFT per input block (shared by all G matrices), frequency-domain accumulation over the q input
     blocks, one IRFFT per output block.
     """
-    g, p, q, k = vectors.shape
+    if vectors.shape[-1] == 1:  # dense: a plain matrix product is the fast path
+        return matvec_spectra(vectors, x, rows)
+    return matvec_spectra(weight_spectra(vectors), x, rows, vectors.shape[-1])
+
+
+def matvec_spectra(wf: torch.Tensor, x: torch.Tensor, rows: int, k: int = 1) -> torch.Tensor:
+    """:func:`matvec` from the weight spectra ``wf`` = :func:`weight_spectra` (G, p, q, k/2 + 1) of
+    block size ``k``; for k = 1, ``wf`` is the (G, p, q, 1) dense weight itself. A recurrent layer
+    computes the spectra once per forward pass instead of at every time step."""
+    g, p, q = wf.shape[:3]
     cols = x.shape[-1]
     if cols > q * k:
         raise ValueError(f"input has {cols} features but the matrix takes at most {q * k}")
-    if k == 1:  # dense: a plain matrix product is the fast path
-        return torch.nn.functional.linear(x, vectors.reshape(g * p, q)[:, :cols])
+    if k == 1:
+        return torch.nn.functional.linear(x, wf.reshape(g * p, q)[:, :cols])
     if cols < q * k:
         x = torch.nn.functional.pad(x, (0, q * k - cols))
     xf = torch.fft.rfft(x.reshape(*x.shape[:-1], q, k), dim=-1)  # (..., q, F)
-    wf = weight_spectra(vectors)  # (G, p, q, F)
     yf = torch.einsum("gpqf,...qf->...gpf", wf, xf)
     y = torch.fft.irfft(yf, n=k, dim=-1).reshape(*x.shape[:-1], g, p * k)
     return y[..., :rows].reshape(*x.shape[:-1], g * rows)
@@ -165,8 +174,21 @@ def dense_matrix(stored: torch.Tensor, rows: int, cols: int) -> torch.Tensor:
     return expand(stored, rows, cols)
 
 
-def apply(stored: torch.Tensor, x: torch.Tensor, rows: int) -> torch.Tensor:
-    return matvec(stored, x, rows)
+@dataclass(frozen=True)
+class Prepared:
+    """The operand of :func:`apply`: weight spectra (or the dense weight at k = 1) and the block size."""
+
+    operand: torch.Tensor
+    block_size: int
+
+
+def prepare(stored: torch.Tensor) -> Prepared:
+    k = stored.shape[-1]
+    return Prepared(stored if k == 1 else weight_spectra(stored), k)
+
+
+def apply(prepared: Prepared, x: torch.Tensor, rows: int) -> torch.Tensor:
+    return matvec_spectra(prepared.operand, x, rows, prepared.block_size)
 
 
 def from_dense(weight: torch.Tensor, params: BlockCirculant) -> torch.Tensor:

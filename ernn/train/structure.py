@@ -9,7 +9,7 @@ The modules of :mod:`ernn.train.models` and the trainer (dense, direct, ADMM) us
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Any, Protocol
 
 import torch
 
@@ -25,8 +25,14 @@ class TorchStructure(Protocol):
         """The (..., rows, cols) matrix the stored parameters stand for."""
         ...
 
-    def apply(self, stored: torch.Tensor, x: torch.Tensor, rows: int) -> torch.Tensor:
-        """y = W x for the G stacked matrices of ``stored``: (..., cols) -> (..., G * rows)."""
+    def prepare(self, stored: torch.Tensor) -> Any:
+        """The operand :meth:`apply` multiplies with, derived from ``stored`` once per forward pass and
+        reused at every time step (block-circulant: the weight spectra); opaque to the caller, differentiable."""
+        ...
+
+    def apply(self, prepared: Any, x: torch.Tensor, rows: int) -> torch.Tensor:
+        """y = W x for the G stacked matrices behind ``prepared`` (from :meth:`prepare`):
+        (..., cols) -> (..., G * rows)."""
         ...
 
     def from_dense(self, weight: torch.Tensor, params: StructureParams) -> torch.Tensor:
@@ -43,4 +49,12 @@ class TorchStructure(Protocol):
         ...
 
 
-FUNCTIONS = ("parameter_shape", "dense_matrix", "apply", "from_dense", "project_dense", "multiplies")
+FUNCTIONS = (
+    "parameter_shape",
+    "dense_matrix",
+    "prepare",
+    "apply",
+    "from_dense",
+    "project_dense",
+    "multiplies",
+)

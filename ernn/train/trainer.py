@@ -70,6 +70,7 @@ class TrainConfig:
     threads: int = 1
     qat_bits: int = 0  # quantization-aware fine-tuning at this data-path width (0 = off; ernn.train.qat)
     qat_epochs: int = 10  # its epochs, after the schedule above, at lr * qat.LR_SCALE
+    bucket_by_length: bool = False  # batches of similar lengths (batch_order): fewer padded steps
     extra: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> TrainConfig:
@@ -251,6 +252,27 @@ class _AdmmState:
         return math.sqrt(num / max(den, 1e-30))
 
 
+def batch_order(
+    lengths: np.ndarray, batch_size: int, rng: np.random.Generator, bucket: bool = False
+) -> list[np.ndarray]:
+    """One epoch's batches: index arrays into the training split.
+
+    Plain: a random permutation cut into batches. ``bucket``: the sequences sorted by length (ties broken
+    at random) are cut into batches and the batches shuffled, so a batch holds sequences of similar length
+    and a step past the batch's longest sequence is never computed (padding is trimmed per batch,
+    :func:`_loss_and_correct`). On FSDD's long-tailed lengths (12 to 129 frames) random batches compute
+    1.96x the real frames, sorted ones 1.05x. Batches stay random in order and (between equal lengths) in
+    content; what changes is that short and long utterances no longer meet in one batch.
+    """
+    n = len(lengths)
+    if not bucket:
+        order = rng.permutation(n)
+        return [order[start : start + batch_size] for start in range(0, n, batch_size)]
+    order = np.lexsort((rng.random(n), np.asarray(lengths)))
+    batches = [order[start : start + batch_size] for start in range(0, n, batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
 def _run_epochs(
     model: SequenceModel,
     ds: data.Dataset,
@@ -270,11 +292,9 @@ def _run_epochs(
     for epoch in bar:
         rho = cfg.rho_start * (cfg.rho_end / cfg.rho_start) ** (epoch / max(epochs - 1, 1))
         model.train()
-        order = rng.permutation(len(ds.train))
         loss_sum = correct = total = 0.0
-        for batch, start in enumerate(range(0, len(order), cfg.batch_size)):
+        for batch, idx in enumerate(batch_order(ds.train.lengths, cfg.batch_size, rng, cfg.bucket_by_length)):
             where = dict(epoch=epoch + 1, epochs=epochs, batch=batch + 1, batches=batches, lr=cfg.lr)
-            idx = order[start : start + cfg.batch_size]
             x = torch.from_numpy(x_all[idx])
             lengths = torch.from_numpy(ds.train.lengths[idx])
             y = torch.from_numpy(ds.train.y[idx])
