@@ -19,8 +19,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     d = train.TrainConfig()
     p = sub.add_parser(
         "train",
-        help="train a block-circulant LSTM/GRU (dense, direct or ADMM)",
-        description="Train a block-circulant LSTM/GRU and write checkpoint.pt, config.json and metrics.json to --out.",
+        help="train a block-circulant (or CSB, or pruned) LSTM/GRU (dense, direct or ADMM)",
+        description="Train a block-circulant LSTM/GRU (or, with --structure, a CSB-pruned or magnitude-pruned "
+        "one) and write checkpoint.pt, config.json and metrics.json to --out.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     p.add_argument("--out", required=True, help="run directory to write")
@@ -36,6 +37,61 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         help=f"circulant block size k, a power of two (default {d.block_size}; 1 for --mode dense)",
     )
     p.add_argument("--mode", default=d.mode, help="dense, direct or admm")
+    st = p.add_argument_group("structure (docs/compare.md)")
+    st.add_argument(
+        "--structure",
+        default=d.structure,
+        help="circulant (--block-size), csb (CSB-RNN blocks: --csb-block, --prune-rate) or sparse "
+        "(magnitude pruning: --prune-rate, --pes); csb and sparse train with --mode admm",
+    )
+    st.add_argument(
+        "--prune-rate",
+        type=float,
+        default=None,
+        help=f"csb/sparse: fraction of weights pruned, in (0, 1) (default {d.prune_rate})",
+    )
+    st.add_argument(
+        "--csb-block",
+        type=int,
+        default=None,
+        help=f"csb: square block size, dividing --hidden-size (default {d.csb_block})",
+    )
+    st.add_argument(
+        "--pes",
+        type=int,
+        default=None,
+        help=f"sparse: balance the kept weights over this many PEs, ESE's load-balance-aware pruning (default {d.pes}: none)",
+    )
+    st.add_argument(
+        "--search",
+        action="store_true",
+        help="csb/sparse: choose the prune rate by progressive search against a dense baseline on a held-out "
+        "part of the training split, then train at that rate",
+    )
+    st.add_argument(
+        "--search-step",
+        type=float,
+        default=None,
+        help=f"first step of the search's rate (default {d.search_step})",
+    )
+    st.add_argument(
+        "--search-min-step",
+        type=float,
+        default=None,
+        help=f"the search stops below this step (default {d.search_min_step})",
+    )
+    st.add_argument(
+        "--search-tolerance",
+        type=float,
+        default=None,
+        help=f"accuracy points below the dense baseline a rate may lose (default {d.search_tolerance})",
+    )
+    st.add_argument(
+        "--search-holdout",
+        type=float,
+        default=None,
+        help=f"fraction of the training split held out for the search (default {d.search_holdout})",
+    )
     p.add_argument(
         "--task", default=d.task, help="classify (one label per sequence) or frames (one per frame)"
     )
@@ -81,6 +137,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ernn.files.output_dir import check_output_dir
 
     fields = set(asdict(train.TrainConfig()))
+    _check_structure_options(args)
     cfg = train.TrainConfig(**{k: v for k, v in vars(args).items() if k in fields and v is not None})
     if args.block_size is None and args.mode == "dense":
         cfg.block_size = 1
@@ -98,23 +155,65 @@ def cmd_train(args: argparse.Namespace) -> int:
         )
     check_output_dir(out, runs.KIND, force=args.force)  # before hours of training, not after
     ds = data.load(cfg.task, cfg.train_file, cfg.test_file)
+    what = f"k={cfg.block_size}" if cfg.structure == "circulant" else cfg.structure_params().describe()
+    if cfg.search:
+        what = f"{cfg.structure}, prune rate by progressive search"
     print(
-        f"training {cfg.cell.upper()} hidden={cfg.hidden_size} layers={cfg.num_layers} k={cfg.block_size} "
+        f"training {cfg.cell.upper()} hidden={cfg.hidden_size} layers={cfg.num_layers} {what} "
         f"mode={cfg.mode} on {ds.name} ({len(ds.train)} train / {len(ds.test)} test sequences)"
     )
-    model, metrics = train.train(cfg, ds, quiet=args.quiet)
+    if cfg.search:
+        from ernn.train import search
+
+        model, metrics = search.progressive(cfg, ds, quiet=args.quiet)
+    else:
+        model, metrics = train.train(cfg, ds, quiet=args.quiet)
     runs.save_run(out, cfg, ds, model, metrics, force=args.force)
     _print_metrics(out)
     return 0
 
 
+def _check_structure_options(args: argparse.Namespace) -> None:
+    """Options that belong to another structure are refused rather than ignored."""
+    own = {
+        "circulant": {"block_size"},
+        "csb": {"prune_rate", "csb_block"},
+        "sparse": {"prune_rate", "pes"},
+    }
+    if args.structure not in own:
+        raise ValueError(f"--structure must be one of {', '.join(own)}, got {args.structure!r}")
+    for name in ("block_size", "prune_rate", "csb_block", "pes"):
+        if getattr(args, name) is not None and name not in own[args.structure]:
+            users = " or ".join(s for s, names in own.items() if name in names)
+            option = "--" + name.replace("_", "-")
+            raise ValueError(f"{option} applies to --structure {users}, not --structure {args.structure}")
+    searching = [n for n in ("search_step", "search_min_step", "search_tolerance", "search_holdout")
+                 if getattr(args, n) is not None]  # fmt: skip
+    if searching and not args.search:
+        raise ValueError(f"--{searching[0].replace('_', '-')} is an option of --search")
+    if args.search and args.prune_rate is not None:
+        raise ValueError("--search chooses the prune rate; drop --prune-rate")
+
+
 def _print_metrics(out: Path) -> None:
     m = json.loads((out / "metrics.json").read_text())
     mult = m["multiplies_per_step"]
+    if "fft" in mult:
+        ops = f"multiplies/step dense {mult['dense']} vs FFT {mult['fft']}"
+    else:  # a pruning structure (csb, sparse)
+        ops = f"multiplies/step dense {mult['dense']} vs {mult['structured']} kept"
     line = (
         f"test accuracy {m['test_accuracy']:.2f}% on {m['test_sequences']} sequences, "
-        f"compression {m['compression_ratio']:.2f}x, multiplies/step dense {mult['dense']} vs FFT {mult['fft']}"
+        f"compression {m['compression_ratio']:.2f}x, {ops}"
     )
+    if "storage" in m:
+        s = m["storage"]
+        line += (
+            f" (pruned {100 * m['prune_rate']['actual']:.1f}%; with its index at {s['weight_bits']}-bit weights "
+            f"{s['compression_ratio_with_index']:.2f}x)"
+        )
+    if "search" in m:
+        line += f", prune rate {m['search']['chosen_rate']:g} chosen by search ({len(m['search']['trials'])} trials)"
     if "accuracy_after_projection" in m:
         line += f", right after ADMM projection {m['accuracy_after_projection']:.2f}%"
     print(line)

@@ -46,7 +46,7 @@ from ernn.export import model_dir as model_directory
 from ernn.files import manifest, output_dir
 from ernn.golden.network import GoldenNetwork, numerics_for_model
 from ernn.golden.ops import hex_words
-from ernn.shape.structures import implementation
+from ernn.shape.structures import implementation, structure_entry
 from ernn.train import run_directory as runs
 from ernn.train import trainer as train
 
@@ -159,6 +159,7 @@ def export(
     if num_sequences < 1:
         raise ValueError(f"the number of test sequences must be >= 1, got {num_sequences}")
     model, run_config = runs.load_run(run_dir)
+    _check_exportable(run_dir, model.rnn.structure)
     run_digest = manifest.read(Path(run_dir)).digest
     shift = input_shift_rule.choose(run_config["data"].get("input_range"), input_shift)
     desc = input_shift_rule.scale_desc(model.rnn.describe(), shift)
@@ -188,6 +189,17 @@ def export(
         }
         (stage / model_directory.CONFIG).write_text(json.dumps(config, indent=2) + "\n")
     return out
+
+
+def _check_exportable(run_dir: str | Path, structure: Any) -> None:
+    """A run of a structure that has no golden model or engine yet (CSB, sparse) is refused by name."""
+    entry = structure_entry(structure.name)
+    missing = [stage for stage in ("golden", "export") if stage not in entry.stages]
+    if missing or entry.engine is None:
+        raise ValueError(
+            f"{run_dir}: cannot export a {structure.describe()} run: structure {structure.name!r} has no golden "
+            f"model or RTL engine yet (implemented: {', '.join(entry.stages)} only; docs/compare.md)"
+        )
 
 
 def _clipping(record: dict[str, Any], test: data.Split, shift: int, limit: float) -> dict[str, Any]:

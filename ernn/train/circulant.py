@@ -202,3 +202,8 @@ def project_dense(weight: torch.Tensor, params: BlockCirculant) -> torch.Tensor:
 def multiplies(rows: int, cols: int, params: BlockCirculant, gates: int = 1) -> dict[str, int]:
     counts = real_multiplies(rows, cols, params.block_size, gates)
     return {"dense": counts["dense"], "structured": counts["fft"]}
+
+
+def support(weight: torch.Tensor, params: BlockCirculant) -> None:
+    """Block-circulant weights have no pruning pattern: every defining-vector element stays free."""
+    return None

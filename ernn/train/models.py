@@ -6,6 +6,11 @@ tensor of shape (G, p, q, k) per matrix, G = gates (LSTM i, f, g, o; GRU r, z, n
 are trained. The forward pass runs in the FFT domain (``matvec="fft"``) or through the expanded dense
 matrices (``matvec="dense"``, the benchmark baseline); both give the same numbers.
 
+Other structures (``structure=``, :mod:`ernn.shape.structures`): CSB blocks and unstructured pruning
+store each matrix as a dense (G, rows, cols) parameter plus its pruning pattern, a bool buffer
+``<name>_mask`` that every use multiplies in (:mod:`ernn.train.csb`, :mod:`ernn.train.sparse`); a new
+module of such a structure starts at the projection of its random initialisation.
+
 Extras over PyTorch: ``block_size``, LSTM ``peephole`` (diagonal p_i, p_f on c_{t-1}, p_o on c_t) and a
 ``lengths`` argument (or a PackedSequence input) for variable-length batches: steps past a sequence's
 end leave its state unchanged and produce zero outputs, as ``pack_padded_sequence`` does.
@@ -21,8 +26,8 @@ import torch
 from torch import nn
 from torch.nn.utils.rnn import PackedSequence, pack_padded_sequence, pad_packed_sequence
 
-from ernn.shape import BlockCirculant
-from ernn.shape.structures import implementation
+from ernn.shape import BlockCirculant, StructureParams
+from ernn.shape.structures import implementation, params_from_dict
 from ernn.train import circulant
 
 CELLS = ("lstm", "gru")
@@ -56,6 +61,7 @@ class _CirculantRNNBase(nn.Module):
         block_size: int = 1,
         peephole: bool = False,
         matvec: str = "fft",
+        structure: StructureParams | dict[str, Any] | None = None,
     ) -> None:
         super().__init__()
         for name, value in (
@@ -77,6 +83,20 @@ class _CirculantRNNBase(nn.Module):
             )
         if matvec not in ("fft", "dense"):
             raise ValueError(f"matvec must be 'fft' or 'dense', got {matvec!r}")
+        if isinstance(structure, dict):
+            structure = params_from_dict(structure)
+        if structure is None:
+            structure = BlockCirculant(circulant.check_block_size(block_size))
+        elif not isinstance(structure, StructureParams):
+            raise ValueError(f"structure must be structure parameters or their dict, got {structure!r}")
+        if isinstance(structure, BlockCirculant):
+            if block_size not in (1, structure.block_size):
+                raise ValueError(f"block_size={block_size} contradicts structure {structure.describe()}")
+            block_size = structure.block_size
+        elif block_size != 1:
+            raise ValueError(
+                f"block_size is the circulant block size; structure {structure.name!r} takes none"
+            )
         circulant.check_block_size(block_size)
         largest = max(input_size, hidden_size)
         if block_size > largest:
@@ -89,7 +109,7 @@ class _CirculantRNNBase(nn.Module):
         self.bidirectional = False
         self.block_size, self.peephole, self.matvec = block_size, peephole, matvec
         # every structure-specific operation goes through the structure seam (ernn.train.structure)
-        self.structure = BlockCirculant(block_size)
+        self.structure = structure
         self._structure = implementation(self.structure.name, "train")
         self._expanded: dict[str, Any] = {}  # per forward pass: each matrix's prepared operand
         gates = GATES[self.cell]
@@ -110,10 +130,27 @@ class _CirculantRNNBase(nn.Module):
                 shapes[f"weight_peep_l{layer}"] = (3, hidden_size)
             for name, shape in shapes.items():
                 self.register_parameter(name, nn.Parameter(torch.empty(shape).uniform_(-bound, bound)))
+        self.masked = not isinstance(structure, BlockCirculant)
+        if self.masked:  # a pruning structure: start in its set, pattern kept as a buffer
+            with torch.no_grad():
+                for name, _, _ in self.matrix_names():
+                    param = getattr(self, name)
+                    mask = self._structure.support(param, structure)
+                    param.copy_(self._structure.from_dense(param, structure))
+                    self.register_buffer(f"{name}_mask", mask)
 
     # ------------------------------------------------------------------ structure
     def _stored_shape(self, rows: int, cols: int) -> tuple[int, ...]:
         return self._structure.parameter_shape(rows, cols, self.structure)
+
+    def stored(self, name: str) -> torch.Tensor:
+        """Matrix ``name``'s stored numbers as every use sees them (times its pattern when pruned)."""
+        param = getattr(self, name)
+        return param * getattr(self, f"{name}_mask") if self.masked else param
+
+    def mask(self, name: str) -> torch.Tensor | None:
+        """The pruning pattern of matrix ``name`` (None for block-circulant)."""
+        return getattr(self, f"{name}_mask") if self.masked else None
 
     @property
     def gates(self) -> int:
@@ -139,15 +176,14 @@ class _CirculantRNNBase(nn.Module):
     def dense_weight(self, name: str) -> torch.Tensor:
         """The expanded weight matrix ``name`` in PyTorch's layout (gates stacked along rows)."""
         rows, cols = next((r, c) for n, r, c in self.matrix_names() if n == name)
-        vectors = getattr(self, name)
-        return self._structure.dense_matrix(vectors, rows, cols).reshape(-1, cols)
+        return self._structure.dense_matrix(self.stored(name), rows, cols).reshape(-1, cols)
 
     def _matvec(self, name: str, rows: int, x: torch.Tensor) -> torch.Tensor:
         # Each matrix's operand (weight spectra, or the expanded dense matrix of the benchmark baseline)
         # is derived once per forward pass and reused at every time step.
         if name not in self._expanded:
             if self.matvec == "fft":
-                self._expanded[name] = self._structure.prepare(getattr(self, name))
+                self._expanded[name] = self._structure.prepare(self.stored(name))
             else:
                 self._expanded[name] = self.dense_weight(name)
         if self.matvec == "fft":
@@ -155,7 +191,8 @@ class _CirculantRNNBase(nn.Module):
         return nn.functional.linear(x, self._expanded[name])
 
     def extra_repr(self) -> str:
-        s = f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, block_size={self.block_size}"
+        s = f"{self.input_size}, {self.hidden_size}, num_layers={self.num_layers}, "
+        s += f"structure={self.structure.describe()}" if self.masked else f"block_size={self.block_size}"
         if self.proj_size:
             s += f", proj_size={self.proj_size}"
         if self.peephole:
@@ -224,11 +261,15 @@ class _CirculantRNNBase(nn.Module):
     def describe(self) -> dict[str, Any]:
         """Float model description (numpy float64) consumed by the fixed-point golden model and export."""
         layers = []
+        matrices = {n for n, _, _ in self.matrix_names()}
         for layer in range(self.num_layers):
 
             def get(name: str, layer: int = layer) -> np.ndarray | None:
-                p = getattr(self, f"{name}_l{layer}", None)
-                return None if p is None else p.detach().double().cpu().numpy().copy()
+                full = f"{name}_l{layer}"
+                if getattr(self, full, None) is None:
+                    return None
+                p = self.stored(full) if full in matrices else getattr(self, full)
+                return p.detach().double().cpu().numpy().copy()
 
             zeros = np.zeros(self.gates * self.hidden_size)
             layers.append(
@@ -242,7 +283,7 @@ class _CirculantRNNBase(nn.Module):
                     "peephole": get("weight_peep"),
                 }
             )
-        return {
+        out = {
             "cell": self.cell,
             "input_size": self.input_size,
             "hidden_size": self.hidden_size,
@@ -252,10 +293,17 @@ class _CirculantRNNBase(nn.Module):
             "peephole": self.peephole,
             "layers": layers,
         }
+        if self.masked:  # no block size: the golden model must not read it as a circulant network
+            del out["block_size"]
+            out["structure"] = self.structure.to_dict()
+        return out
 
     def config(self) -> dict[str, Any]:
-        """Constructor arguments, JSON-serialisable (``type(model)(**model.config())`` rebuilds it)."""
-        return {
+        """Constructor arguments, JSON-serialisable (``type(model)(**model.config())`` rebuilds it).
+
+        Block-circulant: ``block_size`` (as every run before other structures existed recorded it); other
+        structures: ``structure`` (their parameters' dict) instead."""
+        out: dict[str, Any] = {
             "input_size": self.input_size,
             "hidden_size": self.hidden_size,
             "num_layers": self.num_layers,
@@ -266,18 +314,30 @@ class _CirculantRNNBase(nn.Module):
             "block_size": self.block_size,
             "peephole": self.peephole,
         }
+        if self.masked:
+            del out["block_size"]
+            out["structure"] = self.structure.to_dict()
+        return out
 
     def to_block_circulant(self, block_size: int) -> _CirculantRNNBase:
         """A copy whose every weight matrix is the Euclidean projection of this one's (hard projection)."""
-        cfg = {**self.config(), "block_size": block_size, "matvec": self.matvec}
-        new = type(self)(**cfg)
+        return self.to_structure(BlockCirculant(block_size))
+
+    def to_structure(self, structure: StructureParams) -> _CirculantRNNBase:
+        """A copy in ``structure`` whose every weight matrix is the projection of this one's (the ADMM hard
+        projection); a pruning structure's pattern is fixed here, from this model's weights."""
+        cfg = {k: v for k, v in self.config().items() if k not in ("block_size", "structure")}
+        new = type(self)(**cfg, matvec=self.matvec, structure=structure)
         with torch.no_grad():
             for name, param in self.named_parameters():
                 target = getattr(new, name)
                 if name.startswith(("weight_ih", "weight_hh", "weight_hr")):
+                    gates = 1 if name.startswith("weight_hr") else self.gates
                     dense = self.dense_weight(name)
-                    dense = dense.reshape(param.shape[0], -1, dense.shape[-1])  # (gates, rows, cols)
+                    dense = dense.reshape(gates, -1, dense.shape[-1])  # (gates, rows, cols)
                     target.copy_(new._structure.from_dense(dense, new.structure))
+                    if new.masked:
+                        getattr(new, f"{name}_mask").copy_(new._structure.support(dense, new.structure))
                 else:
                     target.copy_(param)
         ref = next(self.parameters())
@@ -306,12 +366,19 @@ class _CirculantRNNBase(nn.Module):
         return out.to(device=ref.device, dtype=ref.dtype)
 
     def parameter_counts(self) -> dict[str, int]:
-        """Stored weight-matrix entries (circulant vectors) vs the dense equivalent, plus all parameters."""
-        stored = sum(getattr(self, n).numel() for n, _, _ in self.matrix_names())
+        """Stored weight-matrix entries (circulant vectors, or kept weights) vs the dense equivalent, plus
+        all parameters (a pruning structure's dropped weights are not counted as stored)."""
+        if self.masked:
+            stored = sum(int(self.mask(n).sum()) for n, _, _ in self.matrix_names())
+            total = sum(p.numel() for p in self.parameters()) - sum(
+                getattr(self, n).numel() - int(self.mask(n).sum()) for n, _, _ in self.matrix_names()
+            )
+        else:
+            stored = sum(getattr(self, n).numel() for n, _, _ in self.matrix_names())
+            total = sum(p.numel() for p in self.parameters())
         dense = sum(
             self.gates * r * c if not n.startswith("weight_hr") else r * c for n, r, c in self.matrix_names()
         )
-        total = sum(p.numel() for p in self.parameters())
         return {
             "weights_stored": stored,
             "weights_dense": dense,
@@ -319,8 +386,24 @@ class _CirculantRNNBase(nn.Module):
             "total_dense": total - stored + dense,
         }
 
+    def storage(self) -> dict[str, int]:
+        """A pruning structure's stored format over every weight matrix: ``values`` and the index overhead
+        (``index_entries``, ``index_bits``; see the structure's ``storage``)."""
+        if not self.masked:
+            raise ValueError("storage() counts pruning structures; block-circulant stores no index")
+        out: dict[str, int] = {}
+        for name, _, _ in self.matrix_names():
+            for key, value in self._structure.storage(self.mask(name), self.structure).items():
+                out[key] = out.get(key, 0) + value
+        return out
+
     def multiplies_per_step(self) -> dict[str, int]:
-        """Real multiplies per time step in the weight matrices: dense vs FFT domain (see ``circulant``)."""
+        """Real multiplies per time step in the weight matrices: dense vs FFT domain (see ``circulant``);
+        a pruning structure: dense vs one per kept weight (``structured``)."""
+        if self.masked:
+            dense = sum(self.gates * r * c if not n.startswith("weight_hr") else r * c
+                        for n, r, c in self.matrix_names())  # fmt: skip
+            return {"dense": dense, "structured": self.parameter_counts()["weights_stored"]}
         out = {"dense": 0, "fft": 0}
         for name, rows, cols in self.matrix_names():
             gates = 1 if name.startswith("weight_hr") else self.gates

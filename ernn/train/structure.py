@@ -45,7 +45,18 @@ class TorchStructure(Protocol):
         ...
 
     def multiplies(self, rows: int, cols: int, params: StructureParams, gates: int = 1) -> dict[str, int]:
-        """Real multiplications of ``gates`` products W_g x (``dense`` and ``structured``)."""
+        """Real multiplications of ``gates`` products W_g x (``dense`` and ``structured``); for a pruning
+        structure the count at the target rate (a trained model counts its own kept weights)."""
+        ...
+
+    def support(self, weight: torch.Tensor, params: StructureParams) -> torch.Tensor | None:
+        """The fixed pattern (bool, the shape of :meth:`from_dense`'s result) that the hard projection of a
+        dense (..., rows, cols) weight leaves, or None where every stored number stays free (block-circulant).
+
+        A structure with a pattern is a *pruning* structure: its layers keep the pattern as a buffer
+        (``<weight name>_mask``) and multiply the stored numbers by it in every use, so fine-tuning never
+        moves a pruned weight away from zero; it also provides ``storage(pattern, params)`` (values and
+        index overhead of the stored format)."""
         ...
 
 
@@ -57,4 +68,5 @@ FUNCTIONS = (
     "from_dense",
     "project_dense",
     "multiplies",
+    "support",
 )

@@ -10,6 +10,12 @@ Modes, all on the same data, seed and total epoch budget E:
   ``rho_start`` to ``rho_end``. Then the weights are hard-projected (accuracy recorded right there) and
   fine-tuned in the circulant parameterisation for the remaining epochs.
 
+Structures (``structure``): ``circulant`` (all three modes), ``csb`` and ``sparse`` (pruning structures,
+:mod:`ernn.train.csb`, :mod:`ernn.train.sparse`; ``admm`` only): the same ADMM with the structure's
+projection as the Z-step; the hard projection fixes each matrix's pruning pattern, and fine-tuning trains
+the kept weights with the pattern as a buffer, so pruned weights stay exactly 0. ``search`` chooses the
+prune rate first (:mod:`ernn.train.search`).
+
 After any mode, ``qat_bits`` > 0 adds ``qat_epochs`` of quantization-aware fine-tuning through the golden
 model's formats at that data-path width (:mod:`ernn.train.qat`).
 
@@ -38,12 +44,13 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ernn import data
-from ernn.shape import BlockCirculant
-from ernn.shape.structures import implementation
+from ernn.shape import BlockCirculant, StructureParams
+from ernn.shape.structures import CSB, Sparse, implementation, structure_entry
 from ernn.train import circulant, models, qat
 from ernn.train.metrics import frame_error_rate, phone_error_rate
 
 MODES = ("dense", "direct", "admm")
+STRUCTURES = ("circulant", "csb", "sparse")
 
 
 @dataclass
@@ -71,7 +78,26 @@ class TrainConfig:
     qat_bits: int = 0  # quantization-aware fine-tuning at this data-path width (0 = off; ernn.train.qat)
     qat_epochs: int = 10  # its epochs, after the schedule above, at lr * qat.LR_SCALE
     bucket_by_length: bool = False  # batches of similar lengths (batch_order): fewer padded steps
+    structure: str = (
+        "circulant"  # circulant (block_size), csb (csb_block, prune_rate), sparse (prune_rate, pes)
+    )
+    prune_rate: float = 0.75  # csb / sparse: fraction of each matrix's weights pruned
+    csb_block: int = 32  # csb: square block size M
+    pes: int = 0  # sparse: PEs of ESE's load-balanced variant (0 = plain magnitude pruning)
+    search: bool = False  # csb / sparse: choose the prune rate by progressive search (ernn.train.search)
+    search_step: float = 0.2  # its first step in prune rate
+    search_min_step: float = 0.025  # it stops when the step falls below this
+    search_tolerance: float = 1.0  # accuracy points below the dense baseline still accepted
+    search_holdout: float = 0.2  # fraction of the training split held out to compare accuracies
     extra: dict[str, Any] = field(default_factory=dict)
+
+    def structure_params(self) -> StructureParams:
+        """The structure the run trains towards (block-circulant at ``block_size``, CSB or sparse)."""
+        if self.structure == "csb":
+            return CSB(self.csb_block, self.prune_rate)
+        if self.structure == "sparse":
+            return Sparse(self.prune_rate, self.pes)
+        return BlockCirculant(self.block_size)
 
     def validate(self) -> TrainConfig:
         models.check_cell(self.cell)
@@ -100,8 +126,76 @@ class TrainConfig:
             raise ValueError(
                 f"epochs={self.epochs} x admm_fraction={self.admm_fraction} leaves no ADMM epoch"
             )
-        qat.check(self.qat_bits, self.qat_epochs, self.block_size)
+        self._validate_structure()
         return self
+
+    def _validate_structure(self) -> None:
+        if self.structure not in STRUCTURES:
+            raise ValueError(
+                f"structure (--structure) must be one of {', '.join(STRUCTURES)}, got {self.structure!r}"
+            )
+        structure_entry(self.structure)  # registered with a train stage (ernn.shape.structures)
+        if self.structure == "circulant":
+            qat.check(self.qat_bits, self.qat_epochs, self.block_size)
+            if self.search:
+                raise ValueError("search (--search) chooses the prune rate of --structure csb or sparse")
+            return
+        if self.mode != "admm":
+            raise ValueError(
+                f"structure {self.structure!r} is trained with --mode admm (ADMM, hard projection, masked "
+                f"fine-tuning), got --mode {self.mode}"
+            )
+        if self.qat_bits:
+            raise ValueError(
+                f"qat_bits (--qat-bits) runs the golden model, which structure {self.structure!r} does not "
+                "have yet (only its train stage exists)"
+            )
+        rate = self.prune_rate
+        if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0.0 < rate < 1.0:
+            raise ValueError(f"prune_rate (--prune-rate) must be a number in (0, 1), got {rate!r}")
+        out_sizes = [self.hidden_size] + ([self.proj_size] if self.proj_size else [])
+        if self.structure == "csb":
+            m = self.csb_block
+            if isinstance(m, bool) or not isinstance(m, numbers.Integral) or m < 2:
+                raise ValueError(f"csb_block (--csb-block) must be an integer >= 2, got {m!r}")
+            for what, size in zip(("hidden_size", "proj_size"), out_sizes, strict=False):
+                if size % m:
+                    divisors = [d for d in range(2, size + 1) if size % d == 0]
+                    raise ValueError(
+                        f"csb_block (--csb-block) {m} does not divide {what} {size}: CSB blocks tile every "
+                        f"gate's rows and the recurrent input; choose one of {divisors}"
+                    )
+        if self.structure == "sparse":
+            pes = self.pes
+            if isinstance(pes, bool) or not isinstance(pes, numbers.Integral) or pes < 0:
+                raise ValueError(f"pes (--pes) must be an integer >= 0, got {pes!r}")
+            if pes > min(out_sizes):
+                raise ValueError(
+                    f"pes (--pes) {pes} exceeds the rows of the smallest matrix ({min(out_sizes)}): "
+                    "every PE needs rows"
+                )
+        if self.search:
+            for name in ("search_step", "search_min_step", "search_tolerance", "search_holdout"):
+                value = getattr(self, name)
+                if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
+                    raise ValueError(
+                        f"{name} (--{name.replace('_', '-')}) must be a finite number, got {value!r}"
+                    )
+            if not 0.0 < self.search_step < 1.0:
+                raise ValueError(f"search_step (--search-step) must be in (0, 1), got {self.search_step}")
+            if not 0.0 < self.search_min_step <= self.search_step:
+                raise ValueError(
+                    f"search_min_step (--search-min-step) must be in (0, search_step={self.search_step}], "
+                    f"got {self.search_min_step}"
+                )
+            if self.search_tolerance < 0:
+                raise ValueError(
+                    f"search_tolerance (--search-tolerance) must be >= 0, got {self.search_tolerance}"
+                )
+            if not 0.0 < self.search_holdout < 1.0:
+                raise ValueError(
+                    f"search_holdout (--search-holdout) must be in (0, 1), got {self.search_holdout}"
+                )
 
 
 class TrainingDiverged(RuntimeError):
@@ -222,19 +316,19 @@ def predict_logits(model: SequenceModel, x: np.ndarray, lengths: np.ndarray) -> 
 
 
 class _AdmmState:
-    """Z and U of every weight matrix of a dense (block 1) model, and the penalty."""
+    """Z and U of every weight matrix of a dense (block 1) model, and the penalty; ``target`` is the
+    structure whose projection is the Z-step."""
 
-    def __init__(self, rnn: models._CirculantRNNBase, block_size: int) -> None:
-        self.rnn, self.block_size = rnn, block_size
+    def __init__(self, rnn: models._CirculantRNNBase, target: StructureParams) -> None:
+        self.rnn, self.target = rnn, target
         self.names = [name for name, _, _ in rnn.matrix_names()]
         self.z = {n: self._project(getattr(rnn, n).detach()) for n in self.names}
         self.u = {n: torch.zeros_like(getattr(rnn, n)) for n in self.names}
 
     def _project(self, w: torch.Tensor) -> torch.Tensor:
         # the ADMM Z-step: the structure's Euclidean projection (ernn.train.structure.TorchStructure)
-        target = BlockCirculant(self.block_size)
         dense = w.squeeze(-1)  # (G, rows, cols)
-        return implementation(target.name, "train").project_dense(dense, target).unsqueeze(-1)
+        return implementation(self.target.name, "train").project_dense(dense, self.target).unsqueeze(-1)
 
     def penalty(self, rho: float) -> torch.Tensor:
         return sum(rho / 2 * (getattr(self.rnn, n) - self.z[n] + self.u[n]).pow(2).sum() for n in self.names)
@@ -345,6 +439,25 @@ def _run_epochs(
         bar.set_postfix(loss=f"{record['loss']:.3f}", acc=f"{record['train_acc']:.1f}")
 
 
+#: weight width assumed where storage is given in bits (the export's default data path)
+STORAGE_WEIGHT_BITS = 16
+
+
+def storage_report(
+    stored: dict[str, int], dense: int, weight_bits: int = STORAGE_WEIGHT_BITS
+) -> dict[str, Any]:
+    """A pruning structure's storage: its values, index overhead, and the compression ratio with the
+    index at ``weight_bits``-bit weights (the plain ``compression_ratio`` counts values only)."""
+    bits = weight_bits * stored["values"] + stored["index_bits"]
+    return {
+        **stored,
+        "weight_bits": weight_bits,
+        "total_bits": bits,
+        "dense_bits": weight_bits * dense,
+        "compression_ratio_with_index": weight_bits * dense / bits,
+    }
+
+
 def train(
     cfg: TrainConfig, ds: data.Dataset | None = None, quiet: bool = False
 ) -> tuple[SequenceModel, dict[str, Any]]:
@@ -356,8 +469,14 @@ def train(
     torch.use_deterministic_algorithms(True)
     rng = np.random.default_rng(cfg.seed)
     k = cfg.block_size
+    target = cfg.structure_params()
     largest = max(ds.num_features, cfg.hidden_size)
-    if k > largest:
+    if isinstance(target, CSB) and target.block > largest:
+        raise ValueError(
+            f"csb_block (--csb-block) {target.block} is larger than every layer (features={ds.num_features}, "
+            f"hidden={cfg.hidden_size})"
+        )
+    if isinstance(target, BlockCirculant) and k > largest:
         raise ValueError(
             f"block_size={k} is larger than every layer (features={ds.num_features}, hidden={cfg.hidden_size})"
         )
@@ -367,10 +486,10 @@ def train(
     if cfg.mode == "admm":
         dense = build_model(cfg, ds.num_features, ds.num_classes, block_size=1)
         admm_epochs = round(cfg.admm_fraction * cfg.epochs)
-        state = _AdmmState(dense.rnn, k)
+        state = _AdmmState(dense.rnn, target)
         _run_epochs(dense, ds, cfg, admm_epochs, rng, "admm", admm=state, history=history, quiet=quiet)
         metrics["accuracy_before_projection"] = evaluate(dense, ds.test, ds, phase="admm")
-        model = SequenceModel(dense.rnn.to_block_circulant(k), ds.num_classes, cfg.task)
+        model = SequenceModel(dense.rnn.to_structure(target), ds.num_classes, cfg.task)
         model.head.load_state_dict(dense.head.state_dict())
         check_finite_weights(model, "admm", lr=cfg.lr)  # the hard projection
         metrics["accuracy_after_projection"] = evaluate(model, ds.test, ds, phase="admm")
@@ -396,6 +515,13 @@ def train(
             "history": history,
         }
     )
+    if model.rnn.masked:  # a pruning structure: the rate reached and the stored format with its index
+        metrics["structure"] = target.to_dict()
+        metrics["prune_rate"] = {
+            "target": target.prune_rate,
+            "actual": 1.0 - counts["weights_stored"] / counts["weights_dense"],
+        }
+        metrics["storage"] = storage_report(model.rnn.storage(), counts["weights_dense"])
     if cfg.task == "frames":  # speech scores (ernn.train.metrics) on the test split
         test, step = ds.test, 256
         batches = [slice(i, i + step) for i in range(0, len(test), step)]
