@@ -37,13 +37,13 @@ What holds (``tests/test_csb.py``):
   block-column strip" (largest norms kept; checked against enumeration);
 * every kept entry keeps its value, so the result is the Euclidean projection of the weight onto the
   matrices with the result's pattern and ||W - P(W)||^2 = ||W||^2 - ||P(W)||^2;
-* step 2 is greedy (a knapsack with an entry budget, ranked by norm) and the composite is therefore not
-  guaranteed to be the nearest CSB matrix of that rate (enumeration finds closer ones on small cases);
+* step 2 is greedy (a knapsack with an entry budget, ranked by norm), so the composite is not guaranteed
+  to be the nearest CSB matrix of that rate: it is a projection only in the sense of the two lines above;
 * idempotent, values and pattern, for weights without exactly-zero kept row segments;
 * the pruned entries of each block-row strip reach r1 x its step-1 survivors and overshoot by less than
   one column segment (M entries), unless every block of the strip that kept rows is down to one column
   (rates near 1 - 1/M^2); step 1 misses r1 x rows by at most half a row per block-column strip. Over a
-  matrix: |kept - (1 - rate) rows cols| <= (rows + cols) / 2 (with ``rows`` counted in whole block rows).
+  matrix: (1 - rate) rows cols - rows - cols / 2 < kept <= (1 - rate) rows cols + cols / 2.
 """
 
 from __future__ import annotations
@@ -68,30 +68,34 @@ def _spans(size: int, block: int) -> list[tuple[int, int]]:
     return [(start, min(start + block, size)) for start in range(0, size, block)]
 
 
+def row_step(w: torch.Tensor, block: int, r1: float) -> torch.Tensor:
+    """Step 1 on one (rows, cols) matrix: ``keep[r, j]`` = row r kept in block column j."""
+    rows, cols = w.shape
+    col_spans = _spans(cols, block)
+    prune_rows = _round(r1 * rows)
+    keep = torch.zeros(rows, len(col_spans), dtype=torch.bool)
+    for j, (c0, c1) in enumerate(col_spans):
+        norms = w[:, c0:c1].norm(dim=1)
+        kept = torch.ones(rows, dtype=torch.bool)
+        kept[torch.argsort(norms, stable=True)[:prune_rows]] = False
+        keep[:, j] = kept & (norms > 0)
+    return keep
+
+
 def _pattern_2d(w: torch.Tensor, block: int, r1: float) -> torch.Tensor:
     """The kept pattern of one (rows, cols) matrix (see the module docstring)."""
     rows, cols = w.shape
-    col_spans, row_spans = _spans(cols, block), _spans(rows, block)
-    prune_rows = _round(r1 * rows)
-    # step 1: rowkeep[r, j] = row r kept in block column j
-    rowkeep = torch.zeros(rows, len(col_spans), dtype=torch.bool)
-    for j, (c0, c1) in enumerate(col_spans):
-        norms = w[:, c0:c1].norm(dim=1)
-        order = torch.argsort(norms, stable=True)
-        keep = torch.ones(rows, dtype=torch.bool)
-        keep[order[:prune_rows]] = False
-        keep &= norms > 0
-        rowkeep[:, j] = keep
+    col_spans = _spans(cols, block)
     block_col = torch.tensor([j for j, (c0, c1) in enumerate(col_spans) for _ in range(c0, c1)])
-    row_pattern = rowkeep[:, block_col]  # (rows, cols)
+    row_pattern = row_step(w, block, r1)[:, block_col]  # (rows, cols)
     y = w * row_pattern
     pattern = row_pattern.clone()
     # step 2: per block-row strip, column segments ranked by norm, pruned up to r1 x the strip's entries
-    for r0, r1_ in row_spans:
-        lengths = row_pattern[r0:r1_].sum(dim=0).tolist()  # kept rows of the segment's block
-        norms = y[r0:r1_].norm(dim=0)
+    for r0, r_end in _spans(rows, block):
+        lengths = row_pattern[r0:r_end].sum(dim=0).tolist()  # kept rows of the segment's block
+        norms = y[r0:r_end].norm(dim=0)
         target = r1 * sum(lengths)
-        left = [int(sum(1 for c in range(c0, c1) if lengths[c] > 0)) for c0, c1 in col_spans]
+        left = [sum(1 for c in range(c0, c1) if lengths[c] > 0) for c0, c1 in col_spans]
         pruned = 0
         for c in torch.argsort(norms, stable=True).tolist():
             if lengths[c] == 0:
@@ -102,7 +106,7 @@ def _pattern_2d(w: torch.Tensor, block: int, r1: float) -> torch.Tensor:
             j = int(block_col[c])
             if left[j] == 1 and not zero:
                 continue  # the block's last column: the block keeps its rows
-            pattern[r0:r1_, c] = False
+            pattern[r0:r_end, c] = False
             pruned += lengths[c]
             left[j] -= 1
     return pattern
