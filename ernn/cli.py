@@ -650,6 +650,13 @@ def _add_feature_args(p: argparse.ArgumentParser, d) -> None:
     g.add_argument("--hop-ms", type=float, default=d.hop_ms)
     g.add_argument("--deltas", type=int, default=d.deltas, help="0, 1 (delta) or 2 (delta and delta-delta)")
     g.add_argument("--energy", action="store_true", default=d.energy, help="append the frame log energy")
+    g.add_argument(
+        "--cmn",
+        action="store_true",
+        default=d.cmn,
+        help="subtract each utterance's mean of every static feature (cepstral mean normalisation; for "
+        "speakers not in the training set)",
+    )
 
 
 def _feature_config(args: argparse.Namespace):
@@ -664,6 +671,7 @@ def _feature_config(args: argparse.Namespace):
         hop_ms=args.hop_ms,
         deltas=args.deltas,
         energy=args.energy,
+        cmn=args.cmn,
     ).validate()
 
 

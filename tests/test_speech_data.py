@@ -117,6 +117,23 @@ def test_features_follow_the_signal():
     assert np.allclose(louder[:, peak] - x[:, peak], np.log(4.0), atol=1e-3)
 
 
+def test_cmn_removes_a_fixed_channel_gain_and_keeps_the_deltas():
+    """Cepstral mean normalisation: a recording through a louder (or coloured) channel gives the same
+    static features; each utterance's static mean is zero; the deltas are those without CMN."""
+    cfg = features.FeatureConfig(cmn=True)
+    sig = _tone(700.0, 0.4) + 0.3 * _tone(1900.0, 0.4)
+    x = features.extract(sig, cfg)
+    assert np.allclose(x[:, :40].mean(axis=0), 0.0, atol=1e-4)
+    assert np.allclose(features.extract(sig * 3, cfg), x, atol=1e-3)
+    plain = features.extract(sig, features.FeatureConfig())
+    assert np.allclose(x[:, 40:], plain[:, 40:], atol=1e-4)
+    assert not np.allclose(x[:, :40], plain[:, :40])
+    # the option travels with the data set and old data sets (without it) read as off
+    assert features.FeatureConfig.from_dict({**cfg.to_dict()}).cmn is True
+    old = {k: v for k, v in features.FeatureConfig().to_dict().items() if k != "cmn"}
+    assert features.FeatureConfig.from_dict(old).cmn is False
+
+
 def test_short_and_bad_configs_are_refused():
     with pytest.raises(ValueError, match=r"shorter than one 32 ms analysis frame \(25 ms window\)"):
         features.extract(np.zeros(100, np.float32), features.FeatureConfig())
@@ -264,3 +281,14 @@ def test_fsdd_preset_on_real_recordings(tmp_path):
     assert len({r["speaker"] for r in meta["recordings"]["train"]}) == 5
     test = data.load_npz(out / "test.npz", "classify")
     assert test.x.shape[2] == 80 and test.lengths.min() >= 10  # real utterances: a tenth of a second or more
+
+
+def test_cmn_option_of_ernn_data_is_recorded_and_applied(corpus, tmp_path, capsys):
+    out = tmp_path / "ds"
+    rc = cli.main(["data", "wav", "--root", str(corpus), "--pattern", "{label}_{speaker}_{take}.wav",
+                   "--split", "takes:0-0", "--out", str(out), "--quiet", "--workers", "1", "--cmn"])  # fmt: skip
+    assert rc == 0, capsys.readouterr().err
+    assert json.loads((out / "dataset.json").read_text())["features"]["cmn"] is True
+    tr = data.load_npz(out / "train.npz", "classify")
+    for x, n in zip(tr.x, tr.lengths, strict=True):
+        assert np.allclose(x[:n, :40].mean(axis=0), 0.0, atol=1e-4)

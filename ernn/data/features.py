@@ -11,6 +11,11 @@ pinned torch 2.13, and python_speech_features is unmaintained since 2017):
   natural log with a floor of 1e-10;
 * ``mfcc``: the first ``n_mfcc`` DCT-II coefficients of those log energies (orthonormal);
 * ``energy``: the frame's log energy (sum of squared samples) as one more column;
+* ``cmn``: cepstral mean normalisation — each static feature's mean over the utterance subtracted
+  (before the deltas, which it does not change). It removes a fixed channel and speaker colouring of the
+  spectrum, which matters when test speakers are not in the training set. It needs the whole utterance
+  first: the host computes it before streaming frames to the accelerator (a live stream would use a
+  running mean instead; not provided);
 * ``deltas`` (0, 1 or 2): first and second time derivatives appended (``librosa.feature.delta``, a
   regression over ``delta_width`` frames, edges by nearest frame).
 
@@ -41,6 +46,7 @@ class FeatureConfig:
     delta_width: int = 9
     energy: bool = False
     fmin: float = 20.0
+    cmn: bool = False
 
     def validate(self) -> FeatureConfig:
         def need(ok: bool, what: str) -> None:
@@ -129,6 +135,8 @@ def extract(signal: np.ndarray, cfg: FeatureConfig) -> np.ndarray:
         window = blocks[start : start + cfg.win].astype(np.float64)
         energy = np.log(np.maximum((window**2).sum(axis=0), 1e-10))
         base = np.vstack([base, energy[None, : base.shape[1]]])
+    if cfg.cmn:
+        base = base - base.mean(axis=1, keepdims=True)
     parts = [base]
     if cfg.deltas:
         # the regression window cannot be wider than the utterance; 3 frames at least
