@@ -47,19 +47,19 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     st.add_argument(
         "--prune-rate",
         type=float,
-        default=None,
+        default=argparse.SUPPRESS,
         help=f"csb/sparse: fraction of weights pruned, in (0, 1) (default {d.prune_rate})",
     )
     st.add_argument(
         "--csb-block",
         type=int,
-        default=None,
+        default=argparse.SUPPRESS,
         help=f"csb: square block size, dividing --hidden-size (default {d.csb_block})",
     )
     st.add_argument(
         "--pes",
         type=int,
-        default=None,
+        default=argparse.SUPPRESS,
         help=f"sparse: balance the kept weights over this many PEs, ESE's load-balance-aware pruning (default {d.pes}: none)",
     )
     st.add_argument(
@@ -71,25 +71,25 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     st.add_argument(
         "--search-step",
         type=float,
-        default=None,
+        default=argparse.SUPPRESS,
         help=f"first step of the search's rate (default {d.search_step})",
     )
     st.add_argument(
         "--search-min-step",
         type=float,
-        default=None,
+        default=argparse.SUPPRESS,
         help=f"the search stops below this step (default {d.search_min_step})",
     )
     st.add_argument(
         "--search-tolerance",
         type=float,
-        default=None,
+        default=argparse.SUPPRESS,
         help=f"accuracy points below the dense baseline a rate may lose (default {d.search_tolerance})",
     )
     st.add_argument(
         "--search-holdout",
         type=float,
-        default=None,
+        default=argparse.SUPPRESS,
         help=f"fraction of the training split held out for the search (default {d.search_holdout})",
     )
     p.add_argument(
@@ -183,15 +183,15 @@ def _check_structure_options(args: argparse.Namespace) -> None:
     if args.structure not in own:
         raise ValueError(f"--structure must be one of {', '.join(own)}, got {args.structure!r}")
     for name in ("block_size", "prune_rate", "csb_block", "pes"):
-        if getattr(args, name) is not None and name not in own[args.structure]:
+        if getattr(args, name, None) is not None and name not in own[args.structure]:
             users = " or ".join(s for s, names in own.items() if name in names)
             option = "--" + name.replace("_", "-")
             raise ValueError(f"{option} applies to --structure {users}, not --structure {args.structure}")
     searching = [n for n in ("search_step", "search_min_step", "search_tolerance", "search_holdout")
-                 if getattr(args, n) is not None]  # fmt: skip
+                 if getattr(args, n, None) is not None]  # fmt: skip
     if searching and not args.search:
         raise ValueError(f"--{searching[0].replace('_', '-')} is an option of --search")
-    if args.search and args.prune_rate is not None:
+    if args.search and getattr(args, "prune_rate", None) is not None:
         raise ValueError("--search chooses the prune rate; drop --prune-rate")
 
 

@@ -25,8 +25,9 @@ Projection (row step, then column step), r1 = 1 - sqrt(1 - prune_rate)
    it holds nothing).
 2. Columns: in each block-row strip (the rows of one block row, all columns) a column segment has as many
    entries as its block kept rows in step 1. Segments are ranked by the L2 norm of the step-1 result and
-   pruned in ascending order until the pruned entries reach r1 x the strip's entries that survived step 1,
-   so the two steps combine to the target rate (the rate counts entries in both steps: counting segments
+   pruned in ascending order while the pruned entries stay nearest to r1 x the strip's entries that
+   survived step 1 (the search stops at the first segment whose pruning would overshoot that target by
+   more than half its length), so the two steps combine to the target rate (the rate counts entries in both steps: counting segments
    in step 2 would prune short segments, from blocks that lost rows, for almost nothing). A block that
    kept rows keeps at least one column (so every kept row stays non-zero, which makes the projection
    idempotent); segments of norm 0 are always pruned.
@@ -40,10 +41,10 @@ What holds (``tests/test_csb.py``):
 * step 2 is greedy (a knapsack with an entry budget, ranked by norm), so the composite is not guaranteed
   to be the nearest CSB matrix of that rate: it is a projection only in the sense of the two lines above;
 * idempotent, values and pattern, for weights without exactly-zero kept row segments;
-* the pruned entries of each block-row strip reach r1 x its step-1 survivors and overshoot by less than
-  one column segment (M entries), unless every block of the strip that kept rows is down to one column
-  (rates near 1 - 1/M^2); step 1 misses r1 x rows by at most half a row per block-column strip. Over a
-  matrix: (1 - rate) rows cols - rows - cols / 2 < kept <= (1 - rate) rows cols + cols / 2.
+* the pruned entries of each block-row strip lie within half a column segment (M/2 entries) of r1 x its
+  step-1 survivors, unless every block of the strip that kept rows is down to one column (rates near
+  1 - 1/M^2); step 1 misses r1 x rows by at most half a row per block-column strip. Over a matrix:
+  |kept - (1 - rate) rows cols| <= (rows + cols) / 2.
 """
 
 from __future__ import annotations
@@ -101,8 +102,8 @@ def _pattern_2d(w: torch.Tensor, block: int, r1: float) -> torch.Tensor:
             if lengths[c] == 0:
                 continue  # its block kept no row: nothing to prune
             zero = bool(norms[c] == 0)
-            if pruned >= target and not zero:
-                break
+            if pruned + lengths[c] / 2 > target and not zero:
+                break  # pruning it would overshoot the target by more than it would undershoot
             j = int(block_col[c])
             if left[j] == 1 and not zero:
                 continue  # the block's last column: the block keeps its rows
