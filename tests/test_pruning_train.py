@@ -262,8 +262,9 @@ def test_module_config_round_trips_every_structure():
 
 def test_search_reaches_the_highest_rate_that_holds_the_baseline(tiny_data, monkeypatch):
     """The search logic on a stand-in trainer whose accuracy drops past a known rate: every accepted
-    rate holds the baseline, the chosen rate is within the last step of that edge, the step halves only
-    after a failure, and the run is the plain run at the chosen rate."""
+    rate holds the baseline, the chosen rate is within the last step of that edge, the step halves after a
+    failure, no rate is tried twice or above one that failed, and the run is the plain run at the chosen
+    rate."""
     edge, baseline = 0.63, 90.0
     calls = []
 
@@ -288,8 +289,10 @@ def test_search_reaches_the_highest_rate_that_holds_the_baseline(tiny_data, monk
     assert all(t["accepted"] == (t["rate"] <= edge) for t in trials)
     assert s["chosen_rate"] == max(t["rate"] for t in trials if t["accepted"]) <= edge
     assert edge - s["chosen_rate"] < cfg.search_min_step
+    assert len({t["rate"] for t in trials}) == len(trials)  # no rate is trained twice
     for a, b in itertools.pairwise(trials):
-        assert b["step"] == (a["step"] / 2 if not a["accepted"] else a["step"])
+        assert b["step"] <= (a["step"] / 2 if not a["accepted"] else a["step"])
+        assert not (a["accepted"] is False and b["rate"] >= a["rate"])
     assert model == "model" and calls[-1] == ("admm", "csb", s["chosen_rate"], 96, 64)
 
 

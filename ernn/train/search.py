@@ -10,8 +10,9 @@ training split.
 2. Trials: starting from rate 0 (dense, accepted) and ``step = search_step``, train the structure at
    ``rate = accepted + step`` (ADMM, the run's whole schedule, from scratch with the run's seed). A trial
    whose held-out accuracy is at least baseline - ``search_tolerance`` is accepted and the next one goes a
-   step higher; a failed trial halves the step. A candidate at or above ``MAX_RATE`` halves the step
-   without a trial. The search ends when the step falls below ``search_min_step``.
+   step higher; a failed trial halves the step. A candidate at or above ``MAX_RATE`` or at or above a rate
+   that already failed (accuracy is taken to fall with the rate) halves the step without a trial, so no
+   rate is trained twice. The search ends when the step falls below ``search_min_step``.
 3. The run itself: the whole training split at the highest accepted rate, i.e. exactly
    ``ernn train --structure S --prune-rate R`` with the same options.
 
@@ -66,10 +67,10 @@ def progressive(
     baseline = base["test_accuracy"]  # on the held-out part of the training split
     floor = baseline - cfg.search_tolerance
     trials: list[dict[str, Any]] = []
-    accepted, step = 0.0, cfg.search_step
+    accepted, failed, step = 0.0, MAX_RATE, cfg.search_step
     while step >= cfg.search_min_step:
         rate = round(accepted + step, 10)
-        if rate >= MAX_RATE:
+        if rate >= failed:
             step /= 2
             continue
         _, m = trainer.train(dataclasses.replace(plain, prune_rate=rate), part, quiet=quiet)
@@ -92,7 +93,7 @@ def progressive(
         if ok:
             accepted = rate
         else:
-            step /= 2
+            failed, step = rate, step / 2
     if accepted == 0.0:
         raise ValueError(
             f"the progressive search found no prune rate >= {cfg.search_min_step} whose held-out accuracy holds "
