@@ -28,6 +28,7 @@ help:
 	@echo "  make test              set up and run the default test suite (ruff, pytest -n $(JOBS))"
 	@echo "  make test-long         the long variants (pytest -m slow)"
 	@echo "  make bench             every benchmark under bench/ (figures printed, JSON in build/bench)"
+	@echo "  make formal            every formal check of formal/ (Yosys + yosys-smtbmc + z3), build/formal"
 	@echo "  make synth             Yosys synth_xilinx resource estimate of MODEL (FAMILY=xcu|xc7|xcup)"
 	@echo "  make bitstream-ice40   a small GRU through Yosys, nextpnr-ice40 and icepack (real bitstream, Fmax)"
 	@echo "  make bitstream         Vivado bitstream, BOARD=$(BOARD) (one of: $(BOARDS)); needs Vivado"
@@ -50,7 +51,7 @@ bitstream-ice40: setup
 	$(VENV)/bin/ernn export --checkpoint $(ICE40_RUN) --out $(ICE40_MODEL) --data-bits 8 --lanes 1 --test-sequences 2 --force
 	$(VENV)/bin/ernn synth --model $(ICE40_MODEL) --ice40 --out build/ice40 --force
 
-.PHONY: setup sim test test-long lint format bench results clean bitstream check-vivado-tcl
+.PHONY: setup sim test test-long lint format bench results clean bitstream check-vivado-tcl formal
 BOARD ?= ku060
 # the board table has one source: fpga/vivado/boards.tcl
 BOARDS := $(shell sed -n 's/^ *\([a-z0-9_]*\) *\[dict create part .*/\1/p' fpga/vivado/boards.tcl)
@@ -110,6 +111,11 @@ bench: setup
 	@test -f build/data/fsdd-take/train.npz || $(VENV)/bin/ernn data fsdd --root $(FSDD) --out build/data/fsdd-take
 	$(PY) bench/bench_batching.py --train build/data/fsdd-take/train.npz --test build/data/fsdd-take/test.npz \
 	  --epochs 1 --repeats 1 --out build/bench
+
+# Every formal check (docs/verification.md), each property also shown to fail on its mutant; logs, traces
+# and results.json in build/formal.
+formal: setup
+	$(PY) -m ernn.verify.formal --out build/formal --mutants
 
 # Vivado bitstream for a board (fpga/vivado/boards.tcl): needs Xilinx Vivado on PATH.
 bitstream:
