@@ -183,6 +183,10 @@ def test_cli_trains_sparse_and_export_refuses_it(tiny_data, tmp_path, capsys):
         (["--structure", "sparse", "--pes", "-1"], "pes (--pes) must be an integer >= 0"),
         (["--structure", "csb", "--mode", "direct"], "structure 'csb' is trained with --mode admm"),
         (["--structure", "csb", "--qat-bits", "8"], "qat_bits (--qat-bits) runs the golden model"),
+        (
+            ["--structure", "csb", "--csb-block", "4", "--qat-epochs", "0"],
+            "qat_epochs must be an integer >= 1",
+        ),
         (["--structure", "tt"], "--structure must be one of circulant, csb, sparse"),
         (["--search"], "search (--search) chooses the prune rate of --structure csb or sparse"),
         (

@@ -150,6 +150,7 @@ class TrainConfig:
                 f"qat_bits (--qat-bits) runs the golden model, which structure {self.structure!r} does not "
                 "have yet (only its train stage exists)"
             )
+        qat.check(0, self.qat_epochs, self.block_size)  # the other QAT options are checked alike
         rate = self.prune_rate
         if isinstance(rate, bool) or not isinstance(rate, numbers.Real) or not 0.0 < rate < 1.0:
             raise ValueError(f"prune_rate (--prune-rate) must be a number in (0, 1), got {rate!r}")
