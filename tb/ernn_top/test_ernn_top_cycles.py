@@ -1,0 +1,73 @@
+"""Cycle counts of multi-layer models against the cycle model (issue 19: a controller hazard check made
+stricter for 2-layer models kept every output bit-exact and went unnoticed).
+
+For an LSTM and a GRU with two identical layers (input size = hidden size) and the same network with one
+layer, on both simulators, with no input gaps and no back-pressure:
+
+* outputs bit-exact with the golden model;
+* the step time is constant: every spacing of output beats within a sequence is the same number of clocks
+  (nothing in the controller depends on the data);
+* the cycle model (``ernn.export.schedule.cycle_model``) is a floor: cycles per step >= its ideal,
+  ceil(complex MACs / P) + pipeline depth, for one and two layers. It is not exact for any shape the tests
+  run (the controller's hand-offs add 4 to 25 clocks, docs/verification.md), so it cannot pin the count;
+* the layers overlap: two identical layers take fewer clocks than twice one layer. Layer 1's job starts
+  when layer 0 has written the h blocks it reads (docs/accelerator.md: the stage two back must be complete,
+  the previous one only block by block), so its FFTs and first MACs run under layer 0's IFFTs and cell
+  updates. A controller that waits for the whole previous stage serialises the layers and gives exactly
+  2 x one layer (the injected bug: 136 = 2 x 68 clocks for the LSTM below).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from ernn_tbutil import seed_for
+from ernn_top_models import Case, model_dir, random_stream
+
+from ernn.export import layout as hw_layout
+from ernn.export.writer import ExportedModel
+from ernn.sim import rtl as rtl_sim
+from ernn.sim import runner as rtl_runner
+
+SHAPE = {"input_size": 8, "hidden_size": 8, "block_size": 4, "lanes": 3}
+FRAMES = 24
+
+
+def _cases(cell: str) -> tuple[Case, Case]:
+    seed = 21 if cell == "lstm" else 22
+    return (
+        Case(f"cycles_{cell}_1l", cell=cell, num_layers=1, seed=seed, **SHAPE),
+        Case(f"cycles_{cell}_2l", cell=cell, num_layers=2, seed=seed, **SHAPE),
+    )
+
+
+def _steady_cycles(case: Case, sim: str, seed: int, work) -> tuple[float, hw_layout.CycleModel]:
+    model = model_dir(case)
+    exported = ExportedModel(model)
+    x, last = random_stream(exported.net, np.random.default_rng(seed), FRAMES)
+    res = rtl_sim.run_rtl(model, x, last, sim=sim, work_dir=work, seed=seed)
+    expected, _ = exported.net.run_stream(x, last)
+    np.testing.assert_array_equal(res.outputs, expected, err_msg=f"{case.name} on {sim}, seed {seed}")
+    gaps = np.diff(res.out_cycles)[~last[:-1]]
+    assert gaps.size >= 4, f"{case.name}: too few steps inside sequences (seed {seed})"
+    assert np.all(gaps == res.cycles_per_step), (
+        f"{case.name} on {sim}: output spacing varies without stalls: {sorted(set(gaps.tolist()))} (seed {seed})"
+    )
+    lanes = exported.config["hardware"]["lanes"]
+    return res.cycles_per_step, hw_layout.cycle_model(exported.net.info, lanes)
+
+
+@pytest.mark.parametrize("sim", rtl_runner.simulators())
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_two_layer_cycles(sim: str, cell: str, request: pytest.FixtureRequest, tmp_path) -> None:
+    seed = seed_for(request.node.nodeid)
+    one, two = _cases(cell)
+    c1, m1 = _steady_cycles(one, sim, seed, tmp_path / "one")
+    c2, m2 = _steady_cycles(two, sim, seed, tmp_path / "two")
+    print(f"{cell}: 1 layer {c1} cycles/step (ideal {m1.ideal}), 2 layers {c2} (ideal {m2.ideal})")
+    assert m2.complex_macs == 2 * m1.complex_macs, "the two layers must be identical in shape"
+    assert c1 >= m1.ideal and c2 >= m2.ideal, "the cycle model's ideal is a floor"
+    assert c2 < 2 * c1, (
+        f"{cell}: two identical layers take {c2} clocks per step, twice one layer is {2 * c1}: "
+        "the controller serialises the layers (a stage waits for more than its inputs)"
+    )
