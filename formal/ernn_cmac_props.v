@@ -19,7 +19,11 @@ E-RNN toolkit: properties of ernn_cmac (formal only)
  *                           far, modulo 2**ACC_W (the accumulator's two's complement word)
  *   acc_valid_timing        acc_valid pulses exactly LEVELS = 3 advances after in_last
  *   exact_re, exact_im      for a run of at most 2**RUN_LOG2 products the accumulator equals
- *                           the exact integer sum (kept on a wider ghost word): no wrap
+ *                           the exact integer sum (kept on a wider ghost word): no wrap.
+ *                           RUN_LOG2 = ACC_W - X_W - W_W - 1 holds for every w; the width rule
+ *                           of ernn_pe and golden accumulator_word (RUN_LOG2 = ACC_W - X_W - W_W)
+ *                           needs W_SYMMETRIC: with w = x = -2**(W-1) (1 + j) each imaginary
+ *                           product is +2**(X_W+W_W-1), and 2**RUN_LOG2 of them wrap
  *
  * Lemmas for k-induction (the driver taps the DUT's registers): the operand, product and
  * run-control registers equal the ghost's (inv_valid, inv_operands, inv_product), a valid
@@ -38,7 +42,10 @@ module ernn_cmac_props #
     parameter ACC_W = 8,
     parameter CMUL_3M = 0,
     // runs of at most 2**RUN_LOG2 products must not wrap
-    parameter RUN_LOG2 = 1
+    parameter RUN_LOG2 = 1,
+    // 1: w never holds the most negative code (the exported weight spectra: fit_frac keeps
+    // |w| <= 2**(W_W-1) - 1), so |product| <= 2**(X_W+W_W-1) - 2**X_W
+    parameter W_SYMMETRIC = 0
 )
 (
     input wire           clk,
@@ -126,6 +133,17 @@ always @* begin
     end
 end
 
+// the most negative w code
+wire [W_W-1:0] W_MIN = {1'b1, {(W_W-1){1'b0}}};
+
+generate
+if (W_SYMMETRIC) begin : g_w_symmetric
+    always @* begin
+        assume (w_re != W_MIN && w_im != W_MIN);
+    end
+end
+endgenerate
+
 // ghost lane; advances of en seen (saturating)
 reg [1:0] advances = 2'd0;
 reg [XW_W-1:0] g1_xw;
@@ -183,9 +201,10 @@ always @(posedge clk) begin
     end
 end
 
-// |exact sum| <= run * 2**(X_W+W_W-1)
-wire signed [WIDE_W+RUN_W:0] bound = $signed({1'b0, g_run}) <<< (X_W + W_W - 1);
-wire signed [PROD_W:0] bound1 = 1 <<< (X_W + W_W - 1);
+// largest |product component|, and |exact sum| <= run * that
+wire signed [WIDE_W+RUN_W:0] pmax = W_SYMMETRIC ? (1 <<< (X_W + W_W - 1)) - (1 <<< X_W) : 1 <<< (X_W + W_W - 1);
+wire signed [WIDE_W+RUN_W:0] bound = $signed({1'b0, g_run}) * pmax;
+wire signed [PROD_W:0] bound1 = pmax;
 // a run has reached the accumulator (only possible after three advances: inv_order)
 wire started = g_started;
 wire in_contract = started && g_run <= RUN_OK;
@@ -210,7 +229,8 @@ always @* begin
                            && (!g_started || advances == 2'd3));
     end
     if (advances >= 2'd1) begin
-        inv_operands: assert ({tap_x_re, tap_x_im, tap_w_re, tap_w_im} == g1_xw && tap_control[1:0] == {g1_first, g1_last});
+        inv_operands: assert ({tap_x_re, tap_x_im, tap_w_re, tap_w_im} == g1_xw && tap_control[1:0] == {g1_first, g1_last}
+                              && (!W_SYMMETRIC || (tap_w_re != W_MIN && tap_w_im != W_MIN)));
     end
     if (advances >= 2'd2) begin
         inv_product: assert ({tap_prod_re, tap_prod_im} == {g2_re, g2_im} && tap_control[3:2] == {g2_first, g2_last});

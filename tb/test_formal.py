@@ -97,3 +97,14 @@ def test_induction_that_does_not_close_is_reported_bounded(tmp_path):
     result = formal.run_check(check, tmp_path, only=public, k=1)
     assert result.status == "bounded" and result.passed
     assert result.induction_open, formal.describe(result)
+
+
+def test_accumulator_width_rule_needs_symmetric_weights(tmp_path):
+    """ACC_W = X_W + W_W + clog2(Q) (ernn_pe's check, golden accumulator_word) holds Q products only while
+    w never holds the most negative code (cmac_*_wsym proves it then; fit_frac gives exported spectra
+    |w| <= 2**(W_W-1) - 1). For any w the corner x = w = -2**(W-1) (1 + j) makes every imaginary product
+    +2**(X_W+W_W-1), and Q of them wrap: the check finds it."""
+    check = formal.check_by_name("cmac_3x3_acc8_4m_wsym")
+    any_w = dataclasses.replace(check, name="cmac_any_w", params={**check.params, "W_SYMMETRIC": 0})
+    result = formal.run_check(any_w, tmp_path, only=["exact_im"])
+    assert result.status == "failed" and result.failed == ["exact_im"], formal.describe(result)

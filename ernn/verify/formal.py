@@ -215,9 +215,12 @@ _CMAC_PROPS = (
 )
 
 
-def _cmac(x_w: int, w_w: int, acc_w: int, mul3: int, *, slow: bool = False) -> Check:
+def _cmac(x_w: int, w_w: int, acc_w: int, mul3: int, *, symmetric_w: int = 0, slow: bool = False) -> Check:
+    # a run of 2**(ACC_W - PROD_W) products is exact for every w (PROD_W = X_W + W_W + 1 bits per
+    # product); one more doubling (golden accumulator_word's rule) when w never holds the most negative code
+    run_log2 = acc_w - x_w - w_w - 1 + symmetric_w
     return Check(
-        name=f"cmac_{x_w}x{w_w}_acc{acc_w}_{'3m' if mul3 else '4m'}",
+        name=f"cmac_{x_w}x{w_w}_acc{acc_w}_{'3m' if mul3 else '4m'}{'_wsym' if symmetric_w else ''}",
         top="ernn_cmac_props",
         rtl=("ernn_cmul.v", "ernn_delay.v", "ernn_cmac.v"),
         helpers=("ernn_formal_cmul_ref.v",),
@@ -225,8 +228,14 @@ def _cmac(x_w: int, w_w: int, acc_w: int, mul3: int, *, slow: bool = False) -> C
         method="induction",
         depth=12,
         k=2,
-        # a run of 2**(ACC_W - PROD_W) products is exact (PROD_W = X_W + W_W + 1 bits per product)
-        params={"X_W": x_w, "W_W": w_w, "ACC_W": acc_w, "CMUL_3M": mul3, "RUN_LOG2": acc_w - x_w - w_w - 1},
+        params={
+            "X_W": x_w,
+            "W_W": w_w,
+            "ACC_W": acc_w,
+            "CMUL_3M": mul3,
+            "RUN_LOG2": run_log2,
+            "W_SYMMETRIC": symmetric_w,
+        },
         taps=_CMAC_TAPS,
         slow=slow,
         claim="acc = sum of the run's products (mod 2**ACC_W, exact for 2**(ACC_W-X_W-W_W-1) products); "
@@ -294,6 +303,7 @@ CHECKS: tuple[Check, ...] = (
     _bfly("general_fwd_l2_3m", W_IN=3, W_OUT=4, TW_W=4, TW_F=2, TW_KIND=2, LEVELS=2, CMUL_3M=1, slow=True),
     _cmac(3, 3, 8, 0),
     _cmac(3, 3, 9, 0),
+    _cmac(3, 3, 8, 0, symmetric_w=1),
     _cmac(3, 3, 8, 1, slow=True),
     _skid(3),
     _skid(8),
