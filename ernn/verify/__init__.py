@@ -1,4 +1,4 @@
-"""Stage 5, verification evidence beside the testbenches: properties proven for every input.
+"""Verification evidence beside the testbenches (after simulation): properties proven for every input.
 
 =============  ===============================================================================
 formal         Yosys + yosys-smtbmc on the property wrappers of ``formal/``: bounded proofs and
