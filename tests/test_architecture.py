@@ -16,7 +16,20 @@ from ernn.shape import structures
 ROOT = Path(__file__).resolve().parents[1]
 
 #: stage folders bottom-up; a stage may import only stages listed before it (and itself)
-STAGES = ["paths", "files", "shape", "data", "golden", "train", "export", "fpga", "sim", "verify", "dse", "cli"]
+STAGES = [
+    "paths",
+    "files",
+    "shape",
+    "data",
+    "golden",
+    "train",
+    "export",
+    "fpga",
+    "sim",
+    "verify",
+    "dse",
+    "cli",
+]
 
 
 def _module_name(path: Path) -> str:
