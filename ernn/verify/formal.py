@@ -276,6 +276,34 @@ def _skid(data_w: int) -> Check:
     )
 
 
+def _out_vec() -> Check:
+    return Check(
+        name="out_vec_k2_3x2",
+        top="ernn_out_vec_props",
+        rtl=("ernn_out_vec.v",),
+        properties=(
+            "stable_valid",
+            "stable_data",
+            "no_invented",
+            "in_order",
+            "no_overflow",
+            "no_drop",
+            "inv_blocks",
+        ),
+        method="induction",
+        depth=10,
+        k=2,
+        params={"K": 2, "DATA_W": 2, "OUT_SIZE": 3, "IDX_W": 2},
+        taps={
+            "tap_blk0": "dut.g_blk[0].blk_reg",
+            "tap_blk1": "dut.g_blk[1].blk_reg",
+            "tap_asm_last": "dut.asm_last_reg",
+        },
+        claim="ernn_top's m_axis: stable while stalled; each completed vector offered once, in order, "
+        "as written (under the write contract: no write while full)",
+    )
+
+
 CHECKS: tuple[Check, ...] = (
     _round_sat(8, 3, 4, 0),
     _round_sat(8, 3, 4, 1),
@@ -307,6 +335,7 @@ CHECKS: tuple[Check, ...] = (
     _cmac(3, 3, 8, 1, slow=True),
     _skid(3),
     _skid(8),
+    _out_vec(),
 )
 
 
@@ -618,6 +647,50 @@ _SKID_MUTANTS = (
 )
 
 
+_OV = "ernn_out_vec.v"
+_OUT_VEC_MUTANTS = (
+    _m(
+        "output valid dropped while stalled",
+        _OV,
+        "    if (m_axis_tready) begin\n        out_valid_reg <= 1'b0;",
+        "    if (1'b1) begin\n        out_valid_reg <= 1'b0;",
+        "stable_valid",
+        "no_drop",
+    ),
+    _m(
+        "output register overwritten while stalled",
+        _OV,
+        "if (asm_full_reg && (!out_valid_reg || m_axis_tready)) begin",
+        "if (asm_full_reg) begin",
+        "stable_data",
+        "in_order",
+    ),
+    _m(
+        "a vector moved out without being complete",
+        _OV,
+        "if (asm_full_reg && (!out_valid_reg || m_axis_tready)) begin",
+        "if ((asm_full_reg || m_axis_tready) && (!out_valid_reg || m_axis_tready)) begin",
+        "no_invented",
+    ),
+    _m(
+        "block decoder inverted",
+        _OV,
+        "if (wr_en && wr_blk == B) begin",
+        "if (wr_en && wr_blk != B) begin",
+        "in_order",
+        "inv_blocks",
+    ),
+    _m(
+        "never full (the producer overruns it)",
+        _OV,
+        "            asm_full_reg <= 1'b1;",
+        "            asm_full_reg <= 1'b0;",
+        "no_overflow",
+        "no_drop",
+    ),
+)
+
+
 def mutants_for(check: Check) -> tuple[Mutant, ...]:
     """The mutants that apply to ``check``'s configuration."""
     if check.top == "ernn_round_sat_props":
@@ -630,6 +703,8 @@ def mutants_for(check: Check) -> tuple[Mutant, ...]:
         return _CMAC_MUTANTS
     if check.top == "ernn_axis_skid_props":
         return _SKID_MUTANTS
+    if check.top == "ernn_out_vec_props":
+        return _OUT_VEC_MUTANTS
     return ()
 
 
