@@ -535,7 +535,8 @@ def _degradation(key: Group, pts: list[dict[str, Any]]) -> dict[str, Any]:
             f"not monotonic ({_fmt_rho(rho, p_value)}), though the loss exceeds 2 SE at k = {significant}"
         )
     elif not noise_known:
-        verdict = f"not tested against noise (one seed); {_fmt_rho(rho, p_value)}"
+        # one seed, or seeds that agreed exactly at some point: no spread to test a loss against
+        verdict = f"not tested against noise (a point without seed-to-seed spread); {_fmt_rho(rho, p_value)}"
     else:
         verdict = f"does not hold: no significant trend ({_fmt_rho(rho, p_value)}) and every loss within 2 SE"
     if grows and real and early_slope is not None and late_slope is not None:
@@ -588,7 +589,7 @@ def _prediction(key: Group, pts: list[dict[str, Any]]) -> dict[str, Any] | None:
     noise_std = sum(p["accuracy_std"] for p in pts) / len(pts)
     noise_se = sum(p["accuracy_std"] / math.sqrt(p["n_seeds"]) for p in pts) / len(pts)
     if noise_std == 0:
-        verdict = "not tested against noise (one seed)"
+        verdict = "not tested against noise (no seed-to-seed spread)"
         within = None
     elif mae <= noise_std:
         within = True
