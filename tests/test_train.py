@@ -13,25 +13,6 @@ from ernn.train import run_directory as runs
 from ernn.train import trainer as train
 
 
-@pytest.fixture(scope="module")
-def tiny_data(tmp_path_factory):
-    """A small synthetic speaker-ID-like task (each class has its own mean frame), saved as user .npz files."""
-    rng = np.random.default_rng(0)
-    folder = tmp_path_factory.mktemp("data")
-    centroids = rng.normal(size=(4, 6))
-
-    def make(n):
-        lengths = rng.integers(4, 9, n)
-        y = rng.integers(0, 4, n)
-        x = (rng.normal(size=(n, 8, 6)) + centroids[y][:, None, :]).astype(np.float32)
-        x[np.arange(8)[None] >= lengths[:, None]] = 0
-        return data.Split(x, lengths, y)
-
-    data.save_npz(folder / "train.npz", make(96))
-    data.save_npz(folder / "test.npz", make(64))
-    return folder
-
-
 def _cfg(tiny_data, **kw):
     base = dict(
         hidden_size=8,

@@ -54,6 +54,7 @@ import math
 import torch
 
 from ernn.shape.structures import CSB
+from ernn.train.masked import apply, dense_matrix, parameter_shape, prepare  # noqa: F401 (the seam)
 
 
 def row_rate(prune_rate: float) -> float:
@@ -153,24 +154,8 @@ def storage(pattern: torch.Tensor, params: CSB) -> dict[str, int]:
 
 
 # ------------------------------------------------------------------------------------------------------
-# the structure seam (ernn.train.structure.TorchStructure): CSB, M = params.block
-def parameter_shape(rows: int, cols: int, params: CSB) -> tuple[int, int]:
-    return rows, cols
-
-
-def dense_matrix(stored: torch.Tensor, rows: int, cols: int) -> torch.Tensor:
-    return stored
-
-
-def prepare(stored: torch.Tensor) -> torch.Tensor:
-    return stored
-
-
-def apply(prepared: torch.Tensor, x: torch.Tensor, rows: int) -> torch.Tensor:
-    gates, _, cols = prepared.shape
-    return torch.nn.functional.linear(x, prepared.reshape(gates * rows, cols))
-
-
+# the structure seam (ernn.train.structure.TorchStructure); parameter_shape, dense_matrix, prepare and
+# apply come from ernn.train.masked: CSB, M = params.block
 def from_dense(weight: torch.Tensor, params: CSB) -> torch.Tensor:
     return project(weight, params)
 

@@ -26,6 +26,7 @@ import math
 import torch
 
 from ernn.shape.structures import Sparse
+from ernn.train.masked import apply, dense_matrix, parameter_shape, prepare  # noqa: F401 (the seam)
 
 
 def keep_count(rows: int, cols: int, prune_rate: float) -> int:
@@ -93,24 +94,8 @@ def storage(pattern: torch.Tensor, params: Sparse) -> dict[str, int]:
 
 
 # ------------------------------------------------------------------------------------------------------
-# the structure seam (ernn.train.structure.TorchStructure)
-def parameter_shape(rows: int, cols: int, params: Sparse) -> tuple[int, int]:
-    return rows, cols
-
-
-def dense_matrix(stored: torch.Tensor, rows: int, cols: int) -> torch.Tensor:
-    return stored
-
-
-def prepare(stored: torch.Tensor) -> torch.Tensor:
-    return stored
-
-
-def apply(prepared: torch.Tensor, x: torch.Tensor, rows: int) -> torch.Tensor:
-    gates, _, cols = prepared.shape
-    return torch.nn.functional.linear(x, prepared.reshape(gates * rows, cols))
-
-
+# the structure seam (ernn.train.structure.TorchStructure); parameter_shape, dense_matrix, prepare and
+# apply come from ernn.train.masked
 def from_dense(weight: torch.Tensor, params: Sparse) -> torch.Tensor:
     return project(weight, params)
 
