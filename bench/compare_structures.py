@@ -13,7 +13,6 @@ results go to ``<out>/compare_<name>.json`` and ``.md``.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -21,29 +20,13 @@ from typing import Any
 
 from tqdm import tqdm
 
+# the same resumable run cache as the accuracy tables (bench/ is on sys.path when a script here runs)
+from train_results import run_cached
+
 from ernn import data
 from ernn.files import atomic
 from ernn.train import models
 from ernn.train import trainer as train
-
-
-def run_one(job: dict[str, Any]) -> dict[str, Any]:
-    cfg = train.TrainConfig(**job)
-    _, metrics = train.train(cfg, data.load(cfg.task, cfg.train_file, cfg.test_file), quiet=True)
-    metrics.pop("history")
-    return {"config": job, "metrics": metrics}
-
-
-def run_cached(item: tuple[dict[str, Any], str]) -> dict[str, Any]:
-    job, cache = item
-    path = Path(cache)
-    if path.is_file():
-        stored = json.loads(path.read_text())
-        if stored["config"] == job:
-            return stored
-    result = run_one(job)
-    atomic.write_json(path, result, force=True)
-    return result
 
 
 def job_name(job: dict[str, Any]) -> str:
