@@ -40,6 +40,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ernn import paths
+from ernn.files import atomic
 
 #: solver binary used by yosys-smtbmc
 SOLVER = "z3"
@@ -923,6 +924,24 @@ def run_checks(checks: Iterable[Check], out_dir: Path, *, echo: bool = True) -> 
     return results
 
 
+#: marks a work folder as this tool's: its files (logs, traces, results) are rewritten by the next run
+WORK_MARKER = ".ernn-formal"
+
+
+def claim_work_folder(out: Path, *, force: bool = False) -> None:
+    """Make ``out`` the checks' work folder: a new or empty folder, or one an earlier run claimed. A folder
+    with other files is refused without ``force`` (the runs rewrite files in it by name)."""
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"--out {out} is a file, not a folder")
+    if out.is_dir() and not (out / WORK_MARKER).exists() and any(out.iterdir()) and not force:
+        raise FileExistsError(
+            f"--out {out} holds files that ernn.verify.formal did not write; choose a new or empty folder, "
+            "or pass --force to write beside them (files of the same names would be replaced)"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    (out / WORK_MARKER).touch()
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m ernn.verify.formal",
@@ -935,6 +954,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--mutants", action="store_true", help="also show that each property fails on its mutant"
     )
     parser.add_argument("--list", action="store_true", help="list the checks and exit")
+    parser.add_argument(
+        "--force", action="store_true", help="write into an --out folder that holds files of other origin"
+    )
     args = parser.parse_args(argv)
     checks = [
         c
@@ -950,7 +972,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not checks:
         parser.error(f"no check matches {args.names}")
     out = (args.out or paths.cache_dir() / "formal" / "run").resolve()
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        claim_work_folder(out, force=args.force)
+    except (FileExistsError, NotADirectoryError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     results = run_checks(checks, out)
     bad = [r for r in results if not r.passed]
     undetected: list[str] = []
@@ -965,7 +991,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 )
                 if not ok:
                     undetected.append(f"{c.name}/{prop}")
-    (out / "results.json").write_text(json.dumps([asdict(r) for r in results], indent=2) + "\n")
+    atomic.write_json(out / "results.json", [asdict(r) for r in results], force=True)
     proven = sum(r.status == "proven" for r in results)
     total = sum(r.seconds for r in results)
     print(
