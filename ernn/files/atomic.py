@@ -133,11 +133,20 @@ def signals_held() -> Iterator[None]:
         signal.pthread_sigmask(signal.SIG_SETMASK, old)
 
 
-@contextlib.contextmanager
-def folder_lock(folder: Path) -> Iterator[None]:
+def folder_lock(folder: Path) -> contextlib.AbstractContextManager[None]:
     """An exclusive ``flock`` on ``folder`` itself: writers in one folder take turns (released on exit,
     or by the kernel if the process dies)."""
-    fd = os.open(folder, os.O_RDONLY)
+    return _flock(os.open(folder, os.O_RDONLY))
+
+
+def lock_file(path: Path) -> contextlib.AbstractContextManager[None]:
+    """An exclusive ``flock`` on the file ``path`` (made if missing; its parent must exist), for a lock
+    that must outlive what it guards (a folder that is removed and made again under it)."""
+    return _flock(os.open(path, os.O_RDWR | os.O_CREAT, 0o644))
+
+
+@contextlib.contextmanager
+def _flock(fd: int) -> Iterator[None]:
     try:
         fcntl.flock(fd, fcntl.LOCK_EX)
         yield

@@ -32,7 +32,6 @@ The simulator is chosen by the ``SIM`` environment variable (``icarus`` or ``ver
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
@@ -41,7 +40,7 @@ import shutil
 import signal
 import sys
 import time
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -51,6 +50,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ernn import paths
+from ernn.files.atomic import lock_file
 
 RTL_DIR = paths.rtl_dir()
 #: simulator builds, one folder per toplevel, simulator and parameter set (``ERNN_CACHE_DIR``, ernn.paths)
@@ -232,19 +232,13 @@ def _stage_parameters(params: Mapping[str, Any], directory: Path) -> dict[str, A
     return {k: stage_file(v, directory) if isinstance(v, Path) else v for k, v in params.items()}
 
 
-@contextlib.contextmanager
-def build_lock(bdir: Path) -> Iterator[None]:
-    """An exclusive ``flock`` for one build directory, held on a hidden file beside it (the directory itself
+def build_lock(bdir: Path) -> contextlib.AbstractContextManager[None]:
+    """An exclusive lock for one build directory, held on a hidden file beside it (the directory itself
     may be removed and made again under the lock): parallel runs of one parameter set (pytest-xdist workers,
     two ``ernn sim`` commands) prepare and build it in turn, so make never compiles another build's
     half-written header or half-copied object file."""
     bdir.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(bdir.parent / f".{bdir.name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        yield
-    finally:
-        os.close(fd)
+    return lock_file(bdir.parent / f".{bdir.name}.lock")
 
 
 def check_build_dir(sim: str, bdir: Path) -> None:
