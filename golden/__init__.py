@@ -8,6 +8,7 @@ ops                quantize, round_shift, saturate, SaturationLog, hex_words
 fft                twiddles, fft_real, ifft_real (radix-2 DIT, stage by stage)
 activation         piecewise-linear sigmoid / tanh tables and evaluation, measured error
 matvec             weight-spectrum quantization, complex MAC, circulant matvec
+csb                CSB stored kernels (counts, indices, values) and their exact integer matvec
 cells              LSTM / GRU cell updates after the matvecs
 network            GoldenNetwork: quantize a float model description, run batches / streams
 float_reference    float64 PyTorch-semantics reference of the same network, random models

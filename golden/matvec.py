@@ -26,6 +26,8 @@ from typing import NamedTuple
 import numpy as np
 import numpy.typing as npt
 
+from ernn.shape import BlockCirculant, ModelShape
+
 from .fft import fft_real, ifft_real
 from .formats import HEADROOM_BITS, NumericsConfig, QFormat
 from .ops import IntArray, SaturationLog, as_int, fits, quantize, round_shift, saturate
@@ -239,3 +241,41 @@ def finish(
 def max_weight(stored: npt.ArrayLike) -> float:
     """Largest |Re|, |Im| of the weight spectra (what Q(weight_spectrum) must hold)."""
     return max_spectrum_component(stored)
+
+
+def from_description(value: npt.ArrayLike, params: BlockCirculant) -> npt.NDArray[np.float64]:
+    """A model description's first-column vectors (G, p, q, k) are what the circulant stage quantizes."""
+    return np.asarray(value, dtype=np.float64)
+
+
+def stored_shape(rows: int, cols: int, params: BlockCirculant) -> tuple[int, ...]:
+    """(p, q, k): one length-k vector per k x k block."""
+    return params.blocks(rows), params.blocks(cols), params.block_size
+
+
+def numerics(
+    shape: ModelShape, max_weight: float, max_bias: float, max_peephole: float, bits: int = 16
+) -> NumericsConfig:
+    """:meth:`NumericsConfig.for_weights` (``max_weight``: the largest spectrum component)."""
+    return NumericsConfig.for_weights(shape, max_weight, max_bias, max_peephole, bits)
+
+
+def check_numerics(cfg: NumericsConfig, shape: ModelShape) -> None:
+    """ValueError when ``cfg``'s block size is not the model's or its accumulator cannot hold the most
+    input blocks summed into one accumulator."""
+    if cfg.block_size != shape.block_size:
+        raise ValueError(
+            f"numerics.block_size = {cfg.block_size} does not match the model's block_size = {shape.block_size}"
+        )
+    blocks = shape.max_input_blocks
+    need = cfg.required_accumulator_word(blocks)
+    if cfg.accumulator.word < need:
+        raise ValueError(
+            f"numerics.accumulator.word = {cfg.accumulator.word} is too small for this model: "
+            f"allowed >= fft_out.word + weight_spectrum.word + clog2({blocks} blocks) = {need}"
+        )
+
+
+def int_arrays(matrix: Spectra) -> dict[str, IntArray]:
+    """The quantized spectra's real and imaginary parts."""
+    return {"re": matrix.re.copy(), "im": matrix.im.copy()}

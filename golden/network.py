@@ -110,11 +110,10 @@ def describe_model(desc: dict[str, Any]) -> ModelInfo:
             f"for the fixed-point model, got {k}"
         )
     ms = ModelShape.from_dict(desc, where="model description")
-    if not isinstance(ms.structure, BlockCirculant):
-        raise ValueError(
-            f"model description: the golden model runs block-circulant networks, not {ms.structure.name!r}"
-        )
-    k = ms.block_size
+    try:  # a structure without a golden stage (unstructured pruning) is refused by name
+        matrix = implementation(ms.structure.name, "golden")
+    except ValueError as exc:
+        raise ValueError(f"model description: {exc}") from exc
     cell, n_in, hidden, proj = ms.cell, ms.input_size, ms.hidden_size, ms.proj_size
     n_layers, peephole = ms.num_layers, ms.peephole
     layers = desc.get("layers")
@@ -122,7 +121,7 @@ def describe_model(desc: dict[str, Any]) -> ModelInfo:
         raise ValueError(f"model description: 'layers' must be a list of num_layers = {n_layers} dicts")
     g = GATES[cell]
     out = proj or hidden
-    p = _blocks(hidden, k)
+    st = ms.structure
     max_blocks = 1
     max_spec = max_bias = max_peep = 0.0
     for idx, layer in enumerate(layers):
@@ -133,8 +132,8 @@ def describe_model(desc: dict[str, Any]) -> ModelInfo:
         if layer.get("input_size", n_l) != n_l:
             raise ValueError(f"{where}['input_size'] must be {n_l}, got {layer.get('input_size')!r}")
         shapes = {
-            "w_ih": (g, p, _blocks(n_l, k), k),
-            "w_hh": (g, p, _blocks(out, k), k),
+            "w_ih": (g, *matrix.stored_shape(hidden, n_l, st)),
+            "w_hh": (g, *matrix.stored_shape(hidden, out, st)),
             "b_ih": (g * hidden,),
             "b_hh": (g * hidden,),
         }
@@ -144,18 +143,19 @@ def describe_model(desc: dict[str, Any]) -> ModelInfo:
             if arrays[key].shape != shape:
                 raise ValueError(f"{where}[{key!r}] must have shape {shape}, got {arrays[key].shape}")
         max_blocks = max(max_blocks, shapes["w_ih"][2] + shapes["w_hh"][2])
-        max_spec = max(max_spec, _MATRIX.max_weight(arrays["w_ih"]), _MATRIX.max_weight(arrays["w_hh"]))
+        for key in ("w_ih", "w_hh"):
+            max_spec = max(max_spec, matrix.max_weight(matrix.from_description(arrays[key], st)))
         merged, b_hn = merged_biases(cell, arrays["b_ih"], arrays["b_hh"], hidden)
         max_bias = max(max_bias, float(np.abs(merged).max()))
         if b_hn is not None:
             max_bias = max(max_bias, float(np.abs(b_hn).max()))
         if proj:
             w_hr = _arr(layer, "w_hr", where)
-            shape = (1, _blocks(proj, k), _blocks(hidden, k), k)
+            shape = (1, *matrix.stored_shape(proj, hidden, st))
             if w_hr.shape != shape:
                 raise ValueError(f"{where}['w_hr'] must have shape {shape}, got {w_hr.shape}")
             max_blocks = max(max_blocks, shape[2])
-            max_spec = max(max_spec, _MATRIX.max_weight(w_hr))
+            max_spec = max(max_spec, matrix.max_weight(matrix.from_description(w_hr, st)))
         elif layer.get("w_hr") is not None:
             raise ValueError(f"{where}['w_hr'] must be None when proj_size = 0")
         if peephole:
@@ -165,7 +165,7 @@ def describe_model(desc: dict[str, Any]) -> ModelInfo:
             max_peep = max(max_peep, float(np.abs(pe).max()))
         elif layer.get("peephole") is not None:
             raise ValueError(f"{where}['peephole'] must be None when the model has no peepholes")
-    if max_blocks != ms.max_input_blocks:  # the shape's count is the one every stage uses
+    if isinstance(st, BlockCirculant) and max_blocks != ms.max_input_blocks:  # the shape's count is the one every stage uses
         raise AssertionError(f"input blocks: layers give {max_blocks}, the shape {ms.max_input_blocks}")
     return ModelInfo(
         **{f: getattr(ms, f) for f in _SHAPE_FIELDS},
@@ -179,7 +179,8 @@ def numerics_for_model(desc: dict[str, Any], bits: int = 16) -> NumericsConfig:
     """The formats of ``desc`` on a ``bits``-wide data path: every width from the shape, the fraction bits
     of the weight spectra, biases and peepholes fitted to its weights (:meth:`NumericsConfig.for_weights`)."""
     info = describe_model(desc)
-    return NumericsConfig.for_weights(info, info.max_spectrum, info.max_bias, info.max_peephole, bits)
+    matrix = implementation(info.structure.name, "golden")
+    return matrix.numerics(info.shape, info.max_spectrum, info.max_bias, info.max_peephole, bits)
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -198,6 +199,7 @@ class QuantizedLayer:
     peephole: IntArray | None  # (3, H) Q(peephole)
     w_hr: Spectra | None  # (1, p_r, q_r, bins)
     cfg: NumericsConfig
+    matrix: Any = _MATRIX  # the structure's golden matvec module (ernn.golden.structure); w_* are its matrices
 
     @property
     def output_size(self) -> int:
@@ -205,7 +207,7 @@ class QuantizedLayer:
 
     def input_acc(self, x: IntArray, log: SaturationLog | None = None) -> Accumulators:
         """The W_ih products of the layer inputs x (..., n_l) Q(data): exact accumulators (..., G, p, bins)."""
-        return _MATRIX.accumulate(self.w_ih, x, self.cfg, log, "x")
+        return self.matrix.accumulate(self.w_ih, x, self.cfg, log, "x")
 
     def step(
         self,
@@ -220,22 +222,22 @@ class QuantizedLayer:
         """
         cfg, hidden = self.cfg, self.hidden_size
         acc_x = Accumulators(*acc_x)
-        acc_h = _MATRIX.accumulate(self.w_hh, h, cfg, log, "h")
+        acc_h = self.matrix.accumulate(self.w_hh, h, cfg, log, "h")
         if self.cell == "lstm":
-            y = _MATRIX.finish(acc_x + acc_h, hidden, cfg, log, "mv")  # (N, 4, H)
+            y = self.matrix.finish(acc_x + acc_h, hidden, cfg, log, "mv")  # (N, 4, H)
             if c is None:
                 raise ValueError("an LSTM layer step needs the cell state c")
             m, c_new = lstm_cell(y, c, self.bias, cfg, log, self.peephole)
             if self.w_hr is None:
                 return m, c_new
-            acc_p = _MATRIX.accumulate(self.w_hr, m, cfg, log, "proj")
-            yp = _MATRIX.finish(acc_p, self.proj_size, cfg, log, "proj")[..., 0, :]
+            acc_p = self.matrix.accumulate(self.w_hr, m, cfg, log, "proj")
+            yp = self.matrix.finish(acc_p, self.proj_size, cfg, log, "proj")[..., 0, :]
             h_new = saturate(align(yp, cfg.ifft_out.frac, cfg.data.frac), cfg.data, log, "proj_out")
             return h_new, c_new
         # GRU: r, z merge input and recurrent products; n keeps them apart (r multiplies W_hn h + b_hn)
         rz, n = slice(0, 2), slice(2, None)
         acc = concat_gates([acc_x.gates(rz) + acc_h.gates(rz), acc_x.gates(n), acc_h.gates(n)])
-        y = _MATRIX.finish(acc, hidden, cfg, log, "mv")  # (N, 4, H): r, z, in, hn
+        y = self.matrix.finish(acc, hidden, cfg, log, "mv")  # (N, 4, H): r, z, in, hn
         assert self.b_hn is not None
         h_new = gru_cell(y[..., :2, :], y[..., 2, :], y[..., 3, :], h, self.bias, self.b_hn, cfg, log)
         return h_new, None
@@ -285,22 +287,14 @@ class GoldenNetwork:
         if not isinstance(cfg, NumericsConfig):
             raise ValueError(f"numerics must be a NumericsConfig, got {type(cfg).__name__}")
         self.numerics = cfg
+        self.matrix = implementation(self.info.structure.name, "golden")
         self._check_fits()
         self.layers = [self._quantize_layer(i, layer) for i, layer in enumerate(desc["layers"])]
 
     # -- construction -----------------------------------------------------------------------------
     def _check_fits(self) -> None:
         info, cfg = self.info, self.numerics
-        if cfg.block_size != info.block_size:
-            raise ValueError(
-                f"numerics.block_size = {cfg.block_size} does not match the model's block_size = {info.block_size}"
-            )
-        need = cfg.required_accumulator_word(info.max_blocks)
-        if cfg.accumulator.word < need:
-            raise ValueError(
-                f"numerics.accumulator.word = {cfg.accumulator.word} is too small for this model: "
-                f"allowed >= fft_out.word + weight_spectrum.word + clog2({info.max_blocks} blocks) = {need}"
-            )
+        self.matrix.check_numerics(cfg, info.shape)
         for name, value in (
             ("weight_spectrum", info.max_spectrum),
             ("bias", info.max_bias),
@@ -316,25 +310,26 @@ class GoldenNetwork:
 
     def _quantize_layer(self, idx: int, layer: dict[str, Any]) -> QuantizedLayer:
         info, cfg = self.info, self.numerics
-        ws = cfg.weight_spectrum
+        ws, m, st = cfg.weight_spectrum, self.matrix, info.structure
         merged, b_hn = merged_biases(
             info.cell, np.asarray(layer["b_ih"]), np.asarray(layer["b_hh"]), info.hidden_size
         )
         w_hr = None
         if info.proj_size:
-            w_hr = _MATRIX.quantize_matrix(layer["w_hr"], ws)
+            w_hr = m.quantize_matrix(m.from_description(layer["w_hr"], st), ws)
         return QuantizedLayer(
             cell=info.cell,
             input_size=info.input_size if idx == 0 else info.output_size,
             hidden_size=info.hidden_size,
             proj_size=info.proj_size,
-            w_ih=_MATRIX.quantize_matrix(layer["w_ih"], ws),
-            w_hh=_MATRIX.quantize_matrix(layer["w_hh"], ws),
+            w_ih=m.quantize_matrix(m.from_description(layer["w_ih"], st), ws),
+            w_hh=m.quantize_matrix(m.from_description(layer["w_hh"], st), ws),
             bias=quantize(merged, cfg.bias),
             b_hn=None if b_hn is None else quantize(b_hn, cfg.bias),
             peephole=None if layer.get("peephole") is None else quantize(layer["peephole"], cfg.peephole),
             w_hr=w_hr,
             cfg=cfg,
+            matrix=m,
         )
 
     # -- running ----------------------------------------------------------------------------------
@@ -479,13 +474,13 @@ class GoldenNetwork:
                 "seg_bits": tab.spec.seg_bits,
             }
 
-        def spec(s: Spectra | None) -> dict[str, IntArray] | None:
-            return None if s is None else {"re": s.re.copy(), "im": s.im.copy()}
+        def spec(s: Any) -> dict[str, IntArray] | None:
+            return None if s is None else self.matrix.int_arrays(s)
 
         return {
             "numerics": cfg.to_dict(),
             "cell": info.cell,
-            "block_size": info.block_size,
+            "block_size": cfg.block_size,
             "input_size": info.input_size,
             "hidden_size": info.hidden_size,
             "proj_size": info.proj_size,

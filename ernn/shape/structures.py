@@ -190,10 +190,10 @@ registry: dict[str, StructureEntry] = {
     "csb": StructureEntry(
         name="csb",
         params=CSB,
-        stages={"train": "ernn.train.csb"},
+        stages={"train": "ernn.train.csb", "golden": "ernn.golden.csb"},
         engine=None,
         testbench=None,
-        summary="CSB-RNN structured blocks (rows and columns pruned per block); training only so far",
+        summary="CSB-RNN structured blocks (rows and columns pruned per block); no cost model or engine yet",
     ),
     "sparse": StructureEntry(
         name="sparse",
