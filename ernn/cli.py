@@ -41,8 +41,9 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     st.add_argument(
         "--structure",
         default=d.structure,
-        help="circulant (--block-size), csb (CSB-RNN blocks: --csb-block, --prune-rate) or sparse "
-        "(magnitude pruning: --prune-rate, --pes); csb and sparse train with --mode admm",
+        help="circulant (--block-size), csb (CSB-RNN blocks: --csb-block, --prune-rate), sparse "
+        "(magnitude pruning: --prune-rate, --pes) or tt (tensor train: --tt-cores, --tt-rank, --tt-rank-threshold); "
+        "csb and sparse train with --mode admm, tt with --mode direct",
     )
     st.add_argument(
         "--prune-rate",
@@ -61,6 +62,20 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
         type=int,
         default=argparse.SUPPRESS,
         help=f"sparse: balance the kept weights over this many PEs, ESE's load-balance-aware pruning (default {d.pes}: none)",
+    )
+    st.add_argument(
+        "--tt-cores",
+        type=int,
+        default=argparse.SUPPRESS,
+        help="tt: cores per matrix, each side split into this many modes (default 2; docs/tensor_train.md)",
+    )
+    st.add_argument("--tt-rank", type=int, default=argparse.SUPPRESS, help="tt: TT rank (default 8)")
+    st.add_argument(
+        "--tt-rank-threshold",
+        type=float,
+        default=argparse.SUPPRESS,
+        help="tt: rank adaptation, prune rank slices whose prior variance is below this fraction of their "
+        "boundary's largest (default 0: fixed ranks)",
     )
     st.add_argument(
         "--search",
@@ -136,8 +151,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     from ernn.files import manifest
     from ernn.files.output_dir import check_output_dir
 
-    fields = set(asdict(train.TrainConfig()))
     _check_structure_options(args)
+    if args.structure == "tt":
+        return _train_tt(args)
+    fields = set(asdict(train.TrainConfig()))
     cfg = train.TrainConfig(**{k: v for k, v in vars(args).items() if k in fields and v is not None})
     if args.block_size is None and args.mode == "dense":
         cfg.block_size = 1
@@ -173,16 +190,48 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_tt(args: argparse.Namespace) -> int:
+    """``ernn train --structure tt``: TT cores trained directly, ranks adapted (ernn.train.tt_train)."""
+    from ernn.files.output_dir import check_output_dir
+    from ernn.train import tt_train
+
+    if args.reuse or args.search or args.qat_bits or args.peephole or args.bucket_by_length:
+        raise ValueError(
+            "--structure tt takes none of --reuse, --search, --qat-bits, --peephole, --bucket-by-length"
+        )
+    fields = set(asdict(tt_train.TTTrainConfig()))
+    cfg = tt_train.TTTrainConfig(**{k: v for k, v in vars(args).items() if k in fields and v is not None})
+    cfg.validate()
+    out = Path(args.out)
+    check_output_dir(out, runs.KIND, force=args.force)
+    ds = data.load(cfg.task, cfg.train_file, cfg.test_file)
+    print(
+        f"training TT-{cfg.cell.upper()} hidden={cfg.hidden_size} {cfg.structure_params().describe()} on {ds.name}"
+    )
+    model, metrics = tt_train.train(cfg, ds, quiet=args.quiet)
+    runs.save_run(out, cfg, ds, model, metrics, force=args.force)  # type: ignore[arg-type]
+    mult, counts = metrics["multiplies_per_step"], metrics["parameters"]
+    print(
+        f"test accuracy {metrics['test_accuracy']:.2f}% on {metrics['test_sequences']} sequences, "
+        f"{counts['weights_stored']} core entries vs {counts['weights_dense']} dense "
+        f"({metrics['compression_ratio']:.2f}x), multiplies/step dense {mult['dense']} vs TT {mult['structured']}, "
+        f"final ranks {metrics['ranks']}"
+    )
+    print(f"run directory: {out}")
+    return 0
+
+
 def _check_structure_options(args: argparse.Namespace) -> None:
     """Options that belong to another structure are refused rather than ignored."""
     own = {
         "circulant": {"block_size"},
         "csb": {"prune_rate", "csb_block"},
         "sparse": {"prune_rate", "pes"},
+        "tt": {"tt_cores", "tt_rank", "tt_rank_threshold"},
     }
     if args.structure not in own:
         raise ValueError(f"--structure must be one of {', '.join(own)}, got {args.structure!r}")
-    for name in ("block_size", "prune_rate", "csb_block", "pes"):
+    for name in ("block_size", "prune_rate", "csb_block", "pes", "tt_cores", "tt_rank", "tt_rank_threshold"):
         if getattr(args, name, None) is not None and name not in own[args.structure]:
             users = " or ".join(s for s, names in own.items() if name in names)
             option = "--" + name.replace("_", "-")

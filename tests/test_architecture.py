@@ -179,8 +179,8 @@ def test_train_only_structures_are_named_where_a_stage_is_missing():
 
 
 def test_unknown_structure_and_stage_are_named():
-    with pytest.raises(ValueError, match="structure must be one of circulant, csb, sparse"):
-        structures.implementation("tt", "train")
+    with pytest.raises(ValueError, match="structure must be one of circulant, csb, sparse, tt"):
+        structures.implementation("kronecker", "train")
     with pytest.raises(ValueError, match="stage must be one of train, golden, export, cost"):
         structures.implementation("circulant", "rtl")
 

@@ -59,7 +59,7 @@ def test_formats_from_the_shape_have_the_widths_of_the_fitted_ones(spec, bits):
         ({"block_size": 6}, "block_size must be a power of two"),
         ({"proj_size": 40}, r"'proj_size' must be in \[0, hidden_size - 1 = 31\]"),
         ({"cell": "gru", "peephole": True}, "LSTM options"),
-        ({"block_size": None, "structure": {"name": "tt"}}, "structure must be one of circulant"),
+        ({"block_size": None, "structure": {"name": "kronecker"}}, "structure must be one of circulant"),
     ],
 )
 def test_bad_shapes_name_the_key(change, message):

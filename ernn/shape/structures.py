@@ -147,6 +147,103 @@ class Sparse(StructureParams):
         return f"unstructured magnitude pruning, prune rate {self.prune_rate:g}{balance}"
 
 
+def tt_modes(size: int, cores: int) -> tuple[int, ...]:
+    """Tensor-train modes of a matrix side of ``size`` entries: ``cores`` factors, each >= 2, ascending,
+    whose product is the smallest ``n >= size`` that splits with largest factor <= 2 x smallest (the side
+    is zero-padded to ``n``). 1024 in 4 cores: (4, 4, 8, 8); 12 in 2: (3, 4); 13 in 2: (3, 5) (padded to 15).
+    Raises ValueError naming the size when ``size < 2**cores`` (some mode would be 1)."""
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+        raise ValueError(f"a tensor-train side must be a positive integer size, got {size!r}")
+    if size < 2**cores:
+        raise ValueError(
+            f"size {size} cannot be split into {cores} tensor-train modes of at least 2 each (needs >= "
+            f"{2**cores}); choose tt cores <= {max(int(math.log2(size)), 1)}"
+        )
+
+    def balanced(n: int, parts: int, least: int) -> list[int] | None:
+        # the factorization of n into `parts` factors >= least, ascending, with the smallest largest factor
+        if parts == 1:
+            return [n] if n >= least else None
+        best = None
+        f = least
+        while f**parts <= n:
+            if n % f == 0:
+                rest = balanced(n // f, parts - 1, f)
+                # the smallest largest factor, then the largest smallest one (4*4*8*8 over 2*8*8*8)
+                if rest is not None and (best is None or (rest[-1], -f) < (best[-1], -best[0])):
+                    best = [f, *rest]
+            f += 1
+        return best
+
+    n = size
+    while True:
+        modes = balanced(n, cores, 2)
+        if modes is not None and modes[-1] <= 2 * modes[0]:
+            return tuple(modes)
+        n += 1
+
+
+@dataclass(frozen=True)
+class TensorTrain(StructureParams):
+    """Tensor-train (TT-matrix) weights: every (rows, cols) matrix is a chain of ``cores`` 4-way cores
+    G_k (r_{k-1}, m_k, n_k, r_k), rows = prod m_k, cols = prod n_k (each side factorized by
+    :func:`tt_modes`, zero-padded when it does not factor), r_0 = r_d = 1 and the inner ranks ``rank``,
+    clipped at each boundary to the largest rank the matrix allows there (min of the products of m_k n_k
+    on either side). ``rank_threshold`` > 0 turns on rank adaptation (a per-rank-slice prior variance;
+    slices whose variance falls below ``rank_threshold`` x the largest at their boundary are pruned). Convention and contraction: :mod:`ernn.train.tt`."""
+
+    cores: int
+    rank: int
+    rank_threshold: float = 0.0
+    name: ClassVar[str] = "tt"
+
+    def __post_init__(self) -> None:
+        for field_name, least in (("cores", 2), ("rank", 1)):
+            value = getattr(self, field_name)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < least:
+                raise ValueError(
+                    f"{field_name} (tensor-train {field_name}) must be an integer >= {least}, got {value!r}"
+                )
+            object.__setattr__(self, field_name, int(value))
+        t = self.rank_threshold
+        if isinstance(t, bool) or not isinstance(t, numbers.Real) or not 0 <= t < 1:
+            raise ValueError(f"rank_threshold must be a number in [0, 1) (0 = fixed ranks), got {t!r}")
+        object.__setattr__(self, "rank_threshold", float(t))
+
+    def max_ranks(self, rows: int, cols: int) -> list[int]:
+        """The largest rank each inner boundary of a (rows, cols) matrix allows: min of the products of
+        m_k n_k on either side."""
+        m, n = tt_modes(rows, self.cores), tt_modes(cols, self.cores)
+        sizes = [a * b for a, b in zip(m, n, strict=True)]
+        return [min(math.prod(sizes[:k]), math.prod(sizes[k:])) for k in range(1, self.cores)]
+
+    def ranks(self, rows: int, cols: int) -> tuple[int, ...]:
+        """(r_0, ..., r_d) of a (rows, cols) matrix: ``rank`` clipped to each boundary's largest."""
+        return (1, *(min(self.rank, lim) for lim in self.max_ranks(rows, cols)), 1)
+
+    def check_rank(self, shapes: list[tuple[int, int]]) -> None:
+        """ValueError when ``rank`` exceeds what every one of the (rows, cols) matrices allows (nothing
+        would be compressed and the option is surely a mistake)."""
+        largest = max(max(self.max_ranks(r, c)) for r, c in shapes)
+        if self.rank > largest:
+            raise ValueError(
+                f"tt rank {self.rank} is larger than any of the matrices {shapes} allows in {self.cores} "
+                f"cores (largest possible rank {largest}); choose rank <= {largest}"
+            )
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "cores": self.cores,
+            "rank": self.rank,
+            "rank_threshold": self.rank_threshold,
+        }
+
+    def describe(self) -> str:
+        adapt = f", adaptive (threshold {self.rank_threshold:g})" if self.rank_threshold else ""
+        return f"tensor-train {self.cores} cores, rank {self.rank}{adapt}"
+
+
 @dataclass(frozen=True)
 class StructureEntry:
     """One registered structure: its parameters and its implementation at the stages that exist.
@@ -202,6 +299,15 @@ registry: dict[str, StructureEntry] = {
         engine=None,
         testbench=None,
         summary="unstructured magnitude pruning (ESE-style, optionally load-balanced); training only so far",
+    ),
+    "tt": StructureEntry(
+        name="tt",
+        params=TensorTrain,
+        stages={"train": "ernn.train.tt"},
+        engine=None,
+        testbench=None,
+        summary="tensor-train (TT-matrix) weights with adaptive ranks; training only so far "
+        "(golden training step: golden/tt_train.py)",
     ),
 }
 
