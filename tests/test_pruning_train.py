@@ -84,7 +84,7 @@ def test_pruning_runs_are_deterministic_per_seed_and_report_their_storage(tiny_d
             assert torch.equal(csb.pattern(getattr(rnn, n) * mask, CSB(4, 0.75)), mask)
 
 
-def test_cli_trains_csb_records_the_structure_and_export_refuses_it(tiny_data, tmp_path, capsys):
+def test_cli_trains_csb_records_the_structure_and_exports_it(tiny_data, tmp_path, capsys):
     out = tmp_path / "run"
     args = [
         "train",
@@ -110,12 +110,10 @@ def test_cli_trains_csb_records_the_structure_and_export_refuses_it(tiny_data, t
     capsys.readouterr()
     assert cli.main([*args, "--structure", "csb", "--csb-block", "4", "--prune-rate", "0.6", "--reuse"]) == 0
     assert "reusing" in capsys.readouterr().out
-    model_dir = tmp_path / "model"
-    assert cli.main(["export", "--checkpoint", str(out), "--out", str(model_dir)]) == 2
-    err = capsys.readouterr().err
-    assert "cannot export a CSB 4x4 blocks, prune rate 0.6 run" in err
-    assert "structure 'csb' has no golden model or RTL engine yet" in err
-    assert not model_dir.exists()
+    model_dir = tmp_path / "model"  # CSB has a golden model and an exporter (tests/test_csb_export.py)
+    assert cli.main(["export", "--checkpoint", str(out), "--out", str(model_dir)]) == 0
+    assert "exported LSTM CSB 4x4 blocks, prune rate 0.6" in capsys.readouterr().out
+    assert (model_dir / "mem" / "l0_w_ih_values.mem").is_file()
 
 
 def test_cli_trains_sparse_and_export_refuses_it(tiny_data, tmp_path, capsys):

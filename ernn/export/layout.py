@@ -215,6 +215,25 @@ class HardwareConfig:
             *job_table_lines(list(self.jobs)),
         ]
 
+    def record(self) -> dict[str, Any]:
+        """config.json's ``hardware`` entries (the writer adds ``cycles_per_step``)."""
+        return {
+            "lanes": self.lanes,
+            "cell_lanes": self.cell_lanes,
+            "pe_weight_words": self.w_depth,
+            "pe_spectrum_slots": self.xbuf_depth,
+            "memories": self.files,
+        }
+
+
+def check_header(header: str, net: GoldenNetwork, lanes: int) -> None:
+    """ValueError when the header's job table is not this model's schedule for P = ``lanes``."""
+    table = parse_job_table(header)
+    if table != job_table(net.info, lanes):
+        raise ValueError(
+            f"the job table differs from this model's schedule for P = {lanes} (ernn.export.schedule.job_table)"
+        )
+
 
 def write_memories(net: GoldenNetwork, mem_dir: Path, lanes: int) -> HardwareConfig:
     """Write ``pe_weights.mem``, ``cell_bias.mem`` (and ``cell_peephole.mem``) for P = ``lanes``; the

@@ -41,7 +41,6 @@ import numpy as np
 
 from ernn import data
 from ernn.export import input_shift as input_shift_rule
-from ernn.export import layout as hw_layout
 from ernn.export import model_dir as model_directory
 from ernn.files import manifest, output_dir
 from ernn.golden.network import GoldenNetwork, numerics_for_model
@@ -84,9 +83,8 @@ def _flatten_params(params: dict[str, Any]) -> dict[str, np.ndarray]:
         flat[f"{kind}_slopes"] = params[kind]["slopes"]
     for idx, layer in enumerate(params["layers"]):
         for name in ("w_ih", "w_hh", "w_hr"):
-            if layer[name] is not None:
-                flat[f"l{idx}_{name}_re"] = layer[name]["re"]
-                flat[f"l{idx}_{name}_im"] = layer[name]["im"]
+            for key, value in (layer[name] or {}).items():  # circulant: re, im; CSB: the stored arrays
+                flat[f"l{idx}_{name}_{key}"] = value
         for name in ("bias", "b_hn", "peephole"):
             if layer[name] is not None:
                 flat[f"l{idx}_{name}"] = layer[name]
@@ -94,7 +92,7 @@ def _flatten_params(params: dict[str, Any]) -> dict[str, np.ndarray]:
 
 
 def verilog_header(
-    net: GoldenNetwork, num_vectors: int, hardware: hw_layout.HardwareConfig | None = None
+    net: GoldenNetwork, num_vectors: int, hardware: Any = None
 ) -> str:
     info, cfg = net.info, net.numerics
     lines = [
@@ -192,10 +190,11 @@ def export(
 
 
 def _check_exportable(run_dir: str | Path, structure: Any) -> None:
-    """A run of a structure that has no golden model or engine yet (CSB, sparse) is refused by name."""
+    """A run of a structure that has no golden model or exporter yet (sparse) is refused by name. (CSB has
+    both but no engine yet: its model directory is for the golden model and the engine to come.)"""
     entry = structure_entry(structure.name)
     missing = [stage for stage in ("golden", "export") if stage not in entry.stages]
-    if missing or entry.engine is None:
+    if missing:
         raise ValueError(
             f"{run_dir}: cannot export a {structure.describe()} run: structure {structure.name!r} has no golden "
             f"model or RTL engine yet (implemented: {', '.join(entry.stages)} only; docs/compare.md)"
@@ -288,14 +287,7 @@ def _write_model(
     np.savez(stage / "model.npz", **float_desc, **head)
     np.savez(stage / "params.npz", **flat)
     (stage / "ernn_params.vh").write_text(verilog_header(net, len(frames), hardware))
-    hw = {
-        "lanes": hardware.lanes,
-        "cell_lanes": hardware.cell_lanes,
-        "pe_weight_words": hardware.w_depth,
-        "pe_spectrum_slots": hardware.xbuf_depth,
-        "memories": hardware.files,
-        "cycles_per_step": engine.cycle_model(net.info, lanes).as_dict(),
-    }
+    hw = {**hardware.record(), "cycles_per_step": engine.cycle_model(net.info, lanes).as_dict()}
     return {"test_vectors": {"sequences": int(n), "frames": len(frames)}, "hardware": hw}
 
 
@@ -346,16 +338,11 @@ class ExportedModel(model_directory.ModelDirectory):
             if stored[name].shape != value.shape or not np.array_equal(stored[name], value):
                 raise ValueError(f"{self.dir / 'params.npz'}: '{name}' differs from the quantized model.npz")
         header_path = self.dir / "ernn_params.vh"
-        lanes = self.hardware["lanes"]
+        engine = implementation(self.shape.structure.name, "export")  # ernn.export.structure
         try:
-            table = hw_layout.parse_job_table(header_path.read_text())
+            engine.check_header(header_path.read_text(), self.net, self.hardware["lanes"])
         except ValueError as exc:
             raise ValueError(f"{header_path}: {exc}") from exc
-        if table != hw_layout.job_table(self.net.info, lanes):
-            raise ValueError(
-                f"{header_path}: the job table differs from this model's schedule for P = {lanes} "
-                "(ernn.export.schedule.job_table)"
-            )
         self.mean = np.asarray(self.config["data"]["mean"], dtype=np.float32)
         self.std = np.asarray(self.config["data"]["std"], dtype=np.float32)
         self.input_shift = int(self.config["data"].get("input_shift", 0))

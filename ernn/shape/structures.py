@@ -287,7 +287,7 @@ registry: dict[str, StructureEntry] = {
     "csb": StructureEntry(
         name="csb",
         params=CSB,
-        stages={"train": "ernn.train.csb", "golden": "ernn.golden.csb"},
+        stages={"train": "ernn.train.csb", "golden": "ernn.golden.csb", "export": "ernn.export.csb"},
         engine=None,
         testbench=None,
         summary="CSB-RNN structured blocks (rows and columns pruned per block); no cost model or engine yet",

@@ -1,0 +1,108 @@
+"""CSB export (ernn/export/csb.py): a trained CSB run exports to a model directory whose golden model is
+the checkpoint's bit for bit; the count / index / value images read back to the same kernels; bad images
+and headers are refused by name."""
+
+import json
+
+import numpy as np
+import pytest
+
+from ernn import cli
+from ernn.export import csb as ecsb
+from ernn.export import input_shift
+from ernn.export.writer import ExportedModel
+from ernn.golden.network import GoldenNetwork, numerics_for_model
+from ernn.train import run_directory as runs
+
+
+@pytest.fixture(scope="module")
+def csb_model(tiny_data, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("csb_export")
+    run = folder / "run"
+    args = ["train", "--out", str(run), "--hidden-size", "8", "--epochs", "3", "--quiet"]
+    args += ["--train", str(tiny_data / "train.npz"), "--test", str(tiny_data / "test.npz")]
+    assert cli.main([*args, "--structure", "csb", "--csb-block", "4", "--prune-rate", "0.6"]) == 0
+    model = folder / "model"
+    assert cli.main(["export", "--checkpoint", str(run), "--out", str(model), "--test-sequences", "3"]) == 0
+    return run, model
+
+
+def test_exported_golden_model_is_the_checkpoints(csb_model):
+    run, model_dir = csb_model
+    exported = ExportedModel(model_dir)  # manifest, params.npz re-derived, header checked
+    assert exported.shape.structure.name == "csb"
+    model, _ = runs.load_run(run)
+    shift = exported.input_shift
+    desc = input_shift.scale_desc(model.rnn.describe(), shift)
+    fresh = GoldenNetwork(desc, numerics_for_model(desc))
+    assert fresh.numerics == exported.numerics
+    vectors = np.load(model_dir / "vectors" / "vectors.npz")
+    x, lengths = vectors["x_float"], vectors["lengths"]
+    a, b = fresh.run(x, lengths), exported.net.run(x, lengths)
+    mask = np.arange(x.shape[1])[None] < lengths[:, None]
+    for layer, (ha, hb) in enumerate(zip(a.h_int, b.h_int, strict=True)):
+        bad = np.argwhere(ha != hb)
+        assert bad.size == 0, f"layer {layer}: first difference at (sequence, step, unit) {bad[0].tolist()}"
+    assert np.array_equal(a.output_int[mask], vectors["expected_l0"])
+    config = json.loads((model_dir / "config.json").read_text())
+    hw = config["hardware"]
+    assert hw["csb_block"] == 4 and hw["lanes"] == ecsb.default_lanes(exported.shape)
+    values = sum(int(m.values.size) for _, m in ecsb._matrices(exported.net))
+    assert hw["csb_values"] == values
+    assert hw["cycles_per_step"]["mac_cycles"] == -(-hw["cycles_per_step"]["macs"] // hw["lanes"])
+
+
+def test_images_read_back_to_the_kernels(csb_model):
+    _, model_dir = csb_model
+    exported = ExportedModel(model_dir)
+    net, cfg = exported.net, exported.numerics
+    header = (model_dir / "ernn_params.vh").read_text()
+    for idx, layer in enumerate(net.layers):
+        for name in ("w_ih", "w_hh"):
+            m = getattr(layer, name)
+            back = ecsb.read_matrix(
+                model_dir / "mem", f"l{idx}_{name}", m.rows, m.cols, m.gates, 4, cfg.weight_spectrum.word
+            )
+            for key in ("counts", "row_index", "col_index", "values"):
+                assert np.array_equal(getattr(back, key), getattr(m, key)), (idx, name, key)
+            depth = len((model_dir / "mem" / f"l{idx}_{name}_values.mem").read_text().split())
+            assert f"ERNN_CSB_L{idx}_{name.upper()}_VALUES_DEPTH = {depth};" in header
+            assert depth == m.values.size
+
+
+def test_bad_images_and_headers_are_refused(csb_model, tmp_path):
+    _, model_dir = csb_model
+    exported = ExportedModel(model_dir)
+    m = exported.net.layers[0].w_hh
+    mem = tmp_path / "mem"
+    mem.mkdir()
+    for suffix in ("counts", "rows", "cols", "values"):
+        (mem / f"l0_w_hh_{suffix}.mem").write_text((model_dir / "mem" / f"l0_w_hh_{suffix}.mem").read_text())
+    # the first block with two or more kept rows: swap its first two offsets
+    block = next(i for i, (mb, _) in enumerate(m.counts.reshape(-1, 2)) if mb >= 2)
+    start = int(m.counts.reshape(-1, 2)[:block, 0].sum())
+    rows = (mem / "l0_w_hh_rows.mem").read_text().split()
+    rows[start], rows[start + 1] = rows[start + 1], rows[start]
+    (mem / "l0_w_hh_rows.mem").write_text("\n".join(rows) + "\n")
+    g, rest = divmod(block, m.counts.shape[1] * m.counts.shape[2])
+    i, j = divmod(rest, m.counts.shape[2])
+    word = exported.numerics.weight_spectrum.word
+    with pytest.raises(ValueError, match=rf"block \(gate {g}, block row {i}, block column {j}\): kept rows"):
+        ecsb.read_matrix(mem, "l0_w_hh", m.rows, m.cols, m.gates, 4, word)
+    header = (model_dir / "ernn_params.vh").read_text()
+    ecsb.check_header(header, exported.net, exported.hardware["lanes"])
+    with pytest.raises(ValueError, match="the CSB lines differ from this model's"):
+        ecsb.check_header(header, exported.net, exported.hardware["lanes"] * 2)
+    with pytest.raises(ValueError, match="lanes \\(PEs of the CSB engine\\)"):
+        ecsb.check_lanes(0)
+
+
+def test_sparse_run_is_still_refused_by_name(tiny_data, tmp_path, capsys):
+    run = tmp_path / "run"
+    args = ["train", "--out", str(run), "--hidden-size", "8", "--epochs", "1", "--quiet"]
+    args += ["--train", str(tiny_data / "train.npz"), "--test", str(tiny_data / "test.npz")]
+    assert cli.main([*args, "--structure", "sparse", "--prune-rate", "0.5"]) == 0
+    capsys.readouterr()
+    assert cli.main(["export", "--checkpoint", str(run), "--out", str(tmp_path / "m")]) == 2
+    assert "structure 'sparse' has no golden model or RTL engine yet" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()
