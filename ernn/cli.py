@@ -557,6 +557,13 @@ def _add_sim(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--ready-stalls", type=float, default=0.0, help="probability of tready low per output cycle"
     )
+    p.add_argument(
+        "--waves",
+        nargs="?",
+        const="",
+        help="record a waveform of ernn_top (default: --output with .fst on Icarus, .vcd on Verilator); the "
+        "report names it and gives each mismatch's simulated time (ns)",
+    )
     p.add_argument("--force", action="store_true", help="overwrite existing output files")
     p.set_defaults(func=cmd_sim)
 
@@ -577,6 +584,14 @@ def cmd_sim(args: argparse.Namespace) -> int:
     atomic.check_output_file(report_path, force=args.force, what="--report")
     if report_path.resolve() == out.resolve():
         raise ValueError(f"--output and --report name the same file {out}")
+    waves = None
+    if args.waves is not None:
+        waves = (
+            Path(args.waves) if args.waves else out.with_suffix(".fst" if args.sim == "icarus" else ".vcd")
+        )
+        atomic.check_output_file(waves, force=args.force, what="--waves")
+        if waves.resolve() in (out.resolve(), report_path.resolve()):
+            raise ValueError(f"--waves names the same file as --output or --report: {waves}")
     model = ExportedModel(args.model)
     x = inference.load_array(args.input, "input")
     lengths = inference.load_array(args.lengths, "lengths") if args.lengths else None
@@ -590,6 +605,7 @@ def cmd_sim(args: argparse.Namespace) -> int:
         seed=args.seed,
         valid_gap_prob=args.valid_gaps,
         ready_stall_prob=args.ready_stalls,
+        waves=waves,
     )
     y = outcome.rtl if args.raw else dequantize(outcome.rtl, model.net.numerics.data)
     report = {"model": str(model.dir), "model_digest": model.digest, **outcome.report}
@@ -611,7 +627,14 @@ def cmd_sim(args: argparse.Namespace) -> int:
         f"RTL ({args.sim}): {r['time_steps']} time steps, {verdict}; {r['cycles_per_step']:.1f} cycles/step "
         f"(ideal {r['ideal_cycles_per_step']}, ratio {r['ratio_to_ideal']:.3f}); {r['wall_seconds']:.1f} s"
     )
-    print(f"outputs: {out}  report: {report_path}")
+    print(f"outputs: {out}  report: {report_path}" + (f"  waveform: {waves}" if waves else ""))
+    if r["first_mismatches"]:
+        m = r["first_mismatches"][0]
+        print(
+            f"first mismatch: sequence {m['sequence']}, time step {m['time_step']}, unit {m['unit']}: RTL "
+            f"{m['rtl']}, golden {m['golden']}; output beat at {m['time_ns']} ns simulated time"
+            + ("" if waves else " (rerun with --waves to record a waveform)")
+        )
     return 0 if r["bit_exact"] else 1
 
 

@@ -1,7 +1,9 @@
 """Helpers shared by the cocotb testbenches: clock/reset, random handshake stalls, seeds, divergence reports.
 
 The reference model is always ``ernn.golden`` (imported by each testbench); nothing here computes
-expected values.
+expected values. ``ERNN_WAVES=1`` makes every testbench record a waveform (:mod:`ernn.sim.runner`: Icarus
+FST, Verilator VCD, beside the run's results, the path printed); a divergence report given the simulated
+time of each compared element (:func:`sim_time_ns`) says where in it to look.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import numpy as np
 import numpy.typing as npt
 
 SEED_ENV = "ERNN_SEED"
+WAVES_HINT = "ERNN_WAVES=1 records the waveform"
 
 
 def seed_for(name: str) -> int:
@@ -43,10 +46,24 @@ async def reset_dut(dut, cycles: int = 4) -> None:
     await RisingEdge(dut.clk)
 
 
+def sim_time_ns() -> int:
+    """Inside a cocotb test: the current simulated time in ns (to stamp an output as it is sampled)."""
+    from cocotb.simtime import get_sim_time
+
+    return round(get_sim_time("ns"))
+
+
 def first_divergence(
-    got: npt.ArrayLike, expected: npt.ArrayLike, axes: Sequence[str], seed: int, what: str = ""
+    got: npt.ArrayLike,
+    expected: npt.ArrayLike,
+    axes: Sequence[str],
+    seed: int,
+    what: str = "",
+    times_ns: Sequence[int] | None = None,
 ) -> str | None:
-    """None if equal, else a message naming the first differing element by its axes and the seed."""
+    """None if equal, else a message naming the first differing element by its axes and the seed, and, with
+    ``times_ns`` (the simulated time at which each element along the first axis was sampled), that time:
+    where to look in the waveform (``ERNN_WAVES=1``)."""
     g = np.asarray(got)
     e = np.asarray(expected)
     if g.shape != e.shape:
@@ -56,6 +73,8 @@ def first_divergence(
         return None
     idx = tuple(int(i) for i in diff[0])
     where = ", ".join(f"{name} {i}" for name, i in zip(axes, idx, strict=True))
+    if times_ns is not None:
+        where += f" (simulated time {int(times_ns[idx[0]])} ns; {WAVES_HINT})"
     return (
         f"{what}first divergence at {where}: got {int(g[idx])}, expected {int(e[idx])} "
         f"({len(diff)} of {g.size} values differ; seed {seed}, rerun with {SEED_ENV}={seed})"

@@ -11,6 +11,7 @@ model's saturation counts (those of ``ernn golden`` on the same input, the input
 from __future__ import annotations
 
 import contextlib
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,22 +49,30 @@ def unstream(values: np.ndarray, lengths: np.ndarray, steps: int) -> np.ndarray:
     return out
 
 
-def first_mismatches(rtl: np.ndarray, golden: np.ndarray, lengths: np.ndarray, limit: int = 10) -> list[dict]:
-    """Where RTL and golden differ, in stream order: (sequence, time step, unit, rtl, golden)."""
+def first_mismatches(
+    rtl: np.ndarray,
+    golden: np.ndarray,
+    lengths: np.ndarray,
+    limit: int = 10,
+    times_ns: np.ndarray | None = None,
+) -> list[dict]:
+    """Where RTL and golden differ, in stream order: (sequence, time step, unit, rtl, golden), and with
+    ``times_ns`` ((N, T): the simulated time of each output beat) ``time_ns``, where to look in a waveform."""
     diff = np.argwhere(rtl != golden)
     out = []
     for seq, t, unit in diff[:limit]:
         if t >= lengths[seq]:
             continue
-        out.append(
-            {
-                "sequence": int(seq),
-                "time_step": int(t),
-                "unit": int(unit),
-                "rtl": int(rtl[seq, t, unit]),
-                "golden": int(golden[seq, t, unit]),
-            }
-        )
+        item = {
+            "sequence": int(seq),
+            "time_step": int(t),
+            "unit": int(unit),
+            "rtl": int(rtl[seq, t, unit]),
+            "golden": int(golden[seq, t, unit]),
+        }
+        if times_ns is not None:
+            item["time_ns"] = int(times_ns[seq, t])
+        out.append(item)
     return out
 
 
@@ -87,11 +96,13 @@ def simulate(
     seed: int = 0,
     valid_gap_prob: float = 0.0,
     ready_stall_prob: float = 0.0,
+    waves: Path | None = None,
 ) -> SimOutcome:
     """Simulate a normalised batch (N, T, F) on the RTL; compare with the golden model; report.
 
-    ``work_dir`` receives the stimulus and result files (and Verilator's waveform); None: a fresh
-    temporary folder under the cache (:mod:`ernn.paths`), removed afterwards.
+    ``work_dir`` receives the stimulus and result files; None: a fresh temporary folder under the cache
+    (:mod:`ernn.paths`), removed afterwards. ``waves``: record a waveform of ``ernn_top`` and move it
+    there (the report names it; each mismatch carries the simulated time of its output beat).
     """
     import os
     import tempfile
@@ -127,7 +138,11 @@ def simulate(
             seed=seed,
             valid_gap_prob=valid_gap_prob,
             ready_stall_prob=ready_stall_prob,
+            waves=waves is not None,
         )
+        if waves is not None and result.waves is not None:
+            Path(waves).parent.mkdir(parents=True, exist_ok=True)
+            shutil.move(result.waves, waves)
     wall = time.perf_counter() - t0
     golden_flat, log = net.run_stream(flat, last)
     golden_saturations = merge_saturations(log, input_log)
@@ -141,7 +156,10 @@ def simulate(
         "bit_exact": mismatched == 0 and tlast_ok,
         "mismatches": mismatched,
         "tlast_mirrored": tlast_ok,
-        "first_mismatches": first_mismatches(rtl, golden, lengths),
+        "first_mismatches": first_mismatches(
+            rtl, golden, lengths, times_ns=unstream(result.out_times_ns[:, None], lengths, steps)[..., 0]
+        ),
+        "waves": str(waves) if waves is not None else None,
         "sequences": int(n),
         "time_steps": len(flat),
         "outputs_compared": int(golden_flat.size),

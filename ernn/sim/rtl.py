@@ -9,6 +9,8 @@ use it)::
     res.last_out     # bool (T,): m_axis_tlast per output beat (mirrors ``last``)
     res.in_cycles    # int64 (T,): clock cycle at which each input frame was accepted
     res.out_cycles   # int64 (T,): clock cycle of each output beat
+    res.out_times_ns # int64 (T,): simulated time of each output beat (ns; where to look in a waveform)
+    res.waves        # Path of the waveform (run_rtl(..., waves=True): Icarus FST, Verilator VCD), else None
     res.cycles_total # clocks simulated after reset (the last output, then 8 idle clocks)
     res.cycles_per_step  # steady state: median spacing of output beats within a sequence
 
@@ -38,7 +40,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -75,6 +76,8 @@ class RtlResult:
     cycles_per_step: float
     sim: str
     wall_seconds: float
+    out_times_ns: npt.NDArray[np.int64] | None = None
+    waves: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -153,15 +156,16 @@ def build_params(model_dir: Path) -> dict[str, Any]:
 
 
 def prepare_build(model_dir: Path, sim: str, waves: bool = False, toplevel: str = TOPLEVEL) -> Path:
-    """The build directory of (model content, simulator), holding the model's header and memories (for a
-    run whose working directory is the build directory); a stale build (another header, or another waves
-    setting) is removed so that the runner rebuilds it."""
+    """The build directory of (model content, simulator, build variant: waves, coverage), holding the model's
+    header and memories (for a run whose working directory is the build directory); a stale build (another
+    header) is removed so that the runner rebuilds it. A waves build has its own directory
+    (:func:`ernn.sim.runner.build_variant`), so a plain build of the same model is never rebuilt for it."""
     model_dir = Path(model_dir)
     params = build_params(model_dir)
-    bdir = rtl_runner.build_dir(toplevel, sim, params)
+    bdir = rtl_runner.build_dir(toplevel, sim, params, rtl_runner.build_variant(sim, waves))
     rtl_runner.check_build_dir(sim, bdir)
     header = (model_dir / "ernn_params.vh").read_bytes()
-    stamp = hashlib.sha256(header + (b"waves" if waves else b"")).hexdigest()
+    stamp = hashlib.sha256(header).hexdigest()
     stamp_file = bdir / "ernn_model.stamp"
     with rtl_runner.build_lock(bdir):
         if bdir.exists() and (not stamp_file.is_file() or stamp_file.read_text() != stamp):
@@ -203,7 +207,8 @@ def simulate(
     and when ``reset_after`` >= 0 the design is reset once that many of its outputs have come out (the
     rest of the segment is dropped); the next segment starts after the reset. ``probe`` records the
     internal h-memory and gate-buffer writes too (the testbench uses them to locate a divergence);
-    ``verify`` checks every file of the model against its manifest (see :func:`engine_view`).
+    ``verify`` checks every file of the model against its manifest (see :func:`engine_view`). ``waves``
+    records a waveform (Icarus FST, Verilator VCD) in ``work_dir`` (its path under the key ``waves``).
     """
     model_dir = Path(model_dir).resolve()
     work = Path(work_dir).resolve()
@@ -233,30 +238,24 @@ def simulate(
     rtl_runner.setup_simulator(sim)
     prepare_build(model_dir, sim, waves, shape.toplevel)
     stage_memories(model_dir, work)
-    saved = os.environ.get("WAVES")
-    if waves:
-        os.environ["WAVES"] = "1"
-    try:
-        rtl_runner.run(
-            shape.toplevel,
-            TEST_MODULE,
-            build_params(model_dir),
-            sim=sim,
-            config=config,
-            testcase="run_stream",
-            test_dir=work,
-        )
-    finally:
-        if waves:
-            if saved is None:
-                os.environ.pop("WAVES", None)
-            else:
-                os.environ["WAVES"] = saved
+    ran = rtl_runner.run(
+        shape.toplevel,
+        TEST_MODULE,
+        build_params(model_dir),
+        sim=sim,
+        config=config,
+        testcase="run_stream",
+        test_dir=work,
+        waves=waves,
+    )
     result_path = work / RESULT_FILE
     if not result_path.is_file():
         raise RuntimeError(f"{sim}: the simulation ended without writing {result_path}")
     with np.load(result_path) as res:
-        return {k: res[k] for k in res.files}
+        raw: dict[str, Any] = {k: res[k] for k in res.files}
+    if ran.waves is not None:
+        raw["waves"] = ran.waves
+    return raw
 
 
 def steady_cycles_per_step(out_cycles: np.ndarray, last_out: np.ndarray) -> float:
@@ -283,8 +282,9 @@ def run_rtl(
 
     Returns every output with its cycle (see :class:`RtlResult`); raises if the simulator is missing
     (:class:`ernn.sim.runner.SimulatorMissingError`), the model directory is incomplete, the inputs do
-    not fit Q(data), or the design stops producing outputs. ``waves``: record a waveform (Icarus: FST from
-    cocotb's dump module in the build directory; Verilator: ``--trace``, in ``work_dir``).
+    not fit Q(data), or the design stops producing outputs. ``waves``: record a waveform of
+    ``ernn_top`` in ``work_dir`` (Icarus: FST from cocotb's dump module; Verilator: VCD, ``--trace``), in
+    :attr:`RtlResult.waves`.
     """
     t0 = time.perf_counter()
     raw = simulate(
@@ -312,6 +312,8 @@ def run_rtl(
         cycles_per_step=steady_cycles_per_step(out_cycles, last_out),
         sim=sim,
         wall_seconds=time.perf_counter() - t0,
+        out_times_ns=raw["out_time0"].astype(np.int64),
+        waves=raw.get("waves"),
     )
 
 
@@ -348,11 +350,13 @@ class _Monitor:
         self.cycle = -1
         self.in_cycles: list[int] = []
         self.out: list[tuple[int, int, int]] = []
+        self.out_times: list[int] = []  # simulated time (ns) of each output beat
         self.h_writes: list[tuple[int, int, int]] = []  # (cycle, address, block word)
         self.y_writes: list[tuple[int, int, int, int]] = []  # (cycle, slot, block, row word)
         self.probe = bool(cfg.get("probe"))
 
     async def run(self) -> None:
+        from cocotb.simtime import get_sim_time
         from cocotb.triggers import RisingEdge
 
         dut = self.dut
@@ -366,6 +370,7 @@ class _Monitor:
                 self.in_cycles.append(self.cycle)
             if int(dut.m_axis_tvalid.value) and int(dut.m_axis_tready.value):
                 self.out.append((self.cycle, int(dut.m_axis_tdata.value), int(dut.m_axis_tlast.value)))
+                self.out_times.append(round(get_sim_time("ns")))
             if core is not None:
                 if int(core.h_we.value):
                     self.h_writes.append((self.cycle, int(core.h_wr_addr.value), int(core.h_wr_data.value)))
@@ -476,6 +481,7 @@ try:
             out = mon.out[out0:]
             results[f"in_cycle{idx}"] = np.array(mon.in_cycles[in0:], dtype=np.int64)
             results[f"out_cycle{idx}"] = np.array([c for c, _, _ in out], dtype=np.int64)
+            results[f"out_time{idx}"] = np.array(mon.out_times[out0:], dtype=np.int64)
             results[f"out_last{idx}"] = np.array([t for _, _, t in out], dtype=bool)
             results[f"out_data{idx}"] = np.array(
                 [_unpack(w, dw, n_out) for _, w, _ in out], dtype=np.int64

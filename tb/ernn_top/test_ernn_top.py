@@ -199,6 +199,8 @@ def check_segment(
     if not np.array_equal(got, expected[:n]):
         bad = np.argwhere(got != expected[:n])[0]
         msg = f"output of time step {bad[0]}, unit {bad[1]}: got {got[tuple(bad)]}, expected {expected[tuple(bad)]}"
+        wave = f"waveform {raw['waves']}" if "waves" in raw else "ERNN_WAVES=1 records the waveform"
+        msg += f" (output beat at simulated time {int(raw[f'out_time{seg}'][bad[0]])} ns; {wave})"
         raise AssertionError(
             f"ernn_top diverged: {msg}; first divergence: {locate(raw, seg, net, frames, last, seed)}"
         )
@@ -388,6 +390,7 @@ def test_divergence_report_names_the_place(damage, message, request, tmp_path) -
     text = str(err.value)
     print(text)
     assert "time step 0, layer 0, block 0" in text and message in text and f"seed {seed}" in text
+    assert f"simulated time {int(raw['out_time0'][0])} ns" in text
 
 
 @pytest.mark.parametrize(
