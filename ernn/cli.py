@@ -688,6 +688,7 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
+    from ernn.fpga import logic_depth
     from ernn.fpga import open_flow as fpga
 
     if args.ice40:
@@ -708,6 +709,8 @@ def cmd_synth(args: argparse.Namespace) -> int:
     print(f"Yosys synth_xilinx -family {args.family} estimate of ernn_top vs {r['device_name']}:")
     for key, name in (("lut", "LUT"), ("ff", "FF"), ("dsp", "DSP"), ("bram36", "BRAM36")):
         print(f"  {name:7s} {u[key]:>9g} / {c[key]:>7d}  ({r['utilisation_percent'][key]:.2f} %)")
+    for line in logic_depth.summary_lines(r["logic_depth"]):
+        print(f"  {line}")
     print(f"report: {Path(args.out or 'build/synth') / 'report.json'}")
     return 0
 

@@ -59,6 +59,29 @@ def test_yosys_estimate_counts_resources(synth, small_model):
         assert sum(b[key] for b in report["blocks"].values()) == used[key]
         assert sum(m[key] for m in report["modules"].values()) == used[key]
     assert report["blocks"]["mac_lanes"]["dsp"] >= 3  # one complex MAC lane: three multipliers
+    assert {"netlist.json"} <= set(listed)
+
+
+def test_logic_depth_of_the_mapped_netlist(synth):
+    """The walk flattens the same netlist Yosys counted, and its longest path is made of what it says."""
+    _, report = synth
+    depth = report["logic_depth"]
+    assert depth["primitives"] == sum(report["cells"].values())
+    assert depth["lut_levels"] >= 1 and depth["logic_levels"] >= depth["lut_levels"]
+    kinds = {"lut": ("LUT", "INV"), "carry": ("CARRY",), "muxf": ("MUXF",), "dsp": ("DSP48",)}
+    for key in ("longest_by_lut", "longest_by_logic"):
+        path = depth[key]
+        counted = {
+            k: sum(c["type"].startswith(p) for c in path["path"] for p in kinds[k])
+            + path["start"]["stages"][k]
+            + path["end"]["stages"][k]
+            for k in kinds
+        }
+        assert counted == path["levels"]
+        assert path["start"]["type"].startswith(("FD", "RAMB", "DSP48", "RAM", "SRL"))
+        assert path["end"]["pin"] and path["end"]["cell"]
+    assert depth["longest_by_lut"]["levels"]["lut"] == depth["lut_levels"]
+    assert depth["longest_by_logic"]["logic_levels"] == depth["logic_levels"]
 
 
 def test_ice40_bitstream_with_fmax(small_model, tmp_path):
@@ -90,7 +113,9 @@ def _stand_in_yosys(folder, monkeypatch, stat_json=None):
         "#!/bin/sh\n"
         'if [ "$1" = "-V" ]; then echo "Yosys stand-in"; exit 0; fi\n'
         'echo "stand-in yosys log" > yosys.log\n'
-        'if [ -n "$STAND_IN_STAT" ]; then cp "$STAND_IN_STAT" stat.json; exit 0; fi\n'
+        'if [ -n "$STAND_IN_STAT" ]; then\n'
+        '  cp "$STAND_IN_STAT" stat.json; cp "$(dirname "$STAND_IN_STAT")/netlist.json" netlist.json; exit 0\n'
+        "fi\n"
         'echo "ERROR: stand-in failure" >&2; exit 1\n'
     )
     script.chmod(script.stat().st_mode | stat.S_IXUSR)

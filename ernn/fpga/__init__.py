@@ -2,5 +2,6 @@
 
 =============  ===============================================================================
 open_flow      ``synth_xilinx`` resource estimate, iCE40 bitstream with Fmax (``ernn synth``)
+logic_depth    longest register-to-register path of the mapped netlist, in LUT levels
 =============  ===============================================================================
 """

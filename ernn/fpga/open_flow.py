@@ -2,7 +2,8 @@
 
 * :func:`yosys_estimate` — ``synth_xilinx -family xcu|xc7|xcup`` of ``ernn_top`` for an exported model
   (out of context: no I/O buffers), cell counts mapped to LUT / FF / DSP / BRAM (36 Kb equivalents) /
-  LUTRAM, next to the chosen device's capacity; written as ``report.json``.
+  LUTRAM, next to the chosen device's capacity, and the logic depth of the mapped netlist (the longest
+  register-to-register path in LUT levels, :mod:`ernn.fpga.logic_depth`); written as ``report.json``.
 * :func:`ice40_bitstream` — the self-test harness (``ernn_selftest``: test vectors in ROM, ernn_top,
   comparison with the golden outputs, pass/done on LEDs) through ``synth_ice40``, ``nextpnr-ice40`` and
   ``icepack`` to a real bitstream; nextpnr's Fmax and utilisation in ``report.json``.
@@ -23,6 +24,7 @@ from typing import Any
 from ernn import paths
 from ernn.files import manifest
 from ernn.files.output_dir import check_output_dir, output_directory
+from ernn.fpga import logic_depth
 
 RTL_DIR = paths.rtl_dir()
 FPGA_DIR = paths.fpga_dir()
@@ -253,6 +255,10 @@ def yosys_estimate(
                 _read_sources_script(model_dir, top, _top_params(model_dir)),
                 f"synth_xilinx -family {family} -top {top} -noiopad" + (" -flatten" if flatten else ""),
                 "tee -q -o stat.json stat -json",
+                # the mapped netlist, hierarchy kept, for the logic-depth walk (ernn.fpga.logic_depth);
+                # source locations dropped: they are most of its size
+                "attrmap -remove src",
+                "write_json netlist.json",
             ]
         )
         (stage / "synth.ys").write_text(script + "\n")
@@ -261,6 +267,7 @@ def yosys_estimate(
             [yosys, "-q", "-l", "yosys.log", "-s", "synth.ys"], stage, "yosys synth_xilinx", "yosys.log"
         )
         stat = parse_stat_json((stage / "stat.json").read_text())
+        depth = logic_depth.analyse_file(stage / "netlist.json", top)
         cells = total_cells(stat, top)
         used = classify_cells(cells)
         device = DEVICES[FAMILY_DEVICE[family]]
@@ -280,6 +287,7 @@ def yosys_estimate(
             "modules": hierarchy_breakdown(stat, top),
             "blocks": block_breakdown(stat, top),
             "cells": cells,
+            "logic_depth": depth,
             "seconds": time.perf_counter() - t0,
         }
         (stage / "report.json").write_text(json.dumps(report, indent=2) + "\n")
