@@ -8,7 +8,15 @@ of the golden output vs the float64 model for 8, 10, 12 and 16-bit data paths (r
 and 2-layer GRU). Prints tables and writes JSON.
 Ratios are what to read; absolute times on a shared machine are noisy.
 
+Batched (issue 18, ``--batch``): the same LSTM layer (hidden ``--batched-hidden``, k ``--block``) on a test
+set of ``--batch`` sequences of ``--batch-steps`` frames, run in one ``GoldenNetwork.run`` (all sequences
+advance together; the fast path of ``ernn.golden.matvec``: compiled FFT/IFFT, float64 BLAS MAC, table
+activations) against today's path in the same run: the sequences one at a time on the numpy kernels
+(``matvec.COMPILED_MIN_BLOCKS = None``), timed on ``--batch-baseline`` of them. Time steps per second of both,
+their ratio, and a bit-exact check (outputs and saturation counts) of those sequences.
+
     .venv/bin/python bench/bench_golden.py --out build/bench/golden.json
+    .venv/bin/python bench/bench_golden.py --only-batched --out build/bench/golden_batched.json
 """
 
 from __future__ import annotations
@@ -21,6 +29,7 @@ from pathlib import Path
 import numpy as np
 
 from ernn.files import atomic
+from ernn.golden import matvec
 from ernn.golden.float_reference import random_model, run_float
 from ernn.golden.network import GoldenNetwork
 from ernn.golden.reference import ReferenceNetwork
@@ -60,6 +69,51 @@ def measure(hidden: int, k: int, steps: int, ref_steps: int, seed: int) -> dict:
     }
 
 
+def batched(hidden: int, k: int, batch: int, steps: int, baseline: int, seed: int) -> dict:
+    """Time steps per second of one batched run against the sequences one at a time on the numpy path."""
+    desc = random_model("lstm", hidden, hidden, block_size=k, seed=seed)
+    net = GoldenNetwork(desc)
+    x = np.random.default_rng(seed).normal(size=(batch, steps, hidden))
+    net.run(x[:, :2])  # warm-up: numba compiles its kernels once per process
+    t0 = time.perf_counter()
+    res = net.run(x)
+    fast = time.perf_counter() - t0
+    saved = matvec.COMPILED_MIN_BLOCKS
+    matvec.COMPILED_MIN_BLOCKS = None
+    try:
+        net.run(x[:1, :2])
+        t0 = time.perf_counter()
+        alone = [net.run(x[i : i + 1]) for i in range(baseline)]
+        slow = time.perf_counter() - t0
+    finally:
+        matvec.COMPILED_MIN_BLOCKS = saved
+    exact = all(np.array_equal(a.h_int[0][0], res.h_int[0][i]) for i, a in enumerate(alone))
+    # saturation counts: the batch's are of all sequences, so compare a batch of the baseline's alone
+    part = net.run(x[:baseline])
+    counts = {}
+    for a in alone:
+        for key, v in a.log.as_dict().items():
+            counts[key] = counts.get(key, 0) + v["saturated"]
+    exact = exact and counts == {key: v["saturated"] for key, v in part.log.as_dict().items()}
+    fast_rate = batch * steps / fast
+    slow_rate = baseline * steps / slow
+    return {
+        "cell": "lstm",
+        "hidden": hidden,
+        "input_size": hidden,
+        "block_size": k,
+        "batch": batch,
+        "steps": steps,
+        "batched_seconds": fast,
+        "batched_steps_per_second": fast_rate,
+        "baseline_sequences": baseline,
+        "baseline_seconds": slow,
+        "baseline_steps_per_second": slow_rate,
+        "speedup": fast_rate / slow_rate,
+        "bit_exact_with_baseline": bool(exact),
+    }
+
+
 def error_trend(hidden: int, k: int, steps: int, seed: int) -> list[dict]:
     """Max / RMS |golden - float| of the last layer's h for data paths of 8, 10, 12, 16 bits."""
     rows = []
@@ -93,10 +147,38 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--trend-hidden", type=int, default=64, help="hidden size of the error-trend models")
     ap.add_argument("--trend-steps", type=int, default=50, help="time steps of the error-trend inputs")
+    ap.add_argument("--batched-hidden", type=int, default=256, help="hidden size of the batched run")
+    ap.add_argument("--batch", type=int, default=2048, help="sequences in the batched run (default 2048)")
+    ap.add_argument("--batch-steps", type=int, default=20, help="frames per sequence (default 20)")
+    ap.add_argument("--batch-baseline", type=int, default=8, help="sequences timed one at a time (default 8)")
+    ap.add_argument("--only-batched", action="store_true", help="only the batched comparison")
     ap.add_argument("--out", type=Path, default=Path("build/bench/golden.json"))
     args = ap.parse_args()
     if args.ref_steps < 1 or args.steps < args.ref_steps:
         ap.error("need 1 <= --ref-steps <= --steps")
+    if not 1 <= args.batch_baseline <= args.batch:
+        ap.error("need 1 <= --batch-baseline <= --batch")
+    b = batched(args.batched_hidden, args.block, args.batch, args.batch_steps, args.batch_baseline, args.seed)
+    print(
+        f"batched: hidden {b['hidden']}, k {b['block_size']}: {b['batched_steps_per_second']:.0f} steps/s "
+        f"({b['batch']} sequences x {b['steps']} frames in one run) vs {b['baseline_steps_per_second']:.0f} "
+        f"steps/s one sequence at a time on the numpy path: {b['speedup']:.1f}x, "
+        f"bit-exact {b['bit_exact_with_baseline']}\n",
+        flush=True,
+    )
+    payload: dict = {
+        "benchmark": "golden model time steps per second: batched fast path vs one sequence at a time",
+        "machine": {
+            "python": platform.python_version(),
+            "processor": platform.processor() or platform.machine(),
+        },
+        "batched": b,
+    }
+    if args.only_batched:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        atomic.write_json(args.out, payload, force=True)
+        print(f"wrote {args.out}")
+        return
     results = []
     print(
         f"{'hidden':>7} {'k':>3} {'fast steps/s':>13} {'fxpmath steps/s':>16} {'ratio':>8} {'bit-exact':>9}"
@@ -118,15 +200,8 @@ def main() -> None:
         print(
             f"{row['cell']:>5} {row['data_bits']:>5} {row['max_abs_error']:>10.2e} {row['rms_error']:>10.2e}"
         )
-    payload = {
-        "benchmark": "golden model time steps per second, int64 path vs fxpmath reference",
-        "machine": {
-            "python": platform.python_version(),
-            "processor": platform.processor() or platform.machine(),
-        },
-        "results": results,
-        "error_trend": trend,
-    }
+    payload["results"] = results
+    payload["error_trend"] = trend
     args.out.parent.mkdir(parents=True, exist_ok=True)
     atomic.write_json(args.out, payload, force=True)
     print(f"wrote {args.out}")

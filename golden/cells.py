@@ -22,11 +22,51 @@ rnd(v, s) is round_shift (round-half-up); "-> G" means align from the value's fr
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
-from .activation import activate, activation_table
+from .activation import ActivationTable, activation_table
+from .activation import activate as _activate_pwl
 from .formats import NumericsConfig
+from .matvec import fast_path
 from .ops import IntArray, SaturationLog, align, as_int, round_shift, saturate
+
+#: most input codes an activation may have for :func:`activate` to look every one up in a full table
+_FULL_TABLE_CODES = 1 << 18
+
+
+@lru_cache(maxsize=16)
+def _full_table(table: ActivationTable) -> IntArray | None:
+    """The activation's output for every code of its designed input range (inputs outside it clamp to the
+    ends), or None when the range is too large or some code saturates the output format (then its count
+    needs the piecewise evaluation)."""
+    codes = table.hi_int - table.lo_int + 1
+    if codes > _FULL_TABLE_CODES:
+        return None
+    x = np.arange(table.lo_int, table.hi_int + 1, dtype=np.int64)
+    log = SaturationLog()
+    y = _activate_pwl(x, table, log, "all")
+    if log.total:
+        return None
+    y.setflags(write=False)
+    return y
+
+
+def activate(
+    x: IntArray, table: ActivationTable, log: SaturationLog | None = None, name: str | None = None
+) -> IntArray:
+    """:func:`ernn.golden.activation.activate` by one lookup in a table of every input code (same integers,
+    same saturation counts: none, or the table is not used); a large batch spends most of its cell time in
+    the piecewise evaluation's two lookups, multiply and rounding."""
+    full = _full_table(table) if fast_path(np.size(x)) else None
+    if full is None:
+        return _activate_pwl(x, table, log, name)
+    x = as_int(x)
+    y = full[np.clip(x, table.lo_int, table.hi_int) - table.lo_int]
+    if log is not None:
+        log.record(name or f"{table.kind}_out", 0, y.size)
+    return y
 
 
 def to_gate_frac(y: IntArray, cfg: NumericsConfig) -> IntArray:

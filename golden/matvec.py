@@ -20,17 +20,56 @@ real) and quantized once to Q(weight_spectrum) by :func:`quantize_spectra`.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
 import numpy as np
 import numpy.typing as npt
+from threadpoolctl import ThreadpoolController
 
 from ernn.shape import BlockCirculant, ModelShape
 
-from .fft import fft_real, ifft_real
+from . import fft, kernels
 from .formats import HEADROOM_BITS, NumericsConfig, QFormat
 from .ops import IntArray, SaturationLog, as_int, fits, quantize, round_shift, saturate
+
+#: Work size (blocks of one FFT/IFFT/MAC call, elements of one activation) from which the fast path takes
+#: over: the compiled kernels of :mod:`ernn.golden.kernels` instead of :mod:`ernn.golden.fft`, the MAC on
+#: float64 BLAS, the activations by a table of every input code (:func:`ernn.golden.cells.activate`).
+#: Below it numba's one-off compile (about a second per process) would cost more than it saves. Same
+#: integers and saturation counts either way (tests/test_golden_batched.py); ``None`` turns it off.
+COMPILED_MIN_BLOCKS: int | None = 4096
+
+
+def fast_path(size: int) -> bool:
+    """Whether work of ``size`` blocks (or elements) takes the fast path (:data:`COMPILED_MIN_BLOCKS`)."""
+    return COMPILED_MIN_BLOCKS is not None and size >= COMPILED_MIN_BLOCKS
+
+
+_BLAS = ThreadpoolController()
+
+
+def one_blas_thread() -> AbstractContextManager[object]:
+    """Run numpy's BLAS on one thread inside the ``with`` block (``GoldenNetwork.run`` holds it for a
+    whole batch). On a busy machine OpenBLAS's threads spin against each other: the MAC of a 512-sequence
+    step of hidden 256, k 16 took 25 ms on two threads and 1 ms on one. Set once per run, not per call:
+    changing OpenBLAS's thread count costs about 15 ms."""
+    return _BLAS.limit(limits=1, user_api="blas")
+
+
+def _float_matmul(w: npt.NDArray[np.float64], x: IntArray) -> npt.NDArray[np.float64]:
+    """Per-bin w (bins, R, C) @ x (bins, C, M) on float64 BLAS, exact when every partial sum (at most
+    C max|w| max|x| in magnitude) is an integer below 2**53, which the caller checks."""
+    xf = np.ascontiguousarray(x, dtype=np.float64)
+    out = np.empty((w.shape[0], w.shape[1], x.shape[2]), dtype=np.float64)
+    for b in range(w.shape[0]):
+        np.matmul(w[b], xf[b], out=out[b])
+    return out
+
+
+def _transforms(blocks: int):
+    return kernels if fast_path(blocks) else fft
 
 
 def weight_spectra_float(vectors: npt.ArrayLike) -> npt.NDArray[np.complex128]:
@@ -65,6 +104,7 @@ class Spectra:
     re: IntArray
     im: IntArray
     _stacked: IntArray | None = field(default=None, repr=False)
+    _stacked_float: npt.NDArray[np.float64] | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.re = as_int(self.re)
@@ -94,6 +134,12 @@ class Spectra:
             self._stacked = np.ascontiguousarray(np.concatenate((top, bot), axis=1))
         return self._stacked
 
+    def stacked_float(self) -> npt.NDArray[np.float64]:
+        """:meth:`stacked` in float64 (the BLAS operand of a large MAC)."""
+        if self._stacked_float is None:
+            self._stacked_float = self.stacked().astype(np.float64)
+        return self._stacked_float
+
     def mac(self, x_re: IntArray, x_im: IntArray) -> tuple[IntArray, IntArray]:
         """acc[..., g, i, m] = sum_j S[g, i, j, m] X[..., j, m], exact (see :func:`cmac`)."""
         g, p, q, b = self.shape
@@ -112,6 +158,11 @@ class Spectra:
         m = int(np.prod(lead, dtype=np.int64))
         xs_ = np.concatenate((x_re.reshape(m, q, b), x_im.reshape(m, q, b)), axis=1)  # (M, 2q, bins)
         xs_ = xs_.transpose(2, 1, 0)  # (bins, 2q, M)
+        if fast_path(m * q) and 2 * q * ws * xs < 1 << 53:
+            accf = _float_matmul(self.stacked_float(), xs_)  # (bins, 2Gp, M)
+            # one pass to (re/im, M, G, p, bins) integers: re and im come out contiguous
+            acc = accf.reshape(b, 2, g, p, m).transpose(1, 4, 2, 3, 0).astype(np.int64, order="C")
+            return acc[0].reshape(*lead, g, p, b), acc[1].reshape(*lead, g, p, b)
         acc = np.matmul(self.stacked(), xs_)  # (bins, 2Gp, M)
         acc = acc.transpose(2, 1, 0).reshape(*lead, 2, g, p, b)
         return acc[..., 0, :, :, :], acc[..., 1, :, :, :]
@@ -139,7 +190,8 @@ def input_spectra(
         raise ValueError(f"{name}: input outside the data format {cfg.data}")
     if cols < blocks * k:
         x = np.concatenate((x, np.zeros((*x.shape[:-1], blocks * k - cols), dtype=np.int64)), axis=-1)
-    return fft_real(x.reshape(*x.shape[:-1], blocks, k), cfg.twiddle, cfg.fft_out, log, name)
+    x = x.reshape(*x.shape[:-1], blocks, k)
+    return _transforms(x.size // k).fft_real(x, cfg.twiddle, cfg.fft_out, log, name)
 
 
 def acc_to_ifft(
@@ -172,8 +224,18 @@ def output_blocks(
     name: str = "ifft",
 ) -> IntArray:
     """Accumulators (..., G, p, bins) -> Q(ifft_out) outputs (..., G, rows): shift, IFFT, saturate, crop."""
+    y = (
+        kernels.output_blocks(acc_re, acc_im, cfg, log, name)
+        if fast_path(acc_re.size // acc_re.shape[-1])
+        else None
+    )
+    if y is not None:  # the same steps in one compiled pass
+        y = y.reshape(*y.shape[:-2], y.shape[-2] * y.shape[-1])
+        return y[..., :rows]
     ir, ii = acc_to_ifft(acc_re, acc_im, cfg, log, f"{name}_in")
-    y = ifft_real(ir, ii, cfg.twiddle, cfg.ifft, log, name)  # (..., G, p, k)
+    y = _transforms(ir.size // ir.shape[-1]).ifft_real(
+        ir, ii, cfg.twiddle, cfg.ifft, log, name
+    )  # (..., G, p, k)
     y = saturate(y, cfg.ifft_out, log, f"{name}_out")
     y = y.reshape(*y.shape[:-2], y.shape[-2] * y.shape[-1])
     return y[..., :rows]

@@ -24,6 +24,7 @@ zero for every sequence; a sequence's outputs after its last frame are zero.
 from __future__ import annotations
 
 import dataclasses
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,7 +38,7 @@ from .activation import activation_table
 from .cells import gru_cell, lstm_cell
 from .fft import twiddles
 from .formats import MAX_BLOCK, MIN_BLOCK, NumericsConfig, QFormat, fit_frac
-from .matvec import Accumulators, Spectra, concat_gates
+from .matvec import Accumulators, Spectra, concat_gates, fast_path, one_blas_thread
 from .ops import IntArray, SaturationLog, align, dequantize, quantize, saturate
 
 _SHAPE_FIELDS = [f.name for f in dataclasses.fields(ModelShape)]
@@ -375,7 +376,18 @@ class GoldenNetwork:
         return outs, new_state
 
     def run(self, x: npt.ArrayLike, lengths: npt.ArrayLike | None = None) -> GoldenResult:
-        """Run a batch x (N, T, input_size) (float, or integers of Q(data)) with per-sequence lengths."""
+        """Run a batch x (N, T, input_size) (float, or integers of Q(data)) with per-sequence lengths.
+
+        All N sequences advance together, one time step per matvec: a large batch is the fast way to run a
+        test set (``bench/bench_golden.py``), with the same integers and saturation counts as running the
+        sequences one by one (``tests/test_golden_batched.py``).
+        """
+        arr = np.asarray(x)
+        # the BLAS thread setting costs milliseconds: only for batches that take the fast path
+        with one_blas_thread() if fast_path(arr.size // max(1, self.info.block_size)) else nullcontext():
+            return self._run(arr, lengths)
+
+    def _run(self, x: npt.ArrayLike, lengths: npt.ArrayLike | None) -> GoldenResult:
         arr = np.asarray(x)
         if arr.ndim != 3 or arr.shape[2] != self.info.input_size:
             raise ValueError(f"x must have shape (N, T, {self.info.input_size}), got {arr.shape}")
@@ -392,26 +404,19 @@ class GoldenNetwork:
         inp = xq[order]
         lens_sorted = lens[order]
         counts = (np.arange(t_max)[:, None] < lens_sorted[None, :]).sum(axis=1)  # active rows per step
-        act_sorted = active[order]
         h_all: list[IntArray] = []
         c_all: list[IntArray] = []
         for idx, layer in enumerate(self.layers):
             llog = log.child(f"layer{idx}")
-            ax_r, ax_i = layer.input_acc(inp[act_sorted], llog)  # only real frames
-            g, p, _, b = layer.w_ih.shape
-            acc_r = np.zeros((n, t_max, g, p, b), dtype=np.int64)
-            acc_i = np.zeros_like(acc_r)
-            acc_r[act_sorted], acc_i[act_sorted] = ax_r, ax_i
             h_out = np.zeros((n, t_max, layer.output_size), dtype=np.int64)
             c_out = np.zeros((n, t_max, layer.hidden_size), dtype=np.int64)
             ((h, c),) = self.initial_state(n)[idx : idx + 1]
             for t in range(t_max):
-                m = int(counts[t])
+                m = int(counts[t])  # the active rows are a prefix: only real frames are multiplied
                 if m == 0:
                     break
-                h_new, c_new = layer.step(
-                    (acc_r[:m, t], acc_i[:m, t]), h[:m], None if c is None else c[:m], llog
-                )
+                acc_x = layer.input_acc(inp[:m, t], llog)
+                h_new, c_new = layer.step(acc_x, h[:m], None if c is None else c[:m], llog)
                 h[:m] = h_new
                 h_out[:m, t] = h_new
                 if c is not None and c_new is not None:

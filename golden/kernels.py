@@ -1,0 +1,327 @@
+"""Compiled (numba) twins of the fixed-point FFT and IFFT of :mod:`ernn.golden.fft`, for large batches.
+
+Same integers, same saturation counts: :func:`fft_real` and :func:`ifft_real` here compute exactly what
+the numpy functions of the same names compute (radix-2 DIT, bit-reversed input, round-half-up twiddle
+products ``(W b + 2**(f-1)) >> f``, forward stages saturated to Q(out.word - log2 k + s, out.frac), inverse
+stages halved with round-half-up and saturated to the IFFT format, only the real part of the last inverse
+stage formed; formats as in ``fft.py``). They differ only in how the work is laid out: the numpy version
+makes a temporary array per operation, which at a batch of thousands of blocks streams every operand
+through memory a dozen times per stage; here the blocks are taken a tile at a time (``_TILE`` blocks, the
+k points of each in registers or L1), each stage is one loop over the tile that the compiler vectorises,
+and a saturation is counted where it happens.
+
+The trivial twiddles (W^0 = 1, W^(k/4) = -j) go through the multiply like every other: ``fft.py`` shows
+that the rounded product is exactly b and -j b there, so the result is the same.
+
+numba compiles each kernel on its first call (about a second); :mod:`ernn.golden.matvec` only calls them
+for batches large enough to repay that (``matvec.COMPILED_MIN_BLOCKS``), and ``tests/test_golden_batched.py``
+compares them with ``fft.py`` on random and saturating inputs.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from .fft import bit_reverse_indices, twiddles
+from .formats import NumericsConfig, QFormat, log2_exact
+from .ops import IntArray, SaturationLog, as_int, fits
+
+#: blocks per tile: 2 x k x _TILE int64 working values stay in L1/L2 for k <= 64
+_TILE = 64
+
+
+@njit(cache=False, nogil=True, boundscheck=False)
+def _fft_kernel(x, rev, twr, twi, tw_frac, los, his, out_re, out_im, counts):  # pragma: no cover - jitted
+    n, k = x.shape
+    nb = k // 2 + 1
+    half = (1 << (tw_frac - 1)) if tw_frac > 0 else 0
+    zr = np.empty((k, _TILE), dtype=np.int64)
+    zi = np.empty((k, _TILE), dtype=np.int64)
+    for c0 in range(0, n, _TILE):
+        w = min(_TILE, n - c0)
+        for p in range(k):
+            src = rev[p]
+            for i in range(w):
+                zr[p, i] = x[c0 + i, src]
+                zi[p, i] = 0
+        s = 0
+        hn = 1
+        while hn < k:
+            nn = 2 * hn
+            step = k // nn
+            lo = los[s]
+            hi = his[s]
+            cnt = 0
+            for g in range(0, k, nn):
+                for j in range(hn):
+                    wr = twr[j * step]
+                    wi = twi[j * step]
+                    pa = g + j
+                    pb = pa + hn
+                    for i in range(w):
+                        br = zr[pb, i]
+                        bi = zi[pb, i]
+                        tr = (wr * br - wi * bi + half) >> tw_frac
+                        ti = (wr * bi + wi * br + half) >> tw_frac
+                        ar = zr[pa, i]
+                        ai = zi[pa, i]
+                        v0 = ar + tr
+                        v1 = ai + ti
+                        v2 = ar - tr
+                        v3 = ai - ti
+                        cnt += (v0 > hi) + (v0 < lo) + (v1 > hi) + (v1 < lo)
+                        cnt += (v2 > hi) + (v2 < lo) + (v3 > hi) + (v3 < lo)
+                        zr[pa, i] = min(max(v0, lo), hi)
+                        zi[pa, i] = min(max(v1, lo), hi)
+                        zr[pb, i] = min(max(v2, lo), hi)
+                        zi[pb, i] = min(max(v3, lo), hi)
+            counts[s] += cnt
+            s += 1
+            hn = nn
+        for m in range(nb):
+            for i in range(w):
+                out_re[c0 + i, m] = zr[m, i]
+                out_im[c0 + i, m] = zi[m, i]
+
+
+@njit(cache=False, nogil=True, boundscheck=False)
+def _load_hermitian(re, im, c0, w, rev, zr, zi):  # pragma: no cover - jitted
+    """Bins 0..k/2 of rows c0..c0+w of re/im -> all k bins (X[k-m] = conj X[m], Im of bins 0 and k/2
+    taken as 0), bit-reversed, into the tile zr/zi (k, _TILE)."""
+    nb = re.shape[1]
+    k = zr.shape[0]
+    for p in range(k):
+        m = rev[p]
+        if m < nb:
+            real_bin = m == 0 or m == nb - 1
+            for i in range(w):
+                zr[p, i] = re[c0 + i, m]
+                zi[p, i] = 0 if real_bin else im[c0 + i, m]
+        else:
+            for i in range(w):
+                zr[p, i] = re[c0 + i, k - m]
+                zi[p, i] = -im[c0 + i, k - m]
+
+
+@njit(cache=False, nogil=True, boundscheck=False)
+def _ifft_stages(zr, zi, w, twr, twi, tw_frac, lo, hi, yr, counts):  # pragma: no cover - jitted
+    """Every inverse stage on the tile zr/zi (in place); the last stage's real part into yr (k, _TILE)."""
+    k = zr.shape[0]
+    half = (1 << (tw_frac - 1)) if tw_frac > 0 else 0
+    s = 0
+    hn = 1
+    while 2 * hn < k:  # every stage but the last: full complex outputs
+        nn = 2 * hn
+        step = k // nn
+        cnt = 0
+        for g in range(0, k, nn):
+            for j in range(hn):
+                wr = twr[j * step]
+                wi = twi[j * step]
+                pa = g + j
+                pb = pa + hn
+                for i in range(w):
+                    br = zr[pb, i]
+                    bi = zi[pb, i]
+                    tr = (wr * br + wi * bi + half) >> tw_frac  # conj(W) b
+                    ti = (wr * bi - wi * br + half) >> tw_frac
+                    ar = zr[pa, i]
+                    ai = zi[pa, i]
+                    v0 = (ar + tr + 1) >> 1
+                    v1 = (ai + ti + 1) >> 1
+                    v2 = (ar - tr + 1) >> 1
+                    v3 = (ai - ti + 1) >> 1
+                    cnt += (v0 > hi) + (v0 < lo) + (v1 > hi) + (v1 < lo)
+                    cnt += (v2 > hi) + (v2 < lo) + (v3 > hi) + (v3 < lo)
+                    zr[pa, i] = min(max(v0, lo), hi)
+                    zi[pa, i] = min(max(v1, lo), hi)
+                    zr[pb, i] = min(max(v2, lo), hi)
+                    zi[pb, i] = min(max(v3, lo), hi)
+        counts[s] += cnt
+        s += 1
+        hn = nn
+    # last stage (one group of k points): only the real part
+    cnt = 0
+    for j in range(hn):
+        wr = twr[j]
+        wi = twi[j]
+        pb = j + hn
+        for i in range(w):
+            tr = (wr * zr[pb, i] + wi * zi[pb, i] + half) >> tw_frac
+            v0 = (zr[j, i] + tr + 1) >> 1
+            v2 = (zr[j, i] - tr + 1) >> 1
+            cnt += (v0 > hi) + (v0 < lo) + (v2 > hi) + (v2 < lo)
+            yr[j, i] = min(max(v0, lo), hi)
+            yr[pb, i] = min(max(v2, lo), hi)
+    counts[s] += cnt
+
+
+@njit(cache=False, nogil=True, boundscheck=False)
+def _ifft_kernel(re, im, rev, twr, twi, tw_frac, lo, hi, out, counts):  # pragma: no cover - jitted
+    n, nb = re.shape
+    k = 2 * (nb - 1)
+    zr = np.empty((k, _TILE), dtype=np.int64)
+    zi = np.empty((k, _TILE), dtype=np.int64)
+    yr = np.empty((k, _TILE), dtype=np.int64)
+    for c0 in range(0, n, _TILE):
+        w = min(_TILE, n - c0)
+        _load_hermitian(re, im, c0, w, rev, zr, zi)
+        _ifft_stages(zr, zi, w, twr, twi, tw_frac, lo, hi, yr, counts)
+        for p in range(k):
+            for i in range(w):
+                out[c0 + i, p] = yr[p, i]
+
+
+@njit(cache=False, nogil=True, boundscheck=False)
+def _finish_kernel(acc_re, acc_im, lims, shift, rev, twr, twi, tw_frac, out, counts):  # pragma: no cover
+    """Accumulators -> IFFT input (round-half-up shift, symmetric saturation) -> IFFT -> output format.
+
+    lims: accumulator lo, hi; IFFT lo, hi; output lo, hi. counts: [out-of-range accumulators, ifft_in,
+    IFFT stages 1..log2 k, ifft_out]."""
+    n, nb = acc_re.shape
+    k = 2 * (nb - 1)
+    a_lo, a_hi, f_lo, f_hi, o_lo, o_hi = lims[0], lims[1], lims[2], lims[3], lims[4], lims[5]
+    rnd = 1 << (shift - 1)
+    pr = np.empty((n if n < _TILE else _TILE, nb), dtype=np.int64)
+    pi = np.empty_like(pr)
+    zr = np.empty((k, _TILE), dtype=np.int64)
+    zi = np.empty((k, _TILE), dtype=np.int64)
+    yr = np.empty((k, _TILE), dtype=np.int64)
+    stage_counts = counts[2 : counts.shape[0] - 1]
+    for c0 in range(0, n, _TILE):
+        w = min(_TILE, n - c0)
+        bad = 0
+        cnt = 0
+        for i in range(w):
+            for m in range(nb):
+                vr = acc_re[c0 + i, m]
+                vi = acc_im[c0 + i, m]
+                bad += (vr < a_lo) + (vr > a_hi) + (vi < a_lo) + (vi > a_hi)
+                vr = (vr + rnd) >> shift
+                vi = (vi + rnd) >> shift
+                cnt += (vr < -f_hi) + (vr > f_hi) + (vi < -f_hi) + (vi > f_hi)
+                pr[i, m] = min(max(vr, -f_hi), f_hi)
+                pi[i, m] = min(max(vi, -f_hi), f_hi)
+        counts[0] += bad
+        counts[1] += cnt
+        _load_hermitian(pr, pi, 0, w, rev, zr, zi)
+        _ifft_stages(zr, zi, w, twr, twi, tw_frac, f_lo, f_hi, yr, stage_counts)
+        cnt = 0
+        for p in range(k):
+            for i in range(w):
+                v = yr[p, i]
+                cnt += (v < o_lo) + (v > o_hi)
+                out[c0 + i, p] = min(max(v, o_lo), o_hi)
+        counts[counts.shape[0] - 1] += cnt
+
+
+def fft_real(
+    x: IntArray, twiddle_fmt: QFormat, out_fmt: QFormat, log: SaturationLog | None = None, name: str = "fft"
+) -> tuple[IntArray, IntArray]:
+    """:func:`ernn.golden.fft.fft_real`, compiled: real x (..., k) -> (re, im) of bins 0..k/2."""
+    x = as_int(x)
+    k = x.shape[-1]
+    lk = log2_exact(k, name="block_size")
+    in_fmt = QFormat(out_fmt.word - lk, out_fmt.frac)
+    if not fits(x, in_fmt):
+        raise ValueError(f"fft_real: input outside its format {in_fmt} (out {out_fmt}, k = {k})")
+    lead = x.shape[:-1]
+    flat = np.ascontiguousarray(x.reshape(-1, k))
+    twr, twi = twiddles(k, twiddle_fmt)
+    stage_fmts = [QFormat(out_fmt.word - lk + s, out_fmt.frac) for s in range(1, lk + 1)]
+    los = np.array([f.min_int for f in stage_fmts], dtype=np.int64)
+    his = np.array([f.max_int for f in stage_fmts], dtype=np.int64)
+    nb = k // 2 + 1
+    out_re = np.empty((flat.shape[0], nb), dtype=np.int64)
+    out_im = np.empty_like(out_re)
+    counts = np.zeros(lk, dtype=np.int64)
+    _fft_kernel(flat, bit_reverse_indices(k), twr, twi, twiddle_fmt.frac, los, his, out_re, out_im, counts)
+    if log is not None:
+        for s in range(1, lk + 1):
+            log.record(f"{name}_stage{s}", int(counts[s - 1]), 2 * x.size)
+    return out_re.reshape(*lead, nb), out_im.reshape(*lead, nb)
+
+
+def ifft_real(
+    re: IntArray,
+    im: IntArray,
+    twiddle_fmt: QFormat,
+    fmt: QFormat,
+    log: SaturationLog | None = None,
+    name: str = "ifft",
+) -> IntArray:
+    """:func:`ernn.golden.fft.ifft_real`, compiled: Hermitian bins 0..k/2 (..., k/2 + 1) -> real (..., k)."""
+    re, im = as_int(re), as_int(im)
+    if (
+        not (fits(re, fmt) and fits(im, fmt))
+        or min(np.min(re, initial=0), np.min(im, initial=0)) == fmt.min_int
+    ):
+        raise ValueError(
+            f"ifft_real: input outside the symmetric IFFT range [-(2**{fmt.word - 1} - 1), 2**{fmt.word - 1} - 1]"
+        )
+    nb = re.shape[-1]
+    k = 2 * (nb - 1)
+    lk = log2_exact(k, name="block_size")
+    lead = re.shape[:-1]
+    fr = np.ascontiguousarray(re.reshape(-1, nb))
+    fi = np.ascontiguousarray(im.reshape(-1, nb))
+    twr, twi = twiddles(k, twiddle_fmt)
+    out = np.empty((fr.shape[0], k), dtype=np.int64)
+    counts = np.zeros(lk, dtype=np.int64)
+    _ifft_kernel(
+        fr, fi, bit_reverse_indices(k), twr, twi, twiddle_fmt.frac, fmt.min_int, fmt.max_int, out, counts
+    )
+    if log is not None:
+        for s in range(1, lk):
+            log.record(f"{name}_stage{s}", int(counts[s - 1]), 2 * out.size)
+        log.record(f"{name}_stage{lk}", int(counts[lk - 1]), out.size)
+    return out.reshape(*lead, k)
+
+
+def output_blocks(
+    acc_re: IntArray,
+    acc_im: IntArray,
+    cfg: NumericsConfig,
+    log: SaturationLog | None = None,
+    name: str = "ifft",
+) -> IntArray | None:
+    """:func:`ernn.golden.matvec.output_blocks` before the crop, in one compiled pass: accumulators
+    (..., bins) Q(accumulator) -> Q(ifft_out) (..., k), counting ``{name}_in``, the stages and
+    ``{name}_out`` as the numpy path does. None when the shift to Q(ifft) is not a right shift (the numpy
+    path handles that)."""
+    shift = cfg.accumulator.frac - cfg.ifft.frac
+    if shift <= 0:
+        return None
+    nb = acc_re.shape[-1]
+    k = 2 * (nb - 1)
+    lk = log2_exact(k, name="block_size")
+    lead = acc_re.shape[:-1]
+    ar = np.ascontiguousarray(as_int(acc_re).reshape(-1, nb))
+    ai = np.ascontiguousarray(as_int(acc_im).reshape(-1, nb))
+    lims = np.array(
+        [
+            cfg.accumulator.min_int,
+            cfg.accumulator.max_int,
+            cfg.ifft.min_int,
+            cfg.ifft.max_int,
+            cfg.ifft_out.min_int,
+            cfg.ifft_out.max_int,
+        ],
+        dtype=np.int64,
+    )
+    twr, twi = twiddles(k, cfg.twiddle)
+    out = np.empty((ar.shape[0], k), dtype=np.int64)
+    counts = np.zeros(lk + 3, dtype=np.int64)
+    _finish_kernel(ar, ai, lims, shift, bit_reverse_indices(k), twr, twi, cfg.twiddle.frac, out, counts)
+    if counts[0]:
+        raise OverflowError(
+            f"accumulator value outside {cfg.accumulator}: numerics.accumulator.word is too small for this model"
+        )
+    if log is not None:
+        log.record(f"{name}_in", int(counts[1]), 2 * ar.size)
+        for s in range(1, lk):
+            log.record(f"{name}_stage{s}", int(counts[1 + s]), 2 * out.size)
+        log.record(f"{name}_stage{lk}", int(counts[1 + lk]), out.size)
+        log.record(f"{name}_out", int(counts[2 + lk]), out.size)
+    return out.reshape(*lead, k)

@@ -1,0 +1,116 @@
+"""The golden model on batches (issue 18): a batch of ragged sequences run together on the compiled kernels
+gives exactly what each sequence gives alone on the numpy path, and the kernels equal ``golden/fft.py``.
+
+``GoldenNetwork.run`` advances N sequences together; for large batches the FFT/IFFT go through the
+compiled twins of ``ernn.golden.kernels``, the MAC through float64 BLAS (exact below 2**53) and the
+activations through a table of every input code. The reference here is the per-sequence run with every
+one of those off (``matvec.COMPILED_MIN_BLOCKS = None``): today's numpy path. Compared: every output
+integer (h and, for LSTMs, c of every layer) and every saturation point's saturated and seen counts,
+summed over the sequences. The inputs are scaled so that several points saturate.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from ernn.golden import fft, kernels, matvec
+from ernn.golden.float_reference import random_model
+from ernn.golden.formats import QFormat
+from ernn.golden.network import GoldenNetwork
+from ernn.golden.ops import SaturationLog
+
+MODELS = {
+    "lstm": {"cell": "lstm", "block_size": 8},
+    "lstmp_peephole": {"cell": "lstm", "block_size": 4, "proj_size": 12, "peephole": True},
+    "gru": {"cell": "gru", "block_size": 16},
+    "lstm_2layer": {"cell": "lstm", "block_size": 8, "num_layers": 2},
+    "gru_2layer_k4": {"cell": "gru", "block_size": 4, "num_layers": 2},
+}
+
+
+def _summed(logs: list[SaturationLog]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for log in logs:
+        for key, val in log.as_dict().items():
+            acc = out.setdefault(key, {"saturated": 0, "seen": 0})
+            acc["saturated"] += val["saturated"]
+            acc["seen"] += val["seen"]
+    return out
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_batched_equals_sequence_at_a_time(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    kw = dict(MODELS[name])
+    cell = kw.pop("cell")
+    seed = sorted(MODELS).index(name)
+    desc = random_model(cell, 20, 24, scale=2.0, seed=seed, **kw)
+    net = GoldenNetwork(desc)
+    rng = np.random.default_rng(seed)
+    n, t_max = 7, 9
+    x = rng.normal(scale=6.0, size=(n, t_max, 20))  # large enough to saturate the input and the cell
+    lengths = np.array([9, 1, 5, 0, 9, 3, 7])
+
+    monkeypatch.setattr(matvec, "COMPILED_MIN_BLOCKS", 1)  # every transform and MAC on the fast path
+    batched = net.run(x, lengths)
+    monkeypatch.setattr(matvec, "COMPILED_MIN_BLOCKS", None)  # today's numpy path
+    alone = [net.run(x[i : i + 1, : lengths[i]], lengths[i : i + 1]) for i in range(n)]
+
+    for i in range(n):
+        ln = int(lengths[i])
+        for layer in range(net.info.num_layers):
+            got, want = batched.h_int[layer][i, :ln], alone[i].h_int[layer][0]
+            if not np.array_equal(got, want):
+                t, u = np.argwhere(got != want)[0]
+                raise AssertionError(
+                    f"{name} (seed {seed}): sequence {i} layer {layer} h first differs at step {t} unit {u}: "
+                    f"batched {got[t, u]}, alone {want[t, u]}"
+                )
+            assert not batched.h_int[layer][i, ln:].any(), f"{name}: outputs after sequence {i}'s end"
+            if batched.c_int is not None:
+                assert alone[i].c_int is not None
+                np.testing.assert_array_equal(
+                    batched.c_int[layer][i, :ln], alone[i].c_int[layer][0], err_msg=f"{name}: c, sequence {i}"
+                )
+    want_log = _summed([a.log for a in alone])
+    assert batched.log.as_dict() == want_log, f"{name} (seed {seed}): saturation counts differ"
+    assert batched.log.total > 0, f"{name}: the stimulus must saturate somewhere for the counts to be tested"
+
+
+@pytest.mark.parametrize("k", [4, 8, 16, 32, 64])
+def test_kernels_equal_numpy_fft(k: int) -> None:
+    """The compiled FFT and IFFT against golden/fft.py: random and extreme inputs, counts included."""
+    rng = np.random.default_rng(k)
+    tw = QFormat(18, 16)
+    out = QFormat(20, 12)
+    in_fmt = QFormat(out.word - int(np.log2(k)), out.frac)
+    x = rng.integers(in_fmt.min_int, in_fmt.max_int + 1, size=(70, 3, k))
+    x[:20] = rng.choice([in_fmt.min_int, in_fmt.max_int], size=(20, 3, k))
+    logs = SaturationLog(), SaturationLog()
+    want, got = fft.fft_real(x, tw, out, logs[0]), kernels.fft_real(x, tw, out, logs[1])
+    np.testing.assert_array_equal(got[0], want[0])
+    np.testing.assert_array_equal(got[1], want[1])
+    assert logs[1].as_dict() == logs[0].as_dict()
+
+    fmt = QFormat(23, 14)
+    nb = k // 2 + 1
+    re = rng.integers(-fmt.max_int, fmt.max_int + 1, size=(300, nb))
+    im = rng.integers(-fmt.max_int, fmt.max_int + 1, size=(300, nb))
+    re[:100] = rng.choice([-fmt.max_int, fmt.max_int], size=(100, nb))  # saturates the later stages
+    im[:100] = rng.choice([-fmt.max_int, fmt.max_int], size=(100, nb))
+    logs = SaturationLog(), SaturationLog()
+    want_y = fft.ifft_real(re, im, tw, fmt, logs[0])
+    got_y = kernels.ifft_real(re, im, tw, fmt, logs[1])
+    np.testing.assert_array_equal(got_y, want_y)
+    assert logs[1].as_dict() == logs[0].as_dict()
+    if k >= 8:
+        assert logs[0].total > 0, "the extreme IFFT inputs must saturate a stage"
+
+
+def test_kernels_refuse_out_of_format_input() -> None:
+    with pytest.raises(ValueError, match="outside its format"):
+        kernels.fft_real(np.full((1, 8), 1 << 20), QFormat(18, 16), QFormat(20, 12))
+    with pytest.raises(ValueError, match="symmetric IFFT range"):
+        kernels.ifft_real(
+            np.full((1, 5), -(1 << 22)), np.zeros((1, 5), np.int64), QFormat(18, 16), QFormat(23, 14)
+        )
