@@ -1,0 +1,644 @@
+"""Bit-exact integer golden TRAINING step of tensor-train networks (the contract of the RTL training engine).
+
+Two models, both trained with a squared-error loss L = 1/2 sum_b ||y_b - t_b||^2 on one-hot targets t
+(the output error y - t is the gradient: no division, no exponential):
+
+* **TT-MLP**: y = W x + b, W one TT-matrix (G = 1).
+* **TT-GRU classifier**: a GRU whose W_x (3H x in) and W_h (3H x H) are TT-matrices (gates r, z, n as
+  PyTorch stacks them), hard activations sigma(v) = clip(v/4 + 1/2, 0, 1) and tanh(v) = clip(v, -1, 1), run
+  over each sequence's valid steps (a state is frozen past its length), and a dense head y = V h_T + c
+  (a one-core TT-matrix: the engine's contraction unit runs it too).
+
+All numbers are int64 arrays holding the formats of :class:`golden.tt_formats.TTTrainFormats`. One step
+(:func:`mlp_step`, :func:`gru_step`) takes the state and a batch and returns the new state, bit for bit:
+
+1. **forward** -- the TT contraction of :mod:`ernn.train.tt` (right to left, core d first); each core's
+   product is exact and rounded once to ``inter`` (round half up, saturate). Every core's input is kept
+   for the backward pass (the saved activations; the GRU keeps them per time step).
+2. **backward** -- through time for the GRU; the backward contraction runs the cores in the opposite
+   order: dG_k = sum g_out (x) t_k exact, g_t = G_k^T g_out rounded to ``grad``. Rounding and saturation
+   pass the gradient unchanged (straight-through); the hard activations pass it where their input lies
+   strictly inside (-2, 2) (sigma, times 1/4: a shift) or (-1, 1) (tanh).
+3. **rank prior** (``prior_samples`` > 0): core gradients gain w * (D_left + D_right), the decay of the
+   two rank slices the entry belongs to, D_j = min(2**24 - 1, floor(B (n_j + 2) 2**(2 f_core + 16) /
+   (N S_j))) in Q8.16 (S_j the slice's exact energy, n_j its entries): the MAP log-uniform prior of
+   :class:`ernn.train.tt.RankPrior` per batch of B out of N samples, integer only (one division per slice).
+4. **update** -- w <- sat(w - SR(g, s)), stochastic rounding with the lane LFSRs in
+   :data:`UPDATE_ORDER` (golden/tt_formats.py has the polynomial and the draw order); pruned slices are
+   forced back to 0.
+5. **rank pruning** (``prune_shift`` > 0) -- after the update, per boundary, slice j is pruned when
+   S_j * 2**prune_shift < max_j S_j (the largest slice always stays).
+
+:func:`float_mlp_step` / :func:`float_gru_step` run the same algorithm in float64 without rounding
+(the reference); :func:`mlp_forward_bound` / :func:`mlp_gradient_bound` compute how far the integer
+forward pass and gradients can lie from it (running error analysis; docs/numerics.md).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+from ernn.shape.structures import TensorTrain, tt_modes
+
+from .formats import QFormat
+from .ops import round_shift, saturate
+from .tt_formats import LaneLFSR, TTTrainFormats
+
+IntArray = npt.NDArray[np.int64]
+
+#: the order in which the update visits the trained tensors (and draws their random bits)
+UPDATE_ORDER = ("x_core", "h_core", "head", "bx", "bh", "bhead")
+
+_DECAY_FRAC = 16
+_DECAY_MAX = (1 << 24) - 1
+
+
+# ------------------------------------------------------------------------------------------------------
+# layouts
+@dataclass(frozen=True)
+class TTShape:
+    """One TT-matrix: ``gates`` stacked (rows, cols) matrices, modes and ranks as in ernn.train.tt."""
+
+    rows: int
+    cols: int
+    gates: int
+    row_modes: tuple[int, ...]
+    col_modes: tuple[int, ...]
+    ranks: tuple[int, ...]
+
+    @classmethod
+    def of(cls, rows: int, cols: int, gates: int, params: TensorTrain | None) -> TTShape:
+        """``params`` None: a dense matrix as one core (1, rows, cols, 1)."""
+        if params is None:
+            return cls(rows, cols, gates, (rows,), (cols,), (1, 1))
+        return cls(
+            rows, cols, gates, tt_modes(rows, params.cores), tt_modes(cols, params.cores),
+            params.ranks(rows, cols),
+        )  # fmt: skip
+
+    @property
+    def cores(self) -> int:
+        return len(self.row_modes)
+
+    def core_shape(self, k: int) -> tuple[int, ...]:
+        return (self.gates, self.ranks[k], self.row_modes[k], self.col_modes[k], self.ranks[k + 1])
+
+
+# ------------------------------------------------------------------------------------------------------
+# the contraction, integer and float, with the saved inputs of every core
+def _rq(v: IntArray, shift: int, fmt: QFormat) -> IntArray:
+    return saturate(round_shift(v, shift), fmt)
+
+
+def tt_forward(
+    cores: list[np.ndarray], x: np.ndarray, shape: TTShape, shifts: list[int] | None, fmt: QFormat | None
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """y (B, G*rows) = W x for x (B, cols), and the input of every core (index k: core k's input).
+
+    Integer mode (``shifts`` and ``fmt`` given): core k's exact product is rounded by ``shifts[k]`` bits
+    into ``fmt``. Float mode (both None): plain float64."""
+    g, d = shape.gates, shape.cores
+    b = x.shape[0]
+    n_total = math.prod(shape.col_modes)
+    t = np.zeros((b, n_total), dtype=x.dtype)
+    t[:, : shape.cols] = x
+    p = n_total // shape.col_modes[-1]
+    t = np.broadcast_to(t.reshape(b, 1, p, shape.col_modes[-1], 1, 1), (b, g, p, shape.col_modes[-1], 1, 1))
+    saved: list[np.ndarray] = [np.empty(0)] * d
+    for k in range(d - 1, -1, -1):
+        saved[k] = t
+        out = np.einsum("gaijs,bgpjsq->bgpaiq", cores[k], t)
+        if shifts is not None and fmt is not None:
+            out = _rq(out, shifts[k], fmt)
+        if k:
+            p //= shape.col_modes[k - 1]
+            t = out.reshape(b, g, p, shape.col_modes[k - 1], out.shape[3], -1)
+        else:
+            y = out.reshape(b, g, -1)[:, :, : shape.rows].reshape(b, g * shape.rows)
+    return y, saved
+
+
+def tt_backward(
+    cores: list[np.ndarray],
+    saved: list[np.ndarray],
+    g_y: np.ndarray,
+    shape: TTShape,
+    grad_fmt: QFormat | None,
+    core_frac: int,
+    need_input: bool = True,
+) -> tuple[list[np.ndarray], np.ndarray | None]:
+    """Core gradients (exact sums over the batch; core k's fraction bits: grad + core k's input) and the
+    input gradient (B, cols) rounded to ``grad_fmt`` (float mode: ``grad_fmt`` None)."""
+    g, d = shape.gates, shape.cores
+    b = g_y.shape[0]
+    m_total = math.prod(shape.row_modes)
+    gy = np.zeros((b, g, m_total), dtype=g_y.dtype)
+    gy[:, :, : shape.rows] = g_y.reshape(b, g, shape.rows)
+    g_out = gy.reshape(b, g, 1, 1, shape.row_modes[0], -1)
+    dcores: list[np.ndarray] = [np.empty(0)] * d
+    g_t = None
+    for k in range(d):
+        dcores[k] = np.einsum("bgpaiq,bgpjsq->gaijs", g_out, saved[k])
+        if k == d - 1 and not need_input:
+            break
+        g_t = np.einsum("gaijs,bgpaiq->bgpjsq", cores[k], g_out)
+        if grad_fmt is not None:
+            g_t = _rq(g_t, core_frac, grad_fmt)
+        if k < d - 1:  # this core's input was the previous core's output, reshaped
+            nxt = saved[k + 1]
+            g_out = g_t.reshape(b, g, nxt.shape[2], shape.ranks[k + 1], shape.row_modes[k + 1], -1)
+    if not need_input:
+        return dcores, None
+    gx = g_t.sum(axis=1).reshape(b, -1)[:, : shape.cols]
+    if grad_fmt is not None:
+        gx = saturate(gx, grad_fmt)
+    return dcores, gx
+
+
+# ------------------------------------------------------------------------------------------------------
+# state
+@dataclass
+class TTState:
+    """The trained state: integer tensors by name, rank masks, the LFSR lanes, the step count."""
+
+    tensors: dict[str, IntArray]
+    masks: dict[str, IntArray]  # "<matrix>_mask<k>": (G, r_k) of 0/1
+    lfsr: LaneLFSR
+    step: int = 0
+    shapes: dict[str, TTShape] = field(default_factory=dict)
+
+    def copy(self) -> TTState:
+        return TTState(
+            {k: v.copy() for k, v in self.tensors.items()},
+            {k: v.copy() for k, v in self.masks.items()},
+            self.lfsr.copy(),
+            self.step,
+            dict(self.shapes),
+        )
+
+    def cores(self, matrix: str) -> list[IntArray]:
+        return [self.tensors[f"{matrix}{k}"] for k in range(self.shapes[matrix].cores)]
+
+
+def _input_frac(fmts: TTTrainFormats, k: int, d: int, first_frac: int) -> int:
+    """Fraction bits of core k's input: the layer input for core d-1 (the first run), else ``inter``."""
+    return first_frac if k == d - 1 else fmts.inter.frac
+
+
+def _core_shifts(fmts: TTTrainFormats, d: int, first_frac: int) -> list[int]:
+    return [fmts.core.frac + _input_frac(fmts, k, d, first_frac) - fmts.inter.frac for k in range(d)]
+
+
+def init_state(
+    shapes: dict[str, TTShape], float_tensors: dict[str, np.ndarray], fmts: TTTrainFormats
+) -> TTState:
+    """Quantize float tensors (cores ``<matrix><k>``, biases) into a state: cores to ``core``, biases to
+    ``inter``, round to nearest."""
+    from .ops import quantize
+
+    tensors, masks = {}, {}
+    for name, value in float_tensors.items():
+        fmt = fmts.inter if name.startswith("b") else fmts.core
+        tensors[name] = quantize(value, fmt)
+    for matrix, shape in shapes.items():
+        for k in range(1, shape.cores):
+            masks[f"{matrix}_mask{k}"] = np.ones((shape.gates, shape.ranks[k]), dtype=np.int64)
+    return TTState(tensors, masks, LaneLFSR(fmts.seed, fmts.sr_lanes), 0, dict(shapes))
+
+
+def random_state(shapes: dict[str, TTShape], fmts: TTTrainFormats, seed: int) -> TTState:
+    """A state from random float cores (product entries of variance 1/(3 cols)) and zero biases."""
+    rng = np.random.default_rng(seed)
+    tensors: dict[str, np.ndarray] = {}
+    for matrix, shape in shapes.items():
+        std = (1.0 / (3.0 * shape.cols) / math.prod(shape.ranks)) ** (1.0 / (2 * shape.cores))
+        for k in range(shape.cores):
+            tensors[f"{matrix}{k}"] = rng.standard_normal(shape.core_shape(k)) * std
+        bias = {"x_core": "bx", "h_core": "bh", "head": "bhead", "w": "b"}[matrix]
+        tensors[bias] = np.zeros(shape.gates * shape.rows)
+    return init_state(shapes, tensors, fmts)
+
+
+# ------------------------------------------------------------------------------------------------------
+# rank prior, update, pruning
+def _slice_energy(state: TTState, matrix: str, k: int) -> tuple[IntArray, int]:
+    """Exact energy (sum of squares, 2 f_core fraction bits) of each slice at boundary k: (G, r_k)."""
+    left, right = state.tensors[f"{matrix}{k - 1}"], state.tensors[f"{matrix}{k}"]
+    energy = (left * left).sum(axis=(1, 2, 3)) + (right * right).sum(axis=(2, 3, 4))
+    return energy, math.prod(left.shape[1:4]) + math.prod(right.shape[2:5])
+
+
+def prior_decay(state: TTState, fmts: TTTrainFormats, batch: int) -> dict[str, IntArray]:
+    """D (Q8.16, unsigned) per boundary slice: ``<matrix>_decay<k>`` (G, r_k)."""
+    out = {}
+    for matrix, shape in state.shapes.items():
+        for k in range(1, shape.cores):
+            energy, count = _slice_energy(state, matrix, k)
+            num = batch * (count + 2) << (2 * fmts.core.frac + _DECAY_FRAC)
+            den = fmts.prior_samples * energy
+            decay = np.where(den > 0, num // np.maximum(den, 1), _DECAY_MAX)
+            out[f"{matrix}_decay{k}"] = np.minimum(decay, _DECAY_MAX) * state.masks[f"{matrix}_mask{k}"]
+    return out
+
+
+def _add_decay(
+    state: TTState, grads: dict[str, IntArray], fracs: dict[str, int], fmts: TTTrainFormats, batch: int
+) -> None:
+    decay = prior_decay(state, fmts, batch)
+    for matrix, shape in state.shapes.items():
+        for k in range(shape.cores):
+            name = f"{matrix}{k}"
+            per_entry = np.zeros(shape.core_shape(k), dtype=np.int64)
+            if k > 0:
+                per_entry += decay[f"{matrix}_decay{k}"][:, :, None, None, None]
+            if k < shape.cores - 1:
+                per_entry += decay[f"{matrix}_decay{k + 1}"][:, None, None, None, :]
+            term = state.tensors[name] * per_entry  # f_core + 16 fraction bits
+            grads[name] = grads[name] + round_shift(term, fmts.core.frac + _DECAY_FRAC - fracs[name])
+
+
+def _apply_masks(state: TTState) -> None:
+    for matrix, shape in state.shapes.items():
+        for k in range(1, shape.cores):
+            mask = state.masks[f"{matrix}_mask{k}"]
+            state.tensors[f"{matrix}{k - 1}"] = (
+                state.tensors[f"{matrix}{k - 1}"] * mask[:, None, None, None, :]
+            )
+            state.tensors[f"{matrix}{k}"] = state.tensors[f"{matrix}{k}"] * mask[:, :, None, None, None]
+
+
+def update(state: TTState, grads: dict[str, IntArray], fracs: dict[str, int], fmts: TTTrainFormats) -> None:
+    """w <- sat(w - SR(g, s)) for every tensor, in UPDATE_ORDER (the draw order), then masks re-applied."""
+    names = sorted(grads, key=lambda n: (UPDATE_ORDER.index(_group(n)), n))
+    for name in names:
+        fmt = fmts.inter if name.startswith("b") else fmts.core
+        shift = fracs[name] + fmts.lr_shift - fmt.frac
+        g = grads[name]
+        if shift > 0:
+            rand = state.lfsr.draw(g.size, shift).reshape(g.shape)
+            step = (g + rand) >> shift
+        else:
+            state.lfsr.draw(g.size, 0)
+            step = g << -shift
+        state.tensors[name] = saturate(state.tensors[name] - step, fmt)
+    _apply_masks(state)
+
+
+def _group(name: str) -> str:
+    """The UPDATE_ORDER group of a tensor name (the TT-MLP's ``w<k>``, ``b`` update as x_core, bx)."""
+    base = name.rstrip("0123456789")
+    base = {"w": "x_core", "b": "bx"}.get(base, base)
+    if base not in UPDATE_ORDER:
+        raise ValueError(f"unknown tensor {name!r}")
+    return base
+
+
+def prune(state: TTState, fmts: TTTrainFormats) -> None:
+    """Slice j of a boundary is pruned when S_j * 2**prune_shift < max_j S_j (module docstring)."""
+    if not fmts.prune_shift:
+        return
+    for matrix, shape in state.shapes.items():
+        for k in range(1, shape.cores):
+            energy, _ = _slice_energy(state, matrix, k)
+            mask = state.masks[f"{matrix}_mask{k}"]
+            largest = energy.max(axis=1, keepdims=True)
+            keep = mask * ((energy << fmts.prune_shift) >= largest)
+            keep[np.arange(keep.shape[0]), energy.argmax(axis=1)] = 1
+            state.masks[f"{matrix}_mask{k}"] = keep
+    _apply_masks(state)
+
+
+def ranks(state: TTState) -> dict[str, list[list[int]]]:
+    """Effective ranks per matrix and gate."""
+    out = {}
+    for matrix, shape in state.shapes.items():
+        out[matrix] = [
+            [1, *(int(state.masks[f"{matrix}_mask{k}"][gi].sum()) for k in range(1, shape.cores)), 1]
+            for gi in range(shape.gates)
+        ]
+    return out
+
+
+# ------------------------------------------------------------------------------------------------------
+# TT-MLP
+def mlp_shapes(inputs: int, outputs: int, params: TensorTrain) -> dict[str, TTShape]:
+    return {"w": TTShape.of(outputs, inputs, 1, params)}
+
+
+def one_hot(labels: np.ndarray, classes: int, fmt: QFormat) -> IntArray:
+    out = np.zeros((len(labels), classes), dtype=np.int64)
+    out[np.arange(len(labels)), labels] = 1 << fmt.frac
+    return out
+
+
+@dataclass
+class StepResult:
+    """What one step computed besides the new state (for checks and the engine's status words)."""
+
+    y: IntArray  # outputs before the update (inter)
+    grads: dict[str, IntArray]  # exact gradients (after the prior's decay), by tensor
+    grad_fracs: dict[str, int]
+    loss: float  # 1/2 sum (y - t)^2, for monitoring only
+
+
+def mlp_step(
+    state: TTState, x: IntArray, labels: np.ndarray, fmts: TTTrainFormats
+) -> tuple[TTState, StepResult]:
+    """One training step of the TT-MLP on a batch x (B, inputs) in ``x`` format."""
+    new = state.copy()
+    shape = new.shapes["w"]
+    cores = new.cores("w")
+    y, saved = tt_forward(cores, x, shape, _core_shifts(fmts, shape.cores, fmts.x.frac), fmts.inter)
+    y = saturate(y + new.tensors["b"], fmts.inter)
+    err = y - one_hot(labels, shape.rows, fmts.inter)
+    g_y = saturate(round_shift(err, fmts.inter.frac - fmts.grad.frac), fmts.grad)
+    dcores, _ = tt_backward(cores, saved, g_y, shape, fmts.grad, fmts.core.frac, need_input=False)
+    grads = {f"w{k}": dcores[k] for k in range(shape.cores)}
+    fracs = {
+        f"w{k}": fmts.grad.frac + _input_frac(fmts, k, shape.cores, fmts.x.frac) for k in range(shape.cores)
+    }
+    grads["b"], fracs["b"] = g_y.sum(axis=0), fmts.grad.frac
+    if fmts.prior_samples:
+        _add_decay(new, grads, fracs, fmts, len(x))
+    update(new, grads, fracs, fmts)
+    prune(new, fmts)
+    new.step += 1
+    loss = 0.5 * float(((err / 2.0**fmts.inter.frac) ** 2).sum())
+    return new, StepResult(y, grads, fracs, loss)
+
+
+def mlp_predict(state: TTState, x: IntArray, fmts: TTTrainFormats) -> IntArray:
+    shape = state.shapes["w"]
+    y, _ = tt_forward(state.cores("w"), x, shape, _core_shifts(fmts, shape.cores, fmts.x.frac), fmts.inter)
+    return saturate(y + state.tensors["b"], fmts.inter)
+
+
+def float_mlp_step(
+    tensors: dict[str, np.ndarray], shape: TTShape, x: np.ndarray, labels: np.ndarray, lr: float
+) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray]]:
+    """The same algorithm in float64 (no rounding, plain w -= lr g): new tensors, y, gradients."""
+    cores = [tensors[f"w{k}"] for k in range(shape.cores)]
+    y, saved = tt_forward(cores, x, shape, None, None)
+    y = y + tensors["b"]
+    target = np.zeros_like(y)
+    target[np.arange(len(labels)), labels] = 1.0
+    g_y = y - target
+    dcores, _ = tt_backward(cores, saved, g_y, shape, None, 0, need_input=False)
+    grads = {f"w{k}": dcores[k] for k in range(shape.cores)}
+    grads["b"] = g_y.sum(axis=0)
+    return {n: tensors[n] - lr * grads[n] for n in tensors}, y, grads
+
+
+def mlp_forward_bound(
+    state: TTState, x: IntArray, fmts: TTTrainFormats
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Bounds on |y_int - y_float| (y_float: the float algorithm on the same, dequantized, numbers) and on
+    every core input, by running error analysis: each core adds |G_k| e_in (exact in the integers) plus
+    half an ``inter`` LSB of rounding; valid while nothing saturates."""
+    shape = state.shapes["w"]
+    cores = [np.abs(c.astype(np.float64)) / 2.0**fmts.core.frac for c in state.cores("w")]
+    half = 2.0 ** -(fmts.inter.frac + 1)
+    e = np.zeros(x.shape)
+    n_total = math.prod(shape.col_modes)
+    t = np.zeros((x.shape[0], n_total))
+    t[:, : shape.cols] = e
+    p = n_total // shape.col_modes[-1]
+    t = t.reshape(x.shape[0], 1, p, shape.col_modes[-1], 1, 1)
+    bounds: list[np.ndarray] = [np.empty(0)] * shape.cores
+    for k in range(shape.cores - 1, -1, -1):
+        bounds[k] = np.broadcast_to(t, (t.shape[0], 1, *t.shape[2:]))
+        out = np.einsum("gaijs,bgpjsq->bgpaiq", cores[k], t) + half
+        if k:
+            p //= shape.col_modes[k - 1]
+            t = out.reshape(x.shape[0], 1, p, shape.col_modes[k - 1], out.shape[3], -1)
+        else:
+            y = out.reshape(x.shape[0], -1)[:, : shape.rows]
+    return y, bounds
+
+
+def mlp_gradient_bound(
+    state: TTState, x: IntArray, labels: np.ndarray, fmts: TTTrainFormats
+) -> dict[str, np.ndarray]:
+    """Bounds on |dG_k int - dG_k float| (in real units) for the TT-MLP: the output error carries the
+    forward bound; the backward contraction adds |G_k|^T e_out plus half a ``grad`` LSB per core; a core
+    gradient sum(g t) errs by at most sum(|g| e_t + |t| e_g + e_g e_t) (|g|, |t| of the integer run plus
+    their own bounds, so the bound holds for the float values too)."""
+    shape = state.shapes["w"]
+    cores_i = state.cores("w")
+    y_b, t_b = mlp_forward_bound(state, x, fmts)
+    shifts = _core_shifts(fmts, shape.cores, fmts.x.frac)
+    y, saved = tt_forward(cores_i, x, shape, shifts, fmts.inter)
+    y = y + state.tensors["b"]
+    err = (y - one_hot(labels, shape.rows, fmts.inter)) / 2.0**fmts.inter.frac
+    cores = [np.abs(c.astype(np.float64)) / 2.0**fmts.core.frac for c in cores_i]
+    half = 2.0 ** -(fmts.grad.frac + 1)
+    b = x.shape[0]
+    m_total = math.prod(shape.row_modes)
+    e_g = np.zeros((b, 1, m_total))
+    e_g[:, :, : shape.rows] = y_b[:, None, :]
+    g_abs = np.zeros((b, 1, m_total))
+    g_abs[:, :, : shape.rows] = np.abs(err)[:, None, :] + y_b[:, None, :]
+    e_g = e_g.reshape(b, 1, 1, 1, shape.row_modes[0], -1)
+    g_abs = g_abs.reshape(e_g.shape)
+    out = {}
+    for k in range(shape.cores):
+        t_frac = _input_frac(fmts, k, shape.cores, fmts.x.frac)
+        t_abs = np.abs(saved[k].astype(np.float64)) / 2.0**t_frac + t_b[k]
+        out[f"w{k}"] = np.einsum("bgpaiq,bgpjsq->gaijs", g_abs, t_b[k]) + np.einsum(
+            "bgpaiq,bgpjsq->gaijs", e_g, t_abs
+        )
+        if k < shape.cores - 1:
+            e_next = np.einsum("gaijs,bgpaiq->bgpjsq", cores[k], e_g) + half
+            g_next = np.einsum("gaijs,bgpaiq->bgpjsq", cores[k], g_abs) + half
+            nxt = saved[k + 1]
+            new_shape = (b, 1, nxt.shape[2], shape.ranks[k + 1], shape.row_modes[k + 1], -1)
+            e_g, g_abs = e_next.reshape(new_shape), g_next.reshape(new_shape)
+    out["b"] = y_b.sum(axis=0)
+    return out
+
+
+# ------------------------------------------------------------------------------------------------------
+# TT-GRU classifier
+def gru_shapes(inputs: int, hidden: int, classes: int, params: TensorTrain) -> dict[str, TTShape]:
+    params.check_rank([(hidden, inputs), (hidden, hidden)])
+    return {
+        "x_core": TTShape.of(hidden, inputs, 3, params),
+        "h_core": TTShape.of(hidden, hidden, 3, params),
+        "head": TTShape.of(classes, hidden, 1, None),
+    }
+
+
+class _Ops:
+    """The GRU's arithmetic in integer mode (formats) or float mode (``fmts`` None)."""
+
+    def __init__(self, fmts: TTTrainFormats | None) -> None:
+        self.f = fmts
+
+    def mul(self, a: np.ndarray, b: np.ndarray, shift: int, fmt: str) -> np.ndarray:
+        if self.f is None:
+            return a * b
+        return _rq(a * b, shift, getattr(self.f, fmt))
+
+    def sat(self, a: np.ndarray, fmt: str) -> np.ndarray:
+        return a if self.f is None else saturate(a, getattr(self.f, fmt))
+
+    def one(self, fmt: str) -> float | int:
+        return 1.0 if self.f is None else 1 << getattr(self.f, fmt).frac
+
+    def hsig(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """sigma(v) in act and its derivative's support |v| < 2."""
+        if self.f is None:
+            return np.clip(v / 4 + 0.5, 0.0, 1.0), np.abs(v) < 2.0
+        fa, fi = self.f.act.frac, self.f.inter.frac
+        u = round_shift(v, fi + 2 - fa) + (1 << (fa - 1))
+        return np.clip(u, 0, 1 << fa), np.abs(v) < (2 << fi)
+
+    def htanh(self, v: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.f is None:
+            return np.clip(v, -1.0, 1.0), np.abs(v) < 1.0
+        fa, fi = self.f.act.frac, self.f.inter.frac
+        return np.clip(round_shift(v, fi - fa), -(1 << fa), 1 << fa), np.abs(v) < (1 << fi)
+
+    def quarter(self, v: np.ndarray) -> np.ndarray:
+        return v / 4 if self.f is None else round_shift(v, 2)
+
+
+def _gru_run(
+    tensors: dict[str, np.ndarray],
+    shapes: dict[str, TTShape],
+    x: np.ndarray,
+    lengths: np.ndarray,
+    labels: np.ndarray,
+    fmts: TTTrainFormats | None,
+    backward: bool = True,
+) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, dict[str, int]]:
+    """Forward (and backward) through time: (y, gradients, per-step hidden states, gradient fracs)."""
+    ops = _Ops(fmts)
+    sx, sh, shd = shapes["x_core"], shapes["h_core"], shapes["head"]
+    hidden = sh.rows
+    xc = [tensors[f"x_core{k}"] for k in range(sx.cores)]
+    hc = [tensors[f"h_core{k}"] for k in range(sh.cores)]
+    head = [tensors["head0"]]
+    integer = fmts is not None
+    shx = _core_shifts(fmts, sx.cores, fmts.x.frac) if integer else None
+    shh = _core_shifts(fmts, sh.cores, fmts.act.frac) if integer else None
+    shhead = _core_shifts(fmts, 1, fmts.act.frac) if integer else None
+    inter = fmts.inter if integer else None
+    fa = fmts.act.frac if integer else 0
+    fi = fmts.inter.frac if integer else 0
+    fg = fmts.grad.frac if integer else 0
+    b, steps = x.shape[0], x.shape[1]
+    h = np.zeros((b, hidden), dtype=np.int64 if integer else np.float64)
+    tape = []
+    hs = []
+    for t in range(steps):
+        ax, sax = tt_forward(xc, x[:, t], sx, shx, inter)
+        ah, sah = tt_forward(hc, h, sh, shh, inter)
+        ax, ah = ops.sat(ax + tensors["bx"], "inter"), ops.sat(ah + tensors["bh"], "inter")
+        pre_r = ops.sat(ax[:, :hidden] + ah[:, :hidden], "inter")
+        pre_z = ops.sat(ax[:, hidden : 2 * hidden] + ah[:, hidden : 2 * hidden], "inter")
+        r, mr = ops.hsig(pre_r)
+        z, mz = ops.hsig(pre_z)
+        ahn = ah[:, 2 * hidden :]
+        pre_n = ops.sat(ax[:, 2 * hidden :] + ops.mul(r, ahn, fa, "inter"), "inter")
+        n, mn = ops.htanh(pre_n)
+        diff = h - n
+        h_new = ops.sat(n + ops.mul(z, diff, fa, "act"), "act")
+        valid = (t < lengths)[:, None]
+        tape.append((sax, sah, r, z, n, diff, ahn, mr, mz, mn, valid))
+        h = np.where(valid, h_new, h)
+        hs.append(h)
+    y, shead = tt_forward(head, h, shd, shhead, inter)
+    y = ops.sat(y + tensors["bhead"], "inter")
+    if not backward:
+        return y, {}, np.stack(hs, axis=1), {}
+    target = np.zeros_like(y)
+    target[np.arange(b), labels] = ops.one("inter")
+    err = y - target
+    g_y = saturate(round_shift(err, fi - fg), fmts.grad) if integer else err
+    gfmt = fmts.grad if integer else None
+    cfrac = fmts.core.frac if integer else 0
+    d_head, dh = tt_backward(head, shead, g_y, shd, gfmt, cfrac)
+    grads = {"head0": d_head[0], "bhead": g_y.sum(axis=0)}
+    gx = [np.zeros_like(c) for c in xc]
+    gh = [np.zeros_like(c) for c in hc]
+    gbx = np.zeros(3 * hidden, dtype=h.dtype)
+    gbh = np.zeros(3 * hidden, dtype=h.dtype)
+    for t in range(steps - 1, -1, -1):
+        sax, sah, r, z, n, diff, ahn, mr, mz, mn, valid = tape[t]
+        dz_h = ops.mul(dh, z, fa, "grad")
+        dn = ops.sat(dh - dz_h, "grad") * mn
+        dz = ops.mul(dh, diff, fa, "grad")
+        dpre_z = ops.quarter(dz) * mz
+        dr = ops.mul(dn, ahn, fi, "grad")
+        dpre_r = ops.quarter(dr) * mr
+        dahn = ops.mul(dn, r, fa, "grad")
+        g_ax = np.concatenate([dpre_r, dpre_z, dn], axis=1) * valid
+        g_ah = np.concatenate([dpre_r, dpre_z, dahn], axis=1) * valid
+        dcx, _ = tt_backward(xc, sax, g_ax, sx, gfmt, cfrac, need_input=False)
+        dch, dh_prev = tt_backward(hc, sah, g_ah, sh, gfmt, cfrac)
+        for k in range(sx.cores):
+            gx[k] = gx[k] + dcx[k]
+        for k in range(sh.cores):
+            gh[k] = gh[k] + dch[k]
+        gbx, gbh = gbx + g_ax.sum(axis=0), gbh + g_ah.sum(axis=0)
+        dh = np.where(valid, ops.sat(dz_h + dh_prev, "grad"), dh)
+    grads.update({f"x_core{k}": gx[k] for k in range(sx.cores)})
+    grads.update({f"h_core{k}": gh[k] for k in range(sh.cores)})
+    grads["bx"], grads["bh"] = gbx, gbh
+    fracs: dict[str, int] = {}
+    if integer:
+        for k in range(sx.cores):
+            fracs[f"x_core{k}"] = fg + _input_frac(fmts, k, sx.cores, fmts.x.frac)
+        for k in range(sh.cores):
+            fracs[f"h_core{k}"] = fg + _input_frac(fmts, k, sh.cores, fa)
+        fracs["head0"] = fg + fa
+        fracs.update({"bx": fg, "bh": fg, "bhead": fg})
+    return y, grads, np.stack(hs, axis=1), fracs
+
+
+def gru_step(
+    state: TTState, x: IntArray, lengths: np.ndarray, labels: np.ndarray, fmts: TTTrainFormats
+) -> tuple[TTState, StepResult]:
+    """One training step of the TT-GRU classifier on a batch x (B, T, inputs) in ``x`` format."""
+    new = state.copy()
+    y, grads, _, fracs = _gru_run(new.tensors, new.shapes, x, lengths, labels, fmts)
+    if fmts.prior_samples:
+        _add_decay(new, grads, fracs, fmts, len(x))
+    update(new, grads, fracs, fmts)
+    prune(new, fmts)
+    new.step += 1
+    err = (y - one_hot(labels, new.shapes["head"].rows, fmts.inter)) / 2.0**fmts.inter.frac
+    return new, StepResult(y, grads, fracs, 0.5 * float((err**2).sum()))
+
+
+def gru_predict(state: TTState, x: IntArray, lengths: np.ndarray, fmts: TTTrainFormats) -> IntArray:
+    y, _, _, _ = _gru_run(
+        state.tensors, state.shapes, x, lengths, np.zeros(len(x), int), fmts, backward=False
+    )
+    return y
+
+
+def float_gru_step(
+    tensors: dict[str, np.ndarray],
+    shapes: dict[str, TTShape],
+    x: np.ndarray,
+    lengths: np.ndarray,
+    labels: np.ndarray,
+    lr: float,
+) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    """The same algorithm in float64: new tensors, y, gradients, hidden states (B, T, H)."""
+    y, grads, hs, _ = _gru_run(tensors, shapes, x, lengths, labels, None)
+    return {n: tensors[n] - lr * grads[n] for n in tensors}, y, grads, hs
+
+
+def dequantized(state: TTState, fmts: TTTrainFormats) -> dict[str, np.ndarray]:
+    """The state's tensors as floats (cores in ``core``, biases in ``inter``)."""
+    return {
+        n: v / 2.0 ** (fmts.inter.frac if n.startswith("b") else fmts.core.frac)
+        for n, v in state.tensors.items()
+    }
