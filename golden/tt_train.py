@@ -463,12 +463,20 @@ def mlp_gradient_bound(
 
 # ------------------------------------------------------------------------------------------------------
 # TT-GRU classifier
-def gru_shapes(inputs: int, hidden: int, classes: int, params: TensorTrain) -> dict[str, TTShape]:
+#: per time step, what the GRU's backward pass keeps: the saved inputs of every x-core and h-core, then
+#: r, z, h - n, W_hn h + b_hn, the three derivative masks and the valid flag (n itself is not needed)
+TAPE_FIELDS = ("x_inputs", "h_inputs", "r", "z", "diff", "ahn", "mask_r", "mask_z", "mask_n", "valid")
+
+
+def gru_shapes(
+    inputs: int, hidden: int, classes: int, params: TensorTrain, head: TensorTrain | None = None
+) -> dict[str, TTShape]:
+    """Shapes of the TT-GRU classifier; ``head`` None: a dense head (one core), else a TT head."""
     params.check_rank([(hidden, inputs), (hidden, hidden)])
     return {
         "x_core": TTShape.of(hidden, inputs, 3, params),
         "h_core": TTShape.of(hidden, hidden, 3, params),
-        "head": TTShape.of(classes, hidden, 1, None),
+        "head": TTShape.of(classes, hidden, 1, head),
     }
 
 
@@ -515,18 +523,25 @@ def _gru_run(
     labels: np.ndarray,
     fmts: TTTrainFormats | None,
     backward: bool = True,
+    tape_out: list | None = None,
+    recompute: bool = False,
 ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, dict[str, int]]:
-    """Forward (and backward) through time: (y, gradients, per-step hidden states, gradient fracs)."""
+    """Forward (and backward) through time: (y, gradients, per-step hidden states, gradient fracs).
+
+    ``tape_out``: receives what the backward pass keeps per time step (:data:`TAPE_FIELDS`; with
+    ``recompute`` only h_{t-1}), then the head's saved input (the memory benchmark counts it).
+    ``recompute``: the backward pass runs each step's forward again from h_{t-1} and x_t instead of keeping
+    its intermediate results (one more forward contraction per step, the same integers: a test checks)."""
     ops = _Ops(fmts)
     sx, sh, shd = shapes["x_core"], shapes["h_core"], shapes["head"]
     hidden = sh.rows
     xc = [tensors[f"x_core{k}"] for k in range(sx.cores)]
     hc = [tensors[f"h_core{k}"] for k in range(sh.cores)]
-    head = [tensors["head0"]]
+    head = [tensors[f"head{k}"] for k in range(shd.cores)]
     integer = fmts is not None
     shx = _core_shifts(fmts, sx.cores, fmts.x.frac) if integer else None
     shh = _core_shifts(fmts, sh.cores, fmts.act.frac) if integer else None
-    shhead = _core_shifts(fmts, 1, fmts.act.frac) if integer else None
+    shhead = _core_shifts(fmts, shd.cores, fmts.act.frac) if integer else None
     inter = fmts.inter if integer else None
     fa = fmts.act.frac if integer else 0
     fi = fmts.inter.frac if integer else 0
@@ -535,7 +550,8 @@ def _gru_run(
     h = np.zeros((b, hidden), dtype=np.int64 if integer else np.float64)
     tape = []
     hs = []
-    for t in range(steps):
+
+    def cell(t: int, h: np.ndarray) -> tuple[np.ndarray, tuple]:
         ax, sax = tt_forward(xc, x[:, t], sx, shx, inter)
         ah, sah = tt_forward(hc, h, sh, shh, inter)
         ax, ah = ops.sat(ax + tensors["bx"], "inter"), ops.sat(ah + tensors["bh"], "inter")
@@ -549,11 +565,19 @@ def _gru_run(
         diff = h - n
         h_new = ops.sat(n + ops.mul(z, diff, fa, "act"), "act")
         valid = (t < lengths)[:, None]
-        tape.append((sax, sah, r, z, n, diff, ahn, mr, mz, mn, valid))
-        h = np.where(valid, h_new, h)
+        return np.where(valid, h_new, h), (sax, sah, r, z, diff, ahn, mr, mz, mn, valid)
+
+    for t in range(steps):
+        h_prev = h
+        h, entry = cell(t, h_prev)
+        # recompute: keep only h_{t-1} (x_t is the input); the backward pass runs the step again
+        tape.append(h_prev if recompute else entry)
         hs.append(h)
     y, shead = tt_forward(head, h, shd, shhead, inter)
     y = ops.sat(y + tensors["bhead"], "inter")
+    if tape_out is not None:
+        tape_out.extend(tape)
+        tape_out.append(shead)
     if not backward:
         return y, {}, np.stack(hs, axis=1), {}
     target = np.zeros_like(y)
@@ -563,13 +587,15 @@ def _gru_run(
     gfmt = fmts.grad if integer else None
     cfrac = fmts.core.frac if integer else 0
     d_head, dh = tt_backward(head, shead, g_y, shd, gfmt, cfrac)
-    grads = {"head0": d_head[0], "bhead": g_y.sum(axis=0)}
+    grads = {f"head{k}": d_head[k] for k in range(shd.cores)}
+    grads["bhead"] = g_y.sum(axis=0)
     gx = [np.zeros_like(c) for c in xc]
     gh = [np.zeros_like(c) for c in hc]
     gbx = np.zeros(3 * hidden, dtype=h.dtype)
     gbh = np.zeros(3 * hidden, dtype=h.dtype)
     for t in range(steps - 1, -1, -1):
-        sax, sah, r, z, n, diff, ahn, mr, mz, mn, valid = tape[t]
+        entry = cell(t, tape[t])[1] if recompute else tape[t]
+        sax, sah, r, z, diff, ahn, mr, mz, mn, valid = entry
         dz_h = ops.mul(dh, z, fa, "grad")
         dn = ops.sat(dh - dz_h, "grad") * mn
         dz = ops.mul(dh, diff, fa, "grad")
@@ -596,17 +622,24 @@ def _gru_run(
             fracs[f"x_core{k}"] = fg + _input_frac(fmts, k, sx.cores, fmts.x.frac)
         for k in range(sh.cores):
             fracs[f"h_core{k}"] = fg + _input_frac(fmts, k, sh.cores, fa)
-        fracs["head0"] = fg + fa
+        for k in range(shd.cores):
+            fracs[f"head{k}"] = fg + _input_frac(fmts, k, shd.cores, fa)
         fracs.update({"bx": fg, "bh": fg, "bhead": fg})
     return y, grads, np.stack(hs, axis=1), fracs
 
 
 def gru_step(
-    state: TTState, x: IntArray, lengths: np.ndarray, labels: np.ndarray, fmts: TTTrainFormats
+    state: TTState,
+    x: IntArray,
+    lengths: np.ndarray,
+    labels: np.ndarray,
+    fmts: TTTrainFormats,
+    recompute: bool = False,
 ) -> tuple[TTState, StepResult]:
-    """One training step of the TT-GRU classifier on a batch x (B, T, inputs) in ``x`` format."""
+    """One training step of the TT-GRU classifier on a batch x (B, T, inputs) in ``x`` format
+    (``recompute``: keep only h per step and recompute the rest in the backward pass; same result)."""
     new = state.copy()
-    y, grads, _, fracs = _gru_run(new.tensors, new.shapes, x, lengths, labels, fmts)
+    y, grads, _, fracs = _gru_run(new.tensors, new.shapes, x, lengths, labels, fmts, recompute=recompute)
     if fmts.prior_samples:
         _add_decay(new, grads, fracs, fmts, len(x))
     update(new, grads, fracs, fmts)

@@ -257,3 +257,28 @@ def test_gru_step_is_deterministic_and_keeps_formats():
         assert np.array_equal(value, b.tensors[name])
         fmt = FMT.inter if name.startswith("b") else FMT.core
         assert value.min() >= fmt.min_int and value.max() <= fmt.max_int
+
+
+def test_recomputing_the_forward_in_the_backward_pass_gives_the_same_integers():
+    state, x, lengths, labels = _gru_case(4)
+    kept, res_kept = g.gru_step(state, x, lengths, labels, FMT)
+    again, res_again = g.gru_step(state, x, lengths, labels, FMT, recompute=True)
+    for name, value in kept.tensors.items():
+        assert np.array_equal(value, again.tensors[name]), name
+    for name, value in res_kept.grads.items():
+        assert np.array_equal(value, res_again.grads[name]), name
+
+
+def test_a_tt_head_trains_like_the_float_reference():
+    shapes = g.gru_shapes(12, 16, 9, TensorTrain(2, 4), head=TensorTrain(2, 3))
+    assert shapes["head"].cores == 2
+    state = g.random_state(shapes, FMT, 5)
+    rng = np.random.default_rng(5)
+    x, lengths, labels = rng.integers(-64, 64, (4, 5, 12)), np.array([5, 2, 4, 3]), rng.integers(0, 9, 4)
+    _, res = g.gru_step(state, x, lengths, labels, FMT)
+    deq = g.dequantized(state, FMT)
+    _, _, grads, _ = g.float_gru_step(deq, shapes, x / 2**FMT.x.frac, lengths, labels, 0.0)
+    for name in ("head0", "head1"):
+        got = res.grads[name] / 2.0 ** res.grad_fracs[name]
+        cos = float((got * grads[name]).sum() / np.sqrt((got**2).sum() * (grads[name] ** 2).sum()))
+        assert cos > 0.995, f"{name} cosine {cos}"
