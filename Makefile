@@ -134,6 +134,10 @@ check-vivado-tcl:
 	@test -f $(MODEL)/ernn_params.vh || { echo "check-vivado-tcl: export a model to $(MODEL) first ('make sim')" >&2; exit 2; }
 	$(VENV)/bin/ernn verify $(MODEL) --kind model
 	@mkdir -p build/fpga/standin; for b in $(BOARDS); do tclsh fpga/vivado/standin.tcl 0.05 build/fpga/standin/$$b.log -- $$b $(MODEL) build/fpga/standin/$$b || exit 1; done
+	@# and a post-route WNS of -0.1 ns must stop the build before the bitstream
+	@if tclsh fpga/vivado/standin.tcl -0.1 build/fpga/standin/neg.log -- $(BOARD) $(MODEL) build/fpga/standin/neg 2>/dev/null; then \
+	  echo "check-vivado-tcl: a negative slack did not fail the build" >&2; exit 1; fi
+	@echo "check-vivado-tcl: every board's flow ran against the stand-ins; a negative WNS fails the build"
 
 clean:
 	rm -rf build sim_build .pytest_cache

@@ -76,8 +76,29 @@ def test_flow_calls_vivado_in_order_with_existing_files(board, model_dir, tmp_pa
         if line.startswith("read_verilog")
     ]
     assert set(rtl) <= set(read) and "ernn_board_top.v" in read
-    for name in ("utilization.rpt", "timing_summary.rpt", "power.rpt", "timing.json", f"ernn_{board}.bit"):
+    names = ("utilization.rpt", "timing_summary.rpt", "power.rpt", "logic_levels.rpt", "timing.json")
+    for name in (*names, f"ernn_{board}.bit"):
         assert (tmp_path / "out" / name).exists(), name
+
+
+def test_timing_json_carries_the_slack(model_dir, tmp_path):
+    import json
+
+    result = run_flow("ku060", model_dir, tmp_path / "out", tmp_path / "log", slack="0.125")
+    assert result.returncode == 0, result.stderr
+    timing = json.loads((tmp_path / "out" / "timing.json").read_text())
+    assert timing["wns_ns"] == timing["whs_ns"] == 0.125 and timing["clock_mhz"] == 200
+
+
+def test_make_check_vivado_tcl_includes_the_negative_slack_case(model_dir):
+    result = subprocess.run(
+        ["make", "-s", "-C", str(ROOT), "check-vivado-tcl", f"MODEL={model_dir}"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "a negative WNS fails the build" in result.stdout
 
 
 def test_negative_slack_fails_the_build(model_dir, tmp_path):

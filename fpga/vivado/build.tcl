@@ -5,7 +5,7 @@
 # (`make bitstream BOARD=<board> MODEL=<model_dir>` runs exactly this.) Reads the RTL (rtl/*.v), the
 # board wrapper and its constraints, the exported model's header (include directory) and $readmemh
 # images (absolute MEM_DIR generic), then synth_design, opt_design, place_design, phys_opt_design,
-# route_design, the utilization / timing summary / power reports and write_bitstream, all into
+# route_design, the utilization / timing summary / power / logic-level reports and write_bitstream, all into
 # <out_dir>. A post-route timing failure (WNS < 0 or hold WHS < 0) stops the build with an error, after
 # the reports are written.
 
@@ -57,6 +57,8 @@ write_checkpoint -force [file join $out_dir post_route.dcp]
 report_utilization -file [file join $out_dir utilization.rpt]
 report_timing_summary -delay_type min_max -max_paths 10 -file [file join $out_dir timing_summary.rpt]
 report_power -file [file join $out_dir power.rpt]
+# logic levels of the worst paths, to set beside the Yosys estimate's count (ernn.fpga.logic_depth)
+report_design_analysis -logic_level_distribution -file [file join $out_dir logic_levels.rpt]
 
 set setup_path [get_timing_paths -delay_type max -max_paths 1 -nworst 1]
 set hold_path [get_timing_paths -delay_type min -max_paths 1 -nworst 1]

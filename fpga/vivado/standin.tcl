@@ -117,6 +117,12 @@ proc write_checkpoint {args} {
 proc report_utilization {args} { standin_need [dict get $::standin_state synth] "report before synth"; standin_touch [standin_file_arg $args]; standin_log report_utilization }
 proc report_timing_summary {args} { standin_need [dict get $::standin_state route] "timing report before route"; standin_touch [standin_file_arg $args]; standin_log report_timing_summary }
 proc report_power {args} { standin_need [dict get $::standin_state route] "power report before route"; standin_touch [standin_file_arg $args]; standin_log report_power }
+proc report_design_analysis {args} {
+    standin_need [dict get $::standin_state route] "design analysis before route"
+    standin_need {[lsearch -exact $args -logic_level_distribution] >= 0} "report_design_analysis without -logic_level_distribution"
+    standin_touch [standin_file_arg $args]
+    standin_log report_design_analysis
+}
 proc get_timing_paths {args} { standin_need [dict get $::standin_state route] "timing query before route"; return timing_path }
 proc get_property {name object} {
     standin_need {$name eq "SLACK" && $object eq "timing_path"} "get_property $name $object"
