@@ -29,6 +29,8 @@ help:
 	@echo "  make test-long         the long variants (pytest -m slow)"
 	@echo "  make bench             every benchmark under bench/ (figures printed, JSON in build/bench)"
 	@echo "  make formal            every formal check of formal/ (Yosys + yosys-smtbmc + z3), build/formal"
+	@echo "  make coverage          Verilator line/branch/toggle + functional coverage of the RTL, build/coverage"
+	@echo "  make mutate            mutation score of the RTL tests (MUTANTS=$(MUTANTS) sampled, SEED=$(SEED)), build/mutate"
 	@echo "  make synth             Yosys synth_xilinx resource estimate of MODEL (FAMILY=xcu|xc7|xcup)"
 	@echo "  make bitstream-ice40   a small GRU through Yosys, nextpnr-ice40 and icepack (real bitstream, Fmax)"
 	@echo "  make bitstream         Vivado bitstream, BOARD=$(BOARD) (one of: $(BOARDS)); needs Vivado"
@@ -51,7 +53,7 @@ bitstream-ice40: setup
 	$(VENV)/bin/ernn export --checkpoint $(ICE40_RUN) --out $(ICE40_MODEL) --data-bits 8 --lanes 1 --test-sequences 2 --force
 	$(VENV)/bin/ernn synth --model $(ICE40_MODEL) --ice40 --out build/ice40 --force
 
-.PHONY: setup sim test test-long lint format bench results clean bitstream check-vivado-tcl formal
+.PHONY: setup sim test test-long lint format bench results clean bitstream check-vivado-tcl formal coverage mutate
 BOARD ?= ku060
 # the board table has one source: fpga/vivado/boards.tcl
 BOARDS := $(shell sed -n 's/^ *\([a-z0-9_]*\) *\[dict create part .*/\1/p' fpga/vivado/boards.tcl)
@@ -60,7 +62,7 @@ setup: $(STAMP)
 
 $(STAMP): pyproject.toml
 	@missing=""; \
-	for tool in iverilog:iverilog yosys:yosys nextpnr-ice40:nextpnr-ice40 icepack:fpga-icestorm tclsh:tcl; do \
+	for tool in iverilog:iverilog yosys:yosys nextpnr-ice40:nextpnr-ice40 icepack:fpga-icestorm tclsh:tcl genhtml:lcov; do \
 	  command -v $${tool%%:*} >/dev/null || missing="$$missing $${tool#*:}"; \
 	done; \
 	if [ -n "$$missing" ]; then \
@@ -117,6 +119,20 @@ bench: setup
 # and results.json in build/formal.
 formal: setup
 	$(PY) -m ernn.verify.formal --out build/formal --mutants
+
+# Verilator coverage of a representative subset of the default suite (ernn/verify/coverage.py): figures,
+# functional bins, annotated sources and HTML in build/coverage (verilator_coverage fetched from Debian).
+COV_JOBS ?= 1
+coverage: setup
+	$(PY) -m ernn.verify.coverage --out build/coverage --fetch-tools -j $(COV_JOBS)
+
+# Mutation score (ernn/verify/mutate.py): MUTANTS single-point RTL mutants drawn with SEED, each against its
+# fast testbenches; one verdict JSON per mutant in build/mutate (a rerun resumes). MUTATE_JOBS in parallel.
+MUTANTS ?= 60
+SEED ?= 1
+MUTATE_JOBS ?= 1
+mutate: setup
+	$(PY) -m ernn.verify.mutate --out build/mutate --sample $(MUTANTS) --seed $(SEED) -j $(MUTATE_JOBS)
 
 # Vivado bitstream for a board (fpga/vivado/boards.tcl): needs Xilinx Vivado on PATH.
 bitstream:

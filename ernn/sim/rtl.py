@@ -354,6 +354,12 @@ class _Monitor:
         self.h_writes: list[tuple[int, int, int]] = []  # (cycle, address, block word)
         self.y_writes: list[tuple[int, int, int, int]] = []  # (cycle, slot, block, row word)
         self.probe = bool(cfg.get("probe"))
+        # functional coverage (ernn.verify.funcov) when the run collects coverage (ERNN_COVERAGE)
+        self.funcov = None
+        if rtl_runner.coverage_dir() is not None and dut._name == TOPLEVEL:
+            from ernn.verify.funcov import TopCollector
+
+            self.funcov = TopCollector(dut)
 
     async def run(self) -> None:
         from cocotb.simtime import get_sim_time
@@ -364,6 +370,8 @@ class _Monitor:
         while True:
             await RisingEdge(dut.clk)
             self.cycle += 1
+            if self.funcov is not None:
+                self.funcov.sample()
             if int(dut.rst.value):
                 continue
             if int(dut.s_axis_tvalid.value) and int(dut.s_axis_tready.value):
@@ -503,6 +511,8 @@ try:
             await RisingEdge(dut.clk)
         extra = len(mon.out) - sum(len(results[f"out_cycle{i}"]) for i in range(len(segs)))
         mon_task.cancel()
+        if mon.funcov is not None:
+            mon.funcov.write(rtl_runner.coverage_dir())
         if extra:
             raise AssertionError(
                 f"ernn_top produced {extra} output(s) more than frames sent (seed {cfg['seed']})"
