@@ -109,9 +109,11 @@ def test_estimates_trade_cycles_for_resources():
     dsp = [r["used"]["dsp"] for r in rows]
     assert cycles[:6] == sorted(cycles[:6], reverse=True) and cycles[0] > 4 * cycles[5]
     assert dsp == sorted(dsp)
-    # beyond P = 32 the 5-bin gearbox drain (ceil(P / 5) clocks per round) outlasts the rounds: P = 64 is
-    # slower and larger than P = 32, so it is off the Pareto front; the smallest point is on it
-    assert cycles[6] > cycles[5] and not rows[6]["pareto"]
+    # beyond P = 32 the 5-bin gearbox drain (ceil(P / 5) clocks per round) and the one IFFT (16 row
+    # blocks after h_{t-1}'s last block) bound the step: doubling P to 64 saves under 5 % for twice the
+    # MAC DSPs (Verilator: 55 clocks at P = 32, 53 at P = 64 with 4 cell lanes); the smallest point is on
+    # the Pareto front
+    assert 0.95 * cycles[5] < cycles[6] <= cycles[5] and dsp[6] > 1.5 * dsp[5]
     assert rows[0]["pareto"] and rows[5]["pareto"]
 
 

@@ -183,7 +183,8 @@ def test_export_records_the_hardware_choices(tmp_path):
     cfg = json.loads((out / "config.json").read_text())
     hw = cfg["hardware"]
     model = ExportedModel(out)  # checksums cover the new memory files
-    assert hw["lanes"] == 5 and hw["cell_lanes"] == 1 and hw["memories"]["weights"] == "pe_weights.mem"
+    assert hw["lanes"] == 5 and hw["memories"]["weights"] == "pe_weights.mem"
+    assert hw["cell_lanes"] == hw_layout.cell_lanes(model.net.info, 5) and 4 % hw["cell_lanes"] == 0
     assert hw["cycles_per_step"] == hw_layout.cycle_model(model.net.info, 5).as_dict()
     header = (out / "ernn_params.vh").read_text()
     assert hw_layout.parse_job_table(header) == hw_layout.job_table(model.net.info, 5)

@@ -1,11 +1,10 @@
 """Phase II cost model: cycles per time step, LUT, FF, DSP and BRAM of ``rtl/ernn_top.v`` as functions of
 the model shape, the block size k, the number formats and the PE's MAC lanes P.
 
-Cycles are analytical (:func:`_raw_cycles`): the PE's round schedule (sum over jobs of
-ceil(rows (k/2 + 1) / P) rounds x max(input blocks, gearbox drain clocks)) plus, per layer, the
-recurrence latency no lane count hides (one block through FFT, MACs, IFFT and the cell, with a projection
-one more PE pass), plus two fitted controller constants: clocks per time step and clocks per extra job
-hand-off (the GRU's in and hn jobs).
+Cycles come from the event-level timing model of the schedule (:func:`_raw_cycles`,
+:mod:`ernn.export.timing`: every block of a few time steps through the loads, the MAC rounds, the one
+IFFT and the cell unit, jobs in table order), plus two fitted controller constants that stay near zero:
+clocks per time step and clocks per extra job hand-off (the GRU's in and hn jobs).
 
 Resources are per functional block (``fpga.BLOCK_OF_KIND``: MAC lanes, weight memory, FFT, IFFT, PE
 control and gearbox, cell unit, controller). Each block's resource is ``a * feature + b``, where the
@@ -31,6 +30,7 @@ from typing import Any
 import numpy as np
 
 from ernn.export import layout as hw_layout
+from ernn.export.timing import step_timing
 from ernn.golden.formats import NumericsConfig
 from ernn.shape import BlockCirculant, ModelShape
 
@@ -117,7 +117,7 @@ class HwConfig:
             peephole=bool(info.peephole),
             k=info.block_size,
             lanes=lanes,
-            cell_lanes=hw_layout.default_cell_lanes(info.block_size),
+            cell_lanes=hw_layout.cell_lanes(info, lanes),
             w_depth=sum(job.words(bins, lanes) for job in hw_layout.all_jobs(info)),
             xbuf_depth=hw_layout.xbuf_depth(info),
             data_w=numerics.data.word,
@@ -341,22 +341,12 @@ def load_coefficients(path: str | Path | None = None) -> dict[str, Any]:
 # ------------------------------------------------------------------------------------------------------
 # estimates
 def _raw_cycles(c: HwConfig) -> int:
-    """What the schedule fixes, before the fitted controller overheads:
-
-    * MAC issue, job by job: rounds of P units, one clock per input block, but at least ceil(P / (k/2+1))
-      clocks per round, because the gearbox hands the IFFT one row block (k/2 + 1 units) per clock and
-      takes the next round only when it has drained (short jobs with P > k/2 + 1 wait for it);
-    * one recurrence latency per layer: layer l + 1's input is layer l's h_t, and a job's first round
-      reads every input block, so each layer's chain (FFT -> MAC -> IFFT -> cell, and the projection's PE
-      pass) is exposed once. Long jobs hide a little of it.
-    """
-    info = c.shape
-    cm = hw_layout.cycle_model(info, c.lanes)
-    drain = -(-c.lanes // c.bins)
-    issue = sum(
-        -(-job.rows * c.bins // c.lanes) * max(job.read_count, drain) for job in hw_layout.all_jobs(info)
-    )
-    return issue + c.num_layers * cm.pipeline_depth
+    """What the schedule fixes, before the fitted controller constants: the steady-state clocks per step
+    of the event-level timing model (:func:`ernn.export.timing.step_timing`: loads one block per clock
+    when their producer has written them, the MAC rounds and the gearbox's drain, the one IFFT at a row
+    block per clock, the cell unit at k / CELL_LANES beats per block, the jobs in table order, the
+    controller's hand-off clocks). It is within 4 % of every measured sample (docs/dse.md)."""
+    return step_timing(c.shape, c.lanes, c.cell_lanes).cycles
 
 
 def _extra_jobs(c: HwConfig) -> int:

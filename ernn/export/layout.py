@@ -38,6 +38,7 @@ from ernn.export.schedule import (
     Job,
     JobEntry,
     all_jobs,
+    cell_lanes,
     check_lanes,
     cycle_model,
     default_cell_lanes,
@@ -62,6 +63,7 @@ __all__ = [
     "JobEntry",
     "all_jobs",
     "bias_image",
+    "cell_lanes",
     "check_lanes",
     "cycle_model",
     "default_cell_lanes",
@@ -254,4 +256,4 @@ def write_memories(net: GoldenNetwork, mem_dir: Path, lanes: int) -> HardwareCon
         _write_words(mem_dir / FILES["peephole"], _pack(peephole_image(params, info), pw), 3 * k * pw)
         files["peephole"] = FILES["peephole"]
     jobs = tuple(job_table(info, lanes))
-    return HardwareConfig(lanes, default_cell_lanes(k), len(words), xbuf_depth(info), files, jobs)
+    return HardwareConfig(lanes, cell_lanes(info, lanes), len(words), xbuf_depth(info), files, jobs)

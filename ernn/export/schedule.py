@@ -122,6 +122,30 @@ def default_cell_lanes(k: int) -> int:
     return max(1, k // 4)
 
 
+#: :func:`cell_lanes` takes the fewest lanes whose predicted step is within this fraction of the most lanes'
+CELL_LANES_SLACK = 0.10
+
+
+def cell_lanes(info: ModelShape, lanes: int) -> int:
+    """Hidden units per cell-unit beat (``ERNN_CELL_LANES``) for a shape on P = ``lanes``: the fewest of
+    k/4, k/2, k whose step time (:func:`ernn.export.timing.step_timing`) is within ``CELL_LANES_SLACK`` of
+    k lanes'.
+
+    k / 4 keeps pace with rows that arrive four per hidden block at one per clock, which is how an LSTM's
+    gate job delivers them. A GRU's block needs rows of three jobs (r, z of the first; in and hn of the
+    next two), so its cell can only start when the hn rows come out, and then has every block's beats
+    still to do: with P large enough that the rows come at one per clock, k / 4 lanes make the cell the
+    bottleneck (GRU 6 -> 32, k 4, P 32: 89 clocks per step at 1 lane, 65 at 4; docs/accelerator.md).
+    """
+    from .timing import step_timing  # the timing model imports this module's job lists
+
+    k = info.block_size
+    options = sorted({default_cell_lanes(k), max(1, k // 2), k})
+    times = {cl: step_timing(info, lanes, cl).cycles for cl in options}
+    best = min(times.values())
+    return next(cl for cl in options if times[cl] <= best * (1 + CELL_LANES_SLACK))
+
+
 def check_lanes(lanes: int) -> int:
     if isinstance(lanes, bool) or not isinstance(lanes, int | np.integer) or not 1 <= lanes <= 4096:
         raise ValueError(f"lanes (P, complex MAC lanes) must be an integer in [1, 4096], got {lanes!r}")
@@ -275,6 +299,8 @@ class CycleModel:
     pipeline_depth: int  # one block through the datapath: PE, cell (and the projection's PE pass)
     ideal: int  # mac_cycles + pipeline_depth
     pe_issue_cycles: int  # the PE's round schedule: sum over jobs of ceil(rows * bins / P) * q
+    cell_lanes: int  # the exporter's CELL_LANES for this shape and P (:func:`cell_lanes`)
+    predicted: int  # steady-state cycles per step of the timing model (ernn.export.timing.step_timing)
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -289,7 +315,8 @@ def cycle_model(info: ModelShape, lanes: int) -> CycleModel:
     pipeline, and with a projection one more PE pass. (The same chain recurs per layer, but most of it
     overlaps the next job's MACs on the early blocks; the ideal counts it once.) ``pe_issue_cycles`` is
     what the PE's scheduling (rounds of P units per job) needs for the MACs; it exceeds ``mac_cycles``
-    when P does not divide a job's rows * (k/2 + 1).
+    when P does not divide a job's rows * (k/2 + 1). ``predicted`` is what the RTL takes by the timing
+    model of :mod:`ernn.export.timing` (within 10 % of every measured shape, ``bench/bench_cycles.py``).
     """
     check_lanes(lanes)
     k = info.block_size
@@ -299,7 +326,11 @@ def cycle_model(info: ModelShape, lanes: int) -> CycleModel:
     issue = sum(job.words(bins, lanes) for job in jobs)
     depth = pe_latency(k) + CELL_LATENCY[info.cell] + (pe_latency(k) if info.proj_size else 0)
     mac_cycles = _cdiv(macs, lanes)
-    return CycleModel(lanes, macs, mac_cycles, depth, mac_cycles + depth, issue)
+    from .timing import step_timing
+
+    cl = cell_lanes(info, lanes)
+    predicted = step_timing(info, lanes, cl).cycles
+    return CycleModel(lanes, macs, mac_cycles, depth, mac_cycles + depth, issue, cl, predicted)
 
 
 def default_lanes(info: ModelShape) -> int:

@@ -1,0 +1,164 @@
+"""Where the clocks of a time step go: an event-level timing model of ``rtl/ernn_top.v``'s schedule.
+
+:func:`ernn.export.schedule.cycle_model`'s *ideal* (ceil(MACs / P) + pipeline depth) is a floor. What a
+step really takes also depends on resources that move one thing per clock and on the order of the jobs;
+:func:`step_timing` follows every block of a few time steps through them and returns the steady-state
+spacing of the last layer's outputs, with the per-step load of the PE, the IFFT and the cell
+(docs/accelerator.md, "Where the cycles go"):
+
+* **loads**: a job's input blocks enter the PE's FFT one per clock, each when its producer has written
+  it (x_t: the frame or the layer below's h_t; h_{t-1}; m_t for a projection);
+* **MAC rounds**: a job's rows x (k/2 + 1) units go to the P lanes in rounds; a round reads the q input
+  slots one per clock, slot j only after it was written, and the next round starts after the gearbox has
+  handed on the previous one (ceil(P / (k/2 + 1)) clocks when P > k/2 + 1);
+* **IFFT**: one row block per clock, in job and row order (one IFFT for all jobs);
+* **cell**: a hidden block starts when all its gate rows are in the gate buffer (LSTM i, f, g, o of the
+  gate job; GRU r, z of the rz job, in and hn of the next two jobs) and the previous block has left,
+  and takes k / CELL_LANES beats;
+* jobs are issued in table order, one at a time (a job's command waits until the previous job's MACs are
+  issued).
+
+The fixed latencies come from the RTL headers (FFT and IFFT 2 log2 k - 2 clocks, the lanes' registers
+and the rounding, docs/pe.md "Latency"; the cells' ``CELL_LATENCY``). The controller's hand-off clocks
+(``HANDOFF``) are not derived from the RTL: they were set, a clock at a time, so that the model meets the
+measured shapes (docs/accelerator.md), and ``bench/bench_cycles.py`` reports its error on shapes it has
+not seen. It is a model, not the RTL.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from ernn.shape import ModelShape
+
+#: hand-off clocks of the controller (set against measurements, see the module docstring):
+#: h/m memory read and the 4-entry FIFO in front of the PE, the PE command, the gate buffer to the feeder,
+#: the cell writer to the state memory, the projection's R12 writer
+HANDOFF = {"load": 2, "command": 1, "feeder": 2, "writer": 1, "proj_writer": 2}
+#: steps followed; the spacing of the last two is the steady state (the schedule does not depend on data)
+STEPS = 8
+
+
+@dataclass(frozen=True)
+class StepTiming:
+    """Steady-state clocks per step (``cycles``) and what bounds it."""
+
+    cycles: int
+    pe_busy: int  # clocks per step the MAC issue keeps the PE's command slot busy
+    ifft_rows: int  # row blocks per step through the one IFFT
+    cell_beats: int  # cell-unit beats per step (blocks x k / CELL_LANES)
+
+
+def _cdiv(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def step_timing(
+    info: ModelShape, lanes: int, cell_lanes: int, *, iffts: int = 1, layer_skew: bool = False
+) -> StepTiming:
+    """Clocks per time step of ``info`` on P = ``lanes`` and ``cell_lanes`` cell lanes (see the module doc).
+
+    What-ifs of designs the RTL does not implement (docs/accelerator.md uses them to say what remains):
+    ``iffts`` row blocks per clock through the IFFT (parallel IFFTs); ``layer_skew``: the stages of a
+    step issued as layer l of step t - l (the layers pipelined across time steps instead of in order).
+    """
+    from .schedule import all_jobs
+
+    k = info.block_size
+    bins = k // 2 + 1
+    lk = int(math.log2(k))
+    fft_lat = 2 * lk - 2
+    ifft_lat = 2 * lk - 2
+    p = _cdiv(info.hidden_size, k)
+    qh = _cdiv(info.output_size, k)
+    beats = k // cell_lanes
+    drain = _cdiv(lanes, bins)
+    jobs = all_jobs(info)
+    # producer times: (layer, step) -> per block the clock its h (or m) block is written
+    h_done: dict[tuple[int, int], list[int]] = {}
+    m_done: dict[tuple[int, int], list[int]] = {}
+    pe_free = 0  # the PE takes the next command
+    load_free = 0  # next clock a block can enter the FFT
+    ifft_free = 0  # next clock the IFFT takes a row block
+    cell_free = 0  # next clock the cell unit takes a block
+    for slot in range(STEPS + info.num_layers):
+        for layer in range(info.num_layers):
+            t = slot - layer if layer_skew else slot
+            if not 0 <= t < STEPS:
+                continue
+            stage_jobs = [j for j in jobs if j.layer == layer]
+            rows_out: dict[str, list[int]] = {}
+            slots: list[int] = []  # clock each spectrum slot is written
+            for job in stage_jobs:
+                start = pe_free + HANDOFF["command"]
+                # loads: x_t first, then h_{t-1} (gate job); m_t (projection); none (GRU in, hn)
+                if job.load_count:
+                    slots = []
+                    for b in range(job.load_count):
+                        if job.kind == "proj":
+                            avail = m_done[(layer, t)][b]
+                        elif b < job.x_blocks:
+                            avail = 0 if layer == 0 else h_done[(layer - 1, t)][b]
+                        else:
+                            prev = h_done.get((layer, t - 1))
+                            avail = 0 if prev is None else prev[b - job.x_blocks]
+                        at = max(start, load_free, avail + HANDOFF["load"])
+                        load_free = at + 1
+                        slots.append(at + 1 + fft_lat)
+                read = slots[job.read_base : job.read_base + job.read_count]
+                rounds = _cdiv(job.rows * bins, lanes)
+                clock = start
+                round_done = []
+                for r in range(rounds):
+                    first = clock
+                    for j in range(job.read_count):
+                        clock = max(clock + 1, read[j] + 1)
+                    round_done.append(clock + 4)  # lane registers, accumulate, rounding
+                    if r + 1 < rounds:  # the gearbox takes the next round when this one's rows have left
+                        clock = max(clock, first + _cdiv(lanes, bins))
+                pe_free = clock
+                # row blocks leave the gearbox when their last unit's round is done, one per clock
+                times = []
+                for r in range(job.rows):
+                    ready = round_done[((r + 1) * bins - 1) // lanes] + 1
+                    at = max(ready, ifft_free)
+                    ifft_free = at + 1 if (r + 1) % iffts == 0 else at
+                    times.append(at + 1 + ifft_lat + 1)
+                rows_out[job.kind] = times
+                if job.kind == "proj":
+                    h_done[(layer, t)] = [x + HANDOFF["proj_writer"] for x in times[:qh]]
+                elif (job.kind == "gate" and info.cell == "lstm") or job.kind == "hn":
+                    cell_free, done = _cell(info, rows_out, p, beats, cell_free)
+                    if info.proj_size:
+                        m_done[(layer, t)] = done
+                    else:
+                        h_done[(layer, t)] = done[:qh]
+    out_done = [max(h_done[(info.num_layers - 1, t)]) for t in range(STEPS)]
+    cycles = out_done[-1] - out_done[-2]
+    issue = sum(_cdiv(j.rows * bins, lanes) * max(j.read_count, drain) for j in jobs)
+    return StepTiming(
+        cycles=cycles,
+        pe_busy=issue,
+        ifft_rows=sum(j.rows for j in jobs),
+        cell_beats=info.num_layers * p * beats,
+    )
+
+
+def _cell(
+    info: ModelShape, rows_out: dict[str, list[int]], p: int, beats: int, cell_free: int
+) -> tuple[int, list[int]]:
+    """Cell unit: block i when all its gate rows are in the gate buffer and the previous block has left
+    (k / CELL_LANES beats each). Returns the next free clock and the clock each block's output is written."""
+    from .schedule import CELL_LATENCY
+
+    gates = 4 if info.cell == "lstm" else 2
+    done = []
+    for i in range(p):
+        need = max(rows_out["gate"][gates * i : gates * (i + 1)])
+        if info.cell == "gru":
+            need = max(need, rows_out["in"][i], rows_out["hn"][i])
+        at = max(need + HANDOFF["feeder"], cell_free)
+        cell_free = at + beats
+        done.append(at + beats - 1 + CELL_LATENCY[info.cell] + HANDOFF["writer"])
+    return cell_free, done
