@@ -1,0 +1,408 @@
+"""The CSB engine's workload-balancing compiler: each block's kernel split into local, horizontal and
+vertical parts over a K x L grid of PE groups (P x Q PEs each), so that the groups finish together.
+
+Engine model (CSB-RNN, Shi et al. ICS 2020; the RTL engine does not exist yet)
+-------------------------------------------------------------------------------
+A matrix of G stacked gates is a grid of (G * BR) x BC blocks (:mod:`ernn.golden.csb`). The engine takes
+it in *rounds*: round (a, b) maps the K x L tile of block rows a*K .. a*K+K-1 and block columns
+b*L .. b*L+L-1 onto the groups, block (a*K + k, b*L + l) onto group (k, l) (a partial tile at the matrix
+edge leaves groups without a block of their own). A round ends when its slowest group does: a group
+computes P * Q kernel entries per cycle (one MAC per PE; the PE columns' shared input neuron and the
+P x Q tiling of a kernel are not modelled), so a load of w entries takes ceil(w / (P Q)) cycles.
+
+Kernels differ in size, so groups idle. Two sharing paths let a group compute part of a *neighbour's*
+kernel in the same round:
+
+* **horizontal** (the extra input-buffer port): groups (k, l) and (k, l +- 1), same block row, so the
+  partial sums land in the same output rows; the helper reads the owner's input neurons;
+* **vertical** (the accumulation path): groups (k, l) and (k +- 1, l), same block column, so the inputs are
+  the same; the partial sums travel to the owner's accumulators.
+
+A part computed elsewhere comes from the owner's own kernel only (work is never forwarded twice).
+
+Formulation (per round; :func:`balance_z3`)
+-------------------------------------------
+Integers f_e >= 0 for every directed link e = (g -> h) allowed by the sharing ``mode``; W_g the entries of
+group g's kernel (0 without a block); T the round's cycles::
+
+    sum_h f_(g->h) <= W_g                                   (a group gives only its own work)
+    load_g = W_g - sum_h f_(g->h) + sum_h f_(h->g)
+    minimize max_g load_g                                  (bisection on z3 feasibility checks)
+
+The round then takes T = ceil(max_g load_g / (P Q)) cycles, the fewest any flow gives; the loads are as
+even as the links allow (``max load / average load - 1`` is the margin reported). Opposite flows on one link
+are netted afterwards (they buy nothing). The greedy baseline
+(:func:`balance_greedy`) moves half the load difference from the most loaded group to its least loaded
+neighbour until no move lowers the maximum.
+
+The flows become parts (:func:`materialize`): a kernel's horizontal parts take whole columns first
+(column-major from its last column: a helper reads few input neurons), its vertical parts whole rows of the
+rest (row-major from its last row: few partial-sum transfers), the owner keeps the rest; every kernel entry
+is in exactly one part (:func:`check_schedule`).
+
+Utilization = useful MACs / (K L P Q x cycles), over all rounds.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import numpy.typing as npt
+
+MODES = ("none", "horizontal", "vertical", "both")
+METHODS = ("z3", "greedy")
+
+Group = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class Grid:
+    """K x L PE groups of P x Q PEs each (the paper's ZCU102 engine: 8 x 4 groups of 4 x 4, 512 PEs)."""
+
+    k: int
+    l: int  # noqa: E741 - the paper's name
+    p: int
+    q: int
+
+    def __post_init__(self) -> None:
+        for name in ("k", "l", "p", "q"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"grid {name.upper()} must be an integer >= 1, got {v!r}")
+
+    @property
+    def group_pes(self) -> int:
+        return self.p * self.q
+
+    @property
+    def pes(self) -> int:
+        return self.k * self.l * self.p * self.q
+
+    def groups(self) -> list[Group]:
+        return [(k, l) for k in range(self.k) for l in range(self.l)]  # noqa: E741
+
+    def links(self, mode: str) -> list[tuple[Group, Group]]:
+        """Directed links (giver, helper) the sharing ``mode`` allows."""
+        if mode not in MODES:
+            raise ValueError(f"sharing mode must be one of {', '.join(MODES)}, got {mode!r}")
+        out = []
+        for k, l in self.groups():  # noqa: E741
+            if mode in ("horizontal", "both"):
+                out += [((k, l), (k, n)) for n in (l - 1, l + 1) if 0 <= n < self.l]
+            if mode in ("vertical", "both"):
+                out += [((k, l), (n, l)) for n in (k - 1, k + 1) if 0 <= n < self.k]
+        return out
+
+
+def direction(giver: Group, helper: Group) -> str:
+    """'horizontal' (same group row), 'vertical' (same group column) or 'local'."""
+    if giver == helper:
+        return "local"
+    if giver[0] == helper[0] and abs(giver[1] - helper[1]) == 1:
+        return "horizontal"
+    if giver[1] == helper[1] and abs(giver[0] - helper[0]) == 1:
+        return "vertical"
+    raise ValueError(f"groups {giver} and {helper} are not neighbours")
+
+
+@dataclass(frozen=True)
+class Part:
+    """Entries of one kernel computed by one group: ``entries`` (n, 2) kernel-local (row, column) pairs."""
+
+    owner: Group
+    helper: Group
+    kind: str  # local | horizontal | vertical
+    entries: npt.NDArray[np.int64]
+
+
+@dataclass
+class Round:
+    """One K x L tile of blocks: which block each group owns, its kernel size, the parts and the cycles."""
+
+    tile: tuple[int, int]  # (a, b): block rows a*K.., block columns b*L..
+    blocks: dict[Group, tuple[int, int]]  # group -> (block row, block column) it owns
+    sizes: dict[Group, tuple[int, int]]  # group -> (m_b, n_b) of its kernel
+    flows: dict[tuple[Group, Group], int]
+    cycles: int
+    parts: list[Part] = field(default_factory=list)
+
+    def loads(self, grid: Grid) -> dict[Group, int]:
+        out = {g: 0 for g in grid.groups()}
+        for part in self.parts:
+            out[part.helper] += len(part.entries)
+        return out
+
+
+@dataclass
+class Schedule:
+    """The compiled schedule of one matrix (or the rounds of several) on a grid."""
+
+    grid: Grid
+    mode: str
+    method: str
+    rounds: list[Round]
+    solve_seconds: float
+
+    @property
+    def macs(self) -> int:
+        return sum(m * n for r in self.rounds for m, n in r.sizes.values())
+
+    @property
+    def cycles(self) -> int:
+        return sum(r.cycles for r in self.rounds)
+
+    @property
+    def utilization(self) -> float:
+        """Useful MACs / (PEs x cycles)."""
+        return self.macs / (self.grid.pes * self.cycles) if self.cycles else 0.0
+
+    def margin(self) -> float:
+        """Largest (max load / average load - 1) over the rounds (0 = perfectly even)."""
+        worst = 0.0
+        for r in self.rounds:
+            loads = list(r.loads(self.grid).values())
+            avg = sum(loads) / len(loads)
+            if avg:
+                worst = max(worst, max(loads) / avg - 1.0)
+        return worst
+
+    def merge(self, other: Schedule) -> Schedule:
+        if (self.grid, self.mode, self.method) != (other.grid, other.mode, other.method):
+            raise ValueError("only schedules of one grid, mode and method merge")
+        return Schedule(
+            self.grid,
+            self.mode,
+            self.method,
+            self.rounds + other.rounds,
+            self.solve_seconds + other.solve_seconds,
+        )
+
+
+def block_grid(counts: npt.ArrayLike) -> npt.NDArray[np.int64]:
+    """(G, BR, BC, 2) kernel counts of G stacked gates -> (G * BR, BC, 2): the gates' block rows stacked."""
+    c = np.asarray(counts, dtype=np.int64)
+    if c.ndim == 3:
+        c = c[None]
+    if c.ndim != 4 or c.shape[-1] != 2 or (c.size and c.min() < 0):
+        raise ValueError(f"kernel counts must be (G, BR, BC, 2) non-negative integers, got shape {c.shape}")
+    return c.reshape(c.shape[0] * c.shape[1], c.shape[2], 2)
+
+
+def tiles(counts: npt.ArrayLike, grid: Grid) -> list[Round]:
+    """The rounds of a matrix, unbalanced (no flows, cycles 0)."""
+    c = block_grid(counts)
+    rows, cols = c.shape[:2]
+    out = []
+    for a in range(math.ceil(rows / grid.k)):
+        for b in range(math.ceil(cols / grid.l)):
+            blocks, sizes = {}, {}
+            for k, l in grid.groups():  # noqa: E741
+                i, j = a * grid.k + k, b * grid.l + l
+                if i < rows and j < cols:
+                    blocks[(k, l)] = (i, j)
+                    sizes[(k, l)] = (int(c[i, j, 0]), int(c[i, j, 1]))
+            out.append(Round((a, b), blocks, sizes, {}, 0))
+    return out
+
+
+def _work(r: Round) -> dict[Group, int]:
+    return {g: m * n for g, (m, n) in r.sizes.items()}
+
+
+def _loads(grid: Grid, work: dict[Group, int], flows: dict[tuple[Group, Group], int]) -> dict[Group, int]:
+    load = {g: work.get(g, 0) for g in grid.groups()}
+    for (a, b), f in flows.items():
+        load[a] -= f
+        load[b] += f
+    return load
+
+
+def balance_z3(work: dict[Group, int], grid: Grid, mode: str) -> dict[tuple[Group, Group], int]:
+    """The flows of one round that minimize its cycles, then its largest load, then the transfers (z3)."""
+    import z3
+
+    links = grid.links(mode)
+    if not links or not any(work.values()):
+        return {}
+    solver = z3.SolverFor("QF_LIA")
+    f = {e: z3.Int(f"f_{e[0][0]}_{e[0][1]}_{e[1][0]}_{e[1][1]}") for e in links}
+    top = z3.Int("max_load")
+    for e, v in f.items():
+        solver.add(v >= 0, v <= work.get(e[0], 0))
+    for g in grid.groups():
+        out = [f[e] for e in links if e[0] == g]
+        inc = [f[e] for e in links if e[1] == g]
+        if out:
+            solver.add(z3.Sum(out) <= work.get(g, 0))
+        solver.add(work.get(g, 0) - z3.Sum([z3.IntVal(0), *out]) + z3.Sum([z3.IntVal(0), *inc]) <= top)
+    # minimize max_load by bisection on feasibility checks (z3's Optimize takes seconds per round here);
+    # the smallest largest load also gives the fewest cycles, ceil(max_load / (P Q))
+    total = sum(work.values())
+    lo, hi = -(-total // len(grid.groups())), max(work.values())  # the average, and no sharing at all
+    model = None
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        solver.push()
+        solver.add(top <= mid)
+        if solver.check() == z3.sat:
+            model, hi = solver.model(), mid - 1
+        else:
+            lo = mid + 1
+        solver.pop()
+    if model is None:  # the bound max(work) is always feasible (no flow)
+        raise RuntimeError("z3 found no schedule for a round (the model is wrong)")
+    return _net({e: model[v].as_long() for e, v in f.items()})
+
+
+def _net(flows: dict[tuple[Group, Group], int]) -> dict[tuple[Group, Group], int]:
+    """Opposite flows on one link cancelled (g gives h x and h gives g y: only |x - y| moves)."""
+    out = {}
+    for (a, b), v in flows.items():
+        d = v - flows.get((b, a), 0)
+        if d > 0:
+            out[(a, b)] = d
+    return out
+
+
+def balance_greedy(work: dict[Group, int], grid: Grid, mode: str) -> dict[tuple[Group, Group], int]:
+    """Baseline: repeatedly move half the load difference from the most loaded group to its least loaded
+    neighbour (only the giver's own, not yet given work), until no move lowers the maximum."""
+    links = grid.links(mode)
+    neighbours: dict[Group, list[Group]] = {g: [] for g in grid.groups()}
+    for a, b in links:
+        neighbours[a].append(b)
+    flows: dict[tuple[Group, Group], int] = {}
+    for _ in range(16 * len(links) + 16):
+        load = _loads(grid, work, flows)
+        moved = False
+        for g in sorted(load, key=lambda x: -load[x]):
+            own = work.get(g, 0) - sum(v for (a, _), v in flows.items() if a == g)
+            if not neighbours[g] or own <= 0:
+                continue
+            h = min(neighbours[g], key=lambda x: load[x])
+            d = min((load[g] - load[h]) // 2, own)
+            if d <= 0:
+                continue
+            back = flows.get((h, g), 0)  # cancel a reverse flow first
+            if back:
+                take = min(back, d)
+                flows[(h, g)] = back - take
+                d -= take
+            if d:
+                flows[(g, h)] = flows.get((g, h), 0) + d
+            moved = True
+            break
+        if not moved:
+            break
+    return {e: v for e, v in flows.items() if v > 0}
+
+
+def materialize(r: Round, grid: Grid) -> list[Part]:
+    """The parts of a round from its flows (see the module docstring)."""
+    parts = []
+    helpers_of: dict[Group, list[tuple[Group, int]]] = {}
+    for (a, b), v in sorted(r.flows.items()):
+        helpers_of.setdefault(a, []).append((b, v))
+    for g, (m, n) in r.sizes.items():
+        if m * n == 0:
+            continue
+        col_major = [(i, j) for j in reversed(range(n)) for i in range(m)]
+        given: set[tuple[int, int]] = set()
+        outs = helpers_of.get(g, [])
+        h_parts = [(h, v) for h, v in outs if direction(g, h) == "horizontal"]
+        v_parts = [(h, v) for h, v in outs if direction(g, h) == "vertical"]
+        pos = 0
+        for h, v in h_parts:
+            take = col_major[pos : pos + v]
+            pos += v
+            given.update(take)
+            parts.append(Part(g, h, "horizontal", np.array(take, dtype=np.int64).reshape(-1, 2)))
+        row_major = [(i, j) for i in reversed(range(m)) for j in range(n) if (i, j) not in given]
+        pos = 0
+        for h, v in v_parts:
+            take = row_major[pos : pos + v]
+            pos += v
+            given.update(take)
+            parts.append(Part(g, h, "vertical", np.array(take, dtype=np.int64).reshape(-1, 2)))
+        local = [(i, j) for i in range(m) for j in range(n) if (i, j) not in given]
+        if local:
+            parts.append(Part(g, g, "local", np.array(local, dtype=np.int64).reshape(-1, 2)))
+    return parts
+
+
+def compile_matrix(counts: npt.ArrayLike, grid: Grid, mode: str = "both", method: str = "z3") -> Schedule:
+    """Schedule every round of a matrix (kernel counts (G, BR, BC, 2), e.g. ``CSBMatrix.counts``)."""
+    if method not in METHODS:
+        raise ValueError(f"balancing method must be one of {', '.join(METHODS)}, got {method!r}")
+    grid.links(mode)  # validates the mode
+    rounds = tiles(counts, grid)
+    solve = 0.0
+    for r in rounds:
+        work = _work(r)
+        t0 = time.perf_counter()
+        if mode == "none":
+            r.flows = {}
+        elif method == "z3":
+            r.flows = balance_z3(work, grid, mode)
+        else:
+            r.flows = balance_greedy(work, grid, mode)
+        solve += time.perf_counter() - t0
+        r.parts = materialize(r, grid)
+        r.cycles = max(math.ceil(v / grid.group_pes) for v in r.loads(grid).values())
+    return Schedule(grid, mode, method, rounds, solve)
+
+
+def compile_matrices(
+    counts: list[npt.ArrayLike], grid: Grid, mode: str = "both", method: str = "z3"
+) -> Schedule:
+    """Several matrices one after the other (the rounds of each)."""
+    if not counts:
+        raise ValueError("no matrices to schedule")
+    out = compile_matrix(counts[0], grid, mode, method)
+    for c in counts[1:]:
+        out = out.merge(compile_matrix(c, grid, mode, method))
+    return out
+
+
+def check_schedule(schedule: Schedule, counts: list[npt.ArrayLike]) -> None:
+    """ValueError naming the first problem: a kernel entry missing, duplicated or outside its kernel, a part
+    on a group that is not the owner or a neighbour in the mode's directions, or a round whose cycles do
+    not cover its largest load."""
+    grid = schedule.grid
+    allowed = set(grid.links(schedule.mode))
+    expected = [r for c in counts for r in tiles(c, grid)]
+    if len(expected) != len(schedule.rounds):
+        raise ValueError(f"schedule has {len(schedule.rounds)} rounds, the matrices {len(expected)}")
+    for idx, (r, want) in enumerate(zip(schedule.rounds, expected, strict=True)):
+        if r.sizes != want.sizes or r.blocks != want.blocks:
+            raise ValueError(f"round {idx}: blocks or kernel sizes differ from the matrix")
+        seen: dict[Group, npt.NDArray[np.int64]] = {
+            g: np.zeros((m, n), dtype=np.int64) for g, (m, n) in r.sizes.items()
+        }
+        for part in r.parts:
+            if part.owner not in seen:
+                raise ValueError(f"round {idx}: a part of group {part.owner}, which owns no block")
+            kind = direction(part.owner, part.helper)
+            if kind != part.kind or (kind != "local" and (part.owner, part.helper) not in allowed):
+                raise ValueError(
+                    f"round {idx}: group {part.helper} computes a {part.kind} part of {part.owner}, "
+                    f"which mode {schedule.mode!r} does not allow"
+                )
+            m, n = r.sizes[part.owner]
+            e = part.entries
+            if e.size and (e.min() < 0 or e[:, 0].max() >= m or e[:, 1].max() >= n):
+                raise ValueError(f"round {idx}: a part of {part.owner} leaves its {m} x {n} kernel")
+            np.add.at(seen[part.owner], (e[:, 0], e[:, 1]), 1)
+        for g, hits in seen.items():
+            if hits.size and (hits.min() != 1 or hits.max() != 1):
+                bad = np.argwhere(hits != 1)[0].tolist()
+                raise ValueError(
+                    f"round {idx}: kernel of group {g} (block {r.blocks[g]}): entry {bad} computed "
+                    f"{int(hits[tuple(bad)])} times"
+                )
+        worst = max(r.loads(grid).values())
+        if r.cycles * grid.group_pes < worst:
+            raise ValueError(f"round {idx}: {r.cycles} cycles do not cover a load of {worst} entries")
