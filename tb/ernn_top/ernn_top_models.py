@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 
 from ernn import data, paths
+from ernn.export import schedule
 from ernn.export import writer as export
 from ernn.golden.network import GoldenNetwork
 from ernn.train import run_directory as runs
@@ -61,12 +62,22 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def _hardware_current(out: Path) -> bool:
+    """Whether the cached export holds the hardware choices the exporter makes now (the cell lanes depend
+    on the schedule's timing model, not only on the case)."""
+    if not (out / "config.json").is_file():
+        return False
+    hw = json.loads((out / "config.json").read_text()).get("hardware", {})
+    info = export.ExportedModel(out).net.info
+    return hw.get("cell_lanes") == schedule.cell_lanes(info, hw.get("lanes", 0))
+
+
 def model_dir(case: Case) -> Path:
     """The exported model of ``case`` (exported on first use, then reused)."""
     out = MODEL_ROOT / case.name
     stamp = out / "tb_case.json"
     with _locked(MODEL_ROOT / f".{case.name}.lock"):
-        if stamp.is_file() and stamp.read_text() == case.key() and (out / "config.json").is_file():
+        if stamp.is_file() and stamp.read_text() == case.key() and _hardware_current(out):
             return out
         if case.trained:
             ds = data.load()  # JapaneseVowels (sktime wheel, offline)

@@ -10,6 +10,7 @@ layer, on both simulators, with no input gaps and no back-pressure:
 * the cycle model (``ernn.export.schedule.cycle_model``) is a floor: cycles per step >= its ideal,
   ceil(complex MACs / P) + pipeline depth, for one and two layers. It is not exact for any shape the tests
   run (the controller's hand-offs add 4 to 25 clocks, docs/verification.md), so it cannot pin the count;
+* the timing model (``CycleModel.predicted``, ``ernn.export.timing``) is within 10 % of the count;
 * the layers overlap: two identical layers take fewer clocks than twice one layer. Layer 1's job starts
   when layer 0 has written the h blocks it reads (docs/accelerator.md: the stage two back must be complete,
   the previous one only block by block), so its FFTs and first MACs run under layer 0's IFFTs and cell
@@ -25,6 +26,7 @@ from ernn_tbutil import seed_for
 from ernn_top_models import Case, model_dir, random_stream
 
 from ernn.export import layout as hw_layout
+from ernn.export.timing import step_timing
 from ernn.export.writer import ExportedModel
 from ernn.sim import rtl as rtl_sim
 from ernn.sim import runner as rtl_runner
@@ -67,7 +69,37 @@ def test_two_layer_cycles(sim: str, cell: str, request: pytest.FixtureRequest, t
     print(f"{cell}: 1 layer {c1} cycles/step (ideal {m1.ideal}), 2 layers {c2} (ideal {m2.ideal})")
     assert m2.complex_macs == 2 * m1.complex_macs, "the two layers must be identical in shape"
     assert c1 >= m1.ideal and c2 >= m2.ideal, "the cycle model's ideal is a floor"
+    for cycles, model, layers in ((c1, m1, 1), (c2, m2, 2)):
+        assert abs(model.predicted - cycles) <= 0.1 * cycles, (
+            f"{cell}, {layers} layer(s): the timing model predicts {model.predicted} clocks per step, "
+            f"the RTL takes {cycles} (more than 10 % apart)"
+        )
     assert c2 < 2 * c1, (
         f"{cell}: two identical layers take {c2} clocks per step, twice one layer is {2 * c1}: "
         "the controller serialises the layers (a stage waits for more than its inputs)"
     )
+
+
+#: a GRU whose rows come at one per clock (P = 32 > the 3 bins of k = 4): the cell can only start a block when
+#: its hn row (the third job's) is out, so k / 4 cell lanes would make it the bottleneck (issue 18)
+GRU_WIDE = Case(
+    "cycles_gru_6_32_k4_p32", cell="gru", input_size=6, hidden_size=32, block_size=4, lanes=32, seed=23
+)
+
+
+@pytest.mark.parametrize("sim", rtl_runner.simulators())
+def test_gru_cell_lanes_follow_the_rows(sim: str, request: pytest.FixtureRequest, tmp_path) -> None:
+    """The exporter gives this GRU k cell lanes (one beat per block, ``schedule.cell_lanes``), not k / 4:
+    bit-exact, constant spacing, and the cycles the timing model predicts for it (within 10 %), which are
+    fewer than it predicts for k / 4 lanes."""
+    seed = seed_for(request.node.nodeid)
+    cycles, model = _steady_cycles(GRU_WIDE, sim, seed, tmp_path)
+    info = ExportedModel(model_dir(GRU_WIDE)).net.info
+    k = GRU_WIDE.block_size
+    assert model.cell_lanes == k > hw_layout.default_cell_lanes(k)
+    quarter = step_timing(info, GRU_WIDE.lanes, hw_layout.default_cell_lanes(k)).cycles
+    print(
+        f"GRU 6 -> 32, k 4, P 32: {cycles} cycles/step, predicted {model.predicted} ({quarter} at k/4 lanes)"
+    )
+    assert abs(model.predicted - cycles) <= 0.1 * cycles
+    assert model.predicted < quarter
