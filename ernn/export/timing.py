@@ -109,14 +109,22 @@ def step_timing(
                 read = slots[job.read_base : job.read_base + job.read_count]
                 rounds = _cdiv(job.rows * bins, lanes)
                 clock = start
-                round_done = []
+                round_done: list[int] = []
+                ready = max(read)
+                q = job.read_count
+                period = max(q, drain)  # once every slot is written, each round takes this long
                 for r in range(rounds):
                     first = clock
-                    for j in range(job.read_count):
+                    if first >= ready:  # the rest is arithmetic: one round every `period` clocks
+                        left = rounds - r
+                        round_done.extend(first + i * period + q + 4 for i in range(left))
+                        clock = first + (left - 1) * period + q
+                        break
+                    for j in range(q):
                         clock = max(clock + 1, read[j] + 1)
                     round_done.append(clock + 4)  # lane registers, accumulate, rounding
                     if r + 1 < rounds:  # the gearbox takes the next round when this one's rows have left
-                        clock = max(clock, first + _cdiv(lanes, bins))
+                        clock = max(clock, first + drain)
                 pe_free = clock
                 # row blocks leave the gearbox when their last unit's round is done, one per clock
                 times = []
