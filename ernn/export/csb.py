@@ -140,16 +140,23 @@ def _write(path: Path, words: list[str]) -> None:
 def write_memories(net: GoldenNetwork, mem_dir: Path, lanes: int) -> CSBHardware:
     """Write the four images of every matrix into ``mem_dir``; return the hardware record."""
     hw = hardware(net, lanes)
-    cw, iw, ww = count_word(hw.block), index_word(hw.block), net.numerics.weight_spectrum.word
     for prefix, m in _matrices(net):
-        counts = m.counts.reshape(-1, 2)
-        packed = [(int(n) << cw) | int(mb) for mb, n in counts]
-        digits = -(-2 * cw // 4)
-        _write(mem_dir / f"{prefix}_counts.mem", [f"{w:0{digits}x}" for w in packed])
-        _write(mem_dir / f"{prefix}_rows.mem", _unsigned(m.row_index, iw))
-        _write(mem_dir / f"{prefix}_cols.mem", _unsigned(m.col_index, iw))
-        _write(mem_dir / f"{prefix}_values.mem", hex_words(m.values, ww))
+        write_matrix(m, mem_dir, prefix, net.numerics.weight_spectrum.word)
     return hw
+
+
+def write_matrix(m: CSBMatrix, mem_dir: Path, prefix: str, weight_word: int) -> dict[str, Path]:
+    """The four images of one matrix, ``<prefix>_{counts,rows,cols,values}.mem`` (what
+    ``rtl/ernn_csb_engine.v`` reads); returns them by suffix."""
+    cw, iw = count_word(m.block), index_word(m.block)
+    packed = [(int(n) << cw) | int(mb) for mb, n in m.counts.reshape(-1, 2)]
+    digits = -(-2 * cw // 4)
+    paths = {suffix: mem_dir / f"{prefix}_{suffix}.mem" for _, suffix in IMAGES}
+    _write(paths["counts"], [f"{w:0{digits}x}" for w in packed])
+    _write(paths["rows"], _unsigned(m.row_index, iw))
+    _write(paths["cols"], _unsigned(m.col_index, iw))
+    _write(paths["values"], hex_words(m.values, weight_word))
+    return paths
 
 
 def _unsigned(values: np.ndarray, width: int) -> list[str]:
