@@ -384,7 +384,8 @@ class GoldenNetwork:
         """
         arr = np.asarray(x)
         # the BLAS thread setting costs milliseconds: only for batches that take the fast path
-        with one_blas_thread() if fast_path(arr.size // max(1, self.info.block_size)) else nullcontext():
+        # numerics.block_size: the model's k (a structure without one records a nominal k, golden/csb.py)
+        with one_blas_thread() if fast_path(arr.size // max(1, self.numerics.block_size)) else nullcontext():
             return self._run(arr, lengths)
 
     def _run(self, x: npt.ArrayLike, lengths: npt.ArrayLike | None) -> GoldenResult:
