@@ -1,0 +1,202 @@
+"""JapaneseVowels: dense vs TT fp32 vs TT low precision (the integer golden training step), a few seeds.
+
+Every model is a GRU of ``--hidden`` units with a 9-way head, trained for ``--epochs`` epochs on the same
+split with batches of ``--batch`` sequences:
+
+* **dense fp32** -- ``ernn train --mode dense`` (:mod:`ernn.train.trainer`: sigmoid/tanh, cross-entropy,
+  Adam, cosine learning rate);
+* **TT fp32** -- ``ernn train --structure tt`` (:mod:`ernn.train.tt_train`, the same optimiser) at fixed
+  rank, and with rank adaptation (``--thresholds``, prior weight ``--prior-weight``);
+* **block-circulant** (k = 2, 4) and **CSB** (8 x 8 blocks, prune rate ``--csb-rate``) by ADMM, the
+  parameter counts around TT's, for comparison (:mod:`ernn.train.trainer`);
+* **TT low precision** -- golden/tt_train.py's integer step (hard sigmoid/tanh, squared error on one-hot
+  targets, SGD with stochastic rounding at 2**-lr_shift, formats of docs/numerics.md section 16), the
+  inputs normalised as the float runs normalise them and rounded to Q8.5. Test accuracy is the integer
+  model's argmax after the last epoch; its training curve (loss, train accuracy per epoch) is recorded.
+
+Writes ``results.json`` and ``results.md`` under ``--out`` (docs/results/tt).
+
+    .venv/bin/python bench/tt_results.py --out docs/results/tt
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from ernn import data
+from ernn.files import atomic
+from ernn.golden import tt_train as g
+from ernn.golden.ops import quantize
+from ernn.golden.tt_formats import TTTrainFormats
+from ernn.shape.structures import TensorTrain
+from ernn.train import trainer, tt_train
+
+
+def dense_run(ds: data.Dataset, args: argparse.Namespace, seed: int) -> dict:
+    cfg = trainer.TrainConfig(
+        cell="gru", hidden_size=args.hidden, mode="dense", block_size=1, epochs=args.epochs,
+        batch_size=args.batch, lr=args.lr, seed=seed,
+    )  # fmt: skip
+    _, m = trainer.train(cfg, ds, quiet=True)
+    curve = [{"loss": h["loss"], "train_acc": h["train_acc"]} for h in m["history"]]
+    return {"test_accuracy": m["test_accuracy"], "weights": m["parameters"]["weights_stored"], "curve": curve}
+
+
+def structured_run(ds: data.Dataset, args: argparse.Namespace, seed: int, **structure: object) -> dict:
+    """ADMM training of another structure (``ernn train --mode admm``) for the comparison rows."""
+    cfg = trainer.TrainConfig(
+        cell="gru", hidden_size=args.hidden, mode="admm", epochs=args.epochs, batch_size=args.batch,
+        lr=args.lr, seed=seed, **structure,
+    )  # fmt: skip
+    _, m = trainer.train(cfg, ds, quiet=True)
+    curve = [{"loss": h["loss"], "train_acc": h["train_acc"]} for h in m["history"]]
+    return {"test_accuracy": m["test_accuracy"], "weights": m["parameters"]["weights_stored"], "curve": curve}
+
+
+def tt_run(ds: data.Dataset, args: argparse.Namespace, seed: int, threshold: float) -> dict:
+    cfg = tt_train.TTTrainConfig(
+        cell="gru", hidden_size=args.hidden, tt_cores=args.cores, tt_rank=args.rank,
+        tt_rank_threshold=threshold, prior_weight=args.prior_weight, epochs=args.epochs,
+        batch_size=args.batch, lr=args.lr, seed=seed,
+    )  # fmt: skip
+    _, m = tt_train.train(cfg, ds, quiet=True)
+    curve = [
+        {"loss": h["loss"], "train_acc": h["train_acc"], "weights": h["weights_stored"]} for h in m["history"]
+    ]
+    return {
+        "test_accuracy": m["test_accuracy"],
+        "weights": m["parameters"]["weights_stored"],
+        "ranks": m["ranks"],
+        "curve": curve,
+    }
+
+
+def golden_run(ds: data.Dataset, args: argparse.Namespace, seed: int) -> dict:
+    fmts = TTTrainFormats(lr_shift=args.lr_shift, seed=seed + 1)
+    params = TensorTrain(args.cores, args.rank)
+    shapes = g.gru_shapes(ds.num_features, args.hidden, ds.num_classes, params)
+    state = g.random_state(shapes, fmts, seed)
+    xq = quantize(ds.normalise(ds.train.x), fmts.x)
+    xt = quantize(ds.normalise(ds.test.x), fmts.x)
+    rng = np.random.default_rng(seed)
+    curve = []
+    t0 = time.perf_counter()
+    steps = 0
+    for _ in range(args.epochs):
+        loss = correct = 0.0
+        for idx in trainer.batch_order(ds.train.lengths, args.batch, rng):
+            lengths = ds.train.lengths[idx]
+            x = xq[idx][:, : int(lengths.max())]
+            state, res = g.gru_step(state, x, lengths, ds.train.y[idx], fmts, recompute=True)
+            loss += res.loss
+            correct += int((res.y.argmax(axis=1) == ds.train.y[idx]).sum())
+            steps += 1
+        curve.append({"loss": loss / len(ds.train), "train_acc": 100.0 * correct / len(ds.train)})
+    seconds = time.perf_counter() - t0
+    y = g.gru_predict(state, xt, ds.test.lengths, fmts)
+    weights = sum(v.size for n, v in state.tensors.items() if n.startswith(("x_core", "h_core")))  # RNN only
+    return {
+        "test_accuracy": 100.0 * float((y.argmax(axis=1) == ds.test.y).mean()),
+        "weights": weights,
+        "ranks": g.ranks(state),
+        "curve": curve,
+        "steps_per_second": steps / seconds,
+        "formats": fmts.to_dict(),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default="docs/results/tt")
+    ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--epochs", type=int, default=20)
+    ap.add_argument("--hidden", type=int, default=32)
+    ap.add_argument("--cores", type=int, default=2)
+    ap.add_argument("--rank", type=int, default=4)
+    ap.add_argument(
+        "--thresholds", type=float, nargs="+", default=[0.05, 0.2], help="TT fp32 rank adaptation thresholds"
+    )
+    ap.add_argument("--prior-weight", type=float, default=0.1, help="TT fp32 rank prior weight")
+    ap.add_argument("--batch", type=int, default=16)
+    ap.add_argument("--csb-rate", type=float, default=0.65, help="CSB prune rate of the comparison row")
+    ap.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate of the float runs")
+    ap.add_argument("--lr-shift", type=int, default=6, help="the golden step's learning rate 2**-lr_shift")
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    ds = data.load("classify")
+    runs = {
+        "dense fp32": lambda s: dense_run(ds, args, s),
+        "TT fp32": lambda s: tt_run(ds, args, s, 0.0),
+        **{
+            f"TT fp32, adaptive ranks (threshold {t:g})": (lambda s, t=t: tt_run(ds, args, s, t))
+            for t in args.thresholds
+        },
+        "TT low precision (golden step)": lambda s: golden_run(ds, args, s),
+        # other structures near the TT parameter count (ADMM, docs/compare.md)
+        "block-circulant k=2 (ADMM)": lambda s: structured_run(ds, args, s, block_size=2),
+        "block-circulant k=4 (ADMM)": lambda s: structured_run(ds, args, s, block_size=4),
+        f"CSB 8x8, prune rate {args.csb_rate:g} (ADMM)": lambda s: structured_run(
+            ds, args, s, structure="csb", csb_block=8, prune_rate=args.csb_rate
+        ),
+    }
+    results: dict[str, list[dict]] = {}
+    for name, fn in runs.items():
+        results[name] = []
+        for seed in range(args.seeds):
+            t0 = time.perf_counter()
+            r = fn(seed)
+            r["seed"], r["seconds"] = seed, time.perf_counter() - t0
+            results[name].append(r)
+            print(
+                f"{name:42s} seed {seed}: test {r['test_accuracy']:6.2f}%  ({r['seconds']:.0f} s)", flush=True
+            )
+    lines = [
+        f"JapaneseVowels, GRU hidden {args.hidden}, {args.epochs} epochs, batch {args.batch}, seeds 0..{args.seeds - 1}; "
+        f"TT {args.cores} cores, rank {args.rank}",
+        "",
+        "| model | test accuracy % (mean, per seed) | weight-matrix entries |",
+        "|---|---|---|",
+    ]
+    for name, rs in results.items():
+        accs = [r["test_accuracy"] for r in rs]
+        weights = sorted({r["weights"] for r in rs})
+        lines.append(
+            f"| {name} | {statistics.mean(accs):.2f} ({', '.join(f'{a:.2f}' for a in accs)}) | "
+            f"{', '.join(str(w) for w in weights)} |"
+        )
+    lines += [
+        "",
+        "Training curves, train accuracy % per epoch (mean over seeds; float runs: measured during the epoch, "
+        "golden: the integer model's outputs during each step)",
+        "",
+    ]
+    names = list(results)
+    lines += ["| epoch | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for e in range(args.epochs):
+        cells = [f"{statistics.mean(r['curve'][e]['train_acc'] for r in results[n]):.1f}" for n in names]
+        lines.append(f"| {e + 1} | " + " | ".join(cells) + " |")
+    for adaptive in (n for n in names if "adaptive" in n):
+        lines += ["", f"Rank trajectory of {adaptive}: weight-matrix entries after each epoch, per seed", ""]
+        for r in results[adaptive]:
+            lines.append(f"- seed {r['seed']}: " + ", ".join(str(c["weights"]) for c in r["curve"]))
+            lines.append(f"  final ranks (r_0, r_1, r_2 per gate) {r['ranks']}")
+    golden = results["TT low precision (golden step)"]
+    lines += ["", f"Golden training speed: {statistics.mean(r['steps_per_second'] for r in golden):.2f} steps/s "
+              f"(batch {args.batch}, one thread, recomputing the forward in the backward pass)"]  # fmt: skip
+    text = "\n".join(lines) + "\n"
+    print(text)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic.write_json(out / "results.json", {"args": vars(args), "results": results}, force=True)
+    (out / "results.md").write_text(text)
+    print(f"wrote {out / 'results.json'} and {out / 'results.md'}")
+
+
+if __name__ == "__main__":
+    main()
