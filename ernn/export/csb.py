@@ -159,6 +159,13 @@ def write_matrix(m: CSBMatrix, mem_dir: Path, prefix: str, weight_word: int) -> 
     return paths
 
 
+def engine_cycles(m: CSBMatrix) -> int:
+    """Clocks per vector of ``rtl/ernn_csb_engine.v`` without stalls: COLS input beats, G*ROWS clocks to
+    clear the accumulators, one clock per kernel entry and one per empty block, G*ROWS output beats."""
+    per_block = np.maximum(m.counts[..., 0] * m.counts[..., 1], 1)
+    return int(m.cols + 2 * m.gates * m.rows + per_block.sum())
+
+
 def _unsigned(values: np.ndarray, width: int) -> list[str]:
     arr = np.asarray(values, dtype=np.int64)
     if arr.size and (arr.min() < 0 or arr.max() >= 1 << width):

@@ -10,12 +10,13 @@ the cocotb side in the run's configuration. A mismatch names the first diverging
 
 from __future__ import annotations
 
+import itertools
 import os
 from pathlib import Path
 
 import numpy as np
 import pytest
-from ernn_tbutil import first_divergence, pause_generator, reset_dut, seed_for
+from ernn_tbutil import first_divergence, pause_generator, reset_dut, seed_for, sim_time_ns
 
 from ernn.sim import runner as rtl_runner
 
@@ -40,10 +41,16 @@ try:
         await reset_dut(dut)
         for x in xs:
             await source.send(AxiStreamFrame(rtl_runner.to_unsigned(x, dw)))
-        got = []
+        got, done_ns = [], []
         for _ in xs:
             frame = await sink.recv()
+            done_ns.append(sim_time_ns())
             got.append([rtl_runner.from_unsigned(int(w), ow) for w in frame.tdata])
+        if conf.get("period") is not None:  # no gaps, no stalls: one vector every `period` clocks
+            spacing = {(b - a) // 10 for a, b in itertools.pairwise(done_ns)}  # 10 ns clock
+            assert spacing == {int(conf["period"])}, (
+                f"vector spacing {spacing} clocks, the model {conf['period']}"
+            )
         for _ in range(4):
             await RisingEdge(dut.clk)
         msg = first_divergence(np.array(got), expected, ("vector", "row"), seed, "ernn_csb_engine: ")
@@ -127,6 +134,28 @@ def test_ernn_csb_engine(sim, gates, rows, cols, block, rate, request, tmp_path)
         "p_stall": 0.3,
     }
     rtl_runner.run(TOPLEVEL, "test_ernn_csb_engine", params, sim=sim, config=conf)
+
+
+@pytest.mark.parametrize("sim", rtl_runner.simulators())
+def test_ernn_csb_engine_cycles(sim, request, tmp_path) -> None:
+    """Without gaps and stalls a vector leaves every ernn.export.csb.engine_cycles clocks."""
+    from ernn.export import csb as ecsb
+    from ernn.golden import csb as gcsb
+
+    seed = seed_for(request.node.nodeid)
+    m, cfg = _matrix(1, 16, 16, 4, 0.85, 123)  # a matrix with empty blocks (one clock each)
+    assert (m.counts[..., 0] == 0).any()
+    x = np.random.default_rng(seed).integers(-4096, 4096, size=(4, 16))
+    y = gcsb.finish(gcsb.accumulate(m, x, cfg), 16, cfg).reshape(len(x), 16)
+    conf = {
+        "seed": seed,
+        "data_w": cfg.data.word,
+        "out_w": cfg.ifft_out.word,
+        "x": x.tolist(),
+        "y": y.tolist(),
+    }
+    conf |= {"p_gap": 0.0, "p_stall": 0.0, "period": ecsb.engine_cycles(m)}
+    rtl_runner.run(TOPLEVEL, "test_ernn_csb_engine", engine_params(m, cfg, tmp_path), sim=sim, config=conf)
 
 
 @pytest.mark.parametrize("sim", rtl_runner.simulators())
