@@ -325,3 +325,44 @@ def output_blocks(
         log.record(f"{name}_stage{lk}", int(counts[1 + lk]), out.size)
         log.record(f"{name}_out", int(counts[2 + lk]), out.size)
     return out.reshape(*lead, k)
+
+
+@njit(cache=False, nogil=True, boundscheck=False)
+def _spectra_to_bins_major(x_re, x_im, out):  # pragma: no cover - jitted
+    m, q, bins = x_re.shape
+    for b in range(bins):
+        for j in range(q):
+            for i in range(m):
+                out[b, j, i] = x_re[i, j, b]
+                out[b, q + j, i] = x_im[i, j, b]
+
+
+@njit(cache=False, nogil=True, boundscheck=False)
+def _acc_from_bins_major(accf, out):  # pragma: no cover - jitted
+    bins, two_r, m = accf.shape
+    rows = two_r // 2
+    for c in range(2):
+        for r in range(rows):
+            for i in range(m):
+                for b in range(bins):
+                    out[c, i, r, b] = np.int64(accf[b, c * rows + r, i])
+
+
+def spectra_to_bins_major(x_re: IntArray, x_im: IntArray) -> np.ndarray:
+    """Input spectra (M, q, bins) re/im -> the float64 right operand of the per-bin MAC, (bins, 2q, M):
+    Re blocks then Im blocks (``Spectra.stacked``'s column order), in one pass."""
+    x_re = np.ascontiguousarray(as_int(x_re))
+    x_im = np.ascontiguousarray(as_int(x_im))
+    m, q, bins = x_re.shape
+    out = np.empty((bins, 2 * q, m), dtype=np.float64)
+    _spectra_to_bins_major(x_re, x_im, out)
+    return out
+
+
+def acc_from_bins_major(accf: np.ndarray) -> IntArray:
+    """Per-bin MAC results (bins, 2R, M) float64 holding integers -> (2, M, R, bins) int64 (re, im), in one
+    pass (the float values are exact integers, so the conversion only changes the type)."""
+    bins, two_r, m = accf.shape
+    out = np.empty((2, m, two_r // 2, bins), dtype=np.int64)
+    _acc_from_bins_major(np.ascontiguousarray(accf), out)
+    return out

@@ -58,11 +58,10 @@ def one_blas_thread() -> AbstractContextManager[object]:
     return _BLAS.limit(limits=1, user_api="blas")
 
 
-def _float_matmul(w: npt.NDArray[np.float64], x: IntArray) -> npt.NDArray[np.float64]:
-    """Per-bin w (bins, R, C) @ x (bins, C, M) on float64 BLAS, exact when every partial sum (at most
+def _float_matmul(w: npt.NDArray[np.float64], xf: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    """Per-bin w (bins, R, C) @ xf (bins, C, M) on float64 BLAS, exact when every partial sum (at most
     C max|w| max|x| in magnitude) is an integer below 2**53, which the caller checks."""
-    xf = np.ascontiguousarray(x, dtype=np.float64)
-    out = np.empty((w.shape[0], w.shape[1], x.shape[2]), dtype=np.float64)
+    out = np.empty((w.shape[0], w.shape[1], xf.shape[2]), dtype=np.float64)
     for b in range(w.shape[0]):
         np.matmul(w[b], xf[b], out=out[b])
     return out
@@ -156,13 +155,13 @@ class Spectra:
         if 2 * q * ws * xs >= 1 << HEADROOM_BITS:
             raise OverflowError("cmac: products could exceed 2**62; operands are wider than any valid format")
         m = int(np.prod(lead, dtype=np.int64))
+        if fast_path(m * q) and 2 * q * ws * xs < 1 << 53:
+            xf = kernels.spectra_to_bins_major(x_re.reshape(m, q, b), x_im.reshape(m, q, b))  # (bins, 2q, M)
+            accf = _float_matmul(self.stacked_float(), xf)  # (bins, 2Gp, M)
+            acc = kernels.acc_from_bins_major(accf)  # (re/im, M, Gp, bins): re and im contiguous
+            return acc[0].reshape(*lead, g, p, b), acc[1].reshape(*lead, g, p, b)
         xs_ = np.concatenate((x_re.reshape(m, q, b), x_im.reshape(m, q, b)), axis=1)  # (M, 2q, bins)
         xs_ = xs_.transpose(2, 1, 0)  # (bins, 2q, M)
-        if fast_path(m * q) and 2 * q * ws * xs < 1 << 53:
-            accf = _float_matmul(self.stacked_float(), xs_)  # (bins, 2Gp, M)
-            # one pass to (re/im, M, G, p, bins) integers: re and im come out contiguous
-            acc = accf.reshape(b, 2, g, p, m).transpose(1, 4, 2, 3, 0).astype(np.int64, order="C")
-            return acc[0].reshape(*lead, g, p, b), acc[1].reshape(*lead, g, p, b)
         acc = np.matmul(self.stacked(), xs_)  # (bins, 2Gp, M)
         acc = acc.transpose(2, 1, 0).reshape(*lead, 2, g, p, b)
         return acc[..., 0, :, :, :], acc[..., 1, :, :, :]
