@@ -1,5 +1,5 @@
-"""`verilator --lint-only -Wall` is clean on every module of the circulant PE and of the cells, for several
-parameter sets.
+"""`verilator --lint-only -Wall` is clean on every module of the circulant PE, of the cells and of the CSB
+engine, for several parameter sets.
 
 Every waiver in the RTL is a ``lint_off`` around one declaration with a comment that says why (pruned
 outputs of the last FFT stage, bits dropped by rounding, inputs a configuration does not read).
@@ -35,6 +35,7 @@ PE_MODULES = (
     "ernn_cell_front",
     "ernn_lstm_cell",
     "ernn_gru_cell",
+    "ernn_csb_engine",
 )
 # activation tables of the cells (their contents do not matter to the linter)
 TABLES = {f"{kind}_{table}_FILE": FILES for kind in ("SIGMOID", "TANH") for table in ("VALUE", "SLOPE")}
@@ -84,6 +85,21 @@ LINT_CASES: list[tuple[str, dict[str, object]]] = [
     ("ernn_lstm_cell", {**TABLES, "PEEPHOLE": 1, "LANES": 2}),
     ("ernn_gru_cell", TABLES),
     ("ernn_gru_cell", {**TABLES, "LANES": 3, "USER_W": 4}),
+    *[
+        ("ernn_csb_engine", {f"{n}_FILE": FILES for n in ("COUNTS", "ROWS", "COLS", "VALUES")} | extra)
+        for extra in (
+            {},
+            {"GATES": 4, "ROWS": 32, "COLS": 44, "BLOCK": 8, "COUNT_W": 4, "INDEX_W": 3, "ACC_W": 37},
+            {
+                "ROWS_USED": 300,
+                "COLS_USED": 200,
+                "VALUES_USED": 4000,
+                "BLOCK": 32,
+                "COUNT_W": 6,
+                "INDEX_W": 5,
+            },
+        )
+    ],
 ]
 
 
