@@ -282,7 +282,11 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="model directory to write")
     p.add_argument("--data-bits", type=int, default=16, help="data-path width (8, 10, 12, 16, ...)")
     p.add_argument("--test-sequences", type=int, default=8, help="test sequences written as test vectors")
-    p.add_argument("--lanes", type=int, help="P, the PE's complex MAC lanes (default: chosen from the model)")
+    p.add_argument(
+        "--lanes",
+        type=int,
+        help="P, the PE's complex MAC lanes (CSB: the engine's PEs; default: chosen from the model)",
+    )
     p.add_argument(
         "--data", help="the run's test split .npz where it is now, if it moved (checked by content hash)"
     )
@@ -312,8 +316,10 @@ def cmd_export(args: argparse.Namespace) -> int:
     )
     model = ModelDirectory(out)
     cfg = model.config
+    st = model.shape.structure
+    what = f"k={cfg['model']['block_size']}" if "block_size" in cfg["model"] else st.describe()
     print(
-        f"exported {cfg['model']['cell'].upper()} k={cfg['model']['block_size']} at {args.data_bits}-bit data "
+        f"exported {cfg['model']['cell'].upper()} {what} at {args.data_bits}-bit data "
         f"path to {out} ({len(model.manifest.files)} files, {cfg['test_vectors']['frames']} test-vector frames); "
         f"model digest {model.digest[:16]}"
     )
