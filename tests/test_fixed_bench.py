@@ -21,6 +21,14 @@ def test_golden_benchmark_writes_json(tmp_path):
         "4",
         "--ref-steps",
         "1",
+        "--batched-hidden",
+        "16",
+        "--batch",
+        "2100",
+        "--batch-steps",
+        "3",
+        "--batch-baseline",
+        "2",
         "--out",
         str(out),
     ]
@@ -31,3 +39,8 @@ def test_golden_benchmark_writes_json(tmp_path):
     assert result["hidden"] == 16 and result["block_size"] == 8
     assert result["bit_exact_on_ref_steps"] is True
     assert result["fast_steps_per_second"] > 0 and result["fast_over_ref"] > 0
+    # the batched comparison: 2,100 sequences of hidden 16 (k 8: 2 input blocks each, 4,200 per MAC call,
+    # above matvec.COMPILED_MIN_BLOCKS) take the fast path, bit-exact against the numpy path
+    batched = payload["batched"]
+    assert batched["batch"] == 2100 and batched["bit_exact"] is True
+    assert set(batched["steps_per_second"]) == {"fast_batched", "numpy_batched", "numpy_one_at_a_time"}
