@@ -1,8 +1,8 @@
 """Float64 numpy reference of the network the golden model quantizes (PyTorch nn.LSTM / nn.GRU semantics).
 
 The block-circulant matrices are expanded to dense ones (ernn.train.circulant convention: first-column vectors,
-C[r, s] = c[(r - s) mod k], the top-left (rows, cols) corner of the padded block matrix) and the cells run
-in plain float64 on them:
+C[r, s] = c[(r - s) mod k], the top-left (rows, cols) corner of the padded block matrix; a CSB description's
+matrices are dense already) and the cells run in plain float64 on them:
 
     LSTM: i = s(W_ii x + b_ii + W_hi h + b_hi + p_i c), f = s(... + p_f c), g = tanh(...),
           c' = f c + i g, o = s(... + p_o c'), m = o tanh(c'), h' = W_hr m (projection) or m
@@ -32,6 +32,14 @@ def expand(vectors: npt.ArrayLike, rows: int, cols: int) -> FloatArray:
     blocks = v[..., idx]  # (..., p, q, k, k): [i, j, r, s]
     dense = np.swapaxes(blocks, -3, -2).reshape(*lead, p * k, q * k)
     return dense[..., :rows, :cols]
+
+
+def dense(desc: dict[str, Any], value: npt.ArrayLike, rows: int, cols: int) -> FloatArray:
+    """A description's stored matrix as dense (G, rows, cols): block-circulant vectors expanded; a pruning
+    structure's matrices (CSB: a ``structure`` key) are stored dense already, zeros where pruned."""
+    if desc.get("structure") is not None:
+        return np.asarray(value, dtype=np.float64)
+    return expand(value, rows, cols)
 
 
 def _sigmoid(x: FloatArray) -> FloatArray:
@@ -73,11 +81,11 @@ def run_float(
     names = ("i", "f", "g", "o", "m") if cell == "lstm" else ("r", "z", "n", "hn")
     for idx, layer in enumerate(desc["layers"]):
         n_in = int(desc["input_size"]) if idx == 0 else out
-        w_ih = expand(layer["w_ih"], hidden, n_in).reshape(g * hidden, n_in)
-        w_hh = expand(layer["w_hh"], hidden, out).reshape(g * hidden, out)
+        w_ih = dense(desc, layer["w_ih"], hidden, n_in).reshape(g * hidden, n_in)
+        w_hh = dense(desc, layer["w_hh"], hidden, out).reshape(g * hidden, out)
         b_ih = np.asarray(layer["b_ih"], dtype=np.float64)
         b_hh = np.asarray(layer["b_hh"], dtype=np.float64)
-        w_hr = None if layer.get("w_hr") is None else expand(layer["w_hr"], proj, hidden)[0]
+        w_hr = None if layer.get("w_hr") is None else dense(desc, layer["w_hr"], proj, hidden)[0]
         peep = None if layer.get("peephole") is None else np.asarray(layer["peephole"], dtype=np.float64)
         h = np.zeros((n, out))
         c = np.zeros((n, hidden))

@@ -52,6 +52,17 @@ def test_exported_golden_model_is_the_checkpoints(csb_model):
     assert hw["cycles_per_step"]["mac_cycles"] == -(-hw["cycles_per_step"]["macs"] // hw["lanes"])
 
 
+def test_evaluate_runs_on_a_csb_model(csb_model, tmp_path):
+    """ernn evaluate: the golden model against the float model of the same description, on the test split."""
+    _, model_dir = csb_model
+    out = tmp_path / "eval.json"
+    assert cli.main(["evaluate", "--model", str(model_dir), "--output", str(out)]) == 0
+    report = json.loads(out.read_text())
+    assert (
+        0 < report["output_max_abs_error"] < 2.0**-6
+    )  # float vs 16-bit fixed point, far below a wrong matrix
+
+
 def test_images_read_back_to_the_kernels(csb_model):
     _, model_dir = csb_model
     exported = ExportedModel(model_dir)

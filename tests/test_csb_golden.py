@@ -9,6 +9,7 @@ import torch
 
 from ernn.golden import GoldenNetwork
 from ernn.golden import csb as gcsb
+from ernn.golden.float_reference import run_float
 from ernn.golden.network import numerics_for_model
 from ernn.golden.ops import SaturationLog
 from ernn.shape import ModelShape
@@ -217,6 +218,35 @@ def test_network_runs_csb_layers(cell, kw):
     for n, length in enumerate([6, 4, 5]):
         err = np.abs(got[n, :length] - want.detach().numpy()[n, :length]).max()
         assert err < 2.0**-6, (n, err)
+
+
+@pytest.mark.parametrize(("cell", "kw"), [("lstm", {"proj": 8}), ("gru", {"layers": 2})])
+def test_float_reference_runs_csb_descriptions(cell, kw):
+    """golden.float_reference takes a CSB description's dense matrices as they are (nn.LSTM / nn.GRU agree)."""
+    desc = _desc(cell, CSB(8, 0.6), seed=6, **kw)
+    x = np.random.default_rng(2).normal(size=(3, 5, 12))
+    ours = run_float(desc, x).output
+    mod = _torch_float(desc)
+    theirs, _ = mod(torch.from_numpy(x))
+    np.testing.assert_allclose(ours, theirs.detach().numpy(), rtol=0, atol=1e-12)
+
+
+def _torch_float(desc):
+    hidden, proj, n_in = desc["hidden_size"], desc["proj_size"], desc["input_size"]
+    cls = torch.nn.LSTM if desc["cell"] == "lstm" else torch.nn.GRU
+    mod = cls(
+        n_in, hidden, desc["num_layers"], batch_first=True, **({"proj_size": proj} if proj else {})
+    ).double()
+    with torch.no_grad():
+        for li, layer in enumerate(desc["layers"]):
+            for name in ("ih", "hh"):
+                w = layer[f"w_{name}"]
+                getattr(mod, f"weight_{name}_l{li}").copy_(torch.from_numpy(w.reshape(-1, w.shape[-1])))
+            getattr(mod, f"bias_ih_l{li}").copy_(torch.from_numpy(layer["b_ih"]))
+            getattr(mod, f"bias_hh_l{li}").copy_(torch.from_numpy(layer["b_hh"]))
+            if proj:
+                getattr(mod, f"weight_hr_l{li}").copy_(torch.from_numpy(layer["w_hr"][0]))
+    return mod
 
 
 def test_quantized_params_hold_the_stored_arrays():
