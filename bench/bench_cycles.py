@@ -14,7 +14,7 @@ with the worst ratio cycles / ideal and the worst prediction error, and writes J
 
 ``--what-if`` prints instead, without simulating, the timing model's cycles for the issue shapes under
 designs the RTL does not have (``ernn.export.timing.step_timing``: two or four IFFTs, layers pipelined
-across time steps), at the exporter's cell lanes.
+across time steps), each with the cell lanes the exporter's rule would give it.
 """
 
 from __future__ import annotations
@@ -25,14 +25,17 @@ import platform
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
 from ernn.export import layout as hw_layout
+from ernn.export import schedule
 from ernn.export import writer as export
 from ernn.export.timing import step_timing
 from ernn.export.writer import ExportedModel
 from ernn.files import atomic
+from ernn.shape import BlockCirculant, ModelShape
 from ernn.sim import rtl as rtl_sim
 
 #: the shapes issue 18 lists as missing 1.25x (cell, sizes, k, P)
@@ -79,23 +82,36 @@ def random_shapes(count: int, seed: int) -> dict[str, dict]:
     return shapes
 
 
+def _variant(info: ModelShape, lanes: int, options: list[int], **kw: Any) -> tuple[int, int]:
+    """Cycles and cell lanes of a what-if design: the lanes the exporter's rule (schedule.cell_lanes) gives it."""
+    times = {cl: step_timing(info, lanes, cl, **kw).cycles for cl in options}
+    best = min(times.values())
+    cl = next(c for c in options if times[c] <= best * (1 + schedule.CELL_LANES_SLACK))
+    return times[cl], cl
+
+
 def what_if() -> None:
     """The timing model's cycles per step of the issue shapes now and under designs the RTL lacks."""
-    from ernn.shape import BlockCirculant, ModelShape
-
-    print("| shape | P | CL | ideal | predicted | 2 IFFTs | 4 IFFTs | layers pipelined | both (4 IFFTs) |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| shape | P | ideal | predicted | 2 IFFTs | 4 IFFTs | layers pipelined | both (4 IFFTs) |")
+    print("|---|---|---|---|---|---|---|---|")
     for name, shape in ISSUE_SHAPES.items():
         kw = {k: v for k, v in shape.items() if k not in ("lanes", "block_size")}
         info = ModelShape(structure=BlockCirculant(shape["block_size"]), **kw)
         p = shape["lanes"]
         cm = hw_layout.cycle_model(info, p)
-        cl = cm.cell_lanes
-        cells = [step_timing(info, p, cl, iffts=n).cycles for n in (2, 4)]
-        cells.append(step_timing(info, p, cl, layer_skew=True).cycles)
-        cells.append(step_timing(info, p, cl, iffts=4, layer_skew=True).cycles)
-        text = " | ".join(f"{c} ({c / cm.ideal:.2f})" for c in [cm.predicted, *cells])
-        print(f"| {name} | {p} | {cl} | {cm.ideal} | {text} |")
+        k = shape["block_size"]
+        options = sorted({hw_layout.default_cell_lanes(k), max(1, k // 2), k})
+
+        cells = [
+            _variant(info, p, options, iffts=2),
+            _variant(info, p, options, iffts=4),
+            _variant(info, p, options, layer_skew=True),
+            _variant(info, p, options, iffts=4, layer_skew=True),
+        ]
+        text = " | ".join(
+            f"{c} ({c / cm.ideal:.2f}, CL {cl})" for c, cl in [(cm.predicted, cm.cell_lanes), *cells]
+        )
+        print(f"| {name} | {p} | {cm.ideal} | {text} |")
 
 
 def measure(name: str, shape: dict, frames: int, root: Path, seed: int) -> dict:
