@@ -123,11 +123,6 @@ class CSBMatrix:
     def gates(self) -> int:
         return int(self.counts.shape[0])
 
-    @property
-    def shape(self) -> tuple[int, int, int, int]:
-        """(G, rows, cols, 1): the accumulator layout (G, rows, one bin) the network allocates."""
-        return self.gates, self.rows, self.cols, 1
-
     def kernels(self) -> Any:
         """Every non-empty kernel: (g, row start, col start, kept rows, kept cols, values (m_b, n_b))."""
         row_spans, col_spans = spans(self.rows, self.block), spans(self.cols, self.block)
