@@ -185,7 +185,7 @@ def test_cli_trains_sparse_and_export_refuses_it(tiny_data, tmp_path, capsys):
             ["--structure", "csb", "--csb-block", "4", "--qat-epochs", "0"],
             "qat_epochs must be an integer >= 1",
         ),
-        (["--structure", "tt"], "--structure must be one of circulant, csb, sparse"),
+        (["--structure", "kronecker"], "--structure must be one of circulant, csb, sparse, tt"),
         (["--search"], "search (--search) chooses the prune rate of --structure csb or sparse"),
         (
             ["--structure", "csb", "--search", "--prune-rate", "0.5"],
