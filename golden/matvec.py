@@ -30,8 +30,13 @@ from threadpoolctl import ThreadpoolController
 
 from ernn.shape import BlockCirculant, ModelShape
 
-from . import fft, kernels
+from .fft import fft_real as _numpy_fft_real
+from .fft import ifft_real as _numpy_ifft_real
 from .formats import HEADROOM_BITS, NumericsConfig, QFormat
+from .kernels import acc_from_bins_major, spectra_to_bins_major
+from .kernels import fft_real as _compiled_fft_real
+from .kernels import ifft_real as _compiled_ifft_real
+from .kernels import output_blocks as _compiled_output_blocks
 from .ops import IntArray, SaturationLog, as_int, fits, quantize, round_shift, saturate
 
 #: Work size (blocks of one FFT/IFFT/MAC call, elements of one activation) from which the fast path takes
@@ -67,8 +72,14 @@ def _float_matmul(w: npt.NDArray[np.float64], xf: npt.NDArray[np.float64]) -> np
     return out
 
 
-def _transforms(blocks: int):
-    return kernels if fast_path(blocks) else fft
+def _fft_real(blocks: int):
+    """The FFT for a call of ``blocks`` blocks: compiled on the fast path, else numpy."""
+    return _compiled_fft_real if fast_path(blocks) else _numpy_fft_real
+
+
+def _ifft_real(blocks: int):
+    """The IFFT for a call of ``blocks`` blocks: compiled on the fast path, else numpy."""
+    return _compiled_ifft_real if fast_path(blocks) else _numpy_ifft_real
 
 
 def weight_spectra_float(vectors: npt.ArrayLike) -> npt.NDArray[np.complex128]:
@@ -156,9 +167,9 @@ class Spectra:
             raise OverflowError("cmac: products could exceed 2**62; operands are wider than any valid format")
         m = int(np.prod(lead, dtype=np.int64))
         if fast_path(m * q) and 2 * q * ws * xs < 1 << 53:
-            xf = kernels.spectra_to_bins_major(x_re.reshape(m, q, b), x_im.reshape(m, q, b))  # (bins, 2q, M)
+            xf = spectra_to_bins_major(x_re.reshape(m, q, b), x_im.reshape(m, q, b))  # (bins, 2q, M)
             accf = _float_matmul(self.stacked_float(), xf)  # (bins, 2Gp, M)
-            acc = kernels.acc_from_bins_major(accf)  # (re/im, M, Gp, bins): re and im contiguous
+            acc = acc_from_bins_major(accf)  # (re/im, M, Gp, bins): re and im contiguous
             return acc[0].reshape(*lead, g, p, b), acc[1].reshape(*lead, g, p, b)
         xs_ = np.concatenate((x_re.reshape(m, q, b), x_im.reshape(m, q, b)), axis=1)  # (M, 2q, bins)
         xs_ = xs_.transpose(2, 1, 0)  # (bins, 2q, M)
@@ -190,7 +201,7 @@ def input_spectra(
     if cols < blocks * k:
         x = np.concatenate((x, np.zeros((*x.shape[:-1], blocks * k - cols), dtype=np.int64)), axis=-1)
     x = x.reshape(*x.shape[:-1], blocks, k)
-    return _transforms(x.size // k).fft_real(x, cfg.twiddle, cfg.fft_out, log, name)
+    return _fft_real(x.size // k)(x, cfg.twiddle, cfg.fft_out, log, name)
 
 
 def acc_to_ifft(
@@ -224,7 +235,7 @@ def output_blocks(
 ) -> IntArray:
     """Accumulators (..., G, p, bins) -> Q(ifft_out) outputs (..., G, rows): shift, IFFT, saturate, crop."""
     y = (
-        kernels.output_blocks(acc_re, acc_im, cfg, log, name)
+        _compiled_output_blocks(acc_re, acc_im, cfg, log, name)
         if fast_path(acc_re.size // acc_re.shape[-1])
         else None
     )
@@ -232,9 +243,7 @@ def output_blocks(
         y = y.reshape(*y.shape[:-2], y.shape[-2] * y.shape[-1])
         return y[..., :rows]
     ir, ii = acc_to_ifft(acc_re, acc_im, cfg, log, f"{name}_in")
-    y = _transforms(ir.size // ir.shape[-1]).ifft_real(
-        ir, ii, cfg.twiddle, cfg.ifft, log, name
-    )  # (..., G, p, k)
+    y = _ifft_real(ir.size // ir.shape[-1])(ir, ii, cfg.twiddle, cfg.ifft, log, name)  # (..., G, p, k)
     y = saturate(y, cfg.ifft_out, log, f"{name}_out")
     y = y.reshape(*y.shape[:-2], y.shape[-2] * y.shape[-1])
     return y[..., :rows]

@@ -39,11 +39,14 @@ import numpy as np
 
 from ernn.shape import ModelShape
 
+from .jobs import CELL_LATENCY, _cdiv, all_jobs
+from .jobs import Job as Job  # the job list's names, as schedule has always offered them
+from .jobs import stage_jobs as stage_jobs
+from .timing import step_timing
+
 #: Latency of a PE job beyond its MAC issue (rtl/ernn_pe.v header, docs/pe.md): command -> first block 1,
 #: FFT 2 log2 k - 2, lane registers 3, rounding 1, gearbox 1, IFFT input 1, IFFT 2 log2 k - 2, output 1.
 PE_FIXED_LATENCY = 4
-#: Pipeline depth of the cell units (rtl/ernn_lstm_cell.v, rtl/ernn_gru_cell.v).
-CELL_LATENCY = {"lstm": 16, "gru": 15}
 #: The largest default P (MAC lanes): 3 multipliers each, 192 DSP slices for the MAC array.
 MAX_DEFAULT_LANES = 64
 
@@ -51,64 +54,6 @@ MAX_DEFAULT_LANES = 64
 JOB_KINDS = ("gate", "in", "hn", "proj")
 #: Bits of every job-table field (ERNN_JOB_TABLE).
 FIELD_BITS = 32
-
-
-def _cdiv(a: int, b: int) -> int:
-    return -(-a // b)
-
-
-@dataclass(frozen=True)
-class Job:
-    """One PE job of a stage: its kind, row blocks, input blocks (spectrum slots read) and blocks loaded.
-
-    ``x_blocks``: of the ``load_count`` blocks loaded, the first ``x_blocks`` are x_t (the input frame, or
-    the layer below's h_t), the rest h_{t-1} of this layer (a projection loads m_t instead). ``gates``: row
-    blocks per output block (the gate job's rows are (block, gate) pairs; every other job has one row per
-    block).
-    """
-
-    layer: int
-    kind: str  # "gate", "proj", "in", "hn"
-    rows: int
-    read_base: int
-    read_count: int
-    load_count: int
-    x_blocks: int = 0
-    gates: int = 1
-
-    def words(self, bins: int, lanes: int) -> int:
-        """Weight-memory words = MAC issue cycles of the job: rounds of P units, one word per input block."""
-        return _cdiv(self.rows * bins, lanes) * self.read_count
-
-    def complex_macs(self, bins: int) -> int:
-        return self.rows * self.read_count * bins
-
-    @property
-    def blocks(self) -> int:
-        """Output blocks: the row blocks of one output block leave the PE together."""
-        return self.rows // self.gates
-
-
-def stage_jobs(info: ModelShape, layer: int) -> list[Job]:
-    """The PE jobs of one layer's time step, in issue order (see the module docstring)."""
-    k = info.block_size
-    p = _cdiv(info.hidden_size, k)
-    qh = _cdiv(info.output_size, k)
-    qx = _cdiv(info.input_size if layer == 0 else info.output_size, k)
-    if info.cell == "lstm":
-        jobs = [Job(layer, "gate", 4 * p, 0, qx + qh, qx + qh, qx, 4)]
-        if info.proj_size:
-            jobs.append(Job(layer, "proj", _cdiv(info.proj_size, k), 0, p, p))
-        return jobs
-    return [
-        Job(layer, "gate", 2 * p, 0, qx + qh, qx + qh, qx, 2),
-        Job(layer, "in", p, 0, qx, 0),
-        Job(layer, "hn", p, qx, qh, 0),
-    ]
-
-
-def all_jobs(info: ModelShape) -> list[Job]:
-    return [job for layer in range(info.num_layers) for job in stage_jobs(info, layer)]
 
 
 def xbuf_depth(info: ModelShape) -> int:
@@ -137,8 +82,6 @@ def cell_lanes(info: ModelShape, lanes: int) -> int:
     still to do: with P large enough that the rows come at one per clock, k / 4 lanes make the cell the
     bottleneck (GRU 6 -> 32, k 4, P 32: 89 clocks per step at 1 lane, 65 at 4; docs/accelerator.md).
     """
-    from .timing import step_timing  # the timing model imports this module's job lists
-
     k = info.block_size
     options = sorted({default_cell_lanes(k), max(1, k // 2), k})
     times = {cl: step_timing(info, lanes, cl).cycles for cl in options}
@@ -326,8 +269,6 @@ def cycle_model(info: ModelShape, lanes: int) -> CycleModel:
     issue = sum(job.words(bins, lanes) for job in jobs)
     depth = pe_latency(k) + CELL_LATENCY[info.cell] + (pe_latency(k) if info.proj_size else 0)
     mac_cycles = _cdiv(macs, lanes)
-    from .timing import step_timing
-
     cl = cell_lanes(info, lanes)
     predicted = step_timing(info, lanes, cl).cycles
     return CycleModel(lanes, macs, mac_cycles, depth, mac_cycles + depth, issue, cl, predicted)

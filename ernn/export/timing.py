@@ -32,6 +32,8 @@ from dataclasses import dataclass
 
 from ernn.shape import ModelShape
 
+from .jobs import CELL_LATENCY, all_jobs
+
 #: hand-off clocks of the controller (set against measurements, see the module docstring):
 #: h/m memory read and the 4-entry FIFO in front of the PE, the PE command, the gate buffer to the feeder,
 #: the cell writer to the state memory, the projection's R12 writer
@@ -63,8 +65,6 @@ def step_timing(
     ``iffts`` row blocks per clock through the IFFT (parallel IFFTs); ``layer_skew``: the stages of a
     step issued as layer l of step t - l (the layers pipelined across time steps instead of in order).
     """
-    from .schedule import all_jobs
-
     k = info.block_size
     bins = k // 2 + 1
     lk = int(math.log2(k))
@@ -158,8 +158,6 @@ def _cell(
 ) -> tuple[int, list[int]]:
     """Cell unit: block i when all its gate rows are in the gate buffer and the previous block has left
     (k / CELL_LANES beats each). Returns the next free clock and the clock each block's output is written."""
-    from .schedule import CELL_LATENCY
-
     gates = 4 if info.cell == "lstm" else 2
     done = []
     for i in range(p):

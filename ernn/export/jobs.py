@@ -1,0 +1,71 @@
+"""The PE jobs of one time step (docs/accelerator.md, "How a time step runs"): what the schedule
+(:mod:`ernn.export.schedule`) turns into the job table and the timing model (:mod:`ernn.export.timing`)
+follows through the hardware. One module below both, so that neither imports the other.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ernn.shape import ModelShape
+
+#: Pipeline depth of the cell units (rtl/ernn_lstm_cell.v, rtl/ernn_gru_cell.v).
+CELL_LATENCY = {"lstm": 16, "gru": 15}
+
+
+def _cdiv(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+@dataclass(frozen=True)
+class Job:
+    """One PE job of a stage: its kind, row blocks, input blocks (spectrum slots read) and blocks loaded.
+
+    ``x_blocks``: of the ``load_count`` blocks loaded, the first ``x_blocks`` are x_t (the input frame, or
+    the layer below's h_t), the rest h_{t-1} of this layer (a projection loads m_t instead). ``gates``: row
+    blocks per output block (the gate job's rows are (block, gate) pairs; every other job has one row per
+    block).
+    """
+
+    layer: int
+    kind: str  # "gate", "proj", "in", "hn"
+    rows: int
+    read_base: int
+    read_count: int
+    load_count: int
+    x_blocks: int = 0
+    gates: int = 1
+
+    def words(self, bins: int, lanes: int) -> int:
+        """Weight-memory words = MAC issue cycles of the job: rounds of P units, one word per input block."""
+        return _cdiv(self.rows * bins, lanes) * self.read_count
+
+    def complex_macs(self, bins: int) -> int:
+        return self.rows * self.read_count * bins
+
+    @property
+    def blocks(self) -> int:
+        """Output blocks: the row blocks of one output block leave the PE together."""
+        return self.rows // self.gates
+
+
+def stage_jobs(info: ModelShape, layer: int) -> list[Job]:
+    """The PE jobs of one layer's time step, in issue order (see the module docstring)."""
+    k = info.block_size
+    p = _cdiv(info.hidden_size, k)
+    qh = _cdiv(info.output_size, k)
+    qx = _cdiv(info.input_size if layer == 0 else info.output_size, k)
+    if info.cell == "lstm":
+        jobs = [Job(layer, "gate", 4 * p, 0, qx + qh, qx + qh, qx, 4)]
+        if info.proj_size:
+            jobs.append(Job(layer, "proj", _cdiv(info.proj_size, k), 0, p, p))
+        return jobs
+    return [
+        Job(layer, "gate", 2 * p, 0, qx + qh, qx + qh, qx, 2),
+        Job(layer, "in", p, 0, qx, 0),
+        Job(layer, "hn", p, qx, qh, 0),
+    ]
+
+
+def all_jobs(info: ModelShape) -> list[Job]:
+    return [job for layer in range(info.num_layers) for job in stage_jobs(info, layer)]
