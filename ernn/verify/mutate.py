@@ -358,13 +358,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         "--testbenches", type=int, default=DEFAULT_TESTBENCHES, help="testbenches per mutant (0: all)"
     )
     parser.add_argument("--list", action="store_true", help="list the mutants, run nothing")
+    parser.add_argument(
+        "--summary-only",
+        action="store_true",
+        help="summarise the verdicts on disk of the sample, run nothing",
+    )
     args = parser.parse_args(argv)
     out = Path(args.out).resolve()
     # one snapshot of rtl/ per invocation: every mutant of the run edits the same sources, even while rtl/
     # is being edited
     source = out / "source" / "rtl"
-    shutil.rmtree(source, ignore_errors=True)
-    shutil.copytree(paths.rtl_dir(), source)
+    if not (args.list or args.summary_only):
+        shutil.rmtree(source, ignore_errors=True)
+        shutil.copytree(paths.rtl_dir(), source)
+    elif not source.is_dir():
+        source = paths.rtl_dir()
     tested = {p.name for p in source.glob("ernn_*.v") if testbenches_for(p.name)}
     mutants = [m for m in generate(source, args.files) if m.operator in args.operators and m.file in tested]
     if args.only:
@@ -379,12 +387,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     work = out / "work"
     print(f"mutate: {len(chosen)} of {len(mutants)} mutants (seed {args.seed}), {args.sim}, -j {args.jobs}")
 
-    def one(m: Mutant) -> dict:
+    def on_disk(m: Mutant) -> dict | None:
         path = out / "mutants" / f"{m.id}.json"
         if path.is_file():  # resumable: a verdict already on disk stands
             rec = json.loads(path.read_text())
             if rec.get("replacement") == m.replacement and rec.get("offset") == m.offset:
                 return rec
+        return None
+
+    def one(m: Mutant) -> dict:
+        rec = on_disk(m)
+        if rec is not None:
+            return rec
+        path = out / "mutants" / f"{m.id}.json"
         rec = run_mutant(m, work, args.sim, args.timeout, source, args.testbenches or None)
         tmp = path.with_suffix(".json.tmp")
         tmp.write_text(json.dumps(rec, indent=1) + "\n")
@@ -392,9 +407,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"  {rec['status']:10s} {m.id:40s} {m.describe()} ({rec['seconds']} s)", flush=True)
         return rec
 
-    with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
-        records = list(pool.map(one, chosen))
+    if args.summary_only:
+        records = [r for r in map(on_disk, chosen) if r is not None]
+    else:
+        with ThreadPoolExecutor(max_workers=max(1, args.jobs)) as pool:
+            records = list(pool.map(one, chosen))
     summary = {
+        "ran": f"{len(records)} of {len(chosen)}",
         "seed": args.seed,
         "sample": args.sample,
         "sim": args.sim,
@@ -405,7 +424,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     s = summary
     pct = f"{100 * s['score']:.1f} %" if s["score"] is not None else "-"
     print(
-        f"mutate: {s['mutants']} mutants: {s['killed']} killed, {s['timeout']} timeout, {s['survived']} survived, "
+        f"mutate: {s['mutants']} mutants ({s['ran']} of the sample): {s['killed']} killed, {s['timeout']} timeout, {s['survived']} survived, "
         f"{s['equivalent']} equivalent, {s['invalid']} invalid; score {pct}"
     )
     for r in records:
