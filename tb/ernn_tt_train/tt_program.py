@@ -1,0 +1,284 @@
+"""Compiler of the TT-MLP training step into the program of rtl/ernn_tt_engine.v, and a Python model of
+that program (to check the compiler against golden.tt_train.mlp_step without a simulator).
+
+The engine is a microcoded datapath: one multiplier-accumulator and one stochastic-rounding update unit
+fed from one data memory, sequenced by a program ROM. This module turns one golden TT-MLP configuration
+(shape, batch, formats) into that ROM: the forward contraction core by core (ernn.train.tt's order,
+right to left), the bias add, the output error, the backward contraction (core gradients exact, the
+activation gradient rounded to ``grad``), the bias gradient and the update in UPDATE_ORDER with the LFSR
+draw order of golden/tt_formats.py. Every address, shift and saturation width is fixed at compile time,
+so the hardware only counts a program counter.
+
+Instruction word (LSB first): op (3) | first (1) | last (1) | shift (5) | satw (6) | a (AW) | b (AW) |
+dst (AW). Ops:
+
+* NOP -- nothing (the compiler's hazard padding: a word written is readable 4 slots later).
+* MAC -- acc = (first ? 0 : acc) + mem[a] * mem[b] (operands: the low MUL_W bits, signed); on ``last``,
+  mem[dst] = sat_satw(round_half_up(acc >> shift)) (satw 0: the exact sum, no rounding or saturation).
+* UPD -- one LFSR draw r of ``shift`` bits (the next lane); mem[dst] = sat_satw(mem[b] - ((mem[a] + r)
+  >> shift)) (floor): the golden update w <- sat(w - SR(g, s)) with mem[a] the gradient, mem[b] = w.
+* LDI -- mem[dst] = a (sign-extended): constants and the zero of an empty sum.
+* END -- the program (a step, or the inference entry) is done.
+
+Memory map (words of DW bits): constants, the cores w0..w{d-1}, the bias b, the batch input x (B, cols),
+the targets t (B, rows, one-hot in ``inter``), the outputs y (B, rows), then scratch: the saved inputs of
+cores 0..d-2, the backward partial results, the core and bias gradients.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ernn.golden.formats import QFormat
+from ernn.golden.ops import round_shift, saturate
+from ernn.golden.tt_formats import LaneLFSR, TTTrainFormats
+from ernn.golden.tt_train import TTShape, TTState
+
+NOP, MAC, UPD, LDI, END = 0, 1, 2, 3, 4
+#: clocks from an instruction's memory read to its write becoming readable (the engine's pipeline)
+WRITE_LATENCY = 4
+#: clocks a run takes beyond its instructions (measured on the RTL; the testbench checks it)
+PIPELINE_CYCLES = 6
+SHIFT_BITS, SATW_BITS = 5, 6
+
+
+@dataclass
+class Program:
+    """A compiled TT-MLP step: instruction tuples, the memory map, the entry of the inference program."""
+
+    shape: TTShape
+    batch: int
+    fmts: TTTrainFormats
+    aw: int = 0
+    words: int = 0  # data memory words used
+    regions: dict[str, np.ndarray] = field(default_factory=dict)  # tensor name -> address array
+    code: list[tuple[int, int, int, int, int, int, int, int]] = field(default_factory=list)
+    infer_pc: int = 0
+    macs: int = 0  # MAC instructions of the step (the multiplies)
+    updates: int = 0
+
+    def encode(self) -> list[int]:
+        """The ROM words of the program (:mod:`module docstring <tt_program>` layout)."""
+        out = []
+        aw = self.aw
+        for op, first, last, shift, satw, a, b, d in self.code:
+            word = op | first << 3 | last << 4 | shift << 5 | satw << 10
+            word |= (a & ((1 << aw) - 1)) << 16 | b << (16 + aw) | d << (16 + 2 * aw)
+            out.append(word)
+        return out
+
+    @property
+    def width(self) -> int:
+        return 16 + 3 * self.aw
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.code: list[tuple[int, ...]] = []
+        self.written: dict[int, int] = {}  # address -> slot of its last write
+        self.next_addr = 0
+
+    def alloc(self, shape: tuple[int, ...]) -> np.ndarray:
+        n = math.prod(shape)
+        out = np.arange(self.next_addr, self.next_addr + n, dtype=np.int64).reshape(shape)
+        self.next_addr += n
+        return out
+
+    def emit(self, op: int, first=0, last=0, shift=0, satw=0, a=0, b=0, d=0, reads=()) -> None:
+        # pad with NOPs until every operand's last write is visible (compile-time hazard avoidance)
+        need = max((self.written.get(r, -WRITE_LATENCY) + WRITE_LATENCY for r in reads), default=0)
+        while len(self.code) < need:
+            self.code.append((NOP, 0, 0, 0, 0, 0, 0, 0))
+        self.code.append((op, first, last, shift, satw, a, b, d))
+        if op in (MAC, UPD, LDI) and (op != MAC or last):
+            self.written[d] = len(self.code) - 1
+
+    def chain(self, terms: list[tuple[int, int]], dst: int, shift: int, satw: int) -> int:
+        """dst = post(sum mem[a] mem[b]); an empty sum writes 0. Returns the MACs emitted."""
+        if not terms:
+            self.emit(LDI, a=0, d=dst)
+            return 0
+        for n, (a, b) in enumerate(terms):
+            self.emit(MAC, n == 0, n == len(terms) - 1, shift, satw, a, b, dst, reads=(a, b))
+        return len(terms)
+
+
+def _contract(bld: _Builder, left: np.ndarray, right: np.ndarray, out: np.ndarray, spec: str, shift, satw):
+    """For every output address (``out`` >= 0) the chain over the summed indices of an einsum ``spec``
+    between two address arrays (-1: a known zero, skipped)."""
+    ins, res = spec.split("->")
+    la, ra = ins.split(",")
+    summed = sorted(set(la + ra) - set(res))
+    sizes = dict(zip(la, left.shape, strict=True)) | dict(zip(ra, right.shape, strict=True))
+    macs = 0
+    for oidx in np.ndindex(*out.shape):
+        dst = int(out[oidx])
+        if dst < 0:
+            continue
+        env = dict(zip(res, oidx, strict=True))
+        terms = []
+        for sidx in np.ndindex(*(sizes[c] for c in summed)):
+            env.update(zip(summed, sidx, strict=True))
+            a = int(left[tuple(env[c] for c in la)])
+            b = int(right[tuple(env[c] for c in ra)])
+            if a >= 0 and b >= 0:
+                terms.append((a, b))
+        macs += bld.chain(terms, dst, shift, satw)
+    return macs
+
+
+def compile_mlp(shape: TTShape, batch: int, fmts: TTTrainFormats, mul_w: int = 24, dw: int = 48) -> Program:
+    """The TT-MLP training step (golden.tt_train.mlp_step, no rank prior, no pruning) and inference."""
+    if fmts.prior_samples or fmts.prune_shift:
+        raise ValueError("ernn_tt_engine programs: the rank prior and rank pruning are not compiled yet")
+    if shape.gates != 1:
+        raise ValueError(f"a TT-MLP has one gate, got {shape.gates}")
+    for name in ("core", "x", "act", "inter", "grad"):
+        if getattr(fmts, name).word > mul_w:
+            raise ValueError(f"format {name} is wider than the multiplier operands ({mul_w} bits)")
+    g, d, b = 1, shape.cores, batch
+    bld = _Builder()
+    one, k_err, nk_err = (int(a) for a in bld.alloc((3,)))
+    cores = [bld.alloc(shape.core_shape(k)) for k in range(d)]
+    bias = bld.alloc((shape.rows,))
+    xs = bld.alloc((b, shape.cols))
+    tgt = bld.alloc((b, shape.rows))
+    y = bld.alloc((b, shape.rows))
+    regions = {f"w{k}": cores[k] for k in range(d)} | {"b": bias, "x": xs, "t": tgt, "y": y}
+    fi, fg, fc = fmts.inter.frac, fmts.grad.frac, fmts.core.frac
+    shifts = [fc + (fmts.x.frac if k == d - 1 else fi) - fi for k in range(d)]
+
+    def forward() -> tuple[list[np.ndarray], int]:
+        n_total = math.prod(shape.col_modes)
+        t = np.full((b, n_total), -1, dtype=np.int64)
+        t[:, : shape.cols] = xs
+        p = n_total // shape.col_modes[-1]
+        t = t.reshape(b, g, p, shape.col_modes[-1], 1, 1)
+        saved: list[np.ndarray] = [t] * d
+        macs = 0
+        for k in range(d - 1, -1, -1):
+            saved[k] = t
+            oshape = (b, g, p, shape.ranks[k], shape.row_modes[k], t.shape[5])
+            if k:
+                out = bld.alloc(oshape)
+            else:  # core 0: only the first `rows` outputs are kept; they are y before the bias
+                out = np.full(oshape, -1, dtype=np.int64)
+                flat = out.reshape(b, -1)
+                flat[:, : shape.rows] = bld.alloc((b, shape.rows))
+                y0 = flat[:, : shape.rows]
+            macs += _contract(bld, cores[k], t, out, "gaijs,bgpjsq->bgpaiq", shifts[k], fmts.inter.word)
+            if k:
+                p //= shape.col_modes[k - 1]
+                t = out.reshape(b, g, p, shape.col_modes[k - 1], out.shape[3], -1)
+        for bi in range(b):  # y = sat(y0 + bias)
+            for o in range(shape.rows):
+                terms = [(int(y0[bi, o]), one), (int(bias[o]), one)]
+                macs += bld.chain(terms, int(y[bi, o]), 0, fmts.inter.word)
+        return saved, macs
+
+    def constants() -> None:
+        bld.emit(LDI, a=1, d=one)
+        bld.emit(LDI, a=1 << (fg - fi), d=k_err)
+        bld.emit(LDI, a=-(1 << (fg - fi)), d=nk_err)
+
+    # ---- the training step
+    constants()
+    saved, macs = forward()
+    m_total = math.prod(shape.row_modes)
+    gy = np.full((b, m_total), -1, dtype=np.int64)
+    gy[:, : shape.rows] = bld.alloc((b, shape.rows))
+    regions["gy"] = gy[:, : shape.rows]
+    for bi in range(b):  # g_y = sat((y - t) << (fg - fi), grad)
+        for o in range(shape.rows):
+            terms = [(int(y[bi, o]), k_err), (int(tgt[bi, o]), nk_err)]
+            macs += bld.chain(terms, int(gy[bi, o]), 0, fmts.grad.word)
+    g_out = gy.reshape(b, g, 1, 1, shape.row_modes[0], -1)
+    grads = []
+    for k in range(d):
+        dk = bld.alloc(shape.core_shape(k))
+        grads.append(dk)
+        macs += _contract(bld, g_out, saved[k], dk, "bgpaiq,bgpjsq->gaijs", 0, 0)
+        if k == d - 1:
+            break
+        gt = bld.alloc(saved[k].shape)
+        macs += _contract(bld, cores[k], g_out, gt, "gaijs,bgpaiq->bgpjsq", fc, fmts.grad.word)
+        nxt = saved[k + 1]
+        g_out = gt.reshape(b, g, nxt.shape[2], shape.ranks[k + 1], shape.row_modes[k + 1], -1)
+    gb = bld.alloc((shape.rows,))
+    for o in range(shape.rows):
+        macs += bld.chain([(int(gy[bi, o]), one) for bi in range(b)], int(gb[o]), 0, 0)
+    regions |= {f"g_w{k}": grads[k] for k in range(d)} | {"g_b": gb}
+    # ---- the update, UPDATE_ORDER (w0..w{d-1} as x_core, then b as bx), entries in C order
+    updates = 0
+    order = [
+        (f"w{k}", cores[k], grads[k], fg + (fmts.x.frac if k == d - 1 else fi), fmts.core) for k in range(d)
+    ]
+    order.append(("b", bias, gb, fg, fmts.inter))
+    for name, w, gr, frac, fmt in order:  # already in UPDATE_ORDER
+        s = frac + fmts.lr_shift - fmt.frac
+        if not 0 <= s < 1 << SHIFT_BITS:
+            raise ValueError(f"update of {name}: shift {s} outside [0, {(1 << SHIFT_BITS) - 1}]")
+        for wa, ga in zip(w.reshape(-1), gr.reshape(-1), strict=True):
+            bld.emit(UPD, shift=s, satw=fmt.word, a=int(ga), b=int(wa), d=int(wa), reads=(int(ga), int(wa)))
+            updates += 1
+    bld.emit(END)
+    infer_pc = len(bld.code)
+    # ---- inference: the forward pass and the bias (y), nothing trained
+    bld.written.clear()  # the END drains the pipeline: no hazards across programs
+    constants()
+    forward()
+    bld.emit(END)
+    prog = Program(shape, batch, fmts, regions=regions, infer_pc=infer_pc, macs=macs, updates=updates)
+    prog.words = bld.next_addr
+    prog.aw = max(8, math.ceil(math.log2(max(prog.words, 2))), (1 << (fg - fi)).bit_length() + 1)
+    prog.code = bld.code
+    if prog.aw > 16:
+        raise ValueError(f"{prog.words} data words need more than 16 address bits")
+    return prog
+
+
+def model_run(prog: Program, mem: np.ndarray, lfsr: LaneLFSR, pc: int, mul_w: int = 24) -> int:
+    """Execute the program from ``pc`` to its END on ``mem`` (int64 words) and ``lfsr`` (the engine's
+    semantics, in Python); returns the instructions executed."""
+    acc = 0
+    count = 0
+
+    def opnd(v: int) -> int:
+        v &= (1 << mul_w) - 1
+        return v - (1 << mul_w) if v >> (mul_w - 1) else v
+
+    while True:
+        op, first, last, shift, satw, a, bb, dst = prog.code[pc]
+        pc += 1
+        count += 1
+        if op == END:
+            return count
+        if op == MAC:
+            acc = (0 if first else acc) + opnd(int(mem[a])) * opnd(int(mem[bb]))
+            if last:
+                v = int(round_shift(np.int64(acc), shift)) if shift else acc
+                mem[dst] = int(saturate(np.int64(v), QFormat(satw, 0))) if satw else v
+        elif op == UPD:
+            r = int(lfsr.draw(1, shift)[0])
+            v = int(mem[bb]) - ((int(mem[a]) + r) >> shift)
+            mem[dst] = int(saturate(np.int64(v), QFormat(satw, 0)))
+        elif op == LDI:
+            mem[dst] = a
+
+
+def load_state(prog: Program, state: TTState, words: int | None = None) -> np.ndarray:
+    mem = np.zeros(words or prog.words, dtype=np.int64)
+    for k in range(prog.shape.cores):
+        mem[prog.regions[f"w{k}"].reshape(-1)] = state.tensors[f"w{k}"].reshape(-1)
+    mem[prog.regions["b"]] = state.tensors["b"]
+    return mem
+
+
+def step_cycles(prog: Program) -> int:
+    """Clocks of one training step as ernn_tt_train_top counts them (STEP accepted to the engine's done):
+    the step program's instructions (its END included) plus the start, the ROM read and the drain of
+    S1..S4 (PIPELINE_CYCLES)."""
+    return prog.infer_pc + PIPELINE_CYCLES
