@@ -29,7 +29,8 @@ E-RNN toolkit: microcoded training engine for tensor-train layers (one MAC, one 
  * each). op 0 NOP; 1 MAC: acc = (first ? 0 : acc) + a*b, on last mem[dst] =
  * sat_satw(round_half_up(acc >> shift)) (satw 0: the exact acc); 2 UPD: draw r of `shift`
  * bits, mem[dst] = sat_satw(mem[b] - ((mem[a] + r) >>> shift)); 3 LDI: mem[dst] = a
- * (sign-extended); 4 END.
+ * (sign-extended); 4 END; 5 MAX: mem[dst] = max(mem[a], mem[b]); 6 GE: mem[dst] =
+ * (mem[a] * 2^shift >= mem[b]) (rank pruning: the largest slice energy, the keep test).
  *
  * Pipeline: F (ROM read) -> S1 (memory read) -> S2 (multiply / LFSR draw and the shift of
  * the update) -> S3 (accumulate / subtract) -> S4 (round, saturate, write). One
@@ -73,7 +74,8 @@ module ernn_tt_engine #
     output wire [DW-1:0] host_rd_data
 );
 
-localparam [2:0] OP_NOP = 3'd0, OP_MAC = 3'd1, OP_UPD = 3'd2, OP_LDI = 3'd3, OP_END = 3'd4;
+localparam [2:0] OP_NOP = 3'd0, OP_MAC = 3'd1, OP_UPD = 3'd2, OP_LDI = 3'd3, OP_END = 3'd4,
+                 OP_MAX = 3'd5, OP_GE = 3'd6;
 
 initial begin
     if (PROG_FILE == "") begin
@@ -137,11 +139,23 @@ wire signed [DW:0] g_plus_r = $signed({rd_a[DW-1], rd_a}) + $signed({{(DW-30){1'
 
 reg signed [2*MUL_W-1:0] s3_prod;
 reg signed [DW:0]        s3_step;   // UPD: (g + r) >>> shift
-reg signed [DW-1:0]      s3_w;      // UPD: the parameter; LDI: the immediate
+reg signed [DW-1:0]      s3_w;      // UPD: the parameter; LDI: the immediate; MAX, GE: mem[b]
+reg signed [DW-1:0]      s3_a;      // MAX, GE: mem[a]
 
 // ---------------------------------------------------------------- S3: accumulate, subtract
 reg signed [DW-1:0] acc;
 reg signed [DW+1:0] s4_res;         // UPD: w - step; LDI: the immediate
+// GE: a * 2^shift >= b, compared on DW + 32 bits (shift <= 31)
+wire signed [DW+31:0] a_scaled = $signed({{32{s3_a[DW-1]}}, s3_a}) <<< s3_shift;
+wire signed [DW+31:0] b_wide = $signed({{32{s3_w[DW-1]}}, s3_w});
+reg  signed [DW-1:0]  s3_value;
+always @* begin
+    case (s3_op)
+        OP_LDI:  s3_value = s3_w;
+        OP_MAX:  s3_value = s3_a > s3_w ? s3_a : s3_w;
+        default: s3_value = a_scaled >= b_wide ? {{(DW-1){1'b0}}, 1'b1} : {DW{1'b0}};  // OP_GE
+    endcase
+end
 wire signed [DW-1:0] acc_base = s3_first ? {DW{1'b0}} : acc;
 wire signed [DW-1:0] acc_next = acc_base + $signed({{(DW-2*MUL_W){s3_prod[2*MUL_W-1]}}, s3_prod});
 
@@ -169,7 +183,7 @@ wire signed [DW+1:0] half = $signed({{(DW+1){1'b0}}, 1'b1} << s4_shift) >>> 1;  
 wire signed [DW+1:0] rounded = (acc_ext + half) >>> s4_shift;
 wire signed [DW+1:0] result = s4_op == OP_MAC ? sat(rounded, s4_satw) : sat(s4_res, s4_satw);
 
-assign wr_en   = busy ? s4_valid && (s4_op == OP_UPD || s4_op == OP_LDI || (s4_op == OP_MAC && s4_last))
+assign wr_en   = busy ? s4_valid && (s4_op == OP_MAC ? s4_last : s4_op != OP_NOP && s4_op != OP_END)
                       : host_wr_en;
 assign wr_addr = busy ? s4_dst : host_addr;
 assign wr_data = busy ? result[DW-1:0] : host_wr_data;
@@ -195,6 +209,7 @@ always @(posedge clk) begin
     s3_prod <= opa * opb;
     s3_step <= g_plus_r >>> s2_shift;
     s3_w <= s2_op == OP_LDI ? {{(DW-AW){s2_imm[AW-1]}}, s2_imm} : rd_b;
+    s3_a <= rd_a;
     // S3 -> S4
     s4_valid <= s3_valid;
     s4_op <= s3_op;
@@ -202,7 +217,7 @@ always @(posedge clk) begin
     s4_shift <= s3_shift;
     s4_satw <= s3_satw;
     s4_dst <= s3_dst;
-    s4_res <= s3_op == OP_LDI ? {{2{s3_w[DW-1]}}, s3_w} : {{2{s3_w[DW-1]}}, s3_w} - {s3_step[DW], s3_step};
+    s4_res <= s3_op == OP_UPD ? {{2{s3_w[DW-1]}}, s3_w} - {s3_step[DW], s3_step} : {{2{s3_value[DW-1]}}, s3_value};
     if (s3_valid && s3_op == OP_MAC)
         acc <= acc_next;
 

@@ -104,19 +104,38 @@ except ImportError:  # pragma: no cover - pytest collection without cocotb insta
     pass
 
 
-def _case(inputs, outputs, cores, rank, batch, lr_shift, steps, seed, tmp_path):
+def _tensor(state, name: str):
+    """A trained tensor of the golden state by its region name (``m<k>``: the rank mask of boundary k)."""
+    return state.masks[f"w_mask{name[1:]}"] if name.startswith("m") else state.tensors[name]
+
+
+def _initial(shapes, fmts, seed: int, prune_shift: int):
+    from ernn.golden import tt_train as gt
+
+    state = gt.random_state(shapes, fmts, seed)
+    if prune_shift:
+        for k in range(1, shapes["w"].cores):
+            state.tensors[f"w{k - 1}"][..., -1] //= 4
+            state.tensors[f"w{k}"][:, -1] //= 4
+    return state
+
+
+def _case(inputs, outputs, cores, rank, batch, lr_shift, prune_shift, steps, seed, tmp_path):
     """The run's parameters and configuration: a random TT-MLP, `steps` golden steps on random batches
-    (lr_shift 3: a large rate, the cores saturate within a few steps; 6: the golden default)."""
+    (lr_shift 3: a large rate, the cores saturate within a few steps; 6: the golden default). With
+    prune_shift the last rank slice of every boundary starts at a quarter of its random value (1/16 of
+    its energy), so that pruning happens within the steps (checked: a pruning case that prunes nothing
+    proves nothing)."""
     from ernn.golden import tt_train as gt
     from ernn.golden.tt_formats import TTTrainFormats
     from ernn.shape.structures import TensorTrain
 
-    fmts = TTTrainFormats(lr_shift=lr_shift, seed=seed & 0xFFFF)
+    fmts = TTTrainFormats(lr_shift=lr_shift, prune_shift=prune_shift, seed=seed & 0xFFFF)
     shapes = gt.mlp_shapes(inputs, outputs, TensorTrain(cores, rank))
-    state = gt.random_state(shapes, fmts, seed)
+    state = _initial(shapes, fmts, seed, prune_shift)
     prog = compile_mlp(shapes["w"], batch, fmts)
     rom = rtl_runner.write_memh(tmp_path / "prog.mem", prog.encode(), prog.width)
-    trained = [f"w{k}" for k in range(cores)] + ["b"]
+    trained = [f"w{k}" for k in range(cores)] + ["b"] + [f"m{k}" for k in range(1, cores)]
     regions = {
         n: (int(prog.regions[n].reshape(-1)[0]), int(prog.regions[n].size)) for n in [*trained, "x", "t", "y"]
     }
@@ -126,14 +145,17 @@ def _case(inputs, outputs, cores, rank, batch, lr_shift, steps, seed, tmp_path):
         x = rng.integers(fmts.x.min_int, fmts.x.max_int + 1, size=(batch, inputs))
         labels = rng.integers(0, outputs, size=batch)
         state, _ = gt.mlp_step(state, x, labels, fmts)
-        after = {n: state.tensors[n] for n in trained}
+        after = {n: _tensor(state, n) for n in trained}
         conf_steps.append({"x": x, "t": gt.one_hot(labels, outputs, fmts.inter), "after": after})
     x = rng.integers(fmts.x.min_int, fmts.x.max_int + 1, size=(batch, inputs))
-    first = gt.random_state(shapes, fmts, seed)
+    if prune_shift:
+        pruned = sum(int((1 - m).sum()) for m in state.masks.values())
+        assert pruned, f"the pruning case pruned nothing in {steps} steps (seed {seed}): choose another shape"
+    first = _initial(shapes, fmts, seed, prune_shift)
     conf = {
         "seed": seed,
         "regions": regions,
-        "initial": {n: first.tensors[n] for n in trained},
+        "initial": {n: _tensor(first, n) for n in trained},
         "steps": conf_steps,
         "infer_x": x,
         "infer_y": gt.mlp_predict(state, x, fmts),
@@ -148,28 +170,32 @@ def _case(inputs, outputs, cores, rank, batch, lr_shift, steps, seed, tmp_path):
     return params, conf
 
 
-# (inputs, outputs, cores, rank, batch, lr_shift): two cores with padded rows, three cores
-CASES = [(12, 6, 2, 3, 3, 3), (16, 8, 3, 2, 2, 6)]
+# (inputs, outputs, cores, rank, batch, lr_shift, prune_shift): two cores with padded rows, three cores,
+# rank pruning
+CASES = [(12, 6, 2, 3, 3, 3, 0), (16, 8, 3, 2, 2, 6, 0), (12, 6, 2, 3, 3, 4, 1)]
 
 
 @pytest.mark.parametrize("sim", rtl_runner.simulators())
-@pytest.mark.parametrize(("inputs", "outputs", "cores", "rank", "batch", "lr_shift"), CASES)
-def test_ernn_tt_train(sim, inputs, outputs, cores, rank, batch, lr_shift, request, tmp_path) -> None:
+@pytest.mark.parametrize(("inputs", "outputs", "cores", "rank", "batch", "lr_shift", "prune_shift"), CASES)
+def test_ernn_tt_train(
+    sim, inputs, outputs, cores, rank, batch, lr_shift, prune_shift, request, tmp_path
+) -> None:
     seed = seed_for(request.node.nodeid)
     print(f"seed {seed} (set ERNN_SEED to reproduce)")
-    params, conf = _case(inputs, outputs, cores, rank, batch, lr_shift, 3, seed, tmp_path)
+    params, conf = _case(inputs, outputs, cores, rank, batch, lr_shift, prune_shift, 3, seed, tmp_path)
     rtl_runner.run(TOPLEVEL, "test_ernn_tt_train", params, sim=sim, config=conf)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("sim", rtl_runner.simulators())
 @pytest.mark.parametrize(
-    ("inputs", "outputs", "cores", "rank", "batch"), [(16, 10, 2, 4, 4), (13, 5, 2, 2, 4), (32, 16, 3, 3, 2)]
+    ("inputs", "outputs", "cores", "rank", "batch", "prune_shift"),
+    [(16, 10, 2, 4, 4, 0), (13, 5, 2, 2, 4, 0), (32, 16, 3, 3, 2, 0), (16, 10, 2, 4, 4, 1)],
 )
-def test_ernn_tt_train_long(sim, inputs, outputs, cores, rank, batch, request, tmp_path) -> None:
+def test_ernn_tt_train_long(sim, inputs, outputs, cores, rank, batch, prune_shift, request, tmp_path) -> None:
     """More steps, a larger rank and a padded input side."""
     seed = seed_for(request.node.nodeid)
-    params, conf = _case(inputs, outputs, cores, rank, batch, 6, 12, seed, tmp_path)
+    params, conf = _case(inputs, outputs, cores, rank, batch, 6, prune_shift, 12, seed, tmp_path)
     rtl_runner.run(TOPLEVEL, "test_ernn_tt_train", params, sim=sim, config=conf)
 
 

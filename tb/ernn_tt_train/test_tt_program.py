@@ -17,9 +17,9 @@ from ernn.shape.structures import TensorTrain
     ("inputs", "outputs", "cores", "rank", "batch"),
     [(16, 10, 2, 2, 4), (12, 6, 2, 3, 3), (16, 8, 3, 2, 2), (13, 5, 2, 2, 2), (32, 16, 4, 2, 1)],
 )
-@pytest.mark.parametrize("lr_shift", [3, 6])
-def test_program_model_matches_golden(inputs, outputs, cores, rank, batch, lr_shift) -> None:
-    fmts = TTTrainFormats(lr_shift=lr_shift, sr_lanes=5, seed=77)
+@pytest.mark.parametrize(("lr_shift", "prune_shift"), [(3, 0), (6, 0), (4, 1)])
+def test_program_model_matches_golden(inputs, outputs, cores, rank, batch, lr_shift, prune_shift) -> None:
+    fmts = TTTrainFormats(lr_shift=lr_shift, prune_shift=prune_shift, sr_lanes=5, seed=77)
     shapes = gt.mlp_shapes(inputs, outputs, TensorTrain(cores, rank))
     state = gt.random_state(shapes, fmts, seed=3)
     prog = compile_mlp(shapes["w"], batch, fmts)
@@ -35,9 +35,16 @@ def test_program_model_matches_golden(inputs, outputs, cores, rank, batch, lr_sh
         for name in [f"w{k}" for k in range(cores)] + ["b"]:
             got = mem[prog.regions[name]]
             assert (got == state.tensors[name]).all(), f"step {step}: {name} differs"
+        for k in range(1, cores):
+            got = mem[prog.regions[f"m{k}"]]
+            assert (got == state.masks[f"w_mask{k}"]).all(), f"step {step}: mask {k} differs"
         assert (lfsr.state == state.lfsr.state).all() and lfsr.next_lane == state.lfsr.next_lane
         model_run(prog, mem, lfsr, prog.infer_pc)
         assert (mem[prog.regions["y"]] == gt.mlp_predict(state, x, fmts)).all(), f"step {step}: y differs"
+    if prune_shift:
+        pruned = sum(int((1 - m).sum()) for m in state.masks.values())
+        print(f"{pruned} rank slices pruned")
+        assert pruned or (inputs, rank) != (12, 3), "the pruning case (12 inputs, rank 3) pruned nothing"
 
 
 def test_program_respects_the_write_latency() -> None:
@@ -56,7 +63,7 @@ def test_program_respects_the_write_latency() -> None:
     assert prog.macs == sum(op == MAC for op, *_ in prog.code[: prog.infer_pc])
 
 
-def test_program_refuses_prior_and_pruning() -> None:
+def test_program_refuses_the_prior() -> None:
     shapes = gt.mlp_shapes(12, 6, TensorTrain(2, 3))
-    with pytest.raises(ValueError, match="rank prior and rank pruning are not compiled"):
-        compile_mlp(shapes["w"], 2, TTTrainFormats(prune_shift=3))
+    with pytest.raises(ValueError, match="rank prior .* is not compiled"):
+        compile_mlp(shapes["w"], 2, TTTrainFormats(prior_samples=100))

@@ -19,6 +19,14 @@ dst (AW). Ops:
   >> shift)) (floor): the golden update w <- sat(w - SR(g, s)) with mem[a] the gradient, mem[b] = w.
 * LDI -- mem[dst] = a (sign-extended): constants and the zero of an empty sum.
 * END -- the program (a step, or the inference entry) is done.
+* MAX -- mem[dst] = max(mem[a], mem[b]) (the largest slice energy of a boundary).
+* GE -- mem[dst] = 1 if mem[a] * 2**shift >= mem[b] else 0 (a slice survives the pruning test).
+
+Rank pruning (``prune_shift`` > 0) runs on the same units: the masks re-applied after the update are
+MACs w * mask; a slice's energy is a MAC chain of w * w; the largest a MAX chain; keep_j = mask_j *
+GE(S_j, largest) and, for slice 0, MAX(that, GE(0, largest)): the golden step keeps the argmax slice,
+which only matters when every energy is 0 (otherwise the largest slice is unpruned and passes the test),
+and then the argmax is slice 0.
 
 Memory map (words of DW bits): constants, the cores w0..w{d-1}, the bias b, the batch input x (B, cols),
 the targets t (B, rows, one-hot in ``inter``), the outputs y (B, rows), then scratch: the saved inputs of
@@ -37,7 +45,7 @@ from ernn.golden.ops import round_shift, saturate
 from ernn.golden.tt_formats import LaneLFSR, TTTrainFormats
 from ernn.golden.tt_train import TTShape, TTState
 
-NOP, MAC, UPD, LDI, END = 0, 1, 2, 3, 4
+NOP, MAC, UPD, LDI, END, MAX, GE = 0, 1, 2, 3, 4, 5, 6
 #: clocks from an instruction's memory read to its write becoming readable (the engine's pipeline)
 WRITE_LATENCY = 4
 #: clocks a run takes beyond its instructions (measured on the RTL; the testbench checks it)
@@ -93,7 +101,7 @@ class _Builder:
         while len(self.code) < need:
             self.code.append((NOP, 0, 0, 0, 0, 0, 0, 0))
         self.code.append((op, first, last, shift, satw, a, b, d))
-        if op in (MAC, UPD, LDI) and (op != MAC or last):
+        if op in (MAC, UPD, LDI, MAX, GE) and (op != MAC or last):
             self.written[d] = len(self.code) - 1
 
     def chain(self, terms: list[tuple[int, int]], dst: int, shift: int, satw: int) -> int:
@@ -132,8 +140,8 @@ def _contract(bld: _Builder, left: np.ndarray, right: np.ndarray, out: np.ndarra
 
 def compile_mlp(shape: TTShape, batch: int, fmts: TTTrainFormats, mul_w: int = 24, dw: int = 48) -> Program:
     """The TT-MLP training step (golden.tt_train.mlp_step, no rank prior, no pruning) and inference."""
-    if fmts.prior_samples or fmts.prune_shift:
-        raise ValueError("ernn_tt_engine programs: the rank prior and rank pruning are not compiled yet")
+    if fmts.prior_samples:
+        raise ValueError("ernn_tt_engine programs: the rank prior (prior_samples > 0) is not compiled yet")
     if shape.gates != 1:
         raise ValueError(f"a TT-MLP has one gate, got {shape.gates}")
     for name in ("core", "x", "act", "inter", "grad"):
@@ -141,13 +149,15 @@ def compile_mlp(shape: TTShape, batch: int, fmts: TTTrainFormats, mul_w: int = 2
             raise ValueError(f"format {name} is wider than the multiplier operands ({mul_w} bits)")
     g, d, b = 1, shape.cores, batch
     bld = _Builder()
-    one, k_err, nk_err = (int(a) for a in bld.alloc((3,)))
+    one, k_err, nk_err, zero = (int(a) for a in bld.alloc((4,)))
     cores = [bld.alloc(shape.core_shape(k)) for k in range(d)]
     bias = bld.alloc((shape.rows,))
     xs = bld.alloc((b, shape.cols))
     tgt = bld.alloc((b, shape.rows))
     y = bld.alloc((b, shape.rows))
+    masks = {k: bld.alloc((g, shape.ranks[k])) for k in range(1, d)}  # 0/1 per rank slice, trained state
     regions = {f"w{k}": cores[k] for k in range(d)} | {"b": bias, "x": xs, "t": tgt, "y": y}
+    regions |= {f"m{k}": masks[k] for k in masks}
     fi, fg, fc = fmts.inter.frac, fmts.grad.frac, fmts.core.frac
     shifts = [fc + (fmts.x.frac if k == d - 1 else fi) - fi for k in range(d)]
 
@@ -183,6 +193,7 @@ def compile_mlp(shape: TTShape, batch: int, fmts: TTTrainFormats, mul_w: int = 2
         bld.emit(LDI, a=1, d=one)
         bld.emit(LDI, a=1 << (fg - fi), d=k_err)
         bld.emit(LDI, a=-(1 << (fg - fi)), d=nk_err)
+        bld.emit(LDI, a=0, d=zero)
 
     # ---- the training step
     constants()
@@ -224,6 +235,10 @@ def compile_mlp(shape: TTShape, batch: int, fmts: TTTrainFormats, mul_w: int = 2
         for wa, ga in zip(w.reshape(-1), gr.reshape(-1), strict=True):
             bld.emit(UPD, shift=s, satw=fmt.word, a=int(ga), b=int(wa), d=int(wa), reads=(int(ga), int(wa)))
             updates += 1
+    if fmts.prune_shift:
+        _apply_masks(bld, cores, masks)
+        _prune(bld, cores, masks, fmts.prune_shift, zero)
+        _apply_masks(bld, cores, masks)
     bld.emit(END)
     infer_pc = len(bld.code)
     # ---- inference: the forward pass and the bias (y), nothing trained
@@ -238,6 +253,48 @@ def compile_mlp(shape: TTShape, batch: int, fmts: TTTrainFormats, mul_w: int = 2
     if prog.aw > 16:
         raise ValueError(f"{prog.words} data words need more than 16 address bits")
     return prog
+
+
+def _apply_masks(bld: _Builder, cores: list[np.ndarray], masks: dict[int, np.ndarray]) -> None:
+    """golden _apply_masks: core k-1's last axis and core k's rank axis times boundary k's mask."""
+    for k, mask in masks.items():
+        for idx in np.ndindex(*cores[k - 1].shape):
+            w, m = int(cores[k - 1][idx]), int(mask[idx[0], idx[-1]])
+            bld.chain([(w, m)], w, 0, 0)
+        for idx in np.ndindex(*cores[k].shape):
+            w, m = int(cores[k][idx]), int(mask[idx[0], idx[1]])
+            bld.chain([(w, m)], w, 0, 0)
+
+
+def _prune(
+    bld: _Builder, cores: list[np.ndarray], masks: dict[int, np.ndarray], shift: int, zero: int
+) -> None:
+    """golden prune: per boundary the slice energies S_j (exact), the largest, the new masks."""
+    for k, mask in masks.items():
+        g, r = mask.shape
+        energy = bld.alloc((g, r))
+        largest = int(bld.alloc((1,))[0])
+        test = bld.alloc((g, r))
+        for gi in range(g):
+            for j in range(r):
+                left = cores[k - 1][gi, ..., j].reshape(-1)
+                right = cores[k][gi, j].reshape(-1)
+                bld.chain([(int(w), int(w)) for w in (*left, *right)], int(energy[gi, j]), 0, 0)
+            first = int(energy[gi, 0])
+            bld.emit(MAX, a=first, b=first, d=largest, reads=(first,))
+            for j in range(1, r):
+                e = int(energy[gi, j])
+                bld.emit(MAX, a=e, b=largest, d=largest, reads=(e, largest))
+            for j in range(r):
+                e = int(energy[gi, j])
+                bld.emit(GE, shift=shift, a=e, b=largest, d=int(test[gi, j]), reads=(e, largest))
+            for j in range(r):
+                m, t = int(mask[gi, j]), int(test[gi, j])
+                bld.chain([(m, t)], m, 0, 0)
+            # all energies 0: the golden argmax keeps slice 0 (GE(0, largest) = 1 exactly then)
+            z, m0 = int(test[gi, 0]), int(mask[gi, 0])
+            bld.emit(GE, a=zero, b=largest, d=z, reads=(zero, largest))
+            bld.emit(MAX, a=m0, b=z, d=m0, reads=(m0, z))
 
 
 def model_run(prog: Program, mem: np.ndarray, lfsr: LaneLFSR, pc: int, mul_w: int = 24) -> int:
@@ -267,6 +324,10 @@ def model_run(prog: Program, mem: np.ndarray, lfsr: LaneLFSR, pc: int, mul_w: in
             mem[dst] = int(saturate(np.int64(v), QFormat(satw, 0)))
         elif op == LDI:
             mem[dst] = a
+        elif op == MAX:
+            mem[dst] = max(int(mem[a]), int(mem[bb]))
+        elif op == GE:
+            mem[dst] = int((int(mem[a]) << shift) >= int(mem[bb]))
 
 
 def load_state(prog: Program, state: TTState, words: int | None = None) -> np.ndarray:
@@ -274,6 +335,8 @@ def load_state(prog: Program, state: TTState, words: int | None = None) -> np.nd
     for k in range(prog.shape.cores):
         mem[prog.regions[f"w{k}"].reshape(-1)] = state.tensors[f"w{k}"].reshape(-1)
     mem[prog.regions["b"]] = state.tensors["b"]
+    for k in range(1, prog.shape.cores):
+        mem[prog.regions[f"m{k}"]] = state.masks[f"w_mask{k}"]
     return mem
 
 
