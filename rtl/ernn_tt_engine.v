@@ -153,7 +153,8 @@ always @* begin
     case (s3_op)
         OP_LDI:  s3_value = s3_w;
         OP_MAX:  s3_value = s3_a > s3_w ? s3_a : s3_w;
-        default: s3_value = a_scaled >= b_wide ? {{(DW-1){1'b0}}, 1'b1} : {DW{1'b0}};  // OP_GE
+        OP_GE:   s3_value = a_scaled >= b_wide ? {{(DW-1){1'b0}}, 1'b1} : {DW{1'b0}};
+        default: s3_value = {DW{1'b0}};  // MAC, UPD, NOP, END: not this path
     endcase
 end
 wire signed [DW-1:0] acc_base = s3_first ? {DW{1'b0}} : acc;
@@ -181,7 +182,11 @@ endfunction
 wire signed [DW+1:0] acc_ext = {{2{acc[DW-1]}}, acc};
 wire signed [DW+1:0] half = $signed({{(DW+1){1'b0}}, 1'b1} << s4_shift) >>> 1;  // 2^(shift-1); 0 for shift 0
 wire signed [DW+1:0] rounded = (acc_ext + half) >>> s4_shift;
+// the program saturates every stored word to at most DW bits (satw <= DW, exact sums fit DW):
+// the two top bits are sign copies
+/* verilator lint_off UNUSEDSIGNAL */
 wire signed [DW+1:0] result = s4_op == OP_MAC ? sat(rounded, s4_satw) : sat(s4_res, s4_satw);
+/* verilator lint_on UNUSEDSIGNAL */
 
 assign wr_en   = busy ? s4_valid && (s4_op == OP_MAC ? s4_last : s4_op != OP_NOP && s4_op != OP_END)
                       : host_wr_en;

@@ -43,6 +43,18 @@ module ernn_tt_lfsr #
 
 localparam [31:0] POLY = 32'h80200003;
 localparam [31:0] GOLDEN = 32'h9E3779B9;
+localparam integer LAST_LANE = LANES - 1;
+localparam [LANE_W-1:0] LAST = LAST_LANE[LANE_W-1:0];
+
+// the reset state of lane l (the golden seeding, 0 replaced by 1)
+function [31:0] seed_of;
+    input integer l;
+    reg [31:0] v;
+    begin
+        v = SEED + l * GOLDEN;
+        seed_of = v == 32'd0 ? 32'd1 : v;
+    end
+endfunction
 
 initial begin
     if (LANES < 1 || MAX_BITS < 2 || MAX_BITS > 31) begin
@@ -71,18 +83,16 @@ always @* begin
 end
 assign value = v;
 
-reg [31:0] seed_l;
 integer l;
 always @(posedge clk) begin
     if (rst) begin
         for (l = 0; l < LANES; l = l + 1) begin
-            seed_l = SEED + l * GOLDEN;
-            state[l] <= seed_l == 32'd0 ? 32'd1 : seed_l;
+            state[l] <= seed_of(l);
         end
         lane <= {LANE_W{1'b0}};
     end else if (draw) begin
         state[lane] <= s;
-        lane <= lane == LANES - 1 ? {LANE_W{1'b0}} : lane + 1'b1;
+        lane <= lane == LAST ? {LANE_W{1'b0}} : lane + 1'b1;
     end
 end
 

@@ -46,13 +46,17 @@ module ernn_tt_train_top #
     input  wire [31:0] s_axis_tdata,
     input  wire        s_axis_tvalid,
     output wire        s_axis_tready,
+    // a command's length is in its header: tlast is not needed to find the next header
+    /* verilator lint_off UNUSEDSIGNAL */
     input  wire        s_axis_tlast,
+    /* verilator lint_on UNUSEDSIGNAL */
 
     output reg  [31:0] m_axis_tdata,
     output reg         m_axis_tvalid,
     input  wire        m_axis_tready,
     output reg         m_axis_tlast,
 
+    output wire        busy,   // the engine is running a step or an inference
     output reg         error
 );
 
@@ -64,8 +68,11 @@ reg  [11:0] left;       // words still to move
 reg  [15:0] addr;
 reg  [31:0] steps, cycles;
 reg         start, mode;
-wire        busy, done;
+wire        done;
+// a READ returns the low 32 bits: the trained words (cores, biases, masks) and y are narrower
+/* verilator lint_off UNUSEDSIGNAL */
 wire [DW-1:0] rd_data;
+/* verilator lint_on UNUSEDSIGNAL */
 
 wire in_fire = s_axis_tvalid && s_axis_tready;
 assign s_axis_tready = state == IDLE || state == WRITE;

@@ -1,5 +1,5 @@
-"""`verilator --lint-only -Wall` is clean on every module of the circulant PE, of the cells and of the CSB
-engine, for several parameter sets.
+"""`verilator --lint-only -Wall` is clean on every module of the circulant PE, of the cells, of the CSB
+engine and of the TT training engine, for several parameter sets.
 
 Every waiver in the RTL is a ``lint_off`` around one declaration with a comment that says why (pruned
 outputs of the last FFT stage, bits dropped by rounding, inputs a configuration does not read).
@@ -36,6 +36,10 @@ PE_MODULES = (
     "ernn_lstm_cell",
     "ernn_gru_cell",
     "ernn_csb_engine",
+    "ernn_state_ram",
+    "ernn_tt_lfsr",
+    "ernn_tt_engine",
+    "ernn_tt_train_top",
 )
 # activation tables of the cells (their contents do not matter to the linter)
 TABLES = {f"{kind}_{table}_FILE": FILES for kind in ("SIGMOID", "TANH") for table in ("VALUE", "SLOPE")}
@@ -100,6 +104,11 @@ LINT_CASES: list[tuple[str, dict[str, object]]] = [
             },
         )
     ],
+    ("ernn_tt_lfsr", {}),
+    ("ernn_tt_lfsr", {"LANES": 1, "MAX_BITS": 2}),
+    ("ernn_tt_engine", {"PROG_FILE": FILES}),
+    ("ernn_tt_engine", {"PROG_FILE": FILES, "LANES": 3, "DW": 40, "MUL_W": 20, "AW": 12, "DEPTH": 3000}),
+    ("ernn_tt_train_top", {"PROG_FILE": FILES}),
 ]
 
 
