@@ -246,6 +246,7 @@ def compile_mlp(shape: TTShape, batch: int, fmts: TTTrainFormats, mul_w: int = 2
     constants()
     forward()
     bld.emit(END)
+    macs = sum(1 for op, *_ in bld.code[:infer_pc] if op == MAC)  # the pruning's MACs included
     prog = Program(shape, batch, fmts, regions=regions, infer_pc=infer_pc, macs=macs, updates=updates)
     prog.words = bld.next_addr
     prog.aw = max(8, math.ceil(math.log2(max(prog.words, 2))), (1 << (fg - fi)).bit_length() + 1)
