@@ -28,9 +28,11 @@ GE(S_j, largest) and, for slice 0, MAX(that, GE(0, largest)): the golden step ke
 which only matters when every energy is 0 (otherwise the largest slice is unpruned and passes the test),
 and then the argmax is slice 0.
 
-Memory map (words of DW bits): constants, the cores w0..w{d-1}, the bias b, the batch input x (B, cols),
-the targets t (B, rows, one-hot in ``inter``), the outputs y (B, rows), then scratch: the saved inputs of
-cores 0..d-2, the backward partial results, the core and bias gradients.
+Memory map (words of DW bits; ``Program.regions`` has every address): constants, the cores w0..w{d-1},
+the bias b, the batch input x (B, cols), the targets t (B, rows, one-hot in ``inter``), the outputs y
+(B, rows), the rank masks m1..m{d-1} (0/1 per slice: trained state, loaded as ones), then scratch: the
+saved inputs of cores 0..d-2, the backward partial results, the core and bias gradients, the pruning's
+slice energies.
 """
 
 from __future__ import annotations
