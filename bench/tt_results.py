@@ -13,6 +13,8 @@ split with batches of ``--batch`` sequences:
   targets, SGD with stochastic rounding at 2**-lr_shift, formats of docs/numerics.md section 16), the
   inputs normalised as the float runs normalise them and rounded to Q8.5. Test accuracy is the integer
   model's argmax after the last epoch; its training curve (loss, train accuracy per epoch) is recorded.
+  Also with the integer rank prior and pruning (``--prune-shift``, ``prior_samples`` = ``--prior-scale``
+  x the training set: the float runs' prior weight 0.1).
 
 Writes ``results.json`` and ``results.md`` under ``--out`` (docs/results/tt).
 
@@ -22,6 +24,7 @@ Writes ``results.json`` and ``results.md`` under ``--out`` (docs/results/tt).
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import time
 from pathlib import Path
@@ -77,8 +80,26 @@ def tt_run(ds: data.Dataset, args: argparse.Namespace, seed: int, threshold: flo
     }
 
 
-def golden_run(ds: data.Dataset, args: argparse.Namespace, seed: int) -> dict:
-    fmts = TTTrainFormats(lr_shift=args.lr_shift, seed=seed + 1)
+def _entries(state: g.TTState) -> int:
+    """The RNN's core entries in use (pruned rank slices not counted; the head not included)."""
+    total = 0
+    for matrix, gate_ranks in g.ranks(state).items():
+        shape = state.shapes[matrix]
+        if matrix != "head":
+            for r in gate_ranks:
+                total += sum(
+                    r[k] * shape.row_modes[k] * shape.col_modes[k] * r[k + 1] for k in range(shape.cores)
+                )
+    return total
+
+
+def golden_run(ds: data.Dataset, args: argparse.Namespace, seed: int, adaptive: bool = False) -> dict:
+    extra = (
+        {"prune_shift": args.prune_shift, "prior_samples": args.prior_scale * len(ds.train)}
+        if adaptive
+        else {}
+    )
+    fmts = TTTrainFormats(lr_shift=args.lr_shift, seed=seed + 1, **extra)
     params = TensorTrain(args.cores, args.rank)
     shapes = g.gru_shapes(ds.num_features, args.hidden, ds.num_classes, params)
     state = g.random_state(shapes, fmts, seed)
@@ -97,10 +118,11 @@ def golden_run(ds: data.Dataset, args: argparse.Namespace, seed: int) -> dict:
             loss += res.loss
             correct += int((res.y.argmax(axis=1) == ds.train.y[idx]).sum())
             steps += 1
-        curve.append({"loss": loss / len(ds.train), "train_acc": 100.0 * correct / len(ds.train)})
+        record = {"loss": loss / len(ds.train), "train_acc": 100.0 * correct / len(ds.train)}
+        curve.append({**record, "weights": _entries(state)})
     seconds = time.perf_counter() - t0
     y = g.gru_predict(state, xt, ds.test.lengths, fmts)
-    weights = sum(v.size for n, v in state.tensors.items() if n.startswith(("x_core", "h_core")))  # RNN only
+    weights = _entries(state)
     return {
         "test_accuracy": 100.0 * float((y.argmax(axis=1) == ds.test.y).mean()),
         "weights": weights,
@@ -127,6 +149,17 @@ def main() -> None:
     ap.add_argument("--csb-rate", type=float, default=0.65, help="CSB prune rate of the comparison row")
     ap.add_argument("--lr", type=float, default=1e-2, help="Adam learning rate of the float runs")
     ap.add_argument("--lr-shift", type=int, default=6, help="the golden step's learning rate 2**-lr_shift")
+    ap.add_argument("--prune-shift", type=int, default=2, help="the adaptive golden run's prune_shift")
+    ap.add_argument(
+        "--only",
+        help="run only the rows whose name contains this; the others are read from --out's results.json",
+    )
+    ap.add_argument(
+        "--prior-scale",
+        type=int,
+        default=10,
+        help="the adaptive golden run's prior_samples, in training sets",
+    )
     args = ap.parse_args()
     torch.set_num_threads(1)
     ds = data.load("classify")
@@ -138,6 +171,9 @@ def main() -> None:
             for t in args.thresholds
         },
         "TT low precision (golden step)": lambda s: golden_run(ds, args, s),
+        f"TT low precision, adaptive ranks (prune shift {args.prune_shift}, prior N x {args.prior_scale})": (
+            lambda s: golden_run(ds, args, s, adaptive=True)
+        ),
         # other structures near the TT parameter count (ADMM, docs/compare.md)
         "block-circulant k=2 (ADMM)": lambda s: structured_run(ds, args, s, block_size=2),
         "block-circulant k=4 (ADMM)": lambda s: structured_run(ds, args, s, block_size=4),
@@ -146,7 +182,13 @@ def main() -> None:
         ),
     }
     results: dict[str, list[dict]] = {}
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    previous = json.loads((out / "results.json").read_text())["results"] if args.only else {}
     for name, fn in runs.items():
+        if args.only and args.only not in name:
+            results[name] = previous[name]
+            continue
         results[name] = []
         for seed in range(args.seeds):
             t0 = time.perf_counter()
@@ -156,6 +198,8 @@ def main() -> None:
             print(
                 f"{name:42s} seed {seed}: test {r['test_accuracy']:6.2f}%  ({r['seconds']:.0f} s)", flush=True
             )
+        # kept as it grows, so that a failure further on loses no finished run
+        atomic.write_json(out / "partial.json", {"args": vars(args), "results": results}, force=True)
     lines = [
         f"JapaneseVowels, GRU hidden {args.hidden}, {args.epochs} epochs, batch {args.batch}, seeds 0..{args.seeds - 1}; "
         f"TT {args.cores} cores, rank {args.rank}",
@@ -181,20 +225,20 @@ def main() -> None:
     for e in range(args.epochs):
         cells = [f"{statistics.mean(r['curve'][e]['train_acc'] for r in results[n]):.1f}" for n in names]
         lines.append(f"| {e + 1} | " + " | ".join(cells) + " |")
-    for adaptive in (n for n in names if "adaptive" in n):
+    for adaptive in (n for n in names if "adaptive" in n):  # float and golden runs record "weights"
         lines += ["", f"Rank trajectory of {adaptive}: weight-matrix entries after each epoch, per seed", ""]
         for r in results[adaptive]:
             lines.append(f"- seed {r['seed']}: " + ", ".join(str(c["weights"]) for c in r["curve"]))
             lines.append(f"  final ranks (r_0, r_1, r_2 per gate) {r['ranks']}")
+    lines += ["", "(golden runs: x_core is W_x, h_core W_h; float runs: weight_ih_l0, weight_hh_l0)"]
     golden = results["TT low precision (golden step)"]
     lines += ["", f"Golden training speed: {statistics.mean(r['steps_per_second'] for r in golden):.2f} steps/s "
               f"(batch {args.batch}, one thread, recomputing the forward in the backward pass)"]  # fmt: skip
     text = "\n".join(lines) + "\n"
     print(text)
-    out = Path(args.out)
-    out.mkdir(parents=True, exist_ok=True)
     atomic.write_json(out / "results.json", {"args": vars(args), "results": results}, force=True)
     (out / "results.md").write_text(text)
+    (out / "partial.json").unlink()
     print(f"wrote {out / 'results.json'} and {out / 'results.md'}")
 
 

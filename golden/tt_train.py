@@ -307,7 +307,10 @@ def prune(state: TTState, fmts: TTTrainFormats) -> None:
             mask = state.masks[f"{matrix}_mask{k}"]
             largest = energy.max(axis=1, keepdims=True)
             keep = mask * ((energy << fmts.prune_shift) >= largest)
-            keep[np.arange(keep.shape[0]), energy.argmax(axis=1)] = 1
+            # the strongest kept slice always stays (a pruned slice never comes back, even when every kept
+            # slice of the boundary has decayed to zero energy)
+            strongest = np.where(mask > 0, energy, -1).argmax(axis=1)
+            keep[np.arange(keep.shape[0]), strongest] = 1
             state.masks[f"{matrix}_mask{k}"] = keep
     _apply_masks(state)
 

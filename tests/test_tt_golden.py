@@ -282,3 +282,13 @@ def test_a_tt_head_trains_like_the_float_reference():
         got = res.grads[name] / 2.0 ** res.grad_fracs[name]
         cos = float((got * grads[name]).sum() / np.sqrt((got**2).sum() * (grads[name] ** 2).sum()))
         assert cos > 0.995, f"{name} cosine {cos}"
+
+
+def test_a_pruned_slice_never_comes_back_even_when_the_kept_ones_decay_to_zero():
+    fmts = TTTrainFormats(prune_shift=2)
+    state, _, _ = _mlp_case(9, rank=4)
+    state.masks["w_mask1"][:] = [[0, 1, 0, 0]]  # only slice 1 kept ...
+    state.tensors["w0"][:] = 0  # ... and it has decayed to nothing
+    state.tensors["w1"][:] = 0
+    g.prune(state, fmts)
+    assert state.masks["w_mask1"].tolist() == [[0, 1, 0, 0]]
