@@ -199,6 +199,18 @@ def test_ernn_tt_train_long(sim, inputs, outputs, cores, rank, batch, prune_shif
     rtl_runner.run(TOPLEVEL, "test_ernn_tt_train", params, sim=sim, config=conf)
 
 
+@pytest.mark.parametrize("sim", rtl_runner.simulators())
+def test_ernn_tt_train_refuses_bad_parameters(sim, request, tmp_path) -> None:
+    """A memory larger than its address width and a missing program stop the elaboration by name."""
+    params, _ = _case(12, 6, 2, 3, 3, 6, 0, 1, seed_for(request.node.nodeid), tmp_path)
+    rtl_runner.expect_elaboration_error(
+        TOPLEVEL, dict(params, DEPTH=1 << params["AW"] + 1), r"ernn_tt_engine: DEPTH \d+ must fit AW", sim=sim
+    )
+    rtl_runner.expect_elaboration_error(
+        TOPLEVEL, dict(params, PROG_FILE=""), r"ernn_tt_engine needs PROG_FILE", sim=sim
+    )
+
+
 if __name__ == "__main__":
     os.environ.setdefault("SIM", "icarus")
     rtl_runner.run_pytest_main()
