@@ -1,11 +1,12 @@
-"""The coverage summary of ernn.verify.coverage and ernn.verify.funcov, on Verilator-format data written
+"""The coverage summary of ernn.verify.coverage and ernn.sim.funcov, on Verilator-format data written
 here (tb/test_coverage_flow.py produces real data)."""
 
 from __future__ import annotations
 
 import json
 
-from ernn.verify import coverage, funcov
+from ernn.sim import funcov
+from ernn.verify import coverage
 
 
 def _point(file: str, line: int, kind: str, hier: str, comment: str, count: int) -> str:

@@ -354,10 +354,10 @@ class _Monitor:
         self.h_writes: list[tuple[int, int, int]] = []  # (cycle, address, block word)
         self.y_writes: list[tuple[int, int, int, int]] = []  # (cycle, slot, block, row word)
         self.probe = bool(cfg.get("probe"))
-        # functional coverage (ernn.verify.funcov) when the run collects coverage (ERNN_COVERAGE)
+        # functional coverage (ernn.sim.funcov) when the run collects coverage (ERNN_COVERAGE)
         self.funcov = None
         if rtl_runner.coverage_dir() is not None and dut._name == TOPLEVEL:
-            from ernn.verify.funcov import TopCollector
+            from ernn.sim.funcov import TopCollector
 
             self.funcov = TopCollector(dut)
 

@@ -4,9 +4,8 @@
 formal         Yosys + yosys-smtbmc on the property wrappers of ``formal/``: bounded proofs and
                k-induction, the failing property and step named (``make formal``)
 coverage       Verilator line/branch/toggle coverage of a subset of the suite, annotated sources,
-               figures per file (``make coverage``)
-funcov         functional coverage of ernn_top runs: back-pressure per stage, job kinds, reset
-               per controller state, saturation per rounding point
+               figures per file (``make coverage``; functional bins from
+               ``ernn.sim.funcov``)
 mutate         single-point RTL mutants run against their testbenches: killed, survived,
                equivalent (``make mutate``)
 waves          the signal names of an FST or VCD waveform (``ernn sim --waves``, ``ERNN_WAVES=1``)

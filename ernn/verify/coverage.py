@@ -5,7 +5,7 @@ testbenches under ``tb/`` and the ernn_top fast set, with the tests that only ch
 out) runs under pytest with ``SIM=verilator`` and ``ERNN_COVERAGE=<out>/dat``. :mod:`ernn.sim.runner` then
 builds every toplevel in a coverage build directory of its own (``--coverage-line --coverage-toggle``) and
 each simulation writes one ``.dat``; ernn_top runs also write their functional coverage
-(:mod:`ernn.verify.funcov`). Then:
+(:mod:`ernn.sim.funcov`). Then:
 
 * the points of every ``.dat`` are added up here (:func:`read_points`; a point is covered when its count
   is > 0) into figures per RTL file and kind (line: Verilator's statement blocks, branch: each arm of an
@@ -39,7 +39,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ernn import paths
-from ernn.verify import funcov
+from ernn.sim import funcov
 
 #: the tests whose simulations are measured (node ids / -k expression for pytest, run from the checkout)
 DEFAULT_TESTS = (
