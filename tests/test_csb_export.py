@@ -63,6 +63,18 @@ def test_evaluate_runs_on_a_csb_model(csb_model, tmp_path):
     )  # float vs 16-bit fixed point, far below a wrong matrix
 
 
+def test_sim_refuses_a_csb_model_by_name(csb_model, tmp_path, capsys):
+    """No ernn_top for CSB yet: ernn sim stops with a message naming the structure, before any build."""
+    _, model_dir = csb_model
+    x = np.load(model_dir / "vectors" / "vectors.npz")["x_float"][0]
+    np.save(tmp_path / "x.npy", x)
+    args = ["sim", "--model", str(model_dir), "--input", str(tmp_path / "x.npy")]
+    assert cli.main([*args, "--output", str(tmp_path / "y.npy")]) == 2
+    assert not (tmp_path / "y.npy").exists()
+    err = capsys.readouterr().err
+    assert "CSB" in err and "no RTL engine" in err and "ernn golden" in err
+
+
 def test_images_read_back_to_the_kernels(csb_model):
     _, model_dir = csb_model
     exported = ExportedModel(model_dir)

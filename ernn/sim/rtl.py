@@ -105,6 +105,15 @@ def engine_view(model_dir: Path, verify: bool = True) -> EngineView:
     from ernn.shape import structure_entry
 
     md = ModelDirectory(model_dir, verify=verify)
+    entry = structure_entry(md.shape.structure.name)
+    if entry.engine is None:
+        # CSB has a matvec engine of its own (rtl/ernn_csb_engine.v) but no ernn_top behind the AXI-Stream
+        # top yet: refuse by name rather than fail inside the runner on a missing toplevel
+        raise ValueError(
+            f"{md.dir}: a {md.shape.structure.describe()} model has no RTL engine behind the AXI-Stream top yet "
+            "(ernn sim runs block-circulant models); its golden model runs with 'ernn golden' and "
+            "'ernn evaluate'"
+        )
     hardware = md.hardware
     for name in ["ernn_params.vh", *(f"mem/{f}" for f in hardware["memories"].values())]:
         if not (md.dir / name).is_file():
@@ -113,7 +122,7 @@ def engine_view(model_dir: Path, verify: bool = True) -> EngineView:
         input_size=md.shape.input_size,
         output_size=md.shape.output_size,
         data_word=md.data_word,
-        toplevel=structure_entry(md.shape.structure.name).engine,
+        toplevel=entry.engine,
     )
 
 
