@@ -26,6 +26,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from . import kernels
 from .activation import ActivationTable, activation_table
 from .activation import activate as _activate_pwl
 from .formats import NumericsConfig
@@ -67,6 +68,21 @@ def activate(
     if log is not None:
         log.record(name or f"{table.kind}_out", 0, y.size)
     return y
+
+
+def _compiled_tables(
+    size: int, cfg: NumericsConfig
+) -> tuple[tuple[IntArray, int], tuple[IntArray, int]] | None:
+    """(sigmoid, tanh) full tables with their lowest codes for the compiled cell step of ``size`` matvec
+    outputs, or None: small work (the numpy path, :func:`ernn.golden.matvec.fast_path`) or a table that
+    saturates some code (its count needs the piecewise evaluation)."""
+    if not fast_path(size):
+        return None
+    sig, tnh = activation_table("sigmoid", cfg), activation_table("tanh", cfg)
+    fs, ft = _full_table(sig), _full_table(tnh)
+    if fs is None or ft is None:
+        return None
+    return (fs, sig.lo_int), (ft, tnh.lo_int)
 
 
 def to_gate_frac(y: IntArray, cfg: NumericsConfig) -> IntArray:
@@ -136,6 +152,9 @@ def lstm_cell(
     Returns (m_t in Q(data), c_t in Q(cell)); m_t is h_t unless the layer has a projection.
     """
     y = as_int(y)
+    tables = _compiled_tables(y.size, cfg) if y.ndim == 3 else None
+    if tables is not None:  # one compiled pass, the same integers and counts (tests/test_golden_batched.py)
+        return kernels.lstm_cell(y, c_prev, bias, peephole, *tables, cfg, log)
     sig = activation_table("sigmoid", cfg)
     tnh = activation_table("tanh", cfg)
     if peephole is None:
@@ -189,6 +208,9 @@ def gru_cell(
     h_prev: (..., H) Q(data); bias: (3, H) Q(bias) = (b_ir + b_hr, b_iz + b_hz, b_in); b_hn: (H,) Q(bias).
     Returns h_t in Q(data).
     """
+    tables = _compiled_tables(3 * np.size(y_in), cfg) if np.ndim(y_in) == 2 else None
+    if tables is not None:  # one compiled pass, the same integers and counts (tests/test_golden_batched.py)
+        return kernels.gru_cell(y_rz, y_in, y_hn, h_prev, bias, b_hn, *tables, cfg, log)
     sig = activation_table("sigmoid", cfg)
     tnh = activation_table("tanh", cfg)
     rz = activate(gate_preact(y_rz, bias[:2], cfg, log), sig, log, "sigmoid_out")

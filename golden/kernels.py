@@ -366,3 +366,241 @@ def acc_from_bins_major(accf: np.ndarray) -> IntArray:
     out = np.empty((2, m, two_r // 2, bins), dtype=np.int64)
     _acc_from_bins_major(np.ascontiguousarray(accf), out)
     return out
+
+
+# ------------------------------------------------------------------------------------------------------
+# cell updates (ernn.golden.cells), one compiled pass per step: every gate, activation and state of a
+# batch element computed where its inputs are, instead of a dozen int64 temporaries of (N, G, H) each
+
+
+@njit(cache=False, nogil=True, inline="always")
+def _rshift(v, n):  # pragma: no cover - jitted
+    """ops.round_shift of one integer: round-half-up right shift by n > 0, left shift by -n, else v."""
+    if n > 0:
+        return (v + (1 << (n - 1))) >> n
+    if n < 0:
+        return v << -n
+    return v
+
+
+@njit(cache=False, nogil=True, inline="always")
+def _sat(v, lo, hi):  # pragma: no cover - jitted
+    return min(max(v, lo), hi)
+
+
+@njit(cache=False, nogil=True, boundscheck=False)
+def _lstm_cell_kernel(
+    y, c_prev, bias, peep, use_peep, sig, tnh, sh, lims, m_out, c_out, counts
+):  # pragma: no cover
+    """cells.lstm_cell on a batch. sh: [y -> G, bias -> G, p*c -> G, f*c lift, i*g lift, c_t round,
+    c -> G, o*tanh(c) round, sigmoid lo, tanh lo]; lims: gate lo/hi, cell lo/hi, data lo/hi; sig, tnh:
+    every code's activation (codes clamp to the table's ends). counts: gate_pre, cell, tanh_c_in, hidden."""
+    n, _, h = y.shape
+    g_lo, g_hi, c_lo, c_hi, d_lo, d_hi = lims[0], lims[1], lims[2], lims[3], lims[4], lims[5]
+    s_lo, t_lo = sh[8], sh[9]
+    s_top, t_top = sig.shape[0] - 1, tnh.shape[0] - 1
+    n_pre = 0
+    n_cell = 0
+    n_tc = 0
+    n_hid = 0
+    for b in range(n):
+        for j in range(h):
+            cp = c_prev[b, j]
+            pi = _rshift(y[b, 0, j], sh[0]) + _rshift(bias[0, j], sh[1])
+            pf = _rshift(y[b, 1, j], sh[0]) + _rshift(bias[1, j], sh[1])
+            pg = _rshift(y[b, 2, j], sh[0]) + _rshift(bias[2, j], sh[1])
+            if use_peep:
+                pi += _rshift(peep[0, j] * cp, sh[2])
+                pf += _rshift(peep[1, j] * cp, sh[2])
+            n_pre += (pi < g_lo) + (pi > g_hi) + (pf < g_lo) + (pf > g_hi) + (pg < g_lo) + (pg > g_hi)
+            ai = sig[_sat(_sat(pi, g_lo, g_hi) - s_lo, 0, s_top)]
+            af = sig[_sat(_sat(pf, g_lo, g_hi) - s_lo, 0, s_top)]
+            ag = tnh[_sat(_sat(pg, g_lo, g_hi) - t_lo, 0, t_top)]
+            cs = _rshift(((af * cp) << sh[3]) + ((ai * ag) << sh[4]), sh[5])
+            n_cell += (cs < c_lo) + (cs > c_hi)
+            cn = _sat(cs, c_lo, c_hi)
+            po = _rshift(y[b, 3, j], sh[0]) + _rshift(bias[3, j], sh[1])
+            if use_peep:
+                po += _rshift(peep[2, j] * cn, sh[2])
+            n_pre += (po < g_lo) + (po > g_hi)
+            ao = sig[_sat(_sat(po, g_lo, g_hi) - s_lo, 0, s_top)]
+            tc = _rshift(cn, sh[6])
+            n_tc += (tc < g_lo) + (tc > g_hi)
+            at = tnh[_sat(_sat(tc, g_lo, g_hi) - t_lo, 0, t_top)]
+            mv = _rshift(ao * at, sh[7])
+            n_hid += (mv < d_lo) + (mv > d_hi)
+            m_out[b, j] = _sat(mv, d_lo, d_hi)
+            c_out[b, j] = cn
+    counts[0] += n_pre
+    counts[1] += n_cell
+    counts[2] += n_tc
+    counts[3] += n_hid
+
+
+@njit(cache=False, nogil=True, boundscheck=False)
+def _gru_cell_kernel(
+    y_rz, y_in, y_hn, h_prev, bias, b_hn, sig, tnh, sh, lims, h_out, counts
+):  # pragma: no cover
+    """cells.gru_cell on a batch. sh: [y -> G, bias -> G, r*hn round (A), n lift, h lift, A, h_t round,
+    -, sigmoid lo, tanh lo]; lims: gate lo/hi, -, -, data lo/hi. counts: gate_pre, gru_hn, hidden."""
+    n, _, h = y_rz.shape
+    g_lo, g_hi, d_lo, d_hi = lims[0], lims[1], lims[4], lims[5]
+    s_lo, t_lo = sh[8], sh[9]
+    s_top, t_top = sig.shape[0] - 1, tnh.shape[0] - 1
+    n_pre = 0
+    n_hn = 0
+    n_hid = 0
+    for b in range(n):
+        for j in range(h):
+            pr = _rshift(y_rz[b, 0, j], sh[0]) + _rshift(bias[0, j], sh[1])
+            pz = _rshift(y_rz[b, 1, j], sh[0]) + _rshift(bias[1, j], sh[1])
+            n_pre += (pr < g_lo) + (pr > g_hi) + (pz < g_lo) + (pz > g_hi)
+            r = sig[_sat(_sat(pr, g_lo, g_hi) - s_lo, 0, s_top)]
+            z = sig[_sat(_sat(pz, g_lo, g_hi) - s_lo, 0, s_top)]
+            hn = _rshift(y_hn[b, j], sh[0]) + _rshift(b_hn[j], sh[1])
+            n_hn += (hn < g_lo) + (hn > g_hi)
+            hn = _sat(hn, g_lo, g_hi)
+            pn = _rshift(y_in[b, j], sh[0]) + _rshift(bias[2, j], sh[1]) + _rshift(r * hn, sh[2])
+            n_pre += (pn < g_lo) + (pn > g_hi)
+            nv = tnh[_sat(_sat(pn, g_lo, g_hi) - t_lo, 0, t_top)]
+            nd = nv << sh[3]
+            hd = h_prev[b, j] << sh[4]
+            hv = _rshift((nd << sh[5]) + z * (hd - nd), sh[6])
+            n_hid += (hv < d_lo) + (hv > d_hi)
+            h_out[b, j] = _sat(hv, d_lo, d_hi)
+    counts[0] += n_pre
+    counts[1] += n_hn
+    counts[2] += n_hid
+
+
+def _cell_limits(cfg: NumericsConfig) -> np.ndarray:
+    return np.array(
+        [
+            cfg.gate.min_int,
+            cfg.gate.max_int,
+            cfg.cell.min_int,
+            cfg.cell.max_int,
+            cfg.data.min_int,
+            cfg.data.max_int,
+        ],
+        dtype=np.int64,
+    )
+
+
+def lstm_cell(
+    y: IntArray,
+    c_prev: IntArray,
+    bias: IntArray,
+    peephole: IntArray | None,
+    sig: tuple[IntArray, int],
+    tnh: tuple[IntArray, int],
+    cfg: NumericsConfig,
+    log: SaturationLog | None = None,
+) -> tuple[IntArray, IntArray]:
+    """:func:`ernn.golden.cells.lstm_cell` compiled, for y (N, 4, H), c_prev (N, H): (m_t, c_t), the same
+    integers and counts. sig, tnh: (every code's output, lowest code) of activation tables that saturate
+    no code (``cells._full_table``; the piecewise path counts output saturations, this one cannot)."""
+    y, c_prev = as_int(y), as_int(c_prev)
+    n, g, h = y.shape
+    if g != 4 or c_prev.shape != (n, h):
+        raise ValueError(
+            f"lstm_cell: y must be (N, 4, H) and c_prev (N, H), got {y.shape} and {c_prev.shape}"
+        )
+    a, cf, gf, d = cfg.act.frac, cfg.cell.frac, cfg.gate.frac, cfg.data.frac
+    top = max(a + cf, 2 * a)
+    pf = cfg.peephole.frac + cf - gf
+    sh = np.array(
+        [
+            cfg.ifft_out.frac - gf,
+            cfg.bias.frac - gf,
+            pf,
+            top - a - cf,
+            top - 2 * a,
+            top - cf,
+            cf - gf,
+            2 * a - d,
+            sig[1],
+            tnh[1],
+        ],
+        dtype=np.int64,
+    )
+    peep = as_int(peephole) if peephole is not None else np.zeros((3, h), dtype=np.int64)
+    m_out = np.empty((n, h), dtype=np.int64)
+    c_out = np.empty((n, h), dtype=np.int64)
+    counts = np.zeros(4, dtype=np.int64)
+    _lstm_cell_kernel(
+        y,
+        c_prev,
+        as_int(bias),
+        peep,
+        peephole is not None,
+        sig[0],
+        tnh[0],
+        sh,
+        _cell_limits(cfg),
+        m_out,
+        c_out,
+        counts,
+    )
+    if log is not None:
+        size = n * h
+        log.record("gate_pre", int(counts[0]), 4 * size)
+        log.record("sigmoid_out", 0, 3 * size)
+        log.record("tanh_out", 0, 2 * size)
+        log.record("cell", int(counts[1]), size)
+        log.record("tanh_c_in", int(counts[2]), size)
+        log.record("hidden", int(counts[3]), size)
+    return m_out, c_out
+
+
+def gru_cell(
+    y_rz: IntArray,
+    y_in: IntArray,
+    y_hn: IntArray,
+    h_prev: IntArray,
+    bias: IntArray,
+    b_hn: IntArray,
+    sig: tuple[IntArray, int],
+    tnh: tuple[IntArray, int],
+    cfg: NumericsConfig,
+    log: SaturationLog | None = None,
+) -> IntArray:
+    """:func:`ernn.golden.cells.gru_cell` compiled, for y_rz (N, 2, H), y_in, y_hn, h_prev (N, H): h_t,
+    the same integers and counts (sig, tnh as in :func:`lstm_cell`)."""
+    y_rz, y_in, y_hn, h_prev = as_int(y_rz), as_int(y_in), as_int(y_hn), as_int(h_prev)
+    n, g, h = y_rz.shape
+    if g != 2 or y_in.shape != (n, h) or y_hn.shape != (n, h) or h_prev.shape != (n, h):
+        raise ValueError(
+            f"gru_cell: y_rz must be (N, 2, H) and y_in, y_hn, h_prev (N, H), got {y_rz.shape}, {y_in.shape}, "
+            f"{y_hn.shape}, {h_prev.shape}"
+        )
+    a, d, gf = cfg.act.frac, cfg.data.frac, cfg.gate.frac
+    top = max(a, d)
+    sh = np.array(
+        [cfg.ifft_out.frac - gf, cfg.bias.frac - gf, a, top - a, top - d, a, top + a - d, 0, sig[1], tnh[1]],
+        dtype=np.int64,
+    )
+    h_out = np.empty((n, h), dtype=np.int64)
+    counts = np.zeros(3, dtype=np.int64)
+    _gru_cell_kernel(
+        y_rz,
+        y_in,
+        y_hn,
+        h_prev,
+        as_int(bias),
+        as_int(b_hn),
+        sig[0],
+        tnh[0],
+        sh,
+        _cell_limits(cfg),
+        h_out,
+        counts,
+    )
+    if log is not None:
+        size = n * h
+        log.record("gate_pre", int(counts[0]), 3 * size)
+        log.record("sigmoid_out", 0, 2 * size)
+        log.record("gru_hn", int(counts[1]), size)
+        log.record("tanh_out", 0, size)
+        log.record("hidden", int(counts[2]), size)
+    return h_out

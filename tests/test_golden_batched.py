@@ -14,10 +14,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ernn.golden import fft, kernels, matvec
+from ernn.golden import cells, fft, kernels, matvec
 from ernn.golden.float_reference import random_model
 from ernn.golden.formats import QFormat
-from ernn.golden.network import GoldenNetwork
+from ernn.golden.network import GoldenNetwork, numerics_for_model
 from ernn.golden.ops import SaturationLog
 
 MODELS = {
@@ -41,6 +41,10 @@ def _summed(logs: list[SaturationLog]) -> dict[str, dict[str, int]]:
 
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_batched_equals_sequence_at_a_time(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    _compare_batched(name, monkeypatch)
+
+
+def _compare_batched(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     kw = dict(MODELS[name])
     cell = kw.pop("cell")
     seed = sorted(MODELS).index(name)
@@ -114,3 +118,88 @@ def test_kernels_refuse_out_of_format_input() -> None:
         kernels.ifft_real(
             np.full((1, 5), -(1 << 22)), np.zeros((1, 5), np.int64), QFormat(18, 16), QFormat(23, 14)
         )
+
+
+def _random_cell_inputs(cell: str, seed: int):
+    """A config and random integers over each operand's whole format (many points saturate)."""
+    desc = random_model(cell, 8, 40, block_size=8, peephole=cell == "lstm", seed=seed)
+    cfg = numerics_for_model(desc)
+    rng = np.random.default_rng(seed)
+
+    def draw(fmt: QFormat, *shape: int) -> np.ndarray:
+        return rng.integers(fmt.min_int, fmt.max_int + 1, size=shape)
+
+    n, h = 300, 40
+    return cfg, rng, draw, n, h
+
+
+@pytest.mark.parametrize("peephole", [False, True])
+def test_compiled_lstm_cell_equals_numpy(peephole: bool, monkeypatch: pytest.MonkeyPatch) -> None:
+    """kernels.lstm_cell (through cells.lstm_cell on the fast path) against the numpy cell step: every
+    output integer and every saturation count, on operands spread over their formats."""
+    cfg, rng, draw, n, h = _random_cell_inputs("lstm", 1 + peephole)
+    y = draw(cfg.ifft_out, n, 4, h) >> rng.integers(0, 6, size=(n, 4, h))  # small and saturating values
+    c_prev, bias = draw(cfg.cell, n, h), draw(cfg.bias, 4, h)
+    peep = draw(cfg.peephole, 3, h) if peephole else None
+    runs = []
+    for min_blocks in (1, None):
+        monkeypatch.setattr(matvec, "COMPILED_MIN_BLOCKS", min_blocks)
+        log = SaturationLog()
+        runs.append((*cells.lstm_cell(y, c_prev, bias, cfg, log, peep), log.as_dict()))
+    (m, c, got_log), (m_ref, c_ref, want_log) = runs
+    np.testing.assert_array_equal(c, c_ref)
+    np.testing.assert_array_equal(m, m_ref)
+    assert got_log == want_log
+    for point in ("gate_pre", "cell", "tanh_c_in"):  # (o * tanh(c) cannot leave Q(data))
+        assert want_log[point]["saturated"] > 0, f"the stimulus must saturate {point}"
+
+
+def test_compiled_gru_cell_equals_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """kernels.gru_cell against the numpy GRU cell step: outputs and counts."""
+    cfg, rng, draw, n, h = _random_cell_inputs("gru", 3)
+    y_rz = draw(cfg.ifft_out, n, 2, h) >> rng.integers(0, 6, size=(n, 2, h))
+    y_in = draw(cfg.ifft_out, n, h) >> rng.integers(0, 6, size=(n, h))
+    y_hn = draw(cfg.ifft_out, n, h) >> rng.integers(0, 6, size=(n, h))
+    h_prev, bias, b_hn = draw(cfg.data, n, h), draw(cfg.bias, 3, h), draw(cfg.bias, h)
+    runs = []
+    for min_blocks in (1, None):
+        monkeypatch.setattr(matvec, "COMPILED_MIN_BLOCKS", min_blocks)
+        log = SaturationLog()
+        runs.append((cells.gru_cell(y_rz, y_in, y_hn, h_prev, bias, b_hn, cfg, log), log.as_dict()))
+    (got, got_log), (want, want_log) = runs
+    np.testing.assert_array_equal(got, want)
+    assert got_log == want_log
+    for point in ("gate_pre", "gru_hn"):
+        assert want_log[point]["saturated"] > 0, f"the stimulus must saturate {point}"
+
+
+@pytest.mark.parametrize(
+    ("name", "kernel", "breakage"),
+    [
+        ("lstm", "lstm_cell", "output"),
+        ("lstmp_peephole", "lstm_cell", "count"),
+        ("gru", "gru_cell", "output"),
+        ("gru", "gru_cell", "count"),
+    ],
+)
+def test_broken_cell_kernel_is_caught(
+    name: str, kernel: str, breakage: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batched comparison fails when a compiled cell kernel is off by one LSB in one output, or
+    miscounts a saturation: the fast path really goes through the kernels and every integer is checked."""
+    good = getattr(kernels, kernel)
+
+    def broken(*args, **kw):
+        out = good(*args, **kw)
+        log = args[-1]  # cells passes the log last, positionally
+        if breakage == "count":
+            assert log is not None
+            log.record("hidden", 1, 0)
+            return out
+        first = out[0] if isinstance(out, tuple) else out
+        first[0, 0] += 1
+        return out
+
+    monkeypatch.setattr(kernels, kernel, broken)
+    with pytest.raises(AssertionError):
+        _compare_batched(name, monkeypatch)
