@@ -63,7 +63,9 @@ def test_program_respects_the_write_latency() -> None:
     assert prog.macs == sum(op == MAC for op, *_ in prog.code[: prog.infer_pc])
 
 
-def test_program_refuses_the_prior() -> None:
+def test_program_refuses_what_the_engine_cannot_run() -> None:
     shapes = gt.mlp_shapes(12, 6, TensorTrain(2, 3))
     with pytest.raises(ValueError, match="rank prior .* is not compiled"):
         compile_mlp(shapes["w"], 2, TTTrainFormats(prior_samples=100))
+    with pytest.raises(ValueError, match="exact gradient of core 0 needs 39 bits, the memory words have 36"):
+        compile_mlp(shapes["w"], 2, TTTrainFormats(), dw=36)

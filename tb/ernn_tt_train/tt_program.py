@@ -106,24 +106,24 @@ class _Builder:
         if op in (MAC, UPD, LDI, MAX, GE) and (op != MAC or last):
             self.written[d] = len(self.code) - 1
 
-    def chain(self, terms: list[tuple[int, int]], dst: int, shift: int, satw: int) -> int:
-        """dst = post(sum mem[a] mem[b]); an empty sum writes 0. Returns the MACs emitted."""
+    def chain(self, terms: list[tuple[int, int]], dst: int, shift: int, satw: int) -> None:
+        """dst = post(sum mem[a] mem[b]); an empty sum writes 0."""
         if not terms:
             self.emit(LDI, a=0, d=dst)
-            return 0
+            return
         for n, (a, b) in enumerate(terms):
             self.emit(MAC, n == 0, n == len(terms) - 1, shift, satw, a, b, dst, reads=(a, b))
-        return len(terms)
 
 
-def _contract(bld: _Builder, left: np.ndarray, right: np.ndarray, out: np.ndarray, spec: str, shift, satw):
+def _contract(
+    bld: _Builder, left: np.ndarray, right: np.ndarray, out: np.ndarray, spec: str, shift: int, satw: int
+) -> None:
     """For every output address (``out`` >= 0) the chain over the summed indices of an einsum ``spec``
     between two address arrays (-1: a known zero, skipped)."""
     ins, res = spec.split("->")
     la, ra = ins.split(",")
     summed = sorted(set(la + ra) - set(res))
     sizes = dict(zip(la, left.shape, strict=True)) | dict(zip(ra, right.shape, strict=True))
-    macs = 0
     for oidx in np.ndindex(*out.shape):
         dst = int(out[oidx])
         if dst < 0:
@@ -136,12 +136,12 @@ def _contract(bld: _Builder, left: np.ndarray, right: np.ndarray, out: np.ndarra
             b = int(right[tuple(env[c] for c in ra)])
             if a >= 0 and b >= 0:
                 terms.append((a, b))
-        macs += bld.chain(terms, dst, shift, satw)
-    return macs
+        bld.chain(terms, dst, shift, satw)
 
 
 def compile_mlp(shape: TTShape, batch: int, fmts: TTTrainFormats, mul_w: int = 24, dw: int = 48) -> Program:
-    """The TT-MLP training step (golden.tt_train.mlp_step, no rank prior, no pruning) and inference."""
+    """The TT-MLP training step (golden.tt_train.mlp_step; rank pruning, not the rank prior) and inference,
+    for an engine with ``mul_w``-bit multiplier operands and ``dw``-bit memory words."""
     if fmts.prior_samples:
         raise ValueError("ernn_tt_engine programs: the rank prior (prior_samples > 0) is not compiled yet")
     if shape.gates != 1:
@@ -150,6 +150,11 @@ def compile_mlp(shape: TTShape, batch: int, fmts: TTTrainFormats, mul_w: int = 2
         if getattr(fmts, name).word > mul_w:
             raise ValueError(f"format {name} is wider than the multiplier operands ({mul_w} bits)")
     g, d, b = 1, shape.cores, batch
+    for k in range(d):  # an exact core gradient sums batch x (col modes left of k) x (row modes right of k)
+        terms = b * math.prod(shape.col_modes[:k]) * math.prod(shape.row_modes[k + 1 :])
+        word = fmts.gradient_word(terms, fmts.x.word if k == d - 1 else fmts.inter.word)
+        if word > dw:
+            raise ValueError(f"the exact gradient of core {k} needs {word} bits, the memory words have {dw}")
     bld = _Builder()
     one, k_err, nk_err, zero = (int(a) for a in bld.alloc((4,)))
     cores = [bld.alloc(shape.core_shape(k)) for k in range(d)]
@@ -163,14 +168,13 @@ def compile_mlp(shape: TTShape, batch: int, fmts: TTTrainFormats, mul_w: int = 2
     fi, fg, fc = fmts.inter.frac, fmts.grad.frac, fmts.core.frac
     shifts = [fc + (fmts.x.frac if k == d - 1 else fi) - fi for k in range(d)]
 
-    def forward() -> tuple[list[np.ndarray], int]:
+    def forward() -> list[np.ndarray]:
         n_total = math.prod(shape.col_modes)
         t = np.full((b, n_total), -1, dtype=np.int64)
         t[:, : shape.cols] = xs
         p = n_total // shape.col_modes[-1]
         t = t.reshape(b, g, p, shape.col_modes[-1], 1, 1)
         saved: list[np.ndarray] = [t] * d
-        macs = 0
         for k in range(d - 1, -1, -1):
             saved[k] = t
             oshape = (b, g, p, shape.ranks[k], shape.row_modes[k], t.shape[5])
@@ -181,15 +185,15 @@ def compile_mlp(shape: TTShape, batch: int, fmts: TTTrainFormats, mul_w: int = 2
                 flat = out.reshape(b, -1)
                 flat[:, : shape.rows] = bld.alloc((b, shape.rows))
                 y0 = flat[:, : shape.rows]
-            macs += _contract(bld, cores[k], t, out, "gaijs,bgpjsq->bgpaiq", shifts[k], fmts.inter.word)
+            _contract(bld, cores[k], t, out, "gaijs,bgpjsq->bgpaiq", shifts[k], fmts.inter.word)
             if k:
                 p //= shape.col_modes[k - 1]
                 t = out.reshape(b, g, p, shape.col_modes[k - 1], out.shape[3], -1)
         for bi in range(b):  # y = sat(y0 + bias)
             for o in range(shape.rows):
                 terms = [(int(y0[bi, o]), one), (int(bias[o]), one)]
-                macs += bld.chain(terms, int(y[bi, o]), 0, fmts.inter.word)
-        return saved, macs
+                bld.chain(terms, int(y[bi, o]), 0, fmts.inter.word)
+        return saved
 
     def constants() -> None:
         bld.emit(LDI, a=1, d=one)
@@ -199,7 +203,7 @@ def compile_mlp(shape: TTShape, batch: int, fmts: TTTrainFormats, mul_w: int = 2
 
     # ---- the training step
     constants()
-    saved, macs = forward()
+    saved = forward()
     m_total = math.prod(shape.row_modes)
     gy = np.full((b, m_total), -1, dtype=np.int64)
     gy[:, : shape.rows] = bld.alloc((b, shape.rows))
@@ -207,22 +211,22 @@ def compile_mlp(shape: TTShape, batch: int, fmts: TTTrainFormats, mul_w: int = 2
     for bi in range(b):  # g_y = sat((y - t) << (fg - fi), grad)
         for o in range(shape.rows):
             terms = [(int(y[bi, o]), k_err), (int(tgt[bi, o]), nk_err)]
-            macs += bld.chain(terms, int(gy[bi, o]), 0, fmts.grad.word)
+            bld.chain(terms, int(gy[bi, o]), 0, fmts.grad.word)
     g_out = gy.reshape(b, g, 1, 1, shape.row_modes[0], -1)
     grads = []
     for k in range(d):
         dk = bld.alloc(shape.core_shape(k))
         grads.append(dk)
-        macs += _contract(bld, g_out, saved[k], dk, "bgpaiq,bgpjsq->gaijs", 0, 0)
+        _contract(bld, g_out, saved[k], dk, "bgpaiq,bgpjsq->gaijs", 0, 0)
         if k == d - 1:
             break
         gt = bld.alloc(saved[k].shape)
-        macs += _contract(bld, cores[k], g_out, gt, "gaijs,bgpaiq->bgpjsq", fc, fmts.grad.word)
+        _contract(bld, cores[k], g_out, gt, "gaijs,bgpaiq->bgpjsq", fc, fmts.grad.word)
         nxt = saved[k + 1]
         g_out = gt.reshape(b, g, nxt.shape[2], shape.ranks[k + 1], shape.row_modes[k + 1], -1)
     gb = bld.alloc((shape.rows,))
     for o in range(shape.rows):
-        macs += bld.chain([(int(gy[bi, o]), one) for bi in range(b)], int(gb[o]), 0, 0)
+        bld.chain([(int(gy[bi, o]), one) for bi in range(b)], int(gb[o]), 0, 0)
     regions |= {f"g_w{k}": grads[k] for k in range(d)} | {"g_b": gb}
     # ---- the update, UPDATE_ORDER (w0..w{d-1} as x_core, then b as bx), entries in C order
     updates = 0
