@@ -103,7 +103,16 @@ def load_run(run_dir: str | Path) -> tuple[SequenceModel, dict[str, Any]]:
             raise ValueError("its embedded configuration differs from config.json")
         mcfg = dict(config["model"])
         cell = mcfg.pop("cell")
-        rnn = models.build(cell, **mcfg)
+        if mcfg.get("matvec") == "tt":
+            # tensor-train layers are built by their own module (ernn.train.tt), not ernn.train.models
+            from ernn.train import tt
+
+            mcfg.pop("matvec")
+            if cell == "gru":
+                mcfg.pop("proj_size", None)
+            rnn = tt.build(cell, **mcfg)
+        else:
+            rnn = models.build(cell, **mcfg)
         model = SequenceModel(rnn, config["data"]["num_classes"], config["data"]["task"])
         model.load_state_dict(ckpt["state_dict"])
     except (KeyError, RuntimeError, TypeError, ValueError, EOFError, OSError) as exc:
