@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tt_program import MAC, WRITE_LATENCY, compile_mlp, load_state, model_run
+from tt_program import GE, LDI, MAC, MAX, UPD, WRITE_LATENCY, compile_mlp, load_state, model_run
 
 from ernn.golden import tt_train as gt
 from ernn.golden.tt_formats import TTTrainFormats
@@ -47,18 +47,22 @@ def test_program_model_matches_golden(inputs, outputs, cores, rank, batch, lr_sh
         assert pruned or (inputs, rank) != (12, 3), "the pruning case (12 inputs, rank 3) pruned nothing"
 
 
-def test_program_respects_the_write_latency() -> None:
-    """No instruction reads a word written fewer than WRITE_LATENCY slots before it (the engine has no
-    forwarding), and the MAC count is the einsum terms that are not known zeros."""
-    fmts = TTTrainFormats()
-    shapes = gt.mlp_shapes(12, 6, TensorTrain(2, 3))
+@pytest.mark.parametrize(
+    ("inputs", "outputs", "cores", "rank", "prune_shift"),
+    [(12, 6, 2, 3, 0), (16, 10, 2, 4, 1), (16, 8, 3, 2, 1)],
+)
+def test_program_respects_the_write_latency(inputs, outputs, cores, rank, prune_shift) -> None:
+    """No instruction of the step or the inference reads a word written fewer than WRITE_LATENCY slots
+    before it (the engine has no forwarding), and the MAC count is the step's MAC instructions."""
+    fmts = TTTrainFormats(prune_shift=prune_shift)
+    shapes = gt.mlp_shapes(inputs, outputs, TensorTrain(cores, rank))
     prog = compile_mlp(shapes["w"], 3, fmts)
     last_write: dict[int, int] = {}
     for slot, (op, _first, last, _s, _w, a, b, d) in enumerate(prog.code):
-        if op in (MAC, 2):
+        if op in (MAC, UPD, MAX, GE):
             for r in (a, b):
                 assert slot - last_write.get(r, -WRITE_LATENCY) >= WRITE_LATENCY, f"slot {slot} reads {r}"
-        if op in (2, 3) or (op == MAC and last):
+        if op in (UPD, LDI, MAX, GE) or (op == MAC and last):
             last_write[d] = slot
     assert prog.macs == sum(op == MAC for op, *_ in prog.code[: prog.infer_pc])
 
