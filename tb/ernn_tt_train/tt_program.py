@@ -234,7 +234,9 @@ def compile_mlp(shape: TTShape, batch: int, fmts: TTTrainFormats, mul_w: int = 2
         (f"w{k}", cores[k], grads[k], fg + (fmts.x.frac if k == d - 1 else fi), fmts.core) for k in range(d)
     ]
     order.append(("b", bias, gb, fg, fmts.inter))
-    for name, w, gr, frac, fmt in order:  # already in UPDATE_ORDER
+    # golden update(): UPDATE_ORDER group (w* as x_core, b as bx), then the name as a string (w10 < w2)
+    order.sort(key=lambda e: (e[0] == "b", e[0]))
+    for name, w, gr, frac, fmt in order:
         s = frac + fmts.lr_shift - fmt.frac
         if not 0 <= s < 1 << SHIFT_BITS:
             raise ValueError(f"update of {name}: shift {s} outside [0, {(1 << SHIFT_BITS) - 1}]")
