@@ -26,10 +26,11 @@ from functools import lru_cache
 
 import numpy as np
 
-from . import kernels
 from .activation import ActivationTable, activation_table
 from .activation import activate as _activate_pwl
 from .formats import NumericsConfig
+from .kernels import gru_cell as compiled_gru_cell
+from .kernels import lstm_cell as compiled_lstm_cell
 from .matvec import fast_path
 from .ops import IntArray, SaturationLog, align, as_int, round_shift, saturate
 
@@ -154,7 +155,7 @@ def lstm_cell(
     y = as_int(y)
     tables = _compiled_tables(y.size, cfg) if y.ndim == 3 else None
     if tables is not None:  # one compiled pass, the same integers and counts (tests/test_golden_batched.py)
-        return kernels.lstm_cell(y, c_prev, bias, peephole, *tables, cfg, log)
+        return compiled_lstm_cell(y, c_prev, bias, peephole, *tables, cfg, log)
     sig = activation_table("sigmoid", cfg)
     tnh = activation_table("tanh", cfg)
     if peephole is None:
@@ -210,7 +211,7 @@ def gru_cell(
     """
     tables = _compiled_tables(3 * np.size(y_in), cfg) if np.ndim(y_in) == 2 else None
     if tables is not None:  # one compiled pass, the same integers and counts (tests/test_golden_batched.py)
-        return kernels.gru_cell(y_rz, y_in, y_hn, h_prev, bias, b_hn, *tables, cfg, log)
+        return compiled_gru_cell(y_rz, y_in, y_hn, h_prev, bias, b_hn, *tables, cfg, log)
     sig = activation_table("sigmoid", cfg)
     tnh = activation_table("tanh", cfg)
     rz = activate(gate_preact(y_rz, bias[:2], cfg, log), sig, log, "sigmoid_out")

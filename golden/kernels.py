@@ -174,6 +174,37 @@ def _ifft_kernel(re, im, rev, twr, twi, tw_frac, lo, hi, out, counts):  # pragma
 
 
 @njit(cache=False, nogil=True, boundscheck=False)
+def _finish_tile(vr, vi, i, m, a_lo, a_hi, f_hi, shift, pr, pi):  # pragma: no cover - jitted
+    """One accumulator pair -> IFFT input slot (i, m): returns (out-of-range accumulators, ifft_in saturations)."""
+    bad = (vr < a_lo) + (vr > a_hi) + (vi < a_lo) + (vi > a_hi)
+    rnd = 1 << (shift - 1)
+    vr = (vr + rnd) >> shift
+    vi = (vi + rnd) >> shift
+    cnt = (vr < -f_hi) + (vr > f_hi) + (vi < -f_hi) + (vi > f_hi)
+    pr[i, m] = min(max(vr, -f_hi), f_hi)
+    pi[i, m] = min(max(vi, -f_hi), f_hi)
+    return bad, cnt
+
+
+@njit(cache=False, nogil=True, boundscheck=False)
+def _finish_rest(
+    pr, pi, c0, step, w, lims, rev, twr, twi, tw_frac, zr, zi, yr, out, counts
+):  # pragma: no cover
+    """The loaded tile's IFFT and output saturation (rows c0, c0 + step, ... of out, w of them)."""
+    k = zr.shape[0]
+    o_lo, o_hi = lims[4], lims[5]
+    _load_hermitian(pr, pi, 0, w, rev, zr, zi)
+    _ifft_stages(zr, zi, w, twr, twi, tw_frac, lims[2], lims[3], yr, counts[2 : counts.shape[0] - 1])
+    cnt = 0
+    for p in range(k):
+        for i in range(w):
+            v = yr[p, i]
+            cnt += (v < o_lo) + (v > o_hi)
+            out[c0 + i * step, p] = min(max(v, o_lo), o_hi)
+    counts[counts.shape[0] - 1] += cnt
+
+
+@njit(cache=False, nogil=True, boundscheck=False)
 def _finish_kernel(acc_re, acc_im, lims, shift, rev, twr, twi, tw_frac, out, counts):  # pragma: no cover
     """Accumulators -> IFFT input (round-half-up shift, symmetric saturation) -> IFFT -> output format.
 
@@ -181,39 +212,55 @@ def _finish_kernel(acc_re, acc_im, lims, shift, rev, twr, twi, tw_frac, out, cou
     IFFT stages 1..log2 k, ifft_out]."""
     n, nb = acc_re.shape
     k = 2 * (nb - 1)
-    a_lo, a_hi, f_lo, f_hi, o_lo, o_hi = lims[0], lims[1], lims[2], lims[3], lims[4], lims[5]
-    rnd = 1 << (shift - 1)
     pr = np.empty((n if n < _TILE else _TILE, nb), dtype=np.int64)
     pi = np.empty_like(pr)
     zr = np.empty((k, _TILE), dtype=np.int64)
     zi = np.empty((k, _TILE), dtype=np.int64)
     yr = np.empty((k, _TILE), dtype=np.int64)
-    stage_counts = counts[2 : counts.shape[0] - 1]
     for c0 in range(0, n, _TILE):
         w = min(_TILE, n - c0)
-        bad = 0
-        cnt = 0
         for i in range(w):
             for m in range(nb):
-                vr = acc_re[c0 + i, m]
-                vi = acc_im[c0 + i, m]
-                bad += (vr < a_lo) + (vr > a_hi) + (vi < a_lo) + (vi > a_hi)
-                vr = (vr + rnd) >> shift
-                vi = (vi + rnd) >> shift
-                cnt += (vr < -f_hi) + (vr > f_hi) + (vi < -f_hi) + (vi > f_hi)
-                pr[i, m] = min(max(vr, -f_hi), f_hi)
-                pi[i, m] = min(max(vi, -f_hi), f_hi)
-        counts[0] += bad
-        counts[1] += cnt
-        _load_hermitian(pr, pi, 0, w, rev, zr, zi)
-        _ifft_stages(zr, zi, w, twr, twi, tw_frac, f_lo, f_hi, yr, stage_counts)
-        cnt = 0
-        for p in range(k):
-            for i in range(w):
-                v = yr[p, i]
-                cnt += (v < o_lo) + (v > o_hi)
-                out[c0 + i, p] = min(max(v, o_lo), o_hi)
-        counts[counts.shape[0] - 1] += cnt
+                b, c = _finish_tile(
+                    acc_re[c0 + i, m], acc_im[c0 + i, m], i, m, lims[0], lims[1], lims[3], shift, pr, pi
+                )
+                counts[0] += b
+                counts[1] += c
+        _finish_rest(pr, pi, c0, 1, w, lims, rev, twr, twi, tw_frac, zr, zi, yr, out, counts)
+
+
+@njit(cache=False, nogil=True, boundscheck=False)
+def _finish_bins_major_kernel(accf, lims, shift, rev, twr, twi, tw_frac, out, counts):  # pragma: no cover
+    """:func:`_finish_kernel` reading the float64 MAC results where BLAS left them: accf (bins, 2, R, M)
+    holding exact integers (re/im on axis 1); out row t is batch element t // R, accumulator row t % R."""
+    nb, _, rr, mm = accf.shape
+    k = 2 * (nb - 1)
+    pr = np.empty((mm if mm < _TILE else _TILE, nb), dtype=np.int64)
+    pi = np.empty_like(pr)
+    zr = np.empty((k, _TILE), dtype=np.int64)
+    zi = np.empty((k, _TILE), dtype=np.int64)
+    yr = np.empty((k, _TILE), dtype=np.int64)
+    # a tile is _TILE batch elements of one accumulator row r: every read runs along accf's last axis
+    for r in range(rr):
+        for j0 in range(0, mm, _TILE):
+            w = min(_TILE, mm - j0)
+            for m in range(nb):
+                for i in range(w):
+                    b, c = _finish_tile(
+                        np.int64(accf[m, 0, r, j0 + i]),
+                        np.int64(accf[m, 1, r, j0 + i]),
+                        i,
+                        m,
+                        lims[0],
+                        lims[1],
+                        lims[3],
+                        shift,
+                        pr,
+                        pi,
+                    )
+                    counts[0] += b
+                    counts[1] += c
+            _finish_rest(pr, pi, j0 * rr + r, rr, w, lims, rev, twr, twi, tw_frac, zr, zi, yr, out, counts)
 
 
 def fft_real(
@@ -290,15 +337,32 @@ def output_blocks(
     (..., bins) Q(accumulator) -> Q(ifft_out) (..., k), counting ``{name}_in``, the stages and
     ``{name}_out`` as the numpy path does. None when the shift to Q(ifft) is not a right shift (the numpy
     path handles that)."""
+    nb = acc_re.shape[-1]
+    ar = np.ascontiguousarray(as_int(acc_re).reshape(-1, nb))
+    ai = np.ascontiguousarray(as_int(acc_im).reshape(-1, nb))
+    out = _run_finish(cfg, nb, ar.shape[0], log, name, lambda *a: _finish_kernel(ar, ai, *a))
+    return None if out is None else out.reshape(*acc_re.shape[:-1], out.shape[-1])
+
+
+def output_blocks_bins_major(
+    accf: np.ndarray, cfg: NumericsConfig, log: SaturationLog | None = None, name: str = "ifft"
+) -> IntArray | None:
+    """:func:`output_blocks` of the float64 MAC results in their BLAS layout accf (bins, 2, R, M) (exact
+    integers; re/im on axis 1): -> (M, R, k) Q(ifft_out), with no int64 copy in between. None as there."""
+    nb, two, rr, mm = accf.shape
+    if two != 2:
+        raise ValueError(f"output_blocks_bins_major: accf must be (bins, 2, R, M), got {accf.shape}")
+    out = _run_finish(cfg, nb, rr * mm, log, name, lambda *a: _finish_bins_major_kernel(accf, *a))
+    return None if out is None else out.reshape(mm, rr, out.shape[-1])
+
+
+def _run_finish(cfg: NumericsConfig, nb: int, rows: int, log: SaturationLog | None, name: str, kernel):
+    """Run a finish kernel over ``rows`` accumulator rows of ``nb`` bins; record its counts."""
     shift = cfg.accumulator.frac - cfg.ifft.frac
     if shift <= 0:
         return None
-    nb = acc_re.shape[-1]
     k = 2 * (nb - 1)
     lk = log2_exact(k, name="block_size")
-    lead = acc_re.shape[:-1]
-    ar = np.ascontiguousarray(as_int(acc_re).reshape(-1, nb))
-    ai = np.ascontiguousarray(as_int(acc_im).reshape(-1, nb))
     lims = np.array(
         [
             cfg.accumulator.min_int,
@@ -311,20 +375,20 @@ def output_blocks(
         dtype=np.int64,
     )
     twr, twi = twiddles(k, cfg.twiddle)
-    out = np.empty((ar.shape[0], k), dtype=np.int64)
+    out = np.empty((rows, k), dtype=np.int64)
     counts = np.zeros(lk + 3, dtype=np.int64)
-    _finish_kernel(ar, ai, lims, shift, bit_reverse_indices(k), twr, twi, cfg.twiddle.frac, out, counts)
+    kernel(lims, shift, bit_reverse_indices(k), twr, twi, cfg.twiddle.frac, out, counts)
     if counts[0]:
         raise OverflowError(
             f"accumulator value outside {cfg.accumulator}: numerics.accumulator.word is too small for this model"
         )
     if log is not None:
-        log.record(f"{name}_in", int(counts[1]), 2 * ar.size)
+        log.record(f"{name}_in", int(counts[1]), 2 * rows * nb)
         for s in range(1, lk):
             log.record(f"{name}_stage{s}", int(counts[1 + s]), 2 * out.size)
         log.record(f"{name}_stage{lk}", int(counts[1 + lk]), out.size)
         log.record(f"{name}_out", int(counts[2 + lk]), out.size)
-    return out.reshape(*lead, k)
+    return out
 
 
 @njit(cache=False, nogil=True, boundscheck=False)

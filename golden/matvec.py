@@ -33,7 +33,7 @@ from ernn.shape import BlockCirculant, ModelShape
 from .fft import fft_real as _numpy_fft_real
 from .fft import ifft_real as _numpy_ifft_real
 from .formats import HEADROOM_BITS, NumericsConfig, QFormat
-from .kernels import acc_from_bins_major, spectra_to_bins_major
+from .kernels import acc_from_bins_major, output_blocks_bins_major, spectra_to_bins_major
 from .kernels import fft_real as _compiled_fft_real
 from .kernels import ifft_real as _compiled_ifft_real
 from .kernels import output_blocks as _compiled_output_blocks
@@ -166,16 +166,27 @@ class Spectra:
         if 2 * q * ws * xs >= 1 << HEADROOM_BITS:
             raise OverflowError("cmac: products could exceed 2**62; operands are wider than any valid format")
         m = int(np.prod(lead, dtype=np.int64))
-        if fast_path(m * q) and 2 * q * ws * xs < 1 << 53:
-            xf = spectra_to_bins_major(x_re.reshape(m, q, b), x_im.reshape(m, q, b))  # (bins, 2q, M)
-            accf = _float_matmul(self.stacked_float(), xf)  # (bins, 2Gp, M)
-            acc = acc_from_bins_major(accf)  # (re/im, M, Gp, bins): re and im contiguous
-            return acc[0].reshape(*lead, g, p, b), acc[1].reshape(*lead, g, p, b)
+        bm = self._mac_bins_major(x_re.reshape(m, q, b), x_im.reshape(m, q, b), 2 * q * ws * xs, lead)
+        if bm is not None:
+            return bm.re, bm.im
         xs_ = np.concatenate((x_re.reshape(m, q, b), x_im.reshape(m, q, b)), axis=1)  # (M, 2q, bins)
         xs_ = xs_.transpose(2, 1, 0)  # (bins, 2q, M)
         acc = np.matmul(self.stacked(), xs_)  # (bins, 2Gp, M)
         acc = acc.transpose(2, 1, 0).reshape(*lead, 2, g, p, b)
         return acc[..., 0, :, :, :], acc[..., 1, :, :, :]
+
+    def _mac_bins_major(
+        self, x_re: IntArray, x_im: IntArray, bound: int, lead: tuple[int, ...]
+    ) -> BinsMajorAccumulators | None:
+        """The MAC of (M, q, bins) spectra on float64 BLAS, left in its layout; None unless the work is
+        large (:func:`fast_path`) and every partial sum (at most ``bound``) is an exact float64 integer."""
+        g, p, q, b = self.shape
+        m = x_re.shape[0]
+        if not (fast_path(m * q) and bound < _EXACT):
+            return None
+        xf = spectra_to_bins_major(x_re, x_im)  # (bins, 2q, M)
+        accf = _float_matmul(self.stacked_float(), xf)  # (bins, 2Gp, M)
+        return BinsMajorAccumulators(accf.reshape(b, 2, g, p, m), lead, bound)
 
 
 def cmac(w_re: IntArray, w_im: IntArray, x_re: IntArray, x_im: IntArray) -> tuple[IntArray, IntArray]:
@@ -283,8 +294,61 @@ class Accumulators(NamedTuple):
         return Accumulators(self.re[..., select, :, :], self.im[..., select, :, :])
 
 
+#: float64 holds every integer below this exactly
+_EXACT = 1 << 53
+
+
+@dataclass(eq=False)
+class BinsMajorAccumulators:
+    """:class:`Accumulators` of a batch as the float64 BLAS MAC leaves them: f (bins, 2, G, p, M) holding
+    exact integers (re, im on axis 1; M the batch, ``lead`` its shape); ``bound`` bounds every |value|.
+    Sums stay in this layout while exact (bound < 2**53), and :func:`finish` reads it directly, so the
+    x and h products of a step meet and reach the IFFT without an int64 copy and transpose. ``re``,
+    ``im`` and unpacking give the int64 (..., G, p, bins) arrays of :class:`Accumulators`."""
+
+    f: npt.NDArray[np.float64]
+    lead: tuple[int, ...]
+    bound: int
+
+    def ints(self) -> Accumulators:
+        b, _, g, p, m = self.f.shape
+        acc = acc_from_bins_major(self.f.reshape(b, 2 * g * p, m))  # (2, M, Gp, bins)
+        return Accumulators(acc[0].reshape(*self.lead, g, p, b), acc[1].reshape(*self.lead, g, p, b))
+
+    @property
+    def re(self) -> IntArray:
+        return self.ints().re
+
+    @property
+    def im(self) -> IntArray:
+        return self.ints().im
+
+    def __iter__(self):  # unpacks as re, im like Accumulators
+        return iter(self.ints())
+
+    def __add__(self, other: object) -> Accumulators | BinsMajorAccumulators:
+        if isinstance(other, BinsMajorAccumulators) and self.bound + other.bound < _EXACT:
+            return BinsMajorAccumulators(self.f + other.f, self.lead, self.bound + other.bound)
+        if isinstance(other, Accumulators | BinsMajorAccumulators):
+            return self.ints() + Accumulators(*other)
+        return NotImplemented
+
+    def __radd__(self, other: object) -> Accumulators:
+        if isinstance(other, Accumulators):
+            return other + self.ints()
+        return NotImplemented
+
+    def gates(self, select: slice) -> BinsMajorAccumulators:
+        """The accumulators of some gates."""
+        return BinsMajorAccumulators(self.f[:, :, select], self.lead, self.bound)
+
+
 def concat_gates(parts: list[Accumulators]) -> Accumulators:
     """Accumulators of several gate groups, stacked along the gate axis."""
+    if all(isinstance(a, BinsMajorAccumulators) for a in parts):
+        return BinsMajorAccumulators(  # type: ignore[return-value]
+            np.concatenate([a.f for a in parts], axis=2), parts[0].lead, max(a.bound for a in parts)
+        )
     return Accumulators(np.concatenate([a.re for a in parts], -3), np.concatenate([a.im for a in parts], -3))
 
 
@@ -298,6 +362,12 @@ def accumulate(
 ) -> Accumulators:
     """FFT of x (..., cols) Q(data) block by block, then the exact complex MAC with every weight spectrum."""
     xr, xi = input_spectra(x, matrix.shape[2], cfg, log, f"{name}/fft")
+    if xr.ndim == 3:  # a batch (M, q, bins): on the fast path the MAC results stay in BLAS's layout
+        ws = max(int(np.abs(matrix.re).max(initial=0)), int(np.abs(matrix.im).max(initial=0)))
+        xs = max(int(np.abs(xr).max(initial=0)), int(np.abs(xi).max(initial=0)))
+        bm = matrix._mac_bins_major(xr, xi, 2 * matrix.shape[2] * ws * xs, xr.shape[:1])
+        if bm is not None:
+            return bm
     return Accumulators(*matrix.mac(xr, xi))
 
 
@@ -305,6 +375,15 @@ def finish(
     acc: Accumulators, rows: int, cfg: NumericsConfig, log: SaturationLog | None = None, name: str = "mv"
 ) -> IntArray:
     """Accumulators -> y (..., G, rows) in Q(ifft_out): shift, IFFT, saturate, crop (:func:`output_blocks`)."""
+    if isinstance(acc, BinsMajorAccumulators):
+        g = acc.f.shape[2]
+        y = output_blocks_bins_major(
+            acc.f.reshape(acc.f.shape[0], 2, -1, acc.f.shape[-1]), cfg, log, f"{name}/ifft"
+        )
+        if y is None:
+            acc = acc.ints()
+        else:  # (M, G p, k) -> (..., G, p k), cropped
+            return y.reshape(*acc.lead, g, -1)[..., :rows]
     return output_blocks(acc.re, acc.im, rows, cfg, log, f"{name}/ifft")
 
 

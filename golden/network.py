@@ -38,7 +38,7 @@ from .activation import activation_table
 from .cells import gru_cell, lstm_cell
 from .fft import twiddles
 from .formats import MAX_BLOCK, MIN_BLOCK, NumericsConfig, QFormat, fit_frac
-from .matvec import Accumulators, Spectra, concat_gates, fast_path, one_blas_thread
+from .matvec import Accumulators, BinsMajorAccumulators, Spectra, concat_gates, fast_path, one_blas_thread
 from .ops import IntArray, SaturationLog, align, dequantize, quantize, saturate
 
 _SHAPE_FIELDS = [f.name for f in dataclasses.fields(ModelShape)]
@@ -222,7 +222,8 @@ class QuantizedLayer:
         acc_x: :meth:`input_acc` of x_t, (N, G, p, bins); h: h_{t-1} (N, out); c: c_{t-1} (N, H) (LSTM).
         """
         cfg, hidden = self.cfg, self.hidden_size
-        acc_x = Accumulators(*acc_x)
+        if not isinstance(acc_x, BinsMajorAccumulators):  # the fast path's layout stays as it is
+            acc_x = Accumulators(*acc_x)
         acc_h = self.matrix.accumulate(self.w_hh, h, cfg, log, "h")
         if self.cell == "lstm":
             y = self.matrix.finish(acc_x + acc_h, hidden, cfg, log, "mv")  # (N, 4, H)

@@ -176,10 +176,10 @@ def test_compiled_gru_cell_equals_numpy(monkeypatch: pytest.MonkeyPatch) -> None
 @pytest.mark.parametrize(
     ("name", "kernel", "breakage"),
     [
-        ("lstm", "lstm_cell", "output"),
-        ("lstmp_peephole", "lstm_cell", "count"),
-        ("gru", "gru_cell", "output"),
-        ("gru", "gru_cell", "count"),
+        ("lstm", "compiled_lstm_cell", "output"),
+        ("lstmp_peephole", "compiled_lstm_cell", "count"),
+        ("gru", "compiled_gru_cell", "output"),
+        ("gru", "compiled_gru_cell", "count"),
     ],
 )
 def test_broken_cell_kernel_is_caught(
@@ -187,7 +187,7 @@ def test_broken_cell_kernel_is_caught(
 ) -> None:
     """The batched comparison fails when a compiled cell kernel is off by one LSB in one output, or
     miscounts a saturation: the fast path really goes through the kernels and every integer is checked."""
-    good = getattr(kernels, kernel)
+    good = getattr(cells, kernel)  # cells' names for kernels.lstm_cell / gru_cell
 
     def broken(*args, **kw):
         out = good(*args, **kw)
@@ -200,6 +200,50 @@ def test_broken_cell_kernel_is_caught(
         first[0, 0] += 1
         return out
 
-    monkeypatch.setattr(kernels, kernel, broken)
+    monkeypatch.setattr(cells, kernel, broken)
     with pytest.raises(AssertionError):
         _compare_batched(name, monkeypatch)
+
+
+def test_bins_major_finish_equals_numpy(monkeypatch: pytest.MonkeyPatch) -> None:
+    """kernels.output_blocks_bins_major (the IFFT pass reading the float64 MAC results in BLAS's layout)
+    against matvec.output_blocks on the numpy path: outputs and counts, with saturating IFFT inputs."""
+    desc = random_model("lstm", 8, 48, block_size=8, seed=5)
+    cfg = numerics_for_model(desc)
+    rng = np.random.default_rng(5)
+    m, g, p, nb = 70, 4, 6, 5
+    lim = cfg.accumulator.max_int
+    shape = (m, g, p, nb)
+    re = rng.integers(-lim, lim + 1, size=shape) >> rng.integers(0, 12, size=shape)
+    im = rng.integers(-lim, lim + 1, size=shape) >> rng.integers(0, 12, size=shape)
+    im[..., 0] = im[..., -1] = 0  # bins 0 and k/2 of a real block's spectrum are real
+    f = np.stack((re, im)).transpose(4, 0, 2, 3, 1).reshape(nb, 2, g * p, m).astype(np.float64)
+    logs = SaturationLog(), SaturationLog()
+    got = kernels.output_blocks_bins_major(f, cfg, logs[0], "ifft")
+    monkeypatch.setattr(matvec, "COMPILED_MIN_BLOCKS", None)
+    want = matvec.output_blocks(re, im, p * 8, cfg, logs[1], "ifft")
+    assert got is not None
+    np.testing.assert_array_equal(got.reshape(m, g, p * 8), want)
+    assert logs[0].as_dict() == logs[1].as_dict()
+    assert logs[1].counts["ifft_in"] > 0, "the stimulus must saturate the IFFT input"
+
+
+def test_bins_major_accumulators_sum_exactly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The fast path's accumulators (BLAS layout) add, select gates and convert to the same integers as the
+    int64 path's, and refuse to add in float64 when the sum could pass 2**53."""
+    rng = np.random.default_rng(6)
+    w = matvec.Spectra(rng.integers(-500, 500, size=(3, 4, 5, 9)), rng.integers(-500, 500, size=(3, 4, 5, 9)))
+    xs = [
+        (rng.integers(-9000, 9000, size=(40, 5, 9)), rng.integers(-9000, 9000, size=(40, 5, 9)))
+        for _ in range(2)
+    ]
+    monkeypatch.setattr(matvec, "COMPILED_MIN_BLOCKS", 1)
+    fast = [w._mac_bins_major(xr, xi, 1 << 40, (40,)) for xr, xi in xs]
+    assert all(isinstance(a, matvec.BinsMajorAccumulators) for a in fast)
+    slow = [matvec.Accumulators(*matvec.cmac(w.re, w.im, xr, xi)) for xr, xi in xs]
+    total, want = fast[0] + fast[1], slow[0] + slow[1]
+    assert isinstance(total, matvec.BinsMajorAccumulators)
+    np.testing.assert_array_equal(total.re, want.re)
+    np.testing.assert_array_equal(total.gates(slice(1, 3)).im, want.gates(slice(1, 3)).im)
+    big = matvec.BinsMajorAccumulators(fast[0].f, (40,), 1 << 52)
+    assert isinstance(big + big, matvec.Accumulators)  # 2**53 could be reached: int64 sum instead
