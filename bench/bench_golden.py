@@ -22,7 +22,10 @@ ratios, and a bit-exact check of the fast run against both (h, c, every saturati
 from __future__ import annotations
 
 import argparse
+import cProfile
+import os
 import platform
+import pstats
 import time
 from pathlib import Path
 
@@ -76,9 +79,11 @@ def batched(hidden: int, k: int, batch: int, steps: int, baseline: int, seed: in
     net = GoldenNetwork(desc)
     x = np.random.default_rng(seed).normal(size=(batch, steps, hidden))
     net.run(x[:, :2])  # warm-up: numba compiles its kernels once per process
+    load = os.getloadavg()[0]  # the machine is shared: rates scale with the CPU time left to this run
     t0 = time.perf_counter()
     res = net.run(x)
     fast = time.perf_counter() - t0
+    profile = _profile_fast_run(net, x)
     saved = matvec.COMPILED_MIN_BLOCKS
     matvec.COMPILED_MIN_BLOCKS = None
     try:
@@ -120,7 +125,22 @@ def batched(hidden: int, k: int, batch: int, steps: int, baseline: int, seed: in
         "speedup_over_numpy_one_at_a_time": rate["fast_batched"] / rate["numpy_one_at_a_time"],
         "bit_exact": exact,
         "saturated": res.log.total,
+        "load_average_1min": load,
+        "profile": profile,
     }
+
+
+def _profile_fast_run(net: GoldenNetwork, x: np.ndarray, top: int = 8) -> list[dict]:
+    """Where the fast path's time goes: the ``top`` functions by own time (cProfile) of a second run of
+    the first quarter of the frames, with their share of the run."""
+    prof = cProfile.Profile()
+    prof.enable()
+    net.run(x[:, : max(1, x.shape[1] // 4)])
+    prof.disable()
+    stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
+    total = sum(v[2] for v in stats.values())
+    rows = sorted(((v[2], f"{Path(f).name}:{fn}") for (f, _, fn), v in stats.items()), reverse=True)[:top]
+    return [{"function": name, "seconds": t, "share": t / total} for t, name in rows]
 
 
 def error_trend(hidden: int, k: int, steps: int, seed: int) -> list[dict]:
@@ -174,9 +194,14 @@ def main() -> None:
         f"fast path {r['fast_batched']:.0f} steps/s | numpy path, same batch {r['numpy_batched']:.0f} "
         f"({b['speedup_over_numpy_batched']:.1f}x) | numpy path, one sequence at a time "
         f"{r['numpy_one_at_a_time']:.0f} ({b['speedup_over_numpy_one_at_a_time']:.1f}x) | "
-        f"bit-exact (outputs, c, saturation counts) {b['bit_exact']}\n",
+        f"bit-exact (outputs, c, saturation counts) {b['bit_exact']} | load average {b['load_average_1min']:.2f}",
         flush=True,
     )
+    print(
+        "fast path profile (own time): "
+        + ", ".join(f"{p['function']} {p['share']:.0%}" for p in b["profile"])
+    )
+    print()
     payload: dict = {
         "benchmark": "golden model time steps per second: batched fast path vs one sequence at a time",
         "machine": {
