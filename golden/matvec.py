@@ -349,6 +349,7 @@ def concat_gates(parts: list[Accumulators]) -> Accumulators:
         return BinsMajorAccumulators(  # type: ignore[return-value]
             np.concatenate([a.f for a in parts], axis=2), parts[0].lead, max(a.bound for a in parts)
         )
+    parts = [a.ints() if isinstance(a, BinsMajorAccumulators) else a for a in parts]  # one conversion each
     return Accumulators(np.concatenate([a.re for a in parts], -3), np.concatenate([a.im for a in parts], -3))
 
 

@@ -245,5 +245,9 @@ def test_bins_major_accumulators_sum_exactly(monkeypatch: pytest.MonkeyPatch) ->
     assert isinstance(total, matvec.BinsMajorAccumulators)
     np.testing.assert_array_equal(total.re, want.re)
     np.testing.assert_array_equal(total.gates(slice(1, 3)).im, want.gates(slice(1, 3)).im)
+    mixed = slow[0] + fast[1]  # an int64 accumulator meets a bins-major one (ernn.train.qat does)
+    np.testing.assert_array_equal(mixed.im, want.im)
+    cat = matvec.concat_gates([fast[0].gates(slice(0, 1)), slow[1].gates(slice(1, 3))])
+    np.testing.assert_array_equal(cat.re, np.concatenate((slow[0].re[:, :1], slow[1].re[:, 1:3]), axis=1))
     big = matvec.BinsMajorAccumulators(fast[0].f, (40,), 1 << 52)
     assert isinstance(big + big, matvec.Accumulators)  # 2**53 could be reached: int64 sum instead
