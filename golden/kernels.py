@@ -105,6 +105,24 @@ def _load_hermitian(re, im, c0, w, rev, zr, zi):  # pragma: no cover - jitted
 
 
 @njit(cache=False, nogil=True, boundscheck=False)
+def _load_hermitian_t(re, im, w, rev, zr, zi):  # pragma: no cover - jitted
+    """:func:`_load_hermitian` of a tile held bin-major, re/im (bins, _TILE)."""
+    nb = re.shape[0]
+    k = zr.shape[0]
+    for p in range(k):
+        m = rev[p]
+        if m < nb:
+            real_bin = m == 0 or m == nb - 1
+            for i in range(w):
+                zr[p, i] = re[m, i]
+                zi[p, i] = 0 if real_bin else im[m, i]
+        else:
+            for i in range(w):
+                zr[p, i] = re[k - m, i]
+                zi[p, i] = -im[k - m, i]
+
+
+@njit(cache=False, nogil=True, boundscheck=False)
 def _ifft_stages(zr, zi, w, twr, twi, tw_frac, lo, hi, yr, counts):  # pragma: no cover - jitted
     """Every inverse stage on the tile zr/zi (in place); the last stage's real part into yr (k, _TILE)."""
     k = zr.shape[0]
@@ -187,13 +205,10 @@ def _finish_tile(vr, vi, i, m, a_lo, a_hi, f_hi, shift, pr, pi):  # pragma: no c
 
 
 @njit(cache=False, nogil=True, boundscheck=False)
-def _finish_rest(
-    pr, pi, c0, step, w, lims, rev, twr, twi, tw_frac, zr, zi, yr, out, counts
-):  # pragma: no cover
+def _finish_rest(c0, step, w, lims, twr, twi, tw_frac, zr, zi, yr, out, counts):  # pragma: no cover
     """The loaded tile's IFFT and output saturation (rows c0, c0 + step, ... of out, w of them)."""
     k = zr.shape[0]
     o_lo, o_hi = lims[4], lims[5]
-    _load_hermitian(pr, pi, 0, w, rev, zr, zi)
     _ifft_stages(zr, zi, w, twr, twi, tw_frac, lims[2], lims[3], yr, counts[2 : counts.shape[0] - 1])
     cnt = 0
     for p in range(k):
@@ -226,7 +241,8 @@ def _finish_kernel(acc_re, acc_im, lims, shift, rev, twr, twi, tw_frac, out, cou
                 )
                 counts[0] += b
                 counts[1] += c
-        _finish_rest(pr, pi, c0, 1, w, lims, rev, twr, twi, tw_frac, zr, zi, yr, out, counts)
+        _load_hermitian(pr, pi, 0, w, rev, zr, zi)
+        _finish_rest(c0, 1, w, lims, twr, twi, tw_frac, zr, zi, yr, out, counts)
 
 
 @njit(cache=False, nogil=True, boundscheck=False)
@@ -235,32 +251,33 @@ def _finish_bins_major_kernel(accf, lims, shift, rev, twr, twi, tw_frac, out, co
     holding exact integers (re/im on axis 1); out row t is batch element t // R, accumulator row t % R."""
     nb, _, rr, mm = accf.shape
     k = 2 * (nb - 1)
-    pr = np.empty((mm if mm < _TILE else _TILE, nb), dtype=np.int64)
+    pr = np.empty((nb, _TILE), dtype=np.int64)  # bin-major: the loads and the Hermitian fill run along i
     pi = np.empty_like(pr)
     zr = np.empty((k, _TILE), dtype=np.int64)
     zi = np.empty((k, _TILE), dtype=np.int64)
     yr = np.empty((k, _TILE), dtype=np.int64)
+    a_lo, a_hi, f_hi = lims[0], lims[1], lims[3]
+    rnd = 1 << (shift - 1)
     # a tile is _TILE batch elements of one accumulator row r: every read runs along accf's last axis
     for r in range(rr):
         for j0 in range(0, mm, _TILE):
             w = min(_TILE, mm - j0)
+            bad = 0
+            cnt = 0
             for m in range(nb):
                 for i in range(w):
-                    b, c = _finish_tile(
-                        np.int64(accf[m, 0, r, j0 + i]),
-                        np.int64(accf[m, 1, r, j0 + i]),
-                        i,
-                        m,
-                        lims[0],
-                        lims[1],
-                        lims[3],
-                        shift,
-                        pr,
-                        pi,
-                    )
-                    counts[0] += b
-                    counts[1] += c
-            _finish_rest(pr, pi, j0 * rr + r, rr, w, lims, rev, twr, twi, tw_frac, zr, zi, yr, out, counts)
+                    vr = np.int64(accf[m, 0, r, j0 + i])
+                    vi = np.int64(accf[m, 1, r, j0 + i])
+                    bad += (vr < a_lo) + (vr > a_hi) + (vi < a_lo) + (vi > a_hi)
+                    vr = (vr + rnd) >> shift
+                    vi = (vi + rnd) >> shift
+                    cnt += (vr < -f_hi) + (vr > f_hi) + (vi < -f_hi) + (vi > f_hi)
+                    pr[m, i] = min(max(vr, -f_hi), f_hi)
+                    pi[m, i] = min(max(vi, -f_hi), f_hi)
+            counts[0] += bad
+            counts[1] += cnt
+            _load_hermitian_t(pr, pi, w, rev, zr, zi)
+            _finish_rest(j0 * rr + r, rr, w, lims, twr, twi, tw_frac, zr, zi, yr, out, counts)
 
 
 def fft_real(
