@@ -166,7 +166,9 @@ def describe_model(desc: dict[str, Any]) -> ModelInfo:
             max_peep = max(max_peep, float(np.abs(pe).max()))
         elif layer.get("peephole") is not None:
             raise ValueError(f"{where}['peephole'] must be None when the model has no peepholes")
-    if isinstance(st, BlockCirculant) and max_blocks != ms.max_input_blocks:  # the shape's count is the one every stage uses
+    if (
+        isinstance(st, BlockCirculant) and max_blocks != ms.max_input_blocks
+    ):  # the shape's count is the one every stage uses
         raise AssertionError(f"input blocks: layers give {max_blocks}, the shape {ms.max_input_blocks}")
     return ModelInfo(
         **{f: getattr(ms, f) for f in _SHAPE_FIELDS},
@@ -200,7 +202,9 @@ class QuantizedLayer:
     peephole: IntArray | None  # (3, H) Q(peephole)
     w_hr: Spectra | None  # (1, p_r, q_r, bins)
     cfg: NumericsConfig
-    matrix: Any = _MATRIX  # the structure's golden matvec module (ernn.golden.structure); w_* are its matrices
+    matrix: Any = (
+        _MATRIX  # the structure's golden matvec module (ernn.golden.structure); w_* are its matrices
+    )
 
     @property
     def output_size(self) -> int:
