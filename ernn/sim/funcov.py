@@ -91,6 +91,12 @@ class TopCollector:
             self.hits[f"job_kind/{JOB_KINDS[int(self.kind.value)]}"] += 1
 
     def _reset_state(self) -> None:
+        for state in self.reset_states():
+            self.hits[f"reset_in/{state}"] += 1
+
+    def reset_states(self) -> list[str]:
+        """The :data:`RESET_STATES` the controller is in now (read at a rising edge, before its updates);
+        ``ernn.sim.rtl`` records them at each reset of a run, coverage or not."""
         states = []
         # ernn_cmd: CMD_ISSUE = 0, CMD_LOAD = 1
         states.append("cmd loading" if int(self.cmd_state.value) == 1 else "cmd issuing")
@@ -103,8 +109,7 @@ class TopCollector:
                 states.append(state)
         if len(states) == 1 and not int(self.cmd[0].value):
             states.append("idle")
-        for state in states:
-            self.hits[f"reset_in/{state}"] += 1
+        return states
 
     def write(self, folder: Path) -> Path:
         path = folder / f"funcov-{os.getpid()}-{time.time_ns()}.json"

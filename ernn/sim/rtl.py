@@ -197,6 +197,36 @@ def _sequences(last: np.ndarray) -> list[tuple[int, int]]:
     return [(s, e) for s, e in zip([0, *ends[:-1]], ends, strict=True) if e > s]
 
 
+def _reset_meta(idx: int, seg: dict[str, Any], frames: int) -> dict[str, int]:
+    """The reset options of one segment, checked: at most one of ``reset_after`` (outputs) and
+    ``reset_at_clock`` (clocks after the first input beat), whole numbers, in range."""
+    unknown = set(seg) - {"frames", "last", "reset_after", "reset_at_clock"}
+    if unknown:
+        raise ValueError(f"segment {idx}: unknown option(s) {sorted(unknown)}")
+    after, at_clock = seg.get("reset_after", -1), seg.get("reset_at_clock", -1)
+    for name, value in (("reset_after", after), ("reset_at_clock", at_clock)):
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise ValueError(f"segment {idx}: {name} must be an integer, got {value!r}")
+    after, at_clock = int(after), int(at_clock)
+    if after >= 0 and at_clock >= 0:
+        raise ValueError(
+            f"segment {idx}: give reset_after ({after} outputs) or reset_at_clock ({at_clock} clocks), not both"
+        )
+    if at_clock >= 0:
+        if at_clock < 1:
+            raise ValueError(
+                f"segment {idx}: reset_at_clock must be >= 1 (clocks after the edge that accepted the first "
+                "input beat; that edge itself is past)"
+            )
+        if at_clock > STALL_LIMIT:
+            raise ValueError(
+                f"segment {idx}: reset_at_clock {at_clock} is beyond the stall limit {STALL_LIMIT}"
+            )
+        if frames == 0:
+            raise ValueError(f"segment {idx}: reset_at_clock needs at least one frame to count from")
+    return {"reset_after": after, "reset_at_clock": at_clock}
+
+
 def simulate(
     model_dir: str | Path,
     segments: list[dict[str, Any]],
@@ -214,7 +244,13 @@ def simulate(
 
     Each segment is ``{"frames": (T, F) int, "last": (T,) bool, "reset_after": n}``: its frames are sent,
     and when ``reset_after`` >= 0 the design is reset once that many of its outputs have come out (the
-    rest of the segment is dropped); the next segment starts after the reset. ``probe`` records the
+    rest of the segment is dropped); the next segment starts after the reset. Instead of ``reset_after``
+    a segment may give ``"reset_at_clock": c`` (>= 1): reset is asserted so that it is first sampled high
+    at the rising edge ``c`` clocks after the one that accepted the segment's first input beat, wherever
+    the design is then (outputs that came out before it are recorded, the rest is dropped). A segment that
+    ends in a reset records the clock at which reset was first sampled high (``reset_cycle<i>``) and the
+    controller states it found (``reset_states<i>``: :data:`ernn.sim.funcov.RESET_STATES` names,
+    ``ernn_top`` only). ``probe`` records the
     internal h-memory and gate-buffer writes too (the testbench uses them to locate a divergence);
     ``verify`` checks every file of the model against its manifest (see :func:`engine_view`). ``waves``
     records a waveform (Icarus FST, Verilator VCD) in ``work_dir`` (its path under the key ``waves``).
@@ -229,7 +265,7 @@ def simulate(
         x, flags = _check_frames(seg["frames"], seg["last"], shape)
         arrays[f"frames{idx}"] = x
         arrays[f"last{idx}"] = flags
-        meta.append({"reset_after": int(seg.get("reset_after", -1))})
+        meta.append(_reset_meta(idx, seg, len(x)))
     for path in (work / STIMULUS_FILE, work / RESULT_FILE):
         path.unlink(missing_ok=True)
     np.savez(work / STIMULUS_FILE, **arrays)
@@ -363,12 +399,17 @@ class _Monitor:
         self.h_writes: list[tuple[int, int, int]] = []  # (cycle, address, block word)
         self.y_writes: list[tuple[int, int, int, int]] = []  # (cycle, slot, block, row word)
         self.probe = bool(cfg.get("probe"))
-        # functional coverage (ernn.sim.funcov) when the run collects coverage (ERNN_COVERAGE)
+        # functional coverage (ernn.sim.funcov) when the run collects coverage (ERNN_COVERAGE); its
+        # collector also names the controller states at every reset (``resets``), coverage or not
         self.funcov = None
-        if rtl_runner.coverage_dir() is not None and dut._name == TOPLEVEL:
+        self.states = None
+        self.resets: list[tuple[int, list[str]]] = []  # (cycle reset was first sampled high, states)
+        if dut._name == TOPLEVEL:
             from ernn.sim.funcov import TopCollector
 
-            self.funcov = TopCollector(dut)
+            self.states = TopCollector(dut)
+            if rtl_runner.coverage_dir() is not None:
+                self.funcov = self.states
 
     async def run(self) -> None:
         from cocotb.simtime import get_sim_time
@@ -376,12 +417,17 @@ class _Monitor:
 
         dut = self.dut
         core = dut.core_inst if self.probe else None
+        was_reset = True  # the monitor starts after the first reset
         while True:
             await RisingEdge(dut.clk)
             self.cycle += 1
+            rst = int(dut.rst.value)
+            if rst and not was_reset:
+                self.resets.append((self.cycle, self.states.reset_states() if self.states else []))
+            was_reset = bool(rst)
             if self.funcov is not None:
                 self.funcov.sample()
-            if int(dut.rst.value):
+            if rst:
                 continue
             if int(dut.s_axis_tvalid.value) and int(dut.s_axis_tready.value):
                 self.in_cycles.append(self.cycle)
@@ -409,6 +455,24 @@ async def _reset(dut, cycles: int) -> None:
     for _ in range(cycles):
         await RisingEdge(dut.clk)
     dut.rst.value = 0
+
+
+async def _wait_clocks_after_first_beat(dut, clocks: int, what: str) -> None:
+    """Return right after the rising edge ``clocks`` - 1 after the one that accepted the next input beat,
+    so that a reset asserted now is first sampled high ``clocks`` edges after that acceptance (handshakes
+    read as :class:`_Monitor` reads them)."""
+    from cocotb.triggers import RisingEdge
+
+    waited = 0
+    while True:
+        await RisingEdge(dut.clk)
+        if int(dut.s_axis_tvalid.value) and int(dut.s_axis_tready.value):
+            break
+        waited += 1
+        if waited > STALL_LIMIT:
+            raise AssertionError(f"ernn_top accepted no input beat of {what} in {STALL_LIMIT} clocks")
+    for _ in range(clocks - 1):
+        await RisingEdge(dut.clk)
 
 
 class _TlastAsUser:
@@ -474,10 +538,16 @@ try:
         results: dict[str, np.ndarray] = {}
         for idx, ((frames, last), meta) in enumerate(zip(segs, cfg["segments"], strict=True)):
             in0, out0, h0, y0 = len(mon.in_cycles), len(mon.out), len(mon.h_writes), len(mon.y_writes)
+            r0 = len(mon.resets)
             for s, e in _sequences(last.astype(bool)):
                 words = [_pack(frames[t], dw) for t in range(s, e)]
                 await source.send(AxiStreamFrame(words, tuser=[int(v) for v in last[s:e]]))
+            at_clock = meta.get("reset_at_clock", -1)
+            if at_clock >= 1:
+                await _wait_clocks_after_first_beat(dut, at_clock, f"segment {idx} (seed {cfg['seed']})")
             target = len(frames) if meta["reset_after"] < 0 else min(meta["reset_after"], len(frames))
+            if at_clock >= 1:
+                target = 0  # the reset comes at its clock, whatever has come out by then
             idle = 0
             seen = len(mon.out)
             while len(mon.out) - out0 < target:
@@ -489,10 +559,16 @@ try:
                         f"ernn_top stopped: {len(mon.out) - out0} of {target} outputs of segment {idx} after "
                         f"{STALL_LIMIT} idle clocks (seed {cfg['seed']})"
                     )
-            if meta["reset_after"] >= 0:
+            if meta["reset_after"] >= 0 or at_clock >= 1:
                 source.clear()
                 await _reset(dut, RESET_CYCLES)
                 sink.clear()
+                if len(mon.resets) != r0 + 1:
+                    raise AssertionError(
+                        f"segment {idx}: the monitor saw {len(mon.resets) - r0} resets, not 1"
+                    )
+                results[f"reset_cycle{idx}"] = np.array(mon.resets[r0][0], dtype=np.int64)
+                results[f"reset_states{idx}"] = np.array(mon.resets[r0][1], dtype=str)
             else:
                 await source.wait()
             out = mon.out[out0:]
