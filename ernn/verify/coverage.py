@@ -54,6 +54,7 @@ DEFAULT_TESTS = (
     "tb/ernn_pe/test_ernn_pe.py",
     "tb/ernn_top/test_ernn_top.py::test_ernn_top",
     "tb/ernn_top/test_ernn_top.py::test_reset_in_mid_sequence",
+    "tb/ernn_top/test_ernn_top_reset.py",
     "tb/ernn_top/test_ernn_top_cycles.py",
 )
 #: left out of the subset: runs that stop at elaboration or only lint (nothing of the datapath runs)
