@@ -32,6 +32,8 @@ from ernn.fpga import logic_depth
 
 RTL_DIR = paths.rtl_dir()
 FPGA_DIR = paths.fpga_dir()
+# reset, self-test and heartbeat shared by the open-flow board tops (ernn_ice40_top.v, ernn_ecp5_top.v)
+OPEN_BOARD_SOURCES = (FPGA_DIR / "open" / "ernn_open_board.v",)
 
 # Device capacities (Xilinx data sheets DS890 / DS180 / DS891): LUTs, flip-flops, DSP slices, 36 Kb BRAMs.
 DEVICES: dict[str, dict[str, Any]] = {
@@ -386,7 +388,9 @@ def ice40_bitstream(
         params = {"MEM_DIR": str(model_dir / "mem"), "VEC_DIR": str(model_dir / "vectors")}
         script = "\n".join(
             [
-                _read_sources_script(model_dir, top, params, [FPGA_DIR / "open" / "ernn_ice40_top.v"]),
+                _read_sources_script(
+                    model_dir, top, params, [*OPEN_BOARD_SOURCES, FPGA_DIR / "open" / "ernn_ice40_top.v"]
+                ),
                 f"synth_ice40 -top {top} -dsp -json ernn.json",
                 "tee -q -o stat.json stat -json",
             ]
@@ -522,7 +526,9 @@ def ecp5_bitstream(
         # get is relative to the working folder, which they reach through "..".
         rel = {name: os.path.relpath(model_dir / name, stage) for name in ("mem", "vectors")}
         params = {"MEM_DIR": rel["mem"], "VEC_DIR": rel["vectors"]}
-        sources = _read_sources_script(model_dir, top, params, [FPGA_DIR / "open" / f"{top}.v"], cwd=stage)
+        sources = _read_sources_script(
+            model_dir, top, params, [*OPEN_BOARD_SOURCES, FPGA_DIR / "open" / f"{top}.v"], cwd=stage
+        )
         script = "\n".join(
             [
                 sources,

@@ -32,42 +32,27 @@ module ernn_ice40_top #
     output wire led_heartbeat
 );
 
-// power-on reset: held for 16 cycles after configuration, and while the button is pressed
-reg [3:0] por_cnt_reg = 4'd0;
-reg [1:0] btn_sync_reg = 2'b11;
-always @(posedge clk) begin
-    btn_sync_reg <= {btn_sync_reg[0], btn_n};
-    if (!btn_sync_reg[1]) begin
-        por_cnt_reg <= 4'd0;
-    end else if (por_cnt_reg != 4'hf) begin
-        por_cnt_reg <= por_cnt_reg + 4'd1;
-    end
-end
-wire rst = por_cnt_reg != 4'hf;
-
-reg [23:0] heartbeat_reg = 24'd0;
-always @(posedge clk) begin
-    heartbeat_reg <= heartbeat_reg + 24'd1;
-end
-
 wire done;
 wire pass;
+wire heartbeat;
 
-ernn_selftest #(
+// reset, self-test and heartbeat: fpga/open/ernn_open_board.v (shared with the other open-flow board)
+ernn_open_board #(
     .MEM_DIR(MEM_DIR),
-    .VEC_DIR(VEC_DIR)
+    .VEC_DIR(VEC_DIR),
+    .HEARTBEAT_W(24)
 )
-selftest_inst (
+board_inst (
     .clk(clk),
-    .rst(rst),
+    .btn_n(btn_n),
     .done(done),
     .pass(pass),
-    .mismatches()
+    .heartbeat(heartbeat)
 );
 
 assign led_green_n = !(done && pass);
 assign led_red_n = !(done && !pass);
-assign led_heartbeat = heartbeat_reg[23];
+assign led_heartbeat = heartbeat;
 
 endmodule
 
