@@ -54,3 +54,17 @@ def test_markdown_names_every_file_and_bin() -> None:
     }
     text = coverage.markdown(summary)
     assert "1/2 (50.0 %)" in text and "| job_kind/gate | 5 |" in text and "`ernn_a.v`: 12" in text
+
+
+def test_out_holding_a_users_files_is_refused(tmp_path, capsys) -> None:
+    """--out must be new, empty or the tool's own: a run replaces dat/, annotated/ and html/ inside it."""
+    mine = tmp_path / "mine"
+    (mine / "html").mkdir(parents=True)
+    (mine / "html" / "index.html").write_text("the user's")
+    assert coverage.main(["--out", str(mine), "--report-only", "--tools", str(tmp_path / "tools")]) == 2
+    assert "did not write" in capsys.readouterr().err
+    assert (mine / "html" / "index.html").read_text() == "the user's"
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    assert coverage.main(["--out", str(afile), "--report-only", "--tools", str(tmp_path / "tools")]) == 2
+    assert "is a file" in capsys.readouterr().err

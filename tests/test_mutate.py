@@ -91,3 +91,18 @@ def test_the_checkout_rtl_has_mutants_of_every_kind() -> None:
     # the equivalent mutants of ernn_delay (tb/test_mutate_driver.py) still exist; the others are the
     # verdicts of the run in docs/verification.md, whose ids move when their files are edited
     assert {i for i in mutate.EQUIVALENT if i.startswith("ernn_delay-")} <= {m.id for m in mutants}
+
+
+def test_out_holding_a_users_files_is_refused(tmp_path, capsys) -> None:
+    """--out must be new, empty or the tool's own: a run replaces source/ and work/ and resumes from mutants/."""
+    mine = tmp_path / "mine"
+    (mine / "source").mkdir(parents=True)
+    (mine / "source" / "notes.v").write_text("the user's")
+    assert mutate.main(["--out", str(mine), "--summary-only"]) == 2
+    assert "did not write" in capsys.readouterr().err
+    assert (mine / "source" / "notes.v").read_text() == "the user's"
+    assert sorted(p.name for p in mine.iterdir()) == ["source"]
+    new = tmp_path / "new"
+    assert mutate.main(["--out", str(new), "--summary-only", "--sample", "2"]) == 0
+    assert (new / mutate.WORK_MARKER).exists() and (new / "summary.json").exists()
+    assert mutate.main(["--out", str(new), "--summary-only", "--sample", "2"]) == 0  # its own: reused

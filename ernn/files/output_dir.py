@@ -220,3 +220,20 @@ def output_directory(out: str | Path, kind: str, *, force: bool) -> Iterator[Pat
     finally:
         if stage.exists():
             shutil.rmtree(stage, ignore_errors=True)
+
+
+def claim_work_folder(out: Path, marker: str, tool: str, *, force: bool = False) -> None:
+    """Make ``out`` the work folder of a tool that rewrites files in it by name and resumes from them (the
+    verification drivers: formal, coverage, mutation): a new or empty folder, or one an earlier run of the
+    same tool claimed (``marker``, a hidden file inside). A folder holding other files is refused without
+    ``force``, so a mistyped ``--out`` never has a user's files replaced or removed. ``tool`` names the tool
+    in the error."""
+    if out.exists() and not out.is_dir():
+        raise NotADirectoryError(f"--out {out} is a file, not a folder")
+    if out.is_dir() and not (out / marker).exists() and any(out.iterdir()) and not force:
+        raise FileExistsError(
+            f"--out {out} holds files that {tool} did not write; choose a new or empty folder, "
+            "or pass --force to write beside them (files of the same names would be replaced)"
+        )
+    out.mkdir(parents=True, exist_ok=True)
+    (out / marker).touch()

@@ -39,6 +39,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from ernn import paths
+from ernn.files import output_dir
 from ernn.sim import funcov
 
 #: the tests whose simulations are measured (node ids / -k expression for pytest, run from the checkout)
@@ -61,6 +62,8 @@ DEFAULT_TESTS = (
 DEFAULT_DESELECT = "not bad_parameters and not lint"
 KINDS = ("line", "branch", "toggle")
 DEB_DIR = "verilator-deb"
+#: marks --out as this tool's work folder (ernn.files.output_dir.claim_work_folder)
+WORK_MARKER = ".ernn-coverage"
 _POINT = re.compile(r"^C '(.*)' (\d+)\s*$")
 
 
@@ -232,8 +235,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--report-only", action="store_true", help="only summarise the data in --out/dat")
     parser.add_argument("--fetch-tools", action="store_true", help="apt-get download verilator_coverage")
     parser.add_argument("--tools", default="build/tools", help="where a fetched verilator_coverage goes")
+    parser.add_argument(
+        "--force", action="store_true", help="write into an --out folder that holds files of other origin"
+    )
     args = parser.parse_args(argv)
     out = Path(args.out).resolve()
+    try:
+        # the run replaces dat/, annotated/ and html/ inside --out: only in a folder of its own
+        output_dir.claim_work_folder(out, WORK_MARKER, "ernn.verify.coverage", force=args.force)
+    except (FileExistsError, NotADirectoryError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
     try:
         tool = find_verilator_coverage(Path(args.tools).resolve(), args.fetch_tools)
     except (FileNotFoundError, subprocess.CalledProcessError) as err:

@@ -40,7 +40,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from ernn import paths
-from ernn.files import atomic
+from ernn.files import atomic, output_dir
 
 #: solver binary used by yosys-smtbmc
 SOLVER = "z3"
@@ -929,17 +929,8 @@ WORK_MARKER = ".ernn-formal"
 
 
 def claim_work_folder(out: Path, *, force: bool = False) -> None:
-    """Make ``out`` the checks' work folder: a new or empty folder, or one an earlier run claimed. A folder
-    with other files is refused without ``force`` (the runs rewrite files in it by name)."""
-    if out.exists() and not out.is_dir():
-        raise NotADirectoryError(f"--out {out} is a file, not a folder")
-    if out.is_dir() and not (out / WORK_MARKER).exists() and any(out.iterdir()) and not force:
-        raise FileExistsError(
-            f"--out {out} holds files that ernn.verify.formal did not write; choose a new or empty folder, "
-            "or pass --force to write beside them (files of the same names would be replaced)"
-        )
-    out.mkdir(parents=True, exist_ok=True)
-    (out / WORK_MARKER).touch()
+    """``out`` as the checks' work folder (:func:`ernn.files.output_dir.claim_work_folder`)."""
+    output_dir.claim_work_folder(out, WORK_MARKER, "ernn.verify.formal", force=force)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -59,6 +59,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from ernn import paths
+from ernn.files import output_dir
 
 #: (toplevel, pytest targets, -k expression): the fast testbenches a mutant runs against, cheapest first
 TESTBENCHES: tuple[tuple[str, tuple[str, ...], str], ...] = (
@@ -120,6 +121,9 @@ EQUIVALENT: dict[str, str] = {
     "ernn_feeder-L65-constant-d27486": "the default of H_ADDR_W (2 -> 1): its one instance (ernn_ctrl's fd_inst) "
     "sets H_ADDR_W, so the default is never used",
 }
+
+#: marks --out as this tool's work folder (ernn.files.output_dir.claim_work_folder)
+WORK_MARKER = ".ernn-mutate"
 
 #: testbenches a mutant runs against: its module's own (or the cheapest that contains it) and the next one
 DEFAULT_TESTBENCHES = 2
@@ -385,12 +389,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--list", action="store_true", help="list the mutants, run nothing")
     parser.add_argument(
+        "--force", action="store_true", help="write into an --out folder that holds files of other origin"
+    )
+    parser.add_argument(
         "--summary-only",
         action="store_true",
         help="summarise the verdicts on disk of the sample, run nothing",
     )
     args = parser.parse_args(argv)
     out = Path(args.out).resolve()
+    if not args.list:
+        try:
+            # verdicts are resumed from and source/, work/ replaced inside --out: only in a folder of its own
+            output_dir.claim_work_folder(out, WORK_MARKER, "ernn.verify.mutate", force=args.force)
+        except (FileExistsError, NotADirectoryError) as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 2
     # one snapshot of rtl/ per invocation: every mutant of the run edits the same sources, even while rtl/
     # is being edited
     source = out / "source" / "rtl"
