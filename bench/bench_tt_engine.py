@@ -1,6 +1,6 @@
 """Cycles, memory and resources of the TT-MLP training engine (rtl/ernn_tt_engine.v, ernn_tt_train_top.v).
 
-For each TT-MLP shape: the step program's instruction mix (tb/ernn_tt_train/tt_program.py), the clocks
+For each TT-MLP shape: the step program's instruction mix (ernn/export/tt_program.py), the clocks
 of one training step (tt_program.step_cycles: the program length plus the pipeline; the cocotb
 testbench checks the RTL takes exactly that many on Icarus and Verilator) against the ideal
 (multiplies / multipliers: one multiplier, the updates on their own unit in parallel), and where the
@@ -18,15 +18,12 @@ import argparse
 import json
 import math
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tb" / "ernn_tt_train"))
 
-from tt_program import GE, LDI, MAC, MAX, NOP, UPD, compile_mlp, step_cycles  # noqa: E402
-
+from ernn.export.tt_program import GE, LDI, MAC, MAX, NOP, UPD, compile_mlp, step_cycles  # noqa: E402
 from ernn.golden import tt_train as gt  # noqa: E402
 from ernn.golden.tt_formats import TTTrainFormats  # noqa: E402
 from ernn.shape.structures import TensorTrain  # noqa: E402

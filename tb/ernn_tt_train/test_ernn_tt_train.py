@@ -16,8 +16,8 @@ import os
 import numpy as np
 import pytest
 from ernn_tbutil import first_divergence, pause_generator, reset_dut, seed_for
-from tt_program import compile_mlp, step_cycles
 
+from ernn.export.tt_program import compile_mlp, step_cycles
 from ernn.sim import runner as rtl_runner
 
 TOPLEVEL = "ernn_tt_train_top"

@@ -1,4 +1,4 @@
-"""The TT-MLP program compiler (tt_program.py) without a simulator: its Python model of the engine runs the
+"""The TT-MLP program compiler (ernn.export.tt_program) without a simulator: its Python model of the engine runs the
 compiled step and inference bit-exact with golden.tt_train (cores, biases, the LFSR lanes after every step,
 y), and the compiler refuses what the engine cannot run."""
 
@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tt_program import GE, LDI, MAC, MAX, UPD, WRITE_LATENCY, compile_mlp, load_state, model_run
 
+from ernn.export.tt_program import GE, LDI, MAC, MAX, UPD, WRITE_LATENCY, compile_mlp, load_state, model_run
 from ernn.golden import tt_train as gt
 from ernn.golden.tt_formats import TTTrainFormats
 from ernn.shape.structures import TensorTrain
