@@ -1,0 +1,320 @@
+"""The CSB group array's program: a compiled :class:`~ernn.export.csb_schedule.Schedule` turned into what
+``rtl/ernn_csb_array.v`` executes, its memory images, and a cycle-by-cycle model of the array.
+
+What the array is (``rtl/ernn_csb_array.v``)
+--------------------------------------------
+K x L PE groups of P x Q PEs. Every PE multiplies one kernel value by one input neuron per cycle and adds
+the product into its own accumulation buffer of 3 x M partial sums, indexed by (bank, row offset):
+
+* bank 0: rows of the block row the PE's group row works on (its own kernel, and the kernels of its
+  horizontal neighbours: same block row, so the same rows; the helper reads the neighbour's input neurons,
+  the paper's extra input-buffer port);
+* bank 1 / bank 2: rows of the block row of the group row above / below (vertical parts: the partial
+  sums go back to the owner through the accumulation path at the end of the tile row).
+
+The rounds of a tile row (a K x L tile of blocks, :func:`~ernn.export.csb_schedule.tiles`) run back to back
+in lockstep: the round lasts ``Round.cycles`` steps, all groups step together. When the tile row's rounds
+are done, its block rows are reduced and reordered: for row offset r = 0 .. M-1 (one per cycle), output
+row r of group row k's block row is the sum over the groups of that row of bank 0, over the row above of
+bank 2 and over the row below of bank 1, rounded once to Q(ifft_out) as ``ernn.golden.csb.finish`` does.
+Integer sums are exact, so the order of the partial sums does not matter: the array is bit-exact with the
+golden matvec.
+
+Per step and PE the program holds an enable bit, the kernel value, the input neuron's index (into x, of
+the column block the part belongs to) and the target (bank, row offset). The round's entries of a group
+(its parts, in the schedule's order) fill its P Q PEs step after step, so a group with load w is busy
+ceil(w / (P Q)) steps and the round takes max over groups of that = ``Round.cycles``: the array follows
+the schedule, and the measured utilization (busy PE-cycles / (PEs x MAC cycles)) equals
+``Schedule.utilization`` exactly. Each PE has its own input-neuron index: the paper's PE columns share one
+input neuron, which would add a tiling loss (ceil of kernel columns over P) that the compiler does not model.
+
+Memory images (``$readmemh``, one word per line, hex; word ``group * STEPS + step``, group = k L + l; PE
+``p * Q + q`` in the least significant field first):
+
+* ``<prefix>_en.mem`` — P Q enable bits;
+* ``<prefix>_val.mem`` — P Q kernel values, W_W bits each, two's complement;
+* ``<prefix>_x.mem`` — P Q input indices, ``X_W = max(1, clog2 COLS)`` bits each;
+* ``<prefix>_tgt.mem`` — P Q targets ``{bank (2 bits), row offset (INDEX_W bits)}``;
+* ``<prefix>_lens.mem`` — one word per tile row: its MAC steps (``LEN_W = clog2(STEPS + 1)`` bits).
+
+Clocks per vector without stalls (:func:`array_cycles`): COLS input beats + per tile row (1 clear + its
+steps + M reduction clocks) + G ROWS output beats.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import numpy.typing as npt
+
+from ernn.export import csb as ecsb
+from ernn.export import csb_schedule as cs
+from ernn.golden import csb as gcsb
+from ernn.golden.formats import NumericsConfig, clog2
+from ernn.golden.matvec import Accumulators
+from ernn.golden.ops import IntArray, hex_words
+
+#: accumulation banks of a PE: own block row, the row above's, the row below's
+BANKS = 3
+BANK_W = 2
+IMAGES = ("en", "val", "x", "tgt", "lens")
+
+
+def x_word(cols: int) -> int:
+    """Bits of an input-neuron index (0 .. COLS-1)."""
+    return max(1, clog2(cols))
+
+
+def bank_of(owner: cs.Group, helper: cs.Group) -> int:
+    """0 when the helper's group row is the owner's, 1 when the owner is the row above, 2 below."""
+    d = owner[0] - helper[0]
+    if d not in (-1, 0, 1):
+        raise ValueError(f"group {helper} cannot hold partial sums of group {owner}")
+    return {0: 0, -1: 1, 1: 2}[d]
+
+
+@dataclass(frozen=True)
+class Program:
+    """What the array executes for one matrix: per group and MAC step, P Q slots (arrays (K L, STEPS, P Q))."""
+
+    grid: cs.Grid
+    gates: int
+    rows: int
+    cols: int
+    block: int
+    lens: IntArray  # (tile rows,) MAC steps of each tile row
+    enable: npt.NDArray[np.bool_]
+    value: IntArray
+    x_index: IntArray
+    bank: IntArray
+    row: IntArray
+
+    @property
+    def steps(self) -> int:
+        return int(self.lens.sum())
+
+    @property
+    def tile_rows(self) -> int:
+        return int(self.lens.size)
+
+    @property
+    def macs(self) -> int:
+        return int(self.enable.sum())
+
+    @property
+    def utilization(self) -> float:
+        """Busy PE-cycles / (PEs x MAC steps)."""
+        return self.macs / (self.grid.pes * self.steps) if self.steps else 0.0
+
+    def sizes(self) -> dict[str, int]:
+        """The Verilog parameters that size the array for this program (besides the number formats)."""
+        g = self.grid
+        return {
+            "K": g.k,
+            "L": g.l,
+            "P": g.p,
+            "Q": g.q,
+            "GATES": self.gates,
+            "ROWS": self.rows,
+            "COLS": self.cols,
+            "BLOCK": self.block,
+            "INDEX_W": ecsb.index_word(self.block),
+            "X_W": x_word(self.cols),
+            "STEPS": self.steps,
+            "TILE_ROWS": self.tile_rows,
+            "LEN_W": clog2(self.steps + 1) if self.steps else 1,
+            "MACS": self.macs,
+        }
+
+    def header_lines(self, prefix: str = "ERNN_CSB_ARRAY") -> list[str]:
+        """``localparam`` lines of the sizes (for a generated header)."""
+        return [f"localparam integer {prefix}_{k} = {v};" for k, v in self.sizes().items()]
+
+
+def tile_row_blocks(gates: int, rows: int, block: int, grid: cs.Grid) -> int:
+    """Tile rows of a matrix: ceil(G * block rows / K)."""
+    return -(-(gates * -(-rows // block)) // grid.k)
+
+
+def build(matrix: gcsb.CSBMatrix, schedule: cs.Schedule) -> Program:
+    """The program of ``schedule`` (compiled for ``matrix``'s counts alone) on its grid.
+
+    ValueError when the schedule is not this matrix's (:func:`~ernn.export.csb_schedule.check_schedule`) or
+    its rounds are not in tile-row order."""
+    grid = schedule.grid
+    cs.check_schedule(schedule, [matrix.counts])
+    groups = grid.groups()
+    pq = grid.group_pes
+    br, bc = matrix.counts.shape[1], matrix.counts.shape[2]
+    offsets = dict(
+        zip(
+            [(g * br + i, j) for g in range(matrix.gates) for i in range(br) for j in range(bc)],
+            matrix._offsets,
+            strict=True,
+        )
+    )
+    n_tr = tile_row_blocks(matrix.gates, matrix.rows, matrix.block, grid)
+    lens = np.zeros(n_tr, dtype=np.int64)
+    last_a = -1
+    for r in schedule.rounds:
+        a = r.tile[0]
+        if a < last_a:
+            raise ValueError(f"round {r.tile}: the rounds are not in tile-row order")
+        last_a = a
+        lens[a] += r.cycles
+    steps = int(lens.sum())
+    shape = (len(groups), steps, pq)
+    enable = np.zeros(shape, dtype=bool)
+    value, x_index, bank, row = (np.zeros(shape, dtype=np.int64) for _ in range(4))
+    start = 0
+    for r in schedule.rounds:
+        fill = {g: 0 for g in groups}  # slots used so far in this round, per group
+        for part in r.parts:
+            bi, bj = r.blocks[part.owner]
+            ro, co, vo = offsets[(bi, bj)]
+            _, n = r.sizes[part.owner]
+            gi = groups.index(part.helper)
+            e = part.entries
+            slots = fill[part.helper] + np.arange(len(e))
+            fill[part.helper] += len(e)
+            if slots.size and slots[-1] >= r.cycles * pq:
+                raise ValueError(f"round {r.tile}: group {part.helper} has more entries than its cycles hold")
+            s, pe = start + slots // pq, slots % pq
+            enable[gi, s, pe] = True
+            value[gi, s, pe] = matrix.values[vo + e[:, 0] * n + e[:, 1]]
+            x_index[gi, s, pe] = bj * matrix.block + matrix.col_index[co + e[:, 1]]
+            bank[gi, s, pe] = bank_of(part.owner, part.helper)
+            row[gi, s, pe] = matrix.row_index[ro + e[:, 0]]
+        start += r.cycles
+    return Program(grid, matrix.gates, matrix.rows, matrix.cols, matrix.block, lens, enable, value,
+                   x_index, bank, row)  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------------------
+# memory images
+def _packed(fields: IntArray, width: int) -> list[int]:
+    """(words, P Q) non-negative fields -> one integer per word, field 0 in the low bits."""
+    shifts = [int(i) * width for i in range(fields.shape[-1])]
+    return [sum(int(v) << s for v, s in zip(w, shifts, strict=True)) for w in fields.tolist()]
+
+
+def _hex(words: list[int], width: int) -> list[str]:
+    digits = max(1, -(-width // 4))
+    return [f"{w:0{digits}x}" for w in words]
+
+
+def write(prog: Program, folder: Path, prefix: str, weight_word: int) -> dict[str, Path]:
+    """The five images of ``prog`` in ``folder`` (see the module docstring); returns them by name."""
+    folder.mkdir(parents=True, exist_ok=True)
+    pq = prog.grid.group_pes
+    iw, xw = ecsb.index_word(prog.block), x_word(prog.cols)
+    flat = lambda a: a.reshape(-1, pq)  # noqa: E731 - (groups * steps, P Q), group-major
+    mask = (1 << weight_word) - 1
+    vals = [int(w, 16) for w in hex_words(prog.value, weight_word)]  # range-checked two's complement
+    vals_arr = np.array(vals, dtype=object).reshape(-1, pq) if vals else np.zeros((0, pq), dtype=object)
+    words = {
+        "en": (_packed(flat(prog.enable.astype(np.int64)), 1), pq),
+        "val": (_packed(vals_arr & mask, weight_word), pq * weight_word),
+        "x": (_packed(flat(prog.x_index), xw), pq * xw),
+        "tgt": (_packed(flat((prog.bank << iw) | prog.row), BANK_W + iw), pq * (BANK_W + iw)),
+        "lens": ([int(v) for v in prog.lens], prog.sizes()["LEN_W"]),
+    }
+    paths = {}
+    for name in IMAGES:
+        w, width = words[name]
+        paths[name] = folder / f"{prefix}_{name}.mem"
+        text = _hex(w, width)
+        paths[name].write_text("\n".join(text) + ("\n" if text else ""))
+    return paths
+
+
+def read(
+    folder: Path, prefix: str, grid: cs.Grid, shape: tuple[int, int, int, int], weight_word: int
+) -> Program:
+    """A program back from its images; ``shape`` = (gates, rows, cols, block)."""
+    gates, rows, cols, block = shape
+    pq = grid.group_pes
+    iw, xw = ecsb.index_word(block), x_word(cols)
+    words = {n: [int(w, 16) for w in (folder / f"{prefix}_{n}.mem").read_text().split()] for n in IMAGES}
+    lens = np.array(words["lens"], dtype=np.int64)
+    steps = int(lens.sum())
+    want = len(grid.groups()) * steps
+    for name in IMAGES[:-1]:
+        if len(words[name]) != want:
+            raise ValueError(f"{prefix}_{name}.mem: {len(words[name])} words, the lengths give {want}")
+
+    def fields(name: str, width: int) -> IntArray:
+        w = words[name]
+        out = np.array(
+            [[(v >> (i * width)) & ((1 << width) - 1) for i in range(pq)] for v in w], dtype=np.int64
+        )
+        return out.reshape(len(grid.groups()), steps, pq)
+
+    raw = fields("val", weight_word)
+    value = np.where(raw >= 1 << (weight_word - 1), raw - (1 << weight_word), raw)
+    tgt = fields("tgt", BANK_W + iw)
+    return Program(grid, gates, rows, cols, block, lens, fields("en", 1).astype(bool), value,
+                   fields("x", xw), tgt >> iw, tgt & ((1 << iw) - 1))  # fmt: skip
+
+
+# ------------------------------------------------------------------------------------------------------
+# the array, cycle by cycle
+@dataclass(frozen=True)
+class ArrayRun:
+    """What one run of the array model gives: the exact accumulators (V, G, ROWS), y in Q(ifft_out), and
+    the counts the RTL's counters give for one vector."""
+
+    acc: IntArray
+    y: IntArray
+    mac_cycles: int  # clocks in the MAC phase
+    busy: int  # PE-cycles with a useful MAC
+    cycles: int  # clocks per vector without stalls (array_cycles)
+    pes: int
+
+    @property
+    def utilization(self) -> float:
+        return self.busy / (self.pes * self.mac_cycles) if self.mac_cycles else 0.0
+
+
+def array_cycles(prog: Program) -> int:
+    """Clocks per vector without stalls: COLS + sum over tile rows (1 + steps + M) + G ROWS."""
+    return prog.cols + prog.tile_rows * (1 + prog.block) + prog.steps + prog.gates * prog.rows
+
+
+def run(prog: Program, x: npt.ArrayLike, cfg: NumericsConfig) -> ArrayRun:
+    """Execute ``prog`` on x (V, COLS) step by step as the RTL does (per PE accumulation buffers, the
+    reduction per tile row, one rounding); y (V, G ROWS)."""
+    x = np.asarray(x, dtype=np.int64)
+    if x.ndim != 2 or x.shape[1] != prog.cols:
+        raise ValueError(f"array input must be (vectors, {prog.cols}), got {x.shape}")
+    g = prog.grid
+    v = x.shape[0]
+    block_rows = -(-prog.rows // prog.block)
+    acc_out = np.zeros((v, prog.gates * block_rows * prog.block), dtype=np.int64)
+    gi, pe = np.meshgrid(np.arange(g.k * g.l), np.arange(g.group_pes), indexing="ij")
+    step = 0
+    busy = 0
+    for a, length in enumerate(prog.lens.tolist()):
+        buf = np.zeros((v, g.k * g.l, g.group_pes, BANKS, prog.block), dtype=np.int64)  # the clear clock
+        for _ in range(length):
+            en = prog.enable[:, step]
+            prod = np.where(en, prog.value[:, step] * x[:, prog.x_index[:, step]], 0)
+            buf[:, gi, pe, prog.bank[:, step], prog.row[:, step]] += prod
+            busy += int(en.sum())
+            step += 1
+        part = buf.sum(axis=2).reshape(v, g.k, g.l, BANKS, prog.block).sum(axis=2)  # (V, K, banks, M)
+        for k in range(g.k):
+            i = a * g.k + k
+            if i >= prog.gates * block_rows:
+                continue
+            total = part[:, k, 0].copy()
+            if k > 0:
+                total += part[:, k - 1, 2]
+            if k < g.k - 1:
+                total += part[:, k + 1, 1]
+            acc_out[:, i * prog.block : (i + 1) * prog.block] = total
+    acc = acc_out.reshape(v, prog.gates, block_rows * prog.block)[..., : prog.rows]
+    y = gcsb.finish(Accumulators(acc[..., None], np.zeros_like(acc)[..., None]), prog.rows, cfg)
+    return ArrayRun(acc, y.reshape(v, -1), step, busy, array_cycles(prog), g.pes)

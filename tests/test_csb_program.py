@@ -1,0 +1,100 @@
+"""The CSB array's compiler back end and array model (ernn/export/csb_program.py): bit-exact with the golden
+matvec in every sharing mode, the array following the schedule (busy PE-cycles = kernel entries, MAC cycles =
+the schedule's, so the utilization is the compiler's), the images read back unchanged, and a schedule that
+is not the matrix's refused."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+import torch
+
+from ernn.export import csb_program as cp
+from ernn.export import csb_schedule as cs
+from ernn.golden import csb as gcsb
+from ernn.shape import ModelShape
+from ernn.shape.structures import CSB
+from ernn.train import csb as tcsb
+
+
+def random_matrix(gates, rows, cols, block, rate, seed):
+    """A random CSB matrix (Gaussian weights projected by the training stage) quantized by the golden model."""
+    params = CSB(block, rate)
+    rng = np.random.default_rng(seed)
+    dense = tcsb.project(torch.from_numpy(rng.normal(size=(gates, rows, cols)) * 0.5), params).numpy()
+    shape = ModelShape(cell="gru", input_size=cols, hidden_size=rows, structure=params)
+    cfg = gcsb.numerics(shape, float(np.abs(dense).max()), 1.0, 0.0)
+    return gcsb.quantize_matrix(gcsb.from_description(dense, params), cfg.weight_spectrum), cfg
+
+
+# (gates, rows, cols, block, rate, grid): a ragged last block row and column, empty blocks at a high rate,
+# a grid with more group rows than block rows in the last tile row
+CASES = [
+    (4, 20, 12, 8, 0.6, cs.Grid(2, 2, 2, 2)),
+    (1, 32, 32, 4, 0.85, cs.Grid(3, 2, 1, 3)),
+    (2, 16, 28, 8, 0.3, cs.Grid(3, 3, 2, 1)),
+]
+
+
+@pytest.mark.parametrize("mode", cs.MODES)
+@pytest.mark.parametrize(("gates", "rows", "cols", "block", "rate", "grid"), CASES)
+def test_array_model_is_bit_exact_and_follows_the_schedule(gates, rows, cols, block, rate, grid, mode):
+    seed = hash((gates, rows, cols, block, mode)) % 2**31
+    m, cfg = random_matrix(gates, rows, cols, block, rate, seed)
+    sched = cs.compile_matrix(m.counts, grid, mode)
+    prog = cp.build(m, sched)
+    rng = np.random.default_rng(seed)
+    x = rng.integers(cfg.data.min_int, cfg.data.max_int + 1, size=(5, cols))
+    x[0], x[1] = cfg.data.max_int, cfg.data.min_int
+    out = cp.run(prog, x, cfg)
+    acc = gcsb.accumulate(m, x, cfg)
+    np.testing.assert_array_equal(out.acc, acc.re[..., 0])
+    np.testing.assert_array_equal(out.y, gcsb.finish(acc, rows, cfg).reshape(len(x), -1))
+    assert out.busy == prog.macs == int(m.values.size)
+    assert out.mac_cycles == prog.steps == sched.cycles
+    assert out.utilization == sched.utilization
+    assert out.cycles == cols + prog.tile_rows * (1 + block) + sched.cycles + gates * rows
+    vertical = any(p.kind == "vertical" for r in sched.rounds for p in r.parts)
+    assert (prog.bank[prog.enable] != 0).any() == vertical  # partial sums of another block row: banks 1, 2
+
+
+def test_images_read_back(tmp_path):
+    m, cfg = random_matrix(4, 20, 12, 8, 0.6, 5)
+    grid = cs.Grid(2, 2, 2, 2)
+    prog = cp.build(m, cs.compile_matrix(m.counts, grid, "both"))
+    paths = cp.write(prog, tmp_path, "a", cfg.weight_spectrum.word)
+    assert set(paths) == set(cp.IMAGES)
+    back = cp.read(tmp_path, "a", grid, (4, 20, 12, 8), cfg.weight_spectrum.word)
+    for f in dataclasses.fields(cp.Program):
+        a, b = getattr(prog, f.name), getattr(back, f.name)
+        if isinstance(a, np.ndarray):
+            np.testing.assert_array_equal(a, b, err_msg=f.name)
+        else:
+            assert a == b, f.name
+    assert len((tmp_path / "a_en.mem").read_text().split()) == len(grid.groups()) * prog.steps
+
+
+def test_sharing_raises_the_measured_utilization():
+    m, cfg = random_matrix(4, 64, 64, 16, 1 - 1 / 13, 2)
+    grid = cs.Grid(2, 2, 2, 2)
+    x = np.random.default_rng(0).integers(-100, 100, size=(1, 64))
+    util = {mode: cp.run(cp.build(m, cs.compile_matrix(m.counts, grid, mode)), x, cfg).utilization
+            for mode in ("none", "both")}  # fmt: skip
+    assert util["both"] > util["none"]
+
+
+def test_refuses_a_schedule_of_another_matrix():
+    m, _ = random_matrix(2, 16, 16, 8, 0.5, 1)
+    other, _ = random_matrix(2, 16, 16, 8, 0.5, 2)
+    assume = (m.counts != other.counts).any()
+    assert assume
+    with pytest.raises(ValueError, match="round 0: blocks or kernel sizes differ"):
+        cp.build(m, cs.compile_matrix(other.counts, cs.Grid(2, 2, 2, 2), "both"))
+
+
+def test_bank_of():
+    assert cp.bank_of((1, 0), (1, 1)) == 0
+    assert cp.bank_of((0, 1), (1, 1)) == 1
+    assert cp.bank_of((2, 1), (1, 1)) == 2
+    with pytest.raises(ValueError, match="cannot hold partial sums"):
+        cp.bank_of((3, 1), (1, 1))
