@@ -1,6 +1,6 @@
 """Bit-exact integer golden TRAINING step of tensor-train networks (the contract of the RTL training engine).
 
-Two models, both trained with a squared-error loss L = 1/2 sum_b ||y_b - t_b||^2 on one-hot targets t
+Three models, all trained with a squared-error loss L = 1/2 sum_b ||y_b - t_b||^2 on one-hot targets t
 (the output error y - t is the gradient: no division, no exponential):
 
 * **TT-MLP**: y = W x + b, W one TT-matrix (G = 1).
@@ -8,14 +8,20 @@ Two models, both trained with a squared-error loss L = 1/2 sum_b ||y_b - t_b||^2
   PyTorch stacks them), hard activations sigma(v) = clip(v/4 + 1/2, 0, 1) and tanh(v) = clip(v, -1, 1), run
   over each sequence's valid steps (a state is frozen past its length), and a dense head y = V h_T + c
   (a one-core TT-matrix: the engine's contraction unit runs it too).
+* **TT-LSTM classifier**: the same with four gates i, f, g, o (PyTorch's order) in W_x (4H x in) and W_h
+  (4H x H): i, f, o hard sigmoids, g a hard tanh, c_t = f c_{t-1} + i g summed exactly and rounded once
+  into ``inter`` (c is held in ``inter``: it may leave [-1, 1]), h_t = o tanh(c_t) rounded into ``act``;
+  h and c frozen past each sequence's length. b_x and b_h add into the same pre-activation, so their
+  gradients are equal.
 
 All numbers are int64 arrays holding the formats of :class:`golden.tt_formats.TTTrainFormats`. One step
-(:func:`mlp_step`, :func:`gru_step`) takes the state and a batch and returns the new state, bit for bit:
+(:func:`mlp_step`, :func:`gru_step`, :func:`lstm_step`) takes the state and a batch and returns the new
+state, bit for bit:
 
 1. **forward** -- the TT contraction of :mod:`ernn.train.tt` (right to left, core d first); each core's
    product is exact and rounded once to ``inter`` (round half up, saturate). Every core's input is kept
-   for the backward pass (the saved activations; the GRU keeps them per time step).
-2. **backward** -- through time for the GRU; the backward contraction runs the cores in the opposite
+   for the backward pass (the saved activations; the recurrent cells keep them per time step).
+2. **backward** -- through time for the GRU and the LSTM; the backward contraction runs the cores in the opposite
    order: dG_k = sum g_out (x) t_k exact, g_t = G_k^T g_out rounded to ``grad``. Rounding and saturation
    pass the gradient unchanged (straight-through); the hard activations pass it where their input lies
    strictly inside (-2, 2) (sigma, times 1/4: a shift) or (-1, 1) (tanh).
@@ -29,9 +35,11 @@ All numbers are int64 arrays holding the formats of :class:`golden.tt_formats.TT
 5. **rank pruning** (``prune_shift`` > 0) -- after the update, per boundary, slice j is pruned when
    S_j * 2**prune_shift < max_j S_j (the largest slice always stays).
 
-:func:`float_mlp_step` / :func:`float_gru_step` run the same algorithm in float64 without rounding
-(the reference); :func:`mlp_forward_bound` / :func:`mlp_gradient_bound` compute how far the integer
-forward pass and gradients can lie from it (running error analysis; docs/numerics.md).
+:func:`float_mlp_step` / :func:`float_gru_step` / :func:`float_lstm_step` run the same algorithm in
+float64 without rounding (the reference); :func:`mlp_forward_bound` / :func:`mlp_gradient_bound` and
+:func:`lstm_bounds` (through time) compute how far the integer outputs and gradients can lie from it
+(running error analysis; docs/numerics.md). ``recompute=True`` (GRU, LSTM) keeps only the recurrent state
+per time step and runs each step's forward again in the backward pass: the same integers.
 """
 
 from __future__ import annotations
@@ -678,3 +686,423 @@ def dequantized(state: TTState, fmts: TTTrainFormats) -> dict[str, np.ndarray]:
         n: v / 2.0 ** (fmts.inter.frac if n.startswith("b") else fmts.core.frac)
         for n, v in state.tensors.items()
     }
+
+
+# ------------------------------------------------------------------------------------------------------
+# TT-LSTM classifier
+#: per time step, what the LSTM's backward pass keeps: the saved inputs of every x-core and h-core, the
+#: four gates i, f, g, o, c_{t-1}, tanh(c_t), the five derivative masks and the valid flag
+LSTM_TAPE_FIELDS = (
+    "x_inputs", "h_inputs", "i", "f", "g", "o", "c_prev", "tc",
+    "mask_i", "mask_f", "mask_g", "mask_o", "mask_c", "valid",
+)  # fmt: skip
+
+
+def lstm_shapes(
+    inputs: int, hidden: int, classes: int, params: TensorTrain, head: TensorTrain | None = None
+) -> dict[str, TTShape]:
+    """Shapes of the TT-LSTM classifier (gates i, f, g, o stacked as PyTorch stacks them); ``head`` None:
+    a dense head (one core), else a TT head."""
+    params.check_rank([(hidden, inputs), (hidden, hidden)])
+    return {
+        "x_core": TTShape.of(hidden, inputs, 4, params),
+        "h_core": TTShape.of(hidden, hidden, 4, params),
+        "head": TTShape.of(classes, hidden, 1, head),
+    }
+
+
+def _lstm_cell_state(ops: _Ops, f: np.ndarray, c: np.ndarray, i: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """c_t = f c_{t-1} + i g, summed exactly and rounded once into ``inter`` (f c has f_act + f_inter
+    fraction bits, i g has 2 f_act: aligned by a left shift of f_inter - f_act >= 0, exact)."""
+    if ops.f is None:
+        return f * c + i * g
+    fa, fi = ops.f.act.frac, ops.f.inter.frac
+    return _rq(f * c + ((i * g) << (fi - fa)), fa, ops.f.inter)
+
+
+def _lstm_run(
+    tensors: dict[str, np.ndarray],
+    shapes: dict[str, TTShape],
+    x: np.ndarray,
+    lengths: np.ndarray,
+    labels: np.ndarray,
+    fmts: TTTrainFormats | None,
+    backward: bool = True,
+    tape_out: list | None = None,
+    recompute: bool = False,
+    probe: list | None = None,
+) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, dict[str, int]]:
+    """Forward (and backward) through time of the TT-LSTM: (y, gradients, per-step h, gradient fracs).
+
+    ``tape_out`` and ``recompute`` as in the GRU (:func:`_gru_run`); with ``recompute`` a step keeps
+    h_{t-1} and c_{t-1} only. ``probe``: receives (pre-activations, c_t) of every forward step, for the
+    error analysis of :func:`lstm_bounds` (the derivative masks' distance from their clip points)."""
+    ops = _Ops(fmts)
+    sx, sh, shd = shapes["x_core"], shapes["h_core"], shapes["head"]
+    hid = sh.rows
+    xc = [tensors[f"x_core{k}"] for k in range(sx.cores)]
+    hc = [tensors[f"h_core{k}"] for k in range(sh.cores)]
+    head = [tensors[f"head{k}"] for k in range(shd.cores)]
+    integer = fmts is not None
+    shx = _core_shifts(fmts, sx.cores, fmts.x.frac) if integer else None
+    shh = _core_shifts(fmts, sh.cores, fmts.act.frac) if integer else None
+    shhead = _core_shifts(fmts, shd.cores, fmts.act.frac) if integer else None
+    inter = fmts.inter if integer else None
+    fa = fmts.act.frac if integer else 0
+    fi = fmts.inter.frac if integer else 0
+    fg = fmts.grad.frac if integer else 0
+    b, steps = x.shape[0], x.shape[1]
+    dtype = np.int64 if integer else np.float64
+    h = np.zeros((b, hid), dtype=dtype)
+    c = np.zeros((b, hid), dtype=dtype)
+    tape: list = []
+    hs = []
+
+    def cell(t: int, h: np.ndarray, c: np.ndarray) -> tuple[np.ndarray, np.ndarray, tuple]:
+        ax, sax = tt_forward(xc, x[:, t], sx, shx, inter)
+        ah, sah = tt_forward(hc, h, sh, shh, inter)
+        ax, ah = ops.sat(ax + tensors["bx"], "inter"), ops.sat(ah + tensors["bh"], "inter")
+        pre = ops.sat(ax + ah, "inter")
+        i, mi = ops.hsig(pre[:, :hid])
+        f, mf = ops.hsig(pre[:, hid : 2 * hid])
+        g, mg = ops.htanh(pre[:, 2 * hid : 3 * hid])
+        o, mo = ops.hsig(pre[:, 3 * hid :])
+        c_new = _lstm_cell_state(ops, f, c, i, g)
+        tc, mc = ops.htanh(c_new)
+        h_new = ops.mul(o, tc, fa, "act")
+        valid = (t < lengths)[:, None]
+        entry = (sax, sah, i, f, g, o, c, tc, mi, mf, mg, mo, mc, valid)
+        if probe is not None and len(probe) < steps:
+            probe.append((pre, c_new))
+        return np.where(valid, h_new, h), np.where(valid, c_new, c), entry
+
+    for t in range(steps):
+        h_prev, c_prev = h, c
+        h, c, entry = cell(t, h_prev, c_prev)
+        tape.append((h_prev, c_prev) if recompute else entry)
+        hs.append(h)
+    y, shead = tt_forward(head, h, shd, shhead, inter)
+    y = ops.sat(y + tensors["bhead"], "inter")
+    if tape_out is not None:
+        tape_out.extend(tape)
+        tape_out.append(shead)
+    if not backward:
+        return y, {}, np.stack(hs, axis=1), {}
+    target = np.zeros_like(y)
+    target[np.arange(b), labels] = ops.one("inter")
+    err = y - target
+    g_y = saturate(round_shift(err, fi - fg), fmts.grad) if integer else err
+    gfmt = fmts.grad if integer else None
+    cfrac = fmts.core.frac if integer else 0
+    d_head, dh = tt_backward(head, shead, g_y, shd, gfmt, cfrac)
+    grads = {f"head{k}": d_head[k] for k in range(shd.cores)}
+    grads["bhead"] = g_y.sum(axis=0)
+    gx = [np.zeros_like(core) for core in xc]
+    gh = [np.zeros_like(core) for core in hc]
+    gb = np.zeros(4 * hid, dtype=dtype)
+    dc = np.zeros_like(dh)
+    for t in range(steps - 1, -1, -1):
+        entry = cell(t, *tape[t])[2] if recompute else tape[t]
+        sax, sah, i, f, g, o, c_prev, tc, mi, mf, mg, mo, mc, valid = entry
+        do = ops.mul(dh, tc, fa, "grad")
+        dc_t = ops.sat(dc + ops.mul(dh, o, fa, "grad") * mc, "grad")
+        df = ops.mul(dc_t, c_prev, fi, "grad")
+        di = ops.mul(dc_t, g, fa, "grad")
+        dg = ops.mul(dc_t, i, fa, "grad")
+        dc_prev = ops.mul(dc_t, f, fa, "grad")
+        g_pre = (
+            np.concatenate(
+                [ops.quarter(di) * mi, ops.quarter(df) * mf, dg * mg, ops.quarter(do) * mo], axis=1
+            )
+            * valid
+        )
+        dcx, _ = tt_backward(xc, sax, g_pre, sx, gfmt, cfrac, need_input=False)
+        dch, dh_prev = tt_backward(hc, sah, g_pre, sh, gfmt, cfrac)
+        for k in range(sx.cores):
+            gx[k] = gx[k] + dcx[k]
+        for k in range(sh.cores):
+            gh[k] = gh[k] + dch[k]
+        gb = gb + g_pre.sum(axis=0)
+        dh = np.where(valid, dh_prev, dh)
+        dc = np.where(valid, dc_prev, dc)
+    grads.update({f"x_core{k}": gx[k] for k in range(sx.cores)})
+    grads.update({f"h_core{k}": gh[k] for k in range(sh.cores)})
+    grads["bx"], grads["bh"] = gb, gb.copy()  # both biases add into the same pre-activation
+    fracs: dict[str, int] = {}
+    if integer:
+        for k in range(sx.cores):
+            fracs[f"x_core{k}"] = fg + _input_frac(fmts, k, sx.cores, fmts.x.frac)
+        for k in range(sh.cores):
+            fracs[f"h_core{k}"] = fg + _input_frac(fmts, k, sh.cores, fa)
+        for k in range(shd.cores):
+            fracs[f"head{k}"] = fg + _input_frac(fmts, k, shd.cores, fa)
+        fracs.update({"bx": fg, "bh": fg, "bhead": fg})
+    return y, grads, np.stack(hs, axis=1), fracs
+
+
+def lstm_step(
+    state: TTState,
+    x: IntArray,
+    lengths: np.ndarray,
+    labels: np.ndarray,
+    fmts: TTTrainFormats,
+    recompute: bool = False,
+) -> tuple[TTState, StepResult]:
+    """One training step of the TT-LSTM classifier on a batch x (B, T, inputs) in ``x`` format
+    (``recompute``: keep only h and c per step and recompute the rest in the backward pass; same result)."""
+    new = state.copy()
+    y, grads, _, fracs = _lstm_run(new.tensors, new.shapes, x, lengths, labels, fmts, recompute=recompute)
+    if fmts.prior_samples:
+        _add_decay(new, grads, fracs, fmts, len(x))
+    update(new, grads, fracs, fmts)
+    prune(new, fmts)
+    new.step += 1
+    err = (y - one_hot(labels, new.shapes["head"].rows, fmts.inter)) / 2.0**fmts.inter.frac
+    return new, StepResult(y, grads, fracs, 0.5 * float((err**2).sum()))
+
+
+def lstm_predict(state: TTState, x: IntArray, lengths: np.ndarray, fmts: TTTrainFormats) -> IntArray:
+    y, _, _, _ = _lstm_run(
+        state.tensors, state.shapes, x, lengths, np.zeros(len(x), int), fmts, backward=False
+    )
+    return y
+
+
+def float_lstm_step(
+    tensors: dict[str, np.ndarray],
+    shapes: dict[str, TTShape],
+    x: np.ndarray,
+    lengths: np.ndarray,
+    labels: np.ndarray,
+    lr: float,
+) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray], np.ndarray]:
+    """The same algorithm in float64: new tensors, y, gradients, hidden states (B, T, H)."""
+    y, grads, hs, _ = _lstm_run(tensors, shapes, x, lengths, labels, None)
+    return {n: tensors[n] - lr * grads[n] for n in tensors}, y, grads, hs
+
+
+# ------------------------------------------------------------------------------------------------------
+# error bounds of the TT-LSTM step against its float reference (running error analysis through time)
+def _dense_abs(cores_abs: list[np.ndarray], cores: list[np.ndarray], shape: TTShape) -> np.ndarray:
+    """|W| per gate, (G, rows, cols): the absolute values of the dense product of the (real) cores."""
+    w, _ = tt_forward(cores, np.eye(shape.cols), shape, None, None)  # (cols, G*rows): W^T
+    return np.abs(w.T).reshape(shape.gates, shape.rows, shape.cols)
+
+
+def _tt_forward_bound(
+    cores_abs: list[np.ndarray], w_abs: np.ndarray, e_in: np.ndarray, shape: TTShape, half: float
+) -> tuple[np.ndarray, list[np.ndarray]]:
+    """Bound on |y_int - y_float| (B, G*rows) of one TT product and on every core's input, from a bound
+    ``e_in`` (B, cols) on the input: core k adds |G_k| e + ``half`` (its rounding). The output's bound is
+    also |W| e_in + the roundings' part alone (the cores are the same numbers in both runs, so the input's
+    error goes through the dense product); the smaller of the two is returned."""
+    g, d, b = shape.gates, shape.cores, e_in.shape[0]
+    n_total = math.prod(shape.col_modes)
+
+    def run(e: np.ndarray, saved: list[np.ndarray] | None) -> np.ndarray:
+        t = np.zeros((b, n_total))
+        t[:, : shape.cols] = e
+        p = n_total // shape.col_modes[-1]
+        t = np.broadcast_to(
+            t.reshape(b, 1, p, shape.col_modes[-1], 1, 1), (b, g, p, shape.col_modes[-1], 1, 1)
+        )
+        for k in range(d - 1, -1, -1):
+            if saved is not None:
+                saved[k] = t
+            out = np.einsum("gaijs,bgpjsq->bgpaiq", cores_abs[k], t) + half
+            if k:
+                p //= shape.col_modes[k - 1]
+                t = out.reshape(b, g, p, shape.col_modes[k - 1], out.shape[3], -1)
+        return out.reshape(b, g, -1)[:, :, : shape.rows].reshape(b, g * shape.rows)
+
+    saved: list[np.ndarray] = [np.empty(0)] * d
+    chained = run(e_in, saved)
+    through_w = np.einsum("grc,bc->bgr", w_abs, e_in).reshape(b, -1) + run(np.zeros_like(e_in), None)
+    return np.minimum(chained, through_w), saved
+
+
+def _tt_backward_bound(
+    cores_abs: list[np.ndarray],
+    w_abs: np.ndarray,
+    t_abs: list[np.ndarray],
+    t_err: list[np.ndarray],
+    g_abs: np.ndarray,
+    g_err: np.ndarray,
+    shape: TTShape,
+    half: float,
+) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """Bounds of the backward contraction: per core |dG_int - dG_float| <= sum |g| e_t + e_g (|t| + e_t)
+    (|g|, |t| of the integer run), and the input gradient's magnitude (an upper bound of the integer one)
+    and error; each backward core adds |G_k|^T e + ``half``, and the input gradient's error is also at
+    most |W|^T e_g + the roundings' part alone (the smaller is returned)."""
+    g, d, b = shape.gates, shape.cores, g_abs.shape[0]
+    m_total = math.prod(shape.row_modes)
+
+    def laid_out(v: np.ndarray) -> np.ndarray:
+        out = np.zeros((b, g, m_total))
+        out[:, :, : shape.rows] = v.reshape(b, g, shape.rows)
+        return out.reshape(b, g, 1, 1, shape.row_modes[0], -1)
+
+    ga, ge, rounding = laid_out(g_abs), laid_out(g_err), laid_out(np.zeros_like(g_err))
+    bounds: list[np.ndarray] = []
+    for k in range(d):
+        bounds.append(
+            np.einsum("bgpaiq,bgpjsq->gaijs", ga, t_err[k])
+            + np.einsum("bgpaiq,bgpjsq->gaijs", ge, t_abs[k] + t_err[k])
+        )
+        ga, ge, rounding = (
+            np.einsum("gaijs,bgpaiq->bgpjsq", cores_abs[k], v) + half for v in (ga, ge, rounding)
+        )
+        if k < d - 1:
+            new_shape = (b, g, t_abs[k + 1].shape[2], shape.ranks[k + 1], shape.row_modes[k + 1], -1)
+            ga, ge, rounding = (v.reshape(new_shape) for v in (ga, ge, rounding))
+
+    def to_input(v: np.ndarray) -> np.ndarray:
+        return v.sum(axis=1).reshape(b, -1)[:, : shape.cols]
+
+    through_w = np.einsum("grc,bgr->bc", w_abs, g_err.reshape(b, g, shape.rows)) + to_input(rounding)
+    return bounds, to_input(ga), np.minimum(to_input(ge), through_w)
+
+
+def _product_error(a: np.ndarray, ea: np.ndarray, b: np.ndarray, eb: np.ndarray) -> np.ndarray:
+    """|a b - a' b'| for |a - a'| <= ea, |b - b'| <= eb (a, b the integer run's magnitudes)."""
+    return a * eb + b * ea + ea * eb
+
+
+def _masked_error(
+    value: np.ndarray, err: np.ndarray, mask: np.ndarray, pre: np.ndarray, e_pre: np.ndarray, clip: float
+) -> np.ndarray:
+    """Error of value * mask when the float run's mask may differ: where the pre-activation lies within
+    its error bound of the clip point, the float mask is unknown and the error is the whole |value'|."""
+    unsure = np.abs(np.abs(pre) - clip) <= e_pre
+    return np.where(unsure, value + err, mask * err)
+
+
+def lstm_bounds(
+    state: TTState, x: IntArray, lengths: np.ndarray, labels: np.ndarray, fmts: TTTrainFormats
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Bounds on |y_int - y_float| (B, classes) and on every gradient element |g_int - g_float| (real
+    units) of :func:`lstm_step` against :func:`float_lstm_step` on the same (dequantized) state and input,
+    by running error analysis through time (docs/numerics.md section 16):
+
+    * forward: a TT core adds |G_k| e_in + 1/2 LSB(inter); the hard sigmoid is 1/4-Lipschitz and the hard
+      tanh 1-Lipschitz, plus 1/2 LSB(act) of rounding; a product a b errs by |a| e_b + |b| e_a + e_a e_b,
+      plus 1/2 LSB of the format it rounds into;
+    * backward: the same rules with 1/2 LSB(grad); a derivative mask is exact where the integer
+      pre-activation lies farther than its bound from the clip point, elsewhere the masked value's whole
+      magnitude is counted (so the bound holds whatever the float run's mask is).
+
+    Valid while nothing saturates (the tests check the bounds on unsaturated cases)."""
+    shapes = state.shapes
+    sx, sh, shd = shapes["x_core"], shapes["h_core"], shapes["head"]
+    hid = sh.rows
+    tape: list = []
+    probe: list = []
+    _lstm_run(state.tensors, shapes, x, lengths, labels, fmts, backward=False, tape_out=tape, probe=probe)
+    fc, fa, fi, fg = fmts.core.frac, fmts.act.frac, fmts.inter.frac, fmts.grad.frac
+    ha, hi, hg = 2.0 ** -(fa + 1), 2.0 ** -(fi + 1), 2.0 ** -(fg + 1)
+
+    def cores_abs(matrix: str) -> list[np.ndarray]:
+        return [np.abs(c.astype(np.float64)) / 2.0**fc for c in state.cores(matrix)]
+
+    xa, hca, heada = cores_abs("x_core"), cores_abs("h_core"), cores_abs("head")
+    deq = dequantized(state, fmts)
+    wx, wh, whead = (
+        _dense_abs(cores_abs(m), [deq[f"{m}{k}"] for k in range(shapes[m].cores)], shapes[m])
+        for m in ("x_core", "h_core", "head")
+    )
+    b, steps = x.shape[0], x.shape[1]
+    e_h, e_c = np.zeros((b, hid)), np.zeros((b, hid))
+    fwd = []
+    for t in range(steps):
+        e_ax, tx_err = _tt_forward_bound(xa, wx, np.zeros((b, sx.cols)), sx, hi)
+        e_ah, th_err = _tt_forward_bound(hca, wh, e_h, sh, hi)
+        e_pre = e_ax + e_ah
+        entry = dict(zip(LSTM_TAPE_FIELDS, tape[t], strict=True))
+        i, f, g, o = (np.abs(entry[n]) / 2.0**fa for n in ("i", "f", "g", "o"))
+        c_prev = np.abs(entry["c_prev"]) / 2.0**fi
+        tc = np.abs(entry["tc"]) / 2.0**fa
+        e_i, e_f, e_o = (e_pre[:, j * hid : (j + 1) * hid] / 4 + ha for j in (0, 1, 3))
+        e_g = e_pre[:, 2 * hid : 3 * hid] + ha
+        e_c_new = _product_error(f, e_f, c_prev, e_c) + _product_error(i, e_i, g, e_g) + hi
+        e_tc = e_c_new + ha
+        e_h_new = _product_error(o, e_o, tc, e_tc) + ha
+        fwd.append({
+            "e_pre": e_pre, "e_i": e_i, "e_f": e_f, "e_g": e_g, "e_o": e_o, "e_c_prev": e_c, "e_c_new": e_c_new,
+            "e_tc": e_tc, "tx_err": tx_err, "th_err": th_err,
+        })  # fmt: skip
+        valid = entry["valid"]
+        e_h, e_c = np.where(valid, e_h_new, e_h), np.where(valid, e_c_new, e_c)
+    y_bound, thead_err = _tt_forward_bound(heada, whead, e_h, shd, hi)
+    y, _, _, _ = _lstm_run(state.tensors, shapes, x, lengths, labels, fmts, backward=False)
+    err = np.abs(y - one_hot(labels, shd.rows, fmts.inter)) / 2.0**fi
+
+    def saved_abs(arrays: list[np.ndarray], first_frac: int) -> list[np.ndarray]:
+        d = len(arrays)
+        return [
+            np.abs(a.astype(np.float64)) / 2.0 ** (first_frac if k == d - 1 else fi)
+            for k, a in enumerate(arrays)
+        ]
+
+    out: dict[str, np.ndarray] = {}
+    d_head, dh, e_dh = _tt_backward_bound(
+        heada, whead, saved_abs(tape[-1], fa), thead_err, err, y_bound, shd, hg
+    )
+    out.update({f"head{k}": d_head[k] for k in range(shd.cores)})
+    out["bhead"] = y_bound.sum(axis=0)
+    bx = [np.zeros(sx.core_shape(k)) for k in range(sx.cores)]
+    bh = [np.zeros(sh.core_shape(k)) for k in range(sh.cores)]
+    bb = np.zeros(4 * hid)
+    dc, e_dc = np.zeros((b, hid)), np.zeros((b, hid))
+    for t in range(steps - 1, -1, -1):
+        entry = dict(zip(LSTM_TAPE_FIELDS, tape[t], strict=True))
+        e = fwd[t]
+        pre, c_new = (v / 2.0**fi for v in probe[t])
+        i, f, g, o = (np.abs(entry[n]) / 2.0**fa for n in ("i", "f", "g", "o"))
+        c_prev = np.abs(entry["c_prev"]) / 2.0**fi
+        tc = np.abs(entry["tc"]) / 2.0**fa
+        valid = entry["valid"]
+        do, e_do = dh * tc + hg, _product_error(dh, e_dh, tc, e["e_tc"]) + hg
+        dtc, e_dtc = dh * o + hg, _product_error(dh, e_dh, o, e["e_o"]) + hg
+        e_dtc = _masked_error(dtc, e_dtc, entry["mask_c"], c_new, e["e_c_new"], 1.0)
+        dct, e_dct = dc + dtc * entry["mask_c"], e_dc + e_dtc
+        df, e_df = dct * c_prev + hg, _product_error(dct, e_dct, c_prev, e["e_c_prev"]) + hg
+        di, e_di = dct * g + hg, _product_error(dct, e_dct, g, e["e_g"]) + hg
+        dg, e_dg = dct * i + hg, _product_error(dct, e_dct, i, e["e_i"]) + hg
+        dcp, e_dcp = dct * f + hg, _product_error(dct, e_dct, f, e["e_f"]) + hg
+        gate_pre = [pre[:, j * hid : (j + 1) * hid] for j in range(4)]
+        gate_e = [e["e_pre"][:, j * hid : (j + 1) * hid] for j in range(4)]
+        parts = [  # (value, error, mask, clip point) of dpre per gate: sigma' = 1/4 inside |v| < 2
+            (di / 4 + hg, e_di / 4 + hg, entry["mask_i"], 2.0),
+            (df / 4 + hg, e_df / 4 + hg, entry["mask_f"], 2.0),
+            (dg, e_dg, entry["mask_g"], 1.0),
+            (do / 4 + hg, e_do / 4 + hg, entry["mask_o"], 2.0),
+        ]
+        g_abs = np.concatenate([v * m for v, _, m, _ in parts], axis=1) * valid
+        g_err = (
+            np.concatenate(
+                [
+                    _masked_error(v, er, m, gate_pre[j], gate_e[j], clip)
+                    for j, (v, er, m, clip) in enumerate(parts)
+                ],
+                axis=1,
+            )
+            * valid
+        )
+        dcx, _, _ = _tt_backward_bound(
+            xa, wx, saved_abs(entry["x_inputs"], fmts.x.frac), e["tx_err"], g_abs, g_err, sx, hg
+        )
+        dch, dhp, e_dhp = _tt_backward_bound(
+            hca, wh, saved_abs(entry["h_inputs"], fa), e["th_err"], g_abs, g_err, sh, hg
+        )
+        for k in range(sx.cores):
+            bx[k] += dcx[k]
+        for k in range(sh.cores):
+            bh[k] += dch[k]
+        bb += g_err.sum(axis=0)
+        dh, e_dh = np.where(valid, dhp, dh), np.where(valid, e_dhp, e_dh)
+        dc, e_dc = np.where(valid, dcp, dc), np.where(valid, e_dcp, e_dc)
+    out.update({f"x_core{k}": bx[k] for k in range(sx.cores)})
+    out.update({f"h_core{k}": bh[k] for k in range(sh.cores)})
+    out["bx"], out["bh"] = bb, bb.copy()
+    return y_bound, out
