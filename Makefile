@@ -31,12 +31,20 @@ help:
 	@echo "  make formal            every formal check of formal/ (Yosys + yosys-smtbmc + z3), build/formal"
 	@echo "  make coverage          Verilator line/branch/toggle + functional coverage of the RTL, build/coverage"
 	@echo "  make mutate            mutation score of the RTL tests (MUTANTS=$(MUTANTS) sampled, SEED=$(SEED)), build/mutate"
+	@echo "  make train-rtl         train a TT-MLP on the RTL training engine, every step checked against golden (SIM=...)"
 	@echo "  make synth             Yosys synth_xilinx resource estimate of MODEL (FAMILY=xcu|xc7|xcup)"
 	@echo "  make bitstream-ice40   a small GRU through Yosys, nextpnr-ice40 and icepack (real bitstream, Fmax)"
 	@echo "  make bitstream-ecp5    the default model, ECP5_LANES lanes, through synth_ecp5, nextpnr-ecp5, ecppack"
 	@echo "  make bitstream         Vivado bitstream, BOARD=$(BOARD) (one of: $(BOARDS)); needs Vivado"
 	@echo "  make check-vivado-tcl  the Vivado TCL sourced in tclsh against stand-in commands, every board"
 	@echo "  make setup | lint | format | clean"
+
+# A TT-MLP trained on the RTL training engine (rtl/ernn_tt_train_top.v) in simulation, every step's cores
+# compared word by word with the golden step (ernn/sim/tt_train.py); report in build/train-rtl/$(SIM).
+TT_TRAIN ?= --inputs 12 --outputs 6 --cores 2 --rank 3 --batch 3 --steps 4
+.PHONY: train-rtl
+train-rtl: setup
+	$(VENV)/bin/ernn train-rtl $(TT_TRAIN) --sim $(SIM) --valid-gaps 0.2 --ready-stalls 0.2 --out build/train-rtl/$(SIM) --force
 
 .PHONY: synth bitstream-ice40 bitstream-ecp5
 FAMILY ?= xcu

@@ -644,6 +644,92 @@ def cmd_sim(args: argparse.Namespace) -> int:
     return 0 if r["bit_exact"] else 1
 
 
+def _add_train_rtl(sub: argparse._SubParsersAction) -> None:
+    from ernn.sim.tt_train import DATA_SETS, TTTrainConfig
+
+    d = TTTrainConfig()
+    p = sub.add_parser(
+        "train-rtl",
+        help="train a TT-MLP on the RTL training engine in simulation, every step checked against golden",
+        description="Compiles the engine's program for the TT-MLP, runs the golden training step and the RTL "
+        "(rtl/ernn_tt_train_top.v) on the same batches, reads every trained word back after each step and "
+        "compares it; writes report.json (cycles per step, ideal, status, bit_exact, first divergence), "
+        "trained.npz and tt_program.mem into --out. Exit 1 when the RTL diverged.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    p.add_argument("--inputs", type=int, help=f"layer inputs (default {d.inputs}; digits: 64)")
+    p.add_argument("--outputs", type=int, help=f"layer outputs (default {d.outputs}; digits: 10)")
+    p.add_argument("--cores", type=int, default=d.cores, help="TT cores")
+    p.add_argument("--rank", type=int, default=d.rank, help="TT rank")
+    p.add_argument("--batch", type=int, default=d.batch, help="samples per training step")
+    p.add_argument("--steps", type=int, default=d.steps, help="training steps")
+    p.add_argument("--seed", type=int, default=d.seed, help="initial cores, data and the LFSR seed")
+    p.add_argument("--lr-shift", type=int, default=d.lr_shift, help="learning rate 2**-lr_shift")
+    p.add_argument("--prune-shift", type=int, default=d.prune_shift, help="rank pruning (0: off)")
+    p.add_argument("--data", default=d.data, choices=DATA_SETS, help="random samples or scikit-learn digits")
+    p.add_argument("--sim", default="icarus", help="icarus or verilator")
+    p.add_argument("--out", default="build/train-rtl", help="output folder")
+    p.add_argument("--work-dir", help="simulation working folder, kept (default: a temporary one)")
+    p.add_argument("--handshake-seed", type=int, default=0, help="seed of the random gaps and stalls")
+    p.add_argument("--valid-gaps", type=float, default=0.0, help="probability of a tvalid gap per beat")
+    p.add_argument("--ready-stalls", type=float, default=0.0, help="probability of tready low per cycle")
+    p.add_argument("--force", action="store_true", help="replace an earlier train-rtl folder")
+    p.set_defaults(func=cmd_train_rtl)
+
+
+def cmd_train_rtl(args: argparse.Namespace) -> int:
+    import os
+
+    from ernn.sim import tt_train
+
+    _check_sim(args.sim)
+    d = tt_train.TTTrainConfig()
+    inputs, outputs = tt_train.DIGITS_SHAPE if args.data == "digits" else (d.inputs, d.outputs)
+    config = tt_train.TTTrainConfig(
+        inputs=inputs if args.inputs is None else args.inputs,
+        outputs=outputs if args.outputs is None else args.outputs,
+        cores=args.cores,
+        rank=args.rank,
+        batch=args.batch,
+        steps=args.steps,
+        seed=args.seed,
+        lr_shift=args.lr_shift,
+        prune_shift=args.prune_shift,
+        data=args.data,
+    )
+    os.environ.setdefault("COCOTB_LOG_LEVEL", "WARNING")
+    r = tt_train.train_rtl(
+        config,
+        args.out,
+        sim=args.sim,
+        work_dir=args.work_dir,
+        seed=args.handshake_seed,
+        valid_gap_prob=args.valid_gaps,
+        ready_stall_prob=args.ready_stalls,
+        force=args.force,
+    )
+    verdict = (
+        "bit-exact with the golden step" if r["bit_exact"] else f"NOT bit-exact ({r['mismatches']} words)"
+    )
+    cyc = r["cycles_per_step"]
+    print(
+        f"RTL ({args.sim}): {config.steps} training steps of {config.inputs} -> {config.outputs} (ranks "
+        f"{r['shape']['ranks']}, batch {config.batch}), {r['words_compared']} words compared, {verdict}; "
+        f"{cyc[0]} cycles/step (program {r['cycles_expected']}, ideal {r['ideal_cycles_per_step']}, ratio "
+        f"{r['ratio_to_ideal']:.3f}); {r['wall_seconds']:.1f} s"
+    )
+    if r["first_divergence"]:
+        print(tt_train.describe_divergence(r["first_divergence"], config.seed))
+    if r["inference"]["mismatches"]:
+        print(f"inference on the trained cores: {r['inference']['mismatches']} outputs differ")
+    if not r["status_ok"]:
+        print(
+            f"status words {r['status']}, inference {r['inference']['status']}: not the step counts expected"
+        )
+    print(f"report: {Path(args.out) / 'report.json'}")
+    return 0 if r["bit_exact"] else 1
+
+
 def _add_report(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser(
         "report",
@@ -889,6 +975,7 @@ def main(argv: list[str] | None = None) -> int:
     _add_golden(sub)
     _add_evaluate(sub)
     _add_sim(sub)
+    _add_train_rtl(sub)
     _add_report(sub)
     _add_synth(sub)
     _add_dse(sub)
