@@ -15,7 +15,11 @@ grad       Q20.12     every backward signal (dL/dy, dL/dh, dL/dpre, partial resu
 
 Core and bias gradients are not rounded: they are exact sums (int64 here; the widths the hardware needs
 are :meth:`TTTrainFormats.gradient_word`) and the update rounds them once, stochastically, into the
-parameter's own format: ``w <- sat(w - SR(g, s))`` with s = frac(g) + ``lr_shift`` - frac(w) (learning
+parameter's own format. Option ``grad_store`` (default None: exact sums, the engine's contract) holds
+every gradient accumulator in one named format instead: each time step's core or bias gradient (exact
+over the batch) is rounded half up into it and added with saturation, and the update reads that word
+(its fraction bits are then frac(g) below); it trades the accumulators' width (the training state's
+largest part, docs/tensor_train.md section 4) for a rounding per time step: ``w <- sat(w - SR(g, s))`` with s = frac(g) + ``lr_shift`` - frac(w) (learning
 rate 2**-lr_shift), ``SR(g, s) = (g + r) >> s`` (floor) with r uniform in [0, 2**s) from :class:`LaneLFSR`.
 
 Random source: ``sr_lanes`` Galois LFSRs of 32 bits, polynomial x^32 + x^22 + x^2 + x + 1 (primitive;
@@ -56,6 +60,7 @@ class TTTrainFormats:
     prior_samples: int = 0  # > 0: the rank prior's decay, N training samples (0: no prior)
     sr_lanes: int = 8  # LFSR lanes
     seed: int = 1
+    grad_store: QFormat | None = None  # None: exact gradient sums; else the accumulators' format
 
     def __post_init__(self) -> None:
         for name in ("core", "x", "act", "inter", "grad"):
@@ -105,6 +110,20 @@ class TTTrainFormats:
             or self.prior_samples < 0
         ):
             raise ValueError(f"prior_samples must be an integer >= 0, got {self.prior_samples!r}")
+        if self.grad_store is not None:
+            gs = self.grad_store
+            if not isinstance(gs, QFormat) or not gs.signed or not 0 <= gs.frac < gs.word:
+                raise ValueError(
+                    f"tt format grad_store must be a signed QFormat with 0 <= frac < word, got {gs!r}"
+                )
+            if gs.word > 32:
+                raise ValueError(f"tt format grad_store is a memory word: at most 32 bits, got {gs}")
+            if gs.word - gs.frac < self.grad.word - self.grad.frac:
+                raise ValueError(
+                    f"tt format grad_store {gs} is too narrow for the gradients: a bias gradient sums grad "
+                    f"words ({self.grad.word - self.grad.frac} integer bits in grad {self.grad}), grad_store has "
+                    f"{gs.word - gs.frac}"
+                )
         if not isinstance(self.seed, int) or isinstance(self.seed, bool):
             raise ValueError(f"seed must be an integer, got {self.seed!r}")
 
@@ -119,6 +138,8 @@ class TTTrainFormats:
             out[name] = {"word": fmt.word, "frac": fmt.frac}
         for name in ("lr_shift", "prune_shift", "prior_samples", "sr_lanes", "seed"):
             out[name] = getattr(self, name)
+        if self.grad_store is not None:  # only when set: the default's record stays what it was
+            out["grad_store"] = {"word": self.grad_store.word, "frac": self.grad_store.frac}
         return out
 
 

@@ -335,6 +335,40 @@ def ranks(state: TTState) -> dict[str, list[list[int]]]:
 
 
 # ------------------------------------------------------------------------------------------------------
+# gradient accumulators: exact (default), or held in the ``grad_store`` format
+def _stored(part: np.ndarray, frac: int | None, fmts: TTTrainFormats | None) -> np.ndarray:
+    """``part`` (an exact gradient with ``frac`` fraction bits) as the accumulator holds it: unchanged,
+    or with ``grad_store`` rounded half up into it and saturated."""
+    if fmts is None or fmts.grad_store is None or frac is None:
+        return part
+    return saturate(round_shift(part, frac - fmts.grad_store.frac), fmts.grad_store)
+
+
+def _accumulate(
+    acc: np.ndarray, part: np.ndarray, frac: int | None, fmts: TTTrainFormats | None
+) -> np.ndarray:
+    """acc + part exactly, or (``grad_store``) sat(acc + part rounded into grad_store): one rounding per
+    time step, so that an accumulator is a ``grad_store`` word instead of an exact sum."""
+    if fmts is None or fmts.grad_store is None or frac is None:
+        return acc + part
+    return saturate(acc + _stored(part, frac, fmts), fmts.grad_store)
+
+
+def _recurrent_fracs(fmts: TTTrainFormats, shapes: dict[str, TTShape]) -> dict[str, int]:
+    """Fraction bits of the exact gradients of the GRU / LSTM classifier's tensors."""
+    fg = fmts.grad.frac
+    fracs = {"bx": fg, "bh": fg, "bhead": fg}
+    for matrix, first in (("x_core", fmts.x.frac), ("h_core", fmts.act.frac), ("head", fmts.act.frac)):
+        d = shapes[matrix].cores
+        fracs.update({f"{matrix}{k}": fg + _input_frac(fmts, k, d, first) for k in range(d)})
+    return fracs
+
+
+def _store_fracs(fracs: dict[str, int], fmts: TTTrainFormats) -> dict[str, int]:
+    return fracs if fmts.grad_store is None else dict.fromkeys(fracs, fmts.grad_store.frac)
+
+
+# ------------------------------------------------------------------------------------------------------
 # TT-MLP
 def mlp_shapes(inputs: int, outputs: int, params: TensorTrain) -> dict[str, TTShape]:
     return {"w": TTShape.of(outputs, inputs, 1, params)}
@@ -373,6 +407,8 @@ def mlp_step(
         f"w{k}": fmts.grad.frac + _input_frac(fmts, k, shape.cores, fmts.x.frac) for k in range(shape.cores)
     }
     grads["b"], fracs["b"] = g_y.sum(axis=0), fmts.grad.frac
+    grads = {name: _stored(v, fracs[name], fmts) for name, v in grads.items()}
+    fracs = _store_fracs(fracs, fmts)
     if fmts.prior_samples:
         _add_decay(new, grads, fracs, fmts, len(x))
     update(new, grads, fracs, fmts)
@@ -598,8 +634,9 @@ def _gru_run(
     gfmt = fmts.grad if integer else None
     cfrac = fmts.core.frac if integer else 0
     d_head, dh = tt_backward(head, shead, g_y, shd, gfmt, cfrac)
-    grads = {f"head{k}": d_head[k] for k in range(shd.cores)}
-    grads["bhead"] = g_y.sum(axis=0)
+    exact = _recurrent_fracs(fmts, shapes) if integer else {}
+    grads = {f"head{k}": _stored(d_head[k], exact.get(f"head{k}"), fmts) for k in range(shd.cores)}
+    grads["bhead"] = _stored(g_y.sum(axis=0), exact.get("bhead"), fmts)
     gx = [np.zeros_like(c) for c in xc]
     gh = [np.zeros_like(c) for c in hc]
     gbx = np.zeros(3 * hidden, dtype=h.dtype)
@@ -619,10 +656,11 @@ def _gru_run(
         dcx, _ = tt_backward(xc, sax, g_ax, sx, gfmt, cfrac, need_input=False)
         dch, dh_prev = tt_backward(hc, sah, g_ah, sh, gfmt, cfrac)
         for k in range(sx.cores):
-            gx[k] = gx[k] + dcx[k]
+            gx[k] = _accumulate(gx[k], dcx[k], exact.get(f"x_core{k}"), fmts)
         for k in range(sh.cores):
-            gh[k] = gh[k] + dch[k]
-        gbx, gbh = gbx + g_ax.sum(axis=0), gbh + g_ah.sum(axis=0)
+            gh[k] = _accumulate(gh[k], dch[k], exact.get(f"h_core{k}"), fmts)
+        gbx = _accumulate(gbx, g_ax.sum(axis=0), exact.get("bx"), fmts)
+        gbh = _accumulate(gbh, g_ah.sum(axis=0), exact.get("bh"), fmts)
         dh = np.where(valid, ops.sat(dz_h + dh_prev, "grad"), dh)
     grads.update({f"x_core{k}": gx[k] for k in range(sx.cores)})
     grads.update({f"h_core{k}": gh[k] for k in range(sh.cores)})
@@ -636,6 +674,7 @@ def _gru_run(
         for k in range(shd.cores):
             fracs[f"head{k}"] = fg + _input_frac(fmts, k, shd.cores, fa)
         fracs.update({"bx": fg, "bh": fg, "bhead": fg})
+        fracs = _store_fracs(fracs, fmts)
     return y, grads, np.stack(hs, axis=1), fracs
 
 
@@ -795,8 +834,9 @@ def _lstm_run(
     gfmt = fmts.grad if integer else None
     cfrac = fmts.core.frac if integer else 0
     d_head, dh = tt_backward(head, shead, g_y, shd, gfmt, cfrac)
-    grads = {f"head{k}": d_head[k] for k in range(shd.cores)}
-    grads["bhead"] = g_y.sum(axis=0)
+    exact = _recurrent_fracs(fmts, shapes) if integer else {}
+    grads = {f"head{k}": _stored(d_head[k], exact.get(f"head{k}"), fmts) for k in range(shd.cores)}
+    grads["bhead"] = _stored(g_y.sum(axis=0), exact.get("bhead"), fmts)
     gx = [np.zeros_like(core) for core in xc]
     gh = [np.zeros_like(core) for core in hc]
     gb = np.zeros(4 * hid, dtype=dtype)
@@ -819,10 +859,10 @@ def _lstm_run(
         dcx, _ = tt_backward(xc, sax, g_pre, sx, gfmt, cfrac, need_input=False)
         dch, dh_prev = tt_backward(hc, sah, g_pre, sh, gfmt, cfrac)
         for k in range(sx.cores):
-            gx[k] = gx[k] + dcx[k]
+            gx[k] = _accumulate(gx[k], dcx[k], exact.get(f"x_core{k}"), fmts)
         for k in range(sh.cores):
-            gh[k] = gh[k] + dch[k]
-        gb = gb + g_pre.sum(axis=0)
+            gh[k] = _accumulate(gh[k], dch[k], exact.get(f"h_core{k}"), fmts)
+        gb = _accumulate(gb, g_pre.sum(axis=0), exact.get("bx"), fmts)
         dh = np.where(valid, dh_prev, dh)
         dc = np.where(valid, dc_prev, dc)
     grads.update({f"x_core{k}": gx[k] for k in range(sx.cores)})
@@ -837,6 +877,7 @@ def _lstm_run(
         for k in range(shd.cores):
             fracs[f"head{k}"] = fg + _input_frac(fmts, k, shd.cores, fa)
         fracs.update({"bx": fg, "bh": fg, "bhead": fg})
+        fracs = _store_fracs(fracs, fmts)
     return y, grads, np.stack(hs, axis=1), fracs
 
 

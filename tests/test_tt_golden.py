@@ -428,3 +428,48 @@ def test_lstm_training_lowers_the_loss_and_prunes_with_the_prior():
     ranks = g.ranks(state)
     assert {len(r) for r in ranks["x_core"]} == {3} and len(ranks["x_core"]) == 4  # four gates
     assert any(r[1] < 4 for m in ("x_core", "h_core") for r in ranks[m]), ranks
+
+
+# ------------------------------------------------------------------------------------------------ grad_store
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_gradients_held_in_a_wide_enough_store_are_the_exact_sums(cell):
+    """Q32.22 has at least every exact gradient's fraction bits: nothing is rounded, the sums are the
+    default step's, shifted (the update then draws more bits, so only the gradients are compared)."""
+    store = TTTrainFormats(grad_store=QFormat(32, 22))
+    case = _gru_case(6) if cell == "gru" else _lstm_case(6)
+    step = g.gru_step if cell == "gru" else g.lstm_step
+    _, exact = step(*case, FMT)
+    _, held = step(*case, store)
+    for name, value in exact.grads.items():
+        assert held.grad_fracs[name] == 22 and exact.grad_fracs[name] <= 22
+        assert np.array_equal(held.grads[name], value << (22 - exact.grad_fracs[name])), name
+
+
+@pytest.mark.parametrize("cell", ["gru", "lstm"])
+def test_gradients_held_in_grad_store_are_rounded_once_per_time_step(cell):
+    fmt = QFormat(20, 12)
+    store = TTTrainFormats(grad_store=fmt)
+    case = _gru_case(7) if cell == "gru" else _lstm_case(7)
+    step = g.gru_step if cell == "gru" else g.lstm_step
+    steps = case[1].shape[1]
+    _, exact = step(*case, FMT)
+    _, held = step(*case, store)
+    half = 2.0 ** -(fmt.frac + 1)
+    for name, value in held.grads.items():
+        assert value.min() >= fmt.min_int and value.max() <= fmt.max_int
+        err = np.abs(value / 2.0**fmt.frac - exact.grads[name] / 2.0 ** exact.grad_fracs[name])
+        roundings = (
+            1 if name.startswith(("head", "bhead")) else steps
+        )  # head: once per step; the rest per time step
+        assert err.max() <= roundings * half, f"{cell} {name}: {err.max()} > {roundings} half LSBs"
+        if exact.grad_fracs[name] > fmt.frac:  # core gradients carry more fraction bits: some must round
+            assert err.max() > 0, f"{cell} {name}: nothing was rounded"
+
+
+def test_grad_store_formats_too_narrow_are_refused_and_recorded_only_when_set():
+    with pytest.raises(ValueError, match="grad_store Q16.12 is too narrow for the gradients"):
+        TTTrainFormats(grad_store=QFormat(16, 12))
+    with pytest.raises(ValueError, match="grad_store is a memory word: at most 32 bits"):
+        TTTrainFormats(grad_store=QFormat(40, 20))
+    assert "grad_store" not in TTTrainFormats().to_dict()
+    assert TTTrainFormats(grad_store=QFormat(20, 12)).to_dict()["grad_store"] == {"word": 20, "frac": 12}
