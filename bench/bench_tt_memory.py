@@ -6,13 +6,15 @@ One GRU classifier (features -> hidden, a linear head), trained on one batch of 
 * **dense fp32** -- ``torch.nn.GRU`` + ``nn.Linear``, Adam;
 * **TT fp32** -- :class:`ernn.train.tt.TTGRU` (``--cores``, ``--rank``) + ``nn.Linear``, Adam;
 * **TT low precision** -- the integer golden step (golden/tt_train.py, formats of docs/numerics.md §16), SGD
-  with stochastic rounding (no optimizer state besides the LFSR lanes).
+  with stochastic rounding (no optimizer state besides the LFSR lanes); keeping every intermediate for the
+  backward pass or recomputing it, and (``--grad-store``) with the gradient accumulators held in a named
+  format instead of exact sums (``TTTrainFormats.grad_store``).
 
 Bytes are measured, not derived from formulas: torch -- every parameter's and gradient's ``nbytes`` after a
 backward pass, the optimizer's state tensors after its step, and the tensors autograd saves for the backward
 pass (a ``saved_tensors_hooks`` pack hook; parameters and repeated storages counted once, parameters not
 counted again). Golden -- the integer arrays the step holds: cores and biases at their format's width,
-gradients at the width their exact sums need (``TTTrainFormats.gradient_word``), the LFSR lanes and rank
+gradients at the width their exact sums need (``TTTrainFormats.gradient_word``) or at ``grad_store``'s, the LFSR lanes and rank
 masks, and the arrays the backward pass keeps (``tape_out``, each at its format's width, broadcast views
 counted once). Speed: median seconds of one whole step (forward, backward, update) over ``--reps``.
 
@@ -34,6 +36,7 @@ from torch import nn
 
 from ernn.files import atomic
 from ernn.golden import tt_train as g
+from ernn.golden.formats import QFormat
 from ernn.golden.tt_formats import LFSR_BITS, TTTrainFormats
 from ernn.shape.structures import TensorTrain
 from ernn.train import tt
@@ -86,9 +89,9 @@ def torch_state(model: nn.Module, head: nn.Linear, x: torch.Tensor, y: torch.Ten
 
 def golden_state(
     features: int, hidden: int, classes: int, params: TensorTrain, head: TensorTrain | None,
-    batch: int, steps: int, reps: int, recompute: bool,
+    batch: int, steps: int, reps: int, recompute: bool, grad_store: QFormat | None = None,
 ) -> dict:  # fmt: skip
-    fmts = TTTrainFormats()
+    fmts = TTTrainFormats(grad_store=grad_store)
     shapes = g.gru_shapes(features, hidden, classes, params, head)
     state = g.random_state(shapes, fmts, 0)
     rng = np.random.default_rng(0)
@@ -103,6 +106,9 @@ def golden_state(
     _, res = g.gru_step(state, x, lengths, labels, fmts, recompute=recompute)
     grad_bits = 0
     for name, grad in res.grads.items():
+        if grad_store is not None:  # every accumulator is one grad_store word
+            grad_bits += grad.size * grad_store.word
+            continue
         if name.startswith("b"):
             terms, input_word = (
                 batch * steps,
@@ -161,7 +167,7 @@ def _terms_per_entry(shapes: dict[str, g.TTShape], name: str) -> int:
 
 def measure(
     features: int, hidden: int, classes: int, params: TensorTrain, head: TensorTrain | None,
-    batch: int, steps: int, reps: int,
+    batch: int, steps: int, reps: int, grad_stores: list[QFormat] = (),
 ) -> dict:  # fmt: skip
     torch.manual_seed(0)
     x = torch.randn(batch, steps, features)
@@ -175,6 +181,12 @@ def measure(
         "TT fp32": ttf,
         "TT low precision": golden_state(*args, recompute=False),
         "TT low precision, recompute": golden_state(*args, recompute=True),
+        **{
+            f"TT low precision, recompute, gradients Q{q.word}.{q.frac}": golden_state(
+                *args, recompute=True, grad_store=q
+            )
+            for q in grad_stores
+        },
     }
     for row in rows.values():
         row["total"] = sum(row[k] for k in ("weights", "gradients", "optimizer", "activations"))
@@ -191,7 +203,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="build/bench/tt_memory.json")
     ap.add_argument("--reps", type=int, default=3)
+    ap.add_argument(
+        "--grad-store",
+        nargs="*",
+        default=["20.12", "24.16"],
+        metavar="WORD.FRAC",
+        help="rows with the golden step's gradient accumulators held in these formats",
+    )
     args = ap.parse_args()
+    stores = [QFormat(*map(int, f.split("."))) for f in args.grad_store]
     torch.set_num_threads(1)
     configs = [
         # the JapaneseVowels model of docs/tensor_train.md, one batch of 16 sequences of 26 frames
@@ -202,17 +222,17 @@ def main() -> None:
     ]
     results = []
     for features, hidden, classes, params, head, batch, steps in configs:
-        r = measure(features, hidden, classes, params, head, batch, steps, args.reps)
+        r = measure(features, hidden, classes, params, head, batch, steps, args.reps, stores)
         results.append(r)
         print(
             f"GRU {features}->{hidden} ({classes} classes), TT {params.cores} cores rank {params.rank}, "
             f"head {'dense' if head is None else 'TT'}, batch {batch} x {steps} frames"
         )
-        print(f"  {'':28s} {'weights':>12s} {'gradients':>12s} {'optimizer':>12s} {'activations':>12s} "
+        print(f"  {'':48s} {'weights':>12s} {'gradients':>12s} {'optimizer':>12s} {'activations':>12s} "
               f"{'total':>12s} {'vs dense':>9s} {'step s':>9s}")  # fmt: skip
         for name, row in r["rows"].items():
             print(
-                f"  {name:28s} {row['weights']:12,.0f} {row['gradients']:12,.0f} {row['optimizer']:12,.0f} "
+                f"  {name:48s} {row['weights']:12,.0f} {row['gradients']:12,.0f} {row['optimizer']:12,.0f} "
                 f"{row['activations']:12,.0f} {row['total']:12,.0f} {row['ratio_vs_dense']:8.1f}x "
                 f"{row['step_seconds']:9.4f}"
             )
