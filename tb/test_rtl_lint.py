@@ -36,6 +36,9 @@ PE_MODULES = (
     "ernn_lstm_cell",
     "ernn_gru_cell",
     "ernn_csb_engine",
+    "ernn_csb_pe",
+    "ernn_csb_group",
+    "ernn_csb_array",
     "ernn_state_ram",
     "ernn_tt_lfsr",
     "ernn_tt_engine",
@@ -102,6 +105,18 @@ LINT_CASES: list[tuple[str, dict[str, object]]] = [
                 "COUNT_W": 6,
                 "INDEX_W": 5,
             },
+        )
+    ],
+    ("ernn_csb_pe", {}),
+    ("ernn_csb_group", {"P": 1, "Q": 1}),
+    ("ernn_csb_group", {"P": 4, "Q": 4, "BLOCK": 32, "INDEX_W": 5}),
+    *[
+        ("ernn_csb_array", {f"{n}_FILE": FILES for n in ("EN", "VAL", "X", "TGT", "LENS")} | extra)
+        for extra in (
+            {},
+            {"K": 1, "L": 1, "P": 1, "Q": 1},
+            {"K": 8, "L": 4, "P": 4, "Q": 4, "GATES": 4, "ROWS": 64, "COLS": 153, "BLOCK": 32}
+            | {"INDEX_W": 5, "X_W": 8, "STEPS": 900, "TILE_ROWS": 1, "LEN_W": 10, "MACS": 9000},
         )
     ],
     ("ernn_tt_lfsr", {}),

@@ -1,0 +1,261 @@
+"""Testbench of rtl/ernn_csb_array.v: y = W x of a CSB matrix on K x L groups of P x Q PEs running the
+balanced schedule (``ernn.export.csb_schedule``) compiled into program images (``ernn.export.csb_program``),
+bit for bit with the golden CSB matvec (``ernn.golden.csb.accumulate`` + ``finish``), with random input gaps
+and output back-pressure, a reset in the middle of a vector, on Icarus and Verilator; the utilization
+measured by the array's counters (busy PE-slots / (PEs x MAC clocks)) equal to the schedule's; and the
+program's elaboration checks naming the group, step and block.
+
+The matrices are random weights projected onto CSB by the training stage (``ernn.train.csb``) and quantized
+by the golden model; the inputs random Q(data) vectors, full scale included. Expected outputs come from the
+golden model and reach the cocotb side in the run's configuration. A mismatch names the first diverging
+vector and row, and the seed.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from ernn_tbutil import first_divergence, pause_generator, reset_dut, seed_for, sim_time_ns
+
+from ernn.sim import runner as rtl_runner
+
+TOPLEVEL = "ernn_csb_array"
+
+try:
+    import cocotb
+
+    @cocotb.test(timeout_time=200, timeout_unit="ms")
+    async def csb_array_matches_golden(dut) -> None:
+        from cocotb.triggers import RisingEdge
+        from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
+
+        conf = rtl_runner.tb_config()
+        seed, dw, ow = int(conf["seed"]), int(conf["data_w"]), int(conf["out_w"])
+        xs, expected = conf["x"], np.asarray(conf["y"], dtype=np.int64)
+        rng = np.random.default_rng(seed)
+        source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst, byte_lanes=1)
+        sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst, byte_lanes=1)
+        source.set_pause_generator(pause_generator(rng, float(conf["p_gap"])))
+        sink.set_pause_generator(pause_generator(rng, float(conf["p_stall"])))
+        await reset_dut(dut)
+        if conf.get("reset_at_clock") is not None:
+            # a reset in the middle of a vector: nothing of it may come out, the counters restart, and the
+            # stream after the reset starts clean (every vector right, none missing, none extra)
+            await source.send(AxiStreamFrame(rtl_runner.to_unsigned(conf["x_cut"], dw)))
+            for _ in range(int(conf["reset_at_clock"])):
+                await RisingEdge(dut.clk)
+            assert sink.empty(), "ernn_csb_array: a vector came out before the reset, earlier than the model"
+            dut.rst.value = 1
+            for _ in range(2):
+                await RisingEdge(dut.clk)
+            dut.rst.value = 0
+            source.clear()
+            await RisingEdge(dut.clk)
+        for x in xs:
+            await source.send(AxiStreamFrame(rtl_runner.to_unsigned(x, dw)))
+        got, done_ns = [], []
+        for _ in xs:
+            frame = await sink.recv()
+            done_ns.append(sim_time_ns())
+            got.append([rtl_runner.from_unsigned(int(w), ow) for w in frame.tdata])
+        if conf.get("period") is not None:  # no gaps, no stalls: one vector every `period` clocks
+            spacing = {(b - a) // 10 for a, b in itertools.pairwise(done_ns)}  # 10 ns clock
+            assert spacing == {int(conf["period"])}, (
+                f"vector spacing {spacing} clocks, the model {conf['period']}"
+            )
+        for _ in range(4):
+            await RisingEdge(dut.clk)
+        msg = first_divergence(np.array(got), expected, ("vector", "row"), seed, "ernn_csb_array: ")
+        assert msg is None, msg
+        assert sink.empty(), "ernn_csb_array: more vectors came out than went in"
+        # the utilization the array measures: its counters against the schedule's cycles and entries
+        mac, busy = int(dut.stat_mac_cycles.value), int(dut.stat_busy.value)
+        n = len(xs)
+        dut._log.info(
+            "measured: %d MAC clocks, %d busy PE-slots over %d vectors: utilization %.4f (schedule %.4f)",
+            mac,
+            busy,
+            n,
+            busy / (int(conf["pes"]) * mac) if mac else 0.0,
+            float(conf["utilization"]),
+        )
+        assert (mac, busy) == (n * int(conf["steps"]), n * int(conf["macs"])), (
+            f"counters {mac} MAC clocks / {busy} busy slots, the schedule {n} x "
+            f"({conf['steps']}, {conf['macs']})"
+        )
+        assert busy * 1.0 / (int(conf["pes"]) * mac) == float(conf["utilization"])
+
+except ImportError:  # pragma: no cover - pytest collection without cocotb installed fails in run()
+    pass
+
+
+def _matrix(gates: int, rows: int, cols: int, block: int, rate: float, seed: int):
+    """A random CSB matrix quantized by the golden model, and its numerics."""
+    import torch
+
+    from ernn.golden import csb as gcsb
+    from ernn.shape import ModelShape
+    from ernn.shape.structures import CSB
+    from ernn.train import csb as tcsb
+
+    params = CSB(block, rate)
+    rng = np.random.default_rng(seed)
+    dense = tcsb.project(torch.from_numpy(rng.normal(size=(gates, rows, cols)) * 0.5), params).numpy()
+    shape = ModelShape(cell="gru", input_size=cols, hidden_size=rows, structure=params)
+    cfg = gcsb.numerics(shape, float(np.abs(dense).max()), 1.0, 0.0)
+    return gcsb.quantize_matrix(gcsb.from_description(dense, params), cfg.weight_spectrum), cfg
+
+
+def array_params(prog, cfg, folder: Path) -> dict[str, object]:
+    """Verilog parameters of ernn_csb_array for a program (its images written into ``folder``)."""
+    from ernn.export import csb_program as cp
+
+    paths = cp.write(prog, folder, "p", cfg.weight_spectrum.word)
+    return prog.sizes() | {
+        "DATA_W": cfg.data.word,
+        "W_W": cfg.weight_spectrum.word,
+        "ACC_W": cfg.accumulator.word,
+        "OUT_W": cfg.ifft_out.word,
+        "SHIFT": cfg.accumulator.frac - cfg.ifft_out.frac,
+        "EN_FILE": paths["en"],
+        "VAL_FILE": paths["val"],
+        "X_FILE": paths["x"],
+        "TGT_FILE": paths["tgt"],
+        "LENS_FILE": paths["lens"],
+    }
+
+
+def setup(shape, grid, mode, seed, vectors, folder: Path, method: str = "z3"):
+    """Matrix, schedule, program, inputs, golden outputs and the run's configuration."""
+    from ernn.export import csb_program as cp
+    from ernn.export import csb_schedule as cs
+    from ernn.golden import csb as gcsb
+
+    gates, rows, cols, block, rate = shape
+    m, cfg = _matrix(gates, rows, cols, block, rate, seed)
+    sched = cs.compile_matrix(m.counts, cs.Grid(*grid), mode, method)
+    prog = cp.build(m, sched)
+    rng = np.random.default_rng(seed)
+    x = rng.integers(cfg.data.min_int, cfg.data.max_int + 1, size=(vectors, cols))
+    x[0] = cfg.data.max_int  # full scale, both signs
+    if vectors > 1:
+        x[1] = cfg.data.min_int
+    y = gcsb.finish(gcsb.accumulate(m, x, cfg), rows, cfg).reshape(len(x), gates * rows)
+    conf = {
+        "seed": seed,
+        "data_w": cfg.data.word,
+        "out_w": cfg.ifft_out.word,
+        "x": x.tolist(),
+        "y": y.tolist(),
+        "p_gap": 0.3,
+        "p_stall": 0.3,
+        "pes": sched.grid.pes,
+        "steps": sched.cycles,
+        "macs": sched.macs,
+        "utilization": sched.utilization,
+    }
+    return m, cfg, sched, prog, conf, array_params(prog, cfg, folder)
+
+
+# (gates, rows, cols, block, rate), (K, L, P, Q), mode: an LSTM-like stack with a ragged last block row and
+# column, both directions; a single gate with empty blocks, horizontal only, on 1 x 3 groups; two gates,
+# vertical only, with more group rows than block rows in the last tile row; the unshared schedule
+CASES = [
+    ((4, 20, 12, 8, 0.6), (2, 2, 2, 2), "both"),
+    ((1, 32, 32, 4, 0.85), (3, 2, 1, 3), "horizontal"),
+    ((2, 16, 28, 8, 0.3), (3, 3, 2, 1), "vertical"),
+    ((4, 20, 12, 8, 0.6), (2, 2, 2, 2), "none"),
+]
+
+
+@pytest.mark.parametrize("sim", rtl_runner.simulators())
+@pytest.mark.parametrize(("shape", "grid", "mode"), CASES)
+def test_ernn_csb_array(sim, shape, grid, mode, request, tmp_path) -> None:
+    seed = seed_for(request.node.nodeid)
+    print(f"seed {seed} (set ERNN_SEED to reproduce)")
+    *_, conf, params = setup(shape, grid, mode, seed, 5, tmp_path)
+    rtl_runner.run(TOPLEVEL, "test_ernn_csb_array", params, sim=sim, config=conf)
+
+
+@pytest.mark.parametrize("sim", rtl_runner.simulators())
+def test_ernn_csb_array_cycles(sim, request, tmp_path) -> None:
+    """Without gaps and stalls a vector leaves every ernn.export.csb_program.array_cycles clocks."""
+    from ernn.export import csb_program as cp
+
+    seed = seed_for(request.node.nodeid)
+    _, _, _, prog, conf, params = setup((1, 32, 32, 4, 0.85), (3, 2, 1, 3), "both", 123, 4, tmp_path)
+    assert (prog.lens == 0).any() or prog.tile_rows > 1  # tile rows back to back, with their reductions
+    conf |= {"seed": seed, "p_gap": 0.0, "p_stall": 0.0, "period": cp.array_cycles(prog)}
+    rtl_runner.run(TOPLEVEL, "test_ernn_csb_array", params, sim=sim, config=conf)
+
+
+@pytest.mark.parametrize("sim", rtl_runner.simulators())
+def test_ernn_csb_array_reset_mid_vector(sim, request, tmp_path) -> None:
+    """A reset part-way through a vector (at a seeded clock inside its array_cycles): that vector never
+    comes out, the counters restart, and the vectors after the reset are bit-exact, under gaps and
+    back-pressure."""
+    from ernn.export import csb_program as cp
+
+    seed = seed_for(request.node.nodeid)
+    m, cfg, _, prog, conf, params = setup((4, 20, 12, 8, 0.6), (2, 2, 2, 2), "both", seed, 4, tmp_path)
+    rng = np.random.default_rng(seed + 1)
+    cut = int(rng.integers(m.cols + 2, cp.array_cycles(prog) - 1))
+    print(f"seed {seed}: reset {cut} clocks into a vector of {cp.array_cycles(prog)}")
+    conf |= {
+        "x_cut": rng.integers(cfg.data.min_int, cfg.data.max_int + 1, size=m.cols).tolist(),
+        "reset_at_clock": cut,
+    }
+    rtl_runner.run(TOPLEVEL, "test_ernn_csb_array", params, sim=sim, config=conf)
+
+
+@pytest.mark.parametrize("sim", rtl_runner.simulators())
+def test_ernn_csb_array_refuses_bad_programs(sim, tmp_path) -> None:
+    """An input index outside COLS, a row offset outside a ragged block row, and a slot count that is not
+    MACS stop the elaboration with a message naming the group, step and block."""
+    from ernn.export import csb_program as cp
+
+    m, cfg, _, prog, _, params = setup((4, 20, 12, 8, 0.6), (2, 2, 2, 2), "both", 7, 1, tmp_path / "good")
+    g, s, n = (int(v[0]) for v in np.nonzero(prog.enable))
+    a = int(np.searchsorted(np.cumsum(prog.lens), s, side="right"))
+    step = s - int(prog.lens[:a].sum())
+    x_index = prog.x_index.copy()
+    x_index[g, s, n] = m.cols  # fits X_W = 4, outside COLS = 12
+    bad = array_params(dataclasses.replace(prog, x_index=x_index), cfg, tmp_path / "x")
+    rtl_runner.expect_elaboration_error(
+        TOPLEVEL,
+        bad,
+        rf"group \({g // 2}, {g % 2}\), tile row {a}, step {step}, PE {n}: input index 12 outside COLS = 12",
+        sim=sim,
+    )
+    # a bank-0 slot of a group whose block row is the ragged one (20 = 8 + 8 + 4 rows: block row 2 of
+    # each gate), given row offset 5 (fits INDEX_W = 3, outside the 4 rows)
+    k_of = np.arange(4) // 2
+    hits = [
+        (gi, si, ni)
+        for gi, si, ni in zip(*np.nonzero(prog.enable & (prog.bank == 0)), strict=True)
+        if (int(np.searchsorted(np.cumsum(prog.lens), si, side="right")) * 2 + k_of[gi]) % 3 == 2
+    ]
+    g, s, n = (int(v) for v in hits[0])
+    a = int(np.searchsorted(np.cumsum(prog.lens), s, side="right"))
+    blk = a * 2 + g // 2
+    row = prog.row.copy()
+    row[g, s, n] = 5
+    bad = array_params(dataclasses.replace(prog, row=row), cfg, tmp_path / "row")
+    rtl_runner.expect_elaboration_error(
+        TOPLEVEL,
+        bad,
+        rf"PE {n}: target bank 0 row 5 is outside CSB block \(gate {blk // 3}, block row 2\)",
+        sim=sim,
+    )
+    bad = dict(params, MACS=prog.macs + 1)
+    rtl_runner.expect_elaboration_error(TOPLEVEL, bad, r"enabled slots; STEPS = .*, MACS = ", sim=sim)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("SIM", "icarus")
+    rtl_runner.run_pytest_main()
