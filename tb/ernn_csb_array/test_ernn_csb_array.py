@@ -217,7 +217,6 @@ def test_ernn_csb_array_reset_mid_vector(sim, request, tmp_path) -> None:
 def test_ernn_csb_array_refuses_bad_programs(sim, tmp_path) -> None:
     """An input index outside COLS, a row offset outside a ragged block row, and a slot count that is not
     MACS stop the elaboration with a message naming the group, step and block."""
-    from ernn.export import csb_program as cp
 
     m, cfg, _, prog, _, params = setup((4, 20, 12, 8, 0.6), (2, 2, 2, 2), "both", 7, 1, tmp_path / "good")
     g, s, n = (int(v[0]) for v in np.nonzero(prog.enable))
