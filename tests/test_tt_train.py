@@ -16,9 +16,10 @@ def _data_args(tiny_data):
     return ["--train", str(tiny_data / "train.npz"), "--test", str(tiny_data / "test.npz")]
 
 
-def test_cli_trains_tt_and_records_the_rank_trajectory(tiny_data, tmp_path, capsys):
+@pytest.mark.parametrize(("cell", "gates"), [("gru", 3), ("lstm", 4)])
+def test_cli_trains_tt_and_records_the_rank_trajectory(tiny_data, tmp_path, capsys, cell, gates):
     out = tmp_path / "run"
-    args = ["train", "--out", str(out), "--cell", "gru", "--hidden-size", "8", "--epochs", "3", "--quiet"]
+    args = ["train", "--out", str(out), "--cell", cell, "--hidden-size", "8", "--epochs", "3", "--quiet"]
     args += ["--structure", "tt", "--mode", "direct", "--tt-cores", "2", "--tt-rank", "4"]
     assert cli.main([*args, "--tt-rank-threshold", "0.3", *_data_args(tiny_data)]) == 0
     printed = capsys.readouterr().out
@@ -27,6 +28,7 @@ def test_cli_trains_tt_and_records_the_rank_trajectory(tiny_data, tmp_path, caps
     assert len(metrics["history"]) == 3
     for epoch in metrics["history"]:
         assert set(epoch["ranks"]) == {"weight_ih_l0", "weight_hh_l0"}
+        assert len(epoch["ranks"]["weight_ih_l0"]) == len(epoch["ranks"]["weight_hh_l0"]) == gates
         assert all(
             len(r) == 3 and r[0] == r[-1] == 1 and 1 <= r[1] <= 4 for r in epoch["ranks"]["weight_ih_l0"]
         )
@@ -39,7 +41,7 @@ def test_cli_trains_tt_and_records_the_rank_trajectory(tiny_data, tmp_path, caps
     # the run directory is written whole and reads back: the same model, the same outputs
     manifest.verify(out, runs.KIND)
     model, _ = runs.load_run(out)
-    assert type(model.rnn).__name__ == "TTGRU" and model.rnn.config() == {
+    assert type(model.rnn).__name__ == f"TT{cell.upper()}" and model.rnn.config() == {
         k: v for k, v in config["model"].items() if k not in ("cell", "matvec")
     } | {"proj_size": model.rnn.proj_size}
     split = runs.run_dataset(out, tiny_data / "test.npz")
