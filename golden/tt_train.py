@@ -37,9 +37,10 @@ state, bit for bit:
 
 :func:`float_mlp_step` / :func:`float_gru_step` / :func:`float_lstm_step` run the same algorithm in
 float64 without rounding (the reference); :func:`mlp_forward_bound` / :func:`mlp_gradient_bound` and
-:func:`lstm_bounds` (through time) compute how far the integer outputs and gradients can lie from it
-(running error analysis; docs/numerics.md). ``recompute=True`` (GRU, LSTM) keeps only the recurrent state
-per time step and runs each step's forward again in the backward pass: the same integers.
+:func:`gru_bounds` / :func:`lstm_bounds` (through time) compute how far the integer outputs and
+gradients can lie from it (running error analysis; docs/numerics.md). ``recompute=True`` (GRU, LSTM)
+keeps only the recurrent state per time step and runs each step's forward again in the backward pass:
+the same integers.
 """
 
 from __future__ import annotations
@@ -572,8 +573,12 @@ def _gru_run(
     backward: bool = True,
     tape_out: list | None = None,
     recompute: bool = False,
+    probe: dict | None = None,
 ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, dict[str, int]]:
     """Forward (and backward) through time: (y, gradients, per-step hidden states, gradient fracs).
+
+    ``probe``: receives (pre_r, pre_z, pre_n) of every forward step (``probe["forward"]``) and dh, g_ax,
+    g_ah of every backward step (``probe["backward"][t]``), for :func:`gru_bounds`.
 
     ``tape_out``: receives what the backward pass keeps per time step (:data:`TAPE_FIELDS`; with
     ``recompute`` only h_{t-1}), then the head's saved input (the memory benchmark counts it).
@@ -612,6 +617,8 @@ def _gru_run(
         diff = h - n
         h_new = ops.sat(n + ops.mul(z, diff, fa, "act"), "act")
         valid = (t < lengths)[:, None]
+        if probe is not None and len(probe.setdefault("forward", [])) < steps:
+            probe["forward"].append((pre_r, pre_z, pre_n))
         return np.where(valid, h_new, h), (sax, sah, r, z, diff, ahn, mr, mz, mn, valid)
 
     for t in range(steps):
@@ -653,6 +660,8 @@ def _gru_run(
         dahn = ops.mul(dn, r, fa, "grad")
         g_ax = np.concatenate([dpre_r, dpre_z, dn], axis=1) * valid
         g_ah = np.concatenate([dpre_r, dpre_z, dahn], axis=1) * valid
+        if probe is not None:
+            probe.setdefault("backward", {})[t] = (dh, g_ax, g_ah)
         dcx, _ = tt_backward(xc, sax, g_ax, sx, gfmt, cfrac, need_input=False)
         dch, dh_prev = tt_backward(hc, sah, g_ah, sh, gfmt, cfrac)
         for k in range(sx.cores):
@@ -769,13 +778,14 @@ def _lstm_run(
     backward: bool = True,
     tape_out: list | None = None,
     recompute: bool = False,
-    probe: list | None = None,
+    probe: dict | None = None,
 ) -> tuple[np.ndarray, dict[str, np.ndarray], np.ndarray, dict[str, int]]:
     """Forward (and backward) through time of the TT-LSTM: (y, gradients, per-step h, gradient fracs).
 
     ``tape_out`` and ``recompute`` as in the GRU (:func:`_gru_run`); with ``recompute`` a step keeps
-    h_{t-1} and c_{t-1} only. ``probe``: receives (pre-activations, c_t) of every forward step, for the
-    error analysis of :func:`lstm_bounds` (the derivative masks' distance from their clip points)."""
+    h_{t-1} and c_{t-1} only. ``probe``: receives (pre-activations, c_t) of every forward step
+    (``probe["forward"]``) and dh, dc, g_pre of every backward step (``probe["backward"][t]``), for the
+    error analysis of :func:`lstm_bounds`."""
     ops = _Ops(fmts)
     sx, sh, shd = shapes["x_core"], shapes["h_core"], shapes["head"]
     hid = sh.rows
@@ -811,8 +821,8 @@ def _lstm_run(
         h_new = ops.mul(o, tc, fa, "act")
         valid = (t < lengths)[:, None]
         entry = (sax, sah, i, f, g, o, c, tc, mi, mf, mg, mo, mc, valid)
-        if probe is not None and len(probe) < steps:
-            probe.append((pre, c_new))
+        if probe is not None and len(probe.setdefault("forward", [])) < steps:
+            probe["forward"].append((pre, c_new))
         return np.where(valid, h_new, h), np.where(valid, c_new, c), entry
 
     for t in range(steps):
@@ -856,6 +866,8 @@ def _lstm_run(
             )
             * valid
         )
+        if probe is not None:
+            probe.setdefault("backward", {})[t] = (dh, dc, g_pre)
         dcx, _ = tt_backward(xc, sax, g_pre, sx, gfmt, cfrac, need_input=False)
         dch, dh_prev = tt_backward(hc, sah, g_pre, sh, gfmt, cfrac)
         for k in range(sx.cores):
@@ -923,91 +935,108 @@ def float_lstm_step(
 
 
 # ------------------------------------------------------------------------------------------------------
-# error bounds of the TT-LSTM step against its float reference (running error analysis through time)
-def _dense_abs(cores_abs: list[np.ndarray], cores: list[np.ndarray], shape: TTShape) -> np.ndarray:
-    """|W| per gate, (G, rows, cols): the absolute values of the dense product of the (real) cores."""
-    w, _ = tt_forward(cores, np.eye(shape.cols), shape, None, None)  # (cols, G*rows): W^T
-    return np.abs(w.T).reshape(shape.gates, shape.rows, shape.cols)
+# error bounds of the recurrent steps against their float reference (running error analysis through time)
+class _Bounds:
+    """What the running error analysis needs of one state: per matrix the cores as reals, their absolute
+    values and |W| (the dense product's absolute values, per gate), and half an LSB of each format."""
 
+    def __init__(self, state: TTState, fmts: TTTrainFormats) -> None:
+        deq = dequantized(state, fmts)
+        self.shapes = state.shapes
+        self.real = {m: [deq[f"{m}{k}"] for k in range(s.cores)] for m, s in state.shapes.items()}
+        self.abs = {m: [np.abs(c) for c in cores] for m, cores in self.real.items()}
+        self.dense = {}
+        for m, shape in state.shapes.items():
+            w, _ = tt_forward(self.real[m], np.eye(shape.cols), shape, None, None)  # (cols, G*rows): W^T
+            self.dense[m] = np.abs(w.T).reshape(shape.gates, shape.rows, shape.cols)
+        self.fa, self.fi, self.fg = fmts.act.frac, fmts.inter.frac, fmts.grad.frac
+        self.ha, self.hi, self.hg = (2.0 ** -(f + 1) for f in (self.fa, self.fi, self.fg))
+        self.fx = fmts.x.frac
 
-def _tt_forward_bound(
-    cores_abs: list[np.ndarray], w_abs: np.ndarray, e_in: np.ndarray, shape: TTShape, half: float
-) -> tuple[np.ndarray, list[np.ndarray]]:
-    """Bound on |y_int - y_float| (B, G*rows) of one TT product and on every core's input, from a bound
-    ``e_in`` (B, cols) on the input: core k adds |G_k| e + ``half`` (its rounding). The output's bound is
-    also |W| e_in + the roundings' part alone (the cores are the same numbers in both runs, so the input's
-    error goes through the dense product); the smaller of the two is returned."""
-    g, d, b = shape.gates, shape.cores, e_in.shape[0]
-    n_total = math.prod(shape.col_modes)
+    def forward(self, m: str, e_in: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Bound on |y_int - y_float| (B, G*rows) of one TT product and on every core's input, from a
+        bound ``e_in`` (B, cols) on the input: core k adds |G_k| e + 1/2 LSB(inter). The output's bound
+        is also |W| e_in + the roundings' part alone (the cores are the same numbers in both runs, so the
+        input's error goes through the dense product); the smaller of the two is returned."""
+        shape = self.shapes[m]
+        g, d, b = shape.gates, shape.cores, e_in.shape[0]
+        n_total = math.prod(shape.col_modes)
 
-    def run(e: np.ndarray, saved: list[np.ndarray] | None) -> np.ndarray:
-        t = np.zeros((b, n_total))
-        t[:, : shape.cols] = e
-        p = n_total // shape.col_modes[-1]
-        t = np.broadcast_to(
-            t.reshape(b, 1, p, shape.col_modes[-1], 1, 1), (b, g, p, shape.col_modes[-1], 1, 1)
+        def run(e: np.ndarray, saved: list[np.ndarray] | None) -> np.ndarray:
+            t = np.zeros((b, n_total))
+            t[:, : shape.cols] = e
+            p = n_total // shape.col_modes[-1]
+            t = np.broadcast_to(
+                t.reshape(b, 1, p, shape.col_modes[-1], 1, 1), (b, g, p, shape.col_modes[-1], 1, 1)
+            )
+            for k in range(d - 1, -1, -1):
+                if saved is not None:
+                    saved[k] = t
+                out = np.einsum("gaijs,bgpjsq->bgpaiq", self.abs[m][k], t) + self.hi
+                if k:
+                    p //= shape.col_modes[k - 1]
+                    t = out.reshape(b, g, p, shape.col_modes[k - 1], out.shape[3], -1)
+            return out.reshape(b, g, -1)[:, :, : shape.rows].reshape(b, g * shape.rows)
+
+        saved: list[np.ndarray] = [np.empty(0)] * d
+        chained = run(e_in, saved)
+        through_w = np.einsum("grc,bc->bgr", self.dense[m], e_in).reshape(b, -1) + run(
+            np.zeros_like(e_in), None
         )
-        for k in range(d - 1, -1, -1):
-            if saved is not None:
-                saved[k] = t
-            out = np.einsum("gaijs,bgpjsq->bgpaiq", cores_abs[k], t) + half
-            if k:
-                p //= shape.col_modes[k - 1]
-                t = out.reshape(b, g, p, shape.col_modes[k - 1], out.shape[3], -1)
-        return out.reshape(b, g, -1)[:, :, : shape.rows].reshape(b, g * shape.rows)
+        return np.minimum(chained, through_w), saved
 
-    saved: list[np.ndarray] = [np.empty(0)] * d
-    chained = run(e_in, saved)
-    through_w = np.einsum("grc,bc->bgr", w_abs, e_in).reshape(b, -1) + run(np.zeros_like(e_in), None)
-    return np.minimum(chained, through_w), saved
+    def backward(
+        self, m: str, t_int: list[np.ndarray], first_frac: int, t_err: list[np.ndarray], g_val: np.ndarray,
+        g_err: np.ndarray,
+    ) -> tuple[list[np.ndarray], np.ndarray]:  # fmt: skip
+        """Bounds of one backward contraction from the integer run's backward signal ``g_val`` (real,
+        signed) and its bound ``g_err``: per core |dG_int - dG_float| <= sum |g| e_t + e_g (|t| + e_t)
+        (|t| the integer run's saved inputs ``t_int``; |g| of the integer run at core k is at most
+        |G^T ... g_val| + the roundings so far), and the input gradient's bound: each backward core adds
+        |G_k|^T e + 1/2 LSB(grad), or at most |W|^T e_g + the roundings' part (the smaller)."""
+        shape = self.shapes[m]
+        g, d, b = shape.gates, shape.cores, g_val.shape[0]
+        m_total = math.prod(shape.row_modes)
 
+        def laid_out(v: np.ndarray) -> np.ndarray:
+            out = np.zeros((b, g, m_total))
+            out[:, :, : shape.rows] = v.reshape(b, g, shape.rows)
+            return out.reshape(b, g, 1, 1, shape.row_modes[0], -1)
 
-def _tt_backward_bound(
-    cores_abs: list[np.ndarray],
-    w_abs: np.ndarray,
-    t_abs: list[np.ndarray],
-    t_err: list[np.ndarray],
-    g_abs: np.ndarray,
-    g_err: np.ndarray,
-    shape: TTShape,
-    half: float,
-) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
-    """Bounds of the backward contraction: per core |dG_int - dG_float| <= sum |g| e_t + e_g (|t| + e_t)
-    (|g|, |t| of the integer run), and the input gradient's magnitude (an upper bound of the integer one)
-    and error; each backward core adds |G_k|^T e + ``half``, and the input gradient's error is also at
-    most |W|^T e_g + the roundings' part alone (the smaller is returned)."""
-    g, d, b = shape.gates, shape.cores, g_abs.shape[0]
-    m_total = math.prod(shape.row_modes)
+        gv, ge = laid_out(g_val), laid_out(g_err)
+        slack = np.zeros_like(gv)
+        bounds: list[np.ndarray] = []
+        for k in range(d):
+            frac = first_frac if k == d - 1 else self.fi
+            t_abs = np.abs(t_int[k].astype(np.float64)) / 2.0**frac
+            bounds.append(
+                np.einsum("bgpaiq,bgpjsq->gaijs", np.abs(gv) + slack, t_err[k])
+                + np.einsum("bgpaiq,bgpjsq->gaijs", ge, t_abs + t_err[k])
+            )
+            gv = np.einsum("gaijs,bgpaiq->bgpjsq", self.real[m][k], gv)
+            slack, ge = (np.einsum("gaijs,bgpaiq->bgpjsq", self.abs[m][k], v) + self.hg for v in (slack, ge))
+            if k < d - 1:
+                new_shape = (b, g, t_int[k + 1].shape[2], shape.ranks[k + 1], shape.row_modes[k + 1], -1)
+                gv, slack, ge = (v.reshape(new_shape) for v in (gv, slack, ge))
 
-    def laid_out(v: np.ndarray) -> np.ndarray:
-        out = np.zeros((b, g, m_total))
-        out[:, :, : shape.rows] = v.reshape(b, g, shape.rows)
-        return out.reshape(b, g, 1, 1, shape.row_modes[0], -1)
+        def to_input(v: np.ndarray) -> np.ndarray:
+            return v.sum(axis=1).reshape(b, -1)[:, : shape.cols]
 
-    ga, ge, rounding = laid_out(g_abs), laid_out(g_err), laid_out(np.zeros_like(g_err))
-    bounds: list[np.ndarray] = []
-    for k in range(d):
-        bounds.append(
-            np.einsum("bgpaiq,bgpjsq->gaijs", ga, t_err[k])
-            + np.einsum("bgpaiq,bgpjsq->gaijs", ge, t_abs[k] + t_err[k])
-        )
-        ga, ge, rounding = (
-            np.einsum("gaijs,bgpaiq->bgpjsq", cores_abs[k], v) + half for v in (ga, ge, rounding)
-        )
-        if k < d - 1:
-            new_shape = (b, g, t_abs[k + 1].shape[2], shape.ranks[k + 1], shape.row_modes[k + 1], -1)
-            ga, ge, rounding = (v.reshape(new_shape) for v in (ga, ge, rounding))
-
-    def to_input(v: np.ndarray) -> np.ndarray:
-        return v.sum(axis=1).reshape(b, -1)[:, : shape.cols]
-
-    through_w = np.einsum("grc,bgr->bc", w_abs, g_err.reshape(b, g, shape.rows)) + to_input(rounding)
-    return bounds, to_input(ga), np.minimum(to_input(ge), through_w)
+        through_w = np.einsum("grc,bgr->bc", self.dense[m], g_err.reshape(b, g, shape.rows)) + to_input(slack)
+        return bounds, np.minimum(to_input(ge), through_w)
 
 
 def _product_error(a: np.ndarray, ea: np.ndarray, b: np.ndarray, eb: np.ndarray) -> np.ndarray:
-    """|a b - a' b'| for |a - a'| <= ea, |b - b'| <= eb (a, b the integer run's magnitudes)."""
+    """|a b - a' b'| for |a - a'| <= ea, |b - b'| <= eb (|a|, |b| of the integer run)."""
     return a * eb + b * ea + ea * eb
+
+
+def _activation_error(
+    pre: np.ndarray, e_pre: np.ndarray, clip: float, slope: float, half: float
+) -> np.ndarray:
+    """Error of a hard activation's output: 0 where the integer pre-activation lies beyond the clip point
+    by more than its bound (both runs give exactly the clipped value), else slope * e_pre + its rounding."""
+    return np.where(np.abs(pre) - clip > e_pre, 0.0, slope * e_pre + half)
 
 
 def _masked_error(
@@ -1019,6 +1048,20 @@ def _masked_error(
     return np.where(unsure, value + err, mask * err)
 
 
+def _head_bounds(
+    bd: _Bounds, out: dict[str, np.ndarray], tape: list, y: IntArray, labels: np.ndarray, e_h: np.ndarray,
+    fmts: TTTrainFormats,
+) -> tuple[np.ndarray, np.ndarray]:  # fmt: skip
+    """The head's bounds: y's and dL/dh's (returned), its gradients' (into ``out``)."""
+    shd = bd.shapes["head"]
+    y_bound, t_err = bd.forward("head", e_h)
+    err = (y - one_hot(labels, shd.rows, fmts.inter)) / 2.0**bd.fi
+    d_head, e_dh = bd.backward("head", tape[-1], bd.fa, t_err, err, y_bound)
+    out.update({f"head{k}": d_head[k] for k in range(shd.cores)})
+    out["bhead"] = y_bound.sum(axis=0)
+    return y_bound, e_dh
+
+
 def lstm_bounds(
     state: TTState, x: IntArray, lengths: np.ndarray, labels: np.ndarray, fmts: TTTrainFormats
 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -1026,47 +1069,38 @@ def lstm_bounds(
     units) of :func:`lstm_step` against :func:`float_lstm_step` on the same (dequantized) state and input,
     by running error analysis through time (docs/numerics.md section 16):
 
-    * forward: a TT core adds |G_k| e_in + 1/2 LSB(inter); the hard sigmoid is 1/4-Lipschitz and the hard
-      tanh 1-Lipschitz, plus 1/2 LSB(act) of rounding; a product a b errs by |a| e_b + |b| e_a + e_a e_b,
-      plus 1/2 LSB of the format it rounds into;
-    * backward: the same rules with 1/2 LSB(grad); a derivative mask is exact where the integer
-      pre-activation lies farther than its bound from the clip point, elsewhere the masked value's whole
-      magnitude is counted (so the bound holds whatever the float run's mask is).
+    * forward: a TT product adds |G_k| e_in + 1/2 LSB(inter) per core (or |W| e_in + the roundings); the
+      hard sigmoid is 1/4-Lipschitz and the hard tanh 1-Lipschitz, plus 1/2 LSB(act) of rounding; a
+      product a b errs by |a| e_b + |b| e_a + e_a e_b, plus 1/2 LSB of the format it rounds into;
+    * backward: the same rules with 1/2 LSB(grad), the magnitudes those rules need taken from the integer
+      run itself (its backward signals, recorded by ``probe``); a derivative mask is exact where the
+      integer pre-activation lies farther than its bound from the clip point, elsewhere the masked
+      value's whole magnitude is counted (so the bound holds whatever the float run's mask is).
 
     Valid while nothing saturates (the tests check the bounds on unsaturated cases)."""
-    shapes = state.shapes
-    sx, sh, shd = shapes["x_core"], shapes["h_core"], shapes["head"]
-    hid = sh.rows
+    bd = _Bounds(state, fmts)
+    hid = state.shapes["h_core"].rows
     tape: list = []
-    probe: list = []
-    _lstm_run(state.tensors, shapes, x, lengths, labels, fmts, backward=False, tape_out=tape, probe=probe)
-    fc, fa, fi, fg = fmts.core.frac, fmts.act.frac, fmts.inter.frac, fmts.grad.frac
-    ha, hi, hg = 2.0 ** -(fa + 1), 2.0 ** -(fi + 1), 2.0 ** -(fg + 1)
-
-    def cores_abs(matrix: str) -> list[np.ndarray]:
-        return [np.abs(c.astype(np.float64)) / 2.0**fc for c in state.cores(matrix)]
-
-    xa, hca, heada = cores_abs("x_core"), cores_abs("h_core"), cores_abs("head")
-    deq = dequantized(state, fmts)
-    wx, wh, whead = (
-        _dense_abs(cores_abs(m), [deq[f"{m}{k}"] for k in range(shapes[m].cores)], shapes[m])
-        for m in ("x_core", "h_core", "head")
-    )
+    probe: dict = {}
+    y, _, _, _ = _lstm_run(state.tensors, state.shapes, x, lengths, labels, fmts, tape_out=tape, probe=probe)
+    fa, fi, fg, ha, hi, hg = bd.fa, bd.fi, bd.fg, bd.ha, bd.hi, bd.hg
     b, steps = x.shape[0], x.shape[1]
     e_h, e_c = np.zeros((b, hid)), np.zeros((b, hid))
     fwd = []
     for t in range(steps):
-        e_ax, tx_err = _tt_forward_bound(xa, wx, np.zeros((b, sx.cols)), sx, hi)
-        e_ah, th_err = _tt_forward_bound(hca, wh, e_h, sh, hi)
-        e_pre = e_ax + e_ah
         entry = dict(zip(LSTM_TAPE_FIELDS, tape[t], strict=True))
+        e_ax, tx_err = bd.forward("x_core", np.zeros((b, x.shape[2])))
+        e_ah, th_err = bd.forward("h_core", e_h)
+        e_pre = e_ax + e_ah
+        pre, c_new = (v / 2.0**fi for v in probe["forward"][t])
         i, f, g, o = (np.abs(entry[n]) / 2.0**fa for n in ("i", "f", "g", "o"))
         c_prev = np.abs(entry["c_prev"]) / 2.0**fi
         tc = np.abs(entry["tc"]) / 2.0**fa
-        e_i, e_f, e_o = (e_pre[:, j * hid : (j + 1) * hid] / 4 + ha for j in (0, 1, 3))
-        e_g = e_pre[:, 2 * hid : 3 * hid] + ha
+        gate = [np.s_[:, j * hid : (j + 1) * hid] for j in range(4)]
+        e_i, e_f, e_o = (_activation_error(pre[gate[j]], e_pre[gate[j]], 2.0, 0.25, ha) for j in (0, 1, 3))
+        e_g = _activation_error(pre[gate[2]], e_pre[gate[2]], 1.0, 1.0, ha)
         e_c_new = _product_error(f, e_f, c_prev, e_c) + _product_error(i, e_i, g, e_g) + hi
-        e_tc = e_c_new + ha
+        e_tc = _activation_error(c_new, e_c_new, 1.0, 1.0, ha)
         e_h_new = _product_error(o, e_o, tc, e_tc) + ha
         fwd.append({
             "e_pre": e_pre, "e_i": e_i, "e_f": e_f, "e_g": e_g, "e_o": e_o, "e_c_prev": e_c, "e_c_new": e_c_new,
@@ -1074,31 +1108,19 @@ def lstm_bounds(
         })  # fmt: skip
         valid = entry["valid"]
         e_h, e_c = np.where(valid, e_h_new, e_h), np.where(valid, e_c_new, e_c)
-    y_bound, thead_err = _tt_forward_bound(heada, whead, e_h, shd, hi)
-    y, _, _, _ = _lstm_run(state.tensors, shapes, x, lengths, labels, fmts, backward=False)
-    err = np.abs(y - one_hot(labels, shd.rows, fmts.inter)) / 2.0**fi
-
-    def saved_abs(arrays: list[np.ndarray], first_frac: int) -> list[np.ndarray]:
-        d = len(arrays)
-        return [
-            np.abs(a.astype(np.float64)) / 2.0 ** (first_frac if k == d - 1 else fi)
-            for k, a in enumerate(arrays)
-        ]
-
     out: dict[str, np.ndarray] = {}
-    d_head, dh, e_dh = _tt_backward_bound(
-        heada, whead, saved_abs(tape[-1], fa), thead_err, err, y_bound, shd, hg
-    )
-    out.update({f"head{k}": d_head[k] for k in range(shd.cores)})
-    out["bhead"] = y_bound.sum(axis=0)
-    bx = [np.zeros(sx.core_shape(k)) for k in range(sx.cores)]
-    bh = [np.zeros(sh.core_shape(k)) for k in range(sh.cores)]
+    y_bound, e_dh = _head_bounds(bd, out, tape, y, labels, e_h, fmts)
+    bx = [np.zeros(bd.shapes["x_core"].core_shape(k)) for k in range(bd.shapes["x_core"].cores)]
+    bh = [np.zeros(bd.shapes["h_core"].core_shape(k)) for k in range(bd.shapes["h_core"].cores)]
     bb = np.zeros(4 * hid)
-    dc, e_dc = np.zeros((b, hid)), np.zeros((b, hid))
+    e_dc = np.zeros((b, hid))
     for t in range(steps - 1, -1, -1):
         entry = dict(zip(LSTM_TAPE_FIELDS, tape[t], strict=True))
         e = fwd[t]
-        pre, c_new = (v / 2.0**fi for v in probe[t])
+        pre, c_new = (v / 2.0**fi for v in probe["forward"][t])
+        dh, dc, g_pre = (
+            np.abs(v) / 2.0**fg if k < 2 else v / 2.0**fg for k, v in enumerate(probe["backward"][t])
+        )
         i, f, g, o = (np.abs(entry[n]) / 2.0**fa for n in ("i", "f", "g", "o"))
         c_prev = np.abs(entry["c_prev"]) / 2.0**fi
         tc = np.abs(entry["tc"]) / 2.0**fa
@@ -1110,40 +1132,116 @@ def lstm_bounds(
         df, e_df = dct * c_prev + hg, _product_error(dct, e_dct, c_prev, e["e_c_prev"]) + hg
         di, e_di = dct * g + hg, _product_error(dct, e_dct, g, e["e_g"]) + hg
         dg, e_dg = dct * i + hg, _product_error(dct, e_dct, i, e["e_i"]) + hg
-        dcp, e_dcp = dct * f + hg, _product_error(dct, e_dct, f, e["e_f"]) + hg
-        gate_pre = [pre[:, j * hid : (j + 1) * hid] for j in range(4)]
-        gate_e = [e["e_pre"][:, j * hid : (j + 1) * hid] for j in range(4)]
+        e_dcp = _product_error(dct, e_dct, f, e["e_f"]) + hg
         parts = [  # (value, error, mask, clip point) of dpre per gate: sigma' = 1/4 inside |v| < 2
             (di / 4 + hg, e_di / 4 + hg, entry["mask_i"], 2.0),
             (df / 4 + hg, e_df / 4 + hg, entry["mask_f"], 2.0),
             (dg, e_dg, entry["mask_g"], 1.0),
             (do / 4 + hg, e_do / 4 + hg, entry["mask_o"], 2.0),
         ]
-        g_abs = np.concatenate([v * m for v, _, m, _ in parts], axis=1) * valid
         g_err = (
             np.concatenate(
                 [
-                    _masked_error(v, er, m, gate_pre[j], gate_e[j], clip)
+                    _masked_error(
+                        v,
+                        er,
+                        m,
+                        pre[:, j * hid : (j + 1) * hid],
+                        e["e_pre"][:, j * hid : (j + 1) * hid],
+                        clip,
+                    )
                     for j, (v, er, m, clip) in enumerate(parts)
                 ],
                 axis=1,
             )
             * valid
         )
-        dcx, _, _ = _tt_backward_bound(
-            xa, wx, saved_abs(entry["x_inputs"], fmts.x.frac), e["tx_err"], g_abs, g_err, sx, hg
-        )
-        dch, dhp, e_dhp = _tt_backward_bound(
-            hca, wh, saved_abs(entry["h_inputs"], fa), e["th_err"], g_abs, g_err, sh, hg
-        )
-        for k in range(sx.cores):
+        dcx, _ = bd.backward("x_core", entry["x_inputs"], bd.fx, e["tx_err"], g_pre, g_err)
+        dch, e_dhp = bd.backward("h_core", entry["h_inputs"], fa, e["th_err"], g_pre, g_err)
+        for k in range(len(bx)):
             bx[k] += dcx[k]
-        for k in range(sh.cores):
+        for k in range(len(bh)):
             bh[k] += dch[k]
         bb += g_err.sum(axis=0)
-        dh, e_dh = np.where(valid, dhp, dh), np.where(valid, e_dhp, e_dh)
-        dc, e_dc = np.where(valid, dcp, dc), np.where(valid, e_dcp, e_dc)
-    out.update({f"x_core{k}": bx[k] for k in range(sx.cores)})
-    out.update({f"h_core{k}": bh[k] for k in range(sh.cores)})
+        e_dh, e_dc = np.where(valid, e_dhp, e_dh), np.where(valid, e_dcp, e_dc)
+    out.update({f"x_core{k}": bx[k] for k in range(len(bx))})
+    out.update({f"h_core{k}": bh[k] for k in range(len(bh))})
     out["bx"], out["bh"] = bb, bb.copy()
+    return y_bound, out
+
+
+def gru_bounds(
+    state: TTState, x: IntArray, lengths: np.ndarray, labels: np.ndarray, fmts: TTTrainFormats
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Bounds on |y_int - y_float| and on every gradient element of :func:`gru_step` against
+    :func:`float_gru_step` (real units): the running error analysis of :func:`lstm_bounds` applied to the
+    GRU's rounding points (docs/numerics.md section 16). Valid while nothing saturates."""
+    bd = _Bounds(state, fmts)
+    hid = state.shapes["h_core"].rows
+    tape: list = []
+    probe: dict = {}
+    y, _, _, _ = _gru_run(state.tensors, state.shapes, x, lengths, labels, fmts, tape_out=tape, probe=probe)
+    fa, fi, fg, ha, hi, hg = bd.fa, bd.fi, bd.fg, bd.ha, bd.hi, bd.hg
+    b, steps = x.shape[0], x.shape[1]
+    e_h = np.zeros((b, hid))
+    fwd = []
+    for t in range(steps):
+        e = dict(zip(TAPE_FIELDS, tape[t], strict=True))
+        e_ax, tx_err = bd.forward("x_core", np.zeros((b, x.shape[2])))
+        e_ah, th_err = bd.forward("h_core", e_h)
+        r, z = np.abs(e["r"]) / 2.0**fa, np.abs(e["z"]) / 2.0**fa
+        ahn, diff = np.abs(e["ahn"]) / 2.0**fi, np.abs(e["diff"]) / 2.0**fa
+        pre_r, pre_z, pre_n = (v / 2.0**fi for v in probe["forward"][t])
+        e_pre_r = e_ax[:, :hid] + e_ah[:, :hid]
+        e_pre_z = e_ax[:, hid : 2 * hid] + e_ah[:, hid : 2 * hid]
+        e_r = _activation_error(pre_r, e_pre_r, 2.0, 0.25, ha)
+        e_z = _activation_error(pre_z, e_pre_z, 2.0, 0.25, ha)
+        e_ahn = e_ah[:, 2 * hid :]
+        e_pre_n = e_ax[:, 2 * hid :] + _product_error(r, e_r, ahn, e_ahn) + hi
+        e_n = _activation_error(pre_n, e_pre_n, 1.0, 1.0, ha)
+        e_diff = e_h + e_n
+        e_h_new = e_n + _product_error(z, e_z, diff, e_diff) + ha
+        fwd.append({
+            "e_pre": (e_pre_r, e_pre_z, e_pre_n), "e_r": e_r, "e_z": e_z, "e_ahn": e_ahn, "e_diff": e_diff,
+            "tx_err": tx_err, "th_err": th_err,
+        })  # fmt: skip
+        e_h = np.where(e["valid"], e_h_new, e_h)
+    out: dict[str, np.ndarray] = {}
+    y_bound, e_dh = _head_bounds(bd, out, tape, y, labels, e_h, fmts)
+    bx = [np.zeros(bd.shapes["x_core"].core_shape(k)) for k in range(bd.shapes["x_core"].cores)]
+    bh = [np.zeros(bd.shapes["h_core"].core_shape(k)) for k in range(bd.shapes["h_core"].cores)]
+    bbx, bbh = np.zeros(3 * hid), np.zeros(3 * hid)
+    for t in range(steps - 1, -1, -1):
+        e = dict(zip(TAPE_FIELDS, tape[t], strict=True))
+        f = fwd[t]
+        pre_r, pre_z, pre_n = (v / 2.0**fi for v in probe["forward"][t])
+        e_pre_r, e_pre_z, e_pre_n = f["e_pre"]
+        dh_int, g_ax_int, g_ah_int = probe["backward"][t]
+        dh, g_ax, g_ah = np.abs(dh_int) / 2.0**fg, g_ax_int / 2.0**fg, g_ah_int / 2.0**fg
+        r, z = np.abs(e["r"]) / 2.0**fa, np.abs(e["z"]) / 2.0**fa
+        ahn, diff = np.abs(e["ahn"]) / 2.0**fi, np.abs(e["diff"]) / 2.0**fa
+        valid = e["valid"]
+        dzh, e_dzh = dh * z + hg, _product_error(dh, e_dh, z, f["e_z"]) + hg
+        e_dn = _masked_error(dh + dzh, e_dh + e_dzh, e["mask_n"], pre_n, e_pre_n, 1.0)
+        dn = np.abs(g_ax[:, 2 * hid :])  # the integer run's dn (0 where a sequence has ended)
+        e_dz = _product_error(dh, e_dh, diff, f["e_diff"]) + hg
+        dr, e_dr = dn * ahn + hg, _product_error(dn, e_dn, ahn, f["e_ahn"]) + hg
+        e_dahn = _product_error(dn, e_dn, r, f["e_r"]) + hg
+        q_z, e_q_z = (dh * diff + hg) / 4 + hg, e_dz / 4 + hg
+        e_dpre_r = _masked_error(dr / 4 + hg, e_dr / 4 + hg, e["mask_r"], pre_r, e_pre_r, 2.0)
+        e_dpre_z = _masked_error(q_z, e_q_z, e["mask_z"], pre_z, e_pre_z, 2.0)
+        gx_err = np.concatenate([e_dpre_r, e_dpre_z, e_dn], axis=1) * valid
+        gh_err = np.concatenate([e_dpre_r, e_dpre_z, e_dahn], axis=1) * valid
+        dcx, _ = bd.backward("x_core", e["x_inputs"], bd.fx, f["tx_err"], g_ax, gx_err)
+        dch, e_dhp = bd.backward("h_core", e["h_inputs"], fa, f["th_err"], g_ah, gh_err)
+        for k in range(len(bx)):
+            bx[k] += dcx[k]
+        for k in range(len(bh)):
+            bh[k] += dch[k]
+        bbx += gx_err.sum(axis=0)
+        bbh += gh_err.sum(axis=0)
+        e_dh = np.where(valid, e_dzh + e_dhp, e_dh)
+    out.update({f"x_core{k}": bx[k] for k in range(len(bx))})
+    out.update({f"h_core{k}": bh[k] for k in range(len(bh))})
+    out["bx"], out["bh"] = bbx, bbh
     return y_bound, out

@@ -473,3 +473,42 @@ def test_grad_store_formats_too_narrow_are_refused_and_recorded_only_when_set():
         TTTrainFormats(grad_store=QFormat(40, 20))
     assert "grad_store" not in TTTrainFormats().to_dict()
     assert TTTrainFormats(grad_store=QFormat(20, 12)).to_dict()["grad_store"] == {"word": 20, "frac": 12}
+
+
+# ------------------------------------------------------------------------------------------------ GRU bounds
+def _gru_bound_case(seed: int, fmts: TTTrainFormats, steps: int):
+    shapes = g.gru_shapes(12, 16, 9, TensorTrain(2, 4))
+    state = g.random_state(shapes, fmts, seed)
+    rng = np.random.default_rng(seed)
+    x = rng.integers(-64, 64, (4, steps, 12)) << (fmts.x.frac - FMT.x.frac)
+    lengths = rng.integers(1, steps + 1, 4)
+    lengths[0] = steps
+    return state, x, lengths, rng.integers(0, 9, 4)
+
+
+def _check_gru_bounds(state, x, lengths, labels, fmts, seed):
+    _, res = g.gru_step(state, x, lengths, labels, fmts)
+    deq = g.dequantized(state, fmts)
+    _, y_float, grads, _ = g.float_gru_step(deq, state.shapes, x / 2**fmts.x.frac, lengths, labels, 0.0)
+    y_bound, bounds = g.gru_bounds(state, x, lengths, labels, fmts)
+    y_err = np.abs(res.y / 2**fmts.inter.frac - y_float)
+    assert np.all(y_err <= y_bound), f"seed {seed}: y beyond its bound at {np.argwhere(y_err > y_bound)[0]}"
+    worst = 0.0
+    for name, exact in grads.items():
+        err = np.abs(res.grads[name] / 2.0 ** res.grad_fracs[name] - exact)
+        beyond = np.argwhere(err > bounds[name])
+        assert not len(beyond), f"seed {seed}: {name} beyond its bound first at {beyond[0]}"
+        worst = max(worst, float(bounds[name].max() / np.abs(exact).max()))
+    return worst
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_gru_integer_step_lies_within_the_computed_bounds(seed):
+    """Sound at every length; loose through time (numerics section 16), hence the cosine test above."""
+    _check_gru_bounds(*_gru_case(seed), FMT, seed)
+
+
+@pytest.mark.parametrize("seed", [0, 2, 3])
+def test_gru_bounds_are_tight_over_two_steps_at_wide_formats(seed):
+    worst = _check_gru_bounds(*_gru_bound_case(seed, WIDE, steps=2), WIDE, seed)
+    assert worst < 0.25, f"seed {seed}: a bound is {worst:.2f} of its gradient's largest element"
