@@ -24,7 +24,7 @@ E-RNN toolkit: trainable tensor-train top (AXI4-Stream commands around ernn_tt_e
  *            words (the step count unchanged).
  *
  * Any other cmd sets the sticky `error` output and the header is dropped. The memory map
- * (where the cores, x, t and y live) is the program's (tb/ernn_tt_train/tt_program.py).
+ * (where the cores, x, t and y live) is the program's (ernn/export/tt_program.py).
  * Input and output may pause at any beat (tvalid low / tready low).
  */
 module ernn_tt_train_top #

@@ -1,12 +1,14 @@
 """Testbench of rtl/ernn_tt_train_top.v (ernn_tt_engine): N TT-MLP training steps in RTL leave exactly the
-golden model's cores and biases (golden.tt_train.mlp_step) after EVERY step, then an inference pass gives
-golden.tt_train.mlp_predict's outputs, on Icarus and Verilator, with random gaps on the command stream and
-back-pressure on the replies.
+golden model's cores, biases and rank masks (golden.tt_train.mlp_step) after EVERY step, then an inference
+pass gives golden.tt_train.mlp_predict's outputs, on Icarus and Verilator, with random gaps on the command
+stream and back-pressure on the replies. The cocotb test here also runs the TT-GRU
+(test_ernn_tt_train_gru.py): it only knows regions, words and steps.
 
-The program ROM is compiled by tt_program.compile_mlp from the golden configuration; the expected states
-are computed here with the golden model and handed to the cocotb side in the run's configuration. A
-mismatch names the step, the tensor (core k or the bias) and the word, and the seed. Each step's status
-reply carries the engine's cycle count, checked against the program length (tt_program.step_cycles).
+The program ROM is compiled by ernn.export.tt_program from the golden configuration; the expected states
+are computed with the golden model (tt_cases.run_config) and handed to the cocotb side in the run's
+configuration. A mismatch names the step, the tensor (a core, a bias or a mask) and the word, and the
+seed. Each step's status reply carries the engine's cycle count, checked against the program length
+(tt_program.step_cycles).
 """
 
 from __future__ import annotations
@@ -16,8 +18,9 @@ import os
 import numpy as np
 import pytest
 from ernn_tbutil import first_divergence, pause_generator, reset_dut, seed_for
+from tt_cases import run_config
 
-from ernn.export.tt_program import compile_mlp, step_cycles
+from ernn.export.tt_program import compile_mlp
 from ernn.sim import runner as rtl_runner
 
 TOPLEVEL = "ernn_tt_train_top"
@@ -67,8 +70,8 @@ try:
             # the golden one from the start: step count, random source and results all begin again
             for name, values in conf["initial"].items():
                 await write(name, values)
-            await write("x", conf["steps"][0]["x"])
-            await write("t", conf["steps"][0]["t"])
+            for name, values in conf["steps"][0]["inputs"].items():
+                await write(name, values)
             await source.send(AxiStreamFrame([_header(CMD_STEP, 0, 0)]))
             await source.wait()
             for _ in range(int(conf["reset_at_clock"])):
@@ -95,8 +98,8 @@ try:
             assert msg is None, msg
         cycles = []
         for step, entry in enumerate(conf["steps"]):
-            await write("x", entry["x"])
-            await write("t", entry["t"])
+            for name, values in entry["inputs"].items():
+                await write(name, values)
             count, cyc = await run(CMD_STEP)
             assert count == step + 1, f"step {step}: the status counts {count} steps, expected {step + 1}"
             cycles.append(cyc)
@@ -110,7 +113,8 @@ try:
                 )
                 assert msg is None, msg
         assert set(cycles) == {int(conf["cycles"])}, f"cycles per step {cycles}, the program {conf['cycles']}"
-        await write("x", conf["infer_x"])
+        for name, values in conf["infer_inputs"].items():
+            await write(name, values)
         await run(CMD_INFER)
         msg = first_divergence(
             await read("y"),
@@ -125,11 +129,6 @@ except ImportError:  # pragma: no cover - pytest collection without cocotb insta
     pass
 
 
-def _tensor(state, name: str):
-    """A trained tensor of the golden state by its region name (``m<k>``: the rank mask of boundary k)."""
-    return state.masks[f"w_mask{name[1:]}"] if name.startswith("m") else state.tensors[name]
-
-
 def _initial(shapes, fmts, seed: int, prune_shift: int):
     from ernn.golden import tt_train as gt
 
@@ -141,12 +140,12 @@ def _initial(shapes, fmts, seed: int, prune_shift: int):
     return state
 
 
-def _case(inputs, outputs, cores, rank, batch, lr_shift, prune_shift, steps, seed, tmp_path):
+def _case(inputs, outputs, cores, rank, batch, lr_shift, prune_shift, steps, seed, tmp_path, prepare=None):
     """The run's parameters and configuration: a random TT-MLP, `steps` golden steps on random batches
     (lr_shift 3: a large rate, the cores saturate within a few steps; 6: the golden default). With
     prune_shift the last rank slice of every boundary starts at a quarter of its random value (1/16 of
     its energy), so that pruning happens within the steps (checked: a pruning case that prunes nothing
-    proves nothing)."""
+    proves nothing). ``prepare(state)`` edits the initial state (the program, and so the build, stays)."""
     from ernn.golden import tt_train as gt
     from ernn.golden.tt_formats import TTTrainFormats
     from ernn.shape.structures import TensorTrain
@@ -154,40 +153,30 @@ def _case(inputs, outputs, cores, rank, batch, lr_shift, prune_shift, steps, see
     fmts = TTTrainFormats(lr_shift=lr_shift, prune_shift=prune_shift, seed=seed & 0xFFFF)
     shapes = gt.mlp_shapes(inputs, outputs, TensorTrain(cores, rank))
     state = _initial(shapes, fmts, seed, prune_shift)
+    if prepare:
+        prepare(state)
     prog = compile_mlp(shapes["w"], batch, fmts)
-    rom = rtl_runner.write_memh(tmp_path / "prog.mem", prog.encode(), prog.width)
-    trained = [f"w{k}" for k in range(cores)] + ["b"] + [f"m{k}" for k in range(1, cores)]
-    regions = {
-        n: (int(prog.regions[n].reshape(-1)[0]), int(prog.regions[n].size)) for n in [*trained, "x", "t", "y"]
-    }
     rng = np.random.default_rng(seed)
-    conf_steps = []
-    for _ in range(steps):
-        x = rng.integers(fmts.x.min_int, fmts.x.max_int + 1, size=(batch, inputs))
-        labels = rng.integers(0, outputs, size=batch)
-        state, _ = gt.mlp_step(state, x, labels, fmts)
-        after = {n: _tensor(state, n) for n in trained}
-        conf_steps.append({"x": x, "t": gt.one_hot(labels, outputs, fmts.inter), "after": after})
-    x = rng.integers(fmts.x.min_int, fmts.x.max_int + 1, size=(batch, inputs))
-    if prune_shift:
-        pruned = sum(int((1 - m).sum()) for m in state.masks.values())
+    batches = [
+        (
+            rng.integers(fmts.x.min_int, fmts.x.max_int + 1, size=(batch, inputs)),
+            rng.integers(0, outputs, batch),
+        )
+        for _ in range(steps)
+    ]
+    params, conf = run_config(
+        prog,
+        tmp_path,
+        seed,
+        state,
+        batches,
+        lambda st, x, labels: gt.mlp_step(st, x, labels, fmts)[0],
+        lambda st, x, _labels: gt.mlp_predict(st, x, fmts),
+    )
+    if prune_shift and not prepare:
+        after = conf["steps"][-1]["after"]
+        pruned = sum(int((1 - np.asarray(after[f"m{k}"])).sum()) for k in range(1, cores))
         assert pruned, f"the pruning case pruned nothing in {steps} steps (seed {seed}): choose another shape"
-    first = _initial(shapes, fmts, seed, prune_shift)
-    conf = {
-        "seed": seed,
-        "regions": regions,
-        "initial": {n: _tensor(first, n) for n in trained},
-        "steps": conf_steps,
-        "infer_x": x,
-        "infer_y": gt.mlp_predict(state, x, fmts),
-        "cycles": step_cycles(prog),
-        "p_gap": 0.3,
-        "p_stall": 0.3,
-    }
-    params = {
-        "DW": 48, "MUL_W": 24, "DEPTH": prog.words, "AW": prog.aw, "PROG_DEPTH": max(len(prog.code), 2),
-        "PROG_FILE": rom, "INFER_PC": prog.infer_pc, "LANES": fmts.sr_lanes, "SEED": fmts.seed,
-    }  # fmt: skip
     return params, conf
 
 
@@ -215,6 +204,24 @@ def test_ernn_tt_train_reset_mid_step(sim, request, tmp_path) -> None:
     params, conf = _case(12, 6, 2, 3, 3, 3, 0, 2, seed, tmp_path)
     conf["reset_at_clock"] = int(np.random.default_rng(seed).integers(5, int(conf["cycles"]) - 5))
     print(f"seed {seed}: reset {conf['reset_at_clock']} clocks into a step of {conf['cycles']}")
+    rtl_runner.run(TOPLEVEL, "test_ernn_tt_train", params, sim=sim, config=conf)
+
+
+def _zero_cores_slice_0_pruned(state) -> None:
+    """Every core 0 (every slice energy 0, and no gradient reaches them) with slice 0 pruned: golden keeps
+    the strongest *kept* slice, so slice 0 stays pruned (an earlier compiler revived it)."""
+    for k in range(state.shapes["w"].cores):
+        state.tensors[f"w{k}"][:] = 0
+    state.masks["w_mask1"][:, 0] = 0
+
+
+@pytest.mark.parametrize("sim", rtl_runner.simulators())
+def test_ernn_tt_train_prune_all_energies_zero(sim, request, tmp_path) -> None:
+    """Pruning's edge case in RTL (the pruning case's program, so its build): every slice energy 0 and
+    slice 0 pruned before the step; it must stay pruned after every step, as in golden."""
+    seed = seed_for(request.node.nodeid)
+    params, conf = _case(12, 6, 2, 3, 3, 4, 1, 2, seed, tmp_path, prepare=_zero_cores_slice_0_pruned)
+    assert all(int(entry["after"]["m1"][0]) == 0 for entry in conf["steps"]), "golden revived slice 0"
     rtl_runner.run(TOPLEVEL, "test_ernn_tt_train", params, sim=sim, config=conf)
 
 
