@@ -667,6 +667,8 @@ def _add_train_rtl(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--lr-shift", type=int, default=d.lr_shift, help="learning rate 2**-lr_shift")
     p.add_argument("--prune-shift", type=int, default=d.prune_shift, help="rank pruning (0: off)")
     p.add_argument("--data", default=d.data, choices=DATA_SETS, help="random samples or scikit-learn digits")
+    p.add_argument("--dw", type=int, default=d.dw, help="engine memory word and accumulator width (bits)")
+    p.add_argument("--mul-w", type=int, default=d.mul_w, help="engine multiplier operand width (bits)")
     p.add_argument("--sim", default="icarus", help="icarus or verilator")
     p.add_argument("--out", default="build/train-rtl", help="output folder")
     p.add_argument("--work-dir", help="simulation working folder, kept (default: a temporary one)")
@@ -696,6 +698,8 @@ def cmd_train_rtl(args: argparse.Namespace) -> int:
         lr_shift=args.lr_shift,
         prune_shift=args.prune_shift,
         data=args.data,
+        dw=args.dw,
+        mul_w=args.mul_w,
     )
     os.environ.setdefault("COCOTB_LOG_LEVEL", "WARNING")
     r = tt_train.train_rtl(

@@ -42,7 +42,9 @@ TOPLEVEL = "ernn_tt_train_top"
 TEST_MODULE = "ernn.sim.tt_train"
 STIMULUS_FILE = "tt_stimulus.npz"
 RESULT_FILE = "tt_result.npz"
-#: the engine's word and multiplier widths (the configuration tb/ernn_tt_train verifies)
+#: the engine's default word and multiplier widths (the configuration tb/ernn_tt_train verifies); a run may
+#: ask for narrower ones (the compiler checks that every operand and exact sum fits), which this module's
+#: comparison then proves bit-exact or not
 DW, MUL_W = 48, 24
 CMD_WRITE, CMD_READ, CMD_STEP, CMD_INFER = 1, 2, 3, 4
 #: a command's length field has 12 bits: longer regions move in several commands
@@ -68,6 +70,8 @@ class TTTrainConfig:
     lr_shift: int = 6
     prune_shift: int = 0
     data: str = "random"
+    dw: int = DW
+    mul_w: int = MUL_W
 
     def check(self) -> None:
         """Refuse a configuration the engine or the golden step cannot take, naming the option."""
@@ -86,6 +90,11 @@ class TTTrainConfig:
             raise ValueError(
                 f"--data digits is a {DIGITS_SHAPE[0]} -> {DIGITS_SHAPE[1]} layer; got --inputs {self.inputs} "
                 f"--outputs {self.outputs}"
+            )
+        if not (32 <= self.dw <= 64 and 2 <= self.mul_w and 2 * self.mul_w <= self.dw):
+            raise ValueError(
+                f"--dw {self.dw} --mul-w {self.mul_w}: the engine needs 32 <= DW <= 64 (the 32-bit stream words "
+                "are sign-extended to DW) and 2 * MUL_W <= DW"
             )
         if not 0 <= self.seed < 1 << 32:
             raise ValueError(f"--seed must be in [0, 2**32), got {self.seed}")
@@ -119,7 +128,7 @@ class Prepared:
         """Verilog parameters of ernn_tt_train_top for this program (ROM image ``rom``)."""
         prog = self.program
         return {
-            "DW": DW, "MUL_W": MUL_W, "DEPTH": prog.words, "AW": prog.aw, "PROG_DEPTH": max(len(prog.code), 2),
+            "DW": self.config.dw, "MUL_W": self.config.mul_w, "DEPTH": prog.words, "AW": prog.aw, "PROG_DEPTH": max(len(prog.code), 2),
             "PROG_FILE": rom, "INFER_PC": prog.infer_pc, "LANES": self.fmts.sr_lanes, "SEED": self.fmts.seed,
         }  # fmt: skip
 
@@ -162,7 +171,7 @@ def prepare(config: TTTrainConfig) -> Prepared:
     config.check()
     fmts = TTTrainFormats(lr_shift=config.lr_shift, prune_shift=config.prune_shift, seed=config.seed)
     shapes = gt.mlp_shapes(config.inputs, config.outputs, TensorTrain(config.cores, config.rank))
-    program = compile_mlp(shapes["w"], config.batch, fmts, mul_w=MUL_W, dw=DW)
+    program = compile_mlp(shapes["w"], config.batch, fmts, mul_w=config.mul_w, dw=config.dw)
     state = gt.random_state(shapes, fmts, config.seed)
     d = shapes["w"].cores
     trained = [f"w{k}" for k in range(d)] + ["b"] + [f"m{k}" for k in range(1, d)]
