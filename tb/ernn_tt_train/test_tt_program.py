@@ -90,6 +90,8 @@ def _gru_run(shape_args, batch, seq_len, fmts, steps, seed, prepare=None, head=N
         x = rng.integers(fmts.x.min_int, fmts.x.max_int + 1, size=(batch, seq_len, inputs))
         lengths = rng.integers(0 if step else 1, seq_len + 1, size=batch)
         lengths[step % batch] = seq_len  # ragged (random) but never all short
+        if step == 0 and batch > 1:
+            lengths[1] = 1  # gate_edges needs it
         labels = rng.integers(0, classes, size=batch)
         _write(prog, mem, input_words(prog, x, labels, lengths))
         new, res = gt.gru_step(state, x, lengths, labels, fmts, recompute=True)
@@ -199,7 +201,9 @@ def test_masks_hold_without_pruning() -> None:
 def gate_edges(state) -> None:
     """Cores 0 and biases that put the pre-activations exactly on the derivative masks' edges in step 0:
     pre_r = 2.0, pre_z = -2.0 (mask 0: |v| < 2 is strict), pre_n = 1.0 in hidden unit 0 (mask 0) and 0.25
-    elsewhere (the n mask open, so that dn reaches the r gate's mask)."""
+    elsewhere (the n mask open, so that dn reaches the r gate's mask). With W_h = 0, dL/dh reaches a cell
+    only at a sequence's last valid step, and h - n is 0 after step 0 (n is the same in every step): the z
+    gate's edge shows only through a sequence of length 1, which both helpers put in step 0."""
     fi = 10  # inter's fraction bits (TTTrainFormats' default, asserted below)
     hid = state.shapes["h_core"].rows
     for matrix in ("x_core", "h_core"):
