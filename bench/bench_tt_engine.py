@@ -1,4 +1,4 @@
-"""Cycles, memory and resources of the TT-MLP training engine (rtl/ernn_tt_engine.v, ernn_tt_train_top.v).
+"""Cycles, memory and resources of the TT training engine (rtl/ernn_tt_engine.v, ernn_tt_train_top.v).
 
 For each TT-MLP shape: the step program's instruction mix (ernn/export/tt_program.py), the clocks
 of one training step (tt_program.step_cycles: the program length plus the pipeline; the cocotb
@@ -8,6 +8,12 @@ cycles go; the memory of the trained state in bits, per format (what a format-si
 and as built (every word DW bits), against dense training of the same layer (W, its exact gradient, the
 saved input). ``--yosys`` adds a ``synth_xilinx -family xc7`` estimate of ernn_tt_train_top for the
 first shape (out of context; cells classified by ernn.fpga.open_flow.classify_cells).
+
+For each TT-GRU shape (golden.tt_train.gru_step with recompute): the clocks of one step against the same
+ideal, the instruction mix, how many MACs are products of two variables and how many scale by a constant
+(a sum's ``x * 1``, the output error's ``* 2**k``), and the clocks per phase of the program (forward over
+T steps and the head, the head's backward, the recomputed forward of every step, the backward through
+time, the update, the masks and pruning).
 
     .venv/bin/python bench/bench_tt_engine.py --out build/bench/tt_engine.json [--yosys]
 """
@@ -23,7 +29,19 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 
-from ernn.export.tt_program import GE, LDI, MAC, MAX, NOP, UPD, compile_mlp, step_cycles  # noqa: E402
+from ernn.export.tt_program import (  # noqa: E402
+    GE,
+    LDI,
+    MAC,
+    MAX,
+    NOP,
+    OP_NAMES,
+    UPD,
+    Program,
+    compile_gru,
+    compile_mlp,
+    step_cycles,
+)
 from ernn.golden import tt_train as gt  # noqa: E402
 from ernn.golden.tt_formats import TTTrainFormats  # noqa: E402
 from ernn.shape.structures import TensorTrain  # noqa: E402
@@ -38,6 +56,51 @@ SHAPES = [
     (64, 32, 3, 4, 4, 0),
 ]
 NAMES = {NOP: "nop", MAC: "mac", UPD: "upd", LDI: "ldi", MAX: "max", GE: "ge"}
+# (inputs, hidden, classes, tt cores, rank, batch, T, prune_shift): the RTL tests' shapes, then a
+# JapaneseVowels-sized cell (12 features, hidden 16, 9 classes) on a batch of 4 sequences of 8 steps
+GRU_SHAPES = [
+    (4, 4, 3, 2, 2, 2, 3, 0),
+    (6, 4, 3, 2, 2, 3, 4, 0),
+    (6, 6, 4, 2, 3, 2, 3, 1),
+    (12, 16, 9, 2, 4, 4, 8, 0),
+]
+
+
+def gru_row(case: tuple[int, ...]) -> dict[str, object]:
+    """Cycles of one TT-GRU step: against the ideal, the mix, the MACs that multiply two variables, the
+    clocks per phase (a phase's NOPs included)."""
+    inputs, hidden, classes, cores, rank, batch, seq_len, prune = case
+    fmts = TTTrainFormats(prune_shift=prune)
+    shapes = gt.gru_shapes(inputs, hidden, classes, TensorTrain(cores, rank))
+    prog: Program = compile_gru(shapes, batch, seq_len, fmts)
+    step = prog.code[: prog.infer_pc]
+    consts = set(prog.regions["const"].tolist())
+    scaled = sum(1 for op, _f, _l, _s, _w, a, b, _d in step if op == MAC and (a in consts or b in consts))
+    phases = {
+        name: {
+            "clocks": sum(e - s for s, e in ranges),
+            "macs": sum(1 for s, e in ranges for op, *_ in prog.code[s:e] if op == MAC),
+        }
+        for name, ranges in prog.phases.items()
+    }
+    cycles = step_cycles(prog)
+    ideal = max(prog.macs, prog.updates)
+    return {
+        "shape": case,
+        "cycles": cycles,
+        "multiplies": prog.macs,
+        "products_of_two_variables": prog.macs - scaled,
+        "scaled_adds": scaled,
+        "updates": prog.updates,
+        "ideal_cycles": ideal,
+        "ratio": cycles / ideal,
+        "mix": {OP_NAMES[op]: sum(1 for o, *_ in step if o == op) for op in sorted({o for o, *_ in step})},
+        "phases": phases,
+        "infer_cycles": len(prog.code) - prog.infer_pc + 6,
+        "program_words": len(prog.code),
+        "memory_words": prog.words,
+        "rom_bits": len(prog.code) * prog.width,
+    }
 
 
 def memory_bits(prog, fmts: TTTrainFormats, inputs: int, outputs: int, batch: int) -> dict[str, int]:
@@ -133,7 +196,24 @@ def main() -> None:
             f"{row['dense_w_and_gradient_bits']} bits; engine RAM as built {row['memory_bits_as_built']} bits, "
             f"ROM {row['rom_bits']} bits"
         )
-    out = {"rows": rows, "gradient_word_note": "exact core gradients sized by TTTrainFormats.gradient_word"}
+    gru_rows = []
+    print(
+        f"\n{'TT-GRU (in,hid,cls,cores,rank,B,T,prune)':40} {'cycles':>8} {'ideal':>8} {'ratio':>6}  phases"
+    )
+    for case in GRU_SHAPES:
+        row = gru_row(case)
+        gru_rows.append(row)
+        phases = ", ".join(f"{n} {v['clocks']}" for n, v in row["phases"].items())
+        print(f"{case!s:40} {row['cycles']:8d} {row['ideal_cycles']:8d} {row['ratio']:6.2f}  {phases}")
+        print(
+            f"{'':40} MACs {row['multiplies']}: {row['products_of_two_variables']} products, "
+            f"{row['scaled_adds']} scaled adds; mix {row['mix']}"
+        )
+    out = {
+        "rows": rows,
+        "gru_rows": gru_rows,
+        "gradient_word_note": "exact core gradients sized by TTTrainFormats.gradient_word",
+    }
     if args.yosys:
         out["yosys"] = yosys_estimate(SHAPES[0])
         print(out["yosys"])

@@ -335,7 +335,9 @@ def _core_shifts(fmts: TTTrainFormats, d: int, first_frac: int) -> list[int]:
     return [fmts.core.frac + (first_frac if k == d - 1 else fi) - fi for k in range(d)]
 
 
-def _update(bld: _Builder, entries: list[tuple[str, np.ndarray, np.ndarray, int, QFormat]], fmts) -> int:
+def _update(
+    bld: _Builder, entries: list[tuple[str, np.ndarray, np.ndarray, int, QFormat]], fmts: TTTrainFormats
+) -> int:
     """golden update(): w <- sat(w - SR(g, s)) per entry, tensors in UPDATE_ORDER then by name (a TT-MLP's
     w<k> as x_core, b as bx), entries in C order; returns the updates."""
 
