@@ -25,18 +25,21 @@ from ernn.sim import runner as rtl_runner
 TOPLEVEL = "ernn_tt_train_top"
 
 
-def _case(shape_args, batch, seq_len, lr_shift, prune_shift, steps, seed, tmp_path, prepare=None):
+def _case(shape_args, batch, seq_len, lr_shift, prune_shift, steps, seed, tmp_path, prepare=None, head=0):
     """A random TT-GRU (``shape_args``: inputs, hidden, classes, tt cores, rank) and ``steps`` golden steps
     on random batches with ragged lengths in [1, seq_len] (one sequence per batch full length, at least
     one shorter; in step 0 length 1). With prune_shift the last rank slice of every boundary starts at a quarter of
-    its random value, so that pruning happens within the steps (checked)."""
+    its random value, so that pruning happens within the steps (checked). ``head``: the rank of a two-core
+    TT head (0: the dense head)."""
     from ernn.golden import tt_train as gt
     from ernn.golden.tt_formats import TTTrainFormats
     from ernn.shape.structures import TensorTrain
 
     inputs, hidden, classes, cores, rank = shape_args
     fmts = TTTrainFormats(lr_shift=lr_shift, prune_shift=prune_shift, sr_lanes=5, seed=seed & 0xFFFF)
-    shapes = gt.gru_shapes(inputs, hidden, classes, TensorTrain(cores, rank))
+    shapes = gt.gru_shapes(
+        inputs, hidden, classes, TensorTrain(cores, rank), TensorTrain(2, head) if head else None
+    )
     state = gt.random_state(shapes, fmts, seed)
     if prune_shift:
         for matrix in ("x_core", "h_core"):
@@ -95,18 +98,19 @@ def test_ernn_tt_train_gru_gate_edges(sim, request, tmp_path) -> None:
 @pytest.mark.slow
 @pytest.mark.parametrize("sim", rtl_runner.simulators())
 @pytest.mark.parametrize(
-    ("shape_args", "batch", "seq_len", "lr_shift", "prune_shift", "steps"),
+    ("shape_args", "batch", "seq_len", "lr_shift", "prune_shift", "steps", "head"),
     [
-        ((6, 4, 3, 2, 2), 3, 4, 3, 0, 8),  # a large rate (saturation), batch 3, T = 4
-        ((6, 6, 4, 2, 3), 2, 3, 4, 1, 6),  # rank pruning
-        ((5, 5, 3, 2, 2), 2, 3, 6, 0, 6),  # padded modes
+        ((6, 4, 3, 2, 2), 3, 4, 3, 0, 8, 0),  # a large rate (saturation), batch 3, T = 4
+        ((6, 6, 4, 2, 3), 2, 3, 4, 1, 6, 0),  # rank pruning
+        ((5, 5, 3, 2, 2), 2, 3, 6, 0, 6, 0),  # padded modes
+        ((4, 6, 4, 2, 2), 2, 3, 4, 1, 4, 2),  # a TT head (two cores, its own mask), pruning
     ],
 )
 def test_ernn_tt_train_gru_long(
-    sim, shape_args, batch, seq_len, lr_shift, prune_shift, steps, request, tmp_path
+    sim, shape_args, batch, seq_len, lr_shift, prune_shift, steps, head, request, tmp_path
 ) -> None:
     seed = seed_for(request.node.nodeid)
-    params, conf = _case(shape_args, batch, seq_len, lr_shift, prune_shift, steps, seed, tmp_path)
+    params, conf = _case(shape_args, batch, seq_len, lr_shift, prune_shift, steps, seed, tmp_path, head=head)
     rtl_runner.run(TOPLEVEL, "test_ernn_tt_train", params, sim=sim, config=conf)
 
 
