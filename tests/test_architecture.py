@@ -171,11 +171,10 @@ def test_train_only_structures_are_named_where_a_stage_is_missing():
     assert set(entry.stages) == {"train"} and not entry.complete
     with pytest.raises(ValueError, match=r"'sparse' has no golden stage yet: only train is implemented"):
         structures.implementation("sparse", "golden")
-    # CSB has its golden model (golden/csb.py) but no cost model or engine yet
+    # CSB has every stage (golden/csb.py, ernn.dse.csb_cost) but no engine behind ernn_top yet
     entry = structures.structure_entry("csb")
-    assert {"train", "golden"} <= set(entry.stages) and not entry.complete
-    with pytest.raises(ValueError, match=r"'csb' has no cost stage yet"):
-        structures.implementation("csb", "cost")
+    assert set(entry.stages) == set(structures.STAGES) and not entry.complete
+    assert entry.missing() == ["engine"]
 
 
 def test_unknown_structure_and_stage_are_named():

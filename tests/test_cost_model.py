@@ -199,3 +199,118 @@ def test_yosys_stat_parsing_and_breakdown():
     assert blocks["mac_lanes"]["dsp"] == 6 and blocks["pe_control"]["lut"] == 20
     kinds = fpga.hierarchy_breakdown(stat, "ernn_top")
     assert kinds["ernn_pe"]["instances"] == 2 and kinds["ernn_cmac_array"]["lut"] == 2
+
+
+# ------------------------------------------------------------------------------------------------------
+# CSB (ernn.dse.csb_cost)
+def _csb_matrix(gates, rows, cols, block, rate, seed):
+    import numpy as np
+    import torch
+
+    from ernn.golden import csb as gcsb
+    from ernn.shape import ModelShape
+    from ernn.shape.structures import CSB
+    from ernn.train import csb as tcsb
+
+    params = CSB(block, rate)
+    dense = tcsb.project(
+        torch.from_numpy(np.random.default_rng(seed).normal(size=(gates, rows, cols))), params
+    )
+    shape = ModelShape(cell="gru", input_size=cols, hidden_size=rows, structure=params)
+    cfg = gcsb.numerics(shape, float(dense.abs().max()), 1.0, 0.0)
+    return gcsb.quantize_matrix(gcsb.from_description(dense.numpy(), params), cfg.weight_spectrum)
+
+
+@pytest.mark.parametrize(
+    ("gates", "rows", "cols", "block", "rate"), [(4, 16, 12, 8, 0.6), (1, 16, 16, 4, 0.85)]
+)
+def test_csb_compiler_cycles_on_one_pe_are_the_one_mac_engines(gates, rows, cols, block, rate):
+    """On a 1 x 1 x 1 x 1 grid the compiler's MAC cycles plus the one-MAC engine's load, clear, empty-block
+    and output clocks are ernn.export.csb.engine_cycles, the clocks the testbench measures per vector."""
+    from ernn.dse import csb_cost
+    from ernn.export import csb as ecsb
+
+    m = _csb_matrix(gates, rows, cols, block, rate, seed=7)
+    assert csb_cost.one_mac_cycles(m.counts, rows, cols) == ecsb.engine_cycles(m)
+
+
+def test_csb_step_cycles_are_the_compilers_plus_fixed_overheads():
+    from ernn.dse import csb_cost
+    from ernn.export import csb_schedule as cs
+    from ernn.export.timing import HANDOFF
+    from ernn.shape import ModelShape
+    from ernn.shape.structures import CSB
+
+    shape = ModelShape(cell="lstm", input_size=24, hidden_size=32, proj_size=16, structure=CSB(8, 0.8))
+    num = csb_cost.numerics_for_shape(shape, 16)
+    counts = csb_cost.random_counts(shape)
+    assert [c.shape[:3] for c in counts] == [(4, 4, 3), (4, 4, 2), (1, 2, 4)]  # w_ih, w_hh, w_hr
+    cycles = {}
+    for mode in ("none", "both"):
+        c = csb_cost.HwConfig.build(shape, num, 16, grid=cs.Grid(2, 2, 2, 2), mode=mode, method="greedy")
+        total, mac, macs = csb_cost.step_cycles(c)
+        sched = cs.compile_matrices(list(counts), c.grid, mode, "greedy")
+        assert (mac, macs) == (sched.cycles, sched.macs)
+        per_layer = 32 // csb_cost.CELL_LANES + csb_cost.CELL_LATENCY["lstm"] + sum(HANDOFF.values())
+        fixed = 3 * (csb_cost.MAC_PIPE + 1 + 1) + per_layer
+        assert total == mac + fixed
+        cycles[mode] = total
+    assert cycles["both"] < cycles["none"]  # sharing balances the rounds
+    with pytest.raises(ValueError, match="PEs"):
+        csb_cost.HwConfig.build(shape, num, 32, grid=cs.Grid(2, 2, 2, 2))
+    with pytest.raises(ValueError, match="not CSB"):
+        csb_cost.HwConfig.build(dse_hw.config_for_shape(dse_hw.SHAPES["default"], 1).shape, num, 16)
+
+
+def test_csb_grid_for_pes_lays_out_the_papers_engine():
+    from ernn.dse import csb_cost
+    from ernn.export import csb_schedule as cs
+
+    assert csb_cost.grid_for_pes(512) == cs.Grid(8, 4, 4, 4)
+    assert csb_cost.grid_for_pes(16) == cs.Grid(1, 1, 4, 4) and csb_cost.grid_for_pes(8) == cs.Grid(
+        2, 1, 2, 2
+    )
+    with pytest.raises(ValueError, match="power of two"):
+        csb_cost.grid_for_pes(96)
+
+
+def test_csb_fit_recovers_a_known_linear_law():
+    from ernn.dse import csb_cost
+
+    samples = []
+    for i, (g, r, c, b, d) in enumerate([(4, 16, 12, 8, 16), (1, 64, 64, 16, 16), (3, 32, 40, 8, 8),
+                                         (4, 64, 64, 16, 16), (1, 16, 16, 4, 8), (2, 8, 8, 4, 12)]):  # fmt: skip
+        e = csb_cost.EngineConfig(g, r, c, b, g * 4, 40 * (i + 1), 9 * (i + 2), d, d, 2 * d + 6, d + 3)
+        f = csb_cost.engine_features(e)
+        law = 2.0 * f["pe_bits"] + 0.5 * f["storage_bits"] + 0.25 * f["lut_memory_bits"] + 30.0
+        y = {"lut": law, "ff": law, "dsp": f["dsp"], "bram36": f["bram36"]}
+        samples.append({"name": f"s{i}", "role": "calibration", "engine": e.as_dict(), "yosys": y})
+    coeffs = csb_cost.fit(samples)
+    lut = coeffs["resources"]["lut"]
+    assert lut["pe_bits"] == pytest.approx(2.0) and lut["storage_bits"] == pytest.approx(0.5)
+    assert lut["lut_memory_bits"] == pytest.approx(0.25) and lut["intercept"] == pytest.approx(30.0)
+    assert coeffs["error"]["calibration"]["lut"]["max_abs_percent"] == pytest.approx(0.0, abs=1e-6)
+    with pytest.raises(ValueError, match="calibration samples"):
+        csb_cost.fit(samples[:2])
+
+
+def test_csb_coefficients_record_their_calibration_and_error():
+    """The committed coefficients (bench/bench_csb_cost_samples.py --fit) carry every Yosys sample with
+    its error, and re-predicting the samples gives the recorded figures."""
+    from ernn.dse import csb_cost
+
+    coeffs = csb_cost.load_coefficients()
+    rows = coeffs["samples"]
+    assert {"calibration", "check"} <= {r["role"] for r in rows}
+    assert [r["name"] for r in rows if r["role"] == "calibration"] == coeffs["calibration"]
+    for r in rows:
+        assert r["measured"]["dsp"] >= 1 and r["measured"]["lut"] > 0
+    samples = [
+        {"name": r["name"], "role": r["role"], "engine": r["engine"], "yosys": r["measured"]} for r in rows
+    ]
+    assert csb_cost.error_summary(csb_cost.check(samples, coeffs)) == coeffs["error"]
+    # docs/dse.md: LUT and FF within 25 % on every sample, DSP exact
+    for role in ("calibration", "check"):
+        err = coeffs["error"][role]
+        assert err["lut"]["max_abs_percent"] <= 25.0 and err["ff"]["max_abs_percent"] <= 25.0, role
+        assert err["dsp"]["max_abs_percent"] == 0.0, role

@@ -287,10 +287,15 @@ registry: dict[str, StructureEntry] = {
     "csb": StructureEntry(
         name="csb",
         params=CSB,
-        stages={"train": "ernn.train.csb", "golden": "ernn.golden.csb", "export": "ernn.export.csb"},
+        stages={
+            "train": "ernn.train.csb",
+            "golden": "ernn.golden.csb",
+            "export": "ernn.export.csb",
+            "cost": "ernn.dse.csb_cost",
+        },
         engine=None,
         testbench=None,
-        summary="CSB-RNN structured blocks (rows and columns pruned per block); no cost model or engine yet",
+        summary="CSB-RNN structured blocks (rows and columns pruned per block); no engine behind ernn_top yet",
     ),
     "sparse": StructureEntry(
         name="sparse",

@@ -1,0 +1,520 @@
+"""Phase II cost model of a CSB model: cycles per time step on a K x L array of P x Q PE groups, and LUT, FF,
+DSP and BRAM36, calibrated on Yosys runs of the one-MAC engine ``rtl/ernn_csb_engine.v``.
+
+Cycles
+------
+The MACs are what the workload-balancing compiler (:mod:`ernn.export.csb_schedule`) gives: every matrix of
+every layer (``w_ih``, ``w_hh`` and the projection ``w_hr``) compiled for the grid at the chosen sharing mode
+(none, horizontal, vertical, both) and balancing method; its cycles are the sum over its rounds of the
+slowest group's ceil(load / (P Q)). Around them, per time step (what the circulant model also counts: the
+cell unit and the controller's hand-offs, :mod:`ernn.export.timing`):
+
+* per matrix, ``MAC_PIPE`` clocks of multiplier and accumulator pipeline, ``ceil(log2 L)`` clocks of the
+  adder tree that reduces a block row's L partial sums, and one clock of rounding (``ernn_round_sat``);
+* per layer, the cell unit: ``ceil(H / cell_lanes)`` beats plus its latency (``CELL_LATENCY``), and the
+  controller's hand-offs (``HANDOFF``, the same clocks as the circulant controller's);
+* the input vector's load and the accumulators' clearing are taken as hidden behind the previous matrix's
+  MACs (double-buffered), which the one-MAC engine does not do (it loads, clears, MACs and streams out in
+  turn: :func:`one_mac_cycles`, which equals ``ernn.export.csb.engine_cycles``).
+
+These overheads are structural assumptions about an array that is being built: they are not fitted to a
+measured CSB array (there is none yet). The kernel sizes come from an exported CSB model (its stored counts)
+or, for a shape, from Gaussian weights projected onto CSB at the shape's rate by the training stage's
+projection (``ernn.train.csb``; :func:`random_counts`), as ``bench/bench_csb_schedule.py`` draws SR1.
+
+Resources
+---------
+Calibrated on the one-MAC engine (``bench/bench_csb_cost_samples.py --fit`` writes
+``csb_cost_coefficients.json`` with the calibration and check points and their errors). Each resource is a
+least-squares (non-negative) combination of structural features plus an intercept:
+
+* ``pe_bits``: per PE the multiplier's operands and the accumulating adder (data + weight + accumulator
+  bits); the array adds K (L - 1) P adders of the block-row reduction;
+* ``storage_bits``: the accumulators of the largest matrix (gates x rows x accumulator bits) and the input
+  buffer (cols x data bits), as the one-MAC engine holds them;
+* ``lut_memory_bits``: the index and count images, and the values image up to ``VALUES_BRAM_MIN_DEPTH``
+  words (Yosys keeps those in LUTs or LUTRAM); a deeper values image is counted as BRAM36 in its best
+  aspect ratio (``cost_model.bram36``);
+* DSP: ``dsp_per_multiply`` of the data x weight product, one per PE.
+
+**What the per-PE scaling assumes.** The one-MAC engine has exactly one PE, so the per-PE slope comes from
+the calibration points' different widths (8, 12, 16 bits), not from different PE counts, and the array is
+assumed to cost PEs x one PE, plus the memories split into K L banks (one per group, P Q values wide), plus
+its reduction adders. Sharing paths (the extra input port, the accumulation path), the per-group kernel
+sequencers and the neighbours' reads are not in the one-MAC engine and are not costed. The cell unit and the
+controller are the circulant design's (``cost_model`` blocks ``cell`` and ``controller``), which the CSB
+engine is to share.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ernn.dse import cost_model
+from ernn.export import csb_schedule as cs
+from ernn.export.jobs import CELL_LATENCY
+from ernn.export.timing import HANDOFF
+from ernn.golden.formats import NumericsConfig
+from ernn.shape import ModelShape
+from ernn.shape.structures import CSB, BlockCirculant
+
+COEFFICIENTS_FILE = Path(__file__).with_name("csb_cost_coefficients.json")
+RESOURCES = cost_model.RESOURCES
+FEATURES = ("pe_bits", "storage_bits", "lut_memory_bits")
+#: multiplier and accumulator pipeline of a PE (operand read, product register, accumulate)
+MAC_PIPE = 3
+#: the paper's ZCU102 engine: 8 x 4 groups of 4 x 4 PEs
+PAPER_GRID = cs.Grid(8, 4, 4, 4)
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    """What sets the one-MAC engine's resources (one matrix of ``gates`` stacked ``rows`` x ``cols``)."""
+
+    gates: int
+    rows: int
+    cols: int
+    block: int
+    blocks: int  # entries of the counts image
+    values: int  # kernel values (entries of the values image)
+    index_entries: int  # kept row and column offsets (entries of the rows and cols images)
+    data_w: int
+    w_w: int
+    acc_w: int
+    out_w: int
+
+    def as_dict(self) -> dict[str, int]:
+        return asdict(self)
+
+
+#: the values image goes to block RAM above this many words per bank; Yosys 0.23 kept 302 and 405 words
+#: in LUTRAM and put 1016 and 1945 into a RAMB18 (bench/bench_csb_cost_samples.py); the narrow index and
+#: count images stayed in LUTs at every size sampled (up to 671 entries)
+VALUES_BRAM_MIN_DEPTH = 512
+
+
+def _memories(c: EngineConfig, banks: int = 1, lanes: int = 1) -> list[tuple[str, int, int]]:
+    """(image, depth, width) of every image memory, split into ``banks`` banks ``lanes`` entries wide."""
+    count_w = max(1, math.ceil(math.log2(c.block + 1)))
+    index_w = max(1, math.ceil(math.log2(c.block)))
+    out = []
+    for name, entries, width in (
+        ("values", c.values, c.w_w),
+        ("index", c.index_entries, index_w),
+        ("counts", c.blocks, 2 * count_w),
+    ):
+        depth = max(1, -(-entries // (banks * lanes)))
+        out += [(name, depth, width * lanes)] * banks
+    return out
+
+
+def engine_features(c: EngineConfig, pes: int = 1, banks: int = 1, reduction_adders: int = 0) -> dict:
+    """Structural features of a CSB engine: ``pes`` PEs (1: the one-MAC engine), images split into ``banks``
+    banks each ``pes // banks`` values wide, ``reduction_adders`` accumulator-wide adders (see module doc)."""
+    lanes = max(1, pes // banks)
+    mems = _memories(c, banks, lanes)
+
+    def in_bram(name: str, depth: int) -> bool:
+        return name == "values" and depth > VALUES_BRAM_MIN_DEPTH
+
+    return {
+        "pe_bits": pes * (c.data_w + c.w_w + c.acc_w) + reduction_adders * c.acc_w,
+        "storage_bits": c.gates * c.rows * c.acc_w + c.cols * c.data_w,
+        "lut_memory_bits": sum(d * w for n, d, w in mems if not in_bram(n, d)),
+        "dsp": pes * cost_model.dsp_per_multiply(c.data_w, c.w_w),
+        "bram36": sum(_bram36(d, w) for n, d, w in mems if in_bram(n, d)),
+    }
+
+
+def _bram36(depth: int, width: int) -> float:
+    """36 Kb block RAMs of a memory in its best aspect ratio (``cost_model.bram36`` without its depth floor)."""
+    return cost_model.bram36(max(depth, cost_model.BRAM_MAX_LUT_DEPTH + 1), width)
+
+
+# ------------------------------------------------------------------------------------------------------
+# calibration
+def _nnls_fit(x: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Non-negative slopes, free intercept (last column of ``x`` is ones): a resource never shrinks as a
+    structural count grows."""
+    from scipy.optimize import nnls
+
+    # a free intercept as the difference of two non-negative ones
+    xx = np.hstack([x, -x[:, -1:]])
+    sol, _ = nnls(xx, y)
+    return np.append(sol[:-2], sol[-2] - sol[-1])
+
+
+def pe_floor(c: EngineConfig) -> dict[str, float]:
+    """The least one PE (or reduction adder) costs, whatever the fit says: LUT one per accumulator bit (the
+    carry-chain adder), FF its operand and accumulator registers (a PE of the array is pipelined to meet
+    the clock; the one-MAC engine's product feeds its accumulator memory unregistered)."""
+    return {"lut": float(c.acc_w), "ff": float(c.data_w + c.w_w + c.acc_w)}
+
+
+def predict(
+    c: EngineConfig, coeffs: dict[str, Any], *, array: bool = False, **scale: int
+) -> dict[str, float]:
+    """LUT, FF, DSP, BRAM36 of an engine from the fitted coefficients. For an ``array`` (the K x L group
+    engine) a PE's LUT and FF are the fitted ``pe_bits`` share or :func:`pe_floor`, whichever is larger: the
+    one-MAC calibration engine cannot separate its one, unregistered PE from the rest (docs/dse.md), and a
+    slope of 0 would make PEs free. Without ``array`` (the one-MAC engine itself) the fit alone."""
+    f = engine_features(c, **scale)
+    pes = (scale.get("pes", 1) + scale.get("reduction_adders", 0)) if array else 0
+    out = {}
+    for res in RESOURCES:
+        k = coeffs["resources"][res]
+        if res in cost_model.EXACT_COUNTS:
+            out[res] = max(0.0, k["slope"] * f[res] + k["intercept"])
+        else:
+            pe = max(k["pe_bits"] * f["pe_bits"], pes * pe_floor(c)[res])
+            rest = sum(k[name] * f[name] for name in FEATURES if name != "pe_bits")
+            out[res] = max(0.0, pe + rest + k["intercept"])
+    return out
+
+
+def fit(samples: list[dict[str, Any]]) -> dict[str, Any]:
+    """Coefficients from the ``calibration`` samples (``bench/bench_csb_cost_samples.py``), with every
+    sample's measured and predicted resources and the error per role."""
+    calib = [s for s in samples if s["role"] == "calibration"]
+    if len(calib) < len(FEATURES) + 1:
+        raise ValueError(f"need at least {len(FEATURES) + 1} calibration samples, got {len(calib)}")
+    feats = [engine_features(EngineConfig(**s["engine"])) for s in calib]
+    coeffs: dict[str, Any] = {"resources": {}}
+    for res in RESOURCES:
+        y = np.array([s["yosys"][res] for s in calib], dtype=float)
+        if res in cost_model.EXACT_COUNTS:
+            x = np.array([f[res] for f in feats], dtype=float)
+            if np.ptp(x) == 0:
+                slope, icpt = 1.0, float(np.mean(y - x))
+            else:
+                slope, icpt = (float(v) for v in np.polyfit(x, y, 1))
+            coeffs["resources"][res] = {"slope": slope, "intercept": icpt}
+        else:
+            x = np.array([[f[n] for n in FEATURES] + [1.0] for f in feats], dtype=float)
+            sol = _nnls_fit(x, y)
+            coeffs["resources"][res] = {
+                **{n: float(v) for n, v in zip(FEATURES, sol[:-1], strict=True)},
+                "intercept": float(sol[-1]),
+            }
+    coeffs["calibration"] = [s["name"] for s in calib]
+    coeffs["samples"] = check(samples, coeffs)
+    coeffs["error"] = error_summary(coeffs["samples"])
+    coeffs["source"] = (
+        "yosys synth_xilinx -family xcu of rtl/ernn_csb_engine.v (one MAC) per sample; "
+        "bench/bench_csb_cost_samples.py --fit"
+    )
+    return coeffs
+
+
+def check(samples: list[dict[str, Any]], coeffs: dict[str, Any]) -> list[dict[str, Any]]:
+    """Measured against predicted, per sample (BRAM relative to at least one BRAM36)."""
+    rows = []
+    for s in samples:
+        pred = predict(EngineConfig(**s["engine"]), coeffs)
+        meas = {r: float(s["yosys"][r]) for r in RESOURCES}
+        rel = {
+            r: (pred[r] - meas[r]) / max(meas[r], 1.0 if r == "bram36" else 1e-9)
+            if meas[r] or r == "bram36"
+            else (0.0 if pred[r] == 0 else float("inf"))
+            for r in RESOURCES
+        }
+        rows.append(
+            {
+                "name": s["name"],
+                "role": s["role"],
+                "engine": s["engine"],
+                "measured": meas,
+                "predicted": pred,
+                "relative_error": rel,
+            }
+        )
+    return rows
+
+
+def error_summary(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    out = {}
+    for role in ("calibration", "check"):
+        pick = [r for r in rows if r["role"] == role]
+        if pick:
+            out[role] = {
+                q: {
+                    "mean_abs_percent": 100.0 * float(np.mean([abs(r["relative_error"][q]) for r in pick])),
+                    "max_abs_percent": 100.0 * float(np.max([abs(r["relative_error"][q]) for r in pick])),
+                }
+                for q in RESOURCES
+            }
+    return out
+
+
+def load_coefficients(path: str | Path | None = None) -> dict[str, Any]:
+    path = Path(path) if path else COEFFICIENTS_FILE
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path} is missing: run bench/bench_csb_cost_samples.py --fit to calibrate the CSB cost model"
+        )
+    return json.loads(path.read_text())
+
+
+# ------------------------------------------------------------------------------------------------------
+# the model's matrices
+def matrix_shapes(shape: ModelShape) -> list[tuple[int, int, int, int]]:
+    """(layer, gates, rows, cols) of every CSB matrix of a shape, in step order."""
+    out = []
+    for layer in range(shape.num_layers):
+        out.append((layer, shape.gates, shape.hidden_size, shape.layer_input_size(layer)))
+        out.append((layer, shape.gates, shape.hidden_size, shape.output_size))
+        if shape.proj_size:
+            out.append((layer, 1, shape.proj_size, shape.hidden_size))
+    return out
+
+
+@functools.lru_cache(maxsize=16)
+def random_counts(shape: ModelShape, seed: int = 0) -> tuple[np.ndarray, ...]:
+    """Kernel counts (G, BR, BC, 2) of every matrix: Gaussian weights projected onto the shape's CSB
+    structure by the training stage's projection (the pattern, not the values, sets the cycles)."""
+    import torch
+
+    from ernn.train import csb as tcsb
+
+    params = _csb(shape)
+    rng = np.random.default_rng(seed)
+    out = []
+    for _, gates, rows, cols in matrix_shapes(shape):
+        w = torch.from_numpy(rng.normal(size=(gates, rows, cols)))
+        kept = tcsb.project(w, params).numpy() != 0
+        out.append(_counts(kept, params.block))
+    return tuple(out)
+
+
+def _counts(kept: np.ndarray, block: int) -> np.ndarray:
+    """(G, BR, BC, 2) kept-row and kept-column counts of each block of a bool pattern."""
+    g, rows, cols = kept.shape
+    br, bc = -(-rows // block), -(-cols // block)
+    out = np.zeros((g, br, bc, 2), dtype=np.int64)
+    for i in range(br):
+        for j in range(bc):
+            b = kept[:, i * block : (i + 1) * block, j * block : (j + 1) * block]
+            out[:, i, j, 0] = b.any(axis=2).sum(axis=1)
+            out[:, i, j, 1] = b.any(axis=1).sum(axis=1)
+    return out
+
+
+def numerics_for_shape(shape: ModelShape, bits: int = 16) -> NumericsConfig:
+    """The formats of a CSB shape before any weight exists (the golden CSB rule, ``ernn.golden.csb``): word
+    widths are final; the weight fraction, which sets no width, is the one of weights within +-1."""
+    from ernn.golden import csb as gcsb
+
+    return gcsb.numerics(shape, 1.0, 1.0, 0.0, bits=bits)
+
+
+def _csb(shape: ModelShape) -> CSB:
+    if not isinstance(shape.structure, CSB):
+        raise ValueError(f"CSB cost model: the shape is {shape.structure.describe()}, not CSB")
+    return shape.structure
+
+
+# ------------------------------------------------------------------------------------------------------
+# the configuration and its estimate
+@dataclass(frozen=True)
+class HwConfig:
+    """A CSB model on a K x L x P x Q engine at a sharing mode (the structure seam's ``HwConfig``)."""
+
+    shape: ModelShape
+    grid: cs.Grid
+    mode: str
+    method: str
+    data_w: int
+    w_w: int
+    acc_w: int
+    out_w: int
+    counts: tuple[np.ndarray, ...] | None = None  # kernel counts per matrix (None: random_counts(shape))
+
+    @property
+    def lanes(self) -> int:
+        return self.grid.pes
+
+    @property
+    def label(self) -> str:
+        g = self.grid
+        return f"{g.k}x{g.l} groups of {g.p}x{g.q}, sharing {self.mode}"
+
+    @classmethod
+    def build(
+        cls,
+        shape: ModelShape,
+        numerics: NumericsConfig,
+        lanes: int,
+        *,
+        grid: cs.Grid | None = None,
+        mode: str = "both",
+        method: str = "z3",
+        counts: tuple[np.ndarray, ...] | None = None,
+    ) -> HwConfig:
+        """From a CSB shape and its formats; ``lanes`` PEs as :func:`grid_for_pes` lays them out unless a
+        ``grid`` is given (its PE count must then be ``lanes``)."""
+        _csb(shape)
+        grid = grid or grid_for_pes(lanes)
+        if grid.pes != lanes:
+            raise ValueError(f"grid {grid} has {grid.pes} PEs, not lanes = {lanes}")
+        if mode not in cs.MODES:
+            raise ValueError(f"sharing mode must be one of {', '.join(cs.MODES)}, got {mode!r}")
+        if method not in cs.METHODS:
+            raise ValueError(f"balancing method must be one of {', '.join(cs.METHODS)}, got {method!r}")
+        return cls(
+            shape=shape,
+            grid=grid,
+            mode=mode,
+            method=method,
+            data_w=numerics.data.word,
+            w_w=numerics.weight_spectrum.word,
+            acc_w=numerics.accumulator.word,
+            out_w=numerics.ifft_out.word,
+            counts=counts,
+        )
+
+    def kernel_counts(self) -> tuple[np.ndarray, ...]:
+        return self.counts if self.counts is not None else random_counts(self.shape)
+
+
+def grid_for_pes(pes: int) -> cs.Grid:
+    """A PE count laid out as the paper lays out 512: groups of 4 x 4 (2 x 2 or 1 x 1 below 16 PEs), the
+    groups 2 : 1 in K : L as far as powers of two allow (512 -> 8 x 4 groups of 4 x 4)."""
+    if isinstance(pes, bool) or not isinstance(pes, int) or pes < 1 or pes & (pes - 1):
+        raise ValueError(f"PEs of a CSB engine laid out automatically must be a power of two, got {pes!r}")
+    side = 4 if pes >= 16 else 2 if pes >= 4 else 1
+    groups = pes // (side * side)
+    lg = int(math.log2(groups))
+    k = 2 ** ((lg + 1) // 2)
+    return cs.Grid(k, groups // k, side, side)
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled_cycles(key: tuple, grid: cs.Grid, mode: str, method: str) -> tuple[int, int]:
+    counts = _COUNTS_BY_KEY[key]
+    s = cs.compile_matrix(counts, grid, mode, method)
+    return s.cycles, s.macs
+
+
+_COUNTS_BY_KEY: dict[tuple, np.ndarray] = {}
+
+
+def matrix_cycles(counts: np.ndarray, grid: cs.Grid, mode: str, method: str) -> tuple[int, int]:
+    """(cycles, MACs) of one matrix from the compiler (cached on the kernel counts: z3 takes seconds on
+    SR1's matrices and a sweep asks for the same ones again)."""
+    key = (counts.shape, counts.tobytes())
+    _COUNTS_BY_KEY[key] = counts
+    return _compiled_cycles(key, grid, mode, method)
+
+
+#: hidden units per cell-unit beat: the circulant design's default at k = 16 (k / 4), the cell unit the CSB
+#: engine is to share
+CELL_LANES = 4
+
+
+@dataclass(frozen=True)
+class Estimate:
+    lanes: int
+    cycles_per_step: float
+    ideal_cycles: int
+    complex_macs: int  # the CSB engine's real MACs per step (kept weights); named as the circulant field
+    used: dict[str, float]
+    blocks: dict[str, dict[str, float]]
+    mac_cycles: int
+    utilization: float
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def step_cycles(c: HwConfig) -> tuple[int, int, int]:
+    """(cycles per step, MAC cycles from the compiler, MACs) of a configuration (see the module doc)."""
+    shapes = matrix_shapes(c.shape)
+    counts = c.kernel_counts()
+    if len(counts) != len(shapes):
+        raise ValueError(f"{len(counts)} kernel-count arrays for the shape's {len(shapes)} matrices")
+    mac_cycles = macs = 0
+    for cnt in counts:
+        cyc, m = matrix_cycles(np.asarray(cnt), c.grid, c.mode, c.method)
+        mac_cycles += cyc
+        macs += m
+    per_matrix = MAC_PIPE + math.ceil(math.log2(c.grid.l)) + 1
+    per_layer = -(-c.shape.hidden_size // CELL_LANES) + CELL_LATENCY[c.shape.cell] + sum(HANDOFF.values())
+    return mac_cycles + per_matrix * len(shapes) + per_layer * c.shape.num_layers, mac_cycles, macs
+
+
+def one_mac_cycles(counts: np.ndarray, rows: int, cols: int) -> int:
+    """Clocks per vector of the one-MAC engine from the compiler on a 1 x 1 x 1 x 1 grid: load x (cols), clear
+    the accumulators (G rows), the compiler's MAC cycles, one clock per empty block, stream y (G rows);
+    equals ``ernn.export.csb.engine_cycles`` (tests/test_cost_model.py)."""
+    c = np.asarray(counts)
+    gates = c.shape[0]
+    mac, _ = matrix_cycles(c, cs.Grid(1, 1, 1, 1), "none", "greedy")
+    empty = int(((c[..., 0] * c[..., 1]) == 0).sum())
+    return cols + 2 * gates * rows + mac + empty
+
+
+def _engine_config(c: HwConfig) -> EngineConfig:
+    """The engine of a whole model: accumulators of its largest matrix, an input buffer of its widest
+    input, and every matrix's images (the engine holds them all)."""
+    shapes = matrix_shapes(c.shape)
+    counts = [np.asarray(k) for k in c.kernel_counts()]
+    _, gates, rows, _ = max(shapes, key=lambda s: s[1] * s[2])
+    return EngineConfig(
+        gates=gates,
+        rows=rows,
+        cols=max(s[3] for s in shapes),
+        block=_csb(c.shape).block,
+        blocks=sum(int(k[..., 0].size) for k in counts),
+        values=sum(int((k[..., 0] * k[..., 1]).sum()) for k in counts),
+        index_entries=sum(int(k.sum()) for k in counts),
+        data_w=c.data_w,
+        w_w=c.w_w,
+        acc_w=c.acc_w,
+        out_w=c.out_w,
+    )
+
+
+def _shared_blocks(c: HwConfig, family: str) -> dict[str, dict[str, float]]:
+    """The cell unit and the controller, as the circulant cost model estimates them for the same shape
+    (the CSB engine is to sit behind the same controller and cell units)."""
+    s = c.shape
+    k = 1 << max(2, math.ceil(math.log2(min(_csb(s).block, 32))))
+    circ = ModelShape(
+        cell=s.cell,
+        input_size=s.input_size,
+        hidden_size=s.hidden_size,
+        proj_size=s.proj_size,
+        num_layers=s.num_layers,
+        peephole=s.peephole,
+        structure=BlockCirculant(k),
+    )
+    hw = cost_model.HwConfig.build(circ, NumericsConfig.for_shape(circ, c.data_w), k // 2 + 1)
+    est = cost_model.estimate(hw, family=family)
+    return {b: est.blocks[b] for b in ("cell", "controller")}
+
+
+def estimate(c: HwConfig, coeffs: dict[str, Any] | None = None, family: str = "xcu") -> Estimate:
+    """Cycles per time step and resources of one configuration (the structure seam's ``estimate``)."""
+    coeffs = coeffs or load_coefficients()
+    cycles, mac_cycles, macs = step_cycles(c)
+    g = c.grid
+    engine = predict(
+        _engine_config(c),
+        coeffs,
+        array=True,
+        pes=g.pes,
+        banks=g.k * g.l,
+        reduction_adders=g.k * (g.l - 1) * g.p,
+    )
+    blocks = {"csb_engine": engine, **_shared_blocks(c, family)}
+    used = {r: sum(b[r] for b in blocks.values()) for r in RESOURCES}
+    ideal = -(-macs // g.pes)
+    util = macs / (g.pes * mac_cycles) if mac_cycles else 0.0
+    return Estimate(g.pes, float(cycles), ideal, macs, used, blocks, mac_cycles, util)
