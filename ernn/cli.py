@@ -488,7 +488,33 @@ def _add_dse(sub: argparse._SubParsersAction) -> None:
         default="docs/results/cost_samples.json",
         help="measured Yosys/Verilator samples to check the cost model against (bench/bench_cost_samples.py)",
     )
+    hw.add_argument(
+        "--hw-structures",
+        nargs="+",
+        choices=("circulant", "csb"),
+        help="structures Phase II chooses between (default: the model's own; docs/dse.md)",
+    )
+    hw.add_argument("--csb-block", type=int, help="CSB variant's block size M (default: the model's, or 32)")
+    hw.add_argument("--csb-rate", type=float, help="CSB variant's prune rate (default: matching compression)")
+    hw.add_argument(
+        "--hw-block-size", type=int, help="block-circulant variant's k (default: matching compression)"
+    )
+    hw.add_argument(
+        "--csb-grids", nargs="+", type=_grid, help="CSB engines KxLxPxQ (default 2x2x2x2 .. 16x8x4x4)"
+    )
+    hw.add_argument("--csb-modes", nargs="+", choices=("none", "horizontal", "vertical", "both"))
+    hw.add_argument("--csb-method", default="z3", choices=("z3", "greedy"), help="CSB workload balancing")
+    hw.add_argument("--hw-runs", nargs="+", help="training runs whose accuracy the report lists")
     p.set_defaults(func=cmd_dse)
+
+
+def _grid(text: str) -> tuple[int, int, int, int]:
+    """KxLxPxQ -> (K, L, P, Q)."""
+    parts = text.lower().split("x")
+    if len(parts) != 4 or not all(p.isdigit() and int(p) >= 1 for p in parts):
+        raise argparse.ArgumentTypeError(f"a CSB grid is KxLxPxQ with four integers >= 1, got {text!r}")
+    k, l, p, q = (int(v) for v in parts)  # noqa: E741 - the paper's names
+    return (k, l, p, q)
 
 
 def cmd_dse(args: argparse.Namespace) -> int:
@@ -516,6 +542,14 @@ def cmd_dse(args: argparse.Namespace) -> int:
         budget=args.budget,
         lanes=args.lanes,
         cost_samples=args.cost_samples,
+        structures=args.hw_structures,
+        csb_block=args.csb_block,
+        csb_rate=args.csb_rate,
+        block_size=args.hw_block_size,
+        csb_grids=args.csb_grids,
+        csb_modes=args.csb_modes,
+        csb_method=args.csb_method,
+        runs=args.hw_runs,
     )
     explore.explore(
         Path(args.out),

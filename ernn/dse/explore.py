@@ -26,13 +26,15 @@ from pathlib import Path
 from typing import Any
 
 from ernn import data
-from ernn.dse import cost_model
+from ernn.dse import cost_model, csb_cost
 from ernn.dse import phase1 as dse
 from ernn.dse import phase2 as dse_hw
+from ernn.dse import structure_choice as choice
 from ernn.dse.phase1 import Phase1Config
 from ernn.export.model_dir import ModelDirectory
 from ernn.files import atomic, resumable
 from ernn.fpga import open_flow as fpga
+from ernn.shape import ModelShape
 from ernn.shape.structures import implementation
 
 
@@ -49,6 +51,15 @@ class Phase2Request:
     budget: float = 0.8
     lanes: list[int] | None = None
     cost_samples: str = "docs/results/cost_samples.json"
+    # across structures (ernn.dse.structure_choice): None = the model's own structure, as before
+    structures: list[str] | None = None
+    csb_block: int | None = None
+    csb_rate: float | None = None
+    block_size: int | None = None  # the block-circulant variant's k (default: nearest the compression)
+    csb_grids: list[tuple[int, int, int, int]] | None = None
+    csb_modes: list[str] | None = None
+    csb_method: str = "z3"
+    runs: list[str] | None = None  # training runs whose accuracy the report lists
 
 
 #: what the exploration's folder is (ernn.files.manifest kinds)
@@ -176,6 +187,9 @@ def phase2(
     ``model``: ``req.hw_model`` already read (and verified), if the caller has it."""
     if req.device not in fpga.DEVICES:
         raise ValueError(f"--device must be one of {', '.join(fpga.DEVICES)}, got {req.device!r}")
+    model_shape = (model or ModelDirectory(req.hw_model)).shape if req.hw_model else None
+    if req.structures or (model_shape or _request_shape(req, phase1)).structure.name != "circulant":
+        return phase2_structures(req, out, phase1, command, model=model)
     if req.hw_model:
         md = model or ModelDirectory(req.hw_model)
         base = implementation(md.shape.structure.name, "cost").HwConfig.build(md.shape, md.numerics, 1)
@@ -227,6 +241,94 @@ def phase2(
     }
 
 
+def _request_shape(req: Phase2Request, phase1: dict[str, Any] | None) -> ModelShape:
+    return ModelShape.from_dict(hardware_shape(req.hw_shape, phase1)[1], where="--hw-shape")
+
+
+def phase2_structures(
+    req: Phase2Request,
+    out: Path,
+    phase1: dict[str, Any] | None,
+    command: str,
+    *,
+    model: ModelDirectory | None = None,
+) -> dict[str, Any]:
+    """Phase II across structures (:mod:`ernn.dse.structure_choice`): the report's ``phase2`` section with
+    ``structures`` set."""
+    counts = None
+    if req.hw_model:
+        md = model or ModelDirectory(req.hw_model)
+        shape, numerics = md.shape, md.numerics
+        shape_name, shape_dict = f"model {req.hw_model}", {"model_dir": str(req.hw_model)}
+        if shape.structure.name == "csb":
+            counts = _model_counts(req.hw_model)
+    else:
+        shape_name, shape_dict = hardware_shape(req.hw_shape, phase1)
+        shape = ModelShape.from_dict(shape_dict, where="--hw-shape")
+        numerics = None
+    names = req.structures or [shape.structure.name]
+    var = choice.variants(
+        shape, names, csb_block=req.csb_block, csb_rate=req.csb_rate, block_size=req.block_size
+    )
+    rows: list[dict[str, Any]] = []
+    for name, v in var.items():
+        if name == "circulant":
+            rows += choice.circulant_rows(v, req.data_bits, req.lanes, req.device, req.clock_mhz)
+        else:
+            same = v == shape and numerics is not None
+            rows += choice.sweep_csb(
+                v,
+                numerics if same else csb_cost.numerics_for_shape(v, req.data_bits),
+                req.csb_grids or list(choice.DEFAULT_CSB_GRIDS),
+                req.csb_modes or list(choice.DEFAULT_CSB_MODES),
+                method=req.csb_method,
+                device=req.device,
+                clock_mhz=req.clock_mhz,
+                counts=counts if v == shape else None,
+            )
+    choice.mark_pareto(rows)
+    chosen = choice.choose(rows, req.target_latency_us, req.budget, req.device)
+    runs = choice.run_accuracies(req.runs or [])
+    dev = fpga.DEVICES[req.device]["name"]
+    out.mkdir(parents=True, exist_ok=True)
+    dse_hw.plot_pareto(
+        rows, chosen, out / "phase2_pareto.png", f"{shape_name} on the {dev} at {req.clock_mhz:g} MHz",
+        force=True,
+    )  # fmt: skip
+    print(
+        f"phase II: {shape_name} on the {dev}: {chosen['structure']} {chosen['label']} ({chosen['reason']}): "
+        f"{chosen['cycles_per_step']:.0f} cycles = {chosen['latency_us']:.2f} us per step, "
+        f"{chosen['used']['lut']:,.0f} LUT, {chosen['used']['dsp']:,.0f} DSP, {chosen['used']['bram36']:,.1f} BRAM36"
+    )
+    return {
+        "command": command,
+        "shape_name": shape_name,
+        "shape": shape_dict,
+        "device": req.device,
+        "clock_mhz": req.clock_mhz,
+        "structures": names,
+        "variants": {n: v.to_dict() for n, v in var.items()},
+        "compression": {n: choice.compression(v) for n, v in var.items()},
+        "rows": rows,
+        "chosen": chosen,
+        "runs": runs,
+    }
+
+
+def _model_counts(model_dir: str) -> tuple:
+    """Kernel counts of an exported CSB model's matrices, in the cost model's order (layer: w_ih, w_hh,
+    w_hr)."""
+    from ernn.export.writer import ExportedModel
+
+    net = ExportedModel(model_dir).net
+    return tuple(
+        getattr(layer, n).counts
+        for layer in net.layers
+        for n in ("w_ih", "w_hh", "w_hr")
+        if getattr(layer, n) is not None
+    )
+
+
 def hardware_shape(spec: str, phase1: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:
     """(name, shape) of Phase II's model: Phase I's choice, a named shape or a JSON object."""
     if spec == "chosen":
@@ -253,9 +355,11 @@ def hardware_shape(spec: str, phase1: dict[str, Any] | None) -> tuple[str, dict[
         raise ValueError(
             f"--hw-shape must be 'chosen', one of {', '.join(dse_hw.SHAPES)}, or a JSON object; got {spec!r}"
         ) from exc
-    need = {"cell", "input_size", "hidden_size", "block_size"}
-    if not isinstance(shape, dict) or not need <= set(shape):
-        raise ValueError(f"--hw-shape JSON needs the keys {sorted(need)}, got {spec!r}")
+    need = {"cell", "input_size", "hidden_size"}
+    if not isinstance(shape, dict) or not need <= set(shape) or not {"block_size", "structure"} & set(shape):
+        raise ValueError(
+            f"--hw-shape JSON needs the keys {sorted(need)} and block_size (or a structure), got {spec!r}"
+        )
     return "custom shape", shape
 
 
@@ -269,7 +373,10 @@ def markdown(report: dict[str, Any]) -> str:
                 p1["points"], p1["chosen"], p1["observations"], p1["max_accuracy_loss"], p1["command"]
             )
         )
-    if "phase2" in report:
+    if "phase2" in report and "structures" in report["phase2"]:
+        p2 = report["phase2"]
+        parts.append(choice.report_markdown(p2) + f"\nCommand: `{p2['command']}`\n")
+    elif "phase2" in report:
         p2 = report["phase2"]
         parts.append(
             dse_hw.report_markdown(

@@ -70,7 +70,8 @@ def config_for_shape(
     if not isinstance(shape, ModelShape):
         shape = ModelShape.from_dict(shape, where="hardware shape")
     cost = implementation(shape.structure.name, "cost")  # the structure's cost model (ernn.dse.structure)
-    return cost.HwConfig.build(shape, NumericsConfig.for_shape(shape, data_bits), lanes)
+    numerics_for_shape = getattr(cost, "numerics_for_shape", NumericsConfig.for_shape)
+    return cost.HwConfig.build(shape, numerics_for_shape(shape, data_bits), lanes)
 
 
 def sweep(
@@ -237,7 +238,7 @@ def plot_pareto(
         ax.plot([r["used"][res] for r in front], [r["latency_us"] for r in front], "b-", alpha=0.4)
         for r in rows:
             ax.annotate(
-                f"P={r['lanes']}",
+                r.get("short", f"P={r['lanes']}"),
                 (r["used"][res], r["latency_us"]),
                 fontsize=6,
                 xytext=(2, 2),
@@ -249,7 +250,7 @@ def plot_pareto(
             marker="*",
             s=160,
             c="tab:red",
-            label=f"chosen P={chosen['lanes']}",
+            label="chosen " + chosen.get("short", f"P={chosen['lanes']}"),
             zorder=3,
         )
         if chosen.get("target_latency_us"):
