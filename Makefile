@@ -32,6 +32,7 @@ help:
 	@echo "  make coverage          Verilator line/branch/toggle + functional coverage of the RTL, build/coverage"
 	@echo "  make mutate            mutation score of the RTL tests (MUTANTS=$(MUTANTS) sampled, SEED=$(SEED)), build/mutate"
 	@echo "  make train-rtl         train a TT-MLP on the RTL training engine, every step checked against golden (SIM=...)"
+	@echo "  make synth-tt          Yosys estimate of the TT training engine; bitstream-tt-ice40 / -ecp5: its self-test"
 	@echo "  make synth             Yosys synth_xilinx resource estimate of MODEL (FAMILY=xcu|xc7|xcup)"
 	@echo "  make bitstream-ice40   a small GRU through Yosys, nextpnr-ice40 and icepack (real bitstream, Fmax)"
 	@echo "  make bitstream-ecp5    the default model, ECP5_LANES lanes, through synth_ecp5, nextpnr-ecp5, ecppack"
@@ -45,6 +46,20 @@ TT_TRAIN ?= --inputs 12 --outputs 6 --cores 2 --rank 3 --batch 3 --steps 4
 .PHONY: train-rtl
 train-rtl: setup
 	$(VENV)/bin/ernn train-rtl $(TT_TRAIN) --sim $(SIM) --valid-gaps 0.2 --ready-stalls 0.2 --out build/train-rtl/$(SIM) --force
+
+# The TT training engine through the open flows (ernn/fpga/tt_flow.py): a Yosys synth_xilinx estimate of
+# ernn_tt_train_top, and bitstreams of its board self-test (fpga/open/ernn_tt_board.v: trains the TT-MLP from
+# a command ROM, checks the replies against golden) for the largest configurations that fit (docs/tt_engine.md).
+TT_SYNTH ?= --inputs 12 --outputs 6 --cores 2 --rank 3 --batch 3
+TT_ICE40 ?= --inputs 12 --outputs 6 --cores 2 --rank 2 --batch 2 --dw 40 --mul-w 20
+TT_ECP5 ?= --inputs 64 --outputs 10 --cores 2 --rank 8 --batch 4
+.PHONY: synth-tt bitstream-tt-ice40 bitstream-tt-ecp5
+synth-tt: setup
+	$(PY) -m ernn.fpga.tt_flow synth $(TT_SYNTH) --out build/tt_synth --force
+bitstream-tt-ice40: setup
+	$(PY) -m ernn.fpga.tt_flow ice40 $(TT_ICE40) --out build/tt_ice40 --force
+bitstream-tt-ecp5: setup
+	$(PY) -m ernn.fpga.tt_flow ecp5 $(TT_ECP5) --out build/tt_ecp5 --force
 
 .PHONY: synth bitstream-ice40 bitstream-ecp5
 FAMILY ?= xcu

@@ -36,6 +36,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ernn import paths
 from ernn.files.output_dir import check_output_dir, output_directory
 from ernn.fpga import open_flow as of
 from ernn.sim import runner as rtl_runner
@@ -373,7 +374,10 @@ def search(device: str, ladder: list[tuple[int, ...]] | None = None, steps: int 
     largest = None
     for inputs, outputs, cores, rank, batch in ladder or LADDER[device]:
         config = tt_train.TTTrainConfig(inputs, outputs, cores, rank, batch, steps, dw=dw, mul_w=mul_w)
-        with tempfile.TemporaryDirectory(dir=Path.cwd()) as tmp:
+        # under the cache, not /tmp: the WebAssembly tools of the ECP5 flow cannot see /tmp
+        work = paths.cache_dir() / "tt_flow"
+        work.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=work) as tmp:
             t0 = time.perf_counter()
             try:
                 r = flow(config, Path(tmp) / "out")
