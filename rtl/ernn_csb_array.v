@@ -250,14 +250,16 @@ wire [INDEX_W-1:0] red_row = r_reg;  // r_reg < BLOCK <= 2**INDEX_W
 /* verilator lint_off UNUSEDSIGNAL */
 wire [GROUPS*3*ACC_W-1:0] red_bus;
 /* verilator lint_on UNUSEDSIGNAL */
-wire [(GROUPS+1)*GB_W-1:0] busy_chain;
-assign busy_chain[GB_W-1:0] = {GB_W{1'b0}};
+wire [GROUPS*PB_W-1:0] busy_bus;  // enabled slots per group this step
+reg  [K*ACC_W-1:0]     red_sum;   // Q(ACC_W) per group row: its reduction sum
+reg  [ACC_W-1:0]       red_acc;   // Q(ACC_W)
+reg  [GB_W-1:0]        busy_all;  // enabled slots of all groups this step
 // reduction outputs per group row: the rounded sum, its output row, and whether that row exists
 wire [K-1:0] red_valid;
 wire [K*O_W-1:0] red_addr;
 wire [K*OUT_W-1:0] red_y;  // Q(OUT_W) per group row
 
-genvar gg, gk, gl;
+genvar gg, gk;
 generate
     for (gg = 0; gg < GROUPS; gg = gg + 1) begin : group
         // this step's program word (address g*STEPS + t: t_reg stays below STEPS in the MAC phase)
@@ -297,13 +299,11 @@ generate
             .busy(busy)
         );
 
-        assign busy_chain[(gg+1)*GB_W +: GB_W] = busy_chain[gg*GB_W +: GB_W] + busy;
+        assign busy_bus[gg*PB_W +: PB_W] = busy;
     end
 
-    // the reduction of group row k: its own bank 0, bank 2 of the row above, bank 1 of the row below,
-    // summed over the group columns; then one rounding, and the output row it belongs to
+    // per group row: one rounding of its reduction sum, and the output row it belongs to
     for (gk = 0; gk < K; gk = gk + 1) begin : red
-        wire [(L+1)*ACC_W-1:0] chain;  // Q(ACC_W), running sum over group columns
         wire [OUT_W-1:0] y_sat;        // Q(OUT_W)
         /* verilator lint_off UNUSEDSIGNAL */
         wire [31:0] blk = a_reg * K + gk;                   // stacked block row
@@ -311,22 +311,6 @@ generate
         wire [31:0] out_row = (blk / BR) * ROWS + row_in_gate;
         /* verilator lint_on UNUSEDSIGNAL */
         wire valid = (blk < BLOCK_ROWS) && (row_in_gate < ROWS);
-        assign chain[ACC_W-1:0] = {ACC_W{1'b0}};
-        for (gl = 0; gl < L; gl = gl + 1) begin : col
-            wire [ACC_W-1:0] own = red_bus[((gk*L+gl)*3+0)*ACC_W +: ACC_W];
-            wire [ACC_W-1:0] from_above, from_below;
-            if (gk > 0) begin : above
-                assign from_above = red_bus[(((gk-1)*L+gl)*3+2)*ACC_W +: ACC_W];
-            end else begin : no_above
-                assign from_above = {ACC_W{1'b0}};
-            end
-            if (gk < K - 1) begin : below
-                assign from_below = red_bus[(((gk+1)*L+gl)*3+1)*ACC_W +: ACC_W];
-            end else begin : no_below
-                assign from_below = {ACC_W{1'b0}};
-            end
-            assign chain[(gl+1)*ACC_W +: ACC_W] = chain[gl*ACC_W +: ACC_W] + own + from_above + from_below;
-        end
 
         ernn_round_sat #(
             .IN_W(ACC_W),
@@ -335,7 +319,7 @@ generate
             .SYMMETRIC(0)
         )
         round_sat_inst (
-            .in(chain[L*ACC_W +: ACC_W]),
+            .in(red_sum[gk*ACC_W +: ACC_W]),
             .out(y_sat)
         );
 
@@ -344,6 +328,31 @@ generate
         assign red_y[gk*OUT_W +: OUT_W] = y_sat;
     end
 endgenerate
+
+// the reduction of group row k: its own bank 0, bank 2 of the row above, bank 1 of the row below,
+// summed over the group columns (one process: a chain of continuous adds made Icarus re-evaluate a wide
+// vector quadratically per clock); and the enabled slots of all groups this step
+integer kk, ll;
+
+always @* begin
+    for (kk = 0; kk < K; kk = kk + 1) begin
+        red_acc = {ACC_W{1'b0}};
+        for (ll = 0; ll < L; ll = ll + 1) begin
+            red_acc = red_acc + red_bus[((kk*L+ll)*3+0)*ACC_W +: ACC_W];
+            if (kk > 0) begin
+                red_acc = red_acc + red_bus[(((kk-1)*L+ll)*3+2)*ACC_W +: ACC_W];
+            end
+            if (kk < K - 1) begin
+                red_acc = red_acc + red_bus[(((kk+1)*L+ll)*3+1)*ACC_W +: ACC_W];
+            end
+        end
+        red_sum[kk*ACC_W +: ACC_W] = red_acc;
+    end
+    busy_all = {GB_W{1'b0}};
+    for (kk = 0; kk < GROUPS; kk = kk + 1) begin
+        busy_all = busy_all + busy_bus[kk*PB_W +: PB_W];
+    end
+end
 
 integer kr;
 
@@ -375,7 +384,7 @@ always @(posedge clk) begin
         end
         S_MAC: begin
             stat_mac_cycles <= stat_mac_cycles + 1;
-            stat_busy <= stat_busy + busy_chain[GROUPS*GB_W +: GB_W];
+            stat_busy <= stat_busy + busy_all;
             t_reg <= t_reg + 1;
             s_reg <= s_reg + 1;
             if (s_reg + 1 == cur_len) begin

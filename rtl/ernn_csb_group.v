@@ -57,26 +57,16 @@ localparam PES = P * Q;
 localparam T_W = 2 + INDEX_W;
 localparam B_W = $clog2(PES + 1);
 
-// running sums along the PEs: entry n holds the sum over PEs 0 .. n-1
-wire [(PES+1)*ACC_W-1:0] own_chain, up_chain, down_chain;
-wire [(PES+1)*B_W-1:0]   busy_chain;
-
-assign own_chain[ACC_W-1:0] = {ACC_W{1'b0}};
-assign up_chain[ACC_W-1:0] = {ACC_W{1'b0}};
-assign down_chain[ACC_W-1:0] = {ACC_W{1'b0}};
-assign busy_chain[B_W-1:0] = {B_W{1'b0}};
+// the PEs' reduction outputs side by side (PE n at n*ACC_W), summed below in one process each: a chain
+// of continuous adds along a wide vector made Icarus re-evaluate it quadratically per clock
+wire [PES*ACC_W-1:0] own_bus, up_bus, down_bus;  // Q(ACC_W) per PE
+reg  [ACC_W-1:0]     own_sum, up_sum, down_sum;  // Q(ACC_W)
+reg  [B_W-1:0]       busy_sum;
 
 genvar n;
 generate
     for (n = 0; n < PES; n = n + 1) begin : pe
-        wire [ACC_W-1:0] own, up, down;
         wire [T_W-1:0] tgt = target[n*T_W +: T_W];
-        wire [B_W-1:0] inc;  // en[n], zero-extended
-
-        assign inc[0] = en[n];
-        if (B_W > 1) begin : wide
-            assign inc[B_W-1:1] = {(B_W-1){1'b0}};
-        end
 
         ernn_csb_pe #(
             .DATA_W(DATA_W),
@@ -95,22 +85,35 @@ generate
             .bank(tgt[T_W-1:INDEX_W]),
             .row(tgt[INDEX_W-1:0]),
             .red_row(red_row),
-            .red_own(own),
-            .red_up(up),
-            .red_down(down)
+            .red_own(own_bus[n*ACC_W +: ACC_W]),
+            .red_up(up_bus[n*ACC_W +: ACC_W]),
+            .red_down(down_bus[n*ACC_W +: ACC_W])
         );
-
-        assign own_chain[(n+1)*ACC_W +: ACC_W] = own_chain[n*ACC_W +: ACC_W] + own;
-        assign up_chain[(n+1)*ACC_W +: ACC_W] = up_chain[n*ACC_W +: ACC_W] + up;
-        assign down_chain[(n+1)*ACC_W +: ACC_W] = down_chain[n*ACC_W +: ACC_W] + down;
-        assign busy_chain[(n+1)*B_W +: B_W] = busy_chain[n*B_W +: B_W] + inc;
     end
 endgenerate
 
-assign red_own = own_chain[PES*ACC_W +: ACC_W];
-assign red_up = up_chain[PES*ACC_W +: ACC_W];
-assign red_down = down_chain[PES*ACC_W +: ACC_W];
-assign busy = busy_chain[PES*B_W +: B_W];
+integer i;
+
+always @* begin
+    own_sum = {ACC_W{1'b0}};
+    up_sum = {ACC_W{1'b0}};
+    down_sum = {ACC_W{1'b0}};
+    busy_sum = {B_W{1'b0}};
+    for (i = 0; i < PES; i = i + 1) begin
+        own_sum = own_sum + own_bus[i*ACC_W +: ACC_W];
+        up_sum = up_sum + up_bus[i*ACC_W +: ACC_W];
+        down_sum = down_sum + down_bus[i*ACC_W +: ACC_W];
+        // a one-bit enable added to the count (zero-extended; B_W may be 1)
+        /* verilator lint_off WIDTHEXPAND */
+        busy_sum = busy_sum + en[i];
+        /* verilator lint_on WIDTHEXPAND */
+    end
+end
+
+assign red_own = own_sum;
+assign red_up = up_sum;
+assign red_down = down_sum;
+assign busy = busy_sum;
 
 endmodule
 

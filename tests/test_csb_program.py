@@ -98,3 +98,17 @@ def test_bank_of():
     assert cp.bank_of((2, 1), (1, 1)) == 2
     with pytest.raises(ValueError, match="cannot hold partial sums"):
         cp.bank_of((3, 1), (1, 1))
+
+
+def test_shared_input_cycles_bounds():
+    """Sharing one input neuron per PE column can only lengthen the rounds; with P = 1 it changes nothing."""
+    m, _ = random_matrix(4, 20, 12, 8, 0.6, 5)
+    for grid in (cs.Grid(2, 2, 2, 2), cs.Grid(2, 2, 1, 4)):
+        sched = cs.compile_matrix(m.counts, grid, "both")
+        shared = cp.shared_input_cycles(sched)
+        assert shared >= sched.cycles
+        if grid.p == 1:
+            assert shared == sched.cycles
+    one = cs.Grid(1, 1, 3, 1)  # one group, no sharing: per block, columns in runs of 3
+    sched = cs.compile_matrix(m.counts, one, "none")
+    assert cp.shared_input_cycles(sched) == int((-(-m.counts[..., 0] // 3) * m.counts[..., 1]).sum())

@@ -192,6 +192,21 @@ def build(matrix: gcsb.CSBMatrix, schedule: cs.Schedule) -> Program:
                    x_index, bank, row)  # fmt: skip
 
 
+def shared_input_cycles(schedule: cs.Schedule) -> int:
+    """MAC clocks of ``schedule`` if, as in the paper, the P PEs of a PE column had to share one input
+    neuron: per round and group, each part's kernel columns in runs of P entries (ceil(entries / P) runs
+    per column), Q runs per clock; the round lasts as long as its slowest group. Not what the array does
+    (its PEs each read their own input neuron); the bench reports it beside the array's figure."""
+    total = 0
+    for r in schedule.rounds:
+        runs: dict[cs.Group, int] = {}
+        for part in r.parts:
+            _, per_col = np.unique(part.entries[:, 1], return_counts=True)
+            runs[part.helper] = runs.get(part.helper, 0) + int((-(-per_col // schedule.grid.p)).sum())
+        total += max((-(-v // schedule.grid.q) for v in runs.values()), default=0)
+    return total
+
+
 # ------------------------------------------------------------------------------------------------------
 # memory images
 def _packed(fields: IntArray, width: int) -> list[int]:

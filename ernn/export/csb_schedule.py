@@ -1,8 +1,8 @@
 """The CSB engine's workload-balancing compiler: each block's kernel split into local, horizontal and
 vertical parts over a K x L grid of PE groups (P x Q PEs each), so that the groups finish together.
 
-Engine model (CSB-RNN, Shi et al. ICS 2020; the RTL engine does not exist yet)
--------------------------------------------------------------------------------
+Engine model (CSB-RNN, Shi et al. ICS 2020; ``rtl/ernn_csb_array.v`` runs it, :mod:`ernn.export.csb_program`)
+-----------------------------------------------------------------------------------------------------------
 A matrix of G stacked gates is a grid of (G * BR) x BC blocks (:mod:`ernn.golden.csb`). The engine takes
 it in *rounds*: round (a, b) maps the K x L tile of block rows a*K .. a*K+K-1 and block columns
 b*L .. b*L+L-1 onto the groups, block (a*K + k, b*L + l) onto group (k, l) (a partial tile at the matrix
