@@ -137,7 +137,7 @@ def test_dse_lists_the_accuracy_of_training_runs(tmp_path):
     assert rc == 0
     p2 = json.loads((out / "report.json").read_text())["phase2"]
     assert [(r["structure"], r["test_accuracy"]) for r in p2["runs"]] == [("circulant", 97.5), ("csb", 96.0)]
-    assert "| 96.0 |" in (out / "report.md").read_text()
+    assert "| 96.00 |" in (out / "report.md").read_text()
     with pytest.raises(ValueError, match="not a training run"):
         choice.run_accuracies([str(tmp_path)])
 

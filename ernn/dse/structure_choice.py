@@ -299,8 +299,9 @@ def report_markdown(section: dict[str, Any]) -> str:
         ]
         for r in runs:
             ratio = "—" if r["compression_ratio"] is None else f"{r['compression_ratio']:.2f}x"
+            acc = "—" if r["test_accuracy"] is None else f"{r['test_accuracy']:.2f}"
             lines.append(
                 f"| {r['run']} | {r['describe']} | {r['cell'].upper()} | {r['hidden_size']} | {ratio} | "
-                f"{r['test_accuracy']} |"
+                f"{acc} |"
             )
     return "\n".join(lines) + "\n"
