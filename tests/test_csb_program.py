@@ -72,6 +72,8 @@ def test_images_read_back(tmp_path):
         else:
             assert a == b, f.name
     assert len((tmp_path / "a_en.mem").read_text().split()) == len(grid.groups()) * prog.steps
+    assert f"localparam integer ERNN_CSB_ARRAY_STEPS = {prog.steps};" in prog.header_lines()
+    assert prog.sizes()["MACS"] == int(m.values.size)
 
 
 def test_sharing_raises_the_measured_utilization():
