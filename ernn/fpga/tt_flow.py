@@ -37,6 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from ernn import paths
+from ernn.files import atomic
 from ernn.files.output_dir import check_output_dir, output_directory
 from ernn.fpga import open_flow as of
 from ernn.sim import runner as rtl_runner
@@ -365,9 +366,12 @@ LADDER = {
 WIDTHS = {"ice40": (40, 20), "ecp5": (tt_train.DW, tt_train.MUL_W)}
 
 
-def search(device: str, ladder: list[tuple[int, ...]] | None = None, steps: int = 2) -> dict[str, Any]:
+def search(
+    device: str, ladder: list[tuple[int, ...]] | None = None, steps: int = 2, progress: Path | None = None
+) -> dict[str, Any]:
     """Run the device's flow on each candidate (smallest first) until one does not fit; the last that
-    fitted is the largest. Every attempt's verdict, Fmax and utilisation are returned."""
+    fitted is the largest. Every attempt's verdict, Fmax and utilisation are returned, and written to
+    ``progress`` (JSON) after each attempt, so that a search stopped part-way keeps what it found."""
     flow = {"ice40": ice40_bitstream, "ecp5": ecp5_bitstream}[device]
     dw, mul_w = WIDTHS[device]
     attempts = []
@@ -398,6 +402,10 @@ def search(device: str, ladder: list[tuple[int, ...]] | None = None, steps: int 
             }
         )
         largest = vars(config)
+        if progress is not None:
+            atomic.write_json(
+                progress, {"device": device, "largest": largest, "attempts": attempts}, force=True
+            )
         fmax = min(f["fmax_mhz"] for f in r["fmax"].values())
         print(
             f"{device}: {inputs}->{outputs} cores {cores} rank {rank} batch {batch}: fits, Fmax {fmax:.1f} MHz"
@@ -455,13 +463,19 @@ def main(argv: list[str] | None = None) -> int:
     p = sub.add_parser("search", help="the largest ladder configuration that fits a device")
     p.add_argument("--device", choices=sorted(LADDER), required=True)
     p.add_argument("--out", required=True, help="JSON file of the attempts")
+    p.add_argument(
+        "--ladder",
+        nargs="+",
+        help="candidates IN,OUT,CORES,RANK,BATCH, smallest first (default: the device's LADDER)",
+    )
     args = ap.parse_args(argv)
     try:
         if args.flow == "search":
-            from ernn.files import atomic
-
             atomic.check_output_file(args.out, force=True)
-            result = search(args.device)
+            ladder = [tuple(int(v) for v in c.split(",")) for c in args.ladder] if args.ladder else None
+            if ladder and any(len(c) != 5 for c in ladder):
+                raise ValueError("--ladder: each candidate is IN,OUT,CORES,RANK,BATCH")
+            result = search(args.device, ladder, progress=Path(args.out))
             atomic.write_json(args.out, result, force=True)
             print(f"largest that fits: {result['largest']}; attempts in {args.out}")
             return 0
