@@ -3,18 +3,25 @@
 Draws ``--count`` model shapes and lane counts from ``--seed`` (cell LSTM/GRU; input 3..48; hidden 8..64;
 k 4/8/16; 1 or 2 layers; for LSTMs a projection and peepholes now and then; P log-uniform in 1..256),
 plus the five shapes issue 18 names (``--issue-shapes``), exports each with random weights
-(``ernn.export.writer.export_random``: the exporter's schedule and cell lanes for that shape and P),
+(``ernn.export.writer.export_random``: the exporter's schedule, cell lanes and IFFTs side by side,
+``ERNN_N_IFFT``, for that shape and P),
 simulates a few frames of one sequence on Verilator (no tvalid gaps, no back-pressure; ``ernn.sim.rtl``),
 checks every output against the golden model and reports the steady-state cycles per step (the median
 spacing of output beats) against the cycle model (``ernn.export.schedule.cycle_model``): the ideal,
 ceil(complex MACs / P) + pipeline depth, and the model's prediction of the cycles. Prints a table
 with the worst ratio cycles / ideal and the worst prediction error, and writes JSON.
 
-    .venv/bin/python bench/bench_cycles.py --count 12 --out build/bench/cycles.json
+    .venv/bin/python bench/bench_cycles.py --count 9 --out build/bench/cycles.json
 
-``--what-if`` prints instead, without simulating, the timing model's cycles for the issue shapes under
-designs the RTL does not have (``ernn.export.timing.step_timing``: two or four IFFTs, layers pipelined
-across time steps), each with the cell lanes the exporter's rule would give it.
+``--what-if`` prints instead, without simulating, the timing model's cycles for the issue shapes with one
+IFFT, with the exporter's IFFTs (``schedule.n_ifft``), and under a design the RTL does not have (layers
+pipelined across time steps, ``ernn.export.timing.step_timing(layer_skew=True)``), each with the cell
+lanes the exporter's rule would give it.
+
+``--ifft-cost`` prints what one more IFFT costs (Yosys ``synth_xilinx -family xcu``, out of context): the
+``ernn_ifft`` that ``rtl/ernn_pe.v`` instantiates, with the word widths and twiddles of a model exported at
+k = 4, 8, 16 (each extra IFFT of ``ERNN_N_IFFT`` is one more of these; the gate buffer's banks and the
+writer's lanes add a few muxes).
 """
 
 from __future__ import annotations
@@ -22,6 +29,8 @@ from __future__ import annotations
 import argparse
 import math
 import platform
+import re
+import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -91,8 +100,9 @@ def _variant(info: ModelShape, lanes: int, options: list[int], **kw: Any) -> tup
 
 
 def what_if() -> None:
-    """The timing model's cycles per step of the issue shapes now and under designs the RTL lacks."""
-    print("| shape | P | ideal | predicted | 2 IFFTs | 4 IFFTs | layers pipelined | both (4 IFFTs) |")
+    """The timing model's cycles per step of the issue shapes: one IFFT, the exporter's IFFTs, and the
+    layers pipelined (a design the RTL lacks) with and without them."""
+    print("| shape | P | ideal | 1 IFFT | exporter's IFFTs (now) | N | layers pipelined | both |")
     print("|---|---|---|---|---|---|---|---|")
     for name, shape in ISSUE_SHAPES.items():
         kw = {k: v for k, v in shape.items() if k not in ("lanes", "block_size")}
@@ -102,16 +112,67 @@ def what_if() -> None:
         k = shape["block_size"]
         options = sorted({hw_layout.default_cell_lanes(k), max(1, k // 2), k})
 
-        cells = [
-            _variant(info, p, options, iffts=2),
-            _variant(info, p, options, iffts=4),
+        n = cm.n_ifft
+        one = _variant(info, p, options, iffts=1)
+        skew = [
             _variant(info, p, options, layer_skew=True),
-            _variant(info, p, options, iffts=4, layer_skew=True),
+            _variant(info, p, options, iffts=n, layer_skew=True),
         ]
-        text = " | ".join(
-            f"{c} ({c / cm.ideal:.2f}, CL {cl})" for c, cl in [(cm.predicted, cm.cell_lanes), *cells]
+
+        def cell(c: int, cl: int, ideal: int = cm.ideal) -> str:
+            return f"{c} ({c / ideal:.2f}, CL {cl})"
+
+        print(
+            f"| {name} | {p} | {cm.ideal} | {cell(*one)} | {cell(cm.predicted, cm.cell_lanes)} | {n} | "
+            + " | ".join(cell(*v) for v in skew)
+            + " |"
         )
-        print(f"| {name} | {p} | {cm.ideal} | {text} |")
+
+
+def ifft_cost() -> None:
+    """Yosys resources of one ``ernn_ifft`` as ``ernn_pe`` instantiates it, at k = 4, 8, 16."""
+    from ernn.fpga import open_flow
+
+    yosys = open_flow.need_tool("yosys")
+    rtl = open_flow.RTL_DIR
+    files = " ".join(
+        str(rtl / f"{m}.v") for m in ("ernn_ifft", "ernn_fft_stage", "ernn_fft_bfly", "ernn_delay")
+    )
+    files += " " + " ".join(str(rtl / f"{m}.v") for m in ("ernn_round_sat", "ernn_cmul"))
+    print("| k | IFFT word | output word | LUT | FF | DSP | CARRY |")
+    print("|---|---|---|---|---|---|---|")
+    with tempfile.TemporaryDirectory() as work:
+        for k in (4, 8, 16):
+            model = Path(work) / f"k{k}"
+            export.export_random(
+                model, cell="lstm", input_size=k, hidden_size=k, block_size=k, lanes=1, seed=0
+            )
+            header = (model / "ernn_params.vh").read_text()
+
+            def value(name: str, text: str = header) -> int:
+                return int(re.search(rf"localparam integer {name} = (\d+);", text).group(1))
+
+            in_w, out_w = value("ERNN_IFFT_W"), value("ERNN_IFFT_OUT_W")
+            tw_w, tw_f = value("ERNN_TWIDDLE_W"), value("ERNN_TWIDDLE_F")
+            params = f"-set K {k} -set IN_W {in_w} -set OUT_W {out_w} -set TW_W {tw_w} -set TW_F {tw_f}"
+            script = "\n".join(
+                [
+                    f"read_verilog -defer {files}",
+                    f'chparam {params} -set TW_FILE "{model / "mem" / "twiddle.mem"}" ernn_ifft',
+                    "hierarchy -check -top ernn_ifft",
+                    "synth_xilinx -family xcu -top ernn_ifft -noiopad",
+                    "tee -q -o stat.json stat -json",
+                ]
+            )
+            (model / "ifft.ys").write_text(script + "\n")
+            subprocess.run([yosys, "-q", "-s", "ifft.ys"], cwd=model, check=True, capture_output=True)
+            stat = open_flow.parse_stat_json((model / "stat.json").read_text())
+            used = open_flow.classify_cells(open_flow.total_cells(stat, "ernn_ifft"))
+            print(
+                f"| {k} | Q{in_w}.{value('ERNN_IFFT_F')} | Q{out_w}.{value('ERNN_IFFT_F')} | {used['lut']} | "
+                f"{used['ff']} | {used['dsp']} | {used['carry']} |",
+                flush=True,
+            )
 
 
 def measure(name: str, shape: dict, frames: int, root: Path, seed: int) -> dict:
@@ -136,6 +197,7 @@ def measure(name: str, shape: dict, frames: int, root: Path, seed: int) -> dict:
         "name": name,
         "shape": shape,
         "cell_lanes": exported.config["hardware"]["cell_lanes"],
+        "n_ifft": exported.config["hardware"]["n_ifft"],
         "frames": frames,
         "bit_exact": bool(np.array_equal(res.outputs, expected)),
         "cycles_per_step": cycles,
@@ -146,7 +208,8 @@ def measure(name: str, shape: dict, frames: int, root: Path, seed: int) -> dict:
         "wall_seconds": res.wall_seconds,
     }
     print(
-        f"{name:44s} P={shape['lanes']:4d} CL={row['cell_lanes']:2d}: {cycles:6.1f} cycles/step, ideal {cm.ideal:4d}, "
+        f"{name:44s} P={shape['lanes']:4d} CL={row['cell_lanes']:2d} N_IFFT={row['n_ifft']}: "
+        f"{cycles:6.1f} cycles/step, ideal {cm.ideal:4d}, "
         f"ratio {row['ratio_to_ideal']:.3f}, predicted {cm.predicted} ({100 * row['prediction_error']:+.1f} %), "
         f"bit-exact {row['bit_exact']} ({res.wall_seconds:.0f} s)",
         flush=True,
@@ -156,32 +219,55 @@ def measure(name: str, shape: dict, frames: int, root: Path, seed: int) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--count", type=int, default=12, help="random shapes (default 12)")
+    ap.add_argument("--count", type=int, default=9, help="random shapes (default 9)")
     ap.add_argument("--seed", type=int, default=18, help="seed of the sweep (default 18)")
     ap.add_argument("--frames", type=int, default=7, help="frames simulated per shape (default 7)")
     ap.add_argument("--no-issue-shapes", action="store_true", help="leave out the issue's five shapes")
+    ap.add_argument(
+        "--only",
+        nargs="+",
+        default=None,
+        metavar="NAME",
+        help="simulate only these shapes of the sweep (by name)",
+    )
     ap.add_argument(
         "--models", type=Path, default=Path("build/bench/cycles_models"), help="model directories"
     )
     ap.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
     ap.add_argument("--what-if", action="store_true", help="only the timing model's what-ifs (no simulation)")
+    ap.add_argument(
+        "--ifft-cost", action="store_true", help="only the Yosys resources of one IFFT (k 4, 8, 16)"
+    )
     args = ap.parse_args()
     if args.what_if:
         what_if()
+        return
+    if args.ifft_cost:
+        ifft_cost()
         return
     if args.frames < 4:
         ap.error("--frames must be >= 4 (the steady state needs several output beats)")
     args.models.mkdir(parents=True, exist_ok=True)
     shapes = {} if args.no_issue_shapes else dict(ISSUE_SHAPES)
     shapes.update(random_shapes(args.count, args.seed))
+    if args.only:
+        unknown = sorted(set(args.only) - set(shapes))
+        if unknown:
+            ap.error(
+                f"--only: no shape named {', '.join(unknown)} in this sweep (names: {', '.join(shapes)})"
+            )
+        shapes = {name: shape for name, shape in shapes.items() if name in args.only}
     rows = [measure(name, shape, args.frames, args.models, args.seed) for name, shape in shapes.items()]
     worst = max(rows, key=lambda r: r["ratio_to_ideal"])
     worst_pred = max(rows, key=lambda r: abs(r["prediction_error"]))
-    print("\n| shape | P | cell lanes | cycles/step | ideal | ratio | predicted | error | bit-exact |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print(
+        "\n| shape | P | cell lanes | IFFTs | cycles/step | ideal | ratio | predicted | error | bit-exact |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for r in rows:
         print(
-            f"| {r['name']} | {r['shape']['lanes']} | {r['cell_lanes']} | {r['cycles_per_step']:.0f} | {r['ideal']} | "
+            f"| {r['name']} | {r['shape']['lanes']} | {r['cell_lanes']} | {r['n_ifft']} | "
+            f"{r['cycles_per_step']:.0f} | {r['ideal']} | "
             f"{r['ratio_to_ideal']:.3f} | {r['predicted']} | {100 * r['prediction_error']:+.1f} % | "
             f"{'yes' if r['bit_exact'] else 'NO'} |"
         )
@@ -195,6 +281,7 @@ def main() -> None:
             "benchmark": "cycles per time step vs the ideal, seeded random sweep of shapes and P (Verilator)",
             "seed": args.seed,
             "count": args.count,
+            "only": args.only,
             "worst_ratio": worst["ratio_to_ideal"],
             "worst_ratio_shape": worst["name"],
             "worst_prediction_error": worst_pred["prediction_error"],

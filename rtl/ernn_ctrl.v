@@ -26,7 +26,8 @@ E-RNN toolkit: accelerator core — the controller's units around the circulant 
  *   ernn_cmd          input frame register; issues the jobs and streams their input
  *                     blocks (the frame, h of the layer below, h_{t-1}, m) into the PE as
  *                     soon as their producers have written them
- *   ernn_pe           FFT -> spectra -> P complex MAC lanes -> IFFT, one row block per beat
+ *   ernn_pe           FFT -> spectra -> P complex MAC lanes -> N_IFFT IFFTs, up to N_IFFT
+ *                     row blocks per beat
  *   ernn_pe_writer    row blocks -> gate buffer y[gate][block] (Q(ifft_out)), or for the
  *                     projection rnd(y, I - D) saturated to Q(data) (R12) -> h memory
  *   ernn_gate_buf     y[slot][block] with a full flag per block
@@ -72,6 +73,8 @@ module ernn_ctrl #
     parameter P = 8,
     // hidden units per cell-unit beat (divides K)
     parameter CELL_LANES = 2,
+    // IFFTs side by side in the PE: row blocks per clock into the gate buffer (1, 2, 4 or 8)
+    parameter N_IFFT = 1,
     // data word: x_t, h_t, m_t, Q(DATA_W, DATA_F)
     parameter DATA_W = 16,
     // data fraction bits
@@ -224,6 +227,9 @@ localparam JOB_W = JOBS > 1 ? $clog2(JOBS) : 1;
 localparam IDX_W = max2(CNT_W, max2(H_ADDR_W, C_ADDR_W));
 // the feeder's state port: c (LSTM) or h (GRU)
 localparam ST_ADDR_W = CELL_LSTM ? C_ADDR_W : H_ADDR_W;
+
+// the PE's row count per output beat
+localparam ROWS_OUT_W = $clog2(N_IFFT + 1);
 
 // word widths
 localparam BLK_W = K * DATA_W;          // one block of Q(data) samples
@@ -436,7 +442,11 @@ cmd_inst (
 // ---------------------------------------------------------------------------------------
 // circulant PE
 
-wire [YBLK_W-1:0] pe_m_axis_tdata;   // one row block, Q(ifft_out)
+wire [N_IFFT*YBLK_W-1:0] pe_m_rows;  // up to N_IFFT row blocks, Q(ifft_out)
+wire [ROWS_OUT_W-1:0] pe_m_axis_tuser; // row blocks in the beat
+/* verilator lint_off UNUSEDSIGNAL */
+wire [YBLK_W-1:0] pe_m_axis_tdata;   // the beat's first row block (ernn.sim.rtl's probe reads it)
+/* verilator lint_on UNUSEDSIGNAL */
 wire pe_m_axis_tvalid;
 wire pe_m_axis_tready;
 wire pe_m_axis_tlast;
@@ -460,7 +470,8 @@ ernn_pe #(
     .W_DEPTH(W_DEPTH),
     .W_FILE(W_FILE),
     .ROWS_W(ROWS_W),
-    .CMUL_3M(1)
+    .CMUL_3M(1),
+    .N_IFFT(N_IFFT)
 )
 pe_inst (
     .clk(clk),
@@ -476,11 +487,14 @@ pe_inst (
     .s_axis_tdata(pe_s_axis_tdata),
     .s_axis_tvalid(pe_s_axis_tvalid),
     .s_axis_tready(pe_s_axis_tready),
-    .m_axis_tdata(pe_m_axis_tdata),
+    .m_axis_tdata(pe_m_rows),
+    .m_axis_tuser(pe_m_axis_tuser),
     .m_axis_tlast(pe_m_axis_tlast),
     .m_axis_tvalid(pe_m_axis_tvalid),
     .m_axis_tready(pe_m_axis_tready)
 );
+
+assign pe_m_axis_tdata = pe_m_rows[0 +: YBLK_W];
 
 // the PE writer counts row blocks itself; tlast (end of a job) carries no extra information
 /* verilator lint_off UNUSEDSIGNAL */
@@ -538,12 +552,19 @@ pw_job_inst (
 );
 /* verilator lint_on PINCONNECTEMPTY */
 
-// (pw_y_we, pw_slot, pw_blk_reg, h_we, h_wr_addr, h_wr_data: ernn.sim.rtl's probe reads these)
+// (pw_y_we, pw_slot, pw_blk_reg, h_we, h_wr_addr, h_wr_data: ernn.sim.rtl's probe reads these;
+// with N_IFFT > 1 the first three are lane 0's, the beat's first row)
 wire [IDX_W-1:0] pw_blk_reg;    // the PE writer's block register
-wire pw_y_we;
-wire [1:0] pw_slot;
-wire [YBLK_W-1:0] pw_y_data;    // the row block, Q(ifft_out)
-wire pw_y_full;
+wire [N_IFFT-1:0] pw_y_lanes_we;
+wire [N_IFFT*2-1:0] pw_y_slots;
+wire [N_IFFT*IDX_W-1:0] pw_y_blks;
+wire [N_IFFT*Y_ADDR_W-1:0] pw_y_addrs;
+wire [N_IFFT*YBLK_W-1:0] pw_y_data;  // the row blocks, Q(ifft_out)
+wire [N_IFFT-1:0] pw_y_full;
+/* verilator lint_off UNUSEDSIGNAL */
+wire pw_y_we = pw_y_lanes_we[0];
+wire [1:0] pw_slot = pw_y_slots[1:0];
+/* verilator lint_on UNUSEDSIGNAL */
 wire pw_h_we;
 wire [H_ADDR_W-1:0] pw_h_addr;
 wire [BLK_W-1:0] pw_h_data;     // projection output block, Q(data)
@@ -562,7 +583,8 @@ ernn_pe_writer #(
     .IFFT_F(IFFT_F),
     .JOB_W(JOB_W),
     .IDX_W(IDX_W),
-    .H_ADDR_W(H_ADDR_W)
+    .H_ADDR_W(H_ADDR_W),
+    .N_IFFT(N_IFFT)
 )
 pw_inst (
     .clk(clk),
@@ -574,12 +596,14 @@ pw_inst (
     .job_last_layer(pw_last_layer),
     .job_step_last(pw_step_last),
     .job_h_base(pw_h_base),
-    .s_axis_tdata(pe_m_axis_tdata),
+    .s_axis_tdata(pe_m_rows),
+    .s_axis_tuser(pe_m_axis_tuser),
     .s_axis_tvalid(pe_m_axis_tvalid),
     .s_axis_tready(pe_m_axis_tready),
     .blk(pw_blk_reg),
-    .y_we(pw_y_we),
-    .y_slot(pw_slot),
+    .y_we(pw_y_lanes_we),
+    .y_slot(pw_y_slots),
+    .y_blk(pw_y_blks),
     .y_data(pw_y_data),
     .y_full(pw_y_full),
     .h_we(pw_h_we),
@@ -599,17 +623,29 @@ wire [Y_ADDR_W-1:0] fd_blk;
 wire fd_y_full;
 wire [4*YBLK_W-1:0] y_rd_data;  // slots 0..3, K samples each, Q(ifft_out)
 
+// the writer's block indices as gate-buffer addresses
+genvar yl;
+generate
+for (yl = 0; yl < N_IFFT; yl = yl + 1) begin : g_y_addr
+    assign pw_y_addrs[yl*Y_ADDR_W +: Y_ADDR_W] = pw_y_blks[yl*IDX_W +: Y_ADDR_W];
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire unused_y_blk = &{1'b0, pw_y_blks[yl*IDX_W +: IDX_W]};
+    /* verilator lint_on UNUSEDSIGNAL */
+end
+endgenerate
+
 ernn_gate_buf #(
     .K(K),
     .IFFT_OUT_W(IFFT_OUT_W),
-    .DEPTH(Y_DEPTH)
+    .DEPTH(Y_DEPTH),
+    .WR_LANES(N_IFFT)
 )
 ybuf_inst (
     .clk(clk),
     .rst(rst),
-    .wr_en(pw_y_we),
-    .wr_slot(pw_slot),
-    .wr_blk(pw_blk_reg[Y_ADDR_W-1:0]),
+    .wr_en(pw_y_lanes_we),
+    .wr_slot(pw_y_slots),
+    .wr_blk(pw_y_addrs),
     .wr_data(pw_y_data),
     .wr_full(pw_y_full),
     .rd_en(fd_read),

@@ -22,6 +22,13 @@ E-RNN toolkit: accelerator gate buffer — the PE's row blocks until the feeder 
  * [s*K*IFFT_OUT_W +: K*IFFT_OUT_W]). wr_full / rd_full are the flags of the blocks at the
  * write and read addresses: the writer waits while its block is full (the only thing that
  * stalls the PE on a busy cell unit), the reader waits until its block is.
+ *
+ * WR_LANES write ports (the PE's IFFTs side by side, N_IFFT): lane i writes row i of a
+ * beat of consecutive rows of one job. Each slot is split into WR_LANES banks by block
+ * (block b in bank b mod WR_LANES, word b / WR_LANES), so the lanes of a beat never share
+ * a RAM: rows of the same slot in one beat are the same gate of consecutive blocks (at
+ * most WR_LANES of them). The read takes the bank of rd_blk; with one lane this is the
+ * single RAM per slot.
  */
 module ernn_gate_buf #
 (
@@ -31,6 +38,8 @@ module ernn_gate_buf #
     parameter IFFT_OUT_W = 19,
     // blocks per slot (hidden blocks p; >= 2)
     parameter DEPTH = 4,
+    // write lanes (rows written per clock): 1, 2, 4 or 8
+    parameter WR_LANES = 1,
     // block address width (derived; do not override)
     parameter ADDR_W = $clog2(DEPTH)
 )
@@ -38,11 +47,13 @@ module ernn_gate_buf #
     input  wire                      clk,
     input  wire                      rst,
 
-    input  wire                      wr_en,
-    input  wire [1:0]                wr_slot,
-    input  wire [ADDR_W-1:0]         wr_blk,
-    input  wire [K*IFFT_OUT_W-1:0]   wr_data,
-    output wire                      wr_full,
+    // lane i: wr_en[i], slot wr_slot[2i +: 2], block wr_blk[i ADDR_W +: ADDR_W], the row at
+    // wr_data[i K IFFT_OUT_W +: K IFFT_OUT_W]; wr_full[i]: that block is full
+    input  wire [WR_LANES-1:0]       wr_en,
+    input  wire [WR_LANES*2-1:0]     wr_slot,
+    input  wire [WR_LANES*ADDR_W-1:0] wr_blk,
+    input  wire [WR_LANES*K*IFFT_OUT_W-1:0] wr_data,
+    output wire [WR_LANES-1:0]       wr_full,
 
     input  wire                      rd_en,
     input  wire [ADDR_W-1:0]         rd_blk,
@@ -51,6 +62,11 @@ module ernn_gate_buf #
 );
 
 localparam YBLK_W = K * IFFT_OUT_W;
+// bank select bits (block mod WR_LANES) and words per bank
+localparam BANK_W = $clog2(WR_LANES);
+localparam BANK_SEL_W = BANK_W > 0 ? BANK_W : 1;
+localparam BANK_DEPTH = (DEPTH + WR_LANES - 1) / WR_LANES < 2 ? 2 : (DEPTH + WR_LANES - 1) / WR_LANES;
+localparam BANK_ADDR_W = $clog2(BANK_DEPTH);
 
 // check configuration
 initial begin
@@ -58,40 +74,110 @@ initial begin
         $error("Error: ernn_gate_buf needs DEPTH >= 2 and the derived ADDR_W (got DEPTH=%0d ADDR_W=%0d)", DEPTH, ADDR_W);
         $finish;
     end
+    if (WR_LANES != 1 && WR_LANES != 2 && WR_LANES != 4 && WR_LANES != 8) begin
+        $error("Error: ernn_gate_buf WR_LANES must be 1, 2, 4 or 8 (got %0d)", WR_LANES);
+        $finish;
+    end
 end
 
 genvar s;
+genvar v;
+
+// the word in its bank of a block address (block / WR_LANES); x's upper bits are zero
+/* verilator lint_off UNUSEDSIGNAL */
+function [BANK_ADDR_W-1:0] bank_word(input [ADDR_W-1:0] blk_addr);
+    reg [31:0] x;
+    begin
+        x = {{(32-ADDR_W){1'b0}}, blk_addr} >> BANK_W;
+        bank_word = x[BANK_ADDR_W-1:0];
+    end
+endfunction
+
+// the bank of a block address (block mod WR_LANES)
+function [BANK_SEL_W-1:0] bank_of(input [ADDR_W-1:0] blk_addr);
+    reg [31:0] x;
+    begin
+        x = {{(32-ADDR_W){1'b0}}, blk_addr};
+        bank_of = BANK_W > 0 ? x[BANK_SEL_W-1:0] : {BANK_SEL_W{1'b0}};
+    end
+endfunction
+/* verilator lint_on UNUSEDSIGNAL */
+
+// registered bank of the read (rd_data is one clock after rd_en)
+reg [BANK_SEL_W-1:0] rd_bank_reg;
 
 generate
 for (s = 0; s < 4; s = s + 1) begin : g_ybuf
-    ernn_state_ram #(
-        .WIDTH(YBLK_W),
-        .DEPTH(DEPTH)
-    )
-    ybuf_inst (
-        .clk(clk),
-        .wr_en(wr_en && wr_slot == s),
-        .wr_addr(wr_blk),
-        .wr_data(wr_data),
-        .rd_en(rd_en),
-        .rd_addr(rd_blk),
-        .rd_data(rd_data[s*YBLK_W +: YBLK_W])
-    );
+    wire [WR_LANES*YBLK_W-1:0] bank_rd;
+
+    for (v = 0; v < WR_LANES; v = v + 1) begin : g_bank
+        // the lane (at most one) that writes this slot and bank
+        reg we;
+        reg [BANK_ADDR_W-1:0] waddr;
+        reg [YBLK_W-1:0] wdata;
+        integer l;
+
+        always @* begin
+            we = 1'b0;
+            waddr = {BANK_ADDR_W{1'b0}};
+            wdata = {YBLK_W{1'b0}};
+            for (l = 0; l < WR_LANES; l = l + 1) begin
+                if (wr_en[l] && wr_slot[2*l +: 2] == s
+                        && bank_of(wr_blk[l*ADDR_W +: ADDR_W]) == v) begin
+                    we = 1'b1;
+                    waddr = bank_word(wr_blk[l*ADDR_W +: ADDR_W]);
+                    wdata = wr_data[l*YBLK_W +: YBLK_W];
+                end
+            end
+        end
+
+        ernn_state_ram #(
+            .WIDTH(YBLK_W),
+            .DEPTH(WR_LANES == 1 ? DEPTH : BANK_DEPTH)
+        )
+        ybuf_inst (
+            .clk(clk),
+            .wr_en(we),
+            .wr_addr(waddr),
+            .wr_data(wdata),
+            .rd_en(rd_en),
+            .rd_addr(bank_word(rd_blk)),
+            .rd_data(bank_rd[v*YBLK_W +: YBLK_W])
+        );
+    end
+
+    if (WR_LANES == 1) begin : g_one
+        assign rd_data[s*YBLK_W +: YBLK_W] = bank_rd;
+        /* verilator lint_off UNUSEDSIGNAL */
+        wire unused_bank = &{1'b0, rd_bank_reg};
+        /* verilator lint_on UNUSEDSIGNAL */
+    end else begin : g_sel
+        assign rd_data[s*YBLK_W +: YBLK_W] = bank_rd[rd_bank_reg*YBLK_W +: YBLK_W];
+    end
 end
 endgenerate
 
-// full flags: set by the write that completes a block, cleared when the feeder reads it
+// full flags: set by the writes that complete a block, cleared when the feeder reads it
 reg [DEPTH-1:0] full_reg;
+integer w;
 
-assign wr_full = full_reg[wr_blk];
+generate
+for (v = 0; v < WR_LANES; v = v + 1) begin : g_full
+    assign wr_full[v] = full_reg[wr_blk[v*ADDR_W +: ADDR_W]];
+end
+endgenerate
+
 assign rd_full = full_reg[rd_blk];
 
 always @(posedge clk) begin
-    if (wr_en && wr_slot == 2'd3) begin
-        full_reg[wr_blk] <= 1'b1;
+    for (w = 0; w < WR_LANES; w = w + 1) begin
+        if (wr_en[w] && wr_slot[2*w +: 2] == 2'd3) begin
+            full_reg[wr_blk[w*ADDR_W +: ADDR_W]] <= 1'b1;
+        end
     end
     if (rd_en) begin
         full_reg[rd_blk] <= 1'b0;
+        rd_bank_reg <= bank_of(rd_blk);
     end
 
     if (rst) begin

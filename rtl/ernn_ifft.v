@@ -132,7 +132,9 @@ delay_inst (
     .out_data(m_axis_tuser)
 );
 
-genvar s, n;
+// (the entry genvar is not called n: Verilator took the stages' function argument n for a
+// hiding of it when several IFFTs sit side by side in ernn_pe)
+genvar s, e;
 
 generate
 
@@ -148,22 +150,22 @@ for (s = 0; s <= LOG2K; s = s + 1) begin : st
 
     if (s == 0) begin : g_input
         // full Hermitian spectrum X[0..K-1] in natural order, Q(IN_W + 1, F)
-        for (n = 0; n < K; n = n + 1) begin : g_full
+        for (e = 0; e < K; e = e + 1) begin : g_full
             // the stored bin this entry comes from
-            localparam SRC = n <= K / 2 ? n : K - n;
+            localparam SRC = e <= K / 2 ? e : K - e;
             wire [IN_W-1:0] bin_re = s_axis_tdata[2*SRC*IN_W +: IN_W];
             wire [IN_W-1:0] bin_im = s_axis_tdata[(2*SRC+1)*IN_W +: IN_W];
-            assign re[n*SW +: SW] = {bin_re[IN_W-1], bin_re};
-            if (n == 0 || n == K / 2) begin : g_real
-                assign im[n*SW +: SW] = {SW{1'b0}};
+            assign re[e*SW +: SW] = {bin_re[IN_W-1], bin_re};
+            if (e == 0 || e == K / 2) begin : g_real
+                assign im[e*SW +: SW] = {SW{1'b0}};
                 /* verilator lint_off UNUSEDSIGNAL */
                 wire unused_bin_im = &{1'b0, bin_im};
                 /* verilator lint_on UNUSEDSIGNAL */
-            end else if (n < K / 2) begin : g_low
-                assign im[n*SW +: SW] = {bin_im[IN_W-1], bin_im};
+            end else if (e < K / 2) begin : g_low
+                assign im[e*SW +: SW] = {bin_im[IN_W-1], bin_im};
             end else begin : g_mirror
                 // exact negation: -(-2**(IN_W-1)) needs IN_W + 1 bits
-                assign im[n*SW +: SW] = -{bin_im[IN_W-1], bin_im};
+                assign im[e*SW +: SW] = -{bin_im[IN_W-1], bin_im};
             end
         end
     end else begin : g_stage

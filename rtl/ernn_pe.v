@@ -27,8 +27,8 @@ E-RNN toolkit: block-circulant matrix-vector processing element (FFT -> complex 
  * read range covers x's and h's slots (q = q_x + q_h); loads and computations are
  * independent, so later jobs may reuse the buffer (load_count = 0) with other weight
  * regions (GRU: W_in x and W_hn h kept apart), and a job with rows = 0 only loads.
- * Results leave on m_axis, one row block (K samples) per beat in row order, tlast on a
- * job's last row block; bias and activation are the controller's.
+ * Results leave on m_axis, one row block (K samples) per beat in row order (up to N_IFFT
+ * with N_IFFT > 1), tlast on a job's last row block; bias and activation are the controller's.
  *
  * Work split: a job's rows * (K/2+1) units (row block, bin) are dealt to the P lanes in
  * rounds of P consecutive units; in a round every lane accumulates its unit over the
@@ -37,6 +37,11 @@ E-RNN toolkit: block-circulant matrix-vector processing element (FFT -> complex 
  * ceil(rows (K/2+1) read_count / P)). Finished units are rounded half-up and saturated
  * symmetrically to Q(IFFT_W, I) (R2, point ifft_in), collected in order by a gearbox of
  * K/2 + P entries and passed to the IFFT (initiation interval 1) a row block at a time.
+ * With N_IFFT > 1 there are N_IFFT IFFTs side by side: the gearbox hands them up to
+ * N_IFFT whole row blocks per clock (as many as it holds, never past a job's last row, so
+ * that a beat belongs to one job), all IFFTs advance together (one tvalid, one enable), and
+ * m_axis carries N_IFFT row blocks per beat with their count in m_axis_tuser (rows
+ * 0..count-1 valid, in row order; the others are don't-care).
  *
  * Handshakes: s_cmd is taken when the previous job has issued all its MACs and written
  * all its blocks; s_axis only while the current job loads; the MAC issue stalls while a
@@ -90,12 +95,16 @@ module ernn_pe #
     parameter ROWS_W = 8,
     // complex multiplier form (1: three multipliers)
     parameter CMUL_3M = 1,
+    // IFFTs side by side: row blocks inverse-transformed per clock (1, 2, 4 or 8)
+    parameter N_IFFT = 1,
     // spectrum-buffer address width (derived; do not override)
     parameter XBUF_ADDR_W = $clog2(XBUF_DEPTH),
     // block count width (derived; do not override)
     parameter CNT_W = $clog2(XBUF_DEPTH + 1),
     // weight address width (derived; do not override)
-    parameter W_ADDR_W = $clog2(W_DEPTH)
+    parameter W_ADDR_W = $clog2(W_DEPTH),
+    // width of the row-block count of an output beat (derived; do not override)
+    parameter ROWS_OUT_W = $clog2(N_IFFT + 1)
 )
 (
     input  wire                    clk,
@@ -116,8 +125,10 @@ module ernn_pe #
     input  wire                    s_axis_tvalid,
     output wire                    s_axis_tready,
 
-    // output row blocks: sample n at tdata[n*OUT_W +: OUT_W]
-    output wire [K*OUT_W-1:0]      m_axis_tdata,
+    // output row blocks: row i of the beat at tdata[i*K*OUT_W +: K*OUT_W], its sample n at
+    // [n*OUT_W +: OUT_W] of that; tuser: row blocks in the beat (1..N_IFFT)
+    output wire [N_IFFT*K*OUT_W-1:0] m_axis_tdata,
+    output wire [ROWS_OUT_W-1:0]   m_axis_tuser,
     output wire                    m_axis_tlast,
     output wire                    m_axis_tvalid,
     input  wire                    m_axis_tready
@@ -153,6 +164,10 @@ localparam SLOT_W = CNT_W + 1;
 localparam XWORD_W = BINS * 2 * FFT_W;
 // round sideband: valid units in the round, last round of the job
 localparam USER_W = FILL_W + 1;
+// whole row blocks the gearbox can hold (>= 1): the most one clock can hand to the IFFTs
+localparam integer GB_ROWS = CAP / BINS;
+// row blocks per emission: N_IFFT, unless the gearbox never holds that many
+localparam integer EMIT_MAX = N_IFFT < GB_ROWS ? N_IFFT : GB_ROWS;
 
 // sized constants
 localparam [UNITS_W-1:0] BINS_U = BINS[UNITS_W-1:0];
@@ -199,8 +214,13 @@ initial begin
         $error("Error: ernn_pe needs W_FILE (the weight-spectrum memory)");
         $finish;
     end
-    if (XBUF_ADDR_W != $clog2(XBUF_DEPTH) || CNT_W != $clog2(XBUF_DEPTH + 1) || W_ADDR_W != $clog2(W_DEPTH)) begin
-        $error("Error: ernn_pe XBUF_ADDR_W, CNT_W and W_ADDR_W are derived; do not override them");
+    if (N_IFFT != 1 && N_IFFT != 2 && N_IFFT != 4 && N_IFFT != 8) begin
+        $error("Error: ernn_pe N_IFFT (IFFTs side by side) must be 1, 2, 4 or 8 (got %0d)", N_IFFT);
+        $finish;
+    end
+    if (XBUF_ADDR_W != $clog2(XBUF_DEPTH) || CNT_W != $clog2(XBUF_DEPTH + 1) || W_ADDR_W != $clog2(W_DEPTH)
+            || ROWS_OUT_W != $clog2(N_IFFT + 1)) begin
+        $error("Error: ernn_pe XBUF_ADDR_W, CNT_W, W_ADDR_W and ROWS_OUT_W are derived; do not override them");
         $finish;
     end
 end
@@ -494,26 +514,57 @@ reg gb_last_reg [0:CAP-1];           // set on a job's final unit
 reg [FILL_W-1:0] gb_fill_reg;
 
 wire ifft_s_ready;
-wire gb_full_row = gb_fill_reg >= BINS_FILL;
+
+// the row blocks that leave this clock when the IFFTs take them: rows 0, 1, .. of the gearbox
+// while whole, at most EMIT_MAX, ending at a job's last row (a beat belongs to one job)
+reg [ROWS_OUT_W-1:0] gb_rows;
+reg [FILL_W-1:0] gb_take;           // gb_rows * BINS entries
+reg gb_beat_last;                   // the beat ends a job
+reg gb_stop;
+integer e;
+
+always @* begin
+    gb_rows = {ROWS_OUT_W{1'b0}};
+    gb_take = {FILL_W{1'b0}};
+    gb_beat_last = 1'b0;
+    gb_stop = 1'b0;
+    for (e = 1; e <= EMIT_MAX; e = e + 1) begin
+        if (!gb_stop && {{(32-FILL_W){1'b0}}, gb_fill_reg} >= e * BINS) begin
+            gb_rows = e[ROWS_OUT_W-1:0];
+            gb_take = gb_take + BINS_FILL;
+            gb_beat_last = gb_last_reg[e*BINS - 1];
+            gb_stop = gb_last_reg[e*BINS - 1];
+        end else begin
+            gb_stop = 1'b1;
+        end
+    end
+end
+
+wire gb_full_row = gb_rows != {ROWS_OUT_W{1'b0}};
 wire gb_emit = gb_full_row && ifft_s_ready;
 // where an accepted round lands
-wire [FILL_W-1:0] gb_base = gb_emit ? gb_fill_reg - BINS_FILL : gb_fill_reg;
+wire [FILL_W-1:0] gb_base = gb_emit ? gb_fill_reg - gb_take : gb_fill_reg;
 wire gb_accept = r_valid && gb_base < BINS_FILL;
 // the same as 32-bit numbers for the position loop below
 wire [31:0] gb_base_i = {{(32-FILL_W){1'b0}}, gb_base};
 wire [31:0] r_count_i = {{(32-FILL_W){1'b0}}, r_count};
+wire [31:0] gb_rows_i = {{(32-ROWS_OUT_W){1'b0}}, gb_rows};
 
 assign mac_en = !r_valid || gb_accept;
 
 integer n;
 integer d;
+integer f;
 
 always @(posedge clk) begin
     for (n = 0; n < CAP; n = n + 1) begin
-        if (gb_emit && n + BINS < CAP) begin
-            gb_re_reg[n] <= gb_re_reg[n + BINS < CAP ? n + BINS : 0];
-            gb_im_reg[n] <= gb_im_reg[n + BINS < CAP ? n + BINS : 0];
-            gb_last_reg[n] <= gb_last_reg[n + BINS < CAP ? n + BINS : 0];
+        // the emitted rows leave: entry n takes entry n + gb_rows BINS
+        for (f = 1; f <= EMIT_MAX; f = f + 1) begin
+            if (gb_emit && gb_rows_i == f && n + f * BINS < CAP) begin
+                gb_re_reg[n] <= gb_re_reg[n + f * BINS < CAP ? n + f * BINS : 0];
+                gb_im_reg[n] <= gb_im_reg[n + f * BINS < CAP ? n + f * BINS : 0];
+                gb_last_reg[n] <= gb_last_reg[n + f * BINS < CAP ? n + f * BINS : 0];
+            end
         end
         // entry n takes lane i = n - d when the round lands at base d; an accepted round always
         // lands at d < BINS (d = 0 when P is a multiple of BINS: LANDINGS), so each entry chooses
@@ -542,59 +593,102 @@ always @(posedge clk) begin
     end
 end
 
-wire [BINS*2*IFFT_W-1:0] ifft_s_data;
-
-generate
-
-for (g = 0; g < BINS; g = g + 1) begin : gb_out
-    assign ifft_s_data[2*g*IFFT_W +: IFFT_W] = gb_re_reg[g];
-    assign ifft_s_data[(2*g+1)*IFFT_W +: IFFT_W] = gb_im_reg[g];
-end
-
-endgenerate
-
 // ---------------------------------------------------------------------------------------
-// IFFT and output register
+// IFFTs and output register: N_IFFT transforms in lockstep (one tvalid, one tready: the same
+// enable), lane i takes gearbox row i; lane 0 carries the beat's row count and job end
 
-wire [K*OUT_W-1:0] ifft_m_data;
+wire [N_IFFT*K*OUT_W-1:0] ifft_m_data;
+wire [ROWS_OUT_W-1:0] ifft_m_rows;
 wire ifft_m_last;
 wire ifft_m_valid;
 wire ifft_m_ready;
 
-ernn_ifft #(
-    .K(K),
-    .IN_W(IFFT_W),
-    .OUT_W(OUT_W),
-    .TW_W(TW_W),
-    .TW_F(TW_F),
-    .TW_FILE(TW_FILE),
-    .USER_W(1),
-    .CMUL_3M(CMUL_3M)
-)
-ifft_inst (
-    .clk(clk),
-    .rst(rst),
-    .s_axis_tdata(ifft_s_data),
-    .s_axis_tuser(gb_last_reg[BINS-1]),
-    .s_axis_tvalid(gb_full_row),
-    .s_axis_tready(ifft_s_ready),
-    .m_axis_tdata(ifft_m_data),
-    .m_axis_tuser(ifft_m_last),
-    .m_axis_tvalid(ifft_m_valid),
-    .m_axis_tready(ifft_m_ready)
-);
+generate
+
+for (g = 0; g < N_IFFT; g = g + 1) begin : lane_ifft
+    // row g of the gearbox: bins of entries g BINS .. g BINS + BINS - 1
+    wire [BINS*2*IFFT_W-1:0] ifft_s_data;
+
+    if (g < EMIT_MAX) begin : g_row
+        for (o = 0; o < BINS; o = o + 1) begin : gb_out
+            assign ifft_s_data[2*o*IFFT_W +: IFFT_W] = gb_re_reg[g*BINS + o];
+            assign ifft_s_data[(2*o+1)*IFFT_W +: IFFT_W] = gb_im_reg[g*BINS + o];
+        end
+    end else begin : g_none
+        // the gearbox never holds this row (CAP < N_IFFT BINS): the lane idles on zeros
+        assign ifft_s_data = {BINS*2*IFFT_W{1'b0}};
+    end
+
+    if (g == 0) begin : g_lead
+        ernn_ifft #(
+            .K(K),
+            .IN_W(IFFT_W),
+            .OUT_W(OUT_W),
+            .TW_W(TW_W),
+            .TW_F(TW_F),
+            .TW_FILE(TW_FILE),
+            .USER_W(ROWS_OUT_W + 1),
+            .CMUL_3M(CMUL_3M)
+        )
+        ifft_inst (
+            .clk(clk),
+            .rst(rst),
+            .s_axis_tdata(ifft_s_data),
+            .s_axis_tuser({gb_rows, gb_beat_last}),
+            .s_axis_tvalid(gb_full_row),
+            .s_axis_tready(ifft_s_ready),
+            .m_axis_tdata(ifft_m_data[0 +: K*OUT_W]),
+            .m_axis_tuser({ifft_m_rows, ifft_m_last}),
+            .m_axis_tvalid(ifft_m_valid),
+            .m_axis_tready(ifft_m_ready)
+        );
+    end else begin : g_follow
+        // same tvalid and tready as lane 0, hence the same enable: the lanes stay aligned
+        wire lane_ready;
+        wire lane_valid;
+        wire lane_user;
+        /* verilator lint_off UNUSEDSIGNAL */
+        wire unused_lane = &{1'b0, lane_ready, lane_valid, lane_user};
+        /* verilator lint_on UNUSEDSIGNAL */
+
+        ernn_ifft #(
+            .K(K),
+            .IN_W(IFFT_W),
+            .OUT_W(OUT_W),
+            .TW_W(TW_W),
+            .TW_F(TW_F),
+            .TW_FILE(TW_FILE),
+            .USER_W(1),
+            .CMUL_3M(CMUL_3M)
+        )
+        ifft_inst (
+            .clk(clk),
+            .rst(rst),
+            .s_axis_tdata(ifft_s_data),
+            .s_axis_tuser(1'b0),
+            .s_axis_tvalid(gb_full_row),
+            .s_axis_tready(lane_ready),
+            .m_axis_tdata(ifft_m_data[g*K*OUT_W +: K*OUT_W]),
+            .m_axis_tuser(lane_user),
+            .m_axis_tvalid(lane_valid),
+            .m_axis_tready(ifft_m_ready)
+        );
+    end
+end
+
+endgenerate
 
 ernn_axis_skid #(
-    .DATA_W(K * OUT_W)
+    .DATA_W(N_IFFT * K * OUT_W + ROWS_OUT_W)
 )
 out_skid_inst (
     .clk(clk),
     .rst(rst),
-    .s_axis_tdata(ifft_m_data),
+    .s_axis_tdata({ifft_m_rows, ifft_m_data}),
     .s_axis_tlast(ifft_m_last),
     .s_axis_tvalid(ifft_m_valid),
     .s_axis_tready(ifft_m_ready),
-    .m_axis_tdata(m_axis_tdata),
+    .m_axis_tdata({m_axis_tuser, m_axis_tdata}),
     .m_axis_tlast(m_axis_tlast),
     .m_axis_tvalid(m_axis_tvalid),
     .m_axis_tready(m_axis_tready)

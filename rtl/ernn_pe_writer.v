@@ -21,9 +21,18 @@ E-RNN toolkit: accelerator PE writer — PE row blocks to the gate buffer or, pr
  *              point proj_out; ernn_cell_rnd), padding samples of the last output block
  *              zeroed, to the h memory at h_base + b (h_*; HAS_PROJ = 1 only)
  *
+ * With N_IFFT > 1 a beat holds up to N_IFFT consecutive rows of one job (s_axis_tuser of
+ * them, row i at [i*K*IFFT_OUT_W +: K*IFFT_OUT_W]). Gate-buffer rows are written all in the
+ * same clock, lane i to (slot, block) of row i: the gate buffer is banked by block so that
+ * those writes never meet (ernn_gate_buf). Projection rows go to the one h-memory port one
+ * per clock (lane `sub` of the beat; the beat is taken with its last row): they are p_r of
+ * a stage's rows, and the h memory, the output vector and the producer counts stay as
+ * they are.
+ *
  * A row is accepted only when its destination is free: a gate-buffer block that the feeder
  * has not read yet (y_full) stalls the PE, and so does the last layer's projection while
- * the output vector waits on m_axis (out_full). blk is the block of the row on s_axis.
+ * the output vector waits on m_axis (out_full). blk is the block of the row on s_axis (of
+ * lane 0, or of the projection row being written).
  */
 module ernn_pe_writer #
 (
@@ -46,7 +55,11 @@ module ernn_pe_writer #
     // block index width
     parameter IDX_W = 4,
     // h-memory address width
-    parameter H_ADDR_W = 2
+    parameter H_ADDR_W = 2,
+    // rows per beat of the PE (its IFFTs side by side: 1, 2, 4 or 8)
+    parameter N_IFFT = 1,
+    // width of the beat's row count (derived; do not override)
+    parameter ROWS_IN_W = $clog2(N_IFFT + 1)
 )
 (
     input  wire                    clk,
@@ -61,19 +74,21 @@ module ernn_pe_writer #
     input  wire                    job_step_last,
     input  wire [H_ADDR_W-1:0]     job_h_base,
 
-    // row blocks of the PE, Q(IFFT_OUT_W, IFFT_F)
-    input  wire [K*IFFT_OUT_W-1:0] s_axis_tdata,
+    // row blocks of the PE, Q(IFFT_OUT_W, IFFT_F); tuser: rows in the beat (1..N_IFFT)
+    input  wire [N_IFFT*K*IFFT_OUT_W-1:0] s_axis_tdata,
+    input  wire [ROWS_IN_W-1:0]    s_axis_tuser,
     input  wire                    s_axis_tvalid,
     output wire                    s_axis_tready,
 
     // block of the row on s_axis (gate buffer and h write address within the layer)
     output wire [IDX_W-1:0]        blk,
-    // gate-buffer write: the row into slot y_slot of block blk, Q(IFFT_OUT_W, IFFT_F); y_full: that
-    // block is still full
-    output wire                    y_we,
-    output wire [1:0]              y_slot,
-    output wire [K*IFFT_OUT_W-1:0] y_data,
-    input  wire                    y_full,
+    // gate-buffer writes, lane i: row i of the beat into slot y_slot[i] of block y_blk[i],
+    // Q(IFFT_OUT_W, IFFT_F); y_full[i]: that block is still full
+    output wire [N_IFFT-1:0]       y_we,
+    output wire [N_IFFT*2-1:0]     y_slot,
+    output wire [N_IFFT*IDX_W-1:0] y_blk,
+    output wire [N_IFFT*K*IFFT_OUT_W-1:0] y_data,
+    input  wire [N_IFFT-1:0]       y_full,
 
     // projection output to the h memory, Q(DATA_W, DATA_F) samples
     output wire                    h_we,
@@ -106,6 +121,11 @@ localparam [1:0] JOB_PROJ = 2'd3;
 
 // check configuration
 initial begin
+    if (N_IFFT != 1 && N_IFFT != 2 && N_IFFT != 4 && N_IFFT != 8 || ROWS_IN_W != $clog2(N_IFFT + 1)) begin
+        $error("Error: ernn_pe_writer N_IFFT must be 1, 2, 4 or 8 and ROWS_IN_W derived (got %0d, %0d)",
+            N_IFFT, ROWS_IN_W);
+        $finish;
+    end
     if (OUT_SIZE < 1 || K < 1 || SH_PROJ < 0) begin
         $error("Error: ernn_pe_writer needs OUT_SIZE, K >= 1 and IFFT_F >= DATA_F (got %0d, %0d, %0d, %0d)",
             OUT_SIZE, K, IFFT_F, DATA_F);
@@ -113,43 +133,106 @@ initial begin
     end
 end
 
+// one row block of the PE, Q(ifft_out)
+localparam YBLK_W = K * IFFT_OUT_W;
+
 reg [JOB_W-1:0] job_reg;
-reg [1:0] gate_reg;             // gate within the block (gate job)
-reg [IDX_W-1:0] blk_reg;
+reg [1:0] gate_reg;             // gate within the block (gate job) of lane 0's row
+reg [IDX_W-1:0] blk_reg;        // block of lane 0's row (of the projection row being written)
+reg [ROWS_IN_W-1:0] sub_reg;    // projection: the lane of the beat being written
 reg par_reg;
 
 assign job = job_reg;
 assign blk = blk_reg;
 
-wire gate_last = gate_reg == job_gates_last;
-wire blk_last = blk_reg == job_last_blk;
 wire proj = job_kind == JOB_PROJ;
 
-assign s_axis_tready = proj ? !(job_last_layer && out_full) : !y_full;
-wire fire = s_axis_tvalid && s_axis_tready;
+// where the rows of a beat go: lane i + 1 is lane i's (gate, block) advanced by one row
+// (rows are (block, gate) pairs with the gate fastest); lane N_IFFT is where the next beat
+// starts
+wire [1:0] ln_gate [0:N_IFFT];
+wire [IDX_W-1:0] ln_blk [0:N_IFFT];
 
-// gate buffer slot: LSTM i, f, g, o; GRU r, z, in, hn
-assign y_slot = job_kind == JOB_GATE ? gate_reg : (job_kind == JOB_IN ? 2'd2 : 2'd3);
-assign y_we = fire && !proj;
+assign ln_gate[0] = gate_reg;
+assign ln_blk[0] = blk_reg;
+
+genvar i;
+
+generate
+for (i = 0; i < N_IFFT; i = i + 1) begin : g_lane
+    wire gl = ln_gate[i] == job_gates_last;
+    assign ln_gate[i + 1] = gl ? 2'd0 : ln_gate[i] + 2'd1;
+    assign ln_blk[i + 1] = gl ? ln_blk[i] + 1'b1 : ln_blk[i];
+end
+endgenerate
+
+// the beat: its rows, the lane of its last row, whether that row ends the job
+wire [ROWS_IN_W-1:0] rows = s_axis_tuser;
+wire [31:0] rows_i = {{(32-ROWS_IN_W){1'b0}}, rows};
+wire [ROWS_IN_W-1:0] last_lane = rows - 1'b1;
+wire [1:0] end_gate = ln_gate[last_lane];
+wire [IDX_W-1:0] end_blk = ln_blk[last_lane];
+wire [1:0] next_gate = ln_gate[rows];
+wire [IDX_W-1:0] next_blk = ln_blk[rows];
+wire beat_ends_job = end_gate == job_gates_last && end_blk == job_last_blk;
+
+// gate-buffer rows: the whole beat when none of its blocks is full
+reg y_busy;
+integer b;
+
+always @* begin
+    y_busy = 1'b0;
+    for (b = 0; b < N_IFFT; b = b + 1) begin
+        if (b < rows_i && y_full[b]) begin
+            y_busy = 1'b1;
+        end
+    end
+end
+
+// projection rows: one per clock, the beat taken with its last
+wire sub_last = sub_reg == last_lane;
+wire h_free = !(job_last_layer && out_full);
+wire proj_fire = s_axis_tvalid && proj && h_free;
+
+assign s_axis_tready = proj ? h_free && sub_last : !y_busy;
+wire fire = s_axis_tvalid && s_axis_tready;
+wire y_fire = fire && !proj;
+
+wire blk_last = blk_reg == job_last_blk;
+
+generate
+for (i = 0; i < N_IFFT; i = i + 1) begin : g_y
+    // gate buffer slot: LSTM i, f, g, o; GRU r, z, in, hn
+    assign y_slot[2*i +: 2] = job_kind == JOB_GATE ? ln_gate[i] : (job_kind == JOB_IN ? 2'd2 : 2'd3);
+    assign y_blk[i*IDX_W +: IDX_W] = ln_blk[i];
+    assign y_we[i] = y_fire && i < rows_i;
+end
+endgenerate
+
 assign y_data = s_axis_tdata;
 
 always @(posedge clk) begin
-    if (fire) begin
-        if (gate_last) begin
+    if (y_fire) begin
+        // the beat's rows are written: the next beat starts after its last
+        if (beat_ends_job) begin
             gate_reg <= 2'd0;
-            if (blk_last) begin
-                blk_reg <= {IDX_W{1'b0}};
-                if (job_step_last) begin
-                    job_reg <= {JOB_W{1'b0}};
-                    par_reg <= !par_reg;
-                end else begin
-                    job_reg <= job_reg + 1'b1;
-                end
-            end else begin
-                blk_reg <= blk_reg + 1'b1;
-            end
+            blk_reg <= {IDX_W{1'b0}};
         end else begin
-            gate_reg <= gate_reg + 1'b1;
+            gate_reg <= next_gate;
+            blk_reg <= next_blk;
+        end
+    end
+    if (proj_fire) begin
+        // one projection row (gates = 1: the block advances)
+        blk_reg <= blk_last ? {IDX_W{1'b0}} : blk_reg + 1'b1;
+        sub_reg <= sub_last ? {ROWS_IN_W{1'b0}} : sub_reg + 1'b1;
+    end
+    if ((y_fire && beat_ends_job) || (proj_fire && blk_last)) begin
+        if (job_step_last) begin
+            job_reg <= {JOB_W{1'b0}};
+            par_reg <= !par_reg;
+        end else begin
+            job_reg <= job_reg + 1'b1;
         end
     end
 
@@ -157,9 +240,13 @@ always @(posedge clk) begin
         job_reg <= {JOB_W{1'b0}};
         gate_reg <= 2'd0;
         blk_reg <= {IDX_W{1'b0}};
+        sub_reg <= {ROWS_IN_W{1'b0}};
         par_reg <= 1'b0;
     end
 end
+
+// the projection row being written: lane sub of the beat
+wire [YBLK_W-1:0] proj_row = s_axis_tdata[sub_reg*YBLK_W +: YBLK_W];
 
 // projection output: rnd(y, I - D), saturated to Q(data) (R12, point proj_out); padding zeroed
 genvar n;
@@ -169,7 +256,7 @@ if (HAS_PROJ) begin : g_proj
     for (n = 0; n < K; n = n + 1) begin : g_rnd
         wire [DATA_W-1:0] v;  // Q(data)
         ernn_cell_rnd #(.IN_W(IFFT_OUT_W), .SHIFT(SH_PROJ), .OUT_W(DATA_W))
-        rnd_inst (.in(s_axis_tdata[n*IFFT_OUT_W +: IFFT_OUT_W]), .out(v));
+        rnd_inst (.in(proj_row[n*IFFT_OUT_W +: IFFT_OUT_W]), .out(v));
         if (n >= O_TAIL) begin : g_tail
             // a padding sample of the last block
             assign h_data[n*DATA_W +: DATA_W] = blk_last ? {DATA_W{1'b0}} : v;
@@ -180,10 +267,13 @@ if (HAS_PROJ) begin : g_proj
 end else begin : g_no_proj
     // no projection jobs: nothing goes to h from here
     assign h_data = {K*DATA_W{1'b0}};
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire unused_proj_row = &{1'b0, proj_row};
+    /* verilator lint_on UNUSEDSIGNAL */
 end
 endgenerate
 
-assign h_we = fire && proj;
+assign h_we = proj_fire;
 assign h_addr = job_h_base + blk_reg[H_ADDR_W-1:0];
 assign h_last = blk_last;
 assign h_last_layer = job_last_layer;

@@ -15,7 +15,8 @@ E-RNN toolkit: accelerator top level for one exported model (AXI4-Stream in and 
  * `ernn export --lanes P` (docs/export.md, docs/accelerator.md):
  *
  *   ernn_params.vh   sizes, cell options, every fixed-point format, the PE lanes P, the
- *                    cell-unit lanes, the memory depths and the PE job table (the
+ *                    cell-unit lanes, the PE's IFFTs side by side (N_IFFT), the
+ *                    memory depths and the PE job table (the
  *                    schedule of a time step, ernn.export.schedule); included here, so
  *                    the build needs the model directory on the include path
  *   MEM_DIR/*.mem    $readmemh images: twiddles, PE weight spectra in the PE's layout
@@ -107,6 +108,7 @@ ernn_ctrl #(
     .K(ERNN_K),
     .P(ERNN_LANES),
     .CELL_LANES(ERNN_CELL_LANES),
+    .N_IFFT(ERNN_N_IFFT),
     .DATA_W(ERNN_DATA_W),
     .DATA_F(ERNN_DATA_F),
     .TW_W(ERNN_TWIDDLE_W),

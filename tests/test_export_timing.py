@@ -60,3 +60,52 @@ def test_cell_lanes_choice() -> None:
     quarter = step_timing(gru, 32, 1).cycles
     assert schedule.cycle_model(gru, 32).predicted < 0.8 * quarter
     assert schedule.cycle_model(gru, 32).cell_lanes == 4
+
+
+def test_n_ifft_choice() -> None:
+    """The exporter adds IFFTs only where the one IFFT bounds the step: not for the default model (LSTM
+    12 -> 32, k 8, P 16: its ERNN_N_IFFT stays 1, the RTL of before bit for bit and clock for clock), four
+    for LSTM 12 -> 24, k 4, P 256 (every row waits for h_{t-1}'s last block, then queues at the IFFT).
+    Each doubling it takes saves more than N_IFFT_GAIN of the step, the next one would not, and the
+    cycle model's prediction is the step with those IFFTs and the cell lanes chosen with them."""
+    default = SHAPES[0]
+    assert schedule.n_ifft(default, 16) == 1
+    wide = _shape("lstm", 12, 24, 4)
+    n = schedule.n_ifft(wide, 256)
+    assert n == 4
+    cm = schedule.cycle_model(wide, 256)
+    assert (cm.n_ifft, cm.cell_lanes) == (n, schedule.cell_lanes(wide, 256, n))
+    assert cm.predicted == step_timing(wide, 256, cm.cell_lanes, iffts=n).cycles
+
+    def best(iffts: int) -> int:
+        return step_timing(wide, 256, schedule.cell_lanes(wide, 256, iffts), iffts=iffts).cycles
+
+    assert best(2) < (1 - schedule.N_IFFT_GAIN) * best(1)
+    assert best(4) < (1 - schedule.N_IFFT_GAIN) * best(2)
+    assert best(8) >= (1 - schedule.N_IFFT_GAIN) * best(4)
+    assert cm.predicted < 0.7 * step_timing(wide, 256, schedule.cell_lanes(wide, 256, 1)).cycles
+
+
+@pytest.mark.parametrize(
+    "info", SHAPES, ids=lambda s: f"{s.cell}{s.input_size}x{s.hidden_size}l{s.num_layers}"
+)
+@pytest.mark.parametrize("lanes", [1, 7, 64, 256])
+def test_more_iffts_never_cost_clocks(info: ModelShape, lanes: int) -> None:
+    k = info.block_size
+    times = [step_timing(info, lanes, k, iffts=n).cycles for n in schedule.N_IFFT_OPTIONS]
+    assert times == sorted(times, reverse=True)
+    assert schedule.n_ifft(info, lanes) in schedule.N_IFFT_OPTIONS
+
+
+def test_header_and_record_carry_n_ifft(tmp_path) -> None:
+    """ernn_params.vh says ERNN_N_IFFT and config.json's hardware section records it: what the exporter
+    chose for the shape and P."""
+    from ernn.export import writer as export
+
+    out = tmp_path / "m"
+    export.export_random(out, cell="lstm", input_size=12, hidden_size=24, block_size=4, lanes=256, seed=0)
+    header = (out / "ernn_params.vh").read_text()
+    assert "localparam integer ERNN_N_IFFT = 4;" in header
+    hw = export.ExportedModel(out).config["hardware"]
+    assert hw["n_ifft"] == 4 and hw["cycles_per_step"]["n_ifft"] == 4
+    assert hw["cell_lanes"] == schedule.cell_lanes(_shape("lstm", 12, 24, 4), 256, 4)

@@ -71,10 +71,10 @@ def default_cell_lanes(k: int) -> int:
 CELL_LANES_SLACK = 0.10
 
 
-def cell_lanes(info: ModelShape, lanes: int) -> int:
-    """Hidden units per cell-unit beat (``ERNN_CELL_LANES``) for a shape on P = ``lanes``: the fewest of
-    k/4, k/2, k whose step time (:func:`ernn.export.timing.step_timing`) is within ``CELL_LANES_SLACK`` of
-    k lanes'.
+def cell_lanes(info: ModelShape, lanes: int, iffts: int | None = None) -> int:
+    """Hidden units per cell-unit beat (``ERNN_CELL_LANES``) for a shape on P = ``lanes`` with ``iffts``
+    IFFTs side by side (default :func:`n_ifft`): the fewest of k/4, k/2, k whose step time
+    (:func:`ernn.export.timing.step_timing`) is within ``CELL_LANES_SLACK`` of k lanes'.
 
     k / 4 keeps pace with rows that arrive four per hidden block at one per clock, which is how an LSTM's
     gate job delivers them. A GRU's block needs rows of three jobs (r, z of the first; in and hn of the
@@ -82,11 +82,45 @@ def cell_lanes(info: ModelShape, lanes: int) -> int:
     still to do: with P large enough that the rows come at one per clock, k / 4 lanes make the cell the
     bottleneck (GRU 6 -> 32, k 4, P 32: 89 clocks per step at 1 lane, 65 at 4; docs/accelerator.md).
     """
+    if iffts is None:
+        iffts = n_ifft(info, lanes)
+    return _cell_lanes(info, lanes, iffts)[0]
+
+
+def _cell_lanes(info: ModelShape, lanes: int, iffts: int) -> tuple[int, int]:
+    """:func:`cell_lanes` for ``iffts`` IFFTs, and the step time it gives."""
     k = info.block_size
     options = sorted({default_cell_lanes(k), max(1, k // 2), k})
-    times = {cl: step_timing(info, lanes, cl).cycles for cl in options}
+    times = {cl: step_timing(info, lanes, cl, iffts=iffts).cycles for cl in options}
     best = min(times.values())
-    return next(cl for cl in options if times[cl] <= best * (1 + CELL_LANES_SLACK))
+    cl = next(cl for cl in options if times[cl] <= best * (1 + CELL_LANES_SLACK))
+    return cl, times[cl]
+
+
+#: IFFTs side by side the exporter may choose (``ERNN_N_IFFT``; rtl/ernn_pe.v takes 1, 2, 4, 8)
+N_IFFT_OPTIONS = (1, 2, 4, 8)
+#: :func:`n_ifft` doubles the IFFTs only while that saves more than this fraction of the step
+N_IFFT_GAIN = 0.05
+
+
+def n_ifft(info: ModelShape, lanes: int) -> int:
+    """IFFTs side by side in the PE (``ERNN_N_IFFT``) for a shape on P = ``lanes``: starting from one,
+    doubled while the step time (:func:`ernn.export.timing.step_timing`, each with its
+    :func:`cell_lanes`) drops by more than ``N_IFFT_GAIN``.
+
+    The one IFFT takes one row block per clock; when P is large against a job's rows x (k/2 + 1)
+    units, a round finishes many row blocks at once and they queue there (every row of a step needs
+    h_{t-1}'s last block). Each extra IFFT costs its multipliers and the gate buffer a write lane
+    (docs/accelerator.md), so it is taken only for a real gain: LSTM 12 -> 24, k 4, P 256 gets four.
+    """
+    check_lanes(lanes)
+    chosen, time = 1, _cell_lanes(info, lanes, 1)[1]
+    for n in N_IFFT_OPTIONS[1:]:
+        t = _cell_lanes(info, lanes, n)[1]
+        if t >= time * (1 - N_IFFT_GAIN):
+            break
+        chosen, time = n, t
+    return chosen
 
 
 def check_lanes(lanes: int) -> int:
@@ -244,6 +278,7 @@ class CycleModel:
     pe_issue_cycles: int  # the PE's round schedule: sum over jobs of ceil(rows * bins / P) * q
     cell_lanes: int  # the exporter's CELL_LANES for this shape and P (:func:`cell_lanes`)
     predicted: int  # steady-state cycles per step of the timing model (ernn.export.timing.step_timing)
+    n_ifft: int = 1  # the exporter's IFFTs side by side for this shape and P (:func:`n_ifft`)
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -269,9 +304,10 @@ def cycle_model(info: ModelShape, lanes: int) -> CycleModel:
     issue = sum(job.words(bins, lanes) for job in jobs)
     depth = pe_latency(k) + CELL_LATENCY[info.cell] + (pe_latency(k) if info.proj_size else 0)
     mac_cycles = _cdiv(macs, lanes)
-    cl = cell_lanes(info, lanes)
-    predicted = step_timing(info, lanes, cl).cycles
-    return CycleModel(lanes, macs, mac_cycles, depth, mac_cycles + depth, issue, cl, predicted)
+    n = n_ifft(info, lanes)
+    cl = cell_lanes(info, lanes, n)
+    predicted = step_timing(info, lanes, cl, iffts=n).cycles
+    return CycleModel(lanes, macs, mac_cycles, depth, mac_cycles + depth, issue, cl, predicted, n)
 
 
 def default_lanes(info: ModelShape) -> int:

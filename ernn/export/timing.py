@@ -11,7 +11,8 @@ spacing of the last layer's outputs, with the per-step load of the PE, the IFFT 
 * **MAC rounds**: a job's rows x (k/2 + 1) units go to the P lanes in rounds; a round reads the q input
   slots one per clock, slot j only after it was written, and the next round starts after the gearbox has
   handed on the previous one (ceil(P / (k/2 + 1)) clocks when P > k/2 + 1);
-* **IFFT**: one row block per clock, in job and row order (one IFFT for all jobs);
+* **IFFT**: ``iffts`` row blocks per clock (``ERNN_N_IFFT`` IFFTs side by side, rtl/ernn_pe.v), in job
+  and row order, a group never crossing a job;
 * **cell**: a hidden block starts when all its gate rows are in the gate buffer (LSTM i, f, g, o of the
   gate job; GRU r, z of the rz job, in and hn of the next two jobs) and the previous block has left,
   and takes k / CELL_LANES beats;
@@ -59,11 +60,12 @@ def _cdiv(a: int, b: int) -> int:
 def step_timing(
     info: ModelShape, lanes: int, cell_lanes: int, *, iffts: int = 1, layer_skew: bool = False
 ) -> StepTiming:
-    """Clocks per time step of ``info`` on P = ``lanes`` and ``cell_lanes`` cell lanes (see the module doc).
+    """Clocks per time step of ``info`` on P = ``lanes``, ``cell_lanes`` cell lanes and ``iffts`` IFFTs
+    side by side (``ERNN_N_IFFT``; see the module doc).
 
-    What-ifs of designs the RTL does not implement (docs/accelerator.md uses them to say what remains):
-    ``iffts`` row blocks per clock through the IFFT (parallel IFFTs); ``layer_skew``: the stages of a
-    step issued as layer l of step t - l (the layers pipelined across time steps instead of in order).
+    ``layer_skew`` is a what-if of a design the RTL does not implement (docs/accelerator.md uses it to
+    say what remains): the stages of a step issued as layer l of step t - l (the layers pipelined across
+    time steps instead of in order).
     """
     k = info.block_size
     bins = k // 2 + 1

@@ -63,13 +63,16 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def _hardware_current(out: Path) -> bool:
-    """Whether the cached export holds the hardware choices the exporter makes now (the cell lanes depend
-    on the schedule's timing model, not only on the case)."""
+    """Whether the cached export holds the hardware choices the exporter makes now (the cell lanes and the
+    PE's IFFTs depend on the schedule's timing model, not only on the case)."""
     if not (out / "config.json").is_file():
         return False
     hw = json.loads((out / "config.json").read_text()).get("hardware", {})
     info = export.ExportedModel(out).net.info
-    return hw.get("cell_lanes") == schedule.cell_lanes(info, hw.get("lanes", 0))
+    lanes = hw.get("lanes", 0)
+    return hw.get("cell_lanes") == schedule.cell_lanes(info, lanes) and hw.get("n_ifft") == schedule.n_ifft(
+        info, lanes
+    )
 
 
 def model_dir(case: Case) -> Path:
