@@ -114,3 +114,23 @@ def test_shared_input_cycles_bounds():
     one = cs.Grid(1, 1, 3, 1)  # one group, no sharing: per block, columns in runs of 3
     sched = cs.compile_matrix(m.counts, one, "none")
     assert cp.shared_input_cycles(sched) == int((-(-m.counts[..., 0] // 3) * m.counts[..., 1]).sum())
+
+
+def test_inputs_come_from_the_own_or_a_horizontal_neighbours_column_block():
+    """A group reads x only in its own column block of the round or its left / right neighbour's (the extra
+    input-buffer port); vertical helpers share the owner's column block, so they read their own."""
+    m, _ = random_matrix(2, 32, 40, 8, 0.7, 9)
+    grid = cs.Grid(2, 2, 2, 2)
+    sched = cs.compile_matrix(m.counts, grid, "both")
+    prog = cp.build(m, sched)
+    start, seen_neighbour = 0, False
+    for r in sched.rounds:
+        b = r.tile[1]
+        for gi, (k, col) in enumerate(grid.groups()):
+            idx = prog.x_index[gi, start : start + r.cycles][prog.enable[gi, start : start + r.cycles]]
+            cols = set((idx // m.block).tolist())
+            own = b * grid.l + col
+            assert cols <= {own - 1, own, own + 1}, (r.tile, (k, col), cols)
+            seen_neighbour |= bool(cols - {own})
+        start += r.cycles
+    assert seen_neighbour  # the schedule did share horizontally
