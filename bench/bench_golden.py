@@ -12,11 +12,16 @@ Batched (issue 18, ``--batch``): the same LSTM layer (hidden ``--batched-hidden`
 set of ``--batch`` sequences of ``--batch-steps`` frames, run in one ``GoldenNetwork.run`` (all sequences
 advance together; the fast path of ``ernn.golden.matvec``: compiled FFT/IFFT, float64 BLAS MAC, table
 activations) against today's numpy path in the same run (``matvec.COMPILED_MIN_BLOCKS = None``), on the
-same batch and one sequence at a time (``--batch-baseline`` of them). Time steps per second of each, the
-ratios, and a bit-exact check of the fast run against both (h, c, every saturation count).
+same batch and one sequence at a time (``--batch-baseline`` of them), and against the fast path with its
+FFT and IFFT pass on the int64 kernels instead of the float64 ones. ``--threads 1 2`` times the fast path
+at each thread count of its parallel kernels (``ernn.golden.kernels.set_threads``). Time steps per
+second of each, the ratios, the load average before and after, a cProfile breakdown of the fast path
+(own time per function), and a bit-exact check of the fast run against every other (h, c, every
+saturation count).
 
     .venv/bin/python bench/bench_golden.py --out build/bench/golden.json
     .venv/bin/python bench/bench_golden.py --only-batched --out build/bench/golden_batched.json
+    .venv/bin/python bench/bench_golden.py --only-batched --threads 1 2 --out build/bench/golden_batched.json
 """
 
 from __future__ import annotations
@@ -27,12 +32,13 @@ import os
 import platform
 import pstats
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from ernn.files import atomic
-from ernn.golden import matvec
+from ernn.golden import kernels, matvec
 from ernn.golden.float_reference import random_model, run_float
 from ernn.golden.network import GoldenNetwork
 from ernn.golden.reference import ReferenceNetwork
@@ -72,18 +78,45 @@ def measure(hidden: int, k: int, steps: int, ref_steps: int, seed: int) -> dict:
     }
 
 
-def batched(hidden: int, k: int, batch: int, steps: int, baseline: int, seed: int) -> dict:
-    """Time steps per second of one batched run on the fast path against the numpy path (today's), the
-    latter both on the same batch and one sequence at a time; outputs and saturation counts compared."""
+def batched(
+    hidden: int, k: int, batch: int, steps: int, baseline: int, seed: int, threads: list[int] | None = None
+) -> dict:
+    """Time steps per second of one batched run on the fast path (at each of ``threads``, the first one
+    the headline) against the same fast path with the int64 FFT/IFFT kernels (the float64 transforms
+    off) and the numpy path (today's), the latter both on the same batch and one sequence at a time;
+    outputs and saturation counts compared."""
+    threads = threads or [1]
     desc = random_model("lstm", hidden, hidden, block_size=k, seed=seed)
     net = GoldenNetwork(desc)
     x = np.random.default_rng(seed).normal(size=(batch, steps, hidden))
     net.run(x[:, :2])  # warm-up: numba compiles its kernels once per process
-    load = os.getloadavg()[0]  # the machine is shared: rates scale with the CPU time left to this run
-    t0 = time.perf_counter()
-    res = net.run(x)
-    fast = time.perf_counter() - t0
-    profile = _profile_fast_run(net, x)
+    loads = [os.getloadavg()[0]]  # the machine is shared: rates scale with the CPU time left to this run
+    by_threads: dict[str, float] = {}
+    res = None
+    for n in threads:
+        kernels.set_threads(n)
+        try:
+            t0 = time.perf_counter()
+            run = net.run(x)
+            by_threads[str(n)] = batch * steps / (time.perf_counter() - t0)
+        finally:
+            kernels.set_threads(1)
+        res = res or run
+        if not _same(run, res):
+            raise AssertionError(f"the fast path on {n} threads differs from {threads[0]} thread(s)")
+    assert res is not None
+    fast = batch * steps / by_threads[str(threads[0])]
+    kernels.set_threads(threads[0])
+    try:
+        profile = _profile_fast_run(net, x)
+    finally:
+        kernels.set_threads(1)
+    with _int64_transforms():
+        net.run(x[:, :2])
+        t0 = time.perf_counter()
+        int_run = net.run(x)
+        int_transforms = time.perf_counter() - t0
+    loads.append(os.getloadavg()[0])
     saved = matvec.COMPILED_MIN_BLOCKS
     matvec.COMPILED_MIN_BLOCKS = None
     try:
@@ -96,10 +129,10 @@ def batched(hidden: int, k: int, batch: int, steps: int, baseline: int, seed: in
         numpy_batched = time.perf_counter() - t0
     finally:
         matvec.COMPILED_MIN_BLOCKS = saved
+    loads.append(os.getloadavg()[0])
     exact = bool(
-        np.array_equal(ref.h_int[0], res.h_int[0])
-        and np.array_equal(ref.c_int[0], res.c_int[0])
-        and ref.log.as_dict() == res.log.as_dict()
+        _same(ref, res)
+        and _same(int_run, res)
         and all(np.array_equal(a.h_int[0][0], res.h_int[0][i]) for i, a in enumerate(alone))
     )
     rate = {
@@ -115,19 +148,46 @@ def batched(hidden: int, k: int, batch: int, steps: int, baseline: int, seed: in
         "batch": batch,
         "steps": steps,
         "baseline_sequences": baseline,
+        "threads": threads,
+        "fast_batched_by_threads": by_threads,
         "seconds": {
             "fast_batched": fast,
+            "fast_batched_int64_transforms": int_transforms,
             "numpy_batched": numpy_batched,
             "numpy_one_at_a_time": one_at_a_time,
         },
         "steps_per_second": rate,
+        "int64_transforms_steps_per_second": batch * steps / int_transforms,
+        "speedup_over_int64_transforms": int_transforms / fast,
         "speedup_over_numpy_batched": rate["fast_batched"] / rate["numpy_batched"],
         "speedup_over_numpy_one_at_a_time": rate["fast_batched"] / rate["numpy_one_at_a_time"],
         "bit_exact": exact,
         "saturated": res.log.total,
-        "load_average_1min": load,
+        "load_average_1min": loads[0],
+        "load_average_1min_samples": loads,
         "profile": profile,
     }
+
+
+def _same(a, b) -> bool:
+    """Every layer's h and c and every saturation count of two runs equal."""
+    return bool(
+        all(np.array_equal(p, q) for p, q in zip(a.h_int, b.h_int, strict=True))
+        and all(np.array_equal(p, q) for p, q in zip(a.c_int or [], b.c_int or [], strict=True))
+        and a.log.as_dict() == b.log.as_dict()
+    )
+
+
+@contextmanager
+def _int64_transforms():
+    """The fast path with the FFT and the IFFT pass on the int64 kernels (the float64 ones off)."""
+    saved = kernels.float_ifft_exact, kernels.float_fft_exact
+    kernels.float_ifft_exact = lambda cfg: False
+    kernels.float_fft_exact = lambda tw, out: False
+    try:
+        yield
+    finally:
+        kernels.float_ifft_exact, kernels.float_fft_exact = saved
 
 
 def _profile_fast_run(net: GoldenNetwork, x: np.ndarray, top: int = 8) -> list[dict]:
@@ -180,6 +240,14 @@ def main() -> None:
     ap.add_argument("--batch", type=int, default=2048, help="sequences in the batched run (default 2048)")
     ap.add_argument("--batch-steps", type=int, default=20, help="frames per sequence (default 20)")
     ap.add_argument("--batch-baseline", type=int, default=8, help="sequences timed one at a time (default 8)")
+    ap.add_argument(
+        "--threads",
+        nargs="+",
+        type=int,
+        default=[1],
+        help="threads of the fast path's parallel kernels, one timed run each (default 1; the first is "
+        "the headline, profiled and compared with the other paths)",
+    )
     ap.add_argument("--only-batched", action="store_true", help="only the batched comparison")
     ap.add_argument("--out", type=Path, default=Path("build/bench/golden.json"))
     args = ap.parse_args()
@@ -187,14 +255,28 @@ def main() -> None:
         ap.error("need 1 <= --ref-steps <= --steps")
     if not 1 <= args.batch_baseline <= args.batch:
         ap.error("need 1 <= --batch-baseline <= --batch")
-    b = batched(args.batched_hidden, args.block, args.batch, args.batch_steps, args.batch_baseline, args.seed)
+    if min(args.threads) < 1:
+        ap.error("--threads must be >= 1")
+    b = batched(
+        args.batched_hidden,
+        args.block,
+        args.batch,
+        args.batch_steps,
+        args.batch_baseline,
+        args.seed,
+        args.threads,
+    )
     r = b["steps_per_second"]
     print(
         f"batched, hidden {b['hidden']}, k {b['block_size']}, {b['batch']} sequences x {b['steps']} frames: "
-        f"fast path {r['fast_batched']:.0f} steps/s | numpy path, same batch {r['numpy_batched']:.0f} "
+        f"fast path {r['fast_batched']:.0f} steps/s ("
+        + ", ".join(f"{t} thread(s) {v:.0f}" for t, v in b["fast_batched_by_threads"].items())
+        + f") | int64 transforms {b['int64_transforms_steps_per_second']:.0f} "
+        f"({b['speedup_over_int64_transforms']:.2f}x) | numpy path, same batch {r['numpy_batched']:.0f} "
         f"({b['speedup_over_numpy_batched']:.1f}x) | numpy path, one sequence at a time "
         f"{r['numpy_one_at_a_time']:.0f} ({b['speedup_over_numpy_one_at_a_time']:.1f}x) | "
-        f"bit-exact (outputs, c, saturation counts) {b['bit_exact']} | load average {b['load_average_1min']:.2f}",
+        f"bit-exact (outputs, c, saturation counts) {b['bit_exact']} | load average "
+        + " / ".join(f"{v:.2f}" for v in b["load_average_1min_samples"]),
         flush=True,
     )
     print(

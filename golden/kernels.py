@@ -13,6 +13,14 @@ and a saturation is counted where it happens.
 The trivial twiddles (W^0 = 1, W^(k/4) = -j) go through the multiply like every other: ``fft.py`` shows
 that the rounded product is exactly b and -j b there, so the result is the same.
 
+The fast path of a batch (:mod:`ernn.golden.matvec`) runs the FFT and the IFFT pass in float64 where
+that is exact (:func:`float_fft_exact`, :func:`float_ifft_exact`: every intermediate an integer below
+2**52, true of the default formats), the FFT writing the MAC's float64 operand directly
+(:func:`fft_bins_major`) and the IFFT pass adding the x and h products where it reads them. Those and
+the cell kernels are parallel over tiles or batch elements on :func:`threads` threads (default 1, or
+``ERNN_GOLDEN_THREADS``; :func:`set_threads`); each tile counts its saturations into its own row, so
+the integers and the counts are the same for every thread count.
+
 numba compiles each kernel on its first call (about a second); :mod:`ernn.golden.matvec` only calls them
 for batches large enough to repay that (``matvec.COMPILED_MIN_BLOCKS``), and ``tests/test_golden_batched.py``
 compares them with ``fft.py`` on random and saturating inputs.
@@ -20,8 +28,11 @@ compares them with ``fft.py`` on random and saturating inputs.
 
 from __future__ import annotations
 
+import os
+
+import numba
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 from .fft import bit_reverse_indices, twiddles
 from .formats import NumericsConfig, QFormat, log2_exact
@@ -280,6 +291,287 @@ def _finish_bins_major_kernel(accf, lims, shift, rev, twr, twi, tw_frac, out, co
             _finish_rest(j0 * rr + r, rr, w, lims, twr, twi, tw_frac, zr, zi, yr, out, counts)
 
 
+# ------------------------------------------------------------------------------------------------------
+# the IFFT pass in float64: the same integers where every intermediate is an integer below 2**53
+#
+# With the default formats (Q(twiddle) 18 bits, Q(ifft) 23 bits) a twiddle product is below 2**42, so
+# the butterflies can run on float64 lanes: a product, a sum and an add of 2**(f-1) are exact, the
+# multiply by 2**-f is exact (a power of two), and floor() of it is the arithmetic right shift
+# ``>> f`` of the integer path; (a + t + 1) >> 1 is floor((a + t + 1) * 0.5) the same way; min, max and
+# the comparisons that count saturations are exact on integers. Float multiplies vectorise where the
+# int64 ones (a three-uop vpmullq) do not pay, and the accumulators are read as they are (float64) with
+# no conversion. :func:`float_ifft_exact` checks the bound; otherwise the int64 kernel above runs.
+
+
+@njit(cache=False, nogil=True, boundscheck=False)
+def _ifft_stages_f(zr, zi, w, twr, twi, scale, half, lo, hi, yr, counts):  # pragma: no cover - jitted
+    """:func:`_ifft_stages` on float64 tiles holding integers (scale = 2**-tw_frac, half = 2**(tw_frac-1));
+    counts (stages,) for this tile."""
+    k = zr.shape[0]
+    s = 0
+    hn = 1
+    while 2 * hn < k:
+        nn = 2 * hn
+        step = k // nn
+        cnt = 0
+        for g in range(0, k, nn):
+            for j in range(hn):
+                wr = twr[j * step]
+                wi = twi[j * step]
+                pa = g + j
+                pb = pa + hn
+                for i in range(w):
+                    br = zr[pb, i]
+                    bi = zi[pb, i]
+                    tr = np.floor((wr * br + wi * bi + half) * scale)  # conj(W) b, round half up
+                    ti = np.floor((wr * bi - wi * br + half) * scale)
+                    ar = zr[pa, i]
+                    ai = zi[pa, i]
+                    v0 = np.floor((ar + tr + 1.0) * 0.5)
+                    v1 = np.floor((ai + ti + 1.0) * 0.5)
+                    v2 = np.floor((ar - tr + 1.0) * 0.5)
+                    v3 = np.floor((ai - ti + 1.0) * 0.5)
+                    cnt += (v0 > hi) + (v0 < lo) + (v1 > hi) + (v1 < lo)
+                    cnt += (v2 > hi) + (v2 < lo) + (v3 > hi) + (v3 < lo)
+                    zr[pa, i] = min(max(v0, lo), hi)
+                    zi[pa, i] = min(max(v1, lo), hi)
+                    zr[pb, i] = min(max(v2, lo), hi)
+                    zi[pb, i] = min(max(v3, lo), hi)
+        counts[s] += cnt
+        s += 1
+        hn = nn
+    cnt = 0
+    for j in range(hn):
+        wr = twr[j]
+        wi = twi[j]
+        pb = j + hn
+        for i in range(w):
+            tr = np.floor((wr * zr[pb, i] + wi * zi[pb, i] + half) * scale)
+            v0 = np.floor((zr[j, i] + tr + 1.0) * 0.5)
+            v2 = np.floor((zr[j, i] - tr + 1.0) * 0.5)
+            cnt += (v0 > hi) + (v0 < lo) + (v2 > hi) + (v2 < lo)
+            yr[j, i] = min(max(v0, lo), hi)
+            yr[pb, i] = min(max(v2, lo), hi)
+    counts[s] += cnt
+
+
+@njit(cache=False, nogil=True, boundscheck=False, parallel=True)
+def _finish_bins_major_f_kernel(
+    acc1, acc2, two, limf, shift, rev, twr, twi, tw_frac, out, counts
+):  # pragma: no cover
+    """:func:`_finish_bins_major_kernel` in float64 (the bound checked by the caller), reading acc1 + acc2
+    when ``two`` (the x and h products of a step, summed here instead of in a separate pass: exact while
+    their bound stays below 2**53, checked by the caller) else acc1. Tiles (one accumulator row r, up to
+    _TILE batch elements) run in parallel (numba prange, ``set_num_threads``); each writes its own row of
+    counts (ntiles, stages + 3), summed by the caller, so the totals do not depend on the thread count.
+    limf: accumulator lo, hi; IFFT lo, hi; output lo, hi as float64."""
+    nb, _, rr, mm = acc1.shape
+    k = 2 * (nb - 1)
+    a_lo, a_hi, i_lo, i_hi, o_lo, o_hi = limf[0], limf[1], limf[2], limf[3], limf[4], limf[5]
+    f_hi = i_hi
+    rnd = float(1 << (shift - 1))
+    a_scale = 1.0 / float(1 << shift)
+    t_scale = 1.0 / float(1 << tw_frac)
+    t_half = float(1 << (tw_frac - 1)) if tw_frac > 0 else 0.0
+    per_row = (mm + _TILE - 1) // _TILE
+    ntiles = rr * per_row
+    for t in prange(ntiles):
+        r = t // per_row
+        j0 = (t % per_row) * _TILE
+        w = min(_TILE, mm - j0)
+        pr = np.empty((nb, _TILE), dtype=np.float64)
+        pi = np.empty((nb, _TILE), dtype=np.float64)
+        zr = np.empty((k, _TILE), dtype=np.float64)
+        zi = np.empty((k, _TILE), dtype=np.float64)
+        yr = np.empty((k, _TILE), dtype=np.float64)
+        bad = 0
+        cnt = 0
+        for m in range(nb):
+            for i in range(w):
+                vr = acc1[m, 0, r, j0 + i]
+                vi = acc1[m, 1, r, j0 + i]
+                if two:
+                    vr += acc2[m, 0, r, j0 + i]
+                    vi += acc2[m, 1, r, j0 + i]
+                bad += (vr < a_lo) + (vr > a_hi) + (vi < a_lo) + (vi > a_hi)
+                vr = np.floor((vr + rnd) * a_scale)
+                vi = np.floor((vi + rnd) * a_scale)
+                cnt += (vr < -f_hi) + (vr > f_hi) + (vi < -f_hi) + (vi > f_hi)
+                pr[m, i] = min(max(vr, -f_hi), f_hi)
+                pi[m, i] = min(max(vi, -f_hi), f_hi)
+        c = counts[t]
+        c[0] += bad
+        c[1] += cnt
+        _load_hermitian_t(pr, pi, w, rev, zr, zi)
+        _ifft_stages_f(zr, zi, w, twr, twi, t_scale, t_half, i_lo, i_hi, yr, c[2 : c.shape[0] - 1])
+        cnt = 0
+        row0 = j0 * rr + r
+        for p in range(k):
+            for i in range(w):
+                v = yr[p, i]
+                cnt += (v < o_lo) + (v > o_hi)
+                out[row0 + i * rr, p] = np.int64(min(max(v, o_lo), o_hi))
+        c[c.shape[0] - 1] += cnt
+
+
+@njit(cache=False, nogil=True, boundscheck=False, parallel=True)
+def _fft_bins_major_f_kernel(x, q, rev, twr, twi, tw_frac, los, his, out, counts, peaks):  # pragma: no cover
+    """:func:`_fft_kernel` in float64 (exact as the IFFT pass is; bound checked by the caller) writing
+    the spectra straight into the per-bin MAC operand: x (M q, k) (block j of batch element i on row
+    i q + j) -> out (bins, 2q, M), Re of block j on row j, Im on row q + j. Tiles in parallel, each with
+    its own row of counts (ntiles, stages) and its largest |component| in peaks (ntiles,)."""
+    n, k = x.shape
+    nb = k // 2 + 1
+    scale = 1.0 / float(1 << tw_frac)
+    half = float(1 << (tw_frac - 1)) if tw_frac > 0 else 0.0
+    ntiles = (n + _TILE - 1) // _TILE
+    for t in prange(ntiles):
+        c0 = t * _TILE
+        w = min(_TILE, n - c0)
+        zr = np.empty((k, _TILE), dtype=np.float64)
+        zi = np.zeros((k, _TILE), dtype=np.float64)
+        for p in range(k):
+            src = rev[p]
+            for i in range(w):
+                zr[p, i] = x[c0 + i, src]
+        s = 0
+        hn = 1
+        while hn < k:
+            nn = 2 * hn
+            step = k // nn
+            lo = los[s]
+            hi = his[s]
+            cnt = 0
+            for g in range(0, k, nn):
+                for j in range(hn):
+                    wr = twr[j * step]
+                    wi = twi[j * step]
+                    pa = g + j
+                    pb = pa + hn
+                    for i in range(w):
+                        br = zr[pb, i]
+                        bi = zi[pb, i]
+                        tr = np.floor((wr * br - wi * bi + half) * scale)
+                        ti = np.floor((wr * bi + wi * br + half) * scale)
+                        ar = zr[pa, i]
+                        ai = zi[pa, i]
+                        v0 = ar + tr
+                        v1 = ai + ti
+                        v2 = ar - tr
+                        v3 = ai - ti
+                        cnt += (v0 > hi) + (v0 < lo) + (v1 > hi) + (v1 < lo)
+                        cnt += (v2 > hi) + (v2 < lo) + (v3 > hi) + (v3 < lo)
+                        zr[pa, i] = min(max(v0, lo), hi)
+                        zi[pa, i] = min(max(v1, lo), hi)
+                        zr[pb, i] = min(max(v2, lo), hi)
+                        zi[pb, i] = min(max(v3, lo), hi)
+            counts[t, s] += cnt
+            s += 1
+            hn = nn
+        peak = 0.0
+        for m in range(nb):
+            for i in range(w):
+                row = c0 + i
+                b = row // q
+                j = row - b * q
+                vr = zr[m, i]
+                vi = zi[m, i]
+                out[m, j, b] = vr
+                out[m, q + j, b] = vi
+                peak = max(peak, abs(vr), abs(vi))
+        peaks[t] = peak
+
+
+def float_fft_exact(twiddle_fmt: QFormat, out_fmt: QFormat) -> bool:
+    """Whether :func:`fft_bins_major` runs in float64 exactly: every twiddle product sum below 2**52."""
+    return (1 << twiddle_fmt.word) * (1 << (out_fmt.word - 1)) + (1 << max(twiddle_fmt.frac, 1)) < 1 << 52
+
+
+def fft_bins_major(
+    x: IntArray,
+    q: int,
+    twiddle_fmt: QFormat,
+    out_fmt: QFormat,
+    log: SaturationLog | None = None,
+    name: str = "fft",
+) -> tuple[np.ndarray, int] | None:
+    """:func:`fft_real` of the q blocks of each row of x (M, q k), written as the float64 right operand of
+    the per-bin MAC (bins, 2q, M) (what :func:`spectra_to_bins_major` makes of fft_real's output), and
+    the largest |Re| or |Im| of the spectra (the MAC's exactness bound). None when float64 would not be
+    exact (:func:`float_fft_exact`): then fft_real and spectra_to_bins_major do it in two passes."""
+    if not float_fft_exact(twiddle_fmt, out_fmt):
+        return None
+    x = as_int(x)
+    m, cols = x.shape
+    k = cols // q
+    if cols != q * k:
+        raise ValueError(f"fft_bins_major: x has {cols} columns, not {q} blocks")
+    lk = log2_exact(k, name="block_size")
+    in_fmt = QFormat(out_fmt.word - lk, out_fmt.frac)
+    if not fits(x, in_fmt):
+        raise ValueError(f"fft_real: input outside its format {in_fmt} (out {out_fmt}, k = {k})")
+    flat = np.ascontiguousarray(x).reshape(m * q, k)
+    twr, twi = twiddles(k, twiddle_fmt)
+    stage_fmts = [QFormat(out_fmt.word - lk + s, out_fmt.frac) for s in range(1, lk + 1)]
+    los = np.array([f.min_int for f in stage_fmts], dtype=np.float64)
+    his = np.array([f.max_int for f in stage_fmts], dtype=np.float64)
+    nb = k // 2 + 1
+    out = np.empty((nb, 2 * q, m), dtype=np.float64)
+    ntiles = (m * q + _TILE - 1) // _TILE
+    counts = np.zeros((ntiles, lk), dtype=np.int64)
+    peaks = np.zeros(ntiles, dtype=np.float64)
+    _use_threads()
+    _fft_bins_major_f_kernel(
+        flat,
+        q,
+        bit_reverse_indices(k),
+        twr.astype(np.float64),
+        twi.astype(np.float64),
+        twiddle_fmt.frac,
+        los,
+        his,
+        out,
+        counts,
+        peaks,
+    )
+    if log is not None:
+        total = counts.sum(axis=0)
+        for s in range(1, lk + 1):
+            log.record(f"{name}_stage{s}", int(total[s - 1]), 2 * x.size)
+    return out, int(peaks.max(initial=0.0))
+
+
+def float_ifft_exact(cfg: NumericsConfig) -> bool:
+    """Whether the float64 IFFT pass is exact for ``cfg``: every twiddle product sum (two products of a
+    twiddle and a Q(ifft) value, plus the rounding constant) and every butterfly sum stay integers below
+    2**53, and every accumulator value read is one too (the accumulator word is checked per call)."""
+    tw = 1 << (cfg.twiddle.word - 1)
+    data = 1 << (cfg.ifft.word - 1)
+    return 2 * tw * data + (1 << max(cfg.twiddle.frac, 1)) < 1 << 52 and cfg.accumulator.word < 52
+
+
+#: compute threads of the parallel kernels (numba ``set_num_threads``); :func:`threads` sets it
+_THREADS = max(1, int(os.environ.get("ERNN_GOLDEN_THREADS", "1")))
+
+
+def threads() -> int:
+    """Threads the fast path's parallel kernels use (default 1, or ``ERNN_GOLDEN_THREADS``): the
+    integers and counts are the same for every count (each tile counts into its own row)."""
+    return _THREADS
+
+
+def set_threads(n: int) -> None:
+    """Use ``n`` threads in the parallel kernels (capped at numba's pool, ``NUMBA_NUM_THREADS``)."""
+    global _THREADS
+    if n < 1:
+        raise ValueError(f"threads must be >= 1, got {n}")
+    _THREADS = n
+
+
+def _use_threads() -> None:
+    numba.set_num_threads(min(_THREADS, numba.config.NUMBA_NUM_THREADS))
+
+
 def fft_real(
     x: IntArray, twiddle_fmt: QFormat, out_fmt: QFormat, log: SaturationLog | None = None, name: str = "fft"
 ) -> tuple[IntArray, IntArray]:
@@ -362,14 +654,47 @@ def output_blocks(
 
 
 def output_blocks_bins_major(
-    accf: np.ndarray, cfg: NumericsConfig, log: SaturationLog | None = None, name: str = "ifft"
+    accf: np.ndarray,
+    cfg: NumericsConfig,
+    log: SaturationLog | None = None,
+    name: str = "ifft",
+    accf2: np.ndarray | None = None,
 ) -> IntArray | None:
     """:func:`output_blocks` of the float64 MAC results in their BLAS layout accf (bins, 2, R, M) (exact
-    integers; re/im on axis 1): -> (M, R, k) Q(ifft_out), with no int64 copy in between. None as there."""
+    integers; re/im on axis 1), plus ``accf2`` of the same shape when given (the caller makes sure every
+    sum is below 2**53): -> (M, R, k) Q(ifft_out), with no int64 copy in between. In float64 with
+    :func:`threads` threads when :func:`float_ifft_exact`, else the int64 kernel. None as there."""
     nb, two, rr, mm = accf.shape
     if two != 2:
         raise ValueError(f"output_blocks_bins_major: accf must be (bins, 2, R, M), got {accf.shape}")
-    out = _run_finish(cfg, nb, rr * mm, log, name, lambda *a: _finish_bins_major_kernel(accf, *a))
+    if accf2 is not None and accf2.shape != accf.shape:
+        raise ValueError(f"output_blocks_bins_major: accf2 {accf2.shape} does not match accf {accf.shape}")
+    if float_ifft_exact(cfg):
+        ntiles = rr * ((mm + _TILE - 1) // _TILE)
+
+        def run(lims, shift, rev, twr, twi, tw_frac, out, counts):
+            per_tile = np.zeros((ntiles, counts.shape[0]), dtype=np.int64)
+            _use_threads()
+            _finish_bins_major_f_kernel(
+                accf,
+                accf if accf2 is None else accf2,
+                accf2 is not None,
+                lims.astype(np.float64),
+                shift,
+                rev,
+                twr.astype(np.float64),
+                twi.astype(np.float64),
+                tw_frac,
+                out,
+                per_tile,
+            )
+            counts += per_tile.sum(axis=0)
+
+        out = _run_finish(cfg, nb, rr * mm, log, name, run)
+    else:
+        if accf2 is not None:
+            accf = accf + accf2
+        out = _run_finish(cfg, nb, rr * mm, log, name, lambda *a: _finish_bins_major_kernel(accf, *a))
     return None if out is None else out.reshape(mm, rr, out.shape[-1])
 
 
@@ -455,13 +780,24 @@ def acc_from_bins_major(accf: np.ndarray) -> IntArray:
 
 
 @njit(cache=False, nogil=True, inline="always")
-def _rshift(v, n):  # pragma: no cover - jitted
-    """ops.round_shift of one integer: round-half-up right shift by n > 0, left shift by -n, else v."""
-    if n > 0:
-        return (v + (1 << (n - 1))) >> n
-    if n < 0:
-        return v << -n
-    return v
+def _rs(v, sh, n):  # pragma: no cover - jitted
+    """ops.round_shift of one integer by shift number n of a :func:`_shift_table` sh: round-half-up right
+    shift for a positive shift, left shift for a negative one, with no branch (so a loop over units
+    vectorises): ((v << left) + rounding) >> right, one of left and right being 0."""
+    return ((v << sh[n, 0]) + sh[n, 1]) >> sh[n, 2]
+
+
+@njit(cache=False, nogil=True)
+def _shift_table(sh):  # pragma: no cover - jitted
+    """Shifts sh (n,) -> (n, 3): left amount, rounding constant, right amount (see :func:`_rs`)."""
+    out = np.zeros((sh.shape[0], 3), dtype=np.int64)
+    for n in range(sh.shape[0]):
+        if sh[n] > 0:
+            out[n, 1] = 1 << (sh[n] - 1)
+            out[n, 2] = sh[n]
+        elif sh[n] < 0:
+            out[n, 0] = -sh[n]
+    return out
 
 
 @njit(cache=False, nogil=True, inline="always")
@@ -469,89 +805,109 @@ def _sat(v, lo, hi):  # pragma: no cover - jitted
     return min(max(v, lo), hi)
 
 
-@njit(cache=False, nogil=True, boundscheck=False)
+@njit(cache=False, nogil=True, boundscheck=False, parallel=True)
 def _lstm_cell_kernel(
     y, c_prev, bias, peep, use_peep, sig, tnh, sh, lims, m_out, c_out, counts
 ):  # pragma: no cover
     """cells.lstm_cell on a batch. sh: [y -> G, bias -> G, p*c -> G, f*c lift, i*g lift, c_t round,
     c -> G, o*tanh(c) round, sigmoid lo, tanh lo]; lims: gate lo/hi, cell lo/hi, data lo/hi; sig, tnh:
-    every code's activation (codes clamp to the table's ends). counts: gate_pre, cell, tanh_c_in, hidden."""
+    every code's activation (codes clamp to the table's ends). counts: gate_pre, cell, tanh_c_in, hidden.
+    Batch elements in parallel (prange; the counts are sums, the same for every thread count); the bias
+    is brought to Q(gate) once, not per element."""
     n, _, h = y.shape
     g_lo, g_hi, c_lo, c_hi, d_lo, d_hi = lims[0], lims[1], lims[2], lims[3], lims[4], lims[5]
     s_lo, t_lo = sh[8], sh[9]
     s_top, t_top = sig.shape[0] - 1, tnh.shape[0] - 1
-    n_pre = 0
-    n_cell = 0
-    n_tc = 0
-    n_hid = 0
-    for b in range(n):
+    st = _shift_table(sh[:8])
+    bg = np.empty((4, h), dtype=np.int64)
+    for q in range(4):
+        for j in range(h):
+            bg[q, j] = _rs(bias[q, j], st, 1)
+    per_row = np.zeros((n, 4), dtype=np.int64)  # each element's counts: no shared reduction variable
+    for b in prange(n):
+        n_pre = 0
+        n_cell = 0
+        n_tc = 0
+        n_hid = 0
         for j in range(h):
             cp = c_prev[b, j]
-            pi = _rshift(y[b, 0, j], sh[0]) + _rshift(bias[0, j], sh[1])
-            pf = _rshift(y[b, 1, j], sh[0]) + _rshift(bias[1, j], sh[1])
-            pg = _rshift(y[b, 2, j], sh[0]) + _rshift(bias[2, j], sh[1])
+            pi = _rs(y[b, 0, j], st, 0) + bg[0, j]
+            pf = _rs(y[b, 1, j], st, 0) + bg[1, j]
+            pg = _rs(y[b, 2, j], st, 0) + bg[2, j]
             if use_peep:
-                pi += _rshift(peep[0, j] * cp, sh[2])
-                pf += _rshift(peep[1, j] * cp, sh[2])
+                pi += _rs(peep[0, j] * cp, st, 2)
+                pf += _rs(peep[1, j] * cp, st, 2)
             n_pre += (pi < g_lo) + (pi > g_hi) + (pf < g_lo) + (pf > g_hi) + (pg < g_lo) + (pg > g_hi)
             ai = sig[_sat(_sat(pi, g_lo, g_hi) - s_lo, 0, s_top)]
             af = sig[_sat(_sat(pf, g_lo, g_hi) - s_lo, 0, s_top)]
             ag = tnh[_sat(_sat(pg, g_lo, g_hi) - t_lo, 0, t_top)]
-            cs = _rshift(((af * cp) << sh[3]) + ((ai * ag) << sh[4]), sh[5])
+            cs = _rs(((af * cp) << sh[3]) + ((ai * ag) << sh[4]), st, 5)  # sh[3], sh[4] >= 0: lifts
             n_cell += (cs < c_lo) + (cs > c_hi)
             cn = _sat(cs, c_lo, c_hi)
-            po = _rshift(y[b, 3, j], sh[0]) + _rshift(bias[3, j], sh[1])
+            po = _rs(y[b, 3, j], st, 0) + bg[3, j]
             if use_peep:
-                po += _rshift(peep[2, j] * cn, sh[2])
+                po += _rs(peep[2, j] * cn, st, 2)
             n_pre += (po < g_lo) + (po > g_hi)
             ao = sig[_sat(_sat(po, g_lo, g_hi) - s_lo, 0, s_top)]
-            tc = _rshift(cn, sh[6])
+            tc = _rs(cn, st, 6)
             n_tc += (tc < g_lo) + (tc > g_hi)
             at = tnh[_sat(_sat(tc, g_lo, g_hi) - t_lo, 0, t_top)]
-            mv = _rshift(ao * at, sh[7])
+            mv = _rs(ao * at, st, 7)
             n_hid += (mv < d_lo) + (mv > d_hi)
             m_out[b, j] = _sat(mv, d_lo, d_hi)
             c_out[b, j] = cn
-    counts[0] += n_pre
-    counts[1] += n_cell
-    counts[2] += n_tc
-    counts[3] += n_hid
+        per_row[b, 0] = n_pre
+        per_row[b, 1] = n_cell
+        per_row[b, 2] = n_tc
+        per_row[b, 3] = n_hid
+    for q in range(4):
+        counts[q] += per_row[:, q].sum()
 
 
-@njit(cache=False, nogil=True, boundscheck=False)
+@njit(cache=False, nogil=True, boundscheck=False, parallel=True)
 def _gru_cell_kernel(
     y_rz, y_in, y_hn, h_prev, bias, b_hn, sig, tnh, sh, lims, h_out, counts
 ):  # pragma: no cover
     """cells.gru_cell on a batch. sh: [y -> G, bias -> G, r*hn round (A), n lift, h lift, A, h_t round,
-    -, sigmoid lo, tanh lo]; lims: gate lo/hi, -, -, data lo/hi. counts: gate_pre, gru_hn, hidden."""
+    -, sigmoid lo, tanh lo]; lims: gate lo/hi, -, -, data lo/hi. counts: gate_pre, gru_hn, hidden.
+    Batch elements in parallel, as :func:`_lstm_cell_kernel`."""
     n, _, h = y_rz.shape
     g_lo, g_hi, d_lo, d_hi = lims[0], lims[1], lims[4], lims[5]
     s_lo, t_lo = sh[8], sh[9]
     s_top, t_top = sig.shape[0] - 1, tnh.shape[0] - 1
-    n_pre = 0
-    n_hn = 0
-    n_hid = 0
-    for b in range(n):
+    st = _shift_table(sh[:8])
+    bg = np.empty((4, h), dtype=np.int64)
+    for j in range(h):
+        for q in range(3):
+            bg[q, j] = _rs(bias[q, j], st, 1)
+        bg[3, j] = _rs(b_hn[j], st, 1)
+    per_row = np.zeros((n, 3), dtype=np.int64)
+    for b in prange(n):
+        n_pre = 0
+        n_hn = 0
+        n_hid = 0
         for j in range(h):
-            pr = _rshift(y_rz[b, 0, j], sh[0]) + _rshift(bias[0, j], sh[1])
-            pz = _rshift(y_rz[b, 1, j], sh[0]) + _rshift(bias[1, j], sh[1])
+            pr = _rs(y_rz[b, 0, j], st, 0) + bg[0, j]
+            pz = _rs(y_rz[b, 1, j], st, 0) + bg[1, j]
             n_pre += (pr < g_lo) + (pr > g_hi) + (pz < g_lo) + (pz > g_hi)
             r = sig[_sat(_sat(pr, g_lo, g_hi) - s_lo, 0, s_top)]
             z = sig[_sat(_sat(pz, g_lo, g_hi) - s_lo, 0, s_top)]
-            hn = _rshift(y_hn[b, j], sh[0]) + _rshift(b_hn[j], sh[1])
+            hn = _rs(y_hn[b, j], st, 0) + bg[3, j]
             n_hn += (hn < g_lo) + (hn > g_hi)
             hn = _sat(hn, g_lo, g_hi)
-            pn = _rshift(y_in[b, j], sh[0]) + _rshift(bias[2, j], sh[1]) + _rshift(r * hn, sh[2])
+            pn = _rs(y_in[b, j], st, 0) + bg[2, j] + _rs(r * hn, st, 2)
             n_pre += (pn < g_lo) + (pn > g_hi)
             nv = tnh[_sat(_sat(pn, g_lo, g_hi) - t_lo, 0, t_top)]
             nd = nv << sh[3]
             hd = h_prev[b, j] << sh[4]
-            hv = _rshift((nd << sh[5]) + z * (hd - nd), sh[6])
+            hv = _rs((nd << sh[5]) + z * (hd - nd), st, 6)
             n_hid += (hv < d_lo) + (hv > d_hi)
             h_out[b, j] = _sat(hv, d_lo, d_hi)
-    counts[0] += n_pre
-    counts[1] += n_hn
-    counts[2] += n_hid
+        per_row[b, 0] = n_pre
+        per_row[b, 1] = n_hn
+        per_row[b, 2] = n_hid
+    for q in range(3):
+        counts[q] += per_row[:, q].sum()
 
 
 def _cell_limits(cfg: NumericsConfig) -> np.ndarray:
@@ -609,6 +965,7 @@ def lstm_cell(
     m_out = np.empty((n, h), dtype=np.int64)
     c_out = np.empty((n, h), dtype=np.int64)
     counts = np.zeros(4, dtype=np.int64)
+    _use_threads()
     _lstm_cell_kernel(
         y,
         c_prev,
@@ -663,6 +1020,7 @@ def gru_cell(
     )
     h_out = np.empty((n, h), dtype=np.int64)
     counts = np.zeros(3, dtype=np.int64)
+    _use_threads()
     _gru_cell_kernel(
         y_rz,
         y_in,

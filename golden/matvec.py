@@ -30,6 +30,7 @@ from threadpoolctl import ThreadpoolController
 
 from ernn.shape import BlockCirculant, ModelShape
 
+from . import kernels
 from .fft import fft_real as _numpy_fft_real
 from .fft import ifft_real as _numpy_ifft_real
 from .formats import HEADROOM_BITS, NumericsConfig, QFormat
@@ -115,6 +116,7 @@ class Spectra:
     im: IntArray
     _stacked: IntArray | None = field(default=None, repr=False)
     _stacked_float: npt.NDArray[np.float64] | None = field(default=None, repr=False)
+    _max_component: int | None = field(default=None, repr=False)
 
     def __post_init__(self) -> None:
         self.re = as_int(self.re)
@@ -143,6 +145,14 @@ class Spectra:
             bot = np.concatenate((wi, wr), axis=2)
             self._stacked = np.ascontiguousarray(np.concatenate((top, bot), axis=1))
         return self._stacked
+
+    def max_component(self) -> int:
+        """Largest |Re| or |Im| of the spectra (computed once: the MAC's exactness bound uses it per step)."""
+        if self._max_component is None:
+            self._max_component = max(
+                int(np.abs(self.re).max(initial=0)), int(np.abs(self.im).max(initial=0))
+            )
+        return self._max_component
 
     def stacked_float(self) -> npt.NDArray[np.float64]:
         """:meth:`stacked` in float64 (the BLAS operand of a large MAC)."""
@@ -302,17 +312,25 @@ _EXACT = 1 << 53
 class BinsMajorAccumulators:
     """:class:`Accumulators` of a batch as the float64 BLAS MAC leaves them: f (bins, 2, G, p, M) holding
     exact integers (re, im on axis 1; M the batch, ``lead`` its shape); ``bound`` bounds every |value|.
-    Sums stay in this layout while exact (bound < 2**53), and :func:`finish` reads it directly, so the
-    x and h products of a step meet and reach the IFFT without an int64 copy and transpose. ``re``,
-    ``im`` and unpacking give the int64 (..., G, p, bins) arrays of :class:`Accumulators`."""
+    A sum of two stays in this layout while exact (bound < 2**53) and is not formed: ``f2`` holds the
+    second term, and :func:`finish` adds the two where it reads them (the x and h products of a step
+    reach the IFFT without a separate pass over memory or an int64 copy and transpose). :meth:`total`
+    forms the sum; ``re``, ``im`` and unpacking give the int64 (..., G, p, bins) arrays of
+    :class:`Accumulators`."""
 
     f: npt.NDArray[np.float64]
     lead: tuple[int, ...]
     bound: int
+    f2: npt.NDArray[np.float64] | None = None
+
+    def total(self) -> npt.NDArray[np.float64]:
+        """f + f2 (exact: the bound is below 2**53), or f."""
+        return self.f if self.f2 is None else self.f + self.f2
 
     def ints(self) -> Accumulators:
-        b, _, g, p, m = self.f.shape
-        acc = acc_from_bins_major(self.f.reshape(b, 2 * g * p, m))  # (2, M, Gp, bins)
+        f = self.total()
+        b, _, g, p, m = f.shape
+        acc = acc_from_bins_major(f.reshape(b, 2 * g * p, m))  # (2, M, Gp, bins)
         return Accumulators(acc[0].reshape(*self.lead, g, p, b), acc[1].reshape(*self.lead, g, p, b))
 
     @property
@@ -328,7 +346,9 @@ class BinsMajorAccumulators:
 
     def __add__(self, other: object) -> Accumulators | BinsMajorAccumulators:
         if isinstance(other, BinsMajorAccumulators) and self.bound + other.bound < _EXACT:
-            return BinsMajorAccumulators(self.f + other.f, self.lead, self.bound + other.bound)
+            if self.f2 is None and other.f2 is None:  # summed where finish() reads it
+                return BinsMajorAccumulators(self.f, self.lead, self.bound + other.bound, other.f)
+            return BinsMajorAccumulators(self.total() + other.total(), self.lead, self.bound + other.bound)
         if isinstance(other, Accumulators | BinsMajorAccumulators):
             return self.ints() + Accumulators(*other)
         return NotImplemented
@@ -340,14 +360,15 @@ class BinsMajorAccumulators:
 
     def gates(self, select: slice) -> BinsMajorAccumulators:
         """The accumulators of some gates."""
-        return BinsMajorAccumulators(self.f[:, :, select], self.lead, self.bound)
+        f2 = None if self.f2 is None else self.f2[:, :, select]
+        return BinsMajorAccumulators(self.f[:, :, select], self.lead, self.bound, f2)
 
 
 def concat_gates(parts: list[Accumulators]) -> Accumulators:
     """Accumulators of several gate groups, stacked along the gate axis."""
     if all(isinstance(a, BinsMajorAccumulators) for a in parts):
         return BinsMajorAccumulators(  # type: ignore[return-value]
-            np.concatenate([a.f for a in parts], axis=2), parts[0].lead, max(a.bound for a in parts)
+            np.concatenate([a.total() for a in parts], axis=2), parts[0].lead, max(a.bound for a in parts)
         )
     parts = [a.ints() if isinstance(a, BinsMajorAccumulators) else a for a in parts]  # one conversion each
     return Accumulators(np.concatenate([a.re for a in parts], -3), np.concatenate([a.im for a in parts], -3))
@@ -362,14 +383,49 @@ def accumulate(
     matrix: Spectra, x: IntArray, cfg: NumericsConfig, log: SaturationLog | None = None, name: str = "mv"
 ) -> Accumulators:
     """FFT of x (..., cols) Q(data) block by block, then the exact complex MAC with every weight spectrum."""
-    xr, xi = input_spectra(x, matrix.shape[2], cfg, log, f"{name}/fft")
+    q = matrix.shape[2]
+    if x.ndim == 2 and fast_path(x.shape[0] * q):  # a batch: the FFT writes the MAC's operand directly
+        bm = _accumulate_bins_major(matrix, as_int(x), cfg, log, name)
+        if bm is not None:
+            return bm
+    xr, xi = input_spectra(x, q, cfg, log, f"{name}/fft")
     if xr.ndim == 3:  # a batch (M, q, bins): on the fast path the MAC results stay in BLAS's layout
-        ws = max(int(np.abs(matrix.re).max(initial=0)), int(np.abs(matrix.im).max(initial=0)))
-        xs = max(int(np.abs(xr).max(initial=0)), int(np.abs(xi).max(initial=0)))
-        bm = matrix._mac_bins_major(xr, xi, 2 * matrix.shape[2] * ws * xs, xr.shape[:1])
+        bm = matrix._mac_bins_major(xr, xi, 2 * q * matrix.max_component() * _peak(xr, xi), xr.shape[:1])
         if bm is not None:
             return bm
     return Accumulators(*matrix.mac(xr, xi))
+
+
+def _peak(xr: IntArray, xi: IntArray) -> int:
+    return max(int(np.abs(xr).max(initial=0)), int(np.abs(xi).max(initial=0)))
+
+
+def _accumulate_bins_major(
+    matrix: Spectra, x: IntArray, cfg: NumericsConfig, log: SaturationLog | None, name: str
+) -> BinsMajorAccumulators | None:
+    """:func:`accumulate` of a batch x (M, cols) in one FFT pass that writes the float64 MAC operand
+    (``kernels.fft_bins_major``) and one BLAS MAC; None (nothing logged) when either would not be exact
+    in float64, so the caller's path runs instead."""
+    g, p, q, b = matrix.shape
+    k = cfg.block_size
+    m, cols = x.shape
+    if cols > q * k:
+        raise ValueError(f"input has {cols} features but the matrix takes at most {q * k}")
+    if not kernels.float_fft_exact(cfg.twiddle, cfg.fft_out):
+        return None
+    if not fits(x, cfg.data):
+        raise ValueError(f"{name}/fft: input outside the data format {cfg.data}")
+    # the spectra's bound before the FFT runs (so that nothing is logged twice on a fallback): every
+    # component is at most the stage-saturated Q(fft_out) maximum
+    if 2 * q * matrix.max_component() * cfg.fft_out.max_int >= _EXACT:
+        return None
+    if cols < q * k:
+        x = np.concatenate((x, np.zeros((m, q * k - cols), dtype=np.int64)), axis=1)
+    res = kernels.fft_bins_major(x, q, cfg.twiddle, cfg.fft_out, log, f"{name}/fft")
+    assert res is not None  # float_fft_exact checked above
+    xf, peak = res
+    accf = _float_matmul(matrix.stacked_float(), xf)  # (bins, 2Gp, M)
+    return BinsMajorAccumulators(accf.reshape(b, 2, g, p, m), (m,), 2 * q * matrix.max_component() * peak)
 
 
 def finish(
@@ -377,9 +433,13 @@ def finish(
 ) -> IntArray:
     """Accumulators -> y (..., G, rows) in Q(ifft_out): shift, IFFT, saturate, crop (:func:`output_blocks`)."""
     if isinstance(acc, BinsMajorAccumulators):
-        g = acc.f.shape[2]
+        b, _, g, _, m = acc.f.shape
         y = output_blocks_bins_major(
-            acc.f.reshape(acc.f.shape[0], 2, -1, acc.f.shape[-1]), cfg, log, f"{name}/ifft"
+            acc.f.reshape(b, 2, -1, m),
+            cfg,
+            log,
+            f"{name}/ifft",
+            None if acc.f2 is None else acc.f2.reshape(b, 2, -1, m),
         )
         if y is None:
             acc = acc.ints()

@@ -423,10 +423,12 @@ class GoldenNetwork:
                     break
                 acc_x = layer.input_acc(inp[:m, t], llog)
                 h_new, c_new = layer.step(acc_x, h[:m], None if c is None else c[:m], llog)
-                h[:m] = h_new
+                # the state is the fresh step result itself (no copy): the active rows only shrink, so
+                # the next step's h[:m] is a prefix of it
+                h = h_new
                 h_out[:m, t] = h_new
                 if c is not None and c_new is not None:
-                    c[:m] = c_new
+                    c = c_new
                     c_out[:m, t] = c_new
             h_all.append(h_out)
             c_all.append(c_out)

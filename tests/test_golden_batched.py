@@ -251,3 +251,130 @@ def test_bins_major_accumulators_sum_exactly(monkeypatch: pytest.MonkeyPatch) ->
     np.testing.assert_array_equal(cat.re, np.concatenate((slow[0].re[:, :1], slow[1].re[:, 1:3]), axis=1))
     big = matvec.BinsMajorAccumulators(fast[0].f, (40,), 1 << 52)
     assert isinstance(big + big, matvec.Accumulators)  # 2**53 could be reached: int64 sum instead
+
+
+def _spread_accumulators(cfg, rng, shape: tuple[int, ...], lim: int) -> tuple[np.ndarray, np.ndarray]:
+    """Accumulator re/im (M, G, p, bins) spread over [-lim, lim] (each value shifted right by 0..11 bits,
+    so small and saturating values both occur); bins 0 and k/2 real."""
+    re = rng.integers(-lim, lim + 1, size=shape) >> rng.integers(0, 12, size=shape)
+    im = rng.integers(-lim, lim + 1, size=shape) >> rng.integers(0, 12, size=shape)
+    re[:40] = rng.choice([-lim, lim], size=re[:40].shape)  # extremes: the IFFT stages saturate too
+    im[:40] = rng.choice([-lim, lim], size=im[:40].shape)
+    im[..., 0] = im[..., -1] = 0
+    return re, im
+
+
+def _bins_major(re: np.ndarray, im: np.ndarray) -> np.ndarray:
+    m, g, p, nb = re.shape
+    return np.stack((re, im)).transpose(4, 0, 2, 3, 1).reshape(nb, 2, g * p, m).astype(np.float64)
+
+
+@pytest.mark.parametrize("k", [4, 8, 16])
+def test_float_finish_equals_int64_finish(k: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The float64 IFFT pass (kernels._finish_bins_major_f_kernel) against the numpy path and the int64
+    kernel: two accumulator terms summed where it reads them, values over the whole accumulator format
+    (every IFFT point saturates somewhere), 1 and 2 threads: the same integers and counts each time."""
+    desc = random_model("lstm", 8, 48, block_size=k, seed=7)
+    cfg = numerics_for_model(desc)
+    assert kernels.float_ifft_exact(cfg), "the default formats must take the float64 pass"
+    rng = np.random.default_rng(k)
+    m, g, p, nb = 150, 4, 3, k // 2 + 1
+    half = cfg.accumulator.max_int // 2  # the sum of two terms stays inside the format
+    (r1, i1), (r2, i2) = (_spread_accumulators(cfg, rng, (m, g, p, nb), half) for _ in range(2))
+    f1, f2 = _bins_major(r1, i1), _bins_major(r2, i2)
+    runs = []
+    for threads in (1, 2):
+        kernels.set_threads(threads)
+        try:
+            log = SaturationLog()
+            runs.append((kernels.output_blocks_bins_major(f1, cfg, log, "ifft", f2), log.as_dict()))
+        finally:
+            kernels.set_threads(1)
+    monkeypatch.setattr(kernels, "float_ifft_exact", lambda cfg: False)  # the int64 kernel
+    log = SaturationLog()
+    runs.append((kernels.output_blocks_bins_major(f1, cfg, log, "ifft", f2), log.as_dict()))
+    monkeypatch.setattr(matvec, "COMPILED_MIN_BLOCKS", None)
+    log = SaturationLog()
+    want = matvec.output_blocks(r1 + r2, i1 + i2, p * k, cfg, log, "ifft")
+    want_log = log.as_dict()
+    for got, got_log in runs:
+        assert got is not None
+        np.testing.assert_array_equal(got.reshape(m, g, p * k), want)
+        assert got_log == want_log
+    assert want_log["ifft_in"]["saturated"] > 0, "the stimulus must saturate the IFFT input"
+    stages = sum(want_log[f"ifft_stage{s}"]["saturated"] for s in range(1, int(np.log2(k)) + 1))
+    assert stages > 0 or k == 4, "the stimulus must saturate an IFFT stage"  # (k = 4's twiddles cannot)
+
+
+def test_float_transforms_refused_for_wide_formats() -> None:
+    """float_ifft_exact / float_fft_exact are False where a twiddle product could pass 2**52 (then the
+    int64 kernels run)."""
+    desc = random_model("lstm", 8, 48, block_size=8, seed=7)
+    cfg = numerics_for_model(desc)
+    wide = cfg.replace(twiddle=QFormat(27, 25), ifft=QFormat(30, 14))
+    assert not kernels.float_ifft_exact(wide)
+    assert not kernels.float_fft_exact(QFormat(27, 25), QFormat(30, 14))
+    assert kernels.fft_bins_major(np.zeros((2, 8), np.int64), 1, QFormat(27, 25), QFormat(30, 14)) is None
+
+
+@pytest.mark.parametrize("kernel", ["_finish_bins_major_f_kernel", "_fft_bins_major_f_kernel"])
+@pytest.mark.parametrize("breakage", ["output", "count"])
+def test_broken_float_transform_is_caught(
+    kernel: str, breakage: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batched comparison fails when the float64 IFFT pass or FFT is off by one LSB or miscounts one
+    saturation: the fast path goes through them and every integer is checked."""
+    good = getattr(kernels, kernel)
+    at = -2 if kernel.startswith("_finish") else -3  # (..., out, counts) / (..., out, counts, peaks)
+
+    def broken(*args):
+        good(*args)
+        out, counts = args[at], args[at + 1]
+        if breakage == "count":
+            counts[0, -1] += 1
+        else:  # every output one LSB up (a single one can vanish in a later rounding shift)
+            out += 1
+
+    monkeypatch.setattr(kernels, kernel, broken)
+    with pytest.raises(AssertionError):
+        _compare_batched("lstm", monkeypatch)
+
+
+@pytest.mark.parametrize("name", ["lstm_2layer", "gru"])
+def test_batched_equals_sequence_at_a_time_two_threads(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The batched comparison with the parallel kernels on two threads."""
+    kernels.set_threads(2)
+    try:
+        _compare_batched(name, monkeypatch)
+    finally:
+        kernels.set_threads(1)
+
+
+@pytest.mark.parametrize("k", [4, 16, 64])
+def test_fft_bins_major_equals_numpy_fft(k: int) -> None:
+    """kernels.fft_bins_major (the float64 FFT writing the MAC operand) against golden/fft.py's FFT laid
+    out by spectra_to_bins_major: inputs over the whole input format and at its extremes (the forward
+    stages widen by a bit each, so they rarely saturate; the counts are compared all the same), 1 and
+    2 threads; the spectra, the counts and the peak |component|."""
+    rng = np.random.default_rng(100 + k)
+    tw, out = QFormat(18, 16), QFormat(20, 12)
+    in_fmt = QFormat(out.word - int(np.log2(k)), out.frac)
+    m, q = 45, 3
+    x = rng.integers(in_fmt.min_int, in_fmt.max_int + 1, size=(m, q * k)) >> rng.integers(
+        0, 8, size=(m, q * k)
+    )
+    x[:15] = rng.choice([in_fmt.min_int, in_fmt.max_int], size=(15, q * k))
+    log = SaturationLog()
+    re, im = fft.fft_real(x.reshape(m, q, k), tw, out, log)
+    want = kernels.spectra_to_bins_major(re, im)
+    for threads in (1, 2):
+        kernels.set_threads(threads)
+        try:
+            got_log = SaturationLog()
+            res = kernels.fft_bins_major(x, q, tw, out, got_log)
+        finally:
+            kernels.set_threads(1)
+        assert res is not None
+        np.testing.assert_array_equal(res[0], want)
+        assert res[1] == max(np.abs(re).max(), np.abs(im).max())
+        assert got_log.as_dict() == log.as_dict()
