@@ -213,6 +213,9 @@ def main() -> None:
         type=Path,
         help="report.json of python -m ernn.fpga.tt_flow ice40 (or a search's JSON)",
     )
+    ap.add_argument(
+        "--ice40-fmax", type=float, help="iCE40 Fmax in MHz from a search's log, when no report is at hand"
+    )
     ap.add_argument("--seconds", type=float, default=2.0, help="time per CPU rate measurement")
     ap.add_argument("--quick", action="store_true", help="the first two shapes only")
     args = ap.parse_args()
@@ -220,6 +223,13 @@ def main() -> None:
 
     torch.set_num_threads(1)  # one core, as the golden step uses; a small layer gains nothing from more
     fmax = {"ecp5": _fmax(args.ecp5_report), "ice40": _fmax(args.ice40_report)}
+    if fmax["ice40"] is None and args.ice40_fmax:
+        fmax["ice40"] = {
+            "fmax_mhz": args.ice40_fmax,
+            "config": {},
+            "device": "up5k",
+            "report": "--ice40-fmax",
+        }
     boards = {"ice40": 12.0, "ecp5": 25.0}
     rows = []
     head = f"{'shape (in,out,cores,rank,B)':28} {'cycles':>7} {'ideal':>7} {'ratio':>5} {'golden/cpu-s':>12} {'torch/cpu-s':>11}"
@@ -248,7 +258,7 @@ def main() -> None:
                 "at_fmax": f["fmax_mhz"] * 1e6 / cycles,
                 "fmax_mhz": f["fmax_mhz"],
                 "fmax_measured_for_this_shape": list(case)
-                == [f["config"][k] for k in ("inputs", "outputs", "cores", "rank", "batch")],
+                == [f["config"].get(k) for k in ("inputs", "outputs", "cores", "rank", "batch")],
                 "at_board_clock": boards[dev] * 1e6 / cycles,
                 "board_mhz": boards[dev],
             }
