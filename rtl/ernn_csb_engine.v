@@ -38,7 +38,8 @@ E-RNN toolkit: CSB matrix-vector engine (one MAC per clock over the exported ker
  *
  * Latency per vector: COLS + GATES*ROWS + VALUES + GATES*ROWS clocks without stalls. One multiplier
  * (DATA_W x W_W), GATES*ROWS accumulators of ACC_W bits, the x buffer and the four images.
- * The balanced K x L group array of CSB-RNN (ernn.export.csb_schedule) is the next step.
+ * The balanced K x L group array of CSB-RNN is rtl/ernn_csb_array.v (schedule: ernn.export.csb_schedule,
+ * program: ernn.export.csb_program).
  */
 module ernn_csb_engine #
 (

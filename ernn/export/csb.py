@@ -14,9 +14,11 @@ A block's entries start where the previous blocks' counts end (prefix sums of m_
 images need no pointer table. The header (``ernn_params.vh``) carries M, the count and index widths and
 every image's depth; :func:`check_header` refuses a header that is not this model's.
 
-The CSB engine does not exist yet: ``lanes`` is the number of multipliers (PEs) the images are meant for
-and :func:`cycle_model` gives the MAC floor (every PE busy every cycle); the balanced schedule of a K x L
-grid of P x Q PE groups and its utilization come from :mod:`ernn.export.csb_schedule`.
+These images feed the one-MAC engine ``rtl/ernn_csb_engine.v``. ``lanes`` is the number of multipliers
+(PEs) the images are meant for and :func:`cycle_model` gives the MAC floor (every PE busy every cycle); the
+balanced schedule of a K x L grid of P x Q PE groups and its utilization come from
+:mod:`ernn.export.csb_schedule`, and :mod:`ernn.export.csb_program` compiles it into the program images of
+the group array ``rtl/ernn_csb_array.v``.
 """
 
 from __future__ import annotations
