@@ -169,6 +169,80 @@ def batched(
     }
 
 
+def load_golden_at(rev: str, where: Path):
+    """The golden model as it was at git revision ``rev``: its ``golden/*.py`` written to ``where`` as the
+    package ``golden_at_rev`` and imported (``ernn.*`` other than the golden model is today's)."""
+    import importlib
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[1]
+    names = subprocess.run(
+        ["git", "ls-tree", "--name-only", rev, "golden/"],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    pkg = where / "golden_at_rev"
+    pkg.mkdir(parents=True, exist_ok=True)
+    for name in names:
+        if name.endswith(".py"):
+            text = subprocess.run(
+                ["git", "show", f"{rev}:{name}"], cwd=root, check=True, capture_output=True, text=True
+            ).stdout
+            (pkg / Path(name).name).write_text(text)
+    sys.path.insert(0, str(where))
+    network = importlib.import_module("golden_at_rev.network")
+    # the structure registry names today's ernn.golden.matvec: point this copy at its own
+    old_matvec = importlib.import_module("golden_at_rev.matvec")
+    network.implementation = lambda name, stage: old_matvec
+    return network
+
+
+def before_after(hidden: int, k: int, batch: int, steps: int, seed: int, rev: str, repeats: int) -> dict:
+    """The fast path today against the golden model at ``rev`` on the same batch in this process, runs
+    interleaved (``repeats`` each, the fastest kept): wall-clock and CPU-time (process_time: this
+    process's own share of the shared machine) steps per second, and a bit-exact check."""
+    import tempfile
+
+    desc = random_model("lstm", hidden, hidden, block_size=k, seed=seed)
+    x = np.random.default_rng(seed).normal(size=(batch, steps, hidden))
+    with tempfile.TemporaryDirectory() as tmp:
+        old_mod = load_golden_at(rev, Path(tmp))
+        nets = {"today": GoldenNetwork(desc), "before": old_mod.GoldenNetwork(desc)}
+        for net in nets.values():
+            net.run(x[:, :2])  # numba compiles once per process
+        wall = {name: float("inf") for name in nets}
+        cpu = {name: float("inf") for name in nets}
+        runs = {}
+        loads = [os.getloadavg()[0]]
+        for _ in range(repeats):
+            for name, net in nets.items():
+                w0, c0 = time.perf_counter(), time.process_time()
+                runs[name] = net.run(x)
+                wall[name] = min(wall[name], time.perf_counter() - w0)
+                cpu[name] = min(cpu[name], time.process_time() - c0)
+        loads.append(os.getloadavg()[0])
+    a, b = runs["today"], runs["before"]
+    exact = bool(
+        np.array_equal(a.h_int[0], b.h_int[0])
+        and np.array_equal(a.c_int[0], b.c_int[0])
+        and a.log.as_dict() == b.log.as_dict()
+    )
+    n = batch * steps
+    return {
+        "before_rev": rev,
+        "repeats": repeats,
+        "wall_steps_per_second": {name: n / t for name, t in wall.items()},
+        "cpu_steps_per_second": {name: n / t for name, t in cpu.items()},
+        "wall_speedup": wall["before"] / wall["today"],
+        "cpu_speedup": cpu["before"] / cpu["today"],
+        "bit_exact": exact,
+        "load_average_1min_samples": loads,
+    }
+
+
 def _same(a, b) -> bool:
     """Every layer's h and c and every saturation count of two runs equal."""
     return bool(
@@ -248,6 +322,13 @@ def main() -> None:
         help="threads of the fast path's parallel kernels, one timed run each (default 1; the first is "
         "the headline, profiled and compared with the other paths)",
     )
+    ap.add_argument(
+        "--before",
+        metavar="REV",
+        help="also time the golden model at git revision REV on the same batch, interleaved with today's "
+        "(wall and CPU time; e.g. the commit before a change)",
+    )
+    ap.add_argument("--repeats", type=int, default=2, help="interleaved runs each for --before (default 2)")
     ap.add_argument("--only-batched", action="store_true", help="only the batched comparison")
     ap.add_argument("--out", type=Path, default=Path("build/bench/golden.json"))
     args = ap.parse_args()
@@ -279,6 +360,25 @@ def main() -> None:
         + " / ".join(f"{v:.2f}" for v in b["load_average_1min_samples"]),
         flush=True,
     )
+    if args.before:
+        ba = before_after(
+            args.batched_hidden,
+            args.block,
+            args.batch,
+            args.batch_steps,
+            args.seed,
+            args.before,
+            args.repeats,
+        )
+        b["before_after"] = ba
+        w, c = ba["wall_steps_per_second"], ba["cpu_steps_per_second"]
+        print(
+            f"today vs {args.before} (same batch, interleaved, best of {args.repeats}): wall {w['today']:.0f} vs "
+            f"{w['before']:.0f} steps/s ({ba['wall_speedup']:.2f}x) | CPU time {c['today']:.0f} vs "
+            f"{c['before']:.0f} steps/s ({ba['cpu_speedup']:.2f}x) | bit-exact {ba['bit_exact']} | load average "
+            + " / ".join(f"{v:.2f}" for v in ba["load_average_1min_samples"]),
+            flush=True,
+        )
     print(
         "fast path profile (own time): "
         + ", ".join(f"{p['function']} {p['share']:.0%}" for p in b["profile"])

@@ -306,7 +306,7 @@ def _finish_bins_major_kernel(accf, lims, shift, rev, twr, twi, tw_frac, out, co
 @njit(cache=False, nogil=True, boundscheck=False)
 def _ifft_stages_f(zr, zi, w, twr, twi, scale, half, lo, hi, yr, counts):  # pragma: no cover - jitted
     """:func:`_ifft_stages` on float64 tiles holding integers (scale = 2**-tw_frac, half = 2**(tw_frac-1));
-    counts (stages,) for this tile."""
+    counts (stages,) for this tile. A saturation is counted as clamp(v) != v (one compare, not two)."""
     k = zr.shape[0]
     s = 0
     hn = 1
@@ -331,12 +331,15 @@ def _ifft_stages_f(zr, zi, w, twr, twi, scale, half, lo, hi, yr, counts):  # pra
                     v1 = np.floor((ai + ti + 1.0) * 0.5)
                     v2 = np.floor((ar - tr + 1.0) * 0.5)
                     v3 = np.floor((ai - ti + 1.0) * 0.5)
-                    cnt += (v0 > hi) + (v0 < lo) + (v1 > hi) + (v1 < lo)
-                    cnt += (v2 > hi) + (v2 < lo) + (v3 > hi) + (v3 < lo)
-                    zr[pa, i] = min(max(v0, lo), hi)
-                    zi[pa, i] = min(max(v1, lo), hi)
-                    zr[pb, i] = min(max(v2, lo), hi)
-                    zi[pb, i] = min(max(v3, lo), hi)
+                    c0 = min(max(v0, lo), hi)
+                    c1 = min(max(v1, lo), hi)
+                    c2 = min(max(v2, lo), hi)
+                    c3 = min(max(v3, lo), hi)
+                    cnt += (c0 != v0) + (c1 != v1) + (c2 != v2) + (c3 != v3)
+                    zr[pa, i] = c0
+                    zi[pa, i] = c1
+                    zr[pb, i] = c2
+                    zi[pb, i] = c3
         counts[s] += cnt
         s += 1
         hn = nn
@@ -349,9 +352,11 @@ def _ifft_stages_f(zr, zi, w, twr, twi, scale, half, lo, hi, yr, counts):  # pra
             tr = np.floor((wr * zr[pb, i] + wi * zi[pb, i] + half) * scale)
             v0 = np.floor((zr[j, i] + tr + 1.0) * 0.5)
             v2 = np.floor((zr[j, i] - tr + 1.0) * 0.5)
-            cnt += (v0 > hi) + (v0 < lo) + (v2 > hi) + (v2 < lo)
-            yr[j, i] = min(max(v0, lo), hi)
-            yr[pb, i] = min(max(v2, lo), hi)
+            c0 = min(max(v0, lo), hi)
+            c2 = min(max(v2, lo), hi)
+            cnt += (c0 != v0) + (c2 != v2)
+            yr[j, i] = c0
+            yr[pb, i] = c2
     counts[s] += cnt
 
 
@@ -361,8 +366,9 @@ def _finish_bins_major_f_kernel(
 ):  # pragma: no cover
     """:func:`_finish_bins_major_kernel` in float64 (the bound checked by the caller), reading acc1 + acc2
     when ``two`` (the x and h products of a step, summed here instead of in a separate pass: exact while
-    their bound stays below 2**53, checked by the caller) else acc1. Tiles (one accumulator row r, up to
-    _TILE batch elements) run in parallel (numba prange, ``set_num_threads``); each writes its own row of
+    their bound stays below 2**53, checked by the caller) else acc1. The tiles (one accumulator row r, up
+    to _TILE batch elements) are split into one contiguous run per thread (numba prange over
+    ``get_num_threads()`` chunks, each with its own scratch tiles); each tile writes its own row of
     counts (ntiles, stages + 3), summed by the caller, so the totals do not depend on the thread count.
     limf: accumulator lo, hi; IFFT lo, hi; output lo, hi as float64."""
     nb, _, rr, mm = acc1.shape
@@ -375,111 +381,123 @@ def _finish_bins_major_f_kernel(
     t_half = float(1 << (tw_frac - 1)) if tw_frac > 0 else 0.0
     per_row = (mm + _TILE - 1) // _TILE
     ntiles = rr * per_row
-    for t in prange(ntiles):
-        r = t // per_row
-        j0 = (t % per_row) * _TILE
-        w = min(_TILE, mm - j0)
+    nchunks = max(1, min(numba.get_num_threads(), ntiles))
+    for ch in prange(nchunks):
         pr = np.empty((nb, _TILE), dtype=np.float64)
         pi = np.empty((nb, _TILE), dtype=np.float64)
         zr = np.empty((k, _TILE), dtype=np.float64)
         zi = np.empty((k, _TILE), dtype=np.float64)
         yr = np.empty((k, _TILE), dtype=np.float64)
-        bad = 0
-        cnt = 0
-        for m in range(nb):
-            for i in range(w):
-                vr = acc1[m, 0, r, j0 + i]
-                vi = acc1[m, 1, r, j0 + i]
-                if two:
-                    vr += acc2[m, 0, r, j0 + i]
-                    vi += acc2[m, 1, r, j0 + i]
-                bad += (vr < a_lo) + (vr > a_hi) + (vi < a_lo) + (vi > a_hi)
-                vr = np.floor((vr + rnd) * a_scale)
-                vi = np.floor((vi + rnd) * a_scale)
-                cnt += (vr < -f_hi) + (vr > f_hi) + (vi < -f_hi) + (vi > f_hi)
-                pr[m, i] = min(max(vr, -f_hi), f_hi)
-                pi[m, i] = min(max(vi, -f_hi), f_hi)
-        c = counts[t]
-        c[0] += bad
-        c[1] += cnt
-        _load_hermitian_t(pr, pi, w, rev, zr, zi)
-        _ifft_stages_f(zr, zi, w, twr, twi, t_scale, t_half, i_lo, i_hi, yr, c[2 : c.shape[0] - 1])
-        cnt = 0
-        row0 = j0 * rr + r
-        for p in range(k):
-            for i in range(w):
-                v = yr[p, i]
-                cnt += (v < o_lo) + (v > o_hi)
-                out[row0 + i * rr, p] = np.int64(min(max(v, o_lo), o_hi))
-        c[c.shape[0] - 1] += cnt
+        for t in range(ch * ntiles // nchunks, (ch + 1) * ntiles // nchunks):
+            r = t // per_row
+            j0 = (t % per_row) * _TILE
+            w = min(_TILE, mm - j0)
+            bad = 0
+            cnt = 0
+            for m in range(nb):
+                for i in range(w):
+                    vr = acc1[m, 0, r, j0 + i]
+                    vi = acc1[m, 1, r, j0 + i]
+                    if two:
+                        vr += acc2[m, 0, r, j0 + i]
+                        vi += acc2[m, 1, r, j0 + i]
+                    bad += (min(vr, vi) < a_lo) + (max(vr, vi) > a_hi)  # nonzero iff any is out of range
+                    vr = np.floor((vr + rnd) * a_scale)
+                    vi = np.floor((vi + rnd) * a_scale)
+                    cr = min(max(vr, -f_hi), f_hi)
+                    ci = min(max(vi, -f_hi), f_hi)
+                    cnt += (cr != vr) + (ci != vi)
+                    pr[m, i] = cr
+                    pi[m, i] = ci
+            c = counts[t]
+            c[0] += bad
+            c[1] += cnt
+            _load_hermitian_t(pr, pi, w, rev, zr, zi)
+            _ifft_stages_f(zr, zi, w, twr, twi, t_scale, t_half, i_lo, i_hi, yr, c[2 : c.shape[0] - 1])
+            cnt = 0
+            row0 = j0 * rr + r
+            for p in range(k):
+                for i in range(w):
+                    v = yr[p, i]
+                    cv = min(max(v, o_lo), o_hi)
+                    cnt += cv != v
+                    out[row0 + i * rr, p] = np.int64(cv)
+            c[c.shape[0] - 1] += cnt
 
 
 @njit(cache=False, nogil=True, boundscheck=False, parallel=True)
 def _fft_bins_major_f_kernel(x, q, rev, twr, twi, tw_frac, los, his, out, counts, peaks):  # pragma: no cover
     """:func:`_fft_kernel` in float64 (exact as the IFFT pass is; bound checked by the caller) writing
     the spectra straight into the per-bin MAC operand: x (M q, k) (block j of batch element i on row
-    i q + j) -> out (bins, 2q, M), Re of block j on row j, Im on row q + j. Tiles in parallel, each with
-    its own row of counts (ntiles, stages) and its largest |component| in peaks (ntiles,)."""
+    i q + j) -> out (bins, 2q, M), Re of block j on row j, Im on row q + j. Tiles split into one run per
+    thread as in :func:`_finish_bins_major_f_kernel`, each tile with its own row of counts (ntiles,
+    stages) and its largest |component| in peaks (ntiles,)."""
     n, k = x.shape
     nb = k // 2 + 1
     scale = 1.0 / float(1 << tw_frac)
     half = float(1 << (tw_frac - 1)) if tw_frac > 0 else 0.0
     ntiles = (n + _TILE - 1) // _TILE
-    for t in prange(ntiles):
-        c0 = t * _TILE
-        w = min(_TILE, n - c0)
+    nchunks = max(1, min(numba.get_num_threads(), ntiles))
+    for ch in prange(nchunks):
         zr = np.empty((k, _TILE), dtype=np.float64)
-        zi = np.zeros((k, _TILE), dtype=np.float64)
-        for p in range(k):
-            src = rev[p]
-            for i in range(w):
-                zr[p, i] = x[c0 + i, src]
-        s = 0
-        hn = 1
-        while hn < k:
-            nn = 2 * hn
-            step = k // nn
-            lo = los[s]
-            hi = his[s]
-            cnt = 0
-            for g in range(0, k, nn):
-                for j in range(hn):
-                    wr = twr[j * step]
-                    wi = twi[j * step]
-                    pa = g + j
-                    pb = pa + hn
-                    for i in range(w):
-                        br = zr[pb, i]
-                        bi = zi[pb, i]
-                        tr = np.floor((wr * br - wi * bi + half) * scale)
-                        ti = np.floor((wr * bi + wi * br + half) * scale)
-                        ar = zr[pa, i]
-                        ai = zi[pa, i]
-                        v0 = ar + tr
-                        v1 = ai + ti
-                        v2 = ar - tr
-                        v3 = ai - ti
-                        cnt += (v0 > hi) + (v0 < lo) + (v1 > hi) + (v1 < lo)
-                        cnt += (v2 > hi) + (v2 < lo) + (v3 > hi) + (v3 < lo)
-                        zr[pa, i] = min(max(v0, lo), hi)
-                        zi[pa, i] = min(max(v1, lo), hi)
-                        zr[pb, i] = min(max(v2, lo), hi)
-                        zi[pb, i] = min(max(v3, lo), hi)
-            counts[t, s] += cnt
-            s += 1
-            hn = nn
-        peak = 0.0
-        for m in range(nb):
-            for i in range(w):
-                row = c0 + i
-                b = row // q
-                j = row - b * q
-                vr = zr[m, i]
-                vi = zi[m, i]
-                out[m, j, b] = vr
-                out[m, q + j, b] = vi
-                peak = max(peak, abs(vr), abs(vi))
-        peaks[t] = peak
+        zi = np.empty((k, _TILE), dtype=np.float64)
+        for t in range(ch * ntiles // nchunks, (ch + 1) * ntiles // nchunks):
+            c0 = t * _TILE
+            w = min(_TILE, n - c0)
+            for p in range(k):
+                src = rev[p]
+                for i in range(w):
+                    zr[p, i] = x[c0 + i, src]
+                    zi[p, i] = 0.0
+            s = 0
+            hn = 1
+            while hn < k:
+                nn = 2 * hn
+                step = k // nn
+                lo = los[s]
+                hi = his[s]
+                cnt = 0
+                for g in range(0, k, nn):
+                    for j in range(hn):
+                        wr = twr[j * step]
+                        wi = twi[j * step]
+                        pa = g + j
+                        pb = pa + hn
+                        for i in range(w):
+                            br = zr[pb, i]
+                            bi = zi[pb, i]
+                            tr = np.floor((wr * br - wi * bi + half) * scale)
+                            ti = np.floor((wr * bi + wi * br + half) * scale)
+                            ar = zr[pa, i]
+                            ai = zi[pa, i]
+                            v0 = ar + tr
+                            v1 = ai + ti
+                            v2 = ar - tr
+                            v3 = ai - ti
+                            d0 = min(max(v0, lo), hi)
+                            d1 = min(max(v1, lo), hi)
+                            d2 = min(max(v2, lo), hi)
+                            d3 = min(max(v3, lo), hi)
+                            cnt += (d0 != v0) + (d1 != v1) + (d2 != v2) + (d3 != v3)
+                            zr[pa, i] = d0
+                            zi[pa, i] = d1
+                            zr[pb, i] = d2
+                            zi[pb, i] = d3
+                counts[t, s] += cnt
+                s += 1
+                hn = nn
+            peak = 0.0
+            for m in range(nb):
+                for i in range(w):
+                    row = c0 + i
+                    b = row // q
+                    j = row - b * q
+                    vr = zr[m, i]
+                    vi = zi[m, i]
+                    out[m, j, b] = vr
+                    out[m, q + j, b] = vi
+                    peak = max(peak, abs(vr), abs(vi))
+            peaks[t] = peak
 
 
 def float_fft_exact(twiddle_fmt: QFormat, out_fmt: QFormat) -> bool:
