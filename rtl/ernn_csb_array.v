@@ -43,13 +43,18 @@ E-RNN toolkit: CSB group array (K x L groups of P x Q PEs running the balanced s
  * enabled slots that are not MACS stop the simulation with $error naming the group, tile row, step,
  * PE and the target block (gate, block row).
  *
- * Interface: s_axis (one x element per beat, COLS beats; tlast is not needed), m_axis (one y per
- * beat, GATES*ROWS beats in row order, tlast on the last). rst (synchronous, active high) returns to
+ * Interface: s_axis (ELEMS x elements per beat, element e of beat b in bits [e*DATA_W +: DATA_W] is
+ * x[b*ELEMS + e]; ceil(COLS/ELEMS) beats, lanes past COLS in the last beat ignored; tlast is not
+ * needed), m_axis (ELEMS y elements per beat in row order, the same lane order, ceil(GATES*ROWS/ELEMS)
+ * beats, lanes past GATES*ROWS in the last beat zero, tlast on the last). ELEMS = 1 is one element per
+ * beat; a wider stream only shortens the load and output phases (the buffers take ELEMS elements per
+ * clock), which at one element per beat dominate a step of SR1 (docs/csb.md). rst (synchronous, active high) returns to
  * the load phase and drops a vector in flight. stat_mac_cycles counts clocks in the MAC phase and
  * stat_busy enabled PE-slots in them, since reset: utilization = stat_busy / (K*L*P*Q *
  * stat_mac_cycles), which equals the schedule's (ernn.export.csb_schedule.Schedule.utilization).
  *
- * Latency per vector without stalls: COLS + TILE_ROWS * (1 + BLOCK) + STEPS + GATES*ROWS clocks
+ * Latency per vector without stalls: ceil(COLS/ELEMS) + TILE_ROWS * (1 + BLOCK) + STEPS +
+ * ceil(GATES*ROWS/ELEMS) clocks
  * (ernn.export.csb_program.array_cycles). Resources: K*L*P*Q multipliers, 3*BLOCK*ACC_W bits of
  * partial sums per PE, K reduction trees of 3*L*P*Q inputs and K rounding units, the x and y buffers
  * and the program images.
@@ -68,6 +73,8 @@ module ernn_csb_array #
     parameter ROWS = 8,
     // columns (input elements)
     parameter COLS = 8,
+    // elements per input beat and per output beat (the stream width)
+    parameter ELEMS = 1,
     // CSB block size M
     parameter BLOCK = 4,
     // data (x) word
@@ -102,7 +109,7 @@ module ernn_csb_array #
     input  wire                clk,
     input  wire                rst,
 
-    input  wire [DATA_W-1:0]   s_axis_tdata,   // Q(DATA_W): one x element
+    input  wire [ELEMS*DATA_W-1:0] s_axis_tdata,  // Q(DATA_W) per lane: ELEMS x elements
     input  wire                s_axis_tvalid,
     output wire                s_axis_tready,
     // the vector length is COLS: tlast is not needed to find its end
@@ -110,7 +117,7 @@ module ernn_csb_array #
     input  wire                s_axis_tlast,
     /* verilator lint_on UNUSEDSIGNAL */
 
-    output wire [OUT_W-1:0]    m_axis_tdata,   // Q(OUT_W): one y element
+    output wire [ELEMS*OUT_W-1:0] m_axis_tdata,  // Q(OUT_W) per lane: ELEMS y elements
     output wire                m_axis_tvalid,
     input  wire                m_axis_tready,
     output wire                m_axis_tlast,
@@ -128,8 +135,11 @@ localparam T_W = 2 + INDEX_W;
 localparam PROG_DEPTH = GROUPS * STEPS > 0 ? GROUPS * STEPS : 1;
 localparam PB_W = $clog2(PES + 1);
 localparam GB_W = $clog2(GROUPS * PES + 1);
-localparam X_CW = $clog2(COLS + 1);
+localparam IN_BEATS = (COLS + ELEMS - 1) / ELEMS;
+localparam OUT_BEATS = (OUTS + ELEMS - 1) / ELEMS;
+localparam X_CW = $clog2(IN_BEATS + 1);
 localparam O_W = $clog2(OUTS + 1);
+localparam OB_W = $clog2(OUT_BEATS + 1);
 localparam TR_W = $clog2(TILE_ROWS + 1);
 localparam S_W = $clog2(STEPS + 2);
 localparam R_W = $clog2(BLOCK + 1);
@@ -149,9 +159,9 @@ reg [PES*T_W-1:0] ct_word;
 /* verilator lint_off WIDTHEXPAND */
 /* verilator lint_off WIDTHTRUNC */
 initial begin
-    if (K < 1 || L < 1 || P < 1 || Q < 1 || GATES < 1 || ROWS < 1 || COLS < 1) begin
-        $error("Error: ernn_csb_array K, L, P, Q, GATES, ROWS, COLS must be >= 1 (got %0d, %0d, %0d, %0d, %0d, %0d, %0d)",
-               K, L, P, Q, GATES, ROWS, COLS);
+    if (K < 1 || L < 1 || P < 1 || Q < 1 || GATES < 1 || ROWS < 1 || COLS < 1 || ELEMS < 1) begin
+        $error("Error: ernn_csb_array K, L, P, Q, GATES, ROWS, COLS, ELEMS must be >= 1 (got %0d, %0d, %0d, %0d, %0d, %0d, %0d, %0d)",
+               K, L, P, Q, GATES, ROWS, COLS, ELEMS);
         $finish;
     end
     if (BLOCK < 2 || (1 << INDEX_W) < BLOCK || (1 << X_W) < COLS) begin
@@ -231,12 +241,12 @@ localparam [2:0] S_LOAD = 3'd0, S_CLEAR = 3'd1, S_MAC = 3'd2, S_RED = 3'd3, S_OU
 reg [2:0]          state_reg;
 reg [DATA_W-1:0]   x_buf [0:COLS-1];   // Q(DATA_W)
 reg [OUT_W-1:0]    y_buf [0:OUTS-1];   // Q(OUT_W)
-reg [X_CW-1:0]     x_count_reg;
+reg [X_CW-1:0]     x_count_reg;        // input beat
 reg [TR_W-1:0]     a_reg;              // tile row
 reg [S_W-1:0]      s_reg;              // MAC step within the tile row
 reg [S_W-1:0]      t_reg;              // MAC step of the program
 reg [R_W-1:0]      r_reg;              // reduction row
-reg [O_W-1:0]      o_reg;              // output index
+reg [OB_W-1:0]     o_reg;              // output beat
 
 /* verilator lint_off WIDTHEXPAND */
 /* verilator lint_off WIDTHTRUNC */
@@ -354,19 +364,33 @@ always @* begin
     end
 end
 
-integer kr;
+integer kr, ke;
 
 assign s_axis_tready = (state_reg == S_LOAD);
 assign m_axis_tvalid = (state_reg == S_OUT);
-assign m_axis_tdata = y_buf[o_reg];
-assign m_axis_tlast = (o_reg == OUTS - 1);
+assign m_axis_tlast = (o_reg == OUT_BEATS - 1);
+
+// output lanes: y[o_reg*ELEMS + e], zero past the last row
+genvar ge;
+generate
+    for (ge = 0; ge < ELEMS; ge = ge + 1) begin : out_lane
+        /* verilator lint_off UNUSEDSIGNAL */
+        wire [31:0] oi = o_reg * ELEMS + ge;
+        /* verilator lint_on UNUSEDSIGNAL */
+        assign m_axis_tdata[ge*OUT_W +: OUT_W] = (oi < OUTS) ? y_buf[oi] : {OUT_W{1'b0}};
+    end
+endgenerate
 
 always @(posedge clk) begin
     case (state_reg)
         S_LOAD: begin
             if (s_axis_tvalid) begin
-                x_buf[x_count_reg] <= s_axis_tdata;
-                if (x_count_reg == COLS - 1) begin
+                for (ke = 0; ke < ELEMS; ke = ke + 1) begin
+                    if (x_count_reg * ELEMS + ke < COLS) begin
+                        x_buf[x_count_reg * ELEMS + ke] <= s_axis_tdata[ke*DATA_W +: DATA_W];
+                    end
+                end
+                if (x_count_reg == IN_BEATS - 1) begin
                     x_count_reg <= 0;
                     a_reg <= 0;
                     t_reg <= 0;
@@ -411,7 +435,7 @@ always @(posedge clk) begin
         end
         S_OUT: begin
             if (m_axis_tready) begin
-                if (o_reg == OUTS - 1) begin
+                if (o_reg == OUT_BEATS - 1) begin
                     o_reg <= 0;
                     state_reg <= S_LOAD;
                 end else begin

@@ -58,6 +58,22 @@ def test_array_model_is_bit_exact_and_follows_the_schedule(gates, rows, cols, bl
     assert (prog.bank[prog.enable] != 0).any() == vertical  # partial sums of another block row: banks 1, 2
 
 
+def test_stream_width_shortens_only_the_beats():
+    """ELEMS elements per beat: ceil(COLS / ELEMS) input and ceil(G ROWS / ELEMS) output beats, the MAC and
+    reduction clocks unchanged; outputs unchanged; a width below 1 refused."""
+    m, cfg = random_matrix(4, 20, 12, 8, 0.6, 5)
+    prog = cp.build(m, cs.compile_matrix(m.counts, cs.Grid(2, 2, 2, 2), "both"))
+    x = np.random.default_rng(1).integers(cfg.data.min_int, cfg.data.max_int + 1, size=(2, 12))
+    inner = prog.tile_rows * (1 + 8) + prog.steps
+    for elems, beats in ((1, 12 + 80), (5, 3 + 16), (12, 1 + 7), (80, 1 + 1), (200, 1 + 1)):
+        assert cp.array_cycles(prog, elems) == inner + beats, elems
+        out = cp.run(prog, x, cfg, elems)
+        assert out.cycles == inner + beats
+        np.testing.assert_array_equal(out.y, cp.run(prog, x, cfg).y)
+    with pytest.raises(ValueError, match="stream width must be >= 1"):
+        cp.array_cycles(prog, 0)
+
+
 def test_images_read_back(tmp_path):
     m, cfg = random_matrix(4, 20, 12, 8, 0.6, 5)
     grid = cs.Grid(2, 2, 2, 2)

@@ -37,8 +37,10 @@ Memory images (``$readmemh``, one word per line, hex; word ``group * STEPS + ste
 * ``<prefix>_tgt.mem`` — P Q targets ``{bank (2 bits), row offset (INDEX_W bits)}``;
 * ``<prefix>_lens.mem`` — one word per tile row: its MAC steps (``LEN_W = clog2(STEPS + 1)`` bits).
 
-Clocks per vector without stalls (:func:`array_cycles`): COLS input beats + per tile row (1 clear + its
-steps + M reduction clocks) + G ROWS output beats.
+Clocks per vector without stalls (:func:`array_cycles`): ceil(COLS / ELEMS) input beats + per tile row
+(1 clear + its steps + M reduction clocks) + ceil(G ROWS / ELEMS) output beats, where ELEMS is the stream
+width (elements per AXI-Stream beat, the array's ``ELEMS`` parameter; 1 by default). At one element per beat
+the streaming dominates a step of SR1; see docs/csb.md.
 """
 
 from __future__ import annotations
@@ -285,7 +287,7 @@ class ArrayRun:
     y: IntArray
     mac_cycles: int  # clocks in the MAC phase
     busy: int  # PE-cycles with a useful MAC
-    cycles: int  # clocks per vector without stalls (array_cycles)
+    cycles: int  # clocks per vector without stalls (array_cycles at the run's stream width)
     pes: int
 
     @property
@@ -293,14 +295,21 @@ class ArrayRun:
         return self.busy / (self.pes * self.mac_cycles) if self.mac_cycles else 0.0
 
 
-def array_cycles(prog: Program) -> int:
-    """Clocks per vector without stalls: COLS + sum over tile rows (1 + steps + M) + G ROWS."""
-    return prog.cols + prog.tile_rows * (1 + prog.block) + prog.steps + prog.gates * prog.rows
+def array_cycles(prog: Program, elems: int = 1) -> int:
+    """Clocks per vector without stalls at ``elems`` elements per stream beat: ceil(COLS / elems) + sum
+    over tile rows (1 + steps + M) + ceil(G ROWS / elems)."""
+    if elems < 1:
+        raise ValueError(f"the stream width must be >= 1 element per beat, got {elems}")
+    beats_in = -(-prog.cols // elems)
+    beats_out = -(-(prog.gates * prog.rows) // elems)
+    return beats_in + prog.tile_rows * (1 + prog.block) + prog.steps + beats_out
 
 
-def run(prog: Program, x: npt.ArrayLike, cfg: NumericsConfig) -> ArrayRun:
+def run(prog: Program, x: npt.ArrayLike, cfg: NumericsConfig, elems: int = 1) -> ArrayRun:
     """Execute ``prog`` on x (V, COLS) step by step as the RTL does (per PE accumulation buffers, the
-    reduction per tile row, one rounding); y (V, G ROWS)."""
+    reduction per tile row, one rounding); y (V, G ROWS). ``elems`` (the stream width) only changes the
+    clocks per vector."""
+    cycles = array_cycles(prog, elems)
     x = np.asarray(x, dtype=np.int64)
     if x.ndim != 2 or x.shape[1] != prog.cols:
         raise ValueError(f"array input must be (vectors, {prog.cols}), got {x.shape}")
@@ -332,4 +341,4 @@ def run(prog: Program, x: npt.ArrayLike, cfg: NumericsConfig) -> ArrayRun:
             acc_out[:, i * prog.block : (i + 1) * prog.block] = total
     acc = acc_out.reshape(v, prog.gates, block_rows * prog.block)[..., : prog.rows]
     y = gcsb.finish(Accumulators(acc[..., None], np.zeros_like(acc)[..., None]), prog.rows, cfg)
-    return ArrayRun(acc, y.reshape(v, -1), step, busy, array_cycles(prog), g.pes)
+    return ArrayRun(acc, y.reshape(v, -1), step, busy, cycles, g.pes)

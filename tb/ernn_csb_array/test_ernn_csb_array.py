@@ -1,7 +1,9 @@
 """Testbench of rtl/ernn_csb_array.v: y = W x of a CSB matrix on K x L groups of P x Q PEs running the
 balanced schedule (``ernn.export.csb_schedule``) compiled into program images (``ernn.export.csb_program``),
 bit for bit with the golden CSB matvec (``ernn.golden.csb.accumulate`` + ``finish``), with random input gaps
-and output back-pressure, a reset in the middle of a vector, on Icarus and Verilator; the utilization
+and output back-pressure, a reset in the middle of a vector, at one and at several elements per stream beat
+(``ELEMS``: the lanes past the vector in the last input beat carry random data the array must ignore, those
+past it in the last output beat must be zero), on Icarus and Verilator; the utilization
 measured by the array's counters (busy PE-slots / (PEs x MAC clocks)) equal to the schedule's; and the
 program's elaboration checks naming the group, step and block.
 
@@ -37,17 +39,27 @@ try:
 
         conf = rtl_runner.tb_config()
         seed, dw, ow = int(conf["seed"]), int(conf["data_w"]), int(conf["out_w"])
+        elems = int(conf["elems"])
         xs, expected = conf["x"], np.asarray(conf["y"], dtype=np.int64)
+        outs = expected.shape[1]
         rng = np.random.default_rng(seed)
-        source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst, byte_lanes=1)
-        sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst, byte_lanes=1)
+        bus = {"byte_lanes": elems}  # one lane per element: DATA_W / OUT_W bits each
+        source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst, **bus)
+        sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst, **bus)
+
+        def beats(x: list[int]) -> list[int]:
+            # the vector, its last beat filled with random words (the array must ignore them)
+            fill = -len(x) % elems
+            pad = rng.integers(-(1 << (dw - 1)), 1 << (dw - 1), size=fill).tolist()
+            return rtl_runner.to_unsigned(list(x) + pad, dw)
+
         source.set_pause_generator(pause_generator(rng, float(conf["p_gap"])))
         sink.set_pause_generator(pause_generator(rng, float(conf["p_stall"])))
         await reset_dut(dut)
         if conf.get("reset_at_clock") is not None:
             # a reset in the middle of a vector: nothing of it may come out, the counters restart, and the
             # stream after the reset starts clean (every vector right, none missing, none extra)
-            await source.send(AxiStreamFrame(rtl_runner.to_unsigned(conf["x_cut"], dw)))
+            await source.send(AxiStreamFrame(beats(conf["x_cut"])))
             for _ in range(int(conf["reset_at_clock"])):
                 await RisingEdge(dut.clk)
             assert sink.empty(), "ernn_csb_array: a vector came out before the reset, earlier than the model"
@@ -58,12 +70,15 @@ try:
             source.clear()
             await RisingEdge(dut.clk)
         for x in xs:
-            await source.send(AxiStreamFrame(rtl_runner.to_unsigned(x, dw)))
+            await source.send(AxiStreamFrame(beats(x)))
         got, done_ns = [], []
         for _ in xs:
             frame = await sink.recv()
             done_ns.append(sim_time_ns())
-            got.append([rtl_runner.from_unsigned(int(w), ow) for w in frame.tdata])
+            words = [rtl_runner.from_unsigned(int(w), ow) for w in frame.tdata]
+            assert len(words) == -(-outs // elems) * elems, f"ernn_csb_array: {len(words)} output lanes"
+            assert not any(words[outs:]), f"ernn_csb_array: lanes past the vector not zero: {words[outs:]}"
+            got.append(words[:outs])
         if conf.get("period") is not None:  # no gaps, no stalls: one vector every `period` clocks
             spacing = {(b - a) // 10 for a, b in itertools.pairwise(done_ns)}  # 10 ns clock
             assert spacing == {int(conf["period"])}, (
@@ -116,12 +131,14 @@ def _matrix(gates: int, rows: int, cols: int, block: int, rate: float, seed: int
     return gcsb.quantize_matrix(gcsb.from_description(dense, params), cfg.weight_spectrum), cfg
 
 
-def array_params(prog, cfg, folder: Path) -> dict[str, object]:
-    """Verilog parameters of ernn_csb_array for a program (its images written into ``folder``)."""
+def array_params(prog, cfg, folder: Path, elems: int = 1) -> dict[str, object]:
+    """Verilog parameters of ernn_csb_array for a program (its images written into ``folder``) at a stream
+    width of ``elems`` elements per beat."""
     from ernn.export import csb_program as cp
 
     paths = cp.write(prog, folder, "p", cfg.weight_spectrum.word)
     return prog.sizes() | {
+        "ELEMS": elems,
         "DATA_W": cfg.data.word,
         "W_W": cfg.weight_spectrum.word,
         "ACC_W": cfg.accumulator.word,
@@ -135,8 +152,9 @@ def array_params(prog, cfg, folder: Path) -> dict[str, object]:
     }
 
 
-def setup(shape, grid, mode, seed, vectors, folder: Path, method: str = "z3"):
-    """Matrix, schedule, program, inputs, golden outputs and the run's configuration."""
+def setup(shape, grid, mode, seed, vectors, folder: Path, method: str = "z3", elems: int = 1):
+    """Matrix, schedule, program, inputs, golden outputs and the run's configuration, for an array of
+    ``elems`` elements per stream beat."""
     from ernn.export import csb_program as cp
     from ernn.export import csb_schedule as cs
     from ernn.golden import csb as gcsb
@@ -153,6 +171,7 @@ def setup(shape, grid, mode, seed, vectors, folder: Path, method: str = "z3"):
     y = gcsb.finish(gcsb.accumulate(m, x, cfg), rows, cfg).reshape(len(x), gates * rows)
     conf = {
         "seed": seed,
+        "elems": elems,
         "data_w": cfg.data.word,
         "out_w": cfg.ifft_out.word,
         "x": x.tolist(),
@@ -164,7 +183,7 @@ def setup(shape, grid, mode, seed, vectors, folder: Path, method: str = "z3"):
         "macs": sched.macs,
         "utilization": sched.utilization,
     }
-    return m, cfg, sched, prog, conf, array_params(prog, cfg, folder)
+    return m, cfg, sched, prog, conf, array_params(prog, cfg, folder, elems)
 
 
 # (gates, rows, cols, block, rate), (K, L, P, Q), mode: an LSTM-like stack with a ragged last block row and
@@ -187,30 +206,54 @@ def test_ernn_csb_array(sim, shape, grid, mode, request, tmp_path) -> None:
     rtl_runner.run(TOPLEVEL, "test_ernn_csb_array", params, sim=sim, config=conf)
 
 
-@pytest.mark.parametrize("sim", rtl_runner.simulators())
-def test_ernn_csb_array_cycles(sim, request, tmp_path) -> None:
-    """Without gaps and stalls a vector leaves every ernn.export.csb_program.array_cycles clocks."""
-    from ernn.export import csb_program as cp
+# (case index into CASES, elements per beat): 12 inputs and 80 outputs in beats of 5 (both last beats
+# partial), of 16 (one input beat, partial), and 3 (input beats full, output beats partial) on 32 x 32
+WIDE = [(0, 5), (0, 16), (1, 3)]
 
+
+@pytest.mark.parametrize("sim", rtl_runner.simulators())
+@pytest.mark.parametrize(("case", "elems"), WIDE)
+def test_ernn_csb_array_wide_stream(sim, case, elems, request, tmp_path) -> None:
+    """ELEMS elements per beat: bit-exact under gaps and back-pressure, the counters as at one per beat."""
     seed = seed_for(request.node.nodeid)
-    _, _, _, prog, conf, params = setup((1, 32, 32, 4, 0.85), (3, 2, 1, 3), "both", 123, 4, tmp_path)
-    assert (prog.lens == 0).any() or prog.tile_rows > 1  # tile rows back to back, with their reductions
-    conf |= {"seed": seed, "p_gap": 0.0, "p_stall": 0.0, "period": cp.array_cycles(prog)}
+    print(f"seed {seed} (set ERNN_SEED to reproduce)")
+    shape, grid, mode = CASES[case]
+    *_, conf, params = setup(shape, grid, mode, seed, 5, tmp_path, elems=elems)
     rtl_runner.run(TOPLEVEL, "test_ernn_csb_array", params, sim=sim, config=conf)
 
 
 @pytest.mark.parametrize("sim", rtl_runner.simulators())
-def test_ernn_csb_array_reset_mid_vector(sim, request, tmp_path) -> None:
+@pytest.mark.parametrize("elems", [1, 4, 7])
+def test_ernn_csb_array_cycles(sim, elems, request, tmp_path) -> None:
+    """Without gaps and stalls a vector leaves every ernn.export.csb_program.array_cycles clocks, at the
+    stream width's beats (32 elements: 32, 8 and 5 beats, the last of 7 partial)."""
+    from ernn.export import csb_program as cp
+
+    seed = seed_for(request.node.nodeid)
+    _, _, _, prog, conf, params = setup(
+        (1, 32, 32, 4, 0.85), (3, 2, 1, 3), "both", 123, 4, tmp_path, elems=elems
+    )
+    assert (prog.lens == 0).any() or prog.tile_rows > 1  # tile rows back to back, with their reductions
+    conf |= {"seed": seed, "p_gap": 0.0, "p_stall": 0.0, "period": cp.array_cycles(prog, elems)}
+    rtl_runner.run(TOPLEVEL, "test_ernn_csb_array", params, sim=sim, config=conf)
+
+
+@pytest.mark.parametrize("sim", rtl_runner.simulators())
+@pytest.mark.parametrize("elems", [1, 4])
+def test_ernn_csb_array_reset_mid_vector(sim, elems, request, tmp_path) -> None:
     """A reset part-way through a vector (at a seeded clock inside its array_cycles): that vector never
     comes out, the counters restart, and the vectors after the reset are bit-exact, under gaps and
     back-pressure."""
     from ernn.export import csb_program as cp
 
     seed = seed_for(request.node.nodeid)
-    m, cfg, _, prog, conf, params = setup((4, 20, 12, 8, 0.6), (2, 2, 2, 2), "both", seed, 4, tmp_path)
+    m, cfg, _, prog, conf, params = setup(
+        (4, 20, 12, 8, 0.6), (2, 2, 2, 2), "both", seed, 4, tmp_path, elems=elems
+    )
     rng = np.random.default_rng(seed + 1)
-    cut = int(rng.integers(m.cols + 2, cp.array_cycles(prog) - 1))
-    print(f"seed {seed}: reset {cut} clocks into a vector of {cp.array_cycles(prog)}")
+    period = cp.array_cycles(prog, elems)
+    cut = int(rng.integers(-(-m.cols // elems) + 2, period - 1))
+    print(f"seed {seed}: reset {cut} clocks into a vector of {period}")
     conf |= {
         "x_cut": rng.integers(cfg.data.min_int, cfg.data.max_int + 1, size=m.cols).tolist(),
         "reset_at_clock": cut,
