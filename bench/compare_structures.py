@@ -159,6 +159,7 @@ def main() -> None:
     train_file, test_file = data_files(args)
     name = args.name or ("fsdd" if args.fsdd else "jv")
     ds = data.load("classify", train_file, test_file)
+    data_name = f"FSDD ({Path(args.fsdd).name})" if args.fsdd else ds.name
     jobs = []
     for cell in args.cells:
         jobs += cell_jobs(args, cell, ds.num_features, train_file, test_file, tag=len(args.cells) > 1)
@@ -177,7 +178,7 @@ def main() -> None:
         r["config"]["group"] = job["group"]
     atomic.write_json(out / f"compare_{name}.json", results, force=True)
     header = (
-        f"Test accuracy on {results[0]['metrics']['test_sequences']} {ds.name} test sequences, mean ± std "
+        f"Test accuracy on {results[0]['metrics']['test_sequences']} {data_name} test sequences, mean ± std "
         f"(sample) over seeds {args.seeds}; {'/'.join(c.upper() for c in args.cells)}, hidden "
         f"{args.hidden_size}, {args.epochs} epochs for every row (ADMM: 0.6 of them in ADMM, then "
         f"fine-tuning){', batches of similar lengths' if args.bucket_by_length else ''}. Compression counts "
