@@ -12,10 +12,22 @@ input and output beats and the tile rows' clear and reduction clocks. "shared x"
 schedules would reach if the P PEs of a PE column had to share one input neuron, as in the paper
 (``ernn.export.csb_program.shared_input_cycles``; the array does not do that).
 
+The SR1 clocks per step (the six matrices one after the other) are also given at several stream widths
+(``--elems``: elements per AXI-Stream beat, the array's ``ELEMS``; only the input and output beats change),
+with the time per step at ``--mhz`` (an assumed clock, 200 MHz as CSB-RNN's ZCU102 design).
+
 ``--rtl`` also simulates ``rtl/ernn_csb_array.v`` (``--sim``, default Verilator) on a 1024 x 1024 matrix of
 the same kind (one gate, 32-blocks, 13x) with and without balancing, and reads the array's own counters.
 
-    .venv/bin/python bench/bench_csb_array.py --out build/bench/csb_array.json [--rtl]
+``--yosys`` estimates the array's resources instead: Yosys ``synth_xilinx -family xcu`` (out of context,
+hierarchy kept, as docs/performance.md's table) of ``rtl/ernn_csb_array.v`` with the program of one random
+CSB matrix (``--yosys-shape``: gates, rows, cols, block at 13x; both directions) on each grid of
+``--yosys-grids`` (K L P Q, repeated), at stream width ``--yosys-elems``: LUT (logic + LUTRAM sites), FF,
+DSP, BRAM36 and the Yosys run time.
+
+    .venv/bin/python bench/bench_csb_array.py --out build/bench/csb_array.json [--elems 1 16 64] [--rtl]
+    .venv/bin/python bench/bench_csb_array.py --yosys --out build/bench/csb_array_yosys.json \
+        [--yosys-shape 1 256 256 32] [--yosys-grids 2 2 2 2 4 2 2 2 4 4 2 2]
 """
 
 from __future__ import annotations
@@ -23,6 +35,7 @@ from __future__ import annotations
 import argparse
 import json
 import platform
+import re
 import sys
 import tempfile
 import time
@@ -67,8 +80,11 @@ def matrix(shape: tuple[int, int, int], block: int, rng: np.random.Generator):
     return gcsb.quantize_matrix(gcsb.from_description(dense, params), cfg.weight_spectrum), cfg
 
 
-def model_run(m, cfg, grid: cs.Grid, mode: str, method: str, rng: np.random.Generator) -> dict:
-    """Compile, build the program, execute it in the array model; the counts (outputs checked)."""
+def model_run(
+    m, cfg, grid: cs.Grid, mode: str, method: str, rng: np.random.Generator, widths: list[int]
+) -> dict:
+    """Compile, build the program, execute it in the array model; the counts (outputs checked), and the
+    clocks per vector at each stream width in ``widths``."""
     t0 = time.perf_counter()
     sched = cs.compile_matrix(m.counts, grid, mode, method)
     t1 = time.perf_counter()
@@ -84,6 +100,7 @@ def model_run(m, cfg, grid: cs.Grid, mode: str, method: str, rng: np.random.Gene
         "macs": out.busy,
         "mac_cycles": out.mac_cycles,
         "cycles": out.cycles,
+        "cycles_by_elems": {e: cp.array_cycles(prog, e) for e in widths},
         "utilization": out.utilization,
         "schedule_utilization": sched.utilization,
         "shared_input_cycles": cp.shared_input_cycles(sched),
@@ -124,15 +141,134 @@ def rtl_run(sim: str, grid: cs.Grid, mode: str, seed: int, folder: Path) -> dict
     }
 
 
+ARRAY_CHECK_START = "initial begin\n    if (K < 1"
+ARRAY_CHECK_IMAGES = "    $readmemh(LENS_FILE"
+ARRAY_CHECK_WALK = "    // the program, slot by slot"
+ARRAY_CHECK_END = "end\n/* verilator lint_on WIDTHTRUNC */"
+
+
+def synthesizable_array(work: Path, params: dict[str, object]) -> Path:
+    """A copy of rtl/ernn_csb_array.v with only the $readmemh calls left in its initial block (Yosys 0.23
+    cannot resolve the elaboration checks' $error; they build no hardware, and the images come from
+    ernn.export.csb_program, which the simulators' checks accept: tb/ernn_csb_array), the parameters
+    written in as the defaults (as bench_csb_cost_samples.synthesizable_engine does)."""
+    from ernn.fpga import open_flow as fpga
+
+    text = (fpga.RTL_DIR / "ernn_csb_array.v").read_text()
+    start = text.index(ARRAY_CHECK_START)
+    images = text.index(ARRAY_CHECK_IMAGES, start)
+    walk = text.index(ARRAY_CHECK_WALK, images)
+    end = text.index(ARRAY_CHECK_END, walk)
+    text = text[:start] + "initial begin\n" + text[images:walk] + text[end:]
+    for name, value in params.items():
+        text, n = re.subn(
+            rf"(parameter {name} = )[^,\n]*",
+            lambda mt, v=value: mt.group(1) + (f'"{v}"' if isinstance(v, (str, Path)) else str(v)),
+            text,
+            count=1,
+        )
+        if n != 1:
+            raise RuntimeError(f"rtl/ernn_csb_array.v has no parameter {name}")
+    path = work / "ernn_csb_array.v"
+    path.write_text(text)
+    return path
+
+
+def yosys_run(shape: tuple[int, int, int, int], grid: cs.Grid, elems: int, seed: int, work: Path) -> dict:
+    """synth_xilinx -family xcu of the array running one random CSB matrix of ``shape`` at 13x (both
+    directions) on ``grid``: LUT (logic + LUTRAM sites), FF, DSP, BRAM36, seconds."""
+    import subprocess
+
+    from bench_csb_cost_samples import lutram_luts_per_cell
+
+    from ernn.fpga import open_flow as fpga
+
+    sys.path.insert(0, str(TB_DIR))
+    sys.path.insert(0, str(TB_DIR.parent))
+    import test_ernn_csb_array as tb
+
+    gates, rows, cols, block = shape
+    *_, sched, prog, _, params = tb.setup(
+        (gates, rows, cols, block, RATE_13X), (grid.k, grid.l, grid.p, grid.q), "both", seed, 1, work,
+        elems=elems,
+    )  # fmt: skip
+    top = "ernn_csb_array"
+    src = synthesizable_array(work, params)
+    lines = [
+        f"read_verilog {src} {fpga.RTL_DIR / 'ernn_csb_group.v'} {fpga.RTL_DIR / 'ernn_csb_pe.v'} "
+        f"{fpga.RTL_DIR / 'ernn_round_sat.v'}",
+        f"hierarchy -check -top {top}",
+        f"synth_xilinx -family xcu -top {top} -noiopad",
+        "tee -q -o stat.json stat -json",
+    ]
+    (work / "synth.ys").write_text("\n".join(lines) + "\n")
+    yosys = fpga.need_tool("yosys")
+    t0 = time.perf_counter()
+    run = subprocess.run([yosys, "-q", "-l", "yosys.log", "-s", "synth.ys"], cwd=work, capture_output=True)
+    wall = time.perf_counter() - t0
+    if run.returncode:
+        tail = (work / "yosys.log").read_text()[-2000:] if (work / "yosys.log").is_file() else ""
+        raise RuntimeError(f"yosys failed on grid {grid}: {run.stderr.decode()[-500:]}\n{tail}")
+    cells = fpga.total_cells(fpga.parse_stat_json((work / "stat.json").read_text()), top)
+    used = fpga.classify_cells(cells)
+    lutram = sum(n * lutram_luts_per_cell(cell) for cell, n in cells.items())
+    return {
+        "shape": list(shape),
+        "grid": [grid.k, grid.l, grid.p, grid.q],
+        "pes": grid.pes,
+        "elems": elems,
+        "steps": prog.steps,
+        "macs": prog.macs,
+        "utilization": sched.utilization,
+        "lut": float(used["lut"] + lutram),
+        "lut_logic": float(used["lut"]),
+        "ff": float(used["ff"]),
+        "dsp": float(used["dsp"]),
+        "bram36": float(used["bram36"]),
+        "yosys_s": wall,
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=Path("build/bench/csb_array.json"))
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--block", type=int, default=32)
     ap.add_argument("--grid", type=int, nargs=4, default=(8, 4, 4, 4), metavar=("K", "L", "P", "Q"))
+    ap.add_argument("--elems", type=int, nargs="+", default=[1, 16, 64], help="stream widths to report")
+    ap.add_argument("--mhz", type=float, default=200.0, help="assumed clock for the time per step")
+    ap.add_argument("--yosys", action="store_true", help="Yosys estimate of the array instead")
+    ap.add_argument(
+        "--yosys-shape", type=int, nargs=4, default=(1, 256, 256, 32), metavar=("G", "R", "C", "M")
+    )
+    ap.add_argument("--yosys-grids", type=int, nargs="+", default=[2, 2, 2, 2, 4, 2, 2, 2, 4, 4, 2, 2])
+    ap.add_argument("--yosys-elems", type=int, default=16)
     ap.add_argument("--rtl", action="store_true", help="also simulate the array on a 1024 x 1024 matrix")
     ap.add_argument("--sim", default="verilator", choices=("verilator", "icarus"))
     args = ap.parse_args()
+    if args.yosys:
+        g = args.yosys_grids
+        if len(g) % 4:
+            ap.error("--yosys-grids takes K L P Q per grid")
+        runs = []
+        print(f"Yosys synth_xilinx -family xcu of ernn_csb_array, matrix {args.yosys_shape} at 13x, ELEMS "
+              f"{args.yosys_elems}:")  # fmt: skip
+        for i in range(0, len(g), 4):
+            with tempfile.TemporaryDirectory() as tmp:
+                r = yosys_run(
+                    tuple(args.yosys_shape), cs.Grid(*g[i : i + 4]), args.yosys_elems, args.seed, Path(tmp)
+                )
+            runs.append(r)
+            print(
+                f"grid {r['grid']} ({r['pes']} PEs, {r['steps']} steps): LUT {r['lut']:.0f} (logic "
+                f"{r['lut_logic']:.0f}), FF {r['ff']:.0f}, DSP {r['dsp']:.0f}, BRAM36 {r['bram36']:.1f}, "
+                f"{r['yosys_s']:.0f} s",
+                flush=True,
+            )
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            atomic.write_json(args.out, {"machine": platform.platform(), "yosys": runs}, force=True)
+        print(f"wrote {args.out}")
+        return
     grid = cs.Grid(*args.grid)
     rng = np.random.default_rng(args.seed)
     mats = [(name, *matrix(shape, args.block, rng)) for name, shape in sr1_shapes()]
@@ -148,9 +284,10 @@ def main() -> None:
         f"{'mode':<18}{'MACs':>9}{'MAC clocks':>12}{'clocks/step':>13}{'utilization':>13}{'shared x':>10}{'solver s':>10}"
     )
     for mode, method in RUNS:
-        per = [model_run(m, cfg, grid, mode, method, rng) for _, m, cfg in mats]
+        per = [model_run(m, cfg, grid, mode, method, rng, args.elems) for _, m, cfg in mats]
         keys = ("macs", "mac_cycles", "cycles", "shared_input_cycles", "solve_s")
         tot = {k: sum(p[k] for p in per) for k in keys}
+        tot["cycles_by_elems"] = {e: sum(p["cycles_by_elems"][e] for p in per) for e in args.elems}
         tot["utilization"] = tot["macs"] / (grid.pes * tot["mac_cycles"])
         tot["shared_input_utilization"] = tot["macs"] / (grid.pes * tot["shared_input_cycles"])
         tot["matrices"] = dict(zip([n for n, _, _ in mats], per, strict=True))
@@ -159,6 +296,12 @@ def main() -> None:
             f"{mode + '/' + method:<18}{tot['macs']:>9}{tot['mac_cycles']:>12}{tot['cycles']:>13}"
             f"{tot['utilization']:>13.1%}{tot['shared_input_utilization']:>10.1%}{tot['solve_s']:>10.1f}"
         )
+    result["mhz_assumed"] = args.mhz
+    print(f"SR1 clocks per step by stream width (elements per beat), us at an assumed {args.mhz:g} MHz:")
+    print(f"{'mode':<18}" + "".join(f"{'E=' + str(e):>20}" for e in args.elems))
+    for name, tot in result["model"].items():
+        cells = [f"{c} ({c / args.mhz:.2f} us)" for c in tot["cycles_by_elems"].values()]
+        print(f"{name:<18}" + "".join(f"{c:>20}" for c in cells))
     if args.rtl:
         result["rtl"] = []
         for mode in ("none", "both"):
