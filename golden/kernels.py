@@ -569,7 +569,14 @@ def float_ifft_exact(cfg: NumericsConfig) -> bool:
 
 
 #: compute threads of the parallel kernels (numba ``set_num_threads``); :func:`threads` sets it
-_THREADS = max(1, int(os.environ.get("ERNN_GOLDEN_THREADS", "1")))
+def _threads_from_env() -> int:
+    value = os.environ.get("ERNN_GOLDEN_THREADS", "1")
+    if not value.strip().isdigit() or int(value) < 1:
+        raise ValueError(f"ERNN_GOLDEN_THREADS must be a whole number >= 1, got {value!r}")
+    return int(value)
+
+
+_THREADS = _threads_from_env()
 
 
 def threads() -> int:

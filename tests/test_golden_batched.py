@@ -378,3 +378,15 @@ def test_fft_bins_major_equals_numpy_fft(k: int) -> None:
         np.testing.assert_array_equal(res[0], want)
         assert res[1] == max(np.abs(re).max(), np.abs(im).max())
         assert got_log.as_dict() == log.as_dict()
+
+
+def test_thread_count_option() -> None:
+    """kernels.set_threads takes a count >= 1 (the default is 1 on this shared machine) and refuses 0."""
+    assert kernels.threads() >= 1
+    kernels.set_threads(3)
+    try:
+        assert kernels.threads() == 3
+    finally:
+        kernels.set_threads(1)
+    with pytest.raises(ValueError, match="threads must be >= 1"):
+        kernels.set_threads(0)
