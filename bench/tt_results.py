@@ -27,8 +27,9 @@ and keeps the others from ``--out``'s results.json.
 
     .venv/bin/python bench/tt_results.py --out docs/results/tt
     .venv/bin/python bench/tt_results.py --train build/data/fsdd-take/train.npz \
-        --test build/data/fsdd-take/test.npz --name FSDD --epochs 8 --seeds 2 --thresholds 0.2 \
-        --blocks 8 16 --csb-rates 0.8 0.9 --out docs/results/tt_fsdd
+        --test build/data/fsdd-take/test.npz --name FSDD --epochs 4 --seeds 2 --thresholds 0.2 \
+        --blocks 8 16 --csb-rates 0.8 0.9 --rows dense "TT fp32" "golden step)" block CSB \
+        --out docs/results/tt_fsdd
 """
 
 from __future__ import annotations
