@@ -52,7 +52,7 @@ train-rtl: setup
 # a command ROM, checks the replies against golden) for the largest configurations that fit (docs/tt_engine.md).
 TT_SYNTH ?= --inputs 12 --outputs 6 --cores 2 --rank 3 --batch 3
 TT_ICE40 ?= --inputs 16 --outputs 8 --cores 2 --rank 2 --batch 2 --steps 2 --dw 40 --mul-w 20
-TT_ECP5 ?= --inputs 64 --outputs 10 --cores 2 --rank 8 --batch 5 --steps 2
+TT_ECP5 ?= --inputs 64 --outputs 10 --cores 2 --rank 8 --batch 6 --steps 2
 .PHONY: synth-tt bitstream-tt-ice40 bitstream-tt-ecp5
 synth-tt: setup
 	$(PY) -m ernn.fpga.tt_flow synth $(TT_SYNTH) --out build/tt_synth --force
