@@ -27,7 +27,7 @@ DSP, BRAM36 and the Yosys run time.
 
     .venv/bin/python bench/bench_csb_array.py --out build/bench/csb_array.json [--elems 1 16 64] [--rtl]
     .venv/bin/python bench/bench_csb_array.py --yosys --out build/bench/csb_array_yosys.json \
-        [--yosys-shape 1 256 256 32] [--yosys-grids 2 2 2 2 4 2 2 2 4 4 2 2]
+        [--yosys-shape 1 128 128 32] [--yosys-grids 1 1 2 2 1 2 2 2 2 2 2 2]
 """
 
 from __future__ import annotations
@@ -239,9 +239,9 @@ def main() -> None:
     ap.add_argument("--mhz", type=float, default=200.0, help="assumed clock for the time per step")
     ap.add_argument("--yosys", action="store_true", help="Yosys estimate of the array instead")
     ap.add_argument(
-        "--yosys-shape", type=int, nargs=4, default=(1, 256, 256, 32), metavar=("G", "R", "C", "M")
+        "--yosys-shape", type=int, nargs=4, default=(1, 128, 128, 32), metavar=("G", "R", "C", "M")
     )
-    ap.add_argument("--yosys-grids", type=int, nargs="+", default=[2, 2, 2, 2, 4, 2, 2, 2, 4, 4, 2, 2])
+    ap.add_argument("--yosys-grids", type=int, nargs="+", default=[1, 1, 2, 2, 1, 2, 2, 2, 2, 2, 2, 2])
     ap.add_argument("--yosys-elems", type=int, default=16)
     ap.add_argument("--rtl", action="store_true", help="also simulate the array on a 1024 x 1024 matrix")
     ap.add_argument("--sim", default="verilator", choices=("verilator", "icarus"))
