@@ -206,8 +206,9 @@ def test_ernn_csb_array(sim, shape, grid, mode, request, tmp_path) -> None:
     rtl_runner.run(TOPLEVEL, "test_ernn_csb_array", params, sim=sim, config=conf)
 
 
-# (case index into CASES, elements per beat): 12 inputs and 80 outputs in beats of 5 (both last beats
-# partial), of 16 (one input beat, partial), and 3 (input beats full, output beats partial) on 32 x 32
+# (case index into CASES, elements per beat): on the 20 x 12 stack, 12 inputs in 3 beats of 5 (the last with
+# 3 lanes of fill) and 80 outputs in 16; one input beat of 16 (4 lanes of fill), 80 outputs in 5; on the
+# 32 x 32 gate, 32 inputs and 32 outputs in 11 beats of 3 (one lane of fill in, one zero lane out)
 WIDE = [(0, 5), (0, 16), (1, 3)]
 
 
