@@ -307,10 +307,12 @@ def _finish_bins_major_kernel(accf, lims, shift, rev, twr, twi, tw_frac, out, co
 def _ifft_stages_f(zr, zi, w, twr, twi, scale, half, lo, hi, yr, counts):  # pragma: no cover - jitted
     """:func:`_ifft_stages` on float64 tiles holding integers (scale = 2**-tw_frac, half = 2**(tw_frac-1));
     counts (stages,) for this tile. A saturation is counted as clamp(v) != v (one compare, not two).
-    The W^0 products are skipped: ``fft.twiddles`` refuses a Q(twiddle) that cannot hold +1, so W^0 is
-    2**f and (2**f b + 2**(f-1)) >> f is b (``unit`` re-checks it on the table given)."""
+    The W^0 and W^(k/4) products are skipped: ``fft.twiddles`` refuses a Q(twiddle) that cannot hold +1,
+    so W^0 is 2**f and (2**f b + 2**(f-1)) >> f is b, and W^(k/4) is -j 2**f, so conj(W) b is j b
+    exactly (``unit``, ``unit_j`` re-check it on the table given)."""
     k = zr.shape[0]
     unit = twr[0] * scale == 1.0 and twi[0] == 0.0
+    unit_j = k >= 4 and twr[k // 4] == 0.0 and twi[k // 4] * scale == -1.0
     s = 0
     hn = 1
     while 2 * hn < k:
@@ -324,12 +326,16 @@ def _ifft_stages_f(zr, zi, w, twr, twi, scale, half, lo, hi, yr, counts):  # pra
                 pa = g + j
                 pb = pa + hn
                 one = j == 0 and unit  # W^0 = 1 exactly: the rounded product is b itself
+                mj = 2 * j == hn and unit_j  # W^(k/4) = -j exactly: conj(W) b = j b
                 for i in range(w):
                     br = zr[pb, i]
                     bi = zi[pb, i]
                     if one:
                         tr = br
                         ti = bi
+                    elif mj:
+                        tr = -bi
+                        ti = br
                     else:
                         tr = np.floor((wr * br + wi * bi + half) * scale)  # conj(W) b, round half up
                         ti = np.floor((wr * bi - wi * br + half) * scale)
@@ -357,8 +363,14 @@ def _ifft_stages_f(zr, zi, w, twr, twi, scale, half, lo, hi, yr, counts):  # pra
         wi = twi[j]
         pb = j + hn
         one = j == 0 and unit
+        mj = 2 * j == hn and unit_j
         for i in range(w):
-            tr = zr[pb, i] if one else np.floor((wr * zr[pb, i] + wi * zi[pb, i] + half) * scale)
+            if one:
+                tr = zr[pb, i]
+            elif mj:
+                tr = -zi[pb, i]
+            else:
+                tr = np.floor((wr * zr[pb, i] + wi * zi[pb, i] + half) * scale)
             v0 = np.floor((zr[j, i] + tr + 1.0) * 0.5)
             v2 = np.floor((zr[j, i] - tr + 1.0) * 0.5)
             c0 = min(max(v0, lo), hi)
@@ -445,7 +457,8 @@ def _fft_bins_major_f_kernel(x, q, rev, twr, twi, tw_frac, los, his, out, counts
     nb = k // 2 + 1
     scale = 1.0 / float(1 << tw_frac)
     half = float(1 << (tw_frac - 1)) if tw_frac > 0 else 0.0
-    unit = twr[0] * scale == 1.0 and twi[0] == 0.0  # W^0 products skipped, as in _ifft_stages_f
+    unit = twr[0] * scale == 1.0 and twi[0] == 0.0  # W^0 and W^(k/4) products skipped, as in _ifft_stages_f
+    unit_j = k >= 4 and twr[k // 4] == 0.0 and twi[k // 4] * scale == -1.0
     ntiles = (n + _TILE - 1) // _TILE
     nchunks = max(1, min(numba.get_num_threads(), ntiles))
     for ch in prange(nchunks):
@@ -474,12 +487,16 @@ def _fft_bins_major_f_kernel(x, q, rev, twr, twi, tw_frac, los, his, out, counts
                         pa = g + j
                         pb = pa + hn
                         one = j == 0 and unit  # W^0 = 1 exactly: the rounded product is b itself
+                        mj = 2 * j == hn and unit_j  # W^(k/4) = -j exactly: W b = -j b
                         for i in range(w):
                             br = zr[pb, i]
                             bi = zi[pb, i]
                             if one:
                                 tr = br
                                 ti = bi
+                            elif mj:
+                                tr = bi
+                                ti = -br
                             else:
                                 tr = np.floor((wr * br - wi * bi + half) * scale)
                                 ti = np.floor((wr * bi + wi * br + half) * scale)
