@@ -47,7 +47,7 @@ TT_TRAIN ?= --inputs 12 --outputs 6 --cores 2 --rank 3 --batch 3 --steps 4
 train-rtl: setup
 	$(VENV)/bin/ernn train-rtl $(TT_TRAIN) --sim $(SIM) --valid-gaps 0.2 --ready-stalls 0.2 --out build/train-rtl/$(SIM) --force
 
-# The TT training engine through the open flows (ernn/fpga/tt_flow.py): a Yosys synth_xilinx estimate of
+# The TT training engine through the open flows (ernn/sim/tt_flow.py): a Yosys synth_xilinx estimate of
 # ernn_tt_train_top, and bitstreams of its board self-test (fpga/open/ernn_tt_board.v: trains the TT-MLP from
 # a command ROM, checks the replies against golden) for the largest configurations that fit (docs/tt_engine.md).
 TT_SYNTH ?= --inputs 12 --outputs 6 --cores 2 --rank 3 --batch 3
@@ -55,11 +55,11 @@ TT_ICE40 ?= --inputs 16 --outputs 8 --cores 2 --rank 2 --batch 2 --steps 2 --dw 
 TT_ECP5 ?= --inputs 64 --outputs 10 --cores 2 --rank 8 --batch 6 --steps 2
 .PHONY: synth-tt bitstream-tt-ice40 bitstream-tt-ecp5
 synth-tt: setup
-	$(PY) -m ernn.fpga.tt_flow synth $(TT_SYNTH) --out build/tt_synth --force
+	$(PY) -m ernn.sim.tt_flow synth $(TT_SYNTH) --out build/tt_synth --force
 bitstream-tt-ice40: setup
-	$(PY) -m ernn.fpga.tt_flow ice40 $(TT_ICE40) --out build/tt_ice40 --force
+	$(PY) -m ernn.sim.tt_flow ice40 $(TT_ICE40) --out build/tt_ice40 --force
 bitstream-tt-ecp5: setup
-	$(PY) -m ernn.fpga.tt_flow ecp5 $(TT_ECP5) --out build/tt_ecp5 --force
+	$(PY) -m ernn.sim.tt_flow ecp5 $(TT_ECP5) --out build/tt_ecp5 --force
 
 .PHONY: synth bitstream-ice40 bitstream-ecp5
 FAMILY ?= xcu

@@ -15,7 +15,7 @@ Per TT-MLP shape (``ernn train-rtl``'s configurations, ernn/sim/tt_train.py):
 * **speed** -- steps per second on this machine's CPU, measured: the golden low-precision step
   (``golden.tt_train.mlp_step``, numpy) and a float PyTorch step of the same model (``ernn.train.tt
   .TTLinear``, squared error, SGD; torch's threads as set); against the engine at nextpnr's Fmax from the
-  open-flow reports (``python -m ernn.fpga.tt_flow``: measured by the placer's timing analysis, not on a
+  open-flow reports (``python -m ernn.sim.tt_flow``: measured by the placer's timing analysis, not on a
   board) and at the boards' oscillators, with the simulated cycles per step. The engine's figure assumes
   the batch is already on chip (the host's stream time is not counted) and that the design runs at the
   Fmax nextpnr reports; for shapes not placed and routed, the Fmax of the device's placed configuration
@@ -206,12 +206,12 @@ def main() -> None:
     ap.add_argument(
         "--ecp5-report",
         type=Path,
-        help="report.json of python -m ernn.fpga.tt_flow ecp5 (or a search's JSON)",
+        help="report.json of python -m ernn.sim.tt_flow ecp5 (or a search's JSON)",
     )
     ap.add_argument(
         "--ice40-report",
         type=Path,
-        help="report.json of python -m ernn.fpga.tt_flow ice40 (or a search's JSON)",
+        help="report.json of python -m ernn.sim.tt_flow ice40 (or a search's JSON)",
     )
     ap.add_argument(
         "--ice40-fmax", type=float, help="iCE40 Fmax in MHz from a search's log, when no report is at hand"

@@ -28,9 +28,9 @@ import numpy as np
 import numpy.typing as npt
 from threadpoolctl import ThreadpoolController
 
+import ernn.golden.kernels as kernels  # the module itself (set_threads, exactness checks), not the package
 from ernn.shape import BlockCirculant, ModelShape
 
-from . import kernels
 from .fft import fft_real as _numpy_fft_real
 from .fft import ifft_real as _numpy_ifft_real
 from .formats import HEADROOM_BITS, NumericsConfig, QFormat

@@ -1,4 +1,4 @@
-"""ernn/fpga/tt_flow.py without the FPGA tools: the self-test's command stream and golden signature, the
+"""ernn/sim/tt_flow.py without the FPGA tools: the self-test's command stream and golden signature, the
 refusals before any tool runs. The flows themselves (Yosys, nextpnr) are the slow tests at the end."""
 
 from __future__ import annotations
@@ -8,8 +8,7 @@ import json
 import numpy as np
 import pytest
 
-from ernn.fpga import tt_flow
-from ernn.sim import tt_train
+from ernn.sim import tt_flow, tt_train
 
 SMALL = tt_train.TTTrainConfig(inputs=8, outputs=4, cores=2, rank=2, batch=2, steps=2)
 

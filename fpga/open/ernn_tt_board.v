@@ -14,7 +14,7 @@ E-RNN toolkit: board-independent self-test of the TT training engine (open-flow 
  * Trains a TT-MLP on the board and checks the result against the golden model, without a host:
  *   - a power-on reset held for 16 clocks after configuration, and while the (active-low, two-flop
  *     synchronised) button is pressed;
- *   - a command ROM (CMD_FILE, CMD_WORDS 32-bit words, written by ernn/fpga/tt_flow.py) streamed into
+ *   - a command ROM (CMD_FILE, CMD_WORDS 32-bit words, written by ernn/sim/tt_flow.py) streamed into
  *     ernn_tt_train_top (rtl/ernn_tt_train_top.v): the initial cores, bias and rank masks, then per
  *     training step the batch's inputs and one-hot targets and STEP, then READs of every trained word,
  *     an INFER on a held batch and a READ of its outputs;

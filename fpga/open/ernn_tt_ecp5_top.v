@@ -19,7 +19,7 @@ E-RNN toolkit: TT training engine self-test, ECP5 board wrapper (ULX3S pins, fpg
  *   led[2]  on when it is done with a mismatch
  * The engine runs directly on the board clock: nextpnr's Fmax of this design is the figure the flow
  * reports, the board clock only the constraint it must meet.
- * The parameters are ernn_tt_board's; ernn/fpga/tt_flow.py sets them from the compiled program.
+ * The parameters are ernn_tt_board's; ernn/sim/tt_flow.py sets them from the compiled program.
  */
 module ernn_tt_ecp5_top #
 (

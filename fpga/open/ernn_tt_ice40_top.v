@@ -17,7 +17,7 @@ E-RNN toolkit: TT training engine self-test, iCE40 board wrapper (iCEBreaker pin
  *   led_green_n  on (low) when the training self-test is done and matched the golden model
  *   led_red_n    on (low) when it is done with a mismatch
  *   led_heartbeat toggles at clk / 2**23 (about 1.4 Hz at 12 MHz)
- * The parameters are ernn_tt_board's; ernn/fpga/tt_flow.py sets them from the compiled program.
+ * The parameters are ernn_tt_board's; ernn/sim/tt_flow.py sets them from the compiled program.
  */
 module ernn_tt_ice40_top #
 (

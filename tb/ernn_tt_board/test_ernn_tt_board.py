@@ -1,5 +1,5 @@
 """Testbench of fpga/open/ernn_tt_board.v, the board self-test of the TT training engine that the open-flow
-bitstreams carry (ernn/fpga/tt_flow.py): from power-on, the command ROM trains the TT-MLP on
+bitstreams carry (ernn/sim/tt_flow.py): from power-on, the command ROM trains the TT-MLP on
 ernn_tt_train_top, and `pass` rises with `done` exactly when the engine's replies fold to the golden
 signature. On Icarus and Verilator: with the golden signature the board passes; with a signature one bit
 off (the same replies) it finishes and fails, so `pass` does depend on the replies' check.
@@ -14,9 +14,8 @@ import os
 
 import pytest
 
-from ernn.fpga import tt_flow
 from ernn.sim import runner as rtl_runner
-from ernn.sim import tt_train
+from ernn.sim import tt_flow, tt_train
 
 TOPLEVEL = "ernn_tt_board"
 

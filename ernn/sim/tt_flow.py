@@ -16,12 +16,14 @@ real bitstreams of a training self-test for an iCE40 UP5K and an ECP5 LFE5U-85F,
 
 Every configuration is the ``ernn train-rtl`` one (:class:`ernn.sim.tt_train.TTTrainConfig`): the same
 compiler (:func:`ernn.export.tt_program.compile_mlp`), initial state, batches and golden steps. The flows'
-helpers (tool lookup, log parsing, output folders) are :mod:`ernn.fpga.open_flow`'s.
+helpers (tool lookup, log parsing, output folders) are :mod:`ernn.fpga.open_flow`'s. The module lives in
+the sim stage, above ``fpga``, because every flow starts from the training simulation's preparation
+(:mod:`ernn.sim.tt_train`: program, state, batches, golden replies) and the runner's image writers.
 
-    .venv/bin/python -m ernn.fpga.tt_flow synth --inputs 12 --outputs 6 --rank 3 --batch 3 --out build/tt_synth
-    .venv/bin/python -m ernn.fpga.tt_flow ice40 ... --out build/tt_ice40
-    .venv/bin/python -m ernn.fpga.tt_flow ecp5 ... --out build/tt_ecp5
-    .venv/bin/python -m ernn.fpga.tt_flow search --device ice40 --out build/tt_search_ice40.json
+    .venv/bin/python -m ernn.sim.tt_flow synth --inputs 12 --outputs 6 --rank 3 --batch 3 --out build/tt_synth
+    .venv/bin/python -m ernn.sim.tt_flow ice40 ... --out build/tt_ice40
+    .venv/bin/python -m ernn.sim.tt_flow ecp5 ... --out build/tt_ecp5
+    .venv/bin/python -m ernn.sim.tt_flow search --device ice40 --out build/tt_search_ice40.json
 """
 
 from __future__ import annotations
@@ -445,7 +447,7 @@ def _print(r: dict[str, Any]) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m ernn.fpga.tt_flow", description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog="python -m ernn.sim.tt_flow", description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="flow", required=True)
     for name, what in (
         ("synth", "Yosys synth_xilinx estimate"),
