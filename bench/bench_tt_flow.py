@@ -39,6 +39,7 @@ import numpy as np
 
 from ernn import paths
 from ernn.export import tt_program as tp
+from ernn.files import atomic
 from ernn.sim import tt_train
 
 # (inputs, outputs, cores, rank, batch): the ladder's small ones, the iCE40 and ECP5 fits, digits at rank 8
@@ -293,7 +294,7 @@ def main() -> None:
         "cpu": os.uname().machine,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(out, indent=1) + "\n")
+    atomic.write_json(args.out, out, force=True)  # temp + rename: an interrupted run leaves the old file
     print(f"wrote {args.out}")
 
 

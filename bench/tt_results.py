@@ -302,7 +302,7 @@ def main() -> None:
     text = "\n".join(lines) + "\n"
     print(text)
     atomic.write_json(out / "results.json", {"args": vars(args), "results": results}, force=True)
-    (out / "results.md").write_text(text)
+    atomic.write_text(out / "results.md", text, force=True)
     (out / "partial.json").unlink()
     print(f"wrote {out / 'results.json'} and {out / 'results.md'}")
 
