@@ -11,7 +11,8 @@ E-RNN toolkit: properties of ernn_cmul (formal only)
 `default_nettype none
 
 /*
- * Combinational: for every x and c, the module's product (three- or four-multiplier form)
+ * Combinational: for every x and c, the module's product (three- or four-multiplier form, or
+ * the packed form: two products per multiply, split by the low field's sign)
  * equals the textbook complex product on a wider word, so it is exact and fits P_W bits:
  *
  *   product_re  p_re = xr cr - xi ci      (CONJ: xr cr + xi ci)
@@ -26,7 +27,9 @@ module ernn_cmul_props #
     // 1: multiply by conj(c)
     parameter CONJ = 0,
     // 1: three-multiplier form
-    parameter MUL3 = 1
+    parameter MUL3 = 1,
+    // 1: packed form (two products per multiply)
+    parameter PACK = 0
 )
 (
     input wire [X_W-1:0] x_re,
@@ -46,7 +49,8 @@ ernn_cmul #(
     .X_W(X_W),
     .C_W(C_W),
     .CONJ(CONJ),
-    .MUL3(MUL3)
+    .MUL3(MUL3),
+    .PACK(PACK)
 )
 dut (
     .x_re(x_re),

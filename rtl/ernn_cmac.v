@@ -27,6 +27,12 @@ E-RNN toolkit: one complex multiply-accumulate lane
  *
  * Pipeline (3 clocks, all on en, DSP48-friendly): input registers (operands, pre-adders of
  * the 3-multiplier form), product register, accumulator register.
+ *
+ * DSP_PACK = 1 forms the product with two packed multiplies (ernn_cmul PACK: x_re and x_im
+ * each times a {w_hi, w_lo} pair), the same integers with two DSP48E2 instead of three. It
+ * needs X_W + 2 W_W + 1 <= 27 (the packed pair on the 27-bit multiplier port) and
+ * X_W <= 18 (x on the 18-bit port); a wider configuration is refused at elaboration, since
+ * its multiplies would each take several DSPs and the packing would save nothing.
  */
 module ernn_cmac #
 (
@@ -37,7 +43,9 @@ module ernn_cmac #
     // accumulator word, >= X_W + W_W + 1
     parameter ACC_W = 43,
     // complex multiplier form (1: three multipliers)
-    parameter CMUL_3M = 1
+    parameter CMUL_3M = 1,
+    // 1: two packed multiplies per complex product (DSP48E2 packing; CMUL_3M is then not used)
+    parameter DSP_PACK = 0
 )
 (
     input  wire             clk,
@@ -59,10 +67,20 @@ module ernn_cmac #
 
 // exact product word
 localparam PROD_W = X_W + W_W + 1;
+// DSP48E2 multiplier ports: the packed weight pair goes on the wide one, x on the narrow one
+localparam DSP_A_W = 27;
+localparam DSP_B_W = 18;
+// the packed pair w_hi 2**(X_W + W_W) + w_lo (ernn_cmul PACK)
+localparam PACK_W = X_W + 2 * W_W + 1;
 
 initial begin
     if (ACC_W < PROD_W) begin
         $error("Error: ernn_cmac ACC_W (%0d) must be >= X_W + W_W + 1 = %0d", ACC_W, PROD_W);
+        $finish;
+    end
+    if (DSP_PACK && (PACK_W > DSP_A_W || X_W > DSP_B_W)) begin
+        $error("Error: ernn_cmac DSP_PACK needs X_W + 2 W_W + 1 <= %0d and X_W <= %0d (one DSP48E2 per packed multiply), got X_W=%0d W_W=%0d: %0d bits",
+            DSP_A_W, DSP_B_W, X_W, W_W, PACK_W);
         $finish;
     end
 end
@@ -92,7 +110,8 @@ ernn_cmul #(
     .X_W(X_W),
     .C_W(W_W),
     .CONJ(0),
-    .MUL3(CMUL_3M)
+    .MUL3(CMUL_3M),
+    .PACK(DSP_PACK)
 )
 cmul_inst (
     .x_re(x_re_reg),

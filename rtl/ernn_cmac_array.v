@@ -25,7 +25,9 @@ E-RNN toolkit: P complex MAC lanes with their weight-spectrum memory
  * (Q(X_W, D), fft_out) at clock c + 1, when the memory word arrives (the PE reads its
  * input-spectrum buffer with the same one-clock latency). acc_valid rises LATENCY = 4
  * clocks after the in_last beat, with that beat's in_user. Everything advances on en.
- * The three-multiplier form (CMUL_3M = 1) uses 3 multipliers per lane, 3 P in all.
+ * The three-multiplier form (CMUL_3M = 1) uses 3 multipliers per lane, 3 P in all; with
+ * DSP_PACK = 1 (narrow formats only, ernn_cmac checks the widths) 2 packed multiplies per
+ * lane, 2 P in all, with the same sums.
  */
 module ernn_cmac_array #
 (
@@ -45,6 +47,8 @@ module ernn_cmac_array #
     parameter USER_W = 1,
     // complex multiplier form (1: three multipliers)
     parameter CMUL_3M = 1,
+    // 1: two packed multiplies per lane (DSP48E2 packing, ernn_cmac)
+    parameter DSP_PACK = 0,
     // weight address width (derived; do not override)
     parameter W_ADDR_W = $clog2(W_DEPTH)
 )
@@ -150,7 +154,8 @@ for (l = 0; l < P; l = l + 1) begin : lane
         .X_W(X_W),
         .W_W(W_W),
         .ACC_W(ACC_W),
-        .CMUL_3M(CMUL_3M)
+        .CMUL_3M(CMUL_3M),
+        .DSP_PACK(DSP_PACK)
     )
     cmac_inst (
         .clk(clk),

@@ -40,6 +40,8 @@ module ernn_cmul #
     parameter CONJ = 0,
     // 1: three multipliers and pre-adders, 0: four multipliers
     parameter MUL3 = 1,
+    // 1: two multipliers, each forming the two products of one x component (packed c pair)
+    parameter PACK = 0,
     // product word (derived; do not override)
     parameter P_W = X_W + C_W + 1
 )
@@ -71,9 +73,33 @@ wire signed [X_W-1:0] xi = x_im;
 wire signed [C_W-1:0] cr = c_re;
 wire signed [C_W-1:0] ci = c_im;
 
+// low field of a packed product: one X_W x C_W product (its magnitude is at most 2**(S-2))
+localparam S = X_W + C_W;
+// packed pair c_hi 2**S + c_lo: S + C_W + 1 bits hold its extremes (c_hi, c_lo both minimal)
+localparam PK_W = S + C_W + 1;
+// packed product
+localparam M_W = PK_W + X_W;
+
 generate
 
-if (MUL3) begin : g_mul3
+if (PACK) begin : g_pack
+    // the pairs, built at their full width (signed operands are sign-extended to PK_W first)
+    wire signed [PK_W-1:0] ci_ext = ci;
+    wire signed [PK_W-1:0] cr_ext = cr;
+    wire signed [PK_W-1:0] pair_r = (ci_ext <<< S) + cr_ext;
+    wire signed [PK_W-1:0] pair_i = (cr_ext <<< S) + ci_ext;
+    // one multiply each (PK_W x X_W): exact at M_W bits
+    wire signed [M_W-1:0] mr = xr * pair_r;
+    wire signed [M_W-1:0] mi = xi * pair_i;
+    // split: low = the signed S-bit field, high = the rest plus the low field's sign (P_W = M_W - S
+    // bits hold it; the P_W-bit sums are exact as in the other forms)
+    wire [P_W-1:0] lo_r = {mr[S-1], mr[S-1:0]};                              // xr cr
+    wire [P_W-1:0] lo_i = {mi[S-1], mi[S-1:0]};                              // xi ci
+    wire [P_W-1:0] hi_r = mr[M_W-1:S] + {{(P_W-1){1'b0}}, mr[S-1]};          // xr ci
+    wire [P_W-1:0] hi_i = mi[M_W-1:S] + {{(P_W-1){1'b0}}, mi[S-1]};          // xi cr
+    assign p_re = CONJ ? lo_r + lo_i : lo_r - lo_i;
+    assign p_im = CONJ ? hi_i - hi_r : hi_i + hi_r;
+end else if (MUL3) begin : g_mul3
     // pre-adders: one extra bit each
     wire signed [X_W:0] x_sum = xr + xi;
     wire signed [C_W:0] c_k2 = CONJ ? cr + ci : ci - cr;

@@ -95,6 +95,8 @@ module ernn_pe #
     parameter ROWS_W = 8,
     // complex multiplier form (1: three multipliers)
     parameter CMUL_3M = 1,
+    // MAC lanes: 1: two packed multiplies per lane (DSP48E2 packing; needs FFT_W + 2 WS_W + 1 <= 27)
+    parameter DSP_PACK = 0,
     // IFFTs side by side: row blocks inverse-transformed per clock (1, 2, 4 or 8)
     parameter N_IFFT = 1,
     // spectrum-buffer address width (derived; do not override)
@@ -448,7 +450,8 @@ ernn_cmac_array #(
     .W_DEPTH(W_DEPTH),
     .W_FILE(W_FILE),
     .USER_W(USER_W),
-    .CMUL_3M(CMUL_3M)
+    .CMUL_3M(CMUL_3M),
+    .DSP_PACK(DSP_PACK)
 )
 cmac_array_inst (
     .clk(clk),

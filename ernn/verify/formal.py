@@ -152,13 +152,14 @@ def _round_sat(in_w: int, shift: int, out_w: int, symmetric: int, *, slow: bool 
     )
 
 
-def _cmul(x_w: int, c_w: int, conj: int, mul3: int, *, slow: bool = False) -> Check:
+def _cmul(x_w: int, c_w: int, conj: int, mul3: int, *, pack: int = 0, slow: bool = False) -> Check:
+    form = "pack" if pack else "3m" if mul3 else "4m"
     return Check(
-        name=f"cmul_{x_w}x{c_w}{'_conj' if conj else ''}_{'3m' if mul3 else '4m'}",
+        name=f"cmul_{x_w}x{c_w}{'_conj' if conj else ''}_{form}",
         top="ernn_cmul_props",
         rtl=("ernn_cmul.v",),
         properties=("product_re", "product_im"),
-        params={"X_W": x_w, "C_W": c_w, "CONJ": conj, "MUL3": mul3},
+        params={"X_W": x_w, "C_W": c_w, "CONJ": conj, "MUL3": mul3, "PACK": pack},
         slow=slow,
         claim="p = x c (or x conj(c)) exactly, for every x and c",
     )
@@ -320,6 +321,10 @@ CHECKS: tuple[Check, ...] = (
     _cmul(5, 4, 1, 0),
     _cmul(4, 4, 0, 1, slow=True),
     _cmul(4, 4, 1, 1, slow=True),
+    # the packed form (DSP48E2 packing, ernn_cmac DSP_PACK): every operand, so the split is exact
+    _cmul(4, 3, 0, 0, pack=1),
+    _cmul(4, 3, 1, 0, pack=1),
+    _cmul(5, 4, 0, 0, pack=1, slow=True),
     _bfly("general_fwd_l1", W_IN=4, W_OUT=5, TW_W=5, TW_F=3, TW_KIND=2, INVERSE=0, LEVELS=1),
     _bfly("general_inv_l1", W_IN=4, W_OUT=4, TW_W=5, TW_F=3, TW_KIND=2, INVERSE=1, LEVELS=1),
     _bfly("general_fwd_l2", W_IN=4, W_OUT=5, TW_W=5, TW_F=3, TW_KIND=2, INVERSE=0, LEVELS=2),
@@ -691,12 +696,31 @@ _OUT_VEC_MUTANTS = (
     ),
 )
 
+_CMUL_PACK_MUTANTS = (
+    _m(
+        "pack: high product without the low field's sign correction",
+        _CM,
+        "wire [P_W-1:0] hi_r = mr[M_W-1:S] + {{(P_W-1){1'b0}}, mr[S-1]};",
+        "wire [P_W-1:0] hi_r = mr[M_W-1:S];",
+        "product_im",
+    ),
+    _m(
+        "pack: low field one bit short (the min x min corner wraps)",
+        _CM,
+        "localparam S = X_W + C_W;",
+        "localparam S = X_W + C_W - 1;",
+        "product_re",
+    ),
+)
+
 
 def mutants_for(check: Check) -> tuple[Mutant, ...]:
     """The mutants that apply to ``check``'s configuration."""
     if check.top == "ernn_round_sat_props":
         return _ROUND_SAT_MUTANTS
     if check.top == "ernn_cmul_props":
+        if check.params.get("PACK", 0):
+            return _CMUL_PACK_MUTANTS
         return _CMUL3_MUTANTS if check.params.get("MUL3", 1) else _CMUL4_MUTANTS
     if check.top == "ernn_fft_bfly_props":
         return _BFLY_MUTANTS
