@@ -32,8 +32,10 @@ from ernn.fpga import logic_depth
 
 RTL_DIR = paths.rtl_dir()
 FPGA_DIR = paths.fpga_dir()
+# power-on reset and heartbeat of every open-flow board core (inference and TT training self-tests)
+BOARD_RESET_SOURCE = FPGA_DIR / "open" / "ernn_board_reset.v"
 # reset, self-test and heartbeat shared by the open-flow board tops (ernn_ice40_top.v, ernn_ecp5_top.v)
-OPEN_BOARD_SOURCES = (FPGA_DIR / "open" / "ernn_open_board.v",)
+OPEN_BOARD_SOURCES = (BOARD_RESET_SOURCE, FPGA_DIR / "open" / "ernn_open_board.v")
 
 # Device capacities (Xilinx data sheets DS890 / DS180 / DS891): LUTs, flip-flops, DSP slices, 36 Kb BRAMs.
 DEVICES: dict[str, dict[str, Any]] = {

@@ -48,6 +48,8 @@ from ernn.sim import tt_train
 TOP = "ernn_tt_train_top"
 BOARD_TOPS = {"ice40": "ernn_tt_ice40_top", "ecp5": "ernn_tt_ecp5_top"}
 BOARD_CORE = of.FPGA_DIR / "open" / "ernn_tt_board.v"
+#: the board core with the reset and heartbeat module it instantiates
+BOARD_SOURCES = (of.BOARD_RESET_SOURCE, BOARD_CORE)
 PROGRAM_FILE, COMMAND_FILE = "tt_program.mem", "tt_commands.mem"
 #: the flows' defaults: the board oscillators (iCEBreaker 12 MHz, ULX3S 25 MHz)
 DEFAULT_MHZ = {"ice40": 12.0, "ecp5": 25.0}
@@ -134,7 +136,7 @@ def _read_script(top: str, params: dict[str, Any], board: bool, cwd: Path | None
     ``cwd``, every path relative to it."""
     files = [*rtl_runner.rtl_sources(TOP)]
     if board:
-        files += [BOARD_CORE, of.FPGA_DIR / "open" / f"{top}.v"]
+        files += [*BOARD_SOURCES, of.FPGA_DIR / "open" / f"{top}.v"]
     names = " ".join(os.path.relpath(f, cwd) if cwd else str(f) for f in files)
     # -defer: elaborate with the real parameters (chparam), so that the $error checks see them
     lines = [f"read_verilog -defer {names}"]

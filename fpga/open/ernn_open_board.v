@@ -14,10 +14,10 @@ E-RNN toolkit: board-independent core of the open-flow board wrappers (iCE40, EC
  * What every open-flow board top needs around the accelerator's self-test, so that the board tops
  * (ernn_ice40_top.v, ernn_ecp5_top.v) only map pins and LED polarity:
  *   - a power-on reset held for 16 clocks after configuration, and while the (active-low, two-flop
- *     synchronised) button is pressed;
+ *     synchronised) button is pressed (ernn_board_reset.v);
  *   - the self-test (rtl/ernn_selftest.v: the exported test vectors through ernn_top, every output
  *     compared with the golden model's): done, pass;
- *   - a heartbeat, the top bit of a HEARTBEAT_W-bit free-running counter (toggles at clk / 2**(W-1)).
+ *   - a heartbeat, the top bit of a HEARTBEAT_W-bit free-running counter (toggles at clk / 2**(W-1); ernn_board_reset.v).
  */
 module ernn_open_board #
 (
@@ -36,24 +36,17 @@ module ernn_open_board #
     output wire heartbeat
 );
 
-// power-on reset: held for 16 cycles after configuration, and while the button is pressed
-reg [3:0] por_cnt_reg = 4'd0;
-reg [1:0] btn_sync_reg = 2'b11;
-always @(posedge clk) begin
-    btn_sync_reg <= {btn_sync_reg[0], btn_n};
-    if (!btn_sync_reg[1]) begin
-        por_cnt_reg <= 4'd0;
-    end else if (por_cnt_reg != 4'hf) begin
-        por_cnt_reg <= por_cnt_reg + 4'd1;
-    end
-end
-wire rst = por_cnt_reg != 4'hf;
-
-reg [HEARTBEAT_W-1:0] heartbeat_reg = {HEARTBEAT_W{1'b0}};
-always @(posedge clk) begin
-    heartbeat_reg <= heartbeat_reg + 1'b1;
-end
-assign heartbeat = heartbeat_reg[HEARTBEAT_W-1];
+// power-on reset and heartbeat (ernn_board_reset.v)
+wire rst;
+ernn_board_reset #(
+    .HEARTBEAT_W(HEARTBEAT_W)
+)
+reset_inst (
+    .clk(clk),
+    .btn_n(btn_n),
+    .rst(rst),
+    .heartbeat(heartbeat)
+);
 
 ernn_selftest #(
     .MEM_DIR(MEM_DIR),

@@ -13,7 +13,7 @@ E-RNN toolkit: board-independent self-test of the TT training engine (open-flow 
 /*
  * Trains a TT-MLP on the board and checks the result against the golden model, without a host:
  *   - a power-on reset held for 16 clocks after configuration, and while the (active-low, two-flop
- *     synchronised) button is pressed;
+ *     synchronised) button is pressed (ernn_board_reset.v);
  *   - a command ROM (CMD_FILE, CMD_WORDS 32-bit words, written by ernn/sim/tt_flow.py) streamed into
  *     ernn_tt_train_top (rtl/ernn_tt_train_top.v): the initial cores, bias and rank masks, then per
  *     training step the batch's inputs and one-hot targets and STEP, then READs of every trained word,
@@ -22,7 +22,7 @@ E-RNN toolkit: board-independent self-test of the TT training engine (open-flow 
  *     a 32-bit signature, sig <- rotl(sig, 1) ^ word, from 0; after REPLY_WORDS words `done` rises and
  *     `pass` says the signature equals EXPECT (the golden model's replies folded the same way) and the
  *     engine raised no error;
- *   - a heartbeat, the top bit of a HEARTBEAT_W-bit free-running counter.
+ *   - a heartbeat, the top bit of a HEARTBEAT_W-bit free-running counter (ernn_board_reset.v).
  * The replies are always accepted (m_axis_tready high); the command stream waits on s_axis_tready.
  */
 module ernn_tt_board #
@@ -64,28 +64,17 @@ initial begin
     end
 end
 
-// power-on reset: held for 16 cycles after configuration, and while the button is pressed. The
-// declarations' initial values are the registers' state after configuration (FPGA flip-flops load them):
-// that is what starts the reset, so they are meant.
-/* verilator lint_off PROCASSINIT */
-reg [3:0] por_cnt_reg = 4'd0;
-reg [1:0] btn_sync_reg = 2'b11;
-always @(posedge clk) begin
-    btn_sync_reg <= {btn_sync_reg[0], btn_n};
-    if (!btn_sync_reg[1]) begin
-        por_cnt_reg <= 4'd0;
-    end else if (por_cnt_reg != 4'hf) begin
-        por_cnt_reg <= por_cnt_reg + 4'd1;
-    end
-end
-wire rst = por_cnt_reg != 4'hf;
-
-reg [HEARTBEAT_W-1:0] heartbeat_reg = {HEARTBEAT_W{1'b0}};
-/* verilator lint_on PROCASSINIT */
-always @(posedge clk) begin
-    heartbeat_reg <= heartbeat_reg + 1'b1;
-end
-assign heartbeat = heartbeat_reg[HEARTBEAT_W-1];
+// power-on reset and heartbeat (ernn_board_reset.v)
+wire rst;
+ernn_board_reset #(
+    .HEARTBEAT_W(HEARTBEAT_W)
+)
+reset_inst (
+    .clk(clk),
+    .btn_n(btn_n),
+    .rst(rst),
+    .heartbeat(heartbeat)
+);
 
 // ---------------------------------------------------------------- command stream
 // The ROM's word appears one clock after its read: cmd_valid_reg says the word on cmd_word is the next
