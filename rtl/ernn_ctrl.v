@@ -155,6 +155,17 @@ module ernn_ctrl #
     parameter TANH_VALUE_FILE = "",
     // $readmemh tanh SLOPE table
     parameter TANH_SLOPE_FILE = "",
+    // matvec unit: 0 the circulant PE (ernn_pe), 1 the CSB unit (ernn_csb_unit; docs/csb.md), which
+    // reads the CSB_* parameters below (ernn_params.vh ERNN_CSB_*) instead of the PE's
+    parameter CSB = 0,
+    parameter CSB_BLOCK = 4,
+    parameter CSB_GRID_K = 1,
+    parameter CSB_GRID_L = 1,
+    parameter CSB_GRID_P = 1,
+    parameter CSB_GRID_Q = 1,
+    parameter CSB_UNIT_FIELDS = 7,
+    parameter [JOBS*CSB_UNIT_FIELDS*32-1:0] CSB_UNIT_TABLE = {(JOBS*CSB_UNIT_FIELDS*32){1'b0}},
+    parameter CSB_MEM_DIR = "mem",
     // s_axis_tdata width: INPUT_SIZE samples padded to whole bytes (derived; do not override)
     parameter IN_TDATA_W = ((INPUT_SIZE * DATA_W + 7) / 8) * 8,
     // m_axis_tdata width: output samples padded to whole bytes (derived; do not override)
@@ -451,6 +462,50 @@ wire pe_m_axis_tvalid;
 wire pe_m_axis_tready;
 wire pe_m_axis_tlast;
 
+generate
+if (CSB != 0) begin : csb_unit
+    ernn_csb_unit #(
+        .K(K),
+        .DATA_W(DATA_W),
+        .W_W(WS_W),
+        .ACC_W(ACC_W),
+        .OUT_W(IFFT_OUT_W),
+        .SHIFT(DATA_F + WS_F - IFFT_F),
+        .BLOCK(CSB_BLOCK),
+        .INDEX_W(CSB_BLOCK > 2 ? $clog2(CSB_BLOCK) : 1),
+        .GRID_K(CSB_GRID_K),
+        .GRID_L(CSB_GRID_L),
+        .GRID_P(CSB_GRID_P),
+        .GRID_Q(CSB_GRID_Q),
+        .XBUF_DEPTH(XBUF_DEPTH),
+        .W_DEPTH(W_DEPTH),
+        .ROWS_W(ROWS_W),
+        .JOBS(JOBS),
+        .UNIT_FIELDS(CSB_UNIT_FIELDS),
+        .UNIT_TABLE(CSB_UNIT_TABLE),
+        .MEM_DIR(CSB_MEM_DIR)
+    )
+    pe_inst (
+        .clk(clk),
+        .rst(rst),
+        .s_cmd_valid(pe_s_cmd_valid),
+        .s_cmd_ready(pe_s_cmd_ready),
+        .s_cmd_load_base({XBUF_ADDR_W{1'b0}}),
+        .s_cmd_load_count(pe_s_cmd_load_count),
+        .s_cmd_read_base(pe_s_cmd_read_base),
+        .s_cmd_read_count(pe_s_cmd_read_count),
+        .s_cmd_rows(pe_s_cmd_rows),
+        .s_cmd_w_base(pe_s_cmd_w_base),
+        .s_axis_tdata(pe_s_axis_tdata),
+        .s_axis_tvalid(pe_s_axis_tvalid),
+        .s_axis_tready(pe_s_axis_tready),
+        .m_axis_tdata(pe_m_rows),
+        .m_axis_tuser(pe_m_axis_tuser),
+        .m_axis_tlast(pe_m_axis_tlast),
+        .m_axis_tvalid(pe_m_axis_tvalid),
+        .m_axis_tready(pe_m_axis_tready)
+    );
+end else begin : circulant
 ernn_pe #(
     .K(K),
     .P(P),
@@ -493,6 +548,8 @@ pe_inst (
     .m_axis_tvalid(pe_m_axis_tvalid),
     .m_axis_tready(pe_m_axis_tready)
 );
+end
+endgenerate
 
 assign pe_m_axis_tdata = pe_m_rows[0 +: YBLK_W];
 

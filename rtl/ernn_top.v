@@ -98,6 +98,18 @@ end
 localparam UNUSED_HEADER = ERNN_TEST_FRAMES;
 /* verilator lint_on UNUSEDPARAM */
 
+// the matvec unit behind the controller: the circulant PE, or the CSB unit where the exporter's
+// header defines ERNN_STRUCTURE_CSB (ernn.export.csb_unit; k = ERNN_CSB_K, docs/csb.md)
+`ifdef ERNN_STRUCTURE_CSB
+localparam CSB = 1, CTRL_K = ERNN_CSB_K, CSB_BLOCK = ERNN_CSB_BLOCK, CSB_FIELDS = ERNN_CSB_UNIT_FIELDS;
+localparam CSB_GK = ERNN_CSB_GRID_K, CSB_GL = ERNN_CSB_GRID_L, CSB_GP = ERNN_CSB_GRID_P, CSB_GQ = ERNN_CSB_GRID_Q;
+localparam [ERNN_JOBS*CSB_FIELDS*32-1:0] CSB_TABLE = ERNN_CSB_UNIT_TABLE;
+`else
+localparam CSB = 0, CTRL_K = ERNN_K, CSB_BLOCK = 4, CSB_FIELDS = 7;
+localparam CSB_GK = 1, CSB_GL = 1, CSB_GP = 1, CSB_GQ = 1;
+localparam [ERNN_JOBS*CSB_FIELDS*32-1:0] CSB_TABLE = {(ERNN_JOBS*CSB_FIELDS*32){1'b0}};
+`endif
+
 ernn_ctrl #(
     .CELL_LSTM(ERNN_CELL_LSTM),
     .INPUT_SIZE(ERNN_INPUT_SIZE),
@@ -105,7 +117,7 @@ ernn_ctrl #(
     .PROJ_SIZE(ERNN_PROJ_SIZE),
     .NUM_LAYERS(ERNN_NUM_LAYERS),
     .PEEPHOLE(ERNN_PEEPHOLE),
-    .K(ERNN_K),
+    .K(CTRL_K),
     .P(ERNN_LANES),
     .CELL_LANES(ERNN_CELL_LANES),
     .N_IFFT(ERNN_N_IFFT),
@@ -148,7 +160,16 @@ ernn_ctrl #(
     .SIGMOID_VALUE_FILE({MEM_DIR, "/sigmoid_values.mem"}),
     .SIGMOID_SLOPE_FILE({MEM_DIR, "/sigmoid_slopes.mem"}),
     .TANH_VALUE_FILE({MEM_DIR, "/tanh_values.mem"}),
-    .TANH_SLOPE_FILE({MEM_DIR, "/tanh_slopes.mem"})
+    .TANH_SLOPE_FILE({MEM_DIR, "/tanh_slopes.mem"}),
+    .CSB(CSB),
+    .CSB_BLOCK(CSB_BLOCK),
+    .CSB_GRID_K(CSB_GK),
+    .CSB_GRID_L(CSB_GL),
+    .CSB_GRID_P(CSB_GP),
+    .CSB_GRID_Q(CSB_GQ),
+    .CSB_UNIT_FIELDS(CSB_FIELDS),
+    .CSB_UNIT_TABLE(CSB_TABLE),
+    .CSB_MEM_DIR(MEM_DIR)
 )
 core_inst (
     .clk(clk),

@@ -9,7 +9,7 @@ import pytest
 
 from ernn import cli
 from ernn.export import csb as ecsb
-from ernn.export import input_shift
+from ernn.export import csb_unit, input_shift
 from ernn.export.writer import ExportedModel
 from ernn.golden.network import GoldenNetwork, numerics_for_model
 from ernn.train import run_directory as runs
@@ -63,16 +63,29 @@ def test_evaluate_runs_on_a_csb_model(csb_model, tmp_path):
     )  # float vs 16-bit fixed point, far below a wrong matrix
 
 
-def test_sim_refuses_a_csb_model_by_name(csb_model, tmp_path, capsys):
-    """No ernn_top for CSB yet: ernn sim stops with a message naming the structure, before any build."""
-    _, model_dir = csb_model
-    x = np.load(model_dir / "vectors" / "vectors.npz")["x_float"][0]
-    np.save(tmp_path / "x.npy", x)
-    args = ["sim", "--model", str(model_dir), "--input", str(tmp_path / "x.npy")]
-    assert cli.main([*args, "--output", str(tmp_path / "y.npy")]) == 2
-    assert not (tmp_path / "y.npy").exists()
-    err = capsys.readouterr().err
-    assert "CSB" in err and "no RTL engine" in err and "ernn golden" in err
+def test_export_refuses_an_engine_that_cannot_be_built(csb_model, tmp_path, capsys):
+    """The CSB engine behind ernn_top needs a power-of-two PE count (K x L groups of P x Q) and a block size M
+    that divides the controller's k (a power of two in 4..64): export names the one that fails; a header
+    whose CSB unit table is not the model's is refused naming the job."""
+    run, model_dir = csb_model
+    args = ["export", "--checkpoint", str(run), "--out", str(tmp_path / "m"), "--lanes", "12"]
+    assert cli.main(args) == 2
+    assert "PE count must be a power of two" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()
+    for block in (12, 128):
+        with pytest.raises(ValueError, match=rf"CSB block size M = {block}: the CSB engine behind ernn_top"):
+            csb_unit.controller_block(block)
+    assert [csb_unit.controller_block(m) for m in (2, 4, 8, 64)] == [4, 4, 8, 64]
+    exported = ExportedModel(model_dir)
+    header = (model_dir / "ernn_params.vh").read_text()
+    rows = csb_unit.parse_unit_table(header)
+    macs = rows[0][-1]
+    bad = header.replace(f"32'd{macs}  // job 0", f"32'd{macs + 1}  // job 0")
+    assert bad != header
+    with pytest.raises(
+        ValueError, match=rf"ERNN_CSB_UNIT_TABLE job 0 \(gate\): macs {macs + 1} \(model: {macs}\)"
+    ):
+        ecsb.check_header(bad, exported.net, exported.hardware["lanes"])
 
 
 def test_images_read_back_to_the_kernels(csb_model):

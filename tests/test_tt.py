@@ -79,6 +79,55 @@ def test_contraction_equals_the_reconstructed_matrix(rows, cols, cores, rank):
     assert torch.allclose(y, torch.einsum("grc,abc->abgr", w, x).reshape(5, 7, 2 * rows), atol=1e-10)
 
 
+@pytest.mark.parametrize("order", ["rl", "lr"])
+@pytest.mark.parametrize(
+    ("rows", "cols", "cores", "rank"), [(32, 12, 2, 3), (1024, 153, 2, 4), (48, 20, 3, 4)]
+)
+def test_both_contraction_orders_compute_the_same_product(rows, cols, cores, rank, order):
+    torch.manual_seed(cores)
+    lay = tt.layout(rows, cols, TensorTrain(cores, rank))
+    core_list = [torch.randn(3, *lay.core_shape(k), dtype=torch.float64) for k in range(cores)]
+    x = torch.randn(4, cols, dtype=torch.float64)
+    w = tt.tt_full(core_list, rows, cols)
+    expect = torch.einsum("grc,bc->bgr", w, x).reshape(4, 3 * rows)
+    assert torch.allclose(tt.tt_matvec(core_list, x, rows, order=order), expect, atol=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("rows", "cols", "cores", "rank"), [(1024, 153, 4, 8), (1024, 153, 2, 8), (32, 12, 2, 4)]
+)
+def test_each_order_counts_what_it_performs_and_the_cheaper_one_runs(monkeypatch, rows, cols, cores, rank):
+    lay = tt.layout(rows, cols, TensorTrain(cores, rank))
+    core_list = [torch.zeros(1, *lay.core_shape(k)) for k in range(cores)]
+    einsum = torch.einsum
+    counted: dict[str, list[int]] = {}
+
+    def counting(eq, a, b):
+        out = einsum(eq, a, b)
+        # the core's summed axes: (n_k, r_k) right to left, (r_{k-1}, n_k) left to right
+        summed = a.shape[3] * a.shape[4] if eq.endswith("bgpaiq") else a.shape[1] * a.shape[3]
+        counted.setdefault("now", []).append(out.numel() // (out.shape[0] * out.shape[1]) * summed)
+        return out
+
+    monkeypatch.setattr(torch, "einsum", counting)
+    totals = {}
+    for order in ("rl", "lr"):
+        counted.clear()
+        tt.tt_matvec(core_list, torch.zeros(1, cols), rows, order=order)
+        per_core = counted["now"][::-1] if order == "rl" else counted["now"]
+        assert per_core == tt.contraction_multiplies(lay, order=order)
+        totals[order] = sum(per_core)
+    assert totals["rl"] != totals["lr"]  # these shapes are chosen so that the order matters
+    cheaper = min(totals, key=totals.get)
+    assert tt.contraction_order(lay) == cheaper
+    assert tt.multiplies(rows, cols, TensorTrain(cores, rank))["structured"] == totals[cheaper]
+    counted.clear()
+    tt.tt_matvec(core_list, torch.zeros(1, cols), rows)  # the default takes the cheaper order
+    assert sum(counted["now"]) == totals[cheaper]
+    with pytest.raises(ValueError, match="contraction order 'up'"):
+        tt.tt_matvec(core_list, torch.zeros(1, cols), rows, order="up")
+
+
 def test_multiply_count_is_what_the_contraction_performs(monkeypatch):
     lay = tt.layout(1024, 1024, TensorTrain(4, 8))
     assert lay.row_modes == lay.col_modes == (4, 4, 8, 8)

@@ -24,12 +24,13 @@ the group array ``rtl/ernn_csb_array.v``.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from ernn.export import csb_unit
 from ernn.golden.csb import CSBMatrix
 from ernn.golden.formats import clog2
 from ernn.golden.network import GoldenNetwork
@@ -91,6 +92,8 @@ class CSBHardware:
     depths: dict[str, int]  # image file -> entries
     files: dict[str, str]  # role -> image file
     values: int  # kernel values of the whole model (= MACs per time step)
+    controller: tuple[str, ...] = ()  # the controller's and the unit's header lines (ernn.export.csb_unit)
+    unit: dict[str, Any] = field(default_factory=dict)  # config.json: the unit's grid, k and clocks
 
     def header_lines(self) -> list[str]:
         lines = [
@@ -104,7 +107,7 @@ class CSBHardware:
             lines.append(
                 f"localparam integer ERNN_CSB_{Path(file).stem.upper()}_DEPTH = {depth};  // mem/{file}"
             )
-        return lines
+        return lines + list(self.controller)
 
     def record(self) -> dict[str, Any]:
         """config.json's ``hardware`` entries (the writer adds ``cycles_per_step``)."""
@@ -113,6 +116,7 @@ class CSBHardware:
             "csb_block": self.block,
             "csb_values": self.values,
             "memories": self.files,
+            **({"csb_unit": self.unit} if self.unit else {}),
         }
 
 
@@ -132,7 +136,9 @@ def hardware(net: GoldenNetwork, lanes: int) -> CSBHardware:
             )
             files[f"{prefix}_{suffix}"] = file
         values += int(m.values.size)
-    return CSBHardware(check_lanes(lanes), structure.block, depths, files, values)
+    # the engine behind ernn_top: refused here, naming the reason, when it cannot be built
+    lines = tuple(csb_unit.controller_lines(net.info) + csb_unit.grid_lines(lanes))
+    return CSBHardware(check_lanes(lanes), structure.block, depths, files, values, lines)
 
 
 def _write(path: Path, words: list[str]) -> None:
@@ -142,9 +148,29 @@ def _write(path: Path, words: list[str]) -> None:
 def write_memories(net: GoldenNetwork, mem_dir: Path, lanes: int) -> CSBHardware:
     """Write the four images of every matrix into ``mem_dir``; return the hardware record."""
     hw = hardware(net, lanes)
+    ww = net.numerics.weight_spectrum.word
     for prefix, m in _matrices(net):
-        write_matrix(m, mem_dir, prefix, net.numerics.weight_spectrum.word)
-    return hw
+        write_matrix(m, mem_dir, prefix, ww)
+    # the CSB unit behind ernn_top: one group-array program per PE job (ernn.export.csb_unit)
+    jobs = csb_unit.unit_jobs(net, lanes)
+    files = {
+        **hw.files,
+        **csb_unit.write_cell_images(net, mem_dir),
+        **csb_unit.write_programs(jobs, mem_dir, ww),
+    }
+    k = csb_unit.controller_block(hw.block)
+    grid = csb_unit.engine_grid(lanes)
+    unit = {
+        "k": k,
+        "grid": {"K": grid.k, "L": grid.l, "P": grid.p, "Q": grid.q},
+        "mode": csb_unit.MODE,
+        "method": csb_unit.METHOD,
+        "job_array_cycles": csb_unit.unit_cycles(jobs, k),
+        "job_mac_cycles": [uj.program.steps for uj in jobs],
+        "job_macs": [uj.program.macs for uj in jobs],
+    }
+    lines = hw.controller + tuple(csb_unit.unit_table_lines(jobs))
+    return replace(hw, files=files, controller=lines, unit=unit)
 
 
 def write_matrix(m: CSBMatrix, mem_dir: Path, prefix: str, weight_word: int) -> dict[str, Path]:
@@ -200,7 +226,11 @@ def read_matrix(
 
 def check_header(header: str, net: GoldenNetwork, lanes: int) -> None:
     """ValueError when ``header``'s CSB lines are not the ones this model and ``lanes`` give."""
-    want = hardware(net, lanes).header_lines()
+    want = [
+        line
+        for line in hardware(net, lanes).header_lines()
+        if re.match(r"localparam integer ERNN_CSB_", line)
+    ]
     got = [line for line in header.splitlines() if re.match(r"localparam integer ERNN_CSB_", line)]
     if got != want:
         diff = (
@@ -208,6 +238,7 @@ def check_header(header: str, net: GoldenNetwork, lanes: int) -> None:
             or f"{len(got)} vs {len(want)} lines"
         )
         raise ValueError(f"the CSB lines differ from this model's (first: {diff})")
+    csb_unit.check_header(header, net, lanes)
 
 
 @dataclass(frozen=True)

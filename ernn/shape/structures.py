@@ -293,9 +293,9 @@ registry: dict[str, StructureEntry] = {
             "export": "ernn.export.csb",
             "cost": "ernn.dse.csb_cost",
         },
-        engine=None,
-        testbench=None,
-        summary="CSB-RNN structured blocks (rows and columns pruned per block); no engine behind ernn_top yet",
+        engine="ernn_top",
+        testbench="tb/ernn_top",
+        summary="CSB-RNN structured blocks (rows and columns pruned per block): group arrays behind ernn_top's controller",
     ),
     "sparse": StructureEntry(
         name="sparse",

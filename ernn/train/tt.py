@@ -15,16 +15,27 @@ n_k, r_k).
 
 Contraction order (:func:`tt_matvec`, counted by :func:`contraction_multiplies`)
 ---------------------------------------------------------------------------------
-y = W x runs right to left: x reshaped to (n_1 ... n_d) meets G_d first, then G_{d-1}, ...; after core k
-the partial result is indexed by (j_1..j_{k-1}, r_{k-1}, i_k..i_d), so core k costs
+y = W x never forms W. **Right to left** ("rl"): x reshaped to (n_1 ... n_d) meets G_d first, then G_{d-1},
+...; after core k the partial result is indexed by (j_1..j_{k-1}, r_{k-1}, i_k..i_d), so core k costs
 
-    mult_k = (n_1 ... n_{k-1}) * r_{k-1} m_k n_k r_k * (m_{k+1} ... m_d)
+    rl: mult_k = (n_1 ... n_{k-1}) * r_{k-1} m_k n_k r_k * (m_{k+1} ... m_d)
 
-multiplies per gate, against rows * cols for the dense matvec. It never forms W. The saving is in
-storage far more than in multiplies: a 1024 x 1024 matrix in 4 cores (modes 4, 4, 8, 8) takes 884,736
-multiplies at rank 8 (1.19x fewer than dense) and 245,760 at rank 4 (4.3x), while it stores 5,760 and
-1,600 numbers against 1,048,576 (``tests/test_tt.py`` checks the count against the contraction's own
-einsum shapes; docs/tensor_train.md has the table and its command).
+multiplies per gate. **Left to right** ("lr"): G_1 first; after core k the partial result is indexed by
+(i_1..i_k, r_k, j_{k+1}..j_d), so
+
+    lr: mult_k = (m_1 ... m_{k-1}) * r_{k-1} m_k n_k r_k * (n_{k+1} ... n_d).
+
+The two are the same sum in another order (equal in exact arithmetic) and cost the same for square modes;
+they differ when the row and column modes differ (1024 x 153, the SR1 input matrix: left to right is
+1.14x cheaper in 4 cores at rank 8, right to left 1.58x cheaper in 2 cores). :func:`tt_matvec`
+takes the cheaper one per matrix (:func:`contraction_order`, ties to right to left), so every count here is
+the order that runs; the dense matvec costs rows * cols. The saving is in storage far more than in
+multiplies: a 1024 x 1024 matrix in 4 cores (modes 4, 4, 8, 8) takes 884,736 multiplies at rank 8 (1.19x fewer
+than dense) and 245,760 at rank 4 (4.3x), while it stores 5,760 and 1,600 numbers against 1,048,576
+(``tests/test_tt.py`` checks the counts of both orders against the contraction's own einsum shapes;
+docs/tensor_train.md has the table and its command). The integer golden training step
+(:mod:`ernn.golden.tt_train`) and the RTL engine keep their own fixed order: rounding makes the order part
+of their bit-exact contract.
 
 Seam (ernn.train.structure.TorchStructure)
 -----------------------------------------
@@ -96,17 +107,46 @@ def _clipped_layout(rows: int, cols: int, cores: int, rank: int) -> Layout:
     return layout(rows, cols, TensorTrain(cores, rank))
 
 
-def contraction_multiplies(lay: Layout, ranks: tuple[int, ...] | None = None) -> list[int]:
-    """Multiplies of each core's step in :func:`tt_matvec` (one gate, one vector), core 1 first;
-    ``ranks`` overrides the layout's (a pruned model's effective ranks)."""
+ORDERS = ("rl", "lr")
+
+
+def contraction_multiplies(
+    lay: Layout, ranks: tuple[int, ...] | None = None, order: str | None = None
+) -> list[int]:
+    """Multiplies of each core's step (one gate, one vector), listed core 1 first whatever the order;
+    ``ranks`` overrides the layout's (a pruned model's effective ranks); ``order`` "rl" or "lr", default the
+    one :func:`tt_matvec` takes (:func:`contraction_order`)."""
     r = ranks or lay.ranks
     m, n, d = lay.row_modes, lay.col_modes, lay.cores
-    return [math.prod(n[:k]) * r[k] * m[k] * n[k] * r[k + 1] * math.prod(m[k + 1 :]) for k in range(d)]
+    order = order or contraction_order(lay, ranks)
+    if order == "rl":
+        return [math.prod(n[:k]) * r[k] * m[k] * n[k] * r[k + 1] * math.prod(m[k + 1 :]) for k in range(d)]
+    if order == "lr":
+        return [math.prod(m[:k]) * r[k] * m[k] * n[k] * r[k + 1] * math.prod(n[k + 1 :]) for k in range(d)]
+    raise ValueError(f"contraction order {order!r}: expected one of {ORDERS}")
 
 
-def tt_matvec(cores: list[torch.Tensor], x: torch.Tensor, rows: int) -> torch.Tensor:
+def contraction_order(lay: Layout, ranks: tuple[int, ...] | None = None) -> str:
+    """The cheaper contraction order of ``lay`` (at ``ranks``): "rl" unless left to right needs fewer
+    multiplies."""
+    rl = sum(contraction_multiplies(lay, ranks, "rl"))
+    return "lr" if sum(contraction_multiplies(lay, ranks, "lr")) < rl else "rl"
+
+
+def _cores_layout(cores: list[torch.Tensor], rows: int, cols: int) -> Layout:
+    """The layout the cores' shapes say ((G, r, m, n, r') each)."""
+    ranks = (*(int(c.shape[1]) for c in cores), int(cores[-1].shape[4]))
+    return Layout(
+        rows, cols, tuple(int(c.shape[2]) for c in cores), tuple(int(c.shape[3]) for c in cores), ranks
+    )
+
+
+def tt_matvec(
+    cores: list[torch.Tensor], x: torch.Tensor, rows: int, order: str | None = None
+) -> torch.Tensor:
     """y = W x for the G TT-matrices of ``cores`` ((G, r, m, n, r') each): (..., cols) -> (..., G * rows),
-    in the order of the module docstring (W never formed)."""
+    in ``order`` ("rl" or "lr" of the module docstring; default the cheaper one for the cores' shapes).
+    W is never formed."""
     g = cores[0].shape[0]
     col_modes = [c.shape[3] for c in cores]
     lead, cols = x.shape[:-1], x.shape[-1]
@@ -116,6 +156,19 @@ def tt_matvec(cores: list[torch.Tensor], x: torch.Tensor, rows: int) -> torch.Te
         x2 = nn.functional.pad(x2, (0, n_total - cols))
     b = x2.shape[0]
     d = len(cores)
+    order = order or contraction_order(_cores_layout(cores, rows, cols))
+    if order == "lr":
+        # t: (B, G, i_1..i_{k-1}, r_{k-1}, j_k..j_d)
+        t = x2.reshape(b, 1, 1, 1, n_total).expand(b, g, 1, 1, n_total)
+        for core in cores:
+            p, n_k = t.shape[2], core.shape[3]
+            t = t.reshape(b, g, p, core.shape[1], n_k, -1)
+            out = torch.einsum("gaijs,bgpajq->bgpisq", core, t)  # (B, G, P, m_k, r_k, Q)
+            t = out.reshape(b, g, p * core.shape[2], core.shape[4], -1)
+        y = t.reshape(b, g, -1)[:, :, :rows]
+        return y.reshape(*lead, g * rows)
+    if order != "rl":
+        raise ValueError(f"contraction order {order!r}: expected one of {ORDERS}")
     p = n_total // col_modes[-1]
     t = x2.reshape(b, 1, p, col_modes[-1], 1, 1).expand(b, g, p, col_modes[-1], 1, 1)
     for k in range(d - 1, -1, -1):

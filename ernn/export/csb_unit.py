@@ -1,0 +1,298 @@
+"""The CSB matvec unit behind ``ernn_top``: the controller's block size, the engine grid, one program per job.
+
+``rtl/ernn_top.v`` runs a CSB model on the controller and cell units of the block-circulant accelerator
+(``rtl/ernn_ctrl.v``) with ``rtl/ernn_csb_unit.v`` where the circulant PE is. The controller works in blocks
+of k samples and steps through the job table of :mod:`ernn.export.schedule`; for a CSB model that table is
+the one of the same shape with block-circulant structure at k (:func:`controller_shape`):
+
+* **k** (:func:`controller_block`): the smallest power of two in [4, 64] that the CSB block size M divides
+  (M = 8 gives k = 8, M = 2 gives k = 4). Because M divides k, every M x M block of a gate matrix lies
+  inside one k-row block and one k-column block of the controller, so re-placing the blocks in the job's
+  row and column order keeps each kernel whole. An M that divides no such power of two (12, 128, ...) has
+  no controller block: :func:`controller_block` refuses it, naming M.
+* **The job's matrix** (:func:`job_matrix`): one CSB matrix per PE job, its rows in the job's row-block
+  order (gate job: block i's gates one after the other, as the cell unit reads them), its columns the job's
+  input blocks as the command side sends them (x_t padded to q_x k, then h_{t-1} padded to q_h k). The
+  gate job stacks [W_ih | W_hh] of each gate, so both products share one accumulator and one rounding, as
+  the golden model sums them; the GRU's W_in x and W_hn h are jobs of their own; the projection is W_hr.
+  Padding rows and columns hold no kernel, so they compute and meet zeros.
+* **The grid** (:func:`engine_grid`): ``--lanes`` PEs (a power of two) as K x L groups of P x Q PEs, the
+  factors of two dealt to K, P, Q, L in turn (512: the paper's 8 x 4 groups of 4 x 4; 16: 2 x 2 of 2 x 2).
+  Every job's matrix is scheduled on it (:func:`ernn.export.csb_schedule.compile_matrix`, both sharing
+  directions, z3) and compiled into the group array's program (:mod:`ernn.export.csb_program`).
+
+The unit instantiates one ``ernn_csb_array`` per job (its program ``mem/csb_jNN_*.mem``); the header carries
+the table of their sizes (:func:`unit_table_lines`, ``ERNN_CSB_UNIT_TABLE``) and ``define
+ERNN_STRUCTURE_CSB``, which selects the unit in ``ernn_top``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from ernn.export import csb_program as cp
+from ernn.export import csb_schedule as cs
+from ernn.export import layout  # the cell images' layout and packing, shared with block-circulant
+from ernn.export.jobs import Job, all_jobs
+from ernn.export.schedule import (
+    default_cell_lanes,
+    job_table,
+    job_table_lines,
+    parse_job_table,
+    xbuf_depth,
+)
+from ernn.golden.csb import CSBMatrix
+from ernn.golden.network import GoldenNetwork
+from ernn.shape import ModelShape
+from ernn.shape.structures import CSB, BlockCirculant
+
+#: block sizes the controller takes (rtl/ernn_ctrl.v: a power of two in [4, 64])
+CONTROLLER_BLOCKS = (4, 8, 16, 32, 64)
+#: the job table's weight regions are counted for this many lanes (the unit reads no weight memory)
+TABLE_LANES = 1
+#: fields of a row of ERNN_CSB_UNIT_TABLE, field 0 in the highest bits
+UNIT_FIELDS = ("rows", "cols", "x_w", "steps", "tile_rows", "len_w", "macs")
+FIELD_BITS = 32
+#: the sharing mode and balancing method of the programs ernn export writes
+MODE, METHOD = "both", "z3"
+
+
+def _cdiv(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def controller_block(block: int) -> int:
+    """k, the block size the controller works in, for CSB block size M = ``block`` (see the module doc)."""
+    for k in CONTROLLER_BLOCKS:
+        if k % block == 0:
+            return k
+    raise ValueError(
+        f"CSB block size M = {block}: the CSB engine behind ernn_top cannot be built, because the controller "
+        f"works in blocks of k = {', '.join(map(str, CONTROLLER_BLOCKS))} and M must divide k "
+        "(train with --csb-block 2, 4, 8, 16, 32 or 64)"
+    )
+
+
+def controller_shape(shape: ModelShape) -> ModelShape:
+    """The shape with block-circulant structure at :func:`controller_block`: what the job table,
+    the bias images and the controller's memories are laid out for."""
+    s = shape.structure
+    if not isinstance(s, CSB):
+        raise ValueError(f"the CSB unit runs CSB models, not {s.describe()}")
+    plain = shape.shape if hasattr(shape, "shape") else shape  # ModelInfo -> ModelShape
+    return dataclasses.replace(plain, structure=BlockCirculant(controller_block(s.block)))
+
+
+def engine_grid(lanes: int) -> cs.Grid:
+    """``lanes`` PEs as K x L groups of P x Q PEs: the factors of two dealt to K, P, Q, L in turn."""
+    if isinstance(lanes, bool) or not isinstance(lanes, int | np.integer) or lanes < 1 or lanes & (lanes - 1):
+        raise ValueError(
+            f"the CSB engine behind ernn_top cannot be built for --lanes {lanes!r}: its PEs form K x L groups "
+            "of P x Q PEs, so the PE count must be a power of two"
+        )
+    dims = [1, 1, 1, 1]  # K, P, Q, L
+    for i in range(int(lanes).bit_length() - 1):
+        dims[i % 4] *= 2
+    return cs.Grid(k=dims[0], l=dims[3], p=dims[1], q=dims[2])
+
+
+def _sources(net: GoldenNetwork, job: Job) -> list[tuple[CSBMatrix, int, int]]:
+    """(matrix, gate, first column) of each gate matrix that feeds ``job``; gate order = row order."""
+    layer = net.layers[job.layer]
+    k = controller_block(net.info.structure.block)
+    if job.kind == "gate":
+        qx = job.x_blocks
+        return [(m, g, off) for g in range(job.gates) for m, off in ((layer.w_ih, 0), (layer.w_hh, qx * k))]
+    if job.kind == "in":
+        return [(layer.w_ih, 2, 0)]
+    if job.kind == "hn":
+        return [(layer.w_hh, 2, 0)]
+    return [(layer.w_hr, 0, 0)]
+
+
+def job_matrix(net: GoldenNetwork, job: Job) -> CSBMatrix:
+    """The one-gate CSB matrix of ``job`` (rows in the job's row order, columns its input blocks)."""
+    m_size = net.info.structure.block
+    k = controller_block(m_size)
+    rows, cols = job.rows * k, job.read_count * k
+    gates = job.gates if job.kind == "gate" else 1
+    placed: dict[tuple[int, int], tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+    for slot, (matrix, gate, col0) in enumerate(_sources(net, job)):
+        g_slot = slot // 2 if job.kind == "gate" else 0
+        for g, r0, c0, ri, ci, vals in matrix.kernels():
+            if g != gate:
+                continue
+            new_r0 = ((r0 // k) * gates + g_slot) * k + r0 % k
+            placed[(new_r0 // m_size, (col0 + c0) // m_size)] = (ri, ci, vals)
+    br, bc = _cdiv(rows, m_size), _cdiv(cols, m_size)
+    counts = np.zeros((1, br, bc, 2), dtype=np.int64)
+    ri_all, ci_all, v_all = [], [], []
+    for i in range(br):
+        for j in range(bc):
+            if (i, j) in placed:
+                ri, ci, vals = placed[(i, j)]
+                counts[0, i, j] = len(ri), len(ci)
+                ri_all.append(ri)
+                ci_all.append(ci)
+                v_all.append(vals.reshape(-1))
+    cat = lambda parts: np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)  # noqa: E731
+    return CSBMatrix(rows, cols, m_size, counts, cat(ri_all), cat(ci_all), cat(v_all))
+
+
+@dataclass(frozen=True)
+class UnitJob:
+    """One job of the unit: the job, its matrix and the group array's program for it."""
+
+    job: Job
+    matrix: CSBMatrix
+    program: cp.Program
+
+    def row(self) -> tuple[int, ...]:
+        s = self.program.sizes()
+        return (s["ROWS"], s["COLS"], s["X_W"], s["STEPS"], s["TILE_ROWS"], s["LEN_W"], s["MACS"])
+
+
+def unit_jobs(net: GoldenNetwork, lanes: int, mode: str = MODE, method: str = METHOD) -> list[UnitJob]:
+    """Every job's matrix, schedule on :func:`engine_grid` and program, in job-table order."""
+    grid = engine_grid(lanes)
+    out = []
+    for job in all_jobs(controller_shape(net.info)):
+        matrix = job_matrix(net, job)
+        schedule = cs.compile_matrix(matrix.counts, grid, mode, method)
+        out.append(UnitJob(job, matrix, cp.build(matrix, schedule)))
+    return out
+
+
+def program_prefix(index: int) -> str:
+    """File prefix of job ``index``'s program images (two digits: rtl/ernn_csb_unit.v builds the name)."""
+    if not 0 <= index < 100:
+        raise ValueError(f"the CSB unit names at most 100 job programs, job {index}")
+    return f"csb_j{index:02d}"
+
+
+def controller_lines(shape: ModelShape) -> list[str]:
+    """The controller's header lines for a CSB model (the circulant names, the CSB unit's meanings)."""
+    ctrl = controller_shape(shape)
+    table = job_table(ctrl, TABLE_LANES)
+    words = sum(job.words(ctrl.block_size // 2 + 1, TABLE_LANES) for job in all_jobs(ctrl))
+    return [
+        "`define ERNN_STRUCTURE_CSB  // rtl/ernn_top.v: the CSB unit (rtl/ernn_csb_unit.v) where the circulant PE is",
+        f"localparam integer ERNN_CSB_K = {ctrl.block_size};  // k: the block size the controller works in",
+        f"localparam integer ERNN_LANES = {TABLE_LANES};  // the job table's weight regions are counted for one lane",
+        f"localparam integer ERNN_CELL_LANES = {default_cell_lanes(ctrl.block_size)};  // hidden units per cell-unit beat",
+        "localparam integer ERNN_N_IFFT = 1;  // the CSB unit hands one row block per beat",
+        "localparam integer ERNN_LAYER_SKEW = 0;  // layers in order (not pipelined across steps)",
+        f"localparam integer ERNN_W_DEPTH = {words};  // the job table's weight words (the CSB unit reads none)",
+        f"localparam integer ERNN_XBUF_DEPTH = {xbuf_depth(ctrl)};  // the CSB unit's input-block slots",
+        f"localparam integer ERNN_CSB_UNIT_FIELDS = {len(UNIT_FIELDS)};  // fields of an ERNN_CSB_UNIT_TABLE row",
+        *job_table_lines(table),
+    ]
+
+
+def grid_lines(lanes: int) -> list[str]:
+    g = engine_grid(lanes)
+    return [
+        f"localparam integer ERNN_CSB_GRID_K = {g.k};  // group rows of each job's group array",
+        f"localparam integer ERNN_CSB_GRID_L = {g.l};  // group columns",
+        f"localparam integer ERNN_CSB_GRID_P = {g.p};  // PE rows of a group",
+        f"localparam integer ERNN_CSB_GRID_Q = {g.q};  // PE columns of a group",
+    ]
+
+
+def unit_table_lines(jobs: list[UnitJob]) -> list[str]:
+    """``ERNN_CSB_UNIT_FIELDS`` and ``ERNN_CSB_UNIT_TABLE``: per job its array's sizes, row 0 first."""
+    rows = [job.row() for job in jobs]
+    for row in rows:
+        if not all(0 <= v < 1 << FIELD_BITS for v in row):
+            raise ValueError(f"CSB unit table row {row} has a field outside [0, 2**{FIELD_BITS})")
+    lines = [
+        "// CSB unit table (ernn.export.csb_unit): per PE job, the sizes of its group array and program",
+        f"// (mem/csb_jNN_*.mem); fields {', '.join(UNIT_FIELDS)}; row 0 and field 0 in the highest bits.",
+        f"localparam [ERNN_JOBS*ERNN_CSB_UNIT_FIELDS*{FIELD_BITS}-1:0] ERNN_CSB_UNIT_TABLE = {{",
+    ]
+    for idx, (row, job) in enumerate(zip(rows, jobs, strict=True)):
+        sep = "" if idx == len(rows) - 1 else ","
+        cells = ", ".join(f"{FIELD_BITS}'d{v}" for v in row)
+        lines.append(f"    {cells}{sep}  // job {idx}: layer {job.job.layer} {job.job.kind}")
+    lines.append("};")
+    return lines
+
+
+_UNIT_RE = re.compile(r"ERNN_CSB_UNIT_TABLE\s*=\s*\{(.*?)\};", re.S)
+
+
+def parse_unit_table(header: str) -> list[tuple[int, ...]]:
+    found = _UNIT_RE.search(header)
+    if found is None:
+        raise ValueError(
+            "the header has no ERNN_CSB_UNIT_TABLE (exported before the CSB unit existed: export again)"
+        )
+    body = re.sub(r"//[^\n]*", "", found.group(1))
+    values = [int(v) for v in re.findall(rf"\b{FIELD_BITS}'d(\d+)", body)]
+    n = len(UNIT_FIELDS)
+    if len(values) % n:
+        raise ValueError(f"ERNN_CSB_UNIT_TABLE holds {len(values)} fields, not a multiple of {n}")
+    return [tuple(values[i : i + n]) for i in range(0, len(values), n)]
+
+
+def check_header(header: str, net: GoldenNetwork, lanes: int) -> None:
+    """ValueError when the controller's job table or the unit table's matrix sizes (rows, columns, tile
+    rows, kernel entries) are not this model's; the program lengths are checked by the RTL at elaboration
+    (``ernn_csb_array``: lengths against STEPS, enabled slots against MACS)."""
+    ctrl = controller_shape(net.info)
+    if parse_job_table(header) != job_table(ctrl, TABLE_LANES):
+        raise ValueError(f"the job table differs from this CSB model's schedule at k = {ctrl.block_size}")
+    grid = engine_grid(lanes)
+    got = parse_unit_table(header)
+    jobs = all_jobs(ctrl)
+    if len(got) != len(jobs):
+        raise ValueError(f"ERNN_CSB_UNIT_TABLE has {len(got)} rows, the model has {len(jobs)} jobs")
+    for idx, (row, job) in enumerate(zip(got, jobs, strict=True)):
+        m = job_matrix(net, job)
+        want = {
+            "rows": m.rows,
+            "cols": m.cols,
+            "tile_rows": cp.tile_row_blocks(1, m.rows, m.block, grid),
+            "macs": int(m.values.size),
+        }
+        have = dict(zip(UNIT_FIELDS, row, strict=True))
+        bad = [f"{k} {have[k]} (model: {v})" for k, v in want.items() if have[k] != v]
+        if bad:
+            raise ValueError(f"ERNN_CSB_UNIT_TABLE job {idx} ({job.kind}): {', '.join(bad)}")
+
+
+def write_programs(jobs: list[UnitJob], mem_dir: Path, weight_word: int) -> dict[str, str]:
+    """Every job's five program images in ``mem_dir``; returns role -> file name."""
+    files = {}
+    for idx, uj in enumerate(jobs):
+        prefix = program_prefix(idx)
+        for name, path in cp.write(uj.program, mem_dir, prefix, weight_word).items():
+            files[f"{prefix}_{name}"] = path.name
+    return files
+
+
+def write_cell_images(net: GoldenNetwork, mem_dir: Path) -> dict[str, str]:
+    """``cell_bias.mem`` (and ``cell_peephole.mem``) per (layer, hidden block of k): the images the
+    controller's feeder reads, laid out as for a block-circulant model at k (:mod:`ernn.export.layout`)."""
+    ctrl, cfg = controller_shape(net.info), net.numerics
+    params = net.quantized_params()
+    k = ctrl.block_size
+    bias = layout._pack(layout.bias_image(params, ctrl), cfg.bias.word)
+    layout._write_words(mem_dir / layout.FILES["bias"], bias, 4 * k * cfg.bias.word)
+    files = {"bias": layout.FILES["bias"]}
+    if ctrl.peephole:
+        pw = cfg.peephole.word
+        peep = layout._pack(layout.peephole_image(params, ctrl), pw)
+        layout._write_words(mem_dir / layout.FILES["peephole"], peep, 3 * k * pw)
+        files["peephole"] = layout.FILES["peephole"]
+    return files
+
+
+def unit_cycles(jobs: list[UnitJob], k: int) -> list[int]:
+    """Each job's group-array clocks without stalls at k elements per beat (``array_cycles``)."""
+    return [cp.array_cycles(uj.program, k) for uj in jobs]

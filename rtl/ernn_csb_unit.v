@@ -1,0 +1,320 @@
+/*
+
+E-RNN toolkit: CSB matvec unit with the circulant PE's job interface (one group array per job)
+
+*/
+
+// Language: Verilog 2001
+
+`resetall
+`timescale 1ns / 1ps
+`default_nettype none
+
+/*
+ * Runs the controller's PE jobs (rtl/ernn_ctrl.v, the job table of ernn.export.schedule) on CSB
+ * matrices, bit-exact with ernn.golden.csb (docs/numerics.md, section 15), so that ernn_top runs a
+ * CSB model on the same controller and cell units as a block-circulant one (docs/csb.md, "Behind
+ * ernn_top"). Same ports and handshakes as ernn_pe with N_IFFT = 1:
+ *
+ *   s_cmd    a job: load the next load_count blocks of s_axis (K samples of Q(DATA_W) each) into
+ *            the input slots load_base.., then compute `rows` row blocks from the slots
+ *            read_base .. read_base + read_count - 1 (w_base is not used: the job's matrix is
+ *            the program of its own group array)
+ *   s_axis   input blocks, sample n at tdata[n*DATA_W +: DATA_W]
+ *   m_axis   row blocks in the job's row order, sample n at tdata[n*OUT_W +: OUT_W], Q(OUT_W)
+ *            (ifft_out); tlast on the job's last row block; tuser = 1 (one row block per beat)
+ *
+ * Job j (the j-th command since reset, modulo JOBS: the controller issues the table's rows in
+ * order) runs on group array j (ernn_csb_array, K x L groups of P x Q PEs): its matrix is the
+ * job's stacked CSB matrix, rows in the job's row-block order and columns its input blocks
+ * (ernn.export.csb_unit.job_matrix: the gate job's [W_ih | W_hh] share one accumulator per row,
+ * the GRU's W_in x and W_hn h are jobs of their own, the projection is W_hr), its program the
+ * images mem/csb_jNN_{en,val,x,tgt,lens}.mem and its sizes row j of UNIT_TABLE. The array streams
+ * ELEMS = K elements per beat, so one input slot is one beat in and one row block one beat out:
+ *
+ *   y_r = sat_OUT((sum_c W[r, c] x_c + 2**(SHIFT-1)) >>> SHIFT)     exact sum in Q(ACC_W)
+ *
+ * One job at a time: idle (s_cmd_ready) -> load (s_axis_tready) -> feed the job's slots to its
+ * array -> the array's MACs, reductions and output beats on m_axis -> idle. Clocks per job without
+ * stalls: 1 (command) + load_count + ernn.export.csb_program.array_cycles(program, K).
+ * rst (synchronous, active high) returns the unit and every array to idle and the job count to 0.
+ *
+ * Elaboration checks: a table row whose ROWS or COLS is not a multiple of K, or whose input
+ * blocks exceed XBUF_DEPTH, stops with $error naming the job; in simulation, a command whose rows
+ * or read_count are not job j's (a table exported for another model) stops with $error.
+ */
+module ernn_csb_unit #
+(
+    // block size K of the controller: samples per input block and per row block
+    parameter K = 8,
+    // input sample word, Q(DATA_W, .) (data)
+    parameter DATA_W = 16,
+    // kernel value word, Q(W_W, .) (weight_spectrum)
+    parameter W_W = 16,
+    // exact accumulator word (accumulator), > DATA_W + W_W
+    parameter ACC_W = 40,
+    // output word, Q(OUT_W, .) (ifft_out)
+    parameter OUT_W = 19,
+    // accumulator.frac - ifft_out.frac (round half up)
+    parameter SHIFT = 12,
+    // CSB block size M (divides K)
+    parameter BLOCK = 8,
+    // bits of a kept row offset, max(1, clog2 BLOCK)
+    parameter INDEX_W = 3,
+    // group rows and columns, PE rows and columns of a group (every job's array)
+    parameter GRID_K = 1,
+    parameter GRID_L = 1,
+    parameter GRID_P = 1,
+    parameter GRID_Q = 1,
+    // input slots (the most input blocks of a job)
+    parameter XBUF_DEPTH = 8,
+    // the controller's weight-address range (the w_base field's width; not read)
+    parameter W_DEPTH = 64,
+    // width of the rows field
+    parameter ROWS_W = 8,
+    // jobs per time step (ernn_params.vh ERNN_JOBS)
+    parameter JOBS = 1,
+    // fields per unit-table row (ernn_params.vh ERNN_CSB_UNIT_FIELDS)
+    parameter UNIT_FIELDS = 7,
+    // per job {ROWS, COLS, X_W, STEPS, TILE_ROWS, LEN_W, MACS} of its array (ERNN_CSB_UNIT_TABLE)
+    parameter [JOBS*UNIT_FIELDS*32-1:0] UNIT_TABLE = {(JOBS*UNIT_FIELDS*32){1'b0}},
+    // directory of the program images, without a trailing slash
+    parameter MEM_DIR = "mem",
+    // spectrum-slot address width (derived; do not override)
+    parameter XBUF_ADDR_W = $clog2(XBUF_DEPTH),
+    // block count width (derived; do not override)
+    parameter CNT_W = $clog2(XBUF_DEPTH + 1),
+    // weight address width (derived; do not override)
+    parameter W_ADDR_W = $clog2(W_DEPTH)
+)
+(
+    input  wire                    clk,
+    input  wire                    rst,
+
+    // job command
+    input  wire                    s_cmd_valid,
+    output wire                    s_cmd_ready,
+    input  wire [XBUF_ADDR_W-1:0]  s_cmd_load_base,
+    input  wire [CNT_W-1:0]        s_cmd_load_count,
+    input  wire [XBUF_ADDR_W-1:0]  s_cmd_read_base,
+    input  wire [CNT_W-1:0]        s_cmd_read_count,
+    input  wire [ROWS_W-1:0]       s_cmd_rows,
+    // the job's weight region in the circulant PE; the CSB unit's jobs are counted instead
+    /* verilator lint_off UNUSEDSIGNAL */
+    input  wire [W_ADDR_W-1:0]     s_cmd_w_base,
+    /* verilator lint_on UNUSEDSIGNAL */
+
+    // input blocks: sample n at tdata[n*DATA_W +: DATA_W]
+    input  wire [K*DATA_W-1:0]     s_axis_tdata,
+    input  wire                    s_axis_tvalid,
+    output wire                    s_axis_tready,
+
+    // output row blocks: sample n at tdata[n*OUT_W +: OUT_W]; tuser: row blocks in the beat (1)
+    output wire [K*OUT_W-1:0]      m_axis_tdata,
+    output wire [0:0]              m_axis_tuser,
+    output wire                    m_axis_tlast,
+    output wire                    m_axis_tvalid,
+    input  wire                    m_axis_tready
+);
+
+// field f of unit-table row j (row 0 and field 0 in the highest bits)
+function integer field(input integer j, input integer f);
+    begin
+        field = UNIT_TABLE[((JOBS - 1 - j) * UNIT_FIELDS + (UNIT_FIELDS - 1 - f)) * 32 +: 32];
+    end
+endfunction
+
+localparam F_ROWS = 0, F_COLS = 1, F_XW = 2, F_STEPS = 3, F_TILE_ROWS = 4, F_LEN_W = 5, F_MACS = 6;
+localparam JOB_W = JOBS > 1 ? $clog2(JOBS) : 1;
+
+integer cj;
+initial begin
+    if (UNIT_FIELDS != 7) begin
+        $error("Error: ernn_csb_unit UNIT_FIELDS = %0d, this unit reads 7 fields per job (export again)", UNIT_FIELDS);
+        $finish;
+    end
+    if (K % BLOCK != 0) begin
+        $error("Error: ernn_csb_unit the CSB block size BLOCK = %0d must divide K = %0d", BLOCK, K);
+        $finish;
+    end
+    for (cj = 0; cj < JOBS; cj = cj + 1) begin
+        if (field(cj, F_ROWS) % K != 0 || field(cj, F_COLS) % K != 0 || field(cj, F_ROWS) == 0
+                || field(cj, F_COLS) == 0 || field(cj, F_COLS) / K > XBUF_DEPTH) begin
+            $error("Error: ernn_csb_unit job %0d: ROWS = %0d and COLS = %0d must be positive multiples of K = %0d, COLS / K at most XBUF_DEPTH = %0d",
+                cj, field(cj, F_ROWS), field(cj, F_COLS), K, XBUF_DEPTH);
+            $finish;
+        end
+    end
+end
+
+localparam [1:0] S_IDLE = 2'd0, S_LOAD = 2'd1, S_FEED = 2'd2, S_OUT = 2'd3;
+
+reg [1:0]             state_reg = S_IDLE;
+reg [JOB_W-1:0]       job_reg = 0;       // the job being run
+reg [JOB_W-1:0]       next_job_reg = 0;  // the next command's job
+reg [XBUF_ADDR_W-1:0] load_ptr_reg = 0, read_ptr_reg = 0;
+reg [CNT_W-1:0]       load_left_reg = 0, read_left_reg = 0;
+
+reg [K*DATA_W-1:0]    xbuf [0:XBUF_DEPTH-1];  // input slots, K samples of Q(DATA_W) each
+
+// the arrays' streams, job j at [j*W +: W]
+wire [JOBS-1:0]           arr_s_tready;
+wire [JOBS*K*OUT_W-1:0]   arr_m_tdata;
+wire [JOBS-1:0]           arr_m_tvalid;
+wire [JOBS-1:0]           arr_m_tlast;
+
+wire [K*DATA_W-1:0] feed_data = xbuf[read_ptr_reg];
+
+genvar gj;
+generate
+    for (gj = 0; gj < JOBS; gj = gj + 1) begin : job
+        // program file names: MEM_DIR/csb_jNN_<image>.mem, NN = two decimal digits of the job
+        localparam [7:0] D1 = 8'd48 + gj / 10;
+        localparam [7:0] D0 = 8'd48 + gj % 10;
+        /* verilator lint_off UNUSEDSIGNAL */
+        wire [31:0] stat_mac_cycles, stat_busy;  // the array's counters (read by testbenches)
+        /* verilator lint_on UNUSEDSIGNAL */
+
+        ernn_csb_array #(
+            .K(GRID_K),
+            .L(GRID_L),
+            .P(GRID_P),
+            .Q(GRID_Q),
+            .GATES(1),
+            .ROWS(field(gj, F_ROWS)),
+            .COLS(field(gj, F_COLS)),
+            .ELEMS(K),
+            .BLOCK(BLOCK),
+            .DATA_W(DATA_W),
+            .W_W(W_W),
+            .ACC_W(ACC_W),
+            .OUT_W(OUT_W),
+            .SHIFT(SHIFT),
+            .INDEX_W(INDEX_W),
+            .X_W(field(gj, F_XW)),
+            .STEPS(field(gj, F_STEPS)),
+            .TILE_ROWS(field(gj, F_TILE_ROWS)),
+            .LEN_W(field(gj, F_LEN_W)),
+            .MACS(field(gj, F_MACS)),
+            .STAT_W(32),
+            .EN_FILE({MEM_DIR, "/csb_j", D1, D0, "_en.mem"}),
+            .VAL_FILE({MEM_DIR, "/csb_j", D1, D0, "_val.mem"}),
+            .X_FILE({MEM_DIR, "/csb_j", D1, D0, "_x.mem"}),
+            .TGT_FILE({MEM_DIR, "/csb_j", D1, D0, "_tgt.mem"}),
+            .LENS_FILE({MEM_DIR, "/csb_j", D1, D0, "_lens.mem"})
+        )
+        array_inst (
+            .clk(clk),
+            .rst(rst),
+            .s_axis_tdata(feed_data),
+            .s_axis_tvalid(state_reg == S_FEED && job_reg == gj),
+            .s_axis_tready(arr_s_tready[gj]),
+            .s_axis_tlast(1'b0),
+            .m_axis_tdata(arr_m_tdata[gj*K*OUT_W +: K*OUT_W]),
+            .m_axis_tvalid(arr_m_tvalid[gj]),
+            .m_axis_tready(m_axis_tready && state_reg == S_OUT && job_reg == gj),
+            .m_axis_tlast(arr_m_tlast[gj]),
+            .stat_mac_cycles(stat_mac_cycles),
+            .stat_busy(stat_busy)
+        );
+    end
+endgenerate
+
+// the running job's array
+reg [K*OUT_W-1:0] sel_tdata;
+reg sel_tvalid, sel_tlast, sel_s_tready;
+integer sj;
+always @* begin
+    sel_tdata = {K*OUT_W{1'b0}};
+    sel_tvalid = 1'b0;
+    sel_tlast = 1'b0;
+    sel_s_tready = 1'b0;
+    for (sj = 0; sj < JOBS; sj = sj + 1) begin
+        if (job_reg == sj) begin
+            sel_tdata = arr_m_tdata[sj*K*OUT_W +: K*OUT_W];
+            sel_tvalid = arr_m_tvalid[sj];
+            sel_tlast = arr_m_tlast[sj];
+            sel_s_tready = arr_s_tready[sj];
+        end
+    end
+end
+
+assign s_cmd_ready = (state_reg == S_IDLE);
+assign s_axis_tready = (state_reg == S_LOAD);
+assign m_axis_tdata = sel_tdata;
+assign m_axis_tuser = 1'b1;
+assign m_axis_tlast = sel_tlast;
+assign m_axis_tvalid = (state_reg == S_OUT) && sel_tvalid;
+
+wire cmd_go = s_cmd_valid && s_cmd_ready;
+wire feed_go = (state_reg == S_FEED) && sel_s_tready;
+
+// synthesis translate_off
+integer wj;
+always @(posedge clk) begin
+    if (!rst && cmd_go) begin
+        for (wj = 0; wj < JOBS; wj = wj + 1) begin
+            if (next_job_reg == wj && (s_cmd_rows != field(wj, F_ROWS) / K
+                    || s_cmd_read_count != field(wj, F_COLS) / K)) begin
+                $error("Error: ernn_csb_unit job %0d: the command asks %0d row blocks from %0d input blocks, the job's program has %0d from %0d (job table and CSB unit table of different exports)",
+                    wj, s_cmd_rows, s_cmd_read_count, field(wj, F_ROWS) / K, field(wj, F_COLS) / K);
+                $finish;
+            end
+        end
+    end
+end
+// synthesis translate_on
+
+always @(posedge clk) begin
+    case (state_reg)
+        S_IDLE: begin
+            if (cmd_go) begin
+                job_reg <= next_job_reg;
+                next_job_reg <= (next_job_reg == JOBS - 1) ? {JOB_W{1'b0}} : next_job_reg + 1'b1;
+                load_ptr_reg <= s_cmd_load_base;
+                load_left_reg <= s_cmd_load_count;
+                read_ptr_reg <= s_cmd_read_base;
+                read_left_reg <= s_cmd_read_count;
+                state_reg <= (s_cmd_load_count != 0) ? S_LOAD : S_FEED;
+            end
+        end
+        S_LOAD: begin
+            if (s_axis_tvalid) begin
+                xbuf[load_ptr_reg] <= s_axis_tdata;
+                load_ptr_reg <= load_ptr_reg + 1'b1;
+                load_left_reg <= load_left_reg - 1'b1;
+                if (load_left_reg == 1) begin
+                    state_reg <= S_FEED;
+                end
+            end
+        end
+        S_FEED: begin
+            if (feed_go) begin
+                read_ptr_reg <= read_ptr_reg + 1'b1;
+                read_left_reg <= read_left_reg - 1'b1;
+                if (read_left_reg == 1) begin
+                    state_reg <= S_OUT;
+                end
+            end
+        end
+        default: begin  // S_OUT
+            if (m_axis_tvalid && m_axis_tready && sel_tlast) begin
+                state_reg <= S_IDLE;
+            end
+        end
+    endcase
+
+    if (rst) begin
+        state_reg <= S_IDLE;
+        job_reg <= 0;
+        next_job_reg <= 0;
+        load_ptr_reg <= 0;
+        read_ptr_reg <= 0;
+        load_left_reg <= 0;
+        read_left_reg <= 0;
+    end
+end
+
+endmodule
+
+`resetall
