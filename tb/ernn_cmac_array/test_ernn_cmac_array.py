@@ -2,8 +2,9 @@
 
 Runs of 1..8 products per accumulator with random weight addresses, bubbles inside runs and random
 pipeline-enable stalls; operands are random, at the format extremes (min x min is the corner of the
-exact product), or zero. Both complex-multiplier forms (3 and 4 multipliers). A mismatch names the run
-and the lane, and the seed.
+exact product), or zero. Both complex-multiplier forms (3 and 4 multipliers) and the packed form
+(DSP_PACK: two products per multiply, at the widest packable formats X_W + 2 W_W + 1 = 27). A mismatch
+names the run and the lane, and the seed.
 """
 
 from __future__ import annotations
@@ -20,13 +21,18 @@ from ernn.sim import runner as rtl_runner
 
 TOPLEVEL = "ernn_cmac_array"
 LANES, X_W, W_W, DEPTH, MAX_RUN = 3, 20, 16, 16, 8
-ACC_W = X_W + W_W + 3  # clog2(MAX_RUN) = 3 more bits than one product
+# the packed form's widths: x 12 bits (8-bit data, k = 16), weight spectra 7 bits, 12 + 2 7 + 1 = 27
+PACK_X_W, PACK_W_W = 12, 7
 
 
-def weight_memory(seed: int) -> np.ndarray:
+def acc_width(x_w: int, w_w: int) -> int:
+    return x_w + w_w + 3  # clog2(MAX_RUN) = 3 more bits than one product
+
+
+def weight_memory(seed: int, w_w: int = W_W) -> np.ndarray:
     """(DEPTH, LANES, 2) signed weights (re, im) of the ROM, extremes included."""
     rng = np.random.default_rng(seed)
-    fmt = QFormat(W_W, 0)
+    fmt = QFormat(w_w, 0)
     w = rng.integers(fmt.min_int, fmt.max_int, size=(DEPTH, LANES, 2), endpoint=True)
     w[0] = fmt.min_int
     w[1] = fmt.max_int
@@ -34,12 +40,12 @@ def weight_memory(seed: int) -> np.ndarray:
     return w
 
 
-def memory_words(w: np.ndarray) -> list[int]:
+def memory_words(w: np.ndarray, w_w: int = W_W) -> list[int]:
     words = []
     for row in w:
         word = 0
         for lane, (re, im) in enumerate(row):
-            word |= (rtl_runner.pack([re, im], W_W)) << (2 * lane * W_W)
+            word |= (rtl_runner.pack([re, im], w_w)) << (2 * lane * w_w)
         words.append(word)
     return words
 
@@ -52,9 +58,11 @@ try:
     async def cmac_array_matches_golden(dut) -> None:
         conf = rtl_runner.tb_config()
         seed = int(conf["seed"])
+        x_w, w_w = int(conf["x_w"]), int(conf["w_w"])
+        acc_w = acc_width(x_w, w_w)
         rng = np.random.default_rng(seed + 7)
-        wmem = weight_memory(seed)
-        fx = QFormat(X_W, 0)
+        wmem = weight_memory(seed, w_w)
+        fx = QFormat(x_w, 0)
         runs = []
         for r in range(60):
             q = int(rng.integers(1, MAX_RUN + 1))
@@ -94,8 +102,8 @@ try:
             dut.en.value = int(en)
             if en:
                 # x belongs to the beat presented at the previous enabled clock
-                dut.in_x_re.value = rtl_runner.pack(pending_x[:, 0], X_W)
-                dut.in_x_im.value = rtl_runner.pack(pending_x[:, 1], X_W)
+                dut.in_x_re.value = rtl_runner.pack(pending_x[:, 0], x_w)
+                dut.in_x_im.value = rtl_runner.pack(pending_x[:, 1], x_w)
                 if i < len(beats) and rng.random() < 0.85:
                     addr, x, first, last, user = beats[i]
                     i += 1
@@ -111,8 +119,8 @@ try:
                     dut.in_last.value = int(rng.random() < 0.5)
             await ReadOnly()
             if en and int(dut.acc_valid.value):
-                got_re.append(rtl_runner.unpack(int(dut.acc_re.value), ACC_W, LANES))
-                got_im.append(rtl_runner.unpack(int(dut.acc_im.value), ACC_W, LANES))
+                got_re.append(rtl_runner.unpack(int(dut.acc_re.value), acc_w, LANES))
+                got_im.append(rtl_runner.unpack(int(dut.acc_im.value), acc_w, LANES))
                 got_user.append(int(dut.acc_user.value))
             await RisingEdge(dut.clk)
         got = np.stack((np.array(got_re), np.array(got_im)), axis=-1)
@@ -126,24 +134,30 @@ except ImportError:  # pragma: no cover
     pass
 
 
-# the four-multiplier form also runs in the default suite inside the PE (tb/ernn_pe, k = 8)
+# the four-multiplier form also runs in the default suite inside the PE (tb/ernn_pe, k = 8); the packed
+# form runs here (its own widths) and in the PE
 @pytest.mark.parametrize("sim", rtl_runner.simulators())
-@pytest.mark.parametrize("mul3", [1, pytest.param(0, marks=pytest.mark.slow)])
-def test_ernn_cmac_array(sim: str, mul3: int, request: pytest.FixtureRequest) -> None:
+@pytest.mark.parametrize("form", ["3m", pytest.param("4m", marks=pytest.mark.slow), "pack"])
+def test_ernn_cmac_array(sim: str, form: str, request: pytest.FixtureRequest) -> None:
     seed = seed_for(request.node.nodeid.replace(f"[{sim}-", "[").replace(f"-{sim}]", "]"))
     print(f"seed {seed} (set ERNN_SEED to reproduce)")
-    words = memory_words(weight_memory(seed))
-    wf = rtl_runner.memh_file(rtl_runner.BUILD_ROOT / "data", "cmac-array-weights", words, LANES * 2 * W_W)
+    x_w, w_w = (PACK_X_W, PACK_W_W) if form == "pack" else (X_W, W_W)
+    words = memory_words(weight_memory(seed, w_w), w_w)
+    wf = rtl_runner.memh_file(
+        rtl_runner.BUILD_ROOT / "data", f"cmac-array-weights-{form}", words, LANES * 2 * w_w
+    )
     params = {
         "P": LANES,
-        "X_W": X_W,
-        "W_W": W_W,
-        "ACC_W": ACC_W,
+        "X_W": x_w,
+        "W_W": w_w,
+        "ACC_W": acc_width(x_w, w_w),
         "W_DEPTH": DEPTH,
         "W_FILE": wf,
-        "CMUL_3M": mul3,
+        "CMUL_3M": int(form == "3m"),
+        "DSP_PACK": int(form == "pack"),
     }
-    rtl_runner.run(TOPLEVEL, "test_ernn_cmac_array", params, sim=sim, config={"seed": seed})
+    config = {"seed": seed, "x_w": x_w, "w_w": w_w}
+    rtl_runner.run(TOPLEVEL, "test_ernn_cmac_array", params, sim=sim, config=config)
 
 
 @pytest.mark.parametrize("sim", rtl_runner.simulators())
@@ -153,6 +167,19 @@ def test_ernn_cmac_array_bad_parameters(sim: str) -> None:
     params = {"P": 2, "X_W": 8, "W_W": 8, "ACC_W": 16, "W_DEPTH": 2, "W_FILE": wf}
     rtl_runner.expect_elaboration_error(
         TOPLEVEL, params, r"ACC_W \(16\) must be >= X_W \+ W_W \+ 1 = 17", sim=sim
+    )
+
+
+@pytest.mark.parametrize("sim", rtl_runner.simulators())
+def test_ernn_cmac_array_refuses_unpackable_widths(sim: str) -> None:
+    # one bit too wide for the DSP48E2's 27-bit port: 12 + 2 * 8 + 1 = 29
+    wf = rtl_runner.memh_file(rtl_runner.BUILD_ROOT / "data", "zeros-8", [0, 0], 2 * 2 * 8)
+    params = {"P": 2, "X_W": 12, "W_W": 8, "ACC_W": 24, "W_DEPTH": 2, "W_FILE": wf, "DSP_PACK": 1}
+    rtl_runner.expect_elaboration_error(
+        TOPLEVEL,
+        params,
+        r"DSP_PACK needs X_W \+ 2 W_W \+ 1 <= 27 and X_W <= 18 .*got X_W=12 W_W=8: 29 bits",
+        sim=sim,
     )
 
 

@@ -26,7 +26,7 @@ import numpy as np
 import pytest
 from ernn_tbutil import first_divergence, pause_generator, reset_dut, seed_for
 
-from ernn.golden.formats import NumericsConfig
+from ernn.golden.formats import NumericsConfig, QFormat, accumulator_word
 from ernn.golden.matvec import Spectra, input_spectra, output_blocks, quantize_spectra
 from ernn.sim import runner as rtl_runner
 
@@ -53,9 +53,15 @@ class Job:
         return int(self.w_re.shape[0])
 
 
-def pe_config(k: int, bits: int, xbuf_depth: int) -> NumericsConfig:
-    """Numerics of a PE test: the defaults for ``bits``, accumulator sized for ``xbuf_depth`` blocks."""
-    return NumericsConfig.for_data_bits(bits, k, max_input_blocks=xbuf_depth)
+def pe_config(k: int, bits: int, xbuf_depth: int, ws_word: int | None = None) -> NumericsConfig:
+    """Numerics of a PE test: the defaults for ``bits``, accumulator sized for ``xbuf_depth`` blocks;
+    ``ws_word``: narrower weight spectra (same integer bits), as the DSP-packed MAC needs at k >= 8."""
+    cfg = NumericsConfig.for_data_bits(bits, k, max_input_blocks=xbuf_depth)
+    if ws_word is None:
+        return cfg
+    ws = QFormat(ws_word, cfg.weight_spectrum.frac - (cfg.weight_spectrum.word - ws_word))
+    acc = QFormat(accumulator_word(cfg.fft_out.word, ws_word, xbuf_depth), cfg.fft_out.frac + ws.frac)
+    return cfg.replace(weight_spectrum=ws, accumulator=acc)
 
 
 def _vector(rng: np.random.Generator, cfg: NumericsConfig, cols: int, q: int, style: str) -> np.ndarray:
@@ -378,14 +384,28 @@ CASES = [(4, 1, 16), (4, 6, 16), (4, 7, 16), (8, 3, 12), (16, 4, 16), (32, 5, 10
 # the four-multiplier complex product is exercised in one of them
 MUL4_CASES = {(8, 3, 12)}
 SLOW_CASES = [(16, 16, 16), (64, 7, 16), (8, 11, 8)]
+# the packed MAC (DSP_PACK: two products per DSP48E2 multiply), (k, P, bits, weight-spectrum bits), all in
+# the long suite (the default suite checks the packed lanes in tb/ernn_cmac_array and formally): 8-bit
+# data at k = 4 packs with the default formats (FFT_W + 2 WS_W + 1 = 10 + 16 + 1 = 27); at k = 16 the
+# weight spectra narrow to 7 bits (12 + 14 + 1 = 27), with P = 2 BINS (whole row blocks per round)
+PACK_CASES = [(4, 3, 8, 8)]
+SLOW_PACK_CASES = [(16, 18, 8, 7), (8, 5, 8, 7)]
 XBUF_DEPTH = 5
 N_JOBS = 10
 
 
 def run_pe(
-    sim: str, k: int, lanes: int, bits: int, seed: int, n_jobs: int = N_JOBS, **extra: object
+    sim: str,
+    k: int,
+    lanes: int,
+    bits: int,
+    seed: int,
+    n_jobs: int = N_JOBS,
+    ws_word: int | None = None,
+    dsp_pack: int = 0,
+    **extra: object,
 ) -> rtl_runner.RunResult:
-    cfg = pe_config(k, bits, XBUF_DEPTH)
+    cfg = pe_config(k, bits, XBUF_DEPTH, ws_word)
     jobs = plan_jobs(cfg, XBUF_DEPTH, seed, n_jobs)
     words = layout_weights(jobs, lanes, cfg.weight_spectrum.word)
     conf = {
@@ -399,6 +419,7 @@ def run_pe(
     params = pe_params(cfg, lanes, XBUF_DEPTH, words)
     if (k, lanes, bits) in MUL4_CASES:
         params["CMUL_3M"] = 0
+    params["DSP_PACK"] = dsp_pack
     return rtl_runner.run(
         TOPLEVEL, "test_ernn_pe", params, sim=sim, config=conf, testcase="pe_matches_golden"
     )
@@ -419,6 +440,19 @@ def test_ernn_pe_slow(sim: str, k: int, lanes: int, bits: int, request: pytest.F
     seed = seed_for(request.node.nodeid)
     print(f"seed {seed} (set ERNN_SEED to reproduce)")
     run_pe(sim, k, lanes, bits, seed, n_jobs=30)
+
+
+@pytest.mark.parametrize("sim", rtl_runner.simulators())
+@pytest.mark.parametrize(
+    ("k", "lanes", "bits", "ws_word"),
+    [pytest.param(*c, marks=pytest.mark.slow) for c in (*PACK_CASES, *SLOW_PACK_CASES)],
+)
+def test_ernn_pe_dsp_pack(
+    sim: str, k: int, lanes: int, bits: int, ws_word: int, request: pytest.FixtureRequest
+) -> None:
+    seed = seed_for(request.node.nodeid)
+    print(f"seed {seed} (set ERNN_SEED to reproduce)")
+    run_pe(sim, k, lanes, bits, seed, n_jobs=N_JOBS if k == 4 else 30, ws_word=ws_word, dsp_pack=1)
 
 
 @pytest.mark.parametrize("sim", rtl_runner.simulators())
