@@ -1,20 +1,31 @@
-"""CSB engine utilization with and without workload sharing (ernn.export.csb_schedule), and solver time.
+"""CSB engine utilization with and without workload sharing (ernn.export.csb_schedule), where the idle
+PE-slots go, and the solvers' time and optimality.
 
-Two workloads:
+Workloads:
 
 * **SR1, random**: the matrices of E-RNN's SR1 (2-layer LSTMP 153 -> 1024 -> 512: per layer W_ih, W_hh of
   4 gates and W_hr) drawn Gaussian and projected onto CSB at 32-blocks and 13x (prune rate 1 - 1/13, the
   paper's SR1 compression) by the training stage's projection (``ernn.train.csb``), ``--seeds`` draws; on
   the paper's engine, 8 x 4 groups of 4 x 4 PEs (512 PEs, ``--grid``);
-* **JapaneseVowels, trained**: an LSTM h32 CSB run (``--jv-block`` 8, 13x, ``--jv-epochs`` ADMM epochs,
+* **SR1, uneven norms** (trained-like): the same, each Gaussian matrix scaled by a log-normal factor per
+  row and per column (``--norm-sigma``, 1 by default: a 1-sigma row is 2.7x the median), so the
+  magnitude-based projection keeps the strong rows and columns in every block they cross, as a trained
+  matrix with uneven neurons would;
+* **JapaneseVowels, trained**: an LSTM CSB run (``--jv-hidden`` 32 units, ``--jv-block`` 8, 13x, ``--jv-epochs`` ADMM epochs,
   seed 0), trained once into ``--runs`` and reused; its quantized kernels (``ernn.golden.csb``) on a
-  smaller engine (``--jv-grid``, default 4 x 4 groups of 2 x 2 PEs: a 32 x 32 matrix has only 4 x 4
-  blocks of 8 per gate).
+  smaller engine (``--jv-grid``, default 4 x 4 groups of 2 x 2 PEs).
 
-For each: utilization (useful MACs / (PEs x cycles)) and cycles without sharing, with one direction
-(horizontal, vertical) and both, balanced by z3 (bisection on the largest load) and by the greedy
-baseline; the solver's wall time; the bound a perfect split of every round over all PEs would reach
-(the tiling into rounds alone). Prints a table, writes JSON.
+For each, side by side in one run: utilization (useful MACs / (PEs x cycles)) and cycles without sharing,
+with one direction (horizontal, vertical) and both, for
+
+* scope "round" (every round a barrier: the schedule ``ernn.export.csb_program.build`` runs on the array
+  today) balanced by max-flow (exact), by z3 (bisection, exact: the cross-check) and by the greedy baseline;
+* scope "tile_row" (only a tile row a barrier, the array's own; needs a program builder that packs a tile
+  row's rounds back to back) by max-flow and greedy;
+
+the idle slots split into rounding (what a perfect spread over all PEs leaves) and imbalance (what the
+links leave); entries moved to neighbours; the solver's wall time; whether max-flow and z3 give the same
+cycles at every barrier (the optimality gap, 0 when they do). Prints tables, writes JSON.
 
     .venv/bin/python bench/bench_csb_schedule.py --out build/bench/csb_schedule.json
 """
@@ -23,7 +34,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import platform
 import time
 from pathlib import Path
@@ -42,10 +52,19 @@ from ernn.train import run_directory as runs
 
 SR1 = {"input": 153, "hidden": 1024, "proj": 512, "layers": 2}
 RATE_13X = 1.0 - 1.0 / 13.0
+#: (scope, method) pairs measured; "none" needs no method
+SOLVERS = [
+    ("round", "flow"),
+    ("round", "z3"),
+    ("round", "greedy"),
+    ("tile_row", "flow"),
+    ("tile_row", "greedy"),
+]
 
 
-def sr1_counts(seed: int, block: int) -> list[np.ndarray]:
-    """Kernel counts of SR1's six matrices, Gaussian weights projected onto CSB at 13x."""
+def sr1_counts(seed: int, block: int, norm_sigma: float = 0.0) -> list[np.ndarray]:
+    """Kernel counts of SR1's six matrices, Gaussian weights (rows and columns scaled by log-normal factors
+    of ``norm_sigma`` when it is > 0) projected onto CSB at 13x."""
     rng = np.random.default_rng(seed)
     params = CSB(block, RATE_13X)
     shapes = []
@@ -54,8 +73,11 @@ def sr1_counts(seed: int, block: int) -> list[np.ndarray]:
         shapes += [(4, SR1["hidden"], n_in), (4, SR1["hidden"], SR1["proj"]), (1, SR1["proj"], SR1["hidden"])]
     out = []
     for shape in shapes:
-        w = torch.from_numpy(rng.normal(size=shape))
-        dense = tcsb.project(w, params).numpy()
+        w = rng.normal(size=shape)
+        if norm_sigma > 0:
+            w *= rng.lognormal(0.0, norm_sigma, size=(shape[0], shape[1], 1))
+            w *= rng.lognormal(0.0, norm_sigma, size=(1, 1, shape[2]))
+        dense = tcsb.project(torch.from_numpy(w), params).numpy()
         out.append(_counts(dense, block))
     return out
 
@@ -73,10 +95,10 @@ def _counts(dense: np.ndarray, block: int) -> np.ndarray:
     return counts
 
 
-def jv_counts(run_dir: Path, block: int, epochs: int) -> tuple[list[np.ndarray], dict]:
-    """Train (once) a JapaneseVowels CSB LSTM h32 at 13x and return its quantized kernels' counts."""
+def jv_counts(run_dir: Path, block: int, epochs: int, hidden: int = 32) -> tuple[list[np.ndarray], dict]:
+    """Train (once) a JapaneseVowels CSB LSTM (``hidden`` units) at 13x and return its quantized kernels' counts."""
     if not (run_dir / "config.json").is_file():
-        args = ["train", "--out", str(run_dir), "--hidden-size", "32", "--epochs", str(epochs), "--quiet"]
+        args = ["train", "--out", str(run_dir), "--hidden-size", str(hidden), "--epochs", str(epochs), "--quiet"]
         args += [
             "--structure",
             "csb",
@@ -96,52 +118,108 @@ def jv_counts(run_dir: Path, block: int, epochs: int) -> tuple[list[np.ndarray],
     return counts, {"run": str(run_dir), "test_accuracy": metrics.get("test_accuracy")}
 
 
-def tiling_bound(counts: list[np.ndarray], grid: cs.Grid) -> float:
-    """Utilization if every round's MACs were spread over all PEs (only the tiling into rounds is lost)."""
-    macs = cycles = 0
-    for c in counts:
-        for r in cs.tiles(c, grid):
-            work = sum(m * n for m, n in r.sizes.values())
-            macs += work
-            cycles += math.ceil(work / grid.pes)
-    return macs / (grid.pes * cycles)
+def kernel_spread(counts: list[np.ndarray]) -> dict:
+    """Kernel entries per block: mean, coefficient of variation, largest / mean (blocks of all matrices)."""
+    w = np.concatenate([(c[..., 0] * c[..., 1]).ravel() for c in counts]).astype(float)
+    return {
+        "mean": float(w.mean()),
+        "cv": float(w.std() / w.mean()),
+        "max_over_mean": float(w.max() / w.mean()),
+    }
 
 
-def measure(name: str, counts: list[np.ndarray], grid: cs.Grid) -> list[dict]:
+def tiling_bound(counts: list[np.ndarray], grid: cs.Grid, scope: str) -> float:
+    """Utilization if every stretch between two barriers were spread over all PEs (only whole cycles lost)."""
+    sched = cs.compile_matrices(counts, grid, "none", "flow", scope)
+    i = sched.idle()
+    return i["useful"] / (i["useful"] + i["rounding"])
+
+
+def _barrier_cycles(sched: cs.Schedule) -> list[int]:
+    return [c for _, c in sched.barriers()]
+
+
+def measure(name: str, counts: list[np.ndarray], grid: cs.Grid, z3: bool) -> list[dict]:
     rows = []
-    for mode in cs.MODES:
-        for method in ("z3",) if mode == "none" else cs.METHODS:
+    for scope, method in [(s, m) for s, m in SOLVERS if z3 or m != "z3"]:
+        for mode in cs.MODES:
             t0 = time.perf_counter()
-            sched = cs.compile_matrices(counts, grid, mode, method)
+            sched = cs.compile_matrices(counts, grid, mode, method, scope)
             wall = time.perf_counter() - t0
             cs.check_schedule(sched, counts)
+            idle = sched.idle()
             rows.append(
                 {
                     "workload": name,
                     "grid": [grid.k, grid.l, grid.p, grid.q],
                     "pes": grid.pes,
+                    "scope": scope,
                     "mode": mode,
-                    "method": "-" if mode == "none" else method,
-                    "rounds": len(sched.rounds),
+                    "method": method,
+                    "barriers": len(sched.barriers()),
                     "macs": sched.macs,
                     "cycles": sched.cycles,
+                    "barrier_cycles": _barrier_cycles(sched),
                     "utilization": sched.utilization,
+                    "idle": {k: v / idle["slots"] for k, v in idle.items() if k != "slots"},
+                    "moved": sched.moved(),
                     "margin": sched.margin(),
                     "solve_seconds": sched.solve_seconds,
                     "wall_seconds": wall,
                 }
             )
-            r = rows[-1]
-            print(
-                f"{name:24s} {r['mode']:10s} {r['method']:6s} util {100 * r['utilization']:5.1f} %  "
-                f"cycles {r['cycles']:6d}  max/avg load - 1 {r['margin']:6.3f}  solver {r['solve_seconds']:7.2f} s "
-                f"({r['rounds']} rounds)",
-                flush=True,
-            )
-    bound = tiling_bound(counts, grid)
-    print(f"{name:24s} bound of the tiling into rounds: {100 * bound:5.1f} %")
-    rows.append({"workload": name, "mode": "tiling bound", "utilization": bound})
+    _gaps(rows)
+    _print(name, rows)
+    bounds = {scope: tiling_bound(counts, grid, scope) for scope in cs.SCOPES}
+    print(
+        f"{name}: a perfect spread between barriers reaches "
+        + ", ".join(f"{100 * v:.1f} % ({s})" for s, v in bounds.items())
+    )
+    rows.append(
+        {"workload": name, "mode": "tiling bound", "utilization": bounds["round"], "by_scope": bounds}
+    )
     return rows
+
+
+def _gaps(rows: list[dict]) -> None:
+    """Optimality: the flow schedule's cycles at each barrier against z3's and greedy's (same scope, mode)."""
+    key = {(r["scope"], r["mode"], r["method"]): r for r in rows}
+    for r in rows:
+        if r["method"] != "flow":
+            continue
+        for other in ("z3", "greedy"):
+            o = key.get((r["scope"], r["mode"], other))
+            if o is not None:
+                d = np.array(o["barrier_cycles"]) - np.array(r["barrier_cycles"])
+                r[f"vs_{other}"] = {
+                    "barriers_fewer_cycles": int((d > 0).sum()),
+                    "barriers_more_cycles": int((d < 0).sum()),
+                }
+
+
+def _print(name: str, rows: list[dict]) -> None:
+    print(f"\n{name}: utilization % (cycles)")
+    print(f"{'scope':9s} {'method':7s}" + "".join(f"{m:>18s}" for m in cs.MODES) + "   solver s (both)")
+    for scope, method in dict.fromkeys((r["scope"], r["method"]) for r in rows):
+        cells = {r["mode"]: r for r in rows if (r["scope"], r["method"]) == (scope, method)}
+        line = f"{scope:9s} {method:7s}"
+        for mode in cs.MODES:
+            r = cells[mode]
+            line += f"{100 * r['utilization']:10.1f} ({r['cycles']:5d})"
+        print(line + f"   {cells['both']['solve_seconds']:7.2f}")
+    for r in rows:
+        if r["method"] == "flow" and r["mode"] != "none":
+            i, mv = r["idle"], r["moved"]
+            gap = ", ".join(
+                f"vs {o}: {r[f'vs_{o}']['barriers_more_cycles']} barriers more, {r[f'vs_{o}']['barriers_fewer_cycles']} fewer"
+                for o in ("z3", "greedy")
+                if f"vs_{o}" in r
+            )
+            print(
+                f"  {r['scope']:8s} {r['mode']:10s} flow: idle {100 * i['rounding']:4.1f} % rounding + "
+                f"{100 * i['imbalance']:4.1f} % imbalance; moved {mv['horizontal']} h + {mv['vertical']} v of "
+                f"{r['macs']}; {gap}"
+            )
 
 
 def _grid(text: str) -> cs.Grid:
@@ -153,34 +231,51 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=Path("build/bench/csb_schedule.json"))
     ap.add_argument("--grid", default="8,4,4,4", help="K,L,P,Q of the SR1 engine (the paper's 512 PEs)")
-    ap.add_argument("--block", type=int, default=32, help="CSB block of the random SR1 matrices")
-    ap.add_argument("--seeds", type=int, nargs="+", default=[0], help="draws of the random SR1 matrices")
+    ap.add_argument("--block", type=int, default=32, help="CSB block of the SR1 matrices")
+    ap.add_argument("--seeds", type=int, nargs="+", default=[0], help="draws of the SR1 matrices")
+    ap.add_argument("--norm-sigma", type=float, default=1.0, help="log-normal row / column scale (uneven)")
     ap.add_argument("--jv-grid", default="4,4,2,2", help="K,L,P,Q for the JapaneseVowels model")
     ap.add_argument("--jv-block", type=int, default=8)
+    ap.add_argument("--jv-hidden", type=int, default=32)
     ap.add_argument("--jv-epochs", type=int, default=20)
     ap.add_argument("--runs", type=Path, default=Path("build/bench/csb_schedule_runs"))
     ap.add_argument("--skip-sr1", action="store_true")
+    ap.add_argument("--no-z3", action="store_true", help="skip the z3 cross-check (the slowest solver)")
     args = ap.parse_args()
     rows: list[dict] = []
-    info: dict = {}
+    spreads: dict[str, dict] = {}
+    z3 = not args.no_z3
     if not args.skip_sr1:
         for seed in args.seeds:
-            t0 = time.perf_counter()
-            counts = sr1_counts(seed, args.block)
-            print(
-                f"SR1 random CSB matrices (seed {seed}) projected in {time.perf_counter() - t0:.1f} s",
-                flush=True,
-            )
-            rows += measure(f"SR1 random 13x s{seed}", counts, _grid(args.grid))
+            for label, sigma in (("random", 0.0), (f"uneven norms s{args.norm_sigma:g}", args.norm_sigma)):
+                t0 = time.perf_counter()
+                counts = sr1_counts(seed, args.block, sigma)
+                name = f"SR1 {label} 13x seed {seed}"
+                spreads[name] = kernel_spread(counts)
+                print(
+                    f"{name}: projected in {time.perf_counter() - t0:.1f} s; kernel entries per block "
+                    f"{spreads[name]}",
+                    flush=True,
+                )
+                rows += measure(name, counts, _grid(args.grid), z3)
     args.runs.mkdir(parents=True, exist_ok=True)
-    run = args.runs / f"jv-lstm-h32-csb-b{args.jv_block}-13x-e{args.jv_epochs}-s0"
-    counts, info = jv_counts(run, args.jv_block, args.jv_epochs)
-    rows += measure("JapaneseVowels trained 13x", counts, _grid(args.jv_grid))
+    run = args.runs / f"jv-lstm-h{args.jv_hidden}-csb-b{args.jv_block}-13x-e{args.jv_epochs}-s0"
+    counts, info = jv_counts(run, args.jv_block, args.jv_epochs, args.jv_hidden)
+    spreads[f"JapaneseVowels h{args.jv_hidden} trained 13x"] = kernel_spread(counts)
+    rows += measure(f"JapaneseVowels h{args.jv_hidden} trained 13x", counts, _grid(args.jv_grid), z3)
     result = {
         "machine": platform.platform(),
         "python": platform.python_version(),
-        "sr1": {**SR1, "block": args.block, "prune_rate": RATE_13X, "seeds": args.seeds, "grid": args.grid},
-        "japanese_vowels": {**info, "block": args.jv_block, "epochs": args.jv_epochs, "grid": args.jv_grid},
+        "sr1": {
+            **SR1,
+            "block": args.block,
+            "prune_rate": RATE_13X,
+            "seeds": args.seeds,
+            "grid": args.grid,
+            "norm_sigma": args.norm_sigma,
+        },
+        "japanese_vowels": {**info, "hidden": args.jv_hidden, "block": args.jv_block, "epochs": args.jv_epochs, "grid": args.jv_grid},
+        "kernel_spread": spreads,
         "rows": rows,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -20,27 +20,48 @@ kernel in the same round:
 
 A part computed elsewhere comes from the owner's own kernel only (work is never forwarded twice).
 
-Formulation (per round; :func:`balance_z3`)
--------------------------------------------
+Barriers (``scope``)
+--------------------
+"round": every round is a barrier, all groups start it together, so each round pays the rounding of its
+slowest group (ceil of a few cycles: SR1's rounds hold about 2,400 entries, under 5 cycles of 512 PEs) and
+a ragged last round of a tile row (one block column of L) leaves L - 1 group columns without work.
+``ernn.export.csb_program.build`` turns this scope into the array's program today. "tile_row": only a tile
+row is a barrier, which is all the array itself needs (its lengths image holds one word per tile row, and
+every PE accumulates by (bank, row) whatever block column an entry comes from): group g runs its parts of all
+the tile row's rounds back to back, so the work balanced is W_g = the sum over the tile row of g's kernels,
+and the tile row takes ceil(max load / (P Q)) cycles. A program builder that fills a group's slots per tile
+row instead of per round runs it on the unchanged RTL; ``csb_program.build`` does not do that yet and
+refuses the schedule (its rounds carry no cycles of their own).
+
+Formulation (per barrier; :func:`balance_flow`, :func:`balance_z3`)
+------------------------------------------------------------------
 Integers f_e >= 0 for every directed link e = (g -> h) allowed by the sharing ``mode``; W_g the entries of
-group g's kernel (0 without a block); T the round's cycles::
+group g's kernels between two barriers (0 without a block)::
 
     sum_h f_(g->h) <= W_g                                   (a group gives only its own work)
     load_g = W_g - sum_h f_(g->h) + sum_h f_(h->g)
-    minimize max_g load_g                                  (bisection on z3 feasibility checks)
+    minimize max_g load_g
 
-The round then takes T = ceil(max_g load_g / (P Q)) cycles, the fewest any flow gives; the loads are as
-even as the links allow (``max load / average load - 1`` is the margin reported). Opposite flows on one link
-are netted afterwards (they buy nothing). The greedy baseline
+The stretch then takes T = ceil(max_g load_g / (P Q)) cycles, the fewest any flow gives. A bound U on
+the loads is feasible iff a network source -> owner g (capacity W_g) -> helper h in {g} and g's neighbours
+-> sink (capacity U) carries all the work; integer capacities give an integral maximum flow, so
+:func:`balance_flow` finds the optimum exactly by bisection on U with max-flow checks (Dinic,
+``scipy.sparse.csgraph``), then, among the flows whose loads fit T cycles, one that moves the fewest
+entries (a min-cost flow: a network LP, solved by HiGHS through ``scipy.optimize.milp``). :func:`balance_z3`
+solves the same integer problem by bisection on z3 feasibility checks (``QF_LIA``): the cross-check, about
+3-5x slower. Opposite flows on one link are netted afterwards (they buy nothing). The greedy baseline
 (:func:`balance_greedy`) moves half the load difference from the most loaded group to its least loaded
-neighbour until no move lowers the maximum.
+neighbour until no move lowers the maximum. A tile row's flows are cut into per-round flows afterwards
+(:func:`_split`: a giver's entries taken from its rounds in order), always possible since a giver never
+gives more than its kernels hold.
 
 The flows become parts (:func:`materialize`): a kernel's horizontal parts take whole columns first
 (column-major from its last column: a helper reads few input neurons), its vertical parts whole rows of the
 rest (row-major from its last row: few partial-sum transfers), the owner keeps the rest; every kernel entry
 is in exactly one part (:func:`check_schedule`).
 
-Utilization = useful MACs / (K L P Q x cycles), over all rounds.
+Utilization = useful MACs / (K L P Q x cycles), over all barriers; :meth:`Schedule.idle` splits the idle
+PE-slots into rounding (what a perfect spread over all PEs would still leave) and imbalance (the rest).
 """
 
 from __future__ import annotations
@@ -53,7 +74,8 @@ import numpy as np
 import numpy.typing as npt
 
 MODES = ("none", "horizontal", "vertical", "both")
-METHODS = ("z3", "greedy")
+METHODS = ("flow", "z3", "greedy")
+SCOPES = ("round", "tile_row")
 
 Group = tuple[int, int]
 
@@ -136,15 +158,32 @@ class Round:
         return out
 
 
+@dataclass(frozen=True)
+class TileRow:
+    """The rounds ``first .. first + count - 1`` of a tile-row schedule and the cycles they take together."""
+
+    first: int
+    count: int
+    cycles: int
+
+
 @dataclass
 class Schedule:
-    """The compiled schedule of one matrix (or the rounds of several) on a grid."""
+    """The compiled schedule of one matrix (or the rounds of several) on a grid.
+
+    ``scope`` "round": every round is a barrier (all groups start a round together), ``Round.cycles`` each;
+    what ``ernn.export.csb_program.build`` turns into the array's program today. ``scope`` "tile_row": only
+    a tile row is a barrier (the array's own: its lengths image holds one word per tile row), a group runs
+    its parts of all the tile row's rounds back to back, ``tile_rows`` hold the cycles and the rounds carry
+    none (``cycles`` 0, so a round-by-round program builder refuses the schedule)."""
 
     grid: Grid
     mode: str
     method: str
     rounds: list[Round]
     solve_seconds: float
+    scope: str = "round"
+    tile_rows: list[TileRow] = field(default_factory=list)
 
     @property
     def macs(self) -> int:
@@ -152,32 +191,78 @@ class Schedule:
 
     @property
     def cycles(self) -> int:
-        return sum(r.cycles for r in self.rounds)
+        return sum(c for _, c in self.barriers())
 
     @property
     def utilization(self) -> float:
         """Useful MACs / (PEs x cycles)."""
         return self.macs / (self.grid.pes * self.cycles) if self.cycles else 0.0
 
+    def barriers(self) -> list[tuple[list[Round], int]]:
+        """The stretches between two barriers (a round, or a tile row's rounds) and their cycles."""
+        if self.scope == "round":
+            return [([r], r.cycles) for r in self.rounds]
+        return [(self.rounds[t.first : t.first + t.count], t.cycles) for t in self.tile_rows]
+
+    def loads(self) -> list[dict[Group, int]]:
+        """Entries per group between two barriers (see :meth:`barriers`)."""
+        out = []
+        for rounds, _ in self.barriers():
+            load = {g: 0 for g in self.grid.groups()}
+            for r in rounds:
+                for g, v in r.loads(self.grid).items():
+                    load[g] += v
+            out.append(load)
+        return out
+
     def margin(self) -> float:
-        """Largest (max load / average load - 1) over the rounds (0 = perfectly even)."""
+        """Largest (max load / average load - 1) between two barriers (0 = perfectly even)."""
         worst = 0.0
-        for r in self.rounds:
-            loads = list(r.loads(self.grid).values())
-            avg = sum(loads) / len(loads)
+        for load in self.loads():
+            avg = sum(load.values()) / len(load)
             if avg:
-                worst = max(worst, max(loads) / avg - 1.0)
+                worst = max(worst, max(load.values()) / avg - 1.0)
         return worst
 
+    def idle(self) -> dict[str, int]:
+        """Where the PE-slots (PEs x cycles) go, between every two barriers: ``useful`` MACs; ``rounding``,
+        the slots even a perfect spread of the stretch's W entries over all PEs leaves
+        (PEs x ceil(W / PEs) - W: whole cycles, groups without a block); ``imbalance``, the rest (PEs x
+        (cycles - ceil(W / PEs)): the load the sharing links could not spread, or the solver did not).
+        They add up to ``slots``; independent of how the solver cuts the kernels, given its cycles."""
+        pes = self.grid.pes
+        rounding = imbalance = 0
+        for load, (_, cycles) in zip(self.loads(), self.barriers(), strict=True):
+            w = sum(load.values())
+            rounding += pes * -(-w // pes) - w
+            imbalance += pes * (cycles - -(-w // pes))
+        return {"slots": pes * self.cycles, "useful": self.macs, "rounding": rounding, "imbalance": imbalance}
+
+    def moved(self) -> dict[str, int]:
+        """Kernel entries computed by their owner (``local``) and by a neighbour, per direction."""
+        out = {"local": 0, "horizontal": 0, "vertical": 0}
+        for r in self.rounds:
+            for part in r.parts:
+                out[part.kind] += len(part.entries)
+        return out
+
     def merge(self, other: Schedule) -> Schedule:
-        if (self.grid, self.mode, self.method) != (other.grid, other.mode, other.method):
-            raise ValueError("only schedules of one grid, mode and method merge")
+        if (self.grid, self.mode, self.method, self.scope) != (
+            other.grid,
+            other.mode,
+            other.method,
+            other.scope,
+        ):
+            raise ValueError("only schedules of one grid, mode, method and scope merge")
+        shift = len(self.rounds)
         return Schedule(
             self.grid,
             self.mode,
             self.method,
             self.rounds + other.rounds,
             self.solve_seconds + other.solve_seconds,
+            self.scope,
+            self.tile_rows + [TileRow(t.first + shift, t.count, t.cycles) for t in other.tile_rows],
         )
 
 
@@ -220,8 +305,100 @@ def _loads(grid: Grid, work: dict[Group, int], flows: dict[tuple[Group, Group], 
     return load
 
 
+def _flow_network(work: dict[Group, int], grid: Grid, mode: str, cap: int):
+    """The max-flow network of a load bound ``cap``: source -> owner g (capacity W_g) -> helper h in
+    {g} and the neighbours the mode allows (capacity W_g) -> sink (capacity ``cap``). All of the work
+    fits under ``cap`` iff the maximum flow is sum W_g."""
+    from scipy.sparse import csr_matrix
+
+    groups = grid.groups()
+    n = len(groups)
+    at = {g: i for i, g in enumerate(groups)}
+    rows, cols, caps = [], [], []
+    for g in groups:
+        w = work.get(g, 0)
+        if w:
+            rows += [0, 1 + at[g]]
+            cols += [1 + at[g], 1 + n + at[g]]
+            caps += [w, w]
+    for a, b in grid.links(mode):
+        if work.get(a, 0):
+            rows.append(1 + at[a])
+            cols.append(1 + n + at[b])
+            caps.append(work[a])
+    for g in groups:
+        rows.append(1 + n + at[g])
+        cols.append(2 * n + 1)
+        caps.append(cap)
+    size = 2 * n + 2
+    return csr_matrix((np.array(caps, dtype=np.int32), (rows, cols)), shape=(size, size)), at, n
+
+
+def _max_flow(work: dict[Group, int], grid: Grid, mode: str, cap: int):
+    from scipy.sparse.csgraph import maximum_flow
+
+    net, at, n = _flow_network(work, grid, mode, cap)
+    return maximum_flow(net, 0, 2 * n + 1), at, n
+
+
+def balance_flow(work: dict[Group, int], grid: Grid, mode: str) -> dict[tuple[Group, Group], int]:
+    """The flows that minimize the largest load, hence the cycles (exact: bisection on max-flow checks).
+
+    A load bound U is feasible iff the network of :func:`_flow_network` carries all the work; its
+    capacities are integers, so an integral maximum flow exists (Dinic, ``scipy.sparse.csgraph``) and the
+    smallest feasible integer U is the optimum of the integer problem :func:`balance_z3` solves (each check
+    is polynomial; ``bench/bench_csb_schedule.py`` times both). Then, under the bound of the cycles that U
+    gives, the flow that moves the fewest entries (:func:`_fewest_moves`)."""
+    total = sum(work.values())
+    if not grid.links(mode) or not total:
+        return {}
+    if max(work.values()) >= 1 << 31:
+        raise ValueError(f"a group's work of {max(work.values())} entries exceeds the solver's int32 range")
+    lo, hi = -(-total // len(grid.groups())), max(work.values())
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if _max_flow(work, grid, mode, mid)[0].flow_value == total:
+            hi = mid
+        else:
+            lo = mid + 1
+    # the round takes ceil(lo / (P Q)) cycles; any load up to that many cycles' slots costs nothing more,
+    # so the fewest moves are sought under that bound rather than under lo
+    return _fewest_moves(work, grid, mode, -(-lo // grid.group_pes) * grid.group_pes)
+
+
+def _fewest_moves(work: dict[Group, int], grid: Grid, mode: str, cap: int) -> dict[tuple[Group, Group], int]:
+    """Among the flows that keep every load <= ``cap``, one that moves the fewest entries (a min-cost flow:
+    the LP's constraint matrix is a network's, so HiGHS's vertex solution is integral; ``milp`` asks for
+    integers all the same)."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    links = [e for e in grid.links(mode) if work.get(e[0], 0)]
+    if not links:
+        return {}
+    groups = grid.groups()
+    at = {g: i for i, g in enumerate(groups)}
+    give = np.zeros((len(groups), len(links)))  # row g: entries g gives away
+    take = np.zeros((len(groups), len(links)))  # row g: entries g computes for others
+    for i, (a, b) in enumerate(links):
+        give[at[a], i] = 1
+        take[at[b], i] = 1
+    w = np.array([work.get(g, 0) for g in groups], dtype=float)
+    res = milp(
+        c=np.ones(len(links)),
+        constraints=[
+            LinearConstraint(give, -np.inf, w),  # a group gives only its own work
+            LinearConstraint(take - give, -np.inf, cap - w),  # load_g = W_g - out + in <= cap
+        ],
+        integrality=np.ones(len(links)),
+        bounds=Bounds(0, np.inf),
+    )
+    if not res.success:
+        raise RuntimeError(f"no flow keeps every load <= {cap} although a maximum flow did ({res.message})")
+    return _net({e: round(v) for e, v in zip(links, res.x, strict=True) if round(v) > 0})
+
+
 def balance_z3(work: dict[Group, int], grid: Grid, mode: str) -> dict[tuple[Group, Group], int]:
-    """The flows of one round that minimize its cycles, then its largest load, then the transfers (z3)."""
+    """The flows that minimize the largest load, hence the cycles (bisection on z3 feasibility checks)."""
     import z3
 
     links = grid.links(mode)
@@ -333,44 +510,89 @@ def materialize(r: Round, grid: Grid) -> list[Part]:
     return parts
 
 
-def compile_matrix(counts: npt.ArrayLike, grid: Grid, mode: str = "both", method: str = "z3") -> Schedule:
-    """Schedule every round of a matrix (kernel counts (G, BR, BC, 2), e.g. ``CSBMatrix.counts``)."""
+_BALANCE = {"flow": balance_flow, "z3": balance_z3, "greedy": balance_greedy}
+
+
+def _split(
+    flows: dict[tuple[Group, Group], int], rounds: list[Round]
+) -> list[dict[tuple[Group, Group], int]]:
+    """A tile row's flows (each giver's total over its rounds) cut into per-round flows: a giver's flows
+    taken from its rounds' kernels in order. Always possible: a giver never gives more than its rounds hold."""
+    left = [dict(_work(r)) for r in rounds]
+    out: list[dict[tuple[Group, Group], int]] = [{} for _ in rounds]
+    for (a, b), v in sorted(flows.items()):
+        for i, w in enumerate(left):
+            take = min(v, w.get(a, 0))
+            if take:
+                out[i][(a, b)] = take
+                w[a] -= take
+                v -= take
+            if not v:
+                break
+        if v:
+            raise RuntimeError(
+                f"group {a} gives {v} entries more than its kernels hold (the solver is wrong)"
+            )
+    return out
+
+
+def compile_matrix(
+    counts: npt.ArrayLike, grid: Grid, mode: str = "both", method: str = "flow", scope: str = "round"
+) -> Schedule:
+    """Schedule every round of a matrix (kernel counts (G, BR, BC, 2), e.g. ``CSBMatrix.counts``), balanced
+    per round (``scope`` "round", what the array's program builder takes) or per tile row ("tile_row")."""
     if method not in METHODS:
         raise ValueError(f"balancing method must be one of {', '.join(METHODS)}, got {method!r}")
+    if scope not in SCOPES:
+        raise ValueError(f"balancing scope must be one of {', '.join(SCOPES)}, got {scope!r}")
     grid.links(mode)  # validates the mode
     rounds = tiles(counts, grid)
     solve = 0.0
-    for r in rounds:
-        work = _work(r)
+    stretches = [[r] for r in rounds]
+    if scope == "tile_row":
+        by_row: dict[int, list[Round]] = {}
+        for r in rounds:
+            by_row.setdefault(r.tile[0], []).append(r)
+        stretches = list(by_row.values())
+    tile_rows, first = [], 0
+    for stretch in stretches:
+        work: dict[Group, int] = {}
+        for r in stretch:
+            for g, v in _work(r).items():
+                work[g] = work.get(g, 0) + v
         t0 = time.perf_counter()
-        if mode == "none":
-            r.flows = {}
-        elif method == "z3":
-            r.flows = balance_z3(work, grid, mode)
-        else:
-            r.flows = balance_greedy(work, grid, mode)
+        flows = {} if mode == "none" else _BALANCE[method](work, grid, mode)
         solve += time.perf_counter() - t0
-        r.parts = materialize(r, grid)
-        r.cycles = max(math.ceil(v / grid.group_pes) for v in r.loads(grid).values())
-    return Schedule(grid, mode, method, rounds, solve)
+        for r, f in zip(stretch, _split(flows, stretch), strict=True):
+            r.flows = f
+            r.parts = materialize(r, grid)
+        top = max(_loads(grid, work, flows).values())
+        cycles = math.ceil(top / grid.group_pes)
+        if scope == "round":
+            stretch[0].cycles = cycles
+        else:
+            tile_rows.append(TileRow(first, len(stretch), cycles))
+        first += len(stretch)
+    return Schedule(grid, mode, method, rounds, solve, scope, tile_rows)
 
 
 def compile_matrices(
-    counts: list[npt.ArrayLike], grid: Grid, mode: str = "both", method: str = "z3"
+    counts: list[npt.ArrayLike], grid: Grid, mode: str = "both", method: str = "flow", scope: str = "round"
 ) -> Schedule:
     """Several matrices one after the other (the rounds of each)."""
     if not counts:
         raise ValueError("no matrices to schedule")
-    out = compile_matrix(counts[0], grid, mode, method)
+    out = compile_matrix(counts[0], grid, mode, method, scope)
     for c in counts[1:]:
-        out = out.merge(compile_matrix(c, grid, mode, method))
+        out = out.merge(compile_matrix(c, grid, mode, method, scope))
     return out
 
 
 def check_schedule(schedule: Schedule, counts: list[npt.ArrayLike]) -> None:
     """ValueError naming the first problem: a kernel entry missing, duplicated or outside its kernel, a part
-    on a group that is not the owner or a neighbour in the mode's directions, or a round whose cycles do
-    not cover its largest load."""
+    on a group that is not the owner or a neighbour in the mode's directions, or a round (a tile row, in a
+    tile-row schedule) whose cycles do not cover its largest load; in a tile-row schedule also tile rows
+    that do not cover the rounds in order or mix two tile rows, and rounds with cycles of their own."""
     grid = schedule.grid
     allowed = set(grid.links(schedule.mode))
     expected = [r for c in counts for r in tiles(c, grid)]
@@ -403,6 +625,27 @@ def check_schedule(schedule: Schedule, counts: list[npt.ArrayLike]) -> None:
                     f"round {idx}: kernel of group {g} (block {r.blocks[g]}): entry {bad} computed "
                     f"{int(hits[tuple(bad)])} times"
                 )
-        worst = max(r.loads(grid).values())
-        if r.cycles * grid.group_pes < worst:
-            raise ValueError(f"round {idx}: {r.cycles} cycles do not cover a load of {worst} entries")
+    if schedule.scope == "round":
+        for idx, (load, (_, cycles)) in enumerate(zip(schedule.loads(), schedule.barriers(), strict=True)):
+            if cycles * grid.group_pes < max(load.values()):
+                raise ValueError(
+                    f"round {idx}: {cycles} cycles do not cover a load of {max(load.values())} entries"
+                )
+        return
+    if schedule.scope not in SCOPES:
+        raise ValueError(f"schedule scope must be one of {', '.join(SCOPES)}, got {schedule.scope!r}")
+    covered = [t.first + i for t in schedule.tile_rows for i in range(t.count)]
+    if covered != list(range(len(schedule.rounds))):
+        raise ValueError("the tile rows of a tile-row schedule do not cover its rounds in order, once each")
+    for t, load in zip(schedule.tile_rows, schedule.loads(), strict=True):
+        rows = {r.tile[0] for r in schedule.rounds[t.first : t.first + t.count]}
+        if len(rows) != 1:
+            raise ValueError(f"tile row at round {t.first}: its rounds come from tile rows {sorted(rows)}")
+        if any(r.cycles for r in schedule.rounds[t.first : t.first + t.count]):
+            raise ValueError(
+                f"tile row at round {t.first}: a round of a tile-row schedule has cycles of its own"
+            )
+        if t.cycles * grid.group_pes < max(load.values()):
+            raise ValueError(
+                f"tile row at round {t.first}: {t.cycles} cycles do not cover a load of {max(load.values())} entries"
+            )
