@@ -1,0 +1,213 @@
+"""DSP48E2 packing in the PE's complex MAC (issue 18): Yosys estimate of what ``DSP_PACK`` saves.
+
+Yosys ``synth_xilinx -family xcu`` (out of context, hierarchy kept, as docs/performance.md's table) of
+``rtl/ernn_cmac_array.v`` (P lanes and their weight ROM) and of the whole ``rtl/ernn_pe.v`` at each P of
+``--lanes``, side by side in one run for the multiplier forms of ``--forms``:
+
+* ``3m``: today's three-multiplier complex product (3 multiplies per lane);
+* ``4m``: the four-multiplier form (4 per lane);
+* ``pack``: the packed form (``DSP_PACK = 1``, ernn_cmul PACK: 2 multiplies per lane, each forming two
+  products x (c_hi 2**S + c_lo)), which needs FFT_W + 2 WS_W + 1 <= 27 and FFT_W <= 18.
+
+All at the same formats: ``NumericsConfig.for_data_bits(--bits, --k)`` with the weight spectra narrowed to
+``--ws-bits`` (default: the widest that packs, ``ernn.export.dsp_pack``: 7 bits at 8-bit data and k = 16).
+The weight ROM holds ``--w-depth`` random words (a constant ROM would let Yosys fold the multipliers).
+Reported per (module, P, form): LUT (logic cells + LUTRAM cells), FF, DSP, BRAM36, CARRY8, the Yosys run
+time, and per form the DSPs per lane; then the packed/3m ratios, and the DSPs the purely real bins 0 and
+k/2 would save with one real multiply per lane (computed, not built: with P a multiple of k/2 + 1 lanes
+l = 0 and k/2 (mod k/2 + 1) only ever see those bins, see docs/performance.md).
+
+    .venv/bin/python bench/bench_dsp_pack.py [--out build/bench/dsp_pack.json] [--lanes 9 18 36] \
+        [--pe-lanes 9 18] [--forms 3m pack] [--bits 8] [--k 16] [--ws-bits 7]
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from ernn.export import dsp_pack
+from ernn.files import atomic
+from ernn.fpga import open_flow as fpga
+from ernn.golden.formats import NumericsConfig, QFormat, accumulator_word
+from ernn.sim import runner as rtl_runner
+
+XBUF_DEPTH = 8
+FORMS = {"3m": {"CMUL_3M": 1, "DSP_PACK": 0}, "4m": {"CMUL_3M": 0, "DSP_PACK": 0}, "pack": {"DSP_PACK": 1}}
+
+
+def numerics(bits: int, k: int, ws_bits: int) -> NumericsConfig:
+    """Default formats for ``bits``, weight spectra narrowed to ``ws_bits`` (integer bits kept)."""
+    cfg = NumericsConfig.for_data_bits(bits, k, max_input_blocks=XBUF_DEPTH)
+    ws = QFormat(ws_bits, cfg.weight_spectrum.frac - (cfg.weight_spectrum.word - ws_bits))
+    acc = QFormat(accumulator_word(cfg.fft_out.word, ws_bits, XBUF_DEPTH), cfg.fft_out.frac + ws.frac)
+    return cfg.replace(weight_spectrum=ws, accumulator=acc)
+
+
+def rom_file(work: Path, lanes: int, depth: int, width: int, seed: int) -> Path:
+    """``depth`` random words of ``lanes`` x ``width`` bits (random weights: nothing constant to fold)."""
+    rng = np.random.default_rng(seed)
+    nbytes, mask = (lanes * width + 7) // 8, (1 << (lanes * width)) - 1
+    words = [int.from_bytes(rng.bytes(nbytes), "little") & mask for _ in range(depth)]
+    return rtl_runner.memh_file(work, f"w-p{lanes}", words, lanes * width)
+
+
+def params_for(
+    top: str, cfg: NumericsConfig, lanes: int, form: str, w_file: Path, tw_file: Path, depth: int
+) -> dict[str, Any]:
+    ws = cfg.weight_spectrum
+    if top == "ernn_cmac_array":
+        p = {"P": lanes, "X_W": cfg.fft_out.word, "W_W": ws.word, "ACC_W": cfg.accumulator.word}
+    else:
+        p = {
+            "K": cfg.block_size,
+            "P": lanes,
+            "DATA_W": cfg.data.word,
+            "DATA_F": cfg.data.frac,
+            "FFT_W": cfg.fft_out.word,
+            "TW_W": cfg.twiddle.word,
+            "TW_F": cfg.twiddle.frac,
+            "TW_FILE": str(tw_file),
+            "WS_W": ws.word,
+            "WS_F": ws.frac,
+            "ACC_W": cfg.accumulator.word,
+            "IFFT_W": cfg.ifft.word,
+            "IFFT_F": cfg.ifft.frac,
+            "OUT_W": cfg.ifft_out.word,
+            "XBUF_DEPTH": XBUF_DEPTH,
+            "ROWS_W": 8,
+        }
+    return {**p, "W_DEPTH": depth, "W_FILE": str(w_file), **FORMS[form]}
+
+
+def synth(top: str, params: dict[str, Any], work: Path) -> dict[str, float]:
+    """synth_xilinx -family xcu of ``top`` with ``params``: LUT, FF, DSP, BRAM36, CARRY8, seconds."""
+    work.mkdir(parents=True, exist_ok=True)
+    # the PE's files (those that include an exported model's ernn_params.vh are not needed)
+    files = " ".join(str(f) for f in fpga.rtl_files() if "`include" not in f.read_text())
+    lines = [f"read_verilog -defer {files}"]
+    lines += [
+        f'chparam -set {name} "{value}" {top}'
+        if isinstance(value, str)
+        else f"chparam -set {name} {value} {top}"
+        for name, value in params.items()
+    ]
+    lines += [
+        f"hierarchy -check -top {top}",
+        f"synth_xilinx -family xcu -top {top} -noiopad",
+        "tee -q -o stat.json stat -json",
+    ]
+    (work / "synth.ys").write_text("\n".join(lines) + "\n")
+    yosys = fpga.need_tool("yosys")
+    t0 = time.perf_counter()
+    run = subprocess.run([yosys, "-q", "-l", "yosys.log", "-s", "synth.ys"], cwd=work, capture_output=True)
+    wall = time.perf_counter() - t0
+    if run.returncode:
+        tail = (work / "yosys.log").read_text()[-2000:] if (work / "yosys.log").is_file() else ""
+        raise RuntimeError(f"yosys failed on {top} {params}: {run.stderr.decode()[-500:]}\n{tail}")
+    cells = fpga.total_cells(fpga.parse_stat_json((work / "stat.json").read_text()), top)
+    used = fpga.classify_cells(cells)
+    return {
+        "lut": float(used["lut"] + used["lutram"]),
+        "ff": float(used["ff"]),
+        "dsp": float(used["dsp"]),
+        "bram36": float(used["bram36"]),
+        "carry8": float(used["carry"]),
+        "yosys_s": wall,
+    }
+
+
+def real_bin_saving(k: int, lanes: int, dsp_per_lane: float) -> dict[str, float]:
+    """DSPs a real multiply (1 DSP) would save on the lanes that only see bins 0 and k/2 (P a multiple of
+    k/2 + 1: 2 such lanes per k/2 + 1); 0 when P is not a multiple (the lanes' bins rotate)."""
+    bins = k // 2 + 1
+    real_lanes = 2 * (lanes // bins) if lanes % bins == 0 else 0
+    saved = real_lanes * (dsp_per_lane - 1)
+    return {
+        "real_lanes": real_lanes,
+        "dsp_saved": saved,
+        "fraction_of_mac_dsp": saved / (lanes * dsp_per_lane),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--out", type=Path, default=Path("build/bench/dsp_pack.json"))
+    ap.add_argument("--lanes", type=int, nargs="+", default=[9, 18, 36], help="P of the cmac array runs")
+    ap.add_argument("--pe-lanes", type=int, nargs="*", default=[9, 18], help="P of the whole-PE runs")
+    ap.add_argument("--forms", nargs="+", default=["3m", "pack"], choices=sorted(FORMS))
+    ap.add_argument("--bits", type=int, default=8)
+    ap.add_argument("--k", type=int, default=16)
+    ap.add_argument(
+        "--ws-bits", type=int, default=None, help="weight-spectrum word (default: widest that packs)"
+    )
+    ap.add_argument("--w-depth", type=int, default=512)
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+
+    fft_w = NumericsConfig.for_data_bits(args.bits, args.k).fft_out.word
+    ws_bits = dsp_pack.widest_packable_weight_spectrum(fft_w) if args.ws_bits is None else args.ws_bits
+    cfg = numerics(args.bits, args.k, ws_bits)
+    pack_w = dsp_pack.packed_pair_bits(fft_w, ws_bits)
+    problem = dsp_pack.dsp_pack_problem(cfg)
+    if "pack" in args.forms and problem is not None:
+        sys.exit(f"bench_dsp_pack: {args.bits}-bit data at k = {args.k} does not pack: {problem}")
+    print(
+        f"synth_xilinx -family xcu, k = {args.k}, data {cfg.data}, input spectra {cfg.fft_out}, weight spectra "
+        f"{cfg.weight_spectrum} (packed pair {pack_w} bits), weight ROM {args.w_depth} words"
+    )
+    runs: list[dict[str, Any]] = []
+    result: dict[str, Any] = {
+        "machine": platform.platform(),
+        "yosys": subprocess.run(
+            [fpga.need_tool("yosys"), "-V"], capture_output=True, text=True
+        ).stdout.strip(),
+        "k": args.k,
+        "numerics": cfg.to_dict(),
+        "packed_pair_bits": pack_w,
+        "runs": runs,
+    }
+    with tempfile.TemporaryDirectory(prefix="ernn-dsp-pack-") as tmp:
+        work = Path(tmp)
+        tw = rtl_runner.memh_file(
+            work, "tw", rtl_runner.twiddle_words(args.k, cfg.twiddle), 2 * cfg.twiddle.word
+        )
+        plan = [("ernn_cmac_array", p) for p in args.lanes] + [("ernn_pe", p) for p in args.pe_lanes]
+        for top, lanes in plan:
+            wf = rom_file(work, lanes, args.w_depth, 2 * ws_bits, args.seed)
+            by_form = {}
+            for form in args.forms:
+                params = params_for(top, cfg, lanes, form, wf, tw, args.w_depth)
+                r = synth(top, params, work / f"{top}-p{lanes}-{form}")
+                r.update(top=top, lanes=lanes, form=form, dsp_per_lane=r["dsp"] / lanes)
+                by_form[form] = r
+                runs.append(r)
+                print(
+                    f"  {top:16s} P {lanes:3d} {form:4s}: LUT {r['lut']:7.0f}  FF {r['ff']:7.0f}  DSP {r['dsp']:5.0f} "
+                    f"({r['dsp_per_lane']:.2f}/lane)  BRAM36 {r['bram36']:5.1f}  CARRY8 {r['carry8']:5.0f}  {r['yosys_s']:.0f} s"
+                )
+                atomic.write_json(args.out, result, force=True)
+            if "pack" in by_form and "3m" in by_form:
+                a, b = by_form["pack"], by_form["3m"]
+                ratio = {key: a[key] / b[key] if b[key] else None for key in ("lut", "ff", "dsp")}
+                by_form["pack"]["vs_3m"] = ratio
+                print(
+                    f"  {'':16s}        pack/3m: DSP {ratio['dsp']:.3f}  LUT {ratio['lut']:.3f}  FF {ratio['ff']:.3f}"
+                )
+            if top == "ernn_cmac_array":
+                for r in by_form.values():
+                    r["real_bins"] = real_bin_saving(args.k, lanes, r["dsp_per_lane"])
+        atomic.write_json(args.out, result, force=True)
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
