@@ -22,13 +22,22 @@ E-RNN toolkit: accelerator cell writer — the cell unit's beats back into whole
  *   c_data  K samples of c_t, Q(CELL_W, CELL_F) (LSTM; zero for a GRU), at c_base + blk
  *
  * Blocks follow the stages of the exporter's job table (port `job`: the first job of the
- * stage; next_stage moves on), whose fields give the addresses. stage counts stages mod 4
- * (the tag of the m blocks the command side waits for). Without a projection the last
+ * stage; next_stage moves on), whose fields give the addresses. stage counts stages mod
+ * 2**STAGE_W (the tag of the m blocks the command side waits for). With LAYER_SKEW (layers
+ * pipelined across steps, ernn_cmd) the stage and its step parity come from the command
+ * side's ring entry of that counter (stage_job, stage_par), and h_t goes to the h copy of
+ * the step's parity (H_PAR_OFF words up for odd steps). Without a projection the last
  * layer's h_t also fills the output vector, so the cell unit is stalled while that waits
  * on m_axis (out_full).
  */
 module ernn_cell_writer #
 (
+    // 1: layers pipelined across steps (stage_* from the command side's ring)
+    parameter LAYER_SKEW = 0,
+    // stage counter width (ernn_cmd)
+    parameter STAGE_W = 2,
+    // LAYER_SKEW: h-memory words between the two step-parity copies
+    parameter H_PAR_OFF = 0,
     // 1: LSTM (h and c), 0: GRU (h)
     parameter CELL_LSTM = 1,
     // 1: LSTM projection (h_t is m_t, which goes to the m memory)
@@ -65,6 +74,9 @@ module ernn_cell_writer #
     input  wire [JOB_W-1:0]      job_next_stage,
     input  wire [H_ADDR_W-1:0]   job_h_base,
     input  wire [C_ADDR_W-1:0]   job_c_base,
+    // LAYER_SKEW: the ring entry of `stage` (its first job, its step parity)
+    input  wire [JOB_W-1:0]      stage_job,
+    input  wire                  stage_par,
 
     // cell-unit output beats (ernn_lstm_cell / ernn_gru_cell m_axis_tdata)
     input  wire [CELL_OUT_W-1:0] s_axis_tdata,
@@ -82,7 +94,7 @@ module ernn_cell_writer #
     output wire [K*DATA_W-1:0]   h_data,
     output wire [C_ADDR_W-1:0]   c_addr,
     output wire [K*CELL_W-1:0]   c_data,
-    output wire [1:0]            stage,      // stage of the block, mod 4
+    output wire [STAGE_W-1:0]    stage,      // stage of the block, mod 2**STAGE_W
     output wire                  last_layer, // the block is the last layer's
     output wire                  par         // step parity of the block
 );
@@ -117,9 +129,12 @@ reg [SUB_W-1:0] sub_reg;
 reg [IDX_W-1:0] blk_reg;
 reg [JOB_W-1:0] job_reg;
 reg par_reg;
-reg [1:0] stage_reg;
+reg [STAGE_W-1:0] stage_reg;
 
-assign job = job_reg;
+localparam integer H_PAR_OFF_I = H_PAR_OFF;
+localparam [H_ADDR_W-1:0] PAR_OFF = H_PAR_OFF_I[H_ADDR_W-1:0];
+
+assign job = LAYER_SKEW != 0 ? stage_job : job_reg;
 
 wire sub_last = sub_reg == SPLIT_LAST;
 assign blk_last = blk_reg == job_last_blk;
@@ -221,17 +236,17 @@ always @(posedge clk) begin
         blk_reg <= {IDX_W{1'b0}};
         job_reg <= {JOB_W{1'b0}};
         par_reg <= 1'b0;
-        stage_reg <= 2'd0;
+        stage_reg <= {STAGE_W{1'b0}};
     end
 end
 
 assign blk = blk_reg;
-assign h_addr = job_h_base + blk_reg[H_ADDR_W-1:0];
+assign h_addr = job_h_base + blk_reg[H_ADDR_W-1:0] + (LAYER_SKEW != 0 && stage_par ? PAR_OFF : {H_ADDR_W{1'b0}});
 assign c_addr = job_c_base + blk_reg[C_ADDR_W-1:0];
 assign c_data = c_blk;
 assign stage = stage_reg;
 assign last_layer = job_last_layer;
-assign par = par_reg;
+assign par = LAYER_SKEW != 0 ? stage_par : par_reg;
 
 endmodule
 

@@ -23,6 +23,10 @@ E-RNN toolkit: accelerator command side — input frames, PE job commands and th
  *      zero-padded to whole blocks; later layers: the layer below's h_t at x_base) and the
  *      rest h_{t-1} of this layer at h_base (zero on the first frame of a sequence).
  *
+ * With LAYER_SKEW the slot of step t issues layer l's stage of step t - l instead (the
+ * section "LAYER_SKEW" below: shift register of steps per layer, drain slots, skipped
+ * stages, the ring of issued stages, per-layer producer progress).
+ *
  * A block is requested as soon as its producer has written it (h_stage/h_count: the stage
  * (mod 4) the h producer is writing and its blocks so far; m_tag/m_count likewise for m),
  * so the next job's FFTs overlap the current job's tail; a stage's first job waits until
@@ -63,6 +67,17 @@ module ernn_cmd #
     parameter H_ADDR_W = 2,
     // m-memory address width
     parameter M_ADDR_W = 2,
+    // 1: layers pipelined across steps (ernn_params.vh ERNN_LAYER_SKEW): in the slot of step t
+    // layer l's stage of step t - l is issued (see below); 0: layers in order
+    parameter LAYER_SKEW = 0,
+    // stage counter width: 2 in order; LAYER_SKEW: clog2(L + 2) (the stages in flight, the ring)
+    parameter STAGE_W = 2,
+    // LAYER_SKEW: step number width (mod 2**TAG_W) of the per-layer producer progress
+    parameter TAG_W = 1,
+    // layer index width (job_layer)
+    parameter LAYER_W = 1,
+    // LAYER_SKEW: h-memory words between the two step-parity copies (L q_h)
+    parameter H_PAR_OFF = 0,
     // s_axis_tdata width: INPUT_SIZE samples padded to whole bytes (derived; do not override)
     parameter IN_TDATA_W = ((INPUT_SIZE * DATA_W + 7) / 8) * 8
 )
@@ -79,10 +94,13 @@ module ernn_cmd #
     // job-table read port (ernn_job_table): the job being issued or loaded, and its fields
     output wire [JOB_W-1:0]       job,
     input  wire [1:0]             job_kind,
+    input  wire [LAYER_W-1:0]     job_layer,
     input  wire                   job_first_layer,
+    input  wire                   job_last_layer,
     input  wire                   job_stage_first,
     input  wire                   job_stage_last,
     input  wire                   job_step_last,
+    input  wire [JOB_W-1:0]       job_next_stage,
     input  wire [CNT_W-1:0]       job_load_count,
     input  wire [IDX_W-1:0]       job_load_last,
     input  wire [IDX_W-1:0]       job_x_blocks,
@@ -116,16 +134,23 @@ module ernn_cmd #
     output wire [M_ADDR_W-1:0]    m_rd_addr,
     input  wire [K*DATA_W-1:0]    m_rd_data,
 
-    // progress of the h producer: stage (mod 4) being written, blocks of it written so far
-    input  wire [1:0]             h_stage,
+    // progress of the h producer: stage (mod 2**STAGE_W) being written, blocks of it written so far
+    input  wire [STAGE_W-1:0]     h_stage,
     input  wire [IDX_W-1:0]       h_count,
-    // progress of the m writer: stage (mod 4) of the last m block written, blocks so far
-    input  wire [1:0]             m_tag,
+    // LAYER_SKEW: per layer l (at [l*TAG_W +: TAG_W] / [l*IDX_W +: IDX_W]) the steps whose h is
+    // complete (mod 2**TAG_W) and the blocks written of the next one
+    input  wire [NUM_LAYERS*TAG_W-1:0] hl_done,
+    input  wire [NUM_LAYERS*IDX_W-1:0] hl_count,
+    // progress of the m writer: stage (mod 2**STAGE_W) of the last m block written, blocks so far
+    input  wire [STAGE_W-1:0]     m_tag,
     input  wire [IDX_W-1:0]       m_count,
 
-    // per step parity: the step starts a sequence (zero state), its frame had tlast
+    // per step parity: the step starts a sequence (zero state), its frame had tlast (layers in order)
     output wire [1:0]             step_first,
-    output wire [1:0]             step_last
+    output wire [1:0]             step_last,
+    // LAYER_SKEW: the stages issued, entry (stage mod 2**STAGE_W) at [e*RING_W +: RING_W]:
+    // {first job, step (mod 2**TAG_W; bit 0 its parity), first frame of a sequence, tlast}
+    output wire [(1<<STAGE_W)*(JOB_W+TAG_W+2)-1:0] ring
 );
 
 function integer cdiv(input integer a, input integer b);
@@ -159,6 +184,15 @@ initial begin
     end
     if (IN_TDATA_W != ((INPUT_SIZE * DATA_W + 7) / 8) * 8) begin
         $error("Error: ernn_cmd IN_TDATA_W is derived; do not override it");
+        $finish;
+    end
+    if (LAYER_SKEW != 0 && (NUM_LAYERS < 2 || (1 << STAGE_W) < NUM_LAYERS + 2 || (1 << (TAG_W - 1)) < NUM_LAYERS + 2)) begin
+        $error("Error: ernn_cmd LAYER_SKEW needs NUM_LAYERS >= 2 (got %0d; one layer has nothing to pipeline) and STAGE_W, TAG_W for L + 2 stages in flight (got %0d, %0d)",
+            NUM_LAYERS, STAGE_W, TAG_W);
+        $finish;
+    end
+    if (LAYER_SKEW == 0 && STAGE_W != 2) begin
+        $error("Error: ernn_cmd STAGE_W is 2 with the layers in order (got %0d)", STAGE_W);
         $finish;
     end
 end
@@ -228,12 +262,59 @@ localparam [1:0] CMD_LOAD = 2'd1;
 
 reg [1:0] cmd_state_reg;
 reg [JOB_W-1:0] cmd_job_reg;    // job-table row
-reg [1:0] cmd_stage_reg;        // stage index mod 4
+reg [STAGE_W-1:0] cmd_stage_reg;  // stage index mod 2**STAGE_W (stages issued)
 reg cmd_par_reg;                // step parity
 reg cmd_first_reg;              // this step starts a sequence
 reg [IDX_W-1:0] ld_idx_reg;     // input block of the job being sent
 
 assign job = cmd_job_reg;
+
+// ---------------------------------------------------------------------------------------
+// LAYER_SKEW: the slot of step t issues layer l's stage of step t - l. A shift register
+// holds, per layer, the step that layer works on in the current slot (valid, its number,
+// first frame of a sequence, tlast); it shifts by one layer when a slot opens (at job 0),
+// layer 0 taking the waiting frame. With no frame waiting but steps still owed by layers
+// above, the slot opens as a drain slot (layer 0 idle) so the last output never waits for
+// a frame that may not come. A stage whose layer has no step (before the first frame has
+// reached it, behind a drain slot) is skipped: it is not issued and no unit sees it, so the
+// stage counters of all units count the same (issued) stages. Every issued stage is
+// recorded in the ring (first job, step, flags), which the units behind the PE read by
+// their own stage counter: a stage's h goes to the copy of its step's parity, x_t is read
+// from the layer below's copy of the same step, h_{t-1} from this layer's other copy.
+
+localparam RING_D = 1 << STAGE_W;
+localparam RING_W = JOB_W + TAG_W + 2;
+localparam integer L_I = NUM_LAYERS;
+localparam [STAGE_W-1:0] INFLIGHT_MAX = L_I[STAGE_W-1:0];
+localparam integer H_PAR_OFF_I = H_PAR_OFF;
+localparam [H_ADDR_W-1:0] PAR_OFF = H_PAR_OFF_I[H_ADDR_W-1:0];
+
+// the current stage's step (ring / shift register below)
+wire sr_valid;                  // the stage's layer has a step in this slot
+wire sr_first;                  // it is the first of a sequence
+wire sr_last;                   // its frame had tlast
+wire [TAG_W-1:0] sr_step;       // its number
+wire sr_owed;                   // a layer above layer 0 still owes a step
+wire [TAG_W-1:0] step_ctr;      // number of the next frame's step
+reg slot_open_reg;              // the current slot's shift register is in place
+// the producer progress of the layer below (x_t) and of this layer (h_{t-1}): complete, or
+// being written (blocks so far)
+wire x_done;
+wire x_now;
+wire [IDX_W-1:0] x_count;
+wire r_done;
+wire r_now;
+wire [IDX_W-1:0] r_count;
+
+// the job is the first of a slot (layer 0's first) that has not opened yet
+wire slot_opening = LAYER_SKEW != 0 && job_first_layer && job_stage_first && !slot_open_reg;
+// the stage being issued: its step and flags
+wire [TAG_W-1:0] iss_step = slot_opening ? step_ctr : sr_step;
+wire iss_first = slot_opening ? frame_first_reg : sr_first;
+wire iss_last = slot_opening ? frame_last_reg : sr_last;
+wire iss_par = sr_step[0];
+// h_{t-1} is zero: the first frame of a sequence
+wire rec_zero = LAYER_SKEW != 0 ? sr_first : cmd_first_reg;
 
 // where input block ld_idx comes from and whether its producer has written it
 reg [1:0] ld_src;
@@ -242,7 +323,7 @@ reg ld_avail;
 
 // this stage minus the stage the h producer is writing: 0 = every earlier stage is written;
 // 1 = the previous stage is being written (h_count blocks so far); 2 = two back (no start)
-wire [1:0] hp_diff = cmd_stage_reg - h_stage;
+wire [STAGE_W-1:0] hp_diff = cmd_stage_reg - h_stage;
 wire [IDX_W-1:0] ld_hidx = ld_idx_reg - job_x_blocks;   // recurrent block index
 
 always @* begin
@@ -257,15 +338,26 @@ always @* begin
         if (job_first_layer) begin
             ld_src = SRC_FRAME;
             ld_avail = frame_valid_reg;
+        end else if (LAYER_SKEW != 0) begin
+            // the layer below's h of the same step, in the copy of its parity
+            ld_src = SRC_H;
+            ld_haddr = job_x_base + ld_idx_reg[H_ADDR_W-1:0] + (iss_par ? PAR_OFF : {H_ADDR_W{1'b0}});
+            ld_avail = x_done || (x_now && x_count > ld_idx_reg);
         end else begin
             ld_src = SRC_H;
             ld_haddr = job_x_base + ld_idx_reg[H_ADDR_W-1:0];
-            ld_avail = hp_diff == 2'd0 || h_count > ld_idx_reg;
+            ld_avail = hp_diff == {STAGE_W{1'b0}} || h_count > ld_idx_reg;
         end
-    end else if (!cmd_first_reg) begin
-        // h_{t-1} of this layer: stage - L, the previous stage when L = 1
+    end else if (!rec_zero) begin
         ld_src = SRC_H;
-        ld_avail = NUM_LAYERS > 1 || hp_diff == 2'd0 || h_count > ld_hidx;
+        if (LAYER_SKEW != 0) begin
+            // this layer's h of the previous step, in the other copy
+            ld_haddr = job_h_base + ld_hidx[H_ADDR_W-1:0] + (iss_par ? {H_ADDR_W{1'b0}} : PAR_OFF);
+            ld_avail = r_done || (r_now && r_count > ld_hidx);
+        end else begin
+            // h_{t-1} of this layer: stage - L, the previous stage when L = 1
+            ld_avail = NUM_LAYERS > 1 || hp_diff == {STAGE_W{1'b0}} || h_count > ld_hidx;
+        end
     end
 end
 
@@ -336,8 +428,17 @@ assign m_axis_tdata = ld_fifo_reg[ld_rd_ptr_reg];
 assign m_axis_tvalid = ld_count_reg != 3'd0;
 
 // command issue: a stage starts once the stage two back has written all of its h
-// (hp_diff < 2) and, for layer 0, once its frame is here
-wire cmd_start_ok = !job_stage_first || (hp_diff != 2'd2 && (!job_first_layer || frame_valid_reg));
+// (hp_diff < 2) and, for layer 0, once its frame is here. LAYER_SKEW: once at most L
+// stages are in flight (so the ring and the stage tags never alias), with a step for its
+// layer; a stage without one is skipped, and a slot without a frame opens as a drain slot
+// only if a layer above still owes a step (else the command side waits for a frame).
+wire inflight_ok = hp_diff <= INFLIGHT_MAX;
+wire cmd_start_ok = LAYER_SKEW != 0
+    ? !job_stage_first || (inflight_ok && (slot_opening ? frame_valid_reg : sr_valid))
+    : !job_stage_first || (hp_diff != 2'd2 && (!job_first_layer || frame_valid_reg));
+wire drain_open = slot_opening && !frame_valid_reg && sr_owed && inflight_ok;
+wire stage_skip = cmd_state_reg == CMD_ISSUE && LAYER_SKEW != 0 && job_stage_first
+    && (slot_opening ? drain_open : !sr_valid);
 assign m_cmd_valid = cmd_state_reg == CMD_ISSUE && cmd_start_ok;
 assign m_cmd_load_count = job_load_count;
 assign m_cmd_read_base = job_read_base;
@@ -374,20 +475,108 @@ always @(posedge clk) begin
         if (job_step_last) begin
             cmd_job_reg <= {JOB_W{1'b0}};
             cmd_par_reg <= !cmd_par_reg;
+            slot_open_reg <= 1'b0;
         end else begin
             cmd_job_reg <= cmd_job_reg + 1'b1;
+        end
+    end
+
+    // LAYER_SKEW: open a slot, skip a stage without a step
+    if ((cmd_fire || stage_skip) && slot_opening) begin
+        slot_open_reg <= 1'b1;
+    end
+    if (stage_skip) begin
+        if (job_last_layer) begin
+            cmd_job_reg <= {JOB_W{1'b0}};
+            slot_open_reg <= 1'b0;
+        end else begin
+            cmd_job_reg <= job_next_stage;
         end
     end
 
     if (rst) begin
         cmd_state_reg <= CMD_ISSUE;
         cmd_job_reg <= {JOB_W{1'b0}};
-        cmd_stage_reg <= 2'd0;
+        cmd_stage_reg <= {STAGE_W{1'b0}};
         cmd_par_reg <= 1'b0;
         cmd_first_reg <= 1'b1;
         ld_idx_reg <= {IDX_W{1'b0}};
+        slot_open_reg <= 1'b0;
     end
 end
+
+// LAYER_SKEW: the shift register of steps per layer, the step counter and the ring
+generate
+if (LAYER_SKEW != 0) begin : g_skew
+    reg [NUM_LAYERS-1:0] sr_valid_reg;
+    reg [NUM_LAYERS-1:0] sr_first_reg;
+    reg [NUM_LAYERS-1:0] sr_last_reg;
+    reg [NUM_LAYERS*TAG_W-1:0] sr_step_reg;
+    reg [TAG_W-1:0] step_ctr_reg;
+    reg [RING_D*RING_W-1:0] ring_reg;
+
+    wire [LAYER_W-1:0] below = job_layer - 1'b1;
+    // steps complete past x's step and past h_{t-1}'s (positive: complete; the tags are wide
+    // enough that the difference never wraps)
+    wire [TAG_W-1:0] x_diff = hl_done[below*TAG_W +: TAG_W] - sr_step;
+    wire [TAG_W-1:0] r_diff = hl_done[job_layer*TAG_W +: TAG_W] - sr_step + 1'b1;
+
+    assign sr_valid = sr_valid_reg[job_layer];
+    assign sr_first = sr_first_reg[job_layer];
+    assign sr_last = sr_last_reg[job_layer];
+    assign sr_step = sr_step_reg[job_layer*TAG_W +: TAG_W];
+    assign sr_owed = |sr_valid_reg[NUM_LAYERS-2:0];
+    assign step_ctr = step_ctr_reg;
+    assign x_done = x_diff != {TAG_W{1'b0}} && !x_diff[TAG_W-1];
+    assign x_now = x_diff == {TAG_W{1'b0}};
+    assign x_count = hl_count[below*IDX_W +: IDX_W];
+    assign r_done = r_diff != {TAG_W{1'b0}} && !r_diff[TAG_W-1];
+    assign r_now = r_diff == {TAG_W{1'b0}};
+    assign r_count = hl_count[job_layer*IDX_W +: IDX_W];
+    assign ring = ring_reg;
+
+    always @(posedge clk) begin
+        // a slot opens: every step moves up a layer, layer 0 takes the frame (if any)
+        if ((cmd_fire || stage_skip) && slot_opening) begin
+            sr_valid_reg <= {sr_valid_reg[NUM_LAYERS-2:0], frame_valid_reg};
+            sr_first_reg <= {sr_first_reg[NUM_LAYERS-2:0], frame_first_reg};
+            sr_last_reg <= {sr_last_reg[NUM_LAYERS-2:0], frame_last_reg};
+            sr_step_reg <= {sr_step_reg[(NUM_LAYERS-1)*TAG_W-1:0], step_ctr_reg};
+            if (frame_valid_reg) begin
+                step_ctr_reg <= step_ctr_reg + 1'b1;
+            end
+        end
+        if (cmd_fire && job_stage_first) begin
+            ring_reg[cmd_stage_reg*RING_W +: RING_W] <= {cmd_job_reg, iss_step, iss_first, iss_last};
+        end
+
+        if (rst) begin
+            sr_valid_reg <= {NUM_LAYERS{1'b0}};
+            step_ctr_reg <= {TAG_W{1'b0}};
+        end
+    end
+end else begin : g_in_order
+    assign sr_valid = 1'b0;
+    assign sr_first = 1'b0;
+    assign sr_last = 1'b0;
+    assign sr_step = {TAG_W{1'b0}};
+    assign sr_owed = 1'b0;
+    assign step_ctr = {TAG_W{1'b0}};
+    assign x_done = 1'b0;
+    assign x_now = 1'b0;
+    assign x_count = {IDX_W{1'b0}};
+    assign r_done = 1'b0;
+    assign r_now = 1'b0;
+    assign r_count = {IDX_W{1'b0}};
+    assign ring = {(RING_D*RING_W){1'b0}};
+
+    // the skewed order's inputs
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire unused_skew = &{1'b0, hl_done, hl_count, job_layer, job_last_layer, job_next_stage, iss_step,
+        iss_first, iss_last};
+    /* verilator lint_on UNUSEDSIGNAL */
+end
+endgenerate
 
 endmodule
 

@@ -17,7 +17,10 @@ E-RNN toolkit: accelerator core — the controller's units around the circulant 
  * input / recurrent blocks, p_r = ceil(PROJ_SIZE / K).
  *
  * One *stage* is one layer at one time step; stages run in order (layer 0..L-1 of step t,
- * then step t + 1). What each stage's PE jobs are (LSTM gate[, proj]; GRU rz, in, hn), their
+ * then step t + 1), or with LAYER_SKEW (layers pipelined across steps) the slot of step t
+ * runs layer l's stage of step t - l: h has two copies by step parity, the h producer's
+ * progress is kept per layer, and the units behind the PE take each stage's first job,
+ * step parity and flags from the command side's ring (ernn_cmd). What each stage's PE jobs are (LSTM gate[, proj]; GRU rz, in, hn), their
  * rows, input blocks, spectrum slots, weight offsets and operand addresses is the exporter's
  * job table (JOB_TABLE = ernn_params.vh ERNN_JOB_TABLE, ernn.export.schedule): this core
  * holds no copy of the schedule. Each unit below walks that table with its own read port
@@ -75,6 +78,9 @@ module ernn_ctrl #
     parameter CELL_LANES = 2,
     // IFFTs side by side in the PE: row blocks per clock into the gate buffer (1, 2, 4 or 8)
     parameter N_IFFT = 1,
+    // 1: layers pipelined across steps (ernn_params.vh ERNN_LAYER_SKEW; NUM_LAYERS >= 2): the
+    // slot of step t issues layer l's stage of step t - l (ernn_cmd); 0: layers in order
+    parameter LAYER_SKEW = 0,
     // data word: x_t, h_t, m_t, Q(DATA_W, DATA_F)
     parameter DATA_W = 16,
     // data fraction bits
@@ -220,7 +226,9 @@ localparam ROWS_MAX = (CELL_LSTM ? 4 : 2) * PB;
 
 // memory geometry: h per (layer, block); c, biases, peepholes per (layer, hidden block);
 // the gate buffer and m per hidden block
-localparam H_DEPTH = max2(2, NUM_LAYERS * QH);
+// (layers pipelined: two copies of h by step parity, the second H_PAR_OFF words up)
+localparam H_PAR_OFF = LAYER_SKEW != 0 ? NUM_LAYERS * QH : 0;
+localparam H_DEPTH = max2(2, (LAYER_SKEW != 0 ? 2 : 1) * NUM_LAYERS * QH);
 localparam C_DEPTH = max2(2, NUM_LAYERS * PB);
 localparam Y_DEPTH = max2(2, PB);
 localparam H_ADDR_W = $clog2(H_DEPTH);
@@ -238,6 +246,15 @@ localparam JOB_W = JOBS > 1 ? $clog2(JOBS) : 1;
 localparam IDX_W = max2(CNT_W, max2(H_ADDR_W, C_ADDR_W));
 // the feeder's state port: c (LSTM) or h (GRU)
 localparam ST_ADDR_W = CELL_LSTM ? C_ADDR_W : H_ADDR_W;
+
+// stage counters: 2 bits in order (at most two stages in flight); pipelined, L + 1 stages
+// may be in flight and a stage's step number (TAG_W) is compared with each layer's progress
+localparam STAGE_W = LAYER_SKEW != 0 ? $clog2(NUM_LAYERS + 2) : 2;
+localparam TAG_W = $clog2(NUM_LAYERS + 2) + 2;
+localparam LAYER_W = NUM_LAYERS > 1 ? $clog2(NUM_LAYERS) : 1;
+// the command side's ring of issued stages: {first job, step, first frame, tlast} per entry
+localparam RING_D = 1 << STAGE_W;
+localparam RING_W = JOB_W + TAG_W + 2;
 
 // the PE's row count per output beat
 localparam ROWS_OUT_W = $clog2(N_IFFT + 1);
@@ -281,6 +298,11 @@ initial begin
         $error("Error: ernn_ctrl CELL_LANES must divide K = %0d (got %0d)", K, CELL_LANES);
         $finish;
     end
+    if (LAYER_SKEW != 0 && (LAYER_SKEW != 1 || NUM_LAYERS < 2)) begin
+        $error("Error: ernn_ctrl LAYER_SKEW = 1 pipelines two or more layers (got LAYER_SKEW = %0d, NUM_LAYERS = %0d)",
+            LAYER_SKEW, NUM_LAYERS);
+        $finish;
+    end
     if (XBUF_DEPTH < 2 || JOBS < 1) begin
         $error("Error: ernn_ctrl needs XBUF_DEPTH >= 2 and JOBS >= 1 (got %0d, %0d)", XBUF_DEPTH, JOBS);
         $finish;
@@ -300,7 +322,10 @@ end
 
 wire [JOB_W-1:0] cmd_job;
 wire [1:0] cmd_kind;
+wire [LAYER_W-1:0] cmd_layer;
 wire cmd_first_layer;
+wire cmd_last_layer;
+wire [JOB_W-1:0] cmd_next_stage;
 wire cmd_stage_first;
 wire cmd_stage_last;
 wire cmd_step_last;
@@ -340,17 +365,19 @@ ernn_job_table #(
     .ROWS_W(ROWS_W),
     .W_ADDR_W(W_ADDR_W),
     .H_ADDR_W(H_ADDR_W),
-    .C_ADDR_W(C_ADDR_W)
+    .C_ADDR_W(C_ADDR_W),
+    .LAYER_W(LAYER_W)
 )
 cmd_job_inst (
     .job(cmd_job),
     .kind(cmd_kind),
+    .layer(cmd_layer),
     .first_layer(cmd_first_layer),
-    .last_layer(),
+    .last_layer(cmd_last_layer),
     .stage_first(cmd_stage_first),
     .stage_last(cmd_stage_last),
     .step_last(cmd_step_last),
-    .next_stage(),
+    .next_stage(cmd_next_stage),
     .gates_last(),
     .rows(cmd_rows),
     .last_blk(),
@@ -383,12 +410,15 @@ wire [BLK_W-1:0] h_rd_data;         // K samples of h, Q(data)
 wire m_rd_en;
 wire [Y_ADDR_W-1:0] m_rd_addr;
 wire [BLK_W-1:0] m_rd_data;         // K samples of m, Q(data)
-wire [1:0] hp_stage;
+wire [STAGE_W-1:0] hp_stage;
 wire [IDX_W-1:0] hp_count;
-wire [1:0] m_tag;
+wire [NUM_LAYERS*TAG_W-1:0] hl_done;
+wire [NUM_LAYERS*IDX_W-1:0] hl_count;
+wire [STAGE_W-1:0] m_tag;
 wire [IDX_W-1:0] m_count;
 wire [1:0] step_first;
 wire [1:0] step_last;
+wire [RING_D*RING_W-1:0] ring;  // issued stages: {first job, step, first frame, tlast}
 
 ernn_cmd #(
     .INPUT_SIZE(INPUT_SIZE),
@@ -402,7 +432,12 @@ ernn_cmd #(
     .ROWS_W(ROWS_W),
     .W_ADDR_W(W_ADDR_W),
     .H_ADDR_W(H_ADDR_W),
-    .M_ADDR_W(Y_ADDR_W)
+    .M_ADDR_W(Y_ADDR_W),
+    .LAYER_SKEW(LAYER_SKEW),
+    .STAGE_W(STAGE_W),
+    .TAG_W(TAG_W),
+    .LAYER_W(LAYER_W),
+    .H_PAR_OFF(H_PAR_OFF)
 )
 cmd_inst (
     .clk(clk),
@@ -413,10 +448,13 @@ cmd_inst (
     .s_axis_tlast(s_axis_tlast),
     .job(cmd_job),
     .job_kind(cmd_kind),
+    .job_layer(cmd_layer),
     .job_first_layer(cmd_first_layer),
+    .job_last_layer(cmd_last_layer),
     .job_stage_first(cmd_stage_first),
     .job_stage_last(cmd_stage_last),
     .job_step_last(cmd_step_last),
+    .job_next_stage(cmd_next_stage),
     .job_load_count(cmd_load_count),
     .job_load_last(cmd_load_last),
     .job_x_blocks(cmd_x_blocks),
@@ -444,10 +482,13 @@ cmd_inst (
     .m_rd_data(m_rd_data),
     .h_stage(hp_stage),
     .h_count(hp_count),
+    .hl_done(hl_done),
+    .hl_count(hl_count),
     .m_tag(m_tag),
     .m_count(m_count),
     .step_first(step_first),
-    .step_last(step_last)
+    .step_last(step_last),
+    .ring(ring)
 );
 
 // ---------------------------------------------------------------------------------------
@@ -559,9 +600,44 @@ wire unused_pe_tlast = pe_m_axis_tlast;
 /* verilator lint_on UNUSEDSIGNAL */
 
 // ---------------------------------------------------------------------------------------
+// layers pipelined across steps (LAYER_SKEW): each unit behind the PE reads the command
+// side's ring entry of its own stage counter (the stage's first job, step, flags)
+
+wire [STAGE_W-1:0] pw_stage;
+wire [STAGE_W-1:0] fd_stage;
+wire [STAGE_W-1:0] cw_stage;
+wire [RING_W-1:0] pw_entry;
+wire [RING_W-1:0] fd_entry;
+wire [RING_W-1:0] cw_entry;
+
+ernn_sel #(.N(RING_D), .W(RING_W), .SEL_W(STAGE_W))
+pw_ring_inst (.in(ring), .sel(pw_stage), .out(pw_entry));
+ernn_sel #(.N(RING_D), .W(RING_W), .SEL_W(STAGE_W))
+fd_ring_inst (.in(ring), .sel(fd_stage), .out(fd_entry));
+ernn_sel #(.N(RING_D), .W(RING_W), .SEL_W(STAGE_W))
+cw_ring_inst (.in(ring), .sel(cw_stage), .out(cw_entry));
+
+// entry fields: [0] tlast, [1] first frame of a sequence, [2] step parity, job at the top
+wire [JOB_W-1:0] pw_stage_job = pw_entry[RING_W-1 -: JOB_W];
+wire pw_stage_par = pw_entry[2];
+wire [JOB_W-1:0] fd_stage_job = fd_entry[RING_W-1 -: JOB_W];
+wire fd_stage_first = fd_entry[1];
+wire fd_stage_par = fd_entry[2];
+wire [JOB_W-1:0] cw_stage_job = cw_entry[RING_W-1 -: JOB_W];
+wire cw_stage_par = cw_entry[2];
+// the output's tlast: the h producer's stage's
+wire skew_out_tlast = HAS_PROJ ? pw_entry[0] : cw_entry[0];
+// the step numbers are the command side's; a unit needs only their parity
+/* verilator lint_off UNUSEDSIGNAL */
+wire unused_entries = &{1'b0, pw_entry, fd_entry, cw_entry};
+/* verilator lint_on UNUSEDSIGNAL */
+
+// ---------------------------------------------------------------------------------------
 // PE writer: row blocks -> gate buffer, or (projection) -> h
 
 wire [JOB_W-1:0] pw_job;
+wire [LAYER_W-1:0] pw_layer;
+wire pw_stage_last;
 wire [1:0] pw_kind;
 wire [1:0] pw_gates_last;
 wire [IDX_W-1:0] pw_last_blk;
@@ -583,15 +659,17 @@ ernn_job_table #(
     .ROWS_W(ROWS_W),
     .W_ADDR_W(W_ADDR_W),
     .H_ADDR_W(H_ADDR_W),
-    .C_ADDR_W(C_ADDR_W)
+    .C_ADDR_W(C_ADDR_W),
+    .LAYER_W(LAYER_W)
 )
 pw_job_inst (
     .job(pw_job),
+    .layer(pw_layer),
     .kind(pw_kind),
     .first_layer(),
     .last_layer(pw_last_layer),
     .stage_first(),
-    .stage_last(),
+    .stage_last(pw_stage_last),
     .step_last(pw_step_last),
     .next_stage(),
     .gates_last(pw_gates_last),
@@ -641,7 +719,10 @@ ernn_pe_writer #(
     .JOB_W(JOB_W),
     .IDX_W(IDX_W),
     .H_ADDR_W(H_ADDR_W),
-    .N_IFFT(N_IFFT)
+    .N_IFFT(N_IFFT),
+    .LAYER_SKEW(LAYER_SKEW),
+    .STAGE_W(STAGE_W),
+    .H_PAR_OFF(H_PAR_OFF)
 )
 pw_inst (
     .clk(clk),
@@ -652,6 +733,10 @@ pw_inst (
     .job_last_blk(pw_last_blk),
     .job_last_layer(pw_last_layer),
     .job_step_last(pw_step_last),
+    .job_stage_last(pw_stage_last),
+    .stage(pw_stage),
+    .stage_job(pw_stage_job),
+    .stage_par(pw_stage_par),
     .job_h_base(pw_h_base),
     .s_axis_tdata(pe_m_rows),
     .s_axis_tuser(pe_m_axis_tuser),
@@ -735,10 +820,12 @@ ernn_job_table #(
     .ROWS_W(ROWS_W),
     .W_ADDR_W(W_ADDR_W),
     .H_ADDR_W(H_ADDR_W),
-    .C_ADDR_W(C_ADDR_W)
+    .C_ADDR_W(C_ADDR_W),
+    .LAYER_W(LAYER_W)
 )
 fd_job_inst (
     .job(fd_job),
+    .layer(),
     .kind(),
     .first_layer(),
     .last_layer(fd_last_layer),
@@ -784,7 +871,10 @@ ernn_feeder #(
     .IDX_W(IDX_W),
     .Y_ADDR_W(Y_ADDR_W),
     .H_ADDR_W(H_ADDR_W),
-    .C_ADDR_W(C_ADDR_W)
+    .C_ADDR_W(C_ADDR_W),
+    .LAYER_SKEW(LAYER_SKEW),
+    .STAGE_W(STAGE_W),
+    .H_PAR_OFF(H_PAR_OFF)
 )
 fd_inst (
     .clk(clk),
@@ -796,6 +886,10 @@ fd_inst (
     .job_h_base(fd_h_base),
     .job_c_base(fd_c_base),
     .step_first(step_first),
+    .stage(fd_stage),
+    .stage_job(fd_stage_job),
+    .stage_first(fd_stage_first),
+    .stage_par(fd_stage_par),
     .rd_en(fd_read),
     .y_rd_blk(fd_blk),
     .y_full(fd_y_full),
@@ -905,6 +999,7 @@ endgenerate
 // cell writer: whole blocks of h_t (m_t) and c_t
 
 wire [JOB_W-1:0] cw_job;
+wire [LAYER_W-1:0] cw_layer;
 wire [IDX_W-1:0] cw_last_blk;
 wire cw_last_layer;
 wire [JOB_W-1:0] cw_next_stage;
@@ -925,10 +1020,12 @@ ernn_job_table #(
     .ROWS_W(ROWS_W),
     .W_ADDR_W(W_ADDR_W),
     .H_ADDR_W(H_ADDR_W),
-    .C_ADDR_W(C_ADDR_W)
+    .C_ADDR_W(C_ADDR_W),
+    .LAYER_W(LAYER_W)
 )
 cw_job_inst (
     .job(cw_job),
+    .layer(cw_layer),
     .kind(),
     .first_layer(),
     .last_layer(cw_last_layer),
@@ -958,7 +1055,6 @@ wire [H_ADDR_W-1:0] cw_h_addr;
 wire [BLK_W-1:0] cw_h_data;     // h_t (m_t) of a block, padding zeroed, Q(data)
 wire [C_ADDR_W-1:0] cw_c_addr;
 wire [CBLK_W-1:0] cw_c_data;    // c_t of a block, Q(cell)
-wire [1:0] cw_stage;
 wire cw_llast;
 wire cw_par;
 
@@ -973,7 +1069,10 @@ ernn_cell_writer #(
     .JOB_W(JOB_W),
     .IDX_W(IDX_W),
     .H_ADDR_W(H_ADDR_W),
-    .C_ADDR_W(C_ADDR_W)
+    .C_ADDR_W(C_ADDR_W),
+    .LAYER_SKEW(LAYER_SKEW),
+    .STAGE_W(STAGE_W),
+    .H_PAR_OFF(H_PAR_OFF)
 )
 cw_inst (
     .clk(clk),
@@ -984,6 +1083,8 @@ cw_inst (
     .job_next_stage(cw_next_stage),
     .job_h_base(cw_h_base),
     .job_c_base(cw_c_base),
+    .stage_job(cw_stage_job),
+    .stage_par(cw_stage_par),
     .s_axis_tdata(cell_m_data),
     .s_axis_tvalid(cell_m_valid),
     .s_axis_tready(cell_m_ready),
@@ -1008,6 +1109,11 @@ wire [H_ADDR_W-1:0] h_wr_addr = HAS_PROJ ? pw_h_addr : cw_h_addr;
 wire [BLK_W-1:0] h_wr_data = HAS_PROJ ? pw_h_data : cw_h_data;
 wire [IDX_W-1:0] h_wr_blk = HAS_PROJ ? pw_blk_reg : cw_blk;
 wire h_wr_last = HAS_PROJ ? pw_h_last : cw_blk_last;
+wire [LAYER_W-1:0] h_wr_layer = HAS_PROJ ? pw_layer : cw_layer;
+// the layer of the unit that is not the h producer
+/* verilator lint_off UNUSEDSIGNAL */
+wire unused_layers = &{1'b0, pw_layer, cw_layer};
+/* verilator lint_on UNUSEDSIGNAL */
 
 ernn_state_mem #(
     .CELL_LSTM(CELL_LSTM),
@@ -1018,7 +1124,12 @@ ernn_state_mem #(
     .H_DEPTH(H_DEPTH),
     .C_DEPTH(C_DEPTH),
     .M_DEPTH(Y_DEPTH),
-    .IDX_W(IDX_W)
+    .IDX_W(IDX_W),
+    .STAGE_W(STAGE_W),
+    .LAYER_SKEW(LAYER_SKEW),
+    .NUM_LAYERS(NUM_LAYERS),
+    .LAYER_W(LAYER_W),
+    .TAG_W(TAG_W)
 )
 state_inst (
     .clk(clk),
@@ -1028,11 +1139,14 @@ state_inst (
     .h_wr_data(h_wr_data),
     .h_wr_blk(h_wr_blk),
     .h_wr_last(h_wr_last),
+    .h_wr_layer(h_wr_layer),
     .h_rd_en(h_rd_en),
     .h_rd_addr(h_rd_addr),
     .h_rd_data(h_rd_data),
     .h_stage(hp_stage),
     .h_count(hp_count),
+    .hl_done(hl_done),
+    .hl_count(hl_count),
     .c_we(cw_we),
     .c_wr_addr(cw_c_addr),
     .c_wr_data(cw_c_data),
@@ -1069,7 +1183,7 @@ out_inst (
     .wr_blk(h_wr_blk),
     .wr_data(h_wr_data),
     .wr_last(h_wr_last),
-    .wr_tlast(step_last[out_par]),
+    .wr_tlast(LAYER_SKEW != 0 ? skew_out_tlast : step_last[out_par]),
     .full(out_full),
     .m_axis_tdata(m_axis_tdata),
     .m_axis_tvalid(m_axis_tvalid),

@@ -25,12 +25,21 @@ E-RNN toolkit: accelerator cell feeder — complete gate-buffer blocks to the ce
  * and hands the block to the cell unit as K / CELL_LANES beats of CELL_LANES units
  * (m_axis_tdata: the ernn_lstm_cell / ernn_gru_cell input fields, beat u holding units
  * u*CELL_LANES ..), the state zero on the first frame of a sequence (step_first of the
- * stage's step parity). The memories' registered outputs hold the block while the beats
+ * stage's step parity). With LAYER_SKEW (layers pipelined across steps, ernn_cmd) the
+ * stage, its first flag and its step parity come from the command side's ring entry of
+ * this unit's stage counter (stage_*), and a GRU's h_{t-1} from the h copy of the other
+ * parity (H_PAR_OFF words away). The memories' registered outputs hold the block while the beats
  * go out; the next block is read during the last beat, so the cell unit can take a beat
  * every clock.
  */
 module ernn_feeder #
 (
+    // 1: layers pipelined across steps (stage_* from the command side's ring)
+    parameter LAYER_SKEW = 0,
+    // stage counter width (ernn_cmd)
+    parameter STAGE_W = 2,
+    // LAYER_SKEW: h-memory words between the two step-parity copies
+    parameter H_PAR_OFF = 0,
     // 1: LSTM (gates i, f, g, o), 0: GRU (gates r, z, n)
     parameter CELL_LSTM = 1,
     // 1: LSTM diagonal peepholes
@@ -89,6 +98,13 @@ module ernn_feeder #
     // per step parity: the step starts a sequence (zero state)
     input  wire [1:0]                step_first,
 
+    // LAYER_SKEW: this unit's stage counter and its ring entry (first job, first frame of a
+    // sequence, step parity)
+    output wire [STAGE_W-1:0]        stage,
+    input  wire [JOB_W-1:0]          stage_job,
+    input  wire                      stage_first,
+    input  wire                      stage_par,
+
     // one read of everything a block needs: gate buffer, biases, peepholes, state
     output wire                      rd_en,
     // gate-buffer read port (ernn_gate_buf)
@@ -137,8 +153,13 @@ reg [IDX_W-1:0] blk_reg;        // next block to read
 reg [JOB_W-1:0] job_reg;        // first job of its stage
 reg par_reg;
 reg zero_reg;                   // the held block starts a sequence: c_{t-1} = h_{t-1} = 0
+reg [STAGE_W-1:0] stage_reg;    // LAYER_SKEW: stages fed so far (mod 2**STAGE_W)
 
-assign job = job_reg;
+localparam integer H_PAR_OFF_I = H_PAR_OFF;
+localparam [H_ADDR_W-1:0] PAR_OFF = H_PAR_OFF_I[H_ADDR_W-1:0];
+
+assign job = LAYER_SKEW != 0 ? stage_job : job_reg;
+assign stage = stage_reg;
 
 wire sub_last = sub_reg == SPLIT_LAST;
 wire free = !hold_reg || (sub_last && m_axis_tready);
@@ -156,10 +177,11 @@ always @(posedge clk) begin
     if (rd_en) begin
         hold_reg <= 1'b1;
         sub_reg <= {SUB_W{1'b0}};
-        zero_reg <= step_first[par_reg];
+        zero_reg <= LAYER_SKEW != 0 ? stage_first : step_first[par_reg];
         if (blk_reg == job_last_blk) begin
             blk_reg <= {IDX_W{1'b0}};
             job_reg <= job_next_stage;
+            stage_reg <= stage_reg + 1'b1;
             if (job_last_layer) begin
                 par_reg <= !par_reg;
             end
@@ -174,6 +196,7 @@ always @(posedge clk) begin
         blk_reg <= {IDX_W{1'b0}};
         job_reg <= {JOB_W{1'b0}};
         par_reg <= 1'b0;
+        stage_reg <= {STAGE_W{1'b0}};
     end
 end
 
@@ -221,7 +244,7 @@ if (CELL_LSTM) begin : g_lstm
 
     // the GRU's h_{t-1} address is not used
     /* verilator lint_off UNUSEDSIGNAL */
-    wire unused_h_base = &{1'b0, job_h_base};
+    wire unused_h_base = &{1'b0, job_h_base, stage_par};
     /* verilator lint_on UNUSEDSIGNAL */
 
     if (PEEPHOLE) begin : g_peep
@@ -258,7 +281,9 @@ end else begin : g_gru
     ernn_sel #(.N(SPLIT), .W(CL * DATA_W), .SEL_W(SUB_W))
     h_sel_inst (.in(st_rd_data), .sel(sub_reg), .out(h_sub));
 
-    assign st_rd_addr = job_h_base + blk_reg[H_ADDR_W-1:0];
+    // h_{t-1}: with the layers pipelined, the copy of the previous step's parity
+    assign st_rd_addr = job_h_base + blk_reg[H_ADDR_W-1:0]
+        + (LAYER_SKEW != 0 && !stage_par ? PAR_OFF : {H_ADDR_W{1'b0}});
     assign m_axis_tdata = {h_f, b_f, y_f};
 end
 endgenerate

@@ -91,12 +91,15 @@ module ernn_job_table #
     // h-memory address width (x_base, h_base)
     parameter H_ADDR_W = 2,
     // bias / peephole / c address width (c_base)
-    parameter C_ADDR_W = 2
+    parameter C_ADDR_W = 2,
+    // layer index width (the `layer` output)
+    parameter LAYER_W = 1
 )
 (
     input  wire [JOB_W-1:0]       job,
 
     output wire [1:0]             kind,         // 0 gate, 1 in, 2 hn, 3 proj
+    output wire [LAYER_W-1:0]     layer,        // the job's layer
     output wire                   first_layer,  // layer 0: x_t is the input frame
     output wire                   last_layer,   // layer L-1: its h_t is the output vector
     output wire                   stage_first,  // first job of its layer's stage
@@ -353,7 +356,7 @@ end
 // ---------------------------------------------------------------------------------------
 // read port: every row decoded to the outputs' widths, one selected
 
-localparam ROW_W = 2 + 5 + JOB_W + 2 + ROWS_W + 3 * IDX_W + 2 * CNT_W + XBUF_ADDR_W + W_ADDR_W
+localparam ROW_W = 2 + LAYER_W + 5 + JOB_W + 2 + ROWS_W + 3 * IDX_W + 2 * CNT_W + XBUF_ADDR_W + W_ADDR_W
                  + 2 * H_ADDR_W + C_ADDR_W;
 
 wire [JOBS*ROW_W-1:0] rows_dec;
@@ -364,6 +367,7 @@ genvar j;
 generate
 for (j = 0; j < JOBS; j = j + 1) begin : g_row
     localparam integer KIND_I = field(j, F_KIND);
+    localparam integer LAYER_I = field(j, F_LAYER);
     localparam integer FIRST_L_I = field(j, F_LAYER) == 0 ? 1 : 0;
     localparam integer LAST_L_I = field(j, F_LAYER) == LAYERS - 1 ? 1 : 0;
     localparam integer S_FIRST_I = is_stage_first(j);
@@ -386,6 +390,7 @@ for (j = 0; j < JOBS; j = j + 1) begin : g_row
 
     assign rows_dec[j*ROW_W +: ROW_W] = {
         KIND_I[1:0],
+        LAYER_I[LAYER_W-1:0],
         FIRST_L_I[0], LAST_L_I[0], S_FIRST_I[0], S_LAST_I[0], STEP_LAST_I[0],
         NEXT_I[JOB_W-1:0],
         GATES_LAST_I[1:0],
@@ -407,7 +412,7 @@ endgenerate
 ernn_sel #(.N(JOBS), .W(ROW_W), .SEL_W(JOB_W))
 row_sel_inst (.in(rows_dec), .sel(job), .out(row));
 
-assign {kind, first_layer, last_layer, stage_first, stage_last, step_last, next_stage, gates_last,
+assign {kind, layer, first_layer, last_layer, stage_first, stage_last, step_last, next_stage, gates_last,
         rows, last_blk, load_count, load_last, x_blocks, read_base, read_count, w_base, x_base,
         h_base, c_base} = row;
 

@@ -29,6 +29,10 @@ E-RNN toolkit: accelerator PE writer — PE row blocks to the gate buffer or, pr
  * a stage's rows, and the h memory, the output vector and the producer counts stay as
  * they are.
  *
+ * With LAYER_SKEW (layers pipelined across steps, ernn_cmd) the jobs come stage by stage
+ * from the command side's ring (the entry of this unit's stage counter: the stage's first
+ * job, its step parity) and projection rows go to the h copy of the step's parity.
+ *
  * A row is accepted only when its destination is free: a gate-buffer block that the feeder
  * has not read yet (y_full) stalls the PE, and so does the last layer's projection while
  * the output vector waits on m_axis (out_full). blk is the block of the row on s_axis (of
@@ -36,6 +40,12 @@ E-RNN toolkit: accelerator PE writer — PE row blocks to the gate buffer or, pr
  */
 module ernn_pe_writer #
 (
+    // 1: layers pipelined across steps (the stage from the command side's ring)
+    parameter LAYER_SKEW = 0,
+    // stage counter width (ernn_cmd)
+    parameter STAGE_W = 2,
+    // LAYER_SKEW: h-memory words between the two step-parity copies
+    parameter H_PAR_OFF = 0,
     // 1: LSTM projection (proj jobs; without it the rounding below is not built)
     parameter HAS_PROJ = 0,
     // block size K
@@ -72,6 +82,11 @@ module ernn_pe_writer #
     input  wire [IDX_W-1:0]        job_last_blk,
     input  wire                    job_last_layer,
     input  wire                    job_step_last,
+    input  wire                    job_stage_last,
+    // LAYER_SKEW: this unit's stage counter and its ring entry (first job, step parity)
+    output wire [STAGE_W-1:0]      stage,
+    input  wire [JOB_W-1:0]        stage_job,
+    input  wire                    stage_par,
     input  wire [H_ADDR_W-1:0]     job_h_base,
 
     // row blocks of the PE, Q(IFFT_OUT_W, IFFT_F); tuser: rows in the beat (1..N_IFFT)
@@ -141,8 +156,14 @@ reg [1:0] gate_reg;             // gate within the block (gate job) of lane 0's 
 reg [IDX_W-1:0] blk_reg;        // block of lane 0's row (of the projection row being written)
 reg [ROWS_IN_W-1:0] sub_reg;    // projection: the lane of the beat being written
 reg par_reg;
+reg [STAGE_W-1:0] stage_reg;    // LAYER_SKEW: stages written so far (mod 2**STAGE_W)
+reg [JOB_W-1:0] job_off_reg;    // LAYER_SKEW: job within the stage
 
-assign job = job_reg;
+localparam integer H_PAR_OFF_I = H_PAR_OFF;
+localparam [H_ADDR_W-1:0] PAR_OFF = H_PAR_OFF_I[H_ADDR_W-1:0];
+
+assign job = LAYER_SKEW != 0 ? stage_job + job_off_reg : job_reg;
+assign stage = stage_reg;
 assign blk = blk_reg;
 
 wire proj = job_kind == JOB_PROJ;
@@ -234,6 +255,12 @@ always @(posedge clk) begin
         end else begin
             job_reg <= job_reg + 1'b1;
         end
+        if (job_stage_last) begin
+            stage_reg <= stage_reg + 1'b1;
+            job_off_reg <= {JOB_W{1'b0}};
+        end else begin
+            job_off_reg <= job_off_reg + 1'b1;
+        end
     end
 
     if (rst) begin
@@ -242,6 +269,8 @@ always @(posedge clk) begin
         blk_reg <= {IDX_W{1'b0}};
         sub_reg <= {ROWS_IN_W{1'b0}};
         par_reg <= 1'b0;
+        stage_reg <= {STAGE_W{1'b0}};
+        job_off_reg <= {JOB_W{1'b0}};
     end
 end
 
@@ -274,10 +303,10 @@ end
 endgenerate
 
 assign h_we = proj_fire;
-assign h_addr = job_h_base + blk_reg[H_ADDR_W-1:0];
+assign h_addr = job_h_base + blk_reg[H_ADDR_W-1:0] + (LAYER_SKEW != 0 && stage_par ? PAR_OFF : {H_ADDR_W{1'b0}});
 assign h_last = blk_last;
 assign h_last_layer = job_last_layer;
-assign h_par = par_reg;
+assign h_par = LAYER_SKEW != 0 ? stage_par : par_reg;
 
 endmodule
 

@@ -49,6 +49,16 @@ module ernn_state_mem #
     parameter M_DEPTH = 4,
     // block index width
     parameter IDX_W = 4,
+    // stage counter width (h_stage, m_tag; ernn_cmd)
+    parameter STAGE_W = 2,
+    // 1: keep the h producer's progress per layer (hl_done, hl_count; layers pipelined)
+    parameter LAYER_SKEW = 0,
+    // stacked layers (L)
+    parameter NUM_LAYERS = 1,
+    // layer index width
+    parameter LAYER_W = 1,
+    // step number width of hl_done
+    parameter TAG_W = 1,
     // h address width (derived; do not override)
     parameter H_ADDR_W = $clog2(H_DEPTH),
     // c address width (derived; do not override)
@@ -70,13 +80,18 @@ module ernn_state_mem #
     input  wire [K*DATA_W-1:0]  h_wr_data,
     input  wire [IDX_W-1:0]     h_wr_blk,
     input  wire                 h_wr_last,
+    input  wire [LAYER_W-1:0]   h_wr_layer,
     // h read port (command side)
     input  wire                 h_rd_en,
     input  wire [H_ADDR_W-1:0]  h_rd_addr,
     output wire [K*DATA_W-1:0]  h_rd_data,
     // progress of the h producer
-    output wire [1:0]           h_stage,
+    output wire [STAGE_W-1:0]   h_stage,
     output wire [IDX_W-1:0]     h_count,
+    // LAYER_SKEW: per layer l the steps whose h is complete (mod 2**TAG_W, at [l*TAG_W +: TAG_W])
+    // and the blocks written of the next (at [l*IDX_W +: IDX_W])
+    output wire [NUM_LAYERS*TAG_W-1:0] hl_done,
+    output wire [NUM_LAYERS*IDX_W-1:0] hl_count,
 
     // c write port (cell writer, LSTM)
     input  wire                 c_we,
@@ -87,13 +102,13 @@ module ernn_state_mem #
     input  wire                 m_we,
     input  wire [IDX_W-1:0]     m_wr_blk,
     input  wire [K*DATA_W-1:0]  m_wr_data,
-    input  wire [1:0]           m_wr_stage,
+    input  wire [STAGE_W-1:0]   m_wr_stage,
     // m read port (command side)
     input  wire                 m_rd_en,
     input  wire [M_ADDR_W-1:0]  m_rd_addr,
     output wire [K*DATA_W-1:0]  m_rd_data,
     // progress of the m writer
-    output wire [1:0]           m_tag,
+    output wire [STAGE_W-1:0]   m_tag,
     output wire [IDX_W-1:0]     m_count,
 
     // the feeder's state read port: c_{t-1} (LSTM) or h_{t-1} (GRU) of a block
@@ -135,7 +150,7 @@ h_ram_inst (
     .rd_data(h_rd_data)
 );
 
-reg [1:0] h_stage_reg;          // stage (mod 4) whose h blocks are being written
+reg [STAGE_W-1:0] h_stage_reg; // stage (mod 2**STAGE_W) whose h blocks are being written
 reg [IDX_W-1:0] h_count_reg;    // h blocks of that stage written so far
 
 always @(posedge clk) begin
@@ -149,13 +164,58 @@ always @(posedge clk) begin
     end
 
     if (rst) begin
-        h_stage_reg <= 2'd0;
+        h_stage_reg <= {STAGE_W{1'b0}};
         h_count_reg <= {IDX_W{1'b0}};
     end
 end
 
 assign h_stage = h_stage_reg;
 assign h_count = h_count_reg;
+
+// layers pipelined across steps: a stage's sources are the same step of the layer below and
+// the previous step of its own layer, not a fixed number of stages back, so the progress is
+// kept per layer (each layer's stages come in step order: the count of complete ones is the
+// number of the step being written)
+genvar l;
+
+generate
+if (LAYER_SKEW != 0) begin : g_layers
+    for (l = 0; l < NUM_LAYERS; l = l + 1) begin : g_layer
+        localparam integer L_I = l;
+        localparam [LAYER_W-1:0] LAYER = L_I[LAYER_W-1:0];
+
+        reg [TAG_W-1:0] done_reg;   // steps of this layer whose h is complete
+        reg [IDX_W-1:0] count_reg;  // h blocks of the next one written so far
+
+        always @(posedge clk) begin
+            if (h_we && h_wr_layer == LAYER) begin
+                if (h_wr_last) begin
+                    done_reg <= done_reg + 1'b1;
+                    count_reg <= {IDX_W{1'b0}};
+                end else begin
+                    count_reg <= h_wr_blk + 1'b1;
+                end
+            end
+
+            if (rst) begin
+                done_reg <= {TAG_W{1'b0}};
+                count_reg <= {IDX_W{1'b0}};
+            end
+        end
+
+        assign hl_done[l*TAG_W +: TAG_W] = done_reg;
+        assign hl_count[l*IDX_W +: IDX_W] = count_reg;
+    end
+end else begin : g_no_layers
+    assign hl_done = {(NUM_LAYERS*TAG_W){1'b0}};
+    assign hl_count = {(NUM_LAYERS*IDX_W){1'b0}};
+
+    // the layers in order need only the stage count
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire unused_layer = &{1'b0, h_wr_layer};
+    /* verilator lint_on UNUSEDSIGNAL */
+end
+endgenerate
 
 // ---------------------------------------------------------------------------------------
 // the feeder's state: c (LSTM) or a copy of h (GRU)
@@ -201,7 +261,7 @@ endgenerate
 // ---------------------------------------------------------------------------------------
 // m_t (LSTM projection input) per hidden block
 
-reg [1:0] m_tag_reg;            // stage (mod 4) of the last m block written
+reg [STAGE_W-1:0] m_tag_reg;    // stage (mod 2**STAGE_W) of the last m block written
 reg [IDX_W-1:0] m_count_reg;    // m blocks of that stage written so far
 
 assign m_tag = m_tag_reg;
@@ -230,7 +290,7 @@ if (HAS_PROJ) begin : g_m
         end
 
         if (rst) begin
-            m_tag_reg <= 2'd0;
+            m_tag_reg <= {STAGE_W{1'b0}};
             m_count_reg <= {IDX_W{1'b0}};
         end
     end
@@ -238,7 +298,7 @@ end else begin : g_no_m
     assign m_rd_data = {BLK_W{1'b0}};
 
     always @(posedge clk) begin
-        m_tag_reg <= 2'd0;
+        m_tag_reg <= {STAGE_W{1'b0}};
         m_count_reg <= {IDX_W{1'b0}};
     end
 

@@ -45,6 +45,7 @@ from ernn.export.schedule import (
     default_lanes,
     job_table,
     job_table_lines,
+    layer_skew,
     n_ifft,
     parse_job_table,
     pe_latency,
@@ -72,6 +73,7 @@ __all__ = [
     "job_spectra",
     "job_table",
     "job_table_lines",
+    "layer_skew",
     "n_ifft",
     "parse_job_table",
     "pe_job_words",
@@ -210,12 +212,14 @@ class HardwareConfig:
     files: dict[str, str]
     jobs: tuple[JobEntry, ...] = field(default=())  # the job table (schedule.job_table)
     n_ifft: int = 1  # IFFTs side by side in the PE (schedule.n_ifft)
+    layer_skew: bool = False  # layers pipelined across steps (schedule.layer_skew)
 
     def header_lines(self) -> list[str]:
         return [
             f"localparam integer ERNN_LANES = {self.lanes};  // PE complex MAC lanes (export --lanes)",
             f"localparam integer ERNN_CELL_LANES = {self.cell_lanes};  // hidden units per cell-unit beat",
             f"localparam integer ERNN_N_IFFT = {self.n_ifft};  // PE IFFTs side by side (row blocks per clock)",
+            f"localparam integer ERNN_LAYER_SKEW = {int(self.layer_skew)};  // 1: layers pipelined across steps",
             f"localparam integer ERNN_W_DEPTH = {self.w_depth};  // words of mem/{self.files['weights']}",
             f"localparam integer ERNN_XBUF_DEPTH = {self.xbuf_depth};  // PE spectrum-buffer slots",
             *job_table_lines(list(self.jobs)),
@@ -227,6 +231,7 @@ class HardwareConfig:
             "lanes": self.lanes,
             "cell_lanes": self.cell_lanes,
             "n_ifft": self.n_ifft,
+            "layer_skew": self.layer_skew,
             "pe_weight_words": self.w_depth,
             "pe_spectrum_slots": self.xbuf_depth,
             "memories": self.files,
@@ -262,4 +267,7 @@ def write_memories(net: GoldenNetwork, mem_dir: Path, lanes: int) -> HardwareCon
         files["peephole"] = FILES["peephole"]
     jobs = tuple(job_table(info, lanes))
     n = n_ifft(info, lanes)
-    return HardwareConfig(lanes, cell_lanes(info, lanes, n), len(words), xbuf_depth(info), files, jobs, n)
+    skew = layer_skew(info, lanes)
+    return HardwareConfig(
+        lanes, cell_lanes(info, lanes, n), len(words), xbuf_depth(info), files, jobs, n, skew
+    )

@@ -123,6 +123,25 @@ def n_ifft(info: ModelShape, lanes: int) -> int:
     return chosen
 
 
+def layer_skew(info: ModelShape, lanes: int) -> bool:
+    """Whether the exporter pipelines the layers across steps (``ERNN_LAYER_SKEW``): in the slot of step t
+    the command side issues layer l's stage of step t - l (rtl/ernn_cmd.v), so no stage of a slot waits
+    for another of the same slot and each layer's recurrence chain overlaps the other layers' work.
+
+    Taken where the timing model (:func:`ernn.export.timing.step_timing`, ``layer_skew=True``, with the
+    exporter's IFFTs and cell lanes) says the step gets faster; never for one layer (nothing to pipeline).
+    The cost is a second copy of every layer's h (by step parity) and one step more of output latency
+    per layer above the first (docs/accelerator.md).
+    """
+    check_lanes(lanes)
+    if info.num_layers < 2:
+        return False
+    n = n_ifft(info, lanes)
+    cl = cell_lanes(info, lanes, n)
+    in_order = step_timing(info, lanes, cl, iffts=n).cycles
+    return step_timing(info, lanes, cl, iffts=n, layer_skew=True).cycles < in_order
+
+
 def check_lanes(lanes: int) -> int:
     if isinstance(lanes, bool) or not isinstance(lanes, int | np.integer) or not 1 <= lanes <= 4096:
         raise ValueError(f"lanes (P, complex MAC lanes) must be an integer in [1, 4096], got {lanes!r}")
@@ -279,6 +298,7 @@ class CycleModel:
     cell_lanes: int  # the exporter's CELL_LANES for this shape and P (:func:`cell_lanes`)
     predicted: int  # steady-state cycles per step of the timing model (ernn.export.timing.step_timing)
     n_ifft: int = 1  # the exporter's IFFTs side by side for this shape and P (:func:`n_ifft`)
+    layer_skew: bool = False  # the exporter pipelines the layers across steps (:func:`layer_skew`)
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -306,8 +326,9 @@ def cycle_model(info: ModelShape, lanes: int) -> CycleModel:
     mac_cycles = _cdiv(macs, lanes)
     n = n_ifft(info, lanes)
     cl = cell_lanes(info, lanes, n)
-    predicted = step_timing(info, lanes, cl, iffts=n).cycles
-    return CycleModel(lanes, macs, mac_cycles, depth, mac_cycles + depth, issue, cl, predicted, n)
+    skew = layer_skew(info, lanes)
+    predicted = step_timing(info, lanes, cl, iffts=n, layer_skew=skew).cycles
+    return CycleModel(lanes, macs, mac_cycles, depth, mac_cycles + depth, issue, cl, predicted, n, skew)
 
 
 def default_lanes(info: ModelShape) -> int:

@@ -63,9 +63,9 @@ def step_timing(
     """Clocks per time step of ``info`` on P = ``lanes``, ``cell_lanes`` cell lanes and ``iffts`` IFFTs
     side by side (``ERNN_N_IFFT``; see the module doc).
 
-    ``layer_skew`` is a what-if of a design the RTL does not implement (docs/accelerator.md uses it to
-    say what remains): the stages of a step issued as layer l of step t - l (the layers pipelined across
-    time steps instead of in order).
+    ``layer_skew``: the stages issued as layer l of step t - l in the slot of step t (the layers pipelined
+    across time steps, ``ERNN_LAYER_SKEW`` = 1, rtl/ernn_cmd.v) instead of in order; the exporter takes it
+    where this says the step gets faster (``schedule.layer_skew``).
     """
     k = info.block_size
     bins = k // 2 + 1
