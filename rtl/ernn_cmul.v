@@ -83,9 +83,9 @@ localparam M_W = PK_W + X_W;
 generate
 
 if (PACK) begin : g_pack
-    // the pairs, built at their full width (signed operands are sign-extended to PK_W first)
-    wire signed [PK_W-1:0] ci_ext = ci;
-    wire signed [PK_W-1:0] cr_ext = cr;
+    // the pairs, built at their full width from the sign-extended operands
+    wire signed [PK_W-1:0] ci_ext = {{(PK_W-C_W){ci[C_W-1]}}, ci};
+    wire signed [PK_W-1:0] cr_ext = {{(PK_W-C_W){cr[C_W-1]}}, cr};
     wire signed [PK_W-1:0] pair_r = (ci_ext <<< S) + cr_ext;
     wire signed [PK_W-1:0] pair_i = (cr_ext <<< S) + ci_ext;
     // one multiply each (PK_W x X_W): exact at M_W bits
