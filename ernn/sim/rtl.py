@@ -107,11 +107,11 @@ def engine_view(model_dir: Path, verify: bool = True) -> EngineView:
     md = ModelDirectory(model_dir, verify=verify)
     entry = structure_entry(md.shape.structure.name)
     if entry.engine is None:
-        # CSB has a matvec engine of its own (rtl/ernn_csb_engine.v) but no ernn_top behind the AXI-Stream
-        # top yet: refuse by name rather than fail inside the runner on a missing toplevel
+        # a structure registered without an engine (sparse): refuse by name rather than fail inside the
+        # runner on a missing toplevel (block-circulant and CSB models both run on ernn_top)
         raise ValueError(
             f"{md.dir}: a {md.shape.structure.describe()} model has no RTL engine behind the AXI-Stream top yet "
-            "(ernn sim runs block-circulant models); its golden model runs with 'ernn golden' and "
+            "(ernn sim runs block-circulant and CSB models); its golden model runs with 'ernn golden' and "
             "'ernn evaluate'"
         )
     hardware = md.hardware
