@@ -21,7 +21,7 @@ with one direction (horizontal, vertical) and both, for
 * scope "round" (every round a barrier: the schedule ``ernn.export.csb_program.build`` runs on the array
   today) balanced by max-flow (exact), by z3 (bisection, exact: the cross-check) and by the greedy baseline;
 * scope "tile_row" (only a tile row a barrier, the array's own; needs a program builder that packs a tile
-  row's rounds back to back) by max-flow and greedy;
+  row's rounds back to back: ``bench/csb_tile_row_rtl.py``) by the same three;
 
 the idle slots split into rounding (what a perfect spread over all PEs leaves) and imbalance (what the
 links leave); entries moved to neighbours; the solver's wall time; whether max-flow and z3 give the same
@@ -58,6 +58,7 @@ SOLVERS = [
     ("round", "z3"),
     ("round", "greedy"),
     ("tile_row", "flow"),
+    ("tile_row", "z3"),
     ("tile_row", "greedy"),
 ]
 
@@ -98,7 +99,16 @@ def _counts(dense: np.ndarray, block: int) -> np.ndarray:
 def jv_counts(run_dir: Path, block: int, epochs: int, hidden: int = 32) -> tuple[list[np.ndarray], dict]:
     """Train (once) a JapaneseVowels CSB LSTM (``hidden`` units) at 13x and return its quantized kernels' counts."""
     if not (run_dir / "config.json").is_file():
-        args = ["train", "--out", str(run_dir), "--hidden-size", str(hidden), "--epochs", str(epochs), "--quiet"]
+        args = [
+            "train",
+            "--out",
+            str(run_dir),
+            "--hidden-size",
+            str(hidden),
+            "--epochs",
+            str(epochs),
+            "--quiet",
+        ]
         args += [
             "--structure",
             "csb",
@@ -274,7 +284,13 @@ def main() -> None:
             "grid": args.grid,
             "norm_sigma": args.norm_sigma,
         },
-        "japanese_vowels": {**info, "hidden": args.jv_hidden, "block": args.jv_block, "epochs": args.jv_epochs, "grid": args.jv_grid},
+        "japanese_vowels": {
+            **info,
+            "hidden": args.jv_hidden,
+            "block": args.jv_block,
+            "epochs": args.jv_epochs,
+            "grid": args.jv_grid,
+        },
         "kernel_spread": spreads,
         "rows": rows,
     }

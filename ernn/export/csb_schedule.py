@@ -42,18 +42,18 @@ group g's kernels between two barriers (0 without a block)::
     load_g = W_g - sum_h f_(g->h) + sum_h f_(h->g)
     minimize max_g load_g
 
-The stretch then takes T = ceil(max_g load_g / (P Q)) cycles, the fewest any flow gives. A bound U on
-the loads is feasible iff a network source -> owner g (capacity W_g) -> helper h in {g} and g's neighbours
--> sink (capacity U) carries all the work; integer capacities give an integral maximum flow, so
-:func:`balance_flow` finds the optimum exactly by bisection on U with max-flow checks (Dinic,
-``scipy.sparse.csgraph``), then, among the flows whose loads fit T cycles, one that moves the fewest
-entries (a min-cost flow: a network LP, solved by HiGHS through ``scipy.optimize.milp``). :func:`balance_z3`
-solves the same integer problem by bisection on z3 feasibility checks (``QF_LIA``): the cross-check, about
-3-5x slower. Opposite flows on one link are netted afterwards (they buy nothing). The greedy baseline
-(:func:`balance_greedy`) moves half the load difference from the most loaded group to its least loaded
-neighbour until no move lowers the maximum. A tile row's flows are cut into per-round flows afterwards
-(:func:`_split`: a giver's entries taken from its rounds in order), always possible since a giver never
-gives more than its kernels hold.
+The stretch then takes T = ceil(max_g load_g / (P Q)) cycles. Loads within U = T P Q are feasible iff a
+network source -> owner g (capacity W_g) -> helper h in {g} and g's neighbours -> sink (capacity U) carries
+all the work; integer capacities give an integral maximum flow, so :func:`balance_flow` finds the fewest
+cycles exactly by bisection on T with max-flow checks (Dinic, ``scipy.sparse.csgraph``), then, among the
+flows whose loads fit T cycles, one that moves the fewest entries (a min-cost flow: a network LP, whose
+vertex solution HiGHS's dual simplex returns integral, through ``scipy.optimize.linprog``).
+:func:`balance_z3` minimizes max_g load_g itself by bisection on z3 feasibility checks (``QF_LIA``), which
+gives the same cycles: the cross-check, slower (``bench/bench_csb_schedule.py`` times both). Opposite flows
+on one link are netted afterwards (they buy nothing). The greedy baseline (:func:`balance_greedy`) moves
+half the load difference from the most loaded group to its least loaded neighbour until no move lowers the
+maximum. A tile row's flows are cut into per-round flows afterwards (:func:`_split`: a giver's entries taken
+from its rounds in order), always possible since a giver never gives more than its kernels hold.
 
 The flows become parts (:func:`materialize`): a kernel's horizontal parts take whole columns first
 (column-major from its last column: a helper reads few input neurons), its vertical parts whole rows of the
@@ -342,35 +342,34 @@ def _max_flow(work: dict[Group, int], grid: Grid, mode: str, cap: int):
 
 
 def balance_flow(work: dict[Group, int], grid: Grid, mode: str) -> dict[tuple[Group, Group], int]:
-    """The flows that minimize the largest load, hence the cycles (exact: bisection on max-flow checks).
+    """The flows that give the fewest cycles (exact: bisection on max-flow checks), moving the fewest entries.
 
-    A load bound U is feasible iff the network of :func:`_flow_network` carries all the work; its
-    capacities are integers, so an integral maximum flow exists (Dinic, ``scipy.sparse.csgraph``) and the
-    smallest feasible integer U is the optimum of the integer problem :func:`balance_z3` solves (each check
-    is polynomial; ``bench/bench_csb_schedule.py`` times both). Then, under the bound of the cycles that U
-    gives, the flow that moves the fewest entries (:func:`_fewest_moves`)."""
+    A cycle count T is feasible iff the network of :func:`_flow_network` with the load bound U = T P Q
+    carries all the work; its capacities are integers, so an integral maximum flow exists (Dinic,
+    ``scipy.sparse.csgraph``) and the smallest feasible T is the optimum of the integer problem
+    :func:`balance_z3` solves (each check is polynomial; ``bench/bench_csb_schedule.py`` times both). Then,
+    under that bound, the flow that moves the fewest entries (:func:`_fewest_moves`)."""
     total = sum(work.values())
     if not grid.links(mode) or not total:
         return {}
-    if max(work.values()) >= 1 << 31:
+    pq = grid.group_pes
+    if max(work.values()) + pq >= 1 << 31:
         raise ValueError(f"a group's work of {max(work.values())} entries exceeds the solver's int32 range")
-    lo, hi = -(-total // len(grid.groups())), max(work.values())
+    lo, hi = -(-total // (len(grid.groups()) * pq)), -(-max(work.values()) // pq)  # even spread, no sharing
     while lo < hi:
         mid = (lo + hi) // 2
-        if _max_flow(work, grid, mode, mid)[0].flow_value == total:
+        if _max_flow(work, grid, mode, mid * pq)[0].flow_value == total:
             hi = mid
         else:
             lo = mid + 1
-    # the round takes ceil(lo / (P Q)) cycles; any load up to that many cycles' slots costs nothing more,
-    # so the fewest moves are sought under that bound rather than under lo
-    return _fewest_moves(work, grid, mode, -(-lo // grid.group_pes) * grid.group_pes)
+    return _fewest_moves(work, grid, mode, lo * pq)
 
 
 def _fewest_moves(work: dict[Group, int], grid: Grid, mode: str, cap: int) -> dict[tuple[Group, Group], int]:
-    """Among the flows that keep every load <= ``cap``, one that moves the fewest entries (a min-cost flow:
-    the LP's constraint matrix is a network's, so HiGHS's vertex solution is integral; ``milp`` asks for
-    integers all the same)."""
-    from scipy.optimize import Bounds, LinearConstraint, milp
+    """Among the flows that keep every load <= ``cap``, one that moves the fewest entries: a min-cost flow.
+    Its LP's constraint matrix is a network's (totally unimodular), so the dual simplex's vertex solution
+    (HiGHS through ``scipy.optimize.linprog``) is integral; ``milp`` is the fallback should it not be."""
+    from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
     links = [e for e in grid.links(mode) if work.get(e[0], 0)]
     if not links:
@@ -383,18 +382,22 @@ def _fewest_moves(work: dict[Group, int], grid: Grid, mode: str, cap: int) -> di
         give[at[a], i] = 1
         take[at[b], i] = 1
     w = np.array([work.get(g, 0) for g in groups], dtype=float)
-    res = milp(
-        c=np.ones(len(links)),
-        constraints=[
-            LinearConstraint(give, -np.inf, w),  # a group gives only its own work
-            LinearConstraint(take - give, -np.inf, cap - w),  # load_g = W_g - out + in <= cap
-        ],
-        integrality=np.ones(len(links)),
-        bounds=Bounds(0, np.inf),
-    )
+    # a group gives only its own work; load_g = W_g - out + in <= cap
+    a_ub, b_ub = np.vstack((give, take - give)), np.concatenate((w, cap - w))
+    res = linprog(np.ones(len(links)), A_ub=a_ub, b_ub=b_ub, bounds=(0, None), method="highs-ds")
+    if res.success and not np.allclose(res.x, np.round(res.x), rtol=0, atol=1e-6):
+        res = milp(
+            np.ones(len(links)),
+            constraints=[LinearConstraint(a_ub, -np.inf, b_ub)],
+            integrality=np.ones(len(links)),
+            bounds=Bounds(0, np.inf),
+        )
     if not res.success:
         raise RuntimeError(f"no flow keeps every load <= {cap} although a maximum flow did ({res.message})")
-    return _net({e: round(v) for e, v in zip(links, res.x, strict=True) if round(v) > 0})
+    flows = {e: round(v) for e, v in zip(links, res.x, strict=True) if round(v) > 0}
+    if max(_loads(grid, work, flows).values()) > cap:
+        raise RuntimeError(f"the min-cost flow exceeds the load bound {cap} (the LP is wrong)")
+    return _net(flows)
 
 
 def balance_z3(work: dict[Group, int], grid: Grid, mode: str) -> dict[tuple[Group, Group], int]:
