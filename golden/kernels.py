@@ -967,6 +967,44 @@ def _gru_cell_kernel(
         counts[q] += per_row[:, q].sum()
 
 
+def lstm_shifts(cfg: NumericsConfig, sig_lo: int, tnh_lo: int) -> np.ndarray:
+    """The shift vector ``sh`` of :func:`_lstm_cell_kernel` for ``cfg`` (activation tables starting at
+    codes sig_lo, tnh_lo)."""
+    a, cf, gf, d = cfg.act.frac, cfg.cell.frac, cfg.gate.frac, cfg.data.frac
+    top = max(a + cf, 2 * a)
+    pf = cfg.peephole.frac + cf - gf
+    return np.array(
+        [
+            cfg.ifft_out.frac - gf,
+            cfg.bias.frac - gf,
+            pf,
+            top - a - cf,
+            top - 2 * a,
+            top - cf,
+            cf - gf,
+            2 * a - d,
+            sig_lo,
+            tnh_lo,
+        ],
+        dtype=np.int64,
+    )
+
+
+def gru_shifts(cfg: NumericsConfig, sig_lo: int, tnh_lo: int) -> np.ndarray:
+    """The shift vector ``sh`` of :func:`_gru_cell_kernel` for ``cfg``."""
+    a, d, gf = cfg.act.frac, cfg.data.frac, cfg.gate.frac
+    top = max(a, d)
+    return np.array(
+        [cfg.ifft_out.frac - gf, cfg.bias.frac - gf, a, top - a, top - d, a, top + a - d, 0, sig_lo, tnh_lo],
+        dtype=np.int64,
+    )
+
+
+def cell_limits(cfg: NumericsConfig) -> np.ndarray:
+    """gate lo/hi, cell lo/hi, data lo/hi (the ``lims`` of the cell kernels)."""
+    return _cell_limits(cfg)
+
+
 def _cell_limits(cfg: NumericsConfig) -> np.ndarray:
     return np.array(
         [
@@ -1000,24 +1038,7 @@ def lstm_cell(
         raise ValueError(
             f"lstm_cell: y must be (N, 4, H) and c_prev (N, H), got {y.shape} and {c_prev.shape}"
         )
-    a, cf, gf, d = cfg.act.frac, cfg.cell.frac, cfg.gate.frac, cfg.data.frac
-    top = max(a + cf, 2 * a)
-    pf = cfg.peephole.frac + cf - gf
-    sh = np.array(
-        [
-            cfg.ifft_out.frac - gf,
-            cfg.bias.frac - gf,
-            pf,
-            top - a - cf,
-            top - 2 * a,
-            top - cf,
-            cf - gf,
-            2 * a - d,
-            sig[1],
-            tnh[1],
-        ],
-        dtype=np.int64,
-    )
+    sh = lstm_shifts(cfg, sig[1], tnh[1])
     peep = as_int(peephole) if peephole is not None else np.zeros((3, h), dtype=np.int64)
     m_out = np.empty((n, h), dtype=np.int64)
     c_out = np.empty((n, h), dtype=np.int64)
@@ -1069,12 +1090,7 @@ def gru_cell(
             f"gru_cell: y_rz must be (N, 2, H) and y_in, y_hn, h_prev (N, H), got {y_rz.shape}, {y_in.shape}, "
             f"{y_hn.shape}, {h_prev.shape}"
         )
-    a, d, gf = cfg.act.frac, cfg.data.frac, cfg.gate.frac
-    top = max(a, d)
-    sh = np.array(
-        [cfg.ifft_out.frac - gf, cfg.bias.frac - gf, a, top - a, top - d, a, top + a - d, 0, sig[1], tnh[1]],
-        dtype=np.int64,
-    )
+    sh = gru_shifts(cfg, sig[1], tnh[1])
     h_out = np.empty((n, h), dtype=np.int64)
     counts = np.zeros(3, dtype=np.int64)
     _use_threads()

@@ -34,6 +34,7 @@ import numpy.typing as npt
 from ernn.shape import GATES, BlockCirculant, ModelShape
 from ernn.shape.structures import implementation
 
+from . import batched
 from .activation import activation_table
 from .cells import gru_cell, lstm_cell
 from .fft import twiddles
@@ -412,6 +413,11 @@ class GoldenNetwork:
         counts = (np.arange(t_max)[:, None] < lens_sorted[None, :]).sum(axis=1)  # active rows per step
         h_all: list[IntArray] = []
         c_all: list[IntArray] = []
+        if all(map(batched.supported, self.layers)) and fast_path(n * self.layers[0].w_ih.shape[2]):
+            h_bm, c_bm = batched.run_layers(self.layers, inp, counts, log, inv)  # batch-minor, same integers
+            return GoldenResult(
+                h_int=h_bm, c_int=c_bm, lengths=lens, log=log, numerics=self.numerics, input_int=xq
+            )
         for idx, layer in enumerate(self.layers):
             llog = log.child(f"layer{idx}")
             h_out = np.zeros((n, t_max, layer.output_size), dtype=np.int64)

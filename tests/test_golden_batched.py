@@ -14,7 +14,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from ernn.golden import cells, fft, kernels, matvec
+from ernn.golden import batch_cells, batched, cells, fft, kernels, matvec, unrolled
 from ernn.golden.float_reference import random_model
 from ernn.golden.formats import QFormat
 from ernn.golden.network import GoldenNetwork, numerics_for_model
@@ -26,6 +26,7 @@ MODELS = {
     "gru": {"cell": "gru", "block_size": 16},
     "lstm_2layer": {"cell": "lstm", "block_size": 8, "num_layers": 2},
     "gru_2layer_k4": {"cell": "gru", "block_size": 4, "num_layers": 2},
+    "lstm_peephole_k4": {"cell": "lstm", "block_size": 4, "peephole": True},
 }
 
 
@@ -41,10 +42,44 @@ def _summed(logs: list[SaturationLog]) -> dict[str, dict[str, int]]:
 
 @pytest.mark.parametrize("name", sorted(MODELS))
 def test_batched_equals_sequence_at_a_time(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The step-by-step fast path (the batch-minor runner off)."""
     _compare_batched(name, monkeypatch)
 
 
-def _compare_batched(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+#: models the batch-minor runner (ernn.golden.batched) takes: block sizes 4 and 8 in the default suite
+BATCH_MINOR = ["lstm", "gru_2layer_k4", "lstm_peephole_k4"]
+
+
+@pytest.mark.parametrize("name", BATCH_MINOR)
+def test_batch_minor_equals_sequence_at_a_time(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The batch-minor runner (unrolled FFT/IFFT, one stacked MAC, batch-minor cells) against each
+    sequence alone on the numpy path."""
+    _compare_batched(name, monkeypatch, batch_minor=True)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["gru", "lstm_2layer"])
+def test_batch_minor_equals_sequence_at_a_time_k16(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The batch-minor runner at k = 16 and on two layers, also on two threads."""
+    _compare_batched(name, monkeypatch, batch_minor=True)
+    kernels.set_threads(2)
+    try:
+        _compare_batched(name, monkeypatch, batch_minor=True)
+    finally:
+        kernels.set_threads(1)
+
+
+def _compare_batched(name: str, monkeypatch: pytest.MonkeyPatch, batch_minor: bool = False) -> None:
+    used = []
+    real = batched.run_layer
+
+    def spy(*args, **kw):
+        used.append(True)
+        return real(*args, **kw)
+
+    monkeypatch.setattr(batched, "run_layer", spy)
+    if not batch_minor:
+        monkeypatch.setattr(batched, "supported", lambda layer: False)
     kw = dict(MODELS[name])
     cell = kw.pop("cell")
     seed = sorted(MODELS).index(name)
@@ -56,29 +91,30 @@ def _compare_batched(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
     lengths = np.array([9, 1, 5, 0, 9, 3, 7])
 
     monkeypatch.setattr(matvec, "COMPILED_MIN_BLOCKS", 1)  # every transform and MAC on the fast path
-    batched = net.run(x, lengths)
+    run = net.run(x, lengths)
+    assert bool(used) == batch_minor, f"{name}: the batch-minor runner {'not ' if batch_minor else ''}taken"
     monkeypatch.setattr(matvec, "COMPILED_MIN_BLOCKS", None)  # today's numpy path
     alone = [net.run(x[i : i + 1, : lengths[i]], lengths[i : i + 1]) for i in range(n)]
 
     for i in range(n):
         ln = int(lengths[i])
         for layer in range(net.info.num_layers):
-            got, want = batched.h_int[layer][i, :ln], alone[i].h_int[layer][0]
+            got, want = run.h_int[layer][i, :ln], alone[i].h_int[layer][0]
             if not np.array_equal(got, want):
                 t, u = np.argwhere(got != want)[0]
                 raise AssertionError(
                     f"{name} (seed {seed}): sequence {i} layer {layer} h first differs at step {t} unit {u}: "
                     f"batched {got[t, u]}, alone {want[t, u]}"
                 )
-            assert not batched.h_int[layer][i, ln:].any(), f"{name}: outputs after sequence {i}'s end"
-            if batched.c_int is not None:
+            assert not run.h_int[layer][i, ln:].any(), f"{name}: outputs after sequence {i}'s end"
+            if run.c_int is not None:
                 assert alone[i].c_int is not None
                 np.testing.assert_array_equal(
-                    batched.c_int[layer][i, :ln], alone[i].c_int[layer][0], err_msg=f"{name}: c, sequence {i}"
+                    run.c_int[layer][i, :ln], alone[i].c_int[layer][0], err_msg=f"{name}: c, sequence {i}"
                 )
     want_log = _summed([a.log for a in alone])
-    assert batched.log.as_dict() == want_log, f"{name} (seed {seed}): saturation counts differ"
-    assert batched.log.total > 0, f"{name}: the stimulus must saturate somewhere for the counts to be tested"
+    assert run.log.as_dict() == want_log, f"{name} (seed {seed}): saturation counts differ"
+    assert run.log.total > 0, f"{name}: the stimulus must saturate somewhere for the counts to be tested"
 
 
 @pytest.mark.parametrize("k", [4, 8, 16, 32, 64])
@@ -390,3 +426,93 @@ def test_thread_count_option() -> None:
         kernels.set_threads(1)
     with pytest.raises(ValueError, match="threads must be >= 1"):
         kernels.set_threads(0)
+
+
+@pytest.mark.parametrize(
+    "k", [4, 8, pytest.param(16, marks=pytest.mark.slow), pytest.param(32, marks=pytest.mark.slow)]
+)
+def test_unrolled_transforms_equal_numpy(k: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """unrolled.fft_pass against golden/fft.py's FFT, and unrolled.ifft_pass against matvec.output_blocks
+    on the numpy path (accumulator shift, IFFT, output saturation): inputs over their whole formats and at
+    the extremes so that the IFFT input, stages and output saturate; the counts compared per point."""
+    rng = np.random.default_rng(200 + k)
+    desc = random_model("lstm", 2 * k, 2 * k, block_size=k, seed=k)
+    cfg = numerics_for_model(desc)
+    in_fmt = QFormat(cfg.fft_out.word - int(np.log2(k)), cfg.fft_out.frac)
+    m, q = 45, 3
+    x = rng.integers(in_fmt.min_int, in_fmt.max_int + 1, size=(m, q * k)) >> rng.integers(
+        0, 8, size=(m, q * k)
+    )
+    x[:15] = rng.choice([in_fmt.min_int, in_fmt.max_int], size=(15, q * k))
+    log = SaturationLog()
+    re, im = fft.fft_real(x.reshape(m, q, k), cfg.twiddle, cfg.fft_out, log)
+    nb = k // 2 + 1
+    op = np.full((nb, 2 * q + 3, m + 5), np.nan)
+    counts = unrolled.fft_pass(np.ascontiguousarray(x.T), q, m, cfg.twiddle, cfg.fft_out, op, 1)
+    np.testing.assert_array_equal(op[:, 1 : 1 + q, :m], re.transpose(2, 1, 0))
+    np.testing.assert_array_equal(op[:, 1 + q : 1 + 2 * q, :m], im.transpose(2, 1, 0))
+    assert np.isnan(op[:, 0]).all() and np.isnan(op[:, :, m:]).all(), (
+        "fft_pass wrote outside its rows/columns"
+    )
+    assert [int(c) for c in counts.sum(axis=0)] == [
+        log.counts[f"fft_stage{s}"] for s in range(1, counts.shape[1] + 1)
+    ]
+
+    rr = 6
+    lim = cfg.accumulator.max_int
+    shape = (m, rr, nb)
+    are = rng.integers(-lim, lim + 1, size=shape) >> rng.integers(0, 12, size=shape)
+    aim = rng.integers(-lim, lim + 1, size=shape) >> rng.integers(0, 12, size=shape)
+    aim[..., 0] = aim[..., -1] = 0  # bins 0 and k/2 of a real block's spectrum are real
+    acc = np.concatenate((are.transpose(2, 1, 0), aim.transpose(2, 1, 0)), axis=1).astype(np.float64)
+    y = np.zeros((rr * k, m), dtype=np.int64)
+    counts = unrolled.ifft_pass(acc, rr, m, cfg, y).sum(axis=0)
+    monkeypatch.setattr(matvec, "COMPILED_MIN_BLOCKS", None)
+    want_log = SaturationLog()
+    want = matvec.output_blocks(are, aim, rr * k, cfg, want_log, "ifft")  # (m, rr k)
+    np.testing.assert_array_equal(y.T, want)
+    names = ["ifft_in", *(f"ifft_stage{s}" for s in range(1, len(counts) - 2)), "ifft_out"]
+    assert counts[0] == 0
+    assert dict(zip(names, map(int, counts[1:]), strict=True)) == want_log.counts
+    assert want_log.counts["ifft_in"] and want_log.counts["ifft_out"], "the stimulus must saturate"
+
+
+@pytest.mark.parametrize(
+    ("target", "breakage"),
+    [
+        ("fft", "output"),
+        ("fft", "count"),
+        ("ifft", "output"),
+        ("ifft", "count"),
+        ("cell", "output"),
+        ("cell", "count"),
+    ],
+)
+def test_broken_batch_minor_kernel_is_caught(
+    target: str, breakage: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The batched comparison fails when a kernel of the batch-minor runner is off by one LSB (every
+    output of a call one LSB up: a single one can vanish in a later rounding) or miscounts one saturation."""
+    module, name = {
+        "fft": (unrolled, "fft_pass"),
+        "ifft": (unrolled, "ifft_pass"),
+        "cell": (batch_cells, "lstm_cell"),
+    }[target]
+    good = getattr(module, name)
+
+    def broken(*args):
+        counts = good(*args)
+        if breakage == "count":
+            counts = counts.copy()
+            counts.flat[-1] += 1
+        elif target == "fft":
+            args[5][:, args[6] : args[6] + 2 * args[1], : args[2]] += 1  # the MAC operand
+        elif target == "ifft":
+            args[4][:, : args[2]] += 1  # the IFFT outputs
+        else:
+            args[10][:, : args[0]] += 1  # h_t
+        return counts
+
+    monkeypatch.setattr(module, name, broken)
+    with pytest.raises(AssertionError):
+        _compare_batched("lstm", monkeypatch, batch_minor=True)

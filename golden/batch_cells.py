@@ -1,0 +1,186 @@
+"""The LSTM and GRU cell updates compiled for batch-minor arrays (features x batch).
+
+The same integers and saturation counts as :func:`ernn.golden.cells.lstm_cell` and ``gru_cell`` (and
+their batch-major twins in :mod:`ernn.golden.kernels`, whose arithmetic this copies line for line): every
+term brought to Q(gate) with a round-half-up shift, summed, saturated once; activations by one lookup in
+a table of every input code (``cells._full_table``: only used where no code saturates); LSTM c_t in
+Q(cell), h_t in Q(data). Only the layout differs: the matvec outputs y arrive as the batch-minor IFFT pass
+writes them (``ernn.golden.unrolled.ifft_pass``: row g P + j is gate g, unit j, P = p k the padded gate
+height; one column per batch element) and the states are (units, batch), so the loop over batch elements
+is the innermost one and every access is contiguous. Units are split into one run per thread (numba
+``prange``), each run counting into its own row, so the counts do not depend on the thread count.
+"""
+
+from __future__ import annotations
+
+import numba
+import numpy as np
+from numba import njit, prange
+
+from .kernels import _rs, _sat, _shift_table
+
+
+@njit(cache=False, nogil=True, boundscheck=False)
+def _lstm_rows(j0, j1, m, y, pk, c_prev, bias, peep, use_peep, sig, tnh, sh, st, lims, h_out, c_out, counts):
+    """Units j0..j1 of :func:`lstm_cell` for batch columns :m; adds gate_pre, cell, tanh_c_in, hidden
+    counts into counts (4,)."""  # pragma: no cover - jitted
+    g_lo, g_hi, c_lo, c_hi, d_lo, d_hi = lims[0], lims[1], lims[2], lims[3], lims[4], lims[5]
+    s_lo, t_lo = sh[8], sh[9]
+    s_top, t_top = sig.shape[0] - 1, tnh.shape[0] - 1
+    n_pre = 0
+    n_cell = 0
+    n_tc = 0
+    n_hid = 0
+    for j in range(j0, j1):
+        bi = _rs(bias[0, j], st, 1)
+        bf = _rs(bias[1, j], st, 1)
+        bg = _rs(bias[2, j], st, 1)
+        bo = _rs(bias[3, j], st, 1)
+        p0, p1, p2 = peep[0, j], peep[1, j], peep[2, j]
+        for b in range(m):
+            cp = c_prev[j, b]
+            pi = _rs(y[j, b], st, 0) + bi
+            pf = _rs(y[pk + j, b], st, 0) + bf
+            pg = _rs(y[2 * pk + j, b], st, 0) + bg
+            if use_peep:
+                pi += _rs(p0 * cp, st, 2)
+                pf += _rs(p1 * cp, st, 2)
+            n_pre += (pi < g_lo) + (pi > g_hi) + (pf < g_lo) + (pf > g_hi) + (pg < g_lo) + (pg > g_hi)
+            ai = sig[_sat(_sat(pi, g_lo, g_hi) - s_lo, 0, s_top)]
+            af = sig[_sat(_sat(pf, g_lo, g_hi) - s_lo, 0, s_top)]
+            ag = tnh[_sat(_sat(pg, g_lo, g_hi) - t_lo, 0, t_top)]
+            cs = _rs(((af * cp) << sh[3]) + ((ai * ag) << sh[4]), st, 5)
+            n_cell += (cs < c_lo) + (cs > c_hi)
+            cn = _sat(cs, c_lo, c_hi)
+            po = _rs(y[3 * pk + j, b], st, 0) + bo
+            if use_peep:
+                po += _rs(p2 * cn, st, 2)
+            n_pre += (po < g_lo) + (po > g_hi)
+            ao = sig[_sat(_sat(po, g_lo, g_hi) - s_lo, 0, s_top)]
+            tc = _rs(cn, st, 6)
+            n_tc += (tc < g_lo) + (tc > g_hi)
+            at = tnh[_sat(_sat(tc, g_lo, g_hi) - t_lo, 0, t_top)]
+            mv = _rs(ao * at, st, 7)
+            n_hid += (mv < d_lo) + (mv > d_hi)
+            h_out[j, b] = _sat(mv, d_lo, d_hi)
+            c_out[j, b] = cn
+    counts[0] += n_pre
+    counts[1] += n_cell
+    counts[2] += n_tc
+    counts[3] += n_hid
+
+
+@njit(cache=False, nogil=True, boundscheck=False, parallel=True)
+def _lstm_kernel(m, y, pk, c_prev, bias, peep, use_peep, sig, tnh, sh, lims, h_out, c_out, counts):
+    """Every unit, in one run of units per thread; counts (runs, 4)."""  # pragma: no cover - jitted
+    h = h_out.shape[0]
+    st = _shift_table(sh[:8])
+    nch = counts.shape[0]
+    for ch in prange(nch):
+        _lstm_rows(
+            ch * h // nch,
+            (ch + 1) * h // nch,
+            m,
+            y,
+            pk,
+            c_prev,
+            bias,
+            peep,
+            use_peep,
+            sig,
+            tnh,
+            sh,
+            st,
+            lims,
+            h_out,
+            c_out,
+            counts[ch],
+        )
+
+
+@njit(cache=False, nogil=True, boundscheck=False)
+def _gru_rows(j0, j1, m, y, pk, h_prev, bias, b_hn, sig, tnh, sh, st, lims, h_out, counts):
+    """Units j0..j1 of :func:`gru_cell` for batch columns :m (y rows: r, z, in, hn gates of P = pk
+    rows each); adds gate_pre, gru_hn, hidden counts into counts (3,)."""  # pragma: no cover - jitted
+    g_lo, g_hi, d_lo, d_hi = lims[0], lims[1], lims[4], lims[5]
+    s_lo, t_lo = sh[8], sh[9]
+    s_top, t_top = sig.shape[0] - 1, tnh.shape[0] - 1
+    n_pre = 0
+    n_hn = 0
+    n_hid = 0
+    for j in range(j0, j1):
+        br = _rs(bias[0, j], st, 1)
+        bz = _rs(bias[1, j], st, 1)
+        bn = _rs(bias[2, j], st, 1)
+        bh = _rs(b_hn[j], st, 1)
+        for b in range(m):
+            pr = _rs(y[j, b], st, 0) + br
+            pz = _rs(y[pk + j, b], st, 0) + bz
+            n_pre += (pr < g_lo) + (pr > g_hi) + (pz < g_lo) + (pz > g_hi)
+            r = sig[_sat(_sat(pr, g_lo, g_hi) - s_lo, 0, s_top)]
+            z = sig[_sat(_sat(pz, g_lo, g_hi) - s_lo, 0, s_top)]
+            hn = _rs(y[3 * pk + j, b], st, 0) + bh
+            n_hn += (hn < g_lo) + (hn > g_hi)
+            hn = _sat(hn, g_lo, g_hi)
+            pn = _rs(y[2 * pk + j, b], st, 0) + bn + _rs(r * hn, st, 2)
+            n_pre += (pn < g_lo) + (pn > g_hi)
+            nv = tnh[_sat(_sat(pn, g_lo, g_hi) - t_lo, 0, t_top)]
+            nd = nv << sh[3]
+            hd = h_prev[j, b] << sh[4]
+            hv = _rs((nd << sh[5]) + z * (hd - nd), st, 6)
+            n_hid += (hv < d_lo) + (hv > d_hi)
+            h_out[j, b] = _sat(hv, d_lo, d_hi)
+    counts[0] += n_pre
+    counts[1] += n_hn
+    counts[2] += n_hid
+
+
+@njit(cache=False, nogil=True, boundscheck=False, parallel=True)
+def _gru_kernel(m, y, pk, h_prev, bias, b_hn, sig, tnh, sh, lims, h_out, counts):
+    """Every unit, in one run of units per thread; counts (runs, 3)."""  # pragma: no cover - jitted
+    h = h_out.shape[0]
+    st = _shift_table(sh[:8])
+    nch = counts.shape[0]
+    for ch in prange(nch):
+        _gru_rows(
+            ch * h // nch,
+            (ch + 1) * h // nch,
+            m,
+            y,
+            pk,
+            h_prev,
+            bias,
+            b_hn,
+            sig,
+            tnh,
+            sh,
+            st,
+            lims,
+            h_out,
+            counts[ch],
+        )
+
+
+def runs(units: int) -> int:
+    """Runs of units for the thread count in force (numba's, set by ``kernels._use_threads``)."""
+    return max(1, min(numba.get_num_threads(), units))
+
+
+def lstm_cell(m, y, pk, c_prev, bias, peep, sig, tnh, sh, lims, h_out, c_out) -> np.ndarray:
+    """Batch-minor :func:`ernn.golden.kernels.lstm_cell` (``sh``, ``lims`` as built there) for batch
+    columns :m: y (4 pk, N) int64 Q(ifft_out), c_prev (H, N) -> h_out (H, N) Q(data), c_out (H, N)
+    Q(cell). Returns the counts (gate_pre, cell, tanh_c_in, hidden)."""
+    h = h_out.shape[0]
+    counts = np.zeros((runs(h), 4), dtype=np.int64)
+    use = peep is not None
+    p = peep if use else np.zeros((3, h), dtype=np.int64)
+    _lstm_kernel(m, y, pk, c_prev, bias, p, use, sig, tnh, sh, lims, h_out, c_out, counts)
+    return counts.sum(axis=0)
+
+
+def gru_cell(m, y, pk, h_prev, bias, b_hn, sig, tnh, sh, lims, h_out) -> np.ndarray:
+    """Batch-minor :func:`ernn.golden.kernels.gru_cell` for batch columns :m: y (4 pk, N) (r, z, in, hn),
+    h_prev (H, N) -> h_out (H, N) Q(data). Returns the counts (gate_pre, gru_hn, hidden)."""
+    counts = np.zeros((runs(h_out.shape[0]), 3), dtype=np.int64)
+    _gru_kernel(m, y, pk, h_prev, bias, b_hn, sig, tnh, sh, lims, h_out, counts)
+    return counts.sum(axis=0)
