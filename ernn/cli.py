@@ -503,7 +503,12 @@ def _add_dse(sub: argparse._SubParsersAction) -> None:
         "--csb-grids", nargs="+", type=_grid, help="CSB engines KxLxPxQ (default 2x2x2x2 .. 16x8x4x4)"
     )
     hw.add_argument("--csb-modes", nargs="+", choices=("none", "horizontal", "vertical", "both"))
-    hw.add_argument("--csb-method", default="z3", choices=("z3", "greedy"), help="CSB workload balancing")
+    hw.add_argument(
+        "--csb-method",
+        default="z3",
+        choices=("flow", "z3", "greedy"),
+        help="CSB workload balancing (flow, z3: exact)",
+    )
     hw.add_argument("--hw-runs", nargs="+", help="training runs whose accuracy the report lists")
     p.set_defaults(func=cmd_dse)
 
