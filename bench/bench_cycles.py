@@ -14,9 +14,16 @@ with the worst ratio cycles / ideal and the worst prediction error, and writes J
     .venv/bin/python bench/bench_cycles.py --count 9 --out build/bench/cycles.json
 
 ``--what-if`` prints instead, without simulating, the timing model's cycles for the issue shapes with one
-IFFT, with the exporter's IFFTs (``schedule.n_ifft``), and under a design the RTL does not have (layers
-pipelined across time steps, ``ernn.export.timing.step_timing(layer_skew=True)``), each with the cell
-lanes the exporter's rule would give it.
+IFFT, with the exporter's IFFTs (``schedule.n_ifft``), and with the layers pipelined across time steps
+(``ernn.export.timing.step_timing(layer_skew=True)``), each with the cell lanes the exporter's rule would
+give it.
+
+``--compare-skew`` simulates every multi-layer shape of the sweep twice in one run: as exported (the
+exporter pipelines the layers across steps where the timing model says it is faster, ``ERNN_LAYER_SKEW``,
+``schedule.layer_skew``) and the same model directory with the header forced to the layers in order
+(``ERNN_LAYER_SKEW = 0``, the RTL of before), each against the timing model's prediction for what it runs.
+
+    .venv/bin/python bench/bench_cycles.py --count 9 --compare-skew --out build/bench/cycles_skew.json
 
 ``--ifft-cost`` prints what one more IFFT costs (Yosys ``synth_xilinx -family xcu``, out of context): the
 ``ernn_ifft`` that ``rtl/ernn_pe.v`` instantiates, with the word widths and twiddles of a model exported at
@@ -27,6 +34,7 @@ writer's lanes add a few muxes).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import math
 import platform
 import re
@@ -43,7 +51,7 @@ from ernn.export import schedule
 from ernn.export import writer as export
 from ernn.export.timing import step_timing
 from ernn.export.writer import ExportedModel
-from ernn.files import atomic
+from ernn.files import atomic, manifest
 from ernn.shape import BlockCirculant, ModelShape
 from ernn.sim import rtl as rtl_sim
 
@@ -100,10 +108,14 @@ def _variant(info: ModelShape, lanes: int, options: list[int], **kw: Any) -> tup
 
 
 def what_if() -> None:
-    """The timing model's cycles per step of the issue shapes: one IFFT, the exporter's IFFTs, and the
-    layers pipelined (a design the RTL lacks) with and without them."""
-    print("| shape | P | ideal | 1 IFFT | exporter's IFFTs (now) | N | layers pipelined | both |")
-    print("|---|---|---|---|---|---|---|---|")
+    """The timing model's cycles per step of the issue shapes: one IFFT in order, the exporter's choice (its
+    IFFTs, and the layers pipelined where that is faster), and the layers pipelined with one IFFT and with
+    the exporter's IFFTs."""
+    print(
+        "| shape | P | ideal | 1 IFFT, in order | exporter's choice (now) | N | skew | pipelined, 1 IFFT "
+        "| pipelined, N IFFTs |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|")
     for name, shape in ISSUE_SHAPES.items():
         kw = {k: v for k, v in shape.items() if k not in ("lanes", "block_size")}
         info = ModelShape(structure=BlockCirculant(shape["block_size"]), **kw)
@@ -124,8 +136,7 @@ def what_if() -> None:
 
         print(
             f"| {name} | {p} | {cm.ideal} | {cell(*one)} | {cell(cm.predicted, cm.cell_lanes)} | {n} | "
-            + " | ".join(cell(*v) for v in skew)
-            + " |"
+            f"{'on' if cm.layer_skew else 'off'} | " + " | ".join(cell(*v) for v in skew) + " |"
         )
 
 
@@ -175,9 +186,36 @@ def ifft_cost() -> None:
             )
 
 
-def measure(name: str, shape: dict, frames: int, root: Path, seed: int) -> dict:
+HEADER = "ernn_params.vh"
+SKEW_LINE = re.compile(r"localparam integer ERNN_LAYER_SKEW = (\d+);")
+
+
+def force_skew(model: Path, skew: int) -> None:
+    """Rewrite the model directory's ERNN_LAYER_SKEW to ``skew`` (and its manifest, which names the header)."""
+    header = model / HEADER
+    text, count = SKEW_LINE.subn(f"localparam integer ERNN_LAYER_SKEW = {skew};", header.read_text())
+    if count != 1:
+        raise ValueError(f"{header}: expected one ERNN_LAYER_SKEW line, found {count}")
+    header.write_text(text)
+    kind = manifest.read(model).kind
+    (model / manifest.MANIFEST).write_text(manifest.build(model, kind).text())
+
+
+def measure(
+    name: str,
+    shape: dict,
+    frames: int,
+    root: Path,
+    seed: int,
+    sim: str = "verilator",
+    skew: int | None = None,
+) -> dict:
+    """Export ``shape`` with random weights (``skew``: force ERNN_LAYER_SKEW), simulate ``frames`` frames of
+    one sequence and compare the steady-state cycles per step with the ideal and the timing model."""
     model = root / name
     export.export_random(model, **shape, seed=seed, force=True)
+    if skew is not None:
+        force_skew(model, skew)
     exported = ExportedModel(model)
     net = exported.net
     rng = np.random.default_rng(seed)
@@ -189,13 +227,20 @@ def measure(name: str, shape: dict, frames: int, root: Path, seed: int) -> dict:
     last = np.zeros(frames, dtype=bool)
     last[-1] = True
     with tempfile.TemporaryDirectory() as work:
-        res = rtl_sim.run_rtl(model, x, last, sim="verilator", work_dir=work, seed=seed)
+        res = rtl_sim.run_rtl(model, x, last, sim=sim, work_dir=work, seed=seed)
     expected, _ = net.run_stream(x, last)
     cm = hw_layout.cycle_model(net.info, shape["lanes"])
+    run_skew = bool(int(SKEW_LINE.search((model / HEADER).read_text()).group(1)))
+    # the prediction for what the RTL runs (a forced header may differ from the exporter's choice)
+    predicted = step_timing(
+        net.info, shape["lanes"], cm.cell_lanes, iffts=cm.n_ifft, layer_skew=run_skew
+    ).cycles
+    cm = dataclasses.replace(cm, predicted=predicted, layer_skew=run_skew)
     cycles = float(res.cycles_per_step)
     row = {
         "name": name,
         "shape": shape,
+        "simulator": sim,
         "cell_lanes": exported.config["hardware"]["cell_lanes"],
         "n_ifft": exported.config["hardware"]["n_ifft"],
         "frames": frames,
@@ -208,7 +253,7 @@ def measure(name: str, shape: dict, frames: int, root: Path, seed: int) -> dict:
         "wall_seconds": res.wall_seconds,
     }
     print(
-        f"{name:44s} P={shape['lanes']:4d} CL={row['cell_lanes']:2d} N_IFFT={row['n_ifft']}: "
+        f"{name:44s} P={shape['lanes']:4d} CL={row['cell_lanes']:2d} N_IFFT={row['n_ifft']} skew={int(run_skew)}: "
         f"{cycles:6.1f} cycles/step, ideal {cm.ideal:4d}, "
         f"ratio {row['ratio_to_ideal']:.3f}, predicted {cm.predicted} ({100 * row['prediction_error']:+.1f} %), "
         f"bit-exact {row['bit_exact']} ({res.wall_seconds:.0f} s)",
@@ -238,6 +283,14 @@ def main() -> None:
     ap.add_argument(
         "--ifft-cost", action="store_true", help="only the Yosys resources of one IFFT (k 4, 8, 16)"
     )
+    ap.add_argument(
+        "--compare-skew",
+        action="store_true",
+        help="multi-layer shapes only, each as exported (layers pipelined) and forced in order, side by side",
+    )
+    ap.add_argument(
+        "--sim", default="verilator", choices=("verilator", "icarus"), help="simulator (default verilator)"
+    )
     args = ap.parse_args()
     if args.what_if:
         what_if()
@@ -257,7 +310,12 @@ def main() -> None:
                 f"--only: no shape named {', '.join(unknown)} in this sweep (names: {', '.join(shapes)})"
             )
         shapes = {name: shape for name, shape in shapes.items() if name in args.only}
-    rows = [measure(name, shape, args.frames, args.models, args.seed) for name, shape in shapes.items()]
+    if args.compare_skew:
+        compare_skew(shapes, args)
+        return
+    rows = [
+        measure(name, shape, args.frames, args.models, args.seed, args.sim) for name, shape in shapes.items()
+    ]
     worst = max(rows, key=lambda r: r["ratio_to_ideal"])
     worst_pred = max(rows, key=lambda r: abs(r["prediction_error"]))
     print(
@@ -289,6 +347,60 @@ def main() -> None:
             "results": rows,
             "machine": {"platform": platform.platform(), "python": platform.python_version()},
             "command": "bench/bench_cycles.py",
+            "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+        }
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        atomic.write_json(args.out, report, force=True)
+        print(f"written to {args.out}")
+
+
+def compare_skew(shapes: dict[str, dict], args: argparse.Namespace) -> None:
+    """Each multi-layer shape as exported and forced to the layers in order, measured side by side."""
+    pairs = []
+    for name, shape in shapes.items():
+        if shape.get("num_layers", 1) < 2:
+            continue
+        after = measure(name, shape, args.frames, args.models, args.seed, args.sim)
+        before = measure(f"{name}-in_order", shape, args.frames, args.models, args.seed, args.sim, skew=0)
+        pairs.append({"name": name, "shape": shape, "pipelined": after, "in_order": before})
+    if not pairs:
+        raise SystemExit("--compare-skew: no multi-layer shape in this sweep")
+    print(
+        "\n| shape | P | in order | pipelined | ideal | ratio before | ratio now | predicted (in order, "
+        "pipelined) | error (in order, pipelined) | bit-exact |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for pair in pairs:
+        a, b = pair["pipelined"], pair["in_order"]
+        print(
+            f"| {pair['name']} | {pair['shape']['lanes']} | {b['cycles_per_step']:.0f} | "
+            f"{a['cycles_per_step']:.0f}{'' if a['layer_skew'] else ' (exporter: in order)'} | {a['ideal']} | "
+            f"{b['ratio_to_ideal']:.3f} | {a['ratio_to_ideal']:.3f} | {b['predicted']}, {a['predicted']} | "
+            f"{100 * b['prediction_error']:+.1f} %, {100 * a['prediction_error']:+.1f} % | "
+            f"{'yes' if a['bit_exact'] and b['bit_exact'] else 'NO'} |"
+        )
+    worst = max(pairs, key=lambda p: p["pipelined"]["ratio_to_ideal"])
+    worst_pred = max(pairs, key=lambda p: abs(p["pipelined"]["prediction_error"]))
+    exact = all(p["pipelined"]["bit_exact"] and p["in_order"]["bit_exact"] for p in pairs)
+    print(
+        f"\nworst cycles / ideal of the multi-layer shapes: {worst['pipelined']['ratio_to_ideal']:.3f} "
+        f"({worst['name']}); worst prediction error: {100 * worst_pred['pipelined']['prediction_error']:+.1f} % "
+        f"({worst_pred['name']}); all bit-exact: {exact}"
+    )
+    if args.out:
+        report = {
+            "benchmark": "cycles per time step, layers pipelined across steps vs in order (issue 18)",
+            "seed": args.seed,
+            "count": args.count,
+            "only": args.only,
+            "simulator": args.sim,
+            "worst_ratio": worst["pipelined"]["ratio_to_ideal"],
+            "worst_ratio_shape": worst["name"],
+            "worst_prediction_error": worst_pred["pipelined"]["prediction_error"],
+            "all_bit_exact": exact,
+            "results": pairs,
+            "machine": {"platform": platform.platform(), "python": platform.python_version()},
+            "command": "bench/bench_cycles.py --compare-skew",
             "time": time.strftime("%Y-%m-%d %H:%M:%S"),
         }
         args.out.parent.mkdir(parents=True, exist_ok=True)

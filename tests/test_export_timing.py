@@ -109,3 +109,28 @@ def test_header_and_record_carry_n_ifft(tmp_path) -> None:
     hw = export.ExportedModel(out).config["hardware"]
     assert hw["n_ifft"] == 4 and hw["cycles_per_step"]["n_ifft"] == 4
     assert hw["cell_lanes"] == schedule.cell_lanes(_shape("lstm", 12, 24, 4), 256, 4)
+
+
+@pytest.mark.parametrize("lanes", [1, 2, 7, 32, 153])
+@pytest.mark.parametrize(
+    "info", [s for s in SHAPES if s.num_layers > 1], ids=lambda s: f"{s.cell}{s.input_size}"
+)
+def test_layer_skew_choice(info: ModelShape, lanes: int) -> None:
+    """The exporter pipelines the layers exactly where the timing model says it is faster, never for one
+    layer, and the pipelined step is never below the MAC issue time (the drain slots at the end of the
+    modelled frames, where layer 0 is idle, must not count as the steady state)."""
+    cm = schedule.cycle_model(info, lanes)
+    in_order = step_timing(info, lanes, cm.cell_lanes, iffts=cm.n_ifft).cycles
+    skewed = step_timing(info, lanes, cm.cell_lanes, iffts=cm.n_ifft, layer_skew=True).cycles
+    assert schedule.layer_skew(info, lanes) == (skewed < in_order) == cm.layer_skew
+    assert cm.predicted == (skewed if cm.layer_skew else in_order)
+    assert skewed >= cm.pe_issue_cycles
+    one = ModelShape(
+        cell=info.cell,
+        input_size=info.input_size,
+        hidden_size=info.hidden_size,
+        structure=info.structure,
+        proj_size=info.proj_size,
+        peephole=info.peephole,
+    )
+    assert not schedule.layer_skew(one, lanes)

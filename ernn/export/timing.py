@@ -84,10 +84,13 @@ def step_timing(
     load_free = 0  # next clock a block can enter the FFT
     ifft_free = 0  # next clock the IFFT takes a row block
     cell_free = 0  # next clock the cell unit takes a block
-    for slot in range(STEPS + info.num_layers):
+    # pipelined, the last L - 1 slots drain (layer 0 idle) and their outputs come faster than the steady
+    # state: frames run on past the STEPS whose output spacing is measured
+    frames = STEPS + (info.num_layers - 1 if layer_skew else 0)
+    for slot in range(frames + info.num_layers):
         for layer in range(info.num_layers):
             t = slot - layer if layer_skew else slot
-            if not 0 <= t < STEPS:
+            if not 0 <= t < frames:
                 continue
             stage_jobs = [j for j in jobs if j.layer == layer]
             rows_out: dict[str, list[int]] = {}

@@ -8,8 +8,11 @@ layer, on both simulators, with no input gaps and no back-pressure:
 * the step time is constant: every spacing of output beats within a sequence is the same number of clocks
   (nothing in the controller depends on the data);
 * the cycle model (``ernn.export.schedule.cycle_model``) is a floor: cycles per step >= its ideal,
-  ceil(complex MACs / P) + pipeline depth, for one and two layers. It is not exact for any shape the tests
-  run (the controller's hand-offs add 4 to 25 clocks, docs/verification.md), so it cannot pin the count;
+  ceil(complex MACs / P) + pipeline depth, for one and two layers in order. It is not exact for any shape
+  the tests run (the controller's hand-offs add 4 to 25 clocks, docs/verification.md), so it cannot pin the
+  count. With the layers pipelined across steps (``ERNN_LAYER_SKEW``, the exporter's choice for the
+  2-layer models here) the layers' pipeline depths overlap and the ideal's one depth is no floor: there
+  the floor is the PE's MAC issue (``pe_issue_cycles``);
 * the timing model (``CycleModel.predicted``, ``ernn.export.timing``) is within 10 % of the count;
 * the layers overlap: two identical layers take fewer clocks than twice one layer. Layer 1's job starts
   when layer 0 has written the h blocks it reads (docs/accelerator.md: the stage two back must be complete,
@@ -68,7 +71,9 @@ def test_two_layer_cycles(sim: str, cell: str, request: pytest.FixtureRequest, t
     c2, m2 = _steady_cycles(two, sim, seed, tmp_path / "two")
     print(f"{cell}: 1 layer {c1} cycles/step (ideal {m1.ideal}), 2 layers {c2} (ideal {m2.ideal})")
     assert m2.complex_macs == 2 * m1.complex_macs, "the two layers must be identical in shape"
-    assert c1 >= m1.ideal and c2 >= m2.ideal, "the cycle model's ideal is a floor"
+    assert c1 >= m1.ideal and c2 >= (m2.pe_issue_cycles if m2.layer_skew else m2.ideal), (
+        "the cycle model's ideal (pipelined layers: the MAC issue) is a floor"
+    )
     for cycles, model, layers in ((c1, m1, 1), (c2, m2, 2)):
         assert abs(model.predicted - cycles) <= 0.1 * cycles, (
             f"{cell}, {layers} layer(s): the timing model predicts {model.predicted} clocks per step, "
