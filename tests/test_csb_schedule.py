@@ -5,7 +5,9 @@ unshared schedule no better, the tile-row scope no worse than the round scope an
 slots adding up; and a broken schedule refused by name."""
 
 import dataclasses
+import importlib.util
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -178,3 +180,51 @@ def test_bad_arguments_are_named():
         cs.compile_matrix(np.zeros((1, 1, 1, 2), dtype=int), cs.Grid(1, 1, 1, 1), "both", "flow", "matrix")
     with pytest.raises(ValueError, match=r"kernel counts must be \(G, BR, BC, 2\)"):
         cs.block_grid(np.zeros((2, 2)))
+
+
+def _tile_row_builder():
+    """bench/csb_tile_row_rtl.py (the tile-row program builder), loaded from its file."""
+    path = Path(__file__).resolve().parents[1] / "bench" / "csb_tile_row_rtl.py"
+    spec = importlib.util.spec_from_file_location("csb_tile_row_rtl", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("mode", ["none", "both"])
+def test_a_tile_row_schedule_runs_on_the_array_model(mode):
+    """Built per tile row (no round barrier), the program runs on the array model (ernn.export.csb_program.run,
+    clock for clock the RTL) bit-exact with the golden matvec, its MAC clocks = the schedule's cycles."""
+    import torch
+
+    from ernn.export import csb_program as cp
+    from ernn.golden import csb as gcsb
+    from ernn.shape import ModelShape
+    from ernn.shape.structures import CSB
+    from ernn.train import csb as tcsb
+
+    gates, rows, cols, block, grid = 4, 20, 36, 8, cs.Grid(2, 2, 2, 2)  # 5 block columns: ragged tiles
+    params = CSB(block, 0.6)
+    rng = np.random.default_rng(17)
+    dense = tcsb.project(torch.from_numpy(rng.normal(size=(gates, rows, cols)) * 0.5), params).numpy()
+    cfg = gcsb.numerics(
+        ModelShape(cell="gru", input_size=cols, hidden_size=rows, structure=params),
+        float(np.abs(dense).max()),
+        1.0,
+        0.0,
+    )
+    m = gcsb.quantize_matrix(gcsb.from_description(dense, params), cfg.weight_spectrum)
+    sched = cs.compile_matrix(m.counts, grid, mode, "flow", "tile_row")
+    per_round = cs.compile_matrix(m.counts, grid, mode, "flow", "round")
+    builder = _tile_row_builder()
+    with pytest.raises(ValueError, match="more entries than its cycles hold"):
+        cp.build(m, sched)  # the round-by-round builder refuses it
+    with pytest.raises(ValueError, match="takes a tile-row schedule"):
+        builder.build_tile_rows(m, per_round)
+    prog = builder.build_tile_rows(m, sched)
+    x = rng.integers(cfg.data.min_int, cfg.data.max_int + 1, size=(3, cols))
+    out = cp.run(prog, x, cfg)
+    acc = gcsb.accumulate(m, x, cfg)
+    np.testing.assert_array_equal(out.y, gcsb.finish(acc, rows, cfg).reshape(len(x), -1))
+    assert out.busy == int(m.values.size) == sched.macs
+    assert out.mac_cycles == prog.steps == sched.cycles < per_round.cycles
