@@ -17,13 +17,22 @@ time, and per form the DSPs per lane; then the packed/3m ratios, and the DSPs th
 k/2 would save with one real multiply per lane (computed, not built: with P a multiple of k/2 + 1 lanes
 l = 0 and k/2 (mod k/2 + 1) only ever see those bins, see docs/performance.md).
 
+``--accuracy RUN [RUN ...]`` (with ``--train``/``--test``) scores trained runs instead: each is exported at
+``--bits`` (``ernn.export.writer.export``) and the golden model is evaluated on the test split with the
+exported formats and with the weight spectra one bit narrower (the same range, one fraction bit less: the
+exporter fits the range to the largest spectrum value, so only an LSB can go), without retraining.
+
     .venv/bin/python bench/bench_dsp_pack.py [--out build/bench/dsp_pack.json] [--lanes 9 18 36] \
         [--pe-lanes 9 18] [--forms 3m pack] [--bits 8] [--k 16] [--ws-bits 7]
+    .venv/bin/python bench/bench_dsp_pack.py --accuracy build/runs/fsdd/lstm_k8 build/runs/fsdd/gru_k8 \
+        --train build/data/fsdd-take/train.npz --test build/data/fsdd-take/test.npz \
+        --out build/bench/dsp_pack_accuracy.json
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import platform
 import subprocess
 import sys
@@ -88,18 +97,44 @@ def params_for(
     return {**p, "W_DEPTH": depth, "W_FILE": str(w_file), **FORMS[form]}
 
 
+def pe_wrapper(params: dict[str, Any]) -> str:
+    """A top that instantiates ernn_pe with ``params`` as literals and passes every port through (Yosys
+    0.23's chparam on ernn_pe as the top stops at the first $error check, whatever the values)."""
+    p = params
+    xa, cnt = math.ceil(math.log2(p["XBUF_DEPTH"])), math.ceil(math.log2(p["XBUF_DEPTH"] + 1))
+    wa = math.ceil(math.log2(p["W_DEPTH"]))
+    lit = ", ".join(f'.{n}("{v}")' if isinstance(v, str) else f".{n}({v})" for n, v in p.items())
+    ports = [
+        ("input", 1, "s_cmd_valid"), ("output", 1, "s_cmd_ready"), ("input", xa, "s_cmd_load_base"),
+        ("input", cnt, "s_cmd_load_count"), ("input", xa, "s_cmd_read_base"), ("input", cnt, "s_cmd_read_count"),
+        ("input", p["ROWS_W"], "s_cmd_rows"), ("input", wa, "s_cmd_w_base"),
+        ("input", p["K"] * p["DATA_W"], "s_axis_tdata"), ("input", 1, "s_axis_tvalid"), ("output", 1, "s_axis_tready"),
+        ("output", p["K"] * p["OUT_W"], "m_axis_tdata"), ("output", 1, "m_axis_tuser"), ("output", 1, "m_axis_tlast"),
+        ("output", 1, "m_axis_tvalid"), ("input", 1, "m_axis_tready"),
+    ]  # fmt: skip
+    decl = ",\n".join(f"    {d} wire [{w - 1}:0] {n}" for d, w, n in ports)
+    conn = ", ".join(f".{n}({n})" for _, _, n in ports)
+    return (
+        f"module ernn_pe_synth (\n    input wire clk,\n    input wire rst,\n{decl}\n);\n"
+        f"ernn_pe #({lit}) pe_inst (.clk(clk), .rst(rst), {conn});\nendmodule\n"
+    )
+
+
 def synth(top: str, params: dict[str, Any], work: Path) -> dict[str, float]:
     """synth_xilinx -family xcu of ``top`` with ``params``: LUT, FF, DSP, BRAM36, CARRY8, seconds."""
     work.mkdir(parents=True, exist_ok=True)
     # the PE's files (those that include an exported model's ernn_params.vh are not needed)
     files = " ".join(str(f) for f in fpga.rtl_files() if "`include" not in f.read_text())
-    lines = [f"read_verilog -defer {files}"]
-    lines += [
-        f'chparam -set {name} "{value}" {top}'
-        if isinstance(value, str)
-        else f"chparam -set {name} {value} {top}"
-        for name, value in params.items()
-    ]
+    if top == "ernn_pe":
+        (work / "ernn_pe_synth.v").write_text(pe_wrapper(params))
+        lines = [f"read_verilog -defer {files} {work / 'ernn_pe_synth.v'}"]
+        top = "ernn_pe_synth"
+    else:
+        lines = [f"read_verilog -defer {files}"]
+        lines += [
+            f'chparam -set {n} "{v}" {top}' if isinstance(v, str) else f"chparam -set {n} {v} {top}"
+            for n, v in params.items()
+        ]
     lines += [
         f"hierarchy -check -top {top}",
         f"synth_xilinx -family xcu -top {top} -noiopad",
@@ -138,6 +173,37 @@ def real_bin_saving(k: int, lanes: int, dsp_per_lane: float) -> dict[str, float]
     }
 
 
+def accuracy(run: Path, train: Path, test: Path, bits: int, work: Path) -> dict[str, Any]:
+    """Golden accuracy of ``run`` exported at ``bits``, with its weight spectra as exported and one bit
+    narrower (same range), on the test split."""
+    from ernn import data
+    from ernn.export import writer as export
+    from ernn.golden.network import GoldenNetwork
+    from ernn.sim import inference
+
+    ds = data.load("classify", str(train), str(test))
+    model_dir = work / f"{run.name}_q{bits}"
+    export.export(run, model_dir, data_bits=bits, force=True, dataset=ds)
+    model = export.ExportedModel(model_dir)
+    cfg = model.net.numerics
+    ws, acc = cfg.weight_spectrum, cfg.accumulator
+    narrow = cfg.replace(
+        weight_spectrum=QFormat(ws.word - 1, ws.frac - 1), accumulator=QFormat(acc.word - 1, acc.frac - 1)
+    )
+    out: dict[str, Any] = {"run": str(run), "bits": bits, "k": cfg.block_size, "sequences": len(ds.test)}
+    for name, numerics_cfg in (("exported", cfg), ("narrow", narrow)):
+        model.net = GoldenNetwork(model.desc, numerics_cfg)
+        report = inference.evaluate(model, ds.test)
+        out[name] = {
+            "weight_spectrum": str(numerics_cfg.weight_spectrum),
+            "packs": dsp_pack.dsp_pack(numerics_cfg),
+            "float_accuracy": report["float_accuracy"],
+            "golden_accuracy": report["golden_accuracy"],
+            "output_rms_error": report["output_rms_error"],
+        }
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--out", type=Path, default=Path("build/bench/dsp_pack.json"))
@@ -151,7 +217,28 @@ def main() -> None:
     )
     ap.add_argument("--w-depth", type=int, default=512)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--accuracy", type=Path, nargs="+", metavar="RUN", help="score trained runs instead")
+    ap.add_argument("--train", type=Path, help="training split .npz of the runs (--accuracy)")
+    ap.add_argument("--test", type=Path, help="test split .npz of the runs (--accuracy)")
     args = ap.parse_args()
+
+    if args.accuracy:
+        if args.train is None or args.test is None:
+            ap.error("--accuracy needs --train and --test")
+        rows = []
+        with tempfile.TemporaryDirectory(prefix="ernn-dsp-pack-acc-") as tmp:
+            for run in args.accuracy:
+                r = accuracy(run, args.train, args.test, args.bits, Path(tmp))
+                rows.append(r)
+                e, n = r["exported"], r["narrow"]
+                print(
+                    f"{run}: k {r['k']}, {r['sequences']} test sequences, float {e['float_accuracy']:.2f} %; golden "
+                    f"{e['weight_spectrum']} {e['golden_accuracy']:.2f} % (packs: {e['packs']}), "
+                    f"{n['weight_spectrum']} {n['golden_accuracy']:.2f} % (packs: {n['packs']})"
+                )
+                atomic.write_json(args.out, {"machine": platform.platform(), "accuracy": rows}, force=True)
+        print(f"wrote {args.out}")
+        return
 
     fft_w = NumericsConfig.for_data_bits(args.bits, args.k).fft_out.word
     ws_bits = dsp_pack.widest_packable_weight_spectrum(fft_w) if args.ws_bits is None else args.ws_bits
