@@ -188,8 +188,7 @@ def export(
 
 
 def _check_exportable(run_dir: str | Path, structure: Any) -> None:
-    """A run of a structure that has no golden model or exporter yet (sparse) is refused by name. (CSB has
-    both but no engine yet: its model directory is for the golden model and the engine to come.)"""
+    """A run of a structure that has no golden model or exporter yet (sparse) is refused by name."""
     entry = structure_entry(structure.name)
     missing = [stage for stage in ("golden", "export") if stage not in entry.stages]
     if missing:

@@ -1,7 +1,7 @@
 """Compression structures: their parameters, and the registry that is the structure seam.
 
 A *structure* is a way of storing each weight matrix of a recurrent layer compactly (block-circulant
-through every stage; CSB structured blocks and unstructured pruning in the training stage only so far;
+and CSB structured blocks through every stage; unstructured pruning in the training stage only so far;
 tensor-train next). Every stage of the flow has its own part of a structure, in its own folder, behind
 that stage's interface:
 
@@ -22,8 +22,8 @@ adding a structure touches one module per stage, one RTL engine, one ``tb/`` fol
 (docs/architecture.md has the checklist).
 
 A structure may be registered before every stage exists: its entry lists only the stages that are
-implemented (CSB and sparse: ``train``) and has no engine. :func:`implementation` refuses a missing stage
-with a ValueError that names the structure, the stage and what exists, so ``ernn export`` of a CSB run
+implemented (sparse: ``train``) and has no engine. :func:`implementation` refuses a missing stage
+with a ValueError that names the structure, the stage and what exists, so ``ernn export`` of a sparse run
 stops with that message instead of failing somewhere inside the golden model.
 """
 
