@@ -168,7 +168,7 @@ def _plot(
         rtl_out[seq],
         scores,
         int(split.lengths[seq]),
-        f"{model.config['model']['cell'].upper()} k={model.config['model']['block_size']}, test sequence {seq} "
+        f"{model.config['model']['cell'].upper()} {model.shape.structure.describe()}, test sequence {seq} "
         f"(label {label}), {sim}",
     )
 
