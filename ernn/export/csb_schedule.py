@@ -148,7 +148,7 @@ class Round:
     blocks: dict[Group, tuple[int, int]]  # group -> (block row, block column) it owns
     sizes: dict[Group, tuple[int, int]]  # group -> (m_b, n_b) of its kernel
     flows: dict[tuple[Group, Group], int]
-    cycles: int
+    cycles: int  # 0 in a tile-row schedule: the tile row's cycles are in Schedule.tile_rows
     parts: list[Part] = field(default_factory=list)
 
     def loads(self, grid: Grid) -> dict[Group, int]:
@@ -305,11 +305,13 @@ def _loads(grid: Grid, work: dict[Group, int], flows: dict[tuple[Group, Group], 
     return load
 
 
-def _flow_network(work: dict[Group, int], grid: Grid, mode: str, cap: int):
-    """The max-flow network of a load bound ``cap``: source -> owner g (capacity W_g) -> helper h in
-    {g} and the neighbours the mode allows (capacity W_g) -> sink (capacity ``cap``). All of the work
-    fits under ``cap`` iff the maximum flow is sum W_g."""
+def _fits(work: dict[Group, int], grid: Grid, mode: str, cap: int) -> bool:
+    """Whether all the work fits with every load <= ``cap``: the maximum flow of the network source ->
+    owner g (capacity W_g) -> helper h in {g} and the neighbours the mode allows (capacity W_g) -> sink
+    (capacity ``cap``) is sum W_g. Nodes: 0 the source, 1 .. n the owners, n+1 .. 2n the helpers, 2n+1 the
+    sink (n groups)."""
     from scipy.sparse import csr_matrix
+    from scipy.sparse.csgraph import maximum_flow
 
     groups = grid.groups()
     n = len(groups)
@@ -330,22 +332,15 @@ def _flow_network(work: dict[Group, int], grid: Grid, mode: str, cap: int):
         rows.append(1 + n + at[g])
         cols.append(2 * n + 1)
         caps.append(cap)
-    size = 2 * n + 2
-    return csr_matrix((np.array(caps, dtype=np.int32), (rows, cols)), shape=(size, size)), at, n
-
-
-def _max_flow(work: dict[Group, int], grid: Grid, mode: str, cap: int):
-    from scipy.sparse.csgraph import maximum_flow
-
-    net, at, n = _flow_network(work, grid, mode, cap)
-    return maximum_flow(net, 0, 2 * n + 1), at, n
+    net = csr_matrix((np.array(caps, dtype=np.int32), (rows, cols)), shape=(2 * n + 2, 2 * n + 2))
+    return maximum_flow(net, 0, 2 * n + 1).flow_value == sum(work.values())
 
 
 def balance_flow(work: dict[Group, int], grid: Grid, mode: str) -> dict[tuple[Group, Group], int]:
     """The flows that give the fewest cycles (exact: bisection on max-flow checks), moving the fewest entries.
 
-    A cycle count T is feasible iff the network of :func:`_flow_network` with the load bound U = T P Q
-    carries all the work; its capacities are integers, so an integral maximum flow exists (Dinic,
+    A cycle count T is feasible iff the network of :func:`_fits` with the load bound U = T P Q carries
+    all the work; its capacities are integers, so an integral maximum flow exists (Dinic,
     ``scipy.sparse.csgraph``) and the smallest feasible T is the optimum of the integer problem
     :func:`balance_z3` solves (each check is polynomial; ``bench/bench_csb_schedule.py`` times both). Then,
     under that bound, the flow that moves the fewest entries (:func:`_fewest_moves`)."""
@@ -358,7 +353,7 @@ def balance_flow(work: dict[Group, int], grid: Grid, mode: str) -> dict[tuple[Gr
     lo, hi = -(-total // (len(grid.groups()) * pq)), -(-max(work.values()) // pq)  # even spread, no sharing
     while lo < hi:
         mid = (lo + hi) // 2
-        if _max_flow(work, grid, mode, mid * pq)[0].flow_value == total:
+        if _fits(work, grid, mode, mid * pq):
             hi = mid
         else:
             lo = mid + 1
