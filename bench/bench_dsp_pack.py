@@ -7,15 +7,17 @@ Yosys ``synth_xilinx -family xcu`` (out of context, hierarchy kept, as docs/perf
 * ``3m``: today's three-multiplier complex product (3 multiplies per lane);
 * ``4m``: the four-multiplier form (4 per lane);
 * ``pack``: the packed form (``DSP_PACK = 1``, ernn_cmul PACK: 2 multiplies per lane, each forming two
-  products x (c_hi 2**S + c_lo)), which needs FFT_W + 2 WS_W + 1 <= 27 and FFT_W <= 18.
+  products x (c_hi 2**S + c_lo)), which needs FFT_W + 2 WS_W + 1 <= 27 and FFT_W <= 18;
+* ``3m_real``, ``pack_real``: the same with real lanes for bins 0 and k/2 (``REAL_BINS``: one multiply
+  each; P must be a multiple of k/2 + 1).
 
 All at the same formats: ``NumericsConfig.for_data_bits(--bits, --k)`` with the weight spectra narrowed to
 ``--ws-bits`` (default: the widest that packs, ``ernn.export.dsp_pack``: 7 bits at 8-bit data and k = 16).
 The weight ROM holds ``--w-depth`` random words (a constant ROM would let Yosys fold the multipliers).
 Reported per (module, P, form): LUT (logic cells + LUTRAM cells), FF, DSP, BRAM36, CARRY8, the Yosys run
-time, and per form the DSPs per lane; then the packed/3m ratios, and the DSPs the purely real bins 0 and
-k/2 would save with one real multiply per lane (computed, not built: with P a multiple of k/2 + 1 lanes
-l = 0 and k/2 (mod k/2 + 1) only ever see those bins, see docs/performance.md).
+time, and per form the DSPs per lane; then each form's ratios to 3m, and (computed, to compare with the
+``_real`` forms) the DSPs real lanes should save: with P a multiple of k/2 + 1, lanes l = 0 and k/2
+(mod k/2 + 1) only ever see those bins.
 
 ``--accuracy RUN [RUN ...]`` (with ``--train``/``--test``) scores trained runs instead: each is exported at
 ``--bits`` (``ernn.export.writer.export``) and the golden model is evaluated on the test split with the
@@ -23,7 +25,7 @@ exported formats and with the weight spectra one bit narrower (the same range, o
 exporter fits the range to the largest spectrum value, so only an LSB can go), without retraining.
 
     .venv/bin/python bench/bench_dsp_pack.py [--out build/bench/dsp_pack.json] [--lanes 9 18 36] \
-        [--pe-lanes 9 18] [--forms 3m pack] [--bits 8] [--k 16] [--ws-bits 7]
+        [--pe-lanes 9 18] [--forms 3m pack 3m_real pack_real] [--bits 8] [--k 16] [--ws-bits 7]
     .venv/bin/python bench/bench_dsp_pack.py --accuracy build/runs/fsdd/lstm_k8 build/runs/fsdd/gru_k8 \
         --train build/data/fsdd-take/train.npz --test build/data/fsdd-take/test.npz \
         --out build/bench/dsp_pack_accuracy.json
@@ -50,7 +52,14 @@ from ernn.golden.formats import NumericsConfig, QFormat, accumulator_word
 from ernn.sim import runner as rtl_runner
 
 XBUF_DEPTH = 8
-FORMS = {"3m": {"CMUL_3M": 1, "DSP_PACK": 0}, "4m": {"CMUL_3M": 0, "DSP_PACK": 0}, "pack": {"DSP_PACK": 1}}
+#: multiplier forms: CMUL_3M, DSP_PACK, and whether the lanes of bins 0 and k/2 are real lanes (REAL_BINS)
+FORMS = {
+    "3m": (1, 0, False),
+    "4m": (0, 0, False),
+    "pack": (1, 1, False),
+    "3m_real": (1, 0, True),
+    "pack_real": (1, 1, True),
+}
 
 
 def numerics(bits: int, k: int, ws_bits: int) -> NumericsConfig:
@@ -94,7 +103,17 @@ def params_for(
             "XBUF_DEPTH": XBUF_DEPTH,
             "ROWS_W": 8,
         }
-    return {**p, "W_DEPTH": depth, "W_FILE": str(w_file), **FORMS[form]}
+    mul3, pack, real = FORMS[form]
+    # the array takes the bins per row block, the PE a flag (it knows k)
+    real_bins = (cfg.bins if top == "ernn_cmac_array" else 1) if real else 0
+    return {
+        **p,
+        "W_DEPTH": depth,
+        "W_FILE": str(w_file),
+        "CMUL_3M": mul3,
+        "DSP_PACK": pack,
+        "REAL_BINS": real_bins,
+    }
 
 
 def pe_wrapper(params: dict[str, Any]) -> str:
@@ -209,7 +228,9 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=Path("build/bench/dsp_pack.json"))
     ap.add_argument("--lanes", type=int, nargs="+", default=[9, 18, 36], help="P of the cmac array runs")
     ap.add_argument("--pe-lanes", type=int, nargs="*", default=[9, 18], help="P of the whole-PE runs")
-    ap.add_argument("--forms", nargs="+", default=["3m", "pack"], choices=sorted(FORMS))
+    ap.add_argument(
+        "--forms", nargs="+", default=["3m", "pack", "3m_real", "pack_real"], choices=sorted(FORMS)
+    )
     ap.add_argument("--bits", type=int, default=8)
     ap.add_argument("--k", type=int, default=16)
     ap.add_argument(
@@ -245,7 +266,7 @@ def main() -> None:
     cfg = numerics(args.bits, args.k, ws_bits)
     pack_w = dsp_pack.packed_pair_bits(fft_w, ws_bits)
     problem = dsp_pack.dsp_pack_problem(cfg)
-    if "pack" in args.forms and problem is not None:
+    if any(FORMS[f][1] for f in args.forms) and problem is not None:
         sys.exit(f"bench_dsp_pack: {args.bits}-bit data at k = {args.k} does not pack: {problem}")
     print(
         f"synth_xilinx -family xcu, k = {args.k}, data {cfg.data}, input spectra {cfg.fft_out}, weight spectra "
@@ -282,16 +303,19 @@ def main() -> None:
                     f"({r['dsp_per_lane']:.2f}/lane)  BRAM36 {r['bram36']:5.1f}  CARRY8 {r['carry8']:5.0f}  {r['yosys_s']:.0f} s"
                 )
                 atomic.write_json(args.out, result, force=True)
-            if "pack" in by_form and "3m" in by_form:
-                a, b = by_form["pack"], by_form["3m"]
-                ratio = {key: a[key] / b[key] if b[key] else None for key in ("lut", "ff", "dsp")}
-                by_form["pack"]["vs_3m"] = ratio
-                print(
-                    f"  {'':16s}        pack/3m: DSP {ratio['dsp']:.3f}  LUT {ratio['lut']:.3f}  FF {ratio['ff']:.3f}"
-                )
+            for form, r in by_form.items():
+                if form != "3m" and "3m" in by_form:
+                    b = by_form["3m"]
+                    r["vs_3m"] = ratio = {
+                        key: r[key] / b[key] if b[key] else None for key in ("lut", "ff", "dsp")
+                    }
+                    print(
+                        f"  {'':16s}        {form}/3m: DSP {ratio['dsp']:.3f}  LUT {ratio['lut']:.3f}  FF {ratio['ff']:.3f}"
+                    )
             if top == "ernn_cmac_array":
-                for r in by_form.values():
-                    r["real_bins"] = real_bin_saving(args.k, lanes, r["dsp_per_lane"])
+                for form, r in by_form.items():
+                    if not FORMS[form][2]:
+                        r["real_bins"] = real_bin_saving(args.k, lanes, r["dsp_per_lane"])
         atomic.write_json(args.out, result, force=True)
     print(f"wrote {args.out}")
 

@@ -33,6 +33,11 @@ E-RNN toolkit: one complex multiply-accumulate lane
  * needs X_W + 2 W_W + 1 <= 27 (the packed pair on the 27-bit multiplier port) and
  * X_W <= 18 (x on the 18-bit port); a wider configuration is refused at elaboration, since
  * its multiplies would each take several DSPs and the packing would save nothing.
+ *
+ * REAL = 1 is a lane for the purely real bins 0 and K/2 of a real FFT: x_im is 0 there (the
+ * PE's FFT makes it exactly 0; simulation stops with $fatal if a valid input breaks that), so
+ * acc_re = sum xr wr with one multiply, and acc_im is held at 0 instead of sum xr wi: the
+ * Hermitian IFFT never reads the imaginary parts of those bins (ernn_ifft).
  */
 module ernn_cmac #
 (
@@ -45,7 +50,9 @@ module ernn_cmac #
     // complex multiplier form (1: three multipliers)
     parameter CMUL_3M = 1,
     // 1: two packed multiplies per complex product (DSP48E2 packing; CMUL_3M is then not used)
-    parameter DSP_PACK = 0
+    parameter DSP_PACK = 0,
+    // 1: real lane (bins 0 and K/2): one multiply xr wr, acc_im = 0; x_im must be 0
+    parameter REAL = 0
 )
 (
     input  wire             clk,
@@ -106,21 +113,37 @@ reg [ACC_W-1:0] acc_re_reg;
 reg [ACC_W-1:0] acc_im_reg;
 reg acc_valid_reg;
 
-ernn_cmul #(
-    .X_W(X_W),
-    .C_W(W_W),
-    .CONJ(0),
-    .MUL3(CMUL_3M),
-    .PACK(DSP_PACK)
-)
-cmul_inst (
-    .x_re(x_re_reg),
-    .x_im(x_im_reg),
-    .c_re(w_re_reg),
-    .c_im(w_im_reg),
-    .p_re(prod_re),
-    .p_im(prod_im)
-);
+generate
+
+if (REAL) begin : g_real
+    // one real product: x_im = 0 on this lane, so re = xr wr exactly (the imaginary part is unused)
+    wire signed [X_W-1:0] xr = x_re_reg;
+    wire signed [W_W-1:0] wr = w_re_reg;
+    wire signed [PROD_W-1:0] p_rr = xr * wr;
+    assign prod_re = p_rr;
+    assign prod_im = {PROD_W{1'b0}};
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire unused_im = &{1'b0, x_im_reg, w_im_reg};
+    /* verilator lint_on UNUSEDSIGNAL */
+end else begin : g_complex
+    ernn_cmul #(
+        .X_W(X_W),
+        .C_W(W_W),
+        .CONJ(0),
+        .MUL3(CMUL_3M),
+        .PACK(DSP_PACK)
+    )
+    cmul_inst (
+        .x_re(x_re_reg),
+        .x_im(x_im_reg),
+        .c_re(w_re_reg),
+        .c_im(w_im_reg),
+        .p_re(prod_re),
+        .p_im(prod_im)
+    );
+end
+
+endgenerate
 
 ernn_delay #(
     .DEPTH(2),
@@ -173,6 +196,13 @@ always @(posedge clk) begin
         acc_valid_reg <= valid_2 && last_2;
     end
 
+    // synthesis translate_off
+    // a real lane's bins have no imaginary part: anything else would be summed wrongly
+    if (REAL && en && in_valid && x_im != {X_W{1'b0}}) begin
+        $fatal(1, "Error: ernn_cmac REAL lane got x_im = %0d (bins 0 and K/2 of a real FFT are real)", $signed(x_im));
+    end
+    // synthesis translate_on
+
     if (rst) begin
         acc_valid_reg <= 1'b0;
     end
@@ -180,7 +210,8 @@ end
 
 assign acc_valid = acc_valid_reg;
 assign acc_re = acc_re_reg;
-assign acc_im = acc_im_reg;
+// a real lane's imaginary sum is 0 by definition (its register then drives nothing and goes)
+assign acc_im = REAL ? {ACC_W{1'b0}} : acc_im_reg;
 
 endmodule
 

@@ -27,7 +27,9 @@ E-RNN toolkit: P complex MAC lanes with their weight-spectrum memory
  * clocks after the in_last beat, with that beat's in_user. Everything advances on en.
  * The three-multiplier form (CMUL_3M = 1) uses 3 multipliers per lane, 3 P in all; with
  * DSP_PACK = 1 (narrow formats only, ernn_cmac checks the widths) 2 packed multiplies per
- * lane, 2 P in all, with the same sums.
+ * lane, 2 P in all, with the same sums. With REAL_BINS = B the lanes l = 0 and B - 1 (mod B)
+ * are real lanes (one multiply, x_im must be 0, acc_im = 0): the PE sets B = K/2 + 1 when P
+ * is a multiple of it, so those lanes only ever see bins 0 and K/2.
  */
 module ernn_cmac_array #
 (
@@ -49,6 +51,9 @@ module ernn_cmac_array #
     parameter CMUL_3M = 1,
     // 1: two packed multiplies per lane (DSP48E2 packing, ernn_cmac)
     parameter DSP_PACK = 0,
+    // 0: all lanes complex; B >= 2: lanes l with l mod B = 0 or B - 1 are real lanes (ernn_cmac REAL:
+    // bins 0 and K/2 when B = K/2 + 1 and every lane always sees the same bin)
+    parameter REAL_BINS = 0,
     // weight address width (derived; do not override)
     parameter W_ADDR_W = $clog2(W_DEPTH)
 )
@@ -77,6 +82,10 @@ localparam LATENCY = 4;
 initial begin
     if (P < 1) begin
         $error("Error: ernn_cmac_array P must be >= 1 (got %0d)", P);
+        $finish;
+    end
+    if (REAL_BINS == 1 || REAL_BINS < 0) begin
+        $error("Error: ernn_cmac_array REAL_BINS must be 0 or >= 2 (got %0d)", REAL_BINS);
         $finish;
     end
     if (USER_W < 1) begin
@@ -155,7 +164,8 @@ for (l = 0; l < P; l = l + 1) begin : lane
         .W_W(W_W),
         .ACC_W(ACC_W),
         .CMUL_3M(CMUL_3M),
-        .DSP_PACK(DSP_PACK)
+        .DSP_PACK(DSP_PACK),
+        .REAL(REAL_BINS >= 2 && (l % REAL_BINS == 0 || l % REAL_BINS == REAL_BINS - 1) ? 1 : 0)
     )
     cmac_inst (
         .clk(clk),

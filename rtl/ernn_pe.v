@@ -97,6 +97,9 @@ module ernn_pe #
     parameter CMUL_3M = 1,
     // MAC lanes: 1: two packed multiplies per lane (DSP48E2 packing; needs FFT_W + 2 WS_W + 1 <= 27)
     parameter DSP_PACK = 0,
+    // 1: the lanes that only see bins 0 and K/2 multiply real parts only (one multiply each); needs
+    // P a multiple of K/2 + 1
+    parameter REAL_BINS = 0,
     // IFFTs side by side: row blocks inverse-transformed per clock (1, 2, 4 or 8)
     parameter N_IFFT = 1,
     // spectrum-buffer address width (derived; do not override)
@@ -214,6 +217,11 @@ initial begin
     end
     if (W_FILE == "") begin
         $error("Error: ernn_pe needs W_FILE (the weight-spectrum memory)");
+        $finish;
+    end
+    if (REAL_BINS != 0 && (REAL_BINS != 1 || BIN_STEP != 0)) begin
+        $error("Error: ernn_pe REAL_BINS = 1 needs P a multiple of K/2 + 1 = %0d, so that a lane always sees one bin (got REAL_BINS=%0d, P=%0d)",
+            BINS, REAL_BINS, P);
         $finish;
     end
     if (N_IFFT != 1 && N_IFFT != 2 && N_IFFT != 4 && N_IFFT != 8) begin
@@ -451,7 +459,8 @@ ernn_cmac_array #(
     .W_FILE(W_FILE),
     .USER_W(USER_W),
     .CMUL_3M(CMUL_3M),
-    .DSP_PACK(DSP_PACK)
+    .DSP_PACK(DSP_PACK),
+    .REAL_BINS(REAL_BINS != 0 ? BINS : 0)
 )
 cmac_array_inst (
     .clk(clk),

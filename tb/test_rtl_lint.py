@@ -72,8 +72,13 @@ LINT_CASES: list[tuple[str, dict[str, object]]] = [
     ("ernn_cmac", {}),
     ("ernn_cmac", {"CMUL_3M": 0, "ACC_W": 37}),
     ("ernn_cmac", {"X_W": 12, "W_W": 7, "ACC_W": 22, "DSP_PACK": 1}),
+    ("ernn_cmac", {"REAL": 1}),
     ("ernn_cmac_array", {"W_FILE": FILES}),
     ("ernn_cmac_array", {"P": 1, "W_DEPTH": 5, "W_FILE": FILES}),
+    (
+        "ernn_cmac_array",
+        {"P": 3, "REAL_BINS": 3, "DSP_PACK": 1, "X_W": 12, "W_W": 7, "ACC_W": 22, "W_FILE": FILES},
+    ),
     ("ernn_axis_skid", {}),
     ("ernn_sel", {}),
     ("ernn_sel", {"N": 5, "W": 38, "SEL_W": 3}),

@@ -3,7 +3,9 @@
 Runs of 1..8 products per accumulator with random weight addresses, bubbles inside runs and random
 pipeline-enable stalls; operands are random, at the format extremes (min x min is the corner of the
 exact product), or zero. Both complex-multiplier forms (3 and 4 multipliers) and the packed form
-(DSP_PACK: two products per multiply, at the widest packable formats X_W + 2 W_W + 1 = 27). A mismatch
+(DSP_PACK: two products per multiply, at the widest packable formats X_W + 2 W_W + 1 = 27), and real
+lanes (REAL_BINS = 3: lanes 0 and 2 get x_im = 0, as bins 0 and k/2 of a real FFT, and must give the real
+sum and acc_im = 0). A mismatch
 names the run and the lane, and the seed.
 """
 
@@ -23,6 +25,8 @@ TOPLEVEL = "ernn_cmac_array"
 LANES, X_W, W_W, DEPTH, MAX_RUN = 3, 20, 16, 16, 8
 # the packed form's widths: x 12 bits (8-bit data, k = 16), weight spectra 7 bits, 12 + 2 7 + 1 = 27
 PACK_X_W, PACK_W_W = 12, 7
+# real lanes: lanes l with l mod REAL_BINS in (0, REAL_BINS - 1), here lanes 0 and 2 of 3 (lane 1 complex)
+REAL_BINS = 3
 
 
 def acc_width(x_w: int, w_w: int) -> int:
@@ -59,6 +63,7 @@ try:
         conf = rtl_runner.tb_config()
         seed = int(conf["seed"])
         x_w, w_w = int(conf["x_w"]), int(conf["w_w"])
+        real_lanes = list(conf["real_lanes"])
         acc_w = acc_width(x_w, w_w)
         rng = np.random.default_rng(seed + 7)
         wmem = weight_memory(seed, w_w)
@@ -73,6 +78,7 @@ try:
             else:
                 x = np.full((q, LANES, 2), {"min": fx.min_int, "max": fx.max_int, "zero": 0}[str(style)])
                 addr[:] = {"min": 0, "max": 1, "zero": 2}[str(style)] if r % 2 else addr
+            x[:, real_lanes, 1] = 0  # a real lane's bins have no imaginary part
             runs.append((addr, x))
         # golden: lane l of run r sums W[addr_j][l] * x_j[l] (cmac of one matrix row, one bin)
         exp_re = np.zeros((len(runs), LANES), dtype=np.int64)
@@ -86,6 +92,8 @@ try:
                     wr[:, lane : lane + 1], wi[:, lane : lane + 1], x[:, lane, 0:1], x[:, lane, 1:2]
                 )
                 exp_re[r, lane], exp_im[r, lane] = int(ar[0, 0, 0]), int(ai[0, 0, 0])
+        # a real lane holds acc_im at 0 (the IFFT never reads the imaginary parts of bins 0 and k/2)
+        exp_im[:, real_lanes] = 0
 
         dut.en.value = 0
         dut.in_valid.value = 0
@@ -134,10 +142,12 @@ except ImportError:  # pragma: no cover
     pass
 
 
-# the four-multiplier form also runs in the default suite inside the PE (tb/ernn_pe, k = 8); the packed
-# form runs here (its own widths) and in the PE
+# the four-multiplier form, the packed form and the real lanes also run in the default suite inside the PE
+# (tb/ernn_pe: k = 8, and the MAC-option case)
 @pytest.mark.parametrize("sim", rtl_runner.simulators())
-@pytest.mark.parametrize("form", ["3m", pytest.param("4m", marks=pytest.mark.slow), "pack"])
+@pytest.mark.parametrize(
+    "form", ["3m", *(pytest.param(f, marks=pytest.mark.slow) for f in ("4m", "pack", "real"))]
+)
 def test_ernn_cmac_array(sim: str, form: str, request: pytest.FixtureRequest) -> None:
     seed = seed_for(request.node.nodeid.replace(f"[{sim}-", "[").replace(f"-{sim}]", "]"))
     print(f"seed {seed} (set ERNN_SEED to reproduce)")
@@ -155,8 +165,12 @@ def test_ernn_cmac_array(sim: str, form: str, request: pytest.FixtureRequest) ->
         "W_FILE": wf,
         "CMUL_3M": int(form == "3m"),
         "DSP_PACK": int(form == "pack"),
+        "REAL_BINS": REAL_BINS if form == "real" else 0,
     }
-    config = {"seed": seed, "x_w": x_w, "w_w": w_w}
+    real_lanes = (
+        [lane for lane in range(LANES) if lane % REAL_BINS in (0, REAL_BINS - 1)] if form == "real" else []
+    )
+    config = {"seed": seed, "x_w": x_w, "w_w": w_w, "real_lanes": real_lanes}
     rtl_runner.run(TOPLEVEL, "test_ernn_cmac_array", params, sim=sim, config=config)
 
 
@@ -170,7 +184,11 @@ def test_ernn_cmac_array_bad_parameters(sim: str) -> None:
     )
 
 
-@pytest.mark.parametrize("sim", rtl_runner.simulators())
+# Icarus in the default suite, Verilator (a 10 s elaboration) in the long one
+@pytest.mark.parametrize(
+    "sim",
+    [pytest.param(s, marks=[pytest.mark.slow] if s == "verilator" else []) for s in rtl_runner.simulators()],
+)
 def test_ernn_cmac_array_refuses_unpackable_widths(sim: str) -> None:
     # one bit too wide for the DSP48E2's 27-bit port: 12 + 2 * 8 + 1 = 29
     wf = rtl_runner.memh_file(rtl_runner.BUILD_ROOT / "data", "zeros-8", [0, 0], 2 * 2 * 8)

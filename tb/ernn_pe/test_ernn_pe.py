@@ -384,12 +384,12 @@ CASES = [(4, 1, 16), (4, 6, 16), (4, 7, 16), (8, 3, 12), (16, 4, 16), (32, 5, 10
 # the four-multiplier complex product is exercised in one of them
 MUL4_CASES = {(8, 3, 12)}
 SLOW_CASES = [(16, 16, 16), (64, 7, 16), (8, 11, 8)]
-# the packed MAC (DSP_PACK: two products per DSP48E2 multiply), (k, P, bits, weight-spectrum bits), all in
-# the long suite (the default suite checks the packed lanes in tb/ernn_cmac_array and formally): 8-bit
-# data at k = 4 packs with the default formats (FFT_W + 2 WS_W + 1 = 10 + 16 + 1 = 27); at k = 16 the
-# weight spectra narrow to 7 bits (12 + 14 + 1 = 27), with P = 2 BINS (whole row blocks per round)
-PACK_CASES = [(4, 3, 8, 8)]
-SLOW_PACK_CASES = [(16, 18, 8, 7), (8, 5, 8, 7)]
+# the MAC options (k, P, bits, weight-spectrum bits or None, DSP_PACK, REAL_BINS): DSP_PACK (two products per
+# DSP48E2 multiply) with 8-bit data at k = 4 packs with the default formats (FFT_W + 2 WS_W + 1 = 10 + 16 + 1
+# = 27), at k = 8/16 with 7-bit weight spectra (11/12 + 14 + 1 <= 27); REAL_BINS (one real multiply on the
+# lanes of bins 0 and k/2) needs P a multiple of k/2 + 1. The default suite runs both options in one build.
+MAC_OPTION_CASES = [(4, 3, 8, 8, 1, 1)]
+SLOW_MAC_OPTION_CASES = [(16, 18, 8, 7, 1, 1), (8, 5, 8, 7, 1, 0), (16, 9, 16, None, 0, 1)]
 XBUF_DEPTH = 5
 N_JOBS = 10
 
@@ -403,6 +403,7 @@ def run_pe(
     n_jobs: int = N_JOBS,
     ws_word: int | None = None,
     dsp_pack: int = 0,
+    real_bins: int = 0,
     **extra: object,
 ) -> rtl_runner.RunResult:
     cfg = pe_config(k, bits, XBUF_DEPTH, ws_word)
@@ -420,6 +421,7 @@ def run_pe(
     if (k, lanes, bits) in MUL4_CASES:
         params["CMUL_3M"] = 0
     params["DSP_PACK"] = dsp_pack
+    params["REAL_BINS"] = real_bins
     return rtl_runner.run(
         TOPLEVEL, "test_ernn_pe", params, sim=sim, config=conf, testcase="pe_matches_golden"
     )
@@ -444,15 +446,38 @@ def test_ernn_pe_slow(sim: str, k: int, lanes: int, bits: int, request: pytest.F
 
 @pytest.mark.parametrize("sim", rtl_runner.simulators())
 @pytest.mark.parametrize(
-    ("k", "lanes", "bits", "ws_word"),
-    [pytest.param(*c, marks=pytest.mark.slow) for c in (*PACK_CASES, *SLOW_PACK_CASES)],
+    ("k", "lanes", "bits", "ws_word", "dsp_pack", "real_bins"),
+    [*MAC_OPTION_CASES, *(pytest.param(*c, marks=pytest.mark.slow) for c in SLOW_MAC_OPTION_CASES)],
 )
-def test_ernn_pe_dsp_pack(
-    sim: str, k: int, lanes: int, bits: int, ws_word: int, request: pytest.FixtureRequest
+def test_ernn_pe_mac_options(
+    sim: str,
+    k: int,
+    lanes: int,
+    bits: int,
+    ws_word: int | None,
+    dsp_pack: int,
+    real_bins: int,
+    request: pytest.FixtureRequest,
 ) -> None:
     seed = seed_for(request.node.nodeid)
     print(f"seed {seed} (set ERNN_SEED to reproduce)")
-    run_pe(sim, k, lanes, bits, seed, n_jobs=N_JOBS if k == 4 else 30, ws_word=ws_word, dsp_pack=1)
+    n_jobs = N_JOBS if (k, lanes, bits, ws_word, dsp_pack, real_bins) in MAC_OPTION_CASES else 30
+    run_pe(sim, k, lanes, bits, seed, n_jobs=n_jobs, ws_word=ws_word, dsp_pack=dsp_pack, real_bins=real_bins)
+
+
+# Icarus in the default suite, Verilator (a 10 s elaboration) in the long one
+@pytest.mark.parametrize(
+    "sim",
+    [pytest.param(s, marks=[pytest.mark.slow] if s == "verilator" else []) for s in rtl_runner.simulators()],
+)
+def test_ernn_pe_real_bins_needs_whole_row_blocks(sim: str) -> None:
+    # P = 4 at k = 4 (3 bins): lanes would see every bin in turn
+    cfg = pe_config(4, 8, 4)
+    params = pe_params(cfg, 4, 4, [0, 0])
+    params["REAL_BINS"] = 1
+    rtl_runner.expect_elaboration_error(
+        TOPLEVEL, params, r"REAL_BINS = 1 needs P a multiple of K/2 \+ 1 = 3", sim=sim
+    )
 
 
 @pytest.mark.parametrize("sim", rtl_runner.simulators())
