@@ -12,7 +12,8 @@ Yosys ``synth_xilinx -family xcu`` (out of context, hierarchy kept, as docs/perf
   each; P must be a multiple of k/2 + 1).
 
 All at the same formats: ``NumericsConfig.for_data_bits(--bits, --k)`` with the weight spectra narrowed to
-``--ws-bits`` (default: the widest that packs, ``ernn.export.dsp_pack``: 7 bits at 8-bit data and k = 16).
+``--ws-bits`` (default: the widest that packs, ``ernn.export.dsp_pack``: 7 bits at 8-bit data and k = 16;
+without a packed form the default, as wide as the data).
 The weight ROM holds ``--w-depth`` random words (a constant ROM would let Yosys fold the multipliers).
 Reported per (module, P, form): LUT (logic cells + LUTRAM cells), FF, DSP, BRAM36, CARRY8, the Yosys run
 time, and per form the DSPs per lane; then each form's ratios to 3m, and (computed, to compare with the
@@ -262,15 +263,23 @@ def main() -> None:
         return
 
     fft_w = NumericsConfig.for_data_bits(args.bits, args.k).fft_out.word
-    ws_bits = dsp_pack.widest_packable_weight_spectrum(fft_w) if args.ws_bits is None else args.ws_bits
+    packs = any(FORMS[f][1] for f in args.forms)
+    if args.ws_bits is not None:
+        ws_bits = args.ws_bits
+    elif packs:
+        ws_bits = dsp_pack.widest_packable_weight_spectrum(fft_w)
+    else:  # no packed form: the default weight-spectrum word (= data bits)
+        ws_bits = NumericsConfig.for_data_bits(args.bits, args.k).weight_spectrum.word
     cfg = numerics(args.bits, args.k, ws_bits)
     pack_w = dsp_pack.packed_pair_bits(fft_w, ws_bits)
     problem = dsp_pack.dsp_pack_problem(cfg)
-    if any(FORMS[f][1] for f in args.forms) and problem is not None:
+    if packs and problem is not None:
         sys.exit(f"bench_dsp_pack: {args.bits}-bit data at k = {args.k} does not pack: {problem}")
     print(
         f"synth_xilinx -family xcu, k = {args.k}, data {cfg.data}, input spectra {cfg.fft_out}, weight spectra "
-        f"{cfg.weight_spectrum} (packed pair {pack_w} bits), weight ROM {args.w_depth} words"
+        f"{cfg.weight_spectrum}"
+        + (f" (packed pair {pack_w} bits)" if packs else "")
+        + f", weight ROM {args.w_depth} words"
     )
     runs: list[dict[str, Any]] = []
     result: dict[str, Any] = {
