@@ -20,13 +20,25 @@ from numba import njit, prange
 from .kernels import _rs, _sat, _shift_table
 
 
-@njit(cache=False, nogil=True, boundscheck=False)
+@njit(cache=False, nogil=True, inline="always")
+def _r(v, left, rnd, right):  # pragma: no cover - jitted
+    """kernels._rs with the shift amounts as scalars (held in registers across the loop over the batch)."""
+    return ((v << left) + rnd) >> right
+
+
+@njit(cache=False, nogil=True, boundscheck=False, inline="always")
 def _lstm_rows(j0, j1, m, y, pk, c_prev, bias, peep, use_peep, sig, tnh, sh, st, lims, h_out, c_out, counts):
     """Units j0..j1 of :func:`lstm_cell` for batch columns :m; adds gate_pre, cell, tanh_c_in, hidden
     counts into counts (4,)."""  # pragma: no cover - jitted
     g_lo, g_hi, c_lo, c_hi, d_lo, d_hi = lims[0], lims[1], lims[2], lims[3], lims[4], lims[5]
     s_lo, t_lo = sh[8], sh[9]
     s_top, t_top = sig.shape[0] - 1, tnh.shape[0] - 1
+    l0, r0, s0 = st[0, 0], st[0, 1], st[0, 2]
+    l2, r2, s2 = st[2, 0], st[2, 1], st[2, 2]
+    l5, r5, s5 = st[5, 0], st[5, 1], st[5, 2]
+    l6, r6, s6 = st[6, 0], st[6, 1], st[6, 2]
+    l7, r7, s7 = st[7, 0], st[7, 1], st[7, 2]
+    lift_f, lift_i = sh[3], sh[4]
     n_pre = 0
     n_cell = 0
     n_tc = 0
@@ -39,28 +51,28 @@ def _lstm_rows(j0, j1, m, y, pk, c_prev, bias, peep, use_peep, sig, tnh, sh, st,
         p0, p1, p2 = peep[0, j], peep[1, j], peep[2, j]
         for b in range(m):
             cp = c_prev[j, b]
-            pi = _rs(y[j, b], st, 0) + bi
-            pf = _rs(y[pk + j, b], st, 0) + bf
-            pg = _rs(y[2 * pk + j, b], st, 0) + bg
+            pi = _r(y[j, b], l0, r0, s0) + bi
+            pf = _r(y[pk + j, b], l0, r0, s0) + bf
+            pg = _r(y[2 * pk + j, b], l0, r0, s0) + bg
             if use_peep:
-                pi += _rs(p0 * cp, st, 2)
-                pf += _rs(p1 * cp, st, 2)
+                pi += _r(p0 * cp, l2, r2, s2)
+                pf += _r(p1 * cp, l2, r2, s2)
             n_pre += (pi < g_lo) + (pi > g_hi) + (pf < g_lo) + (pf > g_hi) + (pg < g_lo) + (pg > g_hi)
             ai = sig[_sat(_sat(pi, g_lo, g_hi) - s_lo, 0, s_top)]
             af = sig[_sat(_sat(pf, g_lo, g_hi) - s_lo, 0, s_top)]
             ag = tnh[_sat(_sat(pg, g_lo, g_hi) - t_lo, 0, t_top)]
-            cs = _rs(((af * cp) << sh[3]) + ((ai * ag) << sh[4]), st, 5)
+            cs = _r(((af * cp) << lift_f) + ((ai * ag) << lift_i), l5, r5, s5)
             n_cell += (cs < c_lo) + (cs > c_hi)
             cn = _sat(cs, c_lo, c_hi)
-            po = _rs(y[3 * pk + j, b], st, 0) + bo
+            po = _r(y[3 * pk + j, b], l0, r0, s0) + bo
             if use_peep:
-                po += _rs(p2 * cn, st, 2)
+                po += _r(p2 * cn, l2, r2, s2)
             n_pre += (po < g_lo) + (po > g_hi)
             ao = sig[_sat(_sat(po, g_lo, g_hi) - s_lo, 0, s_top)]
-            tc = _rs(cn, st, 6)
+            tc = _r(cn, l6, r6, s6)
             n_tc += (tc < g_lo) + (tc > g_hi)
             at = tnh[_sat(_sat(tc, g_lo, g_hi) - t_lo, 0, t_top)]
-            mv = _rs(ao * at, st, 7)
+            mv = _r(ao * at, l7, r7, s7)
             n_hid += (mv < d_lo) + (mv > d_hi)
             h_out[j, b] = _sat(mv, d_lo, d_hi)
             c_out[j, b] = cn
@@ -98,13 +110,17 @@ def _lstm_kernel(m, y, pk, c_prev, bias, peep, use_peep, sig, tnh, sh, lims, h_o
         )
 
 
-@njit(cache=False, nogil=True, boundscheck=False)
+@njit(cache=False, nogil=True, boundscheck=False, inline="always")
 def _gru_rows(j0, j1, m, y, pk, h_prev, bias, b_hn, sig, tnh, sh, st, lims, h_out, counts):
     """Units j0..j1 of :func:`gru_cell` for batch columns :m (y rows: r, z, in, hn gates of P = pk
     rows each); adds gate_pre, gru_hn, hidden counts into counts (3,)."""  # pragma: no cover - jitted
     g_lo, g_hi, d_lo, d_hi = lims[0], lims[1], lims[4], lims[5]
     s_lo, t_lo = sh[8], sh[9]
     s_top, t_top = sig.shape[0] - 1, tnh.shape[0] - 1
+    l0, r0, s0 = st[0, 0], st[0, 1], st[0, 2]
+    l2, r2, s2 = st[2, 0], st[2, 1], st[2, 2]
+    l6, r6, s6 = st[6, 0], st[6, 1], st[6, 2]
+    lift_n, lift_h, lift_a = sh[3], sh[4], sh[5]
     n_pre = 0
     n_hn = 0
     n_hid = 0
@@ -114,20 +130,20 @@ def _gru_rows(j0, j1, m, y, pk, h_prev, bias, b_hn, sig, tnh, sh, st, lims, h_ou
         bn = _rs(bias[2, j], st, 1)
         bh = _rs(b_hn[j], st, 1)
         for b in range(m):
-            pr = _rs(y[j, b], st, 0) + br
-            pz = _rs(y[pk + j, b], st, 0) + bz
+            pr = _r(y[j, b], l0, r0, s0) + br
+            pz = _r(y[pk + j, b], l0, r0, s0) + bz
             n_pre += (pr < g_lo) + (pr > g_hi) + (pz < g_lo) + (pz > g_hi)
             r = sig[_sat(_sat(pr, g_lo, g_hi) - s_lo, 0, s_top)]
             z = sig[_sat(_sat(pz, g_lo, g_hi) - s_lo, 0, s_top)]
-            hn = _rs(y[3 * pk + j, b], st, 0) + bh
+            hn = _r(y[3 * pk + j, b], l0, r0, s0) + bh
             n_hn += (hn < g_lo) + (hn > g_hi)
             hn = _sat(hn, g_lo, g_hi)
-            pn = _rs(y[2 * pk + j, b], st, 0) + bn + _rs(r * hn, st, 2)
+            pn = _r(y[2 * pk + j, b], l0, r0, s0) + bn + _r(r * hn, l2, r2, s2)
             n_pre += (pn < g_lo) + (pn > g_hi)
             nv = tnh[_sat(_sat(pn, g_lo, g_hi) - t_lo, 0, t_top)]
-            nd = nv << sh[3]
-            hd = h_prev[j, b] << sh[4]
-            hv = _rs((nd << sh[5]) + z * (hd - nd), st, 6)
+            nd = nv << lift_n
+            hd = h_prev[j, b] << lift_h
+            hv = _r((nd << lift_a) + z * (hd - nd), l6, r6, s6)
             n_hid += (hv < d_lo) + (hv > d_hi)
             h_out[j, b] = _sat(hv, d_lo, d_hi)
     counts[0] += n_pre
