@@ -13,8 +13,12 @@ schedules would reach if the P PEs of a PE column had to share one input neuron,
 (``ernn.export.csb_program.shared_input_cycles``; the array does not do that).
 
 The SR1 clocks per step (the six matrices one after the other) are also given at several stream widths
-(``--elems``: elements per AXI-Stream beat, the array's ``ELEMS``; only the input and output beats change),
-with the time per step at ``--mhz`` (an assumed clock, 200 MHz as CSB-RNN's ZCU102 design).
+(``--elems``: elements per AXI-Stream beat, the array's ``ELEMS``; only the input and output beats change)
+and reduction widths (``--red-rows``: output rows reduced per clock, the array's ``RED_ROWS``), with the time
+per step at ``--mhz`` (an assumed clock, 200 MHz as CSB-RNN's ZCU102 design) and its ratio to CSB-RNN's
+published 6.58 us and to our circulant engine's 1,031 cycles per SR1 step; beside them the clocks of the
+array before its reductions overlapped the MACs ("serial": per tile row 1 clear clock + its MAC steps + M
+reduction clocks, the period that array's testbench checked).
 
 ``--rtl`` also simulates ``rtl/ernn_csb_array.v`` (``--sim``, default Verilator) on a 1024 x 1024 matrix of
 the same kind (one gate, 32-blocks, 13x) with and without balancing, and reads the array's own counters.
@@ -22,12 +26,17 @@ the same kind (one gate, 32-blocks, 13x) with and without balancing, and reads t
 ``--yosys`` estimates the array's resources instead: Yosys ``synth_xilinx -family xcu`` (out of context,
 hierarchy kept, as docs/performance.md's table) of ``rtl/ernn_csb_array.v`` with the program of one random
 CSB matrix (``--yosys-shape``: gates, rows, cols, block at 13x; both directions) on each grid of
-``--yosys-grids`` (K L P Q, repeated), at stream width ``--yosys-elems``: LUT (logic + LUTRAM sites), FF,
-DSP, BRAM36 and the Yosys run time.
+``--yosys-grids`` (K L P Q, repeated), at stream width ``--yosys-elems`` and ``--yosys-red-rows``: LUT
+(logic + LUTRAM sites), FF, LUTRAM cells and sites, DSP, BRAM36 and the Yosys run time; with
+``--yosys-before REV`` also the array's three files as git revision REV has them (side by side, same
+program), and a least-squares line per resource over the grids (intercept + slope x PEs) extrapolated to
+512 PEs.
 
-    .venv/bin/python bench/bench_csb_array.py --out build/bench/csb_array.json [--elems 1 16 64] [--rtl]
+    .venv/bin/python bench/bench_csb_array.py --out build/bench/csb_array.json [--elems 1 16 64] \
+        [--red-rows 1 2 4] [--rtl]
     .venv/bin/python bench/bench_csb_array.py --yosys --out build/bench/csb_array_yosys.json \
-        [--yosys-shape 1 128 128 32] [--yosys-grids 1 1 2 2 1 2 2 2 2 2 2 2]
+        [--yosys-shape 1 128 128 32] [--yosys-grids 1 1 2 2 1 2 2 2 2 2 2 2] [--yosys-red-rows 1] \
+        [--yosys-before 4942be9]
 """
 
 from __future__ import annotations
@@ -55,6 +64,9 @@ from ernn.train import csb as tcsb
 SR1 = {"input": 153, "hidden": 1024, "proj": 512, "layers": 2}
 RATE_13X = 1.0 - 1.0 / 13.0
 RUNS = [("none", "z3"), ("horizontal", "z3"), ("vertical", "z3"), ("both", "z3"), ("both", "greedy")]
+#: CSB-RNN's published SR1 latency (issue 15) and our block-circulant engine's SR1 step (docs/performance.md)
+PAPER_US = 6.58
+CIRCULANT_CYCLES = 1031
 TB_DIR = Path(__file__).resolve().parents[1] / "tb" / "ernn_csb_array"
 
 
@@ -80,11 +92,27 @@ def matrix(shape: tuple[int, int, int], block: int, rng: np.random.Generator):
     return gcsb.quantize_matrix(gcsb.from_description(dense, params), cfg.weight_spectrum), cfg
 
 
+def serial_cycles(prog: cp.Program, elems: int) -> int:
+    """Clocks per vector of the array before the overlapped reduction (rtl/ernn_csb_array.v up to commit
+    4942be9): the beats, and per tile row 1 clear clock + its MAC steps + M reduction clocks, one after the
+    other."""
+    beats = -(-prog.cols // elems) + -(-(prog.gates * prog.rows) // elems)
+    return beats + prog.tile_rows * (1 + prog.block) + prog.steps
+
+
 def model_run(
-    m, cfg, grid: cs.Grid, mode: str, method: str, rng: np.random.Generator, widths: list[int]
+    m,
+    cfg,
+    grid: cs.Grid,
+    mode: str,
+    method: str,
+    rng: np.random.Generator,
+    widths: list[int],
+    red_rows: list[int],
 ) -> dict:
     """Compile, build the program, execute it in the array model; the counts (outputs checked), and the
-    clocks per vector at each stream width in ``widths``."""
+    clocks per vector at each stream width in ``widths`` and reduction width in ``red_rows`` (and of the
+    serial array before)."""
     t0 = time.perf_counter()
     sched = cs.compile_matrix(m.counts, grid, mode, method)
     t1 = time.perf_counter()
@@ -101,6 +129,10 @@ def model_run(
         "mac_cycles": out.mac_cycles,
         "cycles": out.cycles,
         "cycles_by_elems": {e: cp.array_cycles(prog, e) for e in widths},
+        "cycles_by_red_rows": {
+            f"{e}/{r}": cp.array_cycles(prog, e, r) for e in widths for r in red_rows if m.block % r == 0
+        },
+        "serial_cycles_by_elems": {e: serial_cycles(prog, e) for e in widths},
         "utilization": out.utilization,
         "schedule_utilization": sched.utilization,
         "shared_input_cycles": cp.shared_input_cycles(sched),
@@ -147,14 +179,27 @@ ARRAY_CHECK_WALK = "    // the program, slot by slot"
 ARRAY_CHECK_END = "end\n/* verilator lint_on WIDTHTRUNC */"
 
 
-def synthesizable_array(work: Path, params: dict[str, object]) -> Path:
+def rtl_text(name: str, rev: str | None) -> str:
+    """rtl/<name> as the working tree has it, or as git revision ``rev`` has it."""
+    import subprocess
+
+    from ernn.fpga import open_flow as fpga
+
+    if rev is None:
+        return (fpga.RTL_DIR / name).read_text()
+    root = fpga.RTL_DIR.parent
+    got = subprocess.run(["git", "show", f"{rev}:rtl/{name}"], cwd=root, capture_output=True, text=True)
+    if got.returncode:
+        raise RuntimeError(f"git show {rev}:rtl/{name} failed: {got.stderr.strip()}")
+    return got.stdout
+
+
+def synthesizable_array(work: Path, params: dict[str, object], rev: str | None = None) -> Path:
     """A copy of rtl/ernn_csb_array.v with only the $readmemh calls left in its initial block (Yosys 0.23
     cannot resolve the elaboration checks' $error; they build no hardware, and the images come from
     ernn.export.csb_program, which the simulators' checks accept: tb/ernn_csb_array), the parameters
     written in as the defaults (as bench_csb_cost_samples.synthesizable_engine does)."""
-    from ernn.fpga import open_flow as fpga
-
-    text = (fpga.RTL_DIR / "ernn_csb_array.v").read_text()
+    text = rtl_text("ernn_csb_array.v", rev)
     start = text.index(ARRAY_CHECK_START)
     images = text.index(ARRAY_CHECK_IMAGES, start)
     walk = text.index(ARRAY_CHECK_WALK, images)
@@ -167,16 +212,25 @@ def synthesizable_array(work: Path, params: dict[str, object]) -> Path:
             text,
             count=1,
         )
-        if n != 1:
-            raise RuntimeError(f"rtl/ernn_csb_array.v has no parameter {name}")
+        if n != 1 and not (rev is not None and name == "RED_ROWS" and value == 1):
+            raise RuntimeError(f"rtl/ernn_csb_array.v ({rev or 'working tree'}) has no parameter {name}")
     path = work / "ernn_csb_array.v"
     path.write_text(text)
     return path
 
 
-def yosys_run(shape: tuple[int, int, int, int], grid: cs.Grid, elems: int, seed: int, work: Path) -> dict:
-    """synth_xilinx -family xcu of the array running one random CSB matrix of ``shape`` at 13x (both
-    directions) on ``grid``: LUT (logic + LUTRAM sites), FF, DSP, BRAM36, seconds."""
+def yosys_run(
+    shape: tuple[int, int, int, int],
+    grid: cs.Grid,
+    elems: int,
+    red_rows: int,
+    seed: int,
+    work: Path,
+    rev: str | None = None,
+) -> dict:
+    """synth_xilinx -family xcu of the array (the working tree's, or git revision ``rev``'s) running one
+    random CSB matrix of ``shape`` at 13x (both directions) on ``grid``: LUT (logic + LUTRAM sites), FF,
+    LUTRAM cells and sites, DSP, BRAM36, seconds."""
     import subprocess
 
     from bench_csb_cost_samples import lutram_luts_per_cell
@@ -190,12 +244,16 @@ def yosys_run(shape: tuple[int, int, int, int], grid: cs.Grid, elems: int, seed:
     gates, rows, cols, block = shape
     *_, sched, prog, _, params = tb.setup(
         (gates, rows, cols, block, RATE_13X), (grid.k, grid.l, grid.p, grid.q), "both", seed, 1, work,
-        elems=elems,
+        elems=elems, red_rows=red_rows,
     )  # fmt: skip
+    if rev is not None and red_rows != 1:
+        raise ValueError("the array before RED_ROWS reduces one row per clock: use --yosys-red-rows 1")
     top = "ernn_csb_array"
-    src = synthesizable_array(work, params)
+    src = synthesizable_array(work, params, rev)
+    for name in ("ernn_csb_group.v", "ernn_csb_pe.v"):
+        (work / name).write_text(rtl_text(name, rev))
     lines = [
-        f"read_verilog {src} {fpga.RTL_DIR / 'ernn_csb_group.v'} {fpga.RTL_DIR / 'ernn_csb_pe.v'} "
+        f"read_verilog {src} {work / 'ernn_csb_group.v'} {work / 'ernn_csb_pe.v'} "
         f"{fpga.RTL_DIR / 'ernn_round_sat.v'}",
         f"hierarchy -check -top {top}",
         f"synth_xilinx -family xcu -top {top} -noiopad",
@@ -213,16 +271,20 @@ def yosys_run(shape: tuple[int, int, int, int], grid: cs.Grid, elems: int, seed:
     used = fpga.classify_cells(cells)
     lutram = sum(n * lutram_luts_per_cell(cell) for cell, n in cells.items())
     return {
+        "rtl": rev or "this tree",
         "shape": list(shape),
         "grid": [grid.k, grid.l, grid.p, grid.q],
         "pes": grid.pes,
         "elems": elems,
+        "red_rows": red_rows,
         "steps": prog.steps,
         "macs": prog.macs,
         "utilization": sched.utilization,
         "lut": float(used["lut"] + lutram),
         "lut_logic": float(used["lut"]),
         "ff": float(used["ff"]),
+        "lutram": float(used["lutram"]),
+        "lutram_sites": float(lutram),
         "dsp": float(used["dsp"]),
         "bram36": float(used["bram36"]),
         "yosys_s": wall,
@@ -236,6 +298,9 @@ def main() -> None:
     ap.add_argument("--block", type=int, default=32)
     ap.add_argument("--grid", type=int, nargs=4, default=(8, 4, 4, 4), metavar=("K", "L", "P", "Q"))
     ap.add_argument("--elems", type=int, nargs="+", default=[1, 16, 64], help="stream widths to report")
+    ap.add_argument(
+        "--red-rows", type=int, nargs="+", default=[1, 2, 4], help="rows reduced per clock to report"
+    )
     ap.add_argument("--mhz", type=float, default=200.0, help="assumed clock for the time per step")
     ap.add_argument("--yosys", action="store_true", help="Yosys estimate of the array instead")
     ap.add_argument(
@@ -243,6 +308,10 @@ def main() -> None:
     )
     ap.add_argument("--yosys-grids", type=int, nargs="+", default=[1, 1, 2, 2, 1, 2, 2, 2, 2, 2, 2, 2])
     ap.add_argument("--yosys-elems", type=int, default=16)
+    ap.add_argument("--yosys-red-rows", type=int, default=1)
+    ap.add_argument(
+        "--yosys-before", metavar="REV", help="also synthesize the array as git revision REV has it"
+    )
     ap.add_argument("--rtl", action="store_true", help="also simulate the array on a 1024 x 1024 matrix")
     ap.add_argument("--sim", default="verilator", choices=("verilator", "icarus"))
     args = ap.parse_args()
@@ -254,19 +323,38 @@ def main() -> None:
         print(f"Yosys synth_xilinx -family xcu of ernn_csb_array, matrix {args.yosys_shape} at 13x, ELEMS "
               f"{args.yosys_elems}:")  # fmt: skip
         for i in range(0, len(g), 4):
-            with tempfile.TemporaryDirectory() as tmp:
-                r = yosys_run(
-                    tuple(args.yosys_shape), cs.Grid(*g[i : i + 4]), args.yosys_elems, args.seed, Path(tmp)
+            for rev in [None] + ([args.yosys_before] if args.yosys_before else []):
+                with tempfile.TemporaryDirectory() as tmp:
+                    r = yosys_run(
+                        tuple(args.yosys_shape), cs.Grid(*g[i : i + 4]), args.yosys_elems, args.yosys_red_rows,
+                        args.seed, Path(tmp), rev,
+                    )  # fmt: skip
+                runs.append(r)
+                print(
+                    f"{r['rtl']:<10} grid {r['grid']} ({r['pes']} PEs, {r['steps']} steps): LUT {r['lut']:.0f} "
+                    f"(logic {r['lut_logic']:.0f}, LUTRAM sites {r['lutram_sites']:.0f} in {r['lutram']:.0f} "
+                    f"cells), FF {r['ff']:.0f}, DSP {r['dsp']:.0f}, BRAM36 {r['bram36']:.1f}, {r['yosys_s']:.0f} s",
+                    flush=True,
                 )
-            runs.append(r)
+                args.out.parent.mkdir(parents=True, exist_ok=True)
+                atomic.write_json(args.out, {"machine": platform.platform(), "yosys": runs}, force=True)
+        fits = {}
+        for rtl in sorted({r["rtl"] for r in runs}):
+            pts = [r for r in runs if r["rtl"] == rtl]
+            if len(pts) < 2:
+                continue
+            pes = np.array([r["pes"] for r in pts], dtype=float)
+            fits[rtl] = {}
+            for key in ("lut", "ff", "lutram_sites", "dsp"):
+                slope, icept = np.polyfit(pes, np.array([r[key] for r in pts], dtype=float), 1)
+                fits[rtl][key] = {"per_pe": slope, "intercept": icept, "at_512": icept + 512 * slope}
+            f = fits[rtl]
             print(
-                f"grid {r['grid']} ({r['pes']} PEs, {r['steps']} steps): LUT {r['lut']:.0f} (logic "
-                f"{r['lut_logic']:.0f}), FF {r['ff']:.0f}, DSP {r['dsp']:.0f}, BRAM36 {r['bram36']:.1f}, "
-                f"{r['yosys_s']:.0f} s",
-                flush=True,
+                f"{rtl}: least squares over {len(pts)} grids, per PE: LUT {f['lut']['per_pe']:.0f}, FF "
+                f"{f['ff']['per_pe']:.0f}, LUTRAM sites {f['lutram_sites']['per_pe']:.0f}; at 512 PEs "
+                f"(extrapolated, this matrix's COLS): LUT {f['lut']['at_512']:.0f}, FF {f['ff']['at_512']:.0f}"
             )
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            atomic.write_json(args.out, {"machine": platform.platform(), "yosys": runs}, force=True)
+        atomic.write_json(args.out, {"machine": platform.platform(), "yosys": runs, "fits": fits}, force=True)
         print(f"wrote {args.out}")
         return
     grid = cs.Grid(*args.grid)
@@ -284,10 +372,11 @@ def main() -> None:
         f"{'mode':<18}{'MACs':>9}{'MAC clocks':>12}{'clocks/step':>13}{'utilization':>13}{'shared x':>10}{'solver s':>10}"
     )
     for mode, method in RUNS:
-        per = [model_run(m, cfg, grid, mode, method, rng, args.elems) for _, m, cfg in mats]
+        per = [model_run(m, cfg, grid, mode, method, rng, args.elems, args.red_rows) for _, m, cfg in mats]
         keys = ("macs", "mac_cycles", "cycles", "shared_input_cycles", "solve_s")
         tot = {k: sum(p[k] for p in per) for k in keys}
-        tot["cycles_by_elems"] = {e: sum(p["cycles_by_elems"][e] for p in per) for e in args.elems}
+        for key in ("cycles_by_elems", "serial_cycles_by_elems", "cycles_by_red_rows"):
+            tot[key] = {e: sum(p[key][e] for p in per) for e in per[0][key]}
         tot["utilization"] = tot["macs"] / (grid.pes * tot["mac_cycles"])
         tot["shared_input_utilization"] = tot["macs"] / (grid.pes * tot["shared_input_cycles"])
         tot["matrices"] = dict(zip([n for n, _, _ in mats], per, strict=True))
@@ -297,11 +386,24 @@ def main() -> None:
             f"{tot['utilization']:>13.1%}{tot['shared_input_utilization']:>10.1%}{tot['solve_s']:>10.1f}"
         )
     result["mhz_assumed"] = args.mhz
-    print(f"SR1 clocks per step by stream width (elements per beat), us at an assumed {args.mhz:g} MHz:")
-    print(f"{'mode':<18}" + "".join(f"{'E=' + str(e):>20}" for e in args.elems))
+    print(
+        f"SR1 clocks per step (us at an assumed {args.mhz:g} MHz) by stream width E (elements per beat): the "
+        "serial array before, and the overlapped one at R rows reduced per clock:"
+    )
+    cols = [("serial", e, None) for e in args.elems] + [
+        (f"R={r}", e, r) for e in args.elems for r in args.red_rows
+    ]
     for name, tot in result["model"].items():
-        cells = [f"{c} ({c / args.mhz:.2f} us)" for c in tot["cycles_by_elems"].values()]
-        print(f"{name:<18}" + "".join(f"{c:>20}" for c in cells))
+        print(name)
+        for label, e, r in cols:
+            c = tot["serial_cycles_by_elems"][e] if r is None else tot["cycles_by_red_rows"].get(f"{e}/{r}")
+            if c is None:
+                continue
+            us = c / args.mhz
+            print(
+                f"  E={e:<4}{label:<8}{c:>8} clocks {us:>8.2f} us   x{us / PAPER_US:.2f} the paper's "
+                f"{PAPER_US} us, x{c / CIRCULANT_CYCLES:.2f} the circulant engine's {CIRCULANT_CYCLES} cycles"
+            )
     if args.rtl:
         result["rtl"] = []
         for mode in ("none", "both"):

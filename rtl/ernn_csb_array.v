@@ -16,14 +16,21 @@ E-RNN toolkit: CSB group array (K x L groups of P x Q PEs running the balanced s
  * (ernn_csb_group, ernn_csb_pe) following the schedule of ernn.export.csb_schedule, compiled into
  * program images by ernn.export.csb_program:
  *
- *   per tile row a (block rows a*K .. a*K+K-1 of the gates' stacked block rows):
- *     clear every PE's accumulation buffer (1 clock)
- *     for each MAC step t of the tile row's rounds (lens[a] clocks), in every PE n of every group g:
- *       if en[g, t, n]: acc_{g,n}[bank * BLOCK + row] += value[g, t, n] * x[x_index[g, t, n]]
- *     for r = 0 .. BLOCK-1 (one clock each), for every group row k with a block row i = a*K + k:
- *       s = sum_l own_{k,l}[r] + sum_l down_{k-1,l}[r] + sum_l up_{k+1,l}[r]   (bank 0, 2, 1)
+ *   per tile row a (block rows a*K .. a*K+K-1 of the gates' stacked block rows), into half h = a mod 2
+ *   of every PE's partial sums (empty at the start):
+ *     MAC engine: for each MAC step t of the tile row's rounds (lens[a] clocks; an empty tile row takes
+ *     one clock), in every PE n of every group g:
+ *       if en[g, t, n]: acc_{g,n}[h][bank][row] += value[g, t, n] * x[x_index[g, t, n]]
+ *     reduction engine: for r = 0 .. BLOCK-1 (RED_ROWS rows per clock), for every group row k with a
+ *     block row i = a*K + k:
+ *       s = sum_l own_{k,l}[h][r] + sum_l down_{k-1,l}[h][r] + sum_l up_{k+1,l}[h][r]   (bank 0, 2, 1)
  *       y[gate(i) * ROWS + (i mod BR) * BLOCK + r] = sat_OUT((s + 2**(SHIFT-1)) >>> SHIFT)
  *                                                     (rows past ROWS in a ragged block row dropped)
+ *       and the rows read are emptied.
+ *   The two engines overlap: the reduction of tile row a (half h) runs while the MAC engine fills half
+ *   1-h with tile row a+1; the MAC engine starts tile row a+2 when the reduction of a has emptied h, the
+ *   reduction engine tile row a+1 when its MACs are done and the reduction of a is
+ *   (ernn.export.csb_program.timeline, clock for clock).
  *
  * Sharing: a horizontal helper (same group row) adds a neighbour's kernel entries into its own bank 0
  * (same block row), reading the neighbour's input neurons (x_index points into the neighbour's column
@@ -48,16 +55,19 @@ E-RNN toolkit: CSB group array (K x L groups of P x Q PEs running the balanced s
  * needed), m_axis (ELEMS y elements per beat in row order, the same lane order, ceil(GATES*ROWS/ELEMS)
  * beats, lanes past GATES*ROWS in the last beat zero, tlast on the last). ELEMS = 1 is one element per
  * beat; a wider stream only shortens the load and output phases (the buffers take ELEMS elements per
- * clock), which at one element per beat dominate a step of SR1 (docs/csb.md). rst (synchronous, active high) returns to
- * the load phase and drops a vector in flight. stat_mac_cycles counts clocks in the MAC phase and
- * stat_busy enabled PE-slots in them, since reset: utilization = stat_busy / (K*L*P*Q *
- * stat_mac_cycles), which equals the schedule's (ernn.export.csb_schedule.Schedule.utilization).
+ * clock), which at one element per beat dominate a step of SR1 (docs/csb.md). rst (synchronous,
+ * active high) drops a vector in flight, empties both halves of every PE's partial sums (BLOCK /
+ * RED_ROWS clocks, s_axis_tready low: LUT RAM has no reset) and returns to the load phase.
+ * stat_mac_cycles counts clocks with MACs and stat_busy enabled PE-slots in them, since reset:
+ * utilization = stat_busy / (K*L*P*Q * stat_mac_cycles), which equals the schedule's
+ * (ernn.export.csb_schedule.Schedule.utilization).
  *
- * Latency per vector without stalls: ceil(COLS/ELEMS) + TILE_ROWS * (1 + BLOCK) + STEPS +
- * ceil(GATES*ROWS/ELEMS) clocks
- * (ernn.export.csb_program.array_cycles). Resources: K*L*P*Q multipliers, 3*BLOCK*ACC_W bits of
- * partial sums per PE, K reduction trees of 3*L*P*Q inputs and K rounding units, the x and y buffers
- * and the program images.
+ * Latency per vector without stalls: ceil(COLS/ELEMS) + the engines' overlapped time (about the sum over
+ * tile rows of max(lens[a], BLOCK / RED_ROWS), plus the last reduction) + ceil(GATES*ROWS/ELEMS) clocks
+ * (ernn.export.csb_program.array_cycles). Resources: K*L*P*Q multipliers; per PE 2 halves x 3 banks x
+ * BLOCK words of 1 + ACC_W bits of partial sums in LUT RAM (one copy per read port: the
+ * read-modify-write and the reduction), no registers; K * RED_ROWS reduction trees of 3*L*P*Q inputs
+ * and rounding units; the x and y buffers and the program images.
  */
 module ernn_csb_array #
 (
@@ -75,6 +85,8 @@ module ernn_csb_array #
     parameter COLS = 8,
     // elements per input beat and per output beat (the stream width)
     parameter ELEMS = 1,
+    // output rows the reduction produces per clock and group row (divides BLOCK)
+    parameter RED_ROWS = 1,
     // CSB block size M
     parameter BLOCK = 4,
     // data (x) word
@@ -142,7 +154,10 @@ localparam O_W = $clog2(OUTS + 1);
 localparam OB_W = $clog2(OUT_BEATS + 1);
 localparam TR_W = $clog2(TILE_ROWS + 1);
 localparam S_W = $clog2(STEPS + 2);
-localparam R_W = $clog2(BLOCK + 1);
+localparam RED_CLOCKS = BLOCK / RED_ROWS;  // reduction clocks per tile row
+localparam RS_W = $clog2(RED_CLOCKS + 1);
+localparam RA_W = RED_CLOCKS > 1 ? $clog2(RED_CLOCKS) : 1;  // a reduction address in a PE memory
+localparam LW = RED_ROWS * ACC_W;         // one group's reduction output of one bank, all lanes
 
 reg [PES-1:0]        en_mem  [0:PROG_DEPTH-1];
 reg [PES*W_W-1:0]    val_mem [0:PROG_DEPTH-1];  // Q(W_W) per PE
@@ -167,6 +182,10 @@ initial begin
     if (BLOCK < 2 || (1 << INDEX_W) < BLOCK || (1 << X_W) < COLS) begin
         $error("Error: ernn_csb_array BLOCK = %0d must be >= 2, INDEX_W = %0d and X_W = %0d wide enough for BLOCK and COLS = %0d",
                BLOCK, INDEX_W, X_W, COLS);
+        $finish;
+    end
+    if (RED_ROWS < 1 || BLOCK % RED_ROWS != 0) begin
+        $error("Error: ernn_csb_array RED_ROWS = %0d must divide BLOCK = %0d", RED_ROWS, BLOCK);
         $finish;
     end
     if (ACC_W <= DATA_W + W_W || OUT_W < 2 || OUT_W > ACC_W) begin
@@ -236,43 +255,56 @@ end
 /* verilator lint_on WIDTHTRUNC */
 /* verilator lint_on WIDTHEXPAND */
 
-localparam [2:0] S_LOAD = 3'd0, S_CLEAR = 3'd1, S_MAC = 3'd2, S_RED = 3'd3, S_OUT = 3'd4;
+localparam [1:0] S_EMPTY = 2'd3, S_LOAD = 2'd0, S_RUN = 2'd1, S_OUT = 2'd2;
 
-reg [2:0]          state_reg;
+reg [1:0]          state_reg;
 reg [DATA_W-1:0]   x_buf [0:COLS-1];   // Q(DATA_W)
 reg [OUT_W-1:0]    y_buf [0:OUTS-1];   // Q(OUT_W)
 reg [X_CW-1:0]     x_count_reg;        // input beat
-reg [TR_W-1:0]     a_reg;              // tile row
-reg [S_W-1:0]      s_reg;              // MAC step within the tile row
+reg [TR_W-1:0]     m_a_reg;            // tile row of the MAC engine (TILE_ROWS when it is done)
+reg [S_W-1:0]      m_s_reg;            // its MAC step within the tile row
 reg [S_W-1:0]      t_reg;              // MAC step of the program
-reg [R_W-1:0]      r_reg;              // reduction row
+reg [TR_W-1:0]     r_a_reg;            // tile row of the reduction engine
+reg [RS_W-1:0]     r_i_reg;            // its reduction clock within the tile row
+reg [1:0]          full_reg;           // half h holds a MAC'd tile row that is not yet reduced
 reg [OB_W-1:0]     o_reg;              // output beat
 
 /* verilator lint_off WIDTHEXPAND */
 /* verilator lint_off WIDTHTRUNC */
-wire [LEN_W-1:0] cur_len = lens_mem[a_reg];
-wire pe_clear = (state_reg == S_CLEAR);
-wire pe_mac = (state_reg == S_MAC);
-wire [INDEX_W-1:0] red_row = r_reg;  // r_reg < BLOCK <= 2**INDEX_W
+// the two engines: the MAC engine runs tile row m_a into half m_a mod 2 once that half is free; the
+// reduction engine reduces tile row r_a from half r_a mod 2 once it is full. Both run in the same
+// clocks on different halves (a half is either being filled or full, never both).
+wire m_live = (m_a_reg < TILE_ROWS);
+wire [LEN_W-1:0] cur_len = lens_mem[m_live ? m_a_reg : {TR_W{1'b0}}];
+wire mac_go = (state_reg == S_RUN) && m_live && !full_reg[m_a_reg[0]];
+wire mac_last = (cur_len == 0) || (m_s_reg + 1 == cur_len);  // a tile row without steps takes one clock
+wire pe_mac = mac_go && (cur_len != 0);
+wire red_go = (state_reg == S_RUN) && full_reg[r_a_reg[0]];
+wire red_last = (r_i_reg == RED_CLOCKS - 1);
+wire red_free = red_go && red_last;
+// the PEs empty what the reduction reads; after a reset they empty both halves (S_EMPTY)
+wire [1:0] pe_zero = (state_reg == S_EMPTY) ? 2'b11 : (red_go ? (2'b01 << r_a_reg[0]) : 2'b00);
+wire [RA_W-1:0] pe_red_addr = r_i_reg;  // the reduction clock = the address in the PE memories
 
-// group outputs: reduction sums (own, up, down) and busy slots, group g = k*L + l
+// group outputs: reduction sums (own, up, down) per lane and busy slots, group g = k*L + l
 // (the top group row's bank 1 and the bottom row's bank 2 are never targeted, and never read)
 /* verilator lint_off UNUSEDSIGNAL */
-wire [GROUPS*3*ACC_W-1:0] red_bus;
+wire [GROUPS*3*LW-1:0]  red_bus;
 /* verilator lint_on UNUSEDSIGNAL */
-wire [GROUPS*PB_W-1:0] busy_bus;  // enabled slots per group this step
-reg  [K*ACC_W-1:0]     red_sum;   // Q(ACC_W) per group row: its reduction sum
-reg  [ACC_W-1:0]       red_acc;   // Q(ACC_W)
-reg  [GB_W-1:0]        busy_all;  // enabled slots of all groups this step
-// reduction outputs per group row: the rounded sum, its output row, and whether that row exists
-wire [K-1:0] red_valid;
-wire [K*O_W-1:0] red_addr;
-wire [K*OUT_W-1:0] red_y;  // Q(OUT_W) per group row
+wire [GROUPS*PB_W-1:0]  busy_bus;  // enabled slots per group this step
+reg  [K*LW-1:0]         red_sum;   // Q(ACC_W) per group row and lane: its reduction sum
+reg  [ACC_W-1:0]        red_acc;   // Q(ACC_W)
+reg  [GB_W-1:0]         busy_all;  // enabled slots of all groups this step
+// reduction outputs per group row and lane (index k*RED_ROWS + j): the rounded sum, its output row,
+// and whether that row exists
+wire [K*RED_ROWS-1:0]       red_valid;
+wire [K*RED_ROWS*O_W-1:0]   red_addr;
+wire [K*RED_ROWS*OUT_W-1:0] red_y;  // Q(OUT_W) per group row and lane
 
 genvar gg, gk;
 generate
     for (gg = 0; gg < GROUPS; gg = gg + 1) begin : group
-        // this step's program word (address g*STEPS + t: t_reg stays below STEPS in the MAC phase)
+        // this step's program word (address g*STEPS + t: t_reg stays below STEPS while pe_mac is high)
         /* verilator lint_off UNUSEDSIGNAL */
         wire [31:0] addr = gg * STEPS + t_reg;
         /* verilator lint_on UNUSEDSIGNAL */
@@ -292,32 +324,36 @@ generate
             .W_W(W_W),
             .ACC_W(ACC_W),
             .BLOCK(BLOCK),
-            .INDEX_W(INDEX_W)
+            .INDEX_W(INDEX_W),
+            .RED_ROWS(RED_ROWS),
+            .RA_W(RA_W)
         )
         group_inst (
             .clk(clk),
-            .clear(pe_clear),
             .mac(pe_mac),
+            .mac_half(m_a_reg[0]),
             .en(en_mem[addr]),
             .value(val_mem[addr]),
             .x(xv),
             .target(tgt_mem[addr]),
-            .red_row(red_row),
-            .red_own(red_bus[(gg*3+0)*ACC_W +: ACC_W]),
-            .red_up(red_bus[(gg*3+1)*ACC_W +: ACC_W]),
-            .red_down(red_bus[(gg*3+2)*ACC_W +: ACC_W]),
+            .red_half(r_a_reg[0]),
+            .red_addr(pe_red_addr),
+            .zero(pe_zero),
+            .red_own(red_bus[(gg*3+0)*LW +: LW]),
+            .red_up(red_bus[(gg*3+1)*LW +: LW]),
+            .red_down(red_bus[(gg*3+2)*LW +: LW]),
             .busy(busy)
         );
 
         assign busy_bus[gg*PB_W +: PB_W] = busy;
     end
 
-    // per group row: one rounding of its reduction sum, and the output row it belongs to
-    for (gk = 0; gk < K; gk = gk + 1) begin : red
+    // per group row and lane: one rounding of its reduction sum, and the output row it belongs to
+    for (gk = 0; gk < K * RED_ROWS; gk = gk + 1) begin : red
         wire [OUT_W-1:0] y_sat;        // Q(OUT_W)
         /* verilator lint_off UNUSEDSIGNAL */
-        wire [31:0] blk = a_reg * K + gk;                   // stacked block row
-        wire [31:0] row_in_gate = (blk % BR) * BLOCK + r_reg;
+        wire [31:0] blk = r_a_reg * K + gk / RED_ROWS;      // stacked block row
+        wire [31:0] row_in_gate = (blk % BR) * BLOCK + r_i_reg * RED_ROWS + gk % RED_ROWS;
         wire [31:0] out_row = (blk / BR) * ROWS + row_in_gate;
         /* verilator lint_on UNUSEDSIGNAL */
         wire valid = (blk < BLOCK_ROWS) && (row_in_gate < ROWS);
@@ -334,29 +370,31 @@ generate
         );
 
         assign red_valid[gk] = valid;
-        assign red_addr[gk*O_W +: O_W] = out_row;
+        assign red_addr[gk*O_W +: O_W] = out_row[O_W-1:0];
         assign red_y[gk*OUT_W +: OUT_W] = y_sat;
     end
 endgenerate
 
-// the reduction of group row k: its own bank 0, bank 2 of the row above, bank 1 of the row below,
-// summed over the group columns (one process: a chain of continuous adds made Icarus re-evaluate a wide
-// vector quadratically per clock); and the enabled slots of all groups this step
-integer kk, ll;
+// the reduction of group row k, lane j: its own bank 0, bank 2 of the row above, bank 1 of the row
+// below, summed over the group columns (one process: a chain of continuous adds made Icarus re-evaluate
+// a wide vector quadratically per clock); and the enabled slots of all groups this step
+integer kk, ll, jj;
 
 always @* begin
     for (kk = 0; kk < K; kk = kk + 1) begin
-        red_acc = {ACC_W{1'b0}};
-        for (ll = 0; ll < L; ll = ll + 1) begin
-            red_acc = red_acc + red_bus[((kk*L+ll)*3+0)*ACC_W +: ACC_W];
-            if (kk > 0) begin
-                red_acc = red_acc + red_bus[(((kk-1)*L+ll)*3+2)*ACC_W +: ACC_W];
+        for (jj = 0; jj < RED_ROWS; jj = jj + 1) begin
+            red_acc = {ACC_W{1'b0}};
+            for (ll = 0; ll < L; ll = ll + 1) begin
+                red_acc = red_acc + red_bus[((kk*L+ll)*3+0)*LW + jj*ACC_W +: ACC_W];
+                if (kk > 0) begin
+                    red_acc = red_acc + red_bus[(((kk-1)*L+ll)*3+2)*LW + jj*ACC_W +: ACC_W];
+                end
+                if (kk < K - 1) begin
+                    red_acc = red_acc + red_bus[(((kk+1)*L+ll)*3+1)*LW + jj*ACC_W +: ACC_W];
+                end
             end
-            if (kk < K - 1) begin
-                red_acc = red_acc + red_bus[(((kk+1)*L+ll)*3+1)*ACC_W +: ACC_W];
-            end
+            red_sum[(kk*RED_ROWS+jj)*ACC_W +: ACC_W] = red_acc;
         end
-        red_sum[kk*ACC_W +: ACC_W] = red_acc;
     end
     busy_all = {GB_W{1'b0}};
     for (kk = 0; kk < GROUPS; kk = kk + 1) begin
@@ -392,45 +430,62 @@ always @(posedge clk) begin
                 end
                 if (x_count_reg == IN_BEATS - 1) begin
                     x_count_reg <= 0;
-                    a_reg <= 0;
+                    m_a_reg <= 0;
+                    m_s_reg <= 0;
                     t_reg <= 0;
-                    state_reg <= S_CLEAR;
+                    r_a_reg <= 0;
+                    r_i_reg <= 0;
+                    full_reg <= 2'b00;
+                    state_reg <= S_RUN;
                 end else begin
                     x_count_reg <= x_count_reg + 1;
                 end
             end
         end
-        S_CLEAR: begin
-            // every PE's buffer cleared this clock; a tile row without steps goes straight to its reduction
-            s_reg <= 0;
-            r_reg <= 0;
-            state_reg <= (cur_len == 0) ? S_RED : S_MAC;
-        end
-        S_MAC: begin
-            stat_mac_cycles <= stat_mac_cycles + 1;
-            stat_busy <= stat_busy + busy_all;
-            t_reg <= t_reg + 1;
-            s_reg <= s_reg + 1;
-            if (s_reg + 1 == cur_len) begin
-                state_reg <= S_RED;
-            end
-        end
-        S_RED: begin
-            for (kr = 0; kr < K; kr = kr + 1) begin
-                if (red_valid[kr]) begin
-                    y_buf[red_addr[kr*O_W +: O_W]] <= red_y[kr*OUT_W +: OUT_W];
+        S_RUN: begin
+            // the MAC engine
+            if (mac_go) begin
+                if (pe_mac) begin
+                    stat_mac_cycles <= stat_mac_cycles + 1;
+                    stat_busy <= stat_busy + busy_all;
+                    t_reg <= t_reg + 1;
                 end
-            end
-            if (r_reg == BLOCK - 1) begin
-                if (a_reg == TILE_ROWS - 1) begin
-                    o_reg <= 0;
-                    state_reg <= S_OUT;
+                if (mac_last) begin
+                    m_a_reg <= m_a_reg + 1;
+                    m_s_reg <= 0;
                 end else begin
-                    a_reg <= a_reg + 1;
-                    state_reg <= S_CLEAR;
+                    m_s_reg <= m_s_reg + 1;
                 end
+            end
+            // the reduction engine, RED_ROWS rows per clock of every group row's block row
+            if (red_go) begin
+                for (kr = 0; kr < K * RED_ROWS; kr = kr + 1) begin
+                    if (red_valid[kr]) begin
+                        y_buf[red_addr[kr*O_W +: O_W]] <= red_y[kr*OUT_W +: OUT_W];
+                    end
+                end
+                if (red_last) begin
+                    r_i_reg <= 0;
+                    r_a_reg <= r_a_reg + 1;
+                    if (r_a_reg == TILE_ROWS - 1) begin
+                        o_reg <= 0;
+                        state_reg <= S_OUT;
+                    end
+                end else begin
+                    r_i_reg <= r_i_reg + 1;
+                end
+            end
+            // the halves: the MAC engine fills one, the reduction engine empties the other
+            full_reg <= (full_reg | ((mac_go && mac_last) ? (2'b01 << m_a_reg[0]) : 2'b00))
+                        & ~(red_free ? (2'b01 << r_a_reg[0]) : 2'b00);
+        end
+        S_EMPTY: begin
+            // after a reset: every PE empties row r_i of both halves
+            if (red_last) begin
+                r_i_reg <= 0;
+                state_reg <= S_LOAD;
             end else begin
-                r_reg <= r_reg + 1;
+                r_i_reg <= r_i_reg + 1;
             end
         end
         S_OUT: begin
@@ -443,12 +498,13 @@ always @(posedge clk) begin
                 end
             end
         end
-        default: state_reg <= S_LOAD;
     endcase
     if (rst) begin
-        state_reg <= S_LOAD;
+        state_reg <= S_EMPTY;
+        r_i_reg <= 0;
         x_count_reg <= 0;
         o_reg <= 0;
+        full_reg <= 2'b00;
         stat_mac_cycles <= {STAT_W{1'b0}};
         stat_busy <= {STAT_W{1'b0}};
     end

@@ -13,14 +13,19 @@ E-RNN toolkit: one P x Q PE group of the CSB group array
 /*
  * P * Q ernn_csb_pe of rtl/ernn_csb_array.v, fed one program step per clock: per PE an enable bit,
  * a kernel value, the input neuron it multiplies (fetched by the array from the x buffer) and a target
- * {bank, row offset}. PE n = p * Q + q takes field n of every bus (field 0 in the low bits).
+ * {bank, row offset}, all into half mac_half of the PEs' double-buffered partial sums. PE n = p * Q + q
+ * takes field n of every bus (field 0 in the low bits).
  *
- *   red_{own,up,down} = sum over the group's PEs of their bank {0, 1, 2} at row red_row
- *   busy              = number of enabled PEs this step (for the utilization counter)
+ *   red_{own,up,down}[j] = sum over the group's PEs of their bank {0, 1, 2}, half red_half, row
+ *                          red_rows[j] (lane j < RED_ROWS, ACC_W bits each, lane 0 in the low bits)
+ *   busy                 = number of enabled PEs this step (for the utilization counter)
+ *
+ * zero[h] empties the rows just read from half h in every PE (the reduction empties what it reads; the
+ * array empties both halves after a reset).
  *
  * Formats: value Q(W_W), x Q(DATA_W), sums Q(ACC_W) exact modulo 2**ACC_W (the array's final sums
- * fit). Resources: P * Q multipliers, 3 * BLOCK * P * Q partial-sum registers, three adder trees of
- * P * Q inputs for the reduction.
+ * fit). Resources: P * Q multipliers, P * Q * 6 * RED_ROWS partial-sum memories of BLOCK / RED_ROWS x
+ * (1 + ACC_W) bits (LUT RAM), 3 * RED_ROWS adder trees of P * Q inputs for the reduction.
  */
 module ernn_csb_group #
 (
@@ -36,31 +41,39 @@ module ernn_csb_group #
     // CSB block size M
     parameter BLOCK = 8,
     // bits of a row offset (max(1, clog2 BLOCK))
-    parameter INDEX_W = 3
+    parameter INDEX_W = 3,
+    // rows the reduction reads per clock (divides BLOCK)
+    parameter RED_ROWS = 1,
+    // bits of a reduction address (max(1, clog2(BLOCK / RED_ROWS)))
+    parameter RA_W = 3
 )
 (
     input  wire                            clk,
-    input  wire                            clear,
     input  wire                            mac,
+    input  wire                            mac_half,
     input  wire [P*Q-1:0]                  en,
     input  wire [P*Q*W_W-1:0]              value,     // Q(W_W) per PE
     input  wire [P*Q*DATA_W-1:0]           x,         // Q(DATA_W) per PE
     input  wire [P*Q*(2+INDEX_W)-1:0]      target,    // {bank, row offset} per PE
-    input  wire [INDEX_W-1:0]              red_row,
-    output wire [ACC_W-1:0]                red_own,   // Q(ACC_W)
-    output wire [ACC_W-1:0]                red_up,    // Q(ACC_W)
-    output wire [ACC_W-1:0]                red_down,  // Q(ACC_W)
+    input  wire                            red_half,
+    input  wire [RA_W-1:0]                 red_addr,  // reduction clock within the tile row
+    input  wire [1:0]                      zero,      // per half: empty the rows read at red_addr
+    output wire [RED_ROWS*ACC_W-1:0]       red_own,   // Q(ACC_W) per lane
+    output wire [RED_ROWS*ACC_W-1:0]       red_up,    // Q(ACC_W) per lane
+    output wire [RED_ROWS*ACC_W-1:0]       red_down,  // Q(ACC_W) per lane
     output wire [$clog2(P*Q+1)-1:0]        busy
 );
 
 localparam PES = P * Q;
 localparam T_W = 2 + INDEX_W;
 localparam B_W = $clog2(PES + 1);
+localparam LW = RED_ROWS * ACC_W;
 
-// the PEs' reduction outputs side by side (PE n at n*ACC_W), summed below in one process each: a chain
-// of continuous adds along a wide vector made Icarus re-evaluate it quadratically per clock
-wire [PES*ACC_W-1:0] own_bus, up_bus, down_bus;  // Q(ACC_W) per PE
-reg  [ACC_W-1:0]     own_sum, up_sum, down_sum;  // Q(ACC_W)
+// the PEs' reduction outputs side by side (PE n at n*LW, its lanes inside), summed below in one process
+// each: a chain of continuous adds along a wide vector made Icarus re-evaluate it quadratically per clock
+wire [PES*LW-1:0]    own_bus, up_bus, down_bus;  // Q(ACC_W) per PE and lane
+reg  [LW-1:0]        own_sum, up_sum, down_sum;  // Q(ACC_W) per lane
+reg  [ACC_W-1:0]     own_acc, up_acc, down_acc;  // Q(ACC_W)
 reg  [B_W-1:0]       busy_sum;
 
 genvar n;
@@ -73,36 +86,47 @@ generate
             .W_W(W_W),
             .ACC_W(ACC_W),
             .BLOCK(BLOCK),
-            .INDEX_W(INDEX_W)
+            .INDEX_W(INDEX_W),
+            .RED_ROWS(RED_ROWS),
+            .RA_W(RA_W)
         )
         pe_inst (
             .clk(clk),
-            .clear(clear),
             .mac(mac),
             .en(en[n]),
             .value(value[n*W_W +: W_W]),
             .x(x[n*DATA_W +: DATA_W]),
             .bank(tgt[T_W-1:INDEX_W]),
             .row(tgt[INDEX_W-1:0]),
-            .red_row(red_row),
-            .red_own(own_bus[n*ACC_W +: ACC_W]),
-            .red_up(up_bus[n*ACC_W +: ACC_W]),
-            .red_down(down_bus[n*ACC_W +: ACC_W])
+            .mac_half(mac_half),
+            .red_half(red_half),
+            .red_addr(red_addr),
+            .zero(zero),
+            .red_own(own_bus[n*LW +: LW]),
+            .red_up(up_bus[n*LW +: LW]),
+            .red_down(down_bus[n*LW +: LW])
         );
     end
 endgenerate
 
-integer i;
+integer i, j;
 
 always @* begin
-    own_sum = {ACC_W{1'b0}};
-    up_sum = {ACC_W{1'b0}};
-    down_sum = {ACC_W{1'b0}};
+    for (j = 0; j < RED_ROWS; j = j + 1) begin
+        own_acc = {ACC_W{1'b0}};
+        up_acc = {ACC_W{1'b0}};
+        down_acc = {ACC_W{1'b0}};
+        for (i = 0; i < PES; i = i + 1) begin
+            own_acc = own_acc + own_bus[i*LW + j*ACC_W +: ACC_W];
+            up_acc = up_acc + up_bus[i*LW + j*ACC_W +: ACC_W];
+            down_acc = down_acc + down_bus[i*LW + j*ACC_W +: ACC_W];
+        end
+        own_sum[j*ACC_W +: ACC_W] = own_acc;
+        up_sum[j*ACC_W +: ACC_W] = up_acc;
+        down_sum[j*ACC_W +: ACC_W] = down_acc;
+    end
     busy_sum = {B_W{1'b0}};
     for (i = 0; i < PES; i = i + 1) begin
-        own_sum = own_sum + own_bus[i*ACC_W +: ACC_W];
-        up_sum = up_sum + up_bus[i*ACC_W +: ACC_W];
-        down_sum = down_sum + down_bus[i*ACC_W +: ACC_W];
         // a one-bit enable added to the count (zero-extended; B_W may be 1)
         /* verilator lint_off WIDTHEXPAND */
         busy_sum = busy_sum + en[i];

@@ -1,6 +1,6 @@
 /*
 
-E-RNN toolkit: one PE of the CSB group array (a MAC into its own accumulation buffer)
+E-RNN toolkit: one PE of the CSB group array (a MAC into its own double-buffered partial sums)
 
 */
 
@@ -11,20 +11,31 @@ E-RNN toolkit: one PE of the CSB group array (a MAC into its own accumulation bu
 `default_nettype none
 
 /*
- * One processing element of rtl/ernn_csb_array.v. When mac and en are high,
+ * One processing element of rtl/ernn_csb_array.v. Its partial sums are indexed by (half, bank, row
+ * offset): bank 0 holds partial sums of the block row of the PE's own group row (its own kernel and its
+ * horizontal neighbours', which share the block row), bank 1 of the group row above, bank 2 of the group
+ * row below (vertical parts: the partial sums go back to the owner at the reduction). The array MACs one
+ * tile row into one half while it reduces the previous tile row from the other (double buffering: the
+ * reduction leaves the MACs' path). When mac and en are high,
  *
- *   acc[bank * BLOCK + row] += value * x          (exact, two's complement, ACC_W bits)
+ *   acc[mac_half][bank][row] = (held ? acc[mac_half][bank][row] : 0) + value * x   (exact, ACC_W bits)
  *
- * bank 0 holds partial sums of the block row of the PE's own group row (its own kernel and its
- * horizontal neighbours', which share the block row), bank 1 of the group row above, bank 2 of the
- * group row below (vertical parts: the partial sums go back to the owner at the reduction). clear
- * zeroes all 3 * BLOCK partial sums in one clock. The reduction reads row red_row of the three banks
- * (combinational).
+ * and every clock the reduction reads rows red_addr * RED_ROWS + j (lane j < RED_ROWS) of half red_half
+ * of the three banks (combinational; a row that holds no partial sum reads 0). zero[h] empties those
+ * rows of half h at the clock edge: the reduction empties what it has read, so a half is empty again
+ * when its reduction ends, and the array empties both halves after a reset (BLOCK / RED_ROWS clocks).
+ *
+ * Storage: per half, bank and lane j one memory of BLOCK / RED_ROWS words {held, partial sum} (row r in
+ * memory r mod RED_ROWS at r div RED_ROWS), each with one write port (the MAC's write or the reduction's
+ * emptying), an asynchronous read at the write address (the read-modify-write) and one asynchronous
+ * reduction read: what Yosys maps to LUT RAM (RAM32M / RAM64M), no registers and no clear logic. The
+ * held bit replaces a clear of the data bits: a written row is held, an emptied one is not.
  *
  * Formats: x Q(DATA_W) data, value Q(W_W) weight, acc Q(ACC_W) with frac = data.frac + weight.frac;
  * a product needs DATA_W + W_W bits and is sign-extended. Partial sums are exact modulo 2**ACC_W, and
  * the array's final sums fit ACC_W (docs/numerics.md section 15), so the order of the partial sums
- * does not matter. One multiplier, 3 * BLOCK registers of ACC_W bits; no latency beyond the clock.
+ * does not matter. One multiplier, 6 * RED_ROWS memories of BLOCK / RED_ROWS x (1 + ACC_W) bits; no
+ * latency beyond the clock (asynchronous read, clocked write).
  */
 module ernn_csb_pe #
 (
@@ -34,65 +45,100 @@ module ernn_csb_pe #
     parameter W_W = 16,
     // accumulator word (> DATA_W + W_W)
     parameter ACC_W = 40,
-    // CSB block size M (rows of one bank)
+    // CSB block size M (rows of one half of a bank)
     parameter BLOCK = 8,
     // bits of a row offset (max(1, clog2 BLOCK))
-    parameter INDEX_W = 3
+    parameter INDEX_W = 3,
+    // rows the reduction reads per clock (divides BLOCK)
+    parameter RED_ROWS = 1,
+    // bits of a reduction address (max(1, clog2(BLOCK / RED_ROWS)))
+    parameter RA_W = 3
 )
 (
-    input  wire               clk,
-    input  wire               clear,
-    input  wire               mac,
-    input  wire               en,
-    input  wire [W_W-1:0]     value,      // Q(W_W)
-    input  wire [DATA_W-1:0]  x,          // Q(DATA_W)
-    input  wire [1:0]         bank,
-    input  wire [INDEX_W-1:0] row,
-    input  wire [INDEX_W-1:0] red_row,
-    output wire [ACC_W-1:0]   red_own,    // Q(ACC_W): bank 0, row red_row
-    output wire [ACC_W-1:0]   red_up,     // bank 1
-    output wire [ACC_W-1:0]   red_down    // bank 2
+    input  wire                        clk,
+    input  wire                        mac,
+    input  wire                        en,
+    input  wire [W_W-1:0]              value,      // Q(W_W)
+    input  wire [DATA_W-1:0]           x,          // Q(DATA_W)
+    input  wire [1:0]                  bank,
+    input  wire [INDEX_W-1:0]          row,
+    input  wire                        mac_half,
+    input  wire                        red_half,
+    input  wire [RA_W-1:0]             red_addr,   // reduction clock within the tile row
+    input  wire [1:0]                  zero,       // per half: empty the rows read at red_addr
+    output wire [RED_ROWS*ACC_W-1:0]   red_own,    // Q(ACC_W) per lane: bank 0
+    output wire [RED_ROWS*ACC_W-1:0]   red_up,     // bank 1
+    output wire [RED_ROWS*ACC_W-1:0]   red_down    // bank 2
 );
 
 localparam PROD_W = DATA_W + W_W;
-localparam DEPTH = 3 * BLOCK;
+localparam SUB = BLOCK / RED_ROWS;  // words per memory
+localparam MEMS = 2 * 3 * RED_ROWS; // memory m = (half * 3 + bank) * RED_ROWS + lane
 
 initial begin
-    if (ACC_W <= PROD_W || BLOCK < 2 || (1 << INDEX_W) < BLOCK) begin
-        $error("Error: ernn_csb_pe ACC_W = %0d must be > DATA_W + W_W = %0d, BLOCK = %0d >= 2 and fit INDEX_W = %0d",
-               ACC_W, PROD_W, BLOCK, INDEX_W);
+    if (ACC_W <= PROD_W || BLOCK < 2 || (1 << INDEX_W) < BLOCK || RED_ROWS < 1 || BLOCK % RED_ROWS != 0
+        || (1 << RA_W) < SUB) begin
+        $error("Error: ernn_csb_pe ACC_W = %0d must be > DATA_W + W_W = %0d, BLOCK = %0d >= 2, fit INDEX_W = %0d and be a multiple of RED_ROWS = %0d, BLOCK / RED_ROWS fit RA_W = %0d",
+               ACC_W, PROD_W, BLOCK, INDEX_W, RED_ROWS, RA_W);
         $finish;
     end
 end
 
-reg [ACC_W-1:0] acc_mem [0:DEPTH-1];  // Q(ACC_W), partial sums
-
 wire signed [PROD_W-1:0] product = $signed(value) * $signed(x);  // Q(PROD_W)
-// bank and row come from checked program images (rtl/ernn_csb_array.v's elaboration check), so the
-// address stays below DEPTH; the arithmetic runs in 32-bit integers
+// row comes from checked program images (rtl/ernn_csb_array.v's elaboration check), so it stays below
+// BLOCK; the arithmetic runs in 32-bit integers
 /* verilator lint_off WIDTHEXPAND */
 /* verilator lint_off WIDTHTRUNC */
 /* verilator lint_off UNUSEDSIGNAL */
-wire [31:0] addr = bank * BLOCK + row;
-wire [31:0] red_up_addr = BLOCK + red_row;
-wire [31:0] red_down_addr = 2 * BLOCK + red_row;
+wire [31:0] mac_lane = row % RED_ROWS;
+wire [31:0] mac_addr = row / RED_ROWS;
+wire [31:0] mac_mem = (mac_half * 3 + bank) * RED_ROWS + mac_lane;
 /* verilator lint_on UNUSEDSIGNAL */
 
-assign red_own = acc_mem[red_row];
-assign red_up = acc_mem[red_up_addr];
-assign red_down = acc_mem[red_down_addr];
+wire [MEMS*(ACC_W+1)-1:0] rmw_bus;  // {held, Q(ACC_W)} per memory, read at its write address
+wire [MEMS*(ACC_W+1)-1:0] red_bus;  // {held, Q(ACC_W)} per memory, read at red_addr
+wire [ACC_W:0] old_word = rmw_bus[mac_mem*(ACC_W+1) +: ACC_W+1];
+wire [ACC_W-1:0] old = old_word[ACC_W] ? old_word[ACC_W-1:0] : {ACC_W{1'b0}};  // Q(ACC_W)
+wire [ACC_W-1:0] sum = old + {{(ACC_W-PROD_W){product[PROD_W-1]}}, product};     // Q(ACC_W)
 
-integer i;
+genvar m;
+generate
+    for (m = 0; m < MEMS; m = m + 1) begin : mem
+        localparam H = m / (3 * RED_ROWS);
+        reg [ACC_W:0] words [0:SUB-1];  // {held, Q(ACC_W)}; no reset: the array empties them after rst
+        wire hit = mac && en && (mac_mem == m);
+        wire [RA_W-1:0] waddr = zero[H] ? red_addr : mac_addr;
 
-always @(posedge clk) begin
-    if (clear) begin
-        for (i = 0; i < DEPTH; i = i + 1) begin
-            acc_mem[i] <= {ACC_W{1'b0}};
+        always @(posedge clk) begin
+            if (zero[H] || hit) begin
+                words[waddr] <= {!zero[H], sum};
+            end
         end
-    end else if (mac && en) begin
-        acc_mem[addr] <= acc_mem[addr] + {{(ACC_W-PROD_W){product[PROD_W-1]}}, product};
+
+        assign rmw_bus[m*(ACC_W+1) +: ACC_W+1] = words[waddr];
+        assign red_bus[m*(ACC_W+1) +: ACC_W+1] = words[red_addr];
     end
-end
+endgenerate
+
+// the reduction lanes: half red_half, rows not held read 0
+genvar b, j;
+generate
+    for (b = 0; b < 3; b = b + 1) begin : red_bank
+        for (j = 0; j < RED_ROWS; j = j + 1) begin : lane
+            wire [ACC_W:0] w0 = red_bus[((0 * 3 + b) * RED_ROWS + j)*(ACC_W+1) +: ACC_W+1];
+            wire [ACC_W:0] w1 = red_bus[((1 * 3 + b) * RED_ROWS + j)*(ACC_W+1) +: ACC_W+1];
+            wire [ACC_W:0] w = red_half ? w1 : w0;
+            wire [ACC_W-1:0] v = w[ACC_W] ? w[ACC_W-1:0] : {ACC_W{1'b0}};  // Q(ACC_W)
+            if (b == 0) begin : own
+                assign red_own[j*ACC_W +: ACC_W] = v;
+            end else if (b == 1) begin : up
+                assign red_up[j*ACC_W +: ACC_W] = v;
+            end else begin : down
+                assign red_down[j*ACC_W +: ACC_W] = v;
+            end
+        end
+    end
+endgenerate
 /* verilator lint_on WIDTHTRUNC */
 /* verilator lint_on WIDTHEXPAND */
 

@@ -53,7 +53,7 @@ def test_array_model_is_bit_exact_and_follows_the_schedule(gates, rows, cols, bl
     assert out.busy == prog.macs == int(m.values.size)
     assert out.mac_cycles == prog.steps == sched.cycles
     assert out.utilization == sched.utilization
-    assert out.cycles == cols + prog.tile_rows * (1 + block) + sched.cycles + gates * rows
+    assert out.cycles == cols + cp.timeline(prog).clocks + gates * rows
     vertical = any(p.kind == "vertical" for r in sched.rounds for p in r.parts)
     assert (prog.bank[prog.enable] != 0).any() == vertical  # partial sums of another block row: banks 1, 2
 
@@ -64,7 +64,7 @@ def test_stream_width_shortens_only_the_beats():
     m, cfg = random_matrix(4, 20, 12, 8, 0.6, 5)
     prog = cp.build(m, cs.compile_matrix(m.counts, cs.Grid(2, 2, 2, 2), "both"))
     x = np.random.default_rng(1).integers(cfg.data.min_int, cfg.data.max_int + 1, size=(2, 12))
-    inner = prog.tile_rows * (1 + 8) + prog.steps
+    inner = cp.timeline(prog).clocks
     for elems, beats in ((1, 12 + 80), (5, 3 + 16), (12, 1 + 7), (80, 1 + 1), (200, 1 + 1)):
         assert cp.array_cycles(prog, elems) == inner + beats, elems
         out = cp.run(prog, x, cfg, elems)
@@ -72,6 +72,25 @@ def test_stream_width_shortens_only_the_beats():
         np.testing.assert_array_equal(out.y, cp.run(prog, x, cfg).y)
     with pytest.raises(ValueError, match="stream width must be >= 1"):
         cp.array_cycles(prog, 0)
+
+
+def test_timeline_overlaps_reductions_with_the_next_tile_rows_macs():
+    """The MAC engine fills one half while the reduction engine empties the other: hand-worked clocks for
+    tile rows of 5, 0, 20 and 3 steps in 8-blocks, at 1 and 2 reduced rows per clock; a width that does not
+    divide the block refused."""
+    m, _ = random_matrix(4, 20, 12, 8, 0.6, 5)
+    prog = dataclasses.replace(
+        cp.build(m, cs.compile_matrix(m.counts, cs.Grid(2, 2, 2, 2), "both")), lens=np.array([5, 0, 20, 3])
+    )
+    # tile row a: MACs [start, end), reduction [start, end); an empty tile row takes one MAC clock
+    tl = cp.timeline(prog)
+    assert tl.mac_start.tolist() == [0, 5, 13, 33] and tl.mac_end.tolist() == [5, 6, 33, 36]
+    assert tl.red_start.tolist() == [5, 13, 33, 41] and tl.red_end.tolist() == [13, 21, 41, 49]
+    assert cp.array_cycles(prog, 4) == 3 + 49 + 20
+    tl = cp.timeline(prog, 2)  # 4 reduction clocks: the MACs set the pace
+    assert tl.mac_start.tolist() == [0, 5, 9, 29] and tl.red_end.tolist() == [9, 13, 33, 37]
+    with pytest.raises(ValueError, match=r"rows per clock \(3\) must divide the block size 8"):
+        cp.timeline(prog, 3)
 
 
 def test_images_read_back(tmp_path):

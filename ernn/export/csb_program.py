@@ -4,7 +4,7 @@
 What the array is (``rtl/ernn_csb_array.v``)
 --------------------------------------------
 K x L PE groups of P x Q PEs. Every PE multiplies one kernel value by one input neuron per cycle and adds
-the product into its own accumulation buffer of 3 x M partial sums, indexed by (bank, row offset):
+the product into its own partial sums, indexed by (bank, row offset), in one of two halves:
 
 * bank 0: rows of the block row the PE's group row works on (its own kernel, and the kernels of its
   horizontal neighbours: same block row, so the same rows; the helper reads the neighbour's input neurons,
@@ -14,9 +14,11 @@ the product into its own accumulation buffer of 3 x M partial sums, indexed by (
 
 The rounds of a tile row (a K x L tile of blocks, :func:`~ernn.export.csb_schedule.tiles`) run back to back
 in lockstep: the round lasts ``Round.cycles`` steps, all groups step together. When the tile row's rounds
-are done, its block rows are reduced and reordered: for row offset r = 0 .. M-1 (one per cycle), output
-row r of group row k's block row is the sum over the groups of that row of bank 0, over the row above of
-bank 2 and over the row below of bank 1, rounded once to Q(ifft_out) as ``ernn.golden.csb.finish`` does.
+are done, its block rows are reduced and reordered: for row offset r = 0 .. M-1 (``red_rows`` per cycle),
+output row r of group row k's block row is the sum over the groups of that row of bank 0, over the row
+above of bank 2 and over the row below of bank 1, rounded once to Q(ifft_out) as ``ernn.golden.csb.finish``
+does. The partial sums are double-buffered: tile row a goes into half a mod 2, so its reduction runs while
+the next tile row's MACs fill the other half (:func:`timeline`); a half is empty again once reduced.
 Integer sums are exact, so the order of the partial sums does not matter: the array is bit-exact with the
 golden matvec.
 
@@ -37,10 +39,11 @@ Memory images (``$readmemh``, one word per line, hex; word ``group * STEPS + ste
 * ``<prefix>_tgt.mem`` — P Q targets ``{bank (2 bits), row offset (INDEX_W bits)}``;
 * ``<prefix>_lens.mem`` — one word per tile row: its MAC steps (``LEN_W = clog2(STEPS + 1)`` bits).
 
-Clocks per vector without stalls (:func:`array_cycles`): ceil(COLS / ELEMS) input beats + per tile row
-(1 clear + its steps + M reduction clocks) + ceil(G ROWS / ELEMS) output beats, where ELEMS is the stream
-width (elements per AXI-Stream beat, the array's ``ELEMS`` parameter; 1 by default). At one element per beat
-the streaming dominates a step of SR1; see docs/csb.md.
+Clocks per vector without stalls (:func:`array_cycles`): ceil(COLS / ELEMS) input beats + the MAC and
+reduction engines' overlapped :func:`timeline` (about the sum over tile rows of max(steps, M / RED_ROWS),
+plus the last reduction) + ceil(G ROWS / ELEMS) output beats, where ELEMS is the stream width (elements per
+AXI-Stream beat, the array's ``ELEMS`` parameter; 1 by default) and RED_ROWS the rows reduced per clock (the
+array's ``RED_ROWS``; 1 by default). See docs/csb.md for SR1.
 """
 
 from __future__ import annotations
@@ -295,21 +298,61 @@ class ArrayRun:
         return self.busy / (self.pes * self.mac_cycles) if self.mac_cycles else 0.0
 
 
-def array_cycles(prog: Program, elems: int = 1) -> int:
-    """Clocks per vector without stalls at ``elems`` elements per stream beat: ceil(COLS / elems) + sum
-    over tile rows (1 + steps + M) + ceil(G ROWS / elems)."""
+@dataclass(frozen=True)
+class Timeline:
+    """When each tile row's MACs and reduction run in one vector, in clocks from the first clock after the
+    last input beat (arrays (tile rows,); an end is the first clock after)."""
+
+    mac_start: IntArray
+    mac_end: IntArray
+    red_start: IntArray
+    red_end: IntArray
+
+    @property
+    def clocks(self) -> int:
+        """Clocks from the first MAC clock to the first output beat."""
+        return int(self.red_end[-1]) if self.red_end.size else 0
+
+
+def reduction_clocks(block: int, red_rows: int = 1) -> int:
+    """Clocks to reduce one tile row at ``red_rows`` output rows per clock (a divisor of the block size)."""
+    if red_rows < 1 or block % red_rows:
+        raise ValueError(f"the reduction's rows per clock ({red_rows}) must divide the block size {block}")
+    return block // red_rows
+
+
+def timeline(prog: Program, red_rows: int = 1) -> Timeline:
+    """The array's two engines, clock for clock (``rtl/ernn_csb_array.v``): the MAC engine runs tile row a
+    into half a mod 2 of the PEs' partial sums for max(1, lens[a]) clocks, starting when it has finished
+    tile row a-1 and the reduction of tile row a-2 has emptied that half; the reduction engine reduces tile
+    row a in M / red_rows clocks, starting when its MACs are done and the reduction of a-1 is."""
+    red = reduction_clocks(prog.block, red_rows)
+    n = prog.tile_rows
+    ms, me, rs, re = (np.zeros(n, dtype=np.int64) for _ in range(4))
+    for a, length in enumerate(prog.lens.tolist()):
+        ms[a] = max(me[a - 1] if a else 0, re[a - 2] if a >= 2 else 0)
+        me[a] = ms[a] + max(1, length)
+        rs[a] = max(me[a], re[a - 1] if a else 0)
+        re[a] = rs[a] + red
+    return Timeline(ms, me, rs, re)
+
+
+def array_cycles(prog: Program, elems: int = 1, red_rows: int = 1) -> int:
+    """Clocks per vector without stalls at ``elems`` elements per stream beat and ``red_rows`` reduced rows
+    per clock: ceil(COLS / elems) input beats + the two engines' :func:`timeline` + ceil(G ROWS / elems)
+    output beats."""
     if elems < 1:
         raise ValueError(f"the stream width must be >= 1 element per beat, got {elems}")
     beats_in = -(-prog.cols // elems)
     beats_out = -(-(prog.gates * prog.rows) // elems)
-    return beats_in + prog.tile_rows * (1 + prog.block) + prog.steps + beats_out
+    return beats_in + timeline(prog, red_rows).clocks + beats_out
 
 
-def run(prog: Program, x: npt.ArrayLike, cfg: NumericsConfig, elems: int = 1) -> ArrayRun:
+def run(prog: Program, x: npt.ArrayLike, cfg: NumericsConfig, elems: int = 1, red_rows: int = 1) -> ArrayRun:
     """Execute ``prog`` on x (V, COLS) step by step as the RTL does (per PE accumulation buffers, the
-    reduction per tile row, one rounding); y (V, G ROWS). ``elems`` (the stream width) only changes the
-    clocks per vector."""
-    cycles = array_cycles(prog, elems)
+    reduction per tile row, one rounding); y (V, G ROWS). ``elems`` (the stream width) and ``red_rows``
+    (rows reduced per clock) only change the clocks per vector."""
+    cycles = array_cycles(prog, elems, red_rows)
     x = np.asarray(x, dtype=np.int64)
     if x.ndim != 2 or x.shape[1] != prog.cols:
         raise ValueError(f"array input must be (vectors, {prog.cols}), got {x.shape}")
@@ -321,7 +364,7 @@ def run(prog: Program, x: npt.ArrayLike, cfg: NumericsConfig, elems: int = 1) ->
     step = 0
     busy = 0
     for a, length in enumerate(prog.lens.tolist()):
-        buf = np.zeros((v, g.k * g.l, g.group_pes, BANKS, prog.block), dtype=np.int64)  # the clear clock
+        buf = np.zeros((v, g.k * g.l, g.group_pes, BANKS, prog.block), dtype=np.int64)  # an empty half
         for _ in range(length):
             en = prog.enable[:, step]
             prod = np.where(en, prog.value[:, step] * x[:, prog.x_index[:, step]], 0)

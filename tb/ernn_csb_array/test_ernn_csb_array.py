@@ -34,7 +34,7 @@ try:
 
     @cocotb.test(timeout_time=200, timeout_unit="ms")
     async def csb_array_matches_golden(dut) -> None:
-        from cocotb.triggers import RisingEdge
+        from cocotb.triggers import FallingEdge, ReadOnly, RisingEdge
         from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
 
         conf = rtl_runner.tb_config()
@@ -56,16 +56,28 @@ try:
         source.set_pause_generator(pause_generator(rng, float(conf["p_gap"])))
         sink.set_pause_generator(pause_generator(rng, float(conf["p_stall"])))
         await reset_dut(dut)
-        if conf.get("reset_at_clock") is not None:
-            # a reset in the middle of a vector: nothing of it may come out, the counters restart, and the
-            # stream after the reset starts clean (every vector right, none missing, none extra)
+        if conf.get("reset_in_overlap") is not None:
+            # a reset while the MAC engine fills one half and the reduction engine empties the other: nothing
+            # of that vector may come out, the counters restart, the halves start empty, and the stream
+            # after the reset starts clean (every vector right, none missing, none extra)
             await source.send(AxiStreamFrame(beats(conf["x_cut"])))
-            for _ in range(int(conf["reset_at_clock"])):
+            seen = 0
+            for _ in range(int(conf["reset_within"])):
                 await RisingEdge(dut.clk)
+                await ReadOnly()
+                if int(dut.mac_go.value) and int(dut.red_go.value):
+                    seen += 1
+                    if seen > int(conf["reset_in_overlap"]):
+                        break
+            assert seen > int(conf["reset_in_overlap"]), (
+                f"ernn_csb_array: only {seen} clocks with both engines busy, the model has more"
+            )
             assert sink.empty(), "ernn_csb_array: a vector came out before the reset, earlier than the model"
-            dut.rst.value = 1
+            await FallingEdge(dut.clk)
+            dut.rst.value = 1  # takes effect at the next edge, with both engines still busy
             for _ in range(2):
                 await RisingEdge(dut.clk)
+            await FallingEdge(dut.clk)
             dut.rst.value = 0
             source.clear()
             await RisingEdge(dut.clk)
@@ -131,14 +143,15 @@ def _matrix(gates: int, rows: int, cols: int, block: int, rate: float, seed: int
     return gcsb.quantize_matrix(gcsb.from_description(dense, params), cfg.weight_spectrum), cfg
 
 
-def array_params(prog, cfg, folder: Path, elems: int = 1) -> dict[str, object]:
+def array_params(prog, cfg, folder: Path, elems: int = 1, red_rows: int = 1) -> dict[str, object]:
     """Verilog parameters of ernn_csb_array for a program (its images written into ``folder``) at a stream
-    width of ``elems`` elements per beat."""
+    width of ``elems`` elements per beat, reducing ``red_rows`` rows per clock."""
     from ernn.export import csb_program as cp
 
     paths = cp.write(prog, folder, "p", cfg.weight_spectrum.word)
     return prog.sizes() | {
         "ELEMS": elems,
+        "RED_ROWS": red_rows,
         "DATA_W": cfg.data.word,
         "W_W": cfg.weight_spectrum.word,
         "ACC_W": cfg.accumulator.word,
@@ -152,9 +165,11 @@ def array_params(prog, cfg, folder: Path, elems: int = 1) -> dict[str, object]:
     }
 
 
-def setup(shape, grid, mode, seed, vectors, folder: Path, method: str = "z3", elems: int = 1):
+def setup(
+    shape, grid, mode, seed, vectors, folder: Path, method: str = "z3", elems: int = 1, red_rows: int = 1
+):
     """Matrix, schedule, program, inputs, golden outputs and the run's configuration, for an array of
-    ``elems`` elements per stream beat."""
+    ``elems`` elements per stream beat reducing ``red_rows`` rows per clock."""
     from ernn.export import csb_program as cp
     from ernn.export import csb_schedule as cs
     from ernn.golden import csb as gcsb
@@ -183,26 +198,27 @@ def setup(shape, grid, mode, seed, vectors, folder: Path, method: str = "z3", el
         "macs": sched.macs,
         "utilization": sched.utilization,
     }
-    return m, cfg, sched, prog, conf, array_params(prog, cfg, folder, elems)
+    return m, cfg, sched, prog, conf, array_params(prog, cfg, folder, elems, red_rows)
 
 
-# (gates, rows, cols, block, rate), (K, L, P, Q), mode: an LSTM-like stack with a ragged last block row and
-# column, both directions; a single gate with empty blocks, horizontal only, on 1 x 3 groups; two gates,
-# vertical only, with more group rows than block rows in the last tile row; the unshared schedule
+# (gates, rows, cols, block, rate), (K, L, P, Q), mode, rows reduced per clock: an LSTM-like stack with a
+# ragged last block row and column, both directions; a single gate with empty blocks, horizontal only, on
+# 1 x 3 groups, two rows reduced per clock; two gates, vertical only, with more group rows than block rows in
+# the last tile row, four rows per clock; the unshared schedule
 CASES = [
-    ((4, 20, 12, 8, 0.6), (2, 2, 2, 2), "both"),
-    ((1, 32, 32, 4, 0.85), (3, 2, 1, 3), "horizontal"),
-    ((2, 16, 28, 8, 0.3), (3, 3, 2, 1), "vertical"),
-    ((4, 20, 12, 8, 0.6), (2, 2, 2, 2), "none"),
+    ((4, 20, 12, 8, 0.6), (2, 2, 2, 2), "both", 1),
+    ((1, 32, 32, 4, 0.85), (3, 2, 1, 3), "horizontal", 2),
+    ((2, 16, 28, 8, 0.3), (3, 3, 2, 1), "vertical", 4),
+    ((4, 20, 12, 8, 0.6), (2, 2, 2, 2), "none", 1),
 ]
 
 
 @pytest.mark.parametrize("sim", rtl_runner.simulators())
-@pytest.mark.parametrize(("shape", "grid", "mode"), CASES)
-def test_ernn_csb_array(sim, shape, grid, mode, request, tmp_path) -> None:
+@pytest.mark.parametrize(("shape", "grid", "mode", "red_rows"), CASES)
+def test_ernn_csb_array(sim, shape, grid, mode, red_rows, request, tmp_path) -> None:
     seed = seed_for(request.node.nodeid)
     print(f"seed {seed} (set ERNN_SEED to reproduce)")
-    *_, conf, params = setup(shape, grid, mode, seed, 5, tmp_path)
+    *_, conf, params = setup(shape, grid, mode, seed, 5, tmp_path, red_rows=red_rows)
     rtl_runner.run(TOPLEVEL, "test_ernn_csb_array", params, sim=sim, config=conf)
 
 
@@ -218,46 +234,57 @@ def test_ernn_csb_array_wide_stream(sim, case, elems, request, tmp_path) -> None
     """ELEMS elements per beat: bit-exact under gaps and back-pressure, the counters as at one per beat."""
     seed = seed_for(request.node.nodeid)
     print(f"seed {seed} (set ERNN_SEED to reproduce)")
-    shape, grid, mode = CASES[case]
-    *_, conf, params = setup(shape, grid, mode, seed, 5, tmp_path, elems=elems)
+    shape, grid, mode, red_rows = CASES[case]
+    *_, conf, params = setup(shape, grid, mode, seed, 5, tmp_path, elems=elems, red_rows=red_rows)
     rtl_runner.run(TOPLEVEL, "test_ernn_csb_array", params, sim=sim, config=conf)
 
 
 @pytest.mark.parametrize("sim", rtl_runner.simulators())
-@pytest.mark.parametrize("elems", [1, 4, 7])
-def test_ernn_csb_array_cycles(sim, elems, request, tmp_path) -> None:
-    """Without gaps and stalls a vector leaves every ernn.export.csb_program.array_cycles clocks, at the
-    stream width's beats (32 elements: 32, 8 and 5 beats, the last of 7 partial)."""
+@pytest.mark.parametrize(("elems", "red_rows"), [(1, 1), (4, 2), (7, 4)])
+def test_ernn_csb_array_cycles(sim, elems, red_rows, request, tmp_path) -> None:
+    """Vectors back to back without gaps and stalls leave every ernn.export.csb_program.array_cycles clocks
+    (the MAC and reduction engines overlapped as csb_program.timeline says), at the stream width's beats
+    (32 elements: 32, 8 and 5 beats, the last of 7 partial) and 1, 2 and 4 reduced rows per clock (4, 2 and
+    1 reduction clocks per tile row of 4-blocks)."""
     from ernn.export import csb_program as cp
 
     seed = seed_for(request.node.nodeid)
     _, _, _, prog, conf, params = setup(
-        (1, 32, 32, 4, 0.85), (3, 2, 1, 3), "both", 123, 4, tmp_path, elems=elems
+        (1, 32, 32, 4, 0.85), (3, 2, 1, 3), "both", 123, 4, tmp_path, elems=elems, red_rows=red_rows
     )
-    assert (prog.lens == 0).any() or prog.tile_rows > 1  # tile rows back to back, with their reductions
-    conf |= {"seed": seed, "p_gap": 0.0, "p_stall": 0.0, "period": cp.array_cycles(prog, elems)}
+    tl = cp.timeline(prog, red_rows)
+    # tile rows back to back; with one row per clock a reduction overlaps the next tile row's MACs
+    assert prog.tile_rows > 1
+    assert red_rows > 1 or (tl.red_start[:-1] < tl.mac_end[1:]).any()
+    conf |= {"seed": seed, "p_gap": 0.0, "p_stall": 0.0, "period": cp.array_cycles(prog, elems, red_rows)}
     rtl_runner.run(TOPLEVEL, "test_ernn_csb_array", params, sim=sim, config=conf)
 
 
 @pytest.mark.parametrize("sim", rtl_runner.simulators())
-@pytest.mark.parametrize("elems", [1, 4])
-def test_ernn_csb_array_reset_mid_vector(sim, elems, request, tmp_path) -> None:
-    """A reset part-way through a vector (at a seeded clock inside its array_cycles): that vector never
-    comes out, the counters restart, and the vectors after the reset are bit-exact, under gaps and
-    back-pressure."""
+@pytest.mark.parametrize(("elems", "red_rows"), [(1, 1), (4, 2)])
+def test_ernn_csb_array_reset_mid_vector(sim, elems, red_rows, request, tmp_path) -> None:
+    """A reset in a clock where a tile row's reduction overlaps the next tile row's MACs (the seeded n-th
+    such clock of a vector): that vector never comes out, the counters restart, both halves of the partial
+    sums start empty, and the vectors after the reset are bit-exact, under gaps and back-pressure."""
     from ernn.export import csb_program as cp
 
     seed = seed_for(request.node.nodeid)
     m, cfg, _, prog, conf, params = setup(
-        (4, 20, 12, 8, 0.6), (2, 2, 2, 2), "both", seed, 4, tmp_path, elems=elems
+        (4, 20, 12, 8, 0.6), (2, 2, 2, 2), "both", seed, 4, tmp_path, elems=elems, red_rows=red_rows
+    )
+    tl = cp.timeline(prog, red_rows)
+    # clocks in which both engines run (the MAC engine on tile row a + 1, the reduction on a)
+    both = sum(
+        max(0, min(tl.red_end[a], tl.mac_end[a + 1]) - max(tl.red_start[a], tl.mac_start[a + 1]))
+        for a in range(prog.tile_rows - 1)
     )
     rng = np.random.default_rng(seed + 1)
-    period = cp.array_cycles(prog, elems)
-    cut = int(rng.integers(-(-m.cols // elems) + 2, period - 1))
-    print(f"seed {seed}: reset {cut} clocks into a vector of {period}")
+    nth = int(rng.integers(0, both))
+    print(f"seed {seed}: reset in the {nth}-th of {both} overlapped clocks of a vector")
     conf |= {
         "x_cut": rng.integers(cfg.data.min_int, cfg.data.max_int + 1, size=m.cols).tolist(),
-        "reset_at_clock": cut,
+        "reset_in_overlap": nth,
+        "reset_within": 20 * cp.array_cycles(prog, elems, red_rows),  # input gaps stretch the load
     }
     rtl_runner.run(TOPLEVEL, "test_ernn_csb_array", params, sim=sim, config=conf)
 
@@ -286,7 +313,8 @@ def test_ernn_csb_array_sr1_utilization(sim, mode, request, tmp_path) -> None:
 @pytest.mark.parametrize("sim", rtl_runner.simulators())
 def test_ernn_csb_array_refuses_bad_programs(sim, tmp_path) -> None:
     """An input index outside COLS, a row offset outside a ragged block row, and a slot count that is not
-    MACS stop the elaboration with a message naming the group, step and block."""
+    MACS stop the elaboration with a message naming the group, step and block; so does a reduction width
+    that does not divide the block."""
 
     m, cfg, _, prog, _, params = setup((4, 20, 12, 8, 0.6), (2, 2, 2, 2), "both", 7, 1, tmp_path / "good")
     g, s, n = (int(v[0]) for v in np.nonzero(prog.enable))
@@ -323,6 +351,8 @@ def test_ernn_csb_array_refuses_bad_programs(sim, tmp_path) -> None:
     )
     bad = dict(params, MACS=prog.macs + 1)
     rtl_runner.expect_elaboration_error(TOPLEVEL, bad, r"enabled slots; STEPS = .*, MACS = ", sim=sim)
+    bad = dict(params, RED_ROWS=3)
+    rtl_runner.expect_elaboration_error(TOPLEVEL, bad, r"RED_ROWS = 3 must divide BLOCK = 8", sim=sim)
 
 
 if __name__ == "__main__":
