@@ -25,7 +25,9 @@ with one direction (horizontal, vertical) and both, for
 
 the idle slots split into rounding (what a perfect spread over all PEs leaves) and imbalance (what the
 links leave); entries moved to neighbours; the solver's wall time; whether max-flow and z3 give the same
-cycles at every barrier (the optimality gap, 0 when they do). Prints tables, writes JSON.
+cycles at every barrier (the optimality gap, 0 when they do); for both directions, the group array's MAC
+and reduction clocks with the reduction overlapped (``csb_program.timeline`` at ``--red-rows`` rows per
+clock), where a tile row whose MACs are shorter than its reduction waits for it. Prints tables, writes JSON.
 
     .venv/bin/python bench/bench_csb_schedule.py --out build/bench/csb_schedule.json
 """
@@ -37,11 +39,13 @@ import json
 import platform
 import time
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import torch
 
 from ernn import cli
+from ernn.export import csb_program as cp
 from ernn.export import csb_schedule as cs
 from ernn.files import atomic
 from ernn.golden import csb as gcsb
@@ -145,11 +149,42 @@ def tiling_bound(counts: list[np.ndarray], grid: cs.Grid, scope: str) -> float:
     return i["useful"] / (i["useful"] + i["rounding"])
 
 
+def tile_row_lengths(sched: cs.Schedule, counts: list[np.ndarray]) -> list[np.ndarray]:
+    """Per matrix, the MAC clocks of each tile row (the array's lengths image) of a both-scope schedule."""
+    out, first = [], 0
+    for c in counts:
+        n = len(cs.tiles(c, sched.grid))
+        rounds = sched.rounds[first : first + n]
+        if sched.scope == "tile_row":
+            rows = [t for t in sched.tile_rows if first <= t.first < first + n]
+            out.append(np.array([t.cycles for t in rows], dtype=np.int64))
+        else:
+            by_row: dict[int, int] = {}
+            for r in rounds:
+                by_row[r.tile[0]] = by_row.get(r.tile[0], 0) + r.cycles
+            out.append(np.array([by_row[a] for a in sorted(by_row)], dtype=np.int64))
+        first += n
+    return out
+
+
+def overlapped_clocks(lengths: list[np.ndarray], block: int, red_rows: int) -> int:
+    """MAC and reduction clocks of the matrices one after the other on the group array, its reduction of M /
+    ``red_rows`` clocks per tile row overlapped with the next tile row's MACs (``csb_program.timeline``,
+    which reads only a program's tile-row lengths and block; stream beats not counted)."""
+    total = 0
+    for lens in lengths:
+        prog = SimpleNamespace(lens=lens, block=block, tile_rows=len(lens))  # the fields timeline reads
+        total += cp.timeline(prog, red_rows).clocks  # type: ignore[arg-type]
+    return total
+
+
 def _barrier_cycles(sched: cs.Schedule) -> list[int]:
     return [c for _, c in sched.barriers()]
 
 
-def measure(name: str, counts: list[np.ndarray], grid: cs.Grid, z3: bool) -> list[dict]:
+def measure(
+    name: str, counts: list[np.ndarray], grid: cs.Grid, z3: bool, block: int, red_rows: list[int]
+) -> list[dict]:
     rows = []
     for scope, method in [(s, m) for s, m in SOLVERS if z3 or m != "z3"]:
         for mode in cs.MODES:
@@ -178,8 +213,17 @@ def measure(name: str, counts: list[np.ndarray], grid: cs.Grid, z3: bool) -> lis
                     "wall_seconds": wall,
                 }
             )
+            if mode == "both" and method == "flow":
+                lengths = tile_row_lengths(sched, counts)
+                rows[-1]["overlapped_clocks"] = {r: overlapped_clocks(lengths, block, r) for r in red_rows}
     _gaps(rows)
     _print(name, rows)
+    for r in rows:
+        if "overlapped_clocks" in r:
+            print(
+                f"  {r['scope']:8s} both flow on the array, MAC + overlapped reduction clocks (no I/O) at RED_ROWS "
+                + ", ".join(f"{k}: {v}" for k, v in r["overlapped_clocks"].items())
+            )
     bounds = {scope: tiling_bound(counts, grid, scope) for scope in cs.SCOPES}
     print(
         f"{name}: a perfect spread between barriers reaches "
@@ -250,6 +294,13 @@ def main() -> None:
     ap.add_argument("--jv-epochs", type=int, default=20)
     ap.add_argument("--runs", type=Path, default=Path("build/bench/csb_schedule_runs"))
     ap.add_argument("--skip-sr1", action="store_true")
+    ap.add_argument(
+        "--red-rows",
+        type=int,
+        nargs="+",
+        default=[1, 2, 4, 8],
+        help="reduced rows per clock (array's RED_ROWS)",
+    )
     ap.add_argument("--no-z3", action="store_true", help="skip the z3 cross-check (the slowest solver)")
     args = ap.parse_args()
     rows: list[dict] = []
@@ -267,12 +318,19 @@ def main() -> None:
                     f"{spreads[name]}",
                     flush=True,
                 )
-                rows += measure(name, counts, _grid(args.grid), z3)
+                rows += measure(name, counts, _grid(args.grid), z3, args.block, args.red_rows)
     args.runs.mkdir(parents=True, exist_ok=True)
     run = args.runs / f"jv-lstm-h{args.jv_hidden}-csb-b{args.jv_block}-13x-e{args.jv_epochs}-s0"
     counts, info = jv_counts(run, args.jv_block, args.jv_epochs, args.jv_hidden)
     spreads[f"JapaneseVowels h{args.jv_hidden} trained 13x"] = kernel_spread(counts)
-    rows += measure(f"JapaneseVowels h{args.jv_hidden} trained 13x", counts, _grid(args.jv_grid), z3)
+    rows += measure(
+        f"JapaneseVowels h{args.jv_hidden} trained 13x",
+        counts,
+        _grid(args.jv_grid),
+        z3,
+        args.jv_block,
+        args.red_rows,
+    )
     result = {
         "machine": platform.platform(),
         "python": platform.python_version(),
