@@ -146,8 +146,11 @@ def tile_row_blocks(gates: int, rows: int, block: int, grid: cs.Grid) -> int:
 def build(matrix: gcsb.CSBMatrix, schedule: cs.Schedule) -> Program:
     """The program of ``schedule`` (compiled for ``matrix``'s counts alone) on its grid.
 
-    ValueError when the schedule is not this matrix's (:func:`~ernn.export.csb_schedule.check_schedule`) or
-    its rounds are not in tile-row order."""
+    A group's entries fill its P Q slots step after step from one barrier of the schedule to the next
+    (:meth:`~ernn.export.csb_schedule.Schedule.barriers`): per round for a "round" schedule, per tile row
+    for a "tile_row" one (the array synchronizes only on tile rows: its lengths image holds one word per
+    tile row). ValueError when the schedule is not this matrix's
+    (:func:`~ernn.export.csb_schedule.check_schedule`) or its rounds are not in tile-row order."""
     grid = schedule.grid
     cs.check_schedule(schedule, [matrix.counts])
     groups = grid.groups()
@@ -162,37 +165,42 @@ def build(matrix: gcsb.CSBMatrix, schedule: cs.Schedule) -> Program:
     )
     n_tr = tile_row_blocks(matrix.gates, matrix.rows, matrix.block, grid)
     lens = np.zeros(n_tr, dtype=np.int64)
+    stretches = schedule.barriers()
     last_a = -1
-    for r in schedule.rounds:
-        a = r.tile[0]
-        if a < last_a:
-            raise ValueError(f"round {r.tile}: the rounds are not in tile-row order")
+    for rounds, cycles in stretches:
+        tiles = {r.tile[0] for r in rounds}
+        a = min(tiles, default=last_a)
+        if len(tiles) > 1 or a < last_a or a >= n_tr:
+            raise ValueError(f"rounds {[r.tile for r in rounds]}: the rounds are not in tile-row order")
         last_a = a
-        lens[a] += r.cycles
+        lens[a] += cycles
     steps = int(lens.sum())
     shape = (len(groups), steps, pq)
     enable = np.zeros(shape, dtype=bool)
     value, x_index, bank, row = (np.zeros(shape, dtype=np.int64) for _ in range(4))
     start = 0
-    for r in schedule.rounds:
-        fill = {g: 0 for g in groups}  # slots used so far in this round, per group
-        for part in r.parts:
-            bi, bj = r.blocks[part.owner]
-            ro, co, vo = offsets[(bi, bj)]
-            _, n = r.sizes[part.owner]
-            gi = groups.index(part.helper)
-            e = part.entries
-            slots = fill[part.helper] + np.arange(len(e))
-            fill[part.helper] += len(e)
-            if slots.size and slots[-1] >= r.cycles * pq:
-                raise ValueError(f"round {r.tile}: group {part.helper} has more entries than its cycles hold")
-            s, pe = start + slots // pq, slots % pq
-            enable[gi, s, pe] = True
-            value[gi, s, pe] = matrix.values[vo + e[:, 0] * n + e[:, 1]]
-            x_index[gi, s, pe] = bj * matrix.block + matrix.col_index[co + e[:, 1]]
-            bank[gi, s, pe] = bank_of(part.owner, part.helper)
-            row[gi, s, pe] = matrix.row_index[ro + e[:, 0]]
-        start += r.cycles
+    for rounds, cycles in stretches:
+        fill = {g: 0 for g in groups}  # slots used so far between the two barriers, per group
+        for r in rounds:
+            for part in r.parts:
+                bi, bj = r.blocks[part.owner]
+                ro, co, vo = offsets[(bi, bj)]
+                _, n = r.sizes[part.owner]
+                gi = groups.index(part.helper)
+                e = part.entries
+                slots = fill[part.helper] + np.arange(len(e))
+                fill[part.helper] += len(e)
+                if slots.size and slots[-1] >= cycles * pq:
+                    raise ValueError(
+                        f"round {r.tile}: group {part.helper} has more entries than its cycles hold"
+                    )
+                s, pe = start + slots // pq, slots % pq
+                enable[gi, s, pe] = True
+                value[gi, s, pe] = matrix.values[vo + e[:, 0] * n + e[:, 1]]
+                x_index[gi, s, pe] = bj * matrix.block + matrix.col_index[co + e[:, 1]]
+                bank[gi, s, pe] = bank_of(part.owner, part.helper)
+                row[gi, s, pe] = matrix.row_index[ro + e[:, 0]]
+        start += cycles
     return Program(grid, matrix.gates, matrix.rows, matrix.cols, matrix.block, lens, enable, value,
                    x_index, bank, row)  # fmt: skip
 
