@@ -10,10 +10,11 @@ Ratios are what to read; absolute times on a shared machine are noisy.
 
 Batched (issue 18, ``--batch``): the same LSTM layer (hidden ``--batched-hidden``, k ``--block``) on a test
 set of ``--batch`` sequences of ``--batch-steps`` frames, run in one ``GoldenNetwork.run`` (all sequences
-advance together; the fast path of ``ernn.golden.matvec``: compiled FFT/IFFT, float64 BLAS MAC, table
-activations) against today's numpy path in the same run (``matvec.COMPILED_MIN_BLOCKS = None``), on the
-same batch and one sequence at a time (``--batch-baseline`` of them), and against the fast path with its
-FFT and IFFT pass on the int64 kernels instead of the float64 ones. ``--threads 1 2`` times the fast path
+advance together; the batch-minor runner of ``ernn.golden.batched``: unrolled FFT/IFFT, one float64 BLAS
+MAC per bin over [W_ih | W_hh], table activations) against today's numpy path in the same run
+(``matvec.COMPILED_MIN_BLOCKS = None``), on the same batch and one sequence at a time
+(``--batch-baseline`` of them), against the step-by-step fast path without the batch-minor runner, and
+against that with its FFT and IFFT pass on the int64 kernels instead of the float64 ones. ``--threads 1 2`` times the fast path
 at each thread count of its parallel kernels (``ernn.golden.kernels.set_threads``). Time steps per
 second of each, the ratios, the load average before and after, a cProfile breakdown of the fast path
 (own time per function), and a bit-exact check of the fast run against every other (h, c, every
@@ -38,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from ernn.files import atomic
+from ernn.golden import batched as batch_minor
 from ernn.golden import kernels, matvec
 from ernn.golden.float_reference import random_model, run_float
 from ernn.golden.network import GoldenNetwork
@@ -116,6 +118,11 @@ def batched(
         t0 = time.perf_counter()
         int_run = net.run(x)
         int_transforms = time.perf_counter() - t0
+    with _step_by_step():
+        net.run(x[:, :2])
+        t0 = time.perf_counter()
+        sbs_run = net.run(x)
+        step_by_step = time.perf_counter() - t0
     loads.append(os.getloadavg()[0])
     saved = matvec.COMPILED_MIN_BLOCKS
     matvec.COMPILED_MIN_BLOCKS = None
@@ -133,6 +140,7 @@ def batched(
     exact = bool(
         _same(ref, res)
         and _same(int_run, res)
+        and _same(sbs_run, res)
         and all(np.array_equal(a.h_int[0][0], res.h_int[0][i]) for i, a in enumerate(alone))
     )
     rate = {
@@ -153,12 +161,15 @@ def batched(
         "seconds": {
             "fast_batched": fast,
             "fast_batched_int64_transforms": int_transforms,
+            "fast_step_by_step": step_by_step,
             "numpy_batched": numpy_batched,
             "numpy_one_at_a_time": one_at_a_time,
         },
         "steps_per_second": rate,
         "int64_transforms_steps_per_second": batch * steps / int_transforms,
         "speedup_over_int64_transforms": int_transforms / fast,
+        "step_by_step_steps_per_second": batch * steps / step_by_step,
+        "speedup_over_step_by_step": step_by_step / fast,
         "speedup_over_numpy_batched": rate["fast_batched"] / rate["numpy_batched"],
         "speedup_over_numpy_one_at_a_time": rate["fast_batched"] / rate["numpy_one_at_a_time"],
         "bit_exact": exact,
@@ -250,6 +261,18 @@ def _same(a, b) -> bool:
         and all(np.array_equal(p, q) for p, q in zip(a.c_int or [], b.c_int or [], strict=True))
         and a.log.as_dict() == b.log.as_dict()
     )
+
+
+@contextmanager
+def _step_by_step():
+    """The fast path without the batch-minor runner (``ernn.golden.batched``): the step-by-step loop of
+    ``GoldenNetwork._run`` on the batch-major kernels, as before it."""
+    saved = batch_minor.supported
+    batch_minor.supported = lambda layer: False
+    try:
+        yield
+    finally:
+        batch_minor.supported = saved
 
 
 @contextmanager
@@ -352,7 +375,8 @@ def main() -> None:
         f"batched, hidden {b['hidden']}, k {b['block_size']}, {b['batch']} sequences x {b['steps']} frames: "
         f"fast path {r['fast_batched']:.0f} steps/s ("
         + ", ".join(f"{t} thread(s) {v:.0f}" for t, v in b["fast_batched_by_threads"].items())
-        + f") | int64 transforms {b['int64_transforms_steps_per_second']:.0f} "
+        + f") | step-by-step fast path {b['step_by_step_steps_per_second']:.0f} "
+        f"({b['speedup_over_step_by_step']:.2f}x) | int64 transforms {b['int64_transforms_steps_per_second']:.0f} "
         f"({b['speedup_over_int64_transforms']:.2f}x) | numpy path, same batch {r['numpy_batched']:.0f} "
         f"({b['speedup_over_numpy_batched']:.1f}x) | numpy path, one sequence at a time "
         f"{r['numpy_one_at_a_time']:.0f} ({b['speedup_over_numpy_one_at_a_time']:.1f}x) | "

@@ -7,13 +7,12 @@ a table of every input code (``cells._full_table``: only used where no code satu
 Q(cell), h_t in Q(data). Only the layout differs: the matvec outputs y arrive as the batch-minor IFFT pass
 writes them (``ernn.golden.unrolled.ifft_pass``: row g P + j is gate g, unit j, P = p k the padded gate
 height; one column per batch element) and the states are (units, batch), so the loop over batch elements
-is the innermost one and every access is contiguous. Units are split into one run per thread (numba
-``prange``), each run counting into its own row, so the counts do not depend on the thread count.
+is the innermost one and every access is contiguous. Units are split over the threads (numba
+``prange``), each unit counting into its own row, so the counts do not depend on the thread count.
 """
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 from numba import njit, prange
 
@@ -26,10 +25,12 @@ def _r(v, left, rnd, right):  # pragma: no cover - jitted
     return ((v << left) + rnd) >> right
 
 
-@njit(cache=False, nogil=True, boundscheck=False, inline="always")
-def _lstm_rows(j0, j1, m, y, pk, c_prev, bias, peep, use_peep, sig, tnh, sh, st, lims, h_out, c_out, counts):
-    """Units j0..j1 of :func:`lstm_cell` for batch columns :m; adds gate_pre, cell, tanh_c_in, hidden
-    counts into counts (4,)."""  # pragma: no cover - jitted
+@njit(cache=False, nogil=True, boundscheck=False, parallel=True)
+def _lstm_kernel(m, y, pk, c_prev, bias, peep, use_peep, sig, tnh, sh, lims, h_out, c_out, counts):
+    """Every unit in parallel (prange over units; each unit counts into its own row of counts (H, 4)),
+    the batch columns :m innermost."""  # pragma: no cover - jitted
+    h = h_out.shape[0]
+    st = _shift_table(sh[:8])
     g_lo, g_hi, c_lo, c_hi, d_lo, d_hi = lims[0], lims[1], lims[2], lims[3], lims[4], lims[5]
     s_lo, t_lo = sh[8], sh[9]
     s_top, t_top = sig.shape[0] - 1, tnh.shape[0] - 1
@@ -39,16 +40,18 @@ def _lstm_rows(j0, j1, m, y, pk, c_prev, bias, peep, use_peep, sig, tnh, sh, st,
     l6, r6, s6 = st[6, 0], st[6, 1], st[6, 2]
     l7, r7, s7 = st[7, 0], st[7, 1], st[7, 2]
     lift_f, lift_i = sh[3], sh[4]
-    n_pre = 0
-    n_cell = 0
-    n_tc = 0
-    n_hid = 0
-    for j in range(j0, j1):
+    for j in prange(h):
         bi = _rs(bias[0, j], st, 1)
         bf = _rs(bias[1, j], st, 1)
         bg = _rs(bias[2, j], st, 1)
         bo = _rs(bias[3, j], st, 1)
-        p0, p1, p2 = peep[0, j], peep[1, j], peep[2, j]
+        p0 = peep[0, j]
+        p1 = peep[1, j]
+        p2 = peep[2, j]
+        n_pre = 0
+        n_cell = 0
+        n_tc = 0
+        n_hid = 0
         for b in range(m):
             cp = c_prev[j, b]
             pi = _r(y[j, b], l0, r0, s0) + bi
@@ -76,44 +79,18 @@ def _lstm_rows(j0, j1, m, y, pk, c_prev, bias, peep, use_peep, sig, tnh, sh, st,
             n_hid += (mv < d_lo) + (mv > d_hi)
             h_out[j, b] = _sat(mv, d_lo, d_hi)
             c_out[j, b] = cn
-    counts[0] += n_pre
-    counts[1] += n_cell
-    counts[2] += n_tc
-    counts[3] += n_hid
+        counts[j, 0] = n_pre
+        counts[j, 1] = n_cell
+        counts[j, 2] = n_tc
+        counts[j, 3] = n_hid
 
 
 @njit(cache=False, nogil=True, boundscheck=False, parallel=True)
-def _lstm_kernel(m, y, pk, c_prev, bias, peep, use_peep, sig, tnh, sh, lims, h_out, c_out, counts):
-    """Every unit, in one run of units per thread; counts (runs, 4)."""  # pragma: no cover - jitted
+def _gru_kernel(m, y, pk, h_prev, bias, b_hn, sig, tnh, sh, lims, h_out, counts):
+    """Every unit in parallel (prange over units, counts (H, 3) a row each), the batch columns :m
+    innermost; y rows: r, z, in, hn gates of P = pk rows each."""  # pragma: no cover - jitted
     h = h_out.shape[0]
     st = _shift_table(sh[:8])
-    nch = counts.shape[0]
-    for ch in prange(nch):
-        _lstm_rows(
-            ch * h // nch,
-            (ch + 1) * h // nch,
-            m,
-            y,
-            pk,
-            c_prev,
-            bias,
-            peep,
-            use_peep,
-            sig,
-            tnh,
-            sh,
-            st,
-            lims,
-            h_out,
-            c_out,
-            counts[ch],
-        )
-
-
-@njit(cache=False, nogil=True, boundscheck=False, inline="always")
-def _gru_rows(j0, j1, m, y, pk, h_prev, bias, b_hn, sig, tnh, sh, st, lims, h_out, counts):
-    """Units j0..j1 of :func:`gru_cell` for batch columns :m (y rows: r, z, in, hn gates of P = pk
-    rows each); adds gate_pre, gru_hn, hidden counts into counts (3,)."""  # pragma: no cover - jitted
     g_lo, g_hi, d_lo, d_hi = lims[0], lims[1], lims[4], lims[5]
     s_lo, t_lo = sh[8], sh[9]
     s_top, t_top = sig.shape[0] - 1, tnh.shape[0] - 1
@@ -121,65 +98,34 @@ def _gru_rows(j0, j1, m, y, pk, h_prev, bias, b_hn, sig, tnh, sh, st, lims, h_ou
     l2, r2, s2 = st[2, 0], st[2, 1], st[2, 2]
     l6, r6, s6 = st[6, 0], st[6, 1], st[6, 2]
     lift_n, lift_h, lift_a = sh[3], sh[4], sh[5]
-    n_pre = 0
-    n_hn = 0
-    n_hid = 0
-    for j in range(j0, j1):
+    for j in prange(h):
         br = _rs(bias[0, j], st, 1)
         bz = _rs(bias[1, j], st, 1)
         bn = _rs(bias[2, j], st, 1)
         bh = _rs(b_hn[j], st, 1)
+        n_pre = 0
+        n_hn = 0
+        n_hid = 0
         for b in range(m):
             pr = _r(y[j, b], l0, r0, s0) + br
             pz = _r(y[pk + j, b], l0, r0, s0) + bz
             n_pre += (pr < g_lo) + (pr > g_hi) + (pz < g_lo) + (pz > g_hi)
-            r = sig[_sat(_sat(pr, g_lo, g_hi) - s_lo, 0, s_top)]
-            z = sig[_sat(_sat(pz, g_lo, g_hi) - s_lo, 0, s_top)]
+            rv = sig[_sat(_sat(pr, g_lo, g_hi) - s_lo, 0, s_top)]
+            zv = sig[_sat(_sat(pz, g_lo, g_hi) - s_lo, 0, s_top)]
             hn = _r(y[3 * pk + j, b], l0, r0, s0) + bh
             n_hn += (hn < g_lo) + (hn > g_hi)
             hn = _sat(hn, g_lo, g_hi)
-            pn = _r(y[2 * pk + j, b], l0, r0, s0) + bn + _r(r * hn, l2, r2, s2)
+            pn = _r(y[2 * pk + j, b], l0, r0, s0) + bn + _r(rv * hn, l2, r2, s2)
             n_pre += (pn < g_lo) + (pn > g_hi)
             nv = tnh[_sat(_sat(pn, g_lo, g_hi) - t_lo, 0, t_top)]
             nd = nv << lift_n
             hd = h_prev[j, b] << lift_h
-            hv = _r((nd << lift_a) + z * (hd - nd), l6, r6, s6)
+            hv = _r((nd << lift_a) + zv * (hd - nd), l6, r6, s6)
             n_hid += (hv < d_lo) + (hv > d_hi)
             h_out[j, b] = _sat(hv, d_lo, d_hi)
-    counts[0] += n_pre
-    counts[1] += n_hn
-    counts[2] += n_hid
-
-
-@njit(cache=False, nogil=True, boundscheck=False, parallel=True)
-def _gru_kernel(m, y, pk, h_prev, bias, b_hn, sig, tnh, sh, lims, h_out, counts):
-    """Every unit, in one run of units per thread; counts (runs, 3)."""  # pragma: no cover - jitted
-    h = h_out.shape[0]
-    st = _shift_table(sh[:8])
-    nch = counts.shape[0]
-    for ch in prange(nch):
-        _gru_rows(
-            ch * h // nch,
-            (ch + 1) * h // nch,
-            m,
-            y,
-            pk,
-            h_prev,
-            bias,
-            b_hn,
-            sig,
-            tnh,
-            sh,
-            st,
-            lims,
-            h_out,
-            counts[ch],
-        )
-
-
-def runs(units: int) -> int:
-    """Runs of units for the thread count in force (numba's, set by ``kernels._use_threads``)."""
-    return max(1, min(numba.get_num_threads(), units))
+        counts[j, 0] = n_pre
+        counts[j, 1] = n_hn
+        counts[j, 2] = n_hid
 
 
 def lstm_cell(m, y, pk, c_prev, bias, peep, sig, tnh, sh, lims, h_out, c_out) -> np.ndarray:
@@ -187,7 +133,7 @@ def lstm_cell(m, y, pk, c_prev, bias, peep, sig, tnh, sh, lims, h_out, c_out) ->
     columns :m: y (4 pk, N) int64 Q(ifft_out), c_prev (H, N) -> h_out (H, N) Q(data), c_out (H, N)
     Q(cell). Returns the counts (gate_pre, cell, tanh_c_in, hidden)."""
     h = h_out.shape[0]
-    counts = np.zeros((runs(h), 4), dtype=np.int64)
+    counts = np.zeros((h, 4), dtype=np.int64)
     use = peep is not None
     p = peep if use else np.zeros((3, h), dtype=np.int64)
     _lstm_kernel(m, y, pk, c_prev, bias, p, use, sig, tnh, sh, lims, h_out, c_out, counts)
@@ -197,6 +143,6 @@ def lstm_cell(m, y, pk, c_prev, bias, peep, sig, tnh, sh, lims, h_out, c_out) ->
 def gru_cell(m, y, pk, h_prev, bias, b_hn, sig, tnh, sh, lims, h_out) -> np.ndarray:
     """Batch-minor :func:`ernn.golden.kernels.gru_cell` for batch columns :m: y (4 pk, N) (r, z, in, hn),
     h_prev (H, N) -> h_out (H, N) Q(data). Returns the counts (gate_pre, gru_hn, hidden)."""
-    counts = np.zeros((runs(h_out.shape[0]), 3), dtype=np.int64)
+    counts = np.zeros((h_out.shape[0], 3), dtype=np.int64)
     _gru_kernel(m, y, pk, h_prev, bias, b_hn, sig, tnh, sh, lims, h_out, counts)
     return counts.sum(axis=0)

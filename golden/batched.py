@@ -84,12 +84,17 @@ def stacked_weights(layer) -> np.ndarray:
 
 
 def run_layer(
-    layer, inp: IntArray, active: IntArray, log: SaturationLog | None = None
+    layer,
+    inp: IntArray,
+    active: IntArray,
+    log: SaturationLog | None = None,
+    store: tuple[IntArray, IntArray, IntArray | None] | None = None,
 ) -> tuple[IntArray, IntArray | None]:
     """Run ``layer`` over inp (T, >= q_x k, N) int64 Q(data), batch-minor, rows past the layer's input
     zero; ``active[t]`` the number of leading columns that hold a frame at step t (non-increasing).
     Returns h (T, q_h k, N) Q(data) (rows past the output width zero; the next layer's input) and, for
-    an LSTM, c (T, H, N) Q(cell)."""
+    an LSTM, c (T, H, N) Q(cell). ``store`` (order, h_out, c_out): also store each step's h and c into
+    h_out (N, T, out) and c_out (N, T, H) (or None), sorted column s as row order[s]."""
     cfg = layer.cfg
     k = cfg.block_size
     lk = log2_exact(k, name="block_size")
@@ -142,6 +147,11 @@ def run_layer(
             )
         else:
             cc += batch_cells.gru_cell(m, y, pk, h_prev, layer.bias, layer.b_hn, sig, tnh, sh, lims, h_new)
+        if store is not None:
+            order, h_out, c_out = store
+            _store_step_kernel(h_new, m, order, t, h_out)
+            if c_out is not None and c_seq is not None:
+                _store_step_kernel(c_seq[t], m, order, t, c_out)
     if log is not None:
         _record(log, layer, frames, fx, fh, fi, cc)
     return h_seq, c_seq
@@ -182,29 +192,32 @@ def _record(log: SaturationLog, layer, frames: int, fx, fh, fi, cc) -> None:
 
 
 def run_layers(
-    layers, inp: IntArray, active: IntArray, log: SaturationLog, inv: IntArray
+    layers, inp: IntArray, active: IntArray, log: SaturationLog, order: IntArray
 ) -> tuple[list[IntArray], list[IntArray] | None]:
     """Every layer on a batch inp (N, T, input) Q(data) in longest-first order (``active`` as in
-    :func:`run_layer`): per layer h (N, T, out) and, for an LSTM, c (N, T, H), row ``i`` holding the
-    sorted row ``inv[i]`` (the caller's order), as ``GoldenNetwork._run`` returns them. The input is
-    turned batch-minor once, each layer's output sequence is the next one's input as it is, and each
-    result is turned back once."""
+    :func:`run_layer`): per layer h (N, T, out) and, for an LSTM, c (N, T, H), the sorted row ``s``
+    stored as row ``order[s]`` (the caller's order), as ``GoldenNetwork._run`` returns them. The input
+    is turned batch-minor once; each layer's output sequence is the next one's input as it is, and each
+    step's h and c are also stored into the caller's layout while they are in cache."""
     n, t_max, _ = inp.shape
     k = layers[0].cfg.block_size
     x = np.zeros((t_max, layers[0].w_ih.shape[2] * k, n), dtype=np.int64)
-    _to_batch_minor(inp, x)
+    _to_batch_minor_kernel(np.ascontiguousarray(inp), x)
+    order = np.ascontiguousarray(order, dtype=np.int64)
     h_all, c_all = [], []
     for idx, layer in enumerate(layers):
-        h_seq, c_seq = run_layer(layer, x, active, log.child(f"layer{idx}"))
-        h_all.append(_from_batch_minor(h_seq, layer.output_size, inv))
-        if c_seq is not None:
-            c_all.append(_from_batch_minor(c_seq, layer.hidden_size, inv))
-        x = h_seq
+        h_out = np.zeros((n, t_max, layer.output_size), dtype=np.int64)
+        c_out = np.zeros((n, t_max, layer.hidden_size), dtype=np.int64) if layer.cell == "lstm" else None
+        x, _ = run_layer(layer, x, active, log.child(f"layer{idx}"), (order, h_out, c_out))
+        h_all.append(h_out)
+        if c_out is not None:
+            c_all.append(c_out)
     return h_all, (c_all or None)
 
 
 @njit(cache=False, nogil=True, boundscheck=False)
 def _to_batch_minor_kernel(src, dst):  # pragma: no cover - jitted
+    """src (N, T, F) -> dst[:, :F, :] (T, >= F, N), in tiles of 16 features (both sides in cache lines)."""
     n, t_max, cols = src.shape
     for t in range(t_max):
         for j0 in range(0, cols, 16):
@@ -215,24 +228,13 @@ def _to_batch_minor_kernel(src, dst):  # pragma: no cover - jitted
 
 
 @njit(cache=False, nogil=True, boundscheck=False)
-def _from_batch_minor_kernel(src, rows, inv, dst):  # pragma: no cover - jitted
-    t_max = src.shape[0]
-    for t in range(t_max):
-        for j0 in range(0, rows, 16):
-            j1 = min(rows, j0 + 16)
-            for i in range(inv.shape[0]):
-                c = inv[i]
-                for j in range(j0, j1):
-                    dst[i, t, j] = src[t, j, c]
-
-
-def _to_batch_minor(src: IntArray, dst: IntArray) -> None:
-    """src (N, T, F) -> dst[:, :F, :] (T, >= F, N), in tiles of 16 features (both sides in cache lines)."""
-    _to_batch_minor_kernel(np.ascontiguousarray(src), dst)
-
-
-def _from_batch_minor(src: IntArray, rows: int, inv: IntArray) -> IntArray:
-    """src (T, >= rows, N) -> (N, T, rows), row i taken from column inv[i]."""
-    out = np.empty((inv.shape[0], src.shape[0], rows), dtype=np.int64)
-    _from_batch_minor_kernel(src, rows, np.ascontiguousarray(inv, dtype=np.int64), out)
-    return out
+def _store_step_kernel(src, m, order, t, dst):  # pragma: no cover - jitted
+    """dst[order[s], t, j] = src[j, s] for s < m, j < dst.shape[2]: one step's batch-minor result
+    (just written, in cache) into the caller's (N, T, rows) layout, 8 batch columns (a cache line) at a
+    time."""
+    rows = dst.shape[2]
+    for s0 in range(0, m, 8):
+        s1 = min(m, s0 + 8)
+        for j in range(rows):
+            for s in range(s0, s1):
+                dst[order[s], t, j] = src[j, s]

@@ -414,7 +414,9 @@ class GoldenNetwork:
         h_all: list[IntArray] = []
         c_all: list[IntArray] = []
         if all(map(batched.supported, self.layers)) and fast_path(n * self.layers[0].w_ih.shape[2]):
-            h_bm, c_bm = batched.run_layers(self.layers, inp, counts, log, inv)  # batch-minor, same integers
+            h_bm, c_bm = batched.run_layers(
+                self.layers, inp, counts, log, order
+            )  # batch-minor, same integers
             return GoldenResult(
                 h_int=h_bm, c_int=c_bm, lengths=lens, log=log, numerics=self.numerics, input_int=xq
             )
