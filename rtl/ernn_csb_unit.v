@@ -149,13 +149,22 @@ end
 
 localparam [1:0] S_IDLE = 2'd0, S_LOAD = 2'd1, S_FEED = 2'd2, S_OUT = 2'd3;
 
-reg [1:0]             state_reg = S_IDLE;
-reg [JOB_W-1:0]       job_reg = 0;       // the job being run
-reg [JOB_W-1:0]       next_job_reg = 0;  // the next command's job
-reg [XBUF_ADDR_W-1:0] load_ptr_reg = 0, read_ptr_reg = 0;
-reg [CNT_W-1:0]       load_left_reg = 0, read_left_reg = 0;
+// (no initial values: rst sets every register, as ernn_top's users assert it before the first frame)
+reg [1:0]             state_reg;
+reg [JOB_W-1:0]       job_reg;       // the job being run
+reg [JOB_W-1:0]       next_job_reg;  // the next command's job
+reg [XBUF_ADDR_W-1:0] load_ptr_reg, read_ptr_reg;
+reg [CNT_W-1:0]       load_left_reg, read_left_reg;
 
 reg [K*DATA_W-1:0]    xbuf [0:XBUF_DEPTH-1];  // input slots, K samples of Q(DATA_W) each
+
+// 32-bit views for comparisons with integer constants (JOBS, table fields)
+wire [31:0] job_ext = {{(32-JOB_W){1'b0}}, job_reg};
+wire [31:0] next_job_ext = {{(32-JOB_W){1'b0}}, next_job_reg};
+/* verilator lint_off UNUSEDSIGNAL */
+wire [31:0] cmd_rows_ext = {{(32-ROWS_W){1'b0}}, s_cmd_rows};          // read by the simulation check only
+wire [31:0] cmd_rcount_ext = {{(32-CNT_W){1'b0}}, s_cmd_read_count};  // read by the simulation check only
+/* verilator lint_on UNUSEDSIGNAL */
 
 // the arrays' streams, job j at [j*W +: W]
 wire [JOBS-1:0]           arr_s_tready;
@@ -230,7 +239,7 @@ always @* begin
     sel_tlast = 1'b0;
     sel_s_tready = 1'b0;
     for (sj = 0; sj < JOBS; sj = sj + 1) begin
-        if (job_reg == sj) begin
+        if (job_ext == sj) begin
             sel_tdata = arr_m_tdata[sj*K*OUT_W +: K*OUT_W];
             sel_tvalid = arr_m_tvalid[sj];
             sel_tlast = arr_m_tlast[sj];
@@ -254,8 +263,8 @@ integer wj;
 always @(posedge clk) begin
     if (!rst && cmd_go) begin
         for (wj = 0; wj < JOBS; wj = wj + 1) begin
-            if (next_job_reg == wj && (s_cmd_rows != field(wj, F_ROWS) / K
-                    || s_cmd_read_count != field(wj, F_COLS) / K)) begin
+            if (next_job_ext == wj && (cmd_rows_ext != field(wj, F_ROWS) / K
+                    || cmd_rcount_ext != field(wj, F_COLS) / K)) begin
                 $error("Error: ernn_csb_unit job %0d: the command asks %0d row blocks from %0d input blocks, the job's program has %0d from %0d (job table and CSB unit table of different exports)",
                     wj, s_cmd_rows, s_cmd_read_count, field(wj, F_ROWS) / K, field(wj, F_COLS) / K);
                 $finish;
@@ -270,7 +279,7 @@ always @(posedge clk) begin
         S_IDLE: begin
             if (cmd_go) begin
                 job_reg <= next_job_reg;
-                next_job_reg <= (next_job_reg == JOBS - 1) ? {JOB_W{1'b0}} : next_job_reg + 1'b1;
+                next_job_reg <= (next_job_ext == JOBS - 1) ? {JOB_W{1'b0}} : next_job_reg + 1'b1;
                 load_ptr_reg <= s_cmd_load_base;
                 load_left_reg <= s_cmd_load_count;
                 read_ptr_reg <= s_cmd_read_base;

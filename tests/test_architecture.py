@@ -171,10 +171,10 @@ def test_train_only_structures_are_named_where_a_stage_is_missing():
     assert set(entry.stages) == {"train"} and not entry.complete
     with pytest.raises(ValueError, match=r"'sparse' has no golden stage yet: only train is implemented"):
         structures.implementation("sparse", "golden")
-    # CSB has every stage (golden/csb.py, ernn.dse.csb_cost) but no engine behind ernn_top yet
+    # CSB has every stage and runs on ernn_top (the CSB unit where the circulant PE is)
     entry = structures.structure_entry("csb")
-    assert set(entry.stages) == set(structures.STAGES) and not entry.complete
-    assert entry.missing() == ["engine"]
+    assert entry.complete and entry.missing() == [] and entry.engine == "ernn_top"
+    assert (ROOT / entry.testbench / "test_ernn_top_csb.py").is_file()
 
 
 def test_unknown_structure_and_stage_are_named():

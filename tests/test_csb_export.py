@@ -85,7 +85,7 @@ def test_export_refuses_an_engine_that_cannot_be_built(csb_model, tmp_path, caps
     with pytest.raises(
         ValueError, match=rf"ERNN_CSB_UNIT_TABLE job 0 \(gate\): macs {macs + 1} \(model: {macs}\)"
     ):
-        ecsb.check_header(bad, exported.net, exported.hardware["lanes"])
+        csb_unit.check_header(bad, exported.net, exported.hardware["lanes"])
 
 
 def test_images_read_back_to_the_kernels(csb_model):
@@ -126,9 +126,9 @@ def test_bad_images_and_headers_are_refused(csb_model, tmp_path):
     with pytest.raises(ValueError, match=rf"block \(gate {g}, block row {i}, block column {j}\): kept rows"):
         ecsb.read_matrix(mem, "l0_w_hh", m.rows, m.cols, m.gates, 4, word)
     header = (model_dir / "ernn_params.vh").read_text()
-    ecsb.check_header(header, exported.net, exported.hardware["lanes"])
+    csb_unit.check_header(header, exported.net, exported.hardware["lanes"])
     with pytest.raises(ValueError, match="the CSB lines differ from this model's"):
-        ecsb.check_header(header, exported.net, exported.hardware["lanes"] * 2)
+        csb_unit.check_header(header, exported.net, exported.hardware["lanes"] * 2)
     with pytest.raises(ValueError, match="lanes \\(PEs of the CSB engine\\)"):
         ecsb.check_lanes(0)
 

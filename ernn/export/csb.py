@@ -24,13 +24,12 @@ the group array ``rtl/ernn_csb_array.v``.
 from __future__ import annotations
 
 import re
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from ernn.export import csb_unit
 from ernn.golden.csb import CSBMatrix
 from ernn.golden.formats import clog2
 from ernn.golden.network import GoldenNetwork
@@ -97,6 +96,7 @@ class CSBHardware:
 
     def header_lines(self) -> list[str]:
         lines = [
+            "/* verilator lint_off UNUSEDPARAM */  // the image sizes: for readers of the header, not ernn_top",
             f"localparam integer ERNN_CSB_PES = {self.lanes};  // PEs of the CSB engine (export --lanes)",
             f"localparam integer ERNN_CSB_BLOCK = {self.block};  // M: CSB blocks are M x M",
             f"localparam integer ERNN_CSB_COUNT_W = {count_word(self.block)};  // bits of m_b, n_b (0..M)",
@@ -107,7 +107,7 @@ class CSBHardware:
             lines.append(
                 f"localparam integer ERNN_CSB_{Path(file).stem.upper()}_DEPTH = {depth};  // mem/{file}"
             )
-        return lines + list(self.controller)
+        return [*lines, "/* verilator lint_on UNUSEDPARAM */", *self.controller]
 
     def record(self) -> dict[str, Any]:
         """config.json's ``hardware`` entries (the writer adds ``cycles_per_step``)."""
@@ -136,9 +136,7 @@ def hardware(net: GoldenNetwork, lanes: int) -> CSBHardware:
             )
             files[f"{prefix}_{suffix}"] = file
         values += int(m.values.size)
-    # the engine behind ernn_top: refused here, naming the reason, when it cannot be built
-    lines = tuple(csb_unit.controller_lines(net.info) + csb_unit.grid_lines(lanes))
-    return CSBHardware(check_lanes(lanes), structure.block, depths, files, values, lines)
+    return CSBHardware(check_lanes(lanes), structure.block, depths, files, values)
 
 
 def _write(path: Path, words: list[str]) -> None:
@@ -146,31 +144,12 @@ def _write(path: Path, words: list[str]) -> None:
 
 
 def write_memories(net: GoldenNetwork, mem_dir: Path, lanes: int) -> CSBHardware:
-    """Write the four images of every matrix into ``mem_dir``; return the hardware record."""
+    """Write the four images of every matrix into ``mem_dir``; return the hardware record (the engine
+    behind ``ernn_top`` adds its programs and header lines: :func:`ernn.export.csb_unit.write_memories`)."""
     hw = hardware(net, lanes)
-    ww = net.numerics.weight_spectrum.word
     for prefix, m in _matrices(net):
-        write_matrix(m, mem_dir, prefix, ww)
-    # the CSB unit behind ernn_top: one group-array program per PE job (ernn.export.csb_unit)
-    jobs = csb_unit.unit_jobs(net, lanes)
-    files = {
-        **hw.files,
-        **csb_unit.write_cell_images(net, mem_dir),
-        **csb_unit.write_programs(jobs, mem_dir, ww),
-    }
-    k = csb_unit.controller_block(hw.block)
-    grid = csb_unit.engine_grid(lanes)
-    unit = {
-        "k": k,
-        "grid": {"K": grid.k, "L": grid.l, "P": grid.p, "Q": grid.q},
-        "mode": csb_unit.MODE,
-        "method": csb_unit.METHOD,
-        "job_array_cycles": csb_unit.unit_cycles(jobs, k),
-        "job_mac_cycles": [uj.program.steps for uj in jobs],
-        "job_macs": [uj.program.macs for uj in jobs],
-    }
-    lines = hw.controller + tuple(csb_unit.unit_table_lines(jobs))
-    return replace(hw, files=files, controller=lines, unit=unit)
+        write_matrix(m, mem_dir, prefix, net.numerics.weight_spectrum.word)
+    return hw
 
 
 def write_matrix(m: CSBMatrix, mem_dir: Path, prefix: str, weight_word: int) -> dict[str, Path]:
@@ -224,11 +203,12 @@ def read_matrix(
     return CSBMatrix(rows, cols, block, counts, ints["rows"], ints["cols"], values)
 
 
-def check_header(header: str, net: GoldenNetwork, lanes: int) -> None:
-    """ValueError when ``header``'s CSB lines are not the ones this model and ``lanes`` give."""
+def check_header(header: str, net: GoldenNetwork, lanes: int, extra: tuple[str, ...] = ()) -> None:
+    """ValueError when ``header``'s CSB lines are not the ones this model and ``lanes`` give (``extra``: the
+    engine's own lines, :func:`ernn.export.csb_unit.check_header`)."""
     want = [
         line
-        for line in hardware(net, lanes).header_lines()
+        for line in [*hardware(net, lanes).header_lines(), *extra]
         if re.match(r"localparam integer ERNN_CSB_", line)
     ]
     got = [line for line in header.splitlines() if re.match(r"localparam integer ERNN_CSB_", line)]
@@ -238,7 +218,6 @@ def check_header(header: str, net: GoldenNetwork, lanes: int) -> None:
             or f"{len(got)} vs {len(want)} lines"
         )
         raise ValueError(f"the CSB lines differ from this model's (first: {diff})")
-    csb_unit.check_header(header, net, lanes)
 
 
 @dataclass(frozen=True)

@@ -35,6 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ernn.export import csb as ecsb
 from ernn.export import csb_program as cp
 from ernn.export import csb_schedule as cs
 from ernn.export import layout  # the cell images' layout and packing, shared with block-circulant
@@ -240,10 +241,41 @@ def parse_unit_table(header: str) -> list[tuple[int, ...]]:
     return [tuple(values[i : i + n]) for i in range(0, len(values), n)]
 
 
+# ------------------------------------------------------------------------------------------------------
+# the export seam (ernn.export.structure) for CSB: the images of ernn.export.csb and the unit's programs
+check_lanes = ecsb.check_lanes
+default_lanes = ecsb.default_lanes
+cycle_model = ecsb.cycle_model
+
+
+def write_memories(net: GoldenNetwork, mem_dir: Path, lanes: int) -> ecsb.CSBHardware:
+    """The kernel images (:func:`ernn.export.csb.write_memories`), the cell images, one group-array program
+    per job, and the controller's and the unit's header lines; refused, naming the reason, when the engine
+    cannot be built (:func:`controller_block`, :func:`engine_grid`)."""
+    k, grid = controller_block(net.info.structure.block), engine_grid(lanes)
+    hw = ecsb.write_memories(net, mem_dir, lanes)
+    ww = net.numerics.weight_spectrum.word
+    jobs = unit_jobs(net, lanes)
+    files = {**hw.files, **write_cell_images(net, mem_dir), **write_programs(jobs, mem_dir, ww)}
+    unit = {
+        "k": k,
+        "grid": {"K": grid.k, "L": grid.l, "P": grid.p, "Q": grid.q},
+        "mode": MODE,
+        "method": METHOD,
+        "job_array_cycles": unit_cycles(jobs, k),
+        "job_mac_cycles": [uj.program.steps for uj in jobs],
+        "job_macs": [uj.program.macs for uj in jobs],
+    }
+    lines = (*controller_lines(net.info), *grid_lines(lanes), *unit_table_lines(jobs))
+    return dataclasses.replace(hw, files=files, controller=lines, unit=unit)
+
+
 def check_header(header: str, net: GoldenNetwork, lanes: int) -> None:
-    """ValueError when the controller's job table or the unit table's matrix sizes (rows, columns, tile
-    rows, kernel entries) are not this model's; the program lengths are checked by the RTL at elaboration
-    (``ernn_csb_array``: lengths against STEPS, enabled slots against MACS)."""
+    """ValueError when the header's CSB lines (:func:`ernn.export.csb.check_header`, with k and the grid),
+    the controller's job table or the unit table's matrix sizes (rows, columns, tile rows, kernel entries)
+    are not this model's; the program lengths are checked by the RTL at elaboration (``ernn_csb_array``:
+    lengths against STEPS, enabled slots against MACS)."""
+    ecsb.check_header(header, net, lanes, (*controller_lines(net.info), *grid_lines(lanes)))
     ctrl = controller_shape(net.info)
     if parse_job_table(header) != job_table(ctrl, TABLE_LANES):
         raise ValueError(f"the job table differs from this CSB model's schedule at k = {ctrl.block_size}")

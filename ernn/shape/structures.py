@@ -290,7 +290,7 @@ registry: dict[str, StructureEntry] = {
         stages={
             "train": "ernn.train.csb",
             "golden": "ernn.golden.csb",
-            "export": "ernn.export.csb",
+            "export": "ernn.export.csb_unit",
             "cost": "ernn.dse.csb_cost",
         },
         engine="ernn_top",

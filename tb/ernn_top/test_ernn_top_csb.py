@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import subprocess
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -169,3 +170,17 @@ def test_ernn_report_on_a_csb_model(sim, tmp_path) -> None:
         f"{sim}: accuracy float {summary['float_accuracy']:.2f} % golden {summary['golden_accuracy']:.2f} % "
         f"RTL {summary['rtl_accuracy']:.2f} %; {summary['cycles_per_step']:.1f} clocks per step, MAC floor {floor}"
     )
+
+
+@pytest.mark.parametrize("case", [CSB_LSTM, CSB_LSTMP], ids=lambda c: c.name)
+def test_verilator_lint_clean_csb(case) -> None:
+    """verilator --lint-only -Wall accepts ernn_top with the CSB unit (waivers in the RTL and, for the
+    image sizes only readers of the header use, in the header)."""
+    rtl_runner.setup_simulator("verilator")
+    model = csb_model_dir(case)
+    top = "ernn_top"
+    cmd = ["verilator", "--lint-only", "-Wall", f"-I{model}", f"-I{rtl_runner.RTL_DIR}", "--top-module", top]
+    proc = subprocess.run(
+        [*cmd, str(rtl_runner.RTL_DIR / f"{top}.v")], capture_output=True, text=True, check=False
+    )
+    assert proc.returncode == 0, f"verilator lint of {top} ({case.name}):\n{proc.stderr[-4000:]}"
