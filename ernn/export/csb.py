@@ -222,7 +222,8 @@ def check_header(header: str, net: GoldenNetwork, lanes: int, extra: tuple[str, 
 
 @dataclass(frozen=True)
 class CSBCycleModel:
-    """The MAC floor of a CSB model on ``lanes`` PEs (no engine yet: no pipeline term)."""
+    """The MAC floor of a CSB model on ``lanes`` PEs (no pipeline term; the CSB unit's clocks per job are
+    config.json's ``hardware.csb_unit``, :mod:`ernn.export.csb_unit`)."""
 
     lanes: int
     macs: int  # kept weights of every matrix of every layer at the target rate: MACs per time step
