@@ -4,9 +4,9 @@ simulation.
 Workload: the matrices of E-RNN's SR1 (2-layer LSTMP 153 -> 1024 -> 512: per layer W_ih, W_hh of 4 gates
 and W_hr), Gaussian weights projected onto CSB at 32-blocks and 13x (``ernn.train.csb``), quantized by the
 golden model, on the paper's engine (8 x 4 groups of 4 x 4 PEs, 512 PEs, ``--grid``). For each sharing mode
-(none, horizontal, vertical, both; z3, and the greedy baseline for both) every matrix is compiled
-(``ernn.export.csb_schedule``), turned into the array's program (``ernn.export.csb_program``) and executed
-by the array model on a random input: outputs checked bit for bit against the golden matvec, busy PE-slots
+(none, horizontal, vertical, both; z3 per round, the greedy baseline for both, and both balanced per tile
+row by max flow) every matrix is compiled (``ernn.export.csb_schedule``), turned into the array's program
+(``ernn.export.csb_program``) and executed by the array model on a random input: outputs checked bit for bit against the golden matvec, busy PE-slots
 and MAC clocks counted. Utilization = useful MACs / (PEs x MAC clocks); the clocks per vector add the
 input and output beats and the tile rows' clear and reduction clocks. "shared x" is the utilization the same
 schedules would reach if the P PEs of a PE column had to share one input neuron, as in the paper
@@ -63,7 +63,16 @@ from ernn.train import csb as tcsb
 
 SR1 = {"input": 153, "hidden": 1024, "proj": 512, "layers": 2}
 RATE_13X = 1.0 - 1.0 / 13.0
-RUNS = [("none", "z3"), ("horizontal", "z3"), ("vertical", "z3"), ("both", "z3"), ("both", "greedy")]
+#: (sharing mode, solver, balancing scope): per round, and the max-flow balance per tile row (no barrier
+#: between a tile row's rounds: ernn.export.csb_schedule's scope "tile_row")
+RUNS = [
+    ("none", "z3", "round"),
+    ("horizontal", "z3", "round"),
+    ("vertical", "z3", "round"),
+    ("both", "z3", "round"),
+    ("both", "greedy", "round"),
+    ("both", "flow", "tile_row"),
+]
 #: CSB-RNN's published SR1 latency (issue 15) and our block-circulant engine's SR1 step (docs/performance.md)
 PAPER_US = 6.58
 CIRCULANT_CYCLES = 1031
@@ -106,6 +115,7 @@ def model_run(
     grid: cs.Grid,
     mode: str,
     method: str,
+    scope: str,
     rng: np.random.Generator,
     widths: list[int],
     red_rows: list[int],
@@ -114,7 +124,7 @@ def model_run(
     clocks per vector at each stream width in ``widths`` and reduction width in ``red_rows`` (and of the
     serial array before)."""
     t0 = time.perf_counter()
-    sched = cs.compile_matrix(m.counts, grid, mode, method)
+    sched = cs.compile_matrix(m.counts, grid, mode, method, scope)
     t1 = time.perf_counter()
     prog = cp.build(m, sched)
     x = rng.integers(cfg.data.min_int, cfg.data.max_int + 1, size=(1, m.cols))
@@ -371,8 +381,11 @@ def main() -> None:
     print(
         f"{'mode':<18}{'MACs':>9}{'MAC clocks':>12}{'clocks/step':>13}{'utilization':>13}{'shared x':>10}{'solver s':>10}"
     )
-    for mode, method in RUNS:
-        per = [model_run(m, cfg, grid, mode, method, rng, args.elems, args.red_rows) for _, m, cfg in mats]
+    for mode, method, scope in RUNS:
+        per = [
+            model_run(m, cfg, grid, mode, method, scope, rng, args.elems, args.red_rows) for _, m, cfg in mats
+        ]
+        name = f"{mode}/{method}" + ("" if scope == "round" else f"/{scope}")
         keys = ("macs", "mac_cycles", "cycles", "shared_input_cycles", "solve_s")
         tot = {k: sum(p[k] for p in per) for k in keys}
         for key in ("cycles_by_elems", "serial_cycles_by_elems", "cycles_by_red_rows"):
@@ -380,9 +393,9 @@ def main() -> None:
         tot["utilization"] = tot["macs"] / (grid.pes * tot["mac_cycles"])
         tot["shared_input_utilization"] = tot["macs"] / (grid.pes * tot["shared_input_cycles"])
         tot["matrices"] = dict(zip([n for n, _, _ in mats], per, strict=True))
-        result["model"][f"{mode}/{method}"] = tot
+        result["model"][name] = tot
         print(
-            f"{mode + '/' + method:<18}{tot['macs']:>9}{tot['mac_cycles']:>12}{tot['cycles']:>13}"
+            f"{name:<18}{tot['macs']:>9}{tot['mac_cycles']:>12}{tot['cycles']:>13}"
             f"{tot['utilization']:>13.1%}{tot['shared_input_utilization']:>10.1%}{tot['solve_s']:>10.1f}"
         )
     result["mhz_assumed"] = args.mhz
