@@ -139,7 +139,15 @@ def run_with_reset(sim: str, case: CSBCase, frames: int, seed: int, tmp_path: Pa
     return raw
 
 
-@pytest.mark.parametrize("sim", rtl_runner.simulators())
+#: the default suite's budget: Icarus runs it by default (about 11 s); a Verilator build of ernn_top costs
+#: 40-70 s on the shared machine, so Verilator runs it with the slow cases (its lint check below is default)
+DEFAULT_SIMS = [
+    pytest.param(sim, marks=pytest.mark.slow) if sim == "verilator" else sim
+    for sim in rtl_runner.simulators()
+]
+
+
+@pytest.mark.parametrize("sim", DEFAULT_SIMS)
 def test_ernn_top_csb(sim, request, tmp_path) -> None:
     run_with_reset(sim, CSB_LSTM, 16, seed_for(request.node.nodeid), tmp_path)
 
