@@ -29,9 +29,10 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
+import ernn.golden.batch_cells as batch_cells  # modules by name, not the package (no import cycle)
 import ernn.golden.kernels as kernels
+import ernn.golden.unrolled as unrolled
 
-from . import batch_cells, unrolled
 from .activation import activation_table
 from .cells import _full_table
 from .formats import QFormat, log2_exact
