@@ -184,11 +184,8 @@ def test_ernn_cmac_array_bad_parameters(sim: str) -> None:
     )
 
 
-# Icarus in the default suite, Verilator (a 10 s elaboration) in the long one
-@pytest.mark.parametrize(
-    "sim",
-    [pytest.param(s, marks=[pytest.mark.slow] if s == "verilator" else []) for s in rtl_runner.simulators()],
-)
+# both simulators in the default suite (Verilator's elaboration takes about 10 s)
+@pytest.mark.parametrize("sim", rtl_runner.simulators())
 def test_ernn_cmac_array_refuses_unpackable_widths(sim: str) -> None:
     # one bit too wide for the DSP48E2's 27-bit port: 12 + 2 * 8 + 1 = 29
     wf = rtl_runner.memh_file(rtl_runner.BUILD_ROOT / "data", "zeros-8", [0, 0], 2 * 2 * 8)

@@ -465,11 +465,8 @@ def test_ernn_pe_mac_options(
     run_pe(sim, k, lanes, bits, seed, n_jobs=n_jobs, ws_word=ws_word, dsp_pack=dsp_pack, real_bins=real_bins)
 
 
-# Icarus in the default suite, Verilator (a 10 s elaboration) in the long one
-@pytest.mark.parametrize(
-    "sim",
-    [pytest.param(s, marks=[pytest.mark.slow] if s == "verilator" else []) for s in rtl_runner.simulators()],
-)
+# both simulators in the default suite (Verilator's elaboration takes about 10 s)
+@pytest.mark.parametrize("sim", rtl_runner.simulators())
 def test_ernn_pe_real_bins_needs_whole_row_blocks(sim: str) -> None:
     # P = 4 at k = 4 (3 bins): lanes would see every bin in turn
     cfg = pe_config(4, 8, 4)
