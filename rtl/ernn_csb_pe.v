@@ -28,7 +28,7 @@ E-RNN toolkit: one PE of the CSB group array (a MAC into its own double-buffered
  * Storage: per half, bank and lane j one memory of BLOCK / RED_ROWS words {held, partial sum} (row r in
  * memory r mod RED_ROWS at r div RED_ROWS), each with one write port (the MAC's write or the reduction's
  * emptying), an asynchronous read at the write address (the read-modify-write) and one asynchronous
- * reduction read: what Yosys maps to LUT RAM (RAM32M / RAM64M), no registers and no clear logic. The
+ * reduction read: what Yosys maps to LUT RAM (RAM32M16), no registers and no clear logic. The
  * held bit replaces a clear of the data bits: a written row is held, an emptied one is not.
  *
  * Formats: x Q(DATA_W) data, value Q(W_W) weight, acc Q(ACC_W) with frac = data.frac + weight.frac;
@@ -97,8 +97,21 @@ wire [31:0] mac_mem = (mac_half * 3 + bank) * RED_ROWS + mac_lane;
 
 wire [MEMS*(ACC_W+1)-1:0] rmw_bus;  // {held, Q(ACC_W)} per memory, read at its write address
 wire [MEMS*(ACC_W+1)-1:0] red_bus;  // {held, Q(ACC_W)} per memory, read at red_addr
-wire [ACC_W:0] old_word = rmw_bus[mac_mem*(ACC_W+1) +: ACC_W+1];
+reg  [ACC_W:0] old_word;  // {held, Q(ACC_W)} of the memory the MAC writes
 wire [ACC_W-1:0] old = old_word[ACC_W] ? old_word[ACC_W-1:0] : {ACC_W{1'b0}};  // Q(ACC_W)
+
+// a MEMS:1 selection by comparison, not a part-select at mac_mem * (ACC_W + 1): Yosys built that as a
+// barrel shifter over all the words and a multiplier for the index (a second DSP and about 1 k LUT per PE)
+integer i;
+
+always @* begin
+    old_word = {(ACC_W+1){1'b0}};
+    for (i = 0; i < MEMS; i = i + 1) begin
+        if (mac_mem == i) begin
+            old_word = rmw_bus[i*(ACC_W+1) +: ACC_W+1];
+        end
+    end
+end
 wire [ACC_W-1:0] sum = old + {{(ACC_W-PROD_W){product[PROD_W-1]}}, product};     // Q(ACC_W)
 
 genvar m;
