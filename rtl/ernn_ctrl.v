@@ -81,6 +81,9 @@ module ernn_ctrl #
     // 1: layers pipelined across steps (ernn_params.vh ERNN_LAYER_SKEW; NUM_LAYERS >= 2): the
     // slot of step t issues layer l's stage of step t - l (ernn_cmd); 0: layers in order
     parameter LAYER_SKEW = 0,
+    // 1: the PE's lanes of bins 0 and k/2 multiply real parts only (ernn_params.vh ERNN_REAL_BINS;
+    // needs P a multiple of K/2 + 1; bit-exact either way, fewer multipliers: docs/pe.md)
+    parameter REAL_BINS = 0,
     // data word: x_t, h_t, m_t, Q(DATA_W, DATA_F)
     parameter DATA_W = 16,
     // data fraction bits
@@ -567,6 +570,7 @@ ernn_pe #(
     .W_FILE(W_FILE),
     .ROWS_W(ROWS_W),
     .CMUL_3M(1),
+    .REAL_BINS(REAL_BINS),
     .N_IFFT(N_IFFT)
 )
 pe_inst (

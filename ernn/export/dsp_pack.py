@@ -47,6 +47,14 @@ def dsp_pack_problem(cfg: NumericsConfig) -> str | None:
     return None
 
 
+def real_bins(block_size: int, lanes: int) -> bool:
+    """Whether the exporter gives the PE real lanes for bins 0 and k/2 (``ERNN_REAL_BINS``, rtl/ernn_pe.v
+    ``REAL_BINS``): whenever P is a multiple of the k/2 + 1 bins, so that a lane always sees one bin. Those
+    bins of a real block's FFT are real, so their lanes need one multiply instead of three, bit-exact on
+    every target (unlike packing, which only pays on a DSP48E2): docs/pe.md, "Real lanes"."""
+    return lanes % (block_size // 2 + 1) == 0
+
+
 def dsp_pack(cfg: NumericsConfig) -> bool:
     """True when ``cfg``'s formats let every MAC multiply take two weight products (DSP_PACK = 1)."""
     return dsp_pack_problem(cfg) is None

@@ -30,6 +30,7 @@ from typing import Any
 
 import numpy as np
 
+import ernn.export.dsp_pack as dsp_pack  # the module by name, not the package (no import cycle)
 from ernn.export.schedule import (
     CELL_LATENCY,
     MAX_DEFAULT_LANES,
@@ -213,6 +214,7 @@ class HardwareConfig:
     jobs: tuple[JobEntry, ...] = field(default=())  # the job table (schedule.job_table)
     n_ifft: int = 1  # IFFTs side by side in the PE (schedule.n_ifft)
     layer_skew: bool = False  # layers pipelined across steps (schedule.layer_skew)
+    real_bins: bool = False  # the PE's lanes of bins 0 and k/2 multiply real parts only (dsp_pack.real_bins)
 
     def header_lines(self) -> list[str]:
         return [
@@ -220,6 +222,7 @@ class HardwareConfig:
             f"localparam integer ERNN_CELL_LANES = {self.cell_lanes};  // hidden units per cell-unit beat",
             f"localparam integer ERNN_N_IFFT = {self.n_ifft};  // PE IFFTs side by side (row blocks per clock)",
             f"localparam integer ERNN_LAYER_SKEW = {int(self.layer_skew)};  // 1: layers pipelined across steps",
+            f"localparam integer ERNN_REAL_BINS = {int(self.real_bins)};  // 1: real MAC lanes for bins 0, k/2",
             f"localparam integer ERNN_W_DEPTH = {self.w_depth};  // words of mem/{self.files['weights']}",
             f"localparam integer ERNN_XBUF_DEPTH = {self.xbuf_depth};  // PE spectrum-buffer slots",
             *job_table_lines(list(self.jobs)),
@@ -232,6 +235,7 @@ class HardwareConfig:
             "cell_lanes": self.cell_lanes,
             "n_ifft": self.n_ifft,
             "layer_skew": self.layer_skew,
+            "real_bins": self.real_bins,
             "pe_weight_words": self.w_depth,
             "pe_spectrum_slots": self.xbuf_depth,
             "memories": self.files,
@@ -269,5 +273,13 @@ def write_memories(net: GoldenNetwork, mem_dir: Path, lanes: int) -> HardwareCon
     n = n_ifft(info, lanes)
     skew = layer_skew(info, lanes)
     return HardwareConfig(
-        lanes, cell_lanes(info, lanes, n), len(words), xbuf_depth(info), files, jobs, n, skew
+        lanes,
+        cell_lanes(info, lanes, n),
+        len(words),
+        xbuf_depth(info),
+        files,
+        jobs,
+        n,
+        skew,
+        dsp_pack.real_bins(k, lanes),
     )

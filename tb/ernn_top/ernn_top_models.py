@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from ernn import data, paths
-from ernn.export import schedule
+from ernn.export import dsp_pack, schedule
 from ernn.export import writer as export
 from ernn.golden.network import GoldenNetwork
 from ernn.train import run_directory as runs
@@ -70,8 +70,10 @@ def _hardware_current(out: Path) -> bool:
     hw = json.loads((out / "config.json").read_text()).get("hardware", {})
     info = export.ExportedModel(out).net.info
     lanes = hw.get("lanes", 0)
-    return hw.get("cell_lanes") == schedule.cell_lanes(info, lanes) and hw.get("n_ifft") == schedule.n_ifft(
-        info, lanes
+    return (
+        hw.get("cell_lanes") == schedule.cell_lanes(info, lanes)
+        and hw.get("n_ifft") == schedule.n_ifft(info, lanes)
+        and hw.get("real_bins") == dsp_pack.real_bins(info.block_size, lanes)
     )
 
 
