@@ -25,13 +25,12 @@ Barriers (``scope``)
 "round": every round is a barrier, all groups start it together, so each round pays the rounding of its
 slowest group (ceil of a few cycles: SR1's rounds hold about 2,400 entries, under 5 cycles of 512 PEs) and
 a ragged last round of a tile row (one block column of L) leaves L - 1 group columns without work.
-``ernn.export.csb_program.build`` turns this scope into the array's program today. "tile_row": only a tile
+``ernn.export.csb_program.build`` turns either scope into the array's program. "tile_row": only a tile
 row is a barrier, which is all the array itself needs (its lengths image holds one word per tile row, and
 every PE accumulates by (bank, row) whatever block column an entry comes from): group g runs its parts of all
 the tile row's rounds back to back, so the work balanced is W_g = the sum over the tile row of g's kernels,
-and the tile row takes ceil(max load / (P Q)) cycles. A program builder that fills a group's slots per tile
-row instead of per round runs it on the unchanged RTL; ``csb_program.build`` does not do that yet and
-refuses the schedule (its rounds carry no cycles of their own).
+and the tile row takes ceil(max load / (P Q)) cycles. ``csb_program.build`` fills a group's slots per tile
+row for such a schedule (its rounds carry no cycles of their own), and the unchanged RTL runs it.
 
 Formulation (per barrier; :func:`balance_flow`, :func:`balance_z3`)
 ------------------------------------------------------------------
@@ -172,10 +171,10 @@ class Schedule:
     """The compiled schedule of one matrix (or the rounds of several) on a grid.
 
     ``scope`` "round": every round is a barrier (all groups start a round together), ``Round.cycles`` each;
-    what ``ernn.export.csb_program.build`` turns into the array's program today. ``scope`` "tile_row": only
+    what ``ernn.export.csb_program.build`` turns into the array's program. ``scope`` "tile_row": only
     a tile row is a barrier (the array's own: its lengths image holds one word per tile row), a group runs
     its parts of all the tile row's rounds back to back, ``tile_rows`` hold the cycles and the rounds carry
-    none (``cycles`` 0, so a round-by-round program builder refuses the schedule)."""
+    none (``cycles`` 0; ``csb_program.build`` fills per tile row for them)."""
 
     grid: Grid
     mode: str
