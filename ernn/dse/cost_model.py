@@ -2,9 +2,17 @@
 the model shape, the block size k, the number formats and the PE's MAC lanes P.
 
 Cycles come from the event-level timing model of the schedule (:func:`_raw_cycles`,
-:mod:`ernn.export.timing`: every block of a few time steps through the loads, the MAC rounds, the one
-IFFT and the cell unit, jobs in table order), plus two fitted controller constants that stay near zero:
-clocks per time step and clocks per extra job hand-off (the GRU's in and hn jobs).
+:mod:`ernn.export.timing`: every block of a few time steps through the loads, the MAC rounds, the IFFTs
+and the cell unit, jobs in table order or with the layers pipelined across steps), with the hardware
+choices the exporter makes for the shape and P (``ERNN_N_IFFT``, ``ERNN_LAYER_SKEW``, ``ERNN_REAL_BINS``:
+``HwConfig.build``), plus two fitted controller constants that stay near zero: clocks per time step and
+clocks per extra job hand-off (the GRU's in and hn jobs).
+
+The calibration samples predate those choices (one IFFT, layers in order, complex lanes only; a sample
+without the fields gets those defaults), so the extra IFFTs and the real lanes enter the features
+structurally: each IFFT is one more "ifft" block, and a real lane (2 of every k/2 + 1 lanes when P is a
+multiple of k/2 + 1) one multiply instead of three and about half a complex lane's adders and registers
+(bench/bench_dsp_pack.py measured 0.852 of the lanes' DSPs and 0.842 of their LUTs at k = 16).
 
 Resources are per functional block (``fpga.BLOCK_OF_KIND``: MAC lanes, weight memory, FFT, IFFT, PE
 control and gearbox, cell unit, controller). Each block's resource is ``a * feature + b``, where the
@@ -29,7 +37,9 @@ from typing import Any
 
 import numpy as np
 
+import ernn.export.dsp_pack as dsp_pack
 from ernn.export import layout as hw_layout
+from ernn.export import schedule
 from ernn.export.timing import step_timing
 from ernn.golden.formats import NumericsConfig
 from ernn.shape import BlockCirculant, ModelShape
@@ -77,6 +87,9 @@ class HwConfig:
     slope_w: int
     sigmoid_seg_bits: int
     tanh_seg_bits: int
+    n_ifft: int = 1  # IFFTs side by side (ERNN_N_IFFT)
+    layer_skew: bool = False  # layers pipelined across steps (ERNN_LAYER_SKEW)
+    real_bins: bool = False  # real MAC lanes for bins 0 and k/2 (ERNN_REAL_BINS)
 
     @property
     def bins(self) -> int:
@@ -133,6 +146,9 @@ class HwConfig:
             slope_w=numerics.act_slope.word,
             sigmoid_seg_bits=numerics.sigmoid.seg_bits,
             tanh_seg_bits=numerics.tanh.seg_bits,
+            n_ifft=schedule.n_ifft(info, lanes),
+            layer_skew=schedule.layer_skew(info, lanes),
+            real_bins=dsp_pack.real_bins(info.block_size, lanes),
         )
 
 
@@ -232,6 +248,9 @@ def features(c: HwConfig, family: str = "xcu") -> dict[str, dict[str, float]]:
         + c.k * (c.cell_w + c.data_w)
     )
     mul_dsp = dsp_per_multiply(c.fft_w + 1, c.ws_w + 1, family)
+    # real lanes (bins 0 and k/2): one multiply instead of three, about half a lane's adders and registers
+    real_lanes = 2 * (p // bins) if c.real_bins else 0
+    lane_bits = 2 * c.acc_w + 2 * c.fft_w + 2 * c.ws_w
     # gearbox mux inputs x IFFT word; the shared rotation of the stored spectrum (min(P, bins) selects
     # of bins words); per-lane rounding of the accumulators
     gearbox = (
@@ -241,9 +260,9 @@ def features(c: HwConfig, family: str = "xcu") -> dict[str, dict[str, float]]:
     )
     return {
         "mac_lanes": {
-            "lut": p * (2 * c.acc_w + 2 * c.fft_w + 2 * c.ws_w),
-            "ff": p * (2 * c.acc_w + 2 * c.fft_w + 2 * c.ws_w),
-            "dsp": 3 * p * mul_dsp,
+            "lut": (p - real_lanes / 2) * lane_bits,
+            "ff": (p - real_lanes / 2) * lane_bits,
+            "dsp": (3 * p - 2 * real_lanes) * mul_dsp,
             "bram36": 0.0,
         },
         "weights": {
@@ -258,10 +277,10 @@ def features(c: HwConfig, family: str = "xcu") -> dict[str, dict[str, float]]:
             "dsp": 3 * twiddle_multipliers(c.k, False) * dsp_per_multiply(c.fft_w, 18, family),
             "bram36": 0.0,
         },
-        "ifft": {
-            "lut": butterflies * c.ifft_w,
-            "ff": butterflies * c.ifft_w,
-            "dsp": 3 * twiddle_multipliers(c.k, True) * dsp_per_multiply(c.ifft_w + 1, 19, family),
+        "ifft": {  # per IFFT, times the IFFTs side by side
+            "lut": c.n_ifft * butterflies * c.ifft_w,
+            "ff": c.n_ifft * butterflies * c.ifft_w,
+            "dsp": c.n_ifft * 3 * twiddle_multipliers(c.k, True) * dsp_per_multiply(c.ifft_w + 1, 19, family),
             "bram36": 0.0,
         },
         "pe_control": {
@@ -345,8 +364,9 @@ def _raw_cycles(c: HwConfig) -> int:
     of the event-level timing model (:func:`ernn.export.timing.step_timing`: loads one block per clock
     when their producer has written them, the MAC rounds and the gearbox's drain, the one IFFT at a row
     block per clock, the cell unit at k / CELL_LANES beats per block, the jobs in table order, the
-    controller's hand-off clocks). It is within 4 % of every measured sample (docs/dse.md)."""
-    return step_timing(c.shape, c.lanes, c.cell_lanes).cycles
+    controller's hand-off clocks), with the configuration's IFFTs and layer order. It is within 4 % of every
+    measured sample (docs/dse.md)."""
+    return step_timing(c.shape, c.lanes, c.cell_lanes, iffts=c.n_ifft, layer_skew=c.layer_skew).cycles
 
 
 def _extra_jobs(c: HwConfig) -> int:
