@@ -31,6 +31,7 @@ compares the simulated steady state with it. :func:`default_lanes` picks P.
 
 from __future__ import annotations
 
+import functools
 import math
 import re
 from dataclasses import asdict, astuple, dataclass, fields
@@ -74,7 +75,8 @@ CELL_LANES_SLACK = 0.10
 def cell_lanes(info: ModelShape, lanes: int, iffts: int | None = None) -> int:
     """Hidden units per cell-unit beat (``ERNN_CELL_LANES``) for a shape on P = ``lanes`` with ``iffts``
     IFFTs side by side (default :func:`n_ifft`): the fewest of k/4, k/2, k whose step time
-    (:func:`ernn.export.timing.step_timing`) is within ``CELL_LANES_SLACK`` of k lanes'.
+    (:func:`ernn.export.timing.step_timing`, with the layers as :func:`layer_skew` issues them) is within
+    ``CELL_LANES_SLACK`` of k lanes'.
 
     k / 4 keeps pace with rows that arrive four per hidden block at one per clock, which is how an LSTM's
     gate job delivers them. A GRU's block needs rows of three jobs (r, z of the first; in and hn of the
@@ -83,15 +85,15 @@ def cell_lanes(info: ModelShape, lanes: int, iffts: int | None = None) -> int:
     bottleneck (GRU 6 -> 32, k 4, P 32: 89 clocks per step at 1 lane, 65 at 4; docs/accelerator.md).
     """
     if iffts is None:
-        iffts = n_ifft(info, lanes)
-    return _cell_lanes(info, lanes, iffts)[0]
+        return _design(info, lanes).cell_lanes
+    return _cell_lanes(info, lanes, iffts, layer_skew(info, lanes))[0]
 
 
-def _cell_lanes(info: ModelShape, lanes: int, iffts: int) -> tuple[int, int]:
-    """:func:`cell_lanes` for ``iffts`` IFFTs, and the step time it gives."""
+def _cell_lanes(info: ModelShape, lanes: int, iffts: int, skew: bool) -> tuple[int, int]:
+    """:func:`cell_lanes` for ``iffts`` IFFTs and the layers pipelined or not, and the step time it gives."""
     k = info.block_size
     options = sorted({default_cell_lanes(k), max(1, k // 2), k})
-    times = {cl: step_timing(info, lanes, cl, iffts=iffts).cycles for cl in options}
+    times = {cl: step_timing(info, lanes, cl, iffts=iffts, layer_skew=skew).cycles for cl in options}
     best = min(times.values())
     cl = next(cl for cl in options if times[cl] <= best * (1 + CELL_LANES_SLACK))
     return cl, times[cl]
@@ -103,24 +105,62 @@ N_IFFT_OPTIONS = (1, 2, 4, 8)
 N_IFFT_GAIN = 0.05
 
 
+@dataclass(frozen=True)
+class Design:
+    """The exporter's choice of IFFTs, cell lanes and layer order for a shape and P, and its step time."""
+
+    n_ifft: int
+    cell_lanes: int
+    layer_skew: bool
+    cycles: int  # the timing model's steady-state clocks per step of this design
+
+
+def _choose_iffts(info: ModelShape, lanes: int, skew: bool) -> Design:
+    """IFFTs doubled from one while the step (each with its :func:`_cell_lanes`) drops by more than
+    ``N_IFFT_GAIN``, the layers issued as ``skew`` says."""
+    cl, time = _cell_lanes(info, lanes, 1, skew)
+    chosen = Design(1, cl, skew, time)
+    for n in N_IFFT_OPTIONS[1:]:
+        cl, t = _cell_lanes(info, lanes, n, skew)
+        if t >= chosen.cycles * (1 - N_IFFT_GAIN):
+            break
+        chosen = Design(n, cl, skew, t)
+    return chosen
+
+
+@functools.lru_cache(maxsize=1024)
+def _design(info: ModelShape, lanes: int) -> Design:
+    """The exporter's design for ``info`` on P = ``lanes`` (:func:`n_ifft`, :func:`cell_lanes`,
+    :func:`layer_skew`): the IFFTs and cell lanes are chosen for the layers in order and for the layers
+    pipelined across steps, each priced as it will run, and the faster of the two is taken (in order on
+    a tie, and always for one layer). Choosing the IFFTs for the in-order schedule and then pipelining
+    the layers missed designs where the pipelined schedule needs more IFFTs: 2-layer LSTM 8 -> 53, k 4,
+    P 153 (docs/accelerator.md)."""
+    check_lanes(lanes)
+    in_order = _choose_iffts(info, lanes, False)
+    if info.num_layers < 2:
+        return in_order
+    pipelined = _choose_iffts(info, lanes, True)
+    return pipelined if pipelined.cycles < in_order.cycles else in_order
+
+
+def design(info: ModelShape, lanes: int) -> Design:
+    """The exporter's IFFTs, cell lanes and layer order for ``info`` on P = ``lanes`` (see :func:`_design`)."""
+    return _design(info, lanes)
+
+
 def n_ifft(info: ModelShape, lanes: int) -> int:
     """IFFTs side by side in the PE (``ERNN_N_IFFT``) for a shape on P = ``lanes``: starting from one,
     doubled while the step time (:func:`ernn.export.timing.step_timing`, each with its
-    :func:`cell_lanes`) drops by more than ``N_IFFT_GAIN``.
+    :func:`cell_lanes`, the layers as :func:`layer_skew` issues them) drops by more than ``N_IFFT_GAIN``.
 
     The one IFFT takes one row block per clock; when P is large against a job's rows x (k/2 + 1)
     units, a round finishes many row blocks at once and they queue there (every row of a step needs
-    h_{t-1}'s last block). Each extra IFFT costs its multipliers and the gate buffer a write lane
-    (docs/accelerator.md), so it is taken only for a real gain: LSTM 12 -> 24, k 4, P 256 gets four.
+    h_{t-1}'s last block), and the MACs of the next round wait until the gearbox has handed the round on.
+    Each extra IFFT costs its multipliers and the gate buffer a write lane (docs/accelerator.md), so it
+    is taken only for a real gain: LSTM 12 -> 24, k 4, P 256 gets four.
     """
-    check_lanes(lanes)
-    chosen, time = 1, _cell_lanes(info, lanes, 1)[1]
-    for n in N_IFFT_OPTIONS[1:]:
-        t = _cell_lanes(info, lanes, n)[1]
-        if t >= time * (1 - N_IFFT_GAIN):
-            break
-        chosen, time = n, t
-    return chosen
+    return _design(info, lanes).n_ifft
 
 
 def layer_skew(info: ModelShape, lanes: int) -> bool:
@@ -129,17 +169,11 @@ def layer_skew(info: ModelShape, lanes: int) -> bool:
     for another of the same slot and each layer's recurrence chain overlaps the other layers' work.
 
     Taken where the timing model (:func:`ernn.export.timing.step_timing`, ``layer_skew=True``, with the
-    exporter's IFFTs and cell lanes) says the step gets faster; never for one layer (nothing to pipeline).
-    The cost is a second copy of every layer's h (by step parity) and one step more of output latency
-    per layer above the first (docs/accelerator.md).
+    IFFTs and cell lanes chosen for it) says the step gets faster than the best design in order; never for
+    one layer (nothing to pipeline). The cost is a second copy of every layer's h (by step parity) and one
+    step more of output latency per layer above the first (docs/accelerator.md).
     """
-    check_lanes(lanes)
-    if info.num_layers < 2:
-        return False
-    n = n_ifft(info, lanes)
-    cl = cell_lanes(info, lanes, n)
-    in_order = step_timing(info, lanes, cl, iffts=n).cycles
-    return step_timing(info, lanes, cl, iffts=n, layer_skew=True).cycles < in_order
+    return _design(info, lanes).layer_skew
 
 
 def check_lanes(lanes: int) -> int:
@@ -324,11 +358,19 @@ def cycle_model(info: ModelShape, lanes: int) -> CycleModel:
     issue = sum(job.words(bins, lanes) for job in jobs)
     depth = pe_latency(k) + CELL_LATENCY[info.cell] + (pe_latency(k) if info.proj_size else 0)
     mac_cycles = _cdiv(macs, lanes)
-    n = n_ifft(info, lanes)
-    cl = cell_lanes(info, lanes, n)
-    skew = layer_skew(info, lanes)
-    predicted = step_timing(info, lanes, cl, iffts=n, layer_skew=skew).cycles
-    return CycleModel(lanes, macs, mac_cycles, depth, mac_cycles + depth, issue, cl, predicted, n, skew)
+    d = design(info, lanes)
+    return CycleModel(
+        lanes,
+        macs,
+        mac_cycles,
+        depth,
+        mac_cycles + depth,
+        issue,
+        d.cell_lanes,
+        d.cycles,
+        d.n_ifft,
+        d.layer_skew,
+    )
 
 
 def default_lanes(info: ModelShape) -> int:

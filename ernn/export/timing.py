@@ -75,7 +75,8 @@ def step_timing(
     p = _cdiv(info.hidden_size, k)
     qh = _cdiv(info.output_size, k)
     beats = k // cell_lanes
-    drain = _cdiv(lanes, bins)
+    # clocks the gearbox needs to hand a full round of P units on to the IFFTs, ``iffts`` row blocks a clock
+    drain = _cdiv(_cdiv(lanes, bins), iffts)
     jobs = all_jobs(info)
     # producer times: (layer, step) -> per block the clock its h (or m) block is written
     h_done: dict[tuple[int, int], list[int]] = {}
