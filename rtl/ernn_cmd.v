@@ -168,6 +168,7 @@ localparam integer QX0_LAST_I = QX0 - 1;
 localparam [IDX_W-1:0] QX0_LAST = QX0_LAST_I[IDX_W-1:0];
 
 // job kinds (ernn_job_table)
+localparam [1:0] JOB_GATE = 2'd0;
 localparam [1:0] JOB_PROJ = 2'd3;
 
 // load sources
@@ -377,7 +378,9 @@ wire ld_req = cmd_state_reg == CMD_LOAD && ld_avail && ld_credit;
 wire ld_last = ld_idx_reg == job_load_last;
 wire ld_pop = ld_count_reg != 3'd0 && m_axis_tready;
 
-assign frame_free = ld_req && ld_src == SRC_FRAME && ld_idx_reg == QX0_LAST;
+// the frame is released by the gate job, its last reader: a GRU stage issued in the order in, rz,
+// hn (the exporter's gru_in_first) loads x_t in the in job and again in the rz job
+assign frame_free = ld_req && ld_src == SRC_FRAME && ld_idx_reg == QX0_LAST && job_kind == JOB_GATE;
 
 assign h_rd_en = ld_req && ld_src == SRC_H;
 assign h_rd_addr = ld_haddr;

@@ -17,7 +17,8 @@ E-RNN toolkit: PE job table of an exported model (decoder and elaboration-time c
  * 1's, ...), of FIELDS unsigned 32-bit fields, row 0 and field 0 in the highest bits:
  *
  *   0 kind        0 gate (LSTM i,f,g,o / GRU r,z rows, (block, gate) order), 1 in (W_in x),
- *                 2 hn (W_hn h), 3 proj (W_hr m)
+ *                 2 hn (W_hn h), 3 proj (W_hr m); a GRU stage is gate, in, hn or in, gate, hn
+ *                 (the in job first loads x_t itself, and the gate job loads it again)
  *   1 layer       2 rows (row blocks)            3 blocks (output blocks)
  *   4 load_count  blocks FFT'd into spectrum slots 0..load_count-1
  *   5 x_blocks    the first of them that are x_t (the rest h_{t-1}; a projection loads m_t)
@@ -35,7 +36,7 @@ E-RNN toolkit: PE job table of an exported model (decoder and elaboration-time c
  *
  * With CHECK = 1 the table is checked at elaboration against the datapath it drives
  * ($error): the format (FIELDS); the order (each layer's jobs gate[, proj] for an LSTM,
- * gate, in, hn for a GRU, layers in order); the rows and blocks of each kind (the gate
+ * gate, in, hn or in, gate, hn for a GRU, layers in order); the rows and blocks of each kind (the gate
  * buffer holds p blocks of four slots, the h memory q_h blocks per layer); loads and
  * reads within the XBUF_DEPTH spectrum slots, layer 0 loading the frame's blocks;
  * state addresses within the memories; and the weight regions, ceil(rows (K/2+1) / P)
@@ -135,6 +136,8 @@ localparam F_XBASE = 9;
 localparam F_HBASE = 10;
 localparam F_CBASE = 11;
 localparam KIND_GATE = 0;
+localparam KIND_IN = 1;
+localparam KIND_HN = 2;
 localparam KIND_PROJ = 3;
 
 // stored spectrum bins per block
@@ -204,25 +207,30 @@ endfunction
 // ---------------------------------------------------------------------------------------
 // elaboration-time checks: the first offending row of each kind of check, -1 if none
 
-// the kind of the job at position pos of a stage
-function integer stage_kind(input integer pos);
+// the kind of the job at position pos of a stage; in_first: a GRU stage in the order in, gate, hn
+function integer stage_kind(input integer pos, input integer in_first);
     begin
-        if (pos == 0) begin
-            stage_kind = KIND_GATE;
-        end else if (CELL_LSTM) begin
-            stage_kind = KIND_PROJ;
+        if (CELL_LSTM) begin
+            stage_kind = pos == 0 ? KIND_GATE : KIND_PROJ;
+        end else if (pos == 2) begin
+            stage_kind = KIND_HN;
+        end else if (in_first != 0) begin
+            stage_kind = pos == 0 ? KIND_IN : KIND_GATE;
         end else begin
-            stage_kind = pos;  // GRU: in = 1, hn = 2
+            stage_kind = pos == 0 ? KIND_GATE : KIND_IN;
         end
     end
 endfunction
 
+// a stage's order follows from its first job: a GRU stage may start with the in job (the hn
+// job stays last, so a block is complete in the gate buffer at its hn row either way)
 function integer bad_order(input integer n);
-    integer j;
+    integer j, in_first;
     begin
         bad_order = -1;
         for (j = n - 1; j >= 0; j = j - 1) begin
-            if (field(j, F_LAYER) != j / NJOBS || field(j, F_KIND) != stage_kind(j % NJOBS)) begin
+            in_first = field(j - j % NJOBS, F_KIND) == KIND_IN ? 1 : 0;
+            if (field(j, F_LAYER) != j / NJOBS || field(j, F_KIND) != stage_kind(j % NJOBS, in_first)) begin
                 bad_order = j;
             end
         end
@@ -250,7 +258,8 @@ function integer bad_slots(input integer n);
         for (j = n - 1; j >= 0; j = j - 1) begin
             if (field(j, F_LOAD) > XBUF_DEPTH || field(j, F_XBLK) > field(j, F_LOAD)
                     || field(j, F_RCOUNT) < 1 || field(j, F_RBASE) + field(j, F_RCOUNT) > XBUF_DEPTH
-                    || (field(j, F_LAYER) == 0 && field(j, F_KIND) == KIND_GATE && field(j, F_XBLK) != QX0)) begin
+                    || (field(j, F_LAYER) == 0 && field(j, F_LOAD) > 0 && field(j, F_KIND) != KIND_PROJ
+                        && field(j, F_XBLK) != QX0)) begin
                 bad_slots = j;
             end
         end
@@ -321,7 +330,7 @@ initial begin
             $finish;
         end
         if (BAD_ORDER >= 0) begin
-            $error("Error: ernn_job_table job %0d is out of order: each layer in turn needs the jobs gate, proj (LSTM, proj with a projection only) or gate, in, hn (GRU)",
+            $error("Error: ernn_job_table job %0d is out of order: each layer in turn needs the jobs gate, proj (LSTM, proj with a projection only) or gate, in, hn or in, gate, hn (GRU)",
                 BAD_ORDER);
             $finish;
         end

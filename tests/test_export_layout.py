@@ -159,6 +159,19 @@ def test_job_table_text_that_does_not_match_is_refused():
         hw_layout.job_table_lines([dataclasses.replace(table[0], w_base=1 << 32)])
 
 
+def test_gru_header_in_either_job_order_is_accepted():
+    """A GRU's table may hold rz, in, hn (directories exported before the exporter chose the order) or
+    in, rz, hn (``schedule.gru_in_first``); any other order is not this model's schedule."""
+    net = GoldenNetwork(random_model("gru", 36, 14, block_size=4, seed=1))
+    for in_first in (False, True):
+        table = hw_layout.job_table(net.info, 57, in_first)
+        hw_layout.check_header("\n".join(hw_layout.job_table_lines(table)), net, 57)
+    bad = hw_layout.job_table(net.info, 57, True)
+    bad[1], bad[2] = bad[2], bad[1]
+    with pytest.raises(ValueError, match="the job table differs"):
+        hw_layout.check_header("\n".join(hw_layout.job_table_lines(bad)), net, 57)
+
+
 def test_cycle_model_and_default_lanes_of_the_default_model():
     info = describe_model(random_model("lstm", 12, 32, block_size=8))
     k, bins = 8, 5
@@ -187,7 +200,8 @@ def test_export_records_the_hardware_choices(tmp_path):
     assert hw["cell_lanes"] == hw_layout.cell_lanes(model.net.info, 5) and 4 % hw["cell_lanes"] == 0
     assert hw["cycles_per_step"] == hw_layout.cycle_model(model.net.info, 5).as_dict()
     header = (out / "ernn_params.vh").read_text()
-    assert hw_layout.parse_job_table(header) == hw_layout.job_table(model.net.info, 5)
+    in_first = hw_layout.gru_in_first(model.net.info, 5)
+    assert hw_layout.parse_job_table(header) == hw_layout.job_table(model.net.info, 5, in_first)
     assert "localparam integer ERNN_LANES = 5;" in header
     assert f"localparam integer ERNN_W_DEPTH = {hw['pe_weight_words']};" in header
     lines = (out / "mem" / "pe_weights.mem").read_text().split()

@@ -49,8 +49,14 @@ class Job:
         return self.rows // self.gates
 
 
-def stage_jobs(info: ModelShape, layer: int) -> list[Job]:
-    """The PE jobs of one layer's time step, in issue order (see the module docstring)."""
+def stage_jobs(info: ModelShape, layer: int, in_first: bool = False) -> list[Job]:
+    """The PE jobs of one layer's time step, in issue order (see the module docstring).
+
+    ``in_first`` (GRU only): the stage's jobs in the order in, rz, hn. The in job (W_in x) needs no
+    h_{t-1}, so issued first it runs while the PE waits for the previous step's cell, and leaves the
+    recurrence loop; it loads x_t itself (slots 0..q_x-1) and the rz job loads x_t again with h_{t-1}
+    (loads always start at slot 0), so x_t costs q_x more FFT loads per stage. The hn rows stay last,
+    so every block is complete at its hn row as before (docs/accelerator.md)."""
     k = info.block_size
     p = _cdiv(info.hidden_size, k)
     qh = _cdiv(info.output_size, k)
@@ -60,12 +66,14 @@ def stage_jobs(info: ModelShape, layer: int) -> list[Job]:
         if info.proj_size:
             jobs.append(Job(layer, "proj", _cdiv(info.proj_size, k), 0, p, p))
         return jobs
-    return [
-        Job(layer, "gate", 2 * p, 0, qx + qh, qx + qh, qx, 2),
-        Job(layer, "in", p, 0, qx, 0),
-        Job(layer, "hn", p, qx, qh, 0),
-    ]
+    gate = Job(layer, "gate", 2 * p, 0, qx + qh, qx + qh, qx, 2)
+    hn = Job(layer, "hn", p, qx, qh, 0)
+    if in_first:
+        return [Job(layer, "in", p, 0, qx, qx, qx), gate, hn]
+    return [gate, Job(layer, "in", p, 0, qx, 0), hn]
 
 
-def all_jobs(info: ModelShape) -> list[Job]:
-    return [job for layer in range(info.num_layers) for job in stage_jobs(info, layer)]
+def all_jobs(info: ModelShape, in_first: bool = False) -> list[Job]:
+    """The PE jobs of one time step: layer 0's stage, then layer 1's, ... (``in_first``: see
+    :func:`stage_jobs`)."""
+    return [job for layer in range(info.num_layers) for job in stage_jobs(info, layer, in_first)]

@@ -44,6 +44,7 @@ from ernn.export.schedule import (
     cycle_model,
     default_cell_lanes,
     default_lanes,
+    gru_in_first,
     job_table,
     job_table_lines,
     layer_skew,
@@ -71,6 +72,7 @@ __all__ = [
     "cycle_model",
     "default_cell_lanes",
     "default_lanes",
+    "gru_in_first",
     "job_spectra",
     "job_table",
     "job_table_lines",
@@ -161,7 +163,8 @@ def pe_weight_image(params: dict[str, Any], info: ModelInfo, lanes: int, word: i
     """The whole PE weight memory: every job of every layer in issue order, each at its job-table
     ``w_base``."""
     words: list[int] = []
-    for job, entry in zip(all_jobs(info), job_table(info, lanes), strict=True):
+    in_first = gru_in_first(info, lanes)
+    for job, entry in zip(all_jobs(info, in_first), job_table(info, lanes, in_first), strict=True):
         re, im = job_spectra(params, job.layer, job.kind)
         assert re.shape[:2] == (job.rows, job.read_count), (job, re.shape)
         assert entry.w_base == len(words), (entry, len(words))
@@ -243,9 +246,10 @@ class HardwareConfig:
 
 
 def check_header(header: str, net: GoldenNetwork, lanes: int) -> None:
-    """ValueError when the header's job table is not this model's schedule for P = ``lanes``."""
+    """ValueError when the header's job table is not this model's schedule for P = ``lanes`` (a GRU's in
+    either job order: directories exported before the exporter chose the order hold rz, in, hn)."""
     table = parse_job_table(header)
-    if table != job_table(net.info, lanes):
+    if all(table != job_table(net.info, lanes, in_first) for in_first in (False, True)):
         raise ValueError(
             f"the job table differs from this model's schedule for P = {lanes} (ernn.export.schedule.job_table)"
         )
@@ -269,7 +273,7 @@ def write_memories(net: GoldenNetwork, mem_dir: Path, lanes: int) -> HardwareCon
         pw = cfg.peephole.word
         _write_words(mem_dir / FILES["peephole"], _pack(peephole_image(params, info), pw), 3 * k * pw)
         files["peephole"] = FILES["peephole"]
-    jobs = tuple(job_table(info, lanes))
+    jobs = tuple(job_table(info, lanes, gru_in_first(info, lanes)))
     n = n_ifft(info, lanes)
     skew = layer_skew(info, lanes)
     return HardwareConfig(

@@ -43,7 +43,7 @@ from ernn.shape import ModelShape
 from .jobs import CELL_LATENCY, _cdiv, all_jobs
 from .jobs import Job as Job  # the job list's names, as schedule has always offered them
 from .jobs import stage_jobs as stage_jobs
-from .timing import step_timing
+from .timing import MREG, step_timing
 
 #: Latency of a PE job beyond its MAC issue (rtl/ernn_pe.v header, docs/pe.md): command -> first block 1,
 #: FFT 2 log2 k - 2, lane registers 3, rounding 1, gearbox 1, IFFT input 1, IFFT 2 log2 k - 2, output 1.
@@ -84,16 +84,23 @@ def cell_lanes(info: ModelShape, lanes: int, iffts: int | None = None) -> int:
     still to do: with P large enough that the rows come at one per clock, k / 4 lanes make the cell the
     bottleneck (GRU 6 -> 32, k 4, P 32: 89 clocks per step at 1 lane, 65 at 4; docs/accelerator.md).
     """
+    d = _design(info, lanes)
     if iffts is None:
-        return _design(info, lanes).cell_lanes
-    return _cell_lanes(info, lanes, iffts, layer_skew(info, lanes))[0]
+        return d.cell_lanes
+    return _cell_lanes(info, lanes, iffts, d.layer_skew, d.in_first)[0]
 
 
-def _cell_lanes(info: ModelShape, lanes: int, iffts: int, skew: bool) -> tuple[int, int]:
-    """:func:`cell_lanes` for ``iffts`` IFFTs and the layers pipelined or not, and the step time it gives."""
+def _cell_lanes(
+    info: ModelShape, lanes: int, iffts: int, skew: bool, in_first: bool = False
+) -> tuple[int, int]:
+    """:func:`cell_lanes` for ``iffts`` IFFTs, the layers pipelined or not and the GRU job order, and the
+    step time it gives."""
     k = info.block_size
     options = sorted({default_cell_lanes(k), max(1, k // 2), k})
-    times = {cl: step_timing(info, lanes, cl, iffts=iffts, layer_skew=skew).cycles for cl in options}
+    times = {
+        cl: step_timing(info, lanes, cl, iffts=iffts, layer_skew=skew, in_first=in_first).cycles
+        for cl in options
+    }
     best = min(times.values())
     cl = next(cl for cl in options if times[cl] <= best * (1 + CELL_LANES_SLACK))
     return cl, times[cl]
@@ -113,35 +120,42 @@ class Design:
     cell_lanes: int
     layer_skew: bool
     cycles: int  # the timing model's steady-state clocks per step of this design
+    in_first: bool = False  # GRU stages in the job order in, rz, hn (:func:`gru_in_first`)
 
 
-def _choose_iffts(info: ModelShape, lanes: int, skew: bool) -> Design:
+def _choose_iffts(info: ModelShape, lanes: int, skew: bool, in_first: bool) -> Design:
     """IFFTs doubled from one while the step (each with its :func:`_cell_lanes`) drops by more than
-    ``N_IFFT_GAIN``, the layers issued as ``skew`` says."""
-    cl, time = _cell_lanes(info, lanes, 1, skew)
-    chosen = Design(1, cl, skew, time)
+    ``N_IFFT_GAIN``, the layers issued as ``skew`` says and the GRU jobs as ``in_first``."""
+    cl, time = _cell_lanes(info, lanes, 1, skew, in_first)
+    chosen = Design(1, cl, skew, time, in_first)
     for n in N_IFFT_OPTIONS[1:]:
-        cl, t = _cell_lanes(info, lanes, n, skew)
+        cl, t = _cell_lanes(info, lanes, n, skew, in_first)
         if t >= chosen.cycles * (1 - N_IFFT_GAIN):
             break
-        chosen = Design(n, cl, skew, t)
+        chosen = Design(n, cl, skew, t, in_first)
     return chosen
 
 
 @functools.lru_cache(maxsize=1024)
 def _design(info: ModelShape, lanes: int) -> Design:
     """The exporter's design for ``info`` on P = ``lanes`` (:func:`n_ifft`, :func:`cell_lanes`,
-    :func:`layer_skew`): the IFFTs and cell lanes are chosen for the layers in order and for the layers
-    pipelined across steps, each priced as it will run, and the faster of the two is taken (in order on
-    a tie, and always for one layer). Choosing the IFFTs for the in-order schedule and then pipelining
-    the layers missed designs where the pipelined schedule needs more IFFTs: 2-layer LSTM 8 -> 53, k 4,
-    P 153 (docs/accelerator.md)."""
+    :func:`layer_skew`, :func:`gru_in_first`): the IFFTs and cell lanes are chosen for each schedule
+    (layers in order or pipelined across steps; for a GRU, the job orders rz, in, hn and in, rz, hn),
+    each priced as it will run, and the fastest is taken (on a tie the earlier of: in order, pipelined;
+    rz first, in first). Choosing the IFFTs for the in-order schedule and then pipelining the layers
+    missed designs where the pipelined schedule needs more IFFTs: 2-layer LSTM 8 -> 53, k 4, P 153
+    (docs/accelerator.md)."""
+    return min(candidates(info, lanes), key=lambda d: d.cycles)  # min keeps the first of equals
+
+
+def candidates(info: ModelShape, lanes: int) -> list[Design]:
+    """The designs the exporter chooses among (:func:`design`), in order of preference on a tie: for
+    each GRU job order (rz first, in first) the layers in order, then pipelined, each with the IFFTs
+    and cell lanes chosen for it."""
     check_lanes(lanes)
-    in_order = _choose_iffts(info, lanes, False)
-    if info.num_layers < 2:
-        return in_order
-    pipelined = _choose_iffts(info, lanes, True)
-    return pipelined if pipelined.cycles < in_order.cycles else in_order
+    skews = (False, True) if info.num_layers > 1 else (False,)
+    orders = (False, True) if info.cell == "gru" else (False,)
+    return [_choose_iffts(info, lanes, skew, in_first) for in_first in orders for skew in skews]
 
 
 def design(info: ModelShape, lanes: int) -> Design:
@@ -174,6 +188,15 @@ def layer_skew(info: ModelShape, lanes: int) -> bool:
     step more of output latency per layer above the first (docs/accelerator.md).
     """
     return _design(info, lanes).layer_skew
+
+
+def gru_in_first(info: ModelShape, lanes: int) -> bool:
+    """Whether the exporter issues a GRU stage's jobs in the order in, rz, hn (``job_table(...,
+    in_first=True)``): the in job (W_in x) needs no h_{t-1}, so issued first it fills the PE while the
+    step waits for the previous cell, and the recurrence loop keeps only rz and hn (the cost: x_t is
+    FFT'd twice per stage). Taken where the timing model says the step gets faster; never for an LSTM.
+    """
+    return _design(info, lanes).in_first
 
 
 def check_lanes(lanes: int) -> int:
@@ -224,15 +247,16 @@ class JobEntry:
 JOB_FIELDS = tuple(f.name for f in fields(JobEntry))
 
 
-def job_table(info: ModelShape, lanes: int) -> list[JobEntry]:
-    """The job table of one time step for P = ``lanes`` (issue order; see :class:`JobEntry`)."""
+def job_table(info: ModelShape, lanes: int, in_first: bool = False) -> list[JobEntry]:
+    """The job table of one time step for P = ``lanes`` (issue order; see :class:`JobEntry`);
+    ``in_first``: GRU stages in the job order in, rz, hn (:func:`gru_in_first` is the exporter's choice)."""
     check_lanes(lanes)
     k = info.block_size
     bins = k // 2 + 1
     p = _cdiv(info.hidden_size, k)
     qh = _cdiv(info.output_size, k)
     table, w_base = [], 0
-    for job in all_jobs(info):
+    for job in all_jobs(info, in_first):
         table.append(
             JobEntry(
                 kind=JOB_KINDS.index(job.kind),
@@ -315,8 +339,10 @@ def parse_job_table(header: str) -> list[JobEntry]:
 # ------------------------------------------------------------------------------------------------------
 # cycle model
 def pe_latency(k: int) -> int:
-    """The PE's pipeline depth, 4 log2 k + 4 clocks (k = 8: 16, k = 16: 20; docs/pe.md "Latency")."""
-    return 4 * int(math.log2(k)) + PE_FIXED_LATENCY
+    """The PE's pipeline depth, 4 log2 k + 4 clocks, and with the multiplier outputs registered
+    (``timing.MREG``) 2 log2 k - 3 more (k = 8: 16 + 3, k = 16: 20 + 5; docs/pe.md "Latency")."""
+    lk = int(math.log2(k))
+    return 4 * lk + PE_FIXED_LATENCY + MREG * (2 * lk - 3)
 
 
 @dataclass(frozen=True)
@@ -333,6 +359,7 @@ class CycleModel:
     predicted: int  # steady-state cycles per step of the timing model (ernn.export.timing.step_timing)
     n_ifft: int = 1  # the exporter's IFFTs side by side for this shape and P (:func:`n_ifft`)
     layer_skew: bool = False  # the exporter pipelines the layers across steps (:func:`layer_skew`)
+    gru_in_first: bool = False  # GRU stages in the job order in, rz, hn (:func:`gru_in_first`)
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -370,6 +397,7 @@ def cycle_model(info: ModelShape, lanes: int) -> CycleModel:
         d.cycles,
         d.n_ifft,
         d.layer_skew,
+        d.in_first,
     )
 
 

@@ -39,6 +39,9 @@ from .jobs import CELL_LATENCY, all_jobs
 #: h/m memory read and the 4-entry FIFO in front of the PE, the PE command, the gate buffer to the feeder,
 #: the cell writer to the state memory, the projection's R12 writer
 HANDOFF = {"load": 2, "command": 1, "feeder": 2, "writer": 1, "proj_writer": 2}
+#: rtl/ernn_pe.v ``MREG`` (its default, 1): every multiplier's outputs registered, one clock more in each
+#: multiply stage of the FFT and the IFFT (stages 3..log2 k) and in the MAC lanes
+MREG = 1
 #: steps followed; the spacing of the last two is the steady state (the schedule does not depend on data)
 STEPS = 8
 
@@ -58,26 +61,33 @@ def _cdiv(a: int, b: int) -> int:
 
 
 def step_timing(
-    info: ModelShape, lanes: int, cell_lanes: int, *, iffts: int = 1, layer_skew: bool = False
+    info: ModelShape,
+    lanes: int,
+    cell_lanes: int,
+    *,
+    iffts: int = 1,
+    layer_skew: bool = False,
+    in_first: bool = False,
 ) -> StepTiming:
     """Clocks per time step of ``info`` on P = ``lanes``, ``cell_lanes`` cell lanes and ``iffts`` IFFTs
     side by side (``ERNN_N_IFFT``; see the module doc).
 
     ``layer_skew``: the stages issued as layer l of step t - l in the slot of step t (the layers pipelined
     across time steps, ``ERNN_LAYER_SKEW`` = 1, rtl/ernn_cmd.v) instead of in order; the exporter takes it
-    where this says the step gets faster (``schedule.layer_skew``).
+    where this says the step gets faster (``schedule.layer_skew``). ``in_first``: a GRU stage's jobs in
+    the order in, rz, hn (:func:`ernn.export.jobs.stage_jobs`).
     """
     k = info.block_size
     bins = k // 2 + 1
     lk = int(math.log2(k))
-    fft_lat = 2 * lk - 2
-    ifft_lat = 2 * lk - 2
+    fft_lat = 2 * lk - 2 + MREG * (lk - 2)
+    ifft_lat = 2 * lk - 2 + MREG * (lk - 2)
     p = _cdiv(info.hidden_size, k)
     qh = _cdiv(info.output_size, k)
     beats = k // cell_lanes
     # clocks the gearbox needs to hand a full round of P units on to the IFFTs, ``iffts`` row blocks a clock
     drain = _cdiv(_cdiv(lanes, bins), iffts)
-    jobs = all_jobs(info)
+    jobs = all_jobs(info, in_first)
     # producer times: (layer, step) -> per block the clock its h (or m) block is written
     h_done: dict[tuple[int, int], list[int]] = {}
     m_done: dict[tuple[int, int], list[int]] = {}
@@ -85,6 +95,7 @@ def step_timing(
     load_free = 0  # next clock a block can enter the FFT
     ifft_free = 0  # next clock the IFFT takes a row block
     cell_free = 0  # next clock the cell unit takes a block
+    buf_free = [0] * p  # per gate-buffer block: the clock the feeder has read its last stage's rows
     # pipelined, the last L - 1 slots drain (layer 0 idle) and their outputs come faster than the steady
     # state: frames run on past the STEPS whose output spacing is measured
     frames = STEPS + (info.num_layers - 1 if layer_skew else 0)
@@ -94,6 +105,7 @@ def step_timing(
             if not 0 <= t < frames:
                 continue
             stage_jobs = [j for j in jobs if j.layer == layer]
+            cell_job = [j for j in stage_jobs if j.kind != "proj"][-1]
             rows_out: dict[str, list[int]] = {}
             slots: list[int] = []  # clock each spectrum slot is written
             for job in stage_jobs:
@@ -123,12 +135,12 @@ def step_timing(
                     first = clock
                     if first >= ready:  # the rest is arithmetic: one round every `period` clocks
                         left = rounds - r
-                        round_done.extend(first + i * period + q + 4 for i in range(left))
+                        round_done.extend(first + i * period + q + 4 + MREG for i in range(left))
                         clock = first + (left - 1) * period + q
                         break
                     for j in range(q):
                         clock = max(clock + 1, read[j] + 1)
-                    round_done.append(clock + 4)  # lane registers, accumulate, rounding
+                    round_done.append(clock + 4 + MREG)  # lane registers, accumulate, rounding
                     if r + 1 < rounds:  # the gearbox takes the next round when this one's rows have left
                         clock = max(clock, first + drain)
                 pe_free = clock
@@ -138,12 +150,18 @@ def step_timing(
                     ready = round_done[((r + 1) * bins - 1) // lanes] + 1
                     at = max(ready, ifft_free)
                     ifft_free = at + 1 if (r + 1) % iffts == 0 else at
-                    times.append(at + 1 + ifft_lat + 1)
+                    written = at + 1 + ifft_lat + 1
+                    if job.kind != "proj" and buf_free[r // job.gates] > written:
+                        # the gate buffer still holds this block for the cell: the row waits, and
+                        # the IFFTs behind it
+                        written = buf_free[r // job.gates]
+                        ifft_free = max(ifft_free, written - ifft_lat - 1)
+                    times.append(written)
                 rows_out[job.kind] = times
                 if job.kind == "proj":
                     h_done[(layer, t)] = [x + HANDOFF["proj_writer"] for x in times[:qh]]
-                elif (job.kind == "gate" and info.cell == "lstm") or job.kind == "hn":
-                    cell_free, done = _cell(info, rows_out, p, beats, cell_free)
+                elif job is cell_job:  # the stage's last job before any projection feeds the cell
+                    cell_free, done = _cell(info, rows_out, p, beats, cell_free, buf_free)
                     if info.proj_size:
                         m_done[(layer, t)] = done
                     else:
@@ -160,10 +178,16 @@ def step_timing(
 
 
 def _cell(
-    info: ModelShape, rows_out: dict[str, list[int]], p: int, beats: int, cell_free: int
+    info: ModelShape,
+    rows_out: dict[str, list[int]],
+    p: int,
+    beats: int,
+    cell_free: int,
+    buf_free: list[int],
 ) -> tuple[int, list[int]]:
     """Cell unit: block i when all its gate rows are in the gate buffer and the previous block has left
-    (k / CELL_LANES beats each). Returns the next free clock and the clock each block's output is written."""
+    (k / CELL_LANES beats each); the feeder's read frees gate-buffer block i (``buf_free``, updated).
+    Returns the next free clock and the clock each block's output is written."""
     gates = 4 if info.cell == "lstm" else 2
     done = []
     for i in range(p):
@@ -171,6 +195,7 @@ def _cell(
         if info.cell == "gru":
             need = max(need, rows_out["in"][i], rows_out["hn"][i])
         at = max(need + HANDOFF["feeder"], cell_free)
+        buf_free[i] = at
         cell_free = at + beats
         done.append(at + beats - 1 + CELL_LATENCY[info.cell] + HANDOFF["writer"])
     return cell_free, done

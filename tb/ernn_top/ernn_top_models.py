@@ -63,17 +63,19 @@ def _locked(path: Path) -> Iterator[None]:
 
 
 def _hardware_current(out: Path) -> bool:
-    """Whether the cached export holds the hardware choices the exporter makes now (the cell lanes and the
-    PE's IFFTs depend on the schedule's timing model, not only on the case)."""
+    """Whether the cached export holds the hardware choices the exporter makes now (the cell lanes, the
+    PE's IFFTs and a GRU's job order depend on the schedule's timing model, not only on the case)."""
     if not (out / "config.json").is_file():
         return False
     hw = json.loads((out / "config.json").read_text()).get("hardware", {})
     info = export.ExportedModel(out).net.info
     lanes = hw.get("lanes", 0)
+    table = schedule.parse_job_table((out / "ernn_params.vh").read_text())
     return (
         hw.get("cell_lanes") == schedule.cell_lanes(info, lanes)
         and hw.get("n_ifft") == schedule.n_ifft(info, lanes)
         and hw.get("real_bins") == dsp_pack.real_bins(info.block_size, lanes)
+        and table == schedule.job_table(info, lanes, schedule.gru_in_first(info, lanes))
     )
 
 

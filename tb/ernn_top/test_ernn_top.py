@@ -335,8 +335,8 @@ def test_weight_depth_mismatch_is_refused(sim, tmp_path) -> None:
         ("w_base", r"ernn_job_table job 2: its weight words"),
         # job 0 reads one spectrum slot more than the PE has
         ("read_count", r"ernn_job_table job 0: its loads or reads leave the \d+ spectrum slots"),
-        # the layer-0 gate job and the W_in x job swapped
-        ("order", r"ernn_job_table job 0 is out of order"),
+        # the W_hn h job moved before the layer's second job (hn must come last)
+        ("order", r"ernn_job_table job 1 is out of order"),
     ],
 )
 def test_job_table_mismatch_is_refused(sim, damage, message) -> None:
@@ -352,7 +352,7 @@ def test_job_table_mismatch_is_refused(sim, damage, message) -> None:
         slots = int(header.split("ERNN_XBUF_DEPTH = ")[1].split(";")[0])
         bad[0] = dataclasses.replace(bad[0], read_count=slots + 1 - bad[0].read_base)
     else:
-        bad[0], bad[1] = bad[1], bad[0]
+        bad[1], bad[2] = bad[2], bad[1]
     damaged = header.replace(
         "\n".join(hw_layout.job_table_lines(table)), "\n".join(hw_layout.job_table_lines(bad))
     )
