@@ -1,8 +1,11 @@
-"""One block-circulant LSTM or GRU layer over a whole batch, every array batch-minor (features x batch).
+"""Block-circulant LSTM and GRU layers over a whole batch, every array batch-minor (features x batch).
 
 What :meth:`ernn.golden.network.GoldenNetwork.run` computes for a large batch, with the same integers and
-the same saturation counts, but laid out so that each step is four compiled passes over contiguous
-columns and one BLAS call:
+the same saturation counts, but laid out so that each step of a layer is four compiled passes over
+contiguous columns and one BLAS call. :func:`run_network` runs step-major: at step t it quantizes frame
+x_t of every active sequence (Q(data), straight into the caller's xq and a batch-minor buffer), then
+advances every layer one step, each layer's h_t the next one's input, so nothing of size T x batch is
+held in the batch-minor layout (a layer's state is two buffers used in turn). One step of a layer:
 
 1. the FFT of x_t and of h_{t-1} (``ernn.golden.unrolled.fft_pass``: Q(data) -> Q(fft_out)), both
    written into one float64 operand (bins, 2 q_x + 2 q_h, N): Re and Im of every block of x, then of h;
@@ -13,15 +16,15 @@ columns and one BLAS call:
    (checked once per layer, :func:`supported`);
 3. the IFFT pass (``unrolled.ifft_pass``): accumulator -> Q(ifft) -> IFFT -> Q(ifft_out), row g p k + j
    of its output being gate g, unit j;
-4. the cell update (``ernn.golden.batch_cells``), writing h_t (Q(data)) and c_t (Q(cell)) straight into
-   the layer's output sequence, which is the next step's h and the next layer's input.
+4. the cell update (``ernn.golden.batch_cells``), writing h_t (Q(data)) and c_t (Q(cell)), also stored
+   into the caller's (N, T, H) result while they are in cache.
 
 The batch is in the network's longest-first order, so the active sequences of step t are the first
-``active[t]`` columns; a finished sequence's columns stay zero. Saturation counts are summed over the
-steps and recorded once per layer under the names, and with the element totals, of the step-by-step path.
-:func:`supported` says which layers this covers (no projection, block size up to
-``unrolled.MAX_UNROLLED_BLOCK``, formats for which the float64 transforms and MAC are exact, activation
-tables that saturate no code); the network runs the others step by step as before.
+``active[t]`` columns. Saturation counts are summed over the steps and recorded once per layer under
+the names, and with the element totals, of the step-by-step path. :func:`supported` says which layers
+this covers (no projection, block size up to ``unrolled.MAX_UNROLLED_BLOCK``, formats for which the
+float64 transforms and MAC are exact, activation tables that saturate no code); the network runs the
+others step by step as before.
 """
 
 from __future__ import annotations
@@ -37,7 +40,7 @@ from .activation import activation_table
 from .cells import _full_table
 from .formats import QFormat, log2_exact
 from .matvec import Spectra
-from .ops import IntArray, SaturationLog
+from .ops import IntArray, SaturationLog, saturate
 
 _EXACT = 1 << 53
 
@@ -51,7 +54,7 @@ def _tables(cfg):
 
 
 def supported(layer) -> bool:
-    """Whether :func:`run_layer` runs ``layer`` (a ``network.QuantizedLayer``) bit-exactly."""
+    """Whether :func:`run_network` runs ``layer`` (a ``network.QuantizedLayer``) bit-exactly."""
     cfg = layer.cfg
     k = cfg.block_size
     if not (isinstance(layer.w_ih, Spectra) and isinstance(layer.w_hh, Spectra)) or layer.w_hr is not None:
@@ -84,78 +87,91 @@ def stacked_weights(layer) -> np.ndarray:
     return np.ascontiguousarray(np.concatenate((wi.stacked(), wh.stacked()), axis=2).astype(np.float64))
 
 
-def run_layer(
-    layer,
-    inp: IntArray,
-    active: IntArray,
-    log: SaturationLog | None = None,
-    store: tuple[IntArray, IntArray, IntArray | None] | None = None,
-) -> tuple[IntArray, IntArray | None]:
-    """Run ``layer`` over inp (T, >= q_x k, N) int64 Q(data), batch-minor, rows past the layer's input
-    zero; ``active[t]`` the number of leading columns that hold a frame at step t (non-increasing).
-    Returns h (T, q_h k, N) Q(data) (rows past the output width zero; the next layer's input) and, for
-    an LSTM, c (T, H, N) Q(cell). ``store`` (order, h_out, c_out): also store each step's h and c into
-    h_out (N, T, out) and c_out (N, T, H) (or None), sorted column s as row order[s]."""
-    cfg = layer.cfg
-    k = cfg.block_size
-    lk = log2_exact(k, name="block_size")
-    nb = k // 2 + 1
-    t_max, _, n = inp.shape
-    _, p, qx, _ = layer.w_ih.shape
-    qh = layer.w_hh.shape[2]
-    hidden = layer.hidden_size
-    pk = p * k
-    rr = 4 * p
-    w = stacked_weights(layer)
-    tables = _tables(cfg)
-    assert tables is not None  # supported() checked it
-    (sig, sig_lo), (tnh, tnh_lo) = tables
-    lstm = layer.cell == "lstm"
-    sh = kernels.lstm_shifts(cfg, sig_lo, tnh_lo) if lstm else kernels.gru_shifts(cfg, sig_lo, tnh_lo)
-    lims = kernels.cell_limits(cfg)
-    h_seq = np.zeros((t_max, qh * k, n), dtype=np.int64)
-    c_seq = np.zeros((t_max, hidden, n), dtype=np.int64) if lstm else None
-    h0 = np.zeros((qh * k, n), dtype=np.int64)
-    c0 = np.zeros((hidden, n), dtype=np.int64)
-    op = np.empty((nb, 2 * (qx + qh), n), dtype=np.float64)
-    acc = np.empty((nb, 2 * rr, n), dtype=np.float64)
-    y = np.empty((rr * k, n), dtype=np.int64)
-    fx = np.zeros(lk, dtype=np.int64)
-    fh = np.zeros(lk, dtype=np.int64)
-    fi = np.zeros(lk + 3, dtype=np.int64)
-    cc = np.zeros(4 if lstm else 3, dtype=np.int64)
-    frames = 0
-    kernels._use_threads()
-    for t in range(t_max):
-        m = int(active[t])
-        if m == 0:
-            break
-        frames += m
-        h_prev = h_seq[t - 1] if t else h0
-        fx += unrolled.fft_pass(inp[t], qx, m, cfg.twiddle, cfg.fft_out, op, 0).sum(axis=0)
-        fh += unrolled.fft_pass(h_prev, qh, m, cfg.twiddle, cfg.fft_out, op, 2 * qx).sum(axis=0)
-        np.matmul(w, op[:, :, :m], out=acc[:, :, :m])
-        fi += unrolled.ifft_pass(acc, rr, m, cfg, y).sum(axis=0)
-        if fi[0]:
+class _LayerRun:
+    """One layer's constants and step buffers for a batch of ``n`` columns. The state is two (rows, n)
+    buffers used in turn (h_{t-1} read, h_t written), so a step's state stays in cache; the active
+    columns only shrink, so the columns :m of h_{t-1} always hold the previous step."""
+
+    def __init__(self, layer, n: int) -> None:
+        cfg = layer.cfg
+        self.layer = layer
+        k = cfg.block_size
+        self.nb = k // 2 + 1
+        _, self.p, self.qx, _ = layer.w_ih.shape
+        self.qh = layer.w_hh.shape[2]
+        self.hidden = layer.hidden_size
+        self.w = stacked_weights(layer)
+        tables = _tables(cfg)
+        assert tables is not None  # supported() checked it
+        (self.sig, sig_lo), (self.tnh, tnh_lo) = tables
+        self.lstm = layer.cell == "lstm"
+        self.sh = (kernels.lstm_shifts if self.lstm else kernels.gru_shifts)(cfg, sig_lo, tnh_lo)
+        self.lims = kernels.cell_limits(cfg)
+        rr = 4 * self.p
+        self.h = [np.zeros((self.qh * k, n), dtype=np.int64) for _ in range(2)]  # rows past H stay zero
+        self.c = [np.zeros((self.hidden, n), dtype=np.int64) for _ in range(2)] if self.lstm else None
+        self.op = np.empty((self.nb, 2 * (self.qx + self.qh), n), dtype=np.float64)
+        self.acc = np.empty((self.nb, 2 * rr, n), dtype=np.float64)
+        self.y = np.empty((rr * k, n), dtype=np.int64)
+        lk = log2_exact(k, name="block_size")
+        self.fx = np.zeros(lk, dtype=np.int64)
+        self.fh = np.zeros(lk, dtype=np.int64)
+        self.fi = np.zeros(lk + 3, dtype=np.int64)
+        self.cc = np.zeros(4 if self.lstm else 3, dtype=np.int64)
+        self.frames = 0
+
+    def step(self, t: int, m: int, x: IntArray) -> tuple[IntArray, IntArray | None]:
+        """Step t for columns :m of x (>= q_x k rows, Q(data)): h_t (q_h k, n) (rows past H zero) and,
+        for an LSTM, c_t (H, n), both valid in columns :m."""
+        cfg, layer = self.layer.cfg, self.layer
+        rr, qx = 4 * self.p, self.qx
+        h_prev, h_new = self.h[(t + 1) % 2], self.h[t % 2]
+        self.frames += m
+        self.fx += unrolled.fft_pass(x, qx, m, cfg.twiddle, cfg.fft_out, self.op, 0).sum(axis=0)
+        self.fh += unrolled.fft_pass(h_prev, self.qh, m, cfg.twiddle, cfg.fft_out, self.op, 2 * qx).sum(
+            axis=0
+        )
+        np.matmul(self.w, self.op[:, :, :m], out=self.acc[:, :, :m])
+        self.fi += unrolled.ifft_pass(self.acc, rr, m, cfg, self.y).sum(axis=0)
+        if self.fi[0]:
             raise OverflowError(
                 f"accumulator value outside {cfg.accumulator}: numerics.accumulator.word is too small for this model"
             )
-        h_new = h_seq[t, :hidden]
-        if lstm:
-            c_prev = c_seq[t - 1] if t else c0
-            cc += batch_cells.lstm_cell(
-                m, y, pk, c_prev, layer.bias, layer.peephole, sig, tnh, sh, lims, h_new, c_seq[t]
+        pk = self.p * cfg.block_size
+        if self.c is not None:
+            c_prev, c_new = self.c[(t + 1) % 2], self.c[t % 2]
+            self.cc += batch_cells.lstm_cell(
+                m,
+                self.y,
+                pk,
+                c_prev,
+                layer.bias,
+                layer.peephole,
+                self.sig,
+                self.tnh,
+                self.sh,
+                self.lims,
+                h_new[: self.hidden],
+                c_new,
             )
-        else:
-            cc += batch_cells.gru_cell(m, y, pk, h_prev, layer.bias, layer.b_hn, sig, tnh, sh, lims, h_new)
-        if store is not None:
-            order, h_out, c_out = store
-            _store_step_kernel(h_new, m, order, t, h_out)
-            if c_out is not None and c_seq is not None:
-                _store_step_kernel(c_seq[t], m, order, t, c_out)
-    if log is not None:
-        _record(log, layer, frames, fx, fh, fi, cc)
-    return h_seq, c_seq
+            return h_new, c_new
+        self.cc += batch_cells.gru_cell(
+            m,
+            self.y,
+            pk,
+            h_prev,
+            layer.bias,
+            layer.b_hn,
+            self.sig,
+            self.tnh,
+            self.sh,
+            self.lims,
+            h_new[: self.hidden],
+        )
+        return h_new, None
+
+    def record(self, log: SaturationLog) -> None:
+        _record(log, self.layer, self.frames, self.fx, self.fh, self.fi, self.cc)
 
 
 def _record(log: SaturationLog, layer, frames: int, fx, fh, fi, cc) -> None:
@@ -192,40 +208,89 @@ def _record(log: SaturationLog, layer, frames: int, fx, fh, fi, cc) -> None:
         log.record("hidden", int(cc[2]), size)
 
 
-def run_layers(
-    layers, inp: IntArray, active: IntArray, log: SaturationLog, order: IntArray
-) -> tuple[list[IntArray], list[IntArray] | None]:
-    """Every layer on a batch inp (N, T, input) Q(data) in longest-first order (``active`` as in
-    :func:`run_layer`): per layer h (N, T, out) and, for an LSTM, c (N, T, H), the sorted row ``s``
-    stored as row ``order[s]`` (the caller's order), as ``GoldenNetwork._run`` returns them. The input
-    is turned batch-minor once; each layer's output sequence is the next one's input as it is, and each
-    step's h and c are also stored into the caller's layout while they are in cache."""
-    n, t_max, _ = inp.shape
+def run_network(
+    layers, x: np.ndarray, lens: IntArray, data: QFormat, log: SaturationLog
+) -> tuple[IntArray, list[IntArray], list[IntArray] | None]:
+    """Every layer on a batch x (N, T, input) (float, or integers of Q(data)) with sequence lengths
+    ``lens``, as ``GoldenNetwork._run`` returns it: the quantized input xq (N, T, input) (zero past each
+    length; saturations recorded as "input"), per layer h (N, T, out) and, for an LSTM, c (N, T, H).
+
+    Step-major: at each step t the frame x_t is quantized (:func:`_quantize_step_kernel`, into xq and a
+    batch-minor buffer) and every layer advances one step, its h_t the next layer's input, so no
+    batch-minor sequence is ever held (each layer's state is two buffers used in turn). The sequences
+    run longest first, so the active ones of a step are its leading columns; each step's h and c are
+    stored into the caller's layout while they are in cache."""
+    n, t_max, f = x.shape
+    order = np.argsort(-lens, kind="stable").astype(np.int64)  # longest first: active columns a prefix
+    active = (np.arange(t_max)[:, None] < lens[order][None, :]).sum(axis=1)  # active columns per step
     k = layers[0].cfg.block_size
-    x = np.zeros((t_max, layers[0].w_ih.shape[2] * k, n), dtype=np.int64)
-    _to_batch_minor_kernel(np.ascontiguousarray(inp), x)
-    order = np.ascontiguousarray(order, dtype=np.int64)
-    h_all, c_all = [], []
-    for idx, layer in enumerate(layers):
-        h_out = np.zeros((n, t_max, layer.output_size), dtype=np.int64)
-        c_out = np.zeros((n, t_max, layer.hidden_size), dtype=np.int64) if layer.cell == "lstm" else None
-        x, _ = run_layer(layer, x, active, log.child(f"layer{idx}"), (order, h_out, c_out))
-        h_all.append(h_out)
-        if c_out is not None:
-            c_all.append(c_out)
-    return h_all, (c_all or None)
+    xq = np.zeros((n, t_max, f), dtype=np.int64)
+    xb = np.zeros((layers[0].w_ih.shape[2] * k, n), dtype=np.int64)  # rows past the input stay zero
+    floating = np.issubdtype(x.dtype, np.floating)
+    if floating:
+        src = np.ascontiguousarray(x, dtype=np.float64)
+        scale, lo, hi = float(2.0**data.frac), float(data.min_int), float(data.max_int)
+    else:  # integers of Q(data): saturated (counted) as GoldenNetwork.quantize_input does
+        mask = np.arange(t_max)[None, :] < lens[:, None]
+        xq[mask] = saturate(np.asarray(x)[mask].astype(np.int64), data, log, "input")
+    runs = [_LayerRun(layer, n) for layer in layers]
+    h_out = [np.zeros((n, t_max, layer.output_size), dtype=np.int64) for layer in layers]
+    c_out = [
+        np.zeros((n, t_max, layer.hidden_size), dtype=np.int64) for layer in layers if layer.cell == "lstm"
+    ]
+    n_sat = 0
+    kernels._use_threads()
+    for t in range(t_max):
+        m = int(active[t])
+        if m == 0:
+            break
+        if floating:
+            sat, bad = _quantize_step_kernel(src, t, order, m, scale, lo, hi, xq, xb)
+            if bad:
+                raise ValueError("input: cannot quantize NaN or infinite values")
+            n_sat += sat
+        else:  # numpy: integer input is rare, and a kernel of its own would add compile time
+            xb[:f, :m] = xq[order[:m], t].T
+        inp = xb
+        for idx, run in enumerate(runs):
+            inp, c_new = run.step(t, m, inp)
+            _store_step_kernel(inp, m, order, t, h_out[idx])
+            if c_new is not None:
+                _store_step_kernel(c_new, m, order, t, c_out[idx])
+    if floating:
+        log.record("input", int(n_sat), int(lens.sum()) * f)
+    for idx, run in enumerate(runs):
+        run.record(log.child(f"layer{idx}"))
+    return xq, h_out, (c_out or None)
 
 
 @njit(cache=False, nogil=True, boundscheck=False)
-def _to_batch_minor_kernel(src, dst):  # pragma: no cover - jitted
-    """src (N, T, F) -> dst[:, :F, :] (T, >= F, N), in tiles of 16 features (both sides in cache lines)."""
-    n, t_max, cols = src.shape
-    for t in range(t_max):
-        for j0 in range(0, cols, 16):
-            j1 = min(cols, j0 + 16)
-            for i in range(n):
-                for j in range(j0, j1):
-                    dst[t, j, i] = src[i, t, j]
+def _quantize_step_kernel(x, t, order, m, scale, lo, hi, xq, xb):  # pragma: no cover - jitted
+    """ops.quantize of frame t of the m active sequences: xq[i, t, j] = clip(rint(x[i, t, j] 2**frac)),
+    and the same integer into xb[j, s] for the sorted column s of sequence i = order[s]. Returns
+    (saturated count, count of NaN or infinite values). The product by 2**frac is exact as ops.quantize's
+    ldexp is (both give the correctly rounded x 2**frac) and rint rounds ties to even. Eight sequences
+    at a time: each row quantized without branches (vectorised) into a local tile, the tile then
+    written out as eight columns of xb (one cache line per row)."""
+    f = x.shape[2]
+    n_sat = 0
+    n_bad = 0
+    tile = np.empty((8, f), dtype=np.int64)
+    for s0 in range(0, m, 8):
+        s1 = min(m, s0 + 8)
+        for s in range(s0, s1):
+            i = order[s]
+            for j in range(f):
+                v = np.rint(x[i, t, j] * scale)
+                n_bad += (v - v) != 0.0  # NaN or infinite (the caller raises: no code written matters)
+                n_sat += (v < lo) | (v > hi)
+                q = np.int64(min(max(v, lo), hi))
+                tile[s - s0, j] = q
+                xq[i, t, j] = q
+        for j in range(f):
+            for s in range(s0, s1):
+                xb[j, s] = tile[s - s0, j]
+    return n_sat, n_bad
 
 
 @njit(cache=False, nogil=True, boundscheck=False)

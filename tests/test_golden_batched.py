@@ -72,13 +72,13 @@ def test_batch_minor_equals_sequence_at_a_time_k16(name: str, monkeypatch: pytes
 
 def _compare_batched(name: str, monkeypatch: pytest.MonkeyPatch, batch_minor: bool = False) -> None:
     used = []
-    real = batched.run_layer
+    real = batched.run_network
 
     def spy(*args, **kw):
         used.append(True)
         return real(*args, **kw)
 
-    monkeypatch.setattr(batched, "run_layer", spy)
+    monkeypatch.setattr(batched, "run_network", spy)
     if not batch_minor:
         monkeypatch.setattr(batched, "supported", lambda layer: False)
     kw = dict(MODELS[name])
@@ -515,3 +515,39 @@ def test_broken_batch_minor_kernel_is_caught(
     monkeypatch.setattr(module, name, broken)
     with pytest.raises(AssertionError):
         _compare_batched("lstm_peephole_k4", monkeypatch, batch_minor=True)
+
+
+def test_batch_minor_input_quantization(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The batch-minor runner quantizes the input itself (ernn.golden.batched.run_network): integer
+    inputs out of Q(data) saturate with the numpy path's xq, outputs and counts; a NaN frame is refused
+    with the numpy path's error; a NaN past a sequence's end is not an input frame and runs."""
+    desc = random_model("lstm", 20, 24, scale=2.0, seed=3, block_size=4, peephole=True)
+    net = GoldenNetwork(desc)
+    rng = np.random.default_rng(3)
+    lim = net.numerics.data.max_int
+    x = rng.integers(-2 * lim, 2 * lim, size=(5, 6, 20))
+    lengths = np.array([6, 2, 0, 5, 6])
+    monkeypatch.setattr(matvec, "COMPILED_MIN_BLOCKS", 1)
+    used = []
+    real = batched.run_network
+    monkeypatch.setattr(batched, "run_network", lambda *a: used.append(1) or real(*a))
+    got = net.run(x, lengths)
+    xf = rng.normal(scale=6.0, size=(5, 6, 20))
+    xf[1, 4:] = np.nan  # past sequence 1's length (2)
+    got_f = net.run(xf, lengths)
+    bad = xf.copy()
+    bad[3, 4, 7] = np.nan
+    with pytest.raises(ValueError, match="cannot quantize NaN"):
+        net.run(bad, lengths)
+    assert len(used) == 3, "the batch-minor runner must take these runs"
+    monkeypatch.setattr(matvec, "COMPILED_MIN_BLOCKS", None)
+    for inp, run in ((x, got), (xf, got_f)):
+        want = net.run(inp, lengths)
+        np.testing.assert_array_equal(run.input_int, want.input_int)
+        np.testing.assert_array_equal(run.h_int[0], want.h_int[0])
+        assert run.c_int is not None and want.c_int is not None
+        np.testing.assert_array_equal(run.c_int[0], want.c_int[0])
+        assert run.log.as_dict() == want.log.as_dict()
+    assert got.log.counts["input"] > 0, "the integer stimulus must saturate the input"
+    with pytest.raises(ValueError, match="cannot quantize NaN"):
+        net.run(bad, lengths)  # the numpy path refuses the same input
