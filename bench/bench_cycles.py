@@ -233,7 +233,12 @@ def measure(
     run_skew = bool(int(SKEW_LINE.search((model / HEADER).read_text()).group(1)))
     # the prediction for what the RTL runs (a forced header may differ from the exporter's choice)
     predicted = step_timing(
-        net.info, shape["lanes"], cm.cell_lanes, iffts=cm.n_ifft, layer_skew=run_skew
+        net.info,
+        shape["lanes"],
+        cm.cell_lanes,
+        iffts=cm.n_ifft,
+        layer_skew=run_skew,
+        in_first=cm.gru_in_first,
     ).cycles
     cm = dataclasses.replace(cm, predicted=predicted, layer_skew=run_skew)
     cycles = float(res.cycles_per_step)
@@ -253,7 +258,8 @@ def measure(
         "wall_seconds": res.wall_seconds,
     }
     print(
-        f"{name:44s} P={shape['lanes']:4d} CL={row['cell_lanes']:2d} N_IFFT={row['n_ifft']} skew={int(run_skew)}: "
+        f"{name:44s} P={shape['lanes']:4d} CL={row['cell_lanes']:2d} N_IFFT={row['n_ifft']} skew={int(run_skew)} "
+        f"in_first={int(cm.gru_in_first)}: "
         f"{cycles:6.1f} cycles/step, ideal {cm.ideal:4d}, "
         f"ratio {row['ratio_to_ideal']:.3f}, predicted {cm.predicted} ({100 * row['prediction_error']:+.1f} %), "
         f"bit-exact {row['bit_exact']} ({res.wall_seconds:.0f} s)",
