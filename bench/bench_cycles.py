@@ -109,13 +109,13 @@ def _variant(info: ModelShape, lanes: int, options: list[int], **kw: Any) -> tup
 
 def what_if() -> None:
     """The timing model's cycles per step of the issue shapes: one IFFT in order, the exporter's choice (its
-    IFFTs, and the layers pipelined where that is faster), and the layers pipelined with one IFFT and with
-    the exporter's IFFTs."""
+    IFFTs, the layers pipelined and a GRU's in job first where that is faster), and the layers pipelined
+    with one IFFT and with the exporter's IFFTs (GRU jobs rz first in the variants)."""
     print(
-        "| shape | P | ideal | 1 IFFT, in order | exporter's choice (now) | N | skew | pipelined, 1 IFFT "
-        "| pipelined, N IFFTs |"
+        "| shape | P | ideal | 1 IFFT, in order | exporter's choice (now) | N | skew | GRU in first "
+        "| pipelined, 1 IFFT | pipelined, N IFFTs |"
     )
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|")
     for name, shape in ISSUE_SHAPES.items():
         kw = {k: v for k, v in shape.items() if k not in ("lanes", "block_size")}
         info = ModelShape(structure=BlockCirculant(shape["block_size"]), **kw)
@@ -136,7 +136,9 @@ def what_if() -> None:
 
         print(
             f"| {name} | {p} | {cm.ideal} | {cell(*one)} | {cell(cm.predicted, cm.cell_lanes)} | {n} | "
-            f"{'on' if cm.layer_skew else 'off'} | " + " | ".join(cell(*v) for v in skew) + " |"
+            f"{'on' if cm.layer_skew else 'off'} | {'yes' if cm.gru_in_first else '—'} | "
+            + " | ".join(cell(*v) for v in skew)
+            + " |"
         )
 
 
