@@ -202,6 +202,10 @@ def load_golden_at(rev: str, where: Path):
             text = subprocess.run(
                 ["git", "show", f"{rev}:{name}"], cwd=root, check=True, capture_output=True, text=True
             ).stdout
+            # modules that import their siblings by absolute name (``import ernn.golden.x as x``) must
+            # get the copy's, or the old network would run today's batched runner (or, its layer
+            # classes not being today's, silently refuse it and take the step-by-step path)
+            text = text.replace("import ernn.golden.", "import golden_at_rev.")
             (pkg / Path(name).name).write_text(text)
     sys.path.insert(0, str(where))
     network = importlib.import_module("golden_at_rev.network")

@@ -8,12 +8,16 @@ advances every layer one step, each layer's h_t the next one's input, so nothing
 held in the batch-minor layout (a layer's state is two buffers used in turn). One step of a layer:
 
 1. the FFT of x_t and of h_{t-1} (``ernn.golden.unrolled.fft_pass``: Q(data) -> Q(fft_out)), both
-   written into one float64 operand (bins, 2 q_x + 2 q_h, N): Re and Im of every block of x, then of h;
-2. the complex MAC of W_ih and W_hh as ONE float64 BLAS matmul per bin over the stacked weights
-   [[Re, -Im], [Im, Re]] of W_ih next to those of W_hh (GRU: the n gate's W_in x and W_hn h kept apart as
-   two row groups with zero blocks, r and z summed), so the x and h products are summed inside the
-   matmul: exact, because every partial sum is an integer below 2 (q_x + q_h) max|S| max|X| < 2**53
-   (checked once per layer, :func:`supported`);
+   written into one float64 operand (bins, 3 (q_x + q_h), N): Re X, Im X and Re X + Im X, each with
+   the blocks of x before those of h;
+2. the complex MAC of W_ih and W_hh with the x and h products summed inside BLAS matmuls over
+   [W_ih | W_hh] (GRU: the n gate's W_in x and W_hn h kept apart as two row groups with zero blocks, r
+   and z summed), by Gauss's three real products per complex bin, P1 = Re S Re X, P2 = Im S Im X,
+   P3 = (Re S + Im S)(Re X + Im X) (Re = P1 - P2, Im = P3 - P1 - P2, formed where the IFFT pass reads
+   them), and of bins 0 and k/2, which are real for real weights and inputs, P1 alone: 7 x 3 + 2 = 23
+   real products at k = 16 where the stacked [[Re, -Im], [Im, Re]] matmul made 9 x 4 = 36. Exact,
+   because every partial sum is an integer below 4 (q_x + q_h) max|S| max|X| < 2**53 (checked once
+   per layer, :func:`supported`);
 3. the IFFT pass (``unrolled.ifft_pass``): accumulator -> Q(ifft) -> IFFT -> Q(ifft_out), row g p k + j
    of its output being gate g, unit j;
 4. the cell update (``ernn.golden.batch_cells``), writing h_t (Q(data)) and c_t (Q(cell)), also stored
@@ -71,20 +75,34 @@ def supported(layer) -> bool:
         return False
     q = layer.w_ih.shape[2] + layer.w_hh.shape[2]
     ws = max(layer.w_ih.max_component(), layer.w_hh.max_component())
-    if 2 * q * ws * cfg.fft_out.max_int >= _EXACT:
+    # the Gauss MAC's third product (Re S + Im S)(Re X + Im X): every partial sum an integer below
+    # q 2 max|S| 2 max|X|, so float64 is exact below 2**53
+    if 4 * q * ws * cfg.fft_out.max_int >= _EXACT:
+        return False
+    # bins 0 and k/2 of a real block's spectrum are real: the MAC forms only Re S Re X there
+    nb = k // 2 + 1
+    if any(np.any(w.im[..., b]) for w in (layer.w_ih, layer.w_hh) for b in (0, nb - 1)):
         return False
     return _tables(cfg) is not None
 
 
-def stacked_weights(layer) -> np.ndarray:
-    """The MAC's left operand (bins, 2R, 2 q_x + 2 q_h) float64: Re rows then Im rows of R accumulator
-    rows; LSTM R = 4p (i, f, g, o: W_ih x + W_hh h); GRU R = 4p (r, z: summed; in: W_in x; hn: W_hn h)."""
+def gauss_weights(layer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The MAC's left operands, float64 (bins, R, q_x + q_h) each: Re S, Im S and Re S + Im S of W_ih
+    next to W_hh (the three products of the Gauss complex multiply); LSTM R = 4p (i, f, g, o:
+    W_ih x + W_hh h); GRU R = 4p (r, z: summed; in: W_in x; hn: W_hn h)."""
     wi, wh = layer.w_ih, layer.w_hh
     if layer.cell == "gru":
         zi, zh = np.zeros_like(wi.re[:1]), np.zeros_like(wh.re[:1])
         wi = Spectra(np.concatenate((wi.re, zi)), np.concatenate((wi.im, zi)))
         wh = Spectra(np.concatenate((wh.re[:2], zh, wh.re[2:])), np.concatenate((wh.im[:2], zh, wh.im[2:])))
-    return np.ascontiguousarray(np.concatenate((wi.stacked(), wh.stacked()), axis=2).astype(np.float64))
+
+    def rows(part_i, part_h):  # (G, p, q, bins) x 2 -> (bins, G p, q_x + q_h)
+        g, p, _, nb = part_i.shape
+        both = np.concatenate((part_i, part_h), axis=2).astype(np.float64)
+        return np.ascontiguousarray(both.transpose(3, 0, 1, 2).reshape(nb, g * p, -1))
+
+    wr, wim = rows(wi.re, wh.re), rows(wi.im, wh.im)
+    return wr, wim, wr + wim
 
 
 class _LayerRun:
@@ -100,7 +118,7 @@ class _LayerRun:
         _, self.p, self.qx, _ = layer.w_ih.shape
         self.qh = layer.w_hh.shape[2]
         self.hidden = layer.hidden_size
-        self.w = stacked_weights(layer)
+        self.wr, self.wi, self.ws = gauss_weights(layer)
         tables = _tables(cfg)
         assert tables is not None  # supported() checked it
         (self.sig, sig_lo), (self.tnh, tnh_lo) = tables
@@ -110,8 +128,8 @@ class _LayerRun:
         rr = 4 * self.p
         self.h = [np.zeros((self.qh * k, n), dtype=np.int64) for _ in range(2)]  # rows past H stay zero
         self.c = [np.zeros((self.hidden, n), dtype=np.int64) for _ in range(2)] if self.lstm else None
-        self.op = np.empty((self.nb, 2 * (self.qx + self.qh), n), dtype=np.float64)
-        self.acc = np.empty((self.nb, 2 * rr, n), dtype=np.float64)
+        self.op = np.empty((self.nb, 3 * (self.qx + self.qh), n), dtype=np.float64)
+        self.acc = np.empty((self.nb, 3 * rr, n), dtype=np.float64)
         self.y = np.empty((rr * k, n), dtype=np.int64)
         lk = log2_exact(k, name="block_size")
         self.fx = np.zeros(lk, dtype=np.int64)
@@ -127,12 +145,19 @@ class _LayerRun:
         rr, qx = 4 * self.p, self.qx
         h_prev, h_new = self.h[(t + 1) % 2], self.h[t % 2]
         self.frames += m
-        self.fx += unrolled.fft_pass(x, qx, m, cfg.twiddle, cfg.fft_out, self.op, 0).sum(axis=0)
-        self.fh += unrolled.fft_pass(h_prev, self.qh, m, cfg.twiddle, cfg.fft_out, self.op, 2 * qx).sum(
+        q, nb, op, acc = qx + self.qh, self.nb, self.op, self.acc
+        # operand rows: Re X (q), Im X (q), Re X + Im X (q); x blocks first, then h blocks
+        self.fx += unrolled.fft_pass(x, qx, m, cfg.twiddle, cfg.fft_out, op, 0, q, True).sum(axis=0)
+        self.fh += unrolled.fft_pass(h_prev, self.qh, m, cfg.twiddle, cfg.fft_out, op, qx, q, True).sum(
             axis=0
         )
-        np.matmul(self.w, self.op[:, :, :m], out=self.acc[:, :, :m])
-        self.fi += unrolled.ifft_pass(self.acc, rr, m, cfg, self.y).sum(axis=0)
+        mid = slice(1, nb - 1)  # the complex bins: three products (Gauss)
+        np.matmul(self.wr[mid], op[mid, :q, :m], out=acc[mid, :rr, :m])
+        np.matmul(self.wi[mid], op[mid, q : 2 * q, :m], out=acc[mid, rr : 2 * rr, :m])
+        np.matmul(self.ws[mid], op[mid, 2 * q :, :m], out=acc[mid, 2 * rr :, :m])
+        for b in (0, nb - 1):  # the real bins: Re S Re X only
+            np.matmul(self.wr[b], op[b, :q, :m], out=acc[b, :rr, :m])
+        self.fi += unrolled.ifft_pass(acc, rr, m, cfg, self.y, gauss=True).sum(axis=0)
         if self.fi[0]:
             raise OverflowError(
                 f"accumulator value outside {cfg.accumulator}: numerics.accumulator.word is too small for this model"

@@ -143,7 +143,7 @@ def _fft_kernel(k: int, twr: tuple[float, ...], twi: tuple[float, ...], tw_frac:
     stores = "\n".join(f"    counts[j, {s}] += c{s}" for s in range(lk))
     limits = "\n".join(f"    LO{s} = los[{s}]\n    HI{s} = his[{s}]" for s in range(lk))
     src = f"""
-def fft_block(x, j, q, m, los, his, out, col, counts):
+def fft_block(x, j, q, m, los, his, out, col, stride, with_sum, counts):
     HALF = {float(1 << (tw_frac - 1)) if tw_frac > 0 else 0.0!r}
     SCALE = {1.0 / float(1 << tw_frac)!r}
 {limits}
@@ -163,27 +163,39 @@ def fft_block(x, j, q, m, los, his, out, col, counts):
         for b in range({nb}):
             for i in range(w):
                 out[b, col + j, i0 + i] = tout[2 * b * {_LANES} + i]
-                out[b, col + q + j, i0 + i] = tout[(2 * b + 1) * {_LANES} + i]
+                out[b, col + stride + j, i0 + i] = tout[(2 * b + 1) * {_LANES} + i]
+            if with_sum:  # Re + Im, the right operand of the Gauss MAC's third product (exact)
+                for i in range(w):
+                    out[b, col + 2 * stride + j, i0 + i] = tout[2 * b * {_LANES} + i] + tout[(2 * b + 1) * {_LANES} + i]
 {stores}
 """
     block = _compile(src, "fft_block", parallel=False)
 
     @njit(cache=False, nogil=True, boundscheck=False, parallel=True)
-    def fft_k(x, q, m, los, his, out, col, counts):  # pragma: no cover - jitted
+    def fft_k(x, q, m, los, his, out, col, stride, with_sum, counts):  # pragma: no cover - jitted
         nch = max(1, min(numba.get_num_threads(), q))
         for ch in prange(nch):
             for j in range(ch * q // nch, (ch + 1) * q // nch):
-                block(x, j, q, m, los, his, out, col, counts)
+                block(x, j, q, m, los, his, out, col, stride, with_sum, counts)
 
     return fft_k
 
 
 def fft_pass(
-    x: np.ndarray, q: int, m: int, twiddle_fmt: QFormat, out_fmt: QFormat, out: np.ndarray, col: int
+    x: np.ndarray,
+    q: int,
+    m: int,
+    twiddle_fmt: QFormat,
+    out_fmt: QFormat,
+    out: np.ndarray,
+    col: int,
+    stride: int | None = None,
+    with_sum: bool = False,
 ) -> np.ndarray:
     """FFT of the q blocks of batch-minor x (>= q k rows, >= m columns; rows past the input are zero
     padding, int64 Q(data)) for batch columns :m, into out[:, col + j, :m] (Re of block j) and
-    out[:, col + q + j, :m] (Im), out (bins, K, N) float64. Returns the per-block saturation counts
+    out[:, col + stride + j, :m] (Im; ``stride`` defaults to q), and with ``with_sum`` Re + Im into
+    out[:, col + 2 stride + j, :m]; out (bins, K, N) float64. Returns the per-block saturation counts
     (q, log2 k), one column per stage."""
     k = 2 * (out.shape[0] - 1)
     lk = log2_exact(k, name="block_size")
@@ -193,7 +205,7 @@ def fft_pass(
     his = np.array([f.max_int for f in stage_fmts], dtype=np.float64)
     counts = np.zeros((q, lk), dtype=np.int64)
     kern = _fft_kernel(k, tuple(map(float, twr)), tuple(map(float, twi)), twiddle_fmt.frac)
-    kern(x, q, m, los, his, out, col, counts)
+    kern(x, q, m, los, his, out, col, q if stride is None else stride, with_sum, counts)
     return counts
 
 
@@ -240,7 +252,7 @@ def _ifft_kernel(k: int, twr: tuple[float, ...], twi: tuple[float, ...], tw_frac
     zero = "\n".join(f"    {n} = 0" for n in names)
     stores = "\n".join(f"    counts[r, {n}] += {v}" for n, v in enumerate(names))
     src = f"""
-def ifft_row(acc, r, rr, m, limf, shift, out, counts):
+def ifft_row(acc, r, rr, m, limf, shift, gauss, out, counts):
     HALF = {float(1 << (tw_frac - 1)) if tw_frac > 0 else 0.0!r}
     SCALE = {1.0 / float(1 << tw_frac)!r}
     A_LO, A_HI, I_LO, I_HI, O_LO, O_HI = limf[0], limf[1], limf[2], limf[3], limf[4], limf[5]
@@ -253,9 +265,20 @@ def ifft_row(acc, r, rr, m, limf, shift, out, counts):
     for i0 in range(0, m, {_LANES}):
         w = min({_LANES}, m - i0)
         for b in range({nb}):  # one contiguous run per input row; idle lanes zero (nothing saturates)
-            for i in range(w):
-                tin[2 * b * {_LANES} + i] = acc[b, r, i0 + i]
-                tin[(2 * b + 1) * {_LANES} + i] = acc[b, rr + r, i0 + i]
+            if not gauss:
+                for i in range(w):
+                    tin[2 * b * {_LANES} + i] = acc[b, r, i0 + i]
+                    tin[(2 * b + 1) * {_LANES} + i] = acc[b, rr + r, i0 + i]
+            elif b == 0 or b == {nb - 1}:  # real bins: only Re S Re X formed (Im is exactly 0)
+                for i in range(w):
+                    tin[2 * b * {_LANES} + i] = acc[b, r, i0 + i]
+                    tin[(2 * b + 1) * {_LANES} + i] = 0.0
+            else:  # Gauss: Re = P1 - P2, Im = P3 - P1 - P2 (exact integers below 2**53)
+                for i in range(w):
+                    p1 = acc[b, r, i0 + i]
+                    p2 = acc[b, rr + r, i0 + i]
+                    tin[2 * b * {_LANES} + i] = p1 - p2
+                    tin[(2 * b + 1) * {_LANES} + i] = acc[b, 2 * rr + r, i0 + i] - p1 - p2
             for i in range(w, {_LANES}):
                 tin[2 * b * {_LANES} + i] = 0.0
                 tin[(2 * b + 1) * {_LANES} + i] = 0.0
@@ -269,20 +292,25 @@ def ifft_row(acc, r, rr, m, limf, shift, out, counts):
     row = _compile(src, "ifft_row", parallel=False)
 
     @njit(cache=False, nogil=True, boundscheck=False, parallel=True)
-    def ifft_k(acc, rr, m, limf, shift, out, counts):  # pragma: no cover - jitted
+    def ifft_k(acc, rr, m, limf, shift, gauss, out, counts):  # pragma: no cover - jitted
         nch = max(1, min(numba.get_num_threads(), rr))
         for ch in prange(nch):
             for r in range(ch * rr // nch, (ch + 1) * rr // nch):
-                row(acc, r, rr, m, limf, shift, out, counts)
+                row(acc, r, rr, m, limf, shift, gauss, out, counts)
 
     return ifft_k
 
 
-def ifft_pass(acc: np.ndarray, rr: int, m: int, cfg: NumericsConfig, out: np.ndarray) -> np.ndarray:
+def ifft_pass(
+    acc: np.ndarray, rr: int, m: int, cfg: NumericsConfig, out: np.ndarray, gauss: bool = False
+) -> np.ndarray:
     """Accumulators acc (bins, 2 rr, N) float64 (Re of accumulator row r on row r, Im on row rr + r;
     exact integers of Q(accumulator)), batch columns :m -> out[r k + p, :m] int64 Q(ifft_out): shift to
-    Q(ifft), IFFT, saturate. Returns the per-row counts (rr, log2 k + 3): accumulator values out of
-    range, ifft_in, every stage, ifft_out."""
+    Q(ifft), IFFT, saturate. ``gauss``: acc (bins, 3 rr, N) holds the three products of the Gauss MAC
+    instead, P1 = Re S Re X, P2 = Im S Im X, P3 = (Re S + Im S)(Re X + Im X) on rows r, rr + r, 2 rr + r
+    (Re = P1 - P2, Im = P3 - P1 - P2), and of bins 0 and k/2, which are real, only P1 (= Re). Returns
+    the per-row counts (rr, log2 k + 3): accumulator values out of range, ifft_in, every stage,
+    ifft_out."""
     k = 2 * (acc.shape[0] - 1)
     lk = log2_exact(k, name="block_size")
     shift = cfg.accumulator.frac - cfg.ifft.frac
@@ -302,5 +330,5 @@ def ifft_pass(acc: np.ndarray, rr: int, m: int, cfg: NumericsConfig, out: np.nda
     twr, twi = twiddles(k, cfg.twiddle)
     counts = np.zeros((rr, lk + 3), dtype=np.int64)
     kern = _ifft_kernel(k, tuple(map(float, twr)), tuple(map(float, twi)), cfg.twiddle.frac)
-    kern(acc, rr, m, limf, shift, out, counts)
+    kern(acc, rr, m, limf, shift, gauss, out, counts)
     return counts

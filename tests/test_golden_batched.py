@@ -499,13 +499,13 @@ def test_broken_batch_minor_kernel_is_caught(
     }[target]
     good = getattr(module, name)
 
-    def broken(*args):
-        counts = good(*args)
+    def broken(*args, **kw):
+        counts = good(*args, **kw)
         if breakage == "count":
             counts = counts.copy()
             counts.flat[-1] += 1
         elif target == "fft":
-            args[5][:, args[6] : args[6] + 2 * args[1], : args[2]] += 1  # the MAC operand
+            args[5][:, args[6] : args[6] + args[1], : args[2]] += 1  # the MAC operand (Re of the blocks)
         elif target == "ifft":
             args[4][:, : args[2]] += 1  # the IFFT outputs
         else:
