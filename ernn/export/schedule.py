@@ -144,8 +144,27 @@ def _design(info: ModelShape, lanes: int) -> Design:
     each priced as it will run, and the fastest is taken (on a tie the earlier of: in order, pipelined;
     rz first, in first). Choosing the IFFTs for the in-order schedule and then pipelining the layers
     missed designs where the pipelined schedule needs more IFFTs: 2-layer LSTM 8 -> 53, k 4, P 153
-    (docs/accelerator.md)."""
-    return min(candidates(info, lanes), key=lambda d: d.cycles)  # min keeps the first of equals
+    (docs/accelerator.md).
+
+    Where that design misses ``TARGET_RATIO`` times the ideal (issue 18) but another choice of IFFTs,
+    cell lanes, layer order and GRU order meets it, the one with the fewest IFFTs, then the fewest cell
+    lanes, is taken instead (the doubling and slack rules save hardware where the step is already near
+    the ideal, not where it misses the bound: GRU 6 -> 40, k 16, P 128 gets k cell lanes and 2 IFFTs)."""
+    best = min(candidates(info, lanes), key=lambda d: d.cycles)  # min keeps the first of equals
+    bound = TARGET_RATIO * _ideal(info, lanes)
+    if best.cycles <= bound:
+        return best
+    # the rules above stop short of the issue's bound: take the fewest IFFTs, then cell lanes, that meet it
+    k = info.block_size
+    meeting = [
+        Design(n, cl, skew, t, in_first)
+        for n in N_IFFT_OPTIONS
+        for cl in sorted({default_cell_lanes(k), max(1, k // 2), k})
+        for skew in ((False, True) if info.num_layers > 1 else (False,))
+        for in_first in ((False, True) if info.cell == "gru" else (False,))
+        if (t := step_timing(info, lanes, cl, iffts=n, layer_skew=skew, in_first=in_first).cycles) <= bound
+    ]
+    return min(meeting, key=lambda d: (d.n_ifft, d.cell_lanes, d.cycles)) if meeting else best
 
 
 def candidates(info: ModelShape, lanes: int) -> list[Design]:
@@ -197,6 +216,23 @@ def gru_in_first(info: ModelShape, lanes: int) -> bool:
     FFT'd twice per stage). Taken where the timing model says the step gets faster; never for an LSTM.
     """
     return _design(info, lanes).in_first
+
+
+#: :func:`design` meets this many times the ideal (:func:`cycle_model`) where some choice can (issue 18)
+TARGET_RATIO = 1.25
+
+
+def _ideal(info: ModelShape, lanes: int) -> int:
+    """ceil(complex MACs / P) + pipeline depth (:func:`cycle_model`'s ``ideal``)."""
+    bins = info.block_size // 2 + 1
+    macs = sum(job.complex_macs(bins) for job in all_jobs(info))
+    return _cdiv(macs, lanes) + _pipeline_depth(info)
+
+
+def _pipeline_depth(info: ModelShape) -> int:
+    """One block through the datapath: the PE, the cell and with a projection one more PE pass."""
+    k = info.block_size
+    return pe_latency(k) + CELL_LATENCY[info.cell] + (pe_latency(k) if info.proj_size else 0)
 
 
 def check_lanes(lanes: int) -> int:
@@ -381,7 +417,7 @@ def cycle_model(info: ModelShape, lanes: int) -> CycleModel:
     jobs = all_jobs(info)
     macs = sum(job.complex_macs(bins) for job in jobs)
     issue = sum(job.words(bins, lanes) for job in jobs)
-    depth = pe_latency(k) + CELL_LATENCY[info.cell] + (pe_latency(k) if info.proj_size else 0)
+    depth = _pipeline_depth(info)
     mac_cycles = _cdiv(macs, lanes)
     d = design(info, lanes)
     return CycleModel(

@@ -48,7 +48,7 @@ N_2L = Case(
 )
 
 #: (case, IFFTs the exporter must choose for it)
-CASES = [(N_LSTM, 4), (N_GRU, 2), (N_LSTMP, 2), (N_2L, 2)]
+CASES = [(N_LSTM, 4), (N_GRU, 2), (N_LSTMP, 4), (N_2L, 2)]
 FRAMES = 16
 HEADER = "ernn_params.vh"
 
