@@ -119,7 +119,8 @@ sim: setup
 
 test: setup
 	$(VENV)/bin/ruff check .
-	$(PY) -m pytest -n $(JOBS) -q
+	# the 25 slowest tests are listed so the suite's 30-minute budget can be kept (slow ones go behind -m slow)
+	$(PY) -m pytest -n $(JOBS) -q --durations=25
 
 test-long: setup
 	$(PY) -m pytest -n $(JOBS) -q -m slow
