@@ -23,6 +23,12 @@ saturation count).
     .venv/bin/python bench/bench_golden.py --out build/bench/golden.json
     .venv/bin/python bench/bench_golden.py --only-batched --out build/bench/golden_batched.json
     .venv/bin/python bench/bench_golden.py --only-batched --threads 1 2 --out build/bench/golden_batched.json
+    .venv/bin/python bench/bench_golden.py --only-batched --threads 1 2 --before a9b8f33 --repeats 3 \
+        --out build/bench/golden_batched.json
+
+``--before REV`` also loads ``golden/`` as it was at REV into this process and times it against today's
+on the same batch, interleaved, at each ``--threads`` count: wall and CPU time (``time.process_time``),
+best of ``--repeats``, with a bit-exact check (xq, h, c, every saturation count).
 """
 
 from __future__ import annotations
@@ -215,46 +221,66 @@ def load_golden_at(rev: str, where: Path):
     return network
 
 
-def before_after(hidden: int, k: int, batch: int, steps: int, seed: int, rev: str, repeats: int) -> dict:
+def before_after(
+    hidden: int, k: int, batch: int, steps: int, seed: int, rev: str, repeats: int, threads: list[int]
+) -> dict:
     """The fast path today against the golden model at ``rev`` on the same batch in this process, runs
-    interleaved (``repeats`` each, the fastest kept): wall-clock and CPU-time (process_time: this
-    process's own share of the shared machine) steps per second, and a bit-exact check."""
+    interleaved (``repeats`` each, the fastest kept), at each of ``threads`` (both models' parallel
+    kernels; BLAS stays on one thread): wall-clock and CPU-time (process_time: this process's own share
+    of the shared machine, all its threads together) steps per second, and a bit-exact check. The
+    figures of the first thread count are also given at the top level."""
+    import importlib
     import tempfile
 
     desc = random_model("lstm", hidden, hidden, block_size=k, seed=seed)
     x = np.random.default_rng(seed).normal(size=(batch, steps, hidden))
+    n = batch * steps
+    by_threads: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
         old_mod = load_golden_at(rev, Path(tmp))
+        old_kernels = importlib.import_module("golden_at_rev.kernels")
         nets = {"today": GoldenNetwork(desc), "before": old_mod.GoldenNetwork(desc)}
         for net in nets.values():
             net.run(x[:, :2])  # numba compiles once per process
-        wall = {name: float("inf") for name in nets}
-        cpu = {name: float("inf") for name in nets}
-        runs = {}
-        loads = [os.getloadavg()[0]]
-        for _ in range(repeats):
-            for name, net in nets.items():
-                w0, c0 = time.perf_counter(), time.process_time()
-                runs[name] = net.run(x)
-                wall[name] = min(wall[name], time.perf_counter() - w0)
-                cpu[name] = min(cpu[name], time.process_time() - c0)
-        loads.append(os.getloadavg()[0])
-    a, b = runs["today"], runs["before"]
-    exact = bool(
-        np.array_equal(a.h_int[0], b.h_int[0])
-        and np.array_equal(a.c_int[0], b.c_int[0])
-        and a.log.as_dict() == b.log.as_dict()
-    )
-    n = batch * steps
+        for nt in threads:
+            kernels.set_threads(nt)
+            old_kernels.set_threads(nt)
+            wall = {name: float("inf") for name in nets}
+            cpu = {name: float("inf") for name in nets}
+            runs = {}
+            loads = [os.getloadavg()[0]]
+            try:
+                for _ in range(repeats):
+                    for name, net in nets.items():
+                        w0, c0 = time.perf_counter(), time.process_time()
+                        runs[name] = net.run(x)
+                        wall[name] = min(wall[name], time.perf_counter() - w0)
+                        cpu[name] = min(cpu[name], time.process_time() - c0)
+            finally:
+                kernels.set_threads(1)
+                old_kernels.set_threads(1)
+            loads.append(os.getloadavg()[0])
+            a, b = runs["today"], runs["before"]
+            exact = bool(
+                np.array_equal(a.input_int, b.input_int)
+                and all(np.array_equal(p, q) for p, q in zip(a.h_int, b.h_int, strict=True))
+                and all(np.array_equal(p, q) for p, q in zip(a.c_int or [], b.c_int or [], strict=True))
+                and a.log.as_dict() == b.log.as_dict()
+            )
+            by_threads[str(nt)] = {
+                "wall_steps_per_second": {name: n / t for name, t in wall.items()},
+                "cpu_steps_per_second": {name: n / t for name, t in cpu.items()},
+                "wall_speedup": wall["before"] / wall["today"],
+                "cpu_speedup": cpu["before"] / cpu["today"],
+                "bit_exact": exact,
+                "load_average_1min_samples": loads,
+            }
     return {
         "before_rev": rev,
         "repeats": repeats,
-        "wall_steps_per_second": {name: n / t for name, t in wall.items()},
-        "cpu_steps_per_second": {name: n / t for name, t in cpu.items()},
-        "wall_speedup": wall["before"] / wall["today"],
-        "cpu_speedup": cpu["before"] / cpu["today"],
-        "bit_exact": exact,
-        "load_average_1min_samples": loads,
+        "batch": batch,
+        **by_threads[str(threads[0])],
+        "by_threads": by_threads,
     }
 
 
@@ -353,7 +379,7 @@ def main() -> None:
         "--before",
         metavar="REV",
         help="also time the golden model at git revision REV on the same batch, interleaved with today's "
-        "(wall and CPU time; e.g. the commit before a change)",
+        "(wall and CPU time, at each --threads; e.g. the commit before a change)",
     )
     ap.add_argument("--repeats", type=int, default=2, help="interleaved runs each for --before (default 2)")
     ap.add_argument("--only-batched", action="store_true", help="only the batched comparison")
@@ -397,16 +423,19 @@ def main() -> None:
             args.seed,
             args.before,
             args.repeats,
+            args.threads,
         )
         b["before_after"] = ba
-        w, c = ba["wall_steps_per_second"], ba["cpu_steps_per_second"]
-        print(
-            f"today vs {args.before} (same batch, interleaved, best of {args.repeats}): wall {w['today']:.0f} vs "
-            f"{w['before']:.0f} steps/s ({ba['wall_speedup']:.2f}x) | CPU time {c['today']:.0f} vs "
-            f"{c['before']:.0f} steps/s ({ba['cpu_speedup']:.2f}x) | bit-exact {ba['bit_exact']} | load average "
-            + " / ".join(f"{v:.2f}" for v in ba["load_average_1min_samples"]),
-            flush=True,
-        )
+        for nt, row in ba["by_threads"].items():
+            w, c = row["wall_steps_per_second"], row["cpu_steps_per_second"]
+            print(
+                f"today vs {args.before} ({nt} thread(s), same batch, interleaved, best of {args.repeats}): wall "
+                f"{w['today']:.0f} vs {w['before']:.0f} steps/s ({row['wall_speedup']:.2f}x) | CPU time "
+                f"{c['today']:.0f} vs {c['before']:.0f} steps/s ({row['cpu_speedup']:.2f}x) | bit-exact "
+                f"{row['bit_exact']} | load average "
+                + " / ".join(f"{v:.2f}" for v in row["load_average_1min_samples"]),
+                flush=True,
+            )
     print(
         "fast path profile (own time): "
         + ", ".join(f"{p['function']} {p['share']:.0%}" for p in b["profile"])
