@@ -8,9 +8,10 @@ golden model, on the paper's engine (8 x 4 groups of 4 x 4 PEs, 512 PEs, ``--gri
 row by max flow) every matrix is compiled (``ernn.export.csb_schedule``), turned into the array's program
 (``ernn.export.csb_program``) and executed by the array model on a random input: outputs checked bit for bit against the golden matvec, busy PE-slots
 and MAC clocks counted. Utilization = useful MACs / (PEs x MAC clocks); the clocks per vector add the
-input and output beats and the tile rows' clear and reduction clocks. "shared x" is the utilization the same
-schedules would reach if the P PEs of a PE column had to share one input neuron, as in the paper
-(``ernn.export.csb_program.shared_input_cycles``; the array does not do that).
+input and output beats and the tile rows' clear and reduction clocks. The array's P PEs of a PE column
+share one input neuron, as in the paper (``ernn.export.csb_program.build`` packs each kernel column's
+entries P at a time: ``shared_input_cycles``); "schedule" is the utilization the same schedules would
+reach with an input neuron per PE (the array before that change).
 
 The SR1 clocks per step (the six matrices one after the other) are also given at several stream widths
 (``--elems``: elements per AXI-Stream beat, the array's ``ELEMS``; only the input and output beats change)
@@ -30,7 +31,8 @@ CSB matrix (``--yosys-shape``: gates, rows, cols, block at 13x; both directions)
 (logic + LUTRAM sites), FF, LUTRAM cells and sites, DSP, BRAM36 and the Yosys run time; with
 ``--yosys-before REV`` also the array's three files as git revision REV has them (side by side, same
 program), and a least-squares line per resource over the grids (intercept + slope x PEs) extrapolated to
-512 PEs.
+512 PEs. ``--yosys-depth`` also writes each netlist (``write_json``) and reports its longest
+register-to-register path (``ernn.fpga.logic_depth``: LUT levels, logic levels, start and end).
 
     .venv/bin/python bench/bench_csb_array.py --out build/bench/csb_array.json [--elems 1 16 64] \
         [--red-rows 1 2 4] [--rtl]
@@ -56,6 +58,7 @@ import torch
 from ernn.export import csb_program as cp
 from ernn.export import csb_schedule as cs
 from ernn.files import atomic
+from ernn.fpga import logic_depth
 from ernn.golden import csb as gcsb
 from ernn.shape import ModelShape
 from ernn.shape.structures import CSB
@@ -132,7 +135,7 @@ def model_run(
     want = gcsb.finish(gcsb.accumulate(m, x, cfg), m.rows, cfg).reshape(1, -1)
     if not np.array_equal(out.y, want):
         raise AssertionError(f"array model differs from the golden matvec ({mode}, {method})")
-    if out.mac_cycles != sched.cycles or out.busy != sched.macs:
+    if out.mac_cycles != cp.shared_input_cycles(sched) or out.busy != sched.macs:
         raise AssertionError("the array model does not follow the schedule")
     return {
         "macs": out.busy,
@@ -145,7 +148,8 @@ def model_run(
         "serial_cycles_by_elems": {e: serial_cycles(prog, e) for e in widths},
         "utilization": out.utilization,
         "schedule_utilization": sched.utilization,
-        "shared_input_cycles": cp.shared_input_cycles(sched),
+        "shared_input_cycles": out.mac_cycles,
+        "schedule_cycles": sched.cycles,
         "solve_s": sched.solve_seconds,
         "compile_s": t1 - t0,
     }
@@ -204,6 +208,25 @@ def rtl_text(name: str, rev: str | None) -> str:
     return got.stdout
 
 
+def module_at(rev: str, path: str):
+    """The Python module at ``path`` as git revision ``rev`` has it, loaded under a name of its own."""
+    import importlib.util
+    import subprocess
+
+    from ernn.fpga import open_flow as fpga
+
+    root = fpga.RTL_DIR.parent
+    got = subprocess.run(["git", "show", f"{rev}:{path}"], cwd=root, capture_output=True, text=True)
+    if got.returncode:
+        raise RuntimeError(f"git show {rev}:{path} failed: {got.stderr.strip()}")
+    name = f"_at_{rev}_" + Path(path).stem
+    spec = importlib.util.spec_from_loader(name, loader=None)
+    mod = importlib.util.module_from_spec(spec)  # type: ignore[arg-type]
+    sys.modules[name] = mod  # dataclasses look their module up by name
+    exec(compile(got.stdout, f"{rev}:{path}", "exec"), mod.__dict__)
+    return mod
+
+
 def synthesizable_array(work: Path, params: dict[str, object], rev: str | None = None) -> Path:
     """A copy of rtl/ernn_csb_array.v with only the $readmemh calls left in its initial block (Yosys 0.23
     cannot resolve the elaboration checks' $error; they build no hardware, and the images come from
@@ -237,6 +260,7 @@ def yosys_run(
     seed: int,
     work: Path,
     rev: str | None = None,
+    depth: bool = False,
 ) -> dict:
     """synth_xilinx -family xcu of the array (the working tree's, or git revision ``rev``'s) running one
     random CSB matrix of ``shape`` at 13x (both directions) on ``grid``: LUT (logic + LUTRAM sites), FF,
@@ -252,12 +276,20 @@ def yosys_run(
     import test_ernn_csb_array as tb
 
     gates, rows, cols, block = shape
-    *_, sched, prog, _, params = tb.setup(
+    m, cfg, sched, prog, _, params = tb.setup(
         (gates, rows, cols, block, RATE_13X), (grid.k, grid.l, grid.p, grid.q), "both", seed, 1, work,
         elems=elems, red_rows=red_rows,
     )  # fmt: skip
     if rev is not None and red_rows != 1:
         raise ValueError("the array before RED_ROWS reduces one row per clock: use --yosys-red-rows 1")
+    if rev is not None:
+        # that revision's program of the same schedule (its compiler packs the entries its array expects)
+        old = module_at(rev, "ernn/export/csb_program.py")
+        prog = old.build(m, sched)
+        paths = old.write(prog, work, "p_" + rev, cfg.weight_spectrum.word)
+        params = (
+            params | prog.sizes() | {f"{n.upper()}_FILE": paths[n] for n in ("en", "val", "x", "tgt", "lens")}
+        )
     top = "ernn_csb_array"
     src = synthesizable_array(work, params, rev)
     for name in ("ernn_csb_group.v", "ernn_csb_pe.v"):
@@ -268,7 +300,7 @@ def yosys_run(
         f"hierarchy -check -top {top}",
         f"synth_xilinx -family xcu -top {top} -noiopad",
         "tee -q -o stat.json stat -json",
-    ]
+    ] + (["write_json netlist.json"] if depth else [])
     (work / "synth.ys").write_text("\n".join(lines) + "\n")
     yosys = fpga.need_tool("yosys")
     t0 = time.perf_counter()
@@ -289,7 +321,7 @@ def yosys_run(
         "red_rows": red_rows,
         "steps": prog.steps,
         "macs": prog.macs,
-        "utilization": sched.utilization,
+        "utilization": prog.utilization,
         "lut": float(used["lut"] + lutram),
         "lut_logic": float(used["lut"]),
         "ff": float(used["ff"]),
@@ -298,7 +330,7 @@ def yosys_run(
         "dsp": float(used["dsp"]),
         "bram36": float(used["bram36"]),
         "yosys_s": wall,
-    }
+    } | ({"logic_depth": logic_depth.analyse_file(work / "netlist.json", top)} if depth else {})
 
 
 def main() -> None:
@@ -322,6 +354,9 @@ def main() -> None:
     ap.add_argument(
         "--yosys-before", metavar="REV", help="also synthesize the array as git revision REV has it"
     )
+    ap.add_argument(
+        "--yosys-depth", action="store_true", help="longest register-to-register path of each netlist too"
+    )
     ap.add_argument("--rtl", action="store_true", help="also simulate the array on a 1024 x 1024 matrix")
     ap.add_argument("--sim", default="verilator", choices=("verilator", "icarus"))
     args = ap.parse_args()
@@ -337,7 +372,7 @@ def main() -> None:
                 with tempfile.TemporaryDirectory() as tmp:
                     r = yosys_run(
                         tuple(args.yosys_shape), cs.Grid(*g[i : i + 4]), args.yosys_elems, args.yosys_red_rows,
-                        args.seed, Path(tmp), rev,
+                        args.seed, Path(tmp), rev, args.yosys_depth,
                     )  # fmt: skip
                 runs.append(r)
                 print(
@@ -346,6 +381,11 @@ def main() -> None:
                     f"cells), FF {r['ff']:.0f}, DSP {r['dsp']:.0f}, BRAM36 {r['bram36']:.1f}, {r['yosys_s']:.0f} s",
                     flush=True,
                 )
+                if "logic_depth" in r:
+                    print(
+                        "\n".join("  " + line for line in logic_depth.summary_lines(r["logic_depth"])),
+                        flush=True,
+                    )
                 args.out.parent.mkdir(parents=True, exist_ok=True)
                 atomic.write_json(args.out, {"machine": platform.platform(), "yosys": runs}, force=True)
         fits = {}
@@ -379,24 +419,24 @@ def main() -> None:
     }
     print(f"SR1 on {grid.k} x {grid.l} groups of {grid.p} x {grid.q} PEs ({grid.pes} PEs), array model:")
     print(
-        f"{'mode':<18}{'MACs':>9}{'MAC clocks':>12}{'clocks/step':>13}{'utilization':>13}{'shared x':>10}{'solver s':>10}"
+        f"{'mode':<18}{'MACs':>9}{'MAC clocks':>12}{'clocks/step':>13}{'utilization':>13}{'schedule':>10}{'solver s':>10}"
     )
     for mode, method, scope in RUNS:
         per = [
             model_run(m, cfg, grid, mode, method, scope, rng, args.elems, args.red_rows) for _, m, cfg in mats
         ]
         name = f"{mode}/{method}" + ("" if scope == "round" else f"/{scope}")
-        keys = ("macs", "mac_cycles", "cycles", "shared_input_cycles", "solve_s")
+        keys = ("macs", "mac_cycles", "cycles", "shared_input_cycles", "schedule_cycles", "solve_s")
         tot = {k: sum(p[k] for p in per) for k in keys}
         for key in ("cycles_by_elems", "serial_cycles_by_elems", "cycles_by_red_rows"):
             tot[key] = {e: sum(p[key][e] for p in per) for e in per[0][key]}
         tot["utilization"] = tot["macs"] / (grid.pes * tot["mac_cycles"])
-        tot["shared_input_utilization"] = tot["macs"] / (grid.pes * tot["shared_input_cycles"])
+        tot["schedule_utilization"] = tot["macs"] / (grid.pes * tot["schedule_cycles"])
         tot["matrices"] = dict(zip([n for n, _, _ in mats], per, strict=True))
         result["model"][name] = tot
         print(
             f"{name:<18}{tot['macs']:>9}{tot['mac_cycles']:>12}{tot['cycles']:>13}"
-            f"{tot['utilization']:>13.1%}{tot['shared_input_utilization']:>10.1%}{tot['solve_s']:>10.1f}"
+            f"{tot['utilization']:>13.1%}{tot['schedule_utilization']:>10.1%}{tot['solve_s']:>10.1f}"
         )
     result["mhz_assumed"] = args.mhz
     print(

@@ -27,7 +27,11 @@ the idle slots split into rounding (what a perfect spread over all PEs leaves) a
 links leave); entries moved to neighbours; the solver's wall time; whether max-flow and z3 give the same
 cycles at every barrier (the optimality gap, 0 when they do); for both directions, the group array's MAC
 and reduction clocks with the reduction overlapped (``csb_program.timeline`` at ``--red-rows`` rows per
-clock), where a tile row whose MACs are shorter than its reduction waits for it. Prints tables, writes JSON.
+clock), where a tile row whose MACs are shorter than its reduction waits for it. Beside each schedule's
+figure ("shared" rows, ``shared_input_*`` in the JSON) the same schedule as the array runs it since its PE
+columns share one input neuron (``csb_program.shared_barrier_cycles``: per barrier and group, each kernel
+column's entries in runs of P, Q runs per clock): the utilization cost of the shared input, side by side
+on the same kernels. Prints tables, writes JSON.
 
     .venv/bin/python bench/bench_csb_schedule.py --out build/bench/csb_schedule.json
 """
@@ -149,19 +153,27 @@ def tiling_bound(counts: list[np.ndarray], grid: cs.Grid, scope: str) -> float:
     return i["useful"] / (i["useful"] + i["rounding"])
 
 
-def tile_row_lengths(sched: cs.Schedule, counts: list[np.ndarray]) -> list[np.ndarray]:
-    """Per matrix, the MAC clocks of each tile row (the array's lengths image) of a both-scope schedule."""
+def tile_row_lengths(
+    sched: cs.Schedule, counts: list[np.ndarray], barrier_cycles: list[int] | None = None
+) -> list[np.ndarray]:
+    """Per matrix, the MAC clocks of each tile row (the array's lengths image) of a schedule: its own cycles,
+    or ``barrier_cycles`` per barrier (e.g. ``csb_program.shared_barrier_cycles``, the array's program)."""
+    cycles = barrier_cycles if barrier_cycles is not None else _barrier_cycles(sched)
+    if sched.scope == "tile_row":
+        of_row = {id(t): c for t, c in zip(sched.tile_rows, cycles, strict=True)}
+    else:
+        of_round = {id(r): c for r, c in zip(sched.rounds, cycles, strict=True)}
     out, first = [], 0
     for c in counts:
         n = len(cs.tiles(c, sched.grid))
         rounds = sched.rounds[first : first + n]
         if sched.scope == "tile_row":
             rows = [t for t in sched.tile_rows if first <= t.first < first + n]
-            out.append(np.array([t.cycles for t in rows], dtype=np.int64))
+            out.append(np.array([of_row[id(t)] for t in rows], dtype=np.int64))
         else:
             by_row: dict[int, int] = {}
             for r in rounds:
-                by_row[r.tile[0]] = by_row.get(r.tile[0], 0) + r.cycles
+                by_row[r.tile[0]] = by_row.get(r.tile[0], 0) + of_round[id(r)]
             out.append(np.array([by_row[a] for a in sorted(by_row)], dtype=np.int64))
         first += n
     return out
@@ -193,6 +205,7 @@ def measure(
             wall = time.perf_counter() - t0
             cs.check_schedule(sched, counts)
             idle = sched.idle()
+            shared = cp.shared_barrier_cycles(sched)
             rows.append(
                 {
                     "workload": name,
@@ -206,6 +219,9 @@ def measure(
                     "cycles": sched.cycles,
                     "barrier_cycles": _barrier_cycles(sched),
                     "utilization": sched.utilization,
+                    # the array's program: one input neuron per PE column (csb_program.build)
+                    "shared_input_cycles": sum(shared),
+                    "shared_input_utilization": sched.macs / (grid.pes * sum(shared)) if sum(shared) else 0.0,
                     "idle": {k: v / idle["slots"] for k, v in idle.items() if k != "slots"},
                     "moved": sched.moved(),
                     "margin": sched.margin(),
@@ -216,13 +232,20 @@ def measure(
             if mode == "both" and method == "flow":
                 lengths = tile_row_lengths(sched, counts)
                 rows[-1]["overlapped_clocks"] = {r: overlapped_clocks(lengths, block, r) for r in red_rows}
+                lengths = tile_row_lengths(sched, counts, shared)
+                rows[-1]["overlapped_clocks_shared_input"] = {
+                    r: overlapped_clocks(lengths, block, r) for r in red_rows
+                }
     _gaps(rows)
     _print(name, rows)
     for r in rows:
         if "overlapped_clocks" in r:
             print(
                 f"  {r['scope']:8s} both flow on the array, MAC + overlapped reduction clocks (no I/O) at RED_ROWS "
-                + ", ".join(f"{k}: {v}" for k, v in r["overlapped_clocks"].items())
+                + ", ".join(
+                    f"{k}: {v} (shared input {r['overlapped_clocks_shared_input'][k]})"
+                    for k, v in r["overlapped_clocks"].items()
+                )
             )
     bounds = {scope: tiling_bound(counts, grid, scope) for scope in cs.SCOPES}
     print(
@@ -261,6 +284,11 @@ def _print(name: str, rows: list[dict]) -> None:
             r = cells[mode]
             line += f"{100 * r['utilization']:10.1f} ({r['cycles']:5d})"
         print(line + f"   {cells['both']['solve_seconds']:7.2f}")
+        line = f"{'':9s} {'shared':7s}"  # the same schedules, one input neuron per PE column (the array)
+        for mode in cs.MODES:
+            r = cells[mode]
+            line += f"{100 * r['shared_input_utilization']:10.1f} ({r['shared_input_cycles']:5d})"
+        print(line)
     for r in rows:
         if r["method"] == "flow" and r["mode"] != "none":
             i, mv = r["idle"], r["moved"]

@@ -20,7 +20,7 @@ E-RNN toolkit: CSB group array (K x L groups of P x Q PEs running the balanced s
  *   of every PE's partial sums (empty at the start):
  *     MAC engine: for each MAC step t of the tile row's rounds (lens[a] clocks; an empty tile row takes
  *     one clock), in every PE n of every group g:
- *       if en[g, t, n]: acc_{g,n}[h][bank][row] += value[g, t, n] * x[x_index[g, t, n]]
+ *       if en[g, t, n]: acc_{g,n}[h][bank][row] += value[g, t, n] * x[x_index[g, t, n mod Q]]
  *     reduction engine: for r = 0 .. BLOCK-1 (RED_ROWS rows per clock), for every group row k with a
  *     block row i = a*K + k:
  *       s = sum_l own_{k,l}[h][r] + sum_l down_{k-1,l}[h][r] + sum_l up_{k+1,l}[h][r]   (bank 0, 2, 1)
@@ -31,6 +31,11 @@ E-RNN toolkit: CSB group array (K x L groups of P x Q PEs running the balanced s
  *   1-h with tile row a+1; the MAC engine starts tile row a+2 when the reduction of a has emptied h, the
  *   reduction engine tile row a+1 when its MACs are done and the reduction of a is
  *   (ernn.export.csb_program.timeline, clock for clock).
+ *
+ * Shared input (the paper's): PE n = p*Q + q of a group is in PE column q, and the P PEs of a column
+ * multiply the same input neuron in a step: the array reads Q elements of the x buffer per group and
+ * clock (one read port per PE column, not per PE) and broadcasts each down its column. The compiler
+ * (ernn.export.csb_program.build) packs each group's kernel entries by kernel column, P at a time.
  *
  * Sharing: a horizontal helper (same group row) adds a neighbour's kernel entries into its own bank 0
  * (same block row), reading the neighbour's input neurons (x_index points into the neighbour's column
@@ -43,7 +48,7 @@ E-RNN toolkit: CSB group array (K x L groups of P x Q PEs running the balanced s
  *
  * Program images ($readmemh, ernn.export.csb_program.write; word g*STEPS + t, group g = k*L + l, PE
  * n = p*Q + q in the low field first): EN_FILE (P*Q enable bits), VAL_FILE (P*Q values, W_W bits),
- * X_FILE (P*Q input indices, X_W bits), TGT_FILE (P*Q {bank (2 bits), row offset (INDEX_W bits)}),
+ * X_FILE (Q input indices, X_W bits: one per PE column), TGT_FILE (P*Q {bank (2 bits), row offset (INDEX_W bits)}),
  * LENS_FILE (TILE_ROWS words of LEN_W bits: MAC steps per tile row). Elaboration checks the images
  * slot by slot: an input index outside COLS, a bank that is not 0..2, a target block row outside the
  * matrix or a row offset outside its (possibly ragged) block, lengths that do not add up to STEPS, or
@@ -66,7 +71,8 @@ E-RNN toolkit: CSB group array (K x L groups of P x Q PEs running the balanced s
  * tile rows of max(lens[a], BLOCK / RED_ROWS), plus the last reduction) + ceil(GATES*ROWS/ELEMS) clocks
  * (ernn.export.csb_program.array_cycles). Resources: K*L*P*Q multipliers; per PE 2 halves x 3 banks x
  * BLOCK words of 1 + ACC_W bits of partial sums in LUT RAM (one copy per read port: the
- * read-modify-write and the reduction), no registers; K * RED_ROWS reduction trees of 3*L*P*Q inputs
+ * read-modify-write and the reduction), no registers; K*L*Q read ports into the x buffer (COLS:1 each);
+ * K * RED_ROWS reduction trees of 3*L*P*Q inputs
  * and rounding units; the x and y buffers and the program images.
  */
 module ernn_csb_array #
@@ -161,14 +167,14 @@ localparam LW = RED_ROWS * ACC_W;         // one group's reduction output of one
 
 reg [PES-1:0]        en_mem  [0:PROG_DEPTH-1];
 reg [PES*W_W-1:0]    val_mem [0:PROG_DEPTH-1];  // Q(W_W) per PE
-reg [PES*X_W-1:0]    xi_mem  [0:PROG_DEPTH-1];
+reg [Q*X_W-1:0]      xi_mem  [0:PROG_DEPTH-1];  // one input index per PE column
 reg [PES*T_W-1:0]    tgt_mem [0:PROG_DEPTH-1];
 reg [LEN_W-1:0]      lens_mem [0:TILE_ROWS-1];
 
 // elaboration-time bookkeeping in integers (mixed-width reads of the images; cw only indexes them)
 /* verilator lint_off UNUSEDSIGNAL */
 integer ca, cs, cg, cn, cstep, cmacs, cw, cx, cbank, crow, cblk, cspan;
-reg [PES*X_W-1:0] cx_word;
+reg [Q*X_W-1:0] cx_word;
 reg [PES*T_W-1:0] ct_word;
 /* verilator lint_on UNUSEDSIGNAL */
 /* verilator lint_off WIDTHEXPAND */
@@ -224,7 +230,7 @@ initial begin
                 for (cn = 0; cn < PES; cn = cn + 1) begin
                     if (en_mem[cw][cn]) begin
                         cmacs = cmacs + 1;
-                        cx = (cx_word >> (cn * X_W)) & ((1 << X_W) - 1);
+                        cx = (cx_word >> ((cn % Q) * X_W)) & ((1 << X_W) - 1);  // PE column cn mod Q
                         cbank = (ct_word >> (cn * T_W + INDEX_W)) & 3;
                         crow = (ct_word >> (cn * T_W)) & ((1 << INDEX_W) - 1);
                         cblk = ca * K + cg / L + (cbank == 1 ? -1 : cbank == 2 ? 1 : 0);
@@ -258,7 +264,10 @@ end
 localparam [1:0] S_EMPTY = 2'd3, S_LOAD = 2'd0, S_RUN = 2'd1, S_OUT = 2'd2;
 
 reg [1:0]          state_reg;
-reg [DATA_W-1:0]   x_buf [0:COLS-1];   // Q(DATA_W)
+// the input vector as it came, one stream beat per word (element e of beat b in lane e; lanes past COLS
+// in the last beat hold the fill and are never read): one write port of the whole word, so Yosys builds
+// each PE column's read port as a LUT RAM copy and a lane select, not a COLS:1 multiplexer over registers
+reg [ELEMS*DATA_W-1:0] x_mem [0:IN_BEATS-1];  // Q(DATA_W) per lane
 reg [OUT_W-1:0]    y_buf [0:OUTS-1];   // Q(OUT_W)
 reg [X_CW-1:0]     x_count_reg;        // input beat
 reg [TR_W-1:0]     m_a_reg;            // tile row of the MAC engine (TILE_ROWS when it is done)
@@ -308,13 +317,19 @@ generate
         /* verilator lint_off UNUSEDSIGNAL */
         wire [31:0] addr = gg * STEPS + t_reg;
         /* verilator lint_on UNUSEDSIGNAL */
-        wire [PES*X_W-1:0] xi = xi_mem[addr];
-        wire [PES*DATA_W-1:0] xv;
+        // one x read per PE column, broadcast to the column's P PEs in the group
+        wire [Q*X_W-1:0] xi = xi_mem[addr];
+        wire [Q*DATA_W-1:0] xv;  // Q(DATA_W) per PE column
         wire [PB_W-1:0] busy;
         genvar gn;
-        for (gn = 0; gn < PES; gn = gn + 1) begin : fetch
-            wire [X_W-1:0] idx = xi[gn*X_W +: X_W];  // < COLS (elaboration check) when enabled
-            assign xv[gn*DATA_W +: DATA_W] = x_buf[idx];
+        for (gn = 0; gn < Q; gn = gn + 1) begin : fetch
+            wire [X_W-1:0] idx = xi[gn*X_W +: X_W];  // < COLS (elaboration check) when a PE is enabled
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire [31:0] beat = idx / ELEMS;  // bit fields when ELEMS is a power of two
+            wire [31:0] lane = idx % ELEMS;
+            /* verilator lint_on UNUSEDSIGNAL */
+            wire [ELEMS*DATA_W-1:0] word = x_mem[beat[X_CW-1:0]];
+            assign xv[gn*DATA_W +: DATA_W] = word[lane*DATA_W +: DATA_W];
         end
 
         ernn_csb_group #(
@@ -402,7 +417,7 @@ always @* begin
     end
 end
 
-integer kr, ke;
+integer kr;
 
 assign s_axis_tready = (state_reg == S_LOAD);
 assign m_axis_tvalid = (state_reg == S_OUT);
@@ -423,11 +438,7 @@ always @(posedge clk) begin
     case (state_reg)
         S_LOAD: begin
             if (s_axis_tvalid) begin
-                for (ke = 0; ke < ELEMS; ke = ke + 1) begin
-                    if (x_count_reg * ELEMS + ke < COLS) begin
-                        x_buf[x_count_reg * ELEMS + ke] <= s_axis_tdata[ke*DATA_W +: DATA_W];
-                    end
-                end
+                x_mem[x_count_reg] <= s_axis_tdata;
                 if (x_count_reg == IN_BEATS - 1) begin
                     x_count_reg <= 0;
                     m_a_reg <= 0;

@@ -12,9 +12,10 @@ E-RNN toolkit: one P x Q PE group of the CSB group array
 
 /*
  * P * Q ernn_csb_pe of rtl/ernn_csb_array.v, fed one program step per clock: per PE an enable bit,
- * a kernel value, the input neuron it multiplies (fetched by the array from the x buffer) and a target
- * {bank, row offset}, all into half mac_half of the PEs' double-buffered partial sums. PE n = p * Q + q
- * takes field n of every bus (field 0 in the low bits).
+ * a kernel value and a target {bank, row offset}, per PE column one input neuron (the paper's shared
+ * input: the array reads Q elements of x per group and clock, and each goes down its column to the P
+ * PEs), all into half mac_half of the PEs' double-buffered partial sums. PE n = p * Q + q takes field n
+ * of the per-PE buses and field q of x (field 0 in the low bits).
  *
  *   red_{own,up,down}[j] = sum over the group's PEs of their bank {0, 1, 2}, half red_half, row
  *                          red_rows[j] (lane j < RED_ROWS, ACC_W bits each, lane 0 in the low bits)
@@ -53,7 +54,7 @@ module ernn_csb_group #
     input  wire                            mac_half,
     input  wire [P*Q-1:0]                  en,
     input  wire [P*Q*W_W-1:0]              value,     // Q(W_W) per PE
-    input  wire [P*Q*DATA_W-1:0]           x,         // Q(DATA_W) per PE
+    input  wire [Q*DATA_W-1:0]             x,         // Q(DATA_W) per PE column
     input  wire [P*Q*(2+INDEX_W)-1:0]      target,    // {bank, row offset} per PE
     input  wire                            red_half,
     input  wire [RA_W-1:0]                 red_addr,  // reduction clock within the tile row
@@ -95,7 +96,7 @@ generate
             .mac(mac),
             .en(en[n]),
             .value(value[n*W_W +: W_W]),
-            .x(x[n*DATA_W +: DATA_W]),
+            .x(x[(n % Q)*DATA_W +: DATA_W]),  // the PE column's input neuron
             .bank(tgt[T_W-1:INDEX_W]),
             .row(tgt[INDEX_W-1:0]),
             .mac_half(mac_half),

@@ -74,6 +74,7 @@ module ernn_csb_pe #
 localparam PROD_W = DATA_W + W_W;
 localparam SUB = BLOCK / RED_ROWS;  // words per memory
 localparam MEMS = 2 * 3 * RED_ROWS; // memory m = (half * 3 + bank) * RED_ROWS + lane
+localparam MM_W = $clog2(MEMS);     // bits of a memory number
 
 initial begin
     if (ACC_W <= PROD_W || BLOCK < 2 || (1 << INDEX_W) < BLOCK || RED_ROWS < 1 || BLOCK % RED_ROWS != 0
@@ -86,14 +87,13 @@ end
 
 wire signed [PROD_W-1:0] product = $signed(value) * $signed(x);  // Q(PROD_W)
 // row comes from checked program images (rtl/ernn_csb_array.v's elaboration check), so it stays below
-// BLOCK; the arithmetic runs in 32-bit integers
+// BLOCK; the memory number and address are kept at their own widths (a 32-bit mac_mem made Yosys build a
+// 32-bit carry chain on the MAC path, in front of the read-modify-write's selection)
 /* verilator lint_off WIDTHEXPAND */
 /* verilator lint_off WIDTHTRUNC */
-/* verilator lint_off UNUSEDSIGNAL */
-wire [31:0] mac_lane = row % RED_ROWS;
-wire [31:0] mac_addr = row / RED_ROWS;
-wire [31:0] mac_mem = (mac_half * 3 + bank) * RED_ROWS + mac_lane;
-/* verilator lint_on UNUSEDSIGNAL */
+wire [MM_W-1:0] mac_lane = row % RED_ROWS;
+wire [RA_W-1:0] mac_addr = row / RED_ROWS;
+wire [MM_W-1:0] mac_mem = (mac_half * 3 + bank) * RED_ROWS + mac_lane;
 
 wire [MEMS*(ACC_W+1)-1:0] rmw_bus;  // {held, Q(ACC_W)} per memory, read at its write address
 wire [MEMS*(ACC_W+1)-1:0] red_bus;  // {held, Q(ACC_W)} per memory, read at red_addr

@@ -1,7 +1,8 @@
 """The CSB array's compiler back end and array model (ernn/export/csb_program.py): bit-exact with the golden
-matvec in every sharing mode, the array following the schedule (busy PE-cycles = kernel entries, MAC cycles =
-the schedule's, so the utilization is the compiler's), the images read back unchanged, and a schedule that
-is not the matrix's refused."""
+matvec in every sharing mode, the array following the schedule with one input neuron per PE column (busy
+PE-cycles = kernel entries, MAC cycles = shared_input_cycles of the schedule, never fewer than the schedule's,
+equal with P = 1), the images read back unchanged, a PE column with two input indices refused, and a schedule
+that is not the matrix's refused."""
 
 import dataclasses
 
@@ -51,11 +52,21 @@ def test_array_model_is_bit_exact_and_follows_the_schedule(gates, rows, cols, bl
     np.testing.assert_array_equal(out.acc, acc.re[..., 0])
     np.testing.assert_array_equal(out.y, gcsb.finish(acc, rows, cfg).reshape(len(x), -1))
     assert out.busy == prog.macs == int(m.values.size)
-    assert out.mac_cycles == prog.steps == sched.cycles
-    assert out.utilization == sched.utilization
+    assert out.mac_cycles == prog.steps == cp.shared_input_cycles(sched) >= sched.cycles
+    assert out.utilization == prog.utilization <= sched.utilization
+    assert_columns_share_inputs(prog)
     assert out.cycles == cols + cp.timeline(prog).clocks + gates * rows
     vertical = any(p.kind == "vertical" for r in sched.rounds for p in r.parts)
     assert (prog.bank[prog.enable] != 0).any() == vertical  # partial sums of another block row: banks 1, 2
+
+
+def assert_columns_share_inputs(prog: cp.Program) -> None:
+    """Every PE column of every group reads one input index per step (its enabled PEs agree)."""
+    g = prog.grid
+    x = prog.x_index.reshape(-1, prog.steps, g.p, g.q)
+    en = prog.enable.reshape(-1, prog.steps, g.p, g.q)
+    same = np.where(en, x == x[:, :, :1, :], True)  # disabled PEs carry the column's index too
+    assert same.all() and (x == x[:, :, :1, :]).all()
 
 
 def test_stream_width_shortens_only_the_beats():
@@ -83,12 +94,14 @@ def test_tile_row_schedule_fills_slots_per_tile_row(mode):
     grid = cs.Grid(2, 2, 2, 2)
     sched = cs.compile_matrix(m.counts, grid, mode, "flow", "tile_row")
     prog = cp.build(m, sched)
-    assert prog.lens.tolist() == [t.cycles for t in sched.tile_rows]
+    assert len(prog.lens) == len(sched.tile_rows)
+    assert all(n >= t.cycles for n, t in zip(prog.lens.tolist(), sched.tile_rows, strict=True))
     x = np.random.default_rng(3).integers(cfg.data.min_int, cfg.data.max_int + 1, size=(3, m.cols))
     out = cp.run(prog, x, cfg)
     np.testing.assert_array_equal(out.y, gcsb.finish(gcsb.accumulate(m, x, cfg), m.rows, cfg).reshape(3, -1))
-    assert (out.busy, out.mac_cycles) == (int(m.values.size), sched.cycles)
-    assert sched.cycles <= cp.build(m, cs.compile_matrix(m.counts, grid, mode, "flow")).steps
+    assert (out.busy, out.mac_cycles) == (int(m.values.size), cp.shared_input_cycles(sched))
+    assert_columns_share_inputs(prog)
+    assert prog.steps <= cp.build(m, cs.compile_matrix(m.counts, grid, mode, "flow")).steps
 
 
 def test_timeline_overlaps_reductions_with_the_next_tile_rows_macs():
@@ -124,6 +137,8 @@ def test_images_read_back(tmp_path):
         else:
             assert a == b, f.name
     assert len((tmp_path / "a_en.mem").read_text().split()) == len(grid.groups()) * prog.steps
+    # one input index per PE column: Q fields of X_W = 4 bits per word
+    assert max(len(w) for w in (tmp_path / "a_x.mem").read_text().split()) == 2
     assert f"localparam integer ERNN_CSB_ARRAY_STEPS = {prog.steps};" in prog.header_lines()
     assert prog.sizes()["MACS"] == int(m.values.size)
 
@@ -154,13 +169,27 @@ def test_bank_of():
         cp.bank_of((3, 1), (1, 1))
 
 
+def test_a_pe_column_reading_two_inputs_is_refused(tmp_path):
+    m, cfg = random_matrix(4, 20, 12, 8, 0.6, 5)
+    prog = cp.build(m, cs.compile_matrix(m.counts, cs.Grid(2, 2, 2, 2), "both"))
+    # a step of group 0 whose PE column 0 has both PEs enabled: give PE row 1 another input index
+    s = int(np.flatnonzero(prog.enable[0, :, 0] & prog.enable[0, :, 2])[0])
+    x_index = prog.x_index.copy()
+    x_index[0, s, 2] = (x_index[0, s, 0] + 1) % m.cols
+    bad = dataclasses.replace(prog, x_index=x_index)
+    with pytest.raises(
+        ValueError, match=rf"group \(0, 0\), step {s}, PE column 0: .* shares one input neuron"
+    ):
+        cp.write(bad, tmp_path, "a", cfg.weight_spectrum.word)
+
+
 def test_shared_input_cycles_bounds():
     """Sharing one input neuron per PE column can only lengthen the rounds; with P = 1 it changes nothing."""
     m, _ = random_matrix(4, 20, 12, 8, 0.6, 5)
     for grid in (cs.Grid(2, 2, 2, 2), cs.Grid(2, 2, 1, 4)):
         sched = cs.compile_matrix(m.counts, grid, "both")
         shared = cp.shared_input_cycles(sched)
-        assert shared >= sched.cycles
+        assert shared == cp.build(m, sched).steps >= sched.cycles
         if grid.p == 1:
             assert shared == sched.cycles
     one = cs.Grid(1, 1, 3, 1)  # one group, no sharing: per block, columns in runs of 3
@@ -176,13 +205,13 @@ def test_inputs_come_from_the_own_or_a_horizontal_neighbours_column_block():
     sched = cs.compile_matrix(m.counts, grid, "both")
     prog = cp.build(m, sched)
     start, seen_neighbour = 0, False
-    for r in sched.rounds:
+    for r, n in zip(sched.rounds, cp.shared_barrier_cycles(sched), strict=True):
         b = r.tile[1]
         for gi, (k, col) in enumerate(grid.groups()):
-            idx = prog.x_index[gi, start : start + r.cycles][prog.enable[gi, start : start + r.cycles]]
+            idx = prog.x_index[gi, start : start + n][prog.enable[gi, start : start + n]]
             cols = set((idx // m.block).tolist())
             own = b * grid.l + col
             assert cols <= {own - 1, own, own + 1}, (r.tile, (k, col), cols)
             seen_neighbour |= bool(cols - {own})
-        start += r.cycles
+        start += n
     assert seen_neighbour  # the schedule did share horizontally

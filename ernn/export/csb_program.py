@@ -22,20 +22,24 @@ the next tile row's MACs fill the other half (:func:`timeline`); a half is empty
 Integer sums are exact, so the order of the partial sums does not matter: the array is bit-exact with the
 golden matvec.
 
-Per step and PE the program holds an enable bit, the kernel value, the input neuron's index (into x, of
-the column block the part belongs to) and the target (bank, row offset). The round's entries of a group
-(its parts, in the schedule's order) fill its P Q PEs step after step, so a group with load w is busy
-ceil(w / (P Q)) steps and the round takes max over groups of that = ``Round.cycles``: the array follows
-the schedule, and the measured utilization (busy PE-cycles / (PEs x MAC cycles)) equals
-``Schedule.utilization`` exactly. Each PE has its own input-neuron index: the paper's PE columns share one
-input neuron, which would add a tiling loss (ceil of kernel columns over P) that the compiler does not model.
+Per step the program holds per PE an enable bit, the kernel value and the target (bank, row offset), and
+per PE column one input neuron's index (into x, of the column block the part belongs to): as in the paper,
+the P PEs of a PE column share one input neuron, so the array reads Q elements of x per group and clock.
+Between two barriers a group's entries (its parts, in the schedule's order) are grouped by kernel column
+and cut into runs of at most P (:func:`column_runs`); run i takes PE column i mod Q at step i div Q. A group
+with entries in columns of c_1, c_2, ... entries is busy ceil(sum_j ceil(c_j / P) / Q) steps, and the
+stretch lasts as long as its slowest group (:func:`shared_barrier_cycles`): at least the schedule's
+``Round.cycles`` (any P Q entries in a clock), equal with P = 1. The array follows the program, and the
+measured utilization (busy PE-cycles / (PEs x MAC cycles)) equals ``Program.utilization`` exactly; the cost
+of the shared input against ``Schedule.utilization`` is measured by ``bench/bench_csb_schedule.py``.
 
 Memory images (``$readmemh``, one word per line, hex; word ``group * STEPS + step``, group = k L + l; PE
 ``p * Q + q`` in the least significant field first):
 
 * ``<prefix>_en.mem`` — P Q enable bits;
 * ``<prefix>_val.mem`` — P Q kernel values, W_W bits each, two's complement;
-* ``<prefix>_x.mem`` — P Q input indices, ``X_W = max(1, clog2 COLS)`` bits each;
+* ``<prefix>_x.mem`` — Q input indices (one per PE column), ``X_W = max(1, clog2 COLS)`` bits each
+  (:func:`column_inputs`; 0 for a column without an enabled PE);
 * ``<prefix>_tgt.mem`` — P Q targets ``{bank (2 bits), row offset (INDEX_W bits)}``;
 * ``<prefix>_lens.mem`` — one word per tile row: its MAC steps (``LEN_W = clog2(STEPS + 1)`` bits).
 
@@ -143,18 +147,63 @@ def tile_row_blocks(gates: int, rows: int, block: int, grid: cs.Grid) -> int:
     return -(-(gates * -(-rows // block)) // grid.k)
 
 
+def _stretch_entries(
+    matrix: gcsb.CSBMatrix, rounds: list[cs.Round], offsets: dict, groups: list[cs.Group]
+) -> dict[cs.Group, IntArray]:
+    """Per group, the kernel entries it computes between two barriers, one row each: (x index, value,
+    bank, row offset, kernel column: block ordinal * M + column in the kernel), in the schedule's order of
+    rounds and parts."""
+    out: dict[cs.Group, list[IntArray]] = {g: [] for g in groups}
+    for r in rounds:
+        for part in r.parts:
+            bi, bj = r.blocks[part.owner]
+            ro, co, vo = offsets[(bi, bj)]
+            _, n = r.sizes[part.owner]
+            e = part.entries
+            out[part.helper].append(
+                np.stack(
+                    [
+                        bj * matrix.block + matrix.col_index[co + e[:, 1]],
+                        matrix.values[vo + e[:, 0] * n + e[:, 1]],
+                        np.full(len(e), bank_of(part.owner, part.helper)),
+                        matrix.row_index[ro + e[:, 0]],
+                        (bi * matrix.counts.shape[2] + bj) * matrix.block + e[:, 1],
+                    ],
+                    axis=1,
+                ).astype(np.int64)
+            )
+    return {g: np.concatenate(v) if v else np.zeros((0, 5), dtype=np.int64) for g, v in out.items()}
+
+
+def column_runs(kernel_column: IntArray, p: int) -> list[IntArray]:
+    """A group's entries between two barriers cut into runs for the shared input neuron: the entries of one
+    kernel column (one input neuron; in their order), P at a time; each run is the row numbers of its
+    entries. A run takes one PE column for one clock, so the group needs ceil(runs / Q) clocks. (Entries of
+    two blocks of one block column that keep the same input column, which a vertical helper can hold, are
+    not merged into one run: the count then needs the schedule alone, :func:`shared_input_cycles`.)"""
+    runs = []
+    for col in np.unique(kernel_column):
+        rows = np.flatnonzero(kernel_column == col)
+        runs.extend(rows[i : i + p] for i in range(0, len(rows), p))
+    return runs
+
+
 def build(matrix: gcsb.CSBMatrix, schedule: cs.Schedule) -> Program:
     """The program of ``schedule`` (compiled for ``matrix``'s counts alone) on its grid.
 
-    A group's entries fill its P Q slots step after step from one barrier of the schedule to the next
-    (:meth:`~ernn.export.csb_schedule.Schedule.barriers`): per round for a "round" schedule, per tile row
-    for a "tile_row" one (the array synchronizes only on tile rows: its lengths image holds one word per
-    tile row). ValueError when the schedule is not this matrix's
-    (:func:`~ernn.export.csb_schedule.check_schedule`) or its rounds are not in tile-row order."""
+    Between two barriers of the schedule (:meth:`~ernn.export.csb_schedule.Schedule.barriers`: per round
+    for a "round" schedule, per tile row for a "tile_row" one; the array synchronizes only on tile rows:
+    its lengths image holds one word per tile row) a group's entries are grouped by input neuron and cut
+    into runs of at most P per kernel column (:func:`column_runs`); run i goes to PE column i mod Q at step i div Q, its
+    entries to PE rows 0, 1, ...: the P PEs of a PE column share one input neuron in every step, as in
+    the paper, so the array reads Q input neurons per group and clock. The stretch lasts as long as its
+    slowest group (:func:`shared_input_cycles`; at least the schedule's cycles, equal with P = 1).
+    ValueError when the schedule is not this matrix's (:func:`~ernn.export.csb_schedule.check_schedule`)
+    or its rounds are not in tile-row order."""
     grid = schedule.grid
     cs.check_schedule(schedule, [matrix.counts])
     groups = grid.groups()
-    pq = grid.group_pes
+    p, q, pq = grid.p, grid.q, grid.group_pes
     br, bc = matrix.counts.shape[1], matrix.counts.shape[2]
     offsets = dict(
         zip(
@@ -165,59 +214,63 @@ def build(matrix: gcsb.CSBMatrix, schedule: cs.Schedule) -> Program:
     )
     n_tr = tile_row_blocks(matrix.gates, matrix.rows, matrix.block, grid)
     lens = np.zeros(n_tr, dtype=np.int64)
-    stretches = schedule.barriers()
+    stretches = []  # per barrier: (its tile row, per group (entries, runs), clocks)
     last_a = -1
-    for rounds, cycles in stretches:
+    for rounds, _ in schedule.barriers():
         tiles = {r.tile[0] for r in rounds}
         a = min(tiles, default=last_a)
         if len(tiles) > 1 or a < last_a or a >= n_tr:
             raise ValueError(f"rounds {[r.tile for r in rounds]}: the rounds are not in tile-row order")
         last_a = a
-        lens[a] += cycles
+        entries = _stretch_entries(matrix, rounds, offsets, groups)
+        work = {g: (e, column_runs(e[:, 4], p)) for g, e in entries.items()}
+        clocks = max((-(-len(runs) // q) for _, runs in work.values()), default=0)
+        stretches.append((work, clocks))
+        lens[a] += clocks
     steps = int(lens.sum())
     shape = (len(groups), steps, pq)
     enable = np.zeros(shape, dtype=bool)
     value, x_index, bank, row = (np.zeros(shape, dtype=np.int64) for _ in range(4))
     start = 0
-    for rounds, cycles in stretches:
-        fill = {g: 0 for g in groups}  # slots used so far between the two barriers, per group
-        for r in rounds:
-            for part in r.parts:
-                bi, bj = r.blocks[part.owner]
-                ro, co, vo = offsets[(bi, bj)]
-                _, n = r.sizes[part.owner]
-                gi = groups.index(part.helper)
-                e = part.entries
-                slots = fill[part.helper] + np.arange(len(e))
-                fill[part.helper] += len(e)
-                if slots.size and slots[-1] >= cycles * pq:
-                    raise ValueError(
-                        f"round {r.tile}: group {part.helper} has more entries than its cycles hold"
-                    )
-                s, pe = start + slots // pq, slots % pq
+    for work, clocks in stretches:
+        for gi, g in enumerate(groups):
+            e, runs = work[g]
+            for i, run in enumerate(runs):
+                s, col = start + i // q, i % q
+                pe = np.arange(len(run)) * q + col  # PE rows 0.. of PE column col
                 enable[gi, s, pe] = True
-                value[gi, s, pe] = matrix.values[vo + e[:, 0] * n + e[:, 1]]
-                x_index[gi, s, pe] = bj * matrix.block + matrix.col_index[co + e[:, 1]]
-                bank[gi, s, pe] = bank_of(part.owner, part.helper)
-                row[gi, s, pe] = matrix.row_index[ro + e[:, 0]]
-        start += cycles
+                value[gi, s, pe] = e[run, 1]
+                x_index[gi, s, col::q] = e[run[0], 0]  # the whole PE column reads it (disabled PEs too)
+                bank[gi, s, pe] = e[run, 2]
+                row[gi, s, pe] = e[run, 3]
+        start += clocks
     return Program(grid, matrix.gates, matrix.rows, matrix.cols, matrix.block, lens, enable, value,
                    x_index, bank, row)  # fmt: skip
 
 
 def shared_input_cycles(schedule: cs.Schedule) -> int:
-    """MAC clocks of ``schedule`` if, as in the paper, the P PEs of a PE column had to share one input
-    neuron: per round and group, each part's kernel columns in runs of P entries (ceil(entries / P) runs
-    per column), Q runs per clock; the round lasts as long as its slowest group. Not what the array does
-    (its PEs each read their own input neuron); the bench reports it beside the array's figure."""
-    total = 0
-    for r in schedule.rounds:
-        runs: dict[cs.Group, int] = {}
-        for part in r.parts:
-            _, per_col = np.unique(part.entries[:, 1], return_counts=True)
-            runs[part.helper] = runs.get(part.helper, 0) + int((-(-per_col // schedule.grid.p)).sum())
-        total += max((-(-v // schedule.grid.q) for v in runs.values()), default=0)
-    return total
+    """MAC clocks of :func:`build`'s program of ``schedule`` (the sum of :func:`shared_barrier_cycles`)."""
+    return sum(shared_barrier_cycles(schedule))
+
+
+def shared_barrier_cycles(schedule: cs.Schedule) -> list[int]:
+    """MAC clocks of :func:`build`'s program between each two barriers of ``schedule``, counted from the
+    schedule alone: per barrier and group, its entries by kernel column (of its block) in runs of P (ceil(entries / P) runs per kernel
+    column), Q runs per clock; the stretch lasts as long as its slowest group. The schedule's
+    own cycles assume any P Q entries fit a clock (each PE its own input neuron)."""
+    out = []
+    for rounds, _ in schedule.barriers():
+        runs: dict[cs.Group, dict[tuple[int, int, int], int]] = {}
+        for r in rounds:
+            for part in r.parts:
+                bi, bj = r.blocks[part.owner]
+                per = runs.setdefault(part.helper, {})
+                cols, counts = np.unique(part.entries[:, 1], return_counts=True)
+                for c, n in zip(cols.tolist(), counts.tolist(), strict=True):
+                    per[(bi, bj, c)] = per.get((bi, bj, c), 0) + n
+        p, q = schedule.grid.p, schedule.grid.q
+        out.append(max((-(-sum(-(-n // p) for n in per.values()) // q) for per in runs.values()), default=0))
+    return out
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -233,6 +286,25 @@ def _hex(words: list[int], width: int) -> list[str]:
     return [f"{w:0{digits}x}" for w in words]
 
 
+def column_inputs(prog: Program) -> IntArray:
+    """(groups * steps, Q): the input index each PE column reads in each step, group-major (0 where the
+    column has no enabled PE). ValueError naming the group, step and PE column when its enabled PEs do
+    not share one input index (the array broadcasts one input neuron down each PE column)."""
+    g, p, q = prog.grid.k * prog.grid.l, prog.grid.p, prog.grid.q
+    x = prog.x_index.reshape(g, prog.steps, p, q)
+    en = prog.enable.reshape(g, prog.steps, p, q)
+    hi = np.where(en, x, -1).max(axis=2)
+    lo = np.where(en, x, np.iinfo(np.int64).max).min(axis=2)
+    bad = np.argwhere((hi >= 0) & (hi != lo))
+    if bad.size:
+        gi, s, c = (int(v) for v in bad[0])
+        raise ValueError(
+            f"group {prog.grid.groups()[gi]}, step {s}, PE column {c}: the enabled PEs read input indices "
+            f"{sorted(set(x[gi, s, :, c][en[gi, s, :, c]].tolist()))}; a PE column shares one input neuron"
+        )
+    return np.maximum(hi, 0).reshape(-1, q)
+
+
 def write(prog: Program, folder: Path, prefix: str, weight_word: int) -> dict[str, Path]:
     """The five images of ``prog`` in ``folder`` (see the module docstring); returns them by name."""
     folder.mkdir(parents=True, exist_ok=True)
@@ -245,7 +317,7 @@ def write(prog: Program, folder: Path, prefix: str, weight_word: int) -> dict[st
     words = {
         "en": (_packed(flat(prog.enable.astype(np.int64)), 1), pq),
         "val": (_packed(vals_arr & mask, weight_word), pq * weight_word),
-        "x": (_packed(flat(prog.x_index), xw), pq * xw),
+        "x": (_packed(column_inputs(prog), xw), prog.grid.q * xw),
         "tgt": (_packed(flat((prog.bank << iw) | prog.row), BANK_W + iw), pq * (BANK_W + iw)),
         "lens": ([int(v) for v in prog.lens], prog.sizes()["LEN_W"]),
     }
@@ -273,18 +345,19 @@ def read(
         if len(words[name]) != want:
             raise ValueError(f"{prefix}_{name}.mem: {len(words[name])} words, the lengths give {want}")
 
-    def fields(name: str, width: int) -> IntArray:
+    def fields(name: str, width: int, per_word: int = pq) -> IntArray:
         w = words[name]
         out = np.array(
-            [[(v >> (i * width)) & ((1 << width) - 1) for i in range(pq)] for v in w], dtype=np.int64
+            [[(v >> (i * width)) & ((1 << width) - 1) for i in range(per_word)] for v in w], dtype=np.int64
         )
-        return out.reshape(len(grid.groups()), steps, pq)
+        return out.reshape(len(grid.groups()), steps, per_word)
 
     raw = fields("val", weight_word)
     value = np.where(raw >= 1 << (weight_word - 1), raw - (1 << weight_word), raw)
     tgt = fields("tgt", BANK_W + iw)
+    xcol = fields("x", xw, grid.q)  # one index per PE column, broadcast to its P PEs (PE n = p Q + q)
     return Program(grid, gates, rows, cols, block, lens, fields("en", 1).astype(bool), value,
-                   fields("x", xw), tgt >> iw, tgt & ((1 << iw) - 1))  # fmt: skip
+                   np.tile(xcol, grid.p), tgt >> iw, tgt & ((1 << iw) - 1))  # fmt: skip
 
 
 # ------------------------------------------------------------------------------------------------------

@@ -4,7 +4,8 @@ bit for bit with the golden CSB matvec (``ernn.golden.csb.accumulate`` + ``finis
 and output back-pressure, a reset in the middle of a vector, at one and at several elements per stream beat
 (``ELEMS``: the lanes past the vector in the last input beat carry random data the array must ignore, those
 past it in the last output beat must be zero), on Icarus and Verilator; the utilization
-measured by the array's counters (busy PE-slots / (PEs x MAC clocks)) equal to the schedule's; and the
+measured by the array's counters (busy PE-slots / (PEs x MAC clocks)) equal to the program's (the schedule
+with one input neuron per PE column: ``csb_program.shared_input_cycles``); and the
 program's elaboration checks naming the group, step and block.
 
 The matrices are random weights projected onto CSB by the training stage (``ernn.train.csb``) and quantized
@@ -101,11 +102,11 @@ try:
         msg = first_divergence(np.array(got), expected, ("vector", "row"), seed, "ernn_csb_array: ")
         assert msg is None, msg
         assert sink.empty(), "ernn_csb_array: more vectors came out than went in"
-        # the utilization the array measures: its counters against the schedule's cycles and entries
+        # the utilization the array measures: its counters against the program's MAC steps and entries
         mac, busy = int(dut.stat_mac_cycles.value), int(dut.stat_busy.value)
         n = len(xs)
         dut._log.info(
-            "measured: %d MAC clocks, %d busy PE-slots over %d vectors: utilization %.4f (schedule %.4f)",
+            "measured: %d MAC clocks, %d busy PE-slots over %d vectors: utilization %.4f (program %.4f)",
             mac,
             busy,
             n,
@@ -117,7 +118,7 @@ try:
                 json.dumps({"vectors": n, "mac_cycles": mac, "busy": busy, "done_ns": done_ns})
             )
         assert (mac, busy) == (n * int(conf["steps"]), n * int(conf["macs"])), (
-            f"counters {mac} MAC clocks / {busy} busy slots, the schedule {n} x "
+            f"counters {mac} MAC clocks / {busy} busy slots, the program {n} x "
             f"({conf['steps']}, {conf['macs']})"
         )
         assert busy * 1.0 / (int(conf["pes"]) * mac) == float(conf["utilization"])
@@ -194,10 +195,13 @@ def setup(
         "p_gap": 0.3,
         "p_stall": 0.3,
         "pes": sched.grid.pes,
-        "steps": sched.cycles,
-        "macs": sched.macs,
-        "utilization": sched.utilization,
+        "steps": prog.steps,
+        "macs": prog.macs,
+        "utilization": prog.utilization,
     }
+    # one input neuron per PE column: the program's clocks are the schedule's, each PE column's kernel
+    # entries in runs of P (csb_program.shared_input_cycles), never fewer
+    assert prog.steps == cp.shared_input_cycles(sched) >= sched.cycles
     return m, cfg, sched, prog, conf, array_params(prog, cfg, folder, elems, red_rows)
 
 
@@ -299,13 +303,16 @@ SR1_GRID = (8, 4, 4, 4)
 @pytest.mark.parametrize("sim", rtl_runner.simulators())
 @pytest.mark.parametrize("mode", ["none", "both"])
 def test_ernn_csb_array_sr1_utilization(sim, mode, request, tmp_path) -> None:
-    """The utilization measured in simulation on the SR1 shape equals the schedule's (bit-exact outputs,
+    """The utilization measured in simulation on the SR1 shape equals the program's (bit-exact outputs,
     no gaps: the vector period is array_cycles); ``bench/bench_csb_array.py --rtl`` prints the figures."""
     from ernn.export import csb_program as cp
 
     seed = seed_for(request.node.nodeid)
     _, _, sched, prog, conf, params = setup(SR1_SHAPE, SR1_GRID, mode, seed, 2, tmp_path)
-    print(f"seed {seed}: {mode}: schedule utilization {sched.utilization:.4f}, {sched.cycles} MAC clocks")
+    print(
+        f"seed {seed}: {mode}: schedule utilization {sched.utilization:.4f}, {sched.cycles} MAC clocks; "
+        f"with one input neuron per PE column {prog.utilization:.4f}, {prog.steps}"
+    )
     conf |= {"p_gap": 0.0, "p_stall": 0.0, "period": cp.array_cycles(prog)}
     rtl_runner.run(TOPLEVEL, "test_ernn_csb_array", params, sim=sim, config=conf)
 
@@ -321,7 +328,7 @@ def test_ernn_csb_array_refuses_bad_programs(sim, tmp_path) -> None:
     a = int(np.searchsorted(np.cumsum(prog.lens), s, side="right"))
     step = s - int(prog.lens[:a].sum())
     x_index = prog.x_index.copy()
-    x_index[g, s, n] = m.cols  # fits X_W = 4, outside COLS = 12
+    x_index[g, s, n % 2 :: 2] = m.cols  # PE n's column (Q = 2) reads 12: fits X_W = 4, outside COLS = 12
     bad = array_params(dataclasses.replace(prog, x_index=x_index), cfg, tmp_path / "x")
     rtl_runner.expect_elaboration_error(
         TOPLEVEL,
