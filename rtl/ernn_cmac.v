@@ -25,8 +25,9 @@ E-RNN toolkit: one complex multiply-accumulate lane
  * and may have bubbles between them); acc_valid pulses with the finished sum, which then
  * stays on acc_re/acc_im until the next in_first reaches the accumulator.
  *
- * Pipeline (3 clocks, all on en, DSP48-friendly): input registers (operands, pre-adders of
- * the 3-multiplier form), product register, accumulator register.
+ * Pipeline (3 + MREG clocks, all on en, DSP48-friendly): input registers (operands, pre-adders
+ * of the 3-multiplier form), with MREG = 1 the multiplier output register (ernn_cmul MREG: the
+ * post-adder k1 - k3 / k1 + k2 gets a clock of its own), product register, accumulator register.
  *
  * DSP_PACK = 1 forms the product with two packed multiplies (ernn_cmul PACK: x_re and x_im
  * each times a {w_hi, w_lo} pair), the same integers with two DSP48E2 instead of three. It
@@ -52,7 +53,9 @@ module ernn_cmac #
     // 1: two packed multiplies per complex product (DSP48E2 packing; CMUL_3M is then not used)
     parameter DSP_PACK = 0,
     // 1: real lane (bins 0 and K/2): one multiply xr wr, acc_im = 0; x_im must be 0
-    parameter REAL = 0
+    parameter REAL = 0,
+    // 1: register the multiplier outputs (one more clock of latency)
+    parameter MREG = 0
 )
 (
     input  wire             clk,
@@ -90,6 +93,10 @@ initial begin
             DSP_A_W, DSP_B_W, X_W, W_W, PACK_W);
         $finish;
     end
+    if (MREG != 0 && MREG != 1) begin
+        $error("Error: ernn_cmac MREG must be 0 or 1 (got %0d)", MREG);
+        $finish;
+    end
 end
 
 // level 1: operands
@@ -98,17 +105,17 @@ reg [X_W-1:0] x_im_reg;
 reg [W_W-1:0] w_re_reg;
 reg [W_W-1:0] w_im_reg;
 
-// level 2: exact product
+// level 2 + MREG: exact product (MREG = 1: level 2 registers the multiplier outputs)
 wire [PROD_W-1:0] prod_re;
 wire [PROD_W-1:0] prod_im;
 reg [PROD_W-1:0] prod_re_reg;
 reg [PROD_W-1:0] prod_im_reg;
-// run control (valid, first, last) of levels 1-2, beside the operand and product registers
+// run control (valid, first, last) of levels 1 .. 2 + MREG, beside the operand and product registers
 wire valid_2;
 wire first_2;
 wire last_2;
 
-// level 3: accumulator
+// level 3 + MREG: accumulator
 reg [ACC_W-1:0] acc_re_reg;
 reg [ACC_W-1:0] acc_im_reg;
 reg acc_valid_reg;
@@ -120,7 +127,17 @@ if (REAL) begin : g_real
     wire signed [X_W-1:0] xr = x_re_reg;
     wire signed [W_W-1:0] wr = w_re_reg;
     wire signed [PROD_W-1:0] p_rr = xr * wr;
-    assign prod_re = p_rr;
+    if (MREG) begin : g_mreg
+        reg [PROD_W-1:0] p_rr_reg;
+        always @(posedge clk) begin
+            if (en) begin
+                p_rr_reg <= p_rr;
+            end
+        end
+        assign prod_re = p_rr_reg;
+    end else begin : g_comb
+        assign prod_re = p_rr;
+    end
     assign prod_im = {PROD_W{1'b0}};
     /* verilator lint_off UNUSEDSIGNAL */
     wire unused_im = &{1'b0, x_im_reg, w_im_reg};
@@ -131,9 +148,12 @@ end else begin : g_complex
         .C_W(W_W),
         .CONJ(0),
         .MUL3(CMUL_3M),
-        .PACK(DSP_PACK)
+        .PACK(DSP_PACK),
+        .MREG(MREG)
     )
     cmul_inst (
+        .clk(clk),
+        .en(en),
         .x_re(x_re_reg),
         .x_im(x_im_reg),
         .c_re(w_re_reg),
@@ -146,7 +166,7 @@ end
 endgenerate
 
 ernn_delay #(
-    .DEPTH(2),
+    .DEPTH(2 + MREG),
     .WIDTH(2)
 )
 ctrl_delay_inst (

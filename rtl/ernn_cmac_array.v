@@ -23,8 +23,9 @@ E-RNN toolkit: P complex MAC lanes with their weight-spectrum memory
  *
  * Timing: in_valid/in_first/in_last/in_user/in_addr at clock c; the lanes' x operands
  * (Q(X_W, D), fft_out) at clock c + 1, when the memory word arrives (the PE reads its
- * input-spectrum buffer with the same one-clock latency). acc_valid rises LATENCY = 4
+ * input-spectrum buffer with the same one-clock latency). acc_valid rises LATENCY = 4 + MREG
  * clocks after the in_last beat, with that beat's in_user. Everything advances on en.
+ * MREG = 1 registers every lane's multiplier outputs (ernn_cmac MREG, the DSP48E2's MREG).
  * The three-multiplier form (CMUL_3M = 1) uses 3 multipliers per lane, 3 P in all; with
  * DSP_PACK = 1 (narrow formats only, ernn_cmac checks the widths) 2 packed multiplies per
  * lane, 2 P in all, with the same sums. With REAL_BINS = B the lanes l = 0 and B - 1 (mod B)
@@ -54,6 +55,8 @@ module ernn_cmac_array #
     // 0: all lanes complex; B >= 2: lanes l with l mod B = 0 or B - 1 are real lanes (ernn_cmac REAL:
     // bins 0 and K/2 when B = K/2 + 1 and every lane always sees the same bin)
     parameter REAL_BINS = 0,
+    // 1: register the lanes' multiplier outputs (one more clock of latency)
+    parameter MREG = 0,
     // weight address width (derived; do not override)
     parameter W_ADDR_W = $clog2(W_DEPTH)
 )
@@ -76,8 +79,8 @@ module ernn_cmac_array #
     output wire [P*ACC_W-1:0]  acc_im
 );
 
-// clocks from the in_last beat to acc_valid: memory read + 3 lane levels
-localparam LATENCY = 4;
+// clocks from the in_last beat to acc_valid: memory read + 3 + MREG lane levels
+localparam LATENCY = 4 + MREG;
 
 initial begin
     if (P < 1) begin
@@ -165,7 +168,8 @@ for (l = 0; l < P; l = l + 1) begin : lane
         .ACC_W(ACC_W),
         .CMUL_3M(CMUL_3M),
         .DSP_PACK(DSP_PACK),
-        .REAL(REAL_BINS >= 2 && (l % REAL_BINS == 0 || l % REAL_BINS == REAL_BINS - 1) ? 1 : 0)
+        .REAL(REAL_BINS >= 2 && (l % REAL_BINS == 0 || l % REAL_BINS == REAL_BINS - 1) ? 1 : 0),
+        .MREG(MREG)
     )
     cmac_inst (
         .clk(clk),

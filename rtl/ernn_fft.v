@@ -33,8 +33,9 @@ E-RNN toolkit: real-input k-point FFT (bins 0..k/2), fully pipelined
  * Interface: one block per beat on s_axis (sample n at tdata[n*IN_W +: IN_W]), one
  * spectrum per beat on m_axis (bin m: re at tdata[2m*OUT_W +: OUT_W], im at
  * tdata[(2m+1)*OUT_W +: OUT_W], Q(OUT_W, F)); tuser is carried along.
- * Initiation interval 1 (a new block every clock), latency LATENCY = 2 log2 K - 2 clocks
- * (one register level in stages 1-2, two in the multiplier stages). The whole pipeline
+ * Initiation interval 1 (a new block every clock), latency LATENCY = 2 log2 K - 2 +
+ * MREG (log2 K - 2) clocks (one register level in stages 1-2, two in the multiplier stages,
+ * three with MREG = 1: the multiplier outputs registered, ernn_cmul). The whole pipeline
  * stalls while m_axis is valid and not ready (s_axis_tready = m_axis_tready || !m_axis_tvalid).
  */
 module ernn_fft #
@@ -54,7 +55,9 @@ module ernn_fft #
     // sideband carried from s_axis_tuser to m_axis_tuser
     parameter USER_W = 1,
     // complex multiplier form (1: three multipliers)
-    parameter CMUL_3M = 1
+    parameter CMUL_3M = 1,
+    // 1: register the multiplier outputs in stages 3.. (one more clock each)
+    parameter MREG = 0
 )
 (
     input  wire                        clk,
@@ -78,8 +81,8 @@ localparam BINS = K / 2 + 1;
 // word of the stage-0 values (the sign-extended input, natural order)
 localparam D_W = OUT_W - LOG2K;
 
-// clocks from s_axis to m_axis: ernn_fft_stage takes 1 clock in stages 1-2, 2 in later stages
-localparam LATENCY = 2 * LOG2K - 2;
+// clocks from s_axis to m_axis: ernn_fft_stage takes 1 clock in stages 1-2, 2 + MREG in later stages
+localparam LATENCY = 2 * LOG2K - 2 + MREG * (LOG2K - 2);
 
 // check configuration
 initial begin
@@ -159,7 +162,8 @@ for (s = 0; s <= LOG2K; s = s + 1) begin : st
             .TW_F(TW_F),
             .TW_FILE(TW_FILE),
             .INVERSE(0),
-            .CMUL_3M(CMUL_3M)
+            .CMUL_3M(CMUL_3M),
+            .MREG(MREG)
         )
         stage_inst (
             .clk(clk),

@@ -26,7 +26,10 @@ E-RNN toolkit: radix-2 decimation-in-time butterfly (pipelined)
  * halving/saturation.
  *
  * Pipeline: LEVELS = 1 registers the outputs only; LEVELS = 2 first registers a and the
- * exact product (the multiplier output register), then rounds, adds and saturates.
+ * exact product, then rounds, adds and saturates; LEVELS = 3 registers the multiplier outputs
+ * before that (ernn_cmul MREG, the DSP48E2's MREG: the multiply and the post-adder no longer
+ * share a clock period). Without a multiplier (TW_KIND 0, 1) the levels are plain registers,
+ * so that every butterfly of a stage has the same latency, LEVELS clocks.
  * All registers advance on en (the global pipeline enable of the transform); data
  * registers are not reset.
  *
@@ -48,7 +51,7 @@ module ernn_fft_bfly #
     parameter TW_KIND = 2,
     // 1: inverse butterfly (conj(W), outputs halved with round-half-up)
     parameter INVERSE = 0,
-    // register levels: 1 or 2
+    // register levels: 1, 2 or 3 (3: multiplier output register too)
     parameter LEVELS = 2,
     // generate p = a + t
     parameter OUT_PLUS = 1,
@@ -86,8 +89,8 @@ localparam T_W = TW_KIND == 2 ? PROD_W + 1 - TW_F : W_IN + 1;
 localparam S_W = T_W + 1;
 
 initial begin
-    if (LEVELS < 1 || LEVELS > 2) begin
-        $error("Error: ernn_fft_bfly LEVELS must be 1 or 2 (got %0d)", LEVELS);
+    if (LEVELS < 1 || LEVELS > 3) begin
+        $error("Error: ernn_fft_bfly LEVELS must be 1, 2 or 3 (got %0d)", LEVELS);
         $finish;
     end
     if (TW_KIND < 0 || TW_KIND > 2) begin
@@ -105,9 +108,14 @@ end
 wire unused_inputs = &{1'b0, a_im, b_re, b_im, w_re, w_im};
 /* verilator lint_on UNUSEDSIGNAL */
 
-// level 1: t before rounding (combinational from the inputs)
+// level 1: t before rounding (from the inputs, and with LEVELS = 3 one clock later)
 wire [T1_W-1:0] t1_re;
 wire [T1_W-1:0] t1_im;
+// a beside it
+wire [W_IN-1:0] a1_re;
+wire [W_IN-1:0] a1_im;
+// with LEVELS = 3, the register level before the product register (the multiplier's MREG)
+localparam MREG = LEVELS == 3 ? 1 : 0;
 
 generate
 
@@ -116,9 +124,12 @@ if (TW_KIND == 2) begin : g_mul
         .X_W(W_IN),
         .C_W(TW_W),
         .CONJ(INVERSE),
-        .MUL3(CMUL_3M)
+        .MUL3(CMUL_3M),
+        .MREG(MREG)
     )
     cmul_inst (
+        .clk(clk),
+        .en(en),
         .x_re(b_re),
         .x_im(b_im),
         .c_re(w_re),
@@ -126,15 +137,52 @@ if (TW_KIND == 2) begin : g_mul
         .p_re(t1_re),
         .p_im(t1_im)
     );
-end else if (TW_KIND == 1) begin : g_rot
-    // -j b = (b_im, -b_re); inverse: +j b = (-b_im, b_re)
-    wire signed [W_IN:0] br = {b_re[W_IN-1], b_re};
-    wire signed [W_IN:0] bi = {b_im[W_IN-1], b_im};
-    assign t1_re = INVERSE ? -bi : bi;
-    assign t1_im = INVERSE ? br : -br;
-end else begin : g_one
-    assign t1_re = {b_re[W_IN-1], b_re};
-    assign t1_im = {b_im[W_IN-1], b_im};
+end else begin : g_nomul
+    wire [T1_W-1:0] t0_re;
+    wire [T1_W-1:0] t0_im;
+    if (TW_KIND == 1) begin : g_rot
+        // -j b = (b_im, -b_re); inverse: +j b = (-b_im, b_re)
+        wire signed [W_IN:0] br = {b_re[W_IN-1], b_re};
+        wire signed [W_IN:0] bi = {b_im[W_IN-1], b_im};
+        assign t0_re = INVERSE ? -bi : bi;
+        assign t0_im = INVERSE ? br : -br;
+    end else begin : g_one
+        assign t0_re = {b_re[W_IN-1], b_re};
+        assign t0_im = {b_im[W_IN-1], b_im};
+    end
+    // the multiplier's MREG level as a plain register
+    if (MREG) begin : g_mreg
+        reg [T1_W-1:0] t0_re_reg;
+        reg [T1_W-1:0] t0_im_reg;
+        always @(posedge clk) begin
+            if (en) begin
+                t0_re_reg <= t0_re;
+                t0_im_reg <= t0_im;
+            end
+        end
+        assign t1_re = t0_re_reg;
+        assign t1_im = t0_im_reg;
+    end else begin : g_comb
+        assign t1_re = t0_re;
+        assign t1_im = t0_im;
+    end
+end
+
+// a, delayed with t
+if (MREG) begin : g_a_mreg
+    reg [W_IN-1:0] a0_re_reg;
+    reg [W_IN-1:0] a0_im_reg;
+    always @(posedge clk) begin
+        if (en) begin
+            a0_re_reg <= a_re;
+            a0_im_reg <= a_im;
+        end
+    end
+    assign a1_re = a0_re_reg;
+    assign a1_im = a0_im_reg;
+end else begin : g_a_comb
+    assign a1_re = a_re;
+    assign a1_im = a_im;
 end
 
 endgenerate
@@ -147,7 +195,7 @@ wire [W_IN-1:0] a2_im;
 
 generate
 
-if (LEVELS == 2) begin : g_level1
+if (LEVELS >= 2) begin : g_level1
     reg [T1_W-1:0] t_re_reg;
     reg [T1_W-1:0] t_im_reg;
     reg [W_IN-1:0] a_re_reg;
@@ -157,8 +205,8 @@ if (LEVELS == 2) begin : g_level1
         if (en) begin
             t_re_reg <= t1_re;
             t_im_reg <= t1_im;
-            a_re_reg <= a_re;
-            a_im_reg <= a_im;
+            a_re_reg <= a1_re;
+            a_im_reg <= a1_im;
         end
     end
 
@@ -169,8 +217,8 @@ if (LEVELS == 2) begin : g_level1
 end else begin : g_level0
     assign t2_re = t1_re;
     assign t2_im = t1_im;
-    assign a2_re = a_re;
-    assign a2_im = a_im;
+    assign a2_re = a1_re;
+    assign a2_im = a1_im;
 end
 
 endgenerate

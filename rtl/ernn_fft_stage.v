@@ -41,8 +41,9 @@ E-RNN toolkit: one radix-2 DIT stage of the k-point FFT / IFFT, pipelined
  * Interface: clk, en (the transform's stall-all enable: every register advances only while
  * en = 1; data registers are not reset); in_re / in_im, element n at [n*IN_W +: IN_W];
  * out_re / out_im, element n at [n*OUT_W +: OUT_W]. Latency LEVELS clocks of en: 1 in
- * stages 1-2 (output register), 2 in later stages (product register, then round, add,
- * saturate and output register); a K-point transform thus takes 2 log2 K - 2 clocks.
+ * stages 1-2 (output register), 2 + MREG in later stages (with MREG = 1 the multiplier
+ * output register, ernn_cmul MREG; product register, then round, add, saturate and output
+ * register); a K-point transform thus takes 2 log2 K - 2 + MREG (log2 K - 2) clocks.
  */
 module ernn_fft_stage #
 (
@@ -63,7 +64,9 @@ module ernn_fft_stage #
     // 0: forward butterflies (W), 1: inverse (conj(W), outputs halved)
     parameter INVERSE = 0,
     // complex multiplier form (1: three multipliers)
-    parameter CMUL_3M = 1
+    parameter CMUL_3M = 1,
+    // 1: multiplier stages register the multiplier outputs too (one more clock)
+    parameter MREG = 0
 )
 (
     input  wire                clk,
@@ -85,8 +88,8 @@ localparam H = N / 2;
 localparam LAST = STAGE == LOG2K;
 // stages with general twiddles (and multipliers)
 localparam MUL = STAGE >= 3;
-// register levels: multiplier stages register the product too
-localparam LEVELS = MUL ? 2 : 1;
+// register levels: multiplier stages register the product too (and with MREG the multiplier outputs)
+localparam LEVELS = MUL ? 2 + MREG : 1;
 
 // bit-reversal of n on LOG2K bits
 function integer bitrev(input integer n);
@@ -122,6 +125,10 @@ initial begin
     end
     if (IN_W < 2 || OUT_W < 2) begin
         $error("Error: ernn_fft_stage needs IN_W >= 2 and OUT_W >= 2 (got IN_W=%0d OUT_W=%0d)", IN_W, OUT_W);
+        $finish;
+    end
+    if (MREG != 0 && MREG != 1) begin
+        $error("Error: ernn_fft_stage MREG must be 0 or 1 (got %0d)", MREG);
         $finish;
     end
     if (MUL && TW_FILE == "") begin

@@ -23,6 +23,14 @@ E-RNN toolkit: accelerator gate buffer — the PE's row blocks until the feeder 
  * write and read addresses: the writer waits while its block is full (the only thing that
  * stalls the PE on a busy cell unit), the reader waits until its block is.
  *
+ * rd_full comes from registers, not from a DEPTH-way lookup of the flags at rd_blk: the
+ * reader's rd_en depends on rd_full and the read clears the flag, so a lookup closed a loop
+ * of about 9 LUT levels through the reader's handshake (SR1, docs/performance.md "Clock
+ * evidence"). Each clock registers the next flag of the three blocks the read address can
+ * hold next (the same block, rd_blk + 1, block 0) and rd_full picks one by whether the
+ * address moved. The reader's contract: rd_blk changes only with rd_en, to rd_blk + 1 or 0
+ * (ernn_feeder walks a stage's blocks in order); simulation stops if it does otherwise.
+ *
  * WR_LANES write ports (the PE's IFFTs side by side, N_IFFT): lane i writes row i of a
  * beat of consecutive rows of one job. Each slot is split into WR_LANES banks by block
  * (block b in bank b mod WR_LANES, word b / WR_LANES), so the lanes of a beat never share
@@ -167,7 +175,69 @@ for (v = 0; v < WR_LANES; v = v + 1) begin : g_full
 end
 endgenerate
 
-assign rd_full = full_reg[rd_blk];
+// the flags' next values at the three blocks the read address can hold next clock
+// (a read clears its block; the writer never completes a block that is full, so the two
+// never meet, and the clear wins as in full_reg below)
+reg [DEPTH-1:0] set_vec;
+integer sw;
+
+always @* begin
+    set_vec = {DEPTH{1'b0}};
+    for (sw = 0; sw < WR_LANES; sw = sw + 1) begin
+        if (wr_en[sw] && wr_slot[2*sw +: 2] == 2'd3) begin
+            set_vec[wr_blk[sw*ADDR_W +: ADDR_W]] = 1'b1;
+        end
+    end
+end
+
+// rd_blk + 1; past the last block (DEPTH not a power of two) the read address wraps to 0 instead
+localparam integer DEPTH_I = DEPTH;
+localparam [ADDR_W:0] DEPTH_A = DEPTH_I[ADDR_W:0];
+wire [ADDR_W:0] inc_blk = {1'b0, rd_blk} + 1'b1;
+wire inc_ok = inc_blk < DEPTH_A;
+wire [ADDR_W-1:0] inc_addr = inc_ok ? inc_blk[ADDR_W-1:0] : {ADDR_W{1'b0}};
+wire rd_zero = rd_blk == {ADDR_W{1'b0}};
+
+wire next_same = !rd_en && (full_reg[rd_blk] || set_vec[rd_blk]);
+wire next_inc = inc_ok && (full_reg[inc_addr] || set_vec[inc_addr]);
+wire next_zero = !(rd_en && rd_zero) && (full_reg[0] || set_vec[0]);
+
+reg full_same_reg;
+reg full_inc_reg;
+reg full_zero_reg;
+reg moved_reg;
+
+always @(posedge clk) begin
+    full_same_reg <= next_same;
+    full_inc_reg <= next_inc;
+    full_zero_reg <= next_zero;
+    moved_reg <= rd_en;
+    if (rst) begin
+        full_same_reg <= 1'b0;
+        full_inc_reg <= 1'b0;
+        full_zero_reg <= 1'b0;
+        moved_reg <= 1'b0;
+    end
+end
+
+assign rd_full = !moved_reg ? full_same_reg : (rd_zero ? full_zero_reg : full_inc_reg);
+
+// synthesis translate_off
+// the reader's contract (above): the address moves only with rd_en, to rd_blk + 1 or 0
+reg [ADDR_W-1:0] rd_blk_prev_reg;
+reg rd_seen_reg;
+
+always @(posedge clk) begin
+    rd_blk_prev_reg <= rd_blk;
+    rd_seen_reg <= !rst;
+    if (rd_seen_reg && !rst && (moved_reg
+            ? !(rd_zero || {1'b0, rd_blk} == {1'b0, rd_blk_prev_reg} + 1'b1)
+            : rd_blk != rd_blk_prev_reg)) begin
+        $fatal(1, "Error: ernn_gate_buf rd_blk moved from %0d to %0d (%s): it may only move with rd_en, to rd_blk + 1 or 0",
+            rd_blk_prev_reg, rd_blk, moved_reg ? "after a read" : "without a read");
+    end
+end
+// synthesis translate_on
 
 always @(posedge clk) begin
     for (w = 0; w < WR_LANES; w = w + 1) begin

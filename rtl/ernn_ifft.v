@@ -32,7 +32,8 @@ E-RNN toolkit: k-point IFFT of Hermitian bins 0..k/2 to a real block, fully pipe
  * Interface: one spectrum per beat on s_axis (bin m: re at tdata[2m*IN_W +: IN_W], im at
  * tdata[(2m+1)*IN_W +: IN_W]), one block per beat on m_axis (sample n at
  * tdata[n*OUT_W +: OUT_W]); tuser is carried along. Initiation interval 1, latency
- * LATENCY = 2 log2 K - 2 clocks; the pipeline stalls while m_axis is valid and not ready.
+ * LATENCY = 2 log2 K - 2 + MREG (log2 K - 2) clocks (MREG: as in ernn_fft); the pipeline
+ * stalls while m_axis is valid and not ready.
  */
 module ernn_ifft #
 (
@@ -51,7 +52,9 @@ module ernn_ifft #
     // sideband carried from s_axis_tuser to m_axis_tuser
     parameter USER_W = 1,
     // complex multiplier form (1: three multipliers)
-    parameter CMUL_3M = 1
+    parameter CMUL_3M = 1,
+    // 1: register the multiplier outputs in stages 3.. (one more clock each)
+    parameter MREG = 0
 )
 (
     input  wire                        clk,
@@ -71,8 +74,8 @@ module ernn_ifft #
 // log2 of the block size
 localparam LOG2K = $clog2(K);
 
-// clocks from s_axis to m_axis: ernn_fft_stage takes 1 clock in stages 1-2, 2 in later stages
-localparam LATENCY = 2 * LOG2K - 2;
+// clocks from s_axis to m_axis: ernn_fft_stage takes 1 clock in stages 1-2, 2 + MREG in later stages
+localparam LATENCY = 2 * LOG2K - 2 + MREG * (LOG2K - 2);
 
 // word of the values after stage s: the mirrored input needs one more bit for the negation
 function integer stage_w(input integer s);
@@ -179,7 +182,8 @@ for (s = 0; s <= LOG2K; s = s + 1) begin : st
             .TW_F(TW_F),
             .TW_FILE(TW_FILE),
             .INVERSE(1),
-            .CMUL_3M(CMUL_3M)
+            .CMUL_3M(CMUL_3M),
+            .MREG(MREG)
         )
         stage_inst (
             .clk(clk),

@@ -49,11 +49,15 @@ E-RNN toolkit: block-circulant matrix-vector processing element (FFT -> complex 
  * stalls the IFFT, then the gearbox, then the MACs (never a lost beat). m_axis is
  * registered (ernn_axis_skid).
  *
- * Timing without stalls: a job takes (MAC issue clocks) + 4 log2 K + 4 clocks from the
- * edge that takes its command to the edge that takes its last output beat: command ->
- * first block 1, FFT 2 log2 K - 2, [MAC issue], lane operand/product/accumulator
- * registers 3, rounding 1, gearbox 1, IFFT input 1, IFFT 2 log2 K - 2, output register 1
- * (docs/pe.md; bench/bench_pe.py measures it).
+ * Timing without stalls: a job takes (MAC issue clocks) + 4 log2 K + 4 + MREG (2 log2 K - 3)
+ * clocks from the edge that takes its command to the edge that takes its last output beat
+ * (at K = 4 the transforms have no multiplier and MREG adds the lanes' clock only): command ->
+ * first block 1, FFT 2 log2 K - 2 (+ MREG (log2 K - 2)), [MAC issue], lane
+ * operand/product/accumulator registers 3 (+ MREG), rounding 1, gearbox 1, IFFT input 1,
+ * IFFT 2 log2 K - 2 (+ MREG (log2 K - 2)), output register 1 (docs/pe.md; bench/bench_pe.py
+ * measures it). MREG = 1 (the default) registers every multiplier's outputs (the FFT's and
+ * IFFT's twiddle products and the MAC lanes', ernn_cmul MREG: the DSP48E2's MREG), so that
+ * no clock period holds a pre-adder, a multiply and a post-adder together.
  */
 module ernn_pe #
 (
@@ -102,6 +106,9 @@ module ernn_pe #
     parameter REAL_BINS = 0,
     // IFFTs side by side: row blocks inverse-transformed per clock (1, 2, 4 or 8)
     parameter N_IFFT = 1,
+    // 1: register every multiplier's outputs (FFT, MAC lanes, IFFT; one more clock per multiply
+    // stage), 0: the multiply and its post-adder in one clock period
+    parameter MREG = 1,
     // spectrum-buffer address width (derived; do not override)
     parameter XBUF_ADDR_W = $clog2(XBUF_DEPTH),
     // block count width (derived; do not override)
@@ -275,7 +282,8 @@ ernn_fft #(
     .TW_F(TW_F),
     .TW_FILE(TW_FILE),
     .USER_W(1),
-    .CMUL_3M(CMUL_3M)
+    .CMUL_3M(CMUL_3M),
+    .MREG(MREG)
 )
 fft_inst (
     .clk(clk),
@@ -460,7 +468,8 @@ ernn_cmac_array #(
     .USER_W(USER_W),
     .CMUL_3M(CMUL_3M),
     .DSP_PACK(DSP_PACK),
-    .REAL_BINS(REAL_BINS != 0 ? BINS : 0)
+    .REAL_BINS(REAL_BINS != 0 ? BINS : 0),
+    .MREG(MREG)
 )
 cmac_array_inst (
     .clk(clk),
@@ -640,7 +649,8 @@ for (g = 0; g < N_IFFT; g = g + 1) begin : lane_ifft
             .TW_F(TW_F),
             .TW_FILE(TW_FILE),
             .USER_W(ROWS_OUT_W + 1),
-            .CMUL_3M(CMUL_3M)
+            .CMUL_3M(CMUL_3M),
+            .MREG(MREG)
         )
         ifft_inst (
             .clk(clk),
@@ -671,7 +681,8 @@ for (g = 0; g < N_IFFT; g = g + 1) begin : lane_ifft
             .TW_F(TW_F),
             .TW_FILE(TW_FILE),
             .USER_W(1),
-            .CMUL_3M(CMUL_3M)
+            .CMUL_3M(CMUL_3M),
+            .MREG(MREG)
         )
         ifft_inst (
             .clk(clk),

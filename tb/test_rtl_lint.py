@@ -59,9 +59,12 @@ LINT_CASES: list[tuple[str, dict[str, object]]] = [
     ("ernn_cmul", {}),
     ("ernn_cmul", {"MUL3": 0, "CONJ": 1}),
     ("ernn_cmul", {"X_W": 12, "C_W": 7, "PACK": 1}),
+    # MREG = 1 (registered products): the PE cases below cover the three-multiplier form
+    ("ernn_cmul", {"X_W": 12, "C_W": 7, "PACK": 1, "MREG": 1}),
     ("ernn_fft_bfly", {}),
     ("ernn_fft_bfly", {"TW_KIND": 1, "INVERSE": 1, "LEVELS": 1, "OUT_IMAG": 0}),
     ("ernn_fft_bfly", {"TW_KIND": 0, "OUT_MINUS": 0}),
+    ("ernn_fft_bfly", {"TW_KIND": 1, "INVERSE": 1, "LEVELS": 3}),
     ("ernn_fft_stage", {}),
     ("ernn_fft_stage", {"K": 4, "STAGE": 2, "INVERSE": 1, "IN_W": 23, "OUT_W": 19}),
     ("ernn_fft_stage", {"K": 32, "STAGE": 5, "IN_W": 20, "OUT_W": 21, "TW_FILE": FILES}),
@@ -73,6 +76,7 @@ LINT_CASES: list[tuple[str, dict[str, object]]] = [
     ("ernn_cmac", {"CMUL_3M": 0, "ACC_W": 37}),
     ("ernn_cmac", {"X_W": 12, "W_W": 7, "ACC_W": 22, "DSP_PACK": 1}),
     ("ernn_cmac", {"REAL": 1}),
+    ("ernn_cmac", {"REAL": 1, "MREG": 1}),
     ("ernn_cmac_array", {"W_FILE": FILES}),
     ("ernn_cmac_array", {"P": 1, "W_DEPTH": 5, "W_FILE": FILES}),
     (
@@ -90,6 +94,8 @@ LINT_CASES: list[tuple[str, dict[str, object]]] = [
     ("ernn_pe", {"K": 64, "P": 33, "FFT_W": 22, "ROWS_W": 1, "W_FILE": FILES, "TW_FILE": FILES}),
     # P a multiple of k/2 + 1: row-aligned rounds, no gearbox lane muxes, no bin rotation
     ("ernn_pe", {"K": 8, "P": 10, "FFT_W": 19, "W_FILE": FILES, "TW_FILE": FILES}),
+    # the multiply and its post-adder in one clock (MREG = 0; the default registers the products)
+    ("ernn_pe", {"K": 16, "P": 9, "FFT_W": 20, "MREG": 0, "W_FILE": FILES, "TW_FILE": FILES}),
     ("ernn_act_pwl", ACT_TABLES),
     ("ernn_act_pwl", {**ACT_TABLES, "LANES": 3, "IN_W": 8, "IN_F": 4, "RANGE_LOG2": 3, "SEG_BITS": 8}),
     ("ernn_cell_front", TABLES),

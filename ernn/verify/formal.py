@@ -442,8 +442,8 @@ _CMUL4_MUTANTS = (
     _m(
         "4m: product without its corner bit (-2**(X_W-1) * -2**(C_W-1) wraps)",
         _CM,
-        "wire signed [P_W-1:0] ir = xi * cr;",
-        "wire signed [X_W+C_W-2:0] ir = xi * cr;",
+        "wire signed [P_W-1:0] ir_m = xi * cr;",
+        "wire signed [X_W+C_W-2:0] ir_m = xi * cr;",
         "product_im",
     ),
 )
@@ -531,8 +531,8 @@ _BFLY_MUTANTS = (
     _m(
         "level-1 register takes the wrong component",
         _BF,
-        "            a_re_reg <= a_re;",
-        "            a_re_reg <= a_im;",
+        "            a_re_reg <= a1_re;",
+        "            a_re_reg <= a1_im;",
         "inv_level1",
         when=lambda p: p.get("LEVELS", 1) == 2,
     ),

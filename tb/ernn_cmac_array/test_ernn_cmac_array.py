@@ -30,7 +30,9 @@ REAL_BINS = 3
 
 
 def acc_width(x_w: int, w_w: int) -> int:
-    return x_w + w_w + 3  # clog2(MAX_RUN) = 3 more bits than one product
+    # one product component takes x_w + w_w + 1 bits (xr wi + xi wr is 2**(x_w + w_w - 1) when all four are
+    # at their minimum), and a run of MAX_RUN of them clog2(MAX_RUN) = 3 more
+    return x_w + w_w + 1 + 3
 
 
 def weight_memory(seed: int, w_w: int = W_W) -> np.ndarray:
@@ -143,14 +145,24 @@ except ImportError:  # pragma: no cover
 
 
 # the four-multiplier form, the packed form and the real lanes also run in the default suite inside the PE
-# (tb/ernn_pe: k = 8, and the MAC-option case)
+# (tb/ernn_pe: k = 8, and the MAC-option case); "_mreg": the multiplier outputs registered (MREG = 1, the
+# PE's default, so tb/ernn_pe runs it in the default suite)
 @pytest.mark.parametrize("sim", rtl_runner.simulators())
 @pytest.mark.parametrize(
-    "form", ["3m", *(pytest.param(f, marks=pytest.mark.slow) for f in ("4m", "pack", "real"))]
+    "form",
+    [
+        "3m",
+        *(
+            pytest.param(f, marks=pytest.mark.slow)
+            for f in ("4m", "pack", "real", "3m_mreg", "4m_mreg", "pack_mreg", "real_mreg")
+        ),
+    ],
 )
 def test_ernn_cmac_array(sim: str, form: str, request: pytest.FixtureRequest) -> None:
     seed = seed_for(request.node.nodeid.replace(f"[{sim}-", "[").replace(f"-{sim}]", "]"))
     print(f"seed {seed} (set ERNN_SEED to reproduce)")
+    mreg = int(form.endswith("_mreg"))
+    form = form.removesuffix("_mreg")
     x_w, w_w = (PACK_X_W, PACK_W_W) if form == "pack" else (X_W, W_W)
     words = memory_words(weight_memory(seed, w_w), w_w)
     wf = rtl_runner.memh_file(
@@ -166,6 +178,7 @@ def test_ernn_cmac_array(sim: str, form: str, request: pytest.FixtureRequest) ->
         "CMUL_3M": int(form == "3m"),
         "DSP_PACK": int(form == "pack"),
         "REAL_BINS": REAL_BINS if form == "real" else 0,
+        "MREG": mreg,
     }
     real_lanes = (
         [lane for lane in range(LANES) if lane % REAL_BINS in (0, REAL_BINS - 1)] if form == "real" else []

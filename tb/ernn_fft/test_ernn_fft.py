@@ -142,14 +142,14 @@ CASES = [(4, 16), (8, 12), (16, 16)]
 SLOW_CASES = [(32, 10), (16, 8), (32, 16), (64, 16)]
 
 
-def _run(sim: str, k: int, bits: int, request: pytest.FixtureRequest) -> None:
+def _run(sim: str, k: int, bits: int, request: pytest.FixtureRequest, mreg: int = 0) -> None:
     cfg = NumericsConfig.for_data_bits(bits, k)
     seed = seed_for(request.node.nodeid)
     print(f"seed {seed} (set ERNN_SEED to reproduce)")
     rtl_runner.run(
         TOPLEVEL,
         "test_ernn_fft",
-        fft_params(cfg, k),
+        fft_params(cfg, k) | {"MREG": mreg},
         sim=sim,
         config={"numerics": cfg.to_dict(), "seed": seed},
     )
@@ -166,6 +166,14 @@ def test_ernn_fft(sim: str, k: int, bits: int, request: pytest.FixtureRequest) -
 @pytest.mark.parametrize(("k", "bits"), SLOW_CASES)
 def test_ernn_fft_slow(sim: str, k: int, bits: int, request: pytest.FixtureRequest) -> None:
     _run(sim, k, bits, request)
+
+
+# the multiplier outputs registered (MREG = 1, the PE's default: tb/ernn_pe runs it in the default suite)
+@pytest.mark.slow
+@pytest.mark.parametrize("sim", rtl_runner.simulators())
+@pytest.mark.parametrize(("k", "bits"), [(8, 12), (16, 16), (32, 16)])
+def test_ernn_fft_mreg(sim: str, k: int, bits: int, request: pytest.FixtureRequest) -> None:
+    _run(sim, k, bits, request, mreg=1)
 
 
 BAD_PARAMETERS = [

@@ -173,13 +173,14 @@ CASES = [(4, 16, "ifft_out"), (8, 12, "ifft"), (16, 16, "ifft_out")]
 SLOW_CASES = [(32, 10, "ifft_out"), (16, 8, "ifft"), (32, 16, "ifft_out"), (64, 16, "ifft_out")]
 
 
-def _run(sim: str, k: int, bits: int, out_name: str, request: pytest.FixtureRequest) -> None:
+def _run(sim: str, k: int, bits: int, out_name: str, request: pytest.FixtureRequest, mreg: int = 0) -> None:
     cfg = NumericsConfig.for_data_bits(bits, k)
     out = getattr(cfg, out_name)
     seed = seed_for(request.node.nodeid)
     print(f"seed {seed} (set ERNN_SEED to reproduce)")
     conf = {"numerics": cfg.to_dict(), "out": out.to_dict(), "seed": seed}
-    rtl_runner.run(TOPLEVEL, "test_ernn_ifft", ifft_params(cfg, k, out), sim=sim, config=conf)
+    params = ifft_params(cfg, k, out) | {"MREG": mreg}
+    rtl_runner.run(TOPLEVEL, "test_ernn_ifft", params, sim=sim, config=conf)
 
 
 @pytest.mark.parametrize("sim", rtl_runner.simulators())
@@ -193,6 +194,14 @@ def test_ernn_ifft(sim: str, k: int, bits: int, out: str, request: pytest.Fixtur
 @pytest.mark.parametrize(("k", "bits", "out"), SLOW_CASES)
 def test_ernn_ifft_slow(sim: str, k: int, bits: int, out: str, request: pytest.FixtureRequest) -> None:
     _run(sim, k, bits, out, request)
+
+
+# the multiplier outputs registered (MREG = 1, the PE's default: tb/ernn_pe runs it in the default suite)
+@pytest.mark.slow
+@pytest.mark.parametrize("sim", rtl_runner.simulators())
+@pytest.mark.parametrize(("k", "bits", "out"), [(8, 12, "ifft"), (16, 16, "ifft_out"), (32, 16, "ifft_out")])
+def test_ernn_ifft_mreg(sim: str, k: int, bits: int, out: str, request: pytest.FixtureRequest) -> None:
+    _run(sim, k, bits, out, request, mreg=1)
 
 
 @pytest.mark.parametrize("sim", rtl_runner.simulators())
