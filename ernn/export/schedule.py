@@ -43,7 +43,7 @@ from ernn.shape import ModelShape
 from .jobs import CELL_LATENCY, _cdiv, all_jobs
 from .jobs import Job as Job  # the job list's names, as schedule has always offered them
 from .jobs import stage_jobs as stage_jobs
-from .timing import step_timing
+from .timing import MREG, step_timing
 
 #: Latency of a PE job beyond its MAC issue (rtl/ernn_pe.v header, docs/pe.md): command -> first block 1,
 #: FFT 2 log2 k - 2, lane registers 3, rounding 1, gearbox 1, IFFT input 1, IFFT 2 log2 k - 2, output 1.
@@ -375,8 +375,10 @@ def parse_job_table(header: str) -> list[JobEntry]:
 # ------------------------------------------------------------------------------------------------------
 # cycle model
 def pe_latency(k: int) -> int:
-    """The PE's pipeline depth, 4 log2 k + 4 clocks (k = 8: 16, k = 16: 20; docs/pe.md "Latency")."""
-    return 4 * int(math.log2(k)) + PE_FIXED_LATENCY
+    """The PE's pipeline depth, 4 log2 k + 4 clocks, and with the multiplier outputs registered
+    (``timing.MREG``) 2 log2 k - 3 more (k = 8: 16 + 3, k = 16: 20 + 5; docs/pe.md "Latency")."""
+    lk = int(math.log2(k))
+    return 4 * lk + PE_FIXED_LATENCY + MREG * (2 * lk - 3)
 
 
 @dataclass(frozen=True)

@@ -39,6 +39,9 @@ from .jobs import CELL_LATENCY, all_jobs
 #: h/m memory read and the 4-entry FIFO in front of the PE, the PE command, the gate buffer to the feeder,
 #: the cell writer to the state memory, the projection's R12 writer
 HANDOFF = {"load": 2, "command": 1, "feeder": 2, "writer": 1, "proj_writer": 2}
+#: rtl/ernn_pe.v ``MREG`` (its default, 1): every multiplier's outputs registered, one clock more in each
+#: multiply stage of the FFT and the IFFT (stages 3..log2 k) and in the MAC lanes
+MREG = 1
 #: steps followed; the spacing of the last two is the steady state (the schedule does not depend on data)
 STEPS = 8
 
@@ -77,8 +80,8 @@ def step_timing(
     k = info.block_size
     bins = k // 2 + 1
     lk = int(math.log2(k))
-    fft_lat = 2 * lk - 2
-    ifft_lat = 2 * lk - 2
+    fft_lat = 2 * lk - 2 + MREG * (lk - 2)
+    ifft_lat = 2 * lk - 2 + MREG * (lk - 2)
     p = _cdiv(info.hidden_size, k)
     qh = _cdiv(info.output_size, k)
     beats = k // cell_lanes
@@ -132,12 +135,12 @@ def step_timing(
                     first = clock
                     if first >= ready:  # the rest is arithmetic: one round every `period` clocks
                         left = rounds - r
-                        round_done.extend(first + i * period + q + 4 for i in range(left))
+                        round_done.extend(first + i * period + q + 4 + MREG for i in range(left))
                         clock = first + (left - 1) * period + q
                         break
                     for j in range(q):
                         clock = max(clock + 1, read[j] + 1)
-                    round_done.append(clock + 4)  # lane registers, accumulate, rounding
+                    round_done.append(clock + 4 + MREG)  # lane registers, accumulate, rounding
                     if r + 1 < rounds:  # the gearbox takes the next round when this one's rows have left
                         clock = max(clock, first + drain)
                 pe_free = clock
