@@ -162,6 +162,9 @@ def test_gru_in_first_choice() -> None:
     assert [schedule.JOB_KINDS[e.kind] for e in table] == ["in", "gate", "hn"]
     assert table[0].load_count == table[0].x_blocks == table[1].x_blocks
     assert sum(e.load_count for e in table) > sum(e.load_count for e in schedule.job_table(gru, 57))
+    # tb/ernn_top's gru_2l_in_first runs the in-first order with the layers pipelined: keep it so
+    two = _shape("gru", 4, 8, 4, num_layers=2)
+    assert schedule.gru_in_first(two, 4) and schedule.layer_skew(two, 4)
     lstm = _shape("lstm", 36, 14, 4)
     assert not schedule.gru_in_first(lstm, 57)
     assert all(not d.in_first for d in schedule.candidates(lstm, 57))

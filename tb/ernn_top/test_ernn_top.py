@@ -78,6 +78,10 @@ GRU_3L_K8 = Case(
     "gru_3l_k8", cell="gru", input_size=12, hidden_size=30, num_layers=3, block_size=8, lanes=5, seed=6
 )
 LSTM_K64 = Case("lstm_k64", input_size=64, hidden_size=64, block_size=64, lanes=33, seed=7)
+# the exporter's GRU order in, rz, hn with the layers pipelined (schedule.gru_in_first, layer_skew)
+GRU_2L_IN_FIRST = Case(
+    "gru_2l_in_first", cell="gru", input_size=4, hidden_size=8, num_layers=2, block_size=4, lanes=4, seed=8
+)
 
 #: (case, stimulus, frames, valid-gap probability, ready-stall probability)
 DEFAULT = [
@@ -95,6 +99,7 @@ SLOW = [
     (GRU_3L_K8, "random", 80, 0.3, 0.3),
     (LSTM_K64, "random", 30, 0.3, 0.3),
     (GRU_K4, "saturating", 4000, 0.2, 0.2),
+    (GRU_2L_IN_FIRST, "random", 60, 0.3, 0.3),
 ]
 
 
