@@ -117,15 +117,21 @@ def test_header_and_record_carry_n_ifft(tmp_path) -> None:
 )
 def test_layer_skew_choice(info: ModelShape, lanes: int) -> None:
     """The exporter pipelines the layers exactly where the timing model says that design (with the IFFTs
-    and cell lanes chosen for it) is faster than every design in order, never for one layer, and the
+    and cell lanes chosen for it) is faster than every design in order (unless that misses 1.25 times the
+    ideal and another choice meets it: ``schedule.TARGET_RATIO``), never for one layer, and the
     pipelined step is never below the MAC issue time (the drain slots at the end of the modelled frames,
     where layer 0 is idle, must not count as the steady state)."""
     cm = schedule.cycle_model(info, lanes)
     options = schedule.candidates(info, lanes)
     in_order = min(d.cycles for d in options if not d.layer_skew)
     pipelined = min(d.cycles for d in options if d.layer_skew)
-    assert schedule.layer_skew(info, lanes) == (pipelined < in_order) == cm.layer_skew
-    assert cm.predicted == min(in_order, pipelined)
+    assert schedule.layer_skew(info, lanes) == cm.layer_skew
+    if min(in_order, pipelined) <= schedule.TARGET_RATIO * cm.ideal:
+        assert cm.layer_skew == (pipelined < in_order)
+        assert cm.predicted == min(in_order, pipelined)
+    else:  # the rules miss the bound: another design that meets it, or the fastest of the rules
+        assert cm.predicted <= schedule.TARGET_RATIO * cm.ideal or cm.predicted == min(in_order, pipelined)
+        assert cm.predicted <= min(in_order, pipelined)
     assert (
         cm.predicted
         == step_timing(
