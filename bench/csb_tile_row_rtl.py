@@ -9,7 +9,8 @@ such a schedule (round by round otherwise), the program format unchanged (five i
 As a pytest plugin it makes ``tb/ernn_csb_array`` compile its schedules with the max-flow solver at the scope
 ``ERNN_CSB_SCOPE`` names (``tile_row`` by default; ``csb_program.build`` builds either scope); the testbench
 then checks the array bit-exact with the golden matvec and its
-counters (MAC clocks, busy PE-slots) equal to the schedule's cycles and entries::
+counters (MAC clocks, busy PE-slots) equal to the program's MAC steps (the schedule's with the PE columns'
+shared input, ``csb_program.shared_input_cycles``) and entries::
 
     PYTHONPATH=bench SIM=icarus .venv/bin/python -m pytest -p no:xdist -p csb_tile_row_rtl \\
         tb/ernn_csb_array/test_ernn_csb_array.py::test_ernn_csb_array
