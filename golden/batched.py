@@ -147,17 +147,15 @@ class _LayerRun:
         self.frames += m
         q, nb, op, acc = qx + self.qh, self.nb, self.op, self.acc
         # operand rows: Re X (q), Im X (q), Re X + Im X (q); x blocks first, then h blocks
-        self.fx += unrolled.fft_pass(x, qx, m, cfg.twiddle, cfg.fft_out, op, 0, q, True).sum(axis=0)
-        self.fh += unrolled.fft_pass(h_prev, self.qh, m, cfg.twiddle, cfg.fft_out, op, qx, q, True).sum(
-            axis=0
-        )
+        self.fx += unrolled.fft_pass(x, qx, m, cfg.twiddle, cfg.fft_out, op, 0, q).sum(axis=0)
+        self.fh += unrolled.fft_pass(h_prev, self.qh, m, cfg.twiddle, cfg.fft_out, op, qx, q).sum(axis=0)
         mid = slice(1, nb - 1)  # the complex bins: three products (Gauss)
         np.matmul(self.wr[mid], op[mid, :q, :m], out=acc[mid, :rr, :m])
         np.matmul(self.wi[mid], op[mid, q : 2 * q, :m], out=acc[mid, rr : 2 * rr, :m])
         np.matmul(self.ws[mid], op[mid, 2 * q :, :m], out=acc[mid, 2 * rr :, :m])
         for b in (0, nb - 1):  # the real bins: Re S Re X only
             np.matmul(self.wr[b], op[b, :q, :m], out=acc[b, :rr, :m])
-        self.fi += unrolled.ifft_pass(acc, rr, m, cfg, self.y, gauss=True).sum(axis=0)
+        self.fi += unrolled.ifft_pass(acc, rr, m, cfg, self.y).sum(axis=0)
         if self.fi[0]:
             raise OverflowError(
                 f"accumulator value outside {cfg.accumulator}: numerics.accumulator.word is too small for this model"

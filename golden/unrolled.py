@@ -143,7 +143,7 @@ def _fft_kernel(k: int, twr: tuple[float, ...], twi: tuple[float, ...], tw_frac:
     stores = "\n".join(f"    counts[j, {s}] += c{s}" for s in range(lk))
     limits = "\n".join(f"    LO{s} = los[{s}]\n    HI{s} = his[{s}]" for s in range(lk))
     src = f"""
-def fft_block(x, j, q, m, los, his, out, col, stride, with_sum, counts):
+def fft_block(x, j, q, m, los, his, out, col, stride, counts):
     HALF = {float(1 << (tw_frac - 1)) if tw_frac > 0 else 0.0!r}
     SCALE = {1.0 / float(1 << tw_frac)!r}
 {limits}
@@ -164,19 +164,18 @@ def fft_block(x, j, q, m, los, his, out, col, stride, with_sum, counts):
             for i in range(w):
                 out[b, col + j, i0 + i] = tout[2 * b * {_LANES} + i]
                 out[b, col + stride + j, i0 + i] = tout[(2 * b + 1) * {_LANES} + i]
-            if with_sum:  # Re + Im, the right operand of the Gauss MAC's third product (exact)
-                for i in range(w):
-                    out[b, col + 2 * stride + j, i0 + i] = tout[2 * b * {_LANES} + i] + tout[(2 * b + 1) * {_LANES} + i]
+                # Re + Im, the right operand of the Gauss MAC's third product (exact)
+                out[b, col + 2 * stride + j, i0 + i] = tout[2 * b * {_LANES} + i] + tout[(2 * b + 1) * {_LANES} + i]
 {stores}
 """
     block = _compile(src, "fft_block", parallel=False)
 
     @njit(cache=False, nogil=True, boundscheck=False, parallel=True)
-    def fft_k(x, q, m, los, his, out, col, stride, with_sum, counts):  # pragma: no cover - jitted
+    def fft_k(x, q, m, los, his, out, col, stride, counts):  # pragma: no cover - jitted
         nch = max(1, min(numba.get_num_threads(), q))
         for ch in prange(nch):
             for j in range(ch * q // nch, (ch + 1) * q // nch):
-                block(x, j, q, m, los, his, out, col, stride, with_sum, counts)
+                block(x, j, q, m, los, his, out, col, stride, counts)
 
     return fft_k
 
@@ -189,14 +188,12 @@ def fft_pass(
     out_fmt: QFormat,
     out: np.ndarray,
     col: int,
-    stride: int | None = None,
-    with_sum: bool = False,
+    stride: int,
 ) -> np.ndarray:
     """FFT of the q blocks of batch-minor x (>= q k rows, >= m columns; rows past the input are zero
-    padding, int64 Q(data)) for batch columns :m, into out[:, col + j, :m] (Re of block j) and
-    out[:, col + stride + j, :m] (Im; ``stride`` defaults to q), and with ``with_sum`` Re + Im into
-    out[:, col + 2 stride + j, :m]; out (bins, K, N) float64. Returns the per-block saturation counts
-    (q, log2 k), one column per stage."""
+    padding, int64 Q(data)) for batch columns :m, into out (bins, K, N) float64 as the Gauss MAC's right
+    operands: Re of block j on row col + j, Im on row col + stride + j, Re + Im on row col + 2 stride + j.
+    Returns the per-block saturation counts (q, log2 k), one column per stage."""
     k = 2 * (out.shape[0] - 1)
     lk = log2_exact(k, name="block_size")
     twr, twi = twiddles(k, twiddle_fmt)
@@ -205,7 +202,7 @@ def fft_pass(
     his = np.array([f.max_int for f in stage_fmts], dtype=np.float64)
     counts = np.zeros((q, lk), dtype=np.int64)
     kern = _fft_kernel(k, tuple(map(float, twr)), tuple(map(float, twi)), twiddle_fmt.frac)
-    kern(x, q, m, los, his, out, col, q if stride is None else stride, with_sum, counts)
+    kern(x, q, m, los, his, out, col, stride, counts)
     return counts
 
 
@@ -252,7 +249,7 @@ def _ifft_kernel(k: int, twr: tuple[float, ...], twi: tuple[float, ...], tw_frac
     zero = "\n".join(f"    {n} = 0" for n in names)
     stores = "\n".join(f"    counts[r, {n}] += {v}" for n, v in enumerate(names))
     src = f"""
-def ifft_row(acc, r, rr, m, limf, shift, gauss, out, counts):
+def ifft_row(acc, r, rr, m, limf, shift, out, counts):
     HALF = {float(1 << (tw_frac - 1)) if tw_frac > 0 else 0.0!r}
     SCALE = {1.0 / float(1 << tw_frac)!r}
     A_LO, A_HI, I_LO, I_HI, O_LO, O_HI = limf[0], limf[1], limf[2], limf[3], limf[4], limf[5]
@@ -265,11 +262,7 @@ def ifft_row(acc, r, rr, m, limf, shift, gauss, out, counts):
     for i0 in range(0, m, {_LANES}):
         w = min({_LANES}, m - i0)
         for b in range({nb}):  # one contiguous run per input row; idle lanes zero (nothing saturates)
-            if not gauss:
-                for i in range(w):
-                    tin[2 * b * {_LANES} + i] = acc[b, r, i0 + i]
-                    tin[(2 * b + 1) * {_LANES} + i] = acc[b, rr + r, i0 + i]
-            elif b == 0 or b == {nb - 1}:  # real bins: only Re S Re X formed (Im is exactly 0)
+            if b == 0 or b == {nb - 1}:  # real bins: only Re S Re X formed (Im is exactly 0)
                 for i in range(w):
                     tin[2 * b * {_LANES} + i] = acc[b, r, i0 + i]
                     tin[(2 * b + 1) * {_LANES} + i] = 0.0
@@ -292,25 +285,21 @@ def ifft_row(acc, r, rr, m, limf, shift, gauss, out, counts):
     row = _compile(src, "ifft_row", parallel=False)
 
     @njit(cache=False, nogil=True, boundscheck=False, parallel=True)
-    def ifft_k(acc, rr, m, limf, shift, gauss, out, counts):  # pragma: no cover - jitted
+    def ifft_k(acc, rr, m, limf, shift, out, counts):  # pragma: no cover - jitted
         nch = max(1, min(numba.get_num_threads(), rr))
         for ch in prange(nch):
             for r in range(ch * rr // nch, (ch + 1) * rr // nch):
-                row(acc, r, rr, m, limf, shift, gauss, out, counts)
+                row(acc, r, rr, m, limf, shift, out, counts)
 
     return ifft_k
 
 
-def ifft_pass(
-    acc: np.ndarray, rr: int, m: int, cfg: NumericsConfig, out: np.ndarray, gauss: bool = False
-) -> np.ndarray:
-    """Accumulators acc (bins, 2 rr, N) float64 (Re of accumulator row r on row r, Im on row rr + r;
-    exact integers of Q(accumulator)), batch columns :m -> out[r k + p, :m] int64 Q(ifft_out): shift to
-    Q(ifft), IFFT, saturate. ``gauss``: acc (bins, 3 rr, N) holds the three products of the Gauss MAC
-    instead, P1 = Re S Re X, P2 = Im S Im X, P3 = (Re S + Im S)(Re X + Im X) on rows r, rr + r, 2 rr + r
-    (Re = P1 - P2, Im = P3 - P1 - P2), and of bins 0 and k/2, which are real, only P1 (= Re). Returns
-    the per-row counts (rr, log2 k + 3): accumulator values out of range, ifft_in, every stage,
-    ifft_out."""
+def ifft_pass(acc: np.ndarray, rr: int, m: int, cfg: NumericsConfig, out: np.ndarray) -> np.ndarray:
+    """The three products of the Gauss MAC, acc (bins, 3 rr, N) float64 (P1 = Re S Re X, P2 = Im S Im X,
+    P3 = (Re S + Im S)(Re X + Im X) of accumulator row r on rows r, rr + r, 2 rr + r; of bins 0 and k/2,
+    which are real, P1 alone), batch columns :m -> out[r k + p, :m] int64 Q(ifft_out): Re = P1 - P2 and
+    Im = P3 - P1 - P2 (exact integers of Q(accumulator)), shift to Q(ifft), IFFT, saturate. Returns the
+    per-row counts (rr, log2 k + 3): accumulator values out of range, ifft_in, every stage, ifft_out."""
     k = 2 * (acc.shape[0] - 1)
     lk = log2_exact(k, name="block_size")
     shift = cfg.accumulator.frac - cfg.ifft.frac
@@ -330,5 +319,5 @@ def ifft_pass(
     twr, twi = twiddles(k, cfg.twiddle)
     counts = np.zeros((rr, lk + 3), dtype=np.int64)
     kern = _ifft_kernel(k, tuple(map(float, twr)), tuple(map(float, twi)), cfg.twiddle.frac)
-    kern(acc, rr, m, limf, shift, gauss, out, counts)
+    kern(acc, rr, m, limf, shift, out, counts)
     return counts

@@ -446,11 +446,18 @@ def test_unrolled_transforms_equal_numpy(k: int, monkeypatch: pytest.MonkeyPatch
     log = SaturationLog()
     re, im = fft.fft_real(x.reshape(m, q, k), cfg.twiddle, cfg.fft_out, log)
     nb = k // 2 + 1
-    op = np.full((nb, 2 * q + 3, m + 5), np.nan)
-    counts = unrolled.fft_pass(np.ascontiguousarray(x.T), q, m, cfg.twiddle, cfg.fft_out, op, 1)
+    stride = q + 2  # rows of the other operand's blocks in between
+    op = np.full((nb, 3 * stride + 1, m + 5), np.nan)
+    counts = unrolled.fft_pass(np.ascontiguousarray(x.T), q, m, cfg.twiddle, cfg.fft_out, op, 1, stride)
     np.testing.assert_array_equal(op[:, 1 : 1 + q, :m], re.transpose(2, 1, 0))
-    np.testing.assert_array_equal(op[:, 1 + q : 1 + 2 * q, :m], im.transpose(2, 1, 0))
-    assert np.isnan(op[:, 0]).all() and np.isnan(op[:, :, m:]).all(), (
+    np.testing.assert_array_equal(op[:, 1 + stride : 1 + stride + q, :m], im.transpose(2, 1, 0))
+    np.testing.assert_array_equal(
+        op[:, 1 + 2 * stride : 1 + 2 * stride + q, :m], (re + im).transpose(2, 1, 0)
+    )
+    written = np.zeros(op.shape[1], dtype=bool)
+    for base in (1, 1 + stride, 1 + 2 * stride):
+        written[base : base + q] = True
+    assert np.isnan(op[:, ~written]).all() and np.isnan(op[:, :, m:]).all(), (
         "fft_pass wrote outside its rows/columns"
     )
     assert [int(c) for c in counts.sum(axis=0)] == [
@@ -463,7 +470,13 @@ def test_unrolled_transforms_equal_numpy(k: int, monkeypatch: pytest.MonkeyPatch
     are = rng.integers(-lim, lim + 1, size=shape) >> rng.integers(0, 12, size=shape)
     aim = rng.integers(-lim, lim + 1, size=shape) >> rng.integers(0, 12, size=shape)
     aim[..., 0] = aim[..., -1] = 0  # bins 0 and k/2 of a real block's spectrum are real
-    acc = np.concatenate((are.transpose(2, 1, 0), aim.transpose(2, 1, 0)), axis=1).astype(np.float64)
+    # the Gauss MAC's products as it leaves them: P1, P2, P3 with Re = P1 - P2, Im = P3 - P1 - P2 (P2
+    # random, so both differences matter); of the real bins 0 and k/2, P1 = Re alone
+    p2 = (rng.integers(-lim, lim + 1, size=shape) >> 2) >> rng.integers(0, 12, size=shape)
+    p2[..., 0] = p2[..., -1] = 0
+    p1, p3 = are + p2, aim + are + 2 * p2
+    acc = np.concatenate([a.transpose(2, 1, 0) for a in (p1, p2, p3)], axis=1).astype(np.float64)
+    acc[[0, nb - 1], rr:] = np.nan  # not read: the real bins' P2 and P3 are never formed
     y = np.zeros((rr * k, m), dtype=np.int64)
     counts = unrolled.ifft_pass(acc, rr, m, cfg, y).sum(axis=0)
     monkeypatch.setattr(matvec, "COMPILED_MIN_BLOCKS", None)
