@@ -5,8 +5,10 @@ Cycles
 ------
 The MACs are what the workload-balancing compiler (:mod:`ernn.export.csb_schedule`) gives: every matrix of
 every layer (``w_ih``, ``w_hh`` and the projection ``w_hr``) compiled for the grid at the chosen sharing mode
-(none, horizontal, vertical, both) and balancing method; its cycles are the sum over its rounds of the
-slowest group's ceil(load / (P Q)). Around them, per time step (what the circulant model also counts: the
+(none, horizontal, vertical, both) and balancing method, and laid out as the group array runs it
+(:func:`ernn.export.csb_program.shared_input_cycles`: the P PEs of a PE column share one input neuron, so a
+group's entries between two barriers go in runs of P per kernel column, Q runs per clock; the slowest group
+sets each stretch). Around them, per time step (what the circulant model also counts: the
 cell unit and the controller's hand-offs, :mod:`ernn.export.timing`):
 
 * per matrix, ``MAC_PIPE`` clocks of multiplier and accumulator pipeline, ``ceil(log2 L)`` clocks of the
@@ -58,6 +60,7 @@ from typing import Any
 import numpy as np
 
 from ernn.dse import cost_model
+from ernn.export import csb_program as cprog
 from ernn.export import csb_schedule as cs
 from ernn.export.jobs import CELL_LATENCY
 from ernn.export.timing import HANDOFF
@@ -399,7 +402,10 @@ def grid_for_pes(pes: int) -> cs.Grid:
 def _compiled_cycles(key: tuple, grid: cs.Grid, mode: str, method: str) -> tuple[int, int]:
     counts = _COUNTS_BY_KEY[key]
     s = cs.compile_matrix(counts, grid, mode, method)
-    return s.cycles, s.macs
+    # the group array's PE columns share one input neuron (``rtl/ernn_csb_group.v``): the program runs the
+    # schedule's entries in runs of P per kernel column, which takes more clocks than the schedule's own
+    # count (any P Q entries per clock) wherever P > 1
+    return cprog.shared_input_cycles(s), s.macs
 
 
 _COUNTS_BY_KEY: dict[tuple, np.ndarray] = {}
