@@ -75,6 +75,19 @@ def test_config_follows_the_exporter():
     assert c.fft_w == 19 and c.ws_w == 16
 
 
+def test_config_prices_the_gru_job_order_the_exporter_chose():
+    from ernn.export import schedule
+    from ernn.export.timing import step_timing
+
+    # GRU 36 -> 14, k 4, P 57: the exporter issues in, rz, hn (docs/performance.md's sweep)
+    c = _config(57, cell="gru", input_size=36, hidden_size=14, block_size=4, num_layers=1, proj_size=0)
+    assert c.gru_in_first == schedule.gru_in_first(c.shape, 57) is True
+    timed = step_timing(c.shape, 57, c.cell_lanes, iffts=c.n_ifft, layer_skew=c.layer_skew, in_first=True)
+    assert cost_model._raw_cycles(c) == timed.cycles
+    assert timed.cycles < step_timing(c.shape, 57, c.cell_lanes, iffts=c.n_ifft, in_first=False).cycles
+    assert not _config(16).gru_in_first  # never for an LSTM
+
+
 def test_fit_recovers_a_known_linear_law():
     configs = {f"s{p}": _config(p) for p in (2, 4, 8, 16, 32)}
     samples = []

@@ -90,6 +90,7 @@ class HwConfig:
     n_ifft: int = 1  # IFFTs side by side (ERNN_N_IFFT)
     layer_skew: bool = False  # layers pipelined across steps (ERNN_LAYER_SKEW)
     real_bins: bool = False  # real MAC lanes for bins 0 and k/2 (ERNN_REAL_BINS)
+    gru_in_first: bool = False  # a GRU stage's jobs in the order in, rz, hn (schedule.gru_in_first)
 
     @property
     def bins(self) -> int:
@@ -149,6 +150,7 @@ class HwConfig:
             n_ifft=schedule.n_ifft(info, lanes),
             layer_skew=schedule.layer_skew(info, lanes),
             real_bins=dsp_pack.real_bins(info.block_size, lanes),
+            gru_in_first=schedule.gru_in_first(info, lanes),
         )
 
 
@@ -364,9 +366,11 @@ def _raw_cycles(c: HwConfig) -> int:
     of the event-level timing model (:func:`ernn.export.timing.step_timing`: loads one block per clock
     when their producer has written them, the MAC rounds and the gearbox's drain, the one IFFT at a row
     block per clock, the cell unit at k / CELL_LANES beats per block, the jobs in table order, the
-    controller's hand-off clocks), with the configuration's IFFTs and layer order. It is within 4 % of every
-    measured sample (docs/dse.md)."""
-    return step_timing(c.shape, c.lanes, c.cell_lanes, iffts=c.n_ifft, layer_skew=c.layer_skew).cycles
+    controller's hand-off clocks), with the configuration's IFFTs, layer order and GRU job order. It is within
+    4 % of every measured sample (docs/dse.md)."""
+    return step_timing(
+        c.shape, c.lanes, c.cell_lanes, iffts=c.n_ifft, layer_skew=c.layer_skew, in_first=c.gru_in_first
+    ).cycles
 
 
 def _extra_jobs(c: HwConfig) -> int:
