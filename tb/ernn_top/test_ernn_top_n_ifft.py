@@ -80,8 +80,17 @@ def forced_copy(case: Case, n_ifft: int) -> Path:
     return forced
 
 
+#: in the default suite: the LSTM (4 IFFTs; its build is shared with test_n_ifft_cycles) and the 2-layer
+#: model (2 IFFTs); the GRU and the LSTMP are the slow set (each a build of ernn_top per simulator; the GRU's
+#: datapath with more IFFTs also runs by default in test_eight_iffts_bit_exact)
+DEFAULT_CASES = (N_LSTM, N_2L)
+PARAMS = [
+    pytest.param(c, n, id=c.name, marks=() if c in DEFAULT_CASES else pytest.mark.slow) for c, n in CASES
+]
+
+
 @pytest.mark.parametrize("sim", rtl_runner.simulators())
-@pytest.mark.parametrize(("case", "n_ifft"), CASES, ids=[c.name for c, _ in CASES])
+@pytest.mark.parametrize(("case", "n_ifft"), PARAMS)
 def test_n_ifft_bit_exact(sim, case, n_ifft, request, tmp_path) -> None:
     """Every output bit-exact under tvalid gaps and tready back-pressure, with the IFFTs the exporter chose."""
     info = ExportedModel(model_dir(case)).net.info
