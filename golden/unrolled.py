@@ -18,9 +18,10 @@ twiddle table holds both exactly, so their rounded products are b and -j b), and
 compiler vectorises one whole transform per batch lane instead of one butterfly at a time.
 
 Formats: the FFT reads Q(data) integers (int64) and writes Q(fft_out) spectra as float64 integers, in the
-layout of the per-bin MAC's right operand; the IFFT pass reads the MAC's float64 accumulators
-(Q(accumulator)), shifts them to Q(ifft) (round half-up, symmetric saturation), transforms and writes
-Q(ifft_out) int64 outputs. Each kernel counts its saturations per row (a row of counts per output
+layout of the right operands of ``ernn.golden.batched``'s Gauss MAC (Re X, Im X and Re X + Im X, an
+exact sum); the IFFT pass reads that MAC's three float64 products, forms the Q(accumulator) values
+Re = P1 - P2 and Im = P3 - P1 - P2 (exact integers below 2**53), shifts them to Q(ifft) (round
+half-up, symmetric saturation), transforms and writes Q(ifft_out) int64 outputs. Each kernel counts its saturations per row (a row of counts per output
 row or input block), so the totals do not depend on how the rows are split over threads.
 """
 
