@@ -102,18 +102,18 @@ EQUIVALENT: dict[str, str] = {
     "Verilator's UNUSEDSIGNAL lint (B = 0: slopes not used) and drives nothing",
     "ernn_axis_skid-L22-constant-83667f": "the default of DATA_W (32 -> 31): its one instance (ernn_pe's "
     "out_skid_inst) sets DATA_W, so the default is never used",
-    "ernn_cmd-L63-constant-e875c7": "the default of H_ADDR_W (2 -> 3): its one instance (ernn_ctrl's cmd_inst) "
+    "ernn_cmd-L67-constant-64d5b7": "the default of H_ADDR_W (2 -> 3): its one instance (ernn_ctrl's cmd_inst) "
     "sets H_ADDR_W, so the default is never used",
-    "ernn_ctrl-L210-constant-e40531": "C_DEPTH = max2(3, ...) instead of max2(2, ...): with NUM_LAYERS * PB < 3 "
+    "ernn_ctrl-L235-constant-016ed7": "C_DEPTH = max2(3, ...) instead of max2(2, ...): with NUM_LAYERS * PB < 3 "
     "the c memory gets one word (and perhaps one address bit) more that no address reaches; the addresses "
     "and the words stored are those of the original",
-    "ernn_job_table-L186-relational-2a0bc9": "next_stage_of's loop bound i > j -> i >= j: the one extra "
+    "ernn_job_table-L192-relational-0bcba8": "next_stage_of's loop bound i > j -> i >= j: the one extra "
     "iteration (i = j) compares a row's layer with itself, never differs, so next_stage_of is unchanged",
     "ernn_sel-L27-constant-d14d64": "the default of W (8 -> 7): every instance (ernn_cmd 1, ernn_feeder 5, "
     "ernn_pe 1, ernn_job_table 1) sets W, so the default is never used",
     "ernn_state_mem-L51-constant-cbd371": "the default of C_DEPTH (4 -> 5): its one instance (ernn_ctrl's "
     "state_inst) sets C_DEPTH, so the default is never used",
-    "ernn_job_table-L376-constant-6b583f": "LAST_BLK_I's fallback for a job of no blocks (0 -> 1): bad_shape() "
+    "ernn_job_table-L389-constant-f481c4": "LAST_BLK_I's fallback for a job of no blocks (0 -> 1): bad_shape() "
     "stops elaboration unless every job's F_BLOCKS is PB or QH (both >= 1), so the fallback is never taken",
     "ernn_pe-L333-width-2b98f8": "units_left one bit narrower: units_reg = rows * BINS < 2**(ROWS_W + BIN_W) "
     "<= 2**(UNITS_W - 1) (FILL_W >= 1) and the issue base never passes units_reg, so the dropped top bit is "
