@@ -1,7 +1,8 @@
 """The CSB array's compiler back end and array model (ernn/export/csb_program.py): bit-exact with the golden
 matvec in every sharing mode, the array following the schedule with one input neuron per PE column (busy
-PE-cycles = kernel entries, MAC cycles = shared_input_cycles of the schedule, never fewer than the schedule's,
-equal with P = 1), the images read back unchanged, a PE column with two input indices refused, and a schedule
+PE-cycles = kernel entries, MAC cycles = shared_input_cycles of the schedule: the schedule's own cycles when it
+is balanced in runs, the default; never fewer when balanced in entries, equal with P = 1), balancing in runs
+never costing the array clocks against balancing in entries, the images read back unchanged, a PE column with two input indices refused, and a schedule
 that is not the matrix's refused."""
 
 import dataclasses
@@ -52,8 +53,9 @@ def test_array_model_is_bit_exact_and_follows_the_schedule(gates, rows, cols, bl
     np.testing.assert_array_equal(out.acc, acc.re[..., 0])
     np.testing.assert_array_equal(out.y, gcsb.finish(acc, rows, cfg).reshape(len(x), -1))
     assert out.busy == prog.macs == int(m.values.size)
-    assert out.mac_cycles == prog.steps == cp.shared_input_cycles(sched) >= sched.cycles
-    assert out.utilization == prog.utilization <= sched.utilization
+    # balanced in runs (the default): the array takes exactly the schedule's cycles
+    assert out.mac_cycles == prog.steps == cp.shared_input_cycles(sched) == sched.cycles
+    assert out.utilization == prog.utilization == pytest.approx(sched.utilization)
     assert_columns_share_inputs(prog)
     assert out.cycles == cols + cp.timeline(prog).clocks + gates * rows
     vertical = any(p.kind == "vertical" for r in sched.rounds for p in r.parts)
@@ -187,7 +189,7 @@ def test_shared_input_cycles_bounds():
     """Sharing one input neuron per PE column can only lengthen the rounds; with P = 1 it changes nothing."""
     m, _ = random_matrix(4, 20, 12, 8, 0.6, 5)
     for grid in (cs.Grid(2, 2, 2, 2), cs.Grid(2, 2, 1, 4)):
-        sched = cs.compile_matrix(m.counts, grid, "both")
+        sched = cs.compile_matrix(m.counts, grid, "both", units="entries")
         shared = cp.shared_input_cycles(sched)
         assert shared == cp.build(m, sched).steps >= sched.cycles
         if grid.p == 1:
@@ -195,6 +197,23 @@ def test_shared_input_cycles_bounds():
     one = cs.Grid(1, 1, 3, 1)  # one group, no sharing: per block, columns in runs of 3
     sched = cs.compile_matrix(m.counts, one, "none")
     assert cp.shared_input_cycles(sched) == int((-(-m.counts[..., 0] // 3) * m.counts[..., 1]).sum())
+
+
+@pytest.mark.parametrize("scope", cs.SCOPES)
+def test_balancing_in_runs_never_costs_the_array_clocks(scope):
+    """Balanced in runs (each kernel column's entries P at a time, Q runs a clock, whole runs moved), the
+    array's clocks are the schedule's and, barrier by barrier, no more than a schedule balanced in entries
+    takes on the array; on a 13x matrix (kernels of a few entries per column) fewer in all."""
+    m, _ = random_matrix(4, 64, 96, 16, 1 - 1 / 13, 4)
+    grid = cs.Grid(2, 3, 4, 2)
+    for mode in cs.MODES:
+        runs = cs.compile_matrix(m.counts, grid, mode, "flow", scope)
+        entries = cs.compile_matrix(m.counts, grid, mode, "flow", scope, units="entries")
+        a, b = cp.shared_barrier_cycles(runs), cp.shared_barrier_cycles(entries)
+        assert a == [c for _, c in runs.barriers()] and cp.build(m, runs).steps == sum(a)
+        assert all(x <= y for x, y in zip(a, b, strict=True)), mode
+        if mode == "both":
+            assert sum(a) < sum(b)
 
 
 def test_inputs_come_from_the_own_or_a_horizontal_neighbours_column_block():

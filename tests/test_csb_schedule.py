@@ -22,14 +22,15 @@ def random_counts(rng, gates=2, block_rows=5, block_cols=7, block=8):
     return np.stack((m, n), axis=-1)
 
 
+@pytest.mark.parametrize("units", cs.UNITS)
 @pytest.mark.parametrize("scope", cs.SCOPES)
 @pytest.mark.parametrize("mode", cs.MODES)
 @pytest.mark.parametrize("method", cs.METHODS)
-def test_schedule_covers_every_entry_once_on_the_grid(mode, method, scope):
+def test_schedule_covers_every_entry_once_on_the_grid(mode, method, scope, units):
     rng = np.random.default_rng(3)
     counts = [random_counts(rng), random_counts(rng, gates=1, block_rows=3, block_cols=2)]
     grid = cs.Grid(2, 3, 2, 2)
-    sched = cs.compile_matrices(counts, grid, mode, method, scope)
+    sched = cs.compile_matrices(counts, grid, mode, method, scope, units)
     cs.check_schedule(sched, counts)
     # rounds: ceil(10 / 2) * ceil(7 / 3) + ceil(3 / 2) * ceil(2 / 3); tile rows: 5 + 2
     assert len(sched.rounds) == 5 * 3 + 2 * 1
@@ -40,8 +41,13 @@ def test_schedule_covers_every_entry_once_on_the_grid(mode, method, scope):
     idle = sched.idle()
     assert idle["useful"] + idle["rounding"] + idle["imbalance"] == idle["slots"] == grid.pes * sched.cycles
     assert min(idle.values()) >= 0
-    for load, (rounds, cycles) in zip(sched.loads(), sched.barriers(), strict=True):
-        assert cycles == max(math.ceil(v / grid.group_pes) for v in load.values())
+    for load, runs, (rounds, cycles) in zip(sched.loads(), sched.run_loads(), sched.barriers(), strict=True):
+        if units == "entries":  # any P Q entries a clock
+            assert cycles == max(math.ceil(v / grid.group_pes) for v in load.values())
+        else:  # a kernel column's entries in runs of P (the PE column's shared input), Q runs a clock
+            assert cycles == max(math.ceil(v / grid.q) for v in runs.values())
+            # whole runs move: the runs add up to the kernels' own, none is cut short by a split
+            assert sum(runs.values()) == sum(n * -(-m // grid.p) for r in rounds for m, n in r.sizes.values())
         assert sum(load.values()) == sum(m * n for r in rounds for m, n in r.sizes.values())
     for r in sched.rounds:
         assert r.cycles == 0 or scope == "round"
@@ -131,8 +137,13 @@ def test_a_broken_schedule_is_refused_by_name():
     assert any(p.kind == "horizontal" for r in sched.rounds for p in r.parts)
     with pytest.raises(ValueError, match="which mode 'vertical' does not allow"):
         cs.check_schedule(sched, [counts])
-    # too few cycles
+    # too few cycles: for the runs the array executes (a schedule balanced in runs) ...
     counts, sched = _schedule()
+    sched.rounds[0].cycles -= 1
+    with pytest.raises(ValueError, match="barrier 0: .* cycles do not cover a group's .* runs of P"):
+        cs.check_schedule(sched, [counts])
+    # ... and for the entries (balanced in entries, any P Q of them a clock)
+    sched = cs.compile_matrix(counts, cs.Grid(2, 3, 2, 2), "both", "z3", units="entries")
     sched.rounds[0].cycles -= 1
     with pytest.raises(ValueError, match="round 0: .* cycles do not cover a load"):
         cs.check_schedule(sched, [counts])
@@ -143,16 +154,18 @@ def test_a_broken_tile_row_schedule_is_refused_by_name():
     counts = random_counts(rng, gates=1, block_rows=4, block_cols=6)
     grid = cs.Grid(2, 3, 2, 2)
 
-    def sched():
-        s = cs.compile_matrix(counts, grid, "both", "flow", "tile_row")
+    def sched(units="runs"):
+        s = cs.compile_matrix(counts, grid, "both", "flow", "tile_row", units)
         cs.check_schedule(s, [counts])
         return s
 
-    s = sched()
-    t = s.tile_rows[1]
-    s.tile_rows[1] = dataclasses.replace(t, cycles=t.cycles - 1)
-    with pytest.raises(ValueError, match="tile row at round 2: .* cycles do not cover a load"):
-        cs.check_schedule(s, [counts])
+    for units, message in (("runs", "barrier 1: .* cycles do not cover a group's"),
+                           ("entries", "tile row at round 2: .* cycles do not cover a load")):  # fmt: skip
+        s = sched(units)
+        t = s.tile_rows[1]
+        s.tile_rows[1] = dataclasses.replace(t, cycles=t.cycles - 1)
+        with pytest.raises(ValueError, match=message):
+            cs.check_schedule(s, [counts])
     # a round with cycles of its own (a round-by-round program builder would take it as a barrier)
     s = sched()
     s.rounds[3].cycles = 5
@@ -176,6 +189,8 @@ def test_bad_arguments_are_named():
         cs.compile_matrix(np.zeros((1, 1, 1, 2), dtype=int), cs.Grid(1, 1, 1, 1), "diagonal")
     with pytest.raises(ValueError, match="balancing method must be one of flow, z3, greedy"):
         cs.compile_matrix(np.zeros((1, 1, 1, 2), dtype=int), cs.Grid(1, 1, 1, 1), "both", "lp")
+    with pytest.raises(ValueError, match="balancing units must be one of runs, entries"):
+        cs.compile_matrix(np.zeros((1, 1, 1, 2), dtype=int), cs.Grid(1, 1, 1, 1), units="pes")
     with pytest.raises(ValueError, match="balancing scope must be one of round, tile_row"):
         cs.compile_matrix(np.zeros((1, 1, 1, 2), dtype=int), cs.Grid(1, 1, 1, 1), "both", "flow", "matrix")
     with pytest.raises(ValueError, match=r"kernel counts must be \(G, BR, BC, 2\)"):

@@ -28,10 +28,11 @@ the P PEs of a PE column share one input neuron, so the array reads Q elements o
 Between two barriers a group's entries (its parts, in the schedule's order) are grouped by kernel column
 and cut into runs of at most P (:func:`column_runs`); run i takes PE column i mod Q at step i div Q. A group
 with entries in columns of c_1, c_2, ... entries is busy ceil(sum_j ceil(c_j / P) / Q) steps, and the
-stretch lasts as long as its slowest group (:func:`shared_barrier_cycles`): at least the schedule's
-``Round.cycles`` (any P Q entries in a clock), equal with P = 1. The array follows the program, and the
-measured utilization (busy PE-cycles / (PEs x MAC cycles)) equals ``Program.utilization`` exactly; the cost
-of the shared input against ``Schedule.utilization`` is measured by ``bench/bench_csb_schedule.py``.
+stretch lasts as long as its slowest group (:func:`shared_barrier_cycles`): exactly the schedule's cycles
+when the compiler balanced runs (``units`` "runs", the default: it moves whole runs, so these are the runs
+it counted); at least them when it balanced entries (any P Q entries in a clock), equal with P = 1. The
+array follows the program, and the measured utilization (busy PE-cycles / (PEs x MAC cycles)) equals
+``Program.utilization`` exactly; ``bench/bench_csb_schedule.py`` measures both balancings side by side.
 
 Memory images (``$readmemh``, one word per line, hex; word ``group * STEPS + step``, group = k L + l; PE
 ``p * Q + q`` in the least significant field first):
@@ -197,7 +198,8 @@ def build(matrix: gcsb.CSBMatrix, schedule: cs.Schedule) -> Program:
     into runs of at most P per kernel column (:func:`column_runs`); run i goes to PE column i mod Q at step i div Q, its
     entries to PE rows 0, 1, ...: the P PEs of a PE column share one input neuron in every step, as in
     the paper, so the array reads Q input neurons per group and clock. The stretch lasts as long as its
-    slowest group (:func:`shared_input_cycles`; at least the schedule's cycles, equal with P = 1).
+    slowest group (:func:`shared_input_cycles`: the schedule's cycles when it is balanced in runs; at least
+    them when balanced in entries, equal with P = 1).
     ValueError when the schedule is not this matrix's (:func:`~ernn.export.csb_schedule.check_schedule`)
     or its rounds are not in tile-row order."""
     grid = schedule.grid
@@ -256,21 +258,11 @@ def shared_input_cycles(schedule: cs.Schedule) -> int:
 def shared_barrier_cycles(schedule: cs.Schedule) -> list[int]:
     """MAC clocks of :func:`build`'s program between each two barriers of ``schedule``, counted from the
     schedule alone: per barrier and group, its entries by kernel column (of its block) in runs of P (ceil(entries / P) runs per kernel
-    column), Q runs per clock; the stretch lasts as long as its slowest group. The schedule's
-    own cycles assume any P Q entries fit a clock (each PE its own input neuron)."""
-    out = []
-    for rounds, _ in schedule.barriers():
-        runs: dict[cs.Group, dict[tuple[int, int, int], int]] = {}
-        for r in rounds:
-            for part in r.parts:
-                bi, bj = r.blocks[part.owner]
-                per = runs.setdefault(part.helper, {})
-                cols, counts = np.unique(part.entries[:, 1], return_counts=True)
-                for c, n in zip(cols.tolist(), counts.tolist(), strict=True):
-                    per[(bi, bj, c)] = per.get((bi, bj, c), 0) + n
-        p, q = schedule.grid.p, schedule.grid.q
-        out.append(max((-(-sum(-(-n // p) for n in per.values()) // q) for per in runs.values()), default=0))
-    return out
+    column: :meth:`~ernn.export.csb_schedule.Schedule.run_loads`), Q runs per clock; the stretch lasts as
+    long as its slowest group. Equal to the schedule's own cycles when it is balanced in runs; a schedule
+    balanced in entries assumes any P Q entries fit a clock (each PE its own input neuron)."""
+    q = schedule.grid.q
+    return [max((-(-v // q) for v in runs.values()), default=0) for runs in schedule.run_loads()]
 
 
 # ------------------------------------------------------------------------------------------------------

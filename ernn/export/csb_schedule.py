@@ -6,9 +6,16 @@ Engine model (CSB-RNN, Shi et al. ICS 2020; ``rtl/ernn_csb_array.v`` runs it, :m
 A matrix of G stacked gates is a grid of (G * BR) x BC blocks (:mod:`ernn.golden.csb`). The engine takes
 it in *rounds*: round (a, b) maps the K x L tile of block rows a*K .. a*K+K-1 and block columns
 b*L .. b*L+L-1 onto the groups, block (a*K + k, b*L + l) onto group (k, l) (a partial tile at the matrix
-edge leaves groups without a block of their own). A round ends when its slowest group does: a group
-computes P * Q kernel entries per cycle (one MAC per PE; the PE columns' shared input neuron and the
-P x Q tiling of a kernel are not modelled), so a load of w entries takes ceil(w / (P Q)) cycles.
+edge leaves groups without a block of their own). A round ends when its slowest group does. The P PEs of
+a PE column share one input neuron (``rtl/ernn_csb_group.v``), so a group computes one kernel column's
+entries P at a time: a *run* (at most P entries of one column of one kernel) takes a PE column for a clock,
+and a group runs Q runs per clock. ``units`` "runs" (the default) balances these: a kernel of m x n entries
+is n ceil(m / P) runs, a load of w runs takes ceil(w / Q) cycles, and the parts are whole runs
+(:func:`_kernel_runs`), so the cycles are exactly what ``ernn.export.csb_program.build``'s program takes.
+``units`` "entries" balances entries as if any P Q of them fitted a clock (ceil(w / (P Q)) cycles for w
+entries); the array then needs more clocks wherever P > 1 (a part cuts a column into partial runs, a
+column's last run is partly empty): on SR1 at 13x and 512 PEs 1,657 against 1,409 per tile row
+(docs/csb.md).
 
 Kernels differ in size, so groups idle. Two sharing paths let a group compute part of a *neighbour's*
 kernel in the same round:
@@ -34,14 +41,15 @@ row for such a schedule (its rounds carry no cycles of their own), and the uncha
 
 Formulation (per barrier; :func:`balance_flow`, :func:`balance_z3`)
 ------------------------------------------------------------------
-Integers f_e >= 0 for every directed link e = (g -> h) allowed by the sharing ``mode``; W_g the entries of
-group g's kernels between two barriers (0 without a block)::
+Integers f_e >= 0 for every directed link e = (g -> h) allowed by the sharing ``mode``; W_g the units
+(runs, or entries) of group g's kernels between two barriers (0 without a block)::
 
     sum_h f_(g->h) <= W_g                                   (a group gives only its own work)
     load_g = W_g - sum_h f_(g->h) + sum_h f_(h->g)
     minimize max_g load_g
 
-The stretch then takes T = ceil(max_g load_g / (P Q)) cycles. Loads within U = T P Q are feasible iff a
+The stretch then takes T = ceil(max_g load_g / C) cycles, C = Q runs (or P Q entries) per clock: in runs the
+problem is the entries' on a grid of 1 x Q PEs per group. Loads within U = T C are feasible iff a
 network source -> owner g (capacity W_g) -> helper h in {g} and g's neighbours -> sink (capacity U) carries
 all the work; integer capacities give an integral maximum flow, so :func:`balance_flow` finds the fewest
 cycles exactly by bisection on T with max-flow checks (Dinic, ``scipy.sparse.csgraph``), then, among the
@@ -54,13 +62,21 @@ half the load difference from the most loaded group to its least loaded neighbou
 maximum. A tile row's flows are cut into per-round flows afterwards (:func:`_split`: a giver's entries taken
 from its rounds in order), always possible since a giver never gives more than its kernels hold.
 
-The flows become parts (:func:`materialize`): a kernel's horizontal parts take whole columns first
+The flows become parts (:func:`materialize`). In runs: a kernel's runs listed column by column, horizontal
+helpers take them from the last column backwards, vertical ones from the first column on (whole columns
+where a flow is a multiple of a column's runs: a horizontal helper reads few input neurons; the vertical
+path moves partial sums of every row of the block row anyway), the owner keeps the middle. Runs split
+whole, so every group's runs of a column are the column's own: the schedule's runs are the program's, and
+no split of entries needs fewer clocks (a column of c entries is ceil(c / P) runs however it is split, and
+splitting never lowers the sum), so the flow optimum in runs is the array's optimum under these links.
+In entries: a kernel's horizontal parts take whole columns first
 (column-major from its last column: a helper reads few input neurons), its vertical parts whole rows of the
 rest (row-major from its last row: few partial-sum transfers), the owner keeps the rest; every kernel entry
 is in exactly one part (:func:`check_schedule`).
 
 Utilization = useful MACs / (K L P Q x cycles), over all barriers; :meth:`Schedule.idle` splits the idle
-PE-slots into rounding (what a perfect spread over all PEs would still leave) and imbalance (the rest).
+PE-slots into rounding (what a perfect spread over all PEs would still leave) and imbalance (the rest; in
+runs it includes the partly empty last run of each kernel column).
 """
 
 from __future__ import annotations
@@ -75,6 +91,9 @@ import numpy.typing as npt
 MODES = ("none", "horizontal", "vertical", "both")
 METHODS = ("flow", "z3", "greedy")
 SCOPES = ("round", "tile_row")
+#: what the balancing counts: "runs" (the array's cost: a kernel column's entries in runs of P, Q runs per
+#: clock, since a PE column shares one input neuron) or "entries" (any P Q entries per clock)
+UNITS = ("runs", "entries")
 
 Group = tuple[int, int]
 
@@ -183,6 +202,7 @@ class Schedule:
     solve_seconds: float
     scope: str = "round"
     tile_rows: list[TileRow] = field(default_factory=list)
+    units: str = "runs"
 
     @property
     def macs(self) -> int:
@@ -214,6 +234,23 @@ class Schedule:
             out.append(load)
         return out
 
+    def run_loads(self) -> list[dict[Group, int]]:
+        """Runs per group between two barriers, as the array runs them (``csb_program.build``): per block
+        and kernel column a group computes entries of, ceil(entries / P) runs (its P PEs of a PE column
+        share one input neuron); a group takes ceil(runs / Q) clocks."""
+        out = []
+        for rounds, _ in self.barriers():
+            per: dict[Group, dict[tuple[int, int, int], int]] = {g: {} for g in self.grid.groups()}
+            for r in rounds:
+                for part in r.parts:
+                    bi, bj = r.blocks[part.owner]
+                    cols, counts = np.unique(part.entries[:, 1], return_counts=True)
+                    d = per[part.helper]
+                    for c, n in zip(cols.tolist(), counts.tolist(), strict=True):
+                        d[(bi, bj, c)] = d.get((bi, bj, c), 0) + n
+            out.append({g: sum(-(-n // self.grid.p) for n in d.values()) for g, d in per.items()})
+        return out
+
     def margin(self) -> float:
         """Largest (max load / average load - 1) between two barriers (0 = perfectly even)."""
         worst = 0.0
@@ -227,7 +264,8 @@ class Schedule:
         """Where the PE-slots (PEs x cycles) go, between every two barriers: ``useful`` MACs; ``rounding``,
         the slots even a perfect spread of the stretch's W entries over all PEs leaves
         (PEs x ceil(W / PEs) - W: whole cycles, groups without a block); ``imbalance``, the rest (PEs x
-        (cycles - ceil(W / PEs)): the load the sharing links could not spread, or the solver did not).
+        (cycles - ceil(W / PEs)): the load the sharing links could not spread, or the solver did not; in a
+        schedule balanced in runs also the empty slots of each kernel column's last run).
         They add up to ``slots``; independent of how the solver cuts the kernels, given its cycles."""
         pes = self.grid.pes
         rounding = imbalance = 0
@@ -246,13 +284,14 @@ class Schedule:
         return out
 
     def merge(self, other: Schedule) -> Schedule:
-        if (self.grid, self.mode, self.method, self.scope) != (
+        if (self.grid, self.mode, self.method, self.scope, self.units) != (
             other.grid,
             other.mode,
             other.method,
             other.scope,
+            other.units,
         ):
-            raise ValueError("only schedules of one grid, mode, method and scope merge")
+            raise ValueError("only schedules of one grid, mode, method, scope and units merge")
         shift = len(self.rounds)
         return Schedule(
             self.grid,
@@ -262,6 +301,7 @@ class Schedule:
             self.solve_seconds + other.solve_seconds,
             self.scope,
             self.tile_rows + [TileRow(t.first + shift, t.count, t.cycles) for t in other.tile_rows],
+            self.units,
         )
 
 
@@ -292,8 +332,15 @@ def tiles(counts: npt.ArrayLike, grid: Grid) -> list[Round]:
     return out
 
 
-def _work(r: Round) -> dict[Group, int]:
-    return {g: m * n for g, (m, n) in r.sizes.items()}
+def _work(r: Round, p: int = 1) -> dict[Group, int]:
+    """Per group, its kernel's units: runs of at most ``p`` entries of one kernel column (n ceil(m / p));
+    ``p`` = 1 counts entries."""
+    return {g: n * -(-m // p) for g, (m, n) in r.sizes.items()}
+
+
+def _kernel_runs(m: int, n: int, p: int) -> list[list[tuple[int, int]]]:
+    """An m x n kernel's runs, column by column: rows 0..p-1, p..2p-1, ... of each column."""
+    return [[(i, j) for i in range(i0, min(i0 + p, m))] for j in range(n) for i0 in range(0, m, p)]
 
 
 def _loads(grid: Grid, work: dict[Group, int], flows: dict[tuple[Group, Group], int]) -> dict[Group, int]:
@@ -474,12 +521,14 @@ def balance_greedy(work: dict[Group, int], grid: Grid, mode: str) -> dict[tuple[
     return {e: v for e, v in flows.items() if v > 0}
 
 
-def materialize(r: Round, grid: Grid) -> list[Part]:
-    """The parts of a round from its flows (see the module docstring)."""
-    parts = []
+def materialize(r: Round, grid: Grid, units: str = "entries") -> list[Part]:
+    """The parts of a round from its flows (see the module docstring); flows count ``units``."""
     helpers_of: dict[Group, list[tuple[Group, int]]] = {}
     for (a, b), v in sorted(r.flows.items()):
         helpers_of.setdefault(a, []).append((b, v))
+    if units == "runs":
+        return _materialize_runs(r, grid, helpers_of)
+    parts = []
     for g, (m, n) in r.sizes.items():
         if m * n == 0:
             continue
@@ -507,15 +556,42 @@ def materialize(r: Round, grid: Grid) -> list[Part]:
     return parts
 
 
+def _materialize_runs(r: Round, grid: Grid, helpers_of: dict[Group, list[tuple[Group, int]]]) -> list[Part]:
+    """Parts of whole runs (:func:`_kernel_runs`, column by column): horizontal helpers take runs from the
+    kernel's last column backwards, vertical ones from its first column on, the owner keeps the middle; a
+    flow of a multiple of ceil(m / P) runs is whole columns. Every run stays whole, so no group's runs of a
+    column exceed the column's own: the runs the array executes are exactly the flows' units."""
+    parts = []
+    as_array = lambda runs: np.array([e for run in runs for e in run], dtype=np.int64).reshape(-1, 2)  # noqa: E731
+    for g, (m, n) in r.sizes.items():
+        if m * n == 0:
+            continue
+        runs = _kernel_runs(m, n, grid.p)
+        lo, hi = 0, len(runs)
+        for h, v in helpers_of.get(g, []):
+            if direction(g, h) == "horizontal":
+                take, hi = runs[hi - v : hi], hi - v
+            else:
+                take, lo = runs[lo : lo + v], lo + v
+            parts.append(Part(g, h, direction(g, h), as_array(take)))
+        if lo > hi:
+            raise RuntimeError(
+                f"group {g} gives {lo - hi} runs more than its kernel holds (the solver is wrong)"
+            )
+        if hi > lo:
+            parts.append(Part(g, g, "local", as_array(runs[lo:hi])))
+    return parts
+
+
 _BALANCE = {"flow": balance_flow, "z3": balance_z3, "greedy": balance_greedy}
 
 
 def _split(
-    flows: dict[tuple[Group, Group], int], rounds: list[Round]
+    flows: dict[tuple[Group, Group], int], rounds: list[Round], p: int = 1
 ) -> list[dict[tuple[Group, Group], int]]:
     """A tile row's flows (each giver's total over its rounds) cut into per-round flows: a giver's flows
     taken from its rounds' kernels in order. Always possible: a giver never gives more than its rounds hold."""
-    left = [dict(_work(r)) for r in rounds]
+    left = [dict(_work(r, p)) for r in rounds]
     out: list[dict[tuple[Group, Group], int]] = [{} for _ in rounds]
     for (a, b), v in sorted(flows.items()):
         for i, w in enumerate(left):
@@ -534,15 +610,27 @@ def _split(
 
 
 def compile_matrix(
-    counts: npt.ArrayLike, grid: Grid, mode: str = "both", method: str = "flow", scope: str = "round"
+    counts: npt.ArrayLike,
+    grid: Grid,
+    mode: str = "both",
+    method: str = "flow",
+    scope: str = "round",
+    units: str = "runs",
 ) -> Schedule:
     """Schedule every round of a matrix (kernel counts (G, BR, BC, 2), e.g. ``CSBMatrix.counts``), balanced
-    per round (``scope`` "round", what the array's program builder takes) or per tile row ("tile_row")."""
+    per round (``scope`` "round", what the array's program builder takes) or per tile row ("tile_row"),
+    counting ``units``: "runs" (what the array executes, the default; see the module docstring) or
+    "entries" (any P Q entries per clock: the array then needs more clocks than the schedule's where P > 1)."""
     if method not in METHODS:
         raise ValueError(f"balancing method must be one of {', '.join(METHODS)}, got {method!r}")
     if scope not in SCOPES:
         raise ValueError(f"balancing scope must be one of {', '.join(SCOPES)}, got {scope!r}")
+    if units not in UNITS:
+        raise ValueError(f"balancing units must be one of {', '.join(UNITS)}, got {units!r}")
     grid.links(mode)  # validates the mode
+    # in runs a group takes Q units per clock: balanced as on a grid of 1 x Q PEs per group
+    p = grid.p if units == "runs" else 1
+    unit_grid = Grid(grid.k, grid.l, 1, grid.q) if units == "runs" else grid
     rounds = tiles(counts, grid)
     solve = 0.0
     stretches = [[r] for r in rounds]
@@ -555,33 +643,38 @@ def compile_matrix(
     for stretch in stretches:
         work: dict[Group, int] = {}
         for r in stretch:
-            for g, v in _work(r).items():
+            for g, v in _work(r, p).items():
                 work[g] = work.get(g, 0) + v
         t0 = time.perf_counter()
-        flows = {} if mode == "none" else _BALANCE[method](work, grid, mode)
+        flows = {} if mode == "none" else _BALANCE[method](work, unit_grid, mode)
         solve += time.perf_counter() - t0
-        for r, f in zip(stretch, _split(flows, stretch), strict=True):
+        for r, f in zip(stretch, _split(flows, stretch, p), strict=True):
             r.flows = f
-            r.parts = materialize(r, grid)
+            r.parts = materialize(r, grid, units)
         top = max(_loads(grid, work, flows).values())
-        cycles = math.ceil(top / grid.group_pes)
+        cycles = math.ceil(top / unit_grid.group_pes)
         if scope == "round":
             stretch[0].cycles = cycles
         else:
             tile_rows.append(TileRow(first, len(stretch), cycles))
         first += len(stretch)
-    return Schedule(grid, mode, method, rounds, solve, scope, tile_rows)
+    return Schedule(grid, mode, method, rounds, solve, scope, tile_rows, units)
 
 
 def compile_matrices(
-    counts: list[npt.ArrayLike], grid: Grid, mode: str = "both", method: str = "flow", scope: str = "round"
+    counts: list[npt.ArrayLike],
+    grid: Grid,
+    mode: str = "both",
+    method: str = "flow",
+    scope: str = "round",
+    units: str = "runs",
 ) -> Schedule:
     """Several matrices one after the other (the rounds of each)."""
     if not counts:
         raise ValueError("no matrices to schedule")
-    out = compile_matrix(counts[0], grid, mode, method, scope)
+    out = compile_matrix(counts[0], grid, mode, method, scope, units)
     for c in counts[1:]:
-        out = out.merge(compile_matrix(c, grid, mode, method, scope))
+        out = out.merge(compile_matrix(c, grid, mode, method, scope, units))
     return out
 
 
@@ -589,7 +682,9 @@ def check_schedule(schedule: Schedule, counts: list[npt.ArrayLike]) -> None:
     """ValueError naming the first problem: a kernel entry missing, duplicated or outside its kernel, a part
     on a group that is not the owner or a neighbour in the mode's directions, or a round (a tile row, in a
     tile-row schedule) whose cycles do not cover its largest load; in a tile-row schedule also tile rows
-    that do not cover the rounds in order or mix two tile rows, and rounds with cycles of their own."""
+    that do not cover the rounds in order or mix two tile rows, and rounds with cycles of their own; in a
+    schedule balanced in runs also a barrier whose cycles do not cover a group's runs
+    (:meth:`Schedule.run_loads`, Q per clock)."""
     grid = schedule.grid
     allowed = set(grid.links(schedule.mode))
     expected = [r for c in counts for r in tiles(c, grid)]
@@ -621,6 +716,17 @@ def check_schedule(schedule: Schedule, counts: list[npt.ArrayLike]) -> None:
                 raise ValueError(
                     f"round {idx}: kernel of group {g} (block {r.blocks[g]}): entry {bad} computed "
                     f"{int(hits[tuple(bad)])} times"
+                )
+    if schedule.units not in UNITS:
+        raise ValueError(f"schedule units must be one of {', '.join(UNITS)}, got {schedule.units!r}")
+    if schedule.units == "runs" and schedule.scope in SCOPES:
+        for idx, (runs, (_, cycles)) in enumerate(
+            zip(schedule.run_loads(), schedule.barriers(), strict=True)
+        ):
+            if cycles * grid.q < max(runs.values()):
+                raise ValueError(
+                    f"barrier {idx}: {cycles} cycles do not cover a group's {max(runs.values())} runs of P "
+                    f"(Q = {grid.q} per clock)"
                 )
     if schedule.scope == "round":
         for idx, (load, (_, cycles)) in enumerate(zip(schedule.loads(), schedule.barriers(), strict=True)):
