@@ -30,6 +30,19 @@ E-RNN toolkit: radix-2 decimation-in-time butterfly (pipelined)
  * before that (ernn_cmul MREG, the DSP48E2's MREG: the multiply and the post-adder no longer
  * share a clock period). Without a multiplier (TW_KIND 0, 1) the levels are plain registers,
  * so that every butterfly of a stage has the same latency, LEVELS clocks.
+ *
+ * Inverse with LEVELS = 3: the halving's rounding constant is folded into a. The level-1
+ * register holds a + 1 (W_IN + 1 bits, computed from the MREG level's a register, so the
+ * increment has a period of its own) instead of a, and the outputs are
+ *   p = sat(((a + 1) + t) >> 1),  m = sat(((a + 1) - t) >> 1)
+ * with >> the arithmetic shift (floor), i.e. dropping the sum's LSB: the same integers as
+ * sat(floor((a +- t + 1) / 2)) on every input, since (a + 1) + t = a + t + 1 and
+ * (a + 1) - t = a - t + 1 exactly. No bit is lost: |a + 1| <= 2**(W_IN-1) and
+ * |t| <= 2**(T_W-1) with W_IN < T_W, so (a + 1) +- t fits S_W = T_W + 1 bits, and the
+ * shifted word (S_W - 1 bits) holds floor(s / 2) exactly before the same clamp to W_OUT.
+ * This removes the separate round-half-up increment (a second carry chain after a +- t)
+ * from the period after the product register, the longest path of the default model.
+ * LEVELS 1 and 2 are unchanged (no register of a of their own to take the increment from).
  * All registers advance on en (the global pipeline enable of the transform); data
  * registers are not reset.
  *
@@ -87,6 +100,14 @@ localparam T1_W = TW_KIND == 2 ? PROD_W : W_IN + 1;
 localparam T_W = TW_KIND == 2 ? PROD_W + 1 - TW_F : W_IN + 1;
 // word of a +- t
 localparam S_W = T_W + 1;
+// inverse with LEVELS = 3: the level-1 register holds a + 1 (the halving's rounding constant)
+localparam FOLD = INVERSE && LEVELS == 3 ? 1 : 0;
+// word of the level-1 a register
+localparam A2_W = FOLD ? W_IN + 1 : W_IN;
+// word into the output rounding and saturation: the sum, or with FOLD the sum without its LSB
+localparam FIN_W = FOLD ? S_W - 1 : S_W;
+// the output rounding shift: the inverse's halving, unless FOLD has already added its constant
+localparam FIN_SHIFT = INVERSE && !FOLD ? 1 : 0;
 
 initial begin
     if (LEVELS < 1 || LEVELS > 3) begin
@@ -190,23 +211,34 @@ endgenerate
 // optional product register level
 wire [T1_W-1:0] t2_re;
 wire [T1_W-1:0] t2_im;
-wire [W_IN-1:0] a2_re;
-wire [W_IN-1:0] a2_im;
+wire [A2_W-1:0] a2_re;
+wire [A2_W-1:0] a2_im;
+// what the level-1 a register takes: a, or with FOLD a + 1 (at W_IN + 1 bits: no wrap)
+wire [A2_W-1:0] a1n_re;
+wire [A2_W-1:0] a1n_im;
 
 generate
+
+if (FOLD) begin : g_fold
+    assign a1n_re = {a1_re[W_IN-1], a1_re} + {{W_IN{1'b0}}, 1'b1};
+    assign a1n_im = {a1_im[W_IN-1], a1_im} + {{W_IN{1'b0}}, 1'b1};
+end else begin : g_nofold
+    assign a1n_re = a1_re;
+    assign a1n_im = a1_im;
+end
 
 if (LEVELS >= 2) begin : g_level1
     reg [T1_W-1:0] t_re_reg;
     reg [T1_W-1:0] t_im_reg;
-    reg [W_IN-1:0] a_re_reg;
-    reg [W_IN-1:0] a_im_reg;
+    reg [A2_W-1:0] a_re_reg;
+    reg [A2_W-1:0] a_im_reg;
 
     always @(posedge clk) begin
         if (en) begin
             t_re_reg <= t1_re;
             t_im_reg <= t1_im;
-            a_re_reg <= a1_re;
-            a_im_reg <= a1_im;
+            a_re_reg <= a1n_re;
+            a_im_reg <= a1n_im;
         end
     end
 
@@ -217,8 +249,8 @@ if (LEVELS >= 2) begin : g_level1
 end else begin : g_level0
     assign t2_re = t1_re;
     assign t2_im = t1_im;
-    assign a2_re = a1_re;
-    assign a2_im = a1_im;
+    assign a2_re = a1n_re;
+    assign a2_im = a1n_im;
 end
 
 endgenerate
@@ -239,9 +271,9 @@ end
 
 endgenerate
 
-// a +- t at full precision, then halve (inverse) and saturate
-wire signed [S_W-1:0] a_re_s = {{(S_W-W_IN){a2_re[W_IN-1]}}, a2_re};
-wire signed [S_W-1:0] a_im_s = {{(S_W-W_IN){a2_im[W_IN-1]}}, a2_im};
+// a +- t at full precision (with FOLD: a + 1 +- t), then halve (inverse) and saturate
+wire signed [S_W-1:0] a_re_s = {{(S_W-A2_W){a2_re[A2_W-1]}}, a2_re};
+wire signed [S_W-1:0] a_im_s = {{(S_W-A2_W){a2_im[A2_W-1]}}, a2_im};
 wire signed [S_W-1:0] t_re_s = {t_re[T_W-1], t_re};
 wire signed [S_W-1:0] t_im_s = {t_im[T_W-1], t_im};
 // the imaginary path is not read when OUT_IMAG = 0
@@ -252,10 +284,13 @@ wire unused_imag = &{1'b0, a_im_s, t_im_s};
 generate
 
 if (OUT_PLUS) begin : g_plus
+    // with FOLD the LSB is the dropped half (the sum already holds the rounding constant)
+    /* verilator lint_off UNUSEDSIGNAL */
     wire [S_W-1:0] sum_re = a_re_s + t_re_s;
+    /* verilator lint_on UNUSEDSIGNAL */
     wire [W_OUT-1:0] sat_re;
     reg  [W_OUT-1:0] p_re_reg;
-    ernn_round_sat #(.IN_W(S_W), .SHIFT(INVERSE ? 1 : 0), .OUT_W(W_OUT)) sat_re_inst (.in(sum_re), .out(sat_re));
+    ernn_round_sat #(.IN_W(FIN_W), .SHIFT(FIN_SHIFT), .OUT_W(W_OUT)) sat_re_inst (.in(sum_re[S_W-1:S_W-FIN_W]), .out(sat_re));
     always @(posedge clk) begin
         if (en) begin
             p_re_reg <= sat_re;
@@ -263,10 +298,13 @@ if (OUT_PLUS) begin : g_plus
     end
     assign p_re = p_re_reg;
     if (OUT_IMAG) begin : g_imag
+        // with FOLD the LSB is the dropped half (the sum already holds the rounding constant)
+        /* verilator lint_off UNUSEDSIGNAL */
         wire [S_W-1:0] sum_im = a_im_s + t_im_s;
+        /* verilator lint_on UNUSEDSIGNAL */
         wire [W_OUT-1:0] sat_im;
         reg  [W_OUT-1:0] p_im_reg;
-        ernn_round_sat #(.IN_W(S_W), .SHIFT(INVERSE ? 1 : 0), .OUT_W(W_OUT)) sat_im_inst (.in(sum_im), .out(sat_im));
+        ernn_round_sat #(.IN_W(FIN_W), .SHIFT(FIN_SHIFT), .OUT_W(W_OUT)) sat_im_inst (.in(sum_im[S_W-1:S_W-FIN_W]), .out(sat_im));
         always @(posedge clk) begin
             if (en) begin
                 p_im_reg <= sat_im;
@@ -282,10 +320,13 @@ end else begin : g_noplus
 end
 
 if (OUT_MINUS) begin : g_minus
+    // with FOLD the LSB is the dropped half (the sum already holds the rounding constant)
+    /* verilator lint_off UNUSEDSIGNAL */
     wire [S_W-1:0] dif_re = a_re_s - t_re_s;
+    /* verilator lint_on UNUSEDSIGNAL */
     wire [W_OUT-1:0] sat_re;
     reg  [W_OUT-1:0] m_re_reg;
-    ernn_round_sat #(.IN_W(S_W), .SHIFT(INVERSE ? 1 : 0), .OUT_W(W_OUT)) sat_re_inst (.in(dif_re), .out(sat_re));
+    ernn_round_sat #(.IN_W(FIN_W), .SHIFT(FIN_SHIFT), .OUT_W(W_OUT)) sat_re_inst (.in(dif_re[S_W-1:S_W-FIN_W]), .out(sat_re));
     always @(posedge clk) begin
         if (en) begin
             m_re_reg <= sat_re;
@@ -293,10 +334,13 @@ if (OUT_MINUS) begin : g_minus
     end
     assign m_re = m_re_reg;
     if (OUT_IMAG) begin : g_imag
+        // with FOLD the LSB is the dropped half (the sum already holds the rounding constant)
+        /* verilator lint_off UNUSEDSIGNAL */
         wire [S_W-1:0] dif_im = a_im_s - t_im_s;
+        /* verilator lint_on UNUSEDSIGNAL */
         wire [W_OUT-1:0] sat_im;
         reg  [W_OUT-1:0] m_im_reg;
-        ernn_round_sat #(.IN_W(S_W), .SHIFT(INVERSE ? 1 : 0), .OUT_W(W_OUT)) sat_im_inst (.in(dif_im), .out(sat_im));
+        ernn_round_sat #(.IN_W(FIN_W), .SHIFT(FIN_SHIFT), .OUT_W(W_OUT)) sat_im_inst (.in(dif_im[S_W-1:S_W-FIN_W]), .out(sat_im));
         always @(posedge clk) begin
             if (en) begin
                 m_im_reg <= sat_im;
