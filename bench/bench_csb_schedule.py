@@ -23,6 +23,10 @@ with one direction (horizontal, vertical) and both, for
 * scope "tile_row" (only a tile row a barrier, the array's own; needs a program builder that packs a tile
   row's rounds back to back: ``bench/csb_tile_row_rtl.py``) by the same three;
 
+each balanced in both units (``--units``): "runs", what the array executes (a kernel column's entries P at
+a time, Q runs a clock; the compiler's default since issue 15) and "entries" (any P Q entries a clock: the
+compiler before it), side by side on the same kernels;
+
 the idle slots split into rounding (what a perfect spread over all PEs leaves) and imbalance (what the
 links leave); entries moved to neighbours; the solver's wall time; whether max-flow and z3 give the same
 cycles at every barrier (the optimality gap, 0 when they do); for both directions, the group array's MAC
@@ -195,13 +199,19 @@ def _barrier_cycles(sched: cs.Schedule) -> list[int]:
 
 
 def measure(
-    name: str, counts: list[np.ndarray], grid: cs.Grid, z3: bool, block: int, red_rows: list[int]
+    name: str,
+    counts: list[np.ndarray],
+    grid: cs.Grid,
+    z3: bool,
+    block: int,
+    red_rows: list[int],
+    units: tuple[str, ...] | list[str] = cs.UNITS,
 ) -> list[dict]:
     rows = []
-    for scope, method in [(s, m) for s, m in SOLVERS if z3 or m != "z3"]:
+    for scope, method, unit in [(s, m, u) for s, m in SOLVERS for u in units if z3 or m != "z3"]:
         for mode in cs.MODES:
             t0 = time.perf_counter()
-            sched = cs.compile_matrices(counts, grid, mode, method, scope)
+            sched = cs.compile_matrices(counts, grid, mode, method, scope, unit)
             wall = time.perf_counter() - t0
             cs.check_schedule(sched, counts)
             idle = sched.idle()
@@ -214,6 +224,7 @@ def measure(
                     "scope": scope,
                     "mode": mode,
                     "method": method,
+                    "units": unit,
                     "barriers": len(sched.barriers()),
                     "macs": sched.macs,
                     "cycles": sched.cycles,
@@ -241,7 +252,7 @@ def measure(
     for r in rows:
         if "overlapped_clocks" in r:
             print(
-                f"  {r['scope']:8s} both flow on the array, MAC + overlapped reduction clocks (no I/O) at RED_ROWS "
+                f"  {r['scope']:8s} {r['units']:7s} both flow on the array, MAC + overlapped reduction clocks (no I/O) at RED_ROWS "
                 + ", ".join(
                     f"{k}: {v} (shared input {r['overlapped_clocks_shared_input'][k]})"
                     for k, v in r["overlapped_clocks"].items()
@@ -260,12 +271,12 @@ def measure(
 
 def _gaps(rows: list[dict]) -> None:
     """Optimality: the flow schedule's cycles at each barrier against z3's and greedy's (same scope, mode)."""
-    key = {(r["scope"], r["mode"], r["method"]): r for r in rows}
+    key = {(r["scope"], r["mode"], r["method"], r["units"]): r for r in rows}
     for r in rows:
         if r["method"] != "flow":
             continue
         for other in ("z3", "greedy"):
-            o = key.get((r["scope"], r["mode"], other))
+            o = key.get((r["scope"], r["mode"], other, r["units"]))
             if o is not None:
                 d = np.array(o["barrier_cycles"]) - np.array(r["barrier_cycles"])
                 r[f"vs_{other}"] = {
@@ -276,15 +287,21 @@ def _gaps(rows: list[dict]) -> None:
 
 def _print(name: str, rows: list[dict]) -> None:
     print(f"\n{name}: utilization % (cycles)")
-    print(f"{'scope':9s} {'method':7s}" + "".join(f"{m:>18s}" for m in cs.MODES) + "   solver s (both)")
-    for scope, method in dict.fromkeys((r["scope"], r["method"]) for r in rows):
-        cells = {r["mode"]: r for r in rows if (r["scope"], r["method"]) == (scope, method)}
-        line = f"{scope:9s} {method:7s}"
+    print(
+        f"{'scope':9s} {'units':8s} {'method':7s}"
+        + "".join(f"{m:>18s}" for m in cs.MODES)
+        + "   solver s (both)"
+    )
+    for scope, method, unit in dict.fromkeys((r["scope"], r["method"], r["units"]) for r in rows):
+        cells = {r["mode"]: r for r in rows if (r["scope"], r["method"], r["units"]) == (scope, method, unit)}
+        line = f"{scope:9s} {unit:8s} {method:7s}"
         for mode in cs.MODES:
             r = cells[mode]
             line += f"{100 * r['utilization']:10.1f} ({r['cycles']:5d})"
         print(line + f"   {cells['both']['solve_seconds']:7.2f}")
-        line = f"{'':9s} {'shared':7s}"  # the same schedules, one input neuron per PE column (the array)
+        line = (
+            f"{'':9s} {'':8s} {'shared':7s}"  # the same schedules, one input neuron per PE column (the array)
+        )
         for mode in cs.MODES:
             r = cells[mode]
             line += f"{100 * r['shared_input_utilization']:10.1f} ({r['shared_input_cycles']:5d})"
@@ -298,7 +315,7 @@ def _print(name: str, rows: list[dict]) -> None:
                 if f"vs_{o}" in r
             )
             print(
-                f"  {r['scope']:8s} {r['mode']:10s} flow: idle {100 * i['rounding']:4.1f} % rounding + "
+                f"  {r['scope']:8s} {r['units']:7s} {r['mode']:10s} flow: idle {100 * i['rounding']:4.1f} % rounding + "
                 f"{100 * i['imbalance']:4.1f} % imbalance; moved {mv['horizontal']} h + {mv['vertical']} v of "
                 f"{r['macs']}; {gap}"
             )
@@ -330,6 +347,14 @@ def main() -> None:
         help="reduced rows per clock (array's RED_ROWS)",
     )
     ap.add_argument("--no-z3", action="store_true", help="skip the z3 cross-check (the slowest solver)")
+    ap.add_argument(
+        "--units",
+        nargs="+",
+        choices=cs.UNITS,
+        default=list(cs.UNITS),
+        help="what the compiler balances: runs (the array's cost, the default) and / or entries (before issue 15)",
+    )
+    ap.add_argument("--skip-jv", action="store_true", help="skip the JapaneseVowels model (trains once)")
     args = ap.parse_args()
     rows: list[dict] = []
     spreads: dict[str, dict] = {}
@@ -346,19 +371,22 @@ def main() -> None:
                     f"{spreads[name]}",
                     flush=True,
                 )
-                rows += measure(name, counts, _grid(args.grid), z3, args.block, args.red_rows)
-    args.runs.mkdir(parents=True, exist_ok=True)
-    run = args.runs / f"jv-lstm-h{args.jv_hidden}-csb-b{args.jv_block}-13x-e{args.jv_epochs}-s0"
-    counts, info = jv_counts(run, args.jv_block, args.jv_epochs, args.jv_hidden)
-    spreads[f"JapaneseVowels h{args.jv_hidden} trained 13x"] = kernel_spread(counts)
-    rows += measure(
-        f"JapaneseVowels h{args.jv_hidden} trained 13x",
-        counts,
-        _grid(args.jv_grid),
-        z3,
-        args.jv_block,
-        args.red_rows,
-    )
+                rows += measure(name, counts, _grid(args.grid), z3, args.block, args.red_rows, args.units)
+    info: dict = {"skipped": True}
+    if not args.skip_jv:
+        args.runs.mkdir(parents=True, exist_ok=True)
+        run = args.runs / f"jv-lstm-h{args.jv_hidden}-csb-b{args.jv_block}-13x-e{args.jv_epochs}-s0"
+        counts, info = jv_counts(run, args.jv_block, args.jv_epochs, args.jv_hidden)
+        spreads[f"JapaneseVowels h{args.jv_hidden} trained 13x"] = kernel_spread(counts)
+        rows += measure(
+            f"JapaneseVowels h{args.jv_hidden} trained 13x",
+            counts,
+            _grid(args.jv_grid),
+            z3,
+            args.jv_block,
+            args.red_rows,
+            args.units,
+        )
     result = {
         "machine": platform.platform(),
         "python": platform.python_version(),
@@ -370,6 +398,7 @@ def main() -> None:
             "grid": args.grid,
             "norm_sigma": args.norm_sigma,
         },
+        "units": args.units,
         "japanese_vowels": {
             **info,
             "hidden": args.jv_hidden,
