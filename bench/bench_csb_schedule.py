@@ -157,6 +157,15 @@ def tiling_bound(counts: list[np.ndarray], grid: cs.Grid, scope: str) -> float:
     return i["useful"] / (i["useful"] + i["rounding"])
 
 
+def runs_bound(counts: list[np.ndarray], grid: cs.Grid, scope: str) -> tuple[float, int, float]:
+    """If every stretch's runs (a kernel column's entries P at a time, unsplit) were spread over all K L Q
+    PE columns: (utilization, MAC clocks, the runs' fill: entries / (P x runs))."""
+    sched = cs.compile_matrices(counts, grid, "none", "flow", scope, "runs")
+    runs = [sum(v.values()) for v in sched.run_loads()]
+    clocks = sum(-(-r // (grid.k * grid.l * grid.q)) for r in runs)
+    return sched.macs / (grid.pes * clocks), clocks, sched.macs / (grid.p * sum(runs))
+
+
 def tile_row_lengths(
     sched: cs.Schedule, counts: list[np.ndarray], barrier_cycles: list[int] | None = None
 ) -> list[np.ndarray]:
@@ -265,6 +274,20 @@ def measure(
     )
     rows.append(
         {"workload": name, "mode": "tiling bound", "utilization": bounds["round"], "by_scope": bounds}
+    )
+    spread = {scope: runs_bound(counts, grid, scope) for scope in cs.SCOPES}
+    print(
+        f"{name}: a perfect spread of the runs reaches "
+        + ", ".join(f"{100 * u:.1f} % ({c} clocks, {s})" for s, (u, c, _) in spread.items())
+        + f"; the runs' fill {100 * spread['round'][2]:.1f} %"
+    )
+    rows.append(
+        {
+            "workload": name,
+            "mode": "runs bound",
+            "utilization": spread["round"][0],
+            "by_scope": {s: {"utilization": u, "clocks": c, "fill": f} for s, (u, c, f) in spread.items()},
+        }
     )
     return rows
 
