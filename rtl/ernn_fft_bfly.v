@@ -132,9 +132,9 @@ wire unused_inputs = &{1'b0, a_im, b_re, b_im, w_re, w_im};
 // level 1: t before rounding (from the inputs, and with LEVELS = 3 one clock later)
 wire [T1_W-1:0] t1_re;
 wire [T1_W-1:0] t1_im;
-// a beside it
-wire [W_IN-1:0] a1_re;
-wire [W_IN-1:0] a1_im;
+// a beside it (a1m: at the MREG level; a1 below: what the level-1 register takes)
+wire [W_IN-1:0] a1m_re;
+wire [W_IN-1:0] a1m_im;
 // with LEVELS = 3, the register level before the product register (the multiplier's MREG)
 localparam MREG = LEVELS == 3 ? 1 : 0;
 
@@ -199,11 +199,11 @@ if (MREG) begin : g_a_mreg
             a0_im_reg <= a_im;
         end
     end
-    assign a1_re = a0_re_reg;
-    assign a1_im = a0_im_reg;
+    assign a1m_re = a0_re_reg;
+    assign a1m_im = a0_im_reg;
 end else begin : g_a_comb
-    assign a1_re = a_re;
-    assign a1_im = a_im;
+    assign a1m_re = a_re;
+    assign a1m_im = a_im;
 end
 
 endgenerate
@@ -214,17 +214,17 @@ wire [T1_W-1:0] t2_im;
 wire [A2_W-1:0] a2_re;
 wire [A2_W-1:0] a2_im;
 // what the level-1 a register takes: a, or with FOLD a + 1 (at W_IN + 1 bits: no wrap)
-wire [A2_W-1:0] a1n_re;
-wire [A2_W-1:0] a1n_im;
+wire [A2_W-1:0] a1_re;
+wire [A2_W-1:0] a1_im;
 
 generate
 
 if (FOLD) begin : g_fold
-    assign a1n_re = {a1_re[W_IN-1], a1_re} + {{W_IN{1'b0}}, 1'b1};
-    assign a1n_im = {a1_im[W_IN-1], a1_im} + {{W_IN{1'b0}}, 1'b1};
+    assign a1_re = {a1m_re[W_IN-1], a1m_re} + {{W_IN{1'b0}}, 1'b1};
+    assign a1_im = {a1m_im[W_IN-1], a1m_im} + {{W_IN{1'b0}}, 1'b1};
 end else begin : g_nofold
-    assign a1n_re = a1_re;
-    assign a1n_im = a1_im;
+    assign a1_re = a1m_re;
+    assign a1_im = a1m_im;
 end
 
 if (LEVELS >= 2) begin : g_level1
@@ -237,8 +237,8 @@ if (LEVELS >= 2) begin : g_level1
         if (en) begin
             t_re_reg <= t1_re;
             t_im_reg <= t1_im;
-            a_re_reg <= a1n_re;
-            a_im_reg <= a1n_im;
+            a_re_reg <= a1_re;
+            a_im_reg <= a1_im;
         end
     end
 
@@ -249,8 +249,8 @@ if (LEVELS >= 2) begin : g_level1
 end else begin : g_level0
     assign t2_re = t1_re;
     assign t2_im = t1_im;
-    assign a2_re = a1n_re;
-    assign a2_im = a1n_im;
+    assign a2_re = a1_re;
+    assign a2_im = a1_im;
 end
 
 endgenerate

@@ -117,8 +117,8 @@ except ImportError:  # pragma: no cover - pytest collection without cocotb insta
     pass
 
 
-# (TW_KIND, W_IN, W_OUT, TW_W, TW_F, CMUL_3M); the inverse FFT's own testbenches (tb/ernn_ifft MREG cases,
-# tb/ernn_pe) run the general twiddle at LEVELS = 3 in the default suite, so its small-width case is slow
+# (TW_KIND, W_IN, W_OUT, TW_W, TW_F, CMUL_3M); tb/ernn_pe (MREG = 1 by default) and the slow tb/ernn_ifft MREG cases
+# run the general twiddle at LEVELS = 3, the PE in the default suite, so its small-width case here is slow
 CASES = [
     pytest.param((0, 4, 4, 5, 3, 1), id="kind0-4to4"),  # W = 1: every (a, t) pair, both clamps
     pytest.param((2, 4, 4, 5, 3, 1), id="kind2-4to4", marks=pytest.mark.slow),  # corners, random operands
