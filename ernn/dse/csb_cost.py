@@ -19,8 +19,8 @@ cell unit and the controller's hand-offs, :mod:`ernn.export.timing`):
   MACs (double-buffered), which the one-MAC engine does not do (it loads, clears, MACs and streams out in
   turn: :func:`one_mac_cycles`, which equals ``ernn.export.csb.engine_cycles``).
 
-These overheads are structural assumptions about an array that is being built: they are not fitted to a
-measured CSB array (there is none yet). The kernel sizes come from an exported CSB model (its stored counts)
+These overheads are structural assumptions: they are not fitted to the group array
+(``rtl/ernn_csb_array.v``), whose streaming and overlapped reduction ``csb_program.array_cycles`` counts. The kernel sizes come from an exported CSB model (its stored counts)
 or, for a shape, from Gaussian weights projected onto CSB at the shape's rate by the training stage's
 projection (``ernn.train.csb``; :func:`random_counts`), as ``bench/bench_csb_schedule.py`` draws SR1.
 
