@@ -296,6 +296,12 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
         help="power-of-two input scaling folded into layer 0's weights: auto (from the training data's range) "
         "or s in 0..4 (docs/export.md)",
     )
+    p.add_argument(
+        "--dsp-pack",
+        action="store_true",
+        help="two weight products per MAC multiply (one DSP48E2 for two): narrows the weight spectra to the "
+        "widest word that packs, e.g. 7 bits at --data-bits 8 and k 16 (docs/pe.md); circulant models only",
+    )
     p.add_argument("--force", action="store_true", help="replace an existing model directory")
     p.set_defaults(func=cmd_export)
 
@@ -313,6 +319,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         lanes=args.lanes,
         data_file=args.data,
         input_shift=args.input_shift,
+        dsp_pack=args.dsp_pack,
     )
     model = ModelDirectory(out)
     cfg = model.config
@@ -329,6 +336,9 @@ def cmd_export(args: argparse.Namespace) -> int:
         f"input shift 2^-{cfg['data']['input_shift']} (folded into layer 0's weights); values clipped at "
         f"input quantization (|x| > {clip['limit']:g}): {', '.join(parts)}"
     )
+    if cfg["hardware"].get("dsp_pack"):
+        ws = model.numerics.weight_spectrum
+        print(f"DSP packing: two weight products per MAC multiply, weight spectra narrowed to {ws}")
     return 0
 
 

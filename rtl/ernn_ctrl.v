@@ -84,6 +84,9 @@ module ernn_ctrl #
     // 1: the PE's lanes of bins 0 and k/2 multiply real parts only (ernn_params.vh ERNN_REAL_BINS;
     // needs P a multiple of K/2 + 1; bit-exact either way, fewer multipliers: docs/pe.md)
     parameter REAL_BINS = 0,
+    // 1: each MAC multiply of the PE forms two weight products (one DSP48E2 for two: ernn_params.vh
+    // ERNN_DSP_PACK; needs FFT_W + 2 WS_W + 1 <= 27, ernn_cmac checks; bit-exact either way, docs/pe.md)
+    parameter DSP_PACK = 0,
     // data word: x_t, h_t, m_t, Q(DATA_W, DATA_F)
     parameter DATA_W = 16,
     // data fraction bits
@@ -571,6 +574,7 @@ ernn_pe #(
     .ROWS_W(ROWS_W),
     .CMUL_3M(1),
     .REAL_BINS(REAL_BINS),
+    .DSP_PACK(DSP_PACK),
     .N_IFFT(N_IFFT)
 )
 pe_inst (

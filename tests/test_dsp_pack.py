@@ -3,6 +3,8 @@ tb/ernn_cmac_array tests on the RTL side) on the default formats."""
 
 from __future__ import annotations
 
+import pytest
+
 from ernn.export import dsp_pack
 from ernn.golden.formats import NumericsConfig, QFormat
 
@@ -36,3 +38,28 @@ def test_widest_packable_weight_spectrum_is_the_boundary() -> None:
         accumulator=QFormat(acc.word - 1, acc.frac - 1),
     )
     assert dsp_pack.dsp_pack(narrow)
+
+
+def test_packed_numerics_narrows_the_fraction_and_keeps_the_range() -> None:
+    cfg = NumericsConfig.for_data_bits(8, 16)  # weight spectra Q8.5, input spectra 12 bits
+    packed = dsp_pack.packed_numerics(cfg)
+    ws, acc = packed.weight_spectrum, packed.accumulator
+    assert (ws.word, ws.frac) == (7, cfg.weight_spectrum.frac - 1)  # the integer bits stay
+    assert (acc.word, acc.frac) == (cfg.accumulator.word - 1, cfg.accumulator.frac - 1)
+    assert dsp_pack.dsp_pack(packed)
+    assert packed.replace(weight_spectrum=cfg.weight_spectrum, accumulator=cfg.accumulator) == cfg
+    # formats that already pack come back as they are (8-bit data at k = 4)
+    k4 = NumericsConfig.for_data_bits(8, 4)
+    assert dsp_pack.packed_numerics(k4) == k4
+
+
+def test_packed_numerics_refuses_what_cannot_pack() -> None:
+    with pytest.raises(ValueError, match=r"20 bits .*18-bit port.*at most 14 bits at k = 16"):
+        dsp_pack.packed_numerics(NumericsConfig.for_data_bits(16, 16))
+    # 12-bit data at k = 16: 16-bit input spectra leave 5-bit weight spectra, and a weight range that needs
+    # 5 integer bits would have no fraction bit left
+    cfg = NumericsConfig.for_data_bits(12, 16)
+    acc = cfg.accumulator
+    wide = cfg.replace(weight_spectrum=QFormat(12, 7), accumulator=QFormat(acc.word, cfg.fft_out.frac + 7))
+    with pytest.raises(ValueError, match="leaving no fraction bit"):
+        dsp_pack.packed_numerics(wide)

@@ -211,3 +211,24 @@ def test_export_records_the_hardware_choices(tmp_path):
     assert not (out / "mem" / "cell_peephole.mem").exists()
     with pytest.raises(ValueError, match="lanes"):
         export.export_random(tmp_path / "bad", lanes=0)
+
+
+def test_export_dsp_pack_narrows_the_weights_and_sets_the_header(tmp_path):
+    out = export.export_random(
+        tmp_path / "m", input_size=6, hidden_size=16, block_size=8, lanes=5, data_bits=8, dsp_pack=True
+    )
+    model = ExportedModel(out)
+    hw = model.config["hardware"]
+    assert hw["dsp_pack"] is True and hw["real_bins"] is True  # P = 5: one row block of 5 bins
+    assert model.numerics.weight_spectrum.word == 7  # 11-bit input spectra at k = 8: 7-bit weights pack
+    header = (out / "ernn_params.vh").read_text()
+    assert "localparam integer ERNN_DSP_PACK = 1;" in header
+    assert "localparam integer ERNN_WEIGHT_SPECTRUM_W = 7;" in header
+    plain = export.export_random(
+        tmp_path / "p", input_size=6, hidden_size=16, block_size=8, lanes=5, data_bits=8
+    )
+    assert "localparam integer ERNN_DSP_PACK = 0;" in (plain / "ernn_params.vh").read_text()
+    assert ExportedModel(plain).numerics.weight_spectrum.word == 8
+    with pytest.raises(ValueError, match="DSP packing is not possible"):
+        export.export_random(tmp_path / "bad", block_size=8, lanes=5, dsp_pack=True)  # 16-bit data
+    assert not (tmp_path / "bad").exists()

@@ -194,6 +194,7 @@ def controller_lines(shape: ModelShape) -> list[str]:
         "localparam integer ERNN_N_IFFT = 1;  // the CSB unit hands one row block per beat",
         "localparam integer ERNN_LAYER_SKEW = 0;  // layers in order (not pipelined across steps)",
         "localparam integer ERNN_REAL_BINS = 0;  // no circulant PE",
+        "localparam integer ERNN_DSP_PACK = 0;  // no circulant PE",
         f"localparam integer ERNN_W_DEPTH = {words};  // the job table's weight words (the CSB unit reads none)",
         f"localparam integer ERNN_XBUF_DEPTH = {xbuf_depth(ctrl)};  // the CSB unit's input-block slots",
         f"localparam integer ERNN_CSB_UNIT_FIELDS = {len(UNIT_FIELDS)};  // fields of an ERNN_CSB_UNIT_TABLE row",

@@ -14,7 +14,7 @@ save nothing, so ernn_cmac refuses it at elaboration, and :func:`dsp_pack` says 
 
 from __future__ import annotations
 
-from ernn.golden.formats import NumericsConfig
+from ernn.golden.formats import NumericsConfig, QFormat
 
 #: DSP48E2 multiplier ports (signed): the packed weight pair goes on the wide one, x on the narrow one
 DSP_A_W = 27
@@ -58,3 +58,33 @@ def real_bins(block_size: int, lanes: int) -> bool:
 def dsp_pack(cfg: NumericsConfig) -> bool:
     """True when ``cfg``'s formats let every MAC multiply take two weight products (DSP_PACK = 1)."""
     return dsp_pack_problem(cfg) is None
+
+
+def packed_numerics(cfg: NumericsConfig) -> NumericsConfig:
+    """``cfg`` with its weight spectra narrowed to the widest word that packs (``ernn export --dsp-pack``).
+
+    The range is kept and the bits come off the fraction (the exporter fitted the fraction to the
+    largest weight spectrum, so the integer bits are what the weights need); the accumulator loses the
+    same bits at both ends, so its integer bits and its guard bits for the sum stay. Formats that already
+    pack come back unchanged; ValueError names why when no weight width packs (input spectra wider than
+    the DSP48E2's 18-bit port) or when so few bits would be left that the weights have no fraction bit."""
+    fft_w, ws = cfg.fft_out.word, cfg.weight_spectrum
+    widest = widest_packable_weight_spectrum(fft_w)
+    if widest == 0:
+        raise ValueError(
+            f"DSP packing is not possible at these formats: {dsp_pack_problem(cfg)} (packing needs data of at "
+            f"most {DSP_B_W - (fft_w - cfg.data.word)} bits at k = {cfg.block_size})"
+        )
+    cut = ws.word - widest
+    if cut <= 0:
+        return cfg
+    if ws.frac - cut < 1:
+        raise ValueError(
+            f"DSP packing would narrow the {ws.word}-bit weight spectra {ws} to {widest} bits, leaving no "
+            f"fraction bit (their range needs {ws.word - ws.frac} integer bits): use a narrower data path"
+        )
+    acc = cfg.accumulator
+    return cfg.replace(
+        weight_spectrum=QFormat(widest, ws.frac - cut),
+        accumulator=QFormat(acc.word - cut, acc.frac - cut),
+    )

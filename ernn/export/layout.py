@@ -218,6 +218,9 @@ class HardwareConfig:
     n_ifft: int = 1  # IFFTs side by side in the PE (schedule.n_ifft)
     layer_skew: bool = False  # layers pipelined across steps (schedule.layer_skew)
     real_bins: bool = False  # the PE's lanes of bins 0 and k/2 multiply real parts only (dsp_pack.real_bins)
+    dsp_pack: bool = (
+        False  # two weight products per MAC multiply (export --dsp-pack, dsp_pack.packed_numerics)
+    )
 
     def header_lines(self) -> list[str]:
         return [
@@ -226,6 +229,7 @@ class HardwareConfig:
             f"localparam integer ERNN_N_IFFT = {self.n_ifft};  // PE IFFTs side by side (row blocks per clock)",
             f"localparam integer ERNN_LAYER_SKEW = {int(self.layer_skew)};  // 1: layers pipelined across steps",
             f"localparam integer ERNN_REAL_BINS = {int(self.real_bins)};  // 1: real MAC lanes for bins 0, k/2",
+            f"localparam integer ERNN_DSP_PACK = {int(self.dsp_pack)};  // 1: two weight products per MAC multiply",
             f"localparam integer ERNN_W_DEPTH = {self.w_depth};  // words of mem/{self.files['weights']}",
             f"localparam integer ERNN_XBUF_DEPTH = {self.xbuf_depth};  // PE spectrum-buffer slots",
             *job_table_lines(list(self.jobs)),
@@ -239,6 +243,7 @@ class HardwareConfig:
             "n_ifft": self.n_ifft,
             "layer_skew": self.layer_skew,
             "real_bins": self.real_bins,
+            "dsp_pack": self.dsp_pack,
             "pe_weight_words": self.w_depth,
             "pe_spectrum_slots": self.xbuf_depth,
             "memories": self.files,
@@ -255,11 +260,16 @@ def check_header(header: str, net: GoldenNetwork, lanes: int) -> None:
         )
 
 
-def write_memories(net: GoldenNetwork, mem_dir: Path, lanes: int) -> HardwareConfig:
+def write_memories(
+    net: GoldenNetwork, mem_dir: Path, lanes: int, *, dsp_pack_lanes: bool = False
+) -> HardwareConfig:
     """Write ``pe_weights.mem``, ``cell_bias.mem`` (and ``cell_peephole.mem``) for P = ``lanes``; the
-    returned configuration holds the job table for the header."""
+    returned configuration holds the job table for the header. ``dsp_pack_lanes``: the PE's MAC lanes
+    pack two weight products per multiply (``ERNN_DSP_PACK``); the formats must allow it."""
     check_lanes(lanes)
     info, cfg = net.info, net.numerics
+    if dsp_pack_lanes and (problem := dsp_pack.dsp_pack_problem(cfg)) is not None:
+        raise ValueError(f"the PE cannot pack its MAC multiplies at these formats: {problem}")
     params = net.quantized_params()
     k = info.block_size
     ws = cfg.weight_spectrum.word
@@ -286,4 +296,5 @@ def write_memories(net: GoldenNetwork, mem_dir: Path, lanes: int) -> HardwareCon
         n,
         skew,
         dsp_pack.real_bins(k, lanes),
+        dsp_pack_lanes,
     )

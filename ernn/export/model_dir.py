@@ -34,8 +34,9 @@ FORMAT_NAME = "ernn-model"
 #: and config.json, and the data are recorded by content hash; v5: ``ERNN_N_IFFT`` in ``ernn_params.vh`` (the
 #: PE's IFFTs side by side, ernn.export.schedule.n_ifft): an older directory must be exported again; v6:
 #: ``ERNN_LAYER_SKEW`` (layers pipelined across steps, ernn.export.schedule.layer_skew); v7: ``ERNN_REAL_BINS``
-#: (real MAC lanes for bins 0 and k/2, ernn.export.dsp_pack.real_bins)
-FORMAT_VERSION = 7
+#: (real MAC lanes for bins 0 and k/2, ernn.export.dsp_pack.real_bins); v8: ``ERNN_DSP_PACK`` (two weight
+#: products per MAC multiply, ``ernn export --dsp-pack``)
+FORMAT_VERSION = 8
 CONFIG = "config.json"
 KIND = "model"
 sha256 = manifest.sha256

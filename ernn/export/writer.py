@@ -39,6 +39,7 @@ from typing import Any
 
 import numpy as np
 
+import ernn.export.dsp_pack as dsp_pack_rule
 from ernn import data
 from ernn.export import input_shift as input_shift_rule
 from ernn.export import model_dir as model_directory
@@ -136,6 +137,7 @@ def export(
     data_file: str | Path | None = None,
     bundle_test_data: bool = False,
     input_shift: str | int = "auto",
+    dsp_pack: bool = False,
 ) -> Path:
     """Quantize the run in ``run_dir`` and write the model directory ``out`` (see the module docstring).
 
@@ -149,7 +151,10 @@ def export(
     now, if it moved (checked by content hash). ``dataset``: use this data set's test split instead of the
     run's (random-weight exports); ``bundle_test_data`` stores that split in the model (``data/test.npz``).
     ``input_shift``: 'auto' or s in 0..4, the power-of-two input shift folded into layer 0's weights
-    (:mod:`ernn.export.input_shift`).
+    (:mod:`ernn.export.input_shift`). ``dsp_pack``: the PE's MAC lanes form two weight products per
+    multiply (one DSP48E2 for two, ``ERNN_DSP_PACK``); the weight spectra are narrowed to the widest word
+    that packs (:func:`ernn.export.dsp_pack.packed_numerics`: 7 bits at 8-bit data and k = 8 or 16), which
+    costs accuracy the golden model measures; circulant models only.
     """
     out = output_dir.check_output_dir(out, model_directory.KIND, force=force)
     if num_sequences < 1:
@@ -159,7 +164,16 @@ def export(
     run_digest = manifest.read(Path(run_dir)).digest
     shift = input_shift_rule.choose(run_config["data"].get("input_range"), input_shift)
     desc = input_shift_rule.scale_desc(model.rnn.describe(), shift)
-    net = GoldenNetwork(desc, numerics_for_model(desc, data_bits))
+    numerics = numerics_for_model(desc, data_bits)
+    if dsp_pack:
+        structure = model.rnn.structure
+        if structure.name != "circulant":
+            raise ValueError(
+                f"{run_dir}: DSP packing (--dsp-pack) is an option of the block-circulant PE, not of a "
+                f"{structure.describe()} model"
+            )
+        numerics = dsp_pack_rule.packed_numerics(numerics)
+    net = GoldenNetwork(desc, numerics)
     engine = implementation(net.info.structure.name, "export")  # ernn.export.structure
     lanes = engine.default_lanes(net.info) if lanes is None else engine.check_lanes(lanes)
     test = dataset.test if dataset is not None else runs.run_dataset(run_dir, data_file)
@@ -169,7 +183,9 @@ def export(
     if bundle_test_data:
         data_record["provenance"]["test"]["path"] = TEST_DATA
     with output_dir.output_directory(out, model_directory.KIND, force=force) as stage:
-        sections = _write_model(stage, net, model, desc, test, data_record, num_sequences, lanes, engine)
+        sections = _write_model(
+            stage, net, model, desc, test, data_record, num_sequences, lanes, engine, dsp_pack
+        )
         if bundle_test_data:
             (stage / TEST_DATA).parent.mkdir()
             data.save_npz(stage / TEST_DATA, test)
@@ -225,6 +241,7 @@ def _write_model(
     num_sequences: int,
     lanes: int,
     engine: Any,
+    dsp_pack: bool = False,
 ) -> dict[str, Any]:
     """Write every file of the model but config.json into ``stage``; return config.json's
     ``test_vectors`` and ``hardware`` sections."""
@@ -247,7 +264,9 @@ def _write_model(
         for name, fmt in (("bias", cfg.bias), ("b_hn", cfg.bias), ("peephole", cfg.peephole)):
             if f"l{idx}_{name}" in flat:
                 _write_mem(mem / f"l{idx}_{name}.mem", flat[f"l{idx}_{name}"], fmt.word)
-    hardware = engine.write_memories(net, mem, lanes)
+    # only the circulant engine takes the packing option (export refuses it for the others)
+    pack = {"dsp_pack_lanes": True} if dsp_pack else {}
+    hardware = engine.write_memories(net, mem, lanes, **pack)
 
     # Test vectors: the first test sequences back to back, as the RTL sees them on AXI-Stream.
     n = min(num_sequences, len(test))
@@ -369,6 +388,7 @@ def export_random(
     seed: int = 0,
     num_sequences: int = 2,
     force: bool = False,
+    dsp_pack: bool = False,
 ) -> Path:
     """Export a model with PyTorch's random initial weights (no training) on synthetic data.
 
@@ -422,4 +442,5 @@ def export_random(
             dataset=ds,
             lanes=lanes,
             bundle_test_data=True,
+            dsp_pack=dsp_pack,
         )

@@ -40,6 +40,8 @@ class Case:
     peephole: bool = False
     block_size: int = 8
     lanes: int | None = None  # None: the exporter's default
+    data_bits: int = 16
+    dsp_pack: bool = False  # export --dsp-pack: two weight products per MAC multiply
     trained: bool = False
     epochs: int = 3
     seed: int = 0
@@ -75,6 +77,7 @@ def _hardware_current(out: Path) -> bool:
         hw.get("cell_lanes") == schedule.cell_lanes(info, lanes)
         and hw.get("n_ifft") == schedule.n_ifft(info, lanes)
         and hw.get("real_bins") == dsp_pack.real_bins(info.block_size, lanes)
+        and "dsp_pack" in hw
         and table == schedule.job_table(info, lanes, schedule.gru_in_first(info, lanes))
     )
 
@@ -102,7 +105,16 @@ def model_dir(case: Case) -> Path:
             model, metrics = train.train(cfg, ds, quiet=True)
             run = out / "run"
             runs.save_run(run, cfg, ds, model, metrics, force=True)
-            export.export(run, out, num_sequences=8, force=True, dataset=ds, lanes=case.lanes)
+            export.export(
+                run,
+                out,
+                num_sequences=8,
+                force=True,
+                dataset=ds,
+                lanes=case.lanes,
+                data_bits=case.data_bits,
+                dsp_pack=case.dsp_pack,
+            )
         else:
             export.export_random(
                 out,
@@ -114,6 +126,8 @@ def model_dir(case: Case) -> Path:
                 peephole=case.peephole,
                 block_size=case.block_size,
                 lanes=case.lanes,
+                data_bits=case.data_bits,
+                dsp_pack=case.dsp_pack,
                 seed=case.seed,
                 force=True,
             )

@@ -82,16 +82,33 @@ LSTM_K64 = Case("lstm_k64", input_size=64, hidden_size=64, block_size=64, lanes=
 GRU_2L_IN_FIRST = Case(
     "gru_2l_in_first", cell="gru", input_size=4, hidden_size=8, num_layers=2, block_size=4, lanes=4, seed=8
 )
+# 8-bit data with the MAC multiplies packed two weight products to one (export --dsp-pack: weight spectra
+# narrowed to 7 bits at k = 8) and real lanes for bins 0 and k/2 (P = 2 row blocks of 5 bins): SR1's
+# packed design point (docs/performance.md) at a size that simulates in seconds
+PACK8_LSTMP = Case(
+    "pack8_lstmp_peep_2l_k8",
+    input_size=12,
+    hidden_size=24,
+    proj_size=16,
+    peephole=True,
+    num_layers=2,
+    block_size=8,
+    lanes=10,
+    data_bits=8,
+    dsp_pack=True,
+    seed=9,
+)
 
 #: (case, stimulus, frames, valid-gap probability, ready-stall probability)
 DEFAULT = [
     (JV_LSTM, "vectors", 0, 0.3, 0.3),
     (JV_LSTM, "saturating", 200, 0.1, 0.2),
     (JV_GRU, "vectors", 0, 0.2, 0.4),
-    (LSTMP_PEEP, "random", 40, 0.3, 0.3),
     (GRU_2L_K16, "random", 30, 0.4, 0.4),
+    (PACK8_LSTMP, "random", 40, 0.3, 0.3),  # LSTMP with peepholes, 2 layers (lstmp_peep_2l_k4: slow)
 ]
 SLOW = [
+    (LSTMP_PEEP, "random", 40, 0.3, 0.3),
     (JV_LSTM, "saturating", 1000, 0.05, 0.05),
     (JV_LSTM_P7, "random", 200, 0.3, 0.3),
     (LSTM_PEEP_K16, "random", 60, 0.5, 0.5),
@@ -399,7 +416,9 @@ def test_divergence_report_names_the_place(damage, message, request, tmp_path) -
 
 
 @pytest.mark.parametrize(
-    "case", [JV_LSTM, JV_GRU, LSTMP_PEEP, GRU_2L_K16, LSTM_PEEP_K16, GRU_K4], ids=lambda c: c.name
+    "case",
+    [JV_LSTM, JV_GRU, LSTMP_PEEP, GRU_2L_K16, LSTM_PEEP_K16, GRU_K4, PACK8_LSTMP],
+    ids=lambda c: c.name,
 )
 @pytest.mark.parametrize("top", ["ernn_top", "ernn_selftest"])
 def test_verilator_lint_clean(case, top) -> None:
