@@ -16,6 +16,9 @@ recurrence latency the MACs do not hide) say where the cycles go. The latency at
 CSB-RNN (6.58 us, 512 PEs) figures for the same TIMIT model.
 
     .venv/bin/python bench/bench_top.py --out build/bench/top.json
+    # SR1's packed design point (8-bit data, two weight products per DSP multiply, P = 1152)
+    .venv/bin/python bench/bench_top.py --skip-default --sr1-lanes 1152 --sr1-data-bits 8 --sr1-dsp-pack \
+        --sr1-frames 4 --out build/bench/top_sr1_pack.json
 """
 
 from __future__ import annotations
@@ -43,9 +46,22 @@ PUBLISHED = {"E-RNN (HPCA 2019)": 7.40, "CSB-RNN (512 PEs)": 6.58}
 SHAPES = dse_hw.SHAPES
 
 
-def measure(name: str, lanes: int, frames: int, sim: str, root: Path, seed: int) -> dict:
-    model = root / f"{name}-p{lanes}"
-    export.export_random(model, **SHAPES[name], lanes=lanes, seed=seed, force=True)
+def measure(
+    name: str,
+    lanes: int,
+    frames: int,
+    sim: str,
+    root: Path,
+    seed: int,
+    data_bits: int = 16,
+    dsp_pack: bool = False,
+) -> dict:
+    model = root / (
+        f"{name}-p{lanes}" + (f"-d{data_bits}" if data_bits != 16 else "") + ("-pack" if dsp_pack else "")
+    )
+    export.export_random(
+        model, **SHAPES[name], lanes=lanes, seed=seed, data_bits=data_bits, dsp_pack=dsp_pack, force=True
+    )
     exported = ExportedModel(model)
     net = exported.net
     rng = np.random.default_rng(seed)
@@ -65,6 +81,12 @@ def measure(name: str, lanes: int, frames: int, sim: str, root: Path, seed: int)
         "model": name,
         "shape": SHAPES[name],
         "lanes": lanes,
+        "data": str(net.numerics.data),
+        "input_spectra": str(net.numerics.fft_out),
+        "weight_spectra": str(net.numerics.weight_spectrum),
+        "dsp_pack": bool(exported.config["hardware"].get("dsp_pack")),
+        "real_bins": bool(exported.config["hardware"].get("real_bins")),
+        "n_ifft": exported.config["hardware"]["n_ifft"],
         "cell_lanes": exported.config["hardware"]["cell_lanes"],
         "frames": frames,
         "sim": sim,
@@ -99,6 +121,13 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=12, help="frames simulated for the default model")
     ap.add_argument("--sr1-frames", type=int, default=5, help="frames simulated for SR1")
     ap.add_argument("--skip-sr1", action="store_true", help="only the default model")
+    ap.add_argument("--skip-default", action="store_true", help="only SR1")
+    ap.add_argument("--sr1-data-bits", type=int, default=16, help="SR1's data-path width")
+    ap.add_argument(
+        "--sr1-dsp-pack",
+        action="store_true",
+        help="SR1 with two weight products per MAC multiply (export --dsp-pack; 8-bit data)",
+    )
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--models", type=Path, default=Path("build/bench/top_models"), help="model directories")
     args = ap.parse_args()
@@ -110,9 +139,22 @@ def main() -> None:
     default_desc = random_model("lstm", 12, 32, block_size=8)
     default_p = hw_layout.default_lanes(describe_model(default_desc))
     lanes = args.default_lanes or sorted({4, 8, default_p, 32})
-    rows = [measure("default", p, args.frames, args.sim, args.models, args.seed) for p in lanes]
+    rows = []
+    if not args.skip_default:
+        rows = [measure("default", p, args.frames, args.sim, args.models, args.seed) for p in lanes]
     if not args.skip_sr1:
-        rows.append(measure("sr1", args.sr1_lanes, args.sr1_frames, args.sim, args.models, args.seed))
+        rows.append(
+            measure(
+                "sr1",
+                args.sr1_lanes,
+                args.sr1_frames,
+                args.sim,
+                args.models,
+                args.seed,
+                args.sr1_data_bits,
+                args.sr1_dsp_pack,
+            )
+        )
     sr1 = next((r for r in rows if r["model"] == "sr1"), None)
     report = {
         "clock_mhz": CLOCK_MHZ,

@@ -75,6 +75,19 @@ def test_config_follows_the_exporter():
     assert c.fft_w == 19 and c.ws_w == 16
 
 
+def test_packed_lanes_take_two_dsps_per_complex_lane_and_one_per_real_lane():
+    # 8-bit SR1 at P = 1152 (128 row blocks of 9 bins: 256 real lanes), as export --dsp-pack builds it
+    plain = dse_hw.config_for_shape(dse_hw.SHAPES["sr1"], 1152, data_bits=8)
+    packed = dse_hw.config_for_shape(dse_hw.SHAPES["sr1"], 1152, data_bits=8, dsp_pack=True)
+    assert packed.dsp_pack and not plain.dsp_pack and packed.real_bins
+    assert (plain.ws_w, packed.ws_w) == (8, 7)
+    lanes = cost_model.features(packed)["mac_lanes"]["dsp"]
+    assert lanes == 2 * (1152 - 256) + 256
+    assert cost_model.features(plain)["mac_lanes"]["dsp"] == 3 * (1152 - 256) + 256
+    with pytest.raises(ValueError, match="18-bit port"):
+        dse_hw.config_for_shape(dse_hw.SHAPES["sr1"], 1152, data_bits=16, dsp_pack=True)
+
+
 def test_config_prices_the_gru_job_order_the_exporter_chose():
     from ernn.export import schedule
     from ernn.export.timing import step_timing

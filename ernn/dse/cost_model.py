@@ -91,6 +91,7 @@ class HwConfig:
     layer_skew: bool = False  # layers pipelined across steps (ERNN_LAYER_SKEW)
     real_bins: bool = False  # real MAC lanes for bins 0 and k/2 (ERNN_REAL_BINS)
     gru_in_first: bool = False  # a GRU stage's jobs in the order in, rz, hn (schedule.gru_in_first)
+    dsp_pack: bool = False  # two weight products per MAC multiply (ERNN_DSP_PACK, export --dsp-pack)
 
     @property
     def bins(self) -> int:
@@ -118,9 +119,14 @@ class HwConfig:
         )
 
     @classmethod
-    def build(cls, info: ModelShape, numerics: NumericsConfig, lanes: int) -> HwConfig:
-        """From a shape (or a golden model's ``ModelInfo``), its formats and P."""
+    def build(
+        cls, info: ModelShape, numerics: NumericsConfig, lanes: int, *, dsp_pack_lanes: bool = False
+    ) -> HwConfig:
+        """From a shape (or a golden model's ``ModelInfo``), its formats and P; ``dsp_pack_lanes``: the
+        MAC lanes pack two weight products per multiply (the formats must allow it)."""
         lanes = hw_layout.check_lanes(lanes)
+        if dsp_pack_lanes and (problem := dsp_pack.dsp_pack_problem(numerics)) is not None:
+            raise ValueError(f"the MAC lanes cannot pack at these formats: {problem}")
         bins = info.block_size // 2 + 1
         return cls(
             cell=info.cell,
@@ -151,6 +157,7 @@ class HwConfig:
             layer_skew=schedule.layer_skew(info, lanes),
             real_bins=dsp_pack.real_bins(info.block_size, lanes),
             gru_in_first=schedule.gru_in_first(info, lanes),
+            dsp_pack=dsp_pack_lanes,
         )
 
 
@@ -260,11 +267,14 @@ def features(c: HwConfig, family: str = "xcu") -> dict[str, dict[str, float]]:
         + rotation_mux_inputs(p, bins) * 2 * c.fft_w
         + p * 2 * c.acc_w
     )
+    # packed (rtl/ernn_cmac.v DSP_PACK): a complex lane's two multiplies x_re, x_im times a weight pair,
+    # one slice each (the formats guarantee the pair fits the 27-bit port); a real lane one
+    lane_dsp = (2 * p - real_lanes) if c.dsp_pack else (3 * p - 2 * real_lanes) * mul_dsp
     return {
         "mac_lanes": {
             "lut": (p - real_lanes / 2) * lane_bits,
             "ff": (p - real_lanes / 2) * lane_bits,
-            "dsp": (3 * p - 2 * real_lanes) * mul_dsp,
+            "dsp": lane_dsp,
             "bram36": 0.0,
         },
         "weights": {

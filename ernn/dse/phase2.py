@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 
+import ernn.export.dsp_pack as dsp_pack_rule
 from ernn.dse import cost_model
 from ernn.dse.figures import save_png
 from ernn.export import layout as hw_layout
@@ -63,15 +64,24 @@ def default_lane_candidates(max_lanes: int = 1024, bins: int | None = None) -> l
 
 
 def config_for_shape(
-    shape: ModelShape | dict[str, Any], lanes: int, data_bits: int = 16
+    shape: ModelShape | dict[str, Any], lanes: int, data_bits: int = 16, dsp_pack: bool = False
 ) -> cost_model.HwConfig:
     """The cost model's configuration of a shape: formats from the shape and ``data_bits`` alone
-    (:meth:`NumericsConfig.for_shape`: weights only set fraction bits, never a width)."""
+    (:meth:`NumericsConfig.for_shape`: weights only set fraction bits, never a width); ``dsp_pack``: the
+    MAC lanes packed as ``ernn export --dsp-pack`` builds them (weight spectra narrowed to pack)."""
     if not isinstance(shape, ModelShape):
         shape = ModelShape.from_dict(shape, where="hardware shape")
     cost = implementation(shape.structure.name, "cost")  # the structure's cost model (ernn.dse.structure)
     numerics_for_shape = getattr(cost, "numerics_for_shape", NumericsConfig.for_shape)
-    return cost.HwConfig.build(shape, numerics_for_shape(shape, data_bits), lanes)
+    numerics = numerics_for_shape(shape, data_bits)
+    if not dsp_pack:
+        return cost.HwConfig.build(shape, numerics, lanes)
+    if shape.structure.name != "circulant":
+        raise ValueError(
+            f"DSP packing is an option of the block-circulant PE, not of {shape.structure.describe()}"
+        )
+    packed = dsp_pack_rule.packed_numerics(numerics)
+    return cost.HwConfig.build(shape, packed, lanes, dsp_pack_lanes=True)
 
 
 def sweep(
