@@ -1,27 +1,28 @@
 """Block-circulant LSTM and GRU layers over a whole batch, every array batch-minor (features x batch).
 
 What :meth:`ernn.golden.network.GoldenNetwork.run` computes for a large batch, with the same integers and
-the same saturation counts, but laid out so that each step of a layer is four compiled passes over
-contiguous columns and one BLAS call. :func:`run_network` runs step-major: at step t it quantizes frame
-x_t of every active sequence (Q(data), straight into the caller's xq and a batch-minor buffer), then
-advances every layer one step, each layer's h_t the next one's input, so nothing of size T x batch is
-held in the batch-minor layout (a layer's state is two buffers used in turn). One step of a layer:
+the same saturation counts, but laid out so that each step of a layer is one compiled pass over tiles of
+contiguous batch columns. :func:`run_network` runs step-major: at step t it quantizes frame x_t of every
+active sequence (Q(data), straight into the caller's xq and a batch-minor buffer), then advances every
+layer one step, each layer's h_t the next one's input, so nothing of size T x batch is held in the
+batch-minor layout (a layer's state is two buffers used in turn). One step of a layer
+(``ernn.golden.fused``), for each tile of ``unrolled.LANES`` batch columns:
 
-1. the FFT of x_t and of h_{t-1} (``ernn.golden.unrolled.fft_pass``: Q(data) -> Q(fft_out)), both
-   written into one float64 operand (bins, 3 (q_x + q_h), N): Re X, Im X and Re X + Im X, each with
-   the blocks of x before those of h;
+1. the FFT of x_t and of h_{t-1} (``ernn.golden.unrolled``: Q(data) -> Q(fft_out)), both written into
+   one float64 operand (bins, 3 (q_x + q_h), LANES): Re X, Im X and Re X + Im X, each with the blocks of
+   x before those of h;
 2. the complex MAC of W_ih and W_hh with the x and h products summed inside BLAS matmuls over
    [W_ih | W_hh] (GRU: the n gate's W_in x and W_hn h kept apart as two row groups with zero blocks, r
    and z summed), by Gauss's three real products per complex bin, P1 = Re S Re X, P2 = Im S Im X,
-   P3 = (Re S + Im S)(Re X + Im X) (Re = P1 - P2, Im = P3 - P1 - P2, formed where the IFFT pass reads
+   P3 = (Re S + Im S)(Re X + Im X) (Re = P1 - P2, Im = P3 - P1 - P2, formed where the IFFT reads
    them), and of bins 0 and k/2, which are real for real weights and inputs, P1 alone: 7 x 3 + 2 = 23
    real products at k = 16 where the stacked [[Re, -Im], [Im, Re]] matmul made 9 x 4 = 36. Exact,
    because every partial sum is an integer below 4 (q_x + q_h) max|S| max|X| < 2**53 (checked once
    per layer, :func:`supported`);
-3. the IFFT pass (``unrolled.ifft_pass``): accumulator -> Q(ifft) -> IFFT -> Q(ifft_out), row g p k + j
-   of its output being gate g, unit j;
-4. the cell update (``ernn.golden.batch_cells``), writing h_t (Q(data)) and c_t (Q(cell)), also stored
-   into the caller's (N, T, H) result while they are in cache.
+3. per block of k units, the IFFT of its four gate rows (accumulator -> Q(ifft) -> IFFT -> Q(ifft_out))
+   and the cell update of its units from them (``ernn.golden.batch_cells``), writing h_t (Q(data)) and
+   c_t (Q(cell));
+4. the tile's h_t and c_t also stored into the caller's (N, T, H) result while they are in cache.
 
 The batch is in the network's longest-first order, so the active sequences of step t are the first
 ``active[t]`` columns. Saturation counts are summed over the steps and recorded once per layer under
@@ -36,7 +37,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-import ernn.golden.batch_cells as batch_cells  # modules by name, not the package (no import cycle)
+import ernn.golden.fused as fused  # modules by name, not the package (no import cycle)
 import ernn.golden.kernels as kernels
 import ernn.golden.unrolled as unrolled
 
@@ -106,15 +107,14 @@ def gauss_weights(layer) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 class _LayerRun:
-    """One layer's constants and step buffers for a batch of ``n`` columns. The state is two (rows, n)
-    buffers used in turn (h_{t-1} read, h_t written), so a step's state stays in cache; the active
-    columns only shrink, so the columns :m of h_{t-1} always hold the previous step."""
+    """One layer's constants and state for a batch of ``n`` columns. The state is two (rows, n) buffers
+    used in turn (h_{t-1} read, h_t written); the active columns only shrink, so the columns :m of
+    h_{t-1} always hold the previous step."""
 
     def __init__(self, layer, n: int) -> None:
         cfg = layer.cfg
         self.layer = layer
         k = cfg.block_size
-        self.nb = k // 2 + 1
         _, self.p, self.qx, _ = layer.w_ih.shape
         self.qh = layer.w_hh.shape[2]
         self.hidden = layer.hidden_size
@@ -125,12 +125,13 @@ class _LayerRun:
         self.lstm = layer.cell == "lstm"
         self.sh = (kernels.lstm_shifts if self.lstm else kernels.gru_shifts)(cfg, sig_lo, tnh_lo)
         self.lims = kernels.cell_limits(cfg)
-        rr = 4 * self.p
+        self.st = kernels._shift_table(self.sh[:8])
+        self.kern = fused.kernel(layer.cell, cfg)
+        # a unit's bias (and peephole) values contiguous: the fused step reads them per unit
+        self.bias = np.ascontiguousarray(layer.bias.T)
+        self.peep = None if layer.peephole is None else np.ascontiguousarray(layer.peephole.T)
         self.h = [np.zeros((self.qh * k, n), dtype=np.int64) for _ in range(2)]  # rows past H stay zero
         self.c = [np.zeros((self.hidden, n), dtype=np.int64) for _ in range(2)] if self.lstm else None
-        self.op = np.empty((self.nb, 3 * (self.qx + self.qh), n), dtype=np.float64)
-        self.acc = np.empty((self.nb, 3 * rr, n), dtype=np.float64)
-        self.y = np.empty((rr * k, n), dtype=np.int64)
         lk = log2_exact(k, name="block_size")
         self.fx = np.zeros(lk, dtype=np.int64)
         self.fh = np.zeros(lk, dtype=np.int64)
@@ -138,60 +139,79 @@ class _LayerRun:
         self.cc = np.zeros(4 if self.lstm else 3, dtype=np.int64)
         self.frames = 0
 
-    def step(self, t: int, m: int, x: IntArray) -> tuple[IntArray, IntArray | None]:
-        """Step t for columns :m of x (>= q_x k rows, Q(data)): h_t (q_h k, n) (rows past H zero) and,
-        for an LSTM, c_t (H, n), both valid in columns :m."""
+    def step(
+        self, t: int, m: int, x: IntArray, order: IntArray, h_dst: IntArray, c_dst: IntArray | None
+    ) -> IntArray:
+        """Step t for columns :m of x (>= q_x k rows, Q(data)): h_t (q_h k, n) (rows past H zero; for an
+        LSTM also c_t), valid in columns :m, also stored at step t of h_dst (and c_dst) (N, T, H), column
+        s as sequence order[s]."""
         cfg, layer = self.layer.cfg, self.layer
-        rr, qx = 4 * self.p, self.qx
+        qx = self.qx
         h_prev, h_new = self.h[(t + 1) % 2], self.h[t % 2]
         self.frames += m
-        q, nb, op, acc = qx + self.qh, self.nb, self.op, self.acc
-        # operand rows: Re X (q), Im X (q), Re X + Im X (q); x blocks first, then h blocks
-        self.fx += unrolled.fft_pass(x, qx, m, cfg.twiddle, cfg.fft_out, op, 0, q).sum(axis=0)
-        self.fh += unrolled.fft_pass(h_prev, self.qh, m, cfg.twiddle, cfg.fft_out, op, qx, q).sum(axis=0)
-        mid = slice(1, nb - 1)  # the complex bins: three products (Gauss)
-        np.matmul(self.wr[mid], op[mid, :q, :m], out=acc[mid, :rr, :m])
-        np.matmul(self.wi[mid], op[mid, q : 2 * q, :m], out=acc[mid, rr : 2 * rr, :m])
-        np.matmul(self.ws[mid], op[mid, 2 * q :, :m], out=acc[mid, 2 * rr :, :m])
-        for b in (0, nb - 1):  # the real bins: Re S Re X only
-            np.matmul(self.wr[b], op[b, :q, :m], out=acc[b, :rr, :m])
-        self.fi += unrolled.ifft_pass(acc, rr, m, cfg, self.y).sum(axis=0)
+        # FFT, MAC, IFFT, cell and the store of h_t (and c_t) fused per tile of lanes (ernn.golden.fused)
+        if self.c is not None:
+            c_prev, c_new = self.c[(t + 1) % 2], self.c[t % 2]
+            counts = fused.lstm_step(
+                self.kern,
+                cfg,
+                x,
+                h_prev,
+                qx,
+                m,
+                self.wr,
+                self.wi,
+                self.ws,
+                c_prev,
+                self.bias,
+                self.peep,
+                self.sig,
+                self.tnh,
+                self.st,
+                self.sh,
+                self.lims,
+                h_new,
+                c_new,
+                order,
+                t,
+                h_dst,
+                c_dst,
+            )
+        else:
+            counts = fused.gru_step(
+                self.kern,
+                cfg,
+                x,
+                h_prev,
+                qx,
+                m,
+                self.wr,
+                self.wi,
+                self.ws,
+                self.bias,
+                layer.b_hn,
+                self.sig,
+                self.tnh,
+                self.st,
+                self.sh,
+                self.lims,
+                h_new,
+                order,
+                t,
+                h_dst,
+            )
+        lk = len(self.fx)
+        self.fx += counts[:lk]
+        self.fh += counts[lk : 2 * lk]
+        counts = counts[2 * lk :]
+        nf = len(self.fi)
+        self.fi += counts[:nf]
+        self.cc += counts[nf:]
         if self.fi[0]:
             raise OverflowError(
                 f"accumulator value outside {cfg.accumulator}: numerics.accumulator.word is too small for this model"
             )
-        pk = self.p * cfg.block_size
-        if self.c is not None:
-            c_prev, c_new = self.c[(t + 1) % 2], self.c[t % 2]
-            self.cc += batch_cells.lstm_cell(
-                m,
-                self.y,
-                pk,
-                c_prev,
-                layer.bias,
-                layer.peephole,
-                self.sig,
-                self.tnh,
-                self.sh,
-                self.lims,
-                h_new[: self.hidden],
-                c_new,
-            )
-            return h_new, c_new
-        self.cc += batch_cells.gru_cell(
-            m,
-            self.y,
-            pk,
-            h_prev,
-            layer.bias,
-            layer.b_hn,
-            self.sig,
-            self.tnh,
-            self.sh,
-            self.lims,
-            h_new[: self.hidden],
-        )
-        return h_new, None
+        return h_new
 
     def record(self, log: SaturationLog) -> None:
         _record(log, self.layer, self.frames, self.fx, self.fh, self.fi, self.cc)
@@ -275,11 +295,12 @@ def run_network(
         else:  # numpy: integer input is rare, and a kernel of its own would add compile time
             xb[:f, :m] = xq[order[:m], t].T
         inp = xb
+        ci = 0
         for idx, run in enumerate(runs):
-            inp, c_new = run.step(t, m, inp)
-            _store_step_kernel(inp, m, order, t, h_out[idx])
-            if c_new is not None:
-                _store_step_kernel(c_new, m, order, t, c_out[idx])
+            c_dst = None
+            if run.lstm:
+                c_dst, ci = c_out[ci], ci + 1
+            inp = run.step(t, m, inp, order, h_out[idx], c_dst)
     if floating:
         log.record("input", int(n_sat), int(lens.sum()) * f)
     for idx, run in enumerate(runs):
@@ -314,16 +335,3 @@ def _quantize_step_kernel(x, t, order, m, scale, lo, hi, xq, xb):  # pragma: no 
             for s in range(s0, s1):
                 xb[j, s] = tile[s - s0, j]
     return n_sat, n_bad
-
-
-@njit(cache=False, nogil=True, boundscheck=False)
-def _store_step_kernel(src, m, order, t, dst):  # pragma: no cover - jitted
-    """dst[order[s], t, j] = src[j, s] for s < m, j < dst.shape[2]: one step's batch-minor result
-    (just written, in cache) into the caller's (N, T, rows) layout, 8 batch columns (a cache line) at a
-    time."""
-    rows = dst.shape[2]
-    for s0 in range(0, m, 8):
-        s1 = min(m, s0 + 8)
-        for j in range(rows):
-            for s in range(s0, s1):
-                dst[order[s], t, j] = src[j, s]

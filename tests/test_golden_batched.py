@@ -11,10 +11,12 @@ summed over the sequences. The inputs are scaled so that several points saturate
 
 from __future__ import annotations
 
+import inspect
+
 import numpy as np
 import pytest
 
-from ernn.golden import batch_cells, batched, cells, fft, kernels, matvec, unrolled
+from ernn.golden import batched, cells, fft, fused, kernels, matvec, unrolled
 from ernn.golden.float_reference import random_model
 from ernn.golden.formats import QFormat
 from ernn.golden.network import GoldenNetwork, numerics_for_model
@@ -429,16 +431,48 @@ def test_thread_count_option() -> None:
         kernels.set_threads(0)
 
 
+def _fft_tiles(x, q, m, cfg, out, col, stride):
+    """unrolled.fft_tile over blocks :q and batch columns :m, a tile of LANES at a time (the last one
+    partial), writing only the columns :m; the per-block counts (q, log2 k)."""
+    k = cfg.block_size
+    tile, lanes = unrolled.fft_tile(k, cfg.twiddle), unrolled.LANES
+    los, his = unrolled.fft_limits(k, cfg.fft_out)
+    tin, tout = np.empty(k * lanes), np.empty((k + 2) * lanes)
+    counts = np.zeros((q, int(np.log2(k))), dtype=np.int64)
+    for j in range(q):
+        for i0 in range(0, m, lanes):
+            w = min(lanes, m - i0)
+            tile(x, j, i0, w, los, his, out, col, stride, i0, w, tin, tout, counts, j, 0)
+    return counts
+
+
+def _ifft_tiles(acc, rr, m, cfg, y):
+    """unrolled.ifft_tile over accumulator rows :rr and batch columns :m into y (rr k, N) int64; the
+    per-row counts (rr, log2 k + 3)."""
+    k = cfg.block_size
+    tile, lanes = unrolled.ifft_tile(k, cfg), unrolled.LANES
+    limf, shift = unrolled.ifft_limits(cfg)
+    tin, tout = np.empty((k + 2) * lanes), np.empty((1, k * lanes))
+    counts = np.zeros((rr, int(np.log2(k)) + 3), dtype=np.int64)
+    for r in range(rr):
+        for i0 in range(0, m, lanes):
+            w = min(lanes, m - i0)
+            tile(acc, r, rr, i0, w, limf, shift, tin, tout, 0, counts, r, 0)
+            y[r * k : (r + 1) * k, i0 : i0 + w] = tout[0].reshape(k, lanes)[:, :w]
+    return counts
+
+
 @pytest.mark.parametrize("k", [4, *(pytest.param(k, marks=pytest.mark.slow) for k in (8, 16, 32))])
 def test_unrolled_transforms_equal_numpy(k: int, monkeypatch: pytest.MonkeyPatch) -> None:
-    """unrolled.fft_pass against golden/fft.py's FFT, and unrolled.ifft_pass against matvec.output_blocks
-    on the numpy path (accumulator shift, IFFT, output saturation): inputs over their whole formats and at
-    the extremes so that the IFFT input, stages and output saturate; the counts compared per point."""
+    """The unrolled FFT tile against golden/fft.py's FFT, and the IFFT tile against matvec.output_blocks on
+    the numpy path (accumulator shift, IFFT, output saturation): inputs over their whole formats and at the
+    extremes so that the IFFT input, stages and output saturate; two lane tiles, the second partial; the
+    counts compared per point."""
     rng = np.random.default_rng(200 + k)
     desc = random_model("lstm", 2 * k, 2 * k, block_size=k, seed=k)
     cfg = numerics_for_model(desc)
     in_fmt = QFormat(cfg.fft_out.word - int(np.log2(k)), cfg.fft_out.frac)
-    m, q = 45, 3
+    m, q = unrolled.LANES + 9, 3
     x = rng.integers(in_fmt.min_int, in_fmt.max_int + 1, size=(m, q * k)) >> rng.integers(
         0, 8, size=(m, q * k)
     )
@@ -448,7 +482,7 @@ def test_unrolled_transforms_equal_numpy(k: int, monkeypatch: pytest.MonkeyPatch
     nb = k // 2 + 1
     stride = q + 2  # rows of the other operand's blocks in between
     op = np.full((nb, 3 * stride + 1, m + 5), np.nan)
-    counts = unrolled.fft_pass(np.ascontiguousarray(x.T), q, m, cfg.twiddle, cfg.fft_out, op, 1, stride)
+    counts = _fft_tiles(np.ascontiguousarray(x.T), q, m, cfg, op, 1, stride)
     np.testing.assert_array_equal(op[:, 1 : 1 + q, :m], re.transpose(2, 1, 0))
     np.testing.assert_array_equal(op[:, 1 + stride : 1 + stride + q, :m], im.transpose(2, 1, 0))
     np.testing.assert_array_equal(
@@ -458,7 +492,7 @@ def test_unrolled_transforms_equal_numpy(k: int, monkeypatch: pytest.MonkeyPatch
     for base in (1, 1 + stride, 1 + 2 * stride):
         written[base : base + q] = True
     assert np.isnan(op[:, ~written]).all() and np.isnan(op[:, :, m:]).all(), (
-        "fft_pass wrote outside its rows/columns"
+        "the FFT tile wrote outside its rows/columns"
     )
     assert [int(c) for c in counts.sum(axis=0)] == [
         log.counts[f"fft_stage{s}"] for s in range(1, counts.shape[1] + 1)
@@ -478,7 +512,7 @@ def test_unrolled_transforms_equal_numpy(k: int, monkeypatch: pytest.MonkeyPatch
     acc = np.concatenate([a.transpose(2, 1, 0) for a in (p1, p2, p3)], axis=1).astype(np.float64)
     acc[[0, nb - 1], rr:] = np.nan  # not read: the real bins' P2 and P3 are never formed
     y = np.zeros((rr * k, m), dtype=np.int64)
-    counts = unrolled.ifft_pass(acc, rr, m, cfg, y).sum(axis=0)
+    counts = _ifft_tiles(acc, rr, m, cfg, y).sum(axis=0)
     monkeypatch.setattr(matvec, "COMPILED_MIN_BLOCKS", None)
     want_log = SaturationLog()
     want = matvec.output_blocks(are, aim, rr * k, cfg, want_log, "ifft")  # (m, rr k)
@@ -490,44 +524,44 @@ def test_unrolled_transforms_equal_numpy(k: int, monkeypatch: pytest.MonkeyPatch
 
 
 @pytest.mark.parametrize(
-    ("target", "breakage"),
+    ("cell", "breakage"),
     [
-        ("fft", "output"),
-        ("fft", "count"),
-        ("ifft", "output"),
-        ("ifft", "count"),
-        ("cell", "output"),
-        ("cell", "count"),
+        ("lstm", "output"),
+        ("lstm", "state"),
+        ("lstm", "cell"),
+        ("lstm", "fft count"),
+        ("lstm", "cell count"),
+        ("gru", "output"),
     ],
 )
-def test_broken_batch_minor_kernel_is_caught(
-    target: str, breakage: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The batched comparison fails when a kernel of the batch-minor runner is off by one LSB (every
-    output of a call one LSB up: a single one can vanish in a later rounding) or miscounts one saturation."""
-    module, name = {
-        "fft": (unrolled, "fft_pass"),
-        "ifft": (unrolled, "ifft_pass"),
-        "cell": (batch_cells, "lstm_cell"),
-    }[target]
-    good = getattr(module, name)
+def test_broken_fused_step_is_caught(cell: str, breakage: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The batched comparison fails when the fused step of the batch-minor runner (ernn.golden.fused:
+    FFT, MAC, IFFT, cell, store) is off by one LSB (every value of a step one LSB up, as a single one can
+    vanish in a later rounding) in the stored h_t or c_t or in the state the next step reads, or miscounts
+    one saturation of the FFT or of the cell."""
+    good = getattr(fused, f"{cell}_step")
+    params = inspect.signature(good)
 
-    def broken(*args, **kw):
-        counts = good(*args, **kw)
-        if breakage == "count":
-            counts = counts.copy()
-            counts.flat[-1] += 1
-        elif target == "fft":
-            args[5][:, args[6] : args[6] + args[1], : args[2]] += 1  # the MAC operand (Re of the blocks)
-        elif target == "ifft":
-            args[4][:, : args[2]] += 1  # the IFFT outputs
+    def broken(*args):
+        counts = good(*args)
+        a = params.bind(*args).arguments
+        rows = a["order"][: a["m"]]
+        if breakage == "output":
+            a["h_dst"][rows, a["t"]] += 1
+        elif breakage == "cell":
+            a["c_dst"][rows, a["t"]] += 1
+        elif breakage == "state":
+            a["h_new"][:, : a["m"]] += 1
         else:
-            args[10][:, : args[0]] += 1  # h_t
+            counts = counts.copy()
+            counts[0 if breakage == "fft count" else -1] += 1
         return counts
 
-    monkeypatch.setattr(module, name, broken)
+    monkeypatch.setattr(fused, f"{cell}_step", broken)
     with pytest.raises(AssertionError):
-        _compare_batched("lstm_peephole_k4", monkeypatch, batch_minor=True)
+        _compare_batched(
+            {"lstm": "lstm_peephole_k4", "gru": "gru_2layer_k4"}[cell], monkeypatch, batch_minor=True
+        )
 
 
 def test_batch_minor_input_quantization(monkeypatch: pytest.MonkeyPatch) -> None:
