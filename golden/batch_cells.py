@@ -28,12 +28,33 @@ def _r(v, left, rnd, right):  # pragma: no cover - jitted
 
 @njit(cache=False, nogil=True, boundscheck=False, inline="always")
 def lstm_unit(
-    y, o, w, j, i0, c_prev, bias, peep, use_peep, sig, tnh, st, sh, lims, h_out, c_out, counts, row, base
+    y,
+    o,
+    w,
+    j,
+    i0,
+    c_prev,
+    bias,
+    peep,
+    use_peep,
+    sig,
+    tnh,
+    st,
+    sh,
+    lims,
+    h_out,
+    c_out,
+    h_lane,
+    c_lane,
+    counts,
+    row,
+    base,
 ):  # pragma: no cover - jitted
     """Unit j of an LSTM layer over lanes i0 .. i0 + w (``kernels.lstm_cell``'s arithmetic): gates i, f, g,
     o from y0[o + b], y1[o + b], y2[o + b], y3[o + b] (float64 integers of Q(ifft_out)), c_prev[j, i0 + b]
     Q(cell), bias[j] (4,) Q(bias), peep[j] (3,) Q(peephole) (read when use_peep) -> h_out[j, i0 + b]
-    Q(data), c_out[j, i0 + b] Q(cell); st = ``kernels._shift_table(sh[:8])``, sh and lims as
+    Q(data), c_out[j, i0 + b] Q(cell), and the same values into h_lane[b, j], c_lane[b, j] (the tile's
+    lane-major copy, for the store into the caller's (N, T, H) layout); st = ``kernels._shift_table(sh[:8])``, sh and lims as
     ``kernels.lstm_shifts`` / ``cell_limits`` build them. Adds its saturations (gate_pre, cell, tanh_c_in,
     hidden) into counts[row, base:base + 4]. Whole arrays and scalar indices, no views: inlined into
     ``ernn.golden.fused``'s parallel loop, whose arrays numba then knows not to alias one another, so the
@@ -84,8 +105,11 @@ def lstm_unit(
         at = tnh[_sat(_sat(tc, g_lo, g_hi) - t_lo, 0, t_top)]
         mv = _r(ao * at, l7, r7, s7)
         n_hid += (mv < d_lo) + (mv > d_hi)
-        h_out[j, i0 + b] = _sat(mv, d_lo, d_hi)
+        hv = _sat(mv, d_lo, d_hi)
+        h_out[j, i0 + b] = hv
         c_out[j, i0 + b] = cn
+        h_lane[b, j] = hv
+        c_lane[b, j] = cn
     counts[row, base] += n_pre
     counts[row, base + 1] += n_cell
     counts[row, base + 2] += n_tc
@@ -94,11 +118,11 @@ def lstm_unit(
 
 @njit(cache=False, nogil=True, boundscheck=False, inline="always")
 def gru_unit(
-    y, o, w, j, i0, h_prev, bias, b_hn, sig, tnh, st, sh, lims, h_out, counts, row, base
+    y, o, w, j, i0, h_prev, bias, b_hn, sig, tnh, st, sh, lims, h_out, h_lane, counts, row, base
 ):  # pragma: no cover - jitted
     """Unit j of a GRU layer over lanes i0 .. i0 + w (``kernels.gru_cell``'s arithmetic): gates r, z, in
     (W_in x), hn (W_hn h) from y0 .. y3 at o + b, h_prev[j, i0 + b] Q(data), bias[j] (3,), b_hn[j] ->
-    h_out[j, i0 + b] Q(data); sh as ``kernels.gru_shifts`` builds it, st its shift table. Adds (gate_pre,
+    h_out[j, i0 + b] Q(data) and h_lane[b, j]; sh as ``kernels.gru_shifts`` builds it, st its shift table. Adds (gate_pre,
     gru_hn, hidden) into counts[row, base:base + 3]. Whole arrays, as :func:`lstm_unit`."""
     g_lo, g_hi, d_lo, d_hi = lims[0], lims[1], lims[4], lims[5]
     s_lo, t_lo = sh[8], sh[9]
@@ -130,7 +154,9 @@ def gru_unit(
         hd = h_prev[j, i0 + b] << lift_h
         hv = _r((nd << lift_a) + zv * (hd - nd), l6, r6, s6)
         n_hid += (hv < d_lo) + (hv > d_hi)
-        h_out[j, i0 + b] = _sat(hv, d_lo, d_hi)
+        hs = _sat(hv, d_lo, d_hi)
+        h_out[j, i0 + b] = hs
+        h_lane[b, j] = hs
     counts[row, base] += n_pre
     counts[row, base + 1] += n_hn
     counts[row, base + 2] += n_hid
