@@ -10,8 +10,9 @@ Ratios are what to read; absolute times on a shared machine are noisy.
 
 Batched (issue 18, ``--batch``): the same LSTM layer (hidden ``--batched-hidden``, k ``--block``) on a test
 set of ``--batch`` sequences of ``--batch-steps`` frames, run in one ``GoldenNetwork.run`` (all sequences
-advance together; the batch-minor runner of ``ernn.golden.batched``: unrolled FFT/IFFT, one float64 BLAS
-MAC per bin over [W_ih | W_hh], table activations) against today's numpy path in the same run
+advance together; the batch-minor runner of ``ernn.golden.batched``: each layer step one compiled pass
+over tiles of 64 sequences, ``ernn.golden.fused``: unrolled FFT, float64 BLAS MAC over [W_ih | W_hh],
+unrolled IFFT and table-activation cell per block of units, result store) against today's numpy path in the same run
 (``matvec.COMPILED_MIN_BLOCKS = None``), on the same batch and one sequence at a time
 (``--batch-baseline`` of them), against the step-by-step fast path without the batch-minor runner, and
 against that with its FFT and IFFT pass on the int64 kernels instead of the float64 ones. ``--threads 1 2`` times the fast path
@@ -320,9 +321,12 @@ def _int64_transforms():
 def _profile_fast_run(net: GoldenNetwork, x: np.ndarray, top: int = 8) -> list[dict]:
     """Where the fast path's time goes: the ``top`` functions by own time (cProfile) of a second run of
     the first quarter of the frames, with their share of the run."""
+    part = np.ascontiguousarray(
+        x[:, : max(1, x.shape[1] // 4)]
+    )  # not a strided view: its copy is no part of a run
     prof = cProfile.Profile()
     prof.enable()
-    net.run(x[:, : max(1, x.shape[1] // 4)])
+    net.run(part)
     prof.disable()
     stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
     total = sum(v[2] for v in stats.values())
