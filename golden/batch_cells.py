@@ -5,7 +5,7 @@ their batch-major twins in :mod:`ernn.golden.kernels`, whose arithmetic this cop
 term brought to Q(gate) with a round-half-up shift, summed, saturated once; activations by one lookup in
 a table of every input code (``cells._full_table``: only used where no code saturates); LSTM c_t in
 Q(cell), h_t in Q(data). Only the layout differs: the gate values of unit j arrive as the IFFT tile
-writes them (``ernn.golden.unrolled.ifft_kernels``: float64 integers of Q(ifft_out), one array of k
+writes them (``ernn.golden.unrolled.ifft_tile``: float64 integers of Q(ifft_out), one row of k
 runs of lanes per gate), the states are (units, batch) arrays, passed whole with the unit and
 the tile's first lane, and the loop over lanes is the innermost one (vectorised, the table lookups as
 gathers). ``ernn.golden.fused`` runs these for every unit of a block right after the block's IFFT, so

@@ -1,19 +1,23 @@
-"""The IFFT pass, the cell update and the result store of a batch-minor layer step, fused per lane tile.
+"""One time step of a block-circulant LSTM or GRU layer on a batch, fused per tile of batch lanes.
 
-What ``ernn.golden.batched`` runs after a step's MAC, for one LSTM or GRU layer: for each tile of
-``unrolled.LANES`` batch columns and each block b of k units, the IFFT of the block's four accumulator
-rows (row g p + b for gate g: the Gauss products -> Q(accumulator) -> Q(ifft) -> IFFT -> Q(ifft_out),
-``unrolled.ifft_kernels``' tile) into a local buffer of 4 k LANES float64 values (32 KiB at k = 16,
-within L1), then the cell update of the block's k units straight from it (``batch_cells.lstm_unit`` /
-``gru_unit``: h_t in Q(data), c_t in Q(cell)). Once every block of a tile is done, the tile's h_t and
-c_t columns, just written and still in L2, are also stored into the caller's (N, T, H) results.
+What ``ernn.golden.batched`` runs for each layer at each step, batch-minor (features x batch). For each
+tile of ``unrolled.LANES`` (64) batch columns, every array of the step's middle local to the tile:
 
-The same integers and saturation counts as the IFFT pass, the cell and the store run one after the
-other (``unrolled.ifft_pass``, then the cell over every unit): the arithmetic is theirs, only the order
-of the loops differs, so the gate values (the IFFT output, 16 MiB per step at batch 2,048, hidden 256,
-k 16) are never written to memory and the result store no longer reads h_t and c_t back from it. Tiles
-are split over the threads (numba ``prange``), each tile counting into its own row of counts, so the
-totals do not depend on the thread count.
+1. the FFT of every block of x_t and h_{t-1} (int64 Q(data) -> float64 integers of Q(fft_out),
+   ``unrolled.fft_tile``) into the Gauss MAC's operand (bins, 3 q, LANES): Re X, Im X, Re X + Im X;
+2. the MAC (:func:`_mac`, float64 BLAS, exact below 2**53) into the products (bins, 3 x 4 p, LANES):
+   P1, P2, P3 of each accumulator row, P1 alone at the real bins;
+3. for each block b of k units, the IFFT of its four gate rows g p + b (Q(accumulator) -> Q(ifft) ->
+   IFFT -> Q(ifft_out), ``unrolled.ifft_tile``) into a 4 x k x LANES buffer (32 KiB at k = 16), and the
+   cell update of the block's units straight from it (``batch_cells.lstm_unit`` / ``gru_unit``, inlined:
+   h_t in Q(data), c_t in Q(cell)) into the state and into a lane-major copy of the tile;
+4. the lane-major h_t and c_t stored into the caller's (N, T, H) results, one contiguous row per lane.
+
+The same integers and saturation counts as the transforms, MAC and cell run one after the other over
+the whole batch: the arithmetic is theirs, only the order of the loops differs, so neither the IFFT
+output (16 MiB per step at batch 2,048, hidden 256, k 16) nor the MAC products (28 MiB) are written to
+memory. Tiles are split over the threads (numba ``prange``), each tile counting into its own row of
+counts, so the totals do not depend on the thread count.
 """
 
 from __future__ import annotations
