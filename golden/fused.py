@@ -278,7 +278,13 @@ def gru_step(
     los, his = unrolled.fft_limits(k, cfg.fft_out)
     limf, shift = unrolled.ifft_limits(cfg)
     counts, offs = _counts(m, k, 3)
-    no_c = np.zeros((1, 1), dtype=np.int64)  # an LSTM's cell state: not read by the GRU step
+    # an LSTM's cell states and their result, never touched by the GRU step: three arrays of their own,
+    # as the compiled step is told that no two of its arrays overlap
+    c_prev, c_new, c_dst = (
+        np.zeros((1, 1), np.int64),
+        np.zeros((1, 1), np.int64),
+        np.zeros((1, 1, 1), np.int64),
+    )
     kern(
         x,
         h_prev,
@@ -291,7 +297,7 @@ def gru_step(
         ws,
         limf,
         shift,
-        no_c,
+        c_prev,
         bias,
         b_hn,
         False,
@@ -301,11 +307,11 @@ def gru_step(
         sh,
         lims,
         h_new,
-        no_c,
+        c_new,
         order,
         t,
         h_dst,
-        no_c.reshape(1, 1, 1),
+        c_dst,
         counts,
         offs,
     )
