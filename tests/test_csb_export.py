@@ -142,3 +142,12 @@ def test_sparse_run_is_still_refused_by_name(tiny_data, tmp_path, capsys):
     assert cli.main(["export", "--checkpoint", str(run), "--out", str(tmp_path / "m")]) == 2
     assert "structure 'sparse' has no golden model or RTL engine yet" in capsys.readouterr().err
     assert not (tmp_path / "m").exists()
+
+
+def test_dsp_pack_is_refused_for_a_csb_model(csb_model, tmp_path, capsys):
+    run, _ = csb_model
+    out = tmp_path / "m"
+    args = ["export", "--checkpoint", str(run), "--out", str(out), "--data-bits", "8", "--dsp-pack"]
+    assert cli.main(args) == 2
+    assert "DSP packing (--dsp-pack) is an option of the block-circulant PE" in capsys.readouterr().err
+    assert not out.exists()

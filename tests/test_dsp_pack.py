@@ -56,10 +56,15 @@ def test_packed_numerics_narrows_the_fraction_and_keeps_the_range() -> None:
 def test_packed_numerics_refuses_what_cannot_pack() -> None:
     with pytest.raises(ValueError, match=r"20 bits .*18-bit port.*at most 14 bits at k = 16"):
         dsp_pack.packed_numerics(NumericsConfig.for_data_bits(16, 16))
-    # 12-bit data at k = 16: 16-bit input spectra leave 5-bit weight spectra, and a weight range that needs
-    # 5 integer bits would have no fraction bit left
-    cfg = NumericsConfig.for_data_bits(12, 16)
+    # 10-bit data at k = 16: 14-bit input spectra leave 6-bit weight spectra, 4 bits off the default 10
+    with pytest.raises(ValueError, match="narrow the 10-bit weight spectra to 6 bits"):
+        dsp_pack.packed_numerics(NumericsConfig.for_data_bits(10, 16))
+    # 16-bit data at k = 4: the input spectra fit the port, but the weights would go from 16 to 4 bits
+    with pytest.raises(ValueError, match="more than the 1 bit"):
+        dsp_pack.packed_numerics(NumericsConfig.for_data_bits(16, 4))
+    # one bit off a weight range that needs every integer bit: no fraction bit left
+    cfg = NumericsConfig.for_data_bits(8, 16)
     acc = cfg.accumulator
-    wide = cfg.replace(weight_spectrum=QFormat(12, 7), accumulator=QFormat(acc.word, cfg.fft_out.frac + 7))
+    wide = cfg.replace(weight_spectrum=QFormat(8, 1), accumulator=QFormat(acc.word, cfg.fft_out.frac + 1))
     with pytest.raises(ValueError, match="leaving no fraction bit"):
         dsp_pack.packed_numerics(wide)

@@ -72,6 +72,20 @@ def test_export_refuses_to_overwrite(run_dir, model_dir, capsys):
     assert "--force" in capsys.readouterr().err
 
 
+def test_cli_dsp_pack_exports_the_packed_formats(run_dir, tmp_path, capsys):
+    out = tmp_path / "packed"
+    args = ["export", "--checkpoint", str(run_dir), "--out", str(out), "--test-sequences", "2"]
+    assert cli.main([*args, "--data-bits", "8", "--dsp-pack"]) == 0
+    assert "weight spectra narrowed to Q8." in capsys.readouterr().out  # k = 4: 8-bit weights already pack
+    model = export.ExportedModel(out)
+    assert model.config["hardware"]["dsp_pack"] is True
+    assert "localparam integer ERNN_DSP_PACK = 1;" in (out / "ernn_params.vh").read_text()
+    # 16-bit data at k = 4 would lose 12 weight bits: refused by name, nothing written
+    assert cli.main([*args[:4], str(tmp_path / "wide"), *args[5:], "--dsp-pack"]) == 2
+    assert "would narrow the 16-bit weight spectra to 4 bits" in capsys.readouterr().err
+    assert not (tmp_path / "wide").exists()
+
+
 def test_forced_export_replaces_the_previous_one(tmp_path):
     """A forced re-export leaves none of the earlier export's files behind (the second layer's vectors
     of a deeper model) and neither lists nor deletes files that are not the export's own."""

@@ -60,6 +60,12 @@ def dsp_pack(cfg: NumericsConfig) -> bool:
     return dsp_pack_problem(cfg) is None
 
 
+#: the most weight-spectrum bits :func:`packed_numerics` takes off: one (8-bit data at k = 8 or 16, the
+#: accuracy cost measured in docs/performance.md); a wider data path would lose several (16-bit data at
+#: k = 4: 16 -> 4 bits), which the exporter refuses rather than do silently
+MAX_NARROWING = 1
+
+
 def packed_numerics(cfg: NumericsConfig) -> NumericsConfig:
     """``cfg`` with its weight spectra narrowed to the widest word that packs (``ernn export --dsp-pack``).
 
@@ -67,7 +73,8 @@ def packed_numerics(cfg: NumericsConfig) -> NumericsConfig:
     largest weight spectrum, so the integer bits are what the weights need); the accumulator loses the
     same bits at both ends, so its integer bits and its guard bits for the sum stay. Formats that already
     pack come back unchanged; ValueError names why when no weight width packs (input spectra wider than
-    the DSP48E2's 18-bit port) or when so few bits would be left that the weights have no fraction bit."""
+    the DSP48E2's 18-bit port), when it would take more than ``MAX_NARROWING`` bits off, or when the
+    weights would have no fraction bit left."""
     fft_w, ws = cfg.fft_out.word, cfg.weight_spectrum
     widest = widest_packable_weight_spectrum(fft_w)
     if widest == 0:
@@ -78,6 +85,12 @@ def packed_numerics(cfg: NumericsConfig) -> NumericsConfig:
     cut = ws.word - widest
     if cut <= 0:
         return cfg
+    if cut > MAX_NARROWING:
+        raise ValueError(
+            f"DSP packing would narrow the {ws.word}-bit weight spectra to {widest} bits ({fft_w}-bit input "
+            f"spectra leave {widest} for each of the pair): more than the {MAX_NARROWING} bit it may take; "
+            f"packing is a point of the 8-bit data path (7-bit weight spectra at k = 8 or 16)"
+        )
     if ws.frac - cut < 1:
         raise ValueError(
             f"DSP packing would narrow the {ws.word}-bit weight spectra {ws} to {widest} bits, leaving no "
