@@ -88,6 +88,28 @@ def test_packed_lanes_take_two_dsps_per_complex_lane_and_one_per_real_lane():
         dse_hw.config_for_shape(dse_hw.SHAPES["sr1"], 1152, data_bits=16, dsp_pack=True)
 
 
+def test_multiplier_registers_add_their_flip_flops_as_counted():
+    # the default model at P = 16 (16-bit: input spectra 19 bits, weight spectra 16): three Gauss
+    # products of 19 + 16 + 1 bits per lane; k = 8: two butterflies with a general twiddle per transform
+    c = _config(16)
+    assert c.mreg == 1 and c.tw_w == 18
+    ff = cost_model.mreg_flip_flops(c)
+    assert ff["mac_lanes"] == 16 * 3 * 36
+    assert ff["fft"] == 2 * (3 * (19 + 18 + 1) + 2 * 19)
+    assert ff["ifft"] == c.n_ifft * 2 * (3 * (c.ifft_w + 18 + 1) + 2 * c.ifft_w)
+    assert ff["cell"] == ff["controller"] == ff["pe_control"] == 0
+    # they are added to the fitted estimate unscaled; a sample built before them (mreg 0) gets none
+    from dataclasses import replace
+
+    before = cost_model.estimate(replace(c, mreg=0))
+    after = cost_model.estimate(c)
+    assert after.used["ff"] - before.used["ff"] == pytest.approx(sum(ff.values()))
+    assert after.used["lut"] == before.used["lut"]
+    # packed lanes: two products of 2 X + 2 C + 1 bits; real lanes one of X + C + 1
+    packed = dse_hw.config_for_shape(dse_hw.SHAPES["sr1"], 1152, data_bits=8, dsp_pack=True)
+    assert cost_model.mreg_flip_flops(packed)["mac_lanes"] == 896 * 2 * (2 * 12 + 2 * 7 + 1) + 256 * 20
+
+
 def test_config_prices_the_gru_job_order_the_exporter_chose():
     from ernn.export import schedule
     from ernn.export.timing import step_timing

@@ -40,7 +40,7 @@ import numpy as np
 import ernn.export.dsp_pack as dsp_pack
 from ernn.export import layout as hw_layout
 from ernn.export import schedule
-from ernn.export.timing import step_timing
+from ernn.export.timing import MREG, step_timing
 from ernn.golden.formats import NumericsConfig
 from ernn.shape import BlockCirculant, ModelShape
 
@@ -92,6 +92,10 @@ class HwConfig:
     real_bins: bool = False  # real MAC lanes for bins 0 and k/2 (ERNN_REAL_BINS)
     gru_in_first: bool = False  # a GRU stage's jobs in the order in, rz, hn (schedule.gru_in_first)
     dsp_pack: bool = False  # two weight products per MAC multiply (ERNN_DSP_PACK, export --dsp-pack)
+    # rtl/ernn_pe.v MREG: multiplier outputs registered (the RTL's default since issue 18; the
+    # calibration samples predate it, so a sample without the field is 0)
+    mreg: int = 0
+    tw_w: int = 18  # twiddle word (Q(twiddle); the samples' 16-bit designs all had 18)
 
     @property
     def bins(self) -> int:
@@ -158,6 +162,8 @@ class HwConfig:
             real_bins=dsp_pack.real_bins(info.block_size, lanes),
             gru_in_first=schedule.gru_in_first(info, lanes),
             dsp_pack=dsp_pack_lanes,
+            mreg=MREG,
+            tw_w=numerics.twiddle.word,
         )
 
 
@@ -306,6 +312,31 @@ def features(c: HwConfig, family: str = "xcu") -> dict[str, dict[str, float]]:
     }
 
 
+def mreg_flip_flops(c: HwConfig) -> dict[str, float]:
+    """Flip-flops of the multiplier-output registers (``MREG = 1``), per block, counted from the RTL:
+    they are added to the fitted estimate as they are, because the calibration samples were built
+    without them. ``ernn_cmul`` registers each of its products: 3 of X_W + C_W + 1 bits (Gauss form),
+    or 2 packed ones of 2 X_W + 2 C_W + 1 (``DSP_PACK``); a real lane's one product X_W + C_W + 1; a
+    butterfly with a general twiddle adds the two components of its delayed ``a`` (rtl/ernn_fft_bfly.v
+    ``LEVELS = 3``). Measured against Yosys (docs/performance.md): the default model's MAC lanes 1,728
+    counted against 1,684 more FF than the fitted estimate, SR1 packed at P = 1,152 75,008 against 71,333."""
+    if not c.mreg:
+        return {block: 0.0 for block in BLOCKS}
+    real = 2 * (c.lanes // c.bins) if c.real_bins else 0
+    gauss = 3 * (c.fft_w + c.ws_w + 1)
+    packed = 2 * (2 * c.fft_w + 2 * c.ws_w + 1)
+    lanes = (c.lanes - real) * (packed if c.dsp_pack else gauss) + real * (c.fft_w + c.ws_w + 1)
+
+    def butterflies(inverse: bool, width: int) -> float:
+        return twiddle_multipliers(c.k, inverse) * (3 * (width + c.tw_w + 1) + 2 * width)
+
+    out = {block: 0.0 for block in BLOCKS}
+    out["mac_lanes"] = float(lanes)
+    out["fft"] = butterflies(False, c.fft_w)
+    out["ifft"] = c.n_ifft * butterflies(True, c.ifft_w)
+    return out
+
+
 # ------------------------------------------------------------------------------------------------------
 # calibration
 def _sample_config(sample: dict[str, Any]) -> HwConfig:
@@ -407,12 +438,14 @@ def estimate(c: HwConfig, coeffs: dict[str, Any] | None = None, family: str = "x
     """Cycles per time step and resources of one configuration."""
     coeffs = coeffs or load_coefficients()
     feats = features(c, family)
+    mreg_ff = mreg_flip_flops(c)
     blocks: dict[str, dict[str, float]] = {}
     for block in BLOCKS:
         blocks[block] = {}
         for res in RESOURCES:
             k = coeffs["blocks"][block][res]
             blocks[block][res] = max(0.0, k["slope"] * feats[block][res] + k["intercept"])
+        blocks[block]["ff"] += mreg_ff[block]
     used = {res: sum(blocks[b][res] for b in BLOCKS) for res in RESOURCES}
     cm = hw_layout.cycle_model(c.shape, c.lanes)
     cycles = _raw_cycles(c) + coeffs["cycle_overhead"] + coeffs["cycle_per_extra_job"] * _extra_jobs(c)
