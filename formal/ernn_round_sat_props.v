@@ -18,6 +18,8 @@ E-RNN toolkit: properties of ernn_round_sat (formal only)
  *                    out = clamp(in * 2**(-SHIFT), lo, hi)                        (SHIFT <= 0)
  *   no_wrap          a rounded value above hi gives hi, one below lo gives lo (where the
  *                    shifted word is wider than OUT_W, the only sets that can overflow)
+ *   pre_rounded_same the PRE_ROUNDED form given in + 2**(SHIFT-1) (where that fits IN_W bits,
+ *                    as ernn_pe proves for its MAC lanes) gives the same out as this one given in
  *
  * with hi = 2**(OUT_W-1) - 1 and lo = -hi - 1 (SYMMETRIC = 0) or -hi (SYMMETRIC = 1). The
  * reference is written as plain integer arithmetic on a word wide enough for every input
@@ -77,6 +79,37 @@ wire signed [R_W-1:0] out_value = $signed(out);
 always @* begin
     round_sat_exact: assert (out_value == expected);
 end
+
+// the PRE_ROUNDED form (ernn_pe's MAC lanes start their sums at the rounding constant): fed
+// in + half, which the caller guarantees fits the word, it must give the same output
+wire signed [R_W-1:0] in_max = (one <<< (IN_W - 1)) - one;
+wire signed [R_W-1:0] x_pre = x + half;
+wire pre_fits = x_pre <= in_max;
+wire [IN_W-1:0] in_pre = x_pre[IN_W-1:0];
+wire [OUT_W-1:0] out_pre;
+
+ernn_round_sat #(
+    .IN_W(IN_W_I),
+    .SHIFT(SHIFT),
+    .OUT_W(OUT_W_I),
+    .SYMMETRIC(SYMMETRIC),
+    .PRE_ROUNDED(1)
+)
+dut_pre (
+    .in(in_pre),
+    .out(out_pre)
+);
+
+// (for SHIFT <= 0 the two forms are the same module: nothing to prove)
+generate
+if (SHIFT > 0) begin : g_pre
+    always @* begin
+        if (pre_fits) begin
+            pre_rounded_same: assert (out_pre == out);
+        end
+    end
+end
+endgenerate
 
 // a value out of range exists only when the shifted word is wider than the output
 generate

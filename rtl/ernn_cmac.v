@@ -35,6 +35,10 @@ E-RNN toolkit: one complex multiply-accumulate lane
  * X_W <= 18 (x on the 18-bit port); a wider configuration is refused at elaboration, since
  * its multiplies would each take several DSPs and the packing would save nothing.
  *
+ * ROUND_SHIFT > 0 starts every run's sum at 2**(ROUND_SHIFT-1) (acc = C + sum of products), so
+ * that the rounding shift behind the lane needs no adder (ernn_round_sat PRE_ROUNDED); a real
+ * lane's acc_im stays 0 (0 truncates to 0 as it rounds to 0).
+ *
  * REAL = 1 is a lane for the purely real bins 0 and K/2 of a real FFT: x_im is 0 there (the
  * PE's FFT makes it exactly 0; simulation stops with $fatal if a valid input breaks that), so
  * acc_re = sum xr wr with one multiply, and acc_im is held at 0 instead of sum xr wi: the
@@ -55,7 +59,11 @@ module ernn_cmac #
     // 1: real lane (bins 0 and K/2): one multiply xr wr, acc_im = 0; x_im must be 0
     parameter REAL = 0,
     // 1: register the multiplier outputs (one more clock of latency)
-    parameter MREG = 0
+    parameter MREG = 0,
+    // > 0: every run's sum starts at 2**(ROUND_SHIFT-1) instead of 0 (the rounding constant of
+    // a later shift by ROUND_SHIFT, which then only truncates: ernn_round_sat PRE_ROUNDED); the
+    // instantiating module proves the accumulator has room for it
+    parameter ROUND_SHIFT = 0
 )
 (
     input  wire             clk,
@@ -115,7 +123,10 @@ wire valid_2;
 wire first_2;
 wire last_2;
 
-// level 3 + MREG: accumulator
+// level 3 + MREG: accumulator; a run starts from ACC_START (0, or the rounding constant: the
+// DSP48E2's W multiplexer adds such a constant, RND, beside the accumulation)
+localparam [ACC_W-1:0] ACC_ONE = {{(ACC_W-1){1'b0}}, 1'b1};
+localparam [ACC_W-1:0] ACC_START = ROUND_SHIFT > 0 ? ACC_ONE << (ROUND_SHIFT - 1) : {ACC_W{1'b0}};
 reg [ACC_W-1:0] acc_re_reg;
 reg [ACC_W-1:0] acc_im_reg;
 reg acc_valid_reg;
@@ -210,8 +221,8 @@ always @(posedge clk) begin
         prod_im_reg <= prod_im;
 
         if (valid_2) begin
-            acc_re_reg <= first_2 ? prod_re_ext : acc_re_reg + prod_re_ext;
-            acc_im_reg <= first_2 ? prod_im_ext : acc_im_reg + prod_im_ext;
+            acc_re_reg <= (first_2 ? ACC_START : acc_re_reg) + prod_re_ext;
+            acc_im_reg <= (first_2 ? ACC_START : acc_im_reg) + prod_im_ext;
         end
         acc_valid_reg <= valid_2 && last_2;
     end

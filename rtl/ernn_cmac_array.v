@@ -57,6 +57,8 @@ module ernn_cmac_array #
     parameter REAL_BINS = 0,
     // 1: register the lanes' multiplier outputs (one more clock of latency)
     parameter MREG = 0,
+    // > 0: the lanes' sums start at 2**(ROUND_SHIFT-1) (ernn_cmac ROUND_SHIFT)
+    parameter ROUND_SHIFT = 0,
     // weight address width (derived; do not override)
     parameter W_ADDR_W = $clog2(W_DEPTH)
 )
@@ -169,7 +171,8 @@ for (l = 0; l < P; l = l + 1) begin : lane
         .CMUL_3M(CMUL_3M),
         .DSP_PACK(DSP_PACK),
         .REAL(REAL_BINS >= 2 && (l % REAL_BINS == 0 || l % REAL_BINS == REAL_BINS - 1) ? 1 : 0),
-        .MREG(MREG)
+        .MREG(MREG),
+        .ROUND_SHIFT(ROUND_SHIFT)
     )
     cmac_inst (
         .clk(clk),

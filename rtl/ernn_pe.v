@@ -458,6 +458,14 @@ wire [USER_W-1:0] acc_user;
 wire [P*ACC_W-1:0] acc_re;
 wire [P*ACC_W-1:0] acc_im;
 
+// The lanes start each sum at the rounding constant 2**(ACC_SHIFT-1), so the rounding below only
+// truncates (no adder per lane: ernn_cmac ROUND_SHIFT, ernn_round_sat PRE_ROUNDED). Room for it:
+// one component of a product is at most 2**(FFT_W+WS_W-1) - 2**(M-1), M = min(FFT_W, WS_W), so
+// a sum of up to 2**clog2(XBUF_DEPTH) of them stays 2**(M-1) below the top of ACC_NEED bits,
+// and 2**(ACC_SHIFT-1) < 2**(M-1) when ACC_SHIFT < M; otherwise the lanes round as before.
+localparam integer MIN_OPERAND_W = FFT_W < WS_W ? FFT_W : WS_W;
+localparam PRE_ROUND = ACC_SHIFT > 0 && ACC_SHIFT < MIN_OPERAND_W && ACC_W >= ACC_NEED;
+
 ernn_cmac_array #(
     .P(P),
     .X_W(FFT_W),
@@ -469,7 +477,8 @@ ernn_cmac_array #(
     .CMUL_3M(CMUL_3M),
     .DSP_PACK(DSP_PACK),
     .REAL_BINS(REAL_BINS != 0 ? BINS : 0),
-    .MREG(MREG)
+    .MREG(MREG),
+    .ROUND_SHIFT(PRE_ROUND ? ACC_SHIFT : 0)
 )
 cmac_array_inst (
     .clk(clk),
@@ -497,9 +506,9 @@ wire [P*IFFT_W-1:0] rnd_im;
 generate
 
 for (g = 0; g < P; g = g + 1) begin : lane_round
-    ernn_round_sat #(.IN_W(ACC_W), .SHIFT(ACC_SHIFT), .OUT_W(IFFT_W), .SYMMETRIC(1))
+    ernn_round_sat #(.IN_W(ACC_W), .SHIFT(ACC_SHIFT), .OUT_W(IFFT_W), .SYMMETRIC(1), .PRE_ROUNDED(PRE_ROUND))
     re_inst (.in(acc_re[g*ACC_W +: ACC_W]), .out(rnd_re[g*IFFT_W +: IFFT_W]));
-    ernn_round_sat #(.IN_W(ACC_W), .SHIFT(ACC_SHIFT), .OUT_W(IFFT_W), .SYMMETRIC(1))
+    ernn_round_sat #(.IN_W(ACC_W), .SHIFT(ACC_SHIFT), .OUT_W(IFFT_W), .SYMMETRIC(1), .PRE_ROUNDED(PRE_ROUND))
     im_inst (.in(acc_im[g*ACC_W +: ACC_W]), .out(rnd_im[g*IFFT_W +: IFFT_W]));
 end
 

@@ -17,6 +17,10 @@ E-RNN toolkit: rounding shift and saturation (one datapath rounding point)
  *   out = sat_OUT_W( in )                                         SHIFT = 0
  *   out = sat_OUT_W( in * 2**(-SHIFT) )                           SHIFT < 0 (exact left shift)
  *
+ * With PRE_ROUNDED = 1 (SHIFT > 0) the caller has already added 2**(SHIFT-1) to in, exactly
+ * and without overflow, and out = sat_OUT_W( floor(in / 2**SHIFT) ): the same integers for the
+ * value before the addition, with no adder here (ernn_pe's MAC lanes, ernn_cmac ROUND_SHIFT).
+ *
  * This is ernn.golden.ops.round_shift followed by ernn.golden.ops.saturate: the rounding
  * constant is added at full width (IN_W + 1 bits, so it cannot overflow), the fraction
  * bits below the rounding point are dropped, and the result is clamped to
@@ -35,7 +39,10 @@ module ernn_round_sat #
     // output word (two's complement, saturating)
     parameter OUT_W = 16,
     // 1: clamp to the symmetric range (no most negative code)
-    parameter SYMMETRIC = 0
+    parameter SYMMETRIC = 0,
+    // 1 (SHIFT > 0): the input already holds the rounding constant 2**(SHIFT-1) (a MAC lane
+    // starts its accumulator at it, ernn_cmac ROUND_SHIFT), so the shift only truncates
+    parameter PRE_ROUNDED = 0
 )
 (
     input  wire [IN_W-1:0]  in,
@@ -63,7 +70,14 @@ wire [OUT_W-1:0] clamped;
 
 generate
 
-if (SHIFT > 0) begin : g_round
+if (SHIFT > 0 && PRE_ROUNDED != 0) begin : g_truncate
+    // in = value + 2**(SHIFT-1) already: floor(in / 2**SHIFT) is the rounded value; the
+    // fraction bits below the rounding point are dropped on purpose
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [IN_W-1:0] in_all = in;
+    /* verilator lint_on UNUSEDSIGNAL */
+    assign shifted = {in_all[IN_W-1], in_all[IN_W-1:SHIFT]};
+end else if (SHIFT > 0) begin : g_round
     // 2**(SHIFT-1): one half of the output LSB
     localparam [IN_W:0] HALF = {{IN_W{1'b0}}, 1'b1} << (SHIFT - 1);
     // the fraction bits below the rounding point are dropped on purpose

@@ -139,7 +139,10 @@ def _round_sat(in_w: int, shift: int, out_w: int, symmetric: int, *, slow: bool 
         name=f"round_sat_{in_w}_{shift}_{out_w}{'_sym' if symmetric else ''}".replace("-", "m"),
         top="ernn_round_sat_props",
         rtl=("ernn_round_sat.v",),
-        properties=("round_sat_exact", "no_wrap") if clamps else ("round_sat_exact",),
+        # the pre-rounded form differs from the plain one only for a right shift
+        properties=("round_sat_exact",)
+        + (("pre_rounded_same",) if shift > 0 else ())
+        + (("no_wrap",) if clamps else ()),
         params={
             "IN_W": in_w,
             "RIGHT": max(shift, 0),
@@ -148,7 +151,8 @@ def _round_sat(in_w: int, shift: int, out_w: int, symmetric: int, *, slow: bool 
             "SYMMETRIC": symmetric,
         },
         slow=slow,
-        claim="out = clamp(round_half_up(in / 2**SHIFT)) for every input; never wraps",
+        claim="out = clamp(round_half_up(in / 2**SHIFT)) for every input; never wraps; the pre-rounded "
+        "form given in + 2**(SHIFT-1) gives the same",
     )
 
 
@@ -369,6 +373,14 @@ def _round_sat_shifted_w(params: Mapping[str, int]) -> int:
 _RS = "ernn_round_sat.v"
 _ROUND_SAT_MUTANTS = (
     _m(
+        "pre-rounded input shifted one bit too far",
+        _RS,
+        "assign shifted = {in_all[IN_W-1], in_all[IN_W-1:SHIFT]};",
+        "assign shifted = {in_all[IN_W-1], in_all[IN_W-1], in_all[IN_W-1:SHIFT+1]};",
+        "pre_rounded_same",
+        when=lambda p: 0 < p["RIGHT"] < p["IN_W"] - 1 and p["LEFT"] == 0,
+    ),
+    _m(
         "wrapping saturator (no clamp)",
         _RS,
         "assign clamped = over ? {sign, {(OUT_W-1){~sign}}} : shifted[OUT_W-1:0];",
@@ -543,7 +555,7 @@ _CMAC_MUTANTS = (
     _m(
         "accumulator never restarts",
         _CA,
-        "acc_re_reg <= first_2 ? prod_re_ext : acc_re_reg + prod_re_ext;",
+        "acc_re_reg <= (first_2 ? ACC_START : acc_re_reg) + prod_re_ext;",
         "acc_re_reg <= acc_re_reg + prod_re_ext;",
         "acc_sum_re",
         "exact_re",
@@ -553,8 +565,8 @@ _CMAC_MUTANTS = (
     _m(
         "imaginary accumulator subtracts",
         _CA,
-        "acc_im_reg <= first_2 ? prod_im_ext : acc_im_reg + prod_im_ext;",
-        "acc_im_reg <= first_2 ? prod_im_ext : acc_im_reg - prod_im_ext;",
+        "acc_im_reg <= (first_2 ? ACC_START : acc_im_reg) + prod_im_ext;",
+        "acc_im_reg <= (first_2 ? ACC_START : acc_im_reg) - prod_im_ext;",
         "acc_sum_im",
         "exact_im",
     ),
