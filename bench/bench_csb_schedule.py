@@ -23,9 +23,11 @@ with one direction (horizontal, vertical) and both, for
 * scope "tile_row" (only a tile row a barrier, the array's own; needs a program builder that packs a tile
   row's rounds back to back: ``bench/csb_tile_row_rtl.py``) by the same three;
 
-each balanced in both units (``--units``): "runs", what the array executes (a kernel column's entries P at
-a time, Q runs a clock; the compiler's default since issue 15) and "entries" (any P Q entries a clock: the
-compiler before it), side by side on the same kernels;
+each balanced in the units ``--units`` names: "runs", what the array executes (a kernel column's entries P at
+a time, Q runs a clock; the compiler's default since issue 15), "entries" (any P Q entries a clock: the
+compiler before it) and "merged" (``ernn.export.csb_merge``: a run may hold the entries of up to three
+vertically adjacent kernels that keep the same input column; max flow only), side by side on the same
+kernels;
 
 the idle slots split into rounding (what a perfect spread over all PEs leaves) and imbalance (what the
 links leave); entries moved to neighbours; the solver's wall time; whether max-flow and z3 give the same
@@ -38,6 +40,7 @@ column's entries in runs of P, Q runs per clock): the utilization cost of the sh
 on the same kernels. Prints tables, writes JSON.
 
     .venv/bin/python bench/bench_csb_schedule.py --out build/bench/csb_schedule.json
+    .venv/bin/python bench/bench_csb_schedule.py --no-z3 --skip-jv --units runs merged --out build/bench/csb_schedule_merged.json
 """
 
 from __future__ import annotations
@@ -53,6 +56,7 @@ import numpy as np
 import torch
 
 from ernn import cli
+from ernn.export import csb_merge as cm
 from ernn.export import csb_program as cp
 from ernn.export import csb_schedule as cs
 from ernn.files import atomic
@@ -75,16 +79,16 @@ SOLVERS = [
 ]
 
 
-def sr1_counts(seed: int, block: int, norm_sigma: float = 0.0) -> list[np.ndarray]:
-    """Kernel counts of SR1's six matrices, Gaussian weights (rows and columns scaled by log-normal factors
-    of ``norm_sigma`` when it is > 0) projected onto CSB at 13x."""
+def sr1_kernels(seed: int, block: int, norm_sigma: float = 0.0) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Kernel counts and kept-column masks of SR1's six matrices, Gaussian weights (rows and columns scaled
+    by log-normal factors of ``norm_sigma`` when it is > 0) projected onto CSB at 13x."""
     rng = np.random.default_rng(seed)
     params = CSB(block, RATE_13X)
     shapes = []
     for layer in range(SR1["layers"]):
         n_in = SR1["input"] if layer == 0 else SR1["proj"]
         shapes += [(4, SR1["hidden"], n_in), (4, SR1["hidden"], SR1["proj"]), (1, SR1["proj"], SR1["hidden"])]
-    out = []
+    out, kept = [], []
     for shape in shapes:
         w = rng.normal(size=shape)
         if norm_sigma > 0:
@@ -92,7 +96,8 @@ def sr1_counts(seed: int, block: int, norm_sigma: float = 0.0) -> list[np.ndarra
             w *= rng.lognormal(0.0, norm_sigma, size=(1, 1, shape[2]))
         dense = tcsb.project(torch.from_numpy(w), params).numpy()
         out.append(_counts(dense, block))
-    return out
+        kept.append(_kept(dense, block))
+    return out, kept
 
 
 def _counts(dense: np.ndarray, block: int) -> np.ndarray:
@@ -108,8 +113,22 @@ def _counts(dense: np.ndarray, block: int) -> np.ndarray:
     return counts
 
 
-def jv_counts(run_dir: Path, block: int, epochs: int, hidden: int = 32) -> tuple[list[np.ndarray], dict]:
-    """Train (once) a JapaneseVowels CSB LSTM (``hidden`` units) at 13x and return its quantized kernels' counts."""
+def _kept(dense: np.ndarray, block: int) -> np.ndarray:
+    """(G, BR, BC, M) kept-column masks (a column offset is kept where the block holds a non-zero in it)."""
+    g, rows, cols = dense.shape
+    spans_r, spans_c = gcsb.spans(rows, block), gcsb.spans(cols, block)
+    keep = np.zeros((g, len(spans_r), len(spans_c), block), dtype=bool)
+    for i, (r0, r1) in enumerate(spans_r):
+        for j, (c0, c1) in enumerate(spans_c):
+            keep[:, i, j, : c1 - c0] = (dense[:, r0:r1, c0:c1] != 0).any(axis=1)
+    return keep
+
+
+def jv_counts(
+    run_dir: Path, block: int, epochs: int, hidden: int = 32
+) -> tuple[list[np.ndarray], list[np.ndarray], dict]:
+    """Train (once) a JapaneseVowels CSB LSTM (``hidden`` units) at 13x and return its quantized kernels'
+    counts and kept-column masks."""
     if not (run_dir / "config.json").is_file():
         args = [
             "train",
@@ -135,9 +154,13 @@ def jv_counts(run_dir: Path, block: int, epochs: int, hidden: int = 32) -> tuple
             raise SystemExit(f"training the JapaneseVowels CSB run into {run_dir} failed")
     model, _ = runs.load_run(run_dir)
     net = GoldenNetwork(model.rnn.describe())
-    counts = [m.counts for layer in net.layers for m in (layer.w_ih, layer.w_hh) if m is not None]
+    mats = [m for layer in net.layers for m in (layer.w_ih, layer.w_hh) if m is not None]
     metrics = json.loads((run_dir / "metrics.json").read_text())
-    return counts, {"run": str(run_dir), "test_accuracy": metrics.get("test_accuracy")}
+    return (
+        [m.counts for m in mats],
+        [cm.kept_columns(m) for m in mats],
+        {"run": str(run_dir), "test_accuracy": metrics.get("test_accuracy")},
+    )
 
 
 def kernel_spread(counts: list[np.ndarray]) -> dict:
@@ -157,13 +180,36 @@ def tiling_bound(counts: list[np.ndarray], grid: cs.Grid, scope: str) -> float:
     return i["useful"] / (i["useful"] + i["rounding"])
 
 
-def runs_bound(counts: list[np.ndarray], grid: cs.Grid, scope: str) -> tuple[float, int, float]:
-    """If every stretch's runs (a kernel column's entries P at a time, unsplit) were spread over all K L Q
-    PE columns: (utilization, MAC clocks, the runs' fill: entries / (P x runs))."""
+def runs_bound(
+    counts: list[np.ndarray], grid: cs.Grid, scope: str, columns: list[np.ndarray] | None = None
+) -> tuple[float, int, float]:
+    """If every stretch's runs (a kernel column's entries P at a time, unsplit; with ``columns``, the merged
+    runs of ``csb_merge.chain_runs``) were spread over all K L Q PE columns: (utilization, MAC clocks, the
+    runs' fill: entries / (P x runs))."""
     sched = cs.compile_matrices(counts, grid, "none", "flow", scope, "runs")
-    runs = [sum(v.values()) for v in sched.run_loads()]
+    if columns is None:
+        runs = [sum(v.values()) for v in sched.run_loads()]
+    else:
+        runs = [n for c, k in zip(counts, columns, strict=True) for n in cm.barrier_runs(c, k, grid, scope)]
     clocks = sum(-(-r // (grid.k * grid.l * grid.q)) for r in runs)
     return sched.macs / (grid.pes * clocks), clocks, sched.macs / (grid.p * sum(runs))
+
+
+def chain_floor(counts: list[np.ndarray], columns: list[np.ndarray], grid: cs.Grid) -> float:
+    """The runs' fill no program of the array can beat: per round, group column and input neuron, the
+    kernels' entries of that neuron (a tile row's only ones: other tile rows fill the other half) in
+    ceil(entries / P) runs, as if any group could hold any of them."""
+    entries = runs = 0
+    for c, k in zip(counts, columns, strict=True):
+        for r in cs.tiles(c, grid, k):
+            per: dict[tuple[int, int], int] = {}
+            for g, cols in r.columns.items():
+                for off in cols:
+                    key = (r.blocks[g][1], off)
+                    per[key] = per.get(key, 0) + r.sizes[g][0]
+            entries += sum(per.values())
+            runs += sum(-(-n // grid.p) for n in per.values())
+    return entries / (grid.p * runs) if runs else 0.0
 
 
 def tile_row_lengths(
@@ -210,19 +256,26 @@ def _barrier_cycles(sched: cs.Schedule) -> list[int]:
 def measure(
     name: str,
     counts: list[np.ndarray],
+    columns: list[np.ndarray],
     grid: cs.Grid,
     z3: bool,
     block: int,
     red_rows: list[int],
-    units: tuple[str, ...] | list[str] = cs.UNITS,
+    units: tuple[str, ...] | list[str] = (*cs.UNITS, cs.MERGED),
 ) -> list[dict]:
     rows = []
-    for scope, method, unit in [(s, m, u) for s, m in SOLVERS for u in units if z3 or m != "z3"]:
+    combos = [
+        (s, m, u) for s, m in SOLVERS for u in units if (z3 or m != "z3") and (u != "merged" or m == "flow")
+    ]
+    for scope, method, unit in combos:
         for mode in cs.MODES:
             t0 = time.perf_counter()
-            sched = cs.compile_matrices(counts, grid, mode, method, scope, unit)
+            if unit == "merged":  # needs the kept columns; max flow only
+                sched = cm.compile_matrices(counts, columns, grid, mode, method, scope)
+            else:
+                sched = cs.compile_matrices(counts, grid, mode, method, scope, unit)
             wall = time.perf_counter() - t0
-            cs.check_schedule(sched, counts)
+            cs.check_schedule(sched, counts, columns if unit == "merged" else None)
             idle = sched.idle()
             shared = cp.shared_barrier_cycles(sched)
             rows.append(
@@ -289,6 +342,25 @@ def measure(
             "by_scope": {s: {"utilization": u, "clocks": c, "fill": f} for s, (u, c, f) in spread.items()},
         }
     )
+    if "merged" in units:
+        spread = {scope: runs_bound(counts, grid, scope, columns) for scope in cs.SCOPES}
+        print(
+            f"{name}: a perfect spread of the merged runs reaches "
+            + ", ".join(f"{100 * u:.1f} % ({c} clocks, {s})" for s, (u, c, _) in spread.items())
+            + f"; the merged runs' fill {100 * spread['round'][2]:.1f} %, at most "
+            + f"{100 * chain_floor(counts, columns, grid):.1f} % for any program of the array"
+        )
+        rows.append(
+            {
+                "workload": name,
+                "mode": "merged runs bound",
+                "utilization": spread["round"][0],
+                "fill_floor": chain_floor(counts, columns, grid),
+                "by_scope": {
+                    s: {"utilization": u, "clocks": c, "fill": f} for s, (u, c, f) in spread.items()
+                },
+            }
+        )
     return rows
 
 
@@ -373,9 +445,9 @@ def main() -> None:
     ap.add_argument(
         "--units",
         nargs="+",
-        choices=cs.UNITS,
-        default=list(cs.UNITS),
-        help="what the compiler balances: runs (the array's cost, the default) and / or entries (before issue 15)",
+        choices=[*cs.UNITS, cs.MERGED],
+        default=[*cs.UNITS, cs.MERGED],
+        help="what the compiler balances: runs (the array's cost), entries (before issue 15), merged (runs of two kernels)",
     )
     ap.add_argument("--skip-jv", action="store_true", help="skip the JapaneseVowels model (trains once)")
     args = ap.parse_args()
@@ -386,7 +458,7 @@ def main() -> None:
         for seed in args.seeds:
             for label, sigma in (("random", 0.0), (f"uneven norms s{args.norm_sigma:g}", args.norm_sigma)):
                 t0 = time.perf_counter()
-                counts = sr1_counts(seed, args.block, sigma)
+                counts, columns = sr1_kernels(seed, args.block, sigma)
                 name = f"SR1 {label} 13x seed {seed}"
                 spreads[name] = kernel_spread(counts)
                 print(
@@ -394,16 +466,19 @@ def main() -> None:
                     f"{spreads[name]}",
                     flush=True,
                 )
-                rows += measure(name, counts, _grid(args.grid), z3, args.block, args.red_rows, args.units)
+                rows += measure(
+                    name, counts, columns, _grid(args.grid), z3, args.block, args.red_rows, args.units
+                )
     info: dict = {"skipped": True}
     if not args.skip_jv:
         args.runs.mkdir(parents=True, exist_ok=True)
         run = args.runs / f"jv-lstm-h{args.jv_hidden}-csb-b{args.jv_block}-13x-e{args.jv_epochs}-s0"
-        counts, info = jv_counts(run, args.jv_block, args.jv_epochs, args.jv_hidden)
+        counts, columns, info = jv_counts(run, args.jv_block, args.jv_epochs, args.jv_hidden)
         spreads[f"JapaneseVowels h{args.jv_hidden} trained 13x"] = kernel_spread(counts)
         rows += measure(
             f"JapaneseVowels h{args.jv_hidden} trained 13x",
             counts,
+            columns,
             _grid(args.jv_grid),
             z3,
             args.jv_block,

@@ -60,6 +60,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ernn.export import csb as ecsb
+from ernn.export import csb_merge as cm
 from ernn.export import csb_schedule as cs
 from ernn.golden import csb as gcsb
 from ernn.golden.formats import NumericsConfig, clog2
@@ -178,10 +179,9 @@ def _stretch_entries(
 
 def column_runs(kernel_column: IntArray, p: int) -> list[IntArray]:
     """A group's entries between two barriers cut into runs for the shared input neuron: the entries of one
-    kernel column (one input neuron; in their order), P at a time; each run is the row numbers of its
-    entries. A run takes one PE column for one clock, so the group needs ceil(runs / Q) clocks. (Entries of
-    two blocks of one block column that keep the same input column, which a vertical helper can hold, are
-    not merged into one run: the count then needs the schedule alone, :func:`shared_input_cycles`.)"""
+    key (a kernel column, or for a "merged" schedule an input neuron, whichever kernels its entries come
+    from; in their order), P at a time; each run is the row numbers of its entries. A run takes one PE
+    column for one clock, so the group needs ceil(runs / Q) clocks."""
     runs = []
     for col in np.unique(kernel_column):
         rows = np.flatnonzero(kernel_column == col)
@@ -200,10 +200,14 @@ def build(matrix: gcsb.CSBMatrix, schedule: cs.Schedule) -> Program:
     the paper, so the array reads Q input neurons per group and clock. The stretch lasts as long as its
     slowest group (:func:`shared_input_cycles`: the schedule's cycles when it is balanced in runs; at least
     them when balanced in entries, equal with P = 1).
+    A "merged" schedule (:mod:`ernn.export.csb_merge`) is packed by input neuron instead of kernel column:
+    entries of two kernels that read the same neuron share runs (their targets differ in bank).
     ValueError when the schedule is not this matrix's (:func:`~ernn.export.csb_schedule.check_schedule`)
-    or its rounds are not in tile-row order."""
+    or its rounds are not in tile-row order; the program is checked against the matrix before it is
+    returned (:func:`check_program`)."""
     grid = schedule.grid
-    cs.check_schedule(schedule, [matrix.counts])
+    merged = schedule.units == cs.MERGED
+    cs.check_schedule(schedule, [matrix.counts], [cm.kept_columns(matrix)] if merged else None)
     groups = grid.groups()
     p, q, pq = grid.p, grid.q, grid.group_pes
     br, bc = matrix.counts.shape[1], matrix.counts.shape[2]
@@ -225,7 +229,8 @@ def build(matrix: gcsb.CSBMatrix, schedule: cs.Schedule) -> Program:
             raise ValueError(f"rounds {[r.tile for r in rounds]}: the rounds are not in tile-row order")
         last_a = a
         entries = _stretch_entries(matrix, rounds, offsets, groups)
-        work = {g: (e, column_runs(e[:, 4], p)) for g, e in entries.items()}
+        key = 0 if merged else 4  # runs per input neuron, or per kernel column
+        work = {g: (e, column_runs(e[:, key], p)) for g, e in entries.items()}
         clocks = max((-(-len(runs) // q) for _, runs in work.values()), default=0)
         stretches.append((work, clocks))
         lens[a] += clocks
@@ -246,8 +251,114 @@ def build(matrix: gcsb.CSBMatrix, schedule: cs.Schedule) -> Program:
                 bank[gi, s, pe] = e[run, 2]
                 row[gi, s, pe] = e[run, 3]
         start += clocks
-    return Program(grid, matrix.gates, matrix.rows, matrix.cols, matrix.block, lens, enable, value,
+    prog = Program(grid, matrix.gates, matrix.rows, matrix.cols, matrix.block, lens, enable, value,
                    x_index, bank, row)  # fmt: skip
+    check_program(prog, matrix, schedule.mode)
+    return prog
+
+
+def check_program(prog: Program, matrix: gcsb.CSBMatrix, mode: str = "both") -> None:
+    """ValueError naming the first way ``prog`` is not an execution of ``matrix`` on its array, from the
+    program alone (what the RTL will do with it, not how it was compiled): a program of another size; a PE
+    column whose enabled PEs read two input neurons in one step; an enabled slot with a bank other than
+    0..2, an input outside the vector or a row offset outside the block; a slot computing a block that is
+    neither its group's nor a neighbour's (a vertical helper shares the owner's block column, a horizontal
+    one its block row), or a neighbour's in a direction ``mode`` does not allow; a slot whose row offset
+    and input neuron are not a kept row and column of that block, or whose value is not that kernel
+    entry's; a kernel entry computed twice or never."""
+    g = prog.grid
+    shape = (matrix.gates, matrix.rows, matrix.cols, matrix.block)
+    if (prog.gates, prog.rows, prog.cols, prog.block) != shape:
+        raise ValueError(
+            f"program of (gates, rows, cols, block) {(prog.gates, prog.rows, prog.cols, prog.block)}, the matrix {shape}"
+        )
+    want = tile_row_blocks(matrix.gates, matrix.rows, matrix.block, g)
+    if prog.tile_rows != want:
+        raise ValueError(f"program of {prog.tile_rows} tile rows, the matrix has {want} on this grid")
+    column_inputs(prog)  # one input neuron per PE column and step
+    g.links(mode)  # validates the mode
+    br, bc, m_b = matrix.counts.shape[1], matrix.counts.shape[2], matrix.block
+    # per block (stacked block row, block column): the kernel's rank of each kept row / column offset (-1
+    # where not kept), its column count and where its values start
+    row_rank = np.full((matrix.gates * br, bc, m_b), -1, dtype=np.int64)
+    col_rank = np.full((matrix.gates * br, bc, m_b), -1, dtype=np.int64)
+    first = np.zeros((matrix.gates * br, bc), dtype=np.int64)
+    for (gi, i, j), (ro, co, vo) in zip(np.ndindex(matrix.gates, br, bc), matrix._offsets, strict=True):
+        m, n = (int(v) for v in matrix.counts[gi, i, j])
+        row_rank[gi * br + i, j, matrix.row_index[ro : ro + m]] = np.arange(m)
+        col_rank[gi * br + i, j, matrix.col_index[co : co + n]] = np.arange(n)
+        first[gi * br + i, j] = vo
+    ncols = matrix.counts[..., 1].reshape(-1, bc)
+    groups = g.groups()
+    tile = np.repeat(np.arange(prog.tile_rows), prog.lens)  # tile row of each step
+    gi, s, n = np.nonzero(prog.enable)
+    k = np.array([groups[v][0] for v in gi.tolist()], dtype=np.int64)
+    lcol = np.array([groups[v][1] for v in gi.tolist()], dtype=np.int64)
+    bank, row, x = prog.bank[gi, s, n], prog.row[gi, s, n], prog.x_index[gi, s, n]
+    off = np.select([bank == 1, bank == 2], [-1, 1], 0)  # the owner's group row, relative
+    i = tile[s] * g.k + k + off  # stacked block row
+    j, c = x // m_b, x % m_b
+    own = j % g.l  # the group column that owns block column j
+
+    def where(t: int) -> str:
+        step = int(s[t] - prog.lens[: tile[s[t]]].sum())
+        return f"group {groups[gi[t]]}, tile row {int(tile[s[t]])}, step {step}, PE {int(n[t])}"
+
+    def block(t: int) -> str:
+        return f"CSB block (gate {int(i[t]) // br}, block row {int(i[t]) % br}, block column {int(j[t])})"
+
+    bad = (bank > 2) | (x < 0) | (x >= matrix.cols) | (row < 0) | (row >= m_b) | (i >= matrix.gates * br)
+    for t in np.flatnonzero(bad)[:1].tolist():
+        raise ValueError(
+            f"{where(t)}: bank {int(bank[t])}, row offset {int(row[t])}, input {int(x[t])} (stacked block row "
+            f"{int(i[t])} of {matrix.gates * br}, {matrix.cols} inputs) out of range"
+        )
+    far = (k + off < 0) | (k + off >= g.k) | ((off != 0) & (own != lcol))
+    far |= np.abs(own - lcol) > 1
+    for t in np.flatnonzero(far)[:1].tolist():
+        raise ValueError(
+            f"{where(t)}: bank {int(bank[t])} and input {int(x[t])} name a block of group "
+            f"({int(k[t] + off[t])}, {int(own[t])}), which is not this group or a neighbour"
+        )
+    rr, cr = row_rank[i, j, row], col_rank[i, j, c]
+    for t in np.flatnonzero((rr < 0) | (cr < 0))[:1].tolist():
+        raise ValueError(
+            f"{where(t)}: row offset {int(row[t])} and column offset {int(c[t])} are not a kept row and "
+            f"column of {block(t)}"
+        )
+    # a neighbour by now (above): its link is allowed when the mode shares in its direction
+    for kind, sel in (("vertical", off != 0), ("horizontal", (off == 0) & (own != lcol))):
+        for t in np.flatnonzero(sel)[:1].tolist():
+            if mode not in (kind, "both"):
+                raise ValueError(
+                    f"{where(t)}: a {kind} part of {block(t)}, which mode {mode!r} does not allow"
+                )
+    entry = first[i, j] + rr * ncols[i, j] + cr
+    for t in np.flatnonzero(prog.value[gi, s, n] != matrix.values[entry])[:1].tolist():
+        raise ValueError(
+            f"{where(t)}: value {int(prog.value[gi[t], s[t], n[t]])} for kernel entry (row {int(rr[t])}, "
+            f"column {int(cr[t])}) of {block(t)}, which holds {int(matrix.values[entry[t]])}"
+        )
+    hits = np.bincount(entry, minlength=matrix.values.size)
+    for e in np.flatnonzero(hits != 1)[:1].tolist():
+        # the block holding value e: the last one starting at or before it (empty blocks start where the
+        # next one does)
+        blk = int(np.searchsorted(first.reshape(-1), e, side="right")) - 1
+        ib, jb = divmod(blk, bc)
+        local = e - int(first[ib, jb])
+        raise ValueError(
+            f"kernel entry (row {local // int(ncols[ib, jb])}, column {local % int(ncols[ib, jb])}) of CSB "
+            f"block (gate {ib // br}, block row {ib % br}, block column {jb}) computed {int(hits[e])} times"
+        )
+
+
+def mixed_runs(prog: Program) -> int:
+    """Runs (a PE column's step) whose enabled PEs target two or more banks: entries of several kernels of
+    one input neuron (a merged schedule's, :mod:`ernn.export.csb_merge`)."""
+    g = prog.grid
+    bank = np.where(prog.enable, prog.bank, -1).reshape(-1, prog.steps, g.p, g.q)
+    hi, lo = bank.max(axis=2), np.where(bank < 0, BANKS, bank).min(axis=2)
+    return int(((hi >= 0) & (hi != lo)).sum())
 
 
 def shared_input_cycles(schedule: cs.Schedule) -> int:

@@ -91,9 +91,13 @@ import numpy.typing as npt
 MODES = ("none", "horizontal", "vertical", "both")
 METHODS = ("flow", "z3", "greedy")
 SCOPES = ("round", "tile_row")
-#: what the balancing counts: "runs" (the array's cost: a kernel column's entries in runs of P, Q runs per
-#: clock, since a PE column shares one input neuron) or "entries" (any P Q entries per clock)
+#: what the balancing counts from the kernel counts alone: "runs" (the array's cost: a kernel column's
+#: entries in runs of P, Q runs per clock, since a PE column shares one input neuron) or "entries" (any P Q
+#: entries per clock)
 UNITS = ("runs", "entries")
+#: runs of one input neuron that may hold entries of up to three vertically adjacent kernels
+#: (:mod:`ernn.export.csb_merge`, which needs the kept columns, not only the counts)
+MERGED = "merged"
 
 Group = tuple[int, int]
 
@@ -168,6 +172,9 @@ class Round:
     flows: dict[tuple[Group, Group], int]
     cycles: int  # 0 in a tile-row schedule: the tile row's cycles are in Schedule.tile_rows
     parts: list[Part] = field(default_factory=list)
+    #: group -> the kept column offsets (0..M-1) of its kernel, in kernel-column order; only a "merged"
+    #: schedule carries them (its runs are per input neuron, so it needs to know which neuron a column is)
+    columns: dict[Group, tuple[int, ...]] = field(default_factory=dict)
 
     def loads(self, grid: Grid) -> dict[Group, int]:
         out = {g: 0 for g in grid.groups()}
@@ -237,7 +244,9 @@ class Schedule:
     def run_loads(self) -> list[dict[Group, int]]:
         """Runs per group between two barriers, as the array runs them (``csb_program.build``): per block
         and kernel column a group computes entries of, ceil(entries / P) runs (its P PEs of a PE column
-        share one input neuron); a group takes ceil(runs / Q) clocks."""
+        share one input neuron); a group takes ceil(runs / Q) clocks. In a "merged" schedule the runs are
+        per input neuron (block column, kept column offset: ``Round.columns``), whichever kernels its
+        entries come from."""
         out = []
         for rounds, _ in self.barriers():
             per: dict[Group, dict[tuple[int, int, int], int]] = {g: {} for g in self.grid.groups()}
@@ -247,7 +256,8 @@ class Schedule:
                     cols, counts = np.unique(part.entries[:, 1], return_counts=True)
                     d = per[part.helper]
                     for c, n in zip(cols.tolist(), counts.tolist(), strict=True):
-                        d[(bi, bj, c)] = d.get((bi, bj, c), 0) + n
+                        key = (-1, bj, r.columns[part.owner][c]) if self.units == MERGED else (bi, bj, c)
+                        d[key] = d.get(key, 0) + n
             out.append({g: sum(-(-n // self.grid.p) for n in d.values()) for g, d in per.items()})
         return out
 
@@ -315,20 +325,46 @@ def block_grid(counts: npt.ArrayLike) -> npt.NDArray[np.int64]:
     return c.reshape(c.shape[0] * c.shape[1], c.shape[2], 2)
 
 
-def tiles(counts: npt.ArrayLike, grid: Grid) -> list[Round]:
-    """The rounds of a matrix, unbalanced (no flows, cycles 0)."""
+def kept_grid(counts: npt.ArrayLike, columns: npt.ArrayLike) -> npt.NDArray[np.bool_]:
+    """(G, BR, BC, M) kept-column masks (``columns[g, i, j, c]``: block (g, i, j) keeps column offset c)
+    -> (G * BR, BC, M), checked against the counts: ValueError naming the first block whose mask does not
+    hold n_b columns."""
     c = block_grid(counts)
+    keep = np.asarray(columns, dtype=bool)
+    if keep.ndim == 4:
+        keep = keep.reshape(keep.shape[0] * keep.shape[1], *keep.shape[2:])
+    if keep.ndim != 3 or keep.shape[:2] != c.shape[:2]:
+        raise ValueError(
+            f"kept columns must be (G, BR, BC, M) for counts of {c.shape[:2]} blocks, got {keep.shape}"
+        )
+    bad = np.argwhere(keep.sum(axis=2) != c[..., 1])
+    if bad.size:
+        i, j = (int(v) for v in bad[0])
+        raise ValueError(
+            f"block (stacked block row {i}, block column {j}): {int(keep[i, j].sum())} kept columns, "
+            f"the counts give {int(c[i, j, 1])}"
+        )
+    return keep
+
+
+def tiles(counts: npt.ArrayLike, grid: Grid, columns: npt.ArrayLike | None = None) -> list[Round]:
+    """The rounds of a matrix, unbalanced (no flows, cycles 0); with ``columns`` (the kept-column masks,
+    :func:`kept_grid`) each round also holds its kernels' kept column offsets (``Round.columns``)."""
+    c = block_grid(counts)
+    keep = None if columns is None else kept_grid(counts, columns)
     rows, cols = c.shape[:2]
     out = []
     for a in range(math.ceil(rows / grid.k)):
         for b in range(math.ceil(cols / grid.l)):
-            blocks, sizes = {}, {}
+            blocks, sizes, kept = {}, {}, {}
             for k, l in grid.groups():  # noqa: E741
                 i, j = a * grid.k + k, b * grid.l + l
                 if i < rows and j < cols:
                     blocks[(k, l)] = (i, j)
                     sizes[(k, l)] = (int(c[i, j, 0]), int(c[i, j, 1]))
-            out.append(Round((a, b), blocks, sizes, {}, 0))
+                    if keep is not None:
+                        kept[(k, l)] = tuple(np.flatnonzero(keep[i, j]).tolist())
+            out.append(Round((a, b), blocks, sizes, {}, 0, columns=kept))
     return out
 
 
@@ -625,6 +661,11 @@ def compile_matrix(
         raise ValueError(f"balancing method must be one of {', '.join(METHODS)}, got {method!r}")
     if scope not in SCOPES:
         raise ValueError(f"balancing scope must be one of {', '.join(SCOPES)}, got {scope!r}")
+    if units == MERGED:
+        raise ValueError(
+            "balancing units 'merged' need the kept columns, not only the counts: "
+            "ernn.export.csb_merge.compile_matrix"
+        )
     if units not in UNITS:
         raise ValueError(f"balancing units must be one of {', '.join(UNITS)}, got {units!r}")
     grid.links(mode)  # validates the mode
@@ -678,21 +719,29 @@ def compile_matrices(
     return out
 
 
-def check_schedule(schedule: Schedule, counts: list[npt.ArrayLike]) -> None:
+def check_schedule(
+    schedule: Schedule, counts: list[npt.ArrayLike], columns: list[npt.ArrayLike] | None = None
+) -> None:
     """ValueError naming the first problem: a kernel entry missing, duplicated or outside its kernel, a part
     on a group that is not the owner or a neighbour in the mode's directions, or a round (a tile row, in a
     tile-row schedule) whose cycles do not cover its largest load; in a tile-row schedule also tile rows
     that do not cover the rounds in order or mix two tile rows, and rounds with cycles of their own; in a
     schedule balanced in runs also a barrier whose cycles do not cover a group's runs
-    (:meth:`Schedule.run_loads`, Q per clock)."""
+    (:meth:`Schedule.run_loads`, Q per clock); a "merged" schedule needs the matrices' kept-column masks
+    (``columns``, :func:`kept_grid`) and is refused when its rounds' kept columns are not theirs."""
     grid = schedule.grid
     allowed = set(grid.links(schedule.mode))
-    expected = [r for c in counts for r in tiles(c, grid)]
+    merged = schedule.units == MERGED
+    if merged and (columns is None or len(columns) != len(counts)):
+        raise ValueError("a schedule balanced in merged runs is checked against its matrices' kept columns")
+    expected = [r for i, c in enumerate(counts) for r in tiles(c, grid, columns[i] if merged else None)]
     if len(expected) != len(schedule.rounds):
         raise ValueError(f"schedule has {len(schedule.rounds)} rounds, the matrices {len(expected)}")
     for idx, (r, want) in enumerate(zip(schedule.rounds, expected, strict=True)):
         if r.sizes != want.sizes or r.blocks != want.blocks:
             raise ValueError(f"round {idx}: blocks or kernel sizes differ from the matrix")
+        if merged and r.columns != want.columns:
+            raise ValueError(f"round {idx}: the kernels' kept columns differ from the matrix")
         seen: dict[Group, npt.NDArray[np.int64]] = {
             g: np.zeros((m, n), dtype=np.int64) for g, (m, n) in r.sizes.items()
         }
@@ -717,16 +766,18 @@ def check_schedule(schedule: Schedule, counts: list[npt.ArrayLike]) -> None:
                     f"round {idx}: kernel of group {g} (block {r.blocks[g]}): entry {bad} computed "
                     f"{int(hits[tuple(bad)])} times"
                 )
-    if schedule.units not in UNITS:
-        raise ValueError(f"schedule units must be one of {', '.join(UNITS)}, got {schedule.units!r}")
-    if schedule.units == "runs" and schedule.scope in SCOPES:
+    if schedule.units not in (*UNITS, MERGED):
+        raise ValueError(
+            f"schedule units must be one of {', '.join((*UNITS, MERGED))}, got {schedule.units!r}"
+        )
+    if schedule.units in ("runs", MERGED) and schedule.scope in SCOPES:
         for idx, (runs, (_, cycles)) in enumerate(
             zip(schedule.run_loads(), schedule.barriers(), strict=True)
         ):
             if cycles * grid.q < max(runs.values()):
                 raise ValueError(
-                    f"barrier {idx}: {cycles} cycles do not cover a group's {max(runs.values())} runs of P "
-                    f"(Q = {grid.q} per clock)"
+                    f"barrier {idx}: {cycles} cycles do not cover a group's {max(runs.values())} "
+                    f"{'merged ' if merged else ''}runs of P (Q = {grid.q} per clock)"
                 )
     if schedule.scope == "round":
         for idx, (load, (_, cycles)) in enumerate(zip(schedule.loads(), schedule.barriers(), strict=True)):
