@@ -6,7 +6,9 @@ and output back-pressure, a reset in the middle of a vector, at one and at sever
 past it in the last output beat must be zero), on Icarus and Verilator; the utilization
 measured by the array's counters (busy PE-slots / (PEs x MAC clocks)) equal to the program's (the schedule
 with one input neuron per PE column: ``csb_program.shared_input_cycles``); and the
-program's elaboration checks naming the group, step and block.
+program's elaboration checks naming the group, step and block. The both-direction case runs a merged
+program (``ernn.export.csb_merge``, per tile row, as ``ernn export`` builds them): PE columns whose runs hold
+entries of two kernels (one input neuron, targets in two banks); the others per-kernel-column runs.
 
 The matrices are random weights projected onto CSB by the training stage (``ernn.train.csb``) and quantized
 by the golden model; the inputs random Q(data) vectors, full scale included. Expected outputs come from the
@@ -167,18 +169,43 @@ def array_params(prog, cfg, folder: Path, elems: int = 1, red_rows: int = 1) -> 
 
 
 def setup(
-    shape, grid, mode, seed, vectors, folder: Path, method: str = "z3", elems: int = 1, red_rows: int = 1
+    shape,
+    grid,
+    mode,
+    seed,
+    vectors,
+    folder: Path,
+    method: str = "z3",
+    elems: int = 1,
+    red_rows: int = 1,
+    units: str = "runs",
 ):
     """Matrix, schedule, program, inputs, golden outputs and the run's configuration, for an array of
-    ``elems`` elements per stream beat reducing ``red_rows`` rows per clock."""
+    ``elems`` elements per stream beat reducing ``red_rows`` rows per clock; ``units`` "runs": the per-round
+    schedule of ``method``, each kernel column in runs of its own; "merged": the per-tile-row merged
+    schedule (max flow), whose program must hold runs of two kernels."""
+    from ernn.export import csb_merge as cm
     from ernn.export import csb_program as cp
     from ernn.export import csb_schedule as cs
     from ernn.golden import csb as gcsb
 
     gates, rows, cols, block, rate = shape
     m, cfg = _matrix(gates, rows, cols, block, rate, seed)
-    sched = cs.compile_matrix(m.counts, cs.Grid(*grid), mode, method)
-    prog = cp.build(m, sched)
+    if units == "merged":
+        # the first matrix from seed, seed + 1, ... on which merging saves a run (on some draws no run is
+        # saved, and then the compiler merges none: the program is the per-kernel-column one)
+        for draw in range(seed, seed + 20):
+            m, cfg = _matrix(gates, rows, cols, block, rate, draw)
+            sched = cm.compile_matrix(m.counts, cm.kept_columns(m), cs.Grid(*grid), mode, "flow", "tile_row")
+            prog = cp.build(m, sched)
+            if cp.mixed_runs(prog):
+                break
+        assert cp.mixed_runs(prog) > 0, (
+            f"seeds {seed}..{draw}: no merged program shares a run between kernels"
+        )
+    else:
+        sched = cs.compile_matrix(m.counts, cs.Grid(*grid), mode, method)
+        prog = cp.build(m, sched)
     rng = np.random.default_rng(seed)
     x = rng.integers(cfg.data.min_int, cfg.data.max_int + 1, size=(vectors, cols))
     x[0] = cfg.data.max_int  # full scale, both signs
@@ -205,24 +232,24 @@ def setup(
     return m, cfg, sched, prog, conf, array_params(prog, cfg, folder, elems, red_rows)
 
 
-# (gates, rows, cols, block, rate), (K, L, P, Q), mode, rows reduced per clock: an LSTM-like stack with a
-# ragged last block row and column, both directions; a single gate with empty blocks, horizontal only, on
-# 1 x 3 groups, two rows reduced per clock; two gates, vertical only, with more group rows than block rows in
-# the last tile row, four rows per clock; the unshared schedule
+# (gates, rows, cols, block, rate), (K, L, P, Q), mode, rows reduced per clock, program: an LSTM-like stack
+# with a ragged last block row and column, both directions, merged runs per tile row; a single gate with
+# empty blocks, horizontal only, on 1 x 3 groups, two rows reduced per clock; two gates, vertical only, with
+# more group rows than block rows in the last tile row, four rows per clock; the unshared schedule
 CASES = [
-    ((4, 20, 12, 8, 0.6), (2, 2, 2, 2), "both", 1),
-    ((1, 32, 32, 4, 0.85), (3, 2, 1, 3), "horizontal", 2),
-    ((2, 16, 28, 8, 0.3), (3, 3, 2, 1), "vertical", 4),
-    ((4, 20, 12, 8, 0.6), (2, 2, 2, 2), "none", 1),
+    ((4, 20, 12, 8, 0.6), (2, 2, 2, 2), "both", 1, "merged"),
+    ((1, 32, 32, 4, 0.85), (3, 2, 1, 3), "horizontal", 2, "runs"),
+    ((2, 16, 28, 8, 0.3), (3, 3, 2, 1), "vertical", 4, "runs"),
+    ((4, 20, 12, 8, 0.6), (2, 2, 2, 2), "none", 1, "runs"),
 ]
 
 
 @pytest.mark.parametrize("sim", rtl_runner.simulators())
-@pytest.mark.parametrize(("shape", "grid", "mode", "red_rows"), CASES)
-def test_ernn_csb_array(sim, shape, grid, mode, red_rows, request, tmp_path) -> None:
+@pytest.mark.parametrize(("shape", "grid", "mode", "red_rows", "units"), CASES)
+def test_ernn_csb_array(sim, shape, grid, mode, red_rows, units, request, tmp_path) -> None:
     seed = seed_for(request.node.nodeid)
     print(f"seed {seed} (set ERNN_SEED to reproduce)")
-    *_, conf, params = setup(shape, grid, mode, seed, 5, tmp_path, red_rows=red_rows)
+    *_, conf, params = setup(shape, grid, mode, seed, 5, tmp_path, red_rows=red_rows, units=units)
     rtl_runner.run(TOPLEVEL, "test_ernn_csb_array", params, sim=sim, config=conf)
 
 
@@ -238,8 +265,10 @@ def test_ernn_csb_array_wide_stream(sim, case, elems, request, tmp_path) -> None
     """ELEMS elements per beat: bit-exact under gaps and back-pressure, the counters as at one per beat."""
     seed = seed_for(request.node.nodeid)
     print(f"seed {seed} (set ERNN_SEED to reproduce)")
-    shape, grid, mode, red_rows = CASES[case]
-    *_, conf, params = setup(shape, grid, mode, seed, 5, tmp_path, elems=elems, red_rows=red_rows)
+    shape, grid, mode, red_rows, units = CASES[case]
+    *_, conf, params = setup(
+        shape, grid, mode, seed, 5, tmp_path, elems=elems, red_rows=red_rows, units=units
+    )
     rtl_runner.run(TOPLEVEL, "test_ernn_csb_array", params, sim=sim, config=conf)
 
 
@@ -294,23 +323,24 @@ def test_ernn_csb_array_reset_mid_vector(sim, elems, red_rows, request, tmp_path
 
 
 #: the SR1-shape measurement: a 1024 x 1024 matrix in 32-blocks at 13x on the paper's engine (8 x 4 groups
-#: of 4 x 4 PEs, 512 PEs), with the unshared and the z3-balanced both-direction schedule
+#: of 4 x 4 PEs, 512 PEs), with the unshared and the z3-balanced both-direction schedule per round, and the
+#: merged both-direction schedule per tile row
 SR1_SHAPE = (1, 1024, 1024, 32, 1.0 - 1.0 / 13.0)
 SR1_GRID = (8, 4, 4, 4)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("sim", rtl_runner.simulators())
-@pytest.mark.parametrize("mode", ["none", "both"])
-def test_ernn_csb_array_sr1_utilization(sim, mode, request, tmp_path) -> None:
+@pytest.mark.parametrize(("mode", "units"), [("none", "runs"), ("both", "runs"), ("both", "merged")])
+def test_ernn_csb_array_sr1_utilization(sim, mode, units, request, tmp_path) -> None:
     """The utilization measured in simulation on the SR1 shape equals the program's (bit-exact outputs,
     no gaps: the vector period is array_cycles); ``bench/bench_csb_array.py --rtl`` prints the figures."""
     from ernn.export import csb_program as cp
 
     seed = seed_for(request.node.nodeid)
-    _, _, sched, prog, conf, params = setup(SR1_SHAPE, SR1_GRID, mode, seed, 2, tmp_path)
+    _, _, sched, prog, conf, params = setup(SR1_SHAPE, SR1_GRID, mode, seed, 2, tmp_path, units=units)
     print(
-        f"seed {seed}: {mode}: schedule utilization {sched.utilization:.4f}, {sched.cycles} MAC clocks; "
+        f"seed {seed}: {mode} ({units}): schedule utilization {sched.utilization:.4f}, {sched.cycles} MAC clocks; "
         f"with one input neuron per PE column {prog.utilization:.4f}, {prog.steps}"
     )
     conf |= {"p_gap": 0.0, "p_stall": 0.0, "period": cp.array_cycles(prog)}
