@@ -18,11 +18,11 @@ the one of the same shape with block-circulant structure at k (:func:`controller
   Padding rows and columns hold no kernel, so they compute and meet zeros.
 * **The grid** (:func:`engine_grid`): ``--lanes`` PEs (a power of two) as K x L groups of P x Q PEs, the
   factors of two dealt to K, P, Q, L in turn (512: the paper's 8 x 4 groups of 4 x 4; 16: 2 x 2 of 2 x 2).
-  Every job's matrix is scheduled on it (:func:`ernn.export.csb_schedule.compile_matrix`, both sharing
-  directions, the exact max-flow solver, balanced per tile row: the only barrier the array has, 97 %
-  utilization on random SR1 kernels against 81 % per round, docs/csb.md) and compiled into the group
-  array's program (:mod:`ernn.export.csb_program`: the PEs of a PE column share one input neuron, which
-  takes the SR1 figure to 72 %).
+  Every job's matrix is scheduled on it in merged runs (:func:`ernn.export.csb_merge.compile_matrix`, both
+  sharing directions, the exact max-flow solver, balanced per tile row: the only barrier the array has) and
+  compiled into the group array's program (:mod:`ernn.export.csb_program`: the PEs of a PE column share one
+  input neuron, and a run may hold the entries of up to three vertically adjacent kernels of that neuron;
+  SR1 random kernels at 13x on 512 PEs: 88.9 % utilization, docs/csb.md).
 
 The unit instantiates one ``ernn_csb_array`` per job (its program ``mem/csb_jNN_*.mem``); the header carries
 the table of their sizes (:func:`unit_table_lines`, ``ERNN_CSB_UNIT_TABLE``) and ``define
@@ -39,6 +39,7 @@ from pathlib import Path
 import numpy as np
 
 from ernn.export import csb as ecsb
+from ernn.export import csb_merge as cm
 from ernn.export import csb_program as cp
 from ernn.export import csb_schedule as cs
 from ernn.export import layout  # the cell images' layout and packing, shared with block-circulant
@@ -169,7 +170,7 @@ def unit_jobs(
     out = []
     for job in all_jobs(controller_shape(net.info)):
         matrix = job_matrix(net, job)
-        schedule = cs.compile_matrix(matrix.counts, grid, mode, method, scope)
+        schedule = cm.compile_matrix(matrix.counts, cm.kept_columns(matrix), grid, mode, method, scope)
         out.append(UnitJob(job, matrix, cp.build(matrix, schedule)))
     return out
 
