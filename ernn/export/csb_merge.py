@@ -220,9 +220,9 @@ def _assign(
     total = sum(supply.values())
     if not total:
         return {}, 0
-    home: dict[Group, int] = {}
+    home: dict[Group, int] = {}  # every class on its first executor: feasible, an upper bound
     for o, v in supply.items():
-        home[o[0]] = home.get(o[0], 0) + v
+        home[execs[o][0]] = home.get(execs[o][0], 0) + v
     lo, hi = -(-total // (len(groups) * q)), -(-max(home.values()) // q)
     while lo < hi:
         mid = (lo + hi) // 2

@@ -33,6 +33,9 @@ when the compiler balanced runs (``units`` "runs", the default: it moves whole r
 it counted); at least them when it balanced entries (any P Q entries in a clock), equal with P = 1. The
 array follows the program, and the measured utilization (busy PE-cycles / (PEs x MAC cycles)) equals
 ``Program.utilization`` exactly; ``bench/bench_csb_schedule.py`` measures both balancings side by side.
+A "merged" schedule (:mod:`ernn.export.csb_merge`) is cut by input neuron instead of kernel column: a run
+then holds one neuron's entries of up to three vertically adjacent kernels (targets in different banks),
+which the array executes as any other run. :func:`check_program` checks every program against its matrix.
 
 Memory images (``$readmemh``, one word per line, hex; word ``group * STEPS + step``, group = k L + l; PE
 ``p * Q + q`` in the least significant field first):

@@ -12,7 +12,9 @@ entries P at a time: a *run* (at most P entries of one column of one kernel) tak
 and a group runs Q runs per clock. ``units`` "runs" (the default) balances these: a kernel of m x n entries
 is n ceil(m / P) runs, a load of w runs takes ceil(w / Q) cycles, and the parts are whole runs
 (:func:`_kernel_runs`), so the cycles are exactly what ``ernn.export.csb_program.build``'s program takes.
-``units`` "entries" balances entries as if any P Q of them fitted a clock (ceil(w / (P Q)) cycles for w
+``units`` "merged" (:mod:`ernn.export.csb_merge`, which needs the kernels' kept columns) lets one run hold
+an input neuron's entries of up to three vertically adjacent kernels. ``units`` "entries" balances entries
+as if any P Q of them fitted a clock (ceil(w / (P Q)) cycles for w
 entries); the array then needs more clocks wherever P > 1 (a part cuts a column into partial runs, a
 column's last run is partly empty): on SR1 at 13x and 512 PEs 1,657 against 1,409 per tile row
 (docs/csb.md).
