@@ -96,6 +96,25 @@ def test_a_chain_of_luts_between_registers(depth):
     assert "longest_through_dsp" not in report and report["dsp_stages"] == 0
 
 
+def test_deepest_registers_lists_one_path_per_register_deepest_first():
+    """Three registers (one of two bits) at depths 5, 3 and 1: each listed once with its own path."""
+    m = Net()
+    q = m.bit("src")
+    m.ff("start", m.bit(), q)
+    m.ff("a0", lut_chain(m, q, 5, "a"), m.bit("acc[0]"))
+    m.ff("a1", lut_chain(m, q, 4, "b"), m.bit("acc[1]"))  # the same register, shallower bit
+    m.ff("f", lut_chain(m, q, 3, "c"), m.bit("flag"))
+    m.ff("g", lut_chain(m, q, 1, "d"), m.bit("ready"))
+    report = ld.analyse(design(m), "top", registers=3)
+    listed = [(p["end"]["net"], p["logic_levels"]) for p in report["deepest_registers"]]
+    assert listed == [("acc[0]", 5), ("flag", 3), ("ready", 1)]
+    assert [c["cell"] for c in report["deepest_registers"][1]["path"]] == ["c_lut0", "c_lut1", "c_lut2"]
+    # fewer registers than asked: every one a path reaches ("start"'s D is driven by nothing); none asked: no list
+    assert len(ld.analyse(design(m), "top", registers=10)["deepest_registers"]) == 3
+    assert "deepest_registers" not in ld.analyse(design(m), "top")
+    assert any("-> flag" in line for line in ld.summary_lines(report))
+
+
 def test_paths_cross_module_boundaries_and_each_instance_counts():
     # sub: in -> 2 LUTs -> out (combinational), used twice in series between two registers: 4 levels
     sub = Net()

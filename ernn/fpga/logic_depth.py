@@ -314,15 +314,17 @@ def _add(a: tuple[int, ...], b: tuple[int, ...]) -> tuple[int, ...]:
 Result = tuple[tuple[int, ...], int, list[tuple[int, int, int]], tuple[int, ...], tuple[int, ...]]
 
 
-def longest(
-    leaves: list[Leaf], timings: list[Timing], key: Callable[[tuple[int, ...]], tuple[int, ...]]
-) -> Result | None:
-    """Longest register-to-register path under ``key`` (a linear order on stage vectors).
+#: bit -> (deepest stage vector arriving there, (driving cell, previous bit or -1 at a start))
+Arrivals = dict[int, tuple[tuple[int, ...], tuple[int, int] | None]]
 
-    Returns (stage vector, index of the end cell, the path as (bit, driving cell index, previous bit or
-    -1 at the start) from start to end, the stages inside the start cell, the stages inside the end
-    cell) or None for a design without one. Arrival times are propagated through the arcs in
-    topological order (Kahn); a combinational loop is an error that names a cell on it.
+
+def arrivals(
+    leaves: list[Leaf], timings: list[Timing], key: Callable[[tuple[int, ...]], tuple[int, ...]]
+) -> Arrivals:
+    """The deepest arrival under ``key`` at every bit, with the bit it came from.
+
+    Arrival times are propagated through the arcs in topological order (Kahn); a combinational loop is
+    an error that names a cell on it.
     """
     driver_arcs: dict[int, list[tuple[int, int]]] = {}  # bit -> [(cell, arc index)]
     arrival: dict[int, tuple[tuple[int, ...], tuple[int, int] | None]] = {}
@@ -369,17 +371,24 @@ def longest(
     if done != len(pending):
         stuck = next(arc for arc, n in pending.items() if n > 0)
         raise RuntimeError(f"combinational loop through {leaves[stuck[0]].name} ({leaves[stuck[0]].type})")
-    best_end: tuple[tuple[int, ...], int, int] | None = None
+    return arrival
+
+
+def path_ends(
+    timings: list[Timing], arrival: Arrivals
+) -> Iterator[tuple[tuple[int, ...], int, int, tuple[int, ...]]]:
+    """Every path end that a path reaches: (total stage vector, end cell, end bit, stages inside the end)."""
     for ci, t in enumerate(timings):
         for bit, _pin, post in t.ends:
             a = arrival.get(bit)
             if a is not None:
-                total = _add(a[0], post)
-                if best_end is None or key(total) > key(best_end[0]):
-                    best_end = (total, ci, bit, post)
-    if best_end is None:
-        return None
-    total, end_cell, bit, post = best_end
+                yield _add(a[0], post), ci, bit, post
+
+
+def _result(
+    arrival: Arrivals, total: tuple[int, ...], end_cell: int, bit: int, post: tuple[int, ...]
+) -> Result:
+    """The path into one end, traced back through the arrivals."""
     chain: list[tuple[int, int, int]] = []
     while True:
         vec, pred = arrival[bit]
@@ -393,15 +402,79 @@ def longest(
     return total, end_cell, chain, vec, post
 
 
-def analyse(netlist: dict[str, Any], top: str = "ernn_top") -> dict[str, Any]:
-    """The logic depth report of a netlist: the longest path by LUT levels and by logic levels."""
+def longest(
+    leaves: list[Leaf], timings: list[Timing], key: Callable[[tuple[int, ...]], tuple[int, ...]]
+) -> Result | None:
+    """Longest register-to-register path under ``key`` (a linear order on stage vectors).
+
+    Returns (stage vector, index of the end cell, the path as (bit, driving cell index, previous bit or
+    -1 at the start) from start to end, the stages inside the start cell, the stages inside the end
+    cell) or None for a design without one.
+    """
+    arrival = arrivals(leaves, timings, key)
+    best = max(path_ends(timings, arrival), key=lambda e: key(e[0]), default=None)
+    return None if best is None else _result(arrival, *best)
+
+
+def _register_name(net: str) -> str:
+    """A register's name without its bit index: ``u.full_reg[3]`` -> ``u.full_reg``."""
+    return re.sub(r"\[\d+\]$", "", net)
+
+
+def deepest_registers(
+    netlist: dict[str, Any],
+    top: str,
+    leaves: list[Leaf],
+    timings: list[Timing],
+    key: Callable[[tuple[int, ...]], tuple[int, ...]],
+    count: int,
+) -> list[Result]:
+    """The deepest path into each of the ``count`` deepest registers (a register: all bits of one name).
+
+    The longest path alone hides the paths behind it: once it is cut, the next one decides the clock.
+    This lists one path per end register, deepest first, so a change can be judged by what it leaves.
+    """
+    arrival = arrivals(leaves, timings, key)
+    ends = sorted(path_ends(timings, arrival), key=lambda e: key(e[0]), reverse=True)
+    # end nets are named in batches: naming every end of a large design is slow
+    picked: dict[str, tuple] = {}
+    start = 0
+    batch = max(256, 32 * count)
+    while len(picked) < count and start < len(ends):
+        chunk = ends[start : start + batch]
+        start += batch
+        out_bits = {e[2]: [b for bits in leaves[e[1]].outputs.values() for b in _bits(bits)] for e in chunk}
+        names = net_names(
+            netlist, top, {b for bits in out_bits.values() for b in bits} | {e[2] for e in chunk}
+        )
+        for e in chunk:
+            outs = [names[b] for b in out_bits[e[2]] if b in names]
+            name = _register_name(outs[0] if outs else names.get(e[2], leaves[e[1]].name))
+            if name not in picked:
+                picked[name] = e
+                if len(picked) == count:
+                    break
+    return [_result(arrival, *e) for e in picked.values()]
+
+
+def analyse(netlist: dict[str, Any], top: str = "ernn_top", registers: int = 0) -> dict[str, Any]:
+    """The logic depth report of a netlist: the longest path by LUT levels and by logic levels.
+
+    With ``registers`` > 0 it also lists the deepest path (by logic levels) into each of that many
+    deepest end registers (``deepest_registers``).
+    """
     leaves = list(flatten(netlist, top))
     timings = [timing_of(leaf) for leaf in leaves]
     by_lut = longest(leaves, timings, lambda v: (v[0], sum(v)))
     by_logic = longest(leaves, timings, lambda v: (sum(v), v[0]))
     # a combinational DSP stage is slow (a multiply) whatever the LUT count: its deepest path apart
     by_dsp = longest(leaves, timings, lambda v: (v[3], sum(v)))
-    results = [r for r in (by_lut, by_logic, by_dsp) if r is not None]
+    per_register = (
+        deepest_registers(netlist, top, leaves, timings, lambda v: (sum(v), v[0]), registers)
+        if registers
+        else []
+    )
+    results = [r for r in (by_lut, by_logic, by_dsp, *per_register) if r is not None]
     report: dict[str, Any] = {
         "primitives": len(leaves),
         "stages": list(STAGES),
@@ -453,11 +526,13 @@ def analyse(netlist: dict[str, Any], top: str = "ernn_top") -> dict[str, Any]:
     report["dsp_stages"] = by_dsp[0][3] if by_dsp else 0
     if by_dsp and by_dsp[0][3]:
         report["longest_through_dsp"] = describe(by_dsp)
+    if registers:
+        report["deepest_registers"] = [describe(r) for r in per_register]
     return report
 
 
-def analyse_file(path: str | Path, top: str = "ernn_top") -> dict[str, Any]:
-    return analyse(json.loads(Path(path).read_text()), top)
+def analyse_file(path: str | Path, top: str = "ernn_top", registers: int = 0) -> dict[str, Any]:
+    return analyse(json.loads(Path(path).read_text()), top, registers)
 
 
 def summary_lines(report: dict[str, Any]) -> list[str]:
@@ -482,19 +557,38 @@ def summary_lines(report: dict[str, Any]) -> list[str]:
         lines.append(
             f"  to   {p['end']['net']} ({p['end']['type']} {p['end']['cell']}, pin {p['end']['pin']})"
         )
+    if report.get("deepest_registers"):
+        lines.append(
+            "deepest path into each register (logic levels: LUT + CARRY + MUXF + DSP, start -> end):"
+        )
+        for p in report["deepest_registers"]:
+            lv = p["levels"]
+            lines.append(
+                f"  {p['logic_levels']:3d} ({lv['lut']} + {lv['carry']} + {lv['muxf']} + {lv['dsp']})"
+                f"  {_register_name(p['start']['net'])} -> {_register_name(p['end']['net'])}"
+            )
     return lines
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m ernn.fpga.logic_depth NETLIST [--top T] [--json OUT]``: analyse a netlist Yosys wrote."""
+    """``python -m ernn.fpga.logic_depth NETLIST [--top T] [--json OUT] [--registers N]``: analyse a netlist Yosys wrote."""
     import argparse
 
     ap = argparse.ArgumentParser(description=main.__doc__)
     ap.add_argument("netlist", type=Path, help="write_json output of a synth_xilinx run (netlist.json)")
     ap.add_argument("--top", default="ernn_top")
     ap.add_argument("--json", type=Path, help="write the report here")
+    ap.add_argument(
+        "--registers",
+        type=int,
+        default=0,
+        metavar="N",
+        help="also list the deepest path into each of the N deepest registers (what is left once the longest is cut)",
+    )
     args = ap.parse_args(argv)
-    report = analyse_file(args.netlist, args.top)
+    if args.registers < 0:
+        ap.error(f"--registers must be >= 0 (got {args.registers})")
+    report = analyse_file(args.netlist, args.top, args.registers)
     print("\n".join(summary_lines(report)))
     if args.json:
         args.json.write_text(json.dumps(report, indent=2) + "\n")
