@@ -1,4 +1,4 @@
-"""Merged runs: the CSB balancing compiler when one run of the group array holds entries of two kernels.
+"""Merged runs: the CSB balancing compiler when one run of the group array holds entries of several kernels.
 
 What the group array executes (``rtl/ernn_csb_array.v``, ``ernn_csb_group.v``, ``ernn_csb_pe.v``)
 --------------------------------------------------------------------------------------------------
@@ -132,9 +132,9 @@ def chain_runs(m: tuple[int, ...], p: int, window: int = WINDOW) -> tuple[tuple[
     return tuple(tuple(r) for r in runs)
 
 
-#: one piece of a planned run: (owner, its first kernel row, entries, kernel column, input neuron (block
-#: column, kept column offset)); the piece is rows first .. first + entries - 1 of that kernel column
-Piece = tuple[Group, int, int, int, tuple[int, int]]
+#: one piece of a planned run: (owner, its first kernel row, entries, kernel column): rows first ..
+#: first + entries - 1 of that column of the owner's kernel
+Piece = tuple[Group, int, int, int]
 #: one planned run: (its round's index in the barrier's stretch, its pieces)
 Run = tuple[int, tuple[Piece, ...]]
 
@@ -149,9 +149,6 @@ def _plan(rounds: list[cs.Round], grid: cs.Grid, window: int) -> dict[Owners, li
         for l in range(grid.l):  # noqa: E741
             col = [(k, l) for k in range(grid.k)]
             present = [g for g in col if g in rank]
-            if not present:
-                continue
-            bj = r.blocks[present[0]][1]
             for c in sorted({c for g in present for c in rank[g]}):
                 m = tuple(r.sizes[g][0] if g in rank and c in rank[g] else 0 for g in col)
                 used = [0] * grid.k  # rows of each kernel's column c handed out so far
@@ -159,7 +156,7 @@ def _plan(rounds: list[cs.Round], grid: cs.Grid, window: int) -> dict[Owners, li
                     pieces = []
                     for k, n in run:
                         g = col[k]
-                        pieces.append((g, used[k], n, rank[g][c], (bj, c)))
+                        pieces.append((g, used[k], n, rank[g][c]))
                         used[k] += n
                     out.setdefault(tuple(pc[0] for pc in pieces), []).append((ri, tuple(pieces)))
     return out
