@@ -167,7 +167,41 @@ endgenerate
 
 // full flags: set by the writes that complete a block, cleared when the feeder reads it
 reg [DEPTH-1:0] full_reg;
-integer w;
+
+// the blocks whose completing write (slot 3) comes this clock, decoded block by block against
+// constants: set at a variable index (set_vec[wr_blk] = 1), Yosys 0.23 built a 32-bit bounds
+// compare, 8 CARRY4 in front of every flag, the design's longest path (docs/performance.md)
+reg [DEPTH-1:0] set_vec;
+integer sw;
+integer sd;
+
+always @* begin
+    set_vec = {DEPTH{1'b0}};
+    for (sd = 0; sd < DEPTH; sd = sd + 1) begin
+        for (sw = 0; sw < WR_LANES; sw = sw + 1) begin
+            if (wr_en[sw] && wr_slot[2*sw +: 2] == 2'd3
+                    && {{(32-ADDR_W){1'b0}}, wr_blk[sw*ADDR_W +: ADDR_W]} == sd) begin
+                set_vec[sd] = 1'b1;
+            end
+        end
+    end
+end
+
+// the block the feeder reads this clock, one-hot (cleared at the clock edge)
+reg [DEPTH-1:0] clr_vec;
+integer cd;
+
+always @* begin
+    clr_vec = {DEPTH{1'b0}};
+    for (cd = 0; cd < DEPTH; cd = cd + 1) begin
+        if (rd_en && {{(32-ADDR_W){1'b0}}, rd_blk} == cd) begin
+            clr_vec[cd] = 1'b1;
+        end
+    end
+end
+
+// the flags' next values (set by this clock's completing writes, before the feeder's clear)
+wire [DEPTH-1:0] full_wr = full_reg | set_vec;
 
 generate
 for (v = 0; v < WR_LANES; v = v + 1) begin : g_full
@@ -178,17 +212,6 @@ endgenerate
 // the flags' next values at the three blocks the read address can hold next clock
 // (a read clears its block; the writer never completes a block that is full, so the two
 // never meet, and the clear wins as in full_reg below)
-reg [DEPTH-1:0] set_vec;
-integer sw;
-
-always @* begin
-    set_vec = {DEPTH{1'b0}};
-    for (sw = 0; sw < WR_LANES; sw = sw + 1) begin
-        if (wr_en[sw] && wr_slot[2*sw +: 2] == 2'd3) begin
-            set_vec[wr_blk[sw*ADDR_W +: ADDR_W]] = 1'b1;
-        end
-    end
-end
 
 // rd_blk + 1; past the last block (DEPTH not a power of two) the read address wraps to 0 instead
 localparam integer DEPTH_I = DEPTH;
@@ -198,9 +221,9 @@ wire inc_ok = inc_blk < DEPTH_A;
 wire [ADDR_W-1:0] inc_addr = inc_ok ? inc_blk[ADDR_W-1:0] : {ADDR_W{1'b0}};
 wire rd_zero = rd_blk == {ADDR_W{1'b0}};
 
-wire next_same = !rd_en && (full_reg[rd_blk] || set_vec[rd_blk]);
-wire next_inc = inc_ok && (full_reg[inc_addr] || set_vec[inc_addr]);
-wire next_zero = !(rd_en && rd_zero) && (full_reg[0] || set_vec[0]);
+wire next_same = !rd_en && full_wr[rd_blk];
+wire next_inc = inc_ok && full_wr[inc_addr];
+wire next_zero = !(rd_en && rd_zero) && full_wr[0];
 
 reg full_same_reg;
 reg full_inc_reg;
@@ -240,13 +263,9 @@ end
 // synthesis translate_on
 
 always @(posedge clk) begin
-    for (w = 0; w < WR_LANES; w = w + 1) begin
-        if (wr_en[w] && wr_slot[2*w +: 2] == 2'd3) begin
-            full_reg[wr_blk[w*ADDR_W +: ADDR_W]] <= 1'b1;
-        end
-    end
+    // a read never meets a completing write of its block (above); the clear wins regardless
+    full_reg <= full_wr & ~clr_vec;
     if (rd_en) begin
-        full_reg[rd_blk] <= 1'b0;
         rd_bank_reg <= bank_of(rd_blk);
     end
 

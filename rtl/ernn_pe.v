@@ -36,7 +36,8 @@ E-RNN toolkit: block-circulant matrix-vector processing element (FFT -> complex 
  * clocks, so a job takes ceil(rows (K/2+1) / P) read_count clocks of MAC issue (ideal:
  * ceil(rows (K/2+1) read_count / P)). Finished units are rounded half-up and saturated
  * symmetrically to Q(IFFT_W, I) (R2, point ifft_in), collected in order by a gearbox of
- * K/2 + P entries and passed to the IFFT (initiation interval 1) a row block at a time.
+ * K/2 + P entries (P entries held in place when P is a multiple of K/2 + 1) and passed to the
+ * IFFT (initiation interval 1) a row block at a time.
  * With N_IFFT > 1 there are N_IFFT IFFTs side by side: the gearbox hands them up to
  * N_IFFT whole row blocks per clock (as many as it holds, never past a job's last row, so
  * that a beat belongs to one job), all IFFTs advance together (one tvalid, one enable), and
@@ -355,6 +356,7 @@ wire [BIN_W-1:0] next_off = off_step >= BINS_B ? off_wrapped : off_step[BIN_W-1:
 
 genvar g;
 genvar o;
+genvar hb;
 
 always @(posedge clk) begin
     if (fft_m_valid) begin
@@ -537,15 +539,27 @@ round_reg_inst (
 
 // ---------------------------------------------------------------------------------------
 // gearbox: rounds of P units in, row blocks of BINS bins out, in unit order
+//
+// Two forms, the same clocks and the same rows (which rows leave when, and when a round lands,
+// are decided by the fill count alone):
+// * P not a multiple of BINS: a shift register of CAP entries; the emitted rows leave by
+//   shifting the rest down, and a round lands behind what is held (at one of BINS offsets);
+// * P a multiple of BINS (LANDINGS = 1): a round lands only in an empty gearbox, so it is
+//   held where it landed (each entry loads from its own lane, no mux) and a pointer hands
+//   its rows on, EMIT_MAX at a time. The shift form cost every entry an (EMIT_MAX + 2)-way
+//   mux, about 2 LUTs per bit: most of the PE's own LUTs at SR1's P = 1,152 (docs/pe.md).
 
-reg [IFFT_W-1:0] gb_re_reg [0:CAP-1];
-reg [IFFT_W-1:0] gb_im_reg [0:CAP-1];
-reg gb_last_reg [0:CAP-1];           // set on a job's final unit
-reg [FILL_W-1:0] gb_fill_reg;
+reg [FILL_W-1:0] gb_fill_reg;        // units held and not yet handed on
 
 wire ifft_s_ready;
 
-// the row blocks that leave this clock when the IFFTs take them: rows 0, 1, .. of the gearbox
+// the rows of the emission window (the next EMIT_MAX rows), row g as the IFFT takes it:
+// bin o's {im, re} at [g BINS 2 IFFT_W + 2 o IFFT_W +: 2 IFFT_W]; and which of them ends a job
+localparam ROW_W = BINS * 2 * IFFT_W;
+wire [EMIT_MAX*ROW_W-1:0] gb_window;
+wire [EMIT_MAX-1:0] gb_row_last;
+
+// the row blocks that leave this clock when the IFFTs take them: rows 0, 1, .. of the window
 // while whole, at most EMIT_MAX, ending at a job's last row (a beat belongs to one job)
 reg [ROWS_OUT_W-1:0] gb_rows;
 reg [FILL_W-1:0] gb_take;           // gb_rows * BINS entries
@@ -562,8 +576,8 @@ always @* begin
         if (!gb_stop && {{(32-FILL_W){1'b0}}, gb_fill_reg} >= e * BINS) begin
             gb_rows = e[ROWS_OUT_W-1:0];
             gb_take = gb_take + BINS_FILL;
-            gb_beat_last = gb_last_reg[e*BINS - 1];
-            gb_stop = gb_last_reg[e*BINS - 1];
+            gb_beat_last = gb_row_last[e - 1];
+            gb_stop = gb_row_last[e - 1];
         end else begin
             gb_stop = 1'b1;
         end
@@ -582,32 +596,7 @@ wire [31:0] gb_rows_i = {{(32-ROWS_OUT_W){1'b0}}, gb_rows};
 
 assign mac_en = !r_valid || gb_accept;
 
-integer n;
-integer d;
-integer f;
-
 always @(posedge clk) begin
-    for (n = 0; n < CAP; n = n + 1) begin
-        // the emitted rows leave: entry n takes entry n + gb_rows BINS
-        for (f = 1; f <= EMIT_MAX; f = f + 1) begin
-            if (gb_emit && gb_rows_i == f && n + f * BINS < CAP) begin
-                gb_re_reg[n] <= gb_re_reg[n + f * BINS < CAP ? n + f * BINS : 0];
-                gb_im_reg[n] <= gb_im_reg[n + f * BINS < CAP ? n + f * BINS : 0];
-                gb_last_reg[n] <= gb_last_reg[n + f * BINS < CAP ? n + f * BINS : 0];
-            end
-        end
-        // entry n takes lane i = n - d when the round lands at base d; an accepted round always
-        // lands at d < BINS (d = 0 when P is a multiple of BINS: LANDINGS), so each entry chooses
-        // among at most BINS lanes (not P): the muxes grow as CAP * BINS, linear in P
-        for (d = 0; d < LANDINGS; d = d + 1) begin
-            if (gb_accept && gb_base_i == d && n - d >= 0 && n - d < P && n - d < r_count_i) begin
-                gb_re_reg[n] <= r_re[(n - d >= 0 && n - d < P ? n - d : 0)*IFFT_W +: IFFT_W];
-                gb_im_reg[n] <= r_im[(n - d >= 0 && n - d < P ? n - d : 0)*IFFT_W +: IFFT_W];
-                gb_last_reg[n] <= r_last && n - d == r_count_i - 1;
-            end
-        end
-    end
-
     gb_fill_reg <= gb_base + (gb_accept ? r_count : {FILL_W{1'b0}});
 
     // synthesis translate_off
@@ -622,6 +611,105 @@ always @(posedge clk) begin
         gb_fill_reg <= {FILL_W{1'b0}};
     end
 end
+
+generate
+if (LANDINGS == 1) begin : g_gb_hold
+    // rows per round and the window positions of a round (the pointer's range)
+    localparam integer RROWS = P / BINS;
+    localparam integer NQ = (RROWS + EMIT_MAX - 1) / EMIT_MAX;
+    localparam PTR_W = NQ > 1 ? $clog2(NQ) : 1;
+
+    reg [IFFT_W-1:0] hold_re_reg [0:P-1];
+    reg [IFFT_W-1:0] hold_im_reg [0:P-1];
+    reg hold_last_reg;               // the held round is its job's last
+    reg [PTR_W-1:0] ptr_reg;         // window position: rows ptr EMIT_MAX ..
+
+    integer h;
+
+    always @(posedge clk) begin
+        // a round lands only when the gearbox empties this clock: it replaces the held one whole
+        if (gb_accept) begin
+            for (h = 0; h < P; h = h + 1) begin
+                hold_re_reg[h] <= r_re[h*IFFT_W +: IFFT_W];
+                hold_im_reg[h] <= r_im[h*IFFT_W +: IFFT_W];
+            end
+            hold_last_reg <= r_last;
+            ptr_reg <= {PTR_W{1'b0}};
+        end else if (gb_emit) begin
+            // every emission but a round's last hands on EMIT_MAX rows
+            ptr_reg <= ptr_reg + 1'b1;
+        end
+        if (rst) begin
+            hold_last_reg <= 1'b0;
+            ptr_reg <= {PTR_W{1'b0}};
+        end
+    end
+
+    for (g = 0; g < EMIT_MAX; g = g + 1) begin : g_win
+        // window row g is round row q EMIT_MAX + g at pointer q (zeros past the round's rows)
+        wire [NQ*ROW_W-1:0] cand;
+        for (o = 0; o < NQ; o = o + 1) begin : g_cand
+            localparam integer ROW = o * EMIT_MAX + g;
+            for (hb = 0; hb < BINS; hb = hb + 1) begin : g_bin
+                assign cand[o*ROW_W + 2*hb*IFFT_W +: IFFT_W] =
+                    ROW < RROWS ? hold_re_reg[ROW < RROWS ? ROW*BINS + hb : 0] : {IFFT_W{1'b0}};
+                assign cand[o*ROW_W + (2*hb+1)*IFFT_W +: IFFT_W] =
+                    ROW < RROWS ? hold_im_reg[ROW < RROWS ? ROW*BINS + hb : 0] : {IFFT_W{1'b0}};
+            end
+        end
+        ernn_sel #(.N(NQ), .W(ROW_W), .SEL_W(PTR_W))
+        win_sel_inst (.in(cand), .sel(ptr_reg), .out(gb_window[g*ROW_W +: ROW_W]));
+        // the held round's last unit is the last unit held: window row g ends the job when the
+        // fill ends with it
+        localparam integer ROW_END = (g + 1) * BINS;
+        assign gb_row_last[g] = hold_last_reg && {{(32-FILL_W){1'b0}}, gb_fill_reg} == ROW_END;
+    end
+
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire unused_hold = &{1'b0, gb_base_i, r_count_i, gb_rows_i};
+    /* verilator lint_on UNUSEDSIGNAL */
+end else begin : g_gb_shift
+    reg [IFFT_W-1:0] gb_re_reg [0:CAP-1];
+    reg [IFFT_W-1:0] gb_im_reg [0:CAP-1];
+    reg gb_last_reg [0:CAP-1];           // set on a job's final unit
+
+    integer n;
+    integer d;
+    integer f;
+
+    always @(posedge clk) begin
+        for (n = 0; n < CAP; n = n + 1) begin
+            // the emitted rows leave: entry n takes entry n + gb_rows BINS
+            for (f = 1; f <= EMIT_MAX; f = f + 1) begin
+                if (gb_emit && gb_rows_i == f && n + f * BINS < CAP) begin
+                    gb_re_reg[n] <= gb_re_reg[n + f * BINS < CAP ? n + f * BINS : 0];
+                    gb_im_reg[n] <= gb_im_reg[n + f * BINS < CAP ? n + f * BINS : 0];
+                    gb_last_reg[n] <= gb_last_reg[n + f * BINS < CAP ? n + f * BINS : 0];
+                end
+            end
+            // entry n takes lane i = n - d when the round lands at base d; an accepted round always
+            // lands at d < BINS, so each entry chooses among at most BINS lanes (not P): the muxes
+            // grow as CAP * BINS, linear in P
+            for (d = 0; d < LANDINGS; d = d + 1) begin
+                if (gb_accept && gb_base_i == d && n - d >= 0 && n - d < P && n - d < r_count_i) begin
+                    gb_re_reg[n] <= r_re[(n - d >= 0 && n - d < P ? n - d : 0)*IFFT_W +: IFFT_W];
+                    gb_im_reg[n] <= r_im[(n - d >= 0 && n - d < P ? n - d : 0)*IFFT_W +: IFFT_W];
+                    gb_last_reg[n] <= r_last && n - d == r_count_i - 1;
+                end
+            end
+        end
+    end
+
+    // the window is the gearbox's first EMIT_MAX rows
+    for (g = 0; g < EMIT_MAX; g = g + 1) begin : g_win
+        for (o = 0; o < BINS; o = o + 1) begin : g_bin
+            assign gb_window[g*ROW_W + 2*o*IFFT_W +: IFFT_W] = gb_re_reg[g*BINS + o];
+            assign gb_window[g*ROW_W + (2*o+1)*IFFT_W +: IFFT_W] = gb_im_reg[g*BINS + o];
+        end
+        assign gb_row_last[g] = gb_last_reg[(g + 1)*BINS - 1];
+    end
+end
+endgenerate
 
 // ---------------------------------------------------------------------------------------
 // IFFTs and output register: N_IFFT transforms in lockstep (one tvalid, one tready: the same
@@ -640,10 +728,7 @@ for (g = 0; g < N_IFFT; g = g + 1) begin : lane_ifft
     wire [BINS*2*IFFT_W-1:0] ifft_s_data;
 
     if (g < EMIT_MAX) begin : g_row
-        for (o = 0; o < BINS; o = o + 1) begin : gb_out
-            assign ifft_s_data[2*o*IFFT_W +: IFFT_W] = gb_re_reg[g*BINS + o];
-            assign ifft_s_data[(2*o+1)*IFFT_W +: IFFT_W] = gb_im_reg[g*BINS + o];
-        end
+        assign ifft_s_data = gb_window[g*ROW_W +: ROW_W];
     end else begin : g_none
         // the gearbox never holds this row (CAP < N_IFFT BINS): the lane idles on zeros
         assign ifft_s_data = {BINS*2*IFFT_W{1'b0}};

@@ -34,7 +34,7 @@ from ernn.train import trainer as train
 #: what a cached export depends on besides the case (the job matrices, schedule and program images)
 SOURCES = [
     Path(__file__).resolve().parents[2] / "ernn" / "export" / name
-    for name in ("csb.py", "csb_unit.py", "csb_program.py", "csb_schedule.py")
+    for name in ("csb.py", "csb_unit.py", "csb_program.py", "csb_schedule.py", "csb_merge.py")
 ]
 
 
