@@ -3,13 +3,23 @@ DSP and BRAM36, calibrated on Yosys runs of the one-MAC engine ``rtl/ernn_csb_en
 
 Cycles
 ------
-The MACs are what the workload-balancing compiler (:mod:`ernn.export.csb_schedule`) gives: every matrix of
-every layer (``w_ih``, ``w_hh`` and the projection ``w_hr``) compiled for the grid at the chosen sharing mode
-(none, horizontal, vertical, both) and balancing method, and laid out as the group array runs it
-(:func:`ernn.export.csb_program.shared_input_cycles`: the P PEs of a PE column share one input neuron, so a
-group's entries between two barriers go in runs of P per kernel column, Q runs per clock; the slowest group
-sets each stretch). Around them, per time step (what the circulant model also counts: the
-cell unit and the controller's hand-offs, :mod:`ernn.export.timing`):
+The MACs are the schedule ``ernn export`` builds for the group array (:mod:`ernn.export.csb_unit`): every
+matrix of every layer (``w_ih``, ``w_hh`` and the projection ``w_hr``) compiled for the grid at the chosen
+sharing mode (none, horizontal, vertical, both) in **merged runs** (:mod:`ernn.export.csb_merge`: a run of
+P PEs reads one input neuron and may hold that neuron's entries of up to three vertically adjacent kernels),
+balanced by the exact max flow per tile row (``csb_unit.METHOD``, ``csb_unit.SCOPE``), and counted as
+``csb_program.build`` packs it (:func:`ernn.export.csb_program.shared_input_cycles`: per tile row and group,
+its entries by input neuron in runs of P, Q runs per clock; the slowest group sets each tile row). These
+are the clocks ``bench/bench_csb_schedule.py --units merged`` reports for the same kernels
+(``shared_input_cycles`` of its "tile_row merged flow" rows; ``tests/test_csb_cost.py``). Merged runs need
+the kernels' kept columns, not only their counts (:class:`HwConfig` ``columns``).
+
+``method`` "flow" and "z3" price that schedule (both are exact; the merged compiler balances by max flow
+only, and z3 gives the runs schedule the same cycles). "greedy" has no merged form: it prices the greedy
+runs schedule per round (``units`` "runs", ``scope`` "round"), the schedule this model priced before merged
+runs, kept as the unbalanced-solver baseline; :meth:`HwConfig.build` takes ``units`` and ``scope`` to price
+any other schedule of the compiler. Around the MACs, per time step (what the circulant model also counts:
+the cell unit and the controller's hand-offs, :mod:`ernn.export.timing`):
 
 * per matrix, ``MAC_PIPE`` clocks of multiplier and accumulator pipeline, ``ceil(log2 L)`` clocks of the
   adder tree that reduces a block row's L partial sums, and one clock of rounding (``ernn_round_sat``);
@@ -20,9 +30,10 @@ cell unit and the controller's hand-offs, :mod:`ernn.export.timing`):
   turn: :func:`one_mac_cycles`, which equals ``ernn.export.csb.engine_cycles``).
 
 These overheads are structural assumptions: they are not fitted to the group array
-(``rtl/ernn_csb_array.v``), whose streaming and overlapped reduction ``csb_program.array_cycles`` counts. The kernel sizes come from an exported CSB model (its stored counts)
-or, for a shape, from Gaussian weights projected onto CSB at the shape's rate by the training stage's
-projection (``ernn.train.csb``; :func:`random_counts`), as ``bench/bench_csb_schedule.py`` draws SR1.
+(``rtl/ernn_csb_array.v``), whose streaming and overlapped reduction ``csb_program.array_cycles`` counts.
+The kernels (counts and kept columns) come from an exported CSB model (its stored counts and column
+indices) or, for a shape, from Gaussian weights projected onto CSB at the shape's rate by the training
+stage's projection (``ernn.train.csb``; :func:`random_kernels`), as ``bench/bench_csb_schedule.py`` draws SR1.
 
 Resources
 ---------
@@ -60,8 +71,10 @@ from typing import Any
 import numpy as np
 
 from ernn.dse import cost_model
+from ernn.export import csb_merge as cm
 from ernn.export import csb_program as cprog
 from ernn.export import csb_schedule as cs
+from ernn.export import csb_unit
 from ernn.export.jobs import CELL_LATENCY
 from ernn.export.timing import HANDOFF
 from ernn.golden.formats import NumericsConfig
@@ -278,22 +291,57 @@ def matrix_shapes(shape: ModelShape) -> list[tuple[int, int, int, int]]:
     return out
 
 
+Kernels = tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]
+
+
 @functools.lru_cache(maxsize=16)
-def random_counts(shape: ModelShape, seed: int = 0) -> tuple[np.ndarray, ...]:
-    """Kernel counts (G, BR, BC, 2) of every matrix: Gaussian weights projected onto the shape's CSB
-    structure by the training stage's projection (the pattern, not the values, sets the cycles)."""
+def random_kernels(shape: ModelShape, seed: int = 0) -> Kernels:
+    """(counts, kept columns) of every matrix: (G, BR, BC, 2) kernel counts and (G, BR, BC, M) kept-column
+    masks of Gaussian weights projected onto the shape's CSB structure by the training stage's projection
+    (the pattern, not the values, sets the cycles; the draws of ``bench/bench_csb_schedule.sr1_kernels``)."""
     import torch
 
     from ernn.train import csb as tcsb
 
     params = _csb(shape)
     rng = np.random.default_rng(seed)
-    out = []
+    counts, columns = [], []
     for _, gates, rows, cols in matrix_shapes(shape):
         w = torch.from_numpy(rng.normal(size=(gates, rows, cols)))
         kept = tcsb.project(w, params).numpy() != 0
-        out.append(_counts(kept, params.block))
-    return tuple(out)
+        counts.append(_counts(kept, params.block))
+        columns.append(_columns(kept, params.block))
+    return tuple(counts), tuple(columns)
+
+
+def random_counts(shape: ModelShape, seed: int = 0) -> tuple[np.ndarray, ...]:
+    """Kernel counts (G, BR, BC, 2) of every matrix of :func:`random_kernels`."""
+    return random_kernels(shape, seed)[0]
+
+
+def model_kernels(net: Any) -> Kernels:
+    """(counts, kept columns) of an exported CSB model's matrices (a ``GoldenNetwork`` of CSB layers), in the
+    cost model's order (layer: ``w_ih``, ``w_hh``, ``w_hr``)."""
+    mats = [
+        getattr(layer, n)
+        for layer in net.layers
+        for n in ("w_ih", "w_hh", "w_hr")
+        if getattr(layer, n) is not None
+    ]
+    return tuple(m.counts for m in mats), tuple(cm.kept_columns(m) for m in mats)
+
+
+def _columns(kept: np.ndarray, block: int) -> np.ndarray:
+    """(G, BR, BC, M) kept-column masks of a bool pattern: offset c of a block is kept where the block holds
+    a weight in that column (``csb_merge.kept_columns`` of the stored matrix)."""
+    g, rows, cols = kept.shape
+    br, bc = -(-rows // block), -(-cols // block)
+    out = np.zeros((g, br, bc, block), dtype=bool)
+    for i in range(br):
+        for j in range(bc):
+            b = kept[:, i * block : (i + 1) * block, j * block : (j + 1) * block]
+            out[:, i, j, : b.shape[2]] = b.any(axis=1)
+    return out
 
 
 def _counts(kept: np.ndarray, block: int) -> np.ndarray:
@@ -337,7 +385,10 @@ class HwConfig:
     w_w: int
     acc_w: int
     out_w: int
-    counts: tuple[np.ndarray, ...] | None = None  # kernel counts per matrix (None: random_counts(shape))
+    counts: tuple[np.ndarray, ...] | None = None  # kernel counts per matrix (None: random_kernels(shape))
+    columns: tuple[np.ndarray, ...] | None = None  # their kept-column masks (merged runs need them)
+    units: str = cs.MERGED  # what the compiler balances: merged runs (export's), runs or entries
+    scope: str = csb_unit.SCOPE  # the barrier: tile row (export's) or round
 
     @property
     def lanes(self) -> int:
@@ -359,9 +410,15 @@ class HwConfig:
         mode: str = "both",
         method: str = "z3",
         counts: tuple[np.ndarray, ...] | None = None,
+        columns: tuple[np.ndarray, ...] | None = None,
+        units: str | None = None,
+        scope: str | None = None,
     ) -> HwConfig:
         """From a CSB shape and its formats; ``lanes`` PEs as :func:`grid_for_pes` lays them out unless a
-        ``grid`` is given (its PE count must then be ``lanes``)."""
+        ``grid`` is given (its PE count must then be ``lanes``). The schedule priced is export's (merged
+        runs, max flow, per tile row) for ``method`` "flow" or "z3", the greedy runs schedule per round for
+        "greedy" (module doc), unless ``units`` / ``scope`` say otherwise. ``counts`` (and, for merged runs,
+        their kept ``columns``) are the model's kernels; without them, :func:`random_kernels` of the shape."""
         _csb(shape)
         grid = grid or grid_for_pes(lanes)
         if grid.pes != lanes:
@@ -370,6 +427,27 @@ class HwConfig:
             raise ValueError(f"sharing mode must be one of {', '.join(cs.MODES)}, got {mode!r}")
         if method not in cs.METHODS:
             raise ValueError(f"balancing method must be one of {', '.join(cs.METHODS)}, got {method!r}")
+        if units is None:
+            units = cs.MERGED if method != "greedy" else "runs"
+        if scope is None:
+            scope = csb_unit.SCOPE if units == cs.MERGED else "round"
+        if units not in (*cs.UNITS, cs.MERGED):
+            raise ValueError(
+                f"balancing units must be one of {', '.join((*cs.UNITS, cs.MERGED))}, got {units!r}"
+            )
+        if scope not in cs.SCOPES:
+            raise ValueError(f"balancing scope must be one of {', '.join(cs.SCOPES)}, got {scope!r}")
+        if units == cs.MERGED:
+            if method == "greedy":
+                raise ValueError("merged runs are balanced by max flow ('flow' or 'z3'), not 'greedy'")
+            method = csb_unit.METHOD  # the merged compiler's (exact) solver; z3 gives the same cycles
+            if counts is not None and columns is None:
+                raise ValueError(
+                    "merged runs need the kernels' kept columns, not only their counts: "
+                    "pass columns (csb_cost.model_kernels of the model)"
+                )
+        if columns is not None and (counts is None or len(columns) != len(counts)):
+            raise ValueError("kept columns given without the matching kernel counts")
         return cls(
             shape=shape,
             grid=grid,
@@ -380,10 +458,20 @@ class HwConfig:
             acc_w=numerics.accumulator.word,
             out_w=numerics.ifft_out.word,
             counts=counts,
+            columns=columns,
+            units=units,
+            scope=scope,
         )
 
     def kernel_counts(self) -> tuple[np.ndarray, ...]:
         return self.counts if self.counts is not None else random_counts(self.shape)
+
+    def kernel_columns(self) -> tuple[np.ndarray, ...] | None:
+        """The kept-column masks per matrix: the given ones, :func:`random_kernels`' with random counts, or
+        None (counts given without columns: only the runs and entries schedules can be priced)."""
+        if self.counts is None:
+            return random_kernels(self.shape)[1]
+        return self.columns
 
 
 def grid_for_pes(pes: int) -> cs.Grid:
@@ -399,24 +487,42 @@ def grid_for_pes(pes: int) -> cs.Grid:
 
 
 @functools.lru_cache(maxsize=256)
-def _compiled_cycles(key: tuple, grid: cs.Grid, mode: str, method: str) -> tuple[int, int]:
-    counts = _COUNTS_BY_KEY[key]
-    s = cs.compile_matrix(counts, grid, mode, method)
+def _compiled_cycles(
+    key: tuple, grid: cs.Grid, mode: str, method: str, scope: str, units: str
+) -> tuple[int, int]:
+    counts, columns = _KERNELS_BY_KEY[key]
+    if units == cs.MERGED:
+        s = cm.compile_matrix(counts, columns, grid, mode, method, scope)
+    else:
+        s = cs.compile_matrix(counts, grid, mode, method, scope, units)
     # the group array's PE columns share one input neuron (``rtl/ernn_csb_group.v``): the program runs the
-    # schedule's entries in runs of P per kernel column, which takes more clocks than the schedule's own
-    # count (any P Q entries per clock) wherever P > 1
+    # schedule's entries in runs of P per kernel column (per input neuron in merged runs), which takes more
+    # clocks than an "entries" schedule's own count (any P Q entries per clock) wherever P > 1
     return cprog.shared_input_cycles(s), s.macs
 
 
-_COUNTS_BY_KEY: dict[tuple, np.ndarray] = {}
+_KERNELS_BY_KEY: dict[tuple, tuple[np.ndarray, np.ndarray | None]] = {}
 
 
-def matrix_cycles(counts: np.ndarray, grid: cs.Grid, mode: str, method: str) -> tuple[int, int]:
-    """(cycles, MACs) of one matrix from the compiler (cached on the kernel counts: z3 takes seconds on
-    SR1's matrices and a sweep asks for the same ones again)."""
-    key = (counts.shape, counts.tobytes())
-    _COUNTS_BY_KEY[key] = counts
-    return _compiled_cycles(key, grid, mode, method)
+def matrix_cycles(
+    counts: np.ndarray,
+    grid: cs.Grid,
+    mode: str,
+    method: str,
+    *,
+    columns: np.ndarray | None = None,
+    scope: str = "round",
+    units: str = "runs",
+) -> tuple[int, int]:
+    """(cycles, MACs) of one matrix from the compiler: ``units`` "merged" with the kernels' kept ``columns``
+    (``csb_merge``), else ``csb_schedule``'s runs or entries (cached on the kernels: z3 and the merged
+    compiler take seconds on SR1's matrices and a sweep asks for the same ones again)."""
+    if units == cs.MERGED and columns is None:
+        raise ValueError("merged runs need the kernels' kept columns, not only their counts")
+    cols = None if units != cs.MERGED else np.asarray(columns, dtype=bool)
+    key = (counts.shape, counts.tobytes(), None if cols is None else cols.tobytes())
+    _KERNELS_BY_KEY[key] = (counts, cols)
+    return _compiled_cycles(key, grid, mode, method, scope, units)
 
 
 #: hidden units per cell-unit beat: the circulant design's default at k = 16 (k / 4), the cell unit the CSB
@@ -445,9 +551,20 @@ def step_cycles(c: HwConfig) -> tuple[int, int, int]:
     counts = c.kernel_counts()
     if len(counts) != len(shapes):
         raise ValueError(f"{len(counts)} kernel-count arrays for the shape's {len(shapes)} matrices")
+    columns = c.kernel_columns()
+    if c.units == cs.MERGED and columns is None:
+        raise ValueError("merged runs need the kernels' kept columns, not only their counts")
     mac_cycles = macs = 0
-    for cnt in counts:
-        cyc, m = matrix_cycles(np.asarray(cnt), c.grid, c.mode, c.method)
+    for i, cnt in enumerate(counts):
+        cyc, m = matrix_cycles(
+            np.asarray(cnt),
+            c.grid,
+            c.mode,
+            c.method,
+            columns=None if columns is None else columns[i],
+            scope=c.scope,
+            units=c.units,
+        )
         mac_cycles += cyc
         macs += m
     per_matrix = MAC_PIPE + math.ceil(math.log2(c.grid.l)) + 1

@@ -255,13 +255,13 @@ def phase2_structures(
 ) -> dict[str, Any]:
     """Phase II across structures (:mod:`ernn.dse.structure_choice`): the report's ``phase2`` section with
     ``structures`` set."""
-    counts = None
+    kernels = None
     if req.hw_model:
         md = model or ModelDirectory(req.hw_model)
         shape, numerics = md.shape, md.numerics
         shape_name, shape_dict = f"model {req.hw_model}", {"model_dir": str(req.hw_model)}
         if shape.structure.name == "csb":
-            counts = _model_counts(req.hw_model)
+            kernels = _model_kernels(req.hw_model)
     else:
         shape_name, shape_dict = hardware_shape(req.hw_shape, phase1)
         shape = ModelShape.from_dict(shape_dict, where="--hw-shape")
@@ -284,7 +284,8 @@ def phase2_structures(
                 method=req.csb_method,
                 device=req.device,
                 clock_mhz=req.clock_mhz,
-                counts=counts if v == shape else None,
+                counts=kernels[0] if kernels and v == shape else None,
+                columns=kernels[1] if kernels and v == shape else None,
             )
     choice.mark_pareto(rows)
     chosen = choice.choose(rows, req.target_latency_us, req.budget, req.device)
@@ -315,18 +316,12 @@ def phase2_structures(
     }
 
 
-def _model_counts(model_dir: str) -> tuple:
-    """Kernel counts of an exported CSB model's matrices, in the cost model's order (layer: w_ih, w_hh,
-    w_hr)."""
+def _model_kernels(model_dir: str) -> csb_cost.Kernels:
+    """Kernel counts and kept columns of an exported CSB model's matrices, in the cost model's order (layer:
+    w_ih, w_hh, w_hr): ``csb_cost.model_kernels``."""
     from ernn.export.writer import ExportedModel
 
-    net = ExportedModel(model_dir).net
-    return tuple(
-        getattr(layer, n).counts
-        for layer in net.layers
-        for n in ("w_ih", "w_hh", "w_hr")
-        if getattr(layer, n) is not None
-    )
+    return csb_cost.model_kernels(ExportedModel(model_dir).net)
 
 
 def hardware_shape(spec: str, phase1: dict[str, Any] | None) -> tuple[str, dict[str, Any]]:

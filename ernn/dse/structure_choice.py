@@ -121,8 +121,10 @@ def sweep_csb(
     clock_mhz: float = 200.0,
     coeffs: dict[str, Any] | None = None,
     counts: tuple[np.ndarray, ...] | None = None,
+    columns: tuple[np.ndarray, ...] | None = None,
 ) -> list[dict[str, Any]]:
-    """One row per (grid, sharing mode): cycles (the compiler's, plus overheads), latency, resources."""
+    """One row per (grid, sharing mode): cycles (the compiler's, plus overheads), latency, resources; the
+    model's kernel ``counts`` and kept ``columns`` when given (``csb_cost.model_kernels``)."""
     if device not in fpga.DEVICES:
         raise ValueError(f"device must be one of {', '.join(fpga.DEVICES)}, got {device!r}")
     if clock_mhz <= 0:
@@ -136,7 +138,7 @@ def sweep_csb(
         grid = cs.Grid(*g)
         for mode in modes:
             c = csb_cost.HwConfig.build(
-                shape, numerics, grid.pes, grid=grid, mode=mode, method=method, counts=counts
+                shape, numerics, grid.pes, grid=grid, mode=mode, method=method, counts=counts, columns=columns
             )
             est = csb_cost.estimate(c, coeffs, cap["family"])
             rows.append(
