@@ -175,8 +175,9 @@ localparam integer LANDINGS = BIN_STEP == 0 ? 1 : BINS;
 localparam SLOT_W = CNT_W + 1;
 // one stored input spectrum: BINS complex bins
 localparam XWORD_W = BINS * 2 * FFT_W;
-// round sideband: valid units in the round, last round of the job
-localparam USER_W = FILL_W + 1;
+// round sideband: the round's bin offset (where it lands in the gearbox), valid units in the round,
+// last round of the job
+localparam USER_W = BIN_W + FILL_W + 1;
 // whole row blocks the gearbox can hold (>= 1): the most one clock can hand to the IFFTs
 localparam integer GB_ROWS = CAP / BINS;
 // row blocks per emission: N_IFFT, unless the gearbox never holds that many
@@ -489,7 +490,7 @@ cmac_array_inst (
     .in_valid(can_issue),
     .in_first(iss_first),
     .in_last(iss_last),
-    .in_user({round_valid, last_round}),
+    .in_user({iss_off_reg, round_valid, last_round}),
     .in_addr(iss_w_reg),
     .in_x_re(lane_x_re),
     .in_x_im(lane_x_im),
@@ -518,6 +519,7 @@ endgenerate
 
 // the rounded round (Q(IFFT_W, IFFT_F) per lane) and its sideband, one register level
 wire r_valid;
+wire [BIN_W-1:0] r_off;
 wire [FILL_W-1:0] r_count;
 wire r_last;
 wire [P*IFFT_W-1:0] r_re;
@@ -534,7 +536,7 @@ round_reg_inst (
     .in_valid(acc_valid),
     .in_data({rnd_im, rnd_re, acc_user}),
     .out_valid(r_valid),
-    .out_data({r_im, r_re, r_count, r_last})
+    .out_data({r_im, r_re, r_off, r_count, r_last})
 );
 
 // ---------------------------------------------------------------------------------------
@@ -590,7 +592,7 @@ wire gb_emit = gb_full_row && ifft_s_ready;
 wire [FILL_W-1:0] gb_base = gb_emit ? gb_fill_reg - gb_take : gb_fill_reg;
 wire gb_accept = r_valid && gb_base < BINS_FILL;
 // the same as 32-bit numbers for the position loop below
-wire [31:0] gb_base_i = {{(32-FILL_W){1'b0}}, gb_base};
+wire [31:0] r_off_i = {{(32-BIN_W){1'b0}}, r_off};
 wire [31:0] r_count_i = {{(32-FILL_W){1'b0}}, r_count};
 wire [31:0] gb_rows_i = {{(32-ROWS_OUT_W){1'b0}}, gb_rows};
 
@@ -604,6 +606,11 @@ always @(posedge clk) begin
     // only prints under Icarus and the run went on); tb/ernn_pe/test_ernn_pe_checks.py trips it
     if (LANDINGS == 1 && gb_accept && gb_base != {FILL_W{1'b0}}) begin
         $fatal(1, "Error: ernn_pe gearbox round landed at %0d with P a multiple of BINS", gb_base);
+    end
+    // a round lands behind the partial row it continues: at its own first bin (the shift form's
+    // lane select takes the landing offset from the round, not from the fill arithmetic)
+    if (gb_accept && {{(32-FILL_W){1'b0}}, gb_base} != r_off_i) begin
+        $fatal(1, "Error: ernn_pe gearbox round of bin offset %0d landed at %0d", r_off, gb_base);
     end
     // synthesis translate_on
 
@@ -666,7 +673,7 @@ if (LANDINGS == 1) begin : g_gb_hold
     end
 
     /* verilator lint_off UNUSEDSIGNAL */
-    wire unused_hold = &{1'b0, gb_base_i, r_count_i, gb_rows_i};
+    wire unused_hold = &{1'b0, r_off_i, r_count_i, gb_rows_i};
     /* verilator lint_on UNUSEDSIGNAL */
 end else begin : g_gb_shift
     reg [IFFT_W-1:0] gb_re_reg [0:CAP-1];
@@ -689,9 +696,12 @@ end else begin : g_gb_shift
             end
             // entry n takes lane i = n - d when the round lands at base d; an accepted round always
             // lands at d < BINS, so each entry chooses among at most BINS lanes (not P): the muxes
-            // grow as CAP * BINS, linear in P
+            // grow as CAP * BINS, linear in P. d is the round's own bin offset (r_off, a register:
+            // the base it lands at by the fill count, checked above), so the lane select does not
+            // wait for the fill arithmetic, only the enable does; entries past the round's count
+            // lie past the new fill and may take any lane
             for (d = 0; d < LANDINGS; d = d + 1) begin
-                if (gb_accept && gb_base_i == d && n - d >= 0 && n - d < P && n - d < r_count_i) begin
+                if (gb_accept && r_off_i == d && n - d >= 0 && n - d < P) begin
                     gb_re_reg[n] <= r_re[(n - d >= 0 && n - d < P ? n - d : 0)*IFFT_W +: IFFT_W];
                     gb_im_reg[n] <= r_im[(n - d >= 0 && n - d < P ? n - d : 0)*IFFT_W +: IFFT_W];
                     gb_last_reg[n] <= r_last && n - d == r_count_i - 1;
