@@ -495,7 +495,7 @@ def _add_dse(sub: argparse._SubParsersAction) -> None:
     )
     hw.add_argument(
         "--cost-samples",
-        default="docs/results/cost_samples.json",
+        default="docs/results/cost_samples_issue18.json",
         help="measured Yosys/Verilator samples to check the cost model against (bench/bench_cost_samples.py)",
     )
     hw.add_argument(

@@ -13,7 +13,7 @@ from ernn.dse import phase2 as dse_hw
 from ernn.fpga import open_flow as fpga
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLES = ROOT / "docs" / "results" / "cost_samples.json"
+SAMPLES = ROOT / "docs" / "results" / "cost_samples_issue18.json"
 
 
 def test_twiddle_multipliers_match_the_transform_structure():
@@ -27,13 +27,16 @@ def test_twiddle_multipliers_match_the_transform_structure():
 def test_gearbox_and_rotation_counts_follow_the_rtl(bins):
     """Brute force over rtl/ernn_pe.v's gearbox loop: entry n takes lane n - d for every landing d
     (all d < bins, only 0 when P is a multiple of bins) with 0 <= n - d < P, and shifts in entry
-    n + bins; the lanes share one rotation of bins selects unless every round starts at bin 0."""
+    n + f bins for the f = 1..EMIT_MAX row blocks that can leave at once; the lanes share one rotation
+    of bins selects unless every round starts at bin 0."""
     for lanes in range(1, 4 * bins + 2):
         cap = bins + lanes - 1
         landings = 1 if lanes % bins == 0 else bins
-        count = sum(
-            sum(1 for d in range(landings) if 0 <= n - d < lanes) + (n + bins < cap) for n in range(cap)
-        )
+        lane_in = sum(sum(1 for d in range(landings) if 0 <= n - d < lanes) for n in range(cap))
+        for emit in (1, 2, 4):
+            shift_in = sum(1 for n in range(cap) for f in range(1, emit + 1) if n + f * bins < cap)
+            assert cost_model.gearbox_inputs(lanes, bins, emit) == (lane_in, shift_in), (lanes, bins, emit)
+        count = lane_in + sum(1 for n in range(cap) if n + bins < cap)
         assert cost_model.gearbox_mux_inputs(lanes, bins) == count, (lanes, bins)
         rot = 0 if lanes % bins == 0 else min(lanes, bins) * bins
         assert cost_model.rotation_mux_inputs(lanes, bins) == rot
@@ -88,6 +91,24 @@ def test_packed_lanes_take_two_dsps_per_complex_lane_and_one_per_real_lane():
         dse_hw.config_for_shape(dse_hw.SHAPES["sr1"], 1152, data_bits=16, dsp_pack=True)
 
 
+def test_cell_multipliers_and_tables_follow_the_formats():
+    """rtl/ernn_act_pwl.v interpolates (one slope x (B + 1) multiply per lookup) only when the table
+    leaves offset bits B > 0; the 8-bit path looks every code up (B = 0: no multiplier, no slope
+    table). At 16 bits the LSTM's five lookups take one DSP each (18 x 7)."""
+    wide = _config(16)
+    narrow = dse_hw.config_for_shape(dse_hw.SHAPES["default"], 16, data_bits=8)
+    assert wide.sigmoid_offset_bits > 0 and narrow.sigmoid_offset_bits == narrow.tanh_offset_bits == 0
+    assert cost_model.cell_multipliers(wide)[0] == 5 and cost_model.cell_multipliers(narrow)[0] == 0
+    # tables: LSTM sigmoid i/f one copy per lane, o, g, tanh(c) one per two lanes
+    assert cost_model.act_table_copies(wide) == (2 + 1, 2 * 1)
+    gru = _config(16, cell="gru")
+    assert cost_model.act_table_copies(gru) == (gru.cell_lanes, (gru.cell_lanes + 1) // 2)
+    assert cost_model.part_of("pe_control", "ernn_round_sat") == "pe_rounders"
+    assert cost_model.part_of("pe_control", "ernn_pe") == "pe_gearbox"
+    with pytest.raises(KeyError, match="no cost-model part"):
+        cost_model.part_of("dram", "ernn_pe")
+
+
 def test_multiplier_registers_add_their_flip_flops_as_counted():
     # the default model at P = 16 (16-bit: input spectra 19 bits, weight spectra 16): three Gauss
     # products of 19 + 16 + 1 bits per lane; k = 8: two butterflies with a general twiddle per transform
@@ -95,9 +116,11 @@ def test_multiplier_registers_add_their_flip_flops_as_counted():
     assert c.mreg == 1 and c.tw_w == 18
     ff = cost_model.mreg_flip_flops(c)
     assert ff["mac_lanes"] == 16 * 3 * 36
-    assert ff["fft"] == 2 * (3 * (19 + 18 + 1) + 2 * 19)
-    assert ff["ifft"] == c.n_ifft * 2 * (3 * (c.ifft_w + 18 + 1) + 2 * c.ifft_w)
-    assert ff["cell"] == ff["controller"] == ff["pe_control"] == 0
+    # each general twiddle: three products in its ernn_cmul, the delayed a in its butterfly
+    assert ff["fft_twiddles"] == 2 * 3 * (19 + 18 + 1) and ff["fft"] == 2 * 2 * 19
+    assert ff["ifft_twiddles"] + ff["ifft"] == c.n_ifft * 2 * (3 * (c.ifft_w + 18 + 1) + 2 * c.ifft_w)
+    assert set(ff) == set(cost_model.PARTS)
+    assert ff["cell"] == ff["controller"] == ff["pe_gearbox"] == ff["pe_registers"] == 0
     # they are added to the fitted estimate unscaled; a sample built before them (mreg 0) gets none
     from dataclasses import replace
 
@@ -124,11 +147,18 @@ def test_config_prices_the_gru_job_order_the_exporter_chose():
 
 
 def test_fit_recovers_a_known_linear_law():
+    """Every part's resources 3 x feature + 7 (FF: plus the counted multiplier registers, which the
+    fit takes off): the fit finds 3 and 7, and the estimate sums the parts into their blocks."""
     configs = {f"s{p}": _config(p) for p in (2, 4, 8, 16, 32)}
     samples = []
     for name, c in configs.items():
-        f = cost_model.features(c)
-        blocks = {b: {r: 3.0 * f[b][r] + 7.0 for r in cost_model.RESOURCES} for b in cost_model.BLOCKS}
+        f, mreg = cost_model.features(c), cost_model.mreg_flip_flops(c)
+        parts = {
+            part: {
+                r: 3.0 * f[part][r] + 7.0 + (mreg[part] if r == "ff" else 0.0) for r in cost_model.RESOURCES
+            }
+            for part in cost_model.PARTS
+        }
         samples.append(
             {
                 "name": name,
@@ -136,18 +166,36 @@ def test_fit_recovers_a_known_linear_law():
                 "lanes": c.lanes,
                 "hw_config": asdict(c),
                 "cycles_per_step": cost_model._raw_cycles(c) + 4,
-                "yosys": {"blocks": blocks},
+                "yosys": {"parts": parts},
             }
         )
     coeffs = cost_model.fit(samples)
     assert coeffs["cycle_overhead"] == pytest.approx(4.0) and coeffs["cycle_per_extra_job"] == 0.0
-    mac = coeffs["blocks"]["mac_lanes"]["lut"]
-    assert mac["slope"] == pytest.approx(3.0) and mac["intercept"] == pytest.approx(7.0)
+    laws = [
+        ("mac_lanes", "lut"),
+        ("mac_lanes", "ff"),
+        ("pe_gearbox", "ff"),
+        ("pe_rounders", "lut"),
+        ("mac_lanes", "dsp"),
+    ]
+    for part, res in laws:
+        law = coeffs["parts"][part][res]
+        assert law["slope"] == pytest.approx(3.0) and law["intercept"] == pytest.approx(7.0), (part, res)
     est = cost_model.estimate(configs["s8"], coeffs)
-    f = cost_model.features(configs["s8"])
-    assert est.used["dsp"] == pytest.approx(sum(3.0 * f[b]["dsp"] + 7.0 for b in cost_model.BLOCKS))
+    f, mreg = cost_model.features(configs["s8"]), cost_model.mreg_flip_flops(configs["s8"])
+    assert est.used["dsp"] == pytest.approx(sum(3.0 * f[part]["dsp"] + 7.0 for part in cost_model.PARTS))
+    pe = [part for part, (block, _, _) in cost_model.PARTS.items() if block == "pe_control"]
+    assert len(pe) > 1
+    assert est.blocks["pe_control"]["ff"] == pytest.approx(sum(3.0 * f[q]["ff"] + 7.0 + mreg[q] for q in pe))
     with pytest.raises(ValueError, match="at least 2 calibration samples"):
         cost_model.fit(samples[:1])
+    # a sample without the per-part breakdown cannot calibrate a block of several parts
+    blocks_only = [{**s, "yosys": {"blocks": {}}} for s in samples]
+    with pytest.raises(ValueError, match="per-part breakdown"):
+        cost_model.fit(blocks_only)
+    # coefficients of another structure (the per-block file before the parts) are refused by name
+    with pytest.raises(ValueError, match="bench_cost_samples.py --fit"):
+        cost_model.estimate(configs["s8"], {"blocks": coeffs["parts"], "cycle_overhead": 0.0})
 
 
 def test_estimates_trade_cycles_for_resources():
@@ -193,23 +241,64 @@ def test_bad_sweep_arguments():
         dse_hw.sweep(_config(), [0])
 
 
+def _committed_samples() -> list[dict]:
+    return list(json.loads(SAMPLES.read_text())["samples"].values())
+
+
 def test_cost_model_error_on_the_measured_samples():
     """The committed Yosys/Verilator samples (bench/bench_cost_samples.py) against the committed
-    coefficients: cycles within 10 % everywhere (the issue's aim); resources within the documented
-    bounds (docs/dse.md)."""
-    samples = list(json.loads(SAMPLES.read_text())["samples"].values())
+    coefficients: every sample measured on the RTL the coefficients were fitted on within the issue's
+    aim, 10 % on cycles and 15 % on LUT, FF, DSP and BRAM36 (BRAM relative to at least one BRAM36);
+    docs/dse.md lists them."""
+    samples = _committed_samples()
     check = dse_hw.check_model(samples)
     assert {r["name"] for r in check["samples"]} == {s["name"] for s in samples}
-    assert check["summary"]["all"]["cycles"]["max_abs_percent"] <= 10.0
-    assert any(r["name"].startswith("sr1") for r in check["samples"])
+    assert {"calibration", "check"} <= {r["role"] for r in check["samples"]}
+    assert any(r["measured"]["lut"] > 100_000 for r in check["samples"])  # a large design is checked
     for r in check["samples"]:
         assert r["measured"]["dsp"] > 0 and r["predicted"]["lut"] > 0
         err = {q: 100.0 * abs(e) for q, e in r["relative_error"].items()}
-        # docs/dse.md: the small models (the calibration range) within 10 % on LUT and FF and 20 % on
-        # DSP; SR1, 30x larger than any calibration point, within 30 % (LUT over-estimated)
-        bound = 30.0 if r["name"].startswith("sr1") else 10.0
-        assert err["lut"] <= bound and err["ff"] <= bound, r["name"]
-        assert err["dsp"] <= 20.0, r["name"]
+        assert err["cycles"] <= 10.0, r["name"]
+        for res in cost_model.RESOURCES:
+            assert err[res] <= 15.0, (r["name"], res, err[res])
+
+
+def test_committed_coefficients_are_the_fit_of_the_committed_samples():
+    """ernn/dse/cost_coefficients.json is what --fit makes of docs/results/cost_samples_issue18.json: a
+    coefficient file edited by hand, fitted to other samples, or left behind by a change of the model's
+    features fails here."""
+    samples = _committed_samples()
+    committed = cost_model.load_coefficients()
+    refit = cost_model.fit(samples)
+    assert committed["calibration"] == refit["calibration"]
+    assert committed["rtl_revisions"] == refit["rtl_revisions"] and len(refit["rtl_revisions"]) == 1
+    assert set(committed["parts"]) == set(cost_model.PARTS)
+    for part, laws in refit["parts"].items():
+        for res, law in laws.items():
+            for key in ("slope", "intercept"):
+                assert committed["parts"][part][res][key] == pytest.approx(law[key], rel=1e-9, abs=1e-6), (
+                    part,
+                    res,
+                    key,
+                )
+    for key in ("cycle_overhead", "cycle_per_extra_job"):
+        assert committed[key] == pytest.approx(refit[key], abs=1e-9)
+
+
+def test_committed_samples_split_into_parts_that_sum_to_their_blocks():
+    """Each sample's per-part breakdown (cost_model.part_breakdown of its Yosys statistics) adds up,
+    block by block, to the block breakdown, and its configuration is the exporter's for its shape."""
+    for s in _committed_samples():
+        for block in cost_model.BLOCKS:
+            parts = [part for part, (b, _, _) in cost_model.PARTS.items() if b == block]
+            for res in cost_model.RESOURCES:
+                total = sum(s["yosys"]["parts"][part][res] for part in parts)
+                assert total == pytest.approx(s["yosys"]["blocks"].get(block, {}).get(res, 0.0)), (
+                    s["name"],
+                    block,
+                )
+        c = cost_model.HwConfig(**s["hw_config"])
+        assert c.lanes == s["lanes"] and c.mreg == 1
 
 
 def test_yosys_stat_parsing_and_breakdown():
@@ -241,6 +330,12 @@ def test_yosys_stat_parsing_and_breakdown():
 }
 """
     stat = fpga.parse_stat_json(text)
+    # the cost model's parts: ernn_pe's own cells are the gearbox part of the PE control block
+    parts = cost_model.part_breakdown(stat, "ernn_top")
+    assert (
+        parts["pe_gearbox"]["lut"] == 20 and parts["pe_gearbox"]["ff"] == 8 and parts["mac_lanes"]["dsp"] == 6
+    )
+    assert sum(p["lut"] for p in parts.values()) == 22
     assert fpga.module_kind("$paramod$aa\\ernn_pe") == "ernn_pe"
     assert fpga.total_cells(stat, "ernn_top") == {"DSP48E2": 6, "FDRE": 8, "LUT2": 2, "LUT6": 20}
     blocks = fpga.block_breakdown(stat, "ernn_top")

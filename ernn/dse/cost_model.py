@@ -8,19 +8,24 @@ choices the exporter makes for the shape and P (``ERNN_N_IFFT``, ``ERNN_LAYER_SK
 ``HwConfig.build``), plus two fitted controller constants that stay near zero: clocks per time step and
 clocks per extra job hand-off (the GRU's in and hn jobs).
 
-The calibration samples predate those choices (one IFFT, layers in order, complex lanes only; a sample
-without the fields gets those defaults), so the extra IFFTs and the real lanes enter the features
-structurally: each IFFT is one more "ifft" block, and a real lane (2 of every k/2 + 1 lanes when P is a
-multiple of k/2 + 1) one multiply instead of three and about half a complex lane's adders and registers
-(bench/bench_dsp_pack.py measured 0.852 of the lanes' DSPs and 0.842 of their LUTs at k = 16).
+The exporter's choices enter the resources structurally too: each IFFT is one more set of butterflies
+and twiddle multipliers, a real lane (2 of every k/2 + 1 lanes when P is a multiple of k/2 + 1) one
+multiply instead of three, about half a complex lane's adders and registers and no imaginary weight,
+packed lanes (``dsp_pack``) two multiplies per complex lane, and the IFFTs side by side widen the
+gearbox's shifts, the gate buffer's banks and the PE writer's rows.
 
-Resources are per functional block (``fpga.BLOCK_OF_KIND``: MAC lanes, weight memory, FFT, IFFT, PE
-control and gearbox, cell unit, controller). Each block's resource is ``a * feature + b``, where the
-feature is a structural count derived from the RTL (bits of adders and registers per lane, gearbox mux
-inputs, butterfly bits, multipliers mapped to DSP48 slices, 36 Kb BRAMs of a memory) and ``a``, ``b`` are
-fitted by least squares to Yosys ``synth_xilinx`` runs of a few calibration points
-(``bench/bench_cost_samples.py --fit`` writes ``cost_coefficients.json``). Where the feature is an exact
-count (DSPs of the MAC lanes, BRAMs of the weight memory) the fitted slope comes out close to 1.
+Resources are per *part* (:data:`PARTS`): the functional blocks of ``fpga.BLOCK_OF_KIND`` (MAC lanes,
+weight memory, FFT, IFFT, PE control, cell unit, controller) split by RTL module where the modules grow
+by different laws (the PE's gearbox, bin rotation, lane rounders and registers; butterflies and twiddle
+multipliers; the cell's arithmetic and activation units; the controller's selects, gate buffer and state
+memories). Each part's resource is ``a * feature + b``, where the feature is a structural count derived
+from the RTL (bits of adders and registers per lane, gearbox mux inputs, butterfly bits, select output
+bits, multipliers mapped to DSP48 slices by their operand widths, 36 Kb BRAMs of a memory) and ``a``,
+``b`` are fitted by least squares to the per-part breakdown (:func:`part_breakdown`) of Yosys
+``synth_xilinx`` runs of a few calibration points (``bench/bench_cost_samples.py --fit`` writes
+``cost_coefficients.json``). The multiplier-output registers (``MREG``) are counted exactly and added
+as they are (:func:`mreg_flip_flops`). Where the feature is an exact count (DSPs, BRAMs, register bits)
+the fitted slope comes out close to 1.
 
 Nothing here runs a tool; ``ernn dse`` checks the model against the measured samples and reports its
 error (docs/dse.md).
@@ -57,6 +62,9 @@ DSP_OPERANDS = {"xcu": (27, 18), "xcup": (27, 18), "xc7": (25, 18)}
 #: path's 256- and 128-entry activation tables in LUTRAM, and put 456 words and the 1024-entry tables
 #: into BRAM (bench/bench_cost_samples.py).
 BRAM_MAX_LUT_DEPTH = 256
+#: The controller's state memories (ernn_state_ram, no initial contents) go to BRAM above 64 words and
+#: to LUTRAM (RAM64) up to it: SR1 packed's h and c (128 words) took 6 BRAM36, its m (64) none.
+CTRL_LUTRAM_DEPTH = 64
 
 
 @dataclass(frozen=True)
@@ -96,6 +104,11 @@ class HwConfig:
     # calibration samples predate it, so a sample without the field is 0)
     mreg: int = 0
     tw_w: int = 18  # twiddle word (Q(twiddle); the samples' 16-bit designs all had 18)
+    # read by the per-module parts (issue 18's recalibration); the defaults are the 16-bit default's
+    gate_w: int = 16  # gate pre-activation word (Q(gate): the activation units' input)
+    acc_shift: int = 11  # bits the lane rounders drop (rtl/ernn_pe.v ACC_SHIFT = D + S - I)
+    sigmoid_offset_bits: int = 6  # B of rtl/ernn_act_pwl.v: 0 = a plain table, no multiplier
+    tanh_offset_bits: int = 5
 
     @property
     def bins(self) -> int:
@@ -164,7 +177,16 @@ class HwConfig:
             dsp_pack=dsp_pack_lanes,
             mreg=MREG,
             tw_w=numerics.twiddle.word,
+            gate_w=numerics.gate.word,
+            acc_shift=numerics.data.frac + numerics.weight_spectrum.frac - numerics.ifft.frac,
+            sigmoid_offset_bits=_offset_bits(numerics, numerics.sigmoid),
+            tanh_offset_bits=_offset_bits(numerics, numerics.tanh),
         )
+
+
+def _offset_bits(numerics: NumericsConfig, spec: Any) -> int:
+    """rtl/ernn_act_pwl.v's B = R + 1 + G - S: the input bits below the table address."""
+    return spec.range_log2 + 1 + numerics.gate.frac - spec.seg_bits
 
 
 # ------------------------------------------------------------------------------------------------------
@@ -193,9 +215,16 @@ def twiddle_multipliers(k: int, inverse: bool) -> int:
     return count
 
 
-def bram36(depth: int, width: int) -> float:
-    """36 Kb block RAMs of one depth x width memory in its best aspect ratio (RAMB18 halves allowed)."""
-    if depth <= BRAM_MAX_LUT_DEPTH or width <= 0:
+def twiddle_dsp(x_bits: int, tw_bits: int, family: str = "xcu") -> int:
+    """DSP slices of one butterfly's general twiddle product (rtl/ernn_cmul.v, three-multiplier form):
+    (X + 1) x C and twice X x (C + 1) bits; the 16-bit path's 19-bit twiddle sums take two slices."""
+    return dsp_per_multiply(x_bits + 1, tw_bits, family) + 2 * dsp_per_multiply(x_bits, tw_bits + 1, family)
+
+
+def bram36(depth: int, width: int, min_depth: int = BRAM_MAX_LUT_DEPTH) -> float:
+    """36 Kb block RAMs of one depth x width memory in its best aspect ratio (RAMB18 halves allowed);
+    none for a memory of at most ``min_depth`` words (kept in LUTs)."""
+    if depth <= min_depth or width <= 0:
         return 0.0
     best = math.inf
     # (width, depth) of a RAMB36 in simple dual port / single port modes, and RAMB18 halves
@@ -212,28 +241,83 @@ def bram36(depth: int, width: int) -> float:
     return float(best)
 
 
+def act_lookups(c: HwConfig) -> tuple[int, int]:
+    """Activation lookups per hidden unit (sigmoid, tanh): LSTM i, f, o and g, tanh(c); GRU r, z and n."""
+    return (3, 2) if c.cell == "lstm" else (2, 1)
+
+
+def act_table_copies(c: HwConfig) -> tuple[int, int]:
+    """Copies of the (sigmoid, tanh) tables, each a dual-port ROM serving two lookups: LSTM (rtl/ernn_lstm_cell.v)
+    sigmoid i/f LANES copies, sigmoid o, tanh g and tanh c ceil(LANES/2) each; GRU (rtl/ernn_gru_cell.v)
+    LANES sigmoid copies (r and z), ceil(LANES/2) tanh copies."""
+    half = (c.cell_lanes + 1) // 2
+    return (c.cell_lanes + half, 2 * half) if c.cell == "lstm" else (c.cell_lanes, half)
+
+
 def act_table_brams(c: HwConfig) -> float:
-    """BRAMs of the activation tables: a value and a slope table per function, one dual-port copy per two
-    lanes (``rtl/ernn_act_pwl.v``); LSTM: sigmoid for i, f, o and tanh for g and c; GRU: sigmoid r, z and
-    tanh n (one lane group each)."""
-    copies = (c.cell_lanes + 1) // 2
-    sig = bram36(2**c.sigmoid_seg_bits, c.act_w) + bram36(2**c.sigmoid_seg_bits, c.slope_w)
-    tanh = bram36(2**c.tanh_seg_bits, c.act_w) + bram36(2**c.tanh_seg_bits, c.slope_w)
-    units = (2, 2) if c.cell == "lstm" else (1, 1)  # act_pwl instances of each function
-    return copies * (units[0] * sig + units[1] * tanh)
+    """BRAMs of the activation tables: a value and a slope table per copy (:func:`act_table_copies`);
+    a slope table only where the unit interpolates (offset bits B > 0, rtl/ernn_act_pwl.v)."""
+    copies = act_table_copies(c)
+    total = 0.0
+    for n, seg, off in zip(
+        copies,
+        (c.sigmoid_seg_bits, c.tanh_seg_bits),
+        (c.sigmoid_offset_bits, c.tanh_offset_bits),
+        strict=True,
+    ):
+        total += n * (bram36(2**seg, c.act_w) + (bram36(2**seg, c.slope_w) if off > 0 else 0.0))
+    return total
 
 
-def gearbox_mux_inputs(lanes: int, bins: int) -> int:
-    """Word inputs of the PE gearbox's entry muxes (rtl/ernn_pe.v): entry n of the bins + P - 1 takes
-    lane n - d of a round that lands at d in [0, bins) when 0 <= n - d < P (only d = 0 when P is a
-    multiple of bins: rounds of whole row blocks), or shifts in entry n + bins when a row block leaves."""
+def cell_multipliers(c: HwConfig, family: str = "xcu") -> tuple[float, float]:
+    """DSP slices of the cell unit per hidden-unit lane: (activation interpolations, cell arithmetic),
+    each product priced by its operand widths (the RTL headers' "Resources per lane"). LSTM f c_{t-1}
+    (act x cell), i g and o tanh(c_t) (act x act), peepholes 3 x (peephole x cell); GRU r hn (act x gate)
+    and z (h' - n') (act x max(act, data) + 1); every interpolating lookup slope x (B + 1)."""
+    sig, tanh = act_lookups(c)
+    act = 0.0
+    for n, off in ((sig, c.sigmoid_offset_bits), (tanh, c.tanh_offset_bits)):
+        act += n * (dsp_per_multiply(c.slope_w, off + 1, family) if off > 0 else 0)
+    if c.cell == "lstm":
+        arith = dsp_per_multiply(c.act_w, c.cell_w, family) + 2 * dsp_per_multiply(c.act_w, c.act_w, family)
+        arith += 3 * dsp_per_multiply(c.peep_w, c.cell_w, family) if c.peephole else 0
+    else:
+        arith = dsp_per_multiply(c.act_w, c.gate_w, family)
+        arith += dsp_per_multiply(c.act_w, max(c.act_w, c.data_w) + 1, family)
+    return act, float(arith)
+
+
+def gearbox_inputs(lanes: int, bins: int, emit: int = 1) -> tuple[int, int]:
+    """Word inputs of the PE gearbox's entry muxes (rtl/ernn_pe.v), as (lane inputs, shift inputs):
+    entry n of the bins + P - 1 takes lane n - d of a round that lands at d in [0, bins) when
+    0 <= n - d < P (only d = 0 when P is a multiple of bins: rounds of whole row blocks), or shifts in
+    entry n + f bins when f = 1..``emit`` row blocks leave (``emit``: EMIT_MAX, the row blocks the
+    gearbox hands the IFFTs per clock)."""
     cap = bins + lanes - 1
     last_landing = 0 if lanes % bins == 0 else bins - 1
-    total = 0
+    lane_in = shift_in = 0
     for n in range(cap):
-        total += max(0, min(n, last_landing) - max(0, n - lanes + 1) + 1)
-        total += 1 if n + bins < cap else 0
-    return total
+        lane_in += max(0, min(n, last_landing) - max(0, n - lanes + 1) + 1)
+        shift_in += sum(1 for f in range(1, emit + 1) if n + f * bins < cap)
+    return lane_in, shift_in
+
+
+def gearbox_mux_inputs(lanes: int, bins: int, emit: int = 1) -> int:
+    """All word inputs of the gearbox's entry muxes (:func:`gearbox_inputs`)."""
+    return sum(gearbox_inputs(lanes, bins, emit))
+
+
+#: LUTs of a gearbox shift input against a lane input, per bit. A lane input's condition is the
+#: entry's own (round landing at d, n - d below the round's count); a shift input's select (f row
+#: blocks leave) is shared by every entry, so a 4:1 mux (one LUT6 and the MUXF7s) takes three of them.
+#: Yosys, ernn_pe's own LUTs per entry and word bit: 6.66 at k = 8, P = 32 (5 lane inputs, 1 shift per
+#: entry), 2.90 at SR1 packed, P = 1152 (1 lane, 4 shifts): 1.25 per lane input, 0.41 per shift input.
+GEARBOX_SHIFT_WEIGHT = 1 / 3
+
+
+def gearbox_emit(c: HwConfig) -> int:
+    """rtl/ernn_pe.v EMIT_MAX: row blocks the gearbox hands the IFFTs per clock."""
+    return min(c.n_ifft, (c.bins + c.lanes - 1) // c.bins)
 
 
 def rotation_mux_inputs(lanes: int, bins: int) -> int:
@@ -242,40 +326,140 @@ def rotation_mux_inputs(lanes: int, bins: int) -> int:
     return 0 if lanes % bins == 0 else min(lanes, bins) * bins
 
 
+def controller_memories(c: HwConfig) -> list[tuple[int, int]]:
+    """(depth, width) of the controller's memories (rtl/ernn_ctrl.v, ernn_state_mem, ernn_gate_buf): h
+    (twice with the layers pipelined), c (LSTM) or the GRU's second h copy, m (projection), the gate
+    buffer's four slots in one bank per IFFT, one block (k samples) per word."""
+    k, layers = c.k, c.num_layers
+    qh = -(-c.output_size // k)
+    pb = -(-c.hidden_size // k)
+    h_depth = max(2, (2 if c.layer_skew else 1) * layers * qh)
+    mems = [(h_depth, k * c.data_w)]
+    mems.append((max(2, layers * pb), k * c.cell_w) if c.cell == "lstm" else (h_depth, k * c.data_w))
+    if c.proj_size:
+        mems.append((max(2, pb), k * c.data_w))
+    bank = -(-max(2, pb) // c.n_ifft)
+    mems += [(bank, k * c.ifft_out_w)] * (4 * c.n_ifft)
+    return mems
+
+
+#: The cost model's parts: each functional block (``ernn.fpga.open_flow.BLOCK_OF_KIND``) split where its
+#: RTL modules grow by different laws. A part is the block's cells in the listed module kinds; a block's
+#: first part takes every kind not listed. Each part has its own structural feature per resource
+#: (:func:`features`) and its own fitted slope and intercept.
+PARTS: dict[str, tuple[str, str, tuple[str, ...]]] = {
+    # part: (block, description, module kinds)
+    "mac_lanes": ("mac_lanes", "MAC lanes: multipliers, accumulators", ()),
+    "weights": ("weights", "weight ROM", ()),
+    "fft": ("fft", "FFT butterflies and their rounders", ()),
+    "fft_twiddles": ("fft", "FFT twiddle multipliers", ("ernn_cmul",)),
+    "ifft": ("ifft", "IFFT butterflies and their rounders", ()),
+    "ifft_twiddles": ("ifft", "IFFT twiddle multipliers", ("ernn_cmul",)),
+    "pe_gearbox": ("pe_control", "PE gearbox, spectrum buffer, job control", ()),
+    "pe_rotation": ("pe_control", "bin rotation of the stored spectra", ("ernn_sel",)),
+    "pe_rounders": ("pe_control", "two rounders per lane", ("ernn_round_sat",)),
+    "pe_registers": ("pe_control", "rounded-lane and output registers", ("ernn_delay", "ernn_axis_skid")),
+    "cell": ("cell", "cell arithmetic, rounders", ()),
+    "cell_act": ("cell", "activation units and tables", ("ernn_act_pwl",)),
+    "controller": ("controller", "command, feeder, writers, selects", ()),
+    "ctrl_gate_buf": ("controller", "gate buffer flags and banks", ("ernn_gate_buf",)),
+    "ctrl_memories": ("controller", "state memories", ("ernn_state_ram", "ernn_state_mem", "ernn_out_vec")),
+}
+
+
+def part_of(block: str, kind: str) -> str:
+    """The part (:data:`PARTS`) that a module kind's cells belong to inside a block."""
+    first = None
+    for part, (b, _, kinds) in PARTS.items():
+        if b != block:
+            continue
+        if kind in kinds:
+            return part
+        first = first or part
+    if first is None:
+        raise KeyError(f"no cost-model part for block {block!r} (module {kind!r})")
+    return first
+
+
+def part_breakdown(stat: dict[str, Any], top: str = "ernn_top") -> dict[str, dict[str, float]]:
+    """Resources per part (:data:`PARTS`) from Yosys's ``stat -json`` of a hierarchical synthesis: the
+    blocks of ``ernn.fpga.open_flow.block_breakdown`` split by module kind. Summed over parts this is
+    the design's total."""
+    from ernn.fpga import open_flow as fpga
+
+    modules = {name: m["num_cells_by_type"] for name, m in stat["modules"].items()}
+    parts = {part: dict.fromkeys(fpga.classify_cells({}), 0) for part in PARTS}
+
+    def visit(name: str, count: int, block: str | None, parent_kind: str) -> None:
+        kind = fpga.module_kind(name)
+        if kind == "ernn_rom" and parent_kind == "ernn_cmac_array":
+            block = "weights"
+        else:
+            block = fpga.BLOCK_OF_KIND.get(kind, block)
+        own = {cell: n * count for cell, n in modules[name].items() if cell not in modules}
+        used = fpga.classify_cells(own)
+        if block is None:
+            if any(used.values()):
+                raise ValueError(f"cells of {name} lie outside every functional block")
+        else:
+            acc = parts[part_of(block, kind)]
+            for key, value in used.items():
+                acc[key] += value
+        for child, n in modules[name].items():
+            if child in modules:
+                visit(child, count * n, block, kind)
+
+    visit(next(name for name in modules if fpga.module_kind(name) == top), 1, None, "")
+    return parts
+
+
 def features(c: HwConfig, family: str = "xcu") -> dict[str, dict[str, float]]:
-    """The structural feature of every (block, resource) pair (see the module docstring)."""
-    p, bins = c.lanes, c.bins
-    weight_bits = 2 * p * c.ws_w
+    """The structural feature of every (part, resource) pair (see the module docstring and :data:`PARTS`)."""
+    p, bins, k = c.lanes, c.bins, c.k
+    # real lanes (bins 0 and k/2): one multiply instead of three, about half a lane's adders and
+    # registers, and no imaginary weight (a zero column of the ROM, which Yosys drops)
+    real_lanes = 2 * (p // bins) if c.real_bins else 0
+    weight_bits = (2 * p - real_lanes) * c.ws_w
     in_logic = c.w_depth <= BRAM_MAX_LUT_DEPTH
     rom_luts = math.ceil(c.w_depth / 64) * weight_bits  # LUT6 ROMs: 64 words per LUT per bit
-    butterflies = c.k // 2 * c.log2k
+    butterflies = k // 2 * c.log2k
+    fft_tw, ifft_tw = twiddle_multipliers(k, False), twiddle_multipliers(k, True)
     gates = 4  # gate slots per hidden unit: LSTM i, f, g, o; GRU r, z, in, hn
+    state_w = c.cell_w if c.cell == "lstm" else c.data_w  # the cell's state: c_{t-1}, or the GRU's h_{t-1}
     cell_bits = c.cell_lanes * (
-        gates * (c.ifft_out_w + c.bias_w)
-        + (c.cell_w if c.cell == "lstm" else c.data_w)
-        + (3 * c.peep_w if c.peephole else 0)
+        gates * (c.ifft_out_w + c.bias_w) + state_w + (3 * c.peep_w if c.peephole else 0)
     )
-    cell_mults = c.cell_lanes * ((3 + (3 if c.peephole else 0)) if c.cell == "lstm" else 3)
-    ctrl_bits = (
-        c.input_size * c.data_w
-        + 2 * c.output_size * c.data_w
-        + 4 * c.k * c.ifft_out_w
-        + c.k * (c.cell_w + c.data_w)
+    act_dsp, arith_dsp = cell_multipliers(c, family)
+    sig, tanh = act_lookups(c)
+    act_bits = c.cell_lanes * sum(
+        n * (c.act_w + (c.slope_w + off + 1 if off > 0 else 0))
+        for n, off in ((sig, c.sigmoid_offset_bits), (tanh, c.tanh_offset_bits))
     )
+    # the controller's word selects, about one LUT per output bit each (ernn_sel): the command side's
+    # input frame (one of ceil(input / k) blocks), the feeder's sub-beats (CELL_LANES units of the
+    # block's slots, biases, state and peepholes; a select of up to 4), the PE writer's rows (one of
+    # n_ifft, or projected)
+    feeder = c.cell_lanes * (
+        gates * (c.ifft_out_w + c.bias_w) + state_w + (3 * c.peep_w if c.peephole else 0)
+    )
+    writer = c.n_ifft * k * c.ifft_out_w if (c.n_ifft > 1 or c.proj_size) else 0
+    ctrl_bits = -(-c.input_size // k) * k * c.data_w + feeder * math.ceil(k / c.cell_lanes / 4) + writer
+    # its registers: the input frame and a block on its way to the PE (ernn_cmd), and the cell writer's
+    # block of h (and c) assembled from the cell unit's beats (none when a beat is a whole block)
+    ctrl_regs = c.input_size * c.data_w + k * c.data_w
+    ctrl_regs += k * (c.data_w + (c.cell_w if c.cell == "lstm" else 0)) if c.cell_lanes < k else 0
+    mems = controller_memories(c)
+    # the gate buffer: each of its 4 slots x n_ifft banks takes a block from one of the n_ifft write lanes
+    gate_buf = 4 * c.n_ifft**2 * k * c.ifft_out_w
     mul_dsp = dsp_per_multiply(c.fft_w + 1, c.ws_w + 1, family)
-    # real lanes (bins 0 and k/2): one multiply instead of three, about half a lane's adders and registers
-    real_lanes = 2 * (p // bins) if c.real_bins else 0
     lane_bits = 2 * c.acc_w + 2 * c.fft_w + 2 * c.ws_w
-    # gearbox mux inputs x IFFT word; the shared rotation of the stored spectrum (min(P, bins) selects
-    # of bins words); per-lane rounding of the accumulators
-    gearbox = (
-        gearbox_mux_inputs(p, bins) * 2 * c.ifft_w
-        + rotation_mux_inputs(p, bins) * 2 * c.fft_w
-        + p * 2 * c.acc_w
-    )
+    # gearbox mux inputs x IFFT word
+    lane_in, shift_in = gearbox_inputs(p, bins, gearbox_emit(c))
+    gearbox = (lane_in + GEARBOX_SHIFT_WEIGHT * shift_in) * 2 * c.ifft_w
     # packed (rtl/ernn_cmac.v DSP_PACK): a complex lane's two multiplies x_re, x_im times a weight pair,
     # one slice each (the formats guarantee the pair fits the 27-bit port); a real lane one
     lane_dsp = (2 * p - real_lanes) if c.dsp_pack else (3 * p - 2 * real_lanes) * mul_dsp
+    zero = {"dsp": 0.0, "bram36": 0.0}
     return {
         "mac_lanes": {
             "lut": (p - real_lanes / 2) * lane_bits,
@@ -289,85 +473,161 @@ def features(c: HwConfig, family: str = "xcu") -> dict[str, dict[str, float]]:
             "dsp": 0.0,
             "bram36": bram36(c.w_depth, weight_bits),
         },
-        "fft": {
-            "lut": butterflies * c.fft_w,
-            "ff": butterflies * c.fft_w,
-            "dsp": 3 * twiddle_multipliers(c.k, False) * dsp_per_multiply(c.fft_w, 18, family),
+        # butterflies: adders and the rounders of every stage, about the same LUTs per butterfly bit
+        # at every k; the general twiddles' complex multipliers apart (pre- and post-adders, DSPs)
+        "fft": {"lut": butterflies * c.fft_w, "ff": butterflies * c.fft_w, **zero},
+        "fft_twiddles": {
+            "lut": fft_tw * (c.fft_w + c.tw_w),
+            "ff": fft_tw * (c.fft_w + c.tw_w),
+            "dsp": fft_tw * twiddle_dsp(c.fft_w, c.tw_w, family),
             "bram36": 0.0,
         },
-        "ifft": {  # per IFFT, times the IFFTs side by side
-            "lut": c.n_ifft * butterflies * c.ifft_w,
-            "ff": c.n_ifft * butterflies * c.ifft_w,
-            "dsp": c.n_ifft * 3 * twiddle_multipliers(c.k, True) * dsp_per_multiply(c.ifft_w + 1, 19, family),
+        # per IFFT, times the IFFTs side by side
+        "ifft": {"lut": c.n_ifft * butterflies * c.ifft_w, "ff": c.n_ifft * butterflies * c.ifft_w, **zero},
+        "ifft_twiddles": {
+            "lut": c.n_ifft * ifft_tw * (c.ifft_w + c.tw_w),
+            "ff": c.n_ifft * ifft_tw * (c.ifft_w + c.tw_w),
+            "dsp": c.n_ifft * ifft_tw * twiddle_dsp(c.ifft_w, c.tw_w, family),
             "bram36": 0.0,
         },
-        "pe_control": {
+        "pe_gearbox": {
+            # the gearbox's CAP = bins + P - 1 entries of two IFFT words
             "lut": gearbox,
-            "ff": gearbox,
+            "ff": (bins + p - 1) * 2 * c.ifft_w,
             "dsp": 0.0,
             "bram36": bram36(c.xbuf_depth, bins * 2 * c.fft_w),
         },
-        "cell": {"lut": cell_bits, "ff": cell_bits, "dsp": cell_mults, "bram36": act_table_brams(c)},
-        "controller": {"lut": ctrl_bits, "ff": ctrl_bits, "dsp": 0.0, "bram36": 0.0},
+        # rtl/ernn_round_sat.v on every accumulator: the bits above the dropped ones are checked for
+        # overflow and selected (ACC_SHIFT bits are dropped by truncation: the rounding constant is
+        # in the accumulator)
+        # the shared rotation of the stored spectrum: min(P, bins) selects of bins words
+        "pe_rotation": {"lut": rotation_mux_inputs(p, bins) * 2 * c.fft_w, "ff": 0.0, **zero},
+        "pe_rounders": {"lut": 2 * p * (c.acc_w - c.acc_shift), "ff": 0.0, **zero},
+        # the rounded lanes' register (2 P IFFT words) and the output skid buffer (two beats of
+        # n_ifft row blocks); LUTs: the skid's select
+        "pe_registers": {
+            "lut": c.n_ifft * k * c.ifft_out_w,
+            "ff": 2 * p * c.ifft_w + 2 * c.n_ifft * k * c.ifft_out_w,
+            **zero,
+        },
+        "cell": {"lut": cell_bits, "ff": cell_bits, "dsp": c.cell_lanes * arith_dsp, "bram36": 0.0},
+        "cell_act": {
+            "lut": act_bits,
+            "ff": act_bits,
+            "dsp": c.cell_lanes * act_dsp,
+            "bram36": act_table_brams(c),
+        },
+        "controller": {"lut": ctrl_bits, "ff": ctrl_regs, **zero},
+        "ctrl_gate_buf": {"lut": gate_buf, "ff": c.n_ifft * k * c.ifft_out_w, **zero},
+        # memories deeper than 64 words in BRAM (Yosys 0.23 on these samples); shallower ones in LUTRAM
+        # with a registered read port of one word (ernn_state_ram); the output vector assembled and held
+        # (ernn_out_vec: two registers of the output)
+        "ctrl_memories": {
+            "lut": 0.0,
+            "ff": float(sum(w for d, w in mems if d <= CTRL_LUTRAM_DEPTH) + 2 * c.output_size * c.data_w),
+            "dsp": 0.0,
+            "bram36": sum(bram36(d, w, min_depth=CTRL_LUTRAM_DEPTH) for d, w in mems),
+        },
     }
 
 
 def mreg_flip_flops(c: HwConfig) -> dict[str, float]:
-    """Flip-flops of the multiplier-output registers (``MREG = 1``), per block, counted from the RTL:
-    they are added to the fitted estimate as they are, because the calibration samples were built
-    without them. ``ernn_cmul`` registers each of its products: 3 of X_W + C_W + 1 bits (Gauss form),
+    """Flip-flops of the multiplier-output registers (``MREG = 1``), per part, counted from the RTL:
+    they are added to the fitted estimate as they are (the fit takes them off the measured FFs first,
+    so samples built before them, ``mreg = 0``, and after calibrate the same coefficients). ``ernn_cmul`` registers each of its products: 3 of X_W + C_W + 1 bits (Gauss form),
     or 2 packed ones of 2 X_W + 2 C_W + 1 (``DSP_PACK``); a real lane's one product X_W + C_W + 1; a
     butterfly with a general twiddle adds the two components of its delayed ``a`` (rtl/ernn_fft_bfly.v
     ``LEVELS = 3``). Measured against Yosys (docs/performance.md): the default model's MAC lanes 1,728
     counted against 1,684 more FF than the fitted estimate, SR1 packed at P = 1,152 75,008 against 71,333."""
+    out = dict.fromkeys(PARTS, 0.0)
     if not c.mreg:
-        return {block: 0.0 for block in BLOCKS}
+        return out
     real = 2 * (c.lanes // c.bins) if c.real_bins else 0
     gauss = 3 * (c.fft_w + c.ws_w + 1)
     packed = 2 * (2 * c.fft_w + 2 * c.ws_w + 1)
     lanes = (c.lanes - real) * (packed if c.dsp_pack else gauss) + real * (c.fft_w + c.ws_w + 1)
 
-    def butterflies(inverse: bool, width: int) -> float:
-        return twiddle_multipliers(c.k, inverse) * (3 * (width + c.tw_w + 1) + 2 * width)
+    fft_tw, ifft_tw = twiddle_multipliers(c.k, False), twiddle_multipliers(c.k, True)
 
-    out = {block: 0.0 for block in BLOCKS}
     out["mac_lanes"] = float(lanes)
-    out["fft"] = butterflies(False, c.fft_w)
-    out["ifft"] = c.n_ifft * butterflies(True, c.ifft_w)
+    # a general twiddle's three products (ernn_cmul) and its butterfly's delayed a (ernn_fft_bfly)
+    out["fft_twiddles"] = fft_tw * 3 * (c.fft_w + c.tw_w + 1)
+    out["fft"] = fft_tw * 2 * c.fft_w
+    out["ifft_twiddles"] = c.n_ifft * ifft_tw * 3 * (c.ifft_w + c.tw_w + 1)
+    out["ifft"] = c.n_ifft * ifft_tw * 2 * c.ifft_w
     return out
 
 
 # ------------------------------------------------------------------------------------------------------
 # calibration
+def config_of_model(model_dir: str | Path) -> HwConfig:
+    """The configuration of an exported model directory as it was built: its shape, formats, P and
+    packing, with the hardware choices the exporter recorded (``config.json`` ``hardware``: cell lanes,
+    IFFTs, layer skew, real lanes) where they differ from :meth:`HwConfig.build`'s."""
+    import dataclasses
+
+    from ernn.export.writer import ExportedModel
+
+    model = ExportedModel(model_dir)
+    hw = model.hardware
+    c = HwConfig.build(
+        model.net.info.shape, model.net.numerics, hw["lanes"], dsp_pack_lanes=bool(hw.get("dsp_pack", False))
+    )
+    built = {f: hw[f] for f in ("cell_lanes", "n_ifft", "layer_skew", "real_bins") if f in hw}
+    return dataclasses.replace(c, **built)
+
+
 def _sample_config(sample: dict[str, Any]) -> HwConfig:
     if "hw_config" in sample:
         return HwConfig(**sample["hw_config"])
-    from ernn.export.writer import ExportedModel
+    return config_of_model(sample["model_dir"])
 
-    net = ExportedModel(sample["model_dir"]).net
-    return HwConfig.build(net.info.shape, net.numerics, sample["lanes"])
+
+def measured_part(sample: dict[str, Any], part: str) -> dict[str, float]:
+    """A sample's measured resources of one part: its Yosys part breakdown (``bench_cost_samples.py``
+    stores it), or for a part that is its block's only one, the block breakdown."""
+    yosys = sample["yosys"]
+    if "parts" in yosys:
+        return yosys["parts"][part]
+    block = PARTS[part][0]
+    if sum(1 for b, _, _ in PARTS.values() if b == block) == 1:
+        return yosys["blocks"].get(block, dict.fromkeys(RESOURCES, 0.0))
+    raise ValueError(
+        f"sample {sample['name']!r} has no per-part breakdown for {part!r}: "
+        "run bench/bench_cost_samples.py --refresh on it"
+    )
 
 
 def fit(samples: list[dict[str, Any]], config_of: Callable[[dict[str, Any]], HwConfig] | None = None) -> dict:
-    """Least-squares slope and intercept per (block, resource) on the ``calibration`` samples, and the
+    """Least-squares slope and intercept per (part, resource) on the ``calibration`` samples, and the
     cycle overheads (a constant per time step and one per extra job, :func:`_extra_jobs`), least squares
-    on measured - :func:`_raw_cycles`.
+    on measured - :func:`_raw_cycles`. FFs are fitted after the counted multiplier registers
+    (:func:`mreg_flip_flops`) are taken off.
 
     A slope is kept non-negative (a resource never shrinks as its structural count grows): when the
-    unconstrained fit gives a negative slope, the block is fitted by its mean (slope 0). A feature that is
+    unconstrained fit gives a negative slope, the part is fitted by its mean (slope 0). A feature that is
     zero on every calibration point keeps slope 1 for exact counts (DSP, BRAM36) and 0 otherwise.
     """
     config_of = config_of or _sample_config
     calib = [s for s in samples if s["role"] == "calibration"]
     if len(calib) < 2:
         raise ValueError(f"need at least 2 calibration samples to fit the cost model, got {len(calib)}")
-    feats = [features(config_of(s)) for s in calib]
-    coeffs: dict[str, Any] = {"blocks": {}, "calibration": [s["name"] for s in calib]}
-    for block in BLOCKS:
-        coeffs["blocks"][block] = {}
+    configs = [config_of(s) for s in calib]
+    feats = [features(c) for c in configs]
+    mregs = [mreg_flip_flops(c) for c in configs]
+    coeffs: dict[str, Any] = {
+        "parts": {},
+        "calibration": [s["name"] for s in calib],
+        "rtl_revisions": sorted({s.get("rtl_revision", "unrecorded") for s in calib}),
+    }
+    for part in PARTS:
+        coeffs["parts"][part] = {}
+        measured = [measured_part(s, part) for s in calib]
         for res in RESOURCES:
-            x = np.array([f[block][res] for f in feats], dtype=float)
-            y = np.array([s["yosys"]["blocks"].get(block, {}).get(res, 0.0) for s in calib], dtype=float)
+            x = np.array([f[part][res] for f in feats], dtype=float)
+            y = np.array([m.get(res, 0.0) for m in measured], dtype=float)
+            if res == "ff":
+                y -= np.array([m[part] for m in mregs])
             if np.ptp(x) == 0 and x[0] == 0:
                 # the calibration never exercised this feature (e.g. every weight memory was too shallow
                 # for BRAM): DSP and BRAM features are exact counts, so take them at face value
@@ -378,9 +638,8 @@ def fit(samples: list[dict[str, Any]], config_of: Callable[[dict[str, Any]], HwC
                 slope, icpt = np.polyfit(x, y, 1)
                 if slope < 0:
                     slope, icpt = 0.0, float(np.mean(y))
-            coeffs["blocks"][block][res] = {"slope": float(slope), "intercept": float(icpt)}
+            coeffs["parts"][part][res] = {"slope": float(slope), "intercept": float(icpt)}
     # cycles = raw + overhead + per_job * extra jobs, least squares over the calibration points
-    configs = [config_of(s) for s in calib]
     a = np.array([[1.0, _extra_jobs(c)] for c in configs])
     r = np.array([s["cycles_per_step"] - _raw_cycles(c) for s, c in zip(calib, configs, strict=True)])
     if np.ptp(a[:, 1]) == 0:
@@ -429,24 +688,35 @@ class Estimate:
     complex_macs: int
     used: dict[str, float]
     blocks: dict[str, dict[str, float]]
+    parts: dict[str, dict[str, float]]
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
 def estimate(c: HwConfig, coeffs: dict[str, Any] | None = None, family: str = "xcu") -> Estimate:
-    """Cycles per time step and resources of one configuration."""
+    """Cycles per time step and resources of one configuration: every part's fitted estimate (its
+    counted multiplier registers added to FF), summed into its block."""
     coeffs = coeffs or load_coefficients()
+    if "parts" not in coeffs or set(coeffs["parts"]) != set(PARTS):
+        raise ValueError(
+            "the cost-model coefficients do not match the model's parts "
+            f"({sorted(coeffs.get('parts', coeffs.get('blocks', {})))} vs {sorted(PARTS)}): "
+            "run bench/bench_cost_samples.py --fit"
+        )
     feats = features(c, family)
     mreg_ff = mreg_flip_flops(c)
-    blocks: dict[str, dict[str, float]] = {}
-    for block in BLOCKS:
-        blocks[block] = {}
+    parts: dict[str, dict[str, float]] = {}
+    blocks = {block: dict.fromkeys(RESOURCES, 0.0) for block in BLOCKS}
+    for part, (block, _, _) in PARTS.items():
+        parts[part] = {}
         for res in RESOURCES:
-            k = coeffs["blocks"][block][res]
-            blocks[block][res] = max(0.0, k["slope"] * feats[block][res] + k["intercept"])
-        blocks[block]["ff"] += mreg_ff[block]
+            k = coeffs["parts"][part][res]
+            parts[part][res] = max(0.0, k["slope"] * feats[part][res] + k["intercept"])
+        parts[part]["ff"] += mreg_ff[part]
+        for res in RESOURCES:
+            blocks[block][res] += parts[part][res]
     used = {res: sum(blocks[b][res] for b in BLOCKS) for res in RESOURCES}
     cm = hw_layout.cycle_model(c.shape, c.lanes)
     cycles = _raw_cycles(c) + coeffs["cycle_overhead"] + coeffs["cycle_per_extra_job"] * _extra_jobs(c)
-    return Estimate(c.lanes, float(cycles), cm.ideal, cm.complex_macs, used, blocks)
+    return Estimate(c.lanes, float(cycles), cm.ideal, cm.complex_macs, used, blocks, parts)
