@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 
 from ernn.export import layout as hw_layout
-from ernn.export import timing
+from ernn.export import schedule, timing
 from ernn.export import writer as export
 from ernn.export.writer import ExportedModel
 from ernn.golden.float_reference import random_model
@@ -189,6 +189,20 @@ def test_cycle_model_and_default_lanes_of_the_default_model():
     lanes = hw_layout.default_lanes(info)
     assert -(-macs // lanes) <= depth < -(-macs // (lanes // 2))
     assert lanes == 16
+
+
+def test_export_builds_the_design_it_predicts(tmp_path):
+    """The exporter's cell lanes are the design's (schedule.design), also where the design came from the
+    1.25x rule rather than the slack rule: GRU 6 -> 40, k 16, P 128 is 2 IFFTs and k = 16 cell lanes
+    (52 clocks by the timing model); re-deriving the lanes for 2 IFFTs by the slack rule gave 8 (55)."""
+    out = export.export_random(
+        tmp_path / "m", cell="gru", input_size=6, hidden_size=40, block_size=16, lanes=128
+    )
+    hw = json.loads((out / "config.json").read_text())["hardware"]
+    d = schedule.design(ExportedModel(out).net.info, 128)
+    assert (d.n_ifft, d.cell_lanes) == (2, 16)
+    assert (hw["n_ifft"], hw["cell_lanes"]) == (d.n_ifft, d.cell_lanes)
+    assert "localparam integer ERNN_CELL_LANES = 16;" in (out / "ernn_params.vh").read_text()
 
 
 def test_export_records_the_hardware_choices(tmp_path):

@@ -288,7 +288,7 @@ def write_memories(
     skew = layer_skew(info, lanes)
     return HardwareConfig(
         lanes,
-        cell_lanes(info, lanes, n),
+        cell_lanes(info, lanes),  # the design's (with the IFFTs it was chosen for), not a re-derivation
         len(words),
         xbuf_depth(info),
         files,
