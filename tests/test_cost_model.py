@@ -460,3 +460,11 @@ def test_csb_coefficients_record_their_calibration_and_error():
         err = coeffs["error"][role]
         assert err["lut"]["max_abs_percent"] <= 25.0 and err["ff"]["max_abs_percent"] <= 25.0, role
         assert err["dsp"]["max_abs_percent"] == 0.0, role
+
+
+@pytest.mark.parametrize(("text", "what"), [("", "empty"), ('{\n   "modules": {\n', "not complete JSON")])
+def test_a_broken_stat_report_names_the_problem(text, what):
+    """Yosys can exit 0 with stat.json empty or cut off (a full disk): the parser says so instead of a bare
+    JSONDecodeError deep in the cost samples."""
+    with pytest.raises(ValueError, match=f"stat -json report is {what}.*disk full"):
+        fpga.parse_stat_json(text)

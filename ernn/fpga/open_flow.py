@@ -163,7 +163,14 @@ def parse_stat_json(text: str) -> dict[str, Any]:
     only brackets and commas).
     """
     keep = [line for line in text.splitlines() if '"' in line or re.fullmatch(r"\s*[{}\[\],]*\s*", line)]
-    return json.loads("\n".join(keep))
+    try:
+        return json.loads("\n".join(keep))
+    except json.JSONDecodeError as e:
+        # an empty or cut-off report: Yosys exited 0 but could not write it (a full disk did this)
+        raise ValueError(
+            f"Yosys's stat -json report is {'empty' if not text.strip() else 'not complete JSON'} ({e}); "
+            "was the disk full or the run interrupted?"
+        ) from e
 
 
 def module_kind(name: str) -> str:
