@@ -30,7 +30,9 @@ E-RNN toolkit: P complex MAC lanes with their weight-spectrum memory
  * DSP_PACK = 1 (narrow formats only, ernn_cmac checks the widths) 2 packed multiplies per
  * lane, 2 P in all, with the same sums. With REAL_BINS = B the lanes l = 0 and B - 1 (mod B)
  * are real lanes (one multiply, x_im must be 0, acc_im = 0): the PE sets B = K/2 + 1 when P
- * is a multiple of it, so those lanes only ever see bins 0 and K/2.
+ * is a multiple of it, so those lanes only ever see bins 0 and K/2. With both, the real lanes
+ * of row blocks 2n and 2n + 1 (lanes l and l + B, the same bin, hence the same x) share one
+ * packed multiply (ernn_rmac_pair): a row-block pair's 4 real lanes take 2 DSP48E2, not 4.
  */
 module ernn_cmac_array #
 (
@@ -159,36 +161,93 @@ user_delay_inst (
 
 wire [P-1:0] lane_valid;
 
+// 1: pair the real lanes of neighbouring row blocks on one packed multiply (ernn_rmac_pair)
+localparam PAIR_REAL = DSP_PACK != 0 && REAL_BINS >= 2;
+
 genvar l;
 
 generate
 
 for (l = 0; l < P; l = l + 1) begin : lane
-    ernn_cmac #(
-        .X_W(X_W),
-        .W_W(W_W),
-        .ACC_W(ACC_W),
-        .CMUL_3M(CMUL_3M),
-        .DSP_PACK(DSP_PACK),
-        .REAL(REAL_BINS >= 2 && (l % REAL_BINS == 0 || l % REAL_BINS == REAL_BINS - 1) ? 1 : 0),
-        .MREG(MREG),
-        .ROUND_SHIFT(ROUND_SHIFT)
-    )
-    cmac_inst (
-        .clk(clk),
-        .rst(rst),
-        .en(en),
-        .in_valid(valid_1),
-        .in_first(first_1),
-        .in_last(last_1),
-        .x_re(in_x_re[l*X_W +: X_W]),
-        .x_im(in_x_im[l*X_W +: X_W]),
-        .w_re(w_word[2*l*W_W +: W_W]),
-        .w_im(w_word[(2*l+1)*W_W +: W_W]),
-        .acc_valid(lane_valid[l]),
-        .acc_re(acc_re[l*ACC_W +: ACC_W]),
-        .acc_im(acc_im[l*ACC_W +: ACC_W])
-    );
+    // a real lane (bin 0 or K/2 of its row block l / REAL_BINS); with DSP_PACK the real lanes of row
+    // blocks 2n and 2n + 1 read the same x and share one packed multiply (ernn_rmac_pair): the even
+    // block's lane leads, the odd block's lane is its partner; an odd last block's lane stays alone
+    localparam IS_REAL = REAL_BINS >= 2 && (l % REAL_BINS == 0 || l % REAL_BINS == REAL_BINS - 1);
+    localparam PAIR_LEAD = IS_REAL && PAIR_REAL && (l / REAL_BINS) % 2 == 0 && l + REAL_BINS < P;
+    localparam PAIR_PARTNER = IS_REAL && PAIR_REAL && (l / REAL_BINS) % 2 == 1;
+
+    if (PAIR_LEAD) begin : g_pair
+        localparam integer MATE = PAIR_LEAD ? l + REAL_BINS : l;
+        ernn_rmac_pair #(
+            .X_W(X_W),
+            .W_W(W_W),
+            .ACC_W(ACC_W),
+            .MREG(MREG),
+            .ROUND_SHIFT(ROUND_SHIFT)
+        )
+        pair_inst (
+            .clk(clk),
+            .rst(rst),
+            .en(en),
+            .in_valid(valid_1),
+            .in_first(first_1),
+            .in_last(last_1),
+            .x(in_x_re[l*X_W +: X_W]),
+            .w_a(w_word[2*l*W_W +: W_W]),
+            .w_b(w_word[2*MATE*W_W +: W_W]),
+            .acc_valid(lane_valid[l]),
+            .acc_a(acc_re[l*ACC_W +: ACC_W]),
+            .acc_b(acc_re[MATE*ACC_W +: ACC_W])
+        );
+        // a real bin has no imaginary part, and both row blocks read the same bin
+        assign acc_im[l*ACC_W +: ACC_W] = {ACC_W{1'b0}};
+        assign acc_im[MATE*ACC_W +: ACC_W] = {ACC_W{1'b0}};
+        assign lane_valid[MATE] = lane_valid[l];
+        /* verilator lint_off UNUSEDSIGNAL */
+        wire unused_w = &{1'b0, w_word[(2*l+1)*W_W +: W_W], w_word[(2*MATE+1)*W_W +: W_W], in_x_im[MATE*X_W +: X_W],
+            in_x_re[MATE*X_W +: X_W]};
+        /* verilator lint_on UNUSEDSIGNAL */
+
+        // synthesis translate_off
+        always @(posedge clk) begin
+            if (en && valid_1 && in_x_im[l*X_W +: X_W] != {X_W{1'b0}}) begin
+                $fatal(1, "Error: ernn_cmac_array real lane %0d got x_im = %0d (bins 0 and K/2 of a real FFT are real)",
+                    l, $signed(in_x_im[l*X_W +: X_W]));
+            end
+            if (en && valid_1 && in_x_re[l*X_W +: X_W] != in_x_re[MATE*X_W +: X_W]) begin
+                $fatal(1, "Error: ernn_cmac_array real lanes %0d and %0d share a multiply but got different x (%0d, %0d)",
+                    l, MATE, $signed(in_x_re[l*X_W +: X_W]), $signed(in_x_re[MATE*X_W +: X_W]));
+            end
+        end
+        // synthesis translate_on
+    end else if (!PAIR_PARTNER) begin : g_lane
+        ernn_cmac #(
+            .X_W(X_W),
+            .W_W(W_W),
+            .ACC_W(ACC_W),
+            .CMUL_3M(CMUL_3M),
+            .DSP_PACK(DSP_PACK),
+            .REAL(IS_REAL ? 1 : 0),
+            .MREG(MREG),
+            .ROUND_SHIFT(ROUND_SHIFT)
+        )
+        cmac_inst (
+            .clk(clk),
+            .rst(rst),
+            .en(en),
+            .in_valid(valid_1),
+            .in_first(first_1),
+            .in_last(last_1),
+            .x_re(in_x_re[l*X_W +: X_W]),
+            .x_im(in_x_im[l*X_W +: X_W]),
+            .w_re(w_word[2*l*W_W +: W_W]),
+            .w_im(w_word[(2*l+1)*W_W +: W_W]),
+            .acc_valid(lane_valid[l]),
+            .acc_re(acc_re[l*ACC_W +: ACC_W]),
+            .acc_im(acc_im[l*ACC_W +: ACC_W])
+        );
+    end
+    // PAIR_PARTNER: driven by its leader's g_pair (lane l - REAL_BINS)
 end
 
 endgenerate

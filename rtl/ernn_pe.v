@@ -502,32 +502,64 @@ cmac_array_inst (
 
 // ---------------------------------------------------------------------------------------
 // accumulator -> IFFT input: round half up, saturate symmetrically (R2, point ifft_in)
+//
+// The shift gearbox rounds and saturates in every lane (its entries hold IFFT_W bits). The hold
+// gearbox (P a multiple of BINS) rounds in the lanes but saturates only the rows the IFFTs take,
+// after its window select: sat_sym(rnd(acc)) is the same integer whichever clock applies the
+// clamp, and a clamp per IFFT input (N_IFFT rows of 2 BINS words) instead of two per lane was
+// 92k of SR1's 329k LUT at P = 1,152 (docs/performance.md). Its entries hold the rounded,
+// unclamped word (HOLD_W bits).
 
-wire [P*IFFT_W-1:0] rnd_re;
-wire [P*IFFT_W-1:0] rnd_im;
+// the word after the rounding shift, before the clamp (ernn_round_sat SH_W)
+localparam integer SH_W = ACC_SHIFT > 0 ? ACC_W + 1 - ACC_SHIFT : ACC_W - ACC_SHIFT;
+// 1: saturate after the gearbox (hold form)
+localparam SAT_LATE = LANDINGS == 1;
+// one gearbox entry: IFFT_W, or with SAT_LATE the rounded word (a pre-rounded lane's top bit of
+// SH_W repeats its sign, so ACC_W - ACC_SHIFT bits hold it)
+localparam integer HOLD_W = !SAT_LATE ? IFFT_W : (PRE_ROUND ? ACC_W - ACC_SHIFT : SH_W);
+
+wire [P*HOLD_W-1:0] rnd_re;
+wire [P*HOLD_W-1:0] rnd_im;
 
 generate
 
 for (g = 0; g < P; g = g + 1) begin : lane_round
-    ernn_round_sat #(.IN_W(ACC_W), .SHIFT(ACC_SHIFT), .OUT_W(IFFT_W), .SYMMETRIC(1), .PRE_ROUNDED(PRE_ROUND))
-    re_inst (.in(acc_re[g*ACC_W +: ACC_W]), .out(rnd_re[g*IFFT_W +: IFFT_W]));
-    ernn_round_sat #(.IN_W(ACC_W), .SHIFT(ACC_SHIFT), .OUT_W(IFFT_W), .SYMMETRIC(1), .PRE_ROUNDED(PRE_ROUND))
-    im_inst (.in(acc_im[g*ACC_W +: ACC_W]), .out(rnd_im[g*IFFT_W +: IFFT_W]));
+    if (!SAT_LATE) begin : g_sat
+        ernn_round_sat #(.IN_W(ACC_W), .SHIFT(ACC_SHIFT), .OUT_W(IFFT_W), .SYMMETRIC(1), .PRE_ROUNDED(PRE_ROUND))
+        re_inst (.in(acc_re[g*ACC_W +: ACC_W]), .out(rnd_re[g*HOLD_W +: HOLD_W]));
+        ernn_round_sat #(.IN_W(ACC_W), .SHIFT(ACC_SHIFT), .OUT_W(IFFT_W), .SYMMETRIC(1), .PRE_ROUNDED(PRE_ROUND))
+        im_inst (.in(acc_im[g*ACC_W +: ACC_W]), .out(rnd_im[g*HOLD_W +: HOLD_W]));
+    end else if (PRE_ROUND) begin : g_truncate
+        // the sum already holds the rounding constant: the shift is a wire; the fraction bits below
+        // the rounding point are dropped on purpose
+        /* verilator lint_off UNUSEDSIGNAL */
+        wire [ACC_W-1:0] lane_re = acc_re[g*ACC_W +: ACC_W];
+        wire [ACC_W-1:0] lane_im = acc_im[g*ACC_W +: ACC_W];
+        /* verilator lint_on UNUSEDSIGNAL */
+        assign rnd_re[g*HOLD_W +: HOLD_W] = lane_re[ACC_W-1:ACC_SHIFT];
+        assign rnd_im[g*HOLD_W +: HOLD_W] = lane_im[ACC_W-1:ACC_SHIFT];
+    end else begin : g_round
+        // round only: OUT_W = SH_W keeps every bit (no clamp is generated)
+        ernn_round_sat #(.IN_W(ACC_W), .SHIFT(ACC_SHIFT), .OUT_W(SH_W), .SYMMETRIC(0), .PRE_ROUNDED(0))
+        re_inst (.in(acc_re[g*ACC_W +: ACC_W]), .out(rnd_re[g*HOLD_W +: HOLD_W]));
+        ernn_round_sat #(.IN_W(ACC_W), .SHIFT(ACC_SHIFT), .OUT_W(SH_W), .SYMMETRIC(0), .PRE_ROUNDED(0))
+        im_inst (.in(acc_im[g*ACC_W +: ACC_W]), .out(rnd_im[g*HOLD_W +: HOLD_W]));
+    end
 end
 
 endgenerate
 
-// the rounded round (Q(IFFT_W, IFFT_F) per lane) and its sideband, one register level
+// the rounded round (HOLD_W bits per lane) and its sideband, one register level
 wire r_valid;
 wire [BIN_W-1:0] r_off;
 wire [FILL_W-1:0] r_count;
 wire r_last;
-wire [P*IFFT_W-1:0] r_re;
-wire [P*IFFT_W-1:0] r_im;
+wire [P*HOLD_W-1:0] r_re;
+wire [P*HOLD_W-1:0] r_im;
 
 ernn_delay #(
     .DEPTH(1),
-    .WIDTH(2 * P * IFFT_W + USER_W)
+    .WIDTH(2 * P * HOLD_W + USER_W)
 )
 round_reg_inst (
     .clk(clk),
@@ -558,7 +590,9 @@ wire ifft_s_ready;
 // the rows of the emission window (the next EMIT_MAX rows), row g as the IFFT takes it:
 // bin o's {im, re} at [g BINS 2 IFFT_W + 2 o IFFT_W +: 2 IFFT_W]; and which of them ends a job
 localparam ROW_W = BINS * 2 * IFFT_W;
-wire [EMIT_MAX*ROW_W-1:0] gb_window;
+// the same row as the gearbox holds it (HOLD_W-bit words; SAT_LATE clamps them to IFFT_W below)
+localparam GB_ROW_W = BINS * 2 * HOLD_W;
+wire [EMIT_MAX*GB_ROW_W-1:0] gb_window;
 wire [EMIT_MAX-1:0] gb_row_last;
 
 // the row blocks that leave this clock when the IFFTs take them: rows 0, 1, .. of the window
@@ -626,8 +660,8 @@ if (LANDINGS == 1) begin : g_gb_hold
     localparam integer NQ = (RROWS + EMIT_MAX - 1) / EMIT_MAX;
     localparam PTR_W = NQ > 1 ? $clog2(NQ) : 1;
 
-    reg [IFFT_W-1:0] hold_re_reg [0:P-1];
-    reg [IFFT_W-1:0] hold_im_reg [0:P-1];
+    reg [HOLD_W-1:0] hold_re_reg [0:P-1];
+    reg [HOLD_W-1:0] hold_im_reg [0:P-1];
     reg hold_last_reg;               // the held round is its job's last
     reg [PTR_W-1:0] ptr_reg;         // window position: rows ptr EMIT_MAX ..
 
@@ -637,8 +671,8 @@ if (LANDINGS == 1) begin : g_gb_hold
         // a round lands only when the gearbox empties this clock: it replaces the held one whole
         if (gb_accept) begin
             for (h = 0; h < P; h = h + 1) begin
-                hold_re_reg[h] <= r_re[h*IFFT_W +: IFFT_W];
-                hold_im_reg[h] <= r_im[h*IFFT_W +: IFFT_W];
+                hold_re_reg[h] <= r_re[h*HOLD_W +: HOLD_W];
+                hold_im_reg[h] <= r_im[h*HOLD_W +: HOLD_W];
             end
             hold_last_reg <= r_last;
             ptr_reg <= {PTR_W{1'b0}};
@@ -654,25 +688,25 @@ if (LANDINGS == 1) begin : g_gb_hold
 
     for (g = 0; g < EMIT_MAX; g = g + 1) begin : g_win
         // window row g is round row q EMIT_MAX + g at pointer q (zeros past the round's rows)
-        wire [NQ*ROW_W-1:0] cand;
+        wire [NQ*GB_ROW_W-1:0] cand;
         for (o = 0; o < NQ; o = o + 1) begin : g_cand
             localparam integer ROW = o * EMIT_MAX + g;
             for (hb = 0; hb < BINS; hb = hb + 1) begin : g_bin
-                assign cand[o*ROW_W + 2*hb*IFFT_W +: IFFT_W] =
-                    ROW < RROWS ? hold_re_reg[ROW < RROWS ? ROW*BINS + hb : 0] : {IFFT_W{1'b0}};
-                assign cand[o*ROW_W + (2*hb+1)*IFFT_W +: IFFT_W] =
-                    ROW < RROWS ? hold_im_reg[ROW < RROWS ? ROW*BINS + hb : 0] : {IFFT_W{1'b0}};
+                assign cand[o*GB_ROW_W + 2*hb*HOLD_W +: HOLD_W] =
+                    ROW < RROWS ? hold_re_reg[ROW < RROWS ? ROW*BINS + hb : 0] : {HOLD_W{1'b0}};
+                assign cand[o*GB_ROW_W + (2*hb+1)*HOLD_W +: HOLD_W] =
+                    ROW < RROWS ? hold_im_reg[ROW < RROWS ? ROW*BINS + hb : 0] : {HOLD_W{1'b0}};
             end
         end
         // bit by bit: each output bit indexes the vector of its NQ candidates (zero-padded to a power
         // of two) with the pointer, a plain mux tree (LUT6 + MUXF7/8); ernn_sel's AND-OR word select
         // took 1,768 LUT for the two windows of P = 80 against 1,322 this way (docs/pe.md)
-        for (hb = 0; hb < ROW_W; hb = hb + 1) begin : g_bit
+        for (hb = 0; hb < GB_ROW_W; hb = hb + 1) begin : g_bit
             wire [(1 << PTR_W)-1:0] col;
             for (o = 0; o < (1 << PTR_W); o = o + 1) begin : g_q
-                assign col[o] = o < NQ ? cand[(o < NQ ? o : 0)*ROW_W + hb] : 1'b0;
+                assign col[o] = o < NQ ? cand[(o < NQ ? o : 0)*GB_ROW_W + hb] : 1'b0;
             end
-            assign gb_window[g*ROW_W + hb] = col[ptr_reg];
+            assign gb_window[g*GB_ROW_W + hb] = col[ptr_reg];
         end
         // the held round's last unit is the last unit held: window row g ends the job when the
         // fill ends with it
@@ -684,8 +718,8 @@ if (LANDINGS == 1) begin : g_gb_hold
     wire unused_hold = &{1'b0, r_off_i, r_count_i, gb_rows_i};
     /* verilator lint_on UNUSEDSIGNAL */
 end else begin : g_gb_shift
-    reg [IFFT_W-1:0] gb_re_reg [0:CAP-1];
-    reg [IFFT_W-1:0] gb_im_reg [0:CAP-1];
+    reg [HOLD_W-1:0] gb_re_reg [0:CAP-1];
+    reg [HOLD_W-1:0] gb_im_reg [0:CAP-1];
     reg gb_last_reg [0:CAP-1];           // set on a job's final unit
 
     integer n;
@@ -710,8 +744,8 @@ end else begin : g_gb_shift
             // lie past the new fill and may take any lane
             for (d = 0; d < LANDINGS; d = d + 1) begin
                 if (gb_accept && r_off_i == d && n - d >= 0 && n - d < P) begin
-                    gb_re_reg[n] <= r_re[(n - d >= 0 && n - d < P ? n - d : 0)*IFFT_W +: IFFT_W];
-                    gb_im_reg[n] <= r_im[(n - d >= 0 && n - d < P ? n - d : 0)*IFFT_W +: IFFT_W];
+                    gb_re_reg[n] <= r_re[(n - d >= 0 && n - d < P ? n - d : 0)*HOLD_W +: HOLD_W];
+                    gb_im_reg[n] <= r_im[(n - d >= 0 && n - d < P ? n - d : 0)*HOLD_W +: HOLD_W];
                     gb_last_reg[n] <= r_last && n - d == r_count_i - 1;
                 end
             end
@@ -721,11 +755,28 @@ end else begin : g_gb_shift
     // the window is the gearbox's first EMIT_MAX rows
     for (g = 0; g < EMIT_MAX; g = g + 1) begin : g_win
         for (o = 0; o < BINS; o = o + 1) begin : g_bin
-            assign gb_window[g*ROW_W + 2*o*IFFT_W +: IFFT_W] = gb_re_reg[g*BINS + o];
-            assign gb_window[g*ROW_W + (2*o+1)*IFFT_W +: IFFT_W] = gb_im_reg[g*BINS + o];
+            assign gb_window[g*GB_ROW_W + 2*o*HOLD_W +: HOLD_W] = gb_re_reg[g*BINS + o];
+            assign gb_window[g*GB_ROW_W + (2*o+1)*HOLD_W +: HOLD_W] = gb_im_reg[g*BINS + o];
         end
         assign gb_row_last[g] = gb_last_reg[(g + 1)*BINS - 1];
     end
+end
+endgenerate
+
+// ---------------------------------------------------------------------------------------
+// the window's rows as the IFFTs take them: Q(IFFT_W, IFFT_F), clamped here with SAT_LATE
+
+wire [EMIT_MAX*ROW_W-1:0] ifft_rows;
+
+generate
+if (SAT_LATE) begin : g_sat_late
+    for (g = 0; g < EMIT_MAX * BINS * 2; g = g + 1) begin : g_word
+        ernn_round_sat #(.IN_W(HOLD_W), .SHIFT(0), .OUT_W(IFFT_W), .SYMMETRIC(1))
+        sat_inst (.in(gb_window[g*HOLD_W +: HOLD_W]), .out(ifft_rows[g*IFFT_W +: IFFT_W]));
+    end
+end else begin : g_sat_lanes
+    // the lanes clamped already (HOLD_W = IFFT_W)
+    assign ifft_rows = gb_window;
 end
 endgenerate
 
@@ -746,7 +797,7 @@ for (g = 0; g < N_IFFT; g = g + 1) begin : lane_ifft
     wire [BINS*2*IFFT_W-1:0] ifft_s_data;
 
     if (g < EMIT_MAX) begin : g_row
-        assign ifft_s_data = gb_window[g*ROW_W +: ROW_W];
+        assign ifft_s_data = ifft_rows[g*ROW_W +: ROW_W];
     end else begin : g_none
         // the gearbox never holds this row (CAP < N_IFFT BINS): the lane idles on zeros
         assign ifft_s_data = {BINS*2*IFFT_W{1'b0}};

@@ -387,8 +387,10 @@ SLOW_CASES = [(16, 16, 16), (64, 7, 16), (8, 11, 8)]
 # the MAC options (k, P, bits, weight-spectrum bits or None, DSP_PACK, REAL_BINS): DSP_PACK (two products per
 # DSP48E2 multiply) with 8-bit data at k = 4 packs with the default formats (FFT_W + 2 WS_W + 1 = 10 + 16 + 1
 # = 27), at k = 8/16 with 7-bit weight spectra (11/12 + 14 + 1 <= 27); REAL_BINS (one real multiply on the
-# lanes of bins 0 and k/2) needs P a multiple of k/2 + 1. The default suite runs both options in one build.
-MAC_OPTION_CASES = [(4, 3, 8, 8, 1, 1)]
+# lanes of bins 0 and k/2) needs P a multiple of k/2 + 1. The default suite runs both options in one build; P = 9 at
+# k = 4 is three row blocks: the real lanes of the first two share packed multiplies (ernn_rmac_pair), the third's
+# stay alone.
+MAC_OPTION_CASES = [(4, 9, 8, 8, 1, 1)]
 SLOW_MAC_OPTION_CASES = [(16, 18, 8, 7, 1, 1), (8, 5, 8, 7, 1, 0), (16, 9, 16, None, 0, 1)]
 XBUF_DEPTH = 5
 N_JOBS = 10
