@@ -36,7 +36,8 @@ E-RNN toolkit: block-circulant matrix-vector processing element (FFT -> complex 
  * clocks, so a job takes ceil(rows (K/2+1) / P) read_count clocks of MAC issue (ideal:
  * ceil(rows (K/2+1) read_count / P)). Finished units are rounded half-up and saturated
  * symmetrically to Q(IFFT_W, I) (R2, point ifft_in), collected in order by a gearbox of
- * K/2 + P entries (P entries held in place when P is a multiple of K/2 + 1) and passed to the
+ * K/2 + P entries (P entries held in place when P is a multiple of K/2 + 1; that form holds
+ * the rounded words and saturates the rows it hands on, SAT_LATE) and passed to the
  * IFFT (initiation interval 1) a row block at a time.
  * With N_IFFT > 1 there are N_IFFT IFFTs side by side: the gearbox hands them up to
  * N_IFFT whole row blocks per clock (as many as it holds, never past a job's last row, so
