@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 
 import pytest
@@ -46,6 +46,24 @@ def test_gearbox_and_rotation_counts_follow_the_rtl(bins):
     )
 
 
+@pytest.mark.parametrize("bins", [3, 5, 9, 17])
+def test_hold_gearbox_window_counts_follow_the_rtl(bins):
+    """rtl/ernn_pe.v g_gb_hold: window row g at pointer q is round row q EMIT_MAX + g (zeros past the
+    round's RROWS rows), so each of the EMIT_MAX rows' bins words selects among NQ candidate rows; every
+    held row is exactly one candidate. A P that is not a multiple of bins keeps the shift form."""
+    for rows in range(1, 12):
+        lanes = rows * bins
+        for emit in (1, 2, 4):
+            emit = min(emit, rows)  # EMIT_MAX = min(N_IFFT, GB_ROWS) and GB_ROWS = P / bins here
+            nq = -(-rows // emit)
+            cand = [q * emit + g for g in range(emit) for q in range(nq)]
+            assert sorted(r for r in cand if r < rows) == list(range(rows))
+            assert cost_model.gearbox_inputs(lanes, bins, emit, hold=True) == (0, len(cand) * bins)
+        assert cost_model.gearbox_inputs(lanes + 1, bins, 1, hold=True) == cost_model.gearbox_inputs(
+            lanes + 1, bins, 1
+        )
+
+
 def test_lane_candidates_include_whole_row_blocks():
     plain = dse_hw.default_lane_candidates(1024)
     assert plain[:6] == [1, 2, 3, 4, 6, 8] and plain[-1] == 1024
@@ -78,15 +96,23 @@ def test_config_follows_the_exporter():
     assert c.fft_w == 19 and c.ws_w == 16
 
 
-def test_packed_lanes_take_two_dsps_per_complex_lane_and_one_per_real_lane():
+def test_packed_lanes_take_two_dsps_per_complex_lane_and_one_per_two_real_lanes():
     # 8-bit SR1 at P = 1152 (128 row blocks of 9 bins: 256 real lanes), as export --dsp-pack builds it
     plain = dse_hw.config_for_shape(dse_hw.SHAPES["sr1"], 1152, data_bits=8)
     packed = dse_hw.config_for_shape(dse_hw.SHAPES["sr1"], 1152, data_bits=8, dsp_pack=True)
     assert packed.dsp_pack and not plain.dsp_pack and packed.real_bins
     assert (plain.ws_w, packed.ws_w) == (8, 7)
+    # rtl/ernn_cmac_array.v PAIR_REAL (948c96d): bins 0 and 8 of row blocks 2n and 2n + 1 share one
+    # ernn_rmac_pair, 64 pairs per bin position: 1,920 DSPs, not the 2,048 of one per real lane
     lanes = cost_model.features(packed)["mac_lanes"]["dsp"]
-    assert lanes == 2 * (1152 - 256) + 256
+    assert lanes == 2 * (1152 - 256) + 2 * 64 == 1920
+    assert cost_model.features(replace(packed, pair_real=False))["mac_lanes"]["dsp"] == 2 * (1152 - 256) + 256
+    # unpacked real lanes are never paired (the pair is a packed multiply)
     assert cost_model.features(plain)["mac_lanes"]["dsp"] == 3 * (1152 - 256) + 256
+    # an odd number of row blocks leaves one lone real lane per bin position: 9 of them at P = 81
+    odd = dse_hw.config_for_shape(dse_hw.SHAPES["sr1"], 81, data_bits=8, dsp_pack=True)
+    assert cost_model.real_lane_multiplies(odd) == (8, 2)
+    assert cost_model.features(odd)["mac_lanes"]["dsp"] == 2 * (81 - 18) + 8 + 2
     with pytest.raises(ValueError, match="18-bit port"):
         dse_hw.config_for_shape(dse_hw.SHAPES["sr1"], 1152, data_bits=16, dsp_pack=True)
 
@@ -122,15 +148,110 @@ def test_multiplier_registers_add_their_flip_flops_as_counted():
     assert set(ff) == set(cost_model.PARTS)
     assert ff["cell"] == ff["controller"] == ff["pe_gearbox"] == ff["pe_registers"] == 0
     # they are added to the fitted estimate unscaled; a sample built before them (mreg 0) gets none
-    from dataclasses import replace
-
     before = cost_model.estimate(replace(c, mreg=0))
     after = cost_model.estimate(c)
     assert after.used["ff"] - before.used["ff"] == pytest.approx(sum(ff.values()))
     assert after.used["lut"] == before.used["lut"]
-    # packed lanes: two products of 2 X + 2 C + 1 bits; real lanes one of X + C + 1
+    # packed lanes: two products of 2 X + 2 C + 1 bits; a pair of real lanes one packed product of
+    # X + 2 C + 1 + X bits (ernn_rmac_pair M_W); a lone real lane one of X + C + 1
     packed = dse_hw.config_for_shape(dse_hw.SHAPES["sr1"], 1152, data_bits=8, dsp_pack=True)
-    assert cost_model.mreg_flip_flops(packed)["mac_lanes"] == 896 * 2 * (2 * 12 + 2 * 7 + 1) + 256 * 20
+    pair_m = 12 + 2 * 7 + 1 + 12
+    assert cost_model.mreg_flip_flops(packed)["mac_lanes"] == 896 * 2 * (2 * 12 + 2 * 7 + 1) + 128 * pair_m
+    unpaired = replace(packed, pair_real=False)
+    assert cost_model.mreg_flip_flops(unpaired)["mac_lanes"] == 896 * 2 * (2 * 12 + 2 * 7 + 1) + 256 * 20
+
+
+#: HwConfig fields of the PE's RTL revisions; a stored sample without them describes a377d90's RTL
+_CALIBRATION_RTL = {"hold_gearbox": False, "late_sat": False, "pair_real": False}
+
+
+def test_hold_gearbox_counts_follow_the_rtl_for_sr1_packed():
+    """SR1 packed at P = 1,152 on today's RTL (948c96d), counted by hand from rtl/ernn_pe.v: 128 row
+    blocks of 9 bins, 4 IFFTs (EMIT_MAX 4), so NQ = 32 window positions; the lanes pre-round (PRE_ROUND:
+    0 < ACC_SHIFT < min(FFT_W, WS_W), ACC_W = FFT_W + WS_W + clog2(64)), so HOLD_W = ACC_W - ACC_SHIFT,
+    the lanes are wires and the 4 x 9 x 2 IFFT inputs are clamped once each."""
+    c = dse_hw.config_for_shape(dse_hw.SHAPES["sr1"], 1152, data_bits=8, dsp_pack=True)
+    assert (c.bins, c.n_ifft, c.xbuf_depth) == (9, 4, 64) and c.hold_gearbox and c.late_sat and c.pair_real
+    assert 0 < c.acc_shift < min(c.fft_w, c.ws_w) and c.acc_w >= c.fft_w + c.ws_w + 6
+    hold_w = c.acc_w - c.acc_shift
+    assert cost_model.hold_width(c) == hold_w > c.ifft_w
+    f = cost_model.features(c)
+    words = 4 * 9 * 32  # EMIT_MAX rows x bins words x NQ candidates
+    assert f["pe_gearbox"]["lut"] == pytest.approx(cost_model.GEARBOX_SHIFT_WEIGHT * words * 2 * hold_w)
+    assert f["pe_gearbox"]["ff"] == 1152 * 2 * hold_w  # hold_re_reg, hold_im_reg
+    # 72 clamps (ernn_round_sat IN_W = HOLD_W, SHIFT 0): HOLD_W - IFFT_W + 1 bits checked, IFFT_W - 1 kept
+    assert cost_model.pe_rounders(c) == [(72, hold_w)]
+    assert f["pe_rounders"]["lut"] == 72 * ((hold_w - c.ifft_w + 1) + (c.ifft_w - 1))
+    # round_reg_inst: 2 P words of HOLD_W bits; the output skid: two beats of 4 row blocks
+    assert f["pe_registers"]["ff"] == 2 * 1152 * hold_w + 2 * 4 * 16 * c.ifft_out_w
+    # the MAC lanes: 896 complex (2 DSPs), 128 pairs of real lanes (1 DSP each)
+    assert f["mac_lanes"]["dsp"] == 2 * (1152 - 256) + 2 * 64 == 1920
+    lane_bits = 2 * c.acc_w + 2 * c.fft_w + 2 * c.ws_w
+    assert f["mac_lanes"]["ff"] == (1152 - 128) * lane_bits - 128 * c.fft_w  # a pair registers one x
+    assert f["mac_lanes"]["lut"] == (1152 - 128) * lane_bits + 128 * (c.fft_w + c.ws_w + 1)  # its split
+    # on the calibration's RTL (a377d90) the same P had the shift gearbox and two clamps per lane
+    old = cost_model.features(replace(c, **_CALIBRATION_RTL))
+    assert old["pe_gearbox"]["ff"] == (9 + 1151) * 2 * c.ifft_w
+    assert old["pe_rounders"]["lut"] == 2 * 1152 * (c.acc_w - c.acc_shift)
+    assert old["pe_registers"]["ff"] == 2 * 1152 * c.ifft_w + 2 * 4 * 16 * c.ifft_out_w
+    assert old["mac_lanes"]["dsp"] == 2048
+
+
+def test_hold_gearbox_counts_follow_the_rtl_for_the_default_model():
+    """The default model (16-bit, k = 8) at P = 80: 16 row blocks of 5 bins, 2 IFFTs, NQ = 8; real but
+    unpacked lanes (one multiply each, never paired). The hold form's words are the pre-rounded sums
+    (HOLD_W = ACC_W - ACC_SHIFT); with an accumulator one bit short of PRE_ROUND's room the lanes round
+    (two round-only ernn_round_sat per lane, an SH_W-bit adder each) and HOLD_W is SH_W."""
+    c = _config(80)
+    assert (c.bins, c.n_ifft, c.xbuf_depth, c.real_bins, c.dsp_pack) == (5, 2, 6, True, False)
+    assert 0 < c.acc_shift < min(c.fft_w, c.ws_w) and c.acc_w >= c.fft_w + c.ws_w + 3
+    hold_w = c.acc_w - c.acc_shift
+    f = cost_model.features(c)
+    words = 2 * 5 * 8
+    assert f["pe_gearbox"]["lut"] == pytest.approx(cost_model.GEARBOX_SHIFT_WEIGHT * words * 2 * hold_w)
+    assert f["pe_gearbox"]["ff"] == 80 * 2 * hold_w
+    assert f["pe_rounders"]["lut"] == 2 * 2 * 5 * hold_w
+    assert f["pe_registers"]["ff"] == 2 * 80 * hold_w + 2 * 2 * 8 * c.ifft_out_w
+    mul = cost_model.dsp_per_multiply(c.fft_w + 1, c.ws_w + 1)
+    assert f["mac_lanes"]["dsp"] == (3 * (80 - 32) + 32) * mul
+    assert cost_model.mreg_flip_flops(c) == cost_model.mreg_flip_flops(replace(c, **_CALIBRATION_RTL))
+    # not pre-rounded: the lanes' rounders only round (OUT_W = SH_W: an adder, no clamp)
+    short = replace(c, acc_w=c.acc_w - 1)
+    sh_w = short.acc_w + 1 - short.acc_shift
+    assert not cost_model.pre_round(short) and cost_model.hold_width(short) == sh_w
+    assert cost_model.pe_rounders(short) == [(160, sh_w), (20, sh_w)]
+    assert cost_model.features(short)["pe_gearbox"]["ff"] == 80 * 2 * sh_w
+
+
+def test_shift_gearbox_counts_are_unchanged():
+    """The default model at P = 16 (k = 8: not a multiple of 5 bins) keeps the shift gearbox on every RTL
+    revision: bins + P - 1 entries of IFFT words, two clamping rounders per lane, no real lanes."""
+    c = _config(16)
+    assert c.lanes % c.bins != 0 and not c.real_bins and c.n_ifft == 1
+    f = cost_model.features(c)
+    assert f == cost_model.features(replace(c, **_CALIBRATION_RTL))
+    assert cost_model.hold_width(c) == c.ifft_w
+    lane_in, shift_in = cost_model.gearbox_inputs(16, 5, 1)
+    lut = (lane_in + cost_model.GEARBOX_SHIFT_WEIGHT * shift_in) * 2 * c.ifft_w
+    assert f["pe_gearbox"]["lut"] == pytest.approx(lut)
+    assert f["pe_gearbox"]["ff"] == (5 + 16 - 1) * 2 * c.ifft_w
+    assert f["pe_rounders"]["lut"] == 2 * 16 * (c.acc_w - c.acc_shift)
+    assert f["pe_registers"]["ff"] == 2 * 16 * c.ifft_w + 2 * 8 * c.ifft_out_w
+    assert f["mac_lanes"]["dsp"] == 3 * 16 * cost_model.dsp_per_multiply(c.fft_w + 1, c.ws_w + 1)
+
+
+def test_stored_samples_keep_the_rtl_they_were_measured_on():
+    """A sample's hw_config without the RTL-revision fields is a377d90's (the committed samples), so its
+    features, and the committed coefficients fitted on them, stay those of the RTL it was measured on;
+    the exporter's configuration is today's RTL."""
+    for s in _committed_samples():
+        c = cost_model.HwConfig(**s["hw_config"])
+        assert {f: getattr(c, f) for f in _CALIBRATION_RTL} == {
+            f: s["hw_config"].get(f, False) for f in _CALIBRATION_RTL
+        }
+    assert all(s["rtl_revision"].startswith(("a377d90", "4d7d770")) for s in _committed_samples())
+    c = _config(16)
+    assert all(getattr(c, f) for f in _CALIBRATION_RTL)
 
 
 def test_config_prices_the_gru_job_order_the_exporter_chose():

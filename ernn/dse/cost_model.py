@@ -11,8 +11,18 @@ clocks per extra job hand-off (the GRU's in and hn jobs).
 The exporter's choices enter the resources structurally too: each IFFT is one more set of butterflies
 and twiddle multipliers, a real lane (2 of every k/2 + 1 lanes when P is a multiple of k/2 + 1) one
 multiply instead of three, about half a complex lane's adders and registers and no imaginary weight,
-packed lanes (``dsp_pack``) two multiplies per complex lane, and the IFFTs side by side widen the
-gearbox's shifts, the gate buffer's banks and the PE writer's rows.
+packed lanes (``dsp_pack``) two multiplies per complex lane and, with real lanes, one multiply per two
+real lanes (row blocks 2n and 2n + 1 share it: ``ernn_rmac_pair``), and the IFFTs side by side widen
+the gearbox's window, the gate buffer's banks and the PE writer's rows.
+
+The PE's gearbox has two forms (rtl/ernn_pe.v): with P a multiple of k/2 + 1 (the *hold* form) each
+round stays where it landed and a window select hands its rows to the IFFTs; its words are the lanes'
+rounded, unclamped sums (HOLD_W bits), clamped to the IFFT word once per IFFT input. Otherwise (the
+*shift* form) the lanes round and clamp, and the rounds land in a shift register of IFFT words. The
+calibration samples predate both the hold form and the real-lane pairs (a377d90: the shift form for
+every P): :class:`HwConfig`'s ``hold_gearbox``, ``late_sat`` and ``pair_real`` say which RTL a
+configuration describes (a stored sample without them the one it was measured on), and the hold form's
+features are priced with slopes fitted on the shift form's.
 
 Resources are per *part* (:data:`PARTS`): the functional blocks of ``fpga.BLOCK_OF_KIND`` (MAC lanes,
 weight memory, FFT, IFFT, PE control, cell unit, controller) split by RTL module where the modules grow
@@ -109,6 +119,16 @@ class HwConfig:
     acc_shift: int = 11  # bits the lane rounders drop (rtl/ernn_pe.v ACC_SHIFT = D + S - I)
     sigmoid_offset_bits: int = 6  # B of rtl/ernn_act_pwl.v: 0 = a plain table, no multiplier
     tanh_offset_bits: int = 5
+    # The PE's RTL revision where its structure changed. A stored sample without a field was built
+    # before that change (the calibration samples, a377d90: the shift gearbox for every P, two clamping
+    # rounders per lane, one multiply per real lane), so its features stay those of the RTL it was
+    # measured on; HwConfig.build sets today's RTL.
+    # rtl/ernn_pe.v, P a multiple of bins: each round held in place, a window select (126ac59, b5d21a7)
+    hold_gearbox: bool = False
+    # the hold gearbox holds rounded, unclamped words and clamps once per IFFT input (948c96d)
+    late_sat: bool = False
+    # DSP_PACK with real lanes: row blocks 2n and 2n + 1 share one multiply (948c96d, ernn_rmac_pair)
+    pair_real: bool = False
 
     @property
     def bins(self) -> int:
@@ -181,6 +201,9 @@ class HwConfig:
             acc_shift=numerics.data.frac + numerics.weight_spectrum.frac - numerics.ifft.frac,
             sigmoid_offset_bits=_offset_bits(numerics, numerics.sigmoid),
             tanh_offset_bits=_offset_bits(numerics, numerics.tanh),
+            hold_gearbox=True,
+            late_sat=True,
+            pair_real=True,
         )
 
 
@@ -287,12 +310,23 @@ def cell_multipliers(c: HwConfig, family: str = "xcu") -> tuple[float, float]:
     return act, float(arith)
 
 
-def gearbox_inputs(lanes: int, bins: int, emit: int = 1) -> tuple[int, int]:
-    """Word inputs of the PE gearbox's entry muxes (rtl/ernn_pe.v), as (lane inputs, shift inputs):
-    entry n of the bins + P - 1 takes lane n - d of a round that lands at d in [0, bins) when
-    0 <= n - d < P (only d = 0 when P is a multiple of bins: rounds of whole row blocks), or shifts in
-    entry n + f bins when f = 1..``emit`` row blocks leave (``emit``: EMIT_MAX, the row blocks the
-    gearbox hands the IFFTs per clock)."""
+def gearbox_inputs(lanes: int, bins: int, emit: int = 1, hold: bool = False) -> tuple[int, int]:
+    """Word inputs of the PE gearbox's muxes (rtl/ernn_pe.v), as (lane inputs, shift inputs).
+
+    Shift form (``g_gb_shift``; every P before 126ac59): entry n of the bins + P - 1 takes lane n - d
+    of a round that lands at d in [0, bins) when 0 <= n - d < P (only d = 0 when P is a multiple of
+    bins: rounds of whole row blocks), or shifts in entry n + f bins when f = 1..``emit`` row blocks
+    leave (``emit``: EMIT_MAX, the row blocks the gearbox hands the IFFTs per clock).
+
+    Hold form (``hold`` and P a multiple of bins, ``g_gb_hold``): no entry muxes; the round stays where
+    it landed and each word of the ``emit`` window rows (bins words each) selects among its
+    NQ = ceil((P / bins) / emit) candidate rows by a shared pointer, a mux tree like a shift input's
+    (counted as shift inputs; rows past the round are zeros, counted too). With NQ = 1 the select is
+    still there, the one row against a zero (the pointer steps past it on an emission): an AND per bit.
+    """
+    if hold and lanes % bins == 0:
+        nq = -(-(lanes // bins) // emit)
+        return 0, emit * bins * nq
     cap = bins + lanes - 1
     last_landing = 0 if lanes % bins == 0 else bins - 1
     lane_in = shift_in = 0
@@ -302,9 +336,9 @@ def gearbox_inputs(lanes: int, bins: int, emit: int = 1) -> tuple[int, int]:
     return lane_in, shift_in
 
 
-def gearbox_mux_inputs(lanes: int, bins: int, emit: int = 1) -> int:
-    """All word inputs of the gearbox's entry muxes (:func:`gearbox_inputs`)."""
-    return sum(gearbox_inputs(lanes, bins, emit))
+def gearbox_mux_inputs(lanes: int, bins: int, emit: int = 1, hold: bool = False) -> int:
+    """All word inputs of the gearbox's muxes (:func:`gearbox_inputs`)."""
+    return sum(gearbox_inputs(lanes, bins, emit, hold))
 
 
 #: LUTs of a gearbox shift input against a lane input, per bit. A lane input's condition is the
@@ -312,12 +346,79 @@ def gearbox_mux_inputs(lanes: int, bins: int, emit: int = 1) -> int:
 #: blocks leave) is shared by every entry, so a 4:1 mux (one LUT6 and the MUXF7s) takes three of them.
 #: Yosys, ernn_pe's own LUTs per entry and word bit: 6.66 at k = 8, P = 32 (5 lane inputs, 1 shift per
 #: entry), 2.90 at SR1 packed, P = 1152 (1 lane, 4 shifts): 1.25 per lane input, 0.41 per shift input.
+#: The hold form's window select (a mux tree per output bit on a shared pointer) takes the same weight
+#: per input; no calibration sample has it (their RTL, a377d90, predates it).
 GEARBOX_SHIFT_WEIGHT = 1 / 3
 
 
 def gearbox_emit(c: HwConfig) -> int:
     """rtl/ernn_pe.v EMIT_MAX: row blocks the gearbox hands the IFFTs per clock."""
     return min(c.n_ifft, (c.bins + c.lanes - 1) // c.bins)
+
+
+def hold_form(c: HwConfig) -> bool:
+    """rtl/ernn_pe.v ``LANDINGS == 1`` on RTL with the hold gearbox: every round is whole row blocks."""
+    return c.hold_gearbox and c.lanes % c.bins == 0
+
+
+def pre_round(c: HwConfig) -> bool:
+    """rtl/ernn_pe.v ``PRE_ROUND``: the lanes' sums start at the rounding constant (the rounding shift is
+    a truncation) when 0 < ACC_SHIFT < min(FFT_W, WS_W) and ACC_W >= FFT_W + WS_W + clog2(XBUF_DEPTH)."""
+    need = c.fft_w + c.ws_w + (c.xbuf_depth - 1).bit_length()
+    return 0 < c.acc_shift < min(c.fft_w, c.ws_w) and c.acc_w >= need
+
+
+def hold_width(c: HwConfig) -> int:
+    """rtl/ernn_pe.v ``HOLD_W``, the bits of one gearbox word and of one lane of the round register:
+    IFFT_W where the lanes clamp; with the late clamp (hold form) the rounded word, ACC_W - ACC_SHIFT
+    when pre-rounded (the top bit of the shifted word repeats its sign), else SH_W."""
+    if not (hold_form(c) and c.late_sat):
+        return c.ifft_w
+    if pre_round(c):
+        return c.acc_w - c.acc_shift
+    return c.acc_w + 1 - c.acc_shift if c.acc_shift > 0 else c.acc_w - c.acc_shift
+
+
+def rounder_bits(in_w: int, shift: int, out_w: int, pre_rounded: bool) -> int:
+    """The structural count of one ``rtl/ernn_round_sat.v``: the distinct bits of its shifted word when
+    it clamps (SH_W > OUT_W: the SH_W - OUT_W + 1 bits checked against the sign, the OUT_W - 1 below
+    selected; a pre-rounded word's top bit repeats its sign, so IN_W - SHIFT), plus the SH_W bits of
+    its rounding adder when SHIFT > 0 and the input is not pre-rounded. The fitted slope is per bit of
+    the pre-rounded, clamping lane rounders of the calibration samples (none had an adder)."""
+    sh_w = in_w + 1 - shift if shift > 0 else in_w - shift
+    adder = sh_w if shift > 0 and not pre_rounded else 0
+    if sh_w <= out_w:
+        return adder  # no clamp: a sign extension
+    distinct = in_w - shift if shift > 0 and pre_rounded else min(sh_w, in_w)
+    return distinct + adder
+
+
+def pe_rounders(c: HwConfig) -> list[tuple[int, int]]:
+    """(instances, :func:`rounder_bits` each) of the PE's ``ernn_round_sat``: two per lane that round
+    and clamp to IFFT_W (shift form, or hold form before 948c96d); in the hold form with the late clamp
+    none in the lanes when pre-rounded (a truncation, wires) or two per lane that only round (OUT_W =
+    SH_W), and one clamp of HOLD_W to IFFT_W bits per IFFT input word (EMIT_MAX rows of 2 bins)."""
+    p, pre = c.lanes, pre_round(c)
+    if not (hold_form(c) and c.late_sat):
+        return [(2 * p, rounder_bits(c.acc_w, c.acc_shift, c.ifft_w, pre))]
+    hold_w = hold_width(c)
+    out = [(2 * gearbox_emit(c) * c.bins, rounder_bits(hold_w, 0, c.ifft_w, False))]
+    if not pre:
+        out.insert(0, (2 * p, rounder_bits(c.acc_w, c.acc_shift, hold_w, False)))
+    return out
+
+
+def real_lane_multiplies(c: HwConfig) -> tuple[int, int]:
+    """(pairs, lone real lanes) of rtl/ernn_cmac_array.v: with DSP_PACK and real lanes (RTL since
+    948c96d) the real lanes of row blocks 2n and 2n + 1 share one ``ernn_rmac_pair`` (bins 0 and k/2
+    of R = P / bins row blocks: 2 floor(R / 2) pairs, 2 (R mod 2) lone lanes); else every real lane is
+    alone (an ``ernn_cmac`` REAL)."""
+    if not c.real_bins:
+        return 0, 0
+    rows = c.lanes // c.bins
+    if c.pair_real and c.dsp_pack:
+        return 2 * (rows // 2), 2 * (rows % 2)
+    return 0, 2 * rows
 
 
 def rotation_mux_inputs(lanes: int, bins: int) -> int:
@@ -357,7 +458,7 @@ PARTS: dict[str, tuple[str, str, tuple[str, ...]]] = {
     "ifft_twiddles": ("ifft", "IFFT twiddle multipliers", ("ernn_cmul",)),
     "pe_gearbox": ("pe_control", "PE gearbox, spectrum buffer, job control", ()),
     "pe_rotation": ("pe_control", "bin rotation of the stored spectra", ("ernn_sel",)),
-    "pe_rounders": ("pe_control", "two rounders per lane", ("ernn_round_sat",)),
+    "pe_rounders": ("pe_control", "lane rounders, or the hold form's IFFT-input clamps", ("ernn_round_sat",)),
     "pe_registers": ("pe_control", "rounded-lane and output registers", ("ernn_delay", "ernn_axis_skid")),
     "cell": ("cell", "cell arithmetic, rounders", ()),
     "cell_act": ("cell", "activation units and tables", ("ernn_act_pwl",)),
@@ -414,7 +515,10 @@ def part_breakdown(stat: dict[str, Any], top: str = "ernn_top") -> dict[str, dic
 
 
 def features(c: HwConfig, family: str = "xcu") -> dict[str, dict[str, float]]:
-    """The structural feature of every (part, resource) pair (see the module docstring and :data:`PARTS`)."""
+    """The structural feature of every (part, resource) pair (see the module docstring and :data:`PARTS`),
+    counted from the RTL the configuration describes (:class:`HwConfig`'s ``hold_gearbox``, ``late_sat``,
+    ``pair_real``): the gearbox's mux inputs (:func:`gearbox_inputs`) and words (:func:`hold_width`),
+    the rounders (:func:`pe_rounders`), the real lanes' multiplies (:func:`real_lane_multiplies`)."""
     p, bins, k = c.lanes, c.bins, c.k
     # real lanes (bins 0 and k/2): one multiply instead of three, about half a lane's adders and
     # registers, and no imaginary weight (a zero column of the ROM, which Yosys drops)
@@ -453,17 +557,30 @@ def features(c: HwConfig, family: str = "xcu") -> dict[str, dict[str, float]]:
     gate_buf = 4 * c.n_ifft**2 * k * c.ifft_out_w
     mul_dsp = dsp_per_multiply(c.fft_w + 1, c.ws_w + 1, family)
     lane_bits = 2 * c.acc_w + 2 * c.fft_w + 2 * c.ws_w
-    # gearbox mux inputs x IFFT word
-    lane_in, shift_in = gearbox_inputs(p, bins, gearbox_emit(c))
-    gearbox = (lane_in + GEARBOX_SHIFT_WEIGHT * shift_in) * 2 * c.ifft_w
+    # real lanes sharing a packed multiply (ernn_rmac_pair): per pair one x register fewer than two
+    # real lanes, and the split's adder (the high field plus the low field's sign, X + W + 1 bits);
+    # the mac_lanes slopes were fitted on samples without pairs (a377d90)
+    pairs, lone_real = real_lane_multiplies(c)
+    # the gearbox's words: IFFT_W bits, or with the hold form's late clamp the rounded word HOLD_W
+    hold, hold_w = hold_form(c), hold_width(c)
+    # gearbox mux inputs x word: the shift form's entry muxes, or the hold form's window select (its
+    # inputs weighted as shift inputs; the pe_gearbox slopes were fitted on the shift form only, a377d90)
+    lane_in, shift_in = gearbox_inputs(p, bins, gearbox_emit(c), hold)
+    gearbox = (lane_in + GEARBOX_SHIFT_WEIGHT * shift_in) * 2 * hold_w
+    # the shift form's CAP = bins + P - 1 entries, or the hold form's P words, of two words each
+    gearbox_ff = (p if hold else bins + p - 1) * 2 * hold_w
     # packed (rtl/ernn_cmac.v DSP_PACK): a complex lane's two multiplies x_re, x_im times a weight pair,
-    # one slice each (the formats guarantee the pair fits the 27-bit port); a real lane one
-    lane_dsp = (2 * p - real_lanes) if c.dsp_pack else (3 * p - 2 * real_lanes) * mul_dsp
+    # one slice each (the formats guarantee the pair fits the 27-bit port); a lone real lane one, a pair
+    # of real lanes one (its two weights packed against the one x: ernn_rmac_pair)
+    if c.dsp_pack:
+        lane_dsp = 2 * (p - real_lanes) + lone_real + pairs
+    else:
+        lane_dsp = (3 * p - 2 * real_lanes) * mul_dsp
     zero = {"dsp": 0.0, "bram36": 0.0}
     return {
         "mac_lanes": {
-            "lut": (p - real_lanes / 2) * lane_bits,
-            "ff": (p - real_lanes / 2) * lane_bits,
+            "lut": (p - real_lanes / 2) * lane_bits + pairs * (c.fft_w + c.ws_w + 1),
+            "ff": (p - real_lanes / 2) * lane_bits - pairs * c.fft_w,
             "dsp": lane_dsp,
             "bram36": 0.0,
         },
@@ -491,23 +608,22 @@ def features(c: HwConfig, family: str = "xcu") -> dict[str, dict[str, float]]:
             "bram36": 0.0,
         },
         "pe_gearbox": {
-            # the gearbox's CAP = bins + P - 1 entries of two IFFT words
             "lut": gearbox,
-            "ff": (bins + p - 1) * 2 * c.ifft_w,
+            "ff": gearbox_ff,
             "dsp": 0.0,
             "bram36": bram36(c.xbuf_depth, bins * 2 * c.fft_w),
         },
-        # rtl/ernn_round_sat.v on every accumulator: the bits above the dropped ones are checked for
-        # overflow and selected (ACC_SHIFT bits are dropped by truncation: the rounding constant is
-        # in the accumulator)
         # the shared rotation of the stored spectrum: min(P, bins) selects of bins words
         "pe_rotation": {"lut": rotation_mux_inputs(p, bins) * 2 * c.fft_w, "ff": 0.0, **zero},
-        "pe_rounders": {"lut": 2 * p * (c.acc_w - c.acc_shift), "ff": 0.0, **zero},
-        # the rounded lanes' register (2 P IFFT words) and the output skid buffer (two beats of
-        # n_ifft row blocks); LUTs: the skid's select
+        # rtl/ernn_round_sat.v (:func:`pe_rounders`): two per lane that clamp the accumulator's bits
+        # above the dropped ones (the slope's samples, a377d90, all pre-rounded: ACC_W - ACC_SHIFT each),
+        # or in the hold form one clamp of HOLD_W bits per IFFT input word
+        "pe_rounders": {"lut": sum(n * bits for n, bits in pe_rounders(c)), "ff": 0.0, **zero},
+        # the rounded lanes' register (2 P words of HOLD_W bits: IFFT_W but in the hold form with its
+        # late clamp) and the output skid buffer (two beats of n_ifft row blocks); LUTs: the skid's select
         "pe_registers": {
             "lut": c.n_ifft * k * c.ifft_out_w,
-            "ff": 2 * p * c.ifft_w + 2 * c.n_ifft * k * c.ifft_out_w,
+            "ff": 2 * p * hold_w + 2 * c.n_ifft * k * c.ifft_out_w,
             **zero,
         },
         "cell": {"lut": cell_bits, "ff": cell_bits, "dsp": c.cell_lanes * arith_dsp, "bram36": 0.0},
@@ -534,18 +650,24 @@ def features(c: HwConfig, family: str = "xcu") -> dict[str, dict[str, float]]:
 def mreg_flip_flops(c: HwConfig) -> dict[str, float]:
     """Flip-flops of the multiplier-output registers (``MREG = 1``), per part, counted from the RTL:
     they are added to the fitted estimate as they are (the fit takes them off the measured FFs first,
-    so samples built before them, ``mreg = 0``, and after calibrate the same coefficients). ``ernn_cmul`` registers each of its products: 3 of X_W + C_W + 1 bits (Gauss form),
-    or 2 packed ones of 2 X_W + 2 C_W + 1 (``DSP_PACK``); a real lane's one product X_W + C_W + 1; a
-    butterfly with a general twiddle adds the two components of its delayed ``a`` (rtl/ernn_fft_bfly.v
+    so samples built before them, ``mreg = 0``, and after calibrate the same coefficients).
+    ``ernn_cmul`` registers each of its products: 3 of X_W + C_W + 1 bits (Gauss form), or 2 packed ones
+    of 2 X_W + 2 C_W + 1 (``DSP_PACK``); a lone real lane its one product X_W + C_W + 1, a pair of real
+    lanes (``ernn_rmac_pair``, :func:`real_lane_multiplies`) its one packed product X_W + 2 C_W + 1 + X_W;
+    a butterfly with a general twiddle adds the two components of its delayed ``a`` (rtl/ernn_fft_bfly.v
     ``LEVELS = 3``). Measured against Yosys (docs/performance.md): the default model's MAC lanes 1,728
-    counted against 1,684 more FF than the fitted estimate, SR1 packed at P = 1,152 75,008 against 71,333."""
+    counted against 1,684 more FF than the fitted estimate, SR1 packed at P = 1,152 (RTL before the
+    pairs: 256 lone real lanes) 75,008 against 71,333."""
     out = dict.fromkeys(PARTS, 0.0)
     if not c.mreg:
         return out
     real = 2 * (c.lanes // c.bins) if c.real_bins else 0
+    pairs, lone = real_lane_multiplies(c)
     gauss = 3 * (c.fft_w + c.ws_w + 1)
     packed = 2 * (2 * c.fft_w + 2 * c.ws_w + 1)
-    lanes = (c.lanes - real) * (packed if c.dsp_pack else gauss) + real * (c.fft_w + c.ws_w + 1)
+    lanes = (c.lanes - real) * (packed if c.dsp_pack else gauss) + lone * (c.fft_w + c.ws_w + 1)
+    # a pair of real lanes registers its one packed product (ernn_rmac_pair M_W = 2 X + 2 C + 1)
+    lanes += pairs * (2 * c.fft_w + 2 * c.ws_w + 1)
 
     fft_tw, ifft_tw = twiddle_multipliers(c.k, False), twiddle_multipliers(c.k, True)
 
