@@ -108,3 +108,21 @@ def test_accumulator_width_rule_needs_symmetric_weights(tmp_path):
     any_w = dataclasses.replace(check, name="cmac_any_w", params={**check.params, "W_SYMMETRIC": 0})
     result = formal.run_check(any_w, tmp_path, only=["exact_im"])
     assert result.status == "failed" and result.failed == ["exact_im"], formal.describe(result)
+
+
+def test_rmac_pair_split_needs_the_low_field_sign(tmp_path):
+    """ernn_rmac_pair's high field is x w_b only with the low field's sign added back (a negative x w_a
+    borrows one from it): without the correction the whole check (MREG = 1, BMC then induction) fails at the
+    split of the multiplier register, before the accumulators see it."""
+    check = formal.check_by_name("rmac_pair_4x3_acc9_m1_rs2")
+    mutant = next(
+        m for m in formal.mutants_for(check) if m.name == "split: high field without the low field's sign"
+    )
+    result = formal.run_check(check, tmp_path, mutant=mutant)
+    assert result.status == "failed" and "inv_split" in result.failed, formal.describe(result)
+
+
+def test_rmac_pair_rounding_constant_must_fit_the_contract():
+    """exact_a/b leave 2**(ACC_W-3) for the rounding constant: a wider one is refused, not a failing proof."""
+    with pytest.raises(ValueError, match="ROUND_SHIFT must be in 0 .. ACC_W - 2"):
+        formal._rmac_pair(4, 3, 9, 0, 8)

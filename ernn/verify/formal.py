@@ -249,6 +249,57 @@ def _cmac(x_w: int, w_w: int, acc_w: int, mul3: int, *, symmetric_w: int = 0, sl
     )
 
 
+_RMAC_PAIR_TAPS = {
+    "tap_x": "dut.x_reg",
+    "tap_w_a": "dut.w_a_reg",
+    "tap_w_b": "dut.w_b_reg",
+    "tap_prod_a": "dut.prod_a_reg",
+    "tap_prod_b": "dut.prod_b_reg",
+    "tap_valid": "dut.ctrl_delay_inst.g_line.g_valid.valid_reg",
+    "tap_control": "dut.ctrl_delay_inst.g_line.data_reg",
+}
+# MREG = 1: the split of the multiplier register (the wires prod_a, prod_b), for inv_split
+_RMAC_PAIR_SPLIT_TAPS = {"tap_split_a": "dut.prod_a", "tap_split_b": "dut.prod_b"}
+_RMAC_PAIR_PROPS = (
+    "acc_valid_timing",
+    "acc_sum_a",
+    "acc_sum_b",
+    "exact_a",
+    "exact_b",
+    "inv_valid",
+    "inv_order",
+    "inv_operands",
+    "inv_product",
+    "inv_product_range",
+    "inv_wide",
+    "inv_bound",
+)
+
+
+def _rmac_pair(x_w: int, w_w: int, acc_w: int, mreg: int, round_shift: int, *, slow: bool = False) -> Check:
+    # the wrapper's exact_* contract (runs of 2**(ACC_W-X_W-W_W) products, |sum| <= 2**(ACC_W-2)) leaves
+    # 2**(ACC_W-3) for the rounding constant 2**(ROUND_SHIFT-1)
+    if not 0 <= round_shift <= acc_w - 2:
+        raise ValueError(
+            f"rmac_pair: ROUND_SHIFT must be in 0 .. ACC_W - 2 (got {round_shift}, ACC_W {acc_w})"
+        )
+    return Check(
+        name=f"rmac_pair_{x_w}x{w_w}_acc{acc_w}_m{mreg}_rs{round_shift}",
+        top="ernn_rmac_pair_props",
+        rtl=("ernn_delay.v", "ernn_rmac_pair.v"),
+        properties=_RMAC_PAIR_PROPS + (("inv_split",) if mreg else ()),
+        method="induction",
+        depth=12,
+        k=2,
+        params={"X_W": x_w, "W_W": w_w, "ACC_W": acc_w, "MREG": mreg, "ROUND_SHIFT": round_shift},
+        taps={**_RMAC_PAIR_TAPS, **(_RMAC_PAIR_SPLIT_TAPS if mreg else {})},
+        slow=slow,
+        claim="acc_a, acc_b = 2**(ROUND_SHIFT-1) + the run's x w_a, x w_b (plain products; mod 2**ACC_W, "
+        "exact for 2**(ACC_W-X_W-W_W) products) through the packed multiply's split, for every operand; "
+        "acc_valid 3 + MREG advances after in_last",
+    )
+
+
 _SKID_TAPS = {
     "tap_skid_valid": "dut.skid_valid_reg",
     "tap_skid_data": "dut.skid_data_reg",
@@ -343,6 +394,14 @@ CHECKS: tuple[Check, ...] = (
     _cmac(3, 3, 9, 0),
     _cmac(3, 3, 8, 0, symmetric_w=1),
     _cmac(3, 3, 8, 1, slow=True),
+    # two real lanes on one packed multiply (ernn_cmac_array DSP_PACK): every operand, so the split is
+    # exact; ACC_W = PROD_W at 5x3 (no sign extension); the 6-bit x forms take 10-12 s
+    _rmac_pair(4, 3, 9, 0, 0),
+    _rmac_pair(4, 3, 9, 1, 2),
+    _rmac_pair(5, 3, 9, 0, 3),
+    _rmac_pair(5, 4, 10, 1, 1, slow=True),
+    _rmac_pair(6, 4, 12, 0, 0, slow=True),
+    _rmac_pair(6, 4, 12, 1, 4, slow=True),
     _skid(3),
     _skid(8),
     _out_vec(),
@@ -618,6 +677,97 @@ _CMAC_MUTANTS = (
     ),
 )
 
+_RP = "ernn_rmac_pair.v"
+# the first mutant listed for a property (that applies) is the one tb/test_formal.py runs it against
+_RMAC_PAIR_MUTANTS = (
+    _m(
+        "rounding constant one bit too high",
+        _RP,
+        "ACC_START = ROUND_SHIFT > 0 ? ACC_ONE << (ROUND_SHIFT - 1) : {ACC_W{1'b0}};",
+        "ACC_START = ROUND_SHIFT > 0 ? ACC_ONE << ROUND_SHIFT : {ACC_W{1'b0}};",
+        "acc_sum_a",
+        "acc_sum_b",
+        "exact_a",
+        "exact_b",
+        when=lambda p: p["ROUND_SHIFT"] > 0,
+    ),
+    _m(
+        "split: low field one bit short (the min x min corner wraps)",
+        _RP,
+        "localparam S = X_W + W_W;",
+        "localparam S = X_W + W_W - 1;",
+        "acc_sum_a",
+        "exact_a",
+    ),
+    _m(
+        "product sign-extension lost",
+        _RP,
+        "assign prod_b_ext = {{(ACC_W-PROD_W){prod_b_reg[PROD_W-1]}}, prod_b_reg};",
+        "assign prod_b_ext = {{(ACC_W-PROD_W){1'b0}}, prod_b_reg};",
+        "exact_b",
+        "acc_sum_b",
+        when=lambda p: p["ACC_W"] > p["X_W"] + p["W_W"] + 1,
+    ),
+    _m(
+        "split: high field without the low field's sign",
+        _RP,
+        "wire [PROD_W-1:0] prod_b = m[M_W-1:S] + {{(PROD_W-1){1'b0}}, m[S-1]};",
+        "wire [PROD_W-1:0] prod_b = m[M_W-1:S];",
+        "acc_sum_b",
+        "exact_b",
+        "inv_product",
+    ),
+    _m(
+        "multiplier register skips en",
+        _RP,
+        "        if (en) begin\n            m_reg <= m_comb;",
+        "        if (1'b1) begin\n            m_reg <= m_comb;",
+        "inv_split",
+        when=lambda p: p["MREG"] == 1,
+    ),
+    _m(
+        "accumulator never restarts",
+        _RP,
+        "acc_a_reg <= (first_2 ? ACC_START : acc_a_reg) + prod_a_ext;",
+        "acc_a_reg <= acc_a_reg + prod_a_ext;",
+        "acc_sum_a",
+        "exact_a",
+        "inv_wide",
+        "inv_bound",
+    ),
+    _m(
+        "acc_valid on every beat",
+        _RP,
+        "acc_valid_reg <= valid_2 && last_2;",
+        "acc_valid_reg <= valid_2;",
+        "acc_valid_timing",
+    ),
+    _m(
+        "operand register skips en",
+        _RP,
+        "        w_b_reg <= w_b;",
+        "        w_b_reg <= in_valid ? w_b : w_b_reg;",
+        "inv_operands",
+    ),
+    _m(
+        "product register loads an out-of-range word",
+        _RP,
+        "        prod_a_reg <= prod_a;",
+        "        prod_a_reg <= {1'b0, {(PROD_W-1){1'b1}}};",
+        "inv_product",
+        "inv_product_range",
+    ),
+    _m(
+        "run control not reset",
+        "ernn_delay.v",
+        "                valid_reg <= {DEPTH{1'b0}};",
+        "                valid_reg <= valid_reg;",
+        "inv_valid",
+        "inv_order",
+        "acc_valid_timing",
+    ),
+)
+
 _SK = "ernn_axis_skid.v"
 _SKID_MUTANTS = (
     _m(
@@ -738,6 +888,8 @@ def mutants_for(check: Check) -> tuple[Mutant, ...]:
         return _BFLY_MUTANTS
     if check.top == "ernn_cmac_props":
         return _CMAC_MUTANTS
+    if check.top == "ernn_rmac_pair_props":
+        return _RMAC_PAIR_MUTANTS
     if check.top == "ernn_axis_skid_props":
         return _SKID_MUTANTS
     if check.top == "ernn_out_vec_props":
