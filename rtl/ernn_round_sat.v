@@ -65,8 +65,6 @@ initial begin
 end
 
 wire [SH_W-1:0] shifted;
-// after the (asymmetric) clamp
-wire [OUT_W-1:0] clamped;
 
 generate
 
@@ -91,24 +89,26 @@ end else begin : g_left
     assign shifted = {in, {(-SHIFT){1'b0}}};
 end
 
-if (SH_W == OUT_W) begin : g_same
-    assign clamped = shifted;
-end else if (SH_W < OUT_W) begin : g_extend
-    assign clamped = {{(OUT_W-SH_W){shifted[SH_W-1]}}, shifted};
-end else begin : g_sat
+// the clamp's condition and its value, from the shifted word alone (no step waits on the clamp):
+// out of range, or with SYMMETRIC the most negative code itself, which takes its neighbour
+if (SH_W < OUT_W) begin : g_extend
+    // a sign-extended narrower value is in range and never reaches the most negative code
+    assign out = {{(OUT_W-SH_W){shifted[SH_W-1]}}, shifted};
+end else begin : g_clamp
     wire sign = shifted[SH_W-1];
-    // in range when every bit from OUT_W-1 up equals the sign bit
-    wire over = shifted[SH_W-1:OUT_W-1] != {(SH_W-OUT_W+1){sign}};
-    assign clamped = over ? {sign, {(OUT_W-1){~sign}}} : shifted[OUT_W-1:0];
-end
-
-if (SYMMETRIC && SH_W >= OUT_W) begin : g_symmetric
-    // the most negative code becomes its neighbour -(2**(OUT_W-1) - 1)
-    wire most_negative = clamped == {1'b1, {(OUT_W-1){1'b0}}};
-    assign out = most_negative ? {1'b1, {(OUT_W-2){1'b0}}, 1'b1} : clamped;
-end else begin : g_plain
-    // a sign-extended narrower value never reaches the most negative code
-    assign out = clamped;
+    // in range when every bit from OUT_W-1 up equals the sign bit (none above: always)
+    wire over;
+    if (SH_W > OUT_W) begin : g_over
+        assign over = shifted[SH_W-1:OUT_W-1] != {(SH_W-OUT_W+1){sign}};
+    end else begin : g_fits
+        assign over = 1'b0;
+    end
+    // in range and exactly -2**(OUT_W-1); an out-of-range negative value clamps to it as well
+    wire most_negative = SYMMETRIC != 0 && shifted[OUT_W-1:0] == {1'b1, {(OUT_W-1){1'b0}}};
+    // the clamped code: the largest, or the most negative (+1 with SYMMETRIC)
+    wire [OUT_W-1:0] limit = sign ? {1'b1, {(OUT_W-2){1'b0}}, SYMMETRIC != 0 ? 1'b1 : 1'b0}
+                                  : {1'b0, {(OUT_W-1){1'b1}}};
+    assign out = over || most_negative ? limit : shifted[OUT_W-1:0];
 end
 
 endgenerate

@@ -442,8 +442,8 @@ _ROUND_SAT_MUTANTS = (
     _m(
         "wrapping saturator (no clamp)",
         _RS,
-        "assign clamped = over ? {sign, {(OUT_W-1){~sign}}} : shifted[OUT_W-1:0];",
-        "assign clamped = shifted[OUT_W-1:0];",
+        "assign out = over || most_negative ? limit : shifted[OUT_W-1:0];",
+        "assign out = most_negative ? limit : shifted[OUT_W-1:0];",
         "round_sat_exact",
         "no_wrap",
         when=lambda p: _round_sat_shifted_w(p) > p["OUT_W"],
@@ -451,8 +451,8 @@ _ROUND_SAT_MUTANTS = (
     _m(
         "clamp to the wrong end",
         _RS,
-        "assign clamped = over ? {sign, {(OUT_W-1){~sign}}} : shifted[OUT_W-1:0];",
-        "assign clamped = over ? {~sign, {(OUT_W-1){sign}}} : shifted[OUT_W-1:0];",
+        "wire [OUT_W-1:0] limit = sign ?",
+        "wire [OUT_W-1:0] limit = !sign ?",
         "round_sat_exact",
         "no_wrap",
         when=lambda p: _round_sat_shifted_w(p) > p["OUT_W"],
@@ -460,8 +460,8 @@ _ROUND_SAT_MUTANTS = (
     _m(
         "sign extension lost",
         _RS,
-        "assign clamped = {{(OUT_W-SH_W){shifted[SH_W-1]}}, shifted};",
-        "assign clamped = {{(OUT_W-SH_W){1'b0}}, shifted};",
+        "assign out = {{(OUT_W-SH_W){shifted[SH_W-1]}}, shifted};",
+        "assign out = {{(OUT_W-SH_W){1'b0}}, shifted};",
         "round_sat_exact",
         when=lambda p: _round_sat_shifted_w(p) < p["OUT_W"],
     ),
@@ -476,8 +476,8 @@ _ROUND_SAT_MUTANTS = (
     _m(
         "symmetric clamp missing",
         _RS,
-        "assign out = most_negative ? {1'b1, {(OUT_W-2){1'b0}}, 1'b1} : clamped;",
-        "assign out = clamped;",
+        "wire most_negative = SYMMETRIC != 0 && shifted[OUT_W-1:0] == {1'b1, {(OUT_W-1){1'b0}}};",
+        "wire most_negative = 1'b0;",
         "round_sat_exact",
         when=lambda p: p["SYMMETRIC"] == 1,
     ),
