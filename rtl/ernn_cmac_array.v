@@ -178,6 +178,8 @@ for (l = 0; l < P; l = l + 1) begin : lane
 
     if (PAIR_LEAD) begin : g_pair
         localparam integer MATE = PAIR_LEAD ? l + REAL_BINS : l;
+        // the pair's one valid, for both lanes (not read back from lane_valid: no self-loop in it)
+        wire pair_valid;
         ernn_rmac_pair #(
             .X_W(X_W),
             .W_W(W_W),
@@ -195,14 +197,15 @@ for (l = 0; l < P; l = l + 1) begin : lane
             .x(in_x_re[l*X_W +: X_W]),
             .w_a(w_word[2*l*W_W +: W_W]),
             .w_b(w_word[2*MATE*W_W +: W_W]),
-            .acc_valid(lane_valid[l]),
+            .acc_valid(pair_valid),
             .acc_a(acc_re[l*ACC_W +: ACC_W]),
             .acc_b(acc_re[MATE*ACC_W +: ACC_W])
         );
         // a real bin has no imaginary part, and both row blocks read the same bin
         assign acc_im[l*ACC_W +: ACC_W] = {ACC_W{1'b0}};
         assign acc_im[MATE*ACC_W +: ACC_W] = {ACC_W{1'b0}};
-        assign lane_valid[MATE] = lane_valid[l];
+        assign lane_valid[l] = pair_valid;
+        assign lane_valid[MATE] = pair_valid;
         /* verilator lint_off UNUSEDSIGNAL */
         wire unused_w = &{1'b0, w_word[(2*l+1)*W_W +: W_W], w_word[(2*MATE+1)*W_W +: W_W], in_x_im[MATE*X_W +: X_W],
             in_x_re[MATE*X_W +: X_W]};
