@@ -165,6 +165,19 @@ def test_multiplier_registers_add_their_flip_flops_as_counted():
 _CALIBRATION_RTL = {"hold_gearbox": False, "late_sat": False, "pair_real": False}
 
 
+def test_rounder_bits_follow_round_sat():
+    """rtl/ernn_round_sat.v's branches: a clamp checks SH_W - OUT_W + 1 bits and keeps OUT_W - 1 (a
+    pre-rounded word's top bit repeats its sign); SYMMETRIC keeps a most-negative check at SH_W = OUT_W;
+    an unrounded input adds its SH_W-bit rounding adder; a narrower word is only sign-extended."""
+    assert cost_model.rounder_bits(25, 5, 15, pre_rounded=True) == (25 - 5 - 15 + 1) + (15 - 1)
+    assert cost_model.rounder_bits(20, 0, 15, pre_rounded=False) == (20 - 15 + 1) + (15 - 1)
+    assert cost_model.rounder_bits(25, 5, 15, pre_rounded=False) == (21 - 15 + 1) + (15 - 1) + 21
+    assert cost_model.rounder_bits(25, 5, 21, pre_rounded=False, symmetric=False) == 21  # round only
+    assert cost_model.rounder_bits(15, 0, 15, pre_rounded=False) == 15
+    assert cost_model.rounder_bits(15, 0, 15, pre_rounded=False, symmetric=False) == 0
+    assert cost_model.rounder_bits(12, 0, 15, pre_rounded=False) == 0
+
+
 def test_hold_gearbox_counts_follow_the_rtl_for_sr1_packed():
     """SR1 packed at P = 1,152 on today's RTL (948c96d), counted by hand from rtl/ernn_pe.v: 128 row
     blocks of 9 bins, 4 IFFTs (EMIT_MAX 4), so NQ = 32 window positions; the lanes pre-round (PRE_ROUND:

@@ -379,16 +379,17 @@ def hold_width(c: HwConfig) -> int:
     return c.acc_w + 1 - c.acc_shift if c.acc_shift > 0 else c.acc_w - c.acc_shift
 
 
-def rounder_bits(in_w: int, shift: int, out_w: int, pre_rounded: bool) -> int:
+def rounder_bits(in_w: int, shift: int, out_w: int, pre_rounded: bool, symmetric: bool = True) -> int:
     """The structural count of one ``rtl/ernn_round_sat.v``: the distinct bits of its shifted word when
     it clamps (SH_W > OUT_W: the SH_W - OUT_W + 1 bits checked against the sign, the OUT_W - 1 below
-    selected; a pre-rounded word's top bit repeats its sign, so IN_W - SHIFT), plus the SH_W bits of
-    its rounding adder when SHIFT > 0 and the input is not pre-rounded. The fitted slope is per bit of
-    the pre-rounded, clamping lane rounders of the calibration samples (none had an adder)."""
+    selected; SH_W = OUT_W with ``symmetric``: the most negative code's check and select; a pre-rounded
+    word's top bit repeats its sign, so IN_W - SHIFT), plus the SH_W bits of its rounding adder when
+    SHIFT > 0 and the input is not pre-rounded. The fitted slope is per bit of the pre-rounded, clamping
+    lane rounders of the calibration samples (none had an adder)."""
     sh_w = in_w + 1 - shift if shift > 0 else in_w - shift
     adder = sh_w if shift > 0 and not pre_rounded else 0
-    if sh_w <= out_w:
-        return adder  # no clamp: a sign extension
+    if sh_w < out_w or (sh_w == out_w and not symmetric):
+        return adder  # no clamp: a sign extension or the word as it is
     distinct = in_w - shift if shift > 0 and pre_rounded else min(sh_w, in_w)
     return distinct + adder
 
@@ -404,7 +405,7 @@ def pe_rounders(c: HwConfig) -> list[tuple[int, int]]:
     hold_w = hold_width(c)
     out = [(2 * gearbox_emit(c) * c.bins, rounder_bits(hold_w, 0, c.ifft_w, False))]
     if not pre:
-        out.insert(0, (2 * p, rounder_bits(c.acc_w, c.acc_shift, hold_w, False)))
+        out.insert(0, (2 * p, rounder_bits(c.acc_w, c.acc_shift, hold_w, False, symmetric=False)))
     return out
 
 
