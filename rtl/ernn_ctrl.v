@@ -620,6 +620,12 @@ wire [RING_W-1:0] cw_entry;
 
 ernn_sel #(.N(RING_D), .W(RING_W), .SEL_W(STAGE_W))
 pw_ring_inst (.in(ring), .sel(pw_stage), .out(pw_entry));
+// the PE writer's next stage's entry (its next job's fields are looked up ahead, ernn_pe_writer)
+wire [STAGE_W-1:0] pw_next_stage;
+wire [RING_W-1:0] pw_next_entry;
+ernn_sel #(.N(RING_D), .W(RING_W), .SEL_W(STAGE_W))
+pw_next_ring_inst (.in(ring), .sel(pw_next_stage), .out(pw_next_entry));
+wire [JOB_W-1:0] pw_next_stage_job = pw_next_entry[RING_W-1 -: JOB_W];
 ernn_sel #(.N(RING_D), .W(RING_W), .SEL_W(STAGE_W))
 fd_ring_inst (.in(ring), .sel(fd_stage), .out(fd_entry));
 ernn_sel #(.N(RING_D), .W(RING_W), .SEL_W(STAGE_W))
@@ -637,7 +643,7 @@ wire cw_stage_par = cw_entry[2];
 wire skew_out_tlast = HAS_PROJ ? pw_entry[0] : cw_entry[0];
 // the step numbers are the command side's; a unit needs only their parity
 /* verilator lint_off UNUSEDSIGNAL */
-wire unused_entries = &{1'b0, pw_entry, fd_entry, cw_entry};
+wire unused_entries = &{1'b0, pw_entry, pw_next_entry, fd_entry, cw_entry};
 /* verilator lint_on UNUSEDSIGNAL */
 
 // ---------------------------------------------------------------------------------------
@@ -695,6 +701,54 @@ pw_job_inst (
 );
 /* verilator lint_on PINCONNECTEMPTY */
 
+// the writer's second port: the job after its current one
+wire [JOB_W-1:0] pw_next_job;
+wire [1:0] pw_next_kind;
+wire [1:0] pw_next_gates_last;
+wire [IDX_W-1:0] pw_next_last_blk;
+wire pw_next_last_layer;
+
+/* verilator lint_off PINCONNECTEMPTY */
+ernn_job_table #(
+    .JOBS(JOBS),
+    .LAYERS(NUM_LAYERS),
+    .FIELDS(JOB_FIELDS),
+    .TABLE(JOB_TABLE),
+    .JOB_W(JOB_W),
+    .IDX_W(IDX_W),
+    .CNT_W(CNT_W),
+    .XBUF_ADDR_W(XBUF_ADDR_W),
+    .ROWS_W(ROWS_W),
+    .W_ADDR_W(W_ADDR_W),
+    .H_ADDR_W(H_ADDR_W),
+    .C_ADDR_W(C_ADDR_W),
+    .LAYER_W(LAYER_W)
+)
+pw_next_job_inst (
+    .job(pw_next_job),
+    .layer(),
+    .kind(pw_next_kind),
+    .first_layer(),
+    .last_layer(pw_next_last_layer),
+    .stage_first(),
+    .stage_last(),
+    .step_last(),
+    .next_stage(),
+    .gates_last(pw_next_gates_last),
+    .rows(),
+    .last_blk(pw_next_last_blk),
+    .load_count(),
+    .load_last(),
+    .x_blocks(),
+    .read_base(),
+    .read_count(),
+    .w_base(),
+    .x_base(),
+    .h_base(),
+    .c_base()
+);
+/* verilator lint_on PINCONNECTEMPTY */
+
 // (pw_y_we, pw_slot, pw_blk_reg, h_we, h_wr_addr, h_wr_data: ernn.sim.rtl's probe reads these;
 // with N_IFFT > 1 the first three are lane 0's, the beat's first row)
 wire [IDX_W-1:0] pw_blk_reg;    // the PE writer's block register
@@ -746,6 +800,13 @@ pw_inst (
     .stage_job(pw_stage_job),
     .stage_par(pw_stage_par),
     .job_h_base(pw_h_base),
+    .next_job(pw_next_job),
+    .next_kind(pw_next_kind),
+    .next_gates_last(pw_next_gates_last),
+    .next_last_blk(pw_next_last_blk),
+    .next_last_layer(pw_next_last_layer),
+    .next_stage(pw_next_stage),
+    .next_stage_job(pw_next_stage_job),
     .s_axis_tdata(pe_m_rows),
     .s_axis_tuser(pe_m_axis_tuser),
     .s_axis_tvalid(pe_m_axis_tvalid),

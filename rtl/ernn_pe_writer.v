@@ -37,6 +37,16 @@ E-RNN toolkit: accelerator PE writer — PE row blocks to the gate buffer or, pr
  * has not read yet (y_full) stalls the PE, and so does the last layer's projection while
  * the output vector waits on m_axis (out_full). blk is the block of the row on s_axis (of
  * lane 0, or of the projection row being written).
+ *
+ * The job's kind, gates, last block and last-layer flag, which every beat's destinations and
+ * handshake depend on, come from registers, not from the job-table lookup behind the ring: the
+ * ring -> job -> table -> lanes -> gate buffer path was SR1's longest (34 logic levels,
+ * docs/performance.md "Clock evidence"). Each clock without a job end reloads them from the
+ * current job's lookup; a job end loads the next job's (the second table port). After a stage's
+ * last job that is the next ring entry's, which the command side may not have written yet: the
+ * reload repairs it in the clocks after, long before that stage's first row can reach this unit
+ * (the PE's FFT, MACs and IFFT lie between). Simulation stops ($fatal) if a beat is ever taken
+ * with registered fields that differ from the lookup.
  */
 module ernn_pe_writer #
 (
@@ -88,6 +98,16 @@ module ernn_pe_writer #
     input  wire [JOB_W-1:0]        stage_job,
     input  wire                    stage_par,
     input  wire [H_ADDR_W-1:0]     job_h_base,
+    // a second job-table read port: the job after this one (next_job), whose fields are registered
+    // when the job ends; LAYER_SKEW: after a stage's last job, the first job of the next stage's ring
+    // entry (next_stage, next_stage_job)
+    output wire [JOB_W-1:0]        next_job,
+    input  wire [1:0]              next_kind,
+    input  wire [1:0]              next_gates_last,
+    input  wire [IDX_W-1:0]        next_last_blk,
+    input  wire                    next_last_layer,
+    output wire [STAGE_W-1:0]      next_stage,
+    input  wire [JOB_W-1:0]        next_stage_job,
 
     // row blocks of the PE, Q(IFFT_OUT_W, IFFT_F); tuser: rows in the beat (1..N_IFFT)
     input  wire [N_IFFT*K*IFFT_OUT_W-1:0] s_axis_tdata,
@@ -166,24 +186,70 @@ assign job = LAYER_SKEW != 0 ? stage_job + job_off_reg : job_reg;
 assign stage = stage_reg;
 assign blk = blk_reg;
 
-wire proj = job_kind == JOB_PROJ;
+// the job after this one: the next of the stage, or (LAYER_SKEW) the next stage's first; in order
+// the table wraps after the step's last job
+assign next_stage = stage_reg + 1'b1;
+assign next_job = LAYER_SKEW != 0 ? (job_stage_last ? next_stage_job : job + 1'b1)
+                                  : (job_step_last ? {JOB_W{1'b0}} : job_reg + 1'b1);
 
-// where the rows of a beat go: lane i + 1 is lane i's (gate, block) advanced by one row
-// (rows are (block, gate) pairs with the gate fastest); lane N_IFFT is where the next beat
-// starts
+// the job's fields as registers (above): kind, gates - 1, last block, last layer
+reg [1:0] kind_reg;
+reg [1:0] gates_last_reg;
+reg [IDX_W-1:0] last_blk_reg;
+reg last_layer_reg;
+
+wire proj = kind_reg == JOB_PROJ;
+
+// where the rows of a beat go: lane i is row i of the beat, (gate, block) = the beat's first row
+// advanced by i rows (rows are (block, gate) pairs with the gate fastest); lane N_IFFT is where the
+// next beat starts. Closed form: pos = gate + i, gate_i = pos mod gates, block_i = block + pos div
+// gates, one lookup on (gate, gates - 1) per lane and one adder, not a chain of N_IFFT increments.
 wire [1:0] ln_gate [0:N_IFFT];
 wire [IDX_W-1:0] ln_blk [0:N_IFFT];
 
-assign ln_gate[0] = gate_reg;
-assign ln_blk[0] = blk_reg;
+// blocks a lane can be ahead of lane 0: (3 + N_IFFT) div 1
+localparam ADV_W = $clog2(N_IFFT + 4);
 
 genvar i;
 
 generate
-for (i = 0; i < N_IFFT; i = i + 1) begin : g_lane
-    wire gl = ln_gate[i] == job_gates_last;
-    assign ln_gate[i + 1] = gl ? 2'd0 : ln_gate[i] + 2'd1;
-    assign ln_blk[i + 1] = gl ? ln_blk[i] + 1'b1 : ln_blk[i];
+for (i = 0; i <= N_IFFT; i = i + 1) begin : g_lane
+    reg [1:0] gate_i;
+    reg [ADV_W-1:0] adv_i;
+    integer gg;
+    integer gl;
+    // the lookup's entries at integer width; only their low bits are kept
+    /* verilator lint_off UNUSEDSIGNAL */
+    integer t_gate;
+    integer t_adv;
+    /* verilator lint_on UNUSEDSIGNAL */
+    always @* begin
+        gate_i = 2'd0;
+        adv_i = {ADV_W{1'b0}};
+        // every (gate, gates - 1) with gate <= gates - 1 (the others never occur)
+        for (gl = 0; gl < 4; gl = gl + 1) begin
+            for (gg = 0; gg <= gl; gg = gg + 1) begin
+                t_gate = (gg + i) % (gl + 1);
+                t_adv = (gg + i) / (gl + 1);
+                if ({30'd0, gates_last_reg} == gl && {30'd0, gate_reg} == gg) begin
+                    gate_i = t_gate[1:0];
+                    adv_i = t_adv[ADV_W-1:0];
+                end
+            end
+        end
+    end
+    // the advance at the block index's width (it never carries past the layer's blocks)
+    wire [IDX_W-1:0] adv_ext;
+    if (IDX_W > ADV_W) begin : g_wide
+        assign adv_ext = {{(IDX_W-ADV_W){1'b0}}, adv_i};
+    end else begin : g_narrow
+        /* verilator lint_off UNUSEDSIGNAL */
+        wire [ADV_W-1:0] adv_all = adv_i;
+        /* verilator lint_on UNUSEDSIGNAL */
+        assign adv_ext = adv_all[IDX_W-1:0];
+    end
+    assign ln_gate[i] = gate_i;
+    assign ln_blk[i] = blk_reg + adv_ext;
 end
 endgenerate
 
@@ -195,7 +261,7 @@ wire [1:0] end_gate = ln_gate[last_lane];
 wire [IDX_W-1:0] end_blk = ln_blk[last_lane];
 wire [1:0] next_gate = ln_gate[rows];
 wire [IDX_W-1:0] next_blk = ln_blk[rows];
-wire beat_ends_job = end_gate == job_gates_last && end_blk == job_last_blk;
+wire beat_ends_job = end_gate == gates_last_reg && end_blk == last_blk_reg;
 
 // gate-buffer rows: the whole beat when none of its blocks is full
 reg y_busy;
@@ -212,25 +278,39 @@ end
 
 // projection rows: one per clock, the beat taken with its last
 wire sub_last = sub_reg == last_lane;
-wire h_free = !(job_last_layer && out_full);
+wire h_free = !(last_layer_reg && out_full);
 wire proj_fire = s_axis_tvalid && proj && h_free;
 
 assign s_axis_tready = proj ? h_free && sub_last : !y_busy;
 wire fire = s_axis_tvalid && s_axis_tready;
 wire y_fire = fire && !proj;
 
-wire blk_last = blk_reg == job_last_blk;
+wire blk_last = blk_reg == last_blk_reg;
 
 generate
 for (i = 0; i < N_IFFT; i = i + 1) begin : g_y
     // gate buffer slot: LSTM i, f, g, o; GRU r, z, in, hn
-    assign y_slot[2*i +: 2] = job_kind == JOB_GATE ? ln_gate[i] : (job_kind == JOB_IN ? 2'd2 : 2'd3);
+    assign y_slot[2*i +: 2] = kind_reg == JOB_GATE ? ln_gate[i] : (kind_reg == JOB_IN ? 2'd2 : 2'd3);
     assign y_blk[i*IDX_W +: IDX_W] = ln_blk[i];
     assign y_we[i] = y_fire && i < rows_i;
 end
 endgenerate
 
 assign y_data = s_axis_tdata;
+
+// this clock's beat ends the job
+wire job_end = (y_fire && beat_ends_job) || (proj_fire && blk_last);
+
+// synthesis translate_off
+// the registered fields are the lookup's whenever a beat is taken (the contract above)
+always @(posedge clk) begin
+    if (!rst && fire && (kind_reg != job_kind || gates_last_reg != job_gates_last
+            || last_blk_reg != job_last_blk || last_layer_reg != job_last_layer)) begin
+        $fatal(1, "Error: ernn_pe_writer job %0d: registered fields (kind %0d, gates-1 %0d, last block %0d, last layer %0d) differ from the table's (%0d, %0d, %0d, %0d)",
+            job, kind_reg, gates_last_reg, last_blk_reg, last_layer_reg, job_kind, job_gates_last, job_last_blk, job_last_layer);
+    end
+end
+// synthesis translate_on
 
 always @(posedge clk) begin
     if (y_fire) begin
@@ -248,7 +328,20 @@ always @(posedge clk) begin
         blk_reg <= blk_last ? {IDX_W{1'b0}} : blk_reg + 1'b1;
         sub_reg <= sub_last ? {ROWS_IN_W{1'b0}} : sub_reg + 1'b1;
     end
-    if ((y_fire && beat_ends_job) || (proj_fire && blk_last)) begin
+    // the job's fields: the next job's at its end, else the current job's lookup again
+    if (job_end) begin
+        kind_reg <= next_kind;
+        gates_last_reg <= next_gates_last;
+        last_blk_reg <= next_last_blk;
+        last_layer_reg <= next_last_layer;
+    end else begin
+        kind_reg <= job_kind;
+        gates_last_reg <= job_gates_last;
+        last_blk_reg <= job_last_blk;
+        last_layer_reg <= job_last_layer;
+    end
+
+    if (job_end) begin
         if (job_step_last) begin
             job_reg <= {JOB_W{1'b0}};
             par_reg <= !par_reg;
