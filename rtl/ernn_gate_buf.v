@@ -221,9 +221,24 @@ wire inc_ok = inc_blk < DEPTH_A;
 wire [ADDR_W-1:0] inc_addr = inc_ok ? inc_blk[ADDR_W-1:0] : {ADDR_W{1'b0}};
 wire rd_zero = rd_blk == {ADDR_W{1'b0}};
 
-wire next_same = !rd_en && full_wr[rd_blk];
-wire next_inc = inc_ok && full_wr[inc_addr];
-wire next_zero = !(rd_en && rd_zero) && full_wr[0];
+// full_wr at an address, as the flag from registers or a completing write to that address this
+// clock (a compare per write lane): the write side's late (slot, block) then meets a compare, not
+// the DEPTH-way decode and a DEPTH-way select behind it (SR1, docs/performance.md "Clock evidence")
+function completes(input [ADDR_W-1:0] at);
+    integer cl;
+    begin
+        completes = 1'b0;
+        for (cl = 0; cl < WR_LANES; cl = cl + 1) begin
+            if (wr_en[cl] && wr_slot[2*cl +: 2] == 2'd3 && wr_blk[cl*ADDR_W +: ADDR_W] == at) begin
+                completes = 1'b1;
+            end
+        end
+    end
+endfunction
+
+wire next_same = !rd_en && (full_reg[rd_blk] || completes(rd_blk));
+wire next_inc = inc_ok && (full_reg[inc_addr] || completes(inc_addr));
+wire next_zero = !(rd_en && rd_zero) && (full_reg[0] || completes({ADDR_W{1'b0}}));
 
 reg full_same_reg;
 reg full_inc_reg;
