@@ -517,6 +517,7 @@ if (LAYER_SKEW != 0) begin : g_skew
     reg [NUM_LAYERS*TAG_W-1:0] sr_step_reg;
     reg [TAG_W-1:0] step_ctr_reg;
     reg [RING_D*RING_W-1:0] ring_reg;
+    integer re;
 
     wire [LAYER_W-1:0] below = job_layer - 1'b1;
     // steps complete past x's step and past h_{t-1}'s (positive: complete; the tags are wide
@@ -549,8 +550,12 @@ if (LAYER_SKEW != 0) begin : g_skew
                 step_ctr_reg <= step_ctr_reg + 1'b1;
             end
         end
-        if (cmd_fire && job_stage_first) begin
-            ring_reg[cmd_stage_reg*RING_W +: RING_W] <= {cmd_job_reg, iss_step, iss_first, iss_last};
+        // each entry decoded against its constant index: a write at a variable index made Yosys 0.23
+        // build a 32-bit bounds compare in front of the ring (9 CARRY4 at SR1, docs/performance.md)
+        for (re = 0; re < RING_D; re = re + 1) begin
+            if (cmd_fire && job_stage_first && {{(32-STAGE_W){1'b0}}, cmd_stage_reg} == re) begin
+                ring_reg[re*RING_W +: RING_W] <= {cmd_job_reg, iss_step, iss_first, iss_last};
+            end
         end
 
         if (rst) begin

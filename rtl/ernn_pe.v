@@ -604,19 +604,40 @@ reg gb_beat_last;                   // the beat ends a job
 reg gb_stop;
 integer e;
 
+// hold form: the held round is its job's last (from g_gb_hold; 0 in the shift form)
+wire gb_hold_last;
+
+// the fill as a 32-bit number, and (hold form) whether this emission empties the gearbox
+wire [31:0] gb_fill_i = {{(32-FILL_W){1'b0}}, gb_fill_reg};
+wire gb_fill_fits = gb_fill_i <= EMIT_MAX * BINS;
+
 always @* begin
     gb_rows = {ROWS_OUT_W{1'b0}};
     gb_take = {FILL_W{1'b0}};
     gb_beat_last = 1'b0;
     gb_stop = 1'b0;
-    for (e = 1; e <= EMIT_MAX; e = e + 1) begin
-        if (!gb_stop && {{(32-FILL_W){1'b0}}, gb_fill_reg} >= e * BINS) begin
-            gb_rows = e[ROWS_OUT_W-1:0];
-            gb_take = gb_take + BINS_FILL;
-            gb_beat_last = gb_row_last[e - 1];
-            gb_stop = gb_row_last[e - 1];
-        end else begin
-            gb_stop = 1'b1;
+    if (LANDINGS == 1) begin
+        // hold form: the fill is a whole number of rows of one round of one job, whose last row is
+        // the last one held, so the window never stops short of min(rows, EMIT_MAX): each row count
+        // is a compare with a constant, not a chain through the rows before it (the same rows as
+        // the general loop below, which Yosys built as a chain of carry compares)
+        for (e = 1; e <= EMIT_MAX; e = e + 1) begin
+            if (gb_fill_i >= e * BINS) begin
+                gb_rows = e[ROWS_OUT_W-1:0];
+                gb_take = e[FILL_W-1:0] * BINS_FILL;
+            end
+        end
+        gb_beat_last = gb_hold_last && gb_fill_fits;
+    end else begin
+        for (e = 1; e <= EMIT_MAX; e = e + 1) begin
+            if (!gb_stop && gb_fill_i >= e * BINS) begin
+                gb_rows = e[ROWS_OUT_W-1:0];
+                gb_take = gb_take + BINS_FILL;
+                gb_beat_last = gb_row_last[e - 1];
+                gb_stop = gb_row_last[e - 1];
+            end else begin
+                gb_stop = 1'b1;
+            end
         end
     end
 end
@@ -625,7 +646,10 @@ wire gb_full_row = gb_rows != {ROWS_OUT_W{1'b0}};
 wire gb_emit = gb_full_row && ifft_s_ready;
 // where an accepted round lands
 wire [FILL_W-1:0] gb_base = gb_emit ? gb_fill_reg - gb_take : gb_fill_reg;
-wire gb_accept = r_valid && gb_base < BINS_FILL;
+// hold form: a round lands when the gearbox is empty or this emission empties it (the same as
+// gb_base < BINS there, without waiting for the subtraction)
+wire gb_accept = r_valid && (LANDINGS == 1 ? gb_fill_reg == {FILL_W{1'b0}} || (gb_emit && gb_fill_fits)
+                                           : gb_base < BINS_FILL);
 // the same as 32-bit numbers for the position loop below
 wire [31:0] r_off_i = {{(32-BIN_W){1'b0}}, r_off};
 wire [31:0] r_count_i = {{(32-FILL_W){1'b0}}, r_count};
@@ -641,6 +665,10 @@ always @(posedge clk) begin
     // only prints under Icarus and the run went on); tb/ernn_pe/test_ernn_pe_checks.py trips it
     if (LANDINGS == 1 && gb_accept && gb_base != {FILL_W{1'b0}}) begin
         $fatal(1, "Error: ernn_pe gearbox round landed at %0d with P a multiple of BINS", gb_base);
+    end
+    // the hold form's row counts and landing (gb_accept) take the fill to be whole rows
+    if (LANDINGS == 1 && gb_fill_i % BINS != 0) begin
+        $fatal(1, "Error: ernn_pe gearbox fill %0d is not a whole number of rows with P a multiple of BINS", gb_fill_reg);
     end
     // a round lands behind the partial row it continues: at its own first bin (the shift form's
     // lane select takes the landing offset from the round, not from the fill arithmetic)
@@ -715,10 +743,13 @@ if (LANDINGS == 1) begin : g_gb_hold
         assign gb_row_last[g] = hold_last_reg && {{(32-FILL_W){1'b0}}, gb_fill_reg} == ROW_END;
     end
 
+    assign gb_hold_last = hold_last_reg;
+
     /* verilator lint_off UNUSEDSIGNAL */
-    wire unused_hold = &{1'b0, r_off_i, r_count_i, gb_rows_i};
+    wire unused_hold = &{1'b0, r_off_i, r_count_i, gb_rows_i, gb_row_last};
     /* verilator lint_on UNUSEDSIGNAL */
 end else begin : g_gb_shift
+    assign gb_hold_last = 1'b0;
     reg [HOLD_W-1:0] gb_re_reg [0:CAP-1];
     reg [HOLD_W-1:0] gb_im_reg [0:CAP-1];
     reg gb_last_reg [0:CAP-1];           // set on a job's final unit

@@ -1,9 +1,10 @@
 """The run-time checks of rtl/ernn_pe.v stop the simulation, and so fail the test, on Icarus and Verilator.
 
-The PE's only simulation-only check is the gearbox invariant: with P a multiple of BINS every round of
-P outputs lands at the start of the gearbox (base 0). The cocotb test below runs the ordinary job plan of
-tb/ernn_pe/test_ernn_pe.py on such a PE (k = 4, P = 6) and, as a fault injection, writes a non-zero fill
-level into ``gb_fill_reg`` every clock, so that a round lands elsewhere. The check must end the run
+The PE's simulation-only checks are the gearbox invariants: with P a multiple of BINS the gearbox holds
+whole rows (its fill a multiple of BINS: the hold form's row counts and landing rely on it) and every
+round of P outputs lands at its start (base 0). The cocotb test below runs the ordinary job plan of
+tb/ernn_pe/test_ernn_pe.py on such a PE (k = 4, P = 6) and, as a fault injection, writes a fill level of
+1 into ``gb_fill_reg`` every clock, which is no whole number of rows. The check must end the run
 (``$fatal``): the runner then raises SimulationAbortedError and the log names the check. Without the
 injection the same run passes (test_ernn_pe.py), so it is the check, not the injection, that stops it.
 """
@@ -21,7 +22,7 @@ from ernn.sim import runner as rtl_runner
 TOPLEVEL = "ernn_pe"
 # P a multiple of BINS = k/2 + 1: the gearbox has one landing, and the invariant is checked
 K, LANES, BITS = 4, 6, 16
-CHECK_MESSAGE = "ernn_pe gearbox round landed at"
+CHECK_MESSAGE = "ernn_pe gearbox fill 1 is not a whole number of rows"
 
 try:
     import cocotb
