@@ -55,9 +55,11 @@ localparam W = ERNN_DATA_W;
 // AXI-Stream data widths of ernn_top (whole bytes)
 localparam IN_TDATA_W = ((IN_N * W + 7) / 8) * 8;
 localparam OUT_TDATA_W = ((OUT_N * W + 7) / 8) * 8;
-// ROM address widths
-localparam IN_ADDR_W = $clog2(FRAMES * IN_N + 1);
-localparam OUT_ADDR_W = $clog2(FRAMES * OUT_N + 1);
+// ROM address widths: the addresses only index the ROMs (FRAMES * N words); after the last word an
+// address may wrap, it is not read again (a width for FRAMES * N itself left a bit that Verilator
+// reports as truncated when FRAMES * N is a power of two, e.g. SR1's 8 x 512 expected outputs)
+localparam IN_ADDR_W = FRAMES * IN_N > 1 ? $clog2(FRAMES * IN_N) : 1;
+localparam OUT_ADDR_W = FRAMES * OUT_N > 1 ? $clog2(FRAMES * OUT_N) : 1;
 localparam FRAME_W = $clog2(FRAMES + 1);
 // index into the per-frame ROMs (FRAMES words); the frame counters reach FRAMES, but the ROMs are read
 // only below it, so the index drops the counter's top bit when FRAMES is a power of two
