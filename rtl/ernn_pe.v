@@ -507,9 +507,10 @@ cmac_array_inst (
 // The shift gearbox rounds and saturates in every lane (its entries hold IFFT_W bits). The hold
 // gearbox (P a multiple of BINS) rounds in the lanes but saturates only the rows the IFFTs take,
 // after its window select: sat_sym(rnd(acc)) is the same integer whichever clock applies the
-// clamp, and a clamp per IFFT input (N_IFFT rows of 2 BINS words) instead of two per lane was
-// 92k of SR1's 329k LUT at P = 1,152 (docs/performance.md). Its entries hold the rounded,
-// unclamped word (HOLD_W bits).
+// clamp. It clamps once per IFFT input (N_IFFT rows of 2 BINS words) instead of twice per lane: at
+// SR1's P = 1,152 the lanes' clamps were 2,304 of ernn_round_sat's 3,422 instances and most of its
+// 92k LUT (11,894 LUT after, docs/performance.md). Its entries hold the rounded, unclamped word
+// (HOLD_W bits).
 
 // the word after the rounding shift, before the clamp (ernn_round_sat SH_W)
 localparam integer SH_W = ACC_SHIFT > 0 ? ACC_W + 1 - ACC_SHIFT : ACC_W - ACC_SHIFT;
