@@ -5,7 +5,6 @@ from __future__ import annotations
 import argparse
 import errno
 import json
-import signal
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -1040,24 +1039,26 @@ def main(argv: list[str] | None = None) -> int:
 
 def run_command(args: argparse.Namespace) -> int:
     """Run a parsed command: every expected failure becomes one line on stderr and exit 2, Ctrl-C or
-    SIGTERM exit 130 after the command's own clean-up (partial outputs are removed by the writers)."""
+    SIGTERM exit 130 after the command's own clean-up (partial outputs are removed by the writers). An
+    interrupt whose exception Python swallowed (one landing in a finalizer) still counts: the writers
+    refuse to publish after it (:mod:`ernn.files.interrupts`), and the exit is 130."""
+    from ernn.files import interrupts
     from ernn.files.manifest import ManifestError
 
-    previous = _terminate_as_interrupt()
-    try:
-        return args.func(args)
-    except KeyboardInterrupt:
-        print("interrupted: nothing half-written was left behind", file=sys.stderr)
-        return 130
-    except OSError as exc:
-        print(f"error: {_os_error_text(exc)}", file=sys.stderr)
-        return 2
-    except (ValueError, RuntimeError, ManifestError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 2
-    finally:
-        if previous is not None:
-            signal.signal(signal.SIGTERM, previous)
+    with interrupts.handled():
+        try:
+            rc = args.func(args)
+            interrupts.raise_if_received()
+            return rc
+        except KeyboardInterrupt:
+            print("interrupted: nothing half-written was left behind", file=sys.stderr)
+            return 130
+        except OSError as exc:
+            print(f"error: {_os_error_text(exc)}", file=sys.stderr)
+            return 2
+        except (ValueError, RuntimeError, ManifestError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
 
 
 def _os_error_text(exc: OSError) -> str:
@@ -1074,18 +1075,6 @@ def _os_error_text(exc: OSError) -> str:
         errno.ENOTDIR: "a part of the path is a file, not a folder",
     }
     return f"{names}: {hints.get(exc.errno, cause)}"
-
-
-def _terminate_as_interrupt():
-    """SIGTERM (a kill, a batch system's timeout) unwinds like Ctrl-C, so the writers clean up."""
-
-    def handler(signum, frame):
-        raise KeyboardInterrupt
-
-    try:
-        return signal.signal(signal.SIGTERM, handler)
-    except ValueError:  # not the main thread
-        return None
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ traceback. One test per class of defect found by a careless user (issue 13)."""
 
 from __future__ import annotations
 
+import argparse
 import errno
 import json
 import os
@@ -18,7 +19,7 @@ import numpy as np
 import pytest
 
 from ernn import cli
-from ernn.files import atomic, manifest, output_dir
+from ernn.files import atomic, interrupts, manifest, output_dir
 
 
 @pytest.fixture(scope="module")
@@ -253,6 +254,48 @@ def test_ctrl_c_exits_130_and_leaves_nothing(tiny, tmp_path):
         assert "interrupted" in err and "Traceback" not in err
         assert not out.exists()
         _no_stage_left(out)
+
+
+class _SignalsItselfWhenCollected:
+    """An object whose finalizer sends this process a signal: Python runs the handler inside the
+    finalizer and drops its KeyboardInterrupt ("Exception ignored in ..."), as happens when a real
+    Ctrl-C lands while the garbage collector runs a ``__del__``."""
+
+    def __init__(self, sig):
+        self.sig = sig
+
+    def __del__(self):
+        os.kill(os.getpid(), self.sig)
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupt_a_finalizer_swallowed_still_stops_the_publish(tmp_path, sig):
+    out = tmp_path / "d"
+    went_on = False
+    with interrupts.handled(), pytest.raises(KeyboardInterrupt):
+        with output_dir.output_directory(out, "synth", force=False) as stage:
+            (stage / "report.json").write_text("{}")
+            _SignalsItselfWhenCollected(sig)  # collected at once; its KeyboardInterrupt is dropped
+            went_on = True  # the command carries on, as the swallowed interrupt lets it
+    assert went_on, "the interrupt was not swallowed: this test no longer reproduces the case"
+    assert not out.exists()
+    _no_stage_left(out)
+    # the record ends with the block, and the handlers are the previous ones again
+    assert interrupts.received() is None
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+@pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
+def test_the_cli_exits_130_after_a_swallowed_interrupt(tmp_path, capsys):
+    """A command that returns normally after a swallowed interrupt still exits 130."""
+
+    def command(args):
+        _SignalsItselfWhenCollected(signal.SIGINT)
+        return 0
+
+    assert cli.run_command(argparse.Namespace(func=command)) == 130
+    assert "interrupted" in capsys.readouterr().err
 
 
 # ------------------------------------------------------------------ interrupted directory writers

@@ -32,6 +32,7 @@ import signal
 from collections.abc import Iterator
 from pathlib import Path
 
+from ernn.files import interrupts
 from ernn.files import manifest as mf
 from ernn.files.atomic import folder_lock, fsync_dir, probe_folder, signals_held, stale_siblings, temp_sibling
 
@@ -152,6 +153,7 @@ def _fsync_tree(root: Path) -> None:
 
 
 def _commit(stage: Path, out: Path, kind: str, *, force: bool) -> mf.Manifest:
+    interrupts.raise_if_received()  # an interrupt Python swallowed: the user asked to stop, publish nothing
     new = mf.build(stage, kind)
     (stage / mf.MANIFEST).write_text(new.text())
     _fsync_tree(stage)
@@ -162,6 +164,7 @@ def _commit(stage: Path, out: Path, kind: str, *, force: bool) -> mf.Manifest:
         check_output_dir(out, kind, force=force)  # again: another writer may have finished meanwhile
         if not out.exists():
             with signals_held():
+                interrupts.raise_if_received()
                 os.rename(stage, out)
             fsync_dir(parent)
             return new
@@ -182,6 +185,7 @@ def _commit(stage: Path, out: Path, kind: str, *, force: bool) -> mf.Manifest:
             (stage / name).mkdir(parents=True, exist_ok=True)
         _fault_point("linked")
         with signals_held():
+            interrupts.raise_if_received()
             if not _exchange(stage, out):
                 previous = temp_sibling(out, PREVIOUS_TAG)
                 os.rename(out, previous)

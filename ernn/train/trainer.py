@@ -44,6 +44,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ernn import data
+from ernn.files import interrupts
 from ernn.shape import BlockCirculant, StructureParams
 from ernn.shape.structures import CSB, Sparse, implementation, structure_entry
 from ernn.train import circulant, models, qat
@@ -385,6 +386,7 @@ def _run_epochs(
     bar = tqdm(range(epochs), desc=desc, disable=quiet, leave=False)
     batches = -(-len(ds.train) // cfg.batch_size)
     for epoch in bar:
+        interrupts.raise_if_received()  # Ctrl-C whose exception a finalizer swallowed
         rho = cfg.rho_start * (cfg.rho_end / cfg.rho_start) ** (epoch / max(epochs - 1, 1))
         model.train()
         loss_sum = correct = total = 0.0

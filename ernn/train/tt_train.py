@@ -24,6 +24,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from ernn import data
+from ernn.files import interrupts
 from ernn.shape.structures import TensorTrain
 from ernn.train import models, tt
 from ernn.train.trainer import (
@@ -121,6 +122,7 @@ def train(
     t0 = time.perf_counter()
     batches = -(-len(ds.train) // cfg.batch_size)
     for epoch in tqdm(range(cfg.epochs), desc="tt", disable=quiet, leave=False):
+        interrupts.raise_if_received()  # Ctrl-C whose exception a finalizer swallowed
         model.train()
         loss_sum = correct = total = 0.0
         for batch, idx in enumerate(batch_order(ds.train.lengths, cfg.batch_size, rng)):
