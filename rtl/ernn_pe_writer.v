@@ -204,52 +204,65 @@ wire proj = kind_reg == JOB_PROJ;
 // advanced by i rows (rows are (block, gate) pairs with the gate fastest); lane N_IFFT is where the
 // next beat starts. Closed form: pos = gate + i, gate_i = pos mod gates, block_i = block + pos div
 // gates, one lookup on (gate, gates - 1) per lane and one adder, not a chain of N_IFFT increments.
+//
+// The lanes are registers (ln_gate_reg, ln_blk_reg), computed a clock ahead from the candidates
+// below and picked by the handshake: the gate buffer's full flags, the handshake and this unit's
+// next state then start at registers, not behind the lookup and the adder (SR1's deepest path
+// at 8a79177: the registered gates -> the lookup -> the adder -> the 64-way full-flag select ->
+// the handshake -> the next gate, 20 logic levels, docs/performance.md). They hold the closed form
+// of (gate_reg, blk_reg, gates_last_reg) whenever a beat is taken; simulation stops ($fatal) if
+// not. After a job end with a stale next job (see the header) they follow the reloaded gates a
+// clock after gates_last_reg.
+
+// lane i's gate and block advance for the first row's gate g and gates - 1 = gl: a lookup over every
+// (g, gl) with g <= gl (the others never occur), each entry a constant
+/* verilator lint_off UNUSEDSIGNAL */
+function [1:0] lane_gate(input [1:0] g, input [1:0] gl, input integer i);
+    integer ga;
+    integer gb;
+    integer t;
+    begin
+        lane_gate = 2'd0;
+        for (ga = 0; ga < 4; ga = ga + 1) begin
+            for (gb = 0; gb <= ga; gb = gb + 1) begin
+                t = (gb + i) % (ga + 1);
+                if ({30'd0, gl} == ga && {30'd0, g} == gb) begin
+                    lane_gate = t[1:0];
+                end
+            end
+        end
+    end
+endfunction
+
+function [IDX_W-1:0] lane_adv(input [1:0] g, input [1:0] gl, input integer i);
+    integer ga;
+    integer gb;
+    integer t;
+    begin
+        lane_adv = {IDX_W{1'b0}};
+        for (ga = 0; ga < 4; ga = ga + 1) begin
+            for (gb = 0; gb <= ga; gb = gb + 1) begin
+                t = (gb + i) / (ga + 1);
+                if ({30'd0, gl} == ga && {30'd0, g} == gb) begin
+                    lane_adv = t[IDX_W-1:0];
+                end
+            end
+        end
+    end
+endfunction
+/* verilator lint_on UNUSEDSIGNAL */
+
+reg [1:0] ln_gate_reg [0:N_IFFT];
+reg [IDX_W-1:0] ln_blk_reg [0:N_IFFT];
 wire [1:0] ln_gate [0:N_IFFT];
 wire [IDX_W-1:0] ln_blk [0:N_IFFT];
-
-// blocks a lane can be ahead of lane 0: (3 + N_IFFT) div 1
-localparam ADV_W = $clog2(N_IFFT + 4);
 
 genvar i;
 
 generate
 for (i = 0; i <= N_IFFT; i = i + 1) begin : g_lane
-    reg [1:0] gate_i;
-    reg [ADV_W-1:0] adv_i;
-    integer gg;
-    integer gl;
-    // the lookup's entries at integer width; only their low bits are kept
-    /* verilator lint_off UNUSEDSIGNAL */
-    integer t_gate;
-    integer t_adv;
-    /* verilator lint_on UNUSEDSIGNAL */
-    always @* begin
-        gate_i = 2'd0;
-        adv_i = {ADV_W{1'b0}};
-        // every (gate, gates - 1) with gate <= gates - 1 (the others never occur)
-        for (gl = 0; gl < 4; gl = gl + 1) begin
-            for (gg = 0; gg <= gl; gg = gg + 1) begin
-                t_gate = (gg + i) % (gl + 1);
-                t_adv = (gg + i) / (gl + 1);
-                if ({30'd0, gates_last_reg} == gl && {30'd0, gate_reg} == gg) begin
-                    gate_i = t_gate[1:0];
-                    adv_i = t_adv[ADV_W-1:0];
-                end
-            end
-        end
-    end
-    // the advance at the block index's width (it never carries past the layer's blocks)
-    wire [IDX_W-1:0] adv_ext;
-    if (IDX_W > ADV_W) begin : g_wide
-        assign adv_ext = {{(IDX_W-ADV_W){1'b0}}, adv_i};
-    end else begin : g_narrow
-        /* verilator lint_off UNUSEDSIGNAL */
-        wire [ADV_W-1:0] adv_all = adv_i;
-        /* verilator lint_on UNUSEDSIGNAL */
-        assign adv_ext = adv_all[IDX_W-1:0];
-    end
-    assign ln_gate[i] = gate_i;
-    assign ln_blk[i] = blk_reg + adv_ext;
+    assign ln_gate[i] = ln_gate_reg[i];
+    assign ln_blk[i] = ln_blk_reg[i];
 end
 endgenerate
 
@@ -311,6 +324,55 @@ always @(posedge clk) begin
     end
 end
 // synthesis translate_on
+
+// the lanes' next values: after a beat that does not end the job, the closed form from the beat's
+// next row (itself a lane register, picked by the beat's row count); after a job end, from row 0 of
+// the next job (its gates from the second table port); otherwise from this unit's registers, so that
+// a reload of the gates after a stale job end reaches the lanes
+wire [1:0] cand_fire_gate [0:N_IFFT];
+wire [IDX_W-1:0] cand_fire_blk [0:N_IFFT];
+wire [1:0] cand_end_gate [0:N_IFFT];
+wire [IDX_W-1:0] cand_end_blk [0:N_IFFT];
+wire [1:0] cand_hold_gate [0:N_IFFT];
+wire [IDX_W-1:0] cand_hold_blk [0:N_IFFT];
+
+generate
+for (i = 0; i <= N_IFFT; i = i + 1) begin : g_cand
+    assign cand_fire_gate[i] = lane_gate(next_gate, gates_last_reg, i);
+    assign cand_fire_blk[i] = next_blk + lane_adv(next_gate, gates_last_reg, i);
+    assign cand_end_gate[i] = lane_gate(2'd0, next_gates_last, i);
+    assign cand_end_blk[i] = lane_adv(2'd0, next_gates_last, i);
+    assign cand_hold_gate[i] = lane_gate(gate_reg, gates_last_reg, i);
+    assign cand_hold_blk[i] = blk_reg + lane_adv(gate_reg, gates_last_reg, i);
+
+    always @(posedge clk) begin
+        if (job_end) begin
+            ln_gate_reg[i] <= cand_end_gate[i];
+            ln_blk_reg[i] <= cand_end_blk[i];
+        end else if (y_fire) begin
+            ln_gate_reg[i] <= cand_fire_gate[i];
+            ln_blk_reg[i] <= cand_fire_blk[i];
+        end else begin
+            ln_gate_reg[i] <= cand_hold_gate[i];
+            ln_blk_reg[i] <= cand_hold_blk[i];
+        end
+        if (rst) begin
+            ln_gate_reg[i] <= lane_gate(2'd0, 2'd0, i);
+            ln_blk_reg[i] <= lane_adv(2'd0, 2'd0, i);
+        end
+    end
+
+    // synthesis translate_off
+    // the contract above: on every beat taken, the lanes are the closed form of the registers
+    always @(posedge clk) begin
+        if (!rst && y_fire && (ln_gate_reg[i] != cand_hold_gate[i] || ln_blk_reg[i] != cand_hold_blk[i])) begin
+            $fatal(1, "Error: ernn_pe_writer lane %0d: registered row (gate %0d, block %0d) is not the closed form of gate %0d, block %0d, gates-1 %0d (%0d, %0d)",
+                i, ln_gate_reg[i], ln_blk_reg[i], gate_reg, blk_reg, gates_last_reg, cand_hold_gate[i], cand_hold_blk[i]);
+        end
+    end
+    // synthesis translate_on
+end
+endgenerate
 
 always @(posedge clk) begin
     if (y_fire) begin
