@@ -119,7 +119,12 @@ for (s = 0; s < 4; s = s + 1) begin : g_ybuf
     wire [WR_LANES*YBLK_W-1:0] bank_rd;
 
     for (v = 0; v < WR_LANES; v = v + 1) begin : g_bank
-        // the lane (at most one) that writes this slot and bank
+        // the lane (at most one) that writes this slot and bank. The address and data are those of
+        // the lowest lane whose slot and bank match, enabled or not, so that they do not wait for
+        // the PE writer's handshake (wr_en: the full-flag select, then the handshake); only the
+        // write enable does. The same lane as "the enabled one that matches": the enabled lanes are
+        // a prefix 0 .. rows - 1 (checked below), so a matching lane below an enabled match would
+        // itself be enabled and share its slot and bank, which the banking rules out
         reg we;
         reg [BANK_ADDR_W-1:0] waddr;
         reg [YBLK_W-1:0] wdata;
@@ -129,12 +134,15 @@ for (s = 0; s < 4; s = s + 1) begin : g_ybuf
             we = 1'b0;
             waddr = {BANK_ADDR_W{1'b0}};
             wdata = {YBLK_W{1'b0}};
-            for (l = 0; l < WR_LANES; l = l + 1) begin
-                if (wr_en[l] && wr_slot[2*l +: 2] == s
-                        && bank_of(wr_blk[l*ADDR_W +: ADDR_W]) == v) begin
-                    we = 1'b1;
+            for (l = WR_LANES - 1; l >= 0; l = l - 1) begin
+                if (wr_slot[2*l +: 2] == s && bank_of(wr_blk[l*ADDR_W +: ADDR_W]) == v) begin
                     waddr = bank_word(wr_blk[l*ADDR_W +: ADDR_W]);
                     wdata = wr_data[l*YBLK_W +: YBLK_W];
+                end
+            end
+            for (l = 0; l < WR_LANES; l = l + 1) begin
+                if (wr_en[l] && wr_slot[2*l +: 2] == s && bank_of(wr_blk[l*ADDR_W +: ADDR_W]) == v) begin
+                    we = 1'b1;
                 end
             end
         end
@@ -261,6 +269,27 @@ end
 assign rd_full = !moved_reg ? full_same_reg : (rd_zero ? full_zero_reg : full_inc_reg);
 
 // synthesis translate_off
+// the write-port select above relies on it: the enabled lanes are a prefix, and no two enabled lanes
+// share a slot and a bank
+integer ca;
+integer cb;
+always @(posedge clk) begin
+    if (!rst) begin
+        for (ca = 1; ca < WR_LANES; ca = ca + 1) begin
+            if (wr_en[ca] && !wr_en[ca - 1]) begin
+                $fatal(1, "Error: ernn_gate_buf write lanes %b are not a prefix", wr_en);
+            end
+            for (cb = 0; cb < ca; cb = cb + 1) begin
+                if (wr_en[ca] && wr_en[cb] && wr_slot[2*ca +: 2] == wr_slot[2*cb +: 2]
+                        && bank_of(wr_blk[ca*ADDR_W +: ADDR_W]) == bank_of(wr_blk[cb*ADDR_W +: ADDR_W])) begin
+                    $fatal(1, "Error: ernn_gate_buf write lanes %0d and %0d meet in slot %0d, bank %0d",
+                        cb, ca, wr_slot[2*ca +: 2], bank_of(wr_blk[ca*ADDR_W +: ADDR_W]));
+                end
+            end
+        end
+    end
+end
+
 // the reader's contract (above): the address moves only with rd_en, to rd_blk + 1 or 0
 reg [ADDR_W-1:0] rd_blk_prev_reg;
 reg rd_seen_reg;

@@ -359,6 +359,7 @@ wire [BIN_W-1:0] next_off = off_step >= BINS_B ? off_wrapped : off_step[BIN_W-1:
 genvar g;
 genvar o;
 genvar hb;
+genvar wd;
 
 always @(posedge clk) begin
     if (fft_m_valid) begin
@@ -596,6 +597,9 @@ localparam ROW_W = BINS * 2 * IFFT_W;
 localparam GB_ROW_W = BINS * 2 * HOLD_W;
 wire [EMIT_MAX*GB_ROW_W-1:0] gb_window;
 wire [EMIT_MAX-1:0] gb_row_last;
+// SAT_LATE (the hold form): the window as the IFFTs take it, clamped and registered a clock ahead
+// (g_gb_hold); the combinational window above then only feeds the simulation check of it
+wire [EMIT_MAX*ROW_W-1:0] gb_win_sat;
 
 // the row blocks that leave this clock when the IFFTs take them: rows 0, 1, .. of the window
 // while whole, at most EMIT_MAX, ending at a job's last row (a beat belongs to one job)
@@ -719,6 +723,8 @@ if (LANDINGS == 1) begin : g_gb_hold
     for (g = 0; g < EMIT_MAX; g = g + 1) begin : g_win
         // window row g is round row q EMIT_MAX + g at pointer q (zeros past the round's rows)
         wire [NQ*GB_ROW_W-1:0] cand;
+        wire [GB_ROW_W-1:0] step_row;
+        wire [GB_ROW_W-1:0] land_row;
         for (o = 0; o < NQ; o = o + 1) begin : g_cand
             localparam integer ROW = o * EMIT_MAX + g;
             for (hb = 0; hb < BINS; hb = hb + 1) begin : g_bin
@@ -737,6 +743,49 @@ if (LANDINGS == 1) begin : g_gb_hold
                 assign col[o] = o < NQ ? cand[(o < NQ ? o : 0)*GB_ROW_W + hb] : 1'b0;
             end
             assign gb_window[g*GB_ROW_W + hb] = col[ptr_reg];
+            // the same bit one pointer on (the pointer's wrap included), for the registered window
+            wire [(1 << PTR_W)-1:0] col_next;
+            for (o = 0; o < (1 << PTR_W); o = o + 1) begin : g_qn
+                assign col_next[o] = col[(o + 1) % (1 << PTR_W)];
+            end
+            assign step_row[hb] = col_next[ptr_reg];
+        end
+        // a landing round's row g (pointer 0), straight from the round register
+        for (hb = 0; hb < BINS; hb = hb + 1) begin : g_land
+            assign land_row[2*hb*HOLD_W +: HOLD_W] =
+                g < RROWS ? r_re[(g < RROWS ? g*BINS + hb : 0)*HOLD_W +: HOLD_W] : {HOLD_W{1'b0}};
+            assign land_row[(2*hb+1)*HOLD_W +: HOLD_W] =
+                g < RROWS ? r_im[(g < RROWS ? g*BINS + hb : 0)*HOLD_W +: HOLD_W] : {HOLD_W{1'b0}};
+        end
+        // SAT_LATE: window row g clamped to Q(IFFT_W) and registered a clock ahead. The window is a
+        // function of (held round, pointer), which change only when a round lands (pointer 0) or the
+        // IFFTs take rows (pointer + 1), so the register loads the clamped candidate of that change
+        // and otherwise holds. The IFFTs' first stage then starts at a register, not behind the
+        // pointer's mux and the clamp (18 logic levels at SR1, docs/performance.md); the cost is a
+        // second set of clamps (EMIT_MAX rows) and the register
+        if (SAT_LATE) begin : g_sat_reg
+            wire [ROW_W-1:0] step_sat;
+            wire [ROW_W-1:0] land_sat;
+            reg [ROW_W-1:0] win_sat_reg;
+            for (wd = 0; wd < 2 * BINS; wd = wd + 1) begin : g_word
+                ernn_round_sat #(.IN_W(HOLD_W), .SHIFT(0), .OUT_W(IFFT_W), .SYMMETRIC(1))
+                step_inst (.in(step_row[wd*HOLD_W +: HOLD_W]), .out(step_sat[wd*IFFT_W +: IFFT_W]));
+                ernn_round_sat #(.IN_W(HOLD_W), .SHIFT(0), .OUT_W(IFFT_W), .SYMMETRIC(1))
+                land_inst (.in(land_row[wd*HOLD_W +: HOLD_W]), .out(land_sat[wd*IFFT_W +: IFFT_W]));
+            end
+            always @(posedge clk) begin
+                if (gb_accept) begin
+                    win_sat_reg <= land_sat;
+                end else if (gb_emit) begin
+                    win_sat_reg <= step_sat;
+                end
+            end
+            assign gb_win_sat[g*ROW_W +: ROW_W] = win_sat_reg;
+        end else begin : g_no_sat_reg
+            assign gb_win_sat[g*ROW_W +: ROW_W] = {ROW_W{1'b0}};
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire unused_rows = &{1'b0, step_row, land_row};
+            /* verilator lint_on UNUSEDSIGNAL */
         end
         // the held round's last unit is the last unit held: window row g ends the job when the
         // fill ends with it
@@ -751,6 +800,7 @@ if (LANDINGS == 1) begin : g_gb_hold
     /* verilator lint_on UNUSEDSIGNAL */
 end else begin : g_gb_shift
     assign gb_hold_last = 1'b0;
+    assign gb_win_sat = {EMIT_MAX*ROW_W{1'b0}};
     reg [HOLD_W-1:0] gb_re_reg [0:CAP-1];
     reg [HOLD_W-1:0] gb_im_reg [0:CAP-1];
     reg gb_last_reg [0:CAP-1];           // set on a job's final unit
@@ -803,13 +853,28 @@ wire [EMIT_MAX*ROW_W-1:0] ifft_rows;
 
 generate
 if (SAT_LATE) begin : g_sat_late
+    // the registered clamped window (g_gb_hold); in simulation, checked against the clamp of the
+    // combinational window on every clock the IFFTs may take it (the clamps below have no other
+    // load, so synthesis drops them)
+    assign ifft_rows = gb_win_sat;
+    // synthesis translate_off
+    wire [EMIT_MAX*ROW_W-1:0] window_sat;
     for (g = 0; g < EMIT_MAX * BINS * 2; g = g + 1) begin : g_word
         ernn_round_sat #(.IN_W(HOLD_W), .SHIFT(0), .OUT_W(IFFT_W), .SYMMETRIC(1))
-        sat_inst (.in(gb_window[g*HOLD_W +: HOLD_W]), .out(ifft_rows[g*IFFT_W +: IFFT_W]));
+        sat_inst (.in(gb_window[g*HOLD_W +: HOLD_W]), .out(window_sat[g*IFFT_W +: IFFT_W]));
     end
+    always @(posedge clk) begin
+        if (!rst && gb_full_row && gb_win_sat !== window_sat) begin
+            $fatal(1, "Error: ernn_pe registered window differs from the clamped window (fill %0d)", gb_fill_reg);
+        end
+    end
+    // synthesis translate_on
 end else begin : g_sat_lanes
     // the lanes clamped already (HOLD_W = IFFT_W)
     assign ifft_rows = gb_window;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire unused_win_sat = &{1'b0, gb_win_sat};
+    /* verilator lint_on UNUSEDSIGNAL */
 end
 endgenerate
 
