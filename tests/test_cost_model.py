@@ -162,7 +162,7 @@ def test_multiplier_registers_add_their_flip_flops_as_counted():
 
 
 #: HwConfig fields of the PE's RTL revisions; a stored sample without them describes a377d90's RTL
-_CALIBRATION_RTL = {"hold_gearbox": False, "late_sat": False, "pair_real": False}
+_CALIBRATION_RTL = {"hold_gearbox": False, "late_sat": False, "pair_real": False, "win_reg": False}
 
 
 def test_rounder_bits_follow_round_sat():
@@ -192,11 +192,18 @@ def test_hold_gearbox_counts_follow_the_rtl_for_sr1_packed():
     words = 4 * 9 * 32  # EMIT_MAX rows x bins words x NQ candidates
     assert f["pe_gearbox"]["lut"] == pytest.approx(cost_model.GEARBOX_SHIFT_WEIGHT * words * 2 * hold_w)
     assert f["pe_gearbox"]["ff"] == 1152 * 2 * hold_w  # hold_re_reg, hold_im_reg
-    # 72 clamps (ernn_round_sat IN_W = HOLD_W, SHIFT 0): HOLD_W - IFFT_W + 1 bits checked, IFFT_W - 1 kept
-    assert cost_model.pe_rounders(c) == [(72, hold_w)]
-    assert f["pe_rounders"]["lut"] == 72 * ((hold_w - c.ifft_w + 1) + (c.ifft_w - 1))
-    # round_reg_inst: 2 P words of HOLD_W bits; the output skid: two beats of 4 row blocks
-    assert f["pe_registers"]["ff"] == 2 * 1152 * hold_w + 2 * 4 * 16 * c.ifft_out_w
+    # 2 x 72 clamps (ernn_round_sat IN_W = HOLD_W, SHIFT 0; g_sat_reg since 6fdb966: the landing
+    # round's rows and the window one pointer on): HOLD_W - IFFT_W + 1 bits checked, IFFT_W - 1 kept
+    assert c.win_reg and cost_model.pe_rounders(c) == [(144, hold_w)]
+    assert f["pe_rounders"]["lut"] == 144 * ((hold_w - c.ifft_w + 1) + (c.ifft_w - 1))
+    # round_reg_inst: 2 P words of HOLD_W bits; the output skid: two beats of 4 row blocks; the clamped
+    # window: 4 rows x 9 bins x 2 words of IFFT_W
+    assert cost_model.window_register_bits(c) == 4 * 9 * 2 * c.ifft_w
+    assert f["pe_registers"]["ff"] == 2 * 1152 * hold_w + 2 * 4 * 16 * c.ifft_out_w + 72 * c.ifft_w
+    # before 6fdb966 (948c96d): one clamp per IFFT input word, no window register
+    before = cost_model.features(replace(c, win_reg=False))
+    assert before["pe_rounders"]["lut"] == 72 * ((hold_w - c.ifft_w + 1) + (c.ifft_w - 1))
+    assert before["pe_registers"]["ff"] == 2 * 1152 * hold_w + 2 * 4 * 16 * c.ifft_out_w
     # the MAC lanes: 896 complex (2 DSPs), 128 pairs of real lanes (1 DSP each)
     assert f["mac_lanes"]["dsp"] == 2 * (1152 - 256) + 2 * 64 == 1920
     lane_bits = 2 * c.acc_w + 2 * c.fft_w + 2 * c.ws_w
@@ -223,8 +230,9 @@ def test_hold_gearbox_counts_follow_the_rtl_for_the_default_model():
     words = 2 * 5 * 8
     assert f["pe_gearbox"]["lut"] == pytest.approx(cost_model.GEARBOX_SHIFT_WEIGHT * words * 2 * hold_w)
     assert f["pe_gearbox"]["ff"] == 80 * 2 * hold_w
-    assert f["pe_rounders"]["lut"] == 2 * 2 * 5 * hold_w
-    assert f["pe_registers"]["ff"] == 2 * 80 * hold_w + 2 * 2 * 8 * c.ifft_out_w
+    # two sets (the registered window's landing and next-pointer candidates) of 2 rows x 5 bins x 2 words
+    assert f["pe_rounders"]["lut"] == 2 * 2 * 2 * 5 * hold_w
+    assert f["pe_registers"]["ff"] == 2 * 80 * hold_w + 2 * 2 * 8 * c.ifft_out_w + 2 * 5 * 2 * c.ifft_w
     mul = cost_model.dsp_per_multiply(c.fft_w + 1, c.ws_w + 1)
     assert f["mac_lanes"]["dsp"] == (3 * (80 - 32) + 32) * mul
     assert cost_model.mreg_flip_flops(c) == cost_model.mreg_flip_flops(replace(c, **_CALIBRATION_RTL))
@@ -232,7 +240,7 @@ def test_hold_gearbox_counts_follow_the_rtl_for_the_default_model():
     short = replace(c, acc_w=c.acc_w - 1)
     sh_w = short.acc_w + 1 - short.acc_shift
     assert not cost_model.pre_round(short) and cost_model.hold_width(short) == sh_w
-    assert cost_model.pe_rounders(short) == [(160, sh_w), (20, sh_w)]
+    assert cost_model.pe_rounders(short) == [(160, sh_w), (40, sh_w)]
     assert cost_model.features(short)["pe_gearbox"]["ff"] == 80 * 2 * sh_w
 
 

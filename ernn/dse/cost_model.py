@@ -129,6 +129,9 @@ class HwConfig:
     late_sat: bool = False
     # DSP_PACK with real lanes: row blocks 2n and 2n + 1 share one multiply (948c96d, ernn_rmac_pair)
     pair_real: bool = False
+    # the late clamp's window registered a clock ahead: a second set of clamps (the landing round's
+    # rows beside the window one pointer on) and a register of the clamped window (6fdb966)
+    win_reg: bool = False
 
     @property
     def bins(self) -> int:
@@ -204,6 +207,7 @@ class HwConfig:
             hold_gearbox=True,
             late_sat=True,
             pair_real=True,
+            win_reg=True,
         )
 
 
@@ -398,15 +402,25 @@ def pe_rounders(c: HwConfig) -> list[tuple[int, int]]:
     """(instances, :func:`rounder_bits` each) of the PE's ``ernn_round_sat``: two per lane that round
     and clamp to IFFT_W (shift form, or hold form before 948c96d); in the hold form with the late clamp
     none in the lanes when pre-rounded (a truncation, wires) or two per lane that only round (OUT_W =
-    SH_W), and one clamp of HOLD_W to IFFT_W bits per IFFT input word (EMIT_MAX rows of 2 bins)."""
+    SH_W), and one clamp of HOLD_W to IFFT_W bits per IFFT input word (EMIT_MAX rows of 2 bins), two
+    with the registered window (``win_reg``: the landing round's rows and the window one pointer on)."""
     p, pre = c.lanes, pre_round(c)
     if not (hold_form(c) and c.late_sat):
         return [(2 * p, rounder_bits(c.acc_w, c.acc_shift, c.ifft_w, pre))]
     hold_w = hold_width(c)
-    out = [(2 * gearbox_emit(c) * c.bins, rounder_bits(hold_w, 0, c.ifft_w, False))]
+    clamps = 2 * gearbox_emit(c) * c.bins * (2 if c.win_reg else 1)
+    out = [(clamps, rounder_bits(hold_w, 0, c.ifft_w, False))]
     if not pre:
         out.insert(0, (2 * p, rounder_bits(c.acc_w, c.acc_shift, hold_w, False, symmetric=False)))
     return out
+
+
+def window_register_bits(c: HwConfig) -> int:
+    """Register bits of rtl/ernn_pe.v's clamped window (``g_sat_reg``, hold form with the late clamp
+    since 6fdb966): EMIT_MAX rows of 2 bins words of IFFT_W; 0 in the other forms."""
+    if not (hold_form(c) and c.late_sat and c.win_reg):
+        return 0
+    return gearbox_emit(c) * 2 * c.bins * c.ifft_w
 
 
 def real_lane_multiplies(c: HwConfig) -> tuple[int, int]:
@@ -621,10 +635,11 @@ def features(c: HwConfig, family: str = "xcu") -> dict[str, dict[str, float]]:
         # or in the hold form one clamp of HOLD_W bits per IFFT input word
         "pe_rounders": {"lut": sum(n * bits for n, bits in pe_rounders(c)), "ff": 0.0, **zero},
         # the rounded lanes' register (2 P words of HOLD_W bits: IFFT_W but in the hold form with its
-        # late clamp) and the output skid buffer (two beats of n_ifft row blocks); LUTs: the skid's select
+        # late clamp), the output skid buffer (two beats of n_ifft row blocks; LUTs: the skid's select)
+        # and the registered clamped window (EMIT_MAX rows of 2 bins words of IFFT_W, ``win_reg``)
         "pe_registers": {
             "lut": c.n_ifft * k * c.ifft_out_w,
-            "ff": 2 * p * hold_w + 2 * c.n_ifft * k * c.ifft_out_w,
+            "ff": 2 * p * hold_w + 2 * c.n_ifft * k * c.ifft_out_w + window_register_bits(c),
             **zero,
         },
         "cell": {"lut": cell_bits, "ff": cell_bits, "dsp": c.cell_lanes * arith_dsp, "bram36": 0.0},
