@@ -90,6 +90,7 @@ end
 
 genvar s;
 genvar v;
+genvar bw;
 
 // the word in its bank of a block address (block / WR_LANES); x's upper bits are zero
 /* verilator lint_off UNUSEDSIGNAL */
@@ -168,7 +169,18 @@ for (s = 0; s < 4; s = s + 1) begin : g_ybuf
         wire unused_bank = &{1'b0, rd_bank_reg};
         /* verilator lint_on UNUSEDSIGNAL */
     end else begin : g_sel
-        assign rd_data[s*YBLK_W +: YBLK_W] = bank_rd[rd_bank_reg*YBLK_W +: YBLK_W];
+        // bit by bit: each output bit indexes the vector of its banks' bits with the bank register, a
+        // plain mux (one LUT6 for 4 banks). The word select bank_rd[rd_bank_reg*YBLK_W +: YBLK_W] had
+        // Yosys compute the bit offset with an adder (2 CARRY4) and shift by it (two more levels),
+        // in front of the cell's rounding and adders: SR1's 16-level path rd_bank_reg -> the LSTM
+        // front's registers (docs/performance.md)
+        for (v = 0; v < YBLK_W; v = v + 1) begin : g_bit
+            wire [WR_LANES-1:0] col;
+            for (bw = 0; bw < WR_LANES; bw = bw + 1) begin : g_bank_bit
+                assign col[bw] = bank_rd[bw*YBLK_W + v];
+            end
+            assign rd_data[s*YBLK_W + v] = col[rd_bank_reg];
+        end
     end
 end
 endgenerate
