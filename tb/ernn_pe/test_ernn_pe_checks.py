@@ -7,6 +7,10 @@ tb/ernn_pe/test_ernn_pe.py on such a PE (k = 4, P = 6) and, as a fault injection
 1 into ``gb_fill_reg`` every clock, which is no whole number of rows. The check must end the run
 (``$fatal``): the runner then raises SimulationAbortedError and the log names the check. Without the
 injection the same run passes (test_ernn_pe.py), so it is the check, not the injection, that stops it.
+
+A second case breaks the hold form's registered window (``g_sat_reg``: window row 0's clamped words, loaded
+a clock ahead) by writing all ones into it every clock; its simulation check compares the register with
+the clamp of the combinational window whenever the IFFTs may take a row, and must stop the run.
 """
 
 from __future__ import annotations
@@ -23,6 +27,8 @@ TOPLEVEL = "ernn_pe"
 # P a multiple of BINS = k/2 + 1: the gearbox has one landing, and the invariant is checked
 K, LANES, BITS = 4, 6, 16
 CHECK_MESSAGE = "ernn_pe gearbox fill 1 is not a whole number of rows"
+# the hold form's clamped window register (g_sat_reg) against the clamp of the combinational window
+WINDOW_MESSAGE = "ernn_pe registered window differs from the clamped window"
 
 try:
     import cocotb
@@ -47,12 +53,42 @@ try:
         await run_jobs(dut, cfg, jobs, conf["lanes"], conf["seed"], 0.0, 0.0)
         raise AssertionError("the gearbox check did not stop the run")
 
+    @cocotb.test(timeout_time=20, timeout_unit="ms")
+    async def window_check_stops_the_run(dut) -> None:
+        """The job plan with window row 0's register overwritten by all ones every clock (no clamped
+        row of these random jobs is all ones): the run must not reach its end."""
+        from cocotb.triggers import RisingEdge
+
+        conf = rtl_runner.tb_config()
+        cfg = NumericsConfig.from_dict(conf["numerics"])
+        jobs = plan_jobs(cfg, conf["xbuf_depth"], conf["seed"], conf["n_jobs"])
+        layout_weights(jobs, conf["lanes"], cfg.weight_spectrum.word)
+        reg = dut.g_gb_hold.g_win[0].g_sat_reg.win_sat_reg
+        ones = (1 << len(reg)) - 1
+
+        async def inject() -> None:
+            while True:
+                await RisingEdge(dut.clk)
+                if not int(dut.rst.value):
+                    reg.value = ones
+
+        cocotb.start_soon(inject())
+        await run_jobs(dut, cfg, jobs, conf["lanes"], conf["seed"], 0.0, 0.0)
+        raise AssertionError("the window check did not stop the run")
+
 except ImportError:  # pragma: no cover
     pass
 
 
+@pytest.mark.parametrize(
+    ("testcase", "message"),
+    [("gearbox_check_stops_the_run", CHECK_MESSAGE), ("window_check_stops_the_run", WINDOW_MESSAGE)],
+    ids=["fill", "window"],
+)
 @pytest.mark.parametrize("sim", rtl_runner.simulators())
-def test_gearbox_check_fails_the_test(sim: str, capfd: pytest.CaptureFixture[str]) -> None:
+def test_gearbox_check_fails_the_test(
+    sim: str, testcase: str, message: str, capfd: pytest.CaptureFixture[str]
+) -> None:
     cfg = pe_config(K, BITS, XBUF_DEPTH)
     seed = 1
     jobs = plan_jobs(cfg, XBUF_DEPTH, seed, 2)
@@ -65,10 +101,10 @@ def test_gearbox_check_fails_the_test(sim: str, capfd: pytest.CaptureFixture[str
             params,
             sim=sim,
             config=conf,
-            testcase="gearbox_check_stops_the_run",
+            testcase=testcase,
         )
     out, err = capfd.readouterr()
-    assert CHECK_MESSAGE in out + err
+    assert message in out + err
 
 
 if __name__ == "__main__":
