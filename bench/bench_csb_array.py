@@ -228,16 +228,18 @@ def module_at(rev: str, path: str):
 
 
 def synthesizable_array(work: Path, params: dict[str, object], rev: str | None = None) -> Path:
-    """A copy of rtl/ernn_csb_array.v with only the $readmemh calls left in its initial block (Yosys 0.23
-    cannot resolve the elaboration checks' $error; they build no hardware, and the images come from
-    ernn.export.csb_program, which the simulators' checks accept: tb/ernn_csb_array), the parameters
-    written in as the defaults (as bench_csb_cost_samples.synthesizable_engine does)."""
+    """A copy of rtl/ernn_csb_array.v with the parameters written in as the defaults (as
+    bench_csb_cost_samples.synthesizable_engine does); for a revision whose elaboration checks were not yet
+    in ``translate_off``, only the $readmemh calls left in its initial block (Yosys 0.23 cannot resolve the
+    checks' $error; they build no hardware, and the images come from ernn.export.csb_program, which the
+    simulators' checks accept: tb/ernn_csb_array)."""
     text = rtl_text("ernn_csb_array.v", rev)
-    start = text.index(ARRAY_CHECK_START)
-    images = text.index(ARRAY_CHECK_IMAGES, start)
-    walk = text.index(ARRAY_CHECK_WALK, images)
-    end = text.index(ARRAY_CHECK_END, walk)
-    text = text[:start] + "initial begin\n" + text[images:walk] + text[end:]
+    if ARRAY_CHECK_START in text:  # revisions before the checks were in translate_off (Yosys skips those)
+        start = text.index(ARRAY_CHECK_START)
+        images = text.index(ARRAY_CHECK_IMAGES, start)
+        walk = text.index(ARRAY_CHECK_WALK, images)
+        end = text.index(ARRAY_CHECK_END, walk)
+        text = text[:start] + "initial begin\n" + text[images:walk] + text[end:]
     for name, value in params.items():
         text, n = re.subn(
             rf"(parameter {name} = )[^,\n]*",

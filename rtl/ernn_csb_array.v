@@ -55,6 +55,16 @@ E-RNN toolkit: CSB group array (K x L groups of P x Q PEs running the balanced s
  * enabled slots that are not MACS stop the simulation with $error naming the group, tile row, step,
  * PE and the target block (gate, block row).
  *
+ * Several programs (JOBS > 1; ernn_csb_unit runs every PE job of a model on one array): JOB_TABLE holds
+ * per program {ROWS, COLS, STEPS, TILE_ROWS, MACS} (program 0 and field 0 in the highest bits; the scalar
+ * ROWS, COLS, STEPS, TILE_ROWS and MACS are then not read), the images hold the programs one after the
+ * other (program j's words from GROUPS * (STEPS_0 + .. + STEPS_{j-1}), its lengths from TILE_ROWS_0 + ..
+ * + TILE_ROWS_{j-1}; X_W and LEN_W wide enough for every program), and the input `prog` selects the
+ * program of a vector: it must hold from the vector's first input beat to its last (the array keeps it
+ * for the MACs, the reduction and the output beats). Every program is checked at elaboration as above,
+ * the messages naming the program. The PEs, their partial sums, the x read ports and the reduction trees
+ * are shared; the x and y buffers are as large as the largest program's vectors.
+ *
  * Interface: s_axis (ELEMS x elements per beat, element e of beat b in bits [e*DATA_W +: DATA_W] is
  * x[b*ELEMS + e]; ceil(COLS/ELEMS) beats, lanes past COLS in the last beat ignored; tlast is not
  * needed), m_axis (ELEMS y elements per beat in row order, the same lane order, ceil(GATES*ROWS/ELEMS)
@@ -116,6 +126,10 @@ module ernn_csb_array #
     parameter MACS = 1,
     // width of the statistics counters
     parameter STAT_W = 32,
+    // programs in the images (1: the scalar sizes above; more: JOB_TABLE) and, per program,
+    // {ROWS, COLS, STEPS, TILE_ROWS, MACS} (program 0 and field 0 in the highest bits)
+    parameter JOBS = 1,
+    parameter [JOBS*5*32-1:0] JOB_TABLE = {(JOBS*5*32){1'b0}},
     // $readmemh program images (ernn.export.csb_program.write)
     parameter EN_FILE = "",
     parameter VAL_FILE = "",
@@ -126,6 +140,9 @@ module ernn_csb_array #
 (
     input  wire                clk,
     input  wire                rst,
+
+    // the program of the vector being loaded (held until its last input beat; not read when JOBS = 1)
+    input  wire [(JOBS > 1 ? $clog2(JOBS) : 1)-1:0] prog,
 
     input  wire [ELEMS*DATA_W-1:0] s_axis_tdata,  // Q(DATA_W) per lane: ELEMS x elements
     input  wire                s_axis_tvalid,
@@ -146,20 +163,56 @@ module ernn_csb_array #
 
 localparam GROUPS = K * L;
 localparam PES = P * Q;
-localparam BR = (ROWS + BLOCK - 1) / BLOCK;
-localparam BLOCK_ROWS = GATES * BR;
-localparam OUTS = GATES * ROWS;
 localparam T_W = 2 + INDEX_W;
-localparam PROG_DEPTH = GROUPS * STEPS > 0 ? GROUPS * STEPS : 1;
+
+// program j's sizes (JOBS = 1: the scalar parameters), their largest and their sums
+localparam F_ROWS = 0, F_COLS = 1, F_STEPS = 2, F_TILE_ROWS = 3, F_MACS = 4;
+function integer jf(input integer j, input integer f);
+    begin
+        if (JOBS == 1) begin
+            jf = (f == F_ROWS) ? ROWS : (f == F_COLS) ? COLS : (f == F_STEPS) ? STEPS
+                 : (f == F_TILE_ROWS) ? TILE_ROWS : MACS;
+        end else begin
+            jf = JOB_TABLE[((JOBS - 1 - j) * 5 + (4 - f)) * 32 +: 32];
+        end
+    end
+endfunction
+function integer jmax(input integer f);
+    integer i;
+    begin
+        jmax = 0;
+        for (i = 0; i < JOBS; i = i + 1) begin
+            if (jf(i, f) > jmax) jmax = jf(i, f);
+        end
+    end
+endfunction
+// the sum of field f over programs 0 .. upto-1 (a program's first word, with f = STEPS or TILE_ROWS)
+function integer jsum(input integer f, input integer upto);
+    integer i;
+    begin
+        jsum = 0;
+        for (i = 0; i < upto; i = i + 1) begin
+            jsum = jsum + jf(i, f);
+        end
+    end
+endfunction
+
+localparam ROWS_MAX = jmax(F_ROWS);
+localparam COLS_MAX = jmax(F_COLS);
+localparam OUTS = GATES * ROWS_MAX;       // y buffer: the largest program's output vector
+localparam PROG_WORDS = GROUPS * jsum(F_STEPS, JOBS);
+localparam PROG_DEPTH = PROG_WORDS > 0 ? PROG_WORDS : 1;
+localparam LENS_DEPTH = jsum(F_TILE_ROWS, JOBS) > 0 ? jsum(F_TILE_ROWS, JOBS) : 1;
 localparam PB_W = $clog2(PES + 1);
 localparam GB_W = $clog2(GROUPS * PES + 1);
-localparam IN_BEATS = (COLS + ELEMS - 1) / ELEMS;
+localparam IN_BEATS = (COLS_MAX + ELEMS - 1) / ELEMS;
 localparam OUT_BEATS = (OUTS + ELEMS - 1) / ELEMS;
 localparam X_CW = $clog2(IN_BEATS + 1);
 localparam O_W = $clog2(OUTS + 1);
 localparam OB_W = $clog2(OUT_BEATS + 1);
-localparam TR_W = $clog2(TILE_ROWS + 1);
-localparam S_W = $clog2(STEPS + 2);
+localparam TR_W = $clog2(jmax(F_TILE_ROWS) + 1);
+localparam S_W = $clog2(jmax(F_STEPS) + 2);
+localparam JOB_W = JOBS > 1 ? $clog2(JOBS) : 1;
 localparam RED_CLOCKS = BLOCK / RED_ROWS;  // reduction clocks per tile row
 localparam RS_W = $clog2(RED_CLOCKS + 1);
 localparam RA_W = RED_CLOCKS > 1 ? $clog2(RED_CLOCKS) : 1;  // a reduction address in a PE memory
@@ -169,25 +222,28 @@ reg [PES-1:0]        en_mem  [0:PROG_DEPTH-1];
 reg [PES*W_W-1:0]    val_mem [0:PROG_DEPTH-1];  // Q(W_W) per PE
 reg [Q*X_W-1:0]      xi_mem  [0:PROG_DEPTH-1];  // one input index per PE column
 reg [PES*T_W-1:0]    tgt_mem [0:PROG_DEPTH-1];
-reg [LEN_W-1:0]      lens_mem [0:TILE_ROWS-1];
+reg [LEN_W-1:0]      lens_mem [0:LENS_DEPTH-1];
 
 // elaboration-time bookkeeping in integers (mixed-width reads of the images; cw only indexes them)
 /* verilator lint_off UNUSEDSIGNAL */
-integer ca, cs, cg, cn, cstep, cmacs, cw, cx, cbank, crow, cblk, cspan;
+integer cj, ca, cs, cg, cn, cstep, cmacs, cw, cx, cbank, crow, cblk, cspan;
+integer crows, ccols, csteps, ctiles, cbr, cbase, clbase;
 reg [Q*X_W-1:0] cx_word;
 reg [PES*T_W-1:0] ct_word;
 /* verilator lint_on UNUSEDSIGNAL */
 /* verilator lint_off WIDTHEXPAND */
 /* verilator lint_off WIDTHTRUNC */
+// The checks run in the simulators only: Yosys 0.23 cannot resolve $error in a loop over the images, and
+// they build no hardware (translate_off around them, never nested; the $readmemh calls stay visible).
 initial begin
-    if (K < 1 || L < 1 || P < 1 || Q < 1 || GATES < 1 || ROWS < 1 || COLS < 1 || ELEMS < 1) begin
-        $error("Error: ernn_csb_array K, L, P, Q, GATES, ROWS, COLS, ELEMS must be >= 1 (got %0d, %0d, %0d, %0d, %0d, %0d, %0d, %0d)",
-               K, L, P, Q, GATES, ROWS, COLS, ELEMS);
+    // synthesis translate_off
+    if (K < 1 || L < 1 || P < 1 || Q < 1 || GATES < 1 || JOBS < 1 || ELEMS < 1) begin
+        $error("Error: ernn_csb_array K, L, P, Q, GATES, JOBS, ELEMS must be >= 1 (got %0d, %0d, %0d, %0d, %0d, %0d, %0d)",
+               K, L, P, Q, GATES, JOBS, ELEMS);
         $finish;
     end
-    if (BLOCK < 2 || (1 << INDEX_W) < BLOCK || (1 << X_W) < COLS) begin
-        $error("Error: ernn_csb_array BLOCK = %0d must be >= 2, INDEX_W = %0d and X_W = %0d wide enough for BLOCK and COLS = %0d",
-               BLOCK, INDEX_W, X_W, COLS);
+    if (BLOCK < 2 || (1 << INDEX_W) < BLOCK) begin
+        $error("Error: ernn_csb_array BLOCK = %0d must be >= 2 and INDEX_W = %0d wide enough for it", BLOCK, INDEX_W);
         $finish;
     end
     if (RED_ROWS < 1 || BLOCK % RED_ROWS != 0) begin
@@ -198,65 +254,90 @@ initial begin
         $error("Error: ernn_csb_array ACC_W = %0d must be > DATA_W + W_W = %0d and >= OUT_W = %0d", ACC_W, DATA_W + W_W, OUT_W);
         $finish;
     end
-    if (TILE_ROWS != (BLOCK_ROWS + K - 1) / K || STEPS < 0 || (1 << LEN_W) <= STEPS) begin
-        $error("Error: ernn_csb_array TILE_ROWS = %0d is not ceil(%0d block rows / K = %0d), or LEN_W = %0d cannot hold STEPS = %0d",
-               TILE_ROWS, BLOCK_ROWS, K, LEN_W, STEPS);
-        $finish;
-    end
     if (EN_FILE == "" || VAL_FILE == "" || X_FILE == "" || TGT_FILE == "" || LENS_FILE == "") begin
         $error("Error: ernn_csb_array needs EN_FILE, VAL_FILE, X_FILE, TGT_FILE and LENS_FILE");
         $finish;
     end
+    for (cj = 0; cj < JOBS; cj = cj + 1) begin
+        crows = jf(cj, F_ROWS);
+        ccols = jf(cj, F_COLS);
+        csteps = jf(cj, F_STEPS);
+        ctiles = jf(cj, F_TILE_ROWS);
+        cbr = (crows + BLOCK - 1) / BLOCK;
+        if (crows < 1 || ccols < 1 || (1 << X_W) < ccols) begin
+            $error("Error: ernn_csb_array program %0d: ROWS = %0d and COLS = %0d must be >= 1, X_W = %0d wide enough for COLS",
+                   cj, crows, ccols, X_W);
+            $finish;
+        end
+        if (ctiles != (GATES * cbr + K - 1) / K || csteps < 0 || (1 << LEN_W) <= csteps) begin
+            $error("Error: ernn_csb_array program %0d: TILE_ROWS = %0d is not ceil(%0d block rows / K = %0d), or LEN_W = %0d cannot hold STEPS = %0d",
+                   cj, ctiles, GATES * cbr, K, LEN_W, csteps);
+            $finish;
+        end
+    end
+    // synthesis translate_on
     $readmemh(LENS_FILE, lens_mem);
-    if (STEPS > 0) begin
+    if (PROG_WORDS > 0) begin
         $readmemh(EN_FILE, en_mem);
         $readmemh(VAL_FILE, val_mem);
         $readmemh(X_FILE, xi_mem);
         $readmemh(TGT_FILE, tgt_mem);
     end
-    // the program, slot by slot
-    cstep = 0;
-    cmacs = 0;
-    for (ca = 0; ca < TILE_ROWS; ca = ca + 1) begin
-        if (cstep + lens_mem[ca] > STEPS) begin
-            $error("Error: ernn_csb_array tile row %0d: the lengths run past STEPS = %0d", ca, STEPS);
-            $finish;
-        end
-        for (cs = 0; cs < lens_mem[ca]; cs = cs + 1) begin
-            for (cg = 0; cg < GROUPS; cg = cg + 1) begin
-                cw = cg * STEPS + cstep;
-                cx_word = xi_mem[cw];
-                ct_word = tgt_mem[cw];
-                for (cn = 0; cn < PES; cn = cn + 1) begin
-                    if (en_mem[cw][cn]) begin
-                        cmacs = cmacs + 1;
-                        cx = (cx_word >> ((cn % Q) * X_W)) & ((1 << X_W) - 1);  // PE column cn mod Q
-                        cbank = (ct_word >> (cn * T_W + INDEX_W)) & 3;
-                        crow = (ct_word >> (cn * T_W)) & ((1 << INDEX_W) - 1);
-                        cblk = ca * K + cg / L + (cbank == 1 ? -1 : cbank == 2 ? 1 : 0);
-                        cspan = (cblk % BR + 1) * BLOCK > ROWS ? ROWS - (cblk % BR) * BLOCK : BLOCK;
-                        if (cx >= COLS) begin
-                            $error("Error: ernn_csb_array group (%0d, %0d), tile row %0d, step %0d, PE %0d: input index %0d outside COLS = %0d",
-                                   cg / L, cg % L, ca, cs, cn, cx, COLS);
-                            $finish;
-                        end
-                        if (cbank == 3 || (cbank == 1 && cg / L == 0) || (cbank == 2 && cg / L == K - 1) || cblk < 0 || cblk >= BLOCK_ROWS || crow >= cspan) begin
-                            $error("Error: ernn_csb_array group (%0d, %0d), tile row %0d, step %0d, PE %0d: target bank %0d row %0d is outside CSB block (gate %0d, block row %0d)",
-                                   cg / L, cg % L, ca, cs, cn, cbank, crow,
-                                   cblk < 0 ? -1 : cblk / BR, cblk < 0 ? -1 : cblk % BR);
-                            $finish;
+    // synthesis translate_off
+    // every program, slot by slot
+    for (cj = 0; cj < JOBS; cj = cj + 1) begin
+        crows = jf(cj, F_ROWS);
+        ccols = jf(cj, F_COLS);
+        csteps = jf(cj, F_STEPS);
+        ctiles = jf(cj, F_TILE_ROWS);
+        cbr = (crows + BLOCK - 1) / BLOCK;
+        cbase = GROUPS * jsum(F_STEPS, cj);
+        clbase = jsum(F_TILE_ROWS, cj);
+        cstep = 0;
+        cmacs = 0;
+        for (ca = 0; ca < ctiles; ca = ca + 1) begin
+            if (cstep + lens_mem[clbase + ca] > csteps) begin
+                $error("Error: ernn_csb_array program %0d, tile row %0d: the lengths run past STEPS = %0d", cj, ca, csteps);
+                $finish;
+            end
+            for (cs = 0; cs < lens_mem[clbase + ca]; cs = cs + 1) begin
+                for (cg = 0; cg < GROUPS; cg = cg + 1) begin
+                    cw = cbase + cg * csteps + cstep;
+                    cx_word = xi_mem[cw];
+                    ct_word = tgt_mem[cw];
+                    for (cn = 0; cn < PES; cn = cn + 1) begin
+                        if (en_mem[cw][cn]) begin
+                            cmacs = cmacs + 1;
+                            cx = (cx_word >> ((cn % Q) * X_W)) & ((1 << X_W) - 1);  // PE column cn mod Q
+                            cbank = (ct_word >> (cn * T_W + INDEX_W)) & 3;
+                            crow = (ct_word >> (cn * T_W)) & ((1 << INDEX_W) - 1);
+                            cblk = ca * K + cg / L + (cbank == 1 ? -1 : cbank == 2 ? 1 : 0);
+                            cspan = (cblk % cbr + 1) * BLOCK > crows ? crows - (cblk % cbr) * BLOCK : BLOCK;
+                            if (cx >= ccols) begin
+                                $error("Error: ernn_csb_array program %0d, group (%0d, %0d), tile row %0d, step %0d, PE %0d: input index %0d outside COLS = %0d",
+                                       cj, cg / L, cg % L, ca, cs, cn, cx, ccols);
+                                $finish;
+                            end
+                            if (cbank == 3 || (cbank == 1 && cg / L == 0) || (cbank == 2 && cg / L == K - 1) || cblk < 0
+                                    || cblk >= GATES * cbr || crow >= cspan) begin
+                                $error("Error: ernn_csb_array program %0d, group (%0d, %0d), tile row %0d, step %0d, PE %0d: target bank %0d row %0d is outside CSB block (gate %0d, block row %0d)",
+                                       cj, cg / L, cg % L, ca, cs, cn, cbank, crow,
+                                       cblk < 0 ? -1 : cblk / cbr, cblk < 0 ? -1 : cblk % cbr);
+                                $finish;
+                            end
                         end
                     end
                 end
+                cstep = cstep + 1;
             end
-            cstep = cstep + 1;
+        end
+        if (cstep != csteps || cmacs != jf(cj, F_MACS)) begin
+            $error("Error: ernn_csb_array program %0d holds %0d steps and %0d enabled slots; STEPS = %0d, MACS = %0d",
+                   cj, cstep, cmacs, csteps, jf(cj, F_MACS));
+            $finish;
         end
     end
-    if (cstep != STEPS || cmacs != MACS) begin
-        $error("Error: ernn_csb_array the program holds %0d steps and %0d enabled slots; STEPS = %0d, MACS = %0d",
-               cstep, cmacs, STEPS, MACS);
-        $finish;
-    end
+    // synthesis translate_on
 end
 /* verilator lint_on WIDTHTRUNC */
 /* verilator lint_on WIDTHEXPAND */
@@ -277,14 +358,44 @@ reg [TR_W-1:0]     r_a_reg;            // tile row of the reduction engine
 reg [RS_W-1:0]     r_i_reg;            // its reduction clock within the tile row
 reg [1:0]          full_reg;           // half h holds a MAC'd tile row that is not yet reduced
 reg [OB_W-1:0]     o_reg;              // output beat
+reg [JOB_W-1:0]    prog_reg;           // the program of the vector in flight (from its input beats)
+
+/* verilator lint_off WIDTHEXPAND */
+/* verilator lint_off WIDTHTRUNC */
+// the running program and its sizes: `prog` while its input beats come in, then the one they came with
+// (JOBS = 1: program 0 whatever `prog` is, so a one-program array may leave it open)
+wire [JOB_W-1:0] job = (JOBS == 1) ? {JOB_W{1'b0}} : (state_reg == S_LOAD) ? prog : prog_reg;
+localparam LB_W = $clog2(LENS_DEPTH + 1);
+wire [JOBS*TR_W-1:0] jb_tile_rows;  // per program: tile rows
+wire [JOBS*LB_W-1:0] jb_lens_base;  // its first word of the lengths image
+wire [JOBS*X_CW-1:0] jb_in_last;    // its last input beat
+wire [JOBS*OB_W-1:0] jb_out_last;   // its last output beat
+wire [JOBS*O_W-1:0]  jb_outs;       // its outputs
+genvar gp;
+generate
+    for (gp = 0; gp < JOBS; gp = gp + 1) begin : prog_size
+        assign jb_tile_rows[gp*TR_W +: TR_W] = jf(gp, F_TILE_ROWS);
+        assign jb_lens_base[gp*LB_W +: LB_W] = jsum(F_TILE_ROWS, gp);
+        assign jb_in_last[gp*X_CW +: X_CW] = (jf(gp, F_COLS) + ELEMS - 1) / ELEMS - 1;
+        assign jb_out_last[gp*OB_W +: OB_W] = (GATES * jf(gp, F_ROWS) + ELEMS - 1) / ELEMS - 1;
+        assign jb_outs[gp*O_W +: O_W] = GATES * jf(gp, F_ROWS);
+    end
+endgenerate
+wire [TR_W-1:0] j_tile_rows = jb_tile_rows[job*TR_W +: TR_W];
+wire [LB_W-1:0] j_lens_base = jb_lens_base[job*LB_W +: LB_W];
+wire [X_CW-1:0] j_in_last = jb_in_last[job*X_CW +: X_CW];
+wire [OB_W-1:0] j_out_last = jb_out_last[job*OB_W +: OB_W];
+wire [O_W-1:0]  j_outs = jb_outs[job*O_W +: O_W];
+/* verilator lint_on WIDTHTRUNC */
+/* verilator lint_on WIDTHEXPAND */
 
 /* verilator lint_off WIDTHEXPAND */
 /* verilator lint_off WIDTHTRUNC */
 // the two engines: the MAC engine runs tile row m_a into half m_a mod 2 once that half is free; the
 // reduction engine reduces tile row r_a from half r_a mod 2 once it is full. Both run in the same
 // clocks on different halves (a half is either being filled or full, never both).
-wire m_live = (m_a_reg < TILE_ROWS);
-wire [LEN_W-1:0] cur_len = lens_mem[m_live ? m_a_reg : {TR_W{1'b0}}];
+wire m_live = (m_a_reg < j_tile_rows);
+wire [LEN_W-1:0] cur_len = lens_mem[j_lens_base + (m_live ? m_a_reg : {TR_W{1'b0}})];
 wire mac_go = (state_reg == S_RUN) && m_live && !full_reg[m_a_reg[0]];
 wire mac_last = (cur_len == 0) || (m_s_reg + 1 == cur_len);  // a tile row without steps takes one clock
 wire pe_mac = mac_go && (cur_len != 0);
@@ -313,9 +424,15 @@ wire [K*RED_ROWS*OUT_W-1:0] red_y;  // Q(OUT_W) per group row and lane
 genvar gg, gk;
 generate
     for (gg = 0; gg < GROUPS; gg = gg + 1) begin : group
-        // this step's program word (address g*STEPS + t: t_reg stays below STEPS while pe_mac is high)
+        // this step's program word (address GROUPS * (STEPS of the programs before) + g * STEPS + t:
+        // t_reg stays below the program's STEPS while pe_mac is high)
+        wire [JOBS*32-1:0] base_bus;
+        genvar gb;
+        for (gb = 0; gb < JOBS; gb = gb + 1) begin : base
+            assign base_bus[gb*32 +: 32] = GROUPS * jsum(F_STEPS, gb) + gg * jf(gb, F_STEPS);
+        end
         /* verilator lint_off UNUSEDSIGNAL */
-        wire [31:0] addr = gg * STEPS + t_reg;
+        wire [31:0] addr = base_bus[job*32 +: 32] + t_reg;
         /* verilator lint_on UNUSEDSIGNAL */
         // one x read per PE column, broadcast to the column's P PEs in the group
         wire [Q*X_W-1:0] xi = xi_mem[addr];
@@ -368,10 +485,24 @@ generate
         wire [OUT_W-1:0] y_sat;        // Q(OUT_W)
         /* verilator lint_off UNUSEDSIGNAL */
         wire [31:0] blk = r_a_reg * K + gk / RED_ROWS;      // stacked block row
-        wire [31:0] row_in_gate = (blk % BR) * BLOCK + r_i_reg * RED_ROWS + gk % RED_ROWS;
-        wire [31:0] out_row = (blk / BR) * ROWS + row_in_gate;
         /* verilator lint_on UNUSEDSIGNAL */
-        wire valid = (blk < BLOCK_ROWS) && (row_in_gate < ROWS);
+        // per program (its block rows per gate BR and its ROWS are constants there): the output row
+        // and whether it exists
+        wire [JOBS-1:0]     valid_bus;
+        wire [JOBS*O_W-1:0] row_bus;
+        genvar gr;
+        for (gr = 0; gr < JOBS; gr = gr + 1) begin : per_prog
+            localparam integer PR = jf(gr, F_ROWS);
+            localparam integer BR = (PR + BLOCK - 1) / BLOCK;
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire [31:0] row_in_gate = (blk % BR) * BLOCK + r_i_reg * RED_ROWS + gk % RED_ROWS;
+            wire [31:0] out_row = (blk / BR) * PR + row_in_gate;
+            /* verilator lint_on UNUSEDSIGNAL */
+            assign valid_bus[gr] = (blk < GATES * BR) && (row_in_gate < PR);
+            assign row_bus[gr*O_W +: O_W] = out_row[O_W-1:0];
+        end
+        wire valid = valid_bus[job];
+        wire [O_W-1:0] out_row = row_bus[job*O_W +: O_W];
 
         ernn_round_sat #(
             .IN_W(ACC_W),
@@ -385,7 +516,7 @@ generate
         );
 
         assign red_valid[gk] = valid;
-        assign red_addr[gk*O_W +: O_W] = out_row[O_W-1:0];
+        assign red_addr[gk*O_W +: O_W] = out_row;
         assign red_y[gk*OUT_W +: OUT_W] = y_sat;
     end
 endgenerate
@@ -421,7 +552,7 @@ integer kr;
 
 assign s_axis_tready = (state_reg == S_LOAD);
 assign m_axis_tvalid = (state_reg == S_OUT);
-assign m_axis_tlast = (o_reg == OUT_BEATS - 1);
+assign m_axis_tlast = (o_reg == j_out_last);
 
 // output lanes: y[o_reg*ELEMS + e], zero past the last row
 genvar ge;
@@ -430,7 +561,7 @@ generate
         /* verilator lint_off UNUSEDSIGNAL */
         wire [31:0] oi = o_reg * ELEMS + ge;
         /* verilator lint_on UNUSEDSIGNAL */
-        assign m_axis_tdata[ge*OUT_W +: OUT_W] = (oi < OUTS) ? y_buf[oi] : {OUT_W{1'b0}};
+        assign m_axis_tdata[ge*OUT_W +: OUT_W] = (oi < j_outs) ? y_buf[oi] : {OUT_W{1'b0}};
     end
 endgenerate
 
@@ -439,7 +570,8 @@ always @(posedge clk) begin
         S_LOAD: begin
             if (s_axis_tvalid) begin
                 x_mem[x_count_reg] <= s_axis_tdata;
-                if (x_count_reg == IN_BEATS - 1) begin
+                prog_reg <= prog;
+                if (x_count_reg == j_in_last) begin
                     x_count_reg <= 0;
                     m_a_reg <= 0;
                     m_s_reg <= 0;
@@ -478,7 +610,7 @@ always @(posedge clk) begin
                 if (red_last) begin
                     r_i_reg <= 0;
                     r_a_reg <= r_a_reg + 1;
-                    if (r_a_reg == TILE_ROWS - 1) begin
+                    if (r_a_reg == j_tile_rows - 1) begin
                         o_reg <= 0;
                         state_reg <= S_OUT;
                     end
@@ -501,7 +633,7 @@ always @(posedge clk) begin
         end
         S_OUT: begin
             if (m_axis_tready) begin
-                if (o_reg == OUT_BEATS - 1) begin
+                if (o_reg == j_out_last) begin
                     o_reg <= 0;
                     state_reg <= S_LOAD;
                 end else begin

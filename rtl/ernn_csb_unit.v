@@ -1,6 +1,6 @@
 /*
 
-E-RNN toolkit: CSB matvec unit with the circulant PE's job interface (one group array per job)
+E-RNN toolkit: CSB matvec unit with the circulant PE's job interface (one group array, a program per job)
 
 */
 
@@ -25,12 +25,15 @@ E-RNN toolkit: CSB matvec unit with the circulant PE's job interface (one group 
  *            (ifft_out); tlast on the job's last row block; tuser = 1 (one row block per beat)
  *
  * Job j (the j-th command since reset, modulo JOBS: the controller issues the table's rows in
- * order) runs on group array j (ernn_csb_array, K x L groups of P x Q PEs): its matrix is the
- * job's stacked CSB matrix, rows in the job's row-block order and columns its input blocks
- * (ernn.export.csb_unit.job_matrix: the gate job's [W_ih | W_hh] share one accumulator per row,
- * the GRU's W_in x and W_hn h are jobs of their own, the projection is W_hr), its program the
- * images mem/csb_jNN_{en,val,x,tgt,lens}.mem and its sizes row j of UNIT_TABLE. The array streams
- * ELEMS = K elements per beat, so one input slot is one beat in and one row block one beat out:
+ * order) runs program j of the one group array (ernn_csb_array, K x L groups of P x Q PEs, JOBS
+ * programs): its matrix is the job's stacked CSB matrix, rows in the job's row-block order and
+ * columns its input blocks (ernn.export.csb_unit.job_matrix: the gate job's [W_ih | W_hh] share one
+ * accumulator per row, the GRU's W_in x and W_hn h are jobs of their own, the projection is W_hr),
+ * its sizes row j of UNIT_TABLE; the programs lie one after the other in the images
+ * mem/csb_prog_{en,val,x,tgt,lens}.mem (ernn.export.csb_program.write_joint: indices and lengths
+ * in the widest job's X_W and LEN_W). The PEs, partial sums, x read ports and reduction trees
+ * serve every job. The array streams ELEMS = K elements per beat, so one input slot is one beat
+ * in and one row block one beat out:
  *
  *   y_r = sat_OUT((sum_c W[r, c] x_c + 2**(SHIFT-1)) >>> SHIFT)     exact sum in Q(ACC_W)
  *
@@ -127,6 +130,32 @@ endfunction
 localparam F_ROWS = 0, F_COLS = 1, F_XW = 2, F_STEPS = 3, F_TILE_ROWS = 4, F_LEN_W = 5, F_MACS = 6;
 localparam JOB_W = JOBS > 1 ? $clog2(JOBS) : 1;
 
+// the widest job's field f (the array's X_W and LEN_W serve every program)
+function integer field_max(input integer f);
+    integer i;
+    begin
+        field_max = 0;
+        for (i = 0; i < JOBS; i = i + 1) begin
+            if (field(i, f) > field_max) field_max = field(i, f);
+        end
+    end
+endfunction
+
+// the array's JOB_TABLE: per job {ROWS, COLS, STEPS, TILE_ROWS, MACS}, job 0 and field 0 in the highest bits
+function [JOBS*5*32-1:0] array_table(input integer unused);
+    integer i;
+    begin
+        array_table = {(JOBS*5*32){1'b0}};
+        for (i = 0; i < JOBS; i = i + 1) begin
+            array_table[((JOBS - 1 - i) * 5 + 4) * 32 +: 32] = field(i, F_ROWS);
+            array_table[((JOBS - 1 - i) * 5 + 3) * 32 +: 32] = field(i, F_COLS);
+            array_table[((JOBS - 1 - i) * 5 + 2) * 32 +: 32] = field(i, F_STEPS);
+            array_table[((JOBS - 1 - i) * 5 + 1) * 32 +: 32] = field(i, F_TILE_ROWS);
+            array_table[((JOBS - 1 - i) * 5 + 0) * 32 +: 32] = field(i, F_MACS);
+        end
+    end
+endfunction
+
 integer cj;
 initial begin
     if (UNIT_FIELDS != 7) begin
@@ -159,104 +188,77 @@ reg [CNT_W-1:0]       load_left_reg, read_left_reg;
 reg [K*DATA_W-1:0]    xbuf [0:XBUF_DEPTH-1];  // input slots, K samples of Q(DATA_W) each
 
 // 32-bit views for comparisons with integer constants (JOBS, table fields)
-wire [31:0] job_ext = {{(32-JOB_W){1'b0}}, job_reg};
 wire [31:0] next_job_ext = {{(32-JOB_W){1'b0}}, next_job_reg};
 /* verilator lint_off UNUSEDSIGNAL */
 wire [31:0] cmd_rows_ext = {{(32-ROWS_W){1'b0}}, s_cmd_rows};          // read by the simulation check only
 wire [31:0] cmd_rcount_ext = {{(32-CNT_W){1'b0}}, s_cmd_read_count};  // read by the simulation check only
 /* verilator lint_on UNUSEDSIGNAL */
 
-// the arrays' streams, job j at [j*W +: W]
-wire [JOBS-1:0]           arr_s_tready;
-wire [JOBS*K*OUT_W-1:0]   arr_m_tdata;
-wire [JOBS-1:0]           arr_m_tvalid;
-wire [JOBS-1:0]           arr_m_tlast;
-
 wire [K*DATA_W-1:0] feed_data = xbuf[read_ptr_reg];
+wire              arr_s_tready;
+wire [K*OUT_W-1:0] arr_m_tdata;
+wire              arr_m_tvalid;
+wire              arr_m_tlast;
+/* verilator lint_off UNUSEDSIGNAL */
+wire [31:0] stat_mac_cycles, stat_busy;  // the array's counters (read by testbenches)
+/* verilator lint_on UNUSEDSIGNAL */
 
-genvar gj;
-generate
-    for (gj = 0; gj < JOBS; gj = gj + 1) begin : job
-        // program file names: MEM_DIR/csb_jNN_<image>.mem, NN = two decimal digits of the job
-        localparam [7:0] D1 = 8'd48 + gj / 10;
-        localparam [7:0] D0 = 8'd48 + gj % 10;
-        /* verilator lint_off UNUSEDSIGNAL */
-        wire [31:0] stat_mac_cycles, stat_busy;  // the array's counters (read by testbenches)
-        /* verilator lint_on UNUSEDSIGNAL */
-
-        ernn_csb_array #(
-            .K(GRID_K),
-            .L(GRID_L),
-            .P(GRID_P),
-            .Q(GRID_Q),
-            .GATES(1),
-            .ROWS(field(gj, F_ROWS)),
-            .COLS(field(gj, F_COLS)),
-            .ELEMS(K),
-            .BLOCK(BLOCK),
-            .DATA_W(DATA_W),
-            .W_W(W_W),
-            .ACC_W(ACC_W),
-            .OUT_W(OUT_W),
-            .SHIFT(SHIFT),
-            .INDEX_W(INDEX_W),
-            .X_W(field(gj, F_XW)),
-            .STEPS(field(gj, F_STEPS)),
-            .TILE_ROWS(field(gj, F_TILE_ROWS)),
-            .LEN_W(field(gj, F_LEN_W)),
-            .MACS(field(gj, F_MACS)),
-            .STAT_W(32),
-            .EN_FILE({MEM_DIR, "/csb_j", D1, D0, "_en.mem"}),
-            .VAL_FILE({MEM_DIR, "/csb_j", D1, D0, "_val.mem"}),
-            .X_FILE({MEM_DIR, "/csb_j", D1, D0, "_x.mem"}),
-            .TGT_FILE({MEM_DIR, "/csb_j", D1, D0, "_tgt.mem"}),
-            .LENS_FILE({MEM_DIR, "/csb_j", D1, D0, "_lens.mem"})
-        )
-        array_inst (
-            .clk(clk),
-            .rst(rst),
-            .s_axis_tdata(feed_data),
-            .s_axis_tvalid(state_reg == S_FEED && job_reg == gj),
-            .s_axis_tready(arr_s_tready[gj]),
-            .s_axis_tlast(1'b0),
-            .m_axis_tdata(arr_m_tdata[gj*K*OUT_W +: K*OUT_W]),
-            .m_axis_tvalid(arr_m_tvalid[gj]),
-            .m_axis_tready(m_axis_tready && state_reg == S_OUT && job_reg == gj),
-            .m_axis_tlast(arr_m_tlast[gj]),
-            .stat_mac_cycles(stat_mac_cycles),
-            .stat_busy(stat_busy)
-        );
-    end
-endgenerate
-
-// the running job's array
-reg [K*OUT_W-1:0] sel_tdata;
-reg sel_tvalid, sel_tlast, sel_s_tready;
-integer sj;
-always @* begin
-    sel_tdata = {K*OUT_W{1'b0}};
-    sel_tvalid = 1'b0;
-    sel_tlast = 1'b0;
-    sel_s_tready = 1'b0;
-    for (sj = 0; sj < JOBS; sj = sj + 1) begin
-        if (job_ext == sj) begin
-            sel_tdata = arr_m_tdata[sj*K*OUT_W +: K*OUT_W];
-            sel_tvalid = arr_m_tvalid[sj];
-            sel_tlast = arr_m_tlast[sj];
-            sel_s_tready = arr_s_tready[sj];
-        end
-    end
-end
+ernn_csb_array #(
+    .K(GRID_K),
+    .L(GRID_L),
+    .P(GRID_P),
+    .Q(GRID_Q),
+    .GATES(1),
+    // the sizes of job 0; the array reads every job's from JOB_TABLE when JOBS > 1
+    .ROWS(field(0, F_ROWS)),
+    .COLS(field(0, F_COLS)),
+    .ELEMS(K),
+    .BLOCK(BLOCK),
+    .DATA_W(DATA_W),
+    .W_W(W_W),
+    .ACC_W(ACC_W),
+    .OUT_W(OUT_W),
+    .SHIFT(SHIFT),
+    .INDEX_W(INDEX_W),
+    .X_W(field_max(F_XW)),
+    .STEPS(field(0, F_STEPS)),
+    .TILE_ROWS(field(0, F_TILE_ROWS)),
+    .LEN_W(field_max(F_LEN_W)),
+    .MACS(field(0, F_MACS)),
+    .STAT_W(32),
+    .JOBS(JOBS),
+    .JOB_TABLE(array_table(0)),
+    .EN_FILE({MEM_DIR, "/csb_prog_en.mem"}),
+    .VAL_FILE({MEM_DIR, "/csb_prog_val.mem"}),
+    .X_FILE({MEM_DIR, "/csb_prog_x.mem"}),
+    .TGT_FILE({MEM_DIR, "/csb_prog_tgt.mem"}),
+    .LENS_FILE({MEM_DIR, "/csb_prog_lens.mem"})
+)
+array_inst (
+    .clk(clk),
+    .rst(rst),
+    .prog(job_reg),
+    .s_axis_tdata(feed_data),
+    .s_axis_tvalid(state_reg == S_FEED),
+    .s_axis_tready(arr_s_tready),
+    .s_axis_tlast(1'b0),
+    .m_axis_tdata(arr_m_tdata),
+    .m_axis_tvalid(arr_m_tvalid),
+    .m_axis_tready(m_axis_tready && state_reg == S_OUT),
+    .m_axis_tlast(arr_m_tlast),
+    .stat_mac_cycles(stat_mac_cycles),
+    .stat_busy(stat_busy)
+);
 
 assign s_cmd_ready = (state_reg == S_IDLE);
 assign s_axis_tready = (state_reg == S_LOAD);
-assign m_axis_tdata = sel_tdata;
+assign m_axis_tdata = arr_m_tdata;
 assign m_axis_tuser = 1'b1;
-assign m_axis_tlast = sel_tlast;
-assign m_axis_tvalid = (state_reg == S_OUT) && sel_tvalid;
+assign m_axis_tlast = arr_m_tlast;
+assign m_axis_tvalid = (state_reg == S_OUT) && arr_m_tvalid;
 
 wire cmd_go = s_cmd_valid && s_cmd_ready;
-wire feed_go = (state_reg == S_FEED) && sel_s_tready;
+wire feed_go = (state_reg == S_FEED) && arr_s_tready;
 
 // synthesis translate_off
 integer wj;
@@ -307,7 +309,7 @@ always @(posedge clk) begin
             end
         end
         default: begin  // S_OUT
-            if (m_axis_tvalid && m_axis_tready && sel_tlast) begin
+            if (m_axis_tvalid && m_axis_tready && arr_m_tlast) begin
                 state_reg <= S_IDLE;
             end
         end

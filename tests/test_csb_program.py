@@ -145,6 +145,46 @@ def test_images_read_back(tmp_path):
     assert prog.sizes()["MACS"] == int(m.values.size)
 
 
+def test_joint_images_hold_each_program_in_order(tmp_path):
+    """write_joint (one array, several programs: the CSB unit's): program j's words after those of the
+    programs before it, each equal to the program written alone once its indices and lengths are widened to
+    the widest program's X_W and LEN_W; programs of another grid, gate count or block refused."""
+    grid = cs.Grid(2, 2, 2, 2)
+    specs = [(2, 20, 12, 8, 0.6, 1), (2, 16, 40, 8, 0.3, 2)]  # X_W 4 and 6
+    progs, ww = [], None
+    for g, r, c, b, rate, seed in specs:
+        m, cfg = random_matrix(g, r, c, b, rate, seed)
+        ww = cfg.weight_spectrum.word
+        progs.append(cp.build(m, cs.compile_matrix(m.counts, grid, "both")))
+    x_w, len_w = cp.joint_widths(progs)
+    assert x_w == 6 and len_w == max(p.sizes()["LEN_W"] for p in progs)
+    joint = cp.write_joint(progs, tmp_path / "joint", "j", ww)
+    words = {n: (tmp_path / "joint" / f"j_{n}.mem").read_text().split() for n in cp.IMAGES}
+    offset = {n: 0 for n in cp.IMAGES}
+    for j, prog in enumerate(progs):
+        alone = cp.write(prog, tmp_path / f"p{j}", "a", ww)
+        for name in cp.IMAGES:
+            own = [int(w, 16) for w in alone[name].read_text().split()]
+            got = [int(w, 16) for w in words[name][offset[name] : offset[name] + len(own)]]
+            if name == "x":  # Q indices per word: the same indices, each in the wider field
+                w0 = prog.sizes()["X_W"]
+                own = [[(v >> (q * w0)) & ((1 << w0) - 1) for q in range(grid.q)] for v in own]
+                got = [[(v >> (q * x_w)) & ((1 << x_w) - 1) for q in range(grid.q)] for v in got]
+            assert got == own, (j, name)
+            offset[name] += len(own)
+    assert offset == {n: len(words[n]) for n in cp.IMAGES}
+    # every x word in the joint width: Q fields of 6 bits = 3 hex digits
+    assert {len(w) for w in words["x"]} == {3}
+    assert set(joint) == set(cp.IMAGES)
+    assert cp.joint_table(progs) == [(p.rows, p.cols, p.steps, p.tile_rows, p.macs) for p in progs]
+    m3, _ = random_matrix(2, 20, 12, 8, 0.6, 3)
+    other = cp.build(m3, cs.compile_matrix(m3.counts, cs.Grid(1, 2, 2, 2), "both"))
+    with pytest.raises(ValueError, match=r"program 1: grid .*\(one array runs them all\)"):
+        cp.write_joint([progs[0], other], tmp_path / "bad", "j", ww)
+    with pytest.raises(ValueError, match="no programs"):
+        cp.write_joint([], tmp_path / "none", "j", ww)
+
+
 def test_sharing_raises_the_measured_utilization():
     m, cfg = random_matrix(4, 64, 64, 16, 1 - 1 / 13, 2)
     grid = cs.Grid(2, 2, 2, 2)

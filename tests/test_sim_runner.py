@@ -119,6 +119,12 @@ def test_file_parameters_reach_the_simulator_as_relative_ascii_names(tmp_path: P
     assert staged["K"] == 8 and name.isascii() and " " not in name and "/" not in name
     assert (run_dir / name).read_bytes() == odd.read_bytes()
     assert rtl_runner._verilog_value(name) == f'"{name}"'
+    # a packed table past 32 bits (ernn_csb_array's JOB_TABLE) as a sized hex literal of whole 32-bit
+    # fields; small integers stay decimal; a wide negative one is refused
+    assert rtl_runner._verilog_value((20 << 128) | 5) == "160'h14" + "0" * 31 + "5"
+    assert rtl_runner._verilog_value(-7) == "-7" and rtl_runner._verilog_value(1 << 30) == str(1 << 30)
+    with pytest.raises(ValueError, match="negative and wider than 32 bits"):
+        rtl_runner._verilog_value(-(1 << 40))
     # content-addressed: other content, other name; the same content is not copied twice
     other = rtl_runner.write_memh(tmp_path / "dätä ü" / "other.mem", [1, 2, 4], 8)
     assert rtl_runner.staged_name(other) != name

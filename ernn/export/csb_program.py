@@ -411,22 +411,25 @@ def column_inputs(prog: Program) -> IntArray:
     return np.maximum(hi, 0).reshape(-1, q)
 
 
-def write(prog: Program, folder: Path, prefix: str, weight_word: int) -> dict[str, Path]:
-    """The five images of ``prog`` in ``folder`` (see the module docstring); returns them by name."""
-    folder.mkdir(parents=True, exist_ok=True)
+def _image_words(prog: Program, weight_word: int, xw: int, lw: int) -> dict[str, tuple[list[int], int]]:
+    """Each image's words and word width for ``prog``, indices in ``xw`` bits and lengths in ``lw``."""
     pq = prog.grid.group_pes
-    iw, xw = ecsb.index_word(prog.block), x_word(prog.cols)
+    iw = ecsb.index_word(prog.block)
     flat = lambda a: a.reshape(-1, pq)  # noqa: E731 - (groups * steps, P Q), group-major
     mask = (1 << weight_word) - 1
     vals = [int(w, 16) for w in hex_words(prog.value, weight_word)]  # range-checked two's complement
     vals_arr = np.array(vals, dtype=object).reshape(-1, pq) if vals else np.zeros((0, pq), dtype=object)
-    words = {
+    return {
         "en": (_packed(flat(prog.enable.astype(np.int64)), 1), pq),
         "val": (_packed(vals_arr & mask, weight_word), pq * weight_word),
         "x": (_packed(column_inputs(prog), xw), prog.grid.q * xw),
         "tgt": (_packed(flat((prog.bank << iw) | prog.row), BANK_W + iw), pq * (BANK_W + iw)),
-        "lens": ([int(v) for v in prog.lens], prog.sizes()["LEN_W"]),
+        "lens": ([int(v) for v in prog.lens], lw),
     }
+
+
+def _write_images(words: dict[str, tuple[list[int], int]], folder: Path, prefix: str) -> dict[str, Path]:
+    folder.mkdir(parents=True, exist_ok=True)
     paths = {}
     for name in IMAGES:
         w, width = words[name]
@@ -434,6 +437,47 @@ def write(prog: Program, folder: Path, prefix: str, weight_word: int) -> dict[st
         text = _hex(w, width)
         paths[name].write_text("\n".join(text) + ("\n" if text else ""))
     return paths
+
+
+def write(prog: Program, folder: Path, prefix: str, weight_word: int) -> dict[str, Path]:
+    """The five images of ``prog`` in ``folder`` (see the module docstring); returns them by name."""
+    s = prog.sizes()
+    return _write_images(_image_words(prog, weight_word, s["X_W"], s["LEN_W"]), folder, prefix)
+
+
+def joint_widths(progs: list[Program]) -> tuple[int, int]:
+    """(X_W, LEN_W) of an array that runs all of ``progs``: the widest program's."""
+    if not progs:
+        raise ValueError("no programs to join")
+    return max(p.sizes()["X_W"] for p in progs), max(p.sizes()["LEN_W"] for p in progs)
+
+
+def write_joint(progs: list[Program], folder: Path, prefix: str, weight_word: int) -> dict[str, Path]:
+    """The five images of an array that runs several programs (``ernn_csb_array`` with ``JOBS`` =
+    len(progs)): program j's words after those of programs 0 .. j-1, every index in the widest program's
+    X_W bits and every length in its LEN_W (:func:`joint_widths`); the programs must share the grid, the
+    gates and the block size (the array's). Returns the images by name."""
+    first = progs[0] if progs else None
+    if first is None:
+        raise ValueError("no programs to join")
+    for j, p in enumerate(progs):
+        if (p.grid, p.gates, p.block) != (first.grid, first.gates, first.block):
+            raise ValueError(
+                f"program {j}: grid {p.grid}, {p.gates} gates, block {p.block}; program 0 has "
+                f"{first.grid}, {first.gates}, {first.block} (one array runs them all)"
+            )
+    xw, lw = joint_widths(progs)
+    joint: dict[str, tuple[list[int], int]] = {}
+    for p in progs:
+        for name, (w, width) in _image_words(p, weight_word, xw, lw).items():
+            have, _ = joint.get(name, ([], width))
+            joint[name] = (have + w, width)
+    return _write_images(joint, folder, prefix)
+
+
+def joint_table(progs: list[Program]) -> list[tuple[int, int, int, int, int]]:
+    """Per program the array's JOB_TABLE row {ROWS, COLS, STEPS, TILE_ROWS, MACS}."""
+    return [(p.rows, p.cols, p.steps, p.tile_rows, p.macs) for p in progs]
 
 
 def read(

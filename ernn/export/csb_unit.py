@@ -24,9 +24,10 @@ the one of the same shape with block-circulant structure at k (:func:`controller
   input neuron, and a run may hold the entries of up to three vertically adjacent kernels of that neuron;
   SR1 random kernels at 13x on 512 PEs: 88.9 % utilization, docs/csb.md).
 
-The unit instantiates one ``ernn_csb_array`` per job (its program ``mem/csb_jNN_*.mem``); the header carries
-the table of their sizes (:func:`unit_table_lines`, ``ERNN_CSB_UNIT_TABLE``) and ``define
-ERNN_STRUCTURE_CSB``, which selects the unit in ``ernn_top``.
+The unit instantiates one ``ernn_csb_array`` that holds every job's program, one after the other in the images
+``mem/csb_prog_*.mem`` (:func:`write_programs`, :func:`ernn.export.csb_program.write_joint`), and runs job j's
+on the j-th command; the header carries the table of their sizes (:func:`unit_table_lines`,
+``ERNN_CSB_UNIT_TABLE``) and ``define ERNN_STRUCTURE_CSB``, which selects the unit in ``ernn_top``.
 """
 
 from __future__ import annotations
@@ -175,11 +176,8 @@ def unit_jobs(
     return out
 
 
-def program_prefix(index: int) -> str:
-    """File prefix of job ``index``'s program images (two digits: rtl/ernn_csb_unit.v builds the name)."""
-    if not 0 <= index < 100:
-        raise ValueError(f"the CSB unit names at most 100 job programs, job {index}")
-    return f"csb_j{index:02d}"
+#: file prefix of the unit's program images (rtl/ernn_csb_unit.v reads MEM_DIR/csb_prog_<image>.mem)
+PROGRAM_PREFIX = "csb_prog"
 
 
 def controller_lines(shape: ModelShape) -> list[str]:
@@ -206,7 +204,7 @@ def controller_lines(shape: ModelShape) -> list[str]:
 def grid_lines(lanes: int) -> list[str]:
     g = engine_grid(lanes)
     return [
-        f"localparam integer ERNN_CSB_GRID_K = {g.k};  // group rows of each job's group array",
+        f"localparam integer ERNN_CSB_GRID_K = {g.k};  // group rows of the unit's group array",
         f"localparam integer ERNN_CSB_GRID_L = {g.l};  // group columns",
         f"localparam integer ERNN_CSB_GRID_P = {g.p};  // PE rows of a group",
         f"localparam integer ERNN_CSB_GRID_Q = {g.q};  // PE columns of a group",
@@ -220,8 +218,8 @@ def unit_table_lines(jobs: list[UnitJob]) -> list[str]:
         if not all(0 <= v < 1 << FIELD_BITS for v in row):
             raise ValueError(f"CSB unit table row {row} has a field outside [0, 2**{FIELD_BITS})")
     lines = [
-        "// CSB unit table (ernn.export.csb_unit): per PE job, the sizes of its group array and program",
-        f"// (mem/csb_jNN_*.mem); fields {', '.join(UNIT_FIELDS)}; row 0 and field 0 in the highest bits.",
+        "// CSB unit table (ernn.export.csb_unit): per PE job, the sizes of its program on the group array",
+        f"// (mem/csb_prog_*.mem, the jobs in order); fields {', '.join(UNIT_FIELDS)}; row 0 and field 0 in the highest bits.",
         f"localparam [ERNN_JOBS*ERNN_CSB_UNIT_FIELDS*{FIELD_BITS}-1:0] ERNN_CSB_UNIT_TABLE = {{",
     ]
     for idx, (row, job) in enumerate(zip(rows, jobs, strict=True)):
@@ -308,13 +306,10 @@ def check_header(header: str, net: GoldenNetwork, lanes: int) -> None:
 
 
 def write_programs(jobs: list[UnitJob], mem_dir: Path, weight_word: int) -> dict[str, str]:
-    """Every job's five program images in ``mem_dir``; returns role -> file name."""
-    files = {}
-    for idx, uj in enumerate(jobs):
-        prefix = program_prefix(idx)
-        for name, path in cp.write(uj.program, mem_dir, prefix, weight_word).items():
-            files[f"{prefix}_{name}"] = path.name
-    return files
+    """The group array's five program images in ``mem_dir``, every job's program in job order
+    (:func:`ernn.export.csb_program.write_joint`); returns role -> file name."""
+    paths = cp.write_joint([uj.program for uj in jobs], mem_dir, PROGRAM_PREFIX, weight_word)
+    return {f"{PROGRAM_PREFIX}_{name}": path.name for name, path in paths.items()}
 
 
 def write_cell_images(net: GoldenNetwork, mem_dir: Path) -> dict[str, str]:

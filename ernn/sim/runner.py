@@ -222,7 +222,14 @@ def _verilog_value(value: Any) -> str:
     if isinstance(value, bool):
         return str(int(value))
     if isinstance(value, int | np.integer):
-        return str(int(value))
+        v = int(value)
+        if -(1 << 31) <= v < 1 << 31:
+            return str(v)
+        if v < 0:
+            raise ValueError(f"Verilog parameter value {v} is negative and wider than 32 bits")
+        # a packed table (e.g. ernn_csb_array's JOB_TABLE): a sized literal, which both simulators take
+        # whole (a decimal number past 64 bits is not)
+        return f"{-(-v.bit_length() // 32) * 32}'h{v:x}"  # whole 32-bit fields
     if isinstance(value, str):
         return f'"{value}"'
     raise TypeError(f"unsupported Verilog parameter value {value!r}")

@@ -43,8 +43,10 @@ try:
         conf = rtl_runner.tb_config()
         seed, dw, ow = int(conf["seed"]), int(conf["data_w"]), int(conf["out_w"])
         elems = int(conf["elems"])
-        xs, expected = conf["x"], np.asarray(conf["y"], dtype=np.int64)
-        outs = expected.shape[1]
+        xs, ys = conf["x"], [np.asarray(y, dtype=np.int64) for y in conf["y"]]
+        # several programs (JOBS > 1): vector i runs program progs[i], one vector at a time (`prog` holds
+        # from a vector's first input beat to its last); one program: vectors back to back
+        progs = conf.get("progs")
         rng = np.random.default_rng(seed)
         bus = {"byte_lanes": elems}  # one lane per element: DATA_W / OUT_W bits each
         source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst, **bus)
@@ -84,16 +86,31 @@ try:
             dut.rst.value = 0
             source.clear()
             await RisingEdge(dut.clk)
-        for x in xs:
-            await source.send(AxiStreamFrame(beats(x)))
         got, done_ns = [], []
-        for _ in xs:
+
+        async def receive(i: int) -> None:
             frame = await sink.recv()
             done_ns.append(sim_time_ns())
+            outs = len(ys[i])
             words = [rtl_runner.from_unsigned(int(w), ow) for w in frame.tdata]
-            assert len(words) == -(-outs // elems) * elems, f"ernn_csb_array: {len(words)} output lanes"
+            assert len(words) == -(-outs // elems) * elems, (
+                f"ernn_csb_array: vector {i}: {len(words)} output lanes for {outs} outputs"
+            )
             assert not any(words[outs:]), f"ernn_csb_array: lanes past the vector not zero: {words[outs:]}"
             got.append(words[:outs])
+
+        if progs is None:
+            for x in xs:
+                await source.send(AxiStreamFrame(beats(x)))
+            for i in range(len(xs)):
+                await receive(i)
+        else:
+            for i, (x, j) in enumerate(zip(xs, progs, strict=True)):
+                dut.prog.value = int(j)
+                await source.send(AxiStreamFrame(beats(x)))
+                await source.wait()  # its last input beat taken: the array keeps the program itself
+                dut.prog.value = (int(j) + 1) % (max(progs) + 1)
+                await receive(i)
         if conf.get("period") is not None:  # no gaps, no stalls: one vector every `period` clocks
             spacing = {(b - a) // 10 for a, b in itertools.pairwise(done_ns)}  # 10 ns clock
             assert spacing == {int(conf["period"])}, (
@@ -101,8 +118,15 @@ try:
             )
         for _ in range(4):
             await RisingEdge(dut.clk)
-        msg = first_divergence(np.array(got), expected, ("vector", "row"), seed, "ernn_csb_array: ")
-        assert msg is None, msg
+        if progs is None:
+            msg = first_divergence(np.array(got), np.array(ys), ("vector", "row"), seed, "ernn_csb_array: ")
+            assert msg is None, msg
+        else:
+            for i, (g, y) in enumerate(zip(got, ys, strict=True)):
+                msg = first_divergence(
+                    np.array([g]), y[None], ("vector", "row"), seed, f"ernn_csb_array: program {progs[i]}, "
+                )
+                assert msg is None, f"vector {i}: {msg}"
         assert sink.empty(), "ernn_csb_array: more vectors came out than went in"
         # the utilization the array measures: its counters against the program's MAC steps and entries
         mac, busy = int(dut.stat_mac_cycles.value), int(dut.stat_busy.value)
@@ -113,17 +137,21 @@ try:
             busy,
             n,
             busy / (int(conf["pes"]) * mac) if mac else 0.0,
-            float(conf["utilization"]),
+            float(conf.get("utilization", float("nan"))),  # one program's (none with several)
         )
         if conf.get("report"):  # bench/bench_csb_array.py reads the counters back
             Path(conf["report"]).write_text(
                 json.dumps({"vectors": n, "mac_cycles": mac, "busy": busy, "done_ns": done_ns})
             )
-        assert (mac, busy) == (n * int(conf["steps"]), n * int(conf["macs"])), (
-            f"counters {mac} MAC clocks / {busy} busy slots, the program {n} x "
-            f"({conf['steps']}, {conf['macs']})"
-        )
-        assert busy * 1.0 / (int(conf["pes"]) * mac) == float(conf["utilization"])
+        if progs is None:
+            assert (mac, busy) == (n * int(conf["steps"]), n * int(conf["macs"])), (
+                f"counters {mac} MAC clocks / {busy} busy slots, the program {n} x "
+                f"({conf['steps']}, {conf['macs']})"
+            )
+            assert busy * 1.0 / (int(conf["pes"]) * mac) == float(conf["utilization"])
+        else:  # each vector's program's MAC steps and kernel entries
+            want = (sum(conf["steps"][j] for j in progs), sum(conf["macs"][j] for j in progs))
+            assert (mac, busy) == want, f"counters {mac} MAC clocks / {busy} busy slots, the programs {want}"
 
 except ImportError:  # pragma: no cover - pytest collection without cocotb installed fails in run()
     pass
@@ -320,6 +348,131 @@ def test_ernn_csb_array_reset_mid_vector(sim, elems, red_rows, request, tmp_path
         "reset_within": 20 * cp.array_cycles(prog, elems, red_rows),  # input gaps stretch the load
     }
     rtl_runner.run(TOPLEVEL, "test_ernn_csb_array", params, sim=sim, config=conf)
+
+
+#: several programs on one array (ernn_csb_unit runs every PE job of a model so): two gates each, in
+#: 8-blocks, of 20 x 12 (a ragged block row), 16 x 28 and 8 x 40 (one block row: one tile row, fewer than
+#: the grid's group rows), on 2 x 2 groups of 2 x 2 PEs with both sharing directions, merged runs
+JOINT = [(2, 20, 12, 8, 0.6), (2, 16, 28, 8, 0.3), (2, 8, 40, 8, 0.5)]
+
+
+def joint_setup(seed: int, folder: Path, elems: int, red_rows: int):
+    """The JOINT programs in one array's images, one numerics for all (the widest matrix's accumulator, the
+    largest weight's scale), a seeded order of vectors over the programs (each program at least twice, and
+    one program twice in a row), their golden outputs, the run's configuration and the parameters."""
+    import torch
+
+    from ernn.export import csb_merge as cm
+    from ernn.export import csb_program as cp
+    from ernn.export import csb_schedule as cs
+    from ernn.golden import csb as gcsb
+    from ernn.shape import ModelShape
+    from ernn.shape.structures import CSB
+    from ernn.train import csb as tcsb
+
+    rng = np.random.default_rng(seed)
+    grid = cs.Grid(2, 2, 2, 2)
+    dense = [
+        tcsb.project(torch.from_numpy(rng.normal(size=(g, r, c)) * 0.5), CSB(b, rate)).numpy()
+        for g, r, c, b, rate in JOINT
+    ]
+    widest = max(JOINT, key=lambda spec: spec[2])
+    shape = ModelShape(cell="gru", input_size=widest[2], hidden_size=widest[1], structure=CSB(8, 0.5))
+    cfg = gcsb.numerics(shape, max(float(np.abs(d).max()) for d in dense), 1.0, 0.0)
+    mats, progs = [], []
+    for d, (_, _, _, b, rate) in zip(dense, JOINT, strict=True):
+        m = gcsb.quantize_matrix(gcsb.from_description(d, CSB(b, rate)), cfg.weight_spectrum)
+        sched = cm.compile_matrix(m.counts, cm.kept_columns(m), grid, "both", "flow", "tile_row")
+        mats.append(m)
+        progs.append(cp.build(m, sched))
+    order = [0, 1, 2, 2, 0, 1, *rng.integers(0, len(JOINT), 3).tolist()]
+    xs, ys = [], []
+    for j in order:
+        x = rng.integers(cfg.data.min_int, cfg.data.max_int + 1, size=(1, mats[j].cols))
+        xs.append(x[0].tolist())
+        ys.append(gcsb.finish(gcsb.accumulate(mats[j], x, cfg), mats[j].rows, cfg).reshape(-1).tolist())
+    paths = cp.write_joint(progs, folder, "j", cfg.weight_spectrum.word)
+    x_w, len_w = cp.joint_widths(progs)
+    table = 0
+    for row in cp.joint_table(progs):
+        for v in row:
+            table = (table << 32) | v
+    params = progs[0].sizes() | {
+        "X_W": x_w,
+        "LEN_W": len_w,
+        "JOBS": len(progs),
+        "JOB_TABLE": table,
+        "ELEMS": elems,
+        "RED_ROWS": red_rows,
+        "DATA_W": cfg.data.word,
+        "W_W": cfg.weight_spectrum.word,
+        "ACC_W": cfg.accumulator.word,
+        "OUT_W": cfg.ifft_out.word,
+        "SHIFT": cfg.accumulator.frac - cfg.ifft_out.frac,
+        "EN_FILE": paths["en"],
+        "VAL_FILE": paths["val"],
+        "X_FILE": paths["x"],
+        "TGT_FILE": paths["tgt"],
+        "LENS_FILE": paths["lens"],
+    }
+    conf = {
+        "seed": seed,
+        "elems": elems,
+        "data_w": cfg.data.word,
+        "out_w": cfg.ifft_out.word,
+        "x": xs,
+        "y": ys,
+        "progs": order,
+        "p_gap": 0.3,
+        "p_stall": 0.3,
+        "pes": grid.pes,
+        "steps": [p.steps for p in progs],
+        "macs": [p.macs for p in progs],
+    }
+    return progs, cfg, conf, params
+
+
+@pytest.mark.parametrize("sim", rtl_runner.simulators())
+@pytest.mark.parametrize(("elems", "red_rows"), [(1, 1), (8, 2)])
+def test_ernn_csb_array_programs(sim, elems, red_rows, request, tmp_path) -> None:
+    """Three programs of different rows and columns on one array, switched by `prog` from vector to vector
+    (the same program twice in a row too): every vector bit-exact with its matrix's golden matvec under
+    gaps and back-pressure, output lanes past each vector zero, and the counters the sum of the vectors'
+    programs' MAC steps and entries."""
+    seed = seed_for(request.node.nodeid)
+    print(f"seed {seed} (set ERNN_SEED to reproduce)")
+    progs, _, conf, params = joint_setup(seed, tmp_path, elems, red_rows)
+    assert len({(p.rows, p.cols, p.steps) for p in progs}) == len(progs)  # really different programs
+    rtl_runner.run(TOPLEVEL, "test_ernn_csb_array", params, sim=sim, config=conf)
+
+
+@pytest.mark.parametrize("sim", rtl_runner.simulators())
+def test_ernn_csb_array_refuses_bad_joint_programs(sim, tmp_path) -> None:
+    """A bad slot in the second of three programs is refused naming that program; a JOB_TABLE whose
+    kernel-entry count is not the program's too."""
+    from ernn.export import csb_program as cp
+
+    progs, cfg, _, params = joint_setup(11, tmp_path / "good", 1, 1)
+    p1 = progs[1]
+    g, s, n = (int(v[0]) for v in np.nonzero(p1.enable))
+    x_index = p1.x_index.copy()
+    x_index[g, s, n % 2 :: 2] = p1.cols  # fits X_W (the widest program's), outside this program's COLS
+    bad_progs = [progs[0], dataclasses.replace(p1, x_index=x_index), progs[2]]
+    paths = cp.write_joint(bad_progs, tmp_path / "bad", "j", cfg.weight_spectrum.word)
+    bad = params | {k.upper() + "_FILE": str(v) for k, v in paths.items()}
+    rtl_runner.expect_elaboration_error(
+        TOPLEVEL,
+        bad,
+        rf"program 1, group \({g // 2}, {g % 2}\), .*input index {p1.cols} outside COLS = {p1.cols}",
+        sim=sim,
+    )
+    table = int(params["JOB_TABLE"]) + 1  # program 2's MACS (the lowest field) one too many
+    rtl_runner.expect_elaboration_error(
+        TOPLEVEL,
+        dict(params, JOB_TABLE=table),
+        r"program 2 holds .* enabled slots; STEPS = .*, MACS = ",
+        sim=sim,
+    )
 
 
 #: the SR1-shape measurement: a 1024 x 1024 matrix in 32-blocks at 13x on the paper's engine (8 x 4 groups
