@@ -151,3 +151,28 @@ def test_dsp_pack_is_refused_for_a_csb_model(csb_model, tmp_path, capsys):
     assert cli.main(args) == 2
     assert "DSP packing (--dsp-pack) is an option of the block-circulant PE" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_export_random_csb_projects_the_initial_weights(tmp_path):
+    """export_random(structure="csb"): the initial dense weights through the CSB hard projection, exported
+    for the CSB unit (one group array, every job's program in one set of images); a structure it does not
+    build is refused by name."""
+    from ernn.export import writer as export
+
+    out = export.export_random(
+        tmp_path / "m", input_size=6, hidden_size=16, proj_size=8, peephole=True, structure="csb",
+        csb_block=4, prune_rate=0.75, lanes=16, seed=3,
+    )  # fmt: skip
+    exported = ExportedModel(out)
+    assert exported.shape.structure.name == "csb" and exported.shape.structure.block == 4
+    unit = exported.config["hardware"]["csb_unit"]
+    assert unit["grid"] == {"K": 2, "L": 2, "P": 2, "Q": 2}
+    assert len(unit["job_macs"]) == 2  # the gate job and the projection
+    # every 4 x 4 block kept at most (1 - 0.75) of its entries plus the rounding of rows and columns
+    dense = 4 * 16 * (6 + 8) + 8 * 16
+    assert 0 < sum(unit["job_macs"]) < 0.4 * dense
+    assert sorted(p.name for p in (out / "mem").glob("csb_prog_*.mem")) == [
+        f"csb_prog_{n}.mem" for n in ("en", "lens", "tgt", "val", "x")
+    ]
+    with pytest.raises(ValueError, match=r"structure 'tt' is not 'circulant' or 'csb'"):
+        export.export_random(tmp_path / "bad", structure="tt")

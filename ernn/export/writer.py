@@ -389,6 +389,9 @@ def export_random(
     num_sequences: int = 2,
     force: bool = False,
     dsp_pack: bool = False,
+    structure: str = "circulant",
+    csb_block: int = 32,
+    prune_rate: float = 12 / 13,
 ) -> Path:
     """Export a model with PyTorch's random initial weights (no training) on synthetic data.
 
@@ -398,6 +401,10 @@ def export_random(
     (``num_sequences`` short test sequences become the test vectors, and the test split is kept in the
     model as ``data/test.npz``). The untrained run is written to a temporary folder and removed: the model
     records its manifest digest only.
+
+    ``structure`` "csb": the initial dense weights projected onto CSB blocks of ``csb_block`` at
+    ``prune_rate`` (the ADMM hard projection, ``to_structure``: the kernels a CSB run's projection
+    gives, not trained ones), exported for the CSB engine (``lanes`` PEs; ``block_size`` unused).
     """
     import tempfile
 
@@ -412,26 +419,39 @@ def export_random(
         x[np.arange(5)[None] >= lengths[:, None]] = 0
         return data.Split(x, lengths, rng.integers(0, 2, n))
 
+    if structure not in ("circulant", "csb"):
+        raise ValueError(f"export_random: structure {structure!r} is not 'circulant' or 'csb'")
     with tempfile.TemporaryDirectory(prefix="ernn-random-run-") as tmp:
         folder = Path(tmp)
         data.save_npz(folder / "train.npz", split(4))
         data.save_npz(folder / "test.npz", split(max(2, num_sequences)))
+        kinds: dict[str, Any] = (
+            {"structure": "csb", "csb_block": csb_block, "prune_rate": prune_rate, "mode": "admm"}
+            if structure == "csb"
+            else {"block_size": block_size, "mode": "direct"}
+        )
         cfg = train.TrainConfig(
             cell=cell,
             hidden_size=hidden_size,
             num_layers=num_layers,
             proj_size=proj_size,
             peephole=peephole,
-            block_size=block_size,
-            mode="direct",
             epochs=1,
             seed=seed,
             train_file=str(folder / "train.npz"),
             test_file=str(folder / "test.npz"),
+            **kinds,
         ).validate()
         ds = data.load(cfg.task, cfg.train_file, cfg.test_file)
         torch.manual_seed(seed)
-        model = train.build_model(cfg, ds.num_features, ds.num_classes, block_size)
+        if structure == "csb":  # dense initial weights, then the hard projection onto CSB
+            dense = train.build_model(cfg, ds.num_features, ds.num_classes, block_size=1)
+            model = train.SequenceModel(
+                dense.rnn.to_structure(cfg.structure_params()), ds.num_classes, cfg.task
+            )
+            model.head.load_state_dict(dense.head.state_dict())
+        else:
+            model = train.build_model(cfg, ds.num_features, ds.num_classes, block_size)
         run = runs.save_run(folder / "run", cfg, ds, model, {"untrained": True})
         return export(
             run,
