@@ -68,7 +68,9 @@ E-RNN toolkit: CSB group array (K x L groups of P x Q PEs running the balanced s
  * Interface: s_axis (ELEMS x elements per beat, element e of beat b in bits [e*DATA_W +: DATA_W] is
  * x[b*ELEMS + e]; ceil(COLS/ELEMS) beats, lanes past COLS in the last beat ignored; tlast is not
  * needed), m_axis (ELEMS y elements per beat in row order, the same lane order, ceil(GATES*ROWS/ELEMS)
- * beats, lanes past GATES*ROWS in the last beat zero, tlast on the last). ELEMS = 1 is one element per
+ * beats, lanes past GATES*ROWS in the last beat zero, tlast on the last; a beat goes out as soon as
+ * its rows are final, while later tile rows are still in the MAC and reduction engines: the tile rows
+ * reduce the output rows in order). ELEMS = 1 is one element per
  * beat; a wider stream only shortens the load and output phases (the buffers take ELEMS elements per
  * clock), which at one element per beat dominate a step of SR1 (docs/csb.md). rst (synchronous,
  * active high) drops a vector in flight, empties both halves of every PE's partial sums (BLOCK /
@@ -78,8 +80,8 @@ E-RNN toolkit: CSB group array (K x L groups of P x Q PEs running the balanced s
  * (ernn.export.csb_schedule.Schedule.utilization).
  *
  * Latency per vector without stalls: ceil(COLS/ELEMS) + the engines' overlapped time (about the sum over
- * tile rows of max(lens[a], BLOCK / RED_ROWS), plus the last reduction) + ceil(GATES*ROWS/ELEMS) clocks
- * (ernn.export.csb_program.array_cycles). Resources: K*L*P*Q multipliers; per PE 2 halves x 3 banks x
+ * tile rows of max(lens[a], BLOCK / RED_ROWS), plus the last reduction) + the output beats that the
+ * engines did not hide, at least one (ernn.export.csb_program.array_cycles, output_clocks). Resources: K*L*P*Q multipliers; per PE 2 halves x 3 banks x
  * BLOCK words of 1 + ACC_W bits of partial sums in LUT RAM (one copy per read port: the
  * read-modify-write and the reduction), no registers; K*L*Q read ports into the x buffer (COLS:1 each);
  * K * RED_ROWS reduction trees of 3*L*P*Q inputs
@@ -357,7 +359,9 @@ reg [S_W-1:0]      t_reg;              // MAC step of the program
 reg [TR_W-1:0]     r_a_reg;            // tile row of the reduction engine
 reg [RS_W-1:0]     r_i_reg;            // its reduction clock within the tile row
 reg [1:0]          full_reg;           // half h holds a MAC'd tile row that is not yet reduced
-reg [OB_W-1:0]     o_reg;              // output beat
+reg [OB_W-1:0]     o_reg;              // output beat (the next one to send)
+reg [O_W-1:0]      y_hi_reg;           // 1 + the highest output row reduced so far in this vector
+reg [O_W-1:0]      rows_done_reg;      // output rows final: those of the tile rows reduced (a prefix of y)
 reg [JOB_W-1:0]    prog_reg;           // the program of the vector in flight (from its input beats)
 
 /* verilator lint_off WIDTHEXPAND */
@@ -550,8 +554,26 @@ end
 
 integer kr;
 
+// the output engine: beat o goes out as soon as its rows are final, while later tile rows still run
+// (the stacked block rows, and so the output rows, are reduced in order: the rows of the tile rows
+// reduced so far are a prefix of y); the last beat waits for the last reduction (state S_OUT)
+reg [O_W-1:0] red_hi;  // 1 + the highest output row this reduction clock writes (0: none)
+integer kh;
+always @* begin
+    red_hi = {O_W{1'b0}};
+    for (kh = 0; kh < K * RED_ROWS; kh = kh + 1) begin
+        if (red_valid[kh]) red_hi = red_addr[kh*O_W +: O_W] + 1'b1;  // lanes in row order: the last wins
+    end
+end
+wire [O_W-1:0] y_hi_next = (red_go && red_hi > y_hi_reg) ? red_hi : y_hi_reg;
+/* verilator lint_off UNUSEDSIGNAL */
+wire [31:0] o_end = o_reg * ELEMS + ELEMS;  // the rows beat o_reg needs
+/* verilator lint_on UNUSEDSIGNAL */
+wire o_ready = (o_end <= rows_done_reg) || (rows_done_reg == j_outs);
+wire o_left = (o_reg <= j_out_last);
+
 assign s_axis_tready = (state_reg == S_LOAD);
-assign m_axis_tvalid = (state_reg == S_OUT);
+assign m_axis_tvalid = (state_reg == S_RUN || state_reg == S_OUT) && o_left && o_ready;
 assign m_axis_tlast = (o_reg == j_out_last);
 
 // output lanes: y[o_reg*ELEMS + e], zero past the last row
@@ -579,6 +601,9 @@ always @(posedge clk) begin
                     r_a_reg <= 0;
                     r_i_reg <= 0;
                     full_reg <= 2'b00;
+                    o_reg <= 0;
+                    y_hi_reg <= 0;
+                    rows_done_reg <= 0;
                     state_reg <= S_RUN;
                 end else begin
                     x_count_reg <= x_count_reg + 1;
@@ -600,7 +625,15 @@ always @(posedge clk) begin
                     m_s_reg <= m_s_reg + 1;
                 end
             end
+            // output beats whose rows are final (never the last one: it needs the last reduction)
+            if (m_axis_tvalid && m_axis_tready) begin
+                o_reg <= o_reg + 1;
+            end
             // the reduction engine, RED_ROWS rows per clock of every group row's block row
+            y_hi_reg <= y_hi_next;
+            if (red_free) begin
+                rows_done_reg <= y_hi_next;
+            end
             if (red_go) begin
                 for (kr = 0; kr < K * RED_ROWS; kr = kr + 1) begin
                     if (red_valid[kr]) begin
@@ -611,7 +644,6 @@ always @(posedge clk) begin
                     r_i_reg <= 0;
                     r_a_reg <= r_a_reg + 1;
                     if (r_a_reg == j_tile_rows - 1) begin
-                        o_reg <= 0;
                         state_reg <= S_OUT;
                     end
                 end else begin
@@ -632,7 +664,8 @@ always @(posedge clk) begin
             end
         end
         S_OUT: begin
-            if (m_axis_tready) begin
+            // the beats left once every row is final
+            if (m_axis_tvalid && m_axis_tready) begin
                 if (o_reg == j_out_last) begin
                     o_reg <= 0;
                     state_reg <= S_LOAD;

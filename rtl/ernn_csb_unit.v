@@ -38,8 +38,12 @@ E-RNN toolkit: CSB matvec unit with the circulant PE's job interface (one group 
  *   y_r = sat_OUT((sum_c W[r, c] x_c + 2**(SHIFT-1)) >>> SHIFT)     exact sum in Q(ACC_W)
  *
  * One job at a time: idle (s_cmd_ready) -> load (s_axis_tready) -> feed the job's slots to its
- * array -> the array's MACs, reductions and output beats on m_axis -> idle. Clocks per job without
- * stalls: 1 (command) + load_count + ernn.export.csb_program.array_cycles(program, K).
+ * array -> the array's MACs, reductions and output beats on m_axis -> idle. A job that reads exactly
+ * the slots it loads (read_base = load_base, read_count = load_count > 0: the gate and projection
+ * jobs) hands each block to the array as it loads it (into its slot too, for later jobs), so it skips
+ * the feed. Clocks per job without stalls: 1 (command) + ernn.export.csb_program.array_cycles(program,
+ * K), plus load_count when the job loads other slots than it reads (the input beats are then the
+ * feed's).
  * rst (synchronous, active high) returns the unit and every array to idle and the job count to 0.
  *
  * Elaboration checks: a table row whose ROWS or COLS is not a multiple of K, or whose input
@@ -184,6 +188,7 @@ reg [JOB_W-1:0]       job_reg;       // the job being run
 reg [JOB_W-1:0]       next_job_reg;  // the next command's job
 reg [XBUF_ADDR_W-1:0] load_ptr_reg, read_ptr_reg;
 reg [CNT_W-1:0]       load_left_reg, read_left_reg;
+reg                   pass_reg;      // the job reads the slots it loads: the loads go on to the array
 
 reg [K*DATA_W-1:0]    xbuf [0:XBUF_DEPTH-1];  // input slots, K samples of Q(DATA_W) each
 
@@ -238,8 +243,8 @@ array_inst (
     .clk(clk),
     .rst(rst),
     .prog(job_reg),
-    .s_axis_tdata(feed_data),
-    .s_axis_tvalid(state_reg == S_FEED),
+    .s_axis_tdata(pass_reg ? s_axis_tdata : feed_data),
+    .s_axis_tvalid(pass_reg ? (state_reg == S_LOAD && s_axis_tvalid) : (state_reg == S_FEED)),
     .s_axis_tready(arr_s_tready),
     .s_axis_tlast(1'b0),
     .m_axis_tdata(arr_m_tdata),
@@ -251,7 +256,7 @@ array_inst (
 );
 
 assign s_cmd_ready = (state_reg == S_IDLE);
-assign s_axis_tready = (state_reg == S_LOAD);
+assign s_axis_tready = (state_reg == S_LOAD) && (!pass_reg || arr_s_tready);
 assign m_axis_tdata = arr_m_tdata;
 assign m_axis_tuser = 1'b1;
 assign m_axis_tlast = arr_m_tlast;
@@ -286,16 +291,18 @@ always @(posedge clk) begin
                 load_left_reg <= s_cmd_load_count;
                 read_ptr_reg <= s_cmd_read_base;
                 read_left_reg <= s_cmd_read_count;
+                pass_reg <= (s_cmd_load_count != 0) && (s_cmd_read_base == s_cmd_load_base)
+                            && (s_cmd_read_count == s_cmd_load_count);
                 state_reg <= (s_cmd_load_count != 0) ? S_LOAD : S_FEED;
             end
         end
         S_LOAD: begin
-            if (s_axis_tvalid) begin
+            if (s_axis_tvalid && s_axis_tready) begin
                 xbuf[load_ptr_reg] <= s_axis_tdata;
                 load_ptr_reg <= load_ptr_reg + 1'b1;
                 load_left_reg <= load_left_reg - 1'b1;
                 if (load_left_reg == 1) begin
-                    state_reg <= S_FEED;
+                    state_reg <= pass_reg ? S_OUT : S_FEED;  // passed on: every block is in the array
                 end
             end
         end
@@ -323,6 +330,7 @@ always @(posedge clk) begin
         read_ptr_reg <= 0;
         load_left_reg <= 0;
         read_left_reg <= 0;
+        pass_reg <= 1'b0;
     end
 end
 

@@ -57,7 +57,10 @@ def test_array_model_is_bit_exact_and_follows_the_schedule(gates, rows, cols, bl
     assert out.mac_cycles == prog.steps == cp.shared_input_cycles(sched) == sched.cycles
     assert out.utilization == prog.utilization == pytest.approx(sched.utilization)
     assert_columns_share_inputs(prog)
-    assert out.cycles == cols + cp.timeline(prog).clocks + gates * rows
+    # the output beats overlap the later tile rows (output_clocks); never before the rows are final
+    sent = cp.output_clocks(prog)
+    assert out.cycles == cols + int(sent[-1]) + 1 <= cols + cp.timeline(prog).clocks + gates * rows
+    assert sent[-1] >= cp.timeline(prog).clocks and (np.diff(sent) >= 1).all()
     vertical = any(p.kind == "vertical" for r in sched.rounds for p in r.parts)
     assert (prog.bank[prog.enable] != 0).any() == vertical  # partial sums of another block row: banks 1, 2
 
@@ -72,17 +75,21 @@ def assert_columns_share_inputs(prog: cp.Program) -> None:
 
 
 def test_stream_width_shortens_only_the_beats():
-    """ELEMS elements per beat: ceil(COLS / ELEMS) input and ceil(G ROWS / ELEMS) output beats, the MAC and
+    """ELEMS elements per beat: ceil(COLS / ELEMS) input beats and ceil(G ROWS / ELEMS) output beats, which
+    go out as their tile rows are reduced (one output beat: after the last reduction), the MAC and
     reduction clocks unchanged; outputs unchanged; a width below 1 refused."""
     m, cfg = random_matrix(4, 20, 12, 8, 0.6, 5)
     prog = cp.build(m, cs.compile_matrix(m.counts, cs.Grid(2, 2, 2, 2), "both"))
     x = np.random.default_rng(1).integers(cfg.data.min_int, cfg.data.max_int + 1, size=(2, 12))
     inner = cp.timeline(prog).clocks
-    for elems, beats in ((1, 12 + 80), (5, 3 + 16), (12, 1 + 7), (80, 1 + 1), (200, 1 + 1)):
-        assert cp.array_cycles(prog, elems) == inner + beats, elems
+    for elems, beats_in, beats_out in ((1, 12, 80), (5, 3, 16), (12, 1, 7), (80, 1, 1), (200, 1, 1)):
+        sent = cp.output_clocks(prog, elems)
+        assert sent.size == beats_out and sent[-1] >= inner
+        assert cp.array_cycles(prog, elems) == beats_in + int(sent[-1]) + 1 <= beats_in + inner + beats_out
         out = cp.run(prog, x, cfg, elems)
-        assert out.cycles == inner + beats
+        assert out.cycles == cp.array_cycles(prog, elems)
         np.testing.assert_array_equal(out.y, cp.run(prog, x, cfg).y)
+    assert cp.array_cycles(prog, 80) == 1 + inner + 1  # one output beat: the whole vector, at the end
     with pytest.raises(ValueError, match="stream width must be >= 1"):
         cp.array_cycles(prog, 0)
 
@@ -112,17 +119,27 @@ def test_timeline_overlaps_reductions_with_the_next_tile_rows_macs():
     divide the block refused."""
     m, _ = random_matrix(4, 20, 12, 8, 0.6, 5)
     prog = dataclasses.replace(
-        cp.build(m, cs.compile_matrix(m.counts, cs.Grid(2, 2, 2, 2), "both")), lens=np.array([5, 0, 20, 3])
+        cp.build(m, cs.compile_matrix(m.counts, cs.Grid(2, 2, 2, 2), "both")),
+        lens=np.array([5, 0, 20, 3, 2, 1]),
     )
     # tile row a: MACs [start, end), reduction [start, end); an empty tile row takes one MAC clock
     tl = cp.timeline(prog)
-    assert tl.mac_start.tolist() == [0, 5, 13, 33] and tl.mac_end.tolist() == [5, 6, 33, 36]
-    assert tl.red_start.tolist() == [5, 13, 33, 41] and tl.red_end.tolist() == [13, 21, 41, 49]
-    assert cp.array_cycles(prog, 4) == 3 + 49 + 20
+    assert tl.mac_start.tolist() == [0, 5, 13, 33, 41, 49] and tl.mac_end.tolist() == [5, 6, 33, 36, 43, 50]
+    assert tl.red_start.tolist() == [5, 13, 33, 41, 49, 57] and tl.red_end.tolist() == [13, 21, 41, 49, 57, 65]
+    # 4 gates of 20 rows in 8-blocks (8 + 8 + 4), 2 block rows per tile row: after tile row a the first
+    # 16, 28, 40, 56, 68, 80 rows are final; beats of 4 rows go out once theirs are, one per clock
+    assert [cp.rows_after(prog, a) for a in range(6)] == [16, 28, 40, 56, 68, 80]
+    assert cp.output_clocks(prog, 4).tolist() == [
+        13, 14, 15, 16, 21, 22, 23, 41, 42, 43, 49, 50, 51, 52, 57, 58, 59, 65, 66, 67
+    ]  # fmt: skip
+    assert cp.array_cycles(prog, 4) == 3 + 68  # was 3 + 65 + 20 with the beats after the last reduction
     tl = cp.timeline(prog, 2)  # 4 reduction clocks: the MACs set the pace
-    assert tl.mac_start.tolist() == [0, 5, 9, 29] and tl.red_end.tolist() == [9, 13, 33, 37]
+    assert tl.mac_start.tolist()[:4] == [0, 5, 9, 29] and tl.red_end.tolist() == [9, 13, 33, 37, 41, 45]
     with pytest.raises(ValueError, match=r"rows per clock \(3\) must divide the block size 8"):
         cp.timeline(prog, 3)
+    short = dataclasses.replace(prog, lens=np.array([5, 0, 20, 3]))  # lengths of 4 tile rows, 6 needed
+    with pytest.raises(ValueError, match=r"4 tile rows of 2 block rows do not cover its 80 output rows"):
+        cp.array_cycles(short, 4)
 
 
 def test_images_read_back(tmp_path):

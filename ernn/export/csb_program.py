@@ -49,7 +49,9 @@ Memory images (``$readmemh``, one word per line, hex; word ``group * STEPS + ste
 
 Clocks per vector without stalls (:func:`array_cycles`): ceil(COLS / ELEMS) input beats + the MAC and
 reduction engines' overlapped :func:`timeline` (about the sum over tile rows of max(steps, M / RED_ROWS),
-plus the last reduction) + ceil(G ROWS / ELEMS) output beats, where ELEMS is the stream width (elements per
+plus the last reduction) + the output beats it does not hide (:func:`output_clocks`: a beat goes out once
+the tile rows that complete its rows are reduced, so most overlap later tile rows; the last one comes after
+the last reduction), where ELEMS is the stream width (elements per
 AXI-Stream beat, the array's ``ELEMS`` parameter; 1 by default) and RED_ROWS the rows reduced per clock (the
 array's ``RED_ROWS``; 1 by default). See docs/csb.md for SR1.
 """
@@ -568,15 +570,46 @@ def timeline(prog: Program, red_rows: int = 1) -> Timeline:
     return Timeline(ms, me, rs, re)
 
 
-def array_cycles(prog: Program, elems: int = 1, red_rows: int = 1) -> int:
-    """Clocks per vector without stalls at ``elems`` elements per stream beat and ``red_rows`` reduced rows
-    per clock: ceil(COLS / elems) input beats + the two engines' :func:`timeline` + ceil(G ROWS / elems)
-    output beats."""
+def rows_after(prog: Program, tile_row: int) -> int:
+    """Output rows final once tile rows 0 .. ``tile_row`` are reduced: the rows of the stacked block rows
+    below (tile_row + 1) K, a prefix of y (gate-major, each gate's block rows in order, the last one of a
+    gate possibly ragged)."""
+    br = -(-prog.rows // prog.block)
+    end = min((tile_row + 1) * prog.grid.k, prog.gates * br)
+    return (end // br) * prog.rows + min((end % br) * prog.block, prog.rows)
+
+
+def output_clocks(prog: Program, elems: int = 1, red_rows: int = 1) -> IntArray:
+    """The clock each output beat goes out without stalls, counted as :class:`Timeline` counts: beat o as
+    soon as its rows are final (the end of the reduction of the tile row that completes them) and one beat
+    per clock, so the beats overlap the later tile rows' MACs and reductions; the last one waits for the
+    last reduction."""
     if elems < 1:
         raise ValueError(f"the stream width must be >= 1 element per beat, got {elems}")
-    beats_in = -(-prog.cols // elems)
-    beats_out = -(-(prog.gates * prog.rows) // elems)
-    return beats_in + timeline(prog, red_rows).clocks + beats_out
+    tl = timeline(prog, red_rows)
+    outs = prog.gates * prog.rows
+    done = np.array([rows_after(prog, a) for a in range(prog.tile_rows)], dtype=np.int64)
+    if not done.size or done[-1] != outs:
+        raise ValueError(
+            f"the program's {prog.tile_rows} tile rows of {prog.grid.k} block rows do not cover its "
+            f"{outs} output rows in {prog.block}-blocks"
+        )
+    sent = np.zeros(-(-outs // elems), dtype=np.int64)
+    clock = 0
+    for o in range(sent.size):
+        need = min((o + 1) * elems, outs)
+        ready = tl.red_end[int(np.searchsorted(done, need))]  # the first tile row whose end covers it
+        clock = max(clock + (o > 0), int(ready))
+        sent[o] = clock
+    return sent
+
+
+def array_cycles(prog: Program, elems: int = 1, red_rows: int = 1) -> int:
+    """Clocks per vector without stalls at ``elems`` elements per stream beat and ``red_rows`` reduced rows
+    per clock: ceil(COLS / elems) input beats, then the two engines' :func:`timeline` with the output beats
+    overlapping it (:func:`output_clocks`), up to the clock after the last beat."""
+    beats_in = -(-prog.cols // max(1, elems))
+    return beats_in + int(output_clocks(prog, elems, red_rows)[-1]) + 1
 
 
 def run(prog: Program, x: npt.ArrayLike, cfg: NumericsConfig, elems: int = 1, red_rows: int = 1) -> ArrayRun:
