@@ -125,7 +125,14 @@ def test_timeline_overlaps_reductions_with_the_next_tile_rows_macs():
     # tile row a: MACs [start, end), reduction [start, end); an empty tile row takes one MAC clock
     tl = cp.timeline(prog)
     assert tl.mac_start.tolist() == [0, 5, 13, 33, 41, 49] and tl.mac_end.tolist() == [5, 6, 33, 36, 43, 50]
-    assert tl.red_start.tolist() == [5, 13, 33, 41, 49, 57] and tl.red_end.tolist() == [13, 21, 41, 49, 57, 65]
+    assert tl.red_start.tolist() == [5, 13, 33, 41, 49, 57] and tl.red_end.tolist() == [
+        13,
+        21,
+        41,
+        49,
+        57,
+        65,
+    ]
     # 4 gates of 20 rows in 8-blocks (8 + 8 + 4), 2 block rows per tile row: after tile row a the first
     # 16, 28, 40, 56, 68, 80 rows are final; beats of 4 rows go out once theirs are, one per clock
     assert [cp.rows_after(prog, a) for a in range(6)] == [16, 28, 40, 56, 68, 80]
