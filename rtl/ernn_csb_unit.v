@@ -68,7 +68,9 @@ module ernn_csb_unit #
     parameter BLOCK = 8,
     // bits of a kept row offset, max(1, clog2 BLOCK)
     parameter INDEX_W = 3,
-    // group rows and columns, PE rows and columns of a group (every job's array)
+    // output rows the group array reduces per clock (divides BLOCK; ERNN_CSB_RED_ROWS)
+    parameter RED_ROWS = 1,
+    // group rows and columns, PE rows and columns of a group (the unit's array)
     parameter GRID_K = 1,
     parameter GRID_L = 1,
     parameter GRID_P = 1,
@@ -218,6 +220,7 @@ ernn_csb_array #(
     .ROWS(field(0, F_ROWS)),
     .COLS(field(0, F_COLS)),
     .ELEMS(K),
+    .RED_ROWS(RED_ROWS),
     .BLOCK(BLOCK),
     .DATA_W(DATA_W),
     .W_W(W_W),

@@ -171,6 +171,7 @@ module ernn_ctrl #
     // reads the CSB_* parameters below (ernn_params.vh ERNN_CSB_*) instead of the PE's
     parameter CSB = 0,
     parameter CSB_BLOCK = 4,
+    parameter CSB_RED_ROWS = 1,
     parameter CSB_GRID_K = 1,
     parameter CSB_GRID_L = 1,
     parameter CSB_GRID_P = 1,
@@ -519,6 +520,7 @@ if (CSB != 0) begin : csb_unit
         .OUT_W(IFFT_OUT_W),
         .SHIFT(DATA_F + WS_F - IFFT_F),
         .BLOCK(CSB_BLOCK),
+        .RED_ROWS(CSB_RED_ROWS),
         .INDEX_W(CSB_BLOCK > 2 ? $clog2(CSB_BLOCK) : 1),
         .GRID_K(CSB_GRID_K),
         .GRID_L(CSB_GRID_L),

@@ -102,10 +102,12 @@ localparam UNUSED_HEADER = ERNN_TEST_FRAMES;
 // header defines ERNN_STRUCTURE_CSB (ernn.export.csb_unit; k = ERNN_CSB_K, docs/csb.md)
 `ifdef ERNN_STRUCTURE_CSB
 localparam CSB = 1, CTRL_K = ERNN_CSB_K, CSB_BLOCK = ERNN_CSB_BLOCK, CSB_FIELDS = ERNN_CSB_UNIT_FIELDS;
+localparam CSB_RED_ROWS = ERNN_CSB_RED_ROWS;
 localparam CSB_GK = ERNN_CSB_GRID_K, CSB_GL = ERNN_CSB_GRID_L, CSB_GP = ERNN_CSB_GRID_P, CSB_GQ = ERNN_CSB_GRID_Q;
 localparam [ERNN_JOBS*CSB_FIELDS*32-1:0] CSB_TABLE = ERNN_CSB_UNIT_TABLE;
 `else
 localparam CSB = 0, CTRL_K = ERNN_K, CSB_BLOCK = 4, CSB_FIELDS = 7;
+localparam CSB_RED_ROWS = 1;
 localparam CSB_GK = 1, CSB_GL = 1, CSB_GP = 1, CSB_GQ = 1;
 localparam [ERNN_JOBS*CSB_FIELDS*32-1:0] CSB_TABLE = {(ERNN_JOBS*CSB_FIELDS*32){1'b0}};
 `endif
@@ -166,6 +168,7 @@ ernn_ctrl #(
     .TANH_SLOPE_FILE({MEM_DIR, "/tanh_slopes.mem"}),
     .CSB(CSB),
     .CSB_BLOCK(CSB_BLOCK),
+    .CSB_RED_ROWS(CSB_RED_ROWS),
     .CSB_GRID_K(CSB_GK),
     .CSB_GRID_L(CSB_GL),
     .CSB_GRID_P(CSB_GP),

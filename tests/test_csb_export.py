@@ -131,6 +131,38 @@ def test_bad_images_and_headers_are_refused(csb_model, tmp_path):
         csb_unit.check_header(header, exported.net, exported.hardware["lanes"] * 2)
     with pytest.raises(ValueError, match="lanes \\(PEs of the CSB engine\\)"):
         ecsb.check_lanes(0)
+    # the array's rows reduced per clock: missing (an older export) or not dividing M, refused by name
+    import re
+
+    line = re.search(r"localparam integer ERNN_CSB_RED_ROWS = \d+;[^\n]*\n", header).group(0)
+    with pytest.raises(ValueError, match="no ERNN_CSB_RED_ROWS .*export again"):
+        csb_unit.check_header(header.replace(line, ""), exported.net, exported.hardware["lanes"])
+    bad = re.sub(r"ERNN_CSB_RED_ROWS = \d+;", "ERNN_CSB_RED_ROWS = 3;", header)
+    with pytest.raises(ValueError, match="ERNN_CSB_RED_ROWS = 3 does not divide the CSB block size 4"):
+        csb_unit.check_header(bad, exported.net, exported.hardware["lanes"])
+
+
+def test_reduction_rows_follow_the_median_tile_row(csb_model):
+    """The array reduces the fewest rows per clock (a power of two dividing M) whose M / r clocks per tile
+    row do not exceed the median tile row's MAC clocks over every job; the exported header and config say
+    it; the override (csb_unit.RED_ROWS) must divide M."""
+    import dataclasses
+
+    _, model_dir = csb_model
+    exported = ExportedModel(model_dir)
+    jobs = csb_unit.unit_jobs(exported.net, exported.hardware["lanes"])
+
+    def with_lens(lens):
+        prog = dataclasses.replace(jobs[0].program, lens=np.array(lens))
+        return [dataclasses.replace(jobs[0], program=prog)]
+
+    assert csb_unit.reduction_rows(with_lens([9, 9, 9]), 8) == 1  # 8 clocks hide behind 9
+    assert csb_unit.reduction_rows(with_lens([5, 5, 1]), 8) == 2  # 4 <= median 5
+    assert csb_unit.reduction_rows(with_lens([1, 1, 2]), 8) == 8  # one clock, the most there is
+    assert csb_unit.reduction_rows(with_lens([3, 3]), 32) == 16  # 2 <= 3 (32 / 8 = 4 > 3)
+    r = exported.config["hardware"]["csb_unit"]["red_rows"]
+    assert r == csb_unit.reduction_rows(jobs, 4)
+    assert f"localparam integer ERNN_CSB_RED_ROWS = {r};" in (model_dir / "ernn_params.vh").read_text()
 
 
 def test_sparse_run_is_still_refused_by_name(tiny_data, tmp_path, capsys):

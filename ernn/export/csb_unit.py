@@ -66,6 +66,21 @@ UNIT_FIELDS = ("rows", "cols", "x_w", "steps", "tile_rows", "len_w", "macs")
 FIELD_BITS = 32
 #: the sharing mode, balancing method and barrier scope of the programs ernn export writes
 MODE, METHOD, SCOPE = "both", "flow", "tile_row"
+#: output rows the group array reduces per clock (``ERNN_CSB_RED_ROWS``); None: :func:`reduction_rows`
+RED_ROWS: int | None = None
+
+
+def reduction_rows(jobs: list[UnitJob], block: int) -> int:
+    """Rows the array reduces per clock: the fewest (a power of two dividing the block size M) whose M / r
+    reduction clocks per tile row are no more than the median tile row's MAC clocks over every job, so
+    that the reduction of a tile row hides behind the next one's MACs for most tile rows (each doubling
+    adds K reduction trees of the group rows' partial sums; docs/csb.md)."""
+    lens = np.concatenate([uj.program.lens for uj in jobs]) if jobs else np.zeros(0)
+    target = max(1.0, float(np.median(lens))) if lens.size else float(block)
+    r = 1
+    while block % (2 * r) == 0 and block / r > target:
+        r *= 2
+    return r
 
 
 def _cdiv(a: int, b: int) -> int:
@@ -201,9 +216,10 @@ def controller_lines(shape: ModelShape) -> list[str]:
     ]
 
 
-def grid_lines(lanes: int) -> list[str]:
+def grid_lines(lanes: int, red_rows: int) -> list[str]:
     g = engine_grid(lanes)
     return [
+        f"localparam integer ERNN_CSB_RED_ROWS = {red_rows};  // output rows the group array reduces per clock",
         f"localparam integer ERNN_CSB_GRID_K = {g.k};  // group rows of the unit's group array",
         f"localparam integer ERNN_CSB_GRID_L = {g.l};  // group columns",
         f"localparam integer ERNN_CSB_GRID_P = {g.p};  // PE rows of a group",
@@ -262,6 +278,11 @@ def write_memories(net: GoldenNetwork, mem_dir: Path, lanes: int) -> ecsb.CSBHar
     hw = ecsb.write_memories(net, mem_dir, lanes)
     ww = net.numerics.weight_spectrum.word
     jobs = unit_jobs(net, lanes)
+    red_rows = RED_ROWS if RED_ROWS is not None else reduction_rows(jobs, net.info.structure.block)
+    if red_rows < 1 or net.info.structure.block % red_rows:
+        raise ValueError(
+            f"CSB reduction rows per clock {red_rows} must divide the CSB block size {net.info.structure.block}"
+        )
     files = {**hw.files, **write_cell_images(net, mem_dir), **write_programs(jobs, mem_dir, ww)}
     unit = {
         "k": k,
@@ -269,11 +290,12 @@ def write_memories(net: GoldenNetwork, mem_dir: Path, lanes: int) -> ecsb.CSBHar
         "mode": MODE,
         "method": METHOD,
         "scope": SCOPE,
-        "job_array_cycles": unit_cycles(jobs, k),
+        "red_rows": red_rows,
+        "job_array_cycles": unit_cycles(jobs, k, red_rows),
         "job_mac_cycles": [uj.program.steps for uj in jobs],
         "job_macs": [uj.program.macs for uj in jobs],
     }
-    lines = (*controller_lines(net.info), *grid_lines(lanes), *unit_table_lines(jobs))
+    lines = (*controller_lines(net.info), *grid_lines(lanes, red_rows), *unit_table_lines(jobs))
     return dataclasses.replace(hw, files=files, controller=lines, unit=unit)
 
 
@@ -282,7 +304,17 @@ def check_header(header: str, net: GoldenNetwork, lanes: int) -> None:
     the controller's job table or the unit table's matrix sizes (rows, columns, tile rows, kernel entries)
     are not this model's; the program lengths are checked by the RTL at elaboration (``ernn_csb_array``:
     lengths against STEPS, enabled slots against MACS)."""
-    ecsb.check_header(header, net, lanes, (*controller_lines(net.info), *grid_lines(lanes)))
+    found = re.search(r"localparam integer ERNN_CSB_RED_ROWS = (\d+);", header)
+    if found is None:
+        raise ValueError(
+            "the header has no ERNN_CSB_RED_ROWS (exported before the CSB unit chose it: export again)"
+        )
+    red_rows = int(found.group(1))
+    if red_rows < 1 or net.info.structure.block % red_rows:
+        raise ValueError(
+            f"ERNN_CSB_RED_ROWS = {red_rows} does not divide the CSB block size {net.info.structure.block}"
+        )
+    ecsb.check_header(header, net, lanes, (*controller_lines(net.info), *grid_lines(lanes, red_rows)))
     ctrl = controller_shape(net.info)
     if parse_job_table(header) != job_table(ctrl, TABLE_LANES):
         raise ValueError(f"the job table differs from this CSB model's schedule at k = {ctrl.block_size}")
@@ -329,6 +361,7 @@ def write_cell_images(net: GoldenNetwork, mem_dir: Path) -> dict[str, str]:
     return files
 
 
-def unit_cycles(jobs: list[UnitJob], k: int) -> list[int]:
-    """Each job's group-array clocks without stalls at k elements per beat (``array_cycles``)."""
-    return [cp.array_cycles(uj.program, k) for uj in jobs]
+def unit_cycles(jobs: list[UnitJob], k: int, red_rows: int = 1) -> list[int]:
+    """Each job's group-array clocks without stalls at k elements per beat and ``red_rows`` rows reduced per
+    clock (``array_cycles``)."""
+    return [cp.array_cycles(uj.program, k, red_rows) for uj in jobs]

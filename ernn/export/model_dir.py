@@ -35,8 +35,9 @@ FORMAT_NAME = "ernn-model"
 #: PE's IFFTs side by side, ernn.export.schedule.n_ifft): an older directory must be exported again; v6:
 #: ``ERNN_LAYER_SKEW`` (layers pipelined across steps, ernn.export.schedule.layer_skew); v7: ``ERNN_REAL_BINS``
 #: (real MAC lanes for bins 0 and k/2, ernn.export.dsp_pack.real_bins); v8: ``ERNN_DSP_PACK`` (two weight
-#: products per MAC multiply, ``ernn export --dsp-pack``)
-FORMAT_VERSION = 8
+#: products per MAC multiply, ``ernn export --dsp-pack``); v9: a CSB model's group-array programs in one
+#: set of images (``mem/csb_prog_*.mem``, one array for every job) and ``ERNN_CSB_RED_ROWS``
+FORMAT_VERSION = 9
 CONFIG = "config.json"
 KIND = "model"
 sha256 = manifest.sha256
