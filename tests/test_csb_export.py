@@ -143,9 +143,9 @@ def test_bad_images_and_headers_are_refused(csb_model, tmp_path):
 
 
 def test_reduction_rows_follow_the_median_tile_row(csb_model):
-    """The array reduces the fewest rows per clock (a power of two dividing M) whose M / r clocks per tile
-    row do not exceed the median tile row's MAC clocks over every job; the exported header and config say
-    it; the override (csb_unit.RED_ROWS) must divide M."""
+    """The rule reduces the fewest rows per clock (a power of two dividing M) whose M / r clocks per tile row
+    do not exceed the median tile row's MAC clocks over every job; export keeps one row per clock by
+    default, and its header and config say so."""
     import dataclasses
 
     _, model_dir = csb_model
@@ -160,9 +160,9 @@ def test_reduction_rows_follow_the_median_tile_row(csb_model):
     assert csb_unit.reduction_rows(with_lens([5, 5, 1]), 8) == 2  # 4 <= median 5
     assert csb_unit.reduction_rows(with_lens([1, 1, 2]), 8) == 8  # one clock, the most there is
     assert csb_unit.reduction_rows(with_lens([3, 3]), 32) == 16  # 2 <= 3 (32 / 8 = 4 > 3)
-    r = exported.config["hardware"]["csb_unit"]["red_rows"]
-    assert r == csb_unit.reduction_rows(jobs, 4)
-    assert f"localparam integer ERNN_CSB_RED_ROWS = {r};" in (model_dir / "ernn_params.vh").read_text()
+    # export reduces one row per clock unless told otherwise (csb_unit.RED_ROWS; None: the rule)
+    assert exported.config["hardware"]["csb_unit"]["red_rows"] == csb_unit.RED_ROWS == 1
+    assert "localparam integer ERNN_CSB_RED_ROWS = 1;" in (model_dir / "ernn_params.vh").read_text()
 
 
 def test_sparse_run_is_still_refused_by_name(tiny_data, tmp_path, capsys):

@@ -66,15 +66,19 @@ UNIT_FIELDS = ("rows", "cols", "x_w", "steps", "tile_rows", "len_w", "macs")
 FIELD_BITS = 32
 #: the sharing mode, balancing method and barrier scope of the programs ernn export writes
 MODE, METHOD, SCOPE = "both", "flow", "tile_row"
-#: output rows the group array reduces per clock (``ERNN_CSB_RED_ROWS``); None: :func:`reduction_rows`
-RED_ROWS: int | None = None
+#: output rows the group array reduces per clock (``ERNN_CSB_RED_ROWS``); None: :func:`reduction_rows`. One by
+#: default: a wider reduction hides more of it behind the MACs (SR1 on 1,024 PEs: 1,403 -> 985 clocks per step
+#: at 2) but splits every PE's partial sums into more memories (16 PEs at M = 32: +24 % LUT at 2; at M = 4 the
+#: memories leave LUT RAM: +89 % LUT, 5x the FF), so it is a choice, not a default (docs/csb.md)
+RED_ROWS: int | None = 1
 
 
 def reduction_rows(jobs: list[UnitJob], block: int) -> int:
-    """Rows the array reduces per clock: the fewest (a power of two dividing the block size M) whose M / r
-    reduction clocks per tile row are no more than the median tile row's MAC clocks over every job, so
-    that the reduction of a tile row hides behind the next one's MACs for most tile rows (each doubling
-    adds K reduction trees of the group rows' partial sums; docs/csb.md)."""
+    """The reduction width that hides the reduction: the fewest rows per clock (a power of two dividing the
+    block size M) whose M / r reduction clocks per tile row are no more than the median tile row's MAC
+    clocks over every job, so that a tile row's reduction hides behind the next one's MACs for most tile
+    rows. Blind to what it costs (every doubling splits each PE's partial sums into twice the memories:
+    docs/csb.md), so export takes it only with ``RED_ROWS = None``."""
     lens = np.concatenate([uj.program.lens for uj in jobs]) if jobs else np.zeros(0)
     target = max(1.0, float(np.median(lens))) if lens.size else float(block)
     r = 1

@@ -53,6 +53,7 @@ class CSBCase:
     rate: float = 0.6
     lanes: int = 16
     seed: int = 0
+    red_rows: int = 1  # rows the group array reduces per clock (csb_unit.RED_ROWS)
 
     def key(self) -> str:
         digest = hashlib.sha256(b"".join(p.read_bytes() for p in SOURCES)).hexdigest()[:16]
@@ -63,7 +64,8 @@ class CSBCase:
 
 CSB_LSTM = CSBCase("csb_lstm")  # k = 4: 4 x 4 row blocks from 2 + 4 input blocks
 CSB_GRU = CSBCase("csb_gru", cell="gru", hidden_size=12, seed=1)  # H not a multiple of M: padded blocks
-CSB_LSTMP = CSBCase("csb_lstmp_peep", proj_size=8, peephole=True, block=8, seed=2)  # k = 8, W_hr job
+# k = 8, the W_hr job, and the array reducing 2 rows per clock (ERNN_CSB_RED_ROWS through ernn_top)
+CSB_LSTMP = CSBCase("csb_lstmp_peep", proj_size=8, peephole=True, block=8, seed=2, red_rows=2)
 CSB_GRU_2L = CSBCase("csb_gru_2l", cell="gru", hidden_size=8, num_layers=2, block=2, seed=3)  # M 2 -> k 4
 CSB_LSTM_2L = CSBCase("csb_lstm_2l", hidden_size=12, num_layers=2, block=4, rate=0.75, seed=4)
 
@@ -107,7 +109,13 @@ def csb_model_dir(case: CSBCase) -> Path:
         ds = data.load(cfg.task, cfg.train_file, cfg.test_file)
         model, metrics = train.train(cfg, ds, quiet=True)
         run = runs.save_run(folder / "run", cfg, ds, model, metrics, force=True)
-        export.export(run, out, num_sequences=4, force=True, dataset=ds, lanes=case.lanes)
+        from ernn.export import csb_unit
+
+        default, csb_unit.RED_ROWS = csb_unit.RED_ROWS, case.red_rows
+        try:
+            export.export(run, out, num_sequences=4, force=True, dataset=ds, lanes=case.lanes)
+        finally:
+            csb_unit.RED_ROWS = default
         stamp.write_text(case.key())
     return out
 
