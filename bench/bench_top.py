@@ -64,14 +64,9 @@ def measure(
     )
     exported = ExportedModel(model)
     net = exported.net
-    rng = np.random.default_rng(seed)
-    d = net.numerics.data
-    x = np.clip(
-        np.rint(rng.standard_normal((frames, net.info.input_size)) * 2.0**d.frac), d.min_int, d.max_int
+    x, last = rtl_sim.gaussian_sequence(
+        net.numerics.data, net.info.input_size, frames, np.random.default_rng(seed)
     )
-    x = x.astype(np.int64)
-    last = np.zeros(frames, dtype=bool)
-    last[-1] = True
     with tempfile.TemporaryDirectory() as work:
         res = rtl_sim.run_rtl(model, x, last, sim=sim, work_dir=work, seed=seed)
     expected, _ = net.run_stream(x, last)

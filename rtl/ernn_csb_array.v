@@ -260,12 +260,24 @@ initial begin
         $error("Error: ernn_csb_array needs EN_FILE, VAL_FILE, X_FILE, TGT_FILE and LENS_FILE");
         $finish;
     end
+    // synthesis translate_on
+    $readmemh(LENS_FILE, lens_mem);
+    if (PROG_WORDS > 0) begin
+        $readmemh(EN_FILE, en_mem);
+        $readmemh(VAL_FILE, val_mem);
+        $readmemh(X_FILE, xi_mem);
+        $readmemh(TGT_FILE, tgt_mem);
+    end
+    // synthesis translate_off
+    // every program: its sizes, then its slots one by one
     for (cj = 0; cj < JOBS; cj = cj + 1) begin
         crows = jf(cj, F_ROWS);
         ccols = jf(cj, F_COLS);
         csteps = jf(cj, F_STEPS);
         ctiles = jf(cj, F_TILE_ROWS);
         cbr = (crows + BLOCK - 1) / BLOCK;
+        cbase = GROUPS * jsum(F_STEPS, cj);
+        clbase = jsum(F_TILE_ROWS, cj);
         if (crows < 1 || ccols < 1 || (1 << X_W) < ccols) begin
             $error("Error: ernn_csb_array program %0d: ROWS = %0d and COLS = %0d must be >= 1, X_W = %0d wide enough for COLS",
                    cj, crows, ccols, X_W);
@@ -276,25 +288,6 @@ initial begin
                    cj, ctiles, GATES * cbr, K, LEN_W, csteps);
             $finish;
         end
-    end
-    // synthesis translate_on
-    $readmemh(LENS_FILE, lens_mem);
-    if (PROG_WORDS > 0) begin
-        $readmemh(EN_FILE, en_mem);
-        $readmemh(VAL_FILE, val_mem);
-        $readmemh(X_FILE, xi_mem);
-        $readmemh(TGT_FILE, tgt_mem);
-    end
-    // synthesis translate_off
-    // every program, slot by slot
-    for (cj = 0; cj < JOBS; cj = cj + 1) begin
-        crows = jf(cj, F_ROWS);
-        ccols = jf(cj, F_COLS);
-        csteps = jf(cj, F_STEPS);
-        ctiles = jf(cj, F_TILE_ROWS);
-        cbr = (crows + BLOCK - 1) / BLOCK;
-        cbase = GROUPS * jsum(F_STEPS, cj);
-        clbase = jsum(F_TILE_ROWS, cj);
         cstep = 0;
         cmacs = 0;
         for (ca = 0; ca < ctiles; ca = ca + 1) begin

@@ -311,6 +311,20 @@ def steady_cycles_per_step(out_cycles: np.ndarray, last_out: np.ndarray) -> floa
     return float(np.median(gaps)) if gaps.size else float("nan")
 
 
+def gaussian_sequence(
+    data: Any, input_size: int, frames: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """One sequence of ``frames`` inputs, N(0, 1) features rounded to the ``data`` format (a
+    :class:`~ernn.golden.formats.FixedFormat`) and saturated, with TLAST on the last frame: the stimulus of
+    the throughput benchmarks (the clocks do not depend on the values)."""
+    x = np.clip(
+        np.rint(rng.standard_normal((frames, input_size)) * 2.0**data.frac), data.min_int, data.max_int
+    )
+    last = np.zeros(frames, dtype=bool)
+    last[-1] = True
+    return x.astype(np.int64), last
+
+
 def run_rtl(
     model_dir: str | Path,
     frames: npt.ArrayLike,

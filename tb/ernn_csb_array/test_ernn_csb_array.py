@@ -180,7 +180,12 @@ def array_params(prog, cfg, folder: Path, elems: int = 1, red_rows: int = 1) -> 
     from ernn.export import csb_program as cp
 
     paths = cp.write(prog, folder, "p", cfg.weight_spectrum.word)
-    return prog.sizes() | {
+    return prog.sizes() | format_params(cfg, paths, elems, red_rows)
+
+
+def format_params(cfg, paths, elems: int, red_rows: int) -> dict[str, object]:
+    """The stream width, reduction width, number formats and image files of ernn_csb_array."""
+    return {
         "ELEMS": elems,
         "RED_ROWS": red_rows,
         "DATA_W": cfg.data.word,
@@ -397,24 +402,11 @@ def joint_setup(seed: int, folder: Path, elems: int, red_rows: int):
     for row in cp.joint_table(progs):
         for v in row:
             table = (table << 32) | v
-    params = progs[0].sizes() | {
-        "X_W": x_w,
-        "LEN_W": len_w,
-        "JOBS": len(progs),
-        "JOB_TABLE": table,
-        "ELEMS": elems,
-        "RED_ROWS": red_rows,
-        "DATA_W": cfg.data.word,
-        "W_W": cfg.weight_spectrum.word,
-        "ACC_W": cfg.accumulator.word,
-        "OUT_W": cfg.ifft_out.word,
-        "SHIFT": cfg.accumulator.frac - cfg.ifft_out.frac,
-        "EN_FILE": paths["en"],
-        "VAL_FILE": paths["val"],
-        "X_FILE": paths["x"],
-        "TGT_FILE": paths["tgt"],
-        "LENS_FILE": paths["lens"],
-    }
+    params = (
+        progs[0].sizes()
+        | {"X_W": x_w, "LEN_W": len_w, "JOBS": len(progs), "JOB_TABLE": table}
+        | format_params(cfg, paths, elems, red_rows)
+    )
     conf = {
         "seed": seed,
         "elems": elems,
