@@ -44,7 +44,7 @@ E-RNN toolkit: CSB matvec unit with the circulant PE's job interface (one group 
  * the feed. Clocks per job without stalls: 1 (command) + ernn.export.csb_program.array_cycles(program,
  * K), plus load_count when the job loads other slots than it reads (the input beats are then the
  * feed's).
- * rst (synchronous, active high) returns the unit and every array to idle and the job count to 0.
+ * rst (synchronous, active high) returns the unit and its array to idle and the job count to 0.
  *
  * Elaboration checks: a table row whose ROWS or COLS is not a multiple of K, or whose input
  * blocks exceed XBUF_DEPTH, stops with $error naming the job; in simulation, a command whose rows

@@ -459,9 +459,9 @@ def write_joint(progs: list[Program], folder: Path, prefix: str, weight_word: in
     len(progs)): program j's words after those of programs 0 .. j-1, every index in the widest program's
     X_W bits and every length in its LEN_W (:func:`joint_widths`); the programs must share the grid, the
     gates and the block size (the array's). Returns the images by name."""
-    first = progs[0] if progs else None
-    if first is None:
+    if not progs:
         raise ValueError("no programs to join")
+    first = progs[0]
     for j, p in enumerate(progs):
         if (p.grid, p.gates, p.block) != (first.grid, first.gates, first.block):
             raise ValueError(

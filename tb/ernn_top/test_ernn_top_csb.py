@@ -5,7 +5,7 @@ golden and RTL accuracy, cycles per step against the MAC floor).
 
 The models are small CSB runs trained for one epoch on a seeded synthetic task (``ernn.train`` with
 ``structure="csb"``: ADMM with the CSB projection, so the kernels are the pruned ones a real run gives) and
-exported with 16 PEs per job array (2 x 2 groups of 2 x 2), cached under ``build/tb_models/csb_<case>`` and
+exported with 16 PEs in the unit's group array (2 x 2 groups of 2 x 2), cached under ``build/tb_models/csb_<case>`` and
 re-exported when the case, the model format or the CSB compiler's sources change.
 """
 
@@ -40,7 +40,7 @@ SOURCES = [
 
 @dataclass(frozen=True)
 class CSBCase:
-    """A small CSB model: cell, sizes, CSB block size M, prune rate, PEs per job array."""
+    """A small CSB model: cell, sizes, CSB block size M, prune rate, PEs of the unit's array, rows reduced per clock."""
 
     name: str
     cell: str = "lstm"
