@@ -301,6 +301,12 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
         help="two weight products per MAC multiply (one DSP48E2 for two): narrows the weight spectra to the "
         "widest word that packs, e.g. 7 bits at --data-bits 8 and k 16 (docs/pe.md); circulant models only",
     )
+    p.add_argument(
+        "--csb-red-rows",
+        help="output rows the CSB group array reduces per clock: a divisor of the CSB block size, or auto "
+        "(the fewest that hide the reduction behind the MACs); more rows, fewer clocks and more LUTs "
+        "(docs/csb.md); CSB models only (default: 1)",
+    )
     p.add_argument("--force", action="store_true", help="replace an existing model directory")
     p.set_defaults(func=cmd_export)
 
@@ -319,6 +325,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         data_file=args.data,
         input_shift=args.input_shift,
         dsp_pack=args.dsp_pack,
+        csb_red_rows=args.csb_red_rows,
     )
     model = ModelDirectory(out)
     cfg = model.config

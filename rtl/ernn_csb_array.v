@@ -580,11 +580,20 @@ generate
     end
 endgenerate
 
+// the x memory's write port on its own: inside the state machine below (with the reset's overrides after
+// it) Yosys 0.23 saw a separate write enable per data bit and built its LUT RAM one bit per RAM32M16,
+// 14x the cells of a shared enable (8,192 LUT sites a read port at SR1's 16 x 1,024 bits, 592 now; the
+// same writes: a beat is written in S_LOAD whatever rst does, and the memory is not reset)
+always @(posedge clk) begin
+    if (state_reg == S_LOAD && s_axis_tvalid) begin
+        x_mem[x_count_reg] <= s_axis_tdata;
+    end
+end
+
 always @(posedge clk) begin
     case (state_reg)
         S_LOAD: begin
             if (s_axis_tvalid) begin
-                x_mem[x_count_reg] <= s_axis_tdata;
                 prog_reg <= prog;
                 if (x_count_reg == j_in_last) begin
                     x_count_reg <= 0;

@@ -284,6 +284,14 @@ always @(posedge clk) begin
 end
 // synthesis translate_on
 
+// the slots' write port on its own (as the array's x memory): inside the state machine, with the reset's
+// overrides after it, Yosys 0.23 gives LUT RAM a write enable per data bit and one bit per cell
+always @(posedge clk) begin
+    if (state_reg == S_LOAD && s_axis_tvalid && s_axis_tready) begin
+        xbuf[load_ptr_reg] <= s_axis_tdata;
+    end
+end
+
 always @(posedge clk) begin
     case (state_reg)
         S_IDLE: begin
@@ -301,7 +309,6 @@ always @(posedge clk) begin
         end
         S_LOAD: begin
             if (s_axis_tvalid && s_axis_tready) begin
-                xbuf[load_ptr_reg] <= s_axis_tdata;
                 load_ptr_reg <= load_ptr_reg + 1'b1;
                 load_left_reg <= load_left_reg - 1'b1;
                 if (load_left_reg == 1) begin

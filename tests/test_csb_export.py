@@ -165,6 +165,40 @@ def test_reduction_rows_follow_the_median_tile_row(csb_model):
     assert "localparam integer ERNN_CSB_RED_ROWS = 1;" in (model_dir / "ernn_params.vh").read_text()
 
 
+def test_export_takes_the_reduction_width(csb_model, tmp_path, capsys):
+    """ernn export --csb-red-rows: a divisor of M goes into the header and the unit's clocks, "auto" is the
+    rule's choice, and a width that does not divide M, or one given for a block-circulant model, is refused
+    by name before any folder is written."""
+    run, model_dir = csb_model
+    base = ["export", "--checkpoint", str(run), "--test-sequences", "1"]
+    one = ExportedModel(model_dir).config["hardware"]["csb_unit"]
+    assert cli.main([*base, "--out", str(tmp_path / "r2"), "--csb-red-rows", "2"]) == 0
+    two = ExportedModel(tmp_path / "r2")
+    assert two.config["hardware"]["csb_unit"]["red_rows"] == 2
+    assert "localparam integer ERNN_CSB_RED_ROWS = 2;" in (tmp_path / "r2" / "ernn_params.vh").read_text()
+    jobs = csb_unit.unit_jobs(two.net, two.hardware["lanes"])
+    assert two.config["hardware"]["csb_unit"]["job_array_cycles"] == csb_unit.unit_cycles(jobs, 4, 2)
+    assert two.config["hardware"]["csb_unit"]["job_array_cycles"] != one["job_array_cycles"]
+    assert cli.main([*base, "--out", str(tmp_path / "ra"), "--csb-red-rows", "auto"]) == 0
+    auto = ExportedModel(tmp_path / "ra").config["hardware"]["csb_unit"]["red_rows"]
+    assert auto == csb_unit.reduction_rows(jobs, 4)
+    capsys.readouterr()
+    for bad in ("3", "0", "two"):
+        assert cli.main([*base, "--out", str(tmp_path / "bad"), "--csb-red-rows", bad]) == 2
+        err = capsys.readouterr().err
+        assert f"CSB reduction rows per clock '{bad}' must be 'auto' or divide the CSB block size 4" in err
+        assert "(one of 1, 2, 4)" in err
+        assert not (tmp_path / "bad").exists()
+
+
+def test_reduction_width_is_refused_for_a_circulant_model(tmp_path):
+    from ernn.export import writer as export
+
+    with pytest.raises(ValueError, match=r"\(--csb-red-rows\) is an option of the CSB engine, not of a block"):
+        export.export_random(tmp_path / "c", hidden_size=8, block_size=4, csb_red_rows=2)
+    assert not (tmp_path / "c").exists()
+
+
 def test_sparse_run_is_still_refused_by_name(tiny_data, tmp_path, capsys):
     run = tmp_path / "run"
     args = ["train", "--out", str(run), "--hidden-size", "8", "--epochs", "1", "--quiet"]

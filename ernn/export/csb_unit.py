@@ -274,19 +274,37 @@ default_lanes = ecsb.default_lanes
 cycle_model = ecsb.cycle_model
 
 
-def write_memories(net: GoldenNetwork, mem_dir: Path, lanes: int) -> ecsb.CSBHardware:
+def check_red_rows(red_rows: int | str | None, block: int) -> int | str | None:
+    """``red_rows`` as export takes it: None (the module's :data:`RED_ROWS`), "auto" (:func:`reduction_rows`)
+    or a whole number of output rows per clock that divides the CSB block size ``block``; anything else is
+    refused, naming the value and the block size."""
+    if red_rows is None or red_rows == "auto":
+        return red_rows
+    rows = int(red_rows) if isinstance(red_rows, str) and red_rows.strip().isdigit() else red_rows
+    if isinstance(rows, bool) or not isinstance(rows, int) or rows < 1 or block % rows:
+        divisors = [d for d in range(1, block + 1) if block % d == 0]
+        raise ValueError(
+            f"CSB reduction rows per clock {red_rows!r} must be 'auto' or divide the CSB block size {block} "
+            f"(one of {', '.join(map(str, divisors))})"
+        )
+    return rows
+
+
+def write_memories(
+    net: GoldenNetwork, mem_dir: Path, lanes: int, red_rows: int | str | None = None
+) -> ecsb.CSBHardware:
     """The kernel images (:func:`ernn.export.csb.write_memories`), the cell images, one group-array program
     per job, and the controller's and the unit's header lines; refused, naming the reason, when the engine
-    cannot be built (:func:`controller_block`, :func:`engine_grid`)."""
-    k, grid = controller_block(net.info.structure.block), engine_grid(lanes)
+    cannot be built (:func:`controller_block`, :func:`engine_grid`). ``red_rows``: the output rows the
+    group array reduces per clock (:func:`check_red_rows`; None: :data:`RED_ROWS`, "auto": the rule
+    :func:`reduction_rows`)."""
+    block = net.info.structure.block
+    red_rows = check_red_rows(RED_ROWS if red_rows is None else red_rows, block)
+    k, grid = controller_block(block), engine_grid(lanes)
     hw = ecsb.write_memories(net, mem_dir, lanes)
     ww = net.numerics.weight_spectrum.word
     jobs = unit_jobs(net, lanes)
-    red_rows = RED_ROWS if RED_ROWS is not None else reduction_rows(jobs, net.info.structure.block)
-    if red_rows < 1 or net.info.structure.block % red_rows:
-        raise ValueError(
-            f"CSB reduction rows per clock {red_rows} must divide the CSB block size {net.info.structure.block}"
-        )
+    red_rows = reduction_rows(jobs, block) if red_rows in (None, "auto") else red_rows
     files = {**hw.files, **write_cell_images(net, mem_dir), **write_programs(jobs, mem_dir, ww)}
     unit = {
         "k": k,

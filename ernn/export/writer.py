@@ -138,6 +138,7 @@ def export(
     bundle_test_data: bool = False,
     input_shift: str | int = "auto",
     dsp_pack: bool = False,
+    csb_red_rows: int | str | None = None,
 ) -> Path:
     """Quantize the run in ``run_dir`` and write the model directory ``out`` (see the module docstring).
 
@@ -154,7 +155,10 @@ def export(
     (:mod:`ernn.export.input_shift`). ``dsp_pack``: the PE's MAC lanes form two weight products per
     multiply (one DSP48E2 for two, ``ERNN_DSP_PACK``); the weight spectra are narrowed to the widest word
     that packs (:func:`ernn.export.dsp_pack.packed_numerics`: 7 bits at 8-bit data and k = 8 or 16), which
-    costs accuracy the golden model measures; circulant models only.
+    costs accuracy the golden model measures; circulant models only. ``csb_red_rows``: the output rows
+    the CSB group array reduces per clock (``ERNN_CSB_RED_ROWS``), a divisor of the CSB block size or
+    "auto" (:func:`ernn.export.csb_unit.reduction_rows`; None: one, :data:`ernn.export.csb_unit.RED_ROWS`);
+    CSB models only.
     """
     out = output_dir.check_output_dir(out, model_directory.KIND, force=force)
     if num_sequences < 1:
@@ -173,6 +177,17 @@ def export(
                 f"{structure.describe()} model"
             )
         numerics = dsp_pack_rule.packed_numerics(numerics)
+    options: dict[str, Any] = {"dsp_pack_lanes": True} if dsp_pack else {}
+    if csb_red_rows is not None:
+        structure = model.rnn.structure
+        if structure.name != "csb":
+            raise ValueError(
+                f"{run_dir}: the reduction width (--csb-red-rows) is an option of the CSB engine, not of a "
+                f"{structure.describe()} model"
+            )
+        from ernn.export import csb_unit
+
+        options["red_rows"] = csb_unit.check_red_rows(csb_red_rows, structure.block)
     net = GoldenNetwork(desc, numerics)
     engine = implementation(net.info.structure.name, "export")  # ernn.export.structure
     lanes = engine.default_lanes(net.info) if lanes is None else engine.check_lanes(lanes)
@@ -184,7 +199,7 @@ def export(
         data_record["provenance"]["test"]["path"] = TEST_DATA
     with output_dir.output_directory(out, model_directory.KIND, force=force) as stage:
         sections = _write_model(
-            stage, net, model, desc, test, data_record, num_sequences, lanes, engine, dsp_pack
+            stage, net, model, desc, test, data_record, num_sequences, lanes, engine, options
         )
         if bundle_test_data:
             (stage / TEST_DATA).parent.mkdir()
@@ -241,10 +256,11 @@ def _write_model(
     num_sequences: int,
     lanes: int,
     engine: Any,
-    dsp_pack: bool = False,
+    options: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Write every file of the model but config.json into ``stage``; return config.json's
-    ``test_vectors`` and ``hardware`` sections."""
+    ``test_vectors`` and ``hardware`` sections. ``options``: the engine's own ``write_memories`` options
+    (the circulant PE's ``dsp_pack_lanes``, the CSB unit's ``red_rows``), checked by :func:`export`."""
     params = net.quantized_params()
     flat = _flatten_params(params)
     cfg = net.numerics
@@ -264,9 +280,8 @@ def _write_model(
         for name, fmt in (("bias", cfg.bias), ("b_hn", cfg.bias), ("peephole", cfg.peephole)):
             if f"l{idx}_{name}" in flat:
                 _write_mem(mem / f"l{idx}_{name}.mem", flat[f"l{idx}_{name}"], fmt.word)
-    # only the circulant engine takes the packing option (export refuses it for the others)
-    pack = {"dsp_pack_lanes": True} if dsp_pack else {}
-    hardware = engine.write_memories(net, mem, lanes, **pack)
+    # each option belongs to one engine (export refuses it for the others)
+    hardware = engine.write_memories(net, mem, lanes, **(options or {}))
 
     # Test vectors: the first test sequences back to back, as the RTL sees them on AXI-Stream.
     n = min(num_sequences, len(test))
@@ -392,6 +407,7 @@ def export_random(
     structure: str = "circulant",
     csb_block: int = 32,
     prune_rate: float = 12 / 13,
+    csb_red_rows: int | str | None = None,
 ) -> Path:
     """Export a model with PyTorch's random initial weights (no training) on synthetic data.
 
@@ -404,7 +420,8 @@ def export_random(
 
     ``structure`` "csb": the initial dense weights projected onto CSB blocks of ``csb_block`` at
     ``prune_rate`` (the ADMM hard projection, ``to_structure``: the kernels a CSB run's projection
-    gives, not trained ones), exported for the CSB engine (``lanes`` PEs; ``block_size`` unused).
+    gives, not trained ones), exported for the CSB engine (``lanes`` PEs, ``csb_red_rows`` as in
+    :func:`export`; ``block_size`` unused).
     """
     import tempfile
 
@@ -463,4 +480,5 @@ def export_random(
             lanes=lanes,
             bundle_test_data=True,
             dsp_pack=dsp_pack,
+            csb_red_rows=csb_red_rows,
         )
