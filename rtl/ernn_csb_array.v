@@ -46,10 +46,12 @@ E-RNN toolkit: CSB group array (K x L groups of P x Q PEs running the balanced s
  * data.frac + weight.frac; ACC_W from the golden rule D_W + W_W + max(2, clog2 T)), y Q(OUT_W)
  * (ifft_out), SHIFT = accumulator.frac - ifft_out.frac (ernn_round_sat, round half up).
  *
- * Program images ($readmemh, ernn.export.csb_program.write; word g*STEPS + t, group g = k*L + l, PE
- * n = p*Q + q in the low field first): EN_FILE (P*Q enable bits), VAL_FILE (P*Q values, W_W bits),
- * X_FILE (Q input indices, X_W bits: one per PE column), TGT_FILE (P*Q {bank (2 bits), row offset (INDEX_W bits)}),
- * LENS_FILE (TILE_ROWS words of LEN_W bits: MAC steps per tile row). Elaboration checks the images
+ * Program images ($readmemh, ernn.export.csb_program.write; word t holds every group's fields of MAC
+ * step t, group g = k*L + l in the low part and within it PE n = p*Q + q in the low field first; the
+ * groups run in lockstep, so each image has one read port, at an address registered a clock ahead:
+ * block RAM): EN_FILE (K*L x P*Q enable bits), VAL_FILE (K*L x P*Q values, W_W bits), X_FILE (K*L x Q
+ * input indices, X_W bits: one per PE column), TGT_FILE (K*L x P*Q {bank (2 bits), row offset (INDEX_W
+ * bits)}), LENS_FILE (TILE_ROWS words of LEN_W bits: MAC steps per tile row). Elaboration checks the images
  * slot by slot: an input index outside COLS, a bank that is not 0..2, a target block row outside the
  * matrix or a row offset outside its (possibly ragged) block, lengths that do not add up to STEPS, or
  * enabled slots that are not MACS stop the simulation with $error naming the group, tile row, step,
@@ -58,7 +60,7 @@ E-RNN toolkit: CSB group array (K x L groups of P x Q PEs running the balanced s
  * Several programs (JOBS > 1; ernn_csb_unit runs every PE job of a model on one array): JOB_TABLE holds
  * per program {ROWS, COLS, STEPS, TILE_ROWS, MACS} (program 0 and field 0 in the highest bits; the scalar
  * ROWS, COLS, STEPS, TILE_ROWS and MACS are then not read), the images hold the programs one after the
- * other (program j's words from GROUPS * (STEPS_0 + .. + STEPS_{j-1}), its lengths from TILE_ROWS_0 + ..
+ * other (program j's words from STEPS_0 + .. + STEPS_{j-1}, its lengths from TILE_ROWS_0 + ..
  * + TILE_ROWS_{j-1}; X_W and LEN_W wide enough for every program), and the input `prog` selects the
  * program of a vector: it must hold from the vector's first input beat to its last (the array keeps it
  * for the MACs, the reduction and the output beats). Every program is checked at elaboration as above,
@@ -202,7 +204,8 @@ endfunction
 localparam ROWS_MAX = jmax(F_ROWS);
 localparam COLS_MAX = jmax(F_COLS);
 localparam OUTS = GATES * ROWS_MAX;       // y buffer: the largest program's output vector
-localparam PROG_WORDS = GROUPS * jsum(F_STEPS, JOBS);
+localparam PROG_WORDS = jsum(F_STEPS, JOBS);
+localparam PA_W = PROG_WORDS > 1 ? $clog2(PROG_WORDS) : 1;  // a program word's address
 localparam PROG_DEPTH = PROG_WORDS > 0 ? PROG_WORDS : 1;
 localparam LENS_DEPTH = jsum(F_TILE_ROWS, JOBS) > 0 ? jsum(F_TILE_ROWS, JOBS) : 1;
 localparam PB_W = $clog2(PES + 1);
@@ -220,18 +223,21 @@ localparam RS_W = $clog2(RED_CLOCKS + 1);
 localparam RA_W = RED_CLOCKS > 1 ? $clog2(RED_CLOCKS) : 1;  // a reduction address in a PE memory
 localparam LW = RED_ROWS * ACC_W;         // one group's reduction output of one bank, all lanes
 
-reg [PES-1:0]        en_mem  [0:PROG_DEPTH-1];
-reg [PES*W_W-1:0]    val_mem [0:PROG_DEPTH-1];  // Q(W_W) per PE
-reg [Q*X_W-1:0]      xi_mem  [0:PROG_DEPTH-1];  // one input index per PE column
-reg [PES*T_W-1:0]    tgt_mem [0:PROG_DEPTH-1];
-reg [LEN_W-1:0]      lens_mem [0:LENS_DEPTH-1];
+// one word per MAC step, every group's fields in it (group 0 lowest): the groups run in lockstep, so each
+// image has one read port, at an address registered a clock ahead (block RAM for Yosys; a read port per
+// group at a group's own address had it build the deep images in flip-flops)
+reg [GROUPS*PES-1:0]     en_mem  [0:PROG_DEPTH-1];
+reg [GROUPS*PES*W_W-1:0] val_mem [0:PROG_DEPTH-1];  // Q(W_W) per PE
+reg [GROUPS*Q*X_W-1:0]   xi_mem  [0:PROG_DEPTH-1];  // one input index per PE column
+reg [GROUPS*PES*T_W-1:0] tgt_mem [0:PROG_DEPTH-1];
+reg [LEN_W-1:0]          lens_mem [0:LENS_DEPTH-1];
 
 // elaboration-time bookkeeping in integers (mixed-width reads of the images; cw only indexes them)
 /* verilator lint_off UNUSEDSIGNAL */
 integer cj, ca, cs, cg, cn, cstep, cmacs, cw, cx, cbank, crow, cblk, cspan;
 integer crows, ccols, csteps, ctiles, cbr, cbase, clbase;
-reg [Q*X_W-1:0] cx_word;
-reg [PES*T_W-1:0] ct_word;
+reg [GROUPS*Q*X_W-1:0] cx_word;
+reg [GROUPS*PES*T_W-1:0] ct_word;
 /* verilator lint_on UNUSEDSIGNAL */
 /* verilator lint_off WIDTHEXPAND */
 /* verilator lint_off WIDTHTRUNC */
@@ -276,7 +282,7 @@ initial begin
         csteps = jf(cj, F_STEPS);
         ctiles = jf(cj, F_TILE_ROWS);
         cbr = (crows + BLOCK - 1) / BLOCK;
-        cbase = GROUPS * jsum(F_STEPS, cj);
+        cbase = jsum(F_STEPS, cj);
         clbase = jsum(F_TILE_ROWS, cj);
         if (crows < 1 || ccols < 1 || (1 << X_W) < ccols) begin
             $error("Error: ernn_csb_array program %0d: ROWS = %0d and COLS = %0d must be >= 1, X_W = %0d wide enough for COLS",
@@ -296,16 +302,17 @@ initial begin
                 $finish;
             end
             for (cs = 0; cs < lens_mem[clbase + ca]; cs = cs + 1) begin
+                cw = cbase + cstep;
+                cx_word = xi_mem[cw];
+                ct_word = tgt_mem[cw];
                 for (cg = 0; cg < GROUPS; cg = cg + 1) begin
-                    cw = cbase + cg * csteps + cstep;
-                    cx_word = xi_mem[cw];
-                    ct_word = tgt_mem[cw];
                     for (cn = 0; cn < PES; cn = cn + 1) begin
-                        if (en_mem[cw][cn]) begin
+                        if (en_mem[cw][cg * PES + cn]) begin
                             cmacs = cmacs + 1;
-                            cx = (cx_word >> ((cn % Q) * X_W)) & ((1 << X_W) - 1);  // PE column cn mod Q
-                            cbank = (ct_word >> (cn * T_W + INDEX_W)) & 3;
-                            crow = (ct_word >> (cn * T_W)) & ((1 << INDEX_W) - 1);
+                            // PE column cn mod Q of group cg
+                            cx = (cx_word >> ((cg * Q + cn % Q) * X_W)) & ((1 << X_W) - 1);
+                            cbank = (ct_word >> ((cg * PES + cn) * T_W + INDEX_W)) & 3;
+                            crow = (ct_word >> ((cg * PES + cn) * T_W)) & ((1 << INDEX_W) - 1);
                             cblk = ca * K + cg / L + (cbank == 1 ? -1 : cbank == 2 ? 1 : 0);
                             cspan = (cblk % cbr + 1) * BLOCK > crows ? crows - (cblk % cbr) * BLOCK : BLOCK;
                             if (cx >= ccols) begin
@@ -418,21 +425,33 @@ wire [K*RED_ROWS-1:0]       red_valid;
 wire [K*RED_ROWS*O_W-1:0]   red_addr;
 wire [K*RED_ROWS*OUT_W-1:0] red_y;  // Q(OUT_W) per group row and lane
 
+// this step's program words, all groups' (address: the STEPS of the programs before + t). The address is
+// registered: prog_addr_reg = base(the next program) + the next t, so it equals base(job) + t_reg in
+// every clock (t_reg stays below the program's STEPS while pe_mac is high)
+wire load_done = (state_reg == S_LOAD) && s_axis_tvalid && (x_count_reg == j_in_last);
+wire [S_W-1:0] t_next = load_done ? {S_W{1'b0}} : (pe_mac ? t_reg + 1'b1 : t_reg);
+wire [JOB_W-1:0] prog_next = (state_reg == S_LOAD && s_axis_tvalid) ? prog : prog_reg;
+wire [JOBS*32-1:0] base_bus;  // per program: its first word
+genvar gb;
+generate
+    for (gb = 0; gb < JOBS; gb = gb + 1) begin : prog_base
+        assign base_bus[gb*32 +: 32] = jsum(F_STEPS, gb);
+    end
+endgenerate
+/* verilator lint_off UNUSEDSIGNAL */
+wire [31:0] prog_addr_next = base_bus[(JOBS == 1 ? 0 : prog_next)*32 +: 32] + t_next;
+/* verilator lint_on UNUSEDSIGNAL */
+reg [PA_W-1:0] prog_addr_reg;
+wire [GROUPS*PES-1:0]     en_word = en_mem[prog_addr_reg];
+wire [GROUPS*PES*W_W-1:0] val_word = val_mem[prog_addr_reg];
+wire [GROUPS*Q*X_W-1:0]   xi_word = xi_mem[prog_addr_reg];
+wire [GROUPS*PES*T_W-1:0] tgt_word = tgt_mem[prog_addr_reg];
+
 genvar gg, gk;
 generate
     for (gg = 0; gg < GROUPS; gg = gg + 1) begin : group
-        // this step's program word (address GROUPS * (STEPS of the programs before) + g * STEPS + t:
-        // t_reg stays below the program's STEPS while pe_mac is high)
-        wire [JOBS*32-1:0] base_bus;
-        genvar gb;
-        for (gb = 0; gb < JOBS; gb = gb + 1) begin : base
-            assign base_bus[gb*32 +: 32] = GROUPS * jsum(F_STEPS, gb) + gg * jf(gb, F_STEPS);
-        end
-        /* verilator lint_off UNUSEDSIGNAL */
-        wire [31:0] addr = base_bus[job*32 +: 32] + t_reg;
-        /* verilator lint_on UNUSEDSIGNAL */
         // one x read per PE column, broadcast to the column's P PEs in the group
-        wire [Q*X_W-1:0] xi = xi_mem[addr];
+        wire [Q*X_W-1:0] xi = xi_word[gg*Q*X_W +: Q*X_W];
         wire [Q*DATA_W-1:0] xv;  // Q(DATA_W) per PE column
         wire [PB_W-1:0] busy;
         genvar gn;
@@ -461,10 +480,10 @@ generate
             .clk(clk),
             .mac(pe_mac),
             .mac_half(m_a_reg[0]),
-            .en(en_mem[addr]),
-            .value(val_mem[addr]),
+            .en(en_word[gg*PES +: PES]),
+            .value(val_word[gg*PES*W_W +: PES*W_W]),
             .x(xv),
-            .target(tgt_mem[addr]),
+            .target(tgt_word[gg*PES*T_W +: PES*T_W]),
             .red_half(r_a_reg[0]),
             .red_addr(pe_red_addr),
             .zero(pe_zero),
@@ -591,15 +610,18 @@ always @(posedge clk) begin
 end
 
 always @(posedge clk) begin
+    // the program step, the program and the program words' address (not reset: each vector sets them as
+    // its input beats come)
+    t_reg <= t_next;
+    prog_reg <= prog_next;
+    prog_addr_reg <= prog_addr_next[PA_W-1:0];
     case (state_reg)
         S_LOAD: begin
             if (s_axis_tvalid) begin
-                prog_reg <= prog;
                 if (x_count_reg == j_in_last) begin
                     x_count_reg <= 0;
                     m_a_reg <= 0;
                     m_s_reg <= 0;
-                    t_reg <= 0;
                     r_a_reg <= 0;
                     r_i_reg <= 0;
                     full_reg <= 2'b00;
@@ -618,7 +640,6 @@ always @(posedge clk) begin
                 if (pe_mac) begin
                     stat_mac_cycles <= stat_mac_cycles + 1;
                     stat_busy <= stat_busy + busy_all;
-                    t_reg <= t_reg + 1;
                 end
                 if (mac_last) begin
                     m_a_reg <= m_a_reg + 1;

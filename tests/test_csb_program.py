@@ -162,9 +162,15 @@ def test_images_read_back(tmp_path):
             np.testing.assert_array_equal(a, b, err_msg=f.name)
         else:
             assert a == b, f.name
-    assert len((tmp_path / "a_en.mem").read_text().split()) == len(grid.groups()) * prog.steps
-    # one input index per PE column: Q fields of X_W = 4 bits per word
-    assert max(len(w) for w in (tmp_path / "a_x.mem").read_text().split()) == 2
+    # one word per step, every group's fields in it (the groups run in lockstep: one read port)
+    en = [int(w, 16) for w in (tmp_path / "a_en.mem").read_text().split()]
+    assert len(en) == prog.steps
+    for t in (0, prog.steps - 1):
+        for g in range(len(grid.groups())):
+            bits = [(en[t] >> (g * 4 + n)) & 1 for n in range(4)]
+            assert bits == prog.enable[g, t].astype(int).tolist(), (t, g)
+    # one input index per PE column: 4 groups x Q fields of X_W = 4 bits per word
+    assert {len(w) for w in (tmp_path / "a_x.mem").read_text().split()} == {8}
     assert f"localparam integer ERNN_CSB_ARRAY_STEPS = {prog.steps};" in prog.header_lines()
     assert prog.sizes()["MACS"] == int(m.values.size)
 
@@ -190,15 +196,15 @@ def test_joint_images_hold_each_program_in_order(tmp_path):
         for name in cp.IMAGES:
             own = [int(w, 16) for w in alone[name].read_text().split()]
             got = [int(w, 16) for w in words[name][offset[name] : offset[name] + len(own)]]
-            if name == "x":  # Q indices per word: the same indices, each in the wider field
-                w0 = prog.sizes()["X_W"]
-                own = [[(v >> (q * w0)) & ((1 << w0) - 1) for q in range(grid.q)] for v in own]
-                got = [[(v >> (q * x_w)) & ((1 << x_w) - 1) for q in range(grid.q)] for v in got]
+            if name == "x":  # 4 groups x Q indices per word: the same indices, each in the wider field
+                w0, n = prog.sizes()["X_W"], 4 * grid.q
+                own = [[(v >> (i * w0)) & ((1 << w0) - 1) for i in range(n)] for v in own]
+                got = [[(v >> (i * x_w)) & ((1 << x_w) - 1) for i in range(n)] for v in got]
             assert got == own, (j, name)
             offset[name] += len(own)
     assert offset == {n: len(words[n]) for n in cp.IMAGES}
-    # every x word in the joint width: Q fields of 6 bits = 3 hex digits
-    assert {len(w) for w in words["x"]} == {3}
+    # every x word in the joint width: 4 groups x Q fields of 6 bits = 12 hex digits
+    assert {len(w) for w in words["x"]} == {12}
     assert set(joint) == set(cp.IMAGES)
     assert cp.joint_table(progs) == [(p.rows, p.cols, p.steps, p.tile_rows, p.macs) for p in progs]
     m3, _ = random_matrix(2, 20, 12, 8, 0.6, 3)

@@ -37,14 +37,16 @@ A "merged" schedule (:mod:`ernn.export.csb_merge`) is cut by input neuron instea
 then holds one neuron's entries of up to three vertically adjacent kernels (targets in different banks),
 which the array executes as any other run. :func:`check_program` checks every program against its matrix.
 
-Memory images (``$readmemh``, one word per line, hex; word ``group * STEPS + step``, group = k L + l; PE
-``p * Q + q`` in the least significant field first):
+Memory images (``$readmemh``, one word per line, hex; word ``step``, holding every group's fields of that
+step, group g = k L + l in the least significant part, and within a group PE ``p * Q + q`` in the least
+significant field first: the groups run in lockstep, so the array reads one word per image and clock, one
+read port, which Yosys builds as block RAM behind a registered address):
 
-* ``<prefix>_en.mem`` — P Q enable bits;
-* ``<prefix>_val.mem`` — P Q kernel values, W_W bits each, two's complement;
-* ``<prefix>_x.mem`` — Q input indices (one per PE column), ``X_W = max(1, clog2 COLS)`` bits each
+* ``<prefix>_en.mem`` — K L x P Q enable bits;
+* ``<prefix>_val.mem`` — K L x P Q kernel values, W_W bits each, two's complement;
+* ``<prefix>_x.mem`` — K L x Q input indices (one per PE column), ``X_W = max(1, clog2 COLS)`` bits each
   (:func:`column_inputs`; 0 for a column without an enabled PE);
-* ``<prefix>_tgt.mem`` — P Q targets ``{bank (2 bits), row offset (INDEX_W bits)}``;
+* ``<prefix>_tgt.mem`` — K L x P Q targets ``{bank (2 bits), row offset (INDEX_W bits)}``;
 * ``<prefix>_lens.mem`` — one word per tile row: its MAC steps (``LEN_W = clog2(STEPS + 1)`` bits).
 
 Clocks per vector without stalls (:func:`array_cycles`): ceil(COLS / ELEMS) input beats + the MAC and
@@ -60,6 +62,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -414,18 +417,27 @@ def column_inputs(prog: Program) -> IntArray:
 
 
 def _image_words(prog: Program, weight_word: int, xw: int, lw: int) -> dict[str, tuple[list[int], int]]:
-    """Each image's words and word width for ``prog``, indices in ``xw`` bits and lengths in ``lw``."""
-    pq = prog.grid.group_pes
+    """Each image's words and word width for ``prog``, indices in ``xw`` bits and lengths in ``lw``: one
+    word per step, every group's fields in it (group 0 lowest)."""
+    pq, ng = prog.grid.group_pes, len(prog.grid.groups())
     iw = ecsb.index_word(prog.block)
-    flat = lambda a: a.reshape(-1, pq)  # noqa: E731 - (groups * steps, P Q), group-major
+
+    def step_major(a: npt.NDArray[Any]) -> npt.NDArray[Any]:
+        """(groups * steps, F) group-major -> (steps, groups * F), group 0's F fields first."""
+        f = a.shape[-1]
+        return a.reshape(ng, prog.steps, f).transpose(1, 0, 2).reshape(prog.steps, ng * f)
+
     mask = (1 << weight_word) - 1
     vals = [int(w, 16) for w in hex_words(prog.value, weight_word)]  # range-checked two's complement
     vals_arr = np.array(vals, dtype=object).reshape(-1, pq) if vals else np.zeros((0, pq), dtype=object)
     return {
-        "en": (_packed(flat(prog.enable.astype(np.int64)), 1), pq),
-        "val": (_packed(vals_arr & mask, weight_word), pq * weight_word),
-        "x": (_packed(column_inputs(prog), xw), prog.grid.q * xw),
-        "tgt": (_packed(flat((prog.bank << iw) | prog.row), BANK_W + iw), pq * (BANK_W + iw)),
+        "en": (_packed(step_major(prog.enable.astype(np.int64).reshape(-1, pq)), 1), ng * pq),
+        "val": (_packed(step_major(vals_arr & mask), weight_word), ng * pq * weight_word),
+        "x": (_packed(step_major(column_inputs(prog)), xw), ng * prog.grid.q * xw),
+        "tgt": (
+            _packed(step_major(((prog.bank << iw) | prog.row).reshape(-1, pq)), BANK_W + iw),
+            ng * pq * (BANK_W + iw),
+        ),
         "lens": ([int(v) for v in prog.lens], lw),
     }
 
@@ -491,18 +503,18 @@ def read(
     iw, xw = ecsb.index_word(block), x_word(cols)
     words = {n: [int(w, 16) for w in (folder / f"{prefix}_{n}.mem").read_text().split()] for n in IMAGES}
     lens = np.array(words["lens"], dtype=np.int64)
-    steps = int(lens.sum())
-    want = len(grid.groups()) * steps
+    steps, ng = int(lens.sum()), len(grid.groups())
     for name in IMAGES[:-1]:
-        if len(words[name]) != want:
-            raise ValueError(f"{prefix}_{name}.mem: {len(words[name])} words, the lengths give {want}")
+        if len(words[name]) != steps:
+            raise ValueError(f"{prefix}_{name}.mem: {len(words[name])} words, the lengths give {steps}")
 
-    def fields(name: str, width: int, per_word: int = pq) -> IntArray:
-        w = words[name]
+    def fields(name: str, width: int, per_group: int = pq) -> IntArray:
+        """(groups, steps, per_group) fields of a step-major image."""
+        n = ng * per_group
         out = np.array(
-            [[(v >> (i * width)) & ((1 << width) - 1) for i in range(per_word)] for v in w], dtype=np.int64
+            [[(v >> (i * width)) & ((1 << width) - 1) for i in range(n)] for v in words[name]], dtype=np.int64
         )
-        return out.reshape(len(grid.groups()), steps, per_word)
+        return out.reshape(steps, ng, per_group).transpose(1, 0, 2)
 
     raw = fields("val", weight_word)
     value = np.where(raw >= 1 << (weight_word - 1), raw - (1 << weight_word), raw)

@@ -36,8 +36,10 @@ FORMAT_NAME = "ernn-model"
 #: ``ERNN_LAYER_SKEW`` (layers pipelined across steps, ernn.export.schedule.layer_skew); v7: ``ERNN_REAL_BINS``
 #: (real MAC lanes for bins 0 and k/2, ernn.export.dsp_pack.real_bins); v8: ``ERNN_DSP_PACK`` (two weight
 #: products per MAC multiply, ``ernn export --dsp-pack``); v9: a CSB model's group-array programs in one
-#: set of images (``mem/csb_prog_*.mem``, one array for every job) and ``ERNN_CSB_RED_ROWS``
-FORMAT_VERSION = 9
+#: set of images (``mem/csb_prog_*.mem``, one array for every job) and ``ERNN_CSB_RED_ROWS``; v10: those
+#: images one word per MAC step with every group's fields in it (one read port, block RAM): a v9 model's
+#: images would be read group by group and must be exported again
+FORMAT_VERSION = 10
 CONFIG = "config.json"
 KIND = "model"
 sha256 = manifest.sha256
