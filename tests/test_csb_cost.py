@@ -1,7 +1,9 @@
-"""The CSB cost model's cycles are the schedule ``ernn export`` builds: merged runs, max flow, per tile row.
+"""The CSB cost model's cycles are the programs ``ernn export`` builds: merged runs, max flow, per tile row,
+one program per PE job of the CSB unit.
 
-``ernn.dse.csb_cost`` prices each matrix with the compiler ``csb_unit`` uses for export; these tests hold it
-to ``bench/bench_csb_schedule.py --units merged`` on the same kernels (a small LSTMP, seconds).
+``ernn.dse.csb_cost`` compiles the model's jobs with the compiler ``csb_unit`` uses for export; these tests
+hold it to ``csb_unit.grid_jobs`` on the real matrices of the same kernels (a small LSTMP, seconds), whose
+counts and kept columns are the ones ``bench/bench_csb_schedule.py`` reads.
 """
 
 from __future__ import annotations
@@ -46,42 +48,52 @@ def _dense(shape: ModelShape, seed: int = 0) -> list[np.ndarray]:
     ]
 
 
-def test_csb_cost_cycles_are_the_benchs_merged_tile_row_clocks(capsys):
-    """Per sharing mode, the cost model's MAC cycles and MACs equal the "tile_row merged flow" rows of
-    bench_csb_schedule.measure on the same kernels: the program's clocks (shared input) and the schedule's."""
+def _quantized(shape: ModelShape) -> list[gcsb.CSBMatrix]:
+    """The projected matrices of :func:`_dense` as the golden model stores them (kept rows and values)."""
+    dense = _dense(shape)
+    fmt = gcsb.numerics(shape, max(float(np.abs(d).max()) for d in dense), 1.0, 0.0).weight_spectrum
+    return [gcsb.quantize_matrix(gcsb.from_description(d, shape.structure), fmt) for d in dense]
+
+
+def test_csb_cost_cycles_are_the_units_programs_on_the_same_kernels(capsys):
+    """Per sharing mode and reduction width, the cost model's clocks are the CSB unit's: each job's array
+    clocks, MAC clocks and MACs equal those of csb_unit.grid_jobs run on the real quantized matrices (kept
+    rows and values, where the cost model has only the counts and kept columns), and the step adds
+    STEP_FIXED + STEP_PER_JOB per job; the kernels are the ones bench_csb_schedule reads off the same
+    projected matrices."""
     bench = _bench()
     counts, columns = csb_cost.random_kernels(SHAPE)
-    dense = _dense(SHAPE)
-    # the cost model's kernels are the bench's reading of the same projected matrices
-    for d, c, k in zip(dense, counts, columns, strict=True):
+    for d, c, k in zip(_dense(SHAPE), counts, columns, strict=True):
         assert np.array_equal(c, bench._counts(d, 8)) and np.array_equal(k, bench._kept(d, 8))
-    rows = bench.measure("small", list(counts), list(columns), GRID, False, 8, [1], ["merged"])
     capsys.readouterr()
+    mats = _quantized(SHAPE)
+    net = SimpleNamespace(info=SHAPE, layers=[SimpleNamespace(w_ih=mats[0], w_hh=mats[1], w_hr=mats[2])])
     num = csb_cost.numerics_for_shape(SHAPE, 16)
+    k = csb_unit.controller_block(8)
+    totals = {}
     for mode in cs.MODES:
-        (row,) = [
-            r
-            for r in rows
-            if (r.get("scope"), r.get("units"), r.get("method"), r["mode"])
-            == ("tile_row", "merged", "flow", mode)
-        ]
-        c = csb_cost.HwConfig.build(SHAPE, num, 16, grid=GRID, mode=mode, method="z3")
-        assert (c.units, c.scope, c.method) == (cs.MERGED, csb_unit.SCOPE, csb_unit.METHOD)
-        _, mac, macs = csb_cost.step_cycles(c)
-        assert (mac, macs) == (row["shared_input_cycles"], row["macs"])
-        assert mac == row["cycles"]  # merged: the schedule's cycles are the program's
-        # never more clocks than the runs schedule the model priced before (per round, the same kernels)
-        before = csb_cost.HwConfig.build(SHAPE, num, 16, grid=GRID, mode=mode, units="runs", scope="round")
-        assert mac <= csb_cost.step_cycles(before)[1]
+        real = [uj.program for uj in csb_unit.grid_jobs(net, GRID, mode)]
+        assert len(real) == 2  # the gate job [W_ih | W_hh] and the projection
+        for red_rows in (1, 2):
+            c = csb_cost.HwConfig.build(SHAPE, num, 16, grid=GRID, mode=mode, method="z3", red_rows=red_rows)
+            assert (c.units, c.scope, c.method) == (cs.MERGED, csb_unit.SCOPE, csb_unit.METHOD)
+            total, mac, macs, jobs = csb_cost.unit_step_cycles(c)
+            assert jobs == [cprog.array_cycles(p, k, red_rows) for p in real]
+            assert mac == sum(p.steps for p in real) and macs == sum(p.macs for p in real)
+            assert macs == sum(int(m.values.size) for m in mats)
+            assert total == sum(jobs) + csb_cost.STEP_FIXED + csb_cost.STEP_PER_JOB * 2
+            assert csb_cost.step_cycles(c) == (total, mac, macs)
+            totals[mode, red_rows] = total
+    assert totals["both", 1] < totals["none", 1]  # sharing balances the groups
+    assert totals["both", 2] <= totals["both", 1]  # a wider reduction hides more of it
+    with pytest.raises(ValueError, match="CSB reduction rows per clock 3 must be 'auto' or divide"):
+        csb_cost.HwConfig.build(SHAPE, num, 16, grid=GRID, red_rows=3)
 
 
 def test_csb_cost_prices_an_exported_models_kernels_and_needs_their_columns():
     """model_kernels reads counts and kept columns off a model's CSBMatrix objects; merged runs without
     the columns are refused; "greedy" prices the greedy runs schedule per round (no merged form)."""
-    params = SHAPE.structure
-    dense = _dense(SHAPE)
-    fmt = gcsb.numerics(SHAPE, max(float(np.abs(d).max()) for d in dense), 1.0, 0.0).weight_spectrum
-    mats = [gcsb.quantize_matrix(gcsb.from_description(d, params), fmt) for d in dense]
+    mats = _quantized(SHAPE)
     net = SimpleNamespace(layers=[SimpleNamespace(w_ih=mats[0], w_hh=mats[1], w_hr=mats[2])])
     counts, columns = csb_cost.model_kernels(net)
     drawn = csb_cost.random_kernels(SHAPE)

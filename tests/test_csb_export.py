@@ -194,7 +194,9 @@ def test_export_takes_the_reduction_width(csb_model, tmp_path, capsys):
 def test_reduction_width_is_refused_for_a_circulant_model(tmp_path):
     from ernn.export import writer as export
 
-    with pytest.raises(ValueError, match=r"\(--csb-red-rows\) is an option of the CSB engine, not of a block"):
+    with pytest.raises(
+        ValueError, match=r"\(--csb-red-rows\) is an option of the CSB engine, not of a block"
+    ):
         export.export_random(tmp_path / "c", hidden_size=8, block_size=4, csb_red_rows=2)
     assert not (tmp_path / "c").exists()
 

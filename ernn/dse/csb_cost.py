@@ -3,34 +3,30 @@ DSP and BRAM36, calibrated on Yosys runs of the one-MAC engine ``rtl/ernn_csb_en
 
 Cycles
 ------
-The MACs are the schedule ``ernn export`` builds for the group array (:mod:`ernn.export.csb_unit`): every
-matrix of every layer (``w_ih``, ``w_hh`` and the projection ``w_hr``) compiled for the grid at the chosen
-sharing mode (none, horizontal, vertical, both) in **merged runs** (:mod:`ernn.export.csb_merge`: a run of
-P PEs reads one input neuron and may hold that neuron's entries of up to three vertically adjacent kernels),
-balanced by the exact max flow per tile row (``csb_unit.METHOD``, ``csb_unit.SCOPE``), and counted as
-``csb_program.build`` packs it (:func:`ernn.export.csb_program.shared_input_cycles`: per tile row and group,
-its entries by input neuron in runs of P, Q runs per clock; the slowest group sets each tile row). These
-are the clocks ``bench/bench_csb_schedule.py --units merged`` reports for the same kernels
-(``shared_input_cycles`` of its "tile_row merged flow" rows; ``tests/test_csb_cost.py``). Merged runs need
-the kernels' kept columns, not only their counts (:class:`HwConfig` ``columns``).
+Export's schedule (merged runs, max flow, per tile row; ``HwConfig`` ``units`` "merged", the default) is
+priced as the CSB unit behind ``rtl/ernn_top.v`` runs it (:func:`unit_step_cycles`): the model's PE jobs
+(per layer the gate job, ``[W_ih | W_hh]`` stacked with the gates' rows interleaved as the controller
+orders them, and for LSTMP the projection ``W_hr``; GRU's extra jobs) are compiled for the grid by
+``csb_unit.grid_jobs``, the compiler and program builder export uses (:mod:`ernn.export.csb_merge`: a run of
+P PEs reads one input neuron and may hold that neuron's entries of up to three vertically adjacent
+kernels), and each job costs its program's exact group-array clocks, ``csb_program.array_cycles`` at the
+controller's k elements per beat and ``red_rows`` rows reduced per clock: input beats, the MAC and
+reduction engines overlapped, the output beats they do not hide. These are the clocks ``config.json``
+records as ``hardware.csb_unit.job_array_cycles`` (equal on every shape of ``tests/test_csb_cost.py`` and
+``bench/bench_csb_step_cycles.py``). The step adds ``STEP_FIXED`` + ``STEP_PER_JOB`` per job for the
+controller's command and hand-offs and the cell unit's latency where a job waits for h: two constants
+fitted to the RTL's clocks (set against measurements as ``ernn.export.timing.HANDOFF`` is), not derived
+from it; the bench reports the error on shapes outside the fit. The programs need the kernels' kept
+columns, not only their counts (:class:`HwConfig` ``columns``).
 
-``method`` "flow" and "z3" price that schedule (both are exact; the merged compiler balances by max flow
-only, and z3 gives the runs schedule the same cycles). "greedy" has no merged form: it prices the greedy
-runs schedule per round (``units`` "runs", ``scope`` "round"), the schedule this model priced before merged
-runs, kept as the unbalanced-solver baseline; :meth:`HwConfig.build` takes ``units`` and ``scope`` to price
-any other schedule of the compiler. Around the MACs, per time step (what the circulant model also counts:
-the cell unit and the controller's hand-offs, :mod:`ernn.export.timing`):
+Any other schedule of the compiler (``units`` "runs" or "entries", ``scope`` "round", ``method``
+"greedy": the baselines the balancing is compared with, ``bench/bench_csb_schedule.py``) is priced per
+matrix, as before the unit existed: the schedule's clocks as ``csb_program.shared_input_cycles`` counts
+them, plus per matrix ``MAC_PIPE`` clocks of multiplier and accumulator pipeline, ``ceil(log2 L)`` of the
+adder tree and one of rounding, and per layer the cell unit's ``ceil(H / cell_lanes)`` beats, its latency
+(``CELL_LATENCY``) and the controller's hand-offs (``HANDOFF``); loads and clearing hidden. These are
+structural assumptions, not the array's clocks.
 
-* per matrix, ``MAC_PIPE`` clocks of multiplier and accumulator pipeline, ``ceil(log2 L)`` clocks of the
-  adder tree that reduces a block row's L partial sums, and one clock of rounding (``ernn_round_sat``);
-* per layer, the cell unit: ``ceil(H / cell_lanes)`` beats plus its latency (``CELL_LATENCY``), and the
-  controller's hand-offs (``HANDOFF``, the same clocks as the circulant controller's);
-* the input vector's load and the accumulators' clearing are taken as hidden behind the previous matrix's
-  MACs (double-buffered), which the one-MAC engine does not do (it loads, clears, MACs and streams out in
-  turn: :func:`one_mac_cycles`, which equals ``ernn.export.csb.engine_cycles``).
-
-These overheads are structural assumptions: they are not fitted to the group array
-(``rtl/ernn_csb_array.v``), whose streaming and overlapped reduction ``csb_program.array_cycles`` counts.
 The kernels (counts and kept columns) come from an exported CSB model (its stored counts and column
 indices) or, for a shape, from Gaussian weights projected onto CSB at the shape's rate by the training
 stage's projection (``ernn.train.csb``; :func:`random_kernels`), as ``bench/bench_csb_schedule.py`` draws SR1.
@@ -389,6 +385,7 @@ class HwConfig:
     columns: tuple[np.ndarray, ...] | None = None  # their kept-column masks (merged runs need them)
     units: str = cs.MERGED  # what the compiler balances: merged runs (export's), runs or entries
     scope: str = csb_unit.SCOPE  # the barrier: tile row (export's) or round
+    red_rows: int = 1  # output rows the group array reduces per clock (export's --csb-red-rows)
 
     @property
     def lanes(self) -> int:
@@ -413,13 +410,15 @@ class HwConfig:
         columns: tuple[np.ndarray, ...] | None = None,
         units: str | None = None,
         scope: str | None = None,
+        red_rows: int = 1,
     ) -> HwConfig:
         """From a CSB shape and its formats; ``lanes`` PEs as :func:`grid_for_pes` lays them out unless a
         ``grid`` is given (its PE count must then be ``lanes``). The schedule priced is export's (merged
         runs, max flow, per tile row) for ``method`` "flow" or "z3", the greedy runs schedule per round for
         "greedy" (module doc), unless ``units`` / ``scope`` say otherwise. ``counts`` (and, for merged runs,
-        their kept ``columns``) are the model's kernels; without them, :func:`random_kernels` of the shape."""
-        _csb(shape)
+        their kept ``columns``) are the model's kernels; without them, :func:`random_kernels` of the shape.
+        ``red_rows``: the group array's reduction width (a divisor of the block size)."""
+        csb_unit.check_red_rows(red_rows, _csb(shape).block)
         grid = grid or grid_for_pes(lanes)
         if grid.pes != lanes:
             raise ValueError(f"grid {grid} has {grid.pes} PEs, not lanes = {lanes}")
@@ -461,6 +460,7 @@ class HwConfig:
             columns=columns,
             units=units,
             scope=scope,
+            red_rows=red_rows,
         )
 
     def kernel_counts(self) -> tuple[np.ndarray, ...]:
@@ -545,8 +545,87 @@ class Estimate:
         return asdict(self)
 
 
+#: clocks of a time step beyond the CSB unit's array clocks (:func:`unit_step_cycles`): STEP_FIXED per step
+#: and STEP_PER_JOB per PE job (the controller's command and hand-offs, and the cell unit's latency where a
+#: job waits for the cell's h: the projection, the next layer, the next step). Not derived from the RTL: a
+#: least-squares fit, rounded, to the RTL's steady-state clocks of seven small CSB models behind ernn_top
+#: (1 to 6 jobs, within 4 clocks of each), which leaves SR1 at 512 PEs 13 clocks (0.8 %) over;
+#: ``bench/bench_csb_step_cycles.py`` measures the error on shapes of its own (docs/csb.md)
+STEP_FIXED, STEP_PER_JOB = 17, 2
+
+
+def _pattern_matrix(counts: np.ndarray, columns: np.ndarray, rows: int, cols: int, block: int) -> Any:
+    """A CSB matrix with the kernel pattern of ``counts`` and kept ``columns`` (kept rows the first of each
+    block, values 1): what the compiler and the program builder read, without the weights."""
+    from ernn.golden.csb import CSBMatrix
+
+    counts = np.asarray(counts, dtype=np.int64)
+    row_idx, col_idx, vals = [], [], []
+    for g, i, j in np.ndindex(*counts.shape[:3]):
+        m, n = (int(v) for v in counts[g, i, j])
+        if m:
+            row_idx.append(np.arange(m))
+            col_idx.append(np.flatnonzero(columns[g, i, j]))
+            vals.append(np.ones(m * n, dtype=np.int64))
+    cat = lambda parts: np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)  # noqa: E731
+    return CSBMatrix(rows, cols, block, counts, cat(row_idx), cat(col_idx), cat(vals))
+
+
+@functools.lru_cache(maxsize=64)
+def _unit_programs(key: tuple, shape: ModelShape, grid: cs.Grid, mode: str) -> tuple[Any, ...]:
+    """The CSB unit's programs (``csb_unit.grid_jobs``) of the kernels stored under ``key``, cached: SR1's
+    take seconds per grid and a sweep asks for the same ones again."""
+    from types import SimpleNamespace
+
+    counts, columns = _UNIT_KERNELS[key]
+    block = _csb(shape).block
+    mats = [
+        _pattern_matrix(cnt, col, rows, cols, block)
+        for cnt, col, (_, _, rows, cols) in zip(counts, columns, matrix_shapes(shape), strict=True)
+    ]
+    per = 3 if shape.proj_size else 2
+    layers = [
+        SimpleNamespace(w_ih=mats[i], w_hh=mats[i + 1], w_hr=mats[i + 2] if shape.proj_size else None)
+        for i in range(0, len(mats), per)
+    ]
+    net = SimpleNamespace(info=shape, layers=layers)
+    return tuple(uj.program for uj in csb_unit.grid_jobs(net, grid, mode, csb_unit.METHOD, csb_unit.SCOPE))
+
+
+_UNIT_KERNELS: dict[tuple, tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]] = {}
+
+
+def unit_step_cycles(c: HwConfig) -> tuple[int, int, int, list[int]]:
+    """(cycles per step, MAC clocks, MACs, each job's array clocks) of export's schedule (merged runs, max
+    flow, per tile row) on the CSB unit behind ernn_top: the model's PE jobs (``[W_ih | W_hh]`` stacked per
+    gate job, ``W_hr`` alone) compiled for ``c.grid`` into the group array's programs, each job's clocks
+    ``csb_program.array_cycles`` at the controller's k elements per beat and ``c.red_rows`` rows reduced per
+    clock (what ``config.json``'s ``hardware.csb_unit.job_array_cycles`` records), plus
+    :data:`STEP_FIXED` + :data:`STEP_PER_JOB` per job."""
+    counts, columns = c.kernel_counts(), c.kernel_columns()
+    if columns is None:
+        raise ValueError("the CSB unit's programs need the kernels' kept columns, not only their counts")
+    counts = tuple(np.asarray(k, dtype=np.int64) for k in counts)
+    columns = tuple(np.asarray(k, dtype=bool) for k in columns)
+    key = tuple((k.shape, k.tobytes(), m.tobytes()) for k, m in zip(counts, columns, strict=True))
+    _UNIT_KERNELS[key] = (counts, columns)
+    progs = _unit_programs(key, c.shape, c.grid, c.mode)
+    k = csb_unit.controller_block(_csb(c.shape).block)
+    jobs = [cprog.array_cycles(p, k, c.red_rows) for p in progs]
+    return (
+        sum(jobs) + STEP_FIXED + STEP_PER_JOB * len(jobs),
+        sum(p.steps for p in progs),
+        sum(p.macs for p in progs),
+        jobs,
+    )
+
+
 def step_cycles(c: HwConfig) -> tuple[int, int, int]:
-    """(cycles per step, MAC cycles from the compiler, MACs) of a configuration (see the module doc)."""
+    """(cycles per step, MAC cycles from the compiler, MACs) of a configuration: export's schedule (merged
+    runs) as the CSB unit runs it (:func:`unit_step_cycles`); any other schedule per matrix with the
+    structural overheads of the module doc (the baselines the compiler is compared with)."""
+    if c.units == cs.MERGED:
+        return unit_step_cycles(c)[:3]
     shapes = matrix_shapes(c.shape)
     counts = c.kernel_counts()
     if len(counts) != len(shapes):

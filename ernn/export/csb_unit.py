@@ -186,7 +186,14 @@ def unit_jobs(
     net: GoldenNetwork, lanes: int, mode: str = MODE, method: str = METHOD, scope: str = SCOPE
 ) -> list[UnitJob]:
     """Every job's matrix, schedule on :func:`engine_grid` and program, in job-table order."""
-    grid = engine_grid(lanes)
+    return grid_jobs(net, engine_grid(lanes), mode, method, scope)
+
+
+def grid_jobs(
+    net: GoldenNetwork, grid: cs.Grid, mode: str = MODE, method: str = METHOD, scope: str = SCOPE
+) -> list[UnitJob]:
+    """:func:`unit_jobs` on any ``grid`` (the cost model prices grids export does not lay out); ``net``
+    needs only ``info`` (its shape) and per layer the CSB matrices ``w_ih``, ``w_hh``, ``w_hr``."""
     out = []
     for job in all_jobs(controller_shape(net.info)):
         matrix = job_matrix(net, job)
