@@ -146,6 +146,7 @@ bench: setup
 	$(PY) bench/compare_structures.py --out build/bench/compare
 	$(PY) bench/bench_csb_schedule.py --out build/bench/csb_schedule.json
 	$(PY) bench/bench_csb_top.py --lanes 512 --frames 4 --out build/bench/csb_top_sr1.json
+	$(PY) bench/bench_csb_step_cycles.py --out build/bench/csb_step_cycles.json
 	$(PY) bench/bench_features.py --root $(FSDD) --out build/bench/features.json
 	@test -f build/data/fsdd-take/train.npz || $(VENV)/bin/ernn data fsdd --root $(FSDD) --out build/data/fsdd-take
 	$(PY) bench/bench_batching.py --train build/data/fsdd-take/train.npz --test build/data/fsdd-take/test.npz \

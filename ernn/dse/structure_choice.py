@@ -263,8 +263,9 @@ def report_markdown(section: dict[str, Any]) -> str:
         lines.append(f"- {name}: {described} (compression {section['compression'][name]:.2f}x)")
     lines += [
         "",
-        "Cost models: block-circulant `ernn.dse.cost_model`; CSB `ernn.dse.csb_cost` (MAC cycles from the "
-        "balancing compiler; resources calibrated on the one-MAC engine and scaled per PE, docs/dse.md).",
+        "Cost models: block-circulant `ernn.dse.cost_model`; CSB `ernn.dse.csb_cost` (cycles: the CSB unit's "
+        "array clocks per job from the balancing compiler's programs, plus fixed clocks fitted to the RTL; "
+        "resources calibrated on the one-MAC engine and scaled per PE, docs/dse.md).",
         "",
         "| structure | configuration | PEs / lanes | cycles/step | latency (us) | LUT | FF | DSP | BRAM36 | "
         "largest use | MAC utilization | Pareto |",
