@@ -87,7 +87,11 @@ E-RNN toolkit: CSB group array (K x L groups of P x Q PEs running the balanced s
  * BLOCK words of 1 + ACC_W bits of partial sums in LUT RAM (one copy per read port: the
  * read-modify-write and the reduction), no registers; K*L*Q read ports into the x buffer (COLS:1 each);
  * K * RED_ROWS reduction trees of 3*L*P*Q inputs
- * and rounding units; the x and y buffers and the program images.
+ * and rounding units; the x buffer (LUT RAM, one copy per read port), the program images (one read port
+ * each: block RAM at SR1's depths) and the y buffer: banked LUT RAM where each output row is (stacked
+ * block row) * BLOCK + offset and a beat holds whole block rows (GATES = 1 or every ROWS a multiple of
+ * BLOCK, and ELEMS a multiple of BLOCK: the CSB unit's case; bank k = group row k, one memory per row
+ * offset, one write port each), otherwise a register file with K * RED_ROWS write ports.
  */
 module ernn_csb_array #
 (
@@ -351,7 +355,6 @@ reg [1:0]          state_reg;
 // in the last beat hold the fill and are never read): one write port of the whole word, so Yosys builds
 // each PE column's read port as a LUT RAM copy and a lane select, not a COLS:1 multiplexer over registers
 reg [ELEMS*DATA_W-1:0] x_mem [0:IN_BEATS-1];  // Q(DATA_W) per lane
-reg [OUT_W-1:0]    y_buf [0:OUTS-1];   // Q(OUT_W)
 reg [X_CW-1:0]     x_count_reg;        // input beat
 reg [TR_W-1:0]     m_a_reg;            // tile row of the MAC engine (TILE_ROWS when it is done)
 reg [S_W-1:0]      m_s_reg;            // its MAC step within the tile row
@@ -564,8 +567,6 @@ always @* begin
     end
 end
 
-integer kr;
-
 // the output engine: beat o goes out as soon as its rows are final, while later tile rows still run
 // (the stacked block rows, and so the output rows, are reduced in order: the rows of the tile rows
 // reduced so far are a prefix of y); the last beat waits for the last reduction (state S_OUT)
@@ -588,14 +589,83 @@ assign s_axis_tready = (state_reg == S_LOAD);
 assign m_axis_tvalid = (state_reg == S_RUN || state_reg == S_OUT) && o_left && o_ready;
 assign m_axis_tlast = (o_reg == j_out_last);
 
+// The y buffer. Banked (Y_BANKED) where every output row is (stacked block row) * BLOCK + offset (GATES = 1,
+// or every program's ROWS a multiple of BLOCK) and an output beat holds whole block rows (ELEMS a multiple
+// of BLOCK), as in the CSB unit: group row k's rows go to bank k, one memory per row offset r, TILE_ROWS
+// words deep (word = tile row), each with one write port (the reduction lane r mod RED_ROWS of group row k,
+// at reduction clock r / RED_ROWS), so LUT RAM; a beat reads its ELEMS / BLOCK block rows i, each from bank
+// i mod K at word i / K. Otherwise one register file with a write port per reduction lane, which at SR1's
+// 4,096 rows and 8 group rows is hundreds of thousands of LUTs of write decode. Same clocks either way.
+function integer rows_aligned(input integer dummy);
+    integer i;
+    begin
+        rows_aligned = (dummy == 0);
+        for (i = 0; i < JOBS; i = i + 1) begin
+            if (jf(i, F_ROWS) % BLOCK != 0) rows_aligned = 0;
+        end
+    end
+endfunction
+localparam Y_BANKED = (ELEMS % BLOCK == 0) && (GATES == 1 || rows_aligned(0));
+localparam NB = ELEMS / BLOCK > 0 ? ELEMS / BLOCK : 1;  // block rows per output beat (Y_BANKED)
+localparam YT = jmax(F_TILE_ROWS) > 0 ? jmax(F_TILE_ROWS) : 1;  // words per bank memory
+localparam YA_W = YT > 1 ? $clog2(YT) : 1;
+
 // output lanes: y[o_reg*ELEMS + e], zero past the last row
 genvar ge;
 generate
-    for (ge = 0; ge < ELEMS; ge = ge + 1) begin : out_lane
-        /* verilator lint_off UNUSEDSIGNAL */
-        wire [31:0] oi = o_reg * ELEMS + ge;
-        /* verilator lint_on UNUSEDSIGNAL */
-        assign m_axis_tdata[ge*OUT_W +: OUT_W] = (oi < j_outs) ? y_buf[oi] : {OUT_W{1'b0}};
+    if (Y_BANKED) begin : y_banked
+        wire [K*BLOCK*NB*OUT_W-1:0] rd_bus;  // per bank k, offset r, beat block row n: the word read
+        wire [NB*YA_W-1:0] rd_addr;          // per beat block row n: its word (block row / K)
+        wire [NB*32-1:0]   rd_bank;          // and its bank (block row mod K)
+        genvar yk, yr, yn;
+        for (yn = 0; yn < NB; yn = yn + 1) begin : beat_row
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire [31:0] blk_row = o_reg * NB + yn;
+            wire [31:0] word = blk_row / K;
+            /* verilator lint_on UNUSEDSIGNAL */
+            assign rd_addr[yn*YA_W +: YA_W] = word[YA_W-1:0];
+            assign rd_bank[yn*32 +: 32] = blk_row % K;
+        end
+        for (yk = 0; yk < K; yk = yk + 1) begin : bank
+            for (yr = 0; yr < BLOCK; yr = yr + 1) begin : offset
+                reg [OUT_W-1:0] mem [0:YT-1];  // Q(OUT_W): row (tile row * K + yk) * BLOCK + yr
+                wire we = red_go && red_valid[yk*RED_ROWS + yr % RED_ROWS] && (r_i_reg == yr / RED_ROWS);
+                always @(posedge clk) begin
+                    if (we) begin
+                        mem[r_a_reg[YA_W-1:0]] <= red_y[(yk*RED_ROWS + yr % RED_ROWS)*OUT_W +: OUT_W];
+                    end
+                end
+                for (yn = 0; yn < NB; yn = yn + 1) begin : read
+                    assign rd_bus[((yk*BLOCK + yr)*NB + yn)*OUT_W +: OUT_W] = mem[rd_addr[yn*YA_W +: YA_W]];
+                end
+            end
+        end
+        for (ge = 0; ge < ELEMS; ge = ge + 1) begin : out_lane
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire [31:0] oi = o_reg * ELEMS + ge;
+            wire [31:0] bk = rd_bank[(ge / BLOCK)*32 +: 32];
+            /* verilator lint_on UNUSEDSIGNAL */
+            wire [OUT_W-1:0] y = rd_bus[((bk * BLOCK + ge % BLOCK)*NB + ge / BLOCK)*OUT_W +: OUT_W];
+            assign m_axis_tdata[ge*OUT_W +: OUT_W] = (oi < j_outs) ? y : {OUT_W{1'b0}};
+        end
+    end else begin : y_file
+        reg [OUT_W-1:0] y_buf [0:OUTS-1];  // Q(OUT_W)
+        integer kr;
+        always @(posedge clk) begin
+            if (red_go) begin
+                for (kr = 0; kr < K * RED_ROWS; kr = kr + 1) begin
+                    if (red_valid[kr]) begin
+                        y_buf[red_addr[kr*O_W +: O_W]] <= red_y[kr*OUT_W +: OUT_W];
+                    end
+                end
+            end
+        end
+        for (ge = 0; ge < ELEMS; ge = ge + 1) begin : out_lane
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire [31:0] oi = o_reg * ELEMS + ge;
+            /* verilator lint_on UNUSEDSIGNAL */
+            assign m_axis_tdata[ge*OUT_W +: OUT_W] = (oi < j_outs) ? y_buf[oi] : {OUT_W{1'b0}};
+        end
     end
 endgenerate
 
@@ -658,11 +728,6 @@ always @(posedge clk) begin
                 rows_done_reg <= y_hi_next;
             end
             if (red_go) begin
-                for (kr = 0; kr < K * RED_ROWS; kr = kr + 1) begin
-                    if (red_valid[kr]) begin
-                        y_buf[red_addr[kr*O_W +: O_W]] <= red_y[kr*OUT_W +: OUT_W];
-                    end
-                end
                 if (red_last) begin
                     r_i_reg <= 0;
                     r_a_reg <= r_a_reg + 1;

@@ -274,6 +274,10 @@ CASES = [
     ((1, 32, 32, 4, 0.85), (3, 2, 1, 3), "horizontal", 2, "runs"),
     ((2, 16, 28, 8, 0.3), (3, 3, 2, 1), "vertical", 4, "runs"),
     ((4, 20, 12, 8, 0.6), (2, 2, 2, 2), "none", 1, "runs"),
+    # for the banked y buffer at ELEMS a multiple of M (WIDE): one gate of ragged rows (34 = 8 blocks of 4
+    # and one of 2), and three stacked gates whose ROWS is a multiple of M
+    ((1, 34, 24, 4, 0.6), (2, 2, 2, 1), "both", 2, "merged"),
+    ((3, 16, 20, 8, 0.5), (2, 1, 2, 2), "vertical", 1, "runs"),
 ]
 
 
@@ -289,7 +293,9 @@ def test_ernn_csb_array(sim, shape, grid, mode, red_rows, units, request, tmp_pa
 # (case index into CASES, elements per beat): on the 20 x 12 stack, 12 inputs in 3 beats of 5 (the last with
 # 3 lanes of fill) and 80 outputs in 16; one input beat of 16 (4 lanes of fill), 80 outputs in 5; on the
 # 32 x 32 gate, 32 inputs and 32 outputs in 11 beats of 3 (one lane of fill in, one zero lane out)
-WIDE = [(0, 5), (0, 16), (1, 3)]
+# (case, ELEMS): the y buffer a register file (ELEMS not a multiple of M, or stacked gates of ragged ROWS)
+# and banked (cases 4 and 5 at one and two block rows per beat: bank = group row, one LUT RAM per row offset)
+WIDE = [(0, 5), (0, 16), (1, 3), (4, 4), (4, 8), (5, 8), (5, 16)]
 
 
 @pytest.mark.parametrize("sim", rtl_runner.simulators())
