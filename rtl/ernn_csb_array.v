@@ -645,7 +645,16 @@ generate
             wire [31:0] oi = o_reg * ELEMS + ge;
             wire [31:0] bk = rd_bank[(ge / BLOCK)*32 +: 32];
             /* verilator lint_on UNUSEDSIGNAL */
-            wire [OUT_W-1:0] y = rd_bus[((bk * BLOCK + ge % BLOCK)*NB + ge / BLOCK)*OUT_W +: OUT_W];
+            // a K:1 selection at constant offsets (a part-select at a variable bank times a width that is
+            // not a power of two made Yosys build a barrel shifter over the whole bus for every lane)
+            reg [OUT_W-1:0] y;  // Q(OUT_W)
+            integer yb;
+            always @* begin
+                y = {OUT_W{1'b0}};
+                for (yb = 0; yb < K; yb = yb + 1) begin
+                    if (bk == yb) y = rd_bus[((yb*BLOCK + ge % BLOCK)*NB + ge / BLOCK)*OUT_W +: OUT_W];
+                end
+            end
             assign m_axis_tdata[ge*OUT_W +: OUT_W] = (oi < j_outs) ? y : {OUT_W{1'b0}};
         end
     end else begin : y_file
