@@ -96,6 +96,9 @@ class CSBHardware:
 
     def header_lines(self) -> list[str]:
         lines = [
+            # lint_save/lint_restore, not lint_on: a lint_on here would end the waiver of an includer that
+            # wraps the whole header (ernn_selftest), since Verilator's waivers do not nest
+            "/* verilator lint_save */",
             "/* verilator lint_off UNUSEDPARAM */  // the image sizes: for readers of the header, not ernn_top",
             f"localparam integer ERNN_CSB_PES = {self.lanes};  // PEs of the CSB engine (export --lanes)",
             f"localparam integer ERNN_CSB_BLOCK = {self.block};  // M: CSB blocks are M x M",
@@ -107,7 +110,7 @@ class CSBHardware:
             lines.append(
                 f"localparam integer ERNN_CSB_{Path(file).stem.upper()}_DEPTH = {depth};  // mem/{file}"
             )
-        return [*lines, "/* verilator lint_on UNUSEDPARAM */", *self.controller]
+        return [*lines, "/* verilator lint_restore */", *self.controller]
 
     def record(self) -> dict[str, Any]:
         """config.json's ``hardware`` entries (the writer adds ``cycles_per_step``)."""
