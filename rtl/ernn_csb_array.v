@@ -84,8 +84,8 @@ E-RNN toolkit: CSB group array (K x L groups of P x Q PEs running the balanced s
  * Latency per vector without stalls: ceil(COLS/ELEMS) + the engines' overlapped time (about the sum over
  * tile rows of max(lens[a], BLOCK / RED_ROWS), plus the last reduction) + the output beats that the
  * engines did not hide, at least one (ernn.export.csb_program.array_cycles, output_clocks). Resources: K*L*P*Q multipliers; per PE 2 halves x 3 banks x
- * BLOCK words of 1 + ACC_W bits of partial sums in LUT RAM (one copy per read port: the
- * read-modify-write and the reduction), no registers; K*L*Q read ports into the x buffer (COLS:1 each);
+ * BLOCK words of 1 + ACC_W bits of partial sums in single-port LUT RAM (a half is read by one engine
+ * at a time: the MACs' read-modify-write or the reduction), no registers; K*L*Q read ports into the x buffer (COLS:1 each);
  * K * RED_ROWS reduction trees of 3*L*P*Q inputs
  * and rounding units; the x buffer (LUT RAM, one copy per read port), the program images (one read port
  * each: block RAM at SR1's depths) and the y buffer: banked LUT RAM where each output row is (stacked

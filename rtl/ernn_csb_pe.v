@@ -20,22 +20,26 @@ E-RNN toolkit: one PE of the CSB group array (a MAC into its own double-buffered
  *
  *   acc[mac_half][bank][row] = (held ? acc[mac_half][bank][row] : 0) + value * x   (exact, ACC_W bits)
  *
- * and every clock the reduction reads rows red_addr * RED_ROWS + j (lane j < RED_ROWS) of half red_half
- * of the three banks (combinational; a row that holds no partial sum reads 0). zero[h] empties those
- * rows of half h at the clock edge: the reduction empties what it has read, so a half is empty again
+ * and in every clock with zero[red_half] high the reduction reads rows red_addr * RED_ROWS + j (lane j <
+ * RED_ROWS) of half red_half of the three banks (combinational; a row that holds no partial sum reads 0)
+ * and the clock edge empties them: the reduction empties what it has read, so a half is empty again
  * when its reduction ends, and the array empties both halves after a reset (BLOCK / RED_ROWS clocks).
+ * In a clock with zero[red_half] low the red_* outputs are not defined (the array reads them only in its
+ * reduction clocks, which always empty: rtl/ernn_csb_array.v pe_zero).
  *
  * Storage: per half, bank and lane j one memory of BLOCK / RED_ROWS words {held, partial sum} (row r in
- * memory r mod RED_ROWS at r div RED_ROWS), each with one write port (the MAC's write or the reduction's
- * emptying), an asynchronous read at the write address (the read-modify-write) and one asynchronous
- * reduction read: what Yosys maps to LUT RAM (RAM32M16), no registers and no clear logic. The
- * held bit replaces a clear of the data bits: a written row is held, an emptied one is not.
+ * memory r mod RED_ROWS at r div RED_ROWS) with one address: the reduction's while zero[half] is high
+ * (it reads and empties that row), the MAC's otherwise (it reads and writes back its row). A half is
+ * either being filled or being reduced, never both (the array's double buffering), so one address per
+ * memory serves both engines: single-port LUT RAM with an asynchronous read, half the LUT RAM of a copy
+ * per read address, no registers and no clear logic. The held bit replaces a clear of the data bits: a
+ * written row is held, an emptied one is not.
  *
  * Formats: x Q(DATA_W) data, value Q(W_W) weight, acc Q(ACC_W) with frac = data.frac + weight.frac;
  * a product needs DATA_W + W_W bits and is sign-extended. Partial sums are exact modulo 2**ACC_W, and
  * the array's final sums fit ACC_W (docs/numerics.md section 15), so the order of the partial sums
- * does not matter. One multiplier, 6 * RED_ROWS memories of BLOCK / RED_ROWS x (1 + ACC_W) bits; no
- * latency beyond the clock (asynchronous read, clocked write).
+ * does not matter. One multiplier, 6 * RED_ROWS single-port memories of BLOCK / RED_ROWS x (1 + ACC_W)
+ * bits; no latency beyond the clock (asynchronous read, clocked write).
  */
 module ernn_csb_pe #
 (
@@ -95,8 +99,9 @@ wire [MM_W-1:0] mac_lane = row % RED_ROWS;
 wire [RA_W-1:0] mac_addr = row / RED_ROWS;
 wire [MM_W-1:0] mac_mem = (mac_half * 3 + bank) * RED_ROWS + mac_lane;
 
-wire [MEMS*(ACC_W+1)-1:0] rmw_bus;  // {held, Q(ACC_W)} per memory, read at its write address
-wire [MEMS*(ACC_W+1)-1:0] red_bus;  // {held, Q(ACC_W)} per memory, read at red_addr
+// {held, Q(ACC_W)} per memory, read at its one address: the MAC's read-modify-write in a half being
+// filled, the reduction's read in a half being reduced (zero high)
+wire [MEMS*(ACC_W+1)-1:0] rd_bus;
 reg  [ACC_W:0] old_word;  // {held, Q(ACC_W)} of the memory the MAC writes
 wire [ACC_W-1:0] old = old_word[ACC_W] ? old_word[ACC_W-1:0] : {ACC_W{1'b0}};  // Q(ACC_W)
 
@@ -108,7 +113,7 @@ always @* begin
     old_word = {(ACC_W+1){1'b0}};
     for (i = 0; i < MEMS; i = i + 1) begin
         if (mac_mem == i) begin
-            old_word = rmw_bus[i*(ACC_W+1) +: ACC_W+1];
+            old_word = rd_bus[i*(ACC_W+1) +: ACC_W+1];
         end
     end
 end
@@ -128,18 +133,17 @@ generate
             end
         end
 
-        assign rmw_bus[m*(ACC_W+1) +: ACC_W+1] = words[waddr];
-        assign red_bus[m*(ACC_W+1) +: ACC_W+1] = words[red_addr];
+        assign rd_bus[m*(ACC_W+1) +: ACC_W+1] = words[waddr];
     end
 endgenerate
 
-// the reduction lanes: half red_half, rows not held read 0
+// the reduction lanes: half red_half (read at red_addr while it is being emptied), rows not held read 0
 genvar b, j;
 generate
     for (b = 0; b < 3; b = b + 1) begin : red_bank
         for (j = 0; j < RED_ROWS; j = j + 1) begin : lane
-            wire [ACC_W:0] w0 = red_bus[((0 * 3 + b) * RED_ROWS + j)*(ACC_W+1) +: ACC_W+1];
-            wire [ACC_W:0] w1 = red_bus[((1 * 3 + b) * RED_ROWS + j)*(ACC_W+1) +: ACC_W+1];
+            wire [ACC_W:0] w0 = rd_bus[((0 * 3 + b) * RED_ROWS + j)*(ACC_W+1) +: ACC_W+1];
+            wire [ACC_W:0] w1 = rd_bus[((1 * 3 + b) * RED_ROWS + j)*(ACC_W+1) +: ACC_W+1];
             wire [ACC_W:0] w = red_half ? w1 : w0;
             wire [ACC_W-1:0] v = w[ACC_W] ? w[ACC_W-1:0] : {ACC_W{1'b0}};  // Q(ACC_W)
             if (b == 0) begin : own
