@@ -59,7 +59,11 @@ def test_array_model_is_bit_exact_and_follows_the_schedule(gates, rows, cols, bl
     assert_columns_share_inputs(prog)
     # the output beats overlap the later tile rows (output_clocks); never before the rows are final
     sent = cp.output_clocks(prog)
-    assert out.cycles == cols + int(sent[-1]) + 1 <= cols + cp.timeline(prog).clocks + gates * rows
+    assert (
+        out.cycles
+        == cols + int(sent[-1]) + 1
+        <= cols + cp.timeline(prog).clocks + cp.REDUCTION_PIPE + gates * rows
+    )
     assert sent[-1] >= cp.timeline(prog).clocks and (np.diff(sent) >= 1).all()
     vertical = any(p.kind == "vertical" for r in sched.rounds for p in r.parts)
     assert (prog.bank[prog.enable] != 0).any() == vertical  # partial sums of another block row: banks 1, 2
@@ -85,11 +89,16 @@ def test_stream_width_shortens_only_the_beats():
     for elems, beats_in, beats_out in ((1, 12, 80), (5, 3, 16), (12, 1, 7), (80, 1, 1), (200, 1, 1)):
         sent = cp.output_clocks(prog, elems)
         assert sent.size == beats_out and sent[-1] >= inner
-        assert cp.array_cycles(prog, elems) == beats_in + int(sent[-1]) + 1 <= beats_in + inner + beats_out
+        assert (
+            cp.array_cycles(prog, elems)
+            == beats_in + int(sent[-1]) + 1
+            <= beats_in + inner + cp.REDUCTION_PIPE + beats_out
+        )
         out = cp.run(prog, x, cfg, elems)
         assert out.cycles == cp.array_cycles(prog, elems)
         np.testing.assert_array_equal(out.y, cp.run(prog, x, cfg).y)
-    assert cp.array_cycles(prog, 80) == 1 + inner + 1  # one output beat: the whole vector, at the end
+    # one output beat: the whole vector, after the last reduction and the reduction pipeline
+    assert cp.array_cycles(prog, 80) == 1 + inner + cp.REDUCTION_PIPE + 1
     with pytest.raises(ValueError, match="stream width must be >= 1"):
         cp.array_cycles(prog, 0)
 
@@ -137,9 +146,11 @@ def test_timeline_overlaps_reductions_with_the_next_tile_rows_macs():
     # 16, 28, 40, 56, 68, 80 rows are final; beats of 4 rows go out once theirs are, one per clock
     assert [cp.rows_after(prog, a) for a in range(6)] == [16, 28, 40, 56, 68, 80]
     assert cp.output_clocks(prog, 4).tolist() == [
-        13, 14, 15, 16, 21, 22, 23, 41, 42, 43, 49, 50, 51, 52, 57, 58, 59, 65, 66, 67
+        14, 15, 16, 17, 22, 23, 24, 42, 43, 44, 50, 51, 52, 53, 58, 59, 60, 66, 67, 68
     ]  # fmt: skip
-    assert cp.array_cycles(prog, 4) == 3 + 68  # was 3 + 65 + 20 with the beats after the last reduction
+    # was 3 + 65 + 20 with the beats after the last reduction; each beat one clock after its tile row's
+    # reduction ends (the reduction pipeline, REDUCTION_PIPE)
+    assert cp.array_cycles(prog, 4) == 3 + 69
     tl = cp.timeline(prog, 2)  # 4 reduction clocks: the MACs set the pace
     assert tl.mac_start.tolist()[:4] == [0, 5, 9, 29] and tl.red_end.tolist() == [9, 13, 33, 37, 41, 45]
     with pytest.raises(ValueError, match=r"rows per clock \(3\) must divide the block size 8"):

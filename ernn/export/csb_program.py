@@ -51,7 +51,8 @@ read port, which Yosys builds as block RAM behind a registered address):
 
 Clocks per vector without stalls (:func:`array_cycles`): ceil(COLS / ELEMS) input beats + the MAC and
 reduction engines' overlapped :func:`timeline` (about the sum over tile rows of max(steps, M / RED_ROWS),
-plus the last reduction) + the output beats it does not hide (:func:`output_clocks`: a beat goes out once
+plus the last reduction) + one clock of the reduction pipeline (:data:`REDUCTION_PIPE`) + the output beats
+it does not hide (:func:`output_clocks`: a beat goes out once
 the tile rows that complete its rows are reduced, so most overlap later tile rows; the last one comes after
 the last reduction), where ELEMS is the stream width (elements per
 AXI-Stream beat, the array's ``ELEMS`` parameter; 1 by default) and RED_ROWS the rows reduced per clock (the
@@ -566,6 +567,12 @@ def reduction_clocks(block: int, red_rows: int = 1) -> int:
     return block // red_rows
 
 
+#: clocks from a reduction clock's PE reads to its rows in the y buffer beyond the reduction clock itself:
+#: ``rtl/ernn_csb_array.v`` registers the groups' sums (red_bus_reg) and adds the group rows, rounds and
+#: writes y in the next clock, which halves the reduction's logic depth (docs/csb.md, "Clock evidence")
+REDUCTION_PIPE = 1
+
+
 def timeline(prog: Program, red_rows: int = 1) -> Timeline:
     """The array's two engines, clock for clock (``rtl/ernn_csb_array.v``): the MAC engine runs tile row a
     into half a mod 2 of the PEs' partial sums for max(1, lens[a]) clocks, starting when it has finished
@@ -593,8 +600,8 @@ def rows_after(prog: Program, tile_row: int) -> int:
 
 def output_clocks(prog: Program, elems: int = 1, red_rows: int = 1) -> IntArray:
     """The clock each output beat goes out without stalls, counted as :class:`Timeline` counts: beat o as
-    soon as its rows are final (the end of the reduction of the tile row that completes them) and one beat
-    per clock, so the beats overlap the later tile rows' MACs and reductions; the last one waits for the
+    soon as its rows are final (the end of the reduction of the tile row that completes them, plus
+    :data:`REDUCTION_PIPE`) and one beat per clock, so the beats overlap the later tile rows' MACs and reductions; the last one waits for the
     last reduction."""
     if elems < 1:
         raise ValueError(f"the stream width must be >= 1 element per beat, got {elems}")
@@ -610,7 +617,8 @@ def output_clocks(prog: Program, elems: int = 1, red_rows: int = 1) -> IntArray:
     clock = 0
     for o in range(sent.size):
         need = min((o + 1) * elems, outs)
-        ready = tl.red_end[int(np.searchsorted(done, need))]  # the first tile row whose end covers it
+        # the first tile row whose end covers it, its last sums through the reduction pipeline
+        ready = tl.red_end[int(np.searchsorted(done, need))] + REDUCTION_PIPE
         clock = max(clock + (o > 0), int(ready))
         sent[o] = clock
     return sent
