@@ -21,6 +21,8 @@ E-RNN toolkit: CSB group array (K x L groups of P x Q PEs running the balanced s
  *     MAC engine: for each MAC step t of the tile row's rounds (lens[a] clocks; an empty tile row takes
  *     one clock), in every PE n of every group g:
  *       if en[g, t, n]: acc_{g,n}[h][bank][row] += value[g, t, n] * x[x_index[g, t, n mod Q]]
+ *       in two stages: the program words and the x values read and registered, then the MAC (product and
+ *       read-modify-write) a clock later (csb_program.MAC_PIPE); the half is full after that clock
  *     reduction engine: for r = 0 .. BLOCK-1 (RED_ROWS rows per clock), for every group row k with a
  *     block row i = a*K + k:
  *       s = sum_l own_{k,l}[h][r] + sum_l down_{k-1,l}[h][r] + sum_l up_{k+1,l}[h][r]   (bank 0, 2, 1)
@@ -88,7 +90,8 @@ E-RNN toolkit: CSB group array (K x L groups of P x Q PEs running the balanced s
  * pipeline + the output beats that the engines did not hide, at least one (ernn.export.csb_program.array_cycles, output_clocks). Resources: K*L*P*Q multipliers; per PE 2 halves x 3 banks x
  * BLOCK words of 1 + ACC_W bits of partial sums in single-port LUT RAM (a half is read by one engine
  * at a time: the MACs' read-modify-write or the reduction), no registers; K*L*3*RED_ROWS*ACC_W
- * flip-flops of the reduction pipeline (each group's three sums); K*L*Q read ports into the x buffer (COLS:1 each);
+ * flip-flops of the reduction pipeline (each group's three sums) and K*L*(P*Q*(1 + W_W + 2 + INDEX_W) +
+ * Q*DATA_W) of the MAC pipeline (a step's program fields and x values); K*L*Q read ports into the x buffer (COLS:1 each);
  * K * RED_ROWS reduction trees of 3*L*P*Q inputs
  * and rounding units; the x buffer (LUT RAM, one copy per read port), the program images (one read port
  * each: block RAM at SR1's depths) and the y buffer: banked LUT RAM where each output row is (stacked
@@ -371,6 +374,11 @@ reg [O_W-1:0]      rows_done_reg;      // output rows final: those of the tile r
 reg [JOB_W-1:0]    prog_reg;           // the program of the vector in flight (from its input beats)
 // the reduction pipeline's second stage: the reduction engine's state one clock late, with the groups'
 // sums of that clock (red_bus_reg); the group-row sums, the rounding and the y buffer's write work there
+// the MAC pipeline's second stage: the program words and the x values read in the clock before, MAC'd
+// into the PEs now (the read-modify-write stays within this clock: no forwarding)
+reg                pe_mac_d;           // the clock before issued a MAC step
+reg                mac_half_d;         // its half
+reg                mac_done_d;         // ... and was the last MAC clock of its tile row
 reg                red_go_d;           // the clock before was a reduction clock
 reg                red_free_d;         // ... the last of its tile row
 reg [TR_W-1:0]     r_a_d;              // its tile row
@@ -459,6 +467,9 @@ wire [GROUPS*PES-1:0]     en_word = en_mem[prog_addr_reg];
 wire [GROUPS*PES*W_W-1:0] val_word = val_mem[prog_addr_reg];
 wire [GROUPS*Q*X_W-1:0]   xi_word = xi_mem[prog_addr_reg];
 wire [GROUPS*PES*T_W-1:0] tgt_word = tgt_mem[prog_addr_reg];
+reg  [GROUPS*PES-1:0]     en_d;   // the words of the clock before (the MAC pipeline's second stage)
+reg  [GROUPS*PES*W_W-1:0] val_d;
+reg  [GROUPS*PES*T_W-1:0] tgt_d;
 
 genvar gg, gk;
 generate
@@ -477,6 +488,10 @@ generate
             wire [ELEMS*DATA_W-1:0] word = x_mem[beat[X_CW-1:0]];
             assign xv[gn*DATA_W +: DATA_W] = word[lane*DATA_W +: DATA_W];
         end
+        reg [Q*DATA_W-1:0] xv_d;  // Q(DATA_W) per PE column: read in the clock before
+        always @(posedge clk) begin
+            xv_d <= xv;
+        end
 
         ernn_csb_group #(
             .P(P),
@@ -491,12 +506,12 @@ generate
         )
         group_inst (
             .clk(clk),
-            .mac(pe_mac),
-            .mac_half(m_a_reg[0]),
-            .en(en_word[gg*PES +: PES]),
-            .value(val_word[gg*PES*W_W +: PES*W_W]),
-            .x(xv),
-            .target(tgt_word[gg*PES*T_W +: PES*T_W]),
+            .mac(pe_mac_d),
+            .mac_half(mac_half_d),
+            .en(en_d[gg*PES +: PES]),
+            .value(val_d[gg*PES*W_W +: PES*W_W]),
+            .x(xv_d),
+            .target(tgt_d[gg*PES*T_W +: PES*T_W]),
             .red_half(r_a_reg[0]),
             .red_addr(pe_red_addr),
             .zero(pe_zero),
@@ -704,6 +719,18 @@ always @(posedge clk) begin
     t_reg <= t_next;
     prog_reg <= prog_next;
     prog_addr_reg <= prog_addr_next[PA_W-1:0];
+    // the MAC pipeline: a tile row's half is full a clock after its last MAC step is read (its MACs land
+    // then); the utilization counters count the MAC stage
+    pe_mac_d <= pe_mac;
+    mac_half_d <= m_a_reg[0];
+    mac_done_d <= mac_go && mac_last;
+    en_d <= en_word;
+    val_d <= val_word;
+    tgt_d <= tgt_word;
+    if (pe_mac_d) begin
+        stat_mac_cycles <= stat_mac_cycles + 1;
+        stat_busy <= stat_busy + busy_all;
+    end
     // the reduction pipeline (its second stage may run into S_OUT: the last beat waits for rows_done_reg)
     red_bus_reg <= red_bus;
     red_go_d <= red_go;
@@ -736,10 +763,6 @@ always @(posedge clk) begin
         S_RUN: begin
             // the MAC engine
             if (mac_go) begin
-                if (pe_mac) begin
-                    stat_mac_cycles <= stat_mac_cycles + 1;
-                    stat_busy <= stat_busy + busy_all;
-                end
                 if (mac_last) begin
                     m_a_reg <= m_a_reg + 1;
                     m_s_reg <= 0;
@@ -765,7 +788,7 @@ always @(posedge clk) begin
                 end
             end
             // the halves: the MAC engine fills one, the reduction engine empties the other
-            full_reg <= (full_reg | ((mac_go && mac_last) ? (2'b01 << m_a_reg[0]) : 2'b00))
+            full_reg <= (full_reg | (mac_done_d ? (2'b01 << mac_half_d) : 2'b00))
                         & ~(red_free ? (2'b01 << r_a_reg[0]) : 2'b00);
         end
         S_EMPTY: begin
@@ -795,6 +818,8 @@ always @(posedge clk) begin
         x_count_reg <= 0;
         o_reg <= 0;
         full_reg <= 2'b00;
+        pe_mac_d <= 1'b0;
+        mac_done_d <= 1'b0;
         red_go_d <= 1'b0;
         red_free_d <= 1'b0;
         stat_mac_cycles <= {STAT_W{1'b0}};

@@ -131,28 +131,30 @@ def test_timeline_overlaps_reductions_with_the_next_tile_rows_macs():
         cp.build(m, cs.compile_matrix(m.counts, cs.Grid(2, 2, 2, 2), "both")),
         lens=np.array([5, 0, 20, 3, 2, 1]),
     )
-    # tile row a: MACs [start, end), reduction [start, end); an empty tile row takes one MAC clock
+    # tile row a: MAC steps read in [start, end), reduction [start, end); an empty tile row takes one MAC
+    # clock; a reduction starts MAC_PIPE clocks after its tile row's last MAC step is read
     tl = cp.timeline(prog)
-    assert tl.mac_start.tolist() == [0, 5, 13, 33, 41, 49] and tl.mac_end.tolist() == [5, 6, 33, 36, 43, 50]
-    assert tl.red_start.tolist() == [5, 13, 33, 41, 49, 57] and tl.red_end.tolist() == [
-        13,
-        21,
-        41,
-        49,
-        57,
-        65,
+    assert cp.MAC_PIPE == 1
+    assert tl.mac_start.tolist() == [0, 5, 14, 34, 43, 51] and tl.mac_end.tolist() == [5, 6, 34, 37, 45, 52]
+    assert tl.red_start.tolist() == [6, 14, 35, 43, 51, 59] and tl.red_end.tolist() == [
+        14,
+        22,
+        43,
+        51,
+        59,
+        67,
     ]
     # 4 gates of 20 rows in 8-blocks (8 + 8 + 4), 2 block rows per tile row: after tile row a the first
     # 16, 28, 40, 56, 68, 80 rows are final; beats of 4 rows go out once theirs are, one per clock
     assert [cp.rows_after(prog, a) for a in range(6)] == [16, 28, 40, 56, 68, 80]
     assert cp.output_clocks(prog, 4).tolist() == [
-        14, 15, 16, 17, 22, 23, 24, 42, 43, 44, 50, 51, 52, 53, 58, 59, 60, 66, 67, 68
+        15, 16, 17, 18, 23, 24, 25, 44, 45, 46, 52, 53, 54, 55, 60, 61, 62, 68, 69, 70
     ]  # fmt: skip
     # was 3 + 65 + 20 with the beats after the last reduction; each beat one clock after its tile row's
     # reduction ends (the reduction pipeline, REDUCTION_PIPE)
-    assert cp.array_cycles(prog, 4) == 3 + 69
+    assert cp.array_cycles(prog, 4) == 3 + 71
     tl = cp.timeline(prog, 2)  # 4 reduction clocks: the MACs set the pace
-    assert tl.mac_start.tolist()[:4] == [0, 5, 9, 29] and tl.red_end.tolist() == [9, 13, 33, 37, 41, 45]
+    assert tl.mac_start.tolist()[:4] == [0, 5, 10, 30] and tl.red_end.tolist() == [10, 14, 35, 39, 43, 47]
     with pytest.raises(ValueError, match=r"rows per clock \(3\) must divide the block size 8"):
         cp.timeline(prog, 3)
     short = dataclasses.replace(prog, lens=np.array([5, 0, 20, 3]))  # lengths of 4 tile rows, 6 needed

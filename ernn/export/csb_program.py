@@ -571,20 +571,25 @@ def reduction_clocks(block: int, red_rows: int = 1) -> int:
 #: ``rtl/ernn_csb_array.v`` registers the groups' sums (red_bus_reg) and adds the group rows, rounds and
 #: writes y in the next clock, which halves the reduction's logic depth (docs/csb.md, "Clock evidence")
 REDUCTION_PIPE = 1
+#: clocks from a MAC step's program read to its write into the PEs' partial sums beyond the read clock: the
+#: array registers the step's program fields and x values and MACs them in the next clock, so a tile row's
+#: half is full (and its reduction may start) one clock after its last MAC step's read
+MAC_PIPE = 1
 
 
 def timeline(prog: Program, red_rows: int = 1) -> Timeline:
     """The array's two engines, clock for clock (``rtl/ernn_csb_array.v``): the MAC engine runs tile row a
     into half a mod 2 of the PEs' partial sums for max(1, lens[a]) clocks, starting when it has finished
     tile row a-1 and the reduction of tile row a-2 has emptied that half; the reduction engine reduces tile
-    row a in M / red_rows clocks, starting when its MACs are done and the reduction of a-1 is."""
+    row a in M / red_rows clocks, starting when its MACs are done (:data:`MAC_PIPE` clocks after the last
+    MAC step's read) and the reduction of a-1 is."""
     red = reduction_clocks(prog.block, red_rows)
     n = prog.tile_rows
     ms, me, rs, re = (np.zeros(n, dtype=np.int64) for _ in range(4))
     for a, length in enumerate(prog.lens.tolist()):
         ms[a] = max(me[a - 1] if a else 0, re[a - 2] if a >= 2 else 0)
         me[a] = ms[a] + max(1, length)
-        rs[a] = max(me[a], re[a - 1] if a else 0)
+        rs[a] = max(me[a] + MAC_PIPE, re[a - 1] if a else 0)
         re[a] = rs[a] + red
     return Timeline(ms, me, rs, re)
 
