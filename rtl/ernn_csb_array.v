@@ -28,9 +28,9 @@ E-RNN toolkit: CSB group array (K x L groups of P x Q PEs running the balanced s
  *       s = sum_l own_{k,l}[h][r] + sum_l down_{k-1,l}[h][r] + sum_l up_{k+1,l}[h][r]   (bank 0, 2, 1)
  *       y[gate(i) * ROWS + (i mod BR) * BLOCK + r] = sat_OUT((s + 2**(SHIFT-1)) >>> SHIFT)
  *                                                     (rows past ROWS in a ragged block row dropped)
- *       and the rows read are emptied. Two pipeline stages: the PE reads and each group's sums (own,
- *       up, down) in the reduction clock, registered; the group-row sums, the rounding and the y write
- *       in the next clock (csb_program.REDUCTION_PIPE).
+ *       and the rows read are emptied. Three pipeline stages: the PE reads and each group's sums (own,
+ *       up, down) in the reduction clock, registered; the group-row sums in the next clock, registered;
+ *       the rounding and the y write in the one after (csb_program.REDUCTION_PIPE = 2).
  *   The two engines overlap: the reduction of tile row a (half h) runs while the MAC engine fills half
  *   1-h with tile row a+1; the MAC engine starts tile row a+2 when the reduction of a has emptied h, the
  *   reduction engine tile row a+1 when its MACs are done and the reduction of a is
@@ -86,11 +86,12 @@ E-RNN toolkit: CSB group array (K x L groups of P x Q PEs running the balanced s
  * (ernn.export.csb_schedule.Schedule.utilization).
  *
  * Latency per vector without stalls: ceil(COLS/ELEMS) + the engines' overlapped time (about the sum over
- * tile rows of max(lens[a], BLOCK / RED_ROWS), plus the last reduction) + one clock of the reduction
+ * tile rows of max(lens[a], BLOCK / RED_ROWS), plus the last reduction) + two clocks of the reduction
  * pipeline + the output beats that the engines did not hide, at least one (ernn.export.csb_program.array_cycles, output_clocks). Resources: K*L*P*Q multipliers; per PE 2 halves x 3 banks x
  * BLOCK words of 1 + ACC_W bits of partial sums in single-port LUT RAM (a half is read by one engine
  * at a time: the MACs' read-modify-write or the reduction), no registers; K*L*3*RED_ROWS*ACC_W
- * flip-flops of the reduction pipeline (each group's three sums) and K*L*(P*Q*(1 + W_W + 2 + INDEX_W) +
+ * + K*RED_ROWS*ACC_W flip-flops of the reduction pipeline (each group's three sums, each group row's
+ * sum) and K*L*(P*Q*(1 + W_W + 2 + INDEX_W) +
  * Q*DATA_W) of the MAC pipeline (a step's program fields and x values); K*L*Q read ports into the x buffer (COLS:1 each);
  * K * RED_ROWS reduction trees of 3*L*P*Q inputs
  * and rounding units; the x buffer (LUT RAM, one copy per read port), the program images (one read port
@@ -372,17 +373,18 @@ reg [OB_W-1:0]     o_reg;              // output beat (the next one to send)
 reg [O_W-1:0]      y_hi_reg;           // 1 + the highest output row reduced so far in this vector
 reg [O_W-1:0]      rows_done_reg;      // output rows final: those of the tile rows reduced (a prefix of y)
 reg [JOB_W-1:0]    prog_reg;           // the program of the vector in flight (from its input beats)
-// the reduction pipeline's second stage: the reduction engine's state one clock late, with the groups'
-// sums of that clock (red_bus_reg); the group-row sums, the rounding and the y buffer's write work there
 // the MAC pipeline's second stage: the program words and the x values read in the clock before, MAC'd
 // into the PEs now (the read-modify-write stays within this clock: no forwarding)
 reg                pe_mac_d;           // the clock before issued a MAC step
 reg                mac_half_d;         // its half
 reg                mac_done_d;         // ... and was the last MAC clock of its tile row
-reg                red_go_d;           // the clock before was a reduction clock
-reg                red_free_d;         // ... the last of its tile row
-reg [TR_W-1:0]     r_a_d;              // its tile row
-reg [RS_W-1:0]     r_i_d;              // its reduction clock within the tile row
+// the reduction pipeline: stage 1 (the reduction clock) reads the PEs and sums each group (red_bus_reg),
+// stage 2 sums the group rows (red_sum_reg), stage 3 rounds and writes y with the reduction engine's state
+// of two clocks before (*_p: one clock late, *_y: two)
+reg                red_go_p, red_go_y;        // a reduction clock
+reg                red_free_p, red_free_y;    // ... the last of its tile row
+reg [TR_W-1:0]     r_a_p, r_a_y;              // its tile row
+reg [RS_W-1:0]     r_i_p, r_i_y;              // its reduction clock within the tile row
 
 /* verilator lint_off WIDTHEXPAND */
 /* verilator lint_off WIDTHTRUNC */
@@ -437,7 +439,8 @@ wire [GROUPS*3*LW-1:0]  red_bus;
 reg  [GROUPS*3*LW-1:0]  red_bus_reg;  // red_bus of the clock before (the reduction pipeline register)
 /* verilator lint_on UNUSEDSIGNAL */
 wire [GROUPS*PB_W-1:0]  busy_bus;  // enabled slots per group this step
-reg  [K*LW-1:0]         red_sum;   // Q(ACC_W) per group row and lane: its reduction sum
+reg  [K*LW-1:0]         red_sum;   // Q(ACC_W) per group row and lane: its reduction sum (stage 2)
+reg  [K*LW-1:0]         red_sum_reg;  // red_sum of the clock before (stage 3's input)
 reg  [ACC_W-1:0]        red_acc;   // Q(ACC_W)
 reg  [GB_W-1:0]         busy_all;  // enabled slots of all groups this step
 // reduction outputs per group row and lane (index k*RED_ROWS + j): the rounded sum, its output row,
@@ -528,7 +531,7 @@ generate
     for (gk = 0; gk < K * RED_ROWS; gk = gk + 1) begin : red
         wire [OUT_W-1:0] y_sat;        // Q(OUT_W)
         /* verilator lint_off UNUSEDSIGNAL */
-        wire [31:0] blk = r_a_d * K + gk / RED_ROWS;        // stacked block row
+        wire [31:0] blk = r_a_y * K + gk / RED_ROWS;        // stacked block row
         /* verilator lint_on UNUSEDSIGNAL */
         // per program (its block rows per gate BR and its ROWS are constants there): the output row
         // and whether it exists
@@ -539,7 +542,7 @@ generate
             localparam integer PR = jf(gr, F_ROWS);
             localparam integer BR = (PR + BLOCK - 1) / BLOCK;
             /* verilator lint_off UNUSEDSIGNAL */
-            wire [31:0] row_in_gate = (blk % BR) * BLOCK + r_i_d * RED_ROWS + gk % RED_ROWS;
+            wire [31:0] row_in_gate = (blk % BR) * BLOCK + r_i_y * RED_ROWS + gk % RED_ROWS;
             wire [31:0] out_row = (blk / BR) * PR + row_in_gate;
             /* verilator lint_on UNUSEDSIGNAL */
             assign valid_bus[gr] = (blk < GATES * BR) && (row_in_gate < PR);
@@ -555,7 +558,7 @@ generate
             .SYMMETRIC(0)
         )
         round_sat_inst (
-            .in(red_sum[gk*ACC_W +: ACC_W]),
+            .in(red_sum_reg[gk*ACC_W +: ACC_W]),
             .out(y_sat)
         );
 
@@ -603,7 +606,7 @@ always @* begin
         if (red_valid[kh]) red_hi = red_addr[kh*O_W +: O_W] + 1'b1;  // lanes in row order: the last wins
     end
 end
-wire [O_W-1:0] y_hi_next = (red_go_d && red_hi > y_hi_reg) ? red_hi : y_hi_reg;
+wire [O_W-1:0] y_hi_next = (red_go_y && red_hi > y_hi_reg) ? red_hi : y_hi_reg;
 /* verilator lint_off UNUSEDSIGNAL */
 wire [31:0] o_end = o_reg * ELEMS + ELEMS;  // the rows beat o_reg needs
 /* verilator lint_on UNUSEDSIGNAL */
@@ -654,10 +657,10 @@ generate
         for (yk = 0; yk < K; yk = yk + 1) begin : bank
             for (yr = 0; yr < BLOCK; yr = yr + 1) begin : offset
                 reg [OUT_W-1:0] mem [0:YT-1];  // Q(OUT_W): row (tile row * K + yk) * BLOCK + yr
-                wire we = red_go_d && red_valid[yk*RED_ROWS + yr % RED_ROWS] && (r_i_d == yr / RED_ROWS);
+                wire we = red_go_y && red_valid[yk*RED_ROWS + yr % RED_ROWS] && (r_i_y == yr / RED_ROWS);
                 always @(posedge clk) begin
                     if (we) begin
-                        mem[r_a_d[YA_W-1:0]] <= red_y[(yk*RED_ROWS + yr % RED_ROWS)*OUT_W +: OUT_W];
+                        mem[r_a_y[YA_W-1:0]] <= red_y[(yk*RED_ROWS + yr % RED_ROWS)*OUT_W +: OUT_W];
                     end
                 end
                 for (yn = 0; yn < NB; yn = yn + 1) begin : read
@@ -686,7 +689,7 @@ generate
         reg [OUT_W-1:0] y_buf [0:OUTS-1];  // Q(OUT_W)
         integer kr;
         always @(posedge clk) begin
-            if (red_go_d) begin
+            if (red_go_y) begin
                 for (kr = 0; kr < K * RED_ROWS; kr = kr + 1) begin
                     if (red_valid[kr]) begin
                         y_buf[red_addr[kr*O_W +: O_W]] <= red_y[kr*OUT_W +: OUT_W];
@@ -733,12 +736,17 @@ always @(posedge clk) begin
     end
     // the reduction pipeline (its second stage may run into S_OUT: the last beat waits for rows_done_reg)
     red_bus_reg <= red_bus;
-    red_go_d <= red_go;
-    red_free_d <= red_free;
-    r_a_d <= r_a_reg;
-    r_i_d <= r_i_reg;
+    red_sum_reg <= red_sum;
+    red_go_p <= red_go;
+    red_free_p <= red_free;
+    r_a_p <= r_a_reg;
+    r_i_p <= r_i_reg;
+    red_go_y <= red_go_p;
+    red_free_y <= red_free_p;
+    r_a_y <= r_a_p;
+    r_i_y <= r_i_p;
     y_hi_reg <= y_hi_next;
-    if (red_free_d) begin
+    if (red_free_y) begin
         rows_done_reg <= y_hi_next;
     end
     case (state_reg)
@@ -820,8 +828,10 @@ always @(posedge clk) begin
         full_reg <= 2'b00;
         pe_mac_d <= 1'b0;
         mac_done_d <= 1'b0;
-        red_go_d <= 1'b0;
-        red_free_d <= 1'b0;
+        red_go_p <= 1'b0;
+        red_free_p <= 1'b0;
+        red_go_y <= 1'b0;
+        red_free_y <= 1'b0;
         stat_mac_cycles <= {STAT_W{1'b0}};
         stat_busy <= {STAT_W{1'b0}};
     end

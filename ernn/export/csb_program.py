@@ -568,9 +568,10 @@ def reduction_clocks(block: int, red_rows: int = 1) -> int:
 
 
 #: clocks from a reduction clock's PE reads to its rows in the y buffer beyond the reduction clock itself:
-#: ``rtl/ernn_csb_array.v`` registers the groups' sums (red_bus_reg) and adds the group rows, rounds and
-#: writes y in the next clock, which halves the reduction's logic depth (docs/csb.md, "Clock evidence")
-REDUCTION_PIPE = 1
+#: ``rtl/ernn_csb_array.v`` registers the groups' sums (red_bus_reg), adds the group rows in the next clock
+#: (red_sum_reg) and rounds and writes y in the one after: three stages of about equal logic depth
+#: (docs/csb.md, "Clock evidence")
+REDUCTION_PIPE = 2
 #: clocks from a MAC step's program read to its write into the PEs' partial sums beyond the read clock: the
 #: array registers the step's program fields and x values and MACs them in the next clock, so a tile row's
 #: half is full (and its reduction may start) one clock after its last MAC step's read
