@@ -360,7 +360,11 @@ localparam [1:0] S_EMPTY = 2'd3, S_LOAD = 2'd0, S_RUN = 2'd1, S_OUT = 2'd2;
 reg [1:0]          state_reg;
 // the input vector as it came, one stream beat per word (element e of beat b in lane e; lanes past COLS
 // in the last beat hold the fill and are never read): one write port of the whole word, so Yosys builds
-// each PE column's read port as a LUT RAM copy and a lane select, not a COLS:1 multiplexer over registers
+// each PE column's read port as a LUT RAM copy and a lane select, not a COLS:1 multiplexer over registers.
+// ram_style: with more than a few read ports (16 at 2 x 2 groups of 4 x 4, 128 at SR1's 512 PEs) Yosys
+// 0.23's memory_libmap prices the LUT RAM copies above flip-flops and maps the shallow memory to
+// registers, each port then a multiplexer over all IN_BEATS words (188 k LUT at 64 PEs and 1,024 columns)
+(* ram_style = "distributed" *)
 reg [ELEMS*DATA_W-1:0] x_mem [0:IN_BEATS-1];  // Q(DATA_W) per lane
 reg [X_CW-1:0]     x_count_reg;        // input beat
 reg [TR_W-1:0]     m_a_reg;            // tile row of the MAC engine (TILE_ROWS when it is done)
