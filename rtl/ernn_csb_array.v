@@ -81,7 +81,8 @@ E-RNN toolkit: CSB group array (K x L groups of P x Q PEs running the balanced s
  * clock), which at one element per beat dominate a step of SR1 (docs/csb.md). rst (synchronous,
  * active high) drops a vector in flight, empties both halves of every PE's partial sums (BLOCK /
  * RED_ROWS clocks, s_axis_tready low: LUT RAM has no reset) and returns to the load phase.
- * stat_mac_cycles counts clocks with MACs and stat_busy enabled PE-slots in them, since reset:
+ * stat_mac_cycles counts clocks with MACs and stat_busy enabled PE-slots in them, since reset (two clocks
+ * after the step's read: the MAC stage and a register for the count):
  * utilization = stat_busy / (K*L*P*Q * stat_mac_cycles), which equals the schedule's
  * (ernn.export.csb_schedule.Schedule.utilization).
  *
@@ -447,6 +448,10 @@ reg  [K*LW-1:0]         red_sum;   // Q(ACC_W) per group row and lane: its reduc
 reg  [K*LW-1:0]         red_sum_reg;  // red_sum of the clock before (stage 3's input)
 reg  [ACC_W-1:0]        red_acc;   // Q(ACC_W)
 reg  [GB_W-1:0]         busy_all;  // enabled slots of all groups this step
+// the counters take the count a clock later: at 512 PEs the count of the enable bits and the counter's add
+// in one clock were the netlist's longest path (30 logic levels, a statistics path)
+reg  [GB_W-1:0]         busy_reg;
+reg                     busy_valid;
 // reduction outputs per group row and lane (index k*RED_ROWS + j): the rounded sum, its output row,
 // and whether that row exists
 wire [K*RED_ROWS-1:0]       red_valid;
@@ -734,9 +739,11 @@ always @(posedge clk) begin
     en_d <= en_word;
     val_d <= val_word;
     tgt_d <= tgt_word;
-    if (pe_mac_d) begin
+    busy_reg <= busy_all;
+    busy_valid <= pe_mac_d;
+    if (busy_valid) begin
         stat_mac_cycles <= stat_mac_cycles + 1;
-        stat_busy <= stat_busy + busy_all;
+        stat_busy <= stat_busy + busy_reg;
     end
     // the reduction pipeline (its second stage may run into S_OUT: the last beat waits for rows_done_reg)
     red_bus_reg <= red_bus;
@@ -832,6 +839,7 @@ always @(posedge clk) begin
         full_reg <= 2'b00;
         pe_mac_d <= 1'b0;
         mac_done_d <= 1'b0;
+        busy_valid <= 1'b0;
         red_go_p <= 1'b0;
         red_free_p <= 1'b0;
         red_go_y <= 1'b0;
