@@ -208,6 +208,37 @@ def rtl_text(name: str, rev: str | None) -> str:
     return got.stdout
 
 
+def array_parts(rev: str | None) -> list[str]:
+    """The rtl/ files ernn_csb_array.v instantiates, transitively (itself excluded), as the working tree
+    or git revision ``rev`` has them: the group, the PE, the rounder and, since the reduction sums became
+    adder trees, ernn_sum_tree and ernn_add."""
+    import subprocess
+
+    from ernn.fpga import open_flow as fpga
+
+    if rev is None:
+        have = {f.name for f in fpga.RTL_DIR.glob("ernn_*.v")}
+    else:
+        root = fpga.RTL_DIR.parent
+        got = subprocess.run(
+            ["git", "ls-tree", "--name-only", rev, "rtl/"], cwd=root, capture_output=True, text=True
+        )
+        if got.returncode:
+            raise RuntimeError(f"git ls-tree {rev} rtl/ failed: {got.stderr.strip()}")
+        have = {Path(line).name for line in got.stdout.split()}
+    needed: list[str] = []
+    todo = ["ernn_csb_array.v"]
+    while todo:
+        name = todo.pop()
+        text = re.sub(r"//[^\n]*|/\*.*?\*/", "", rtl_text(name, rev), flags=re.S)
+        for ident in re.findall(r"\b(ernn_\w+)\b", text):
+            file = ident + ".v"
+            if file in have and file not in needed and file != "ernn_csb_array.v":
+                needed.append(file)
+                todo.append(file)
+    return sorted(needed)
+
+
 def module_at(rev: str, path: str):
     """The Python module at ``path`` as git revision ``rev`` has it, loaded under a name of its own."""
     import importlib.util
@@ -294,11 +325,11 @@ def yosys_run(
         )
     top = "ernn_csb_array"
     src = synthesizable_array(work, params, rev)
-    for name in ("ernn_csb_group.v", "ernn_csb_pe.v"):
+    parts = array_parts(rev)
+    for name in parts:
         (work / name).write_text(rtl_text(name, rev))
     lines = [
-        f"read_verilog {src} {work / 'ernn_csb_group.v'} {work / 'ernn_csb_pe.v'} "
-        f"{fpga.RTL_DIR / 'ernn_round_sat.v'}",
+        f"read_verilog {src} " + " ".join(str(work / name) for name in parts),
         f"hierarchy -check -top {top}",
         f"synth_xilinx -family xcu -top {top} -noiopad",
         "tee -q -o stat.json stat -json",

@@ -94,8 +94,9 @@ E-RNN toolkit: CSB group array (K x L groups of P x Q PEs running the balanced s
  * + K*RED_ROWS*ACC_W flip-flops of the reduction pipeline (each group's three sums, each group row's
  * sum) and K*L*(P*Q*(1 + W_W + 2 + INDEX_W) +
  * Q*DATA_W) of the MAC pipeline (a step's program fields and x values); K*L*Q read ports into the x buffer (COLS:1 each);
- * K * RED_ROWS reduction trees of 3*L*P*Q inputs
- * and rounding units; the x buffer (LUT RAM, one copy per read port), the program images (one read port
+ * K * RED_ROWS reductions of 3*L*P*Q inputs as trees of two-input adders (ernn_sum_tree: 3 * RED_ROWS
+ * trees of P*Q terms per group, then one of up to 3*L terms per group row and lane: about 3*L*P*Q adders of
+ * ACC_W bits per group row and lane) and rounding units; the x buffer (LUT RAM, one copy per read port), the program images (one read port
  * each: block RAM at SR1's depths) and the y buffer: banked LUT RAM where each output row is (stacked
  * block row) * BLOCK + offset and a beat holds whole block rows (GATES = 1 or every ROWS a multiple of
  * BLOCK, and ELEMS a multiple of BLOCK: the CSB unit's case; bank k = group row k, one memory per row
@@ -444,9 +445,8 @@ wire [GROUPS*3*LW-1:0]  red_bus;
 reg  [GROUPS*3*LW-1:0]  red_bus_reg;  // red_bus of the clock before (the reduction pipeline register)
 /* verilator lint_on UNUSEDSIGNAL */
 wire [GROUPS*PB_W-1:0]  busy_bus;  // enabled slots per group this step
-reg  [K*LW-1:0]         red_sum;   // Q(ACC_W) per group row and lane: its reduction sum (stage 2)
+wire [K*LW-1:0]         red_sum;   // Q(ACC_W) per group row and lane: its reduction sum (stage 2)
 reg  [K*LW-1:0]         red_sum_reg;  // red_sum of the clock before (stage 3's input)
-reg  [ACC_W-1:0]        red_acc;   // Q(ACC_W)
 reg  [GB_W-1:0]         busy_all;  // enabled slots of all groups this step
 // the counters take the count a clock later: at 512 PEs the count of the enable bits and the counter's add
 // in one clock were the netlist's longest path (30 logic levels, a statistics path)
@@ -578,26 +578,39 @@ generate
 endgenerate
 
 // the reduction of group row k, lane j: its own bank 0, bank 2 of the row above, bank 1 of the row
-// below, summed over the group columns (one process: a chain of continuous adds made Icarus re-evaluate
-// a wide vector quadratically per clock); and the enabled slots of all groups this step
-integer kk, ll, jj;
-
-always @* begin
-    for (kk = 0; kk < K; kk = kk + 1) begin
-        for (jj = 0; jj < RED_ROWS; jj = jj + 1) begin
-            red_acc = {ACC_W{1'b0}};
-            for (ll = 0; ll < L; ll = ll + 1) begin
-                red_acc = red_acc + red_bus_reg[((kk*L+ll)*3+0)*LW + jj*ACC_W +: ACC_W];
-                if (kk > 0) begin
-                    red_acc = red_acc + red_bus_reg[(((kk-1)*L+ll)*3+2)*LW + jj*ACC_W +: ACC_W];
+// below, summed over the group columns as a tree of two-input adders (ernn_sum_tree); and the enabled
+// slots of all groups this step
+genvar rk, rj, rl;
+generate
+    for (rk = 0; rk < K; rk = rk + 1) begin : row_sum
+        // terms: L own sums, then L from the row above (if any), then L from the row below (if any)
+        localparam HAS_ABOVE = (rk > 0) ? 1 : 0;
+        localparam HAS_BELOW = (rk < K - 1) ? 1 : 0;
+        localparam TERMS = L * (1 + HAS_ABOVE + HAS_BELOW);
+        for (rj = 0; rj < RED_ROWS; rj = rj + 1) begin : lane
+            wire [TERMS*ACC_W-1:0] terms;  // Q(ACC_W) each
+            for (rl = 0; rl < L; rl = rl + 1) begin : col
+                assign terms[rl*ACC_W +: ACC_W] = red_bus_reg[((rk*L+rl)*3+0)*LW + rj*ACC_W +: ACC_W];
+                if (HAS_ABOVE) begin : above
+                    assign terms[(L + rl)*ACC_W +: ACC_W] =
+                        red_bus_reg[(((rk-1)*L+rl)*3+2)*LW + rj*ACC_W +: ACC_W];
                 end
-                if (kk < K - 1) begin
-                    red_acc = red_acc + red_bus_reg[(((kk+1)*L+ll)*3+1)*LW + jj*ACC_W +: ACC_W];
+                if (HAS_BELOW) begin : below
+                    assign terms[((1 + HAS_ABOVE)*L + rl)*ACC_W +: ACC_W] =
+                        red_bus_reg[(((rk+1)*L+rl)*3+1)*LW + rj*ACC_W +: ACC_W];
                 end
             end
-            red_sum[(kk*RED_ROWS+jj)*ACC_W +: ACC_W] = red_acc;
+            ernn_sum_tree #(.N(TERMS), .W(ACC_W)) tree_inst (
+                .terms(terms),
+                .sum(red_sum[(rk*RED_ROWS+rj)*ACC_W +: ACC_W])
+            );
         end
     end
+endgenerate
+
+integer kk;
+
+always @* begin
     busy_all = {GB_W{1'b0}};
     for (kk = 0; kk < GROUPS; kk = kk + 1) begin
         busy_all = busy_all + busy_bus[kk*PB_W +: PB_W];

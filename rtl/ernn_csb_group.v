@@ -26,7 +26,8 @@ E-RNN toolkit: one P x Q PE group of the CSB group array
  *
  * Formats: value Q(W_W), x Q(DATA_W), sums Q(ACC_W) exact modulo 2**ACC_W (the array's final sums
  * fit). Resources: P * Q multipliers, P * Q * 6 * RED_ROWS partial-sum memories of BLOCK / RED_ROWS x
- * (1 + ACC_W) bits (LUT RAM), 3 * RED_ROWS adder trees of P * Q inputs for the reduction.
+ * (1 + ACC_W) bits (LUT RAM), 3 * RED_ROWS adder trees of P * Q inputs for the reduction (ernn_sum_tree:
+ * P * Q - 1 two-input adders of ACC_W bits each, ceil(log2(P * Q)) deep).
  */
 module ernn_csb_group #
 (
@@ -70,11 +71,9 @@ localparam T_W = 2 + INDEX_W;
 localparam B_W = $clog2(PES + 1);
 localparam LW = RED_ROWS * ACC_W;
 
-// the PEs' reduction outputs side by side (PE n at n*LW, its lanes inside), summed below in one process
-// each: a chain of continuous adds along a wide vector made Icarus re-evaluate it quadratically per clock
+// the PEs' reduction outputs side by side (PE n at n*LW, its lanes inside), summed below per lane
 wire [PES*LW-1:0]    own_bus, up_bus, down_bus;  // Q(ACC_W) per PE and lane
-reg  [LW-1:0]        own_sum, up_sum, down_sum;  // Q(ACC_W) per lane
-reg  [ACC_W-1:0]     own_acc, up_acc, down_acc;  // Q(ACC_W)
+wire [LW-1:0]        own_sum, up_sum, down_sum;  // Q(ACC_W) per lane
 reg  [B_W-1:0]       busy_sum;
 
 genvar n;
@@ -110,22 +109,26 @@ generate
     end
 endgenerate
 
-integer i, j;
+// the reduction: per lane and bank, the sum of the group's PEs as a tree of two-input adders
+// (ernn_sum_tree: a multi-term sum in one process became a carry-save tree of 4.6x the LUTs in Yosys)
+genvar jl, tn;
+generate
+    for (jl = 0; jl < RED_ROWS; jl = jl + 1) begin : lane
+        wire [PES*ACC_W-1:0] own_terms, up_terms, down_terms;  // Q(ACC_W) per PE
+        for (tn = 0; tn < PES; tn = tn + 1) begin : term
+            assign own_terms[tn*ACC_W +: ACC_W] = own_bus[tn*LW + jl*ACC_W +: ACC_W];
+            assign up_terms[tn*ACC_W +: ACC_W] = up_bus[tn*LW + jl*ACC_W +: ACC_W];
+            assign down_terms[tn*ACC_W +: ACC_W] = down_bus[tn*LW + jl*ACC_W +: ACC_W];
+        end
+        ernn_sum_tree #(.N(PES), .W(ACC_W)) own_tree (.terms(own_terms), .sum(own_sum[jl*ACC_W +: ACC_W]));
+        ernn_sum_tree #(.N(PES), .W(ACC_W)) up_tree (.terms(up_terms), .sum(up_sum[jl*ACC_W +: ACC_W]));
+        ernn_sum_tree #(.N(PES), .W(ACC_W)) down_tree (.terms(down_terms), .sum(down_sum[jl*ACC_W +: ACC_W]));
+    end
+endgenerate
+
+integer i;
 
 always @* begin
-    for (j = 0; j < RED_ROWS; j = j + 1) begin
-        own_acc = {ACC_W{1'b0}};
-        up_acc = {ACC_W{1'b0}};
-        down_acc = {ACC_W{1'b0}};
-        for (i = 0; i < PES; i = i + 1) begin
-            own_acc = own_acc + own_bus[i*LW + j*ACC_W +: ACC_W];
-            up_acc = up_acc + up_bus[i*LW + j*ACC_W +: ACC_W];
-            down_acc = down_acc + down_bus[i*LW + j*ACC_W +: ACC_W];
-        end
-        own_sum[j*ACC_W +: ACC_W] = own_acc;
-        up_sum[j*ACC_W +: ACC_W] = up_acc;
-        down_sum[j*ACC_W +: ACC_W] = down_acc;
-    end
     busy_sum = {B_W{1'b0}};
     for (i = 0; i < PES; i = i + 1) begin
         // a one-bit enable added to the count (zero-extended; B_W may be 1)

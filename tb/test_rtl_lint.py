@@ -38,6 +38,8 @@ PE_MODULES = (
     "ernn_gru_cell",
     "ernn_csb_engine",
     "ernn_csb_pe",
+    "ernn_add",
+    "ernn_sum_tree",
     "ernn_csb_group",
     "ernn_csb_array",
     "ernn_state_ram",
@@ -138,6 +140,10 @@ LINT_CASES: list[tuple[str, dict[str, object]]] = [
         )
     ],
     ("ernn_csb_pe", {}),
+    ("ernn_add", {"W": 1}),
+    ("ernn_sum_tree", {"N": 1, "W": 5}),
+    ("ernn_sum_tree", {"N": 5, "W": 13}),
+    ("ernn_sum_tree", {"N": 24, "W": 43}),
     ("ernn_csb_group", {"P": 1, "Q": 1}),
     ("ernn_csb_group", {"P": 4, "Q": 4, "BLOCK": 32, "INDEX_W": 5}),
     *[
