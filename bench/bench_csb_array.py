@@ -316,7 +316,9 @@ def yosys_run(
     if rev is not None and red_rows != 1:
         raise ValueError("the array before RED_ROWS reduces one row per clock: use --yosys-red-rows 1")
     if rev is not None:
-        # that revision's program of the same schedule (its compiler packs the entries its array expects)
+        # that revision's program of the same schedule (its compiler packs the entries its array expects);
+        # an array before SUM_W sums in ACC_W bits
+        params = {k: v for k, v in params.items() if k != "SUM_W"}
         old = module_at(rev, "ernn/export/csb_program.py")
         prog = old.build(m, sched)
         paths = old.write(prog, work, "p_" + rev, cfg.weight_spectrum.word)

@@ -273,6 +273,24 @@ def accumulator_word(data_word: int, weight_word: int, products: int) -> int:
     return data_word + weight_word + max(2, clog2(products))
 
 
+def row_abs_sums(matrix: CSBMatrix) -> IntArray:
+    """(G, rows) sum over each output row's kept kernel values of |value| (integers)."""
+    out = np.zeros((matrix.gates, matrix.rows), dtype=np.int64)
+    for g, r0, _, ri, _, vals in matrix.kernels():
+        out[g, r0 + ri] += np.abs(vals).sum(axis=1)
+    return out
+
+
+def sum_word(matrix: CSBMatrix, data_word: int, weight_word: int) -> int:
+    """The bits that hold every exact row sum of ``matrix`` for any input: |sum_c W[r, c] x_c| <= B =
+    max_r sum_c |W[r, c]| * 2**(data_word - 1) (x is a data_word-bit two's-complement integer), so a signed
+    word of B.bit_length() + 1 bits holds it; at least data_word + weight_word + 1 (one product and its
+    sign). Partial sums kept modulo 2**SUM_W add up to the exact row sum whatever their order, so the group
+    array sums in this width instead of the shape's ACC_W (docs/numerics.md section 15)."""
+    bound = int(row_abs_sums(matrix).max(initial=0)) << (data_word - 1)
+    return max(data_word + weight_word + 1, bound.bit_length() + 1)
+
+
 def numerics(
     shape: ModelShape, max_weight: float, max_bias: float, max_peephole: float, bits: int = 16
 ) -> NumericsConfig:

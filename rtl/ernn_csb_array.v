@@ -46,8 +46,10 @@ E-RNN toolkit: CSB group array (K x L groups of P x Q PEs running the balanced s
  * block: the paper's extra input-buffer port); a vertical helper adds them into bank 1 (owner above)
  * or 2 (owner below), which the owner's group row sums at the reduction (the accumulation path).
  *
- * Formats: x Q(DATA_W) (data), values Q(W_W) (weight), partial and final sums Q(ACC_W) exact (frac =
- * data.frac + weight.frac; ACC_W from the golden rule D_W + W_W + max(2, clog2 T)), y Q(OUT_W)
+ * Formats: x Q(DATA_W) (data), values Q(W_W) (weight), final sums Q(ACC_W) exact (frac = data.frac +
+ * weight.frac; ACC_W from the golden rule D_W + W_W + max(2, clog2 T)), partial sums and the reduction
+ * in SUM_W <= ACC_W bits modulo 2**SUM_W (SUM_W holds every exact row sum of the programs, so the
+ * reduction's sum is exact; ernn.golden.csb.sum_word, docs/numerics.md section 15), y Q(OUT_W)
  * (ifft_out), SHIFT = accumulator.frac - ifft_out.frac (ernn_round_sat, round half up).
  *
  * Program images ($readmemh, ernn.export.csb_program.write; word t holds every group's fields of MAC
@@ -89,14 +91,14 @@ E-RNN toolkit: CSB group array (K x L groups of P x Q PEs running the balanced s
  * Latency per vector without stalls: ceil(COLS/ELEMS) + the engines' overlapped time (about the sum over
  * tile rows of max(lens[a], BLOCK / RED_ROWS), plus the last reduction) + two clocks of the reduction
  * pipeline + the output beats that the engines did not hide, at least one (ernn.export.csb_program.array_cycles, output_clocks). Resources: K*L*P*Q multipliers; per PE 2 halves x 3 banks x
- * BLOCK words of 1 + ACC_W bits of partial sums in single-port LUT RAM (a half is read by one engine
- * at a time: the MACs' read-modify-write or the reduction), no registers; K*L*3*RED_ROWS*ACC_W
- * + K*RED_ROWS*ACC_W flip-flops of the reduction pipeline (each group's three sums, each group row's
+ * BLOCK words of 1 + SUM_W bits of partial sums in single-port LUT RAM (a half is read by one engine
+ * at a time: the MACs' read-modify-write or the reduction), no registers; K*L*3*RED_ROWS*SUM_W
+ * + K*RED_ROWS*SUM_W flip-flops of the reduction pipeline (each group's three sums, each group row's
  * sum) and K*L*(P*Q*(1 + W_W + 2 + INDEX_W) +
  * Q*DATA_W) of the MAC pipeline (a step's program fields and x values); K*L*Q read ports into the x buffer (COLS:1 each);
  * K * RED_ROWS reductions of 3*L*P*Q inputs as trees of two-input adders (ernn_sum_tree: 3 * RED_ROWS
  * trees of P*Q terms per group, then one of up to 3*L terms per group row and lane: about 3*L*P*Q adders of
- * ACC_W bits per group row and lane) and rounding units; the x buffer (LUT RAM, one copy per read port), the program images (one read port
+ * SUM_W bits per group row and lane) and rounding units; the x buffer (LUT RAM, one copy per read port), the program images (one read port
  * each: block RAM at SR1's depths) and the y buffer: banked LUT RAM where each output row is (stacked
  * block row) * BLOCK + offset and a beat holds whole block rows (GATES = 1 or every ROWS a multiple of
  * BLOCK, and ELEMS a multiple of BLOCK: the CSB unit's case; bank k = group row k, one memory per row
@@ -128,6 +130,10 @@ module ernn_csb_array #
     parameter W_W = 16,
     // accumulator word (> DATA_W + W_W)
     parameter ACC_W = 40,
+    // the word the partial sums and the reduction use (DATA_W + W_W < SUM_W <= ACC_W): wide enough for
+    // every exact row sum of every program (ernn.golden.csb.sum_word), which sums modulo 2**SUM_W then
+    // give exactly, whatever the order; ACC_W by default
+    parameter SUM_W = ACC_W,
     // output (ifft_out) word
     parameter OUT_W = 19,
     // accumulator.frac - ifft_out.frac (round half up when > 0, exact left shift when < 0)
@@ -234,7 +240,7 @@ localparam JOB_W = JOBS > 1 ? $clog2(JOBS) : 1;
 localparam RED_CLOCKS = BLOCK / RED_ROWS;  // reduction clocks per tile row
 localparam RS_W = $clog2(RED_CLOCKS + 1);
 localparam RA_W = RED_CLOCKS > 1 ? $clog2(RED_CLOCKS) : 1;  // a reduction address in a PE memory
-localparam LW = RED_ROWS * ACC_W;         // one group's reduction output of one bank, all lanes
+localparam LW = RED_ROWS * SUM_W;         // one group's reduction output of one bank, all lanes
 
 // one word per MAC step, every group's fields in it (group 0 lowest): the groups run in lockstep, so each
 // image has one read port, at an address registered a clock ahead (block RAM for Yosys; a read port per
@@ -273,6 +279,10 @@ initial begin
     end
     if (ACC_W <= DATA_W + W_W || OUT_W < 2 || OUT_W > ACC_W) begin
         $error("Error: ernn_csb_array ACC_W = %0d must be > DATA_W + W_W = %0d and >= OUT_W = %0d", ACC_W, DATA_W + W_W, OUT_W);
+        $finish;
+    end
+    if (SUM_W <= DATA_W + W_W || SUM_W > ACC_W) begin
+        $error("Error: ernn_csb_array SUM_W = %0d must be > DATA_W + W_W = %0d and <= ACC_W = %0d", SUM_W, DATA_W + W_W, ACC_W);
         $finish;
     end
     if (EN_FILE == "" || VAL_FILE == "" || X_FILE == "" || TGT_FILE == "" || LENS_FILE == "") begin
@@ -445,7 +455,7 @@ wire [GROUPS*3*LW-1:0]  red_bus;
 reg  [GROUPS*3*LW-1:0]  red_bus_reg;  // red_bus of the clock before (the reduction pipeline register)
 /* verilator lint_on UNUSEDSIGNAL */
 wire [GROUPS*PB_W-1:0]  busy_bus;  // enabled slots per group this step
-wire [K*LW-1:0]         red_sum;   // Q(ACC_W) per group row and lane: its reduction sum (stage 2)
+wire [K*LW-1:0]         red_sum;   // Q(SUM_W) per group row and lane: its reduction sum (stage 2)
 reg  [K*LW-1:0]         red_sum_reg;  // red_sum of the clock before (stage 3's input)
 reg  [GB_W-1:0]         busy_all;  // enabled slots of all groups this step
 // the counters take the count a clock later: at 512 PEs the count of the enable bits and the counter's add
@@ -510,7 +520,7 @@ generate
             .Q(Q),
             .DATA_W(DATA_W),
             .W_W(W_W),
-            .ACC_W(ACC_W),
+            .ACC_W(SUM_W),
             .BLOCK(BLOCK),
             .INDEX_W(INDEX_W),
             .RED_ROWS(RED_ROWS),
@@ -558,6 +568,9 @@ generate
             assign row_bus[gr*O_W +: O_W] = out_row[O_W-1:0];
         end
         wire valid = valid_bus[job];
+        // the exact sum, sign-extended from SUM_W (which holds it) to the accumulator's width
+        wire signed [SUM_W-1:0] sum_w = red_sum_reg[gk*SUM_W +: SUM_W];
+        wire signed [ACC_W-1:0] sum_ext = sum_w;
         wire [O_W-1:0] out_row = row_bus[job*O_W +: O_W];
 
         ernn_round_sat #(
@@ -567,7 +580,7 @@ generate
             .SYMMETRIC(0)
         )
         round_sat_inst (
-            .in(red_sum_reg[gk*ACC_W +: ACC_W]),
+            .in(sum_ext),
             .out(y_sat)
         );
 
@@ -588,21 +601,21 @@ generate
         localparam HAS_BELOW = (rk < K - 1) ? 1 : 0;
         localparam TERMS = L * (1 + HAS_ABOVE + HAS_BELOW);
         for (rj = 0; rj < RED_ROWS; rj = rj + 1) begin : lane
-            wire [TERMS*ACC_W-1:0] terms;  // Q(ACC_W) each
+            wire [TERMS*SUM_W-1:0] terms;  // Q(SUM_W) each
             for (rl = 0; rl < L; rl = rl + 1) begin : col
-                assign terms[rl*ACC_W +: ACC_W] = red_bus_reg[((rk*L+rl)*3+0)*LW + rj*ACC_W +: ACC_W];
+                assign terms[rl*SUM_W +: SUM_W] = red_bus_reg[((rk*L+rl)*3+0)*LW + rj*SUM_W +: SUM_W];
                 if (HAS_ABOVE) begin : above
-                    assign terms[(L + rl)*ACC_W +: ACC_W] =
-                        red_bus_reg[(((rk-1)*L+rl)*3+2)*LW + rj*ACC_W +: ACC_W];
+                    assign terms[(L + rl)*SUM_W +: SUM_W] =
+                        red_bus_reg[(((rk-1)*L+rl)*3+2)*LW + rj*SUM_W +: SUM_W];
                 end
                 if (HAS_BELOW) begin : below
-                    assign terms[((1 + HAS_ABOVE)*L + rl)*ACC_W +: ACC_W] =
-                        red_bus_reg[(((rk+1)*L+rl)*3+1)*LW + rj*ACC_W +: ACC_W];
+                    assign terms[((1 + HAS_ABOVE)*L + rl)*SUM_W +: SUM_W] =
+                        red_bus_reg[(((rk+1)*L+rl)*3+1)*LW + rj*SUM_W +: SUM_W];
                 end
             end
-            ernn_sum_tree #(.N(TERMS), .W(ACC_W)) tree_inst (
+            ernn_sum_tree #(.N(TERMS), .W(SUM_W)) tree_inst (
                 .terms(terms),
-                .sum(red_sum[(rk*RED_ROWS+rj)*ACC_W +: ACC_W])
+                .sum(red_sum[(rk*RED_ROWS+rj)*SUM_W +: SUM_W])
             );
         end
     end

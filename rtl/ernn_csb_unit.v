@@ -31,7 +31,7 @@ E-RNN toolkit: CSB matvec unit with the circulant PE's job interface (one group 
  * accumulator per row, the GRU's W_in x and W_hn h are jobs of their own, the projection is W_hr),
  * its sizes row j of UNIT_TABLE; the programs lie one after the other in the images
  * mem/csb_prog_{en,val,x,tgt,lens}.mem (ernn.export.csb_program.write_joint: indices and lengths
- * in the widest job's X_W and LEN_W). The PEs, partial sums, x read ports and reduction trees
+ * in the widest job's X_W and LEN_W; the partial sums in the widest job's SUM_W). The PEs, partial sums, x read ports and reduction trees
  * serve every job. The array streams ELEMS = K elements per beat, so one input slot is one beat
  * in and one row block one beat out:
  *
@@ -84,8 +84,9 @@ module ernn_csb_unit #
     // jobs per time step (ernn_params.vh ERNN_JOBS)
     parameter JOBS = 1,
     // fields per unit-table row (ernn_params.vh ERNN_CSB_UNIT_FIELDS)
-    parameter UNIT_FIELDS = 7,
-    // per job {ROWS, COLS, X_W, STEPS, TILE_ROWS, LEN_W, MACS} of its array (ERNN_CSB_UNIT_TABLE)
+    parameter UNIT_FIELDS = 8,
+    // per job {ROWS, COLS, X_W, STEPS, TILE_ROWS, LEN_W, MACS, SUM_W} of its array (ERNN_CSB_UNIT_TABLE;
+    // SUM_W: the bits that hold the job's exact row sums, ernn.golden.csb.sum_word)
     parameter [JOBS*UNIT_FIELDS*32-1:0] UNIT_TABLE = {(JOBS*UNIT_FIELDS*32){1'b0}},
     // directory of the program images, without a trailing slash
     parameter MEM_DIR = "mem",
@@ -133,10 +134,10 @@ function integer field(input integer j, input integer f);
     end
 endfunction
 
-localparam F_ROWS = 0, F_COLS = 1, F_XW = 2, F_STEPS = 3, F_TILE_ROWS = 4, F_LEN_W = 5, F_MACS = 6;
+localparam F_ROWS = 0, F_COLS = 1, F_XW = 2, F_STEPS = 3, F_TILE_ROWS = 4, F_LEN_W = 5, F_MACS = 6, F_SUM_W = 7;
 localparam JOB_W = JOBS > 1 ? $clog2(JOBS) : 1;
 
-// the widest job's field f (the array's X_W and LEN_W serve every program)
+// the widest job's field f (the array's X_W, LEN_W and SUM_W serve every program)
 function integer field_max(input integer f);
     integer i;
     begin
@@ -164,8 +165,8 @@ endfunction
 
 integer cj;
 initial begin
-    if (UNIT_FIELDS != 7) begin
-        $error("Error: ernn_csb_unit UNIT_FIELDS = %0d, this unit reads 7 fields per job (export again)", UNIT_FIELDS);
+    if (UNIT_FIELDS != 8) begin
+        $error("Error: ernn_csb_unit UNIT_FIELDS = %0d, this unit reads 8 fields per job (export again)", UNIT_FIELDS);
         $finish;
     end
     if (K % BLOCK != 0) begin
@@ -179,8 +180,16 @@ initial begin
                 cj, field(cj, F_ROWS), field(cj, F_COLS), K, XBUF_DEPTH);
             $finish;
         end
+        if (field(cj, F_SUM_W) <= DATA_W + W_W || field(cj, F_SUM_W) > ACC_W) begin
+            $error("Error: ernn_csb_unit job %0d: SUM_W = %0d must be > DATA_W + W_W = %0d and <= ACC_W = %0d (a table exported for other formats: export again)",
+                cj, field(cj, F_SUM_W), DATA_W + W_W, ACC_W);
+            $finish;
+        end
     end
 end
+
+// the array's sum word: the widest job's; ACC_W where no table is given (a zero table only lints)
+localparam ARRAY_SUM_W = field_max(F_SUM_W) > 0 ? field_max(F_SUM_W) : ACC_W;
 
 localparam [1:0] S_IDLE = 2'd0, S_LOAD = 2'd1, S_FEED = 2'd2, S_OUT = 2'd3;
 
@@ -225,6 +234,7 @@ ernn_csb_array #(
     .DATA_W(DATA_W),
     .W_W(W_W),
     .ACC_W(ACC_W),
+    .SUM_W(ARRAY_SUM_W),
     .OUT_W(OUT_W),
     .SHIFT(SHIFT),
     .INDEX_W(INDEX_W),

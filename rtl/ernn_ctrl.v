@@ -176,7 +176,7 @@ module ernn_ctrl #
     parameter CSB_GRID_L = 1,
     parameter CSB_GRID_P = 1,
     parameter CSB_GRID_Q = 1,
-    parameter CSB_UNIT_FIELDS = 7,
+    parameter CSB_UNIT_FIELDS = 8,
     parameter [JOBS*CSB_UNIT_FIELDS*32-1:0] CSB_UNIT_TABLE = {(JOBS*CSB_UNIT_FIELDS*32){1'b0}},
     parameter CSB_MEM_DIR = "mem",
     // s_axis_tdata width: INPUT_SIZE samples padded to whole bytes (derived; do not override)

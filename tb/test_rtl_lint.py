@@ -153,6 +153,7 @@ LINT_CASES: list[tuple[str, dict[str, object]]] = [
             {"K": 1, "L": 1, "P": 1, "Q": 1},
             {"K": 8, "L": 4, "P": 4, "Q": 4, "GATES": 4, "ROWS": 64, "COLS": 153, "BLOCK": 32}
             | {"INDEX_W": 5, "X_W": 8, "STEPS": 900, "TILE_ROWS": 1, "LEN_W": 10, "MACS": 9000},
+            {"ACC_W": 43, "SUM_W": 37},
         )
     ],
     ("ernn_tt_lfsr", {}),

@@ -79,13 +79,20 @@ def test_export_refuses_an_engine_that_cannot_be_built(csb_model, tmp_path, caps
     exported = ExportedModel(model_dir)
     header = (model_dir / "ernn_params.vh").read_text()
     rows = csb_unit.parse_unit_table(header)
-    macs = rows[0][-1]
-    bad = header.replace(f"32'd{macs}  // job 0", f"32'd{macs + 1}  // job 0")
+    macs, sum_w = rows[0][-2:]
+    bad = header.replace(f"32'd{macs}, 32'd{sum_w}  // job 0", f"32'd{macs + 1}, 32'd{sum_w}  // job 0")
     assert bad != header
     with pytest.raises(
         ValueError, match=rf"ERNN_CSB_UNIT_TABLE job 0 \(gate\): macs {macs + 1} \(model: {macs}\)"
     ):
         csb_unit.check_header(bad, exported.net, exported.hardware["lanes"])
+    # a sum word too narrow for the job's row sums (the array would wrap them) is refused too
+    narrow = header.replace(f"32'd{sum_w}  // job 0", f"32'd{sum_w - 1}  // job 0")
+    assert narrow != header
+    with pytest.raises(
+        ValueError, match=rf"ERNN_CSB_UNIT_TABLE job 0 \(gate\): sum_w {sum_w - 1} \(model: {sum_w}\)"
+    ):
+        csb_unit.check_header(narrow, exported.net, exported.hardware["lanes"])
 
 
 def test_images_read_back_to_the_kernels(csb_model):

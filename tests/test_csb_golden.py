@@ -145,6 +145,46 @@ def test_narrow_accumulator_is_refused():
         gcsb.check_numerics(narrow, shape)
 
 
+def test_sum_word_holds_every_row_sum_and_no_less():
+    """sum_word: the signed width of max_r sum_c |W[r, c]| * 2**(D-1), at least D + S + 1, at most ACC_W.
+    Worked by hand on one 4 x 8 gate in 4-blocks, then checked on random matrices at their extreme inputs:
+    every exact row sum fits sum_word bits, and the row whose weights share a sign reaches a sum that one
+    bit less cannot hold (unless B is a power of two)."""
+    params = CSB(4, 0.5)  # the rate is not read: the kernels are the nonzero rows and columns of dense
+    dense = np.zeros((1, 4, 8))
+    dense[0, 1] = [1, 1, 1, 1, 1, 1, 1, 1]  # the largest row: 8 x the largest weight
+    dense[0, 2, :4] = [-1, 1, -1, 1]
+    cfg = gcsb.numerics(_shape(4, 8, params), 1.0, 1.0, 0.0)
+    m = gcsb.quantize_matrix(gcsb.from_description(dense, params), cfg.weight_spectrum)
+    w_max = int(m.dense().max())
+    assert np.array_equal(gcsb.row_abs_sums(m)[0], [0, 8 * w_max, 4 * w_max, 0])
+    bound = 8 * w_max << (cfg.data.word - 1)
+    assert gcsb.sum_word(m, cfg.data.word, cfg.weight_spectrum.word) == bound.bit_length() + 1
+    # a zero matrix still holds one product and its sign
+    assert gcsb.sum_word(dataclasses.replace(m, values=0 * m.values), 16, 16) == 33
+    rng = np.random.default_rng(11)
+    for rows, cols, block, rate in ((16, 12, 8, 0.6), (24, 40, 8, 0.8), (32, 20, 16, 0.3)):
+        dense = csb_matrices(rng, 2, rows, cols, CSB(block, rate))
+        g_max, r_max = np.unravel_index(np.abs(dense).sum(axis=2).argmax(), dense.shape[:2])
+        dense[g_max, r_max] = np.abs(dense[g_max, r_max])  # the largest row's weights share a sign
+        cfg = gcsb.numerics(_shape(rows, cols, CSB(block, rate)), float(np.abs(dense).max()), 1.0, 0.0)
+        m = gcsb.quantize_matrix(gcsb.from_description(dense, CSB(block, rate)), cfg.weight_spectrum)
+        sw = gcsb.sum_word(m, cfg.data.word, cfg.weight_spectrum.word)
+        assert cfg.data.word + cfg.weight_spectrum.word < sw <= cfg.accumulator.word
+        w = m.dense()
+        lo, hi = cfg.data.min_int, cfg.data.max_int
+        # per row, the inputs that push its sum furthest down and furthest up
+        x = np.concatenate([np.where(w[g] > 0, v, u) for g in range(2) for v, u in ((lo, hi), (hi, lo))])
+        sums = np.einsum("grc,nc->ngr", w.astype(object), x.astype(object))
+        assert all(-(1 << (sw - 1)) <= v < 1 << (sw - 1) for v in sums.reshape(-1))
+        # that row at the most negative input reaches -B: at or below -2**(sw - 2), the edge of sw bits
+        # (one bit less holds it only when B is a power of two, and then not +B's neighbours)
+        reached = -int(gcsb.row_abs_sums(m).max()) << (cfg.data.word - 1)
+        assert int(gcsb.row_abs_sums(m)[g_max, r_max]) == int(gcsb.row_abs_sums(m).max())
+        assert reached in set(sums.reshape(-1))
+        assert reached <= -(1 << (sw - 2))
+
+
 def _desc(cell, params, *, n_in=12, hidden=16, proj=0, layers=1, seed=0):
     rng = np.random.default_rng(seed)
     g = 4 if cell == "lstm" else 3

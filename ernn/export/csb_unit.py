@@ -52,7 +52,8 @@ from ernn.export.schedule import (
     parse_job_table,
     xbuf_depth,
 )
-from ernn.golden.csb import CSBMatrix
+from ernn.golden.csb import CSBMatrix, sum_word
+from ernn.golden.formats import NumericsConfig
 from ernn.golden.network import GoldenNetwork
 from ernn.shape import ModelShape
 from ernn.shape.structures import CSB, BlockCirculant
@@ -62,7 +63,8 @@ CONTROLLER_BLOCKS = (4, 8, 16, 32, 64)
 #: the job table's weight regions are counted for this many lanes (the unit reads no weight memory)
 TABLE_LANES = 1
 #: fields of a row of ERNN_CSB_UNIT_TABLE, field 0 in the highest bits
-UNIT_FIELDS = ("rows", "cols", "x_w", "steps", "tile_rows", "len_w", "macs")
+#: (sum_w: the word the array sums in, ernn.golden.csb.sum_word; since model format v11)
+UNIT_FIELDS = ("rows", "cols", "x_w", "steps", "tile_rows", "len_w", "macs", "sum_w")
 FIELD_BITS = 32
 #: the sharing mode, balancing method and barrier scope of the programs ernn export writes
 MODE, METHOD, SCOPE = "both", "flow", "tile_row"
@@ -177,9 +179,14 @@ class UnitJob:
     matrix: CSBMatrix
     program: cp.Program
 
-    def row(self) -> tuple[int, ...]:
+    def sum_word(self, cfg: NumericsConfig) -> int:
+        """The word the group array sums this job's products in (:func:`ernn.golden.csb.sum_word`)."""
+        return sum_word(self.matrix, cfg.data.word, cfg.weight_spectrum.word)
+
+    def row(self, cfg: NumericsConfig) -> tuple[int, ...]:
         s = self.program.sizes()
-        return (s["ROWS"], s["COLS"], s["X_W"], s["STEPS"], s["TILE_ROWS"], s["LEN_W"], s["MACS"])
+        return (s["ROWS"], s["COLS"], s["X_W"], s["STEPS"], s["TILE_ROWS"], s["LEN_W"], s["MACS"],
+                self.sum_word(cfg))  # fmt: skip
 
 
 def unit_jobs(
@@ -238,9 +245,10 @@ def grid_lines(lanes: int, red_rows: int) -> list[str]:
     ]
 
 
-def unit_table_lines(jobs: list[UnitJob]) -> list[str]:
-    """``ERNN_CSB_UNIT_FIELDS`` and ``ERNN_CSB_UNIT_TABLE``: per job its array's sizes, row 0 first."""
-    rows = [job.row() for job in jobs]
+def unit_table_lines(jobs: list[UnitJob], cfg: NumericsConfig) -> list[str]:
+    """``ERNN_CSB_UNIT_FIELDS`` and ``ERNN_CSB_UNIT_TABLE``: per job its array's sizes and sum word in the
+    model's formats ``cfg``, row 0 first."""
+    rows = [job.row(cfg) for job in jobs]
     for row in rows:
         if not all(0 <= v < 1 << FIELD_BITS for v in row):
             raise ValueError(f"CSB unit table row {row} has a field outside [0, 2**{FIELD_BITS})")
@@ -324,7 +332,7 @@ def write_memories(
         "job_mac_cycles": [uj.program.steps for uj in jobs],
         "job_macs": [uj.program.macs for uj in jobs],
     }
-    lines = (*controller_lines(net.info), *grid_lines(lanes, red_rows), *unit_table_lines(jobs))
+    lines = (*controller_lines(net.info), *grid_lines(lanes, red_rows), *unit_table_lines(jobs, net.numerics))
     return dataclasses.replace(hw, files=files, controller=lines, unit=unit)
 
 
@@ -359,6 +367,7 @@ def check_header(header: str, net: GoldenNetwork, lanes: int) -> None:
             "cols": m.cols,
             "tile_rows": cp.tile_row_blocks(1, m.rows, m.block, grid),
             "macs": int(m.values.size),
+            "sum_w": sum_word(m, net.numerics.data.word, net.numerics.weight_spectrum.word),
         }
         have = dict(zip(UNIT_FIELDS, row, strict=True))
         bad = [f"{k} {have[k]} (model: {v})" for k, v in want.items() if have[k] != v]

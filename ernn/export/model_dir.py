@@ -38,8 +38,9 @@ FORMAT_NAME = "ernn-model"
 #: products per MAC multiply, ``ernn export --dsp-pack``); v9: a CSB model's group-array programs in one
 #: set of images (``mem/csb_prog_*.mem``, one array for every job) and ``ERNN_CSB_RED_ROWS``; v10: those
 #: images one word per MAC step with every group's fields in it (one read port, block RAM): a v9 model's
-#: images would be read group by group and must be exported again
-FORMAT_VERSION = 10
+#: images would be read group by group and must be exported again; v11: a sum word per CSB job (the
+#: ERNN_CSB_UNIT_TABLE field sum_w, ernn.golden.csb.sum_word): the unit of a v10 header has no such field
+FORMAT_VERSION = 11
 CONFIG = "config.json"
 KIND = "model"
 sha256 = manifest.sha256

@@ -174,13 +174,17 @@ def _matrix(gates: int, rows: int, cols: int, block: int, rate: float, seed: int
     return gcsb.quantize_matrix(gcsb.from_description(dense, params), cfg.weight_spectrum), cfg
 
 
-def array_params(prog, cfg, folder: Path, elems: int = 1, red_rows: int = 1) -> dict[str, object]:
+def array_params(
+    prog, cfg, folder: Path, elems: int = 1, red_rows: int = 1, sum_w: int | None = None
+) -> dict[str, object]:
     """Verilog parameters of ernn_csb_array for a program (its images written into ``folder``) at a stream
-    width of ``elems`` elements per beat, reducing ``red_rows`` rows per clock."""
+    width of ``elems`` elements per beat, reducing ``red_rows`` rows per clock, summing in ``sum_w`` bits
+    (None: the accumulator's)."""
     from ernn.export import csb_program as cp
 
     paths = cp.write(prog, folder, "p", cfg.weight_spectrum.word)
-    return prog.sizes() | format_params(cfg, paths, elems, red_rows)
+    sums = {} if sum_w is None else {"SUM_W": sum_w}
+    return prog.sizes() | format_params(cfg, paths, elems, red_rows) | sums
 
 
 def format_params(cfg, paths, elems: int, red_rows: int) -> dict[str, object]:
@@ -244,6 +248,10 @@ def setup(
     x[0] = cfg.data.max_int  # full scale, both signs
     if vectors > 1:
         x[1] = cfg.data.min_int
+    if vectors > 2:
+        # the input that drives the largest row (sum of |w|) to about -B, the edge of SUM_W (sum_word)
+        w = m.dense().reshape(-1, cols)
+        x[2] = np.where(w[np.abs(w).sum(axis=1).argmax()] > 0, cfg.data.min_int, cfg.data.max_int)
     y = gcsb.finish(gcsb.accumulate(m, x, cfg), rows, cfg).reshape(len(x), gates * rows)
     conf = {
         "seed": seed,
@@ -262,7 +270,11 @@ def setup(
     # one input neuron per PE column: the program's clocks are the schedule's, each PE column's kernel
     # entries in runs of P (csb_program.shared_input_cycles), never fewer
     assert prog.steps == cp.shared_input_cycles(sched) >= sched.cycles
-    return m, cfg, sched, prog, conf, array_params(prog, cfg, folder, elems, red_rows)
+    # the partial sums in the narrowest word that holds every exact row sum (golden sum_word), as export
+    # sizes the unit's array
+    sum_w = gcsb.sum_word(m, cfg.data.word, cfg.weight_spectrum.word)
+    assert cfg.data.word + cfg.weight_spectrum.word < sum_w <= cfg.accumulator.word
+    return m, cfg, sched, prog, conf, array_params(prog, cfg, folder, elems, red_rows, sum_w)
 
 
 # (gates, rows, cols, block, rate), (K, L, P, Q), mode, rows reduced per clock, program: an LSTM-like stack
@@ -412,6 +424,7 @@ def joint_setup(seed: int, folder: Path, elems: int, red_rows: int):
         progs[0].sizes()
         | {"X_W": x_w, "LEN_W": len_w, "JOBS": len(progs), "JOB_TABLE": table}
         | format_params(cfg, paths, elems, red_rows)
+        | {"SUM_W": max(gcsb.sum_word(m, cfg.data.word, cfg.weight_spectrum.word) for m in mats)}
     )
     conf = {
         "seed": seed,
