@@ -159,12 +159,7 @@ def synthesize(params: dict[str, object], work: Path) -> dict[str, float]:
 
 def lutram_luts_per_cell(cell: str) -> int:
     """LUT6 sites one distributed-RAM or shift-register cell occupies (UltraScale CLB)."""
-    table = {"RAM32M": 4, "RAM64M": 4, "RAM32M16": 8, "RAM64M8": 8, "RAM32X1D": 2, "RAM64X1D": 2,
-             "RAM128X1D": 4, "RAM256X1D": 8, "RAM32X1S": 1, "RAM64X1S": 1, "RAM128X1S": 2,
-             "RAM256X1S": 4, "RAM512X1S": 8, "SRL16E": 1, "SRLC32E": 1}  # fmt: skip
-    if cell.startswith(("RAM", "SRL")) and not cell.startswith("RAMB") and cell not in table:
-        raise RuntimeError(f"LUT sites of Yosys cell {cell} are not known: add it to lutram_luts_per_cell")
-    return table.get(cell, 0)
+    return fpga.lutram_sites(cell)
 
 
 def sample(name: str) -> dict[str, object]:

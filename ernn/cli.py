@@ -874,8 +874,12 @@ def cmd_synth(args: argparse.Namespace) -> int:
     r = fpga.yosys_estimate(args.model, args.out or "build/synth", family=args.family, force=args.force)
     u, c = r["used"], r["capacity"]
     print(f"Yosys synth_xilinx -family {args.family} estimate of ernn_top vs {r['device_name']}:")
-    for key, name in (("lut", "LUT"), ("ff", "FF"), ("dsp", "DSP"), ("bram36", "BRAM36")):
-        print(f"  {name:7s} {u[key]:>9g} / {c[key]:>7d}  ({r['utilisation_percent'][key]:.2f} %)")
+    for key, name in (("lut_sites", "LUT"), ("ff", "FF"), ("dsp", "DSP"), ("bram36", "BRAM36")):
+        pct = r["utilisation_percent"]["lut" if key == "lut_sites" else key]
+        print(f"  {name:7s} {u[key]:>9g} / {c['lut' if key == 'lut_sites' else key]:>7d}  ({pct:.2f} %)")
+    print(
+        f"          (LUT: {u['lut']:g} as logic + {u['lutram_sites']:g} as memory in {u['lutram']:g} LUT RAM cells)"
+    )
     for line in logic_depth.summary_lines(r["logic_depth"]):
         print(f"  {line}")
     print(f"report: {Path(args.out or 'build/synth') / 'report.json'}")

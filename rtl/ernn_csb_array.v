@@ -83,8 +83,8 @@ E-RNN toolkit: CSB group array (K x L groups of P x Q PEs running the balanced s
  * clock), which at one element per beat dominate a step of SR1 (docs/csb.md). rst (synchronous,
  * active high) drops a vector in flight, empties both halves of every PE's partial sums (BLOCK /
  * RED_ROWS clocks, s_axis_tready low: LUT RAM has no reset) and returns to the load phase.
- * stat_mac_cycles counts clocks with MACs and stat_busy enabled PE-slots in them, since reset (two clocks
- * after the step's read: the MAC stage and a register for the count):
+ * stat_mac_cycles counts clocks with MACs and stat_busy enabled PE-slots in them, since reset (three
+ * clocks after the step's read: the MAC stage, the groups' counts registered, the total registered):
  * utilization = stat_busy / (K*L*P*Q * stat_mac_cycles), which equals the schedule's
  * (ernn.export.csb_schedule.Schedule.utilization).
  *
@@ -458,10 +458,12 @@ wire [GROUPS*PB_W-1:0]  busy_bus;  // enabled slots per group this step
 wire [K*LW-1:0]         red_sum;   // Q(SUM_W) per group row and lane: its reduction sum (stage 2)
 reg  [K*LW-1:0]         red_sum_reg;  // red_sum of the clock before (stage 3's input)
 reg  [GB_W-1:0]         busy_all;  // enabled slots of all groups this step
-// the counters take the count a clock later: at 512 PEs the count of the enable bits and the counter's add
-// in one clock were the netlist's longest path (30 logic levels, a statistics path)
+// the counters take the count two clocks later, the groups' counts registered and then their total: at
+// 512 PEs the count of the enable bits and the counter's add in one clock were the netlist's longest path
+// (30 logic levels, a statistics path), and the count of 512 bits alone still 25
+reg  [GROUPS*PB_W-1:0]  busy_bus_reg;
 reg  [GB_W-1:0]         busy_reg;
-reg                     busy_valid;
+reg                     busy_valid_p, busy_valid;
 // reduction outputs per group row and lane (index k*RED_ROWS + j): the rounded sum, its output row,
 // and whether that row exists
 wire [K*RED_ROWS-1:0]       red_valid;
@@ -626,7 +628,7 @@ integer kk;
 always @* begin
     busy_all = {GB_W{1'b0}};
     for (kk = 0; kk < GROUPS; kk = kk + 1) begin
-        busy_all = busy_all + busy_bus[kk*PB_W +: PB_W];
+        busy_all = busy_all + busy_bus_reg[kk*PB_W +: PB_W];
     end
 end
 
@@ -765,8 +767,10 @@ always @(posedge clk) begin
     en_d <= en_word;
     val_d <= val_word;
     tgt_d <= tgt_word;
+    busy_bus_reg <= busy_bus;
     busy_reg <= busy_all;
-    busy_valid <= pe_mac_d;
+    busy_valid_p <= pe_mac_d;
+    busy_valid <= busy_valid_p;
     if (busy_valid) begin
         stat_mac_cycles <= stat_mac_cycles + 1;
         stat_busy <= stat_busy + busy_reg;
@@ -865,6 +869,7 @@ always @(posedge clk) begin
         full_reg <= 2'b00;
         pe_mac_d <= 1'b0;
         mac_done_d <= 1'b0;
+        busy_valid_p <= 1'b0;
         busy_valid <= 1'b0;
         red_go_p <= 1'b0;
         red_free_p <= 1'b0;

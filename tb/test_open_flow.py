@@ -68,6 +68,16 @@ def test_yosys_estimate_counts_resources(synth, small_model):
         assert sum(b[key] for b in report["blocks"].values()) == used[key]
         assert sum(m[key] for m in report["modules"].values()) == used[key]
     assert report["blocks"]["mac_lanes"]["dsp"] >= 3  # one complex MAC lane: three multipliers
+    # the device's LUTs hold logic and LUT RAM: the utilization counts the LUTs the LUT RAM cells occupy
+    # (the small model's state memory and delay lines are LUT RAM and shift registers)
+    assert used["lutram"] > 0 and used["lutram_sites"] >= used["lutram"]
+    assert used["lut_sites"] == used["lut"] + used["lutram_sites"]
+    cells = report["cells"]
+    assert used["lutram_sites"] == sum(n * fpga.lutram_sites(c) for c, n in cells.items())
+    assert report["utilisation_percent"]["lut"] == pytest.approx(
+        100 * used["lut_sites"] / report["capacity"]["lut"]
+    )
+    assert report["utilisation_percent"]["lut_logic"] < report["utilisation_percent"]["lut"]
     assert {"netlist.json"} <= set(listed)
 
 
