@@ -354,6 +354,9 @@ def yosys_run(
         "pes": grid.pes,
         "elems": elems,
         "red_rows": red_rows,
+        "acc_w": params["ACC_W"],
+        "sum_w": params.get("SUM_W", params["ACC_W"]),  # an array before SUM_W sums in ACC_W bits
+        "cols": cols,
         "steps": prog.steps,
         "macs": prog.macs,
         "utilization": prog.utilization,

@@ -110,3 +110,61 @@ def test_csb_cost_prices_an_exported_models_kernels_and_needs_their_columns():
     greedy = csb_cost.HwConfig.build(SHAPE, num, 16, grid=GRID, method="greedy")
     sched = cs.compile_matrices(list(counts), GRID, "both", "greedy")
     assert csb_cost.step_cycles(greedy)[1] == cprog.shared_input_cycles(sched)
+
+
+def _array(point: dict) -> tuple:
+    from ernn.dse import csb_array_cost as ac
+
+    a = ac.ArrayShape(
+        *point["grid"], sum_w=point["sum_w"], cols=point["cols"], elems=point["elems"], block=32
+    )
+    return ac, a
+
+
+def test_array_resources_follow_the_measured_netlists():
+    """The group array's resource model (ernn.dse.csb_array_cost) against Yosys: its calibration points
+    within 1 % of their LUT sites and 4 % of their FF, the held-out grids within 15 % of their LUT sites
+    (the 128-PE one, a CSB unit's stream width, within 6 % and its FF within 5 %); the parts add up, and
+    each grows as the RTL says (trees: one SUM_W adder per node)."""
+    from ernn.dse import csb_array_cost as ac
+
+    steps = {(8, 4, 4, 4): 1327, (2, 2, 4, 4): 787}
+    for what, _, point, lut, ff in ac.CALIBRATION:
+        _, a = _array(point)
+        est = ac.estimate(a, steps[point["grid"]], 10, 5)
+        assert est["lut"] == pytest.approx(lut, rel=0.01), what
+        assert est["ff"] == pytest.approx(ff, rel=0.04), what
+        assert est["dsp"] == a.pes
+    for what, _, point, lut, ff in ac.HELD_OUT:
+        _, a = _array(point)
+        est = ac.estimate(a, point["steps"], point["x_w"], 5)
+        assert est["lut"] == pytest.approx(lut, rel=0.15), what
+        if ff is not None:
+            assert est["lut"] == pytest.approx(lut, rel=0.06), what
+            assert est["ff"] == pytest.approx(ff, rel=0.05), what
+    # SR1 at 512 PEs: 1,520 adders in the trees (Yosys's ernn_add instances), 144 LUT RAM sites a PE
+    _, a = _array(ac.CALIBRATION[0][2])
+    assert ac.tree_adders(a) == 1520
+    assert ac.memory_sites(32, 38) == 24 and ac.memory_sites(64, 38) == 40
+    parts = ac.parts(a)
+    assert parts["pe_memories"]["lut"] == 512 * 144
+    assert sum(p["lut"] for p in parts.values()) == ac.estimate(a, 1327, 10, 5)["lut"]
+
+
+def test_csb_cost_prices_sr1_on_512_pes_as_yosys_measured_it():
+    """Phase II's estimate of SR1 at 13x on 512 PEs (random kernels, the accumulator as the sum word)
+    within 5 % of the whole model Yosys measured at that sum word (418,779 LUT sites with LUT RAM, 600 DSP,
+    573 BRAM36; docs/csb.md), where the one-MAC-engine model it replaced said 81,709 LUT."""
+    from ernn.dse import phase2 as dse_hw
+
+    sh = {k: v for k, v in dse_hw.SHAPES["sr1"].items() if k != "block_size"}
+    shape = ModelShape(**sh, structure=CSB(32, 1 - 1 / 13))
+    cfg = csb_cost.numerics_for_shape(shape)
+    est = csb_cost.estimate(csb_cost.HwConfig.build(shape, cfg, 512, method="flow"))
+    assert cfg.accumulator.word == 42
+    assert est.used["lut"] == pytest.approx(418779, rel=0.05)
+    assert est.used["dsp"] == 600
+    assert est.used["bram36"] == pytest.approx(573, rel=0.05)
+    # the sum word of SR1's kernels (37) takes the array's LUTs down as measured (395,853 in all)
+    narrow = csb_cost.estimate(csb_cost.HwConfig.build(shape, cfg, 512, method="flow", sum_w=37))
+    assert narrow.used["lut"] == pytest.approx(395853, rel=0.05) and narrow.used["lut"] < est.used["lut"]

@@ -116,7 +116,8 @@ def test_dse_refuses_a_csb_engine_that_cannot_fit(tmp_path, capsys):
     assert rc == 2
     err = capsys.readouterr().err
     assert "no configuration fits the Artix-7 XC7A35T within 80% of each resource" in err
-    assert "csb 16x8 groups of 4x4, sharing none needs" in err and "DSPs" in err
+    # 2,048 PEs on a 20,800-LUT device: the LUTs (the PEs, their memories and the trees) are the first to run out
+    assert "csb 16x8 groups of 4x4, sharing none needs" in err and "of the LUTs" in err
 
 
 def test_dse_lists_the_accuracy_of_training_runs(tmp_path):

@@ -33,26 +33,19 @@ stage's projection (``ernn.train.csb``; :func:`random_kernels`), as ``bench/benc
 
 Resources
 ---------
-Calibrated on the one-MAC engine (``bench/bench_csb_cost_samples.py --fit`` writes
-``csb_cost_coefficients.json`` with the calibration and check points and their errors). Each resource is a
-least-squares (non-negative) combination of structural features plus an intercept:
+The CSB unit's group array is priced from its structure (:mod:`ernn.dse.csb_array_cost`): its PEs' logic
+and LUT RAM, the reduction trees' adders, the x read ports' LUT RAM copies, the array's own logic, the
+pipeline registers and the program images in block RAM. Each part is sized by the RTL and priced at what
+Yosys built for it in the whole SR1 model at 512 PEs and in one SR1-size gate at 64 PEs; held-out grids
+check it (``tests/test_csb_cost.py``). LUT counts LUT sites: logic and the LUTs of LUT RAM. The sum word
+is ``HwConfig.sum_w``, or the accumulator's (an upper bound) when the weights are not known. The cell unit
+and the controller are the circulant design's (``cost_model`` blocks ``cell`` and ``controller``), which
+the CSB unit shares.
 
-* ``pe_bits``: per PE the multiplier's operands and the accumulating adder (data + weight + accumulator
-  bits); the array adds K (L - 1) P adders of the block-row reduction;
-* ``storage_bits``: the accumulators of the largest matrix (gates x rows x accumulator bits) and the input
-  buffer (cols x data bits), as the one-MAC engine holds them;
-* ``lut_memory_bits``: the index and count images, and the values image up to ``VALUES_BRAM_MIN_DEPTH``
-  words (Yosys keeps those in LUTs or LUTRAM); a deeper values image is counted as BRAM36 in its best
-  aspect ratio (``cost_model.bram36``);
-* DSP: ``dsp_per_multiply`` of the data x weight product, one per PE.
-
-**What the per-PE scaling assumes.** The one-MAC engine has exactly one PE, so the per-PE slope comes from
-the calibration points' different widths (8, 12, 16 bits), not from different PE counts, and the array is
-assumed to cost PEs x one PE, plus the memories split into K L banks (one per group, P Q values wide), plus
-its reduction adders. Sharing paths (the extra input port, the accumulation path), the per-group kernel
-sequencers and the neighbours' reads are not in the one-MAC engine and are not costed. The cell unit and the
-controller are the circulant design's (``cost_model`` blocks ``cell`` and ``controller``), which the CSB
-engine is to share.
+Before session 33 the array was priced as PEs x the one-MAC engine ``rtl/ernn_csb_engine.v``, calibrated
+by ``bench/bench_csb_cost_samples.py --fit`` (:func:`predict`, :func:`fit`; ``csb_cost_coefficients.json``).
+That model priced SR1 at 512 PEs at 81,709 LUT, where Yosys measured about 400 k. It is kept for the
+one-MAC engine itself.
 """
 
 from __future__ import annotations
@@ -67,11 +60,13 @@ from typing import Any
 import numpy as np
 
 from ernn.dse import cost_model
+from ernn.dse import csb_array_cost as array_cost
+from ernn.export import csb as ecsb
 from ernn.export import csb_merge as cm
 from ernn.export import csb_program as cprog
 from ernn.export import csb_schedule as cs
 from ernn.export import csb_unit
-from ernn.export.jobs import CELL_LATENCY
+from ernn.export.jobs import CELL_LATENCY, all_jobs
 from ernn.export.timing import HANDOFF
 from ernn.golden.formats import NumericsConfig
 from ernn.shape import ModelShape
@@ -386,6 +381,7 @@ class HwConfig:
     units: str = cs.MERGED  # what the compiler balances: merged runs (export's), runs or entries
     scope: str = csb_unit.SCOPE  # the barrier: tile row (export's) or round
     red_rows: int = 1  # output rows the group array reduces per clock (export's --csb-red-rows)
+    sum_w: int | None = None  # the array's sum word (golden csb.sum_word of the weights); None: acc_w
 
     @property
     def lanes(self) -> int:
@@ -411,14 +407,21 @@ class HwConfig:
         units: str | None = None,
         scope: str | None = None,
         red_rows: int = 1,
+        sum_w: int | None = None,
     ) -> HwConfig:
         """From a CSB shape and its formats; ``lanes`` PEs as :func:`grid_for_pes` lays them out unless a
         ``grid`` is given (its PE count must then be ``lanes``). The schedule priced is export's (merged
         runs, max flow, per tile row) for ``method`` "flow" or "z3", the greedy runs schedule per round for
         "greedy" (module doc), unless ``units`` / ``scope`` say otherwise. ``counts`` (and, for merged runs,
         their kept ``columns``) are the model's kernels; without them, :func:`random_kernels` of the shape.
-        ``red_rows``: the group array's reduction width (a divisor of the block size)."""
+        ``red_rows``: the group array's reduction width (a divisor of the block size); ``sum_w``: the word
+        its partial sums need (``golden.csb.sum_word`` of the weights; None: the accumulator's)."""
         csb_unit.check_red_rows(red_rows, _csb(shape).block)
+        lo, hi = numerics.data.word + numerics.weight_spectrum.word, numerics.accumulator.word
+        if sum_w is not None and not lo < sum_w <= hi:
+            raise ValueError(
+                f"sum word {sum_w} must be > data + weight bits = {lo} and <= the accumulator's {hi}"
+            )
         grid = grid or grid_for_pes(lanes)
         if grid.pes != lanes:
             raise ValueError(f"grid {grid} has {grid.pes} PEs, not lanes = {lanes}")
@@ -461,6 +464,7 @@ class HwConfig:
             units=units,
             scope=scope,
             red_rows=red_rows,
+            sum_w=sum_w,
         )
 
     def kernel_counts(self) -> tuple[np.ndarray, ...]:
@@ -683,6 +687,37 @@ def _engine_config(c: HwConfig) -> EngineConfig:
     )
 
 
+def _unit_cols(c: HwConfig) -> list[int]:
+    """Columns of each of the CSB unit's jobs (its input blocks of k), in job order."""
+    ctrl = csb_unit.controller_shape(c.shape)
+    return [job.read_count * ctrl.block_size for job in all_jobs(ctrl)]
+
+
+def _image_words(c: HwConfig) -> tuple[int, int]:
+    """(X_W, INDEX_W) of the unit's program images: the widest job's input index and the row offset."""
+    return cprog.x_word(max(_unit_cols(c))), ecsb.index_word(_csb(c.shape).block)
+
+
+def array_shape(c: HwConfig) -> array_cost.ArrayShape:
+    """The CSB unit's group array for ``c``: its grid, the sum word (``c.sum_w``, or the accumulator's when
+    the weights are not known: the bound of every model of the shape), the widest job's columns, k
+    elements per beat, ``c.red_rows`` and the formats."""
+    g = c.grid
+    return array_cost.ArrayShape(
+        k=g.k,
+        l=g.l,
+        p=g.p,
+        q=g.q,
+        sum_w=c.sum_w or c.acc_w,
+        cols=max(_unit_cols(c)),
+        elems=csb_unit.controller_block(_csb(c.shape).block),
+        block=_csb(c.shape).block,
+        red_rows=c.red_rows,
+        data_w=c.data_w,
+        w_w=c.w_w,
+    )
+
+
 def _shared_blocks(c: HwConfig, family: str) -> dict[str, dict[str, float]]:
     """The cell unit and the controller, as the circulant cost model estimates them for the same shape
     (the CSB engine is to sit behind the same controller and cell units)."""
@@ -704,17 +739,9 @@ def _shared_blocks(c: HwConfig, family: str) -> dict[str, dict[str, float]]:
 
 def estimate(c: HwConfig, coeffs: dict[str, Any] | None = None, family: str = "xcu") -> Estimate:
     """Cycles per time step and resources of one configuration (the structure seam's ``estimate``)."""
-    coeffs = coeffs or load_coefficients()
     cycles, mac_cycles, macs = step_cycles(c)
     g = c.grid
-    engine = predict(
-        _engine_config(c),
-        coeffs,
-        array=True,
-        pes=g.pes,
-        banks=g.k * g.l,
-        reduction_adders=g.k * (g.l - 1) * g.p,
-    )
+    engine = array_cost.estimate(array_shape(c), mac_cycles, *_image_words(c))
     blocks = {"csb_engine": engine, **_shared_blocks(c, family)}
     used = {r: sum(b[r] for b in blocks.values()) for r in RESOURCES}
     ideal = -(-macs // g.pes)

@@ -265,7 +265,8 @@ def report_markdown(section: dict[str, Any]) -> str:
         "",
         "Cost models: block-circulant `ernn.dse.cost_model`; CSB `ernn.dse.csb_cost` (cycles: the CSB unit's "
         "array clocks per job from the balancing compiler's programs, plus fixed clocks fitted to the RTL; "
-        "resources calibrated on the one-MAC engine and scaled per PE, docs/dse.md).",
+        "resources: the group array's parts as the RTL sizes them, priced at what Yosys built for them, "
+        "LUT counting LUT RAM; `ernn.dse.csb_array_cost`, docs/dse.md).",
         "",
         "| structure | configuration | PEs / lanes | cycles/step | latency (us) | LUT | FF | DSP | BRAM36 | "
         "largest use | MAC utilization | Pareto |",
