@@ -236,6 +236,7 @@ def measure(
         iffts=cm.n_ifft,
         layer_skew=run_skew,
         in_first=cm.gru_in_first,
+        load_ahead=cm.load_ahead,
     ).cycles
     cm = dataclasses.replace(cm, predicted=predicted, layer_skew=run_skew)
     cycles = float(res.cycles_per_step)
@@ -256,7 +257,7 @@ def measure(
     }
     print(
         f"{name:44s} P={shape['lanes']:4d} CL={row['cell_lanes']:2d} N_IFFT={row['n_ifft']} skew={int(run_skew)} "
-        f"in_first={int(cm.gru_in_first)}: "
+        f"in_first={int(cm.gru_in_first)} ahead={int(cm.load_ahead)}: "
         f"{cycles:6.1f} cycles/step, ideal {cm.ideal:4d}, "
         f"ratio {row['ratio_to_ideal']:.3f}, predicted {cm.predicted} ({100 * row['prediction_error']:+.1f} %), "
         f"bit-exact {row['bit_exact']} ({res.wall_seconds:.0f} s)",

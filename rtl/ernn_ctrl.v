@@ -214,6 +214,20 @@ function integer cdiv(input integer a, input integer b);
     end
 endfunction
 
+// the most spectrum slots one job of the table reads (field 7, read_count): the longest sum of an
+// accumulator, which sets its width; XBUF_DEPTH may hold more (the exporter's load-ahead slots)
+function integer max_read_count(input integer n);
+    integer j;
+    begin
+        max_read_count = 1;
+        for (j = 0; j < n; j = j + 1) begin
+            max_read_count = max2(max_read_count,
+                JOB_TABLE[((JOBS - 1 - j) * JOB_FIELDS + JOB_FIELDS - 1 - 7) * 32 +: 32]);
+        end
+    end
+endfunction
+localparam integer READ_MAX = JOB_FIELDS > 7 ? max_read_count(JOBS) : XBUF_DEPTH;
+
 // ---------------------------------------------------------------------------------------
 // geometry: the memories and the widths of the job-table fields (the schedule itself is
 // the job table's)
@@ -539,7 +553,7 @@ if (CSB != 0) begin : csb_unit
         .rst(rst),
         .s_cmd_valid(pe_s_cmd_valid),
         .s_cmd_ready(pe_s_cmd_ready),
-        .s_cmd_load_base({XBUF_ADDR_W{1'b0}}),
+        .s_cmd_load_base(pe_s_cmd_read_base),  // a loading job's loads start at its read_base (below)
         .s_cmd_load_count(pe_s_cmd_load_count),
         .s_cmd_read_base(pe_s_cmd_read_base),
         .s_cmd_read_count(pe_s_cmd_read_count),
@@ -571,6 +585,7 @@ ernn_pe #(
     .IFFT_F(IFFT_F),
     .OUT_W(IFFT_OUT_W),
     .XBUF_DEPTH(XBUF_DEPTH),
+    .READ_MAX(READ_MAX > XBUF_DEPTH ? XBUF_DEPTH : READ_MAX),
     .W_DEPTH(W_DEPTH),
     .W_FILE(W_FILE),
     .ROWS_W(ROWS_W),
@@ -584,7 +599,9 @@ pe_inst (
     .rst(rst),
     .s_cmd_valid(pe_s_cmd_valid),
     .s_cmd_ready(pe_s_cmd_ready),
-    .s_cmd_load_base({XBUF_ADDR_W{1'b0}}),
+    // a loading job reads exactly the slots it loads (ernn_job_table checks it): its loads start at
+    // read_base, which the exporter places apart from the job before's slots where that pays
+    .s_cmd_load_base(pe_s_cmd_read_base),
     .s_cmd_load_count(pe_s_cmd_load_count),
     .s_cmd_read_base(pe_s_cmd_read_base),
     .s_cmd_read_count(pe_s_cmd_read_count),

@@ -20,9 +20,12 @@ E-RNN toolkit: PE job table of an exported model (decoder and elaboration-time c
  *                 2 hn (W_hn h), 3 proj (W_hr m); a GRU stage is gate, in, hn or in, gate, hn
  *                 (the in job first loads x_t itself, and the gate job loads it again)
  *   1 layer       2 rows (row blocks)            3 blocks (output blocks)
- *   4 load_count  blocks FFT'd into spectrum slots 0..load_count-1
+ *   4 load_count  blocks FFT'd into spectrum slots read_base..read_base+load_count-1 (a
+ *                 loading job reads exactly the slots it loads: read_count = load_count)
  *   5 x_blocks    the first of them that are x_t (the rest h_{t-1}; a projection loads m_t)
- *   6 read_base   7 read_count: spectrum slots the MACs read
+ *   6 read_base   7 read_count: spectrum slots the MACs read (the exporter may place
+ *                 consecutive jobs' slots apart, so that the PE loads the next job while
+ *                 the current one still reads: ernn_pe's load ahead)
  *   8 w_base      first word of the job's region in the PE weight memory
  *   9 x_base      h-memory word of x_t's block 0 (layers > 0: the layer below's h_t)
  *  10 h_base      h-memory word of this layer's block 0 (h_{t-1} read, h_t written)
@@ -38,7 +41,8 @@ E-RNN toolkit: PE job table of an exported model (decoder and elaboration-time c
  * ($error): the format (FIELDS); the order (each layer's jobs gate[, proj] for an LSTM,
  * gate, in, hn or in, gate, hn for a GRU, layers in order); the rows and blocks of each kind (the gate
  * buffer holds p blocks of four slots, the h memory q_h blocks per layer); loads and
- * reads within the XBUF_DEPTH spectrum slots, layer 0 loading the frame's blocks;
+ * reads within the XBUF_DEPTH spectrum slots, a loading job reading exactly what it loads,
+ * layer 0 loading the frame's blocks;
  * state addresses within the memories; and the weight regions, ceil(rows (K/2+1) / P)
  * read_count words each (the PE's rounds), disjoint, inside and filling W_DEPTH words
  * (a weight file or table exported for another P or shape stops elaboration).
@@ -256,7 +260,8 @@ function integer bad_slots(input integer n);
     begin
         bad_slots = -1;
         for (j = n - 1; j >= 0; j = j - 1) begin
-            if (field(j, F_LOAD) > XBUF_DEPTH || field(j, F_XBLK) > field(j, F_LOAD)
+            if (field(j, F_XBLK) > field(j, F_LOAD)
+                    || (field(j, F_LOAD) > 0 && field(j, F_LOAD) != field(j, F_RCOUNT))
                     || field(j, F_RCOUNT) < 1 || field(j, F_RBASE) + field(j, F_RCOUNT) > XBUF_DEPTH
                     || (field(j, F_LAYER) == 0 && field(j, F_LOAD) > 0 && field(j, F_KIND) != KIND_PROJ
                         && field(j, F_XBLK) != QX0)) begin
@@ -340,7 +345,7 @@ initial begin
             $finish;
         end
         if (BAD_SLOTS >= 0) begin
-            $error("Error: ernn_job_table job %0d: its loads or reads leave the %0d spectrum slots (or layer 0 does not load the frame's %0d blocks)",
+            $error("Error: ernn_job_table job %0d: its loads or reads leave the %0d spectrum slots, it loads other slots than it reads, or layer 0 does not load the frame's %0d blocks",
                 BAD_SLOTS, XBUF_DEPTH, QX0);
             $finish;
         end

@@ -46,10 +46,16 @@ E-RNN toolkit: block-circulant matrix-vector processing element (FFT -> complex 
  * 0..count-1 valid, in row order; the others are don't-care).
  *
  * Handshakes: s_cmd is taken when the previous job has issued all its MACs and written
- * all its blocks; s_axis only while the current job loads; the MAC issue stalls while a
- * block it needs is not yet written or while the gearbox is full; m_axis back-pressure
- * stalls the IFFT, then the gearbox, then the MACs (never a lost beat). m_axis is
- * registered (ernn_axis_skid).
+ * all its blocks, or earlier (load ahead): while the previous job still issues its MACs,
+ * once its loads are written, when the new command loads (load_count > 0) into slots the
+ * previous job does not read. Its blocks then go through the FFT while the previous job's
+ * rounds run, and its MACs follow a clock after the previous job's last one (one command
+ * waits at most; the exporter places consecutive jobs' slots apart where that pays,
+ * ernn.export.jobs). The slot ranges are compared here, so a command that would overwrite
+ * what the running job reads waits as before. s_axis only while a job loads; the MAC issue
+ * stalls while a block it needs is not yet written or while the gearbox is full; m_axis
+ * back-pressure stalls the IFFT, then the gearbox, then the MACs (never a lost beat).
+ * m_axis is registered (ernn_axis_skid).
  *
  * Timing without stalls: a job takes (MAC issue clocks) + 4 log2 K + 4 + MREG (2 log2 K - 3)
  * clocks from the edge that takes its command to the edge that takes its last output beat
@@ -91,8 +97,10 @@ module ernn_pe #
     parameter IFFT_F = 14,
     // output sample word, Q(OUT_W, IFFT_F) (ifft_out), <= IFFT_W
     parameter OUT_W = 19,
-    // input-spectrum buffer slots (the most blocks one accumulator sums, q_x + q_h)
+    // input-spectrum buffer slots (at least the most blocks one accumulator sums, q_x + q_h)
     parameter XBUF_DEPTH = 8,
+    // the most slots one job reads (read_count), which sets the accumulator's width
+    parameter READ_MAX = XBUF_DEPTH,
     // weight memory depth in words of P * 2 * WS_W bits
     parameter W_DEPTH = 64,
     // $readmemh weight file (layout: docs/pe.md)
@@ -162,8 +170,8 @@ localparam FILL_W = $clog2(CAP + 1);
 localparam UNITS_W = ROWS_W + BIN_W + FILL_W;
 // rounding shift accumulator -> IFFT input (R2): D + S - I
 localparam ACC_SHIFT = DATA_F + WS_F - IFFT_F;
-// accumulator width for a sum of XBUF_DEPTH (>= 2) exact products (formats.accumulator_word)
-localparam ACC_NEED = FFT_W + WS_W + $clog2(XBUF_DEPTH);
+// accumulator width for a sum of READ_MAX exact products (formats.accumulator_word)
+localparam ACC_NEED = FFT_W + WS_W + $clog2(READ_MAX);
 // bin advance of every lane from one round to the next
 localparam integer BIN_STEP = P % BINS;
 // distinct bins the lanes read in one round (lane l reads rotated bin l mod BINS)
@@ -207,8 +215,8 @@ initial begin
         $finish;
     end
     if (ACC_W < ACC_NEED) begin
-        $error("Error: ernn_pe ACC_W (%0d) cannot hold a sum of %0d products: needs FFT_W + WS_W + clog2(XBUF_DEPTH) = %0d",
-            ACC_W, XBUF_DEPTH, ACC_NEED);
+        $error("Error: ernn_pe ACC_W (%0d) cannot hold a sum of %0d products: needs FFT_W + WS_W + clog2(READ_MAX) = %0d",
+            ACC_W, READ_MAX, ACC_NEED);
         $finish;
     end
     if (OUT_W > IFFT_W || IFFT_F > IFFT_W - 1) begin
@@ -220,9 +228,9 @@ initial begin
         $error("Error: ernn_pe DATA_F + WS_F - IFFT_F = %0d must be < ACC_W", ACC_SHIFT);
         $finish;
     end
-    if (XBUF_DEPTH < 2 || W_DEPTH < 2 || ROWS_W < 1) begin
-        $error("Error: ernn_pe needs XBUF_DEPTH >= 2, W_DEPTH >= 2, ROWS_W >= 1 (got %0d, %0d, %0d)",
-            XBUF_DEPTH, W_DEPTH, ROWS_W);
+    if (XBUF_DEPTH < 2 || W_DEPTH < 2 || ROWS_W < 1 || READ_MAX < 1 || READ_MAX > XBUF_DEPTH) begin
+        $error("Error: ernn_pe needs XBUF_DEPTH >= 2, W_DEPTH >= 2, ROWS_W >= 1, 1 <= READ_MAX <= XBUF_DEPTH (got %0d, %0d, %0d, %0d)",
+            XBUF_DEPTH, W_DEPTH, ROWS_W, READ_MAX);
         $finish;
     end
     if (W_FILE == "") begin
@@ -256,6 +264,16 @@ reg [CNT_W-1:0] rd_count_reg;
 reg [UNITS_W-1:0] units_reg;        // rows * BINS
 reg [CNT_W-1:0] in_cnt_reg;         // blocks accepted on s_axis
 reg [CNT_W-1:0] wr_cnt_reg;         // spectra written to the buffer
+
+// load ahead: a command taken while the running job still issues (one at most): its MAC fields wait
+// here while its loads use the load registers above
+reg pend_valid_reg;
+reg [XBUF_ADDR_W-1:0] pend_rd_base_reg;
+reg [CNT_W-1:0] pend_rd_count_reg;
+reg [UNITS_W-1:0] pend_units_reg;
+reg [W_ADDR_W-1:0] pend_w_reg;
+reg pend_none_reg;                  // it issues nothing (rows = 0 or read_count = 0)
+reg ld_mine_reg;                    // the load registers are the issuing job's
 
 // MAC issue state: round (unit base), block within the round, weight address, bin offset
 reg iss_done_reg;
@@ -330,7 +348,8 @@ wire [SLOT_W-1:0] rd_slot = {{(SLOT_W-XBUF_ADDR_W){1'b0}}, rd_base_reg} + {1'b0,
 wire [SLOT_W-1:0] ld_end = ld_base_s + {1'b0, ld_count_reg};
 wire [SLOT_W-1:0] wr_end = ld_base_s + {1'b0, wr_cnt_reg};
 // a slot of this job's load range is readable once its spectrum is written
-wire slot_in_load = rd_slot >= ld_base_s && rd_slot < ld_end;
+// (a job whose command waited behind a load ahead has all its slots written: loads_written below)
+wire slot_in_load = ld_mine_reg && rd_slot >= ld_base_s && rd_slot < ld_end;
 wire slot_ready = !slot_in_load || rd_slot < wr_end;
 
 wire [UNITS_W-1:0] units_left = units_reg - iss_ubase_reg;
@@ -342,9 +361,23 @@ wire iss_last = iss_j_reg == rd_count_reg - 1'b1;
 wire can_issue = job_active_reg && !iss_done_reg && slot_ready;
 wire issue = can_issue && mac_en;
 
-wire job_done = job_active_reg && iss_done_reg && wr_cnt_reg == ld_count_reg;
+wire loads_written = wr_cnt_reg == ld_count_reg;
+wire job_done = job_active_reg && iss_done_reg && !pend_valid_reg && loads_written;
+// the waiting command takes over the MACs a clock after the running job's last issue
+wire pend_start = job_active_reg && iss_done_reg && pend_valid_reg;
 
-assign s_cmd_ready = !job_active_reg;
+// load ahead: the command's load range [load_base, load_base + load_count) misses the slots the
+// running job reads [read_base, read_base + read_count), the running job's loads are written (the
+// load registers and the FFT are free) and it still issues
+wire [SLOT_W-1:0] cmd_ld_lo = {{(SLOT_W-XBUF_ADDR_W){1'b0}}, s_cmd_load_base};
+wire [SLOT_W-1:0] cmd_ld_hi = cmd_ld_lo + {1'b0, s_cmd_load_count};
+wire [SLOT_W-1:0] run_rd_lo = {{(SLOT_W-XBUF_ADDR_W){1'b0}}, rd_base_reg};
+wire [SLOT_W-1:0] run_rd_hi = run_rd_lo + {1'b0, rd_count_reg};
+wire cmd_apart = cmd_ld_hi <= run_rd_lo || run_rd_hi <= cmd_ld_lo;
+wire load_ahead = job_active_reg && !iss_done_reg && !pend_valid_reg && loads_written
+    && s_cmd_load_count != {CNT_W{1'b0}} && cmd_apart;
+
+assign s_cmd_ready = !job_active_reg || load_ahead;
 
 // Lane l reads bin (l + r P) mod BINS in round r: every lane moves by the same P mod BINS
 // bins per round, so one offset off_r = r P mod BINS describes the round and lane l reads bin
@@ -388,8 +421,35 @@ always @(posedge clk) begin
         job_active_reg <= 1'b0;
     end
 
-    if (s_cmd_valid && s_cmd_ready) begin
+    if (pend_start) begin
+        pend_valid_reg <= 1'b0;
+        ld_mine_reg <= 1'b1;
+        rd_base_reg <= pend_rd_base_reg;
+        rd_count_reg <= pend_rd_count_reg;
+        units_reg <= pend_units_reg;
+        iss_done_reg <= pend_none_reg;
+        iss_j_reg <= {CNT_W{1'b0}};
+        iss_ubase_reg <= {UNITS_W{1'b0}};
+        iss_w_reg <= pend_w_reg;
+        iss_off_reg <= {BIN_W{1'b0}};
+    end
+
+    if (s_cmd_valid && s_cmd_ready && load_ahead) begin
+        // the loads start now; the MAC fields wait for the running job's last issue
+        pend_valid_reg <= 1'b1;
+        ld_mine_reg <= 1'b0;
+        ld_base_reg <= s_cmd_load_base;
+        ld_count_reg <= s_cmd_load_count;
+        in_cnt_reg <= {CNT_W{1'b0}};
+        wr_cnt_reg <= {CNT_W{1'b0}};
+        pend_rd_base_reg <= s_cmd_read_base;
+        pend_rd_count_reg <= s_cmd_read_count;
+        pend_units_reg <= {{(UNITS_W-ROWS_W){1'b0}}, s_cmd_rows} * BINS_U;
+        pend_w_reg <= s_cmd_w_base;
+        pend_none_reg <= s_cmd_rows == {ROWS_W{1'b0}} || s_cmd_read_count == {CNT_W{1'b0}};
+    end else if (s_cmd_valid && s_cmd_ready) begin
         job_active_reg <= 1'b1;
+        ld_mine_reg <= 1'b1;
         ld_base_reg <= s_cmd_load_base;
         ld_count_reg <= s_cmd_load_count;
         rd_base_reg <= s_cmd_read_base;
@@ -409,6 +469,8 @@ always @(posedge clk) begin
         iss_done_reg <= 1'b1;
         in_cnt_reg <= {CNT_W{1'b0}};
         wr_cnt_reg <= {CNT_W{1'b0}};
+        pend_valid_reg <= 1'b0;
+        ld_mine_reg <= 1'b1;
     end
 end
 
@@ -466,7 +528,7 @@ wire [P*ACC_W-1:0] acc_im;
 // The lanes start each sum at the rounding constant 2**(ACC_SHIFT-1), so the rounding below only
 // truncates (no adder per lane: ernn_cmac ROUND_SHIFT, ernn_round_sat PRE_ROUNDED). Room for it:
 // one component of a product is at most 2**(FFT_W+WS_W-1) - 2**(M-1), M = min(FFT_W, WS_W), so
-// a sum of up to 2**clog2(XBUF_DEPTH) of them stays 2**(M-1) below the top of ACC_NEED bits,
+// a sum of up to 2**clog2(READ_MAX) of them stays 2**(M-1) below the top of ACC_NEED bits,
 // and 2**(ACC_SHIFT-1) < 2**(M-1) when ACC_SHIFT < M; otherwise the lanes round as before.
 localparam integer MIN_OPERAND_W = FFT_W < WS_W ? FFT_W : WS_W;
 localparam PRE_ROUND = ACC_SHIFT > 0 && ACC_SHIFT < MIN_OPERAND_W && ACC_W >= ACC_NEED;

@@ -10,6 +10,7 @@ import pytest
 
 from ernn.dse import cost_model
 from ernn.dse import phase2 as dse_hw
+from ernn.export import layout as hw_layout
 from ernn.fpga import open_flow as fpga
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -182,9 +183,12 @@ def test_hold_gearbox_counts_follow_the_rtl_for_sr1_packed():
     """SR1 packed at P = 1,152 on today's RTL (948c96d), counted by hand from rtl/ernn_pe.v: 128 row
     blocks of 9 bins, 4 IFFTs (EMIT_MAX 4), so NQ = 32 window positions; the lanes pre-round (PRE_ROUND:
     0 < ACC_SHIFT < min(FFT_W, WS_W), ACC_W = FFT_W + WS_W + clog2(64)), so HOLD_W = ACC_W - ACC_SHIFT,
-    the lanes are wires and the 4 x 9 x 2 IFFT inputs are clamped once each."""
+    the lanes are wires and the 4 x 9 x 2 IFFT inputs are clamped once each. The spectrum slots are in two
+    banks (load ahead: the timing model's 388 clocks miss 1.25 x 310, its 386 with two banks meet it), so
+    the buffer holds 128 slots while a job still reads at most 64 (the accumulator's sum)."""
     c = dse_hw.config_for_shape(dse_hw.SHAPES["sr1"], 1152, data_bits=8, dsp_pack=True)
-    assert (c.bins, c.n_ifft, c.xbuf_depth) == (9, 4, 64) and c.hold_gearbox and c.late_sat and c.pair_real
+    assert (c.bins, c.n_ifft, c.xbuf_depth) == (9, 4, 128) and c.hold_gearbox and c.late_sat and c.pair_real
+    assert c.load_ahead and max(job.read_count for job in hw_layout.all_jobs(c.shape)) == 64
     assert 0 < c.acc_shift < min(c.fft_w, c.ws_w) and c.acc_w >= c.fft_w + c.ws_w + 6
     hold_w = c.acc_w - c.acc_shift
     assert cost_model.hold_width(c) == hold_w > c.ifft_w

@@ -55,7 +55,10 @@ def test_images_hold_the_quantized_parameters(cell, proj, peephole, layers, k, l
     assert len(words) == hw_layout.cycle_model(info, lanes).pe_issue_cycles
     # decode every job region back to (rows, q, bins) spectra and compare with the layer's matrices
     pos = 0
-    for job, entry in zip(hw_layout.all_jobs(info), hw_layout.job_table(info, lanes), strict=True):
+    # the jobs in the design's order (a GRU's in job may come first) and slots
+    in_first, ahead = hw_layout.gru_in_first(info, lanes), hw_layout.load_ahead(info, lanes)
+    jobs = hw_layout.all_jobs(info, in_first, ahead)
+    for job, entry in zip(jobs, hw_layout.job_table(info, lanes, in_first, ahead), strict=True):
         n = job.words(bins, lanes)
         assert entry.w_base == pos  # the region the controller's job table points the PE at
         fields = _decode(words[pos : pos + n], ws, 2 * lanes)  # (rounds * q, 2 P): re, im per lane

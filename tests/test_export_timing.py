@@ -141,6 +141,7 @@ def test_layer_skew_choice(info: ModelShape, lanes: int) -> None:
             iffts=cm.n_ifft,
             layer_skew=cm.layer_skew,
             in_first=cm.gru_in_first,
+            load_ahead=cm.load_ahead,
         ).cycles
     )
     skewed = step_timing(info, lanes, cm.cell_lanes, iffts=cm.n_ifft, layer_skew=True).cycles
@@ -174,3 +175,52 @@ def test_gru_in_first_choice() -> None:
     lstm = _shape("lstm", 36, 14, 4)
     assert not schedule.gru_in_first(lstm, 57)
     assert all(not d.in_first for d in schedule.candidates(lstm, 57))
+
+
+def test_load_ahead_places_consecutive_loading_jobs_apart() -> None:
+    """The slots in two banks (jobs.place_apart): every loading job reads exactly the slots it loads, a job
+    without loads reads the bank of the loading job before it, and consecutive loading jobs, the last of a
+    step and the first of the next included, never share a slot when a step has an even number of them."""
+    from ernn.export.jobs import all_jobs, spectrum_slots
+
+    for info, in_first in [
+        (_shape("lstm", 8, 53, 4, num_layers=2), False),
+        (_shape("lstm", 12, 32, 16, proj_size=16, peephole=True, num_layers=2), False),
+        (_shape("gru", 37, 12, 16, num_layers=2), False),
+        (_shape("gru", 6, 32, 4), True),
+    ]:
+        one, two = all_jobs(info, in_first), all_jobs(info, in_first, load_ahead=True)
+        assert [(j.kind, j.layer, j.read_count, j.load_count) for j in one] == [
+            (j.kind, j.layer, j.read_count, j.load_count) for j in two
+        ]
+        assert all(j.read_base == 0 for j in one if j.load_count)  # one bank: loads from slot 0
+        loading = [j for j in two if j.load_count]
+        assert all(j.read_count == j.load_count for j in loading)
+        for a, b in zip(loading, loading[1:] + loading[:1], strict=True):
+            apart = a.read_base + a.read_count <= b.read_base or b.read_base + b.read_count <= a.read_base
+            assert apart or len(loading) % 2 == 1
+        last = None
+        for j in two:
+            if j.load_count:
+                last = j
+            else:  # the GRU's in / hn job reads inside the slots its loading job filled
+                assert last is not None and last.read_base <= j.read_base
+                assert j.read_base + j.read_count <= last.read_base + last.read_count
+        assert spectrum_slots(two) == schedule.xbuf_depth(info, in_first, True) > schedule.xbuf_depth(info)
+
+
+def test_load_ahead_choice() -> None:
+    """The exporter takes the two banks where the timing model gains more than LOAD_AHEAD_GAIN: the 2-layer
+    LSTM 8 -> 53, k 4, P 153 (96 -> 90 clocks; measured 102 -> 90 on Verilator, docs/performance.md), not
+    the default model (one loading job per step: nothing to place apart) and not SR1 at P = 288 (2 of
+    1,030 clocks)."""
+    lstm = _shape("lstm", 8, 53, 4, num_layers=2)
+    cm = schedule.cycle_model(lstm, 153)
+    assert cm.load_ahead and cm.predicted == 90
+    plain = step_timing(lstm, 153, cm.cell_lanes, iffts=cm.n_ifft, layer_skew=cm.layer_skew).cycles
+    assert plain == 96 and cm.predicted < plain * (1 - schedule.LOAD_AHEAD_GAIN)
+    table = schedule.job_table(lstm, 153, load_ahead=True)
+    assert [(e.read_base, e.read_count) for e in table] == [(0, 16), (16, 28)]
+    assert not schedule.load_ahead(_shape("lstm", 12, 32, 8), 16)
+    sr1 = _shape("lstm", 153, 1024, 16, proj_size=512, peephole=True, num_layers=2)
+    assert not schedule.load_ahead(sr1, 288)

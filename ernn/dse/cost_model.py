@@ -109,6 +109,7 @@ class HwConfig:
     layer_skew: bool = False  # layers pipelined across steps (ERNN_LAYER_SKEW)
     real_bins: bool = False  # real MAC lanes for bins 0 and k/2 (ERNN_REAL_BINS)
     gru_in_first: bool = False  # a GRU stage's jobs in the order in, rz, hn (schedule.gru_in_first)
+    load_ahead: bool = False  # spectrum slots in two banks, the PE loading ahead (schedule.load_ahead)
     dsp_pack: bool = False  # two weight products per MAC multiply (ERNN_DSP_PACK, export --dsp-pack)
     # rtl/ernn_pe.v MREG: multiplier outputs registered (the RTL's default since issue 18; the
     # calibration samples predate it, so a sample without the field is 0)
@@ -179,7 +180,9 @@ class HwConfig:
             lanes=lanes,
             cell_lanes=hw_layout.cell_lanes(info, lanes),
             w_depth=sum(job.words(bins, lanes) for job in hw_layout.all_jobs(info)),
-            xbuf_depth=hw_layout.xbuf_depth(info),
+            xbuf_depth=hw_layout.xbuf_depth(
+                info, schedule.gru_in_first(info, lanes), schedule.load_ahead(info, lanes)
+            ),
             data_w=numerics.data.word,
             fft_w=numerics.fft_out.word,
             ws_w=numerics.weight_spectrum.word,
@@ -197,6 +200,7 @@ class HwConfig:
             layer_skew=schedule.layer_skew(info, lanes),
             real_bins=dsp_pack.real_bins(info.block_size, lanes),
             gru_in_first=schedule.gru_in_first(info, lanes),
+            load_ahead=schedule.load_ahead(info, lanes),
             dsp_pack=dsp_pack_lanes,
             mreg=MREG,
             tw_w=numerics.twiddle.word,
@@ -367,8 +371,11 @@ def hold_form(c: HwConfig) -> bool:
 
 def pre_round(c: HwConfig) -> bool:
     """rtl/ernn_pe.v ``PRE_ROUND``: the lanes' sums start at the rounding constant (the rounding shift is
-    a truncation) when 0 < ACC_SHIFT < min(FFT_W, WS_W) and ACC_W >= FFT_W + WS_W + clog2(XBUF_DEPTH)."""
-    need = c.fft_w + c.ws_w + (c.xbuf_depth - 1).bit_length()
+    a truncation) when 0 < ACC_SHIFT < min(FFT_W, WS_W) and ACC_W >= FFT_W + WS_W + clog2(READ_MAX), READ_MAX
+    the most spectrum slots one job reads (``ernn_ctrl``: the job table's largest read_count; the buffer
+    holds more with the slots in two banks)."""
+    read_max = max(job.read_count for job in hw_layout.all_jobs(c.shape))
+    need = c.fft_w + c.ws_w + (read_max - 1).bit_length()
     return 0 < c.acc_shift < min(c.fft_w, c.ws_w) and c.acc_w >= need
 
 
@@ -712,6 +719,10 @@ def config_of_model(model_dir: str | Path) -> HwConfig:
         model.net.info.shape, model.net.numerics, hw["lanes"], dsp_pack_lanes=bool(hw.get("dsp_pack", False))
     )
     built = {f: hw[f] for f in ("cell_lanes", "n_ifft", "layer_skew", "real_bins") if f in hw}
+    # a directory exported before the slots could be placed in two banks holds one bank
+    built["load_ahead"] = bool(hw.get("load_ahead", False))
+    if "pe_spectrum_slots" in hw:
+        built["xbuf_depth"] = hw["pe_spectrum_slots"]
     return dataclasses.replace(c, **built)
 
 
@@ -804,10 +815,16 @@ def _raw_cycles(c: HwConfig) -> int:
     of the event-level timing model (:func:`ernn.export.timing.step_timing`: loads one block per clock
     when their producer has written them, the MAC rounds and the gearbox's drain, the one IFFT at a row
     block per clock, the cell unit at k / CELL_LANES beats per block, the jobs in table order, the
-    controller's hand-off clocks), with the configuration's IFFTs, layer order and GRU job order. It is within
-    4 % of every measured sample (docs/dse.md)."""
+    controller's hand-off clocks), with the configuration's IFFTs, layer order, GRU job order and slot
+    placement. It is within 4 % of every measured sample (docs/dse.md)."""
     return step_timing(
-        c.shape, c.lanes, c.cell_lanes, iffts=c.n_ifft, layer_skew=c.layer_skew, in_first=c.gru_in_first
+        c.shape,
+        c.lanes,
+        c.cell_lanes,
+        iffts=c.n_ifft,
+        layer_skew=c.layer_skew,
+        in_first=c.gru_in_first,
+        load_ahead=c.load_ahead,
     ).cycles
 
 

@@ -5,7 +5,7 @@ follows through the hardware. One module below both, so that neither imports the
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ernn.shape import ModelShape
 
@@ -73,7 +73,39 @@ def stage_jobs(info: ModelShape, layer: int, in_first: bool = False) -> list[Job
     return [gate, Job(layer, "in", p, 0, qx, 0), hn]
 
 
-def all_jobs(info: ModelShape, in_first: bool = False) -> list[Job]:
+def all_jobs(info: ModelShape, in_first: bool = False, load_ahead: bool = False) -> list[Job]:
     """The PE jobs of one time step: layer 0's stage, then layer 1's, ... (``in_first``: see
-    :func:`stage_jobs`)."""
-    return [job for layer in range(info.num_layers) for job in stage_jobs(info, layer, in_first)]
+    :func:`stage_jobs`; ``load_ahead``: see :func:`place_apart`)."""
+    jobs = [job for layer in range(info.num_layers) for job in stage_jobs(info, layer, in_first)]
+    return place_apart(jobs) if load_ahead else jobs
+
+
+def place_apart(jobs: list[Job]) -> list[Job]:
+    """The jobs with their spectrum slots in two banks, so that consecutive loading jobs never share one.
+
+    A loading job reads exactly the slots it loads (from its ``read_base``); a job that loads nothing
+    (a GRU's in or hn job issued after the rz job) reads slots of the loading job before it. The loading
+    jobs alternate between bank 0 (slots from 0) and bank 1 (slots from the end of bank 0), each job
+    without loads following the bank of the loading job before it. ``rtl/ernn_pe.v`` then takes a loading
+    job's command while the job before still issues its MACs (its loads never touch the slots that job
+    reads), so the next job's input blocks go through the FFT under the current job's rounds instead of
+    after them (load ahead; the PE compares the slot ranges itself, so a pair that does share slots just
+    waits). With an odd number of loading jobs per step the last and the first of the next step share
+    bank 0 and that one hand-over waits.
+    """
+    bank, banks = 0, []
+    loading = 0
+    for job in jobs:
+        if job.load_count:
+            bank = loading % 2
+            loading += 1
+        banks.append(bank)
+    if loading < 2:
+        return list(jobs)
+    offset = max(job.read_base + job.read_count for job, b in zip(jobs, banks, strict=True) if b == 0)
+    return [replace(job, read_base=job.read_base + offset * b) for job, b in zip(jobs, banks, strict=True)]
+
+
+def spectrum_slots(jobs: list[Job]) -> int:
+    """Spectrum-buffer slots the PE needs for ``jobs``: the end of the highest slot range any job reads."""
+    return max(job.read_base + job.read_count for job in jobs)

@@ -48,6 +48,7 @@ from ernn.export.schedule import (
     job_table,
     job_table_lines,
     layer_skew,
+    load_ahead,
     n_ifft,
     parse_job_table,
     pe_latency,
@@ -77,6 +78,7 @@ __all__ = [
     "job_table",
     "job_table_lines",
     "layer_skew",
+    "load_ahead",
     "n_ifft",
     "parse_job_table",
     "pe_job_words",
@@ -164,7 +166,9 @@ def pe_weight_image(params: dict[str, Any], info: ModelInfo, lanes: int, word: i
     ``w_base``."""
     words: list[int] = []
     in_first = gru_in_first(info, lanes)
-    for job, entry in zip(all_jobs(info, in_first), job_table(info, lanes, in_first), strict=True):
+    for job, entry in zip(
+        all_jobs(info, in_first), job_table(info, lanes, in_first, load_ahead(info, lanes)), strict=True
+    ):
         re, im = job_spectra(params, job.layer, job.kind)
         assert re.shape[:2] == (job.rows, job.read_count), (job, re.shape)
         assert entry.w_base == len(words), (entry, len(words))
@@ -217,6 +221,7 @@ class HardwareConfig:
     jobs: tuple[JobEntry, ...] = field(default=())  # the job table (schedule.job_table)
     n_ifft: int = 1  # IFFTs side by side in the PE (schedule.n_ifft)
     layer_skew: bool = False  # layers pipelined across steps (schedule.layer_skew)
+    load_ahead: bool = False  # spectrum slots in two banks, the PE loading ahead (schedule.load_ahead)
     real_bins: bool = False  # the PE's lanes of bins 0 and k/2 multiply real parts only (dsp_pack.real_bins)
     dsp_pack: bool = (
         False  # two weight products per MAC multiply (export --dsp-pack, dsp_pack.packed_numerics)
@@ -242,6 +247,7 @@ class HardwareConfig:
             "cell_lanes": self.cell_lanes,
             "n_ifft": self.n_ifft,
             "layer_skew": self.layer_skew,
+            "load_ahead": self.load_ahead,
             "real_bins": self.real_bins,
             "dsp_pack": self.dsp_pack,
             "pe_weight_words": self.w_depth,
@@ -252,9 +258,14 @@ class HardwareConfig:
 
 def check_header(header: str, net: GoldenNetwork, lanes: int) -> None:
     """ValueError when the header's job table is not this model's schedule for P = ``lanes`` (a GRU's in
-    either job order: directories exported before the exporter chose the order hold rz, in, hn)."""
+    either job order: directories exported before the exporter chose the order hold rz, in, hn; the
+    spectrum slots in one bank or two: directories exported before the PE loaded ahead hold one)."""
     table = parse_job_table(header)
-    if all(table != job_table(net.info, lanes, in_first) for in_first in (False, True)):
+    if all(
+        table != job_table(net.info, lanes, in_first, ahead)
+        for in_first in (False, True)
+        for ahead in (False, True)
+    ):
         raise ValueError(
             f"the job table differs from this model's schedule for P = {lanes} (ernn.export.schedule.job_table)"
         )
@@ -283,18 +294,20 @@ def write_memories(
         pw = cfg.peephole.word
         _write_words(mem_dir / FILES["peephole"], _pack(peephole_image(params, info), pw), 3 * k * pw)
         files["peephole"] = FILES["peephole"]
-    jobs = tuple(job_table(info, lanes, gru_in_first(info, lanes)))
+    in_first, ahead = gru_in_first(info, lanes), load_ahead(info, lanes)
+    jobs = tuple(job_table(info, lanes, in_first, ahead))
     n = n_ifft(info, lanes)
     skew = layer_skew(info, lanes)
     return HardwareConfig(
         lanes,
         cell_lanes(info, lanes),  # the design's (with the IFFTs it was chosen for), not a re-derivation
         len(words),
-        xbuf_depth(info),
+        xbuf_depth(info, in_first, ahead),
         files,
         jobs,
         n,
         skew,
+        ahead,
         dsp_pack.real_bins(k, lanes),
         dsp_pack_lanes,
     )

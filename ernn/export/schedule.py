@@ -40,7 +40,7 @@ import numpy as np
 
 from ernn.shape import ModelShape
 
-from .jobs import CELL_LATENCY, _cdiv, all_jobs
+from .jobs import CELL_LATENCY, _cdiv, all_jobs, spectrum_slots
 from .jobs import Job as Job  # the job list's names, as schedule has always offered them
 from .jobs import stage_jobs as stage_jobs
 from .timing import MREG, step_timing
@@ -57,9 +57,11 @@ JOB_KINDS = ("gate", "in", "hn", "proj")
 FIELD_BITS = 32
 
 
-def xbuf_depth(info: ModelShape) -> int:
-    """Spectrum-buffer slots the PE needs: the most input blocks of any job (= numerics' max_blocks)."""
-    return max(job.read_count for job in all_jobs(info))
+def xbuf_depth(info: ModelShape, in_first: bool = False, load_ahead: bool = False) -> int:
+    """Spectrum-buffer slots the PE needs for the job table of ``info`` (:func:`job_table`): the most input
+    blocks of any job (= numerics' max_blocks), or with ``load_ahead`` both banks of
+    :func:`ernn.export.jobs.place_apart`."""
+    return spectrum_slots(all_jobs(info, in_first, load_ahead))
 
 
 def default_cell_lanes(k: int) -> int:
@@ -91,14 +93,16 @@ def cell_lanes(info: ModelShape, lanes: int, iffts: int | None = None) -> int:
 
 
 def _cell_lanes(
-    info: ModelShape, lanes: int, iffts: int, skew: bool, in_first: bool = False
+    info: ModelShape, lanes: int, iffts: int, skew: bool, in_first: bool = False, load_ahead: bool = False
 ) -> tuple[int, int]:
-    """:func:`cell_lanes` for ``iffts`` IFFTs, the layers pipelined or not and the GRU job order, and the
-    step time it gives."""
+    """:func:`cell_lanes` for ``iffts`` IFFTs, the layers pipelined or not, the GRU job order and the slot
+    placement, and the step time it gives."""
     k = info.block_size
     options = sorted({default_cell_lanes(k), max(1, k // 2), k})
     times = {
-        cl: step_timing(info, lanes, cl, iffts=iffts, layer_skew=skew, in_first=in_first).cycles
+        cl: step_timing(
+            info, lanes, cl, iffts=iffts, layer_skew=skew, in_first=in_first, load_ahead=load_ahead
+        ).cycles
         for cl in options
     }
     best = min(times.values())
@@ -121,19 +125,42 @@ class Design:
     layer_skew: bool
     cycles: int  # the timing model's steady-state clocks per step of this design
     in_first: bool = False  # GRU stages in the job order in, rz, hn (:func:`gru_in_first`)
+    load_ahead: bool = False  # spectrum slots in two banks, the PE loading ahead (:func:`load_ahead`)
 
 
-def _choose_iffts(info: ModelShape, lanes: int, skew: bool, in_first: bool) -> Design:
+def _choose_iffts(info: ModelShape, lanes: int, skew: bool, in_first: bool, ahead: bool = False) -> Design:
     """IFFTs doubled from one while the step (each with its :func:`_cell_lanes`) drops by more than
-    ``N_IFFT_GAIN``, the layers issued as ``skew`` says and the GRU jobs as ``in_first``."""
-    cl, time = _cell_lanes(info, lanes, 1, skew, in_first)
-    chosen = Design(1, cl, skew, time, in_first)
+    ``N_IFFT_GAIN``, the layers issued as ``skew`` says, the GRU jobs as ``in_first`` and the slots as
+    ``ahead``."""
+    cl, time = _cell_lanes(info, lanes, 1, skew, in_first, ahead)
+    chosen = Design(1, cl, skew, time, in_first, ahead)
     for n in N_IFFT_OPTIONS[1:]:
-        cl, t = _cell_lanes(info, lanes, n, skew, in_first)
+        cl, t = _cell_lanes(info, lanes, n, skew, in_first, ahead)
         if t >= chosen.cycles * (1 - N_IFFT_GAIN):
             break
-        chosen = Design(n, cl, skew, t, in_first)
+        chosen = Design(n, cl, skew, t, in_first, ahead)
     return chosen
+
+
+def _ahead_options(info: ModelShape, in_first: bool) -> tuple[bool, ...]:
+    """Slot placements worth pricing: two banks only where they move some job's slots."""
+    return (False, True) if xbuf_depth(info, in_first, True) != xbuf_depth(info, in_first) else (False,)
+
+
+#: :func:`load_ahead` places the slots in two banks only where that saves more than this fraction of the step
+LOAD_AHEAD_GAIN = 0.03
+
+
+def _choose_slots(info: ModelShape, lanes: int, skew: bool, in_first: bool) -> Design:
+    """The design of one schedule (:func:`_choose_iffts`) with the slots in one bank, or in two where that
+    saves more than ``LOAD_AHEAD_GAIN`` of the step (SR1 at P = 288 would gain 2 of 1,030 clocks for a
+    second bank of spectrum slots; the 2-layer LSTM 8 -> 53, k 4, P 153 gains 6 of 96)."""
+    plain = _choose_iffts(info, lanes, skew, in_first)
+    if True in _ahead_options(info, in_first):
+        ahead = _choose_iffts(info, lanes, skew, in_first, True)
+        if ahead.cycles < plain.cycles * (1 - LOAD_AHEAD_GAIN):
+            return ahead
+    return plain
 
 
 @functools.lru_cache(maxsize=1024)
@@ -157,24 +184,30 @@ def _design(info: ModelShape, lanes: int) -> Design:
     # the rules above stop short of the issue's bound: take the fewest IFFTs, then cell lanes, that meet it
     k = info.block_size
     meeting = [
-        Design(n, cl, skew, t, in_first)
+        Design(n, cl, skew, t, in_first, ahead)
         for n in N_IFFT_OPTIONS
         for cl in sorted({default_cell_lanes(k), max(1, k // 2), k})
         for skew in ((False, True) if info.num_layers > 1 else (False,))
         for in_first in ((False, True) if info.cell == "gru" else (False,))
-        if (t := step_timing(info, lanes, cl, iffts=n, layer_skew=skew, in_first=in_first).cycles) <= bound
+        for ahead in _ahead_options(info, in_first)
+        if (
+            t := step_timing(
+                info, lanes, cl, iffts=n, layer_skew=skew, in_first=in_first, load_ahead=ahead
+            ).cycles
+        )
+        <= bound
     ]
-    return min(meeting, key=lambda d: (d.n_ifft, d.cell_lanes, d.cycles)) if meeting else best
+    return min(meeting, key=lambda d: (d.n_ifft, d.cell_lanes, d.load_ahead, d.cycles)) if meeting else best
 
 
 def candidates(info: ModelShape, lanes: int) -> list[Design]:
     """The designs the exporter chooses among (:func:`design`), in order of preference on a tie: for
-    each GRU job order (rz first, in first) the layers in order, then pipelined, each with the IFFTs
-    and cell lanes chosen for it."""
+    each GRU job order (rz first, in first) the layers in order, then pipelined, each with the IFFTs,
+    cell lanes and slot banks (:func:`load_ahead`) chosen for it."""
     check_lanes(lanes)
     skews = (False, True) if info.num_layers > 1 else (False,)
     orders = (False, True) if info.cell == "gru" else (False,)
-    return [_choose_iffts(info, lanes, skew, in_first) for in_first in orders for skew in skews]
+    return [_choose_slots(info, lanes, skew, in_first) for in_first in orders for skew in skews]
 
 
 def design(info: ModelShape, lanes: int) -> Design:
@@ -218,6 +251,16 @@ def gru_in_first(info: ModelShape, lanes: int) -> bool:
     return _design(info, lanes).in_first
 
 
+def load_ahead(info: ModelShape, lanes: int) -> bool:
+    """Whether the exporter places consecutive loading jobs' spectrum slots in two banks
+    (:func:`ernn.export.jobs.place_apart`, ``job_table(..., load_ahead=True)``): ``rtl/ernn_pe.v`` then
+    takes a job's command, and FFTs its input blocks, while the job before still issues its MACs, where
+    otherwise the command waits for that job's last round. Taken where the timing model says the step
+    gets faster (2-layer LSTM 8 -> 53, k 4, P 153: 96 -> 90 clocks predicted); the cost is the second
+    bank of spectrum slots (``ERNN_XBUF_DEPTH``)."""
+    return _design(info, lanes).load_ahead
+
+
 #: :func:`design` meets this many times the ideal (:func:`cycle_model`) where some choice can (issue 18)
 TARGET_RATIO = 1.25
 
@@ -251,9 +294,11 @@ class JobEntry:
 
     * ``kind`` — code of :data:`JOB_KINDS` (0 gate, 1 in, 2 hn, 3 proj); ``layer``;
     * ``rows`` — row blocks; ``blocks`` — output blocks (rows / gates per block);
-    * ``load_count`` — blocks FFT'd into spectrum slots 0..load_count-1; ``x_blocks`` — the first of them
-      that are x_t (the rest h_{t-1}; a projection loads m_t);
-    * ``read_base``, ``read_count`` — the spectrum slots the MACs read;
+    * ``load_count`` — blocks FFT'd into spectrum slots from ``read_base`` (a loading job reads exactly
+      the slots it loads); ``x_blocks`` — the first of them that are x_t (the rest h_{t-1}; a projection
+      loads m_t);
+    * ``read_base``, ``read_count`` — the spectrum slots the MACs read (bank 0 from slot 0, or with
+      :func:`load_ahead` alternately bank 1);
     * ``w_base`` — the job's first word in ``pe_weights.mem`` (jobs back to back, :meth:`Job.words` each);
     * ``x_base`` — h-memory word of block 0 of x_t when x_t is the layer below's h_t (0 for layer 0);
     * ``h_base`` — h-memory word of block 0 of this layer's h (h_{t-1} read, h_t written): layer * q_h;
@@ -283,16 +328,19 @@ class JobEntry:
 JOB_FIELDS = tuple(f.name for f in fields(JobEntry))
 
 
-def job_table(info: ModelShape, lanes: int, in_first: bool = False) -> list[JobEntry]:
+def job_table(
+    info: ModelShape, lanes: int, in_first: bool = False, load_ahead: bool = False
+) -> list[JobEntry]:
     """The job table of one time step for P = ``lanes`` (issue order; see :class:`JobEntry`);
-    ``in_first``: GRU stages in the job order in, rz, hn (:func:`gru_in_first` is the exporter's choice)."""
+    ``in_first``: GRU stages in the job order in, rz, hn (:func:`gru_in_first` is the exporter's choice);
+    ``load_ahead``: the spectrum slots in two banks (:func:`load_ahead` is the exporter's choice)."""
     check_lanes(lanes)
     k = info.block_size
     bins = k // 2 + 1
     p = _cdiv(info.hidden_size, k)
     qh = _cdiv(info.output_size, k)
     table, w_base = [], 0
-    for job in all_jobs(info, in_first):
+    for job in all_jobs(info, in_first, load_ahead):
         table.append(
             JobEntry(
                 kind=JOB_KINDS.index(job.kind),
@@ -396,6 +444,7 @@ class CycleModel:
     n_ifft: int = 1  # the exporter's IFFTs side by side for this shape and P (:func:`n_ifft`)
     layer_skew: bool = False  # the exporter pipelines the layers across steps (:func:`layer_skew`)
     gru_in_first: bool = False  # GRU stages in the job order in, rz, hn (:func:`gru_in_first`)
+    load_ahead: bool = False  # spectrum slots in two banks, the PE loading ahead (:func:`load_ahead`)
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -434,6 +483,7 @@ def cycle_model(info: ModelShape, lanes: int) -> CycleModel:
         d.n_ifft,
         d.layer_skew,
         d.in_first,
+        d.load_ahead,
     )
 
 

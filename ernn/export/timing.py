@@ -17,7 +17,9 @@ spacing of the last layer's outputs, with the per-step load of the PE, the IFFT 
   gate job; GRU r, z of the rz job, in and hn of the next two jobs) and the previous block has left,
   and takes k / CELL_LANES beats;
 * jobs are issued in table order, one at a time (a job's command waits until the previous job's MACs are
-  issued).
+  issued), except that a loading job whose slots the job before does not read is taken while that job
+  still issues, once its loads are written (load ahead, rtl/ernn_pe.v): its loads then run under the
+  previous job's rounds and its MACs start a clock after the previous job's last.
 
 The fixed latencies come from the RTL headers (FFT and IFFT 2 log2 k - 2 clocks, the lanes' registers
 and the rounding, docs/pe.md "Latency"; the cells' ``CELL_LATENCY``). The controller's hand-off clocks
@@ -68,6 +70,7 @@ def step_timing(
     iffts: int = 1,
     layer_skew: bool = False,
     in_first: bool = False,
+    load_ahead: bool = False,
 ) -> StepTiming:
     """Clocks per time step of ``info`` on P = ``lanes``, ``cell_lanes`` cell lanes and ``iffts`` IFFTs
     side by side (``ERNN_N_IFFT``; see the module doc).
@@ -75,7 +78,9 @@ def step_timing(
     ``layer_skew``: the stages issued as layer l of step t - l in the slot of step t (the layers pipelined
     across time steps, ``ERNN_LAYER_SKEW`` = 1, rtl/ernn_cmd.v) instead of in order; the exporter takes it
     where this says the step gets faster (``schedule.layer_skew``). ``in_first``: a GRU stage's jobs in
-    the order in, rz, hn (:func:`ernn.export.jobs.stage_jobs`).
+    the order in, rz, hn (:func:`ernn.export.jobs.stage_jobs`). ``load_ahead``: the jobs' spectrum slots
+    in two banks (:func:`ernn.export.jobs.place_apart`), so that the PE loads a job while the one before
+    still issues.
     """
     k = info.block_size
     bins = k // 2 + 1
@@ -87,7 +92,7 @@ def step_timing(
     beats = k // cell_lanes
     # clocks the gearbox needs to hand a full round of P units on to the IFFTs, ``iffts`` row blocks a clock
     drain = _cdiv(_cdiv(lanes, bins), iffts)
-    jobs = all_jobs(info, in_first)
+    jobs = all_jobs(info, in_first, load_ahead)
     # producer times: (layer, step) -> per block the clock its h (or m) block is written
     h_done: dict[tuple[int, int], list[int]] = {}
     m_done: dict[tuple[int, int], list[int]] = {}
@@ -96,6 +101,10 @@ def step_timing(
     ifft_free = 0  # next clock the IFFT takes a row block
     cell_free = 0  # next clock the cell unit takes a block
     buf_free = [0] * p  # per gate-buffer block: the clock the feeder has read its last stage's rows
+    slot_written: dict[int, int] = {}  # spectrum slot -> the clock its block was written (kept across jobs)
+    job_before = None  # the job before (its slots decide whether the next one may load ahead)
+    prev_start = 0  # the clock the job before was taken
+    loads_written = 0  # the clock the latest loads (of any job) were all written
     # pipelined, the last L - 1 slots drain (layer 0 idle) and their outputs come faster than the steady
     # state: frames run on past the STEPS whose output spacing is measured
     frames = STEPS + (info.num_layers - 1 if layer_skew else 0)
@@ -107,12 +116,21 @@ def step_timing(
             stage_jobs = [j for j in jobs if j.layer == layer]
             cell_job = [j for j in stage_jobs if j.kind != "proj"][-1]
             rows_out: dict[str, list[int]] = {}
-            slots: list[int] = []  # clock each spectrum slot is written
             for job in stage_jobs:
                 start = pe_free + HANDOFF["command"]
+                mac_start = start
+                apart = job_before is not None and (
+                    job.read_base + job.load_count <= job_before.read_base
+                    or job_before.read_base + job_before.read_count <= job.read_base
+                )
+                if job.load_count and apart:
+                    # load ahead: taken while the job before still issues, once the loads before are written
+                    ahead = max(prev_start + HANDOFF["command"], loads_written + 1)
+                    if ahead <= pe_free:
+                        start, mac_start = ahead, pe_free + 1
+                job_before, prev_start = job, start
                 # loads: x_t first, then h_{t-1} (gate job); m_t (projection); none (GRU in, hn)
                 if job.load_count:
-                    slots = []
                     for b in range(job.load_count):
                         if job.kind == "proj":
                             avail = m_done[(layer, t)][b]
@@ -123,10 +141,11 @@ def step_timing(
                             avail = 0 if prev is None else prev[b - job.x_blocks]
                         at = max(start, load_free, avail + HANDOFF["load"])
                         load_free = at + 1
-                        slots.append(at + 1 + fft_lat)
-                read = slots[job.read_base : job.read_base + job.read_count]
+                        slot_written[job.read_base + b] = at + 1 + fft_lat
+                    loads_written = slot_written[job.read_base + job.load_count - 1]
+                read = [slot_written[job.read_base + j] for j in range(job.read_count)]
                 rounds = _cdiv(job.rows * bins, lanes)
-                clock = start
+                clock = mac_start
                 round_done: list[int] = []
                 ready = max(read)
                 q = job.read_count

@@ -10,6 +10,8 @@ One build per (k, P, data bits); each run streams a seeded random plan of jobs t
 * ``gru``: r and z over x and h, then W_in x and W_hn h kept apart by two more jobs that reuse the
   loaded spectra without reloading (other weight regions);
 * ``split load``: x loaded by a load-only job (rows = 0), h by the next job, which computes over both;
+* ``ahead``: two matvecs whose slots do not meet, so that the PE takes the second command while the first
+  still issues its MACs (load ahead; ``pe_loads_ahead`` checks that it did);
 * input vectors: random full-scale, random small, zeros, impulses, alternating signs.
 
 The expected values come from ``input_spectra``, ``Spectra.mac`` and ``output_blocks``; nothing here
@@ -100,17 +102,30 @@ def _weights(
     return quantize_spectra(vec, ws)
 
 
-def plan_jobs(cfg: NumericsConfig, xbuf_depth: int, seed: int, n_jobs: int) -> list[Job]:
-    """A seeded random job sequence (the same on the pytest and the cocotb side)."""
+def plan_jobs(
+    cfg: NumericsConfig, xbuf_depth: int, seed: int, n_jobs: int, ahead_only: bool = False
+) -> list[Job]:
+    """A seeded random job sequence (the same on the pytest and the cocotb side); ``ahead_only``: pairs of
+    matvecs on slots apart only."""
     rng = np.random.default_rng(seed)
     k = cfg.block_size
     jobs: list[Job] = []
     styles = ["full", "small", "zeros", "impulse", "alternating"]
     while len(jobs) < n_jobs:
-        kind = rng.choice(["matvec", "lstm", "gru", "split"], p=[0.45, 0.25, 0.15, 0.15])
+        kind = rng.choice(["matvec", "lstm", "gru", "split", "ahead"], p=[0.35, 0.2, 0.15, 0.15, 0.15])
+        if ahead_only:
+            kind = "ahead"
         wstyle = str(rng.choice(["full", "float"]))
         xstyle = str(rng.choice(styles, p=[0.5, 0.2, 0.1, 0.1, 0.1]))
-        if kind == "matvec":
+        if kind == "ahead":  # slots [0, qa) then [qa, qa + qb): the second job loads while the first reads
+            qa = int(rng.integers(1, xbuf_depth))
+            qb = int(rng.integers(1, xbuf_depth - qa + 1))
+            for base, q in ((0, qa), (qa, qb)):
+                rows = int(rng.integers(1, 9))
+                wr, wi = _weights(rng, cfg, rows, q, wstyle)
+                x = _vector(rng, cfg, int(rng.integers((q - 1) * k + 1, q * k + 1)), q, xstyle)
+                jobs.append(Job("ahead", base, x, base, q, wr, wi, terms=[(base, q, 0)]))
+        elif kind == "matvec":
             q = int(rng.integers(1, xbuf_depth + 1))
             base = int(rng.integers(0, xbuf_depth - q + 1))
             rows = int(rng.integers(1, 9))
@@ -322,6 +337,28 @@ try:
             dut, cfg, jobs, conf["lanes"], conf["seed"], conf.get("p_gap", 0.3), conf.get("p_stall", 0.3)
         )
 
+    @cocotb.test(timeout_time=20, timeout_unit="ms")
+    async def pe_loads_ahead(dut) -> None:
+        """Pairs of jobs on slots apart, no gaps: every output bit-exact, and the PE took commands while
+        the job before still issued (its waiting command register was used), so the loads overlapped."""
+        from cocotb.triggers import RisingEdge
+
+        conf = rtl_runner.tb_config()
+        cfg = NumericsConfig.from_dict(conf["numerics"])
+        jobs = plan_jobs(cfg, conf["xbuf_depth"], conf["seed"], conf["n_jobs"], ahead_only=conf["ahead_only"])
+        layout_weights(jobs, conf["lanes"], cfg.weight_spectrum.word)
+        waiting = [0]
+
+        async def count_waiting() -> None:
+            while True:
+                await RisingEdge(dut.clk)
+                waiting[0] += str(dut.pend_valid_reg.value) == "1"  # X before the reset
+
+        monitor = cocotb.start_soon(count_waiting())
+        await run_jobs(dut, cfg, jobs, conf["lanes"], conf["seed"], 0.0, 0.0)
+        monitor.cancel()
+        assert waiting[0] > 0, "ernn_pe never took a command ahead on slots apart"
+
     @cocotb.test(timeout_time=200, timeout_unit="ms")
     async def pe_bench(dut) -> None:
         """One job at a time, no stalls: clocks from command to last output beat (bench/bench_pe.py)."""
@@ -406,10 +443,13 @@ def run_pe(
     ws_word: int | None = None,
     dsp_pack: int = 0,
     real_bins: int = 0,
+    testcase: str = "pe_matches_golden",
     **extra: object,
 ) -> rtl_runner.RunResult:
     cfg = pe_config(k, bits, XBUF_DEPTH, ws_word)
-    jobs = plan_jobs(cfg, XBUF_DEPTH, seed, n_jobs)
+    # the weight memory is laid out for the plan the cocotb side draws
+    ahead_only = testcase == "pe_loads_ahead"
+    jobs = plan_jobs(cfg, XBUF_DEPTH, seed, n_jobs, ahead_only=ahead_only)
     words = layout_weights(jobs, lanes, cfg.weight_spectrum.word)
     conf = {
         "numerics": cfg.to_dict(),
@@ -417,6 +457,7 @@ def run_pe(
         "xbuf_depth": XBUF_DEPTH,
         "n_jobs": n_jobs,
         "lanes": lanes,
+        "ahead_only": ahead_only,
         **extra,
     }
     params = pe_params(cfg, lanes, XBUF_DEPTH, words)
@@ -425,7 +466,12 @@ def run_pe(
     params["DSP_PACK"] = dsp_pack
     params["REAL_BINS"] = real_bins
     return rtl_runner.run(
-        TOPLEVEL, "test_ernn_pe", params, sim=sim, config=conf, testcase="pe_matches_golden"
+        TOPLEVEL,
+        "test_ernn_pe",
+        params,
+        sim=sim,
+        config=conf,
+        testcase=testcase,
     )
 
 
@@ -435,6 +481,15 @@ def test_ernn_pe(sim: str, k: int, lanes: int, bits: int, request: pytest.Fixtur
     seed = seed_for(request.node.nodeid)
     print(f"seed {seed} (set ERNN_SEED to reproduce)")
     run_pe(sim, k, lanes, bits, seed)
+
+
+@pytest.mark.parametrize("sim", rtl_runner.simulators())
+def test_ernn_pe_loads_ahead(sim: str, request: pytest.FixtureRequest) -> None:
+    """The next job's loads under the current job's MACs (slots apart), bit-exact (k 8, P 3: one of the
+    default builds)."""
+    seed = seed_for(request.node.nodeid)
+    print(f"seed {seed} (set ERNN_SEED to reproduce)")
+    run_pe(sim, 8, 3, 12, seed, testcase="pe_loads_ahead")
 
 
 @pytest.mark.slow

@@ -78,7 +78,10 @@ def _hardware_current(out: Path) -> bool:
         and hw.get("n_ifft") == schedule.n_ifft(info, lanes)
         and hw.get("real_bins") == dsp_pack.real_bins(info.block_size, lanes)
         and "dsp_pack" in hw
-        and table == schedule.job_table(info, lanes, schedule.gru_in_first(info, lanes))
+        and table
+        == schedule.job_table(
+            info, lanes, schedule.gru_in_first(info, lanes), schedule.load_ahead(info, lanes)
+        )
     )
 
 

@@ -359,6 +359,8 @@ def test_weight_depth_mismatch_is_refused(sim, tmp_path) -> None:
         ("read_count", r"ernn_job_table job 0: its loads or reads leave the \d+ spectrum slots"),
         # the W_hn h job moved before the layer's second job (hn must come last)
         ("order", r"ernn_job_table job 1 is out of order"),
+        # job 0 reads one slot less than it loads (its loads go to the slots it reads, from read_base)
+        ("load_read", r"ernn_job_table job 0: .*, it loads other slots than it reads"),
     ],
 )
 def test_job_table_mismatch_is_refused(sim, damage, message) -> None:
@@ -373,6 +375,9 @@ def test_job_table_mismatch_is_refused(sim, damage, message) -> None:
     elif damage == "read_count":
         slots = int(header.split("ERNN_XBUF_DEPTH = ")[1].split(";")[0])
         bad[0] = dataclasses.replace(bad[0], read_count=slots + 1 - bad[0].read_base)
+    elif damage == "load_read":
+        assert bad[0].load_count >= 2
+        bad[0] = dataclasses.replace(bad[0], read_count=bad[0].load_count - 1)
     else:
         bad[1], bad[2] = bad[2], bad[1]
     damaged = header.replace(

@@ -196,7 +196,9 @@ def test_skew_cycles(sim, request, tmp_path) -> None:
     cm = schedule.cycle_model(info, case.lanes)
     on = _steady(model_dir(case), sim, seed, tmp_path / "on")
     off = _steady(forced_copy(case, 0), sim, seed, tmp_path / "off")
-    off_predicted = step_timing(info, case.lanes, cm.cell_lanes, iffts=cm.n_ifft).cycles
+    off_predicted = step_timing(
+        info, case.lanes, cm.cell_lanes, iffts=cm.n_ifft, in_first=cm.gru_in_first, load_ahead=cm.load_ahead
+    ).cycles
     print(
         f"{case.name}: {on} clocks/step pipelined (predicted {cm.predicted}), {off} in order ({off_predicted})"
     )
