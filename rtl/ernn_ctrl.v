@@ -228,6 +228,23 @@ function integer max_read_count(input integer n);
 endfunction
 localparam integer READ_MAX = JOB_FIELDS > 7 ? max_read_count(JOBS) : XBUF_DEPTH;
 
+// 1 when the exporter placed some loading job's slots away from slot 0 (ernn.export.jobs.place_apart:
+// the slots in two banks, where its timing model says the PE's load ahead pays); tables with every load
+// at slot 0 keep the PE's command hand-over of before, clock for clock
+function integer banks_placed(input integer n);
+    integer j;
+    begin
+        banks_placed = 0;
+        for (j = 0; j < n; j = j + 1) begin
+            if (JOB_TABLE[((JOBS - 1 - j) * JOB_FIELDS + JOB_FIELDS - 1 - 4) * 32 +: 32] != 0
+                    && JOB_TABLE[((JOBS - 1 - j) * JOB_FIELDS + JOB_FIELDS - 1 - 6) * 32 +: 32] != 0) begin
+                banks_placed = 1;
+            end
+        end
+    end
+endfunction
+localparam integer LOAD_AHEAD = JOB_FIELDS > 7 ? banks_placed(JOBS) : 0;
+
 // ---------------------------------------------------------------------------------------
 // geometry: the memories and the widths of the job-table fields (the schedule itself is
 // the job table's)
@@ -586,6 +603,7 @@ ernn_pe #(
     .OUT_W(IFFT_OUT_W),
     .XBUF_DEPTH(XBUF_DEPTH),
     .READ_MAX(READ_MAX > XBUF_DEPTH ? XBUF_DEPTH : READ_MAX),
+    .LOAD_AHEAD(LOAD_AHEAD),
     .W_DEPTH(W_DEPTH),
     .W_FILE(W_FILE),
     .ROWS_W(ROWS_W),

@@ -46,7 +46,7 @@ E-RNN toolkit: block-circulant matrix-vector processing element (FFT -> complex 
  * 0..count-1 valid, in row order; the others are don't-care).
  *
  * Handshakes: s_cmd is taken when the previous job has issued all its MACs and written
- * all its blocks, or earlier (load ahead): while the previous job still issues its MACs,
+ * all its blocks, or with LOAD_AHEAD earlier: while the previous job still issues its MACs,
  * once its loads are written, when the new command loads (load_count > 0) into slots the
  * previous job does not read. Its blocks then go through the FFT while the previous job's
  * rounds run, and its MACs follow a clock after the previous job's last one (one command
@@ -101,6 +101,9 @@ module ernn_pe #
     parameter XBUF_DEPTH = 8,
     // the most slots one job reads (read_count), which sets the accumulator's width
     parameter READ_MAX = XBUF_DEPTH,
+    // 1: take a loading command while the running job still issues, when its slots miss the running
+    // job's (load ahead, below); 0: a command waits for the running job's last issue and loads
+    parameter LOAD_AHEAD = 0,
     // weight memory depth in words of P * 2 * WS_W bits
     parameter W_DEPTH = 64,
     // $readmemh weight file (layout: docs/pe.md)
@@ -374,7 +377,7 @@ wire [SLOT_W-1:0] cmd_ld_hi = cmd_ld_lo + {1'b0, s_cmd_load_count};
 wire [SLOT_W-1:0] run_rd_lo = {{(SLOT_W-XBUF_ADDR_W){1'b0}}, rd_base_reg};
 wire [SLOT_W-1:0] run_rd_hi = run_rd_lo + {1'b0, rd_count_reg};
 wire cmd_apart = cmd_ld_hi <= run_rd_lo || run_rd_hi <= cmd_ld_lo;
-wire load_ahead = job_active_reg && !iss_done_reg && !pend_valid_reg && loads_written
+wire load_ahead = LOAD_AHEAD != 0 && job_active_reg && !iss_done_reg && !pend_valid_reg && loads_written
     && s_cmd_load_count != {CNT_W{1'b0}} && cmd_apart;
 
 assign s_cmd_ready = !job_active_reg || load_ahead;

@@ -18,8 +18,9 @@ spacing of the last layer's outputs, with the per-step load of the PE, the IFFT 
   and takes k / CELL_LANES beats;
 * jobs are issued in table order, one at a time (a job's command waits until the previous job's MACs are
   issued), except that a loading job whose slots the job before does not read is taken while that job
-  still issues, once its loads are written (load ahead, rtl/ernn_pe.v): its loads then run under the
-  previous job's rounds and its MACs start a clock after the previous job's last.
+  still issues, once its loads are written (load ahead, rtl/ernn_pe.v; only with the slots in two banks,
+  ``load_ahead``, as ernn_ctrl enables it): its loads then run under the previous job's rounds and its
+  MACs start a clock after the previous job's last.
 
 The fixed latencies come from the RTL headers (FFT and IFFT 2 log2 k - 2 clocks, the lanes' registers
 and the rounding, docs/pe.md "Latency"; the cells' ``CELL_LATENCY``). The controller's hand-off clocks
@@ -93,6 +94,8 @@ def step_timing(
     # clocks the gearbox needs to hand a full round of P units on to the IFFTs, ``iffts`` row blocks a clock
     drain = _cdiv(_cdiv(lanes, bins), iffts)
     jobs = all_jobs(info, in_first, load_ahead)
+    # ernn_ctrl lets the PE load ahead only when some loading job's slots were moved off slot 0
+    load_ahead = any(job.load_count and job.read_base for job in jobs)
     # producer times: (layer, step) -> per block the clock its h (or m) block is written
     h_done: dict[tuple[int, int], list[int]] = {}
     m_done: dict[tuple[int, int], list[int]] = {}
@@ -123,7 +126,7 @@ def step_timing(
                     job.read_base + job.load_count <= job_before.read_base
                     or job_before.read_base + job_before.read_count <= job.read_base
                 )
-                if job.load_count and apart:
+                if load_ahead and job.load_count and apart:
                     # load ahead: taken while the job before still issues, once the loads before are written
                     ahead = max(prev_start + HANDOFF["command"], loads_written + 1)
                     if ahead <= pe_free:

@@ -104,7 +104,7 @@ EQUIVALENT: dict[str, str] = {
     "out_skid_inst) sets DATA_W, so the default is never used",
     "ernn_cmd-L67-constant-64d5b7": "the default of H_ADDR_W (2 -> 3): its one instance (ernn_ctrl's cmd_inst) "
     "sets H_ADDR_W, so the default is never used",
-    "ernn_ctrl-L253-constant-629768": "C_DEPTH = max2(3, ...) instead of max2(2, ...): with NUM_LAYERS * PB < 3 "
+    "ernn_ctrl-L270-constant-36905a": "C_DEPTH = max2(3, ...) instead of max2(2, ...): with NUM_LAYERS * PB < 3 "
     "the c memory gets one word (and perhaps one address bit) more that no address reaches; the addresses "
     "and the words stored are those of the original",
     "ernn_job_table-L196-relational-eef535": "next_stage_of's loop bound i > j -> i >= j: the one extra "
@@ -115,7 +115,7 @@ EQUIVALENT: dict[str, str] = {
     "state_inst) sets C_DEPTH, so the default is never used",
     "ernn_job_table-L394-constant-45211d": "LAST_BLK_I's fallback for a job of no blocks (0 -> 1): bad_shape() "
     "stops elaboration unless every job's F_BLOCKS is PB or QH (both >= 1), so the fallback is never taken",
-    "ernn_pe-L355-width-43b373": "units_left one bit narrower: units_reg = rows * BINS < 2**(ROWS_W + BIN_W) "
+    "ernn_pe-L358-width-8f2d3a": "units_left one bit narrower: units_reg = rows * BINS < 2**(ROWS_W + BIN_W) "
     "<= 2**(UNITS_W - 1) (FILL_W >= 1) and the issue base never passes units_reg, so the dropped top bit is "
     "always 0",
     "ernn_feeder-L74-constant-c00d4d": "the default of H_ADDR_W (2 -> 1): its one instance (ernn_ctrl's fd_inst) "

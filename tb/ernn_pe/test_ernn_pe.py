@@ -234,6 +234,7 @@ def pe_params(
         "IFFT_F": cfg.ifft.frac,
         "OUT_W": cfg.ifft_out.word,
         "XBUF_DEPTH": xbuf_depth,
+        "LOAD_AHEAD": 1,  # the random plans hold pairs on slots apart (and the hazard they must respect)
         "W_DEPTH": max(2, len(weights)),
         "W_FILE": wf,
         "ROWS_W": rows_w,
