@@ -55,7 +55,8 @@ def stage_jobs(info: ModelShape, layer: int, in_first: bool = False) -> list[Job
     ``in_first`` (GRU only): the stage's jobs in the order in, rz, hn. The in job (W_in x) needs no
     h_{t-1}, so issued first it runs while the PE waits for the previous step's cell, and leaves the
     recurrence loop; it loads x_t itself (slots 0..q_x-1) and the rz job loads x_t again with h_{t-1}
-    (loads always start at slot 0), so x_t costs q_x more FFT loads per stage. The hn rows stay last,
+    (a loading job reads exactly the slots it loads, from its read_base), so x_t costs q_x more FFT
+    loads per stage. The hn rows stay last,
     so every block is complete at its hn row as before (docs/accelerator.md)."""
     k = info.block_size
     p = _cdiv(info.hidden_size, k)

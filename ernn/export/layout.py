@@ -165,9 +165,9 @@ def pe_weight_image(params: dict[str, Any], info: ModelInfo, lanes: int, word: i
     """The whole PE weight memory: every job of every layer in issue order, each at its job-table
     ``w_base``."""
     words: list[int] = []
-    in_first = gru_in_first(info, lanes)
+    in_first, ahead = gru_in_first(info, lanes), load_ahead(info, lanes)
     for job, entry in zip(
-        all_jobs(info, in_first), job_table(info, lanes, in_first, load_ahead(info, lanes)), strict=True
+        all_jobs(info, in_first, ahead), job_table(info, lanes, in_first, ahead), strict=True
     ):
         re, im = job_spectra(params, job.layer, job.kind)
         assert re.shape[:2] == (job.rows, job.read_count), (job, re.shape)

@@ -270,10 +270,50 @@ async def drive_commands(
         dut.s_cmd_valid.value = 0
 
 
+async def reset_while_a_command_waits(dut, cfg: NumericsConfig, jobs: list[Job], source, sink, rng) -> None:
+    """Start ``jobs`` (no gaps) until the PE holds a command taken ahead (``pend_valid_reg``), then reset it
+    0 to 2 clocks later with its loads and MACs in flight, and empty the testbench's queues: the run that
+    follows must come out bit-exact from there, with nothing of the interrupted plan left in the PE."""
+    import cocotb
+    from cocotb.triggers import RisingEdge
+    from cocotbext.axi import AxiStreamFrame
+
+    for job in jobs:
+        for block in job.loads:
+            await source.send(AxiStreamFrame([rtl_runner.pack(block, cfg.data.word)]))
+    task = cocotb.start_soon(drive_commands(dut, jobs, rng, 0.0, []))
+    for _ in range(20000):
+        await RisingEdge(dut.clk)
+        if str(dut.pend_valid_reg.value) == "1":
+            break
+    else:
+        raise AssertionError("ernn_pe never held a command taken ahead: the reset would not hit that state")
+    for _ in range(int(rng.integers(0, 3))):
+        await RisingEdge(dut.clk)
+    task.cancel()
+    dut.s_cmd_valid.value = 0
+    dut.rst.value = 1
+    for _ in range(2):
+        await RisingEdge(dut.clk)
+    source.clear()
+    sink.clear()
+    dut.rst.value = 0
+    await RisingEdge(dut.clk)
+
+
 async def run_jobs(
-    dut, cfg: NumericsConfig, jobs: list[Job], n_lanes: int, seed: int, p_gap: float, p_stall: float
+    dut,
+    cfg: NumericsConfig,
+    jobs: list[Job],
+    n_lanes: int,
+    seed: int,
+    p_gap: float,
+    p_stall: float,
+    reset_while_waiting: bool = False,
 ) -> dict[str, object]:
-    """Run ``jobs`` through the PE, check every output against the golden model; return cycle counts."""
+    """Run ``jobs`` through the PE, check every output against the golden model; return cycle counts.
+    ``reset_while_waiting``: first interrupt the plan by a reset while a command waits in the PE
+    (:func:`reset_while_a_command_waits`)."""
     from cocotb.triggers import RisingEdge
     from cocotb.utils import get_sim_time
     from cocotbext.axi import AxiStreamBus, AxiStreamFrame, AxiStreamSink, AxiStreamSource
@@ -287,6 +327,8 @@ async def run_jobs(
     sink.set_pause_generator(pause_generator(rng, p_stall))
     dut.s_cmd_valid.value = 0
     await reset_dut(dut)
+    if reset_while_waiting:
+        await reset_while_a_command_waits(dut, cfg, jobs, source, sink, rng)
     t0 = int(get_sim_time("ns")) // 10
     for job in jobs:
         for block in job.loads:
@@ -359,6 +401,16 @@ try:
         await run_jobs(dut, cfg, jobs, conf["lanes"], conf["seed"], 0.0, 0.0)
         monitor.cancel()
         assert waiting[0] > 0, "ernn_pe never took a command ahead on slots apart"
+
+    @cocotb.test(timeout_time=20, timeout_unit="ms")
+    async def pe_reset_while_waiting(dut) -> None:
+        """A reset while a command taken ahead waits (loads and MACs in flight), then the whole plan again
+        with random gaps and back-pressure: every output bit-exact."""
+        conf = rtl_runner.tb_config()
+        cfg = NumericsConfig.from_dict(conf["numerics"])
+        jobs = plan_jobs(cfg, conf["xbuf_depth"], conf["seed"], conf["n_jobs"], ahead_only=conf["ahead_only"])
+        layout_weights(jobs, conf["lanes"], cfg.weight_spectrum.word)
+        await run_jobs(dut, cfg, jobs, conf["lanes"], conf["seed"], 0.3, 0.3, reset_while_waiting=True)
 
     @cocotb.test(timeout_time=200, timeout_unit="ms")
     async def pe_bench(dut) -> None:
@@ -449,7 +501,7 @@ def run_pe(
 ) -> rtl_runner.RunResult:
     cfg = pe_config(k, bits, XBUF_DEPTH, ws_word)
     # the weight memory is laid out for the plan the cocotb side draws
-    ahead_only = testcase == "pe_loads_ahead"
+    ahead_only = testcase in ("pe_loads_ahead", "pe_reset_while_waiting")
     jobs = plan_jobs(cfg, XBUF_DEPTH, seed, n_jobs, ahead_only=ahead_only)
     words = layout_weights(jobs, lanes, cfg.weight_spectrum.word)
     conf = {
@@ -491,6 +543,15 @@ def test_ernn_pe_loads_ahead(sim: str, request: pytest.FixtureRequest) -> None:
     seed = seed_for(request.node.nodeid)
     print(f"seed {seed} (set ERNN_SEED to reproduce)")
     run_pe(sim, 8, 3, 12, seed, testcase="pe_loads_ahead")
+
+
+@pytest.mark.parametrize("sim", rtl_runner.simulators())
+def test_ernn_pe_reset_while_a_command_waits(sim: str, request: pytest.FixtureRequest) -> None:
+    """A reset with a command taken ahead in the PE, then the plan again under gaps and back-pressure:
+    bit-exact (nothing of the interrupted plan survives the reset)."""
+    seed = seed_for(request.node.nodeid)
+    print(f"seed {seed} (set ERNN_SEED to reproduce)")
+    run_pe(sim, 8, 3, 12, seed, testcase="pe_reset_while_waiting")
 
 
 @pytest.mark.slow
