@@ -838,6 +838,12 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
         help="synthesize, place and route the self-test for an ECP5 LFE5U-85F (ULX3S) with nextpnr's timing",
     )
     p.add_argument("--freq", type=float, help="target clock in MHz (iCE40 default 12, ECP5 default 25)")
+    p.add_argument(
+        "--router",
+        choices=("router1", "router2"),
+        default="router2",
+        help="nextpnr-ecp5's routing algorithm (--ecp5 only)",
+    )
     p.add_argument("--out", help="output directory (default build/synth, build/ice40 or build/ecp5)")
     p.add_argument("--force", action="store_true", help="replace an existing synthesis folder")
     p.set_defaults(func=cmd_synth)
@@ -856,7 +862,11 @@ def cmd_synth(args: argparse.Namespace) -> int:
             )
         else:
             r = fpga.ecp5_bitstream(
-                args.model, args.out or "build/ecp5", freq_mhz=args.freq or 25.0, force=args.force
+                args.model,
+                args.out or "build/ecp5",
+                freq_mhz=args.freq or 25.0,
+                router=args.router,
+                force=args.force,
             )
         for clock, f in r["fmax"].items():
             print(

@@ -23,6 +23,15 @@ E-RNN toolkit: accelerator gate buffer — the PE's row blocks until the feeder 
  * write and read addresses: the writer waits while its block is full (the only thing that
  * stalls the PE on a busy cell unit), the reader waits until its block is.
  *
+ * wr_full comes from registers too. Looked up at wr_blk, the flags closed the loop flags ->
+ * wr_full -> the writer's handshake -> wr_en -> the flags, 9 LUT levels (SR1, the deepest
+ * path after the read side's fix below). The writer says, a clock ahead, which blocks its
+ * lanes can hold next (wr_nx_blk: after a job end, after a beat, otherwise) and which of
+ * the three they take (wr_nx_end, wr_nx_fire); each clock registers, per lane, the next
+ * flag at each candidate and keeps the one taken. The writer's contract: wr_blk is the
+ * candidate taken the clock before (ernn_pe_writer's lane registers load exactly these);
+ * simulation stops if wr_full ever differs from the flag at wr_blk.
+ *
  * rd_full comes from registers, not from a DEPTH-way lookup of the flags at rd_blk: the
  * reader's rd_en depends on rd_full and the read clears the flag, so a lookup closed a loop
  * of about 9 LUT levels through the reader's handshake (SR1, docs/performance.md "Clock
@@ -62,6 +71,12 @@ module ernn_gate_buf #
     input  wire [WR_LANES*ADDR_W-1:0] wr_blk,
     input  wire [WR_LANES*K*IFFT_OUT_W-1:0] wr_data,
     output wire [WR_LANES-1:0]       wr_full,
+    // the write lanes' blocks of the next clock: three candidates (lane i of candidate c at
+    // wr_nx_blk[(c WR_LANES + i) ADDR_W +: ADDR_W]) and the one taken: 0 if wr_nx_end, else 1 if
+    // wr_nx_fire, else 2
+    input  wire [3*WR_LANES*ADDR_W-1:0] wr_nx_blk,
+    input  wire                      wr_nx_end,
+    input  wire                      wr_nx_fire,
 
     input  wire                      rd_en,
     input  wire [ADDR_W-1:0]         rd_blk,
@@ -223,12 +238,6 @@ end
 // the flags' next values (set by this clock's completing writes, before the feeder's clear)
 wire [DEPTH-1:0] full_wr = full_reg | set_vec;
 
-generate
-for (v = 0; v < WR_LANES; v = v + 1) begin : g_full
-    assign wr_full[v] = full_reg[wr_blk[v*ADDR_W +: ADDR_W]];
-end
-endgenerate
-
 // the flags' next values at the three blocks the read address can hold next clock
 // (a read clears its block; the writer never completes a block that is full, so the two
 // never meet, and the clear wins as in full_reg below)
@@ -280,6 +289,39 @@ end
 
 assign rd_full = !moved_reg ? full_same_reg : (rd_zero ? full_zero_reg : full_inc_reg);
 
+// the write lanes' flags, a clock ahead at each candidate block, the taken one kept (above). The
+// next flag at a candidate: this clock's completing writes set it, the feeder's read clears it (the
+// clear wins, as in full_reg below). Written out, not as a function of the candidate: a function
+// that reads full_reg and the write and read ports, called in a continuous assignment, is
+// re-evaluated by Icarus only when its argument changes
+reg [WR_LANES-1:0] wr_full_reg;
+genvar c;
+genvar cl;
+
+generate
+for (v = 0; v < WR_LANES; v = v + 1) begin : g_full
+    wire [2:0] nx;  // candidates: 0 after a job end, 1 after a beat, 2 otherwise
+
+    for (c = 0; c < 3; c = c + 1) begin : g_cand
+        wire [ADDR_W-1:0] at = wr_nx_blk[(c*WR_LANES + v)*ADDR_W +: ADDR_W];
+        wire [WR_LANES-1:0] hit;
+        for (cl = 0; cl < WR_LANES; cl = cl + 1) begin : g_hit
+            assign hit[cl] = wr_en[cl] && wr_slot[2*cl +: 2] == 2'd3 && wr_blk[cl*ADDR_W +: ADDR_W] == at;
+        end
+        assign nx[c] = !(rd_en && rd_blk == at) && (full_reg[at] || |hit);
+    end
+
+    always @(posedge clk) begin
+        wr_full_reg[v] <= wr_nx_end ? nx[0] : (wr_nx_fire ? nx[1] : nx[2]);
+        if (rst) begin
+            wr_full_reg[v] <= 1'b0;
+        end
+    end
+
+    assign wr_full[v] = wr_full_reg[v];
+end
+endgenerate
+
 // synthesis translate_off
 // the write-port select above relies on it: the enabled lanes are a prefix, and no two enabled lanes
 // share a slot and a bank
@@ -297,6 +339,21 @@ always @(posedge clk) begin
                     $fatal(1, "Error: ernn_gate_buf write lanes %0d and %0d meet in slot %0d, bank %0d",
                         cb, ca, wr_slot[2*ca +: 2], bank_of(wr_blk[ca*ADDR_W +: ADDR_W]));
                 end
+            end
+        end
+    end
+end
+
+// the writer's contract (above): each lane's flag register is the flag at its block. A block past
+// DEPTH (a lane beyond the beat's rows, DEPTH not a power of two) has no flag: not checked
+integer cw;
+always @(posedge clk) begin
+    if (!rst) begin
+        for (cw = 0; cw < WR_LANES; cw = cw + 1) begin
+            if ({{(32-ADDR_W){1'b0}}, wr_blk[cw*ADDR_W +: ADDR_W]} < DEPTH
+                    && wr_full_reg[cw] !== full_reg[wr_blk[cw*ADDR_W +: ADDR_W]]) begin
+                $fatal(1, "Error: ernn_gate_buf write lane %0d: flag register %b, but block %0d's flag is %b (wr_blk is not the candidate taken the clock before)",
+                    cw, wr_full_reg[cw], wr_blk[cw*ADDR_W +: ADDR_W], full_reg[wr_blk[cw*ADDR_W +: ADDR_W]]);
             end
         end
     end

@@ -529,6 +529,10 @@ def ecp5_critical_paths(pnr: dict[str, Any]) -> list[dict[str, Any]]:
     return paths
 
 
+#: nextpnr-ecp5's routing algorithms (``--router``)
+ECP5_ROUTERS = ("router1", "router2")
+
+
 def ecp5_bitstream(
     model_dir: str | Path,
     out: str | Path,
@@ -537,6 +541,7 @@ def ecp5_bitstream(
     freq_mhz: float = 25.0,
     top: str = "ernn_ecp5_top",
     seed: int = 1,
+    router: str = "router2",
     force: bool = False,
 ) -> dict[str, Any]:
     """Synthesize the self-test harness for an ECP5, place and route it with timing, pack the bitstream.
@@ -545,8 +550,12 @@ def ecp5_bitstream(
     (``ernn.bit``, ``report.json``, the logs, nextpnr's own JSON report). ``freq_mhz`` is the
     constraint nextpnr's timing-driven placer and router aim at (the ULX3S oscillator by default);
     ``report["fmax"]`` is what the routed design achieves. A design too large for the device is an error
-    that names the resource that ran out, from nextpnr's utilisation table.
+    that names the resource that ran out, from nextpnr's utilisation table. ``router`` is nextpnr's
+    routing algorithm: ``router2`` by default, because ``router1`` (nextpnr's own default) did not finish
+    the default model at P = 35 in 53 minutes of rip-up (70,848 of 106,661 arcs left, docs/performance.md).
     """
+    if router not in ECP5_ROUTERS:
+        raise ValueError(f"router must be one of {', '.join(ECP5_ROUTERS)}, got {router!r}")
     if device not in ECP5_DEVICES:
         raise ValueError(f"device must be one of {', '.join(ECP5_DEVICES)}, got {device!r}")
     dev = ECP5_DEVICES[device]
@@ -594,6 +603,8 @@ def ecp5_bitstream(
             str(freq_mhz),
             "--seed",
             str(seed),
+            "--router",
+            router,
             "--log",
             "nextpnr.log",
             "--report",
@@ -640,6 +651,7 @@ def ecp5_bitstream(
             "model_digest": manifest.read(model_dir).digest,
             "target_mhz": freq_mhz,
             "seed": seed,
+            "router": router,
             "fmax": fmax,
             "utilisation": util,
             "critical_paths": critical,
