@@ -841,7 +841,7 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--router",
         choices=("router1", "router2"),
-        default="router2",
+        default="router1",
         help="nextpnr-ecp5's routing algorithm (--ecp5 only)",
     )
     p.add_argument("--out", help="output directory (default build/synth, build/ice40 or build/ecp5)")

@@ -541,7 +541,7 @@ def ecp5_bitstream(
     freq_mhz: float = 25.0,
     top: str = "ernn_ecp5_top",
     seed: int = 1,
-    router: str = "router2",
+    router: str = "router1",
     force: bool = False,
 ) -> dict[str, Any]:
     """Synthesize the self-test harness for an ECP5, place and route it with timing, pack the bitstream.
@@ -551,8 +551,9 @@ def ecp5_bitstream(
     constraint nextpnr's timing-driven placer and router aim at (the ULX3S oscillator by default);
     ``report["fmax"]`` is what the routed design achieves. A design too large for the device is an error
     that names the resource that ran out, from nextpnr's utilisation table. ``router`` is nextpnr's
-    routing algorithm: ``router2`` by default, because ``router1`` (nextpnr's own default) did not finish
-    the default model at P = 35 in 53 minutes of rip-up (70,848 of 106,661 arcs left, docs/performance.md).
+    routing algorithm: ``router1``, nextpnr's default and the one every documented figure used, or
+    ``router2`` (neither finished the default model at P = 35 on this project's machines,
+    docs/performance.md "Clock evidence").
     """
     if router not in ECP5_ROUTERS:
         raise ValueError(f"router must be one of {', '.join(ECP5_ROUTERS)}, got {router!r}")

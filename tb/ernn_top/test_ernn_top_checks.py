@@ -14,9 +14,9 @@ The gate buffer (``ybuf_inst`` in ernn_ctrl) with more than one write lane (N_IF
 write address and data from the lowest lane whose slot and bank match, enabled or not; that is the enabled
 lane only because the enabled lanes are a prefix and no two of them share a slot and a bank, which it checks
 on every clock ("write lanes ... are not a prefix", "write lanes i and j meet in slot s, bank b"). It also
-keeps each write lane's full flag in a register loaded a clock ahead at the block the writer's lane takes
-next (``wr_full_reg``), and checks on every clock that it is the flag at the lane's block ("write lane i:
-flag register ...").
+keeps the write lanes' full flags in registers loaded a clock ahead at the blocks the writer's lanes can
+hold next (``pos_full_reg``, ``end_full_reg``), and checks on every clock that each lane's flag is the one
+at its block ("write lane i: flag register ...").
 
 Each cocotb test below runs the ordinary ``ernn.sim.rtl`` stream driver (``run_stream``: cocotbext-axi
 source and sink) for one 3-frame sequence, with a fault written into the PE writer 1 ns after every rising
@@ -39,9 +39,10 @@ beat the writer takes (job 0) meets the fault:
    are the closed form of the (faulty) registers and the fields are the table's, so neither writer check
    can fire: only the gate buffer's. (Writing ``ln_blk_reg`` instead would trip the lanes check at the
    same edge.)
-4. wr_flag: the gate buffer's ``wr_full_reg`` inverted (gru_k4). The writer's registers and the write
-   lanes are untouched, and the flag check compares at the first edge out of reset, before any beat, so
-   only the flag check can fire.
+4. wr_flag: bit 0 of the gate buffer's ``pos_full_reg`` inverted (gru_k4): lane 0's flag while no beat
+   has been written (row 0 of the beat). The writer's registers and the write lanes are untouched, and
+   the flag check compares at the first edge out of reset, before any beat, so only the flag check can
+   fire.
 
 The check must end the run: the runner raises SimulationAbortedError, and the captured output holds that
 check's message and not the others'. A run that reaches its end fails the cocotb test instead (an
@@ -123,7 +124,7 @@ try:
                 pw.last_blk_reg.value = (int(pw.job_last_blk.value) + 1) & mask
             elif fault == "wr_flag":
                 ybuf = dut.core_inst.ybuf_inst
-                ybuf.wr_full_reg.value = int(ybuf.wr_full_reg.value) ^ 1  # lane 0's flag inverted
+                ybuf.pos_full_reg.value = int(ybuf.pos_full_reg.value) ^ 1  # row 0's flag: lane 0's
             elif fault == "gate_buf":
                 # a gate past the job's last; the writer's lookup then gives every lane the same row
                 assert int(pw.gates_last_reg.value) < BAD_GATE, "the job has a gate 3: no fault"
