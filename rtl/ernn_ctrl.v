@@ -795,9 +795,6 @@ wire [N_IFFT*IDX_W-1:0] pw_y_blks;
 wire [N_IFFT*Y_ADDR_W-1:0] pw_y_addrs;
 wire [N_IFFT*YBLK_W-1:0] pw_y_data;  // the row blocks, Q(ifft_out)
 wire [N_IFFT-1:0] pw_y_full;
-wire [2*N_IFFT*IDX_W-1:0] pw_y_pos_blks; // the blocks of the beat's rows 0 .. 2 N_IFFT - 1
-wire [2*N_IFFT*Y_ADDR_W-1:0] pw_y_pos_addrs;
-wire pw_y_nx_end;
 /* verilator lint_off UNUSEDSIGNAL */
 wire pw_y_we = pw_y_lanes_we[0];
 wire [1:0] pw_slot = pw_y_slots[1:0];
@@ -857,8 +854,6 @@ pw_inst (
     .y_blk(pw_y_blks),
     .y_data(pw_y_data),
     .y_full(pw_y_full),
-    .y_pos_blk(pw_y_pos_blks),
-    .y_nx_end(pw_y_nx_end),
     .h_we(pw_h_we),
     .h_addr(pw_h_addr),
     .h_data(pw_h_data),
@@ -885,12 +880,6 @@ for (yl = 0; yl < N_IFFT; yl = yl + 1) begin : g_y_addr
     wire unused_y_blk = &{1'b0, pw_y_blks[yl*IDX_W +: IDX_W]};
     /* verilator lint_on UNUSEDSIGNAL */
 end
-for (yl = 0; yl < 2*N_IFFT; yl = yl + 1) begin : g_y_pos_addr
-    assign pw_y_pos_addrs[yl*Y_ADDR_W +: Y_ADDR_W] = pw_y_pos_blks[yl*IDX_W +: Y_ADDR_W];
-    /* verilator lint_off UNUSEDSIGNAL */
-    wire unused_y_pos_blk = &{1'b0, pw_y_pos_blks[yl*IDX_W +: IDX_W]};
-    /* verilator lint_on UNUSEDSIGNAL */
-end
 endgenerate
 
 ernn_gate_buf #(
@@ -907,8 +896,6 @@ ybuf_inst (
     .wr_blk(pw_y_addrs),
     .wr_data(pw_y_data),
     .wr_full(pw_y_full),
-    .wr_pos_blk(pw_y_pos_addrs),
-    .wr_nx_end(pw_y_nx_end),
     .rd_en(fd_read),
     .rd_blk(fd_blk),
     .rd_full(fd_y_full),

@@ -23,17 +23,6 @@ E-RNN toolkit: accelerator gate buffer — the PE's row blocks until the feeder 
  * write and read addresses: the writer waits while its block is full (the only thing that
  * stalls the PE on a busy cell unit), the reader waits until its block is.
  *
- * wr_full comes from registers too. Looked up at wr_blk, the flags closed the loop flags ->
- * wr_full -> the writer's handshake -> wr_en -> the flags, 9 LUT levels (SR1, the deepest
- * path after the read side's fix below). Each clock registers the next flag of every block
- * the lanes can hold next clock: the rows 0 .. 2 WR_LANES - 1 from the beat's first row
- * (wr_pos_blk, the writer's registers and an adder: not its handshake, not the job table)
- * and blocks 0 .. WR_LANES - 1 (after a job end), with whether the job ended and how many
- * lanes wrote; lane i's flag is then the register of row r + i after a write of r lanes,
- * of row i otherwise, and after a job end the one of its block. The writer's contract: its
- * lanes hold exactly those blocks (ernn_pe_writer's lane registers); simulation stops if
- * wr_full ever differs from the flag at wr_blk.
- *
  * rd_full comes from registers, not from a DEPTH-way lookup of the flags at rd_blk: the
  * reader's rd_en depends on rd_full and the read clears the flag, so a lookup closed a loop
  * of about 9 LUT levels through the reader's handshake (SR1, docs/performance.md "Clock
@@ -73,12 +62,6 @@ module ernn_gate_buf #
     input  wire [WR_LANES*ADDR_W-1:0] wr_blk,
     input  wire [WR_LANES*K*IFFT_OUT_W-1:0] wr_data,
     output wire [WR_LANES-1:0]       wr_full,
-    // what the write lanes hold next clock: the blocks of the rows 0 .. 2 WR_LANES - 1 counted from
-    // the beat's first row (wr_pos_blk[p ADDR_W +: ADDR_W]; after a write of r lanes lane i holds
-    // row r + i, otherwise row i) unless wr_nx_end (the job ends: the lanes then hold blocks below
-    // WR_LANES, the next job's first rows)
-    input  wire [2*WR_LANES*ADDR_W-1:0] wr_pos_blk,
-    input  wire                      wr_nx_end,
 
     input  wire                      rd_en,
     input  wire [ADDR_W-1:0]         rd_blk,
@@ -240,6 +223,12 @@ end
 // the flags' next values (set by this clock's completing writes, before the feeder's clear)
 wire [DEPTH-1:0] full_wr = full_reg | set_vec;
 
+generate
+for (v = 0; v < WR_LANES; v = v + 1) begin : g_full
+    assign wr_full[v] = full_reg[wr_blk[v*ADDR_W +: ADDR_W]];
+end
+endgenerate
+
 // the flags' next values at the three blocks the read address can hold next clock
 // (a read clears its block; the writer never completes a block that is full, so the two
 // never meet, and the clear wins as in full_reg below)
@@ -291,100 +280,6 @@ end
 
 assign rd_full = !moved_reg ? full_same_reg : (rd_zero ? full_zero_reg : full_inc_reg);
 
-// the write lanes' flags a clock ahead (above). The next flag at a block: this clock's completing
-// writes set it, the feeder's read clears it (the clear wins, as in full_reg below). Written out,
-// not as a function of the block: a function that reads full_reg and the ports, called in a
-// continuous assignment, is re-evaluated by Icarus only when its argument changes
-localparam POS = 2 * WR_LANES;
-localparam ROWS_W = $clog2(WR_LANES + 1);
-
-genvar c;
-genvar cl;
-
-wire [POS-1:0] pos_next;        // row p's block, next clock
-wire [WR_LANES-1:0] end_next;   // block j (j < WR_LANES), next clock
-
-generate
-for (c = 0; c < POS + WR_LANES; c = c + 1) begin : g_next
-    wire [ADDR_W-1:0] at;
-    wire [WR_LANES-1:0] hit;
-    if (c < POS) begin : g_pos
-        assign at = wr_pos_blk[c*ADDR_W +: ADDR_W];
-    end else begin : g_end
-        localparam integer J = c - POS;
-        assign at = J[ADDR_W-1:0];
-    end
-    for (cl = 0; cl < WR_LANES; cl = cl + 1) begin : g_hit
-        assign hit[cl] = wr_en[cl] && wr_slot[2*cl +: 2] == 2'd3 && wr_blk[cl*ADDR_W +: ADDR_W] == at;
-    end
-    wire nx = !(rd_en && rd_blk == at) && (full_reg[at] || |hit);
-    if (c < POS) begin : g_pos_next
-        assign pos_next[c] = nx;
-    end else if (c - POS < DEPTH) begin : g_end_next
-        assign end_next[c - POS] = nx;
-    end else begin : g_end_none
-        // no such block (DEPTH < WR_LANES): only lanes past a beat's rows hold it
-        assign end_next[c - POS] = 1'b0;
-    end
-end
-endgenerate
-
-reg [POS-1:0] pos_full_reg;
-reg [WR_LANES-1:0] end_full_reg;
-reg ended_reg;                  // the job ended: the lanes hold blocks below WR_LANES
-reg [ROWS_W-1:0] wrote_reg;     // lanes written (0: none)
-
-// lanes written: the enabled lanes are a prefix (checked below)
-reg [ROWS_W-1:0] wr_rows;
-integer wn;
-always @* begin
-    wr_rows = {ROWS_W{1'b0}};
-    for (wn = 0; wn < WR_LANES; wn = wn + 1) begin
-        if (wr_en[wn]) begin
-            wr_rows = wn[ROWS_W-1:0] + 1'b1;
-        end
-    end
-end
-
-always @(posedge clk) begin
-    pos_full_reg <= pos_next;
-    end_full_reg <= end_next;
-    ended_reg <= wr_nx_end;
-    wrote_reg <= wr_rows;
-    if (rst) begin
-        pos_full_reg <= {POS{1'b0}};
-        end_full_reg <= {WR_LANES{1'b0}};
-        ended_reg <= 1'b0;
-        wrote_reg <= {ROWS_W{1'b0}};
-    end
-end
-
-generate
-for (v = 0; v < WR_LANES; v = v + 1) begin : g_full
-    reg after_end;
-    reg after_write;
-    integer e;
-    integer r;
-    always @* begin
-        // after a job end: the register of the lane's block (below WR_LANES)
-        after_end = 1'b0;
-        for (e = 0; e < WR_LANES; e = e + 1) begin
-            if ({{(32-ADDR_W){1'b0}}, wr_blk[v*ADDR_W +: ADDR_W]} == e) begin
-                after_end = end_full_reg[e];
-            end
-        end
-        // after a write of r lanes: row r + v; otherwise (r = 0) row v
-        after_write = 1'b0;
-        for (r = 0; r <= WR_LANES; r = r + 1) begin
-            if ({{(32-ROWS_W){1'b0}}, wrote_reg} == r) begin
-                after_write = pos_full_reg[r + v];
-            end
-        end
-    end
-    assign wr_full[v] = ended_reg ? after_end : after_write;
-end
-endgenerate
-
 // synthesis translate_off
 // the write-port select above relies on it: the enabled lanes are a prefix, and no two enabled lanes
 // share a slot and a bank
@@ -402,21 +297,6 @@ always @(posedge clk) begin
                     $fatal(1, "Error: ernn_gate_buf write lanes %0d and %0d meet in slot %0d, bank %0d",
                         cb, ca, wr_slot[2*ca +: 2], bank_of(wr_blk[ca*ADDR_W +: ADDR_W]));
                 end
-            end
-        end
-    end
-end
-
-// the writer's contract (above): each lane's flag register is the flag at its block. A block past
-// DEPTH (a lane beyond the beat's rows, DEPTH not a power of two) has no flag: not checked
-integer cw;
-always @(posedge clk) begin
-    if (!rst) begin
-        for (cw = 0; cw < WR_LANES; cw = cw + 1) begin
-            if ({{(32-ADDR_W){1'b0}}, wr_blk[cw*ADDR_W +: ADDR_W]} < DEPTH
-                    && wr_full[cw] !== full_reg[wr_blk[cw*ADDR_W +: ADDR_W]]) begin
-                $fatal(1, "Error: ernn_gate_buf write lane %0d: flag register %b, but block %0d's flag is %b (the lane does not hold the block the writer announced)",
-                    cw, wr_full[cw], wr_blk[cw*ADDR_W +: ADDR_W], full_reg[wr_blk[cw*ADDR_W +: ADDR_W]]);
             end
         end
     end

@@ -36,11 +36,7 @@ E-RNN toolkit: accelerator PE writer — PE row blocks to the gate buffer or, pr
  * A row is accepted only when its destination is free: a gate-buffer block that the feeder
  * has not read yet (y_full) stalls the PE, and so does the last layer's projection while
  * the output vector waits on m_axis (out_full). blk is the block of the row on s_axis (of
- * lane 0, or of the projection row being written). y_full comes from registers that the
- * gate buffer loads a clock ahead at the blocks the lanes can hold next (y_pos_blk,
- * y_nx_end): looked up at the lanes' blocks, the flags closed a loop flags -> y_full ->
- * handshake -> writes -> flags of 9 LUT levels, SR1's deepest (docs/performance.md "Clock
- * evidence").
+ * lane 0, or of the projection row being written).
  *
  * The job's kind, gates, last block and last-layer flag, which every beat's destinations and
  * handshake depend on, come from registers, not from the job-table lookup behind the ring: the
@@ -128,12 +124,6 @@ module ernn_pe_writer #
     output wire [N_IFFT*IDX_W-1:0] y_blk,
     output wire [N_IFFT*K*IFFT_OUT_W-1:0] y_data,
     input  wire [N_IFFT-1:0]       y_full,
-    // the gate buffer registers y_full a clock ahead: the block of the rows 0 .. 2 N_IFFT - 1
-    // counted from the beat's first row (y_pos_blk[p IDX_W +: IDX_W]; after a beat of r rows lane i
-    // holds row r + i, otherwise row i) and whether this clock ends the job (the lanes then hold the
-    // next job's first rows, blocks below N_IFFT)
-    output wire [2*N_IFFT*IDX_W-1:0] y_pos_blk,
-    output wire                    y_nx_end,
 
     // projection output to the h memory, Q(DATA_W, DATA_F) samples
     output wire                    h_we,
@@ -323,17 +313,6 @@ assign y_data = s_axis_tdata;
 
 // this clock's beat ends the job
 wire job_end = (y_fire && beat_ends_job) || (proj_fire && blk_last);
-
-// the rows of the gate buffer's flag registers (above): row p of the closed form of the registers.
-// By the lanes' contract (below) the lanes load row r + i of it after a beat of r rows that does not
-// end the job, and row i when no beat and no job end comes
-assign y_nx_end = job_end;
-
-generate
-for (i = 0; i < 2*N_IFFT; i = i + 1) begin : g_pos
-    assign y_pos_blk[i*IDX_W +: IDX_W] = blk_reg + lane_adv(gate_reg, gates_last_reg, i);
-end
-endgenerate
 
 // synthesis translate_off
 // the registered fields are the lookup's whenever a beat is taken (the contract above)

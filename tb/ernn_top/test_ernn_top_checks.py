@@ -13,10 +13,7 @@ checks them on every beat it takes (simulation-only ``$fatal``):
 The gate buffer (``ybuf_inst`` in ernn_ctrl) with more than one write lane (N_IFFT > 1) takes each bank's
 write address and data from the lowest lane whose slot and bank match, enabled or not; that is the enabled
 lane only because the enabled lanes are a prefix and no two of them share a slot and a bank, which it checks
-on every clock ("write lanes ... are not a prefix", "write lanes i and j meet in slot s, bank b"). It also
-keeps the write lanes' full flags in registers loaded a clock ahead at the blocks the writer's lanes can
-hold next (``pos_full_reg``, ``end_full_reg``), and checks on every clock that each lane's flag is the one
-at its block ("write lane i: flag register ...").
+on every clock ("write lanes ... are not a prefix", "write lanes i and j meet in slot s, bank b").
 
 Each cocotb test below runs the ordinary ``ernn.sim.rtl`` stream driver (``run_stream``: cocotbext-axi
 source and sink) for one 3-frame sequence, with a fault written into the PE writer 1 ns after every rising
@@ -39,10 +36,6 @@ beat the writer takes (job 0) meets the fault:
    are the closed form of the (faulty) registers and the fields are the table's, so neither writer check
    can fire: only the gate buffer's. (Writing ``ln_blk_reg`` instead would trip the lanes check at the
    same edge.)
-4. wr_flag: bit 0 of the gate buffer's ``pos_full_reg`` inverted (gru_k4): lane 0's flag while no beat
-   has been written (row 0 of the beat). The writer's registers and the write lanes are untouched, and
-   the flag check compares at the first edge out of reset, before any beat, so only the flag check can
-   fire.
 
 The check must end the run: the runner raises SimulationAbortedError, and the captured output holds that
 check's message and not the others'. A run that reaches its end fails the cocotb test instead (an
@@ -78,28 +71,22 @@ FRAMES = 3  # one sequence; the first gate-buffer beat already meets the fault
 FIELDS_MESSAGE = "registered fields"
 LANES_MESSAGE = "is not the closed form"
 GATE_BUF_MESSAGE = "ernn_gate_buf write lanes"
-FLAG_MESSAGE = "flag register"
 #: fault -> (the model, the message its check prints, the other checks' messages, which must not appear)
 FAULTS = {
     "fields": (
         GRU_K4,
         r"ernn_pe_writer job \d+: registered fields \(.*\) differ from the table's",
-        (LANES_MESSAGE, GATE_BUF_MESSAGE, FLAG_MESSAGE),
+        (LANES_MESSAGE, GATE_BUF_MESSAGE),
     ),
     "lanes": (
         GRU_K4,
         r"ernn_pe_writer lane \d+: registered row \(.*\) is not the closed form",
-        (FIELDS_MESSAGE, GATE_BUF_MESSAGE, FLAG_MESSAGE),
+        (FIELDS_MESSAGE, GATE_BUF_MESSAGE),
     ),
     "gate_buf": (
         N_GRU,
         r"ernn_gate_buf write lanes 0 and 1 meet in slot \d+, bank \d+",
-        (FIELDS_MESSAGE, LANES_MESSAGE, FLAG_MESSAGE),
-    ),
-    "wr_flag": (
-        GRU_K4,
-        r"ernn_gate_buf write lane 0: flag register \d, but block \d+'s flag is \d",
-        (FIELDS_MESSAGE, LANES_MESSAGE, GATE_BUF_MESSAGE),
+        (FIELDS_MESSAGE, LANES_MESSAGE),
     ),
 }
 #: the gate written into gate_reg by the gate_buf fault: past the last gate of every GRU job
@@ -122,9 +109,6 @@ try:
             await Timer(1, "ns")
             if fault == "fields":
                 pw.last_blk_reg.value = (int(pw.job_last_blk.value) + 1) & mask
-            elif fault == "wr_flag":
-                ybuf = dut.core_inst.ybuf_inst
-                ybuf.pos_full_reg.value = int(ybuf.pos_full_reg.value) ^ 1  # row 0's flag: lane 0's
             elif fault == "gate_buf":
                 # a gate past the job's last; the writer's lookup then gives every lane the same row
                 assert int(pw.gates_last_reg.value) < BAD_GATE, "the job has a gate 3: no fault"
@@ -147,12 +131,6 @@ try:
     async def lanes_check_stops_the_run(dut) -> None:
         """A stream with the first row's block off lane 0's: the run must not reach its end."""
         await _run_with_fault(dut, "lanes")
-
-    @cocotb.test(timeout_time=1, timeout_unit="ms")
-    async def wr_flag_check_stops_the_run(dut) -> None:
-        """A stream with the gate buffer's write-lane flag register inverted: the run must not reach its
-        end."""
-        await _run_with_fault(dut, "wr_flag")
 
     @cocotb.test(timeout_time=1, timeout_unit="ms")
     async def gate_buf_check_stops_the_run(dut) -> None:
