@@ -850,7 +850,7 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
-    from ernn.fpga import logic_depth
+    from ernn.fpga import clock_estimate, logic_depth
     from ernn.fpga import open_flow as fpga
 
     if args.ice40 and args.ecp5:
@@ -892,6 +892,8 @@ def cmd_synth(args: argparse.Namespace) -> int:
     )
     for line in logic_depth.summary_lines(r["logic_depth"]):
         print(f"  {line}")
+    if r.get("clock_estimate"):
+        print(f"  {clock_estimate.summary_line(r['clock_estimate'])}")
     print(f"report: {Path(args.out or 'build/synth') / 'report.json'}")
     return 0
 

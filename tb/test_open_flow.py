@@ -17,7 +17,7 @@ import pytest
 
 from ernn import cli
 from ernn.files import manifest
-from ernn.fpga import logic_depth
+from ernn.fpga import clock_estimate, logic_depth
 from ernn.fpga import open_flow as fpga
 
 
@@ -107,6 +107,12 @@ def test_logic_depth_of_the_mapped_netlist(synth):
         assert path["end"]["pin"] and path["end"]["cell"]
     assert depth["longest_by_lut"]["levels"]["lut"] == depth["lut_levels"]
     assert depth["longest_by_logic"]["logic_levels"] == depth["logic_levels"]
+    # the clock estimate is priced for Kintex UltraScale only (this is a 7-series run), and reads the
+    # walker's paths as they are: its carry chains hold every carry stage the path counts
+    assert report["clock_estimate"] is None
+    est = clock_estimate.estimate(depth)
+    assert 0 < est["mhz_low"] < est["mhz"]
+    assert est["ns"] == max(p["kintex_us_m2_ns"] for p in est["paths"].values())
 
 
 def test_ice40_bitstream_with_fmax(small_model, tmp_path):

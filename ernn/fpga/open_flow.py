@@ -28,7 +28,7 @@ from typing import Any
 from ernn import paths
 from ernn.files import manifest
 from ernn.files.output_dir import check_output_dir, output_directory
-from ernn.fpga import logic_depth
+from ernn.fpga import clock_estimate, logic_depth
 
 RTL_DIR = paths.rtl_dir()
 FPGA_DIR = paths.fpga_dir()
@@ -354,6 +354,9 @@ def yosys_estimate(
             "blocks": block_breakdown(stat, top),
             "cells": cells,
             "logic_depth": depth,
+            # the clock that depth supports, from published routed delays: priced for Kintex UltraScale
+            # only (the family the XCKU060 is of); None for the other families
+            "clock_estimate": clock_estimate.estimate(depth) if family == "xcu" else None,
             "seconds": time.perf_counter() - t0,
         }
         (stage / "report.json").write_text(json.dumps(report, indent=2) + "\n")
