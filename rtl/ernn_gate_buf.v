@@ -243,22 +243,32 @@ wire rd_zero = rd_blk == {ADDR_W{1'b0}};
 
 // full_wr at an address, as the flag from registers or a completing write to that address this
 // clock (a compare per write lane): the write side's late (slot, block) then meets a compare, not
-// the DEPTH-way decode and a DEPTH-way select behind it (SR1, docs/performance.md "Clock evidence")
-function completes(input [ADDR_W-1:0] at);
-    integer cl;
-    begin
-        completes = 1'b0;
-        for (cl = 0; cl < WR_LANES; cl = cl + 1) begin
-            if (wr_en[cl] && wr_slot[2*cl +: 2] == 2'd3 && wr_blk[cl*ADDR_W +: ADDR_W] == at) begin
-                completes = 1'b1;
-            end
-        end
-    end
-endfunction
+// the DEPTH-way decode and a DEPTH-way select behind it (SR1, docs/performance.md "Clock evidence").
+// Written out per address, not as a function of it: a function that reads the write port, called in a
+// continuous assignment, is re-evaluated by Icarus only when its argument changes, so a completing
+// write that changed nothing else reached the flag a clock late there (not in Verilator or synthesis)
+wire [ADDR_W-1:0] cmp_at [0:2];  // the three addresses: rd_blk, inc_addr, block 0
+wire [2:0] completes;
+assign cmp_at[0] = rd_blk;
+assign cmp_at[1] = inc_addr;
+assign cmp_at[2] = {ADDR_W{1'b0}};
 
-wire next_same = !rd_en && (full_reg[rd_blk] || completes(rd_blk));
-wire next_inc = inc_ok && (full_reg[inc_addr] || completes(inc_addr));
-wire next_zero = !(rd_en && rd_zero) && (full_reg[0] || completes({ADDR_W{1'b0}}));
+genvar ca_i;
+genvar cl_i;
+generate
+for (ca_i = 0; ca_i < 3; ca_i = ca_i + 1) begin : g_completes
+    wire [WR_LANES-1:0] hit;
+    for (cl_i = 0; cl_i < WR_LANES; cl_i = cl_i + 1) begin : g_lane
+        assign hit[cl_i] = wr_en[cl_i] && wr_slot[2*cl_i +: 2] == 2'd3
+                           && wr_blk[cl_i*ADDR_W +: ADDR_W] == cmp_at[ca_i];
+    end
+    assign completes[ca_i] = |hit;
+end
+endgenerate
+
+wire next_same = !rd_en && (full_reg[rd_blk] || completes[0]);
+wire next_inc = inc_ok && (full_reg[inc_addr] || completes[1]);
+wire next_zero = !(rd_en && rd_zero) && (full_reg[0] || completes[2]);
 
 reg full_same_reg;
 reg full_inc_reg;
