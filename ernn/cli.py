@@ -841,8 +841,7 @@ def _add_synth(sub: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--router",
         choices=("router1", "router2"),
-        default="router1",
-        help="nextpnr-ecp5's routing algorithm (--ecp5 only)",
+        help="nextpnr-ecp5's routing algorithm (--ecp5 only; default router1, nextpnr's own)",
     )
     p.add_argument("--out", help="output directory (default build/synth, build/ice40 or build/ecp5)")
     p.add_argument("--force", action="store_true", help="replace an existing synthesis folder")
@@ -855,6 +854,8 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
     if args.ice40 and args.ecp5:
         raise ValueError("--ice40 and --ecp5 are two different flows: choose one")
+    if args.router and not args.ecp5:
+        raise ValueError("--router chooses nextpnr-ecp5's router: it needs --ecp5")
     if args.ice40 or args.ecp5:
         if args.ice40:
             r = fpga.ice40_bitstream(
@@ -865,7 +866,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
                 args.model,
                 args.out or "build/ecp5",
                 freq_mhz=args.freq or 25.0,
-                router=args.router,
+                router=args.router or "router1",
                 force=args.force,
             )
         for clock, f in r["fmax"].items():

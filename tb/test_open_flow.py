@@ -275,3 +275,11 @@ def test_bad_inputs_are_named(tmp_path):
         fpga.yosys_estimate(tmp_path, tmp_path / "o")
     with pytest.raises(ValueError, match="family must be one of"):
         fpga.yosys_estimate(tmp_path, tmp_path / "o", family="ecp5")
+
+
+def test_router_without_ecp5_is_refused(tmp_path, capsys):
+    """--router belongs to the ECP5 flow: with the Yosys estimate it is an error, not ignored."""
+    argv = ["synth", "--model", str(tmp_path), "--router", "router2", "--out", str(tmp_path / "o")]
+    assert cli.main(argv) == 2
+    assert "--router chooses nextpnr-ecp5's router: it needs --ecp5" in capsys.readouterr().err
+    assert not (tmp_path / "o").exists()

@@ -6,7 +6,7 @@ Why a test of its own: the gate buffer's read flags once called a function that 
 a continuous assignment, and Icarus re-evaluates such an assignment only when the function's argument
 changes (Verilator and synthesis do not have that behaviour). A completing write that changed nothing
 else then reached the feeder a clock late on Icarus: bit-exact on both simulators, but Icarus a few
-clocks slower per step (GRU 6 -> 32, k 4, P 32: 388 against 382 clocks to the eighth frame's output;
+clocks slower per step (GRU 6 -> 32, k 4, P 32: 510 against 502 clocks to the eighth frame's output;
 LSTM 12 -> 24, k 4, P 256: 334 against 324; session 35). Bit-exact tests cannot see that; this one can.
 The two models: one IFFT (gru_k4) and two IFFTs side by side (n_ifft_gru_k4_p32: two write lanes).
 """
