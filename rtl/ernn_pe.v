@@ -47,11 +47,12 @@ E-RNN toolkit: block-circulant matrix-vector processing element (FFT -> complex 
  *
  * Handshakes: s_cmd is taken when the previous job has issued all its MACs and written
  * all its blocks, or with LOAD_AHEAD earlier: while the previous job still issues its MACs,
- * once its loads are written, when the new command loads (load_count > 0) into slots the
- * previous job does not read. Its blocks then go through the FFT while the previous job's
- * rounds run, and its MACs follow a clock after the previous job's last one (one command
- * waits at most; the exporter places consecutive jobs' slots apart where that pays,
- * ernn.export.jobs). The slot ranges are compared here, so a command that would overwrite
+ * once its blocks have all entered the FFT, when the new command loads (load_count > 0)
+ * into slots the previous job does not read. Its blocks then go through the FFT while the
+ * previous job's rounds run, right behind that job's last blocks, which are still written to
+ * their own slots (old_*) and still hold that job's MACs until they are; the new job's MACs
+ * follow a clock after the previous job's last one (one command waits at most; the exporter
+ * places consecutive jobs' slots apart where that pays, ernn.export.jobs). The slot ranges are compared here, so a command that would overwrite
  * what the running job reads waits as before. s_axis only while a job loads; the MAC issue
  * stalls while a block it needs is not yet written or while the gearbox is full; m_axis
  * back-pressure stalls the IFFT, then the gearbox, then the MACs (never a lost beat).
@@ -277,6 +278,12 @@ reg [UNITS_W-1:0] pend_units_reg;
 reg [W_ADDR_W-1:0] pend_w_reg;
 reg pend_none_reg;                  // it issues nothing (rows = 0 or read_count = 0)
 reg ld_mine_reg;                    // the load registers are the issuing job's
+// the command taken ahead once the running job's blocks have all entered the FFT, before they are
+// all written: those still in the FFT come out first and go to the slots they were loaded for
+reg old_pend_reg;                   // blocks of the job before are still in the FFT
+reg [CNT_W-1:0] old_left_reg;       // how many
+reg [SLOT_W-1:0] old_wr_reg;        // the slot the next of them is written to
+reg [SLOT_W-1:0] old_hi_reg;        // the end of their load range
 
 // MAC issue state: round (unit base), block within the round, weight address, bin offset
 reg iss_done_reg;
@@ -333,7 +340,8 @@ wire unused_fft_user = &{1'b0, fft_m_user};
 /* verilator lint_on UNUSEDSIGNAL */
 
 // a command keeps load_base + load_count <= XBUF_DEPTH: the slot addresses do not wrap
-wire [XBUF_ADDR_W-1:0] wr_addr = ld_base_reg + wr_cnt_reg[XBUF_ADDR_W-1:0];
+wire [XBUF_ADDR_W-1:0] wr_addr = old_pend_reg ? old_wr_reg[XBUF_ADDR_W-1:0]
+    : ld_base_reg + wr_cnt_reg[XBUF_ADDR_W-1:0];
 
 always @(posedge clk) begin
     if (fft_m_valid) begin
@@ -353,7 +361,10 @@ wire [SLOT_W-1:0] wr_end = ld_base_s + {1'b0, wr_cnt_reg};
 // a slot of this job's load range is readable once its spectrum is written
 // (a job whose command waited behind a load ahead has all its slots written: loads_written below)
 wire slot_in_load = ld_mine_reg && rd_slot >= ld_base_s && rd_slot < ld_end;
-wire slot_ready = !slot_in_load || rd_slot < wr_end;
+// a slot the job before loaded whose spectrum is still in the FFT (load ahead before its loads were
+// written; its written slots are below old_wr_reg)
+wire slot_in_old = old_pend_reg && rd_slot >= old_wr_reg && rd_slot < old_hi_reg;
+wire slot_ready = (!slot_in_load || rd_slot < wr_end) && !slot_in_old;
 
 wire [UNITS_W-1:0] units_left = units_reg - iss_ubase_reg;
 wire last_round = units_left <= P_U;
@@ -365,20 +376,23 @@ wire can_issue = job_active_reg && !iss_done_reg && slot_ready;
 wire issue = can_issue && mac_en;
 
 wire loads_written = wr_cnt_reg == ld_count_reg;
-wire job_done = job_active_reg && iss_done_reg && !pend_valid_reg && loads_written;
+// every block of the loading job has entered the FFT (the load registers are free)
+wire loads_in = in_cnt_reg == ld_count_reg;
+wire job_done = job_active_reg && iss_done_reg && !pend_valid_reg && loads_written && !old_pend_reg;
 // the waiting command takes over the MACs a clock after the running job's last issue
 wire pend_start = job_active_reg && iss_done_reg && pend_valid_reg;
 
 // load ahead: the command's load range [load_base, load_base + load_count) misses the slots the
-// running job reads [read_base, read_base + read_count), the running job's loads are written (the
-// load registers and the FFT are free) and it still issues
+// running job reads [read_base, read_base + read_count), the running job's blocks have all entered
+// the FFT (the load registers are free; those not yet written move to old_*: at most one job's) and
+// it still issues
 wire [SLOT_W-1:0] cmd_ld_lo = {{(SLOT_W-XBUF_ADDR_W){1'b0}}, s_cmd_load_base};
 wire [SLOT_W-1:0] cmd_ld_hi = cmd_ld_lo + {1'b0, s_cmd_load_count};
 wire [SLOT_W-1:0] run_rd_lo = {{(SLOT_W-XBUF_ADDR_W){1'b0}}, rd_base_reg};
 wire [SLOT_W-1:0] run_rd_hi = run_rd_lo + {1'b0, rd_count_reg};
 wire cmd_apart = cmd_ld_hi <= run_rd_lo || run_rd_hi <= cmd_ld_lo;
-wire load_ahead = LOAD_AHEAD != 0 && job_active_reg && !iss_done_reg && !pend_valid_reg && loads_written
-    && s_cmd_load_count != {CNT_W{1'b0}} && cmd_apart;
+wire load_ahead = LOAD_AHEAD != 0 && job_active_reg && !iss_done_reg && !pend_valid_reg && loads_in
+    && !old_pend_reg && s_cmd_load_count != {CNT_W{1'b0}} && cmd_apart;
 
 assign s_cmd_ready = !job_active_reg || load_ahead;
 
@@ -397,9 +411,19 @@ genvar o;
 genvar hb;
 genvar wd;
 
+// the loading job's blocks not yet written when a command is taken ahead (one may be written this
+// clock), and where the next of them goes
+wire [CNT_W-1:0] run_left = ld_count_reg - wr_cnt_reg - {{(CNT_W-1){1'b0}}, fft_m_valid};
+wire [SLOT_W-1:0] run_wr = wr_end + {{(SLOT_W-1){1'b0}}, fft_m_valid};
+
 always @(posedge clk) begin
-    if (fft_m_valid) begin
+    if (fft_m_valid && !old_pend_reg) begin
         wr_cnt_reg <= wr_cnt_reg + 1'b1;
+    end
+    if (fft_m_valid && old_pend_reg) begin
+        old_left_reg <= old_left_reg - 1'b1;
+        old_wr_reg <= old_wr_reg + 1'b1;
+        old_pend_reg <= old_left_reg != {{(CNT_W-1){1'b0}}, 1'b1};
     end
     if (s_axis_tvalid && s_axis_tready) begin
         in_cnt_reg <= in_cnt_reg + 1'b1;
@@ -440,6 +464,10 @@ always @(posedge clk) begin
     if (s_cmd_valid && s_cmd_ready && load_ahead) begin
         // the loads start now; the MAC fields wait for the running job's last issue
         pend_valid_reg <= 1'b1;
+        old_pend_reg <= run_left != {CNT_W{1'b0}};
+        old_left_reg <= run_left;
+        old_wr_reg <= run_wr;
+        old_hi_reg <= ld_end;
         ld_mine_reg <= 1'b0;
         ld_base_reg <= s_cmd_load_base;
         ld_count_reg <= s_cmd_load_count;
@@ -474,6 +502,7 @@ always @(posedge clk) begin
         wr_cnt_reg <= {CNT_W{1'b0}};
         pend_valid_reg <= 1'b0;
         ld_mine_reg <= 1'b1;
+        old_pend_reg <= 1'b0;
     end
 end
 

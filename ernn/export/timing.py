@@ -18,9 +18,9 @@ spacing of the last layer's outputs, with the per-step load of the PE, the IFFT 
   and takes k / CELL_LANES beats;
 * jobs are issued in table order, one at a time (a job's command waits until the previous job's MACs are
   issued), except that a loading job whose slots the job before does not read is taken while that job
-  still issues, once its loads are written (load ahead, rtl/ernn_pe.v; only with the slots in two banks,
-  ``load_ahead``, as ernn_ctrl enables it): its loads then run under the previous job's rounds and its
-  MACs start a clock after the previous job's last.
+  still issues, once its loads have all entered the FFT (load ahead, rtl/ernn_pe.v; only with the slots
+  in two banks, ``load_ahead``, as ernn_ctrl enables it): its loads then run under the previous job's
+  rounds and its MACs start a clock after the previous job's last.
 
 The fixed latencies come from the RTL headers (FFT and IFFT 2 log2 k - 2 clocks, the lanes' registers
 and the rounding, docs/pe.md "Latency"; the cells' ``CELL_LATENCY``). The controller's hand-off clocks
@@ -107,7 +107,7 @@ def step_timing(
     slot_written: dict[int, int] = {}  # spectrum slot -> the clock its block was written (kept across jobs)
     job_before = None  # the job before (its slots decide whether the next one may load ahead)
     prev_start = 0  # the clock the job before was taken
-    loads_written = 0  # the clock the latest loads (of any job) were all written
+    loads_in = 0  # the clock the latest loads' last block (of any job) entered the FFT
     # pipelined, the last L - 1 slots drain (layer 0 idle) and their outputs come faster than the steady
     # state: frames run on past the STEPS whose output spacing is measured
     frames = STEPS + (info.num_layers - 1 if layer_skew else 0)
@@ -127,8 +127,9 @@ def step_timing(
                     or job_before.read_base + job_before.read_count <= job.read_base
                 )
                 if load_ahead and job.load_count and apart:
-                    # load ahead: taken while the job before still issues, once the loads before are written
-                    ahead = max(prev_start + HANDOFF["command"], loads_written + 1)
+                    # load ahead: taken while the job before still issues, once the loads before have
+                    # entered the FFT (those still in it are written behind, to their own slots)
+                    ahead = max(prev_start + HANDOFF["command"], loads_in + 1)
                     if ahead <= pe_free:
                         start, mac_start = ahead, pe_free + 1
                 job_before, prev_start = job, start
@@ -145,7 +146,7 @@ def step_timing(
                         at = max(start, load_free, avail + HANDOFF["load"])
                         load_free = at + 1
                         slot_written[job.read_base + b] = at + 1 + fft_lat
-                    loads_written = slot_written[job.read_base + job.load_count - 1]
+                    loads_in = load_free - 1
                 read = [slot_written[job.read_base + j] for j in range(job.read_count)]
                 rounds = _cdiv(job.rows * bins, lanes)
                 clock = mac_start

@@ -383,7 +383,8 @@ try:
     @cocotb.test(timeout_time=20, timeout_unit="ms")
     async def pe_loads_ahead(dut) -> None:
         """Pairs of jobs on slots apart, no gaps: every output bit-exact, and the PE took commands while
-        the job before still issued (its waiting command register was used), so the loads overlapped."""
+        the job before still issued (its waiting command register was used), so the loads overlapped,
+        some while that job's last blocks were still in the FFT (written behind, to their own slots)."""
         from cocotb.triggers import RisingEdge
 
         conf = rtl_runner.tb_config()
@@ -391,16 +392,20 @@ try:
         jobs = plan_jobs(cfg, conf["xbuf_depth"], conf["seed"], conf["n_jobs"], ahead_only=conf["ahead_only"])
         layout_weights(jobs, conf["lanes"], cfg.weight_spectrum.word)
         waiting = [0]
+        # clocks with blocks of the job before still in the FFT after a command was taken ahead
+        behind = [0]
 
         async def count_waiting() -> None:
             while True:
                 await RisingEdge(dut.clk)
                 waiting[0] += str(dut.pend_valid_reg.value) == "1"  # X before the reset
+                behind[0] += str(dut.old_pend_reg.value) == "1"
 
         monitor = cocotb.start_soon(count_waiting())
         await run_jobs(dut, cfg, jobs, conf["lanes"], conf["seed"], 0.0, 0.0)
         monitor.cancel()
         assert waiting[0] > 0, "ernn_pe never took a command ahead on slots apart"
+        assert behind[0] > 0, "ernn_pe never took a command ahead while the job before still had blocks in the FFT"
 
     @cocotb.test(timeout_time=20, timeout_unit="ms")
     async def pe_reset_while_waiting(dut) -> None:
