@@ -190,17 +190,35 @@ reg [DEPTH-1:0] full_reg;
 
 // the blocks whose completing write (slot 3) comes this clock, decoded block by block against
 // constants: set at a variable index (set_vec[wr_blk] = 1), Yosys 0.23 built a 32-bit bounds
-// compare, 8 CARRY4 in front of every flag, the design's longest path (docs/performance.md)
+// compare, 8 CARRY4 in front of every flag, the design's longest path (docs/performance.md).
+// The decode of each lane's (slot, block) comes from the writer's registers, early; its write enable
+// comes last, behind the full-flag select and the writer's handshake. The decode is kept as its own
+// net (keep: a boundary for Yosys's optimisation and ABC) so that the enable meets it in the last
+// LUT: without it Yosys folded the enables into the decode and the selects behind it (SR1 packed,
+// 9 LUT + 10 MUXF from the flags back into the read side's flags, session 36)
+wire [WR_LANES-1:0] set_dec [0:DEPTH-1];  // lane cl completes block d if it writes
 reg [DEPTH-1:0] set_vec;
 integer sw;
 integer sd;
+
+genvar dd_i;
+genvar dl_i;
+generate
+for (dd_i = 0; dd_i < DEPTH; dd_i = dd_i + 1) begin : g_set_dec
+    for (dl_i = 0; dl_i < WR_LANES; dl_i = dl_i + 1) begin : g_lane
+        (* keep *) wire dec;
+        assign dec = wr_slot[2*dl_i +: 2] == 2'd3
+                     && {{(32-ADDR_W){1'b0}}, wr_blk[dl_i*ADDR_W +: ADDR_W]} == dd_i;
+        assign set_dec[dd_i][dl_i] = dec;
+    end
+end
+endgenerate
 
 always @* begin
     set_vec = {DEPTH{1'b0}};
     for (sd = 0; sd < DEPTH; sd = sd + 1) begin
         for (sw = 0; sw < WR_LANES; sw = sw + 1) begin
-            if (wr_en[sw] && wr_slot[2*sw +: 2] == 2'd3
-                    && {{(32-ADDR_W){1'b0}}, wr_blk[sw*ADDR_W +: ADDR_W]} == sd) begin
+            if (wr_en[sw] && set_dec[sd][sw]) begin
                 set_vec[sd] = 1'b1;
             end
         end
@@ -257,17 +275,25 @@ genvar ca_i;
 genvar cl_i;
 generate
 for (ca_i = 0; ca_i < 3; ca_i = ca_i + 1) begin : g_completes
+    // lane cl writes the completing row of the block at cmp_at if it is enabled (the compare kept
+    // apart from the late enable, as set_dec above)
     wire [WR_LANES-1:0] hit;
     for (cl_i = 0; cl_i < WR_LANES; cl_i = cl_i + 1) begin : g_lane
-        assign hit[cl_i] = wr_en[cl_i] && wr_slot[2*cl_i +: 2] == 2'd3
-                           && wr_blk[cl_i*ADDR_W +: ADDR_W] == cmp_at[ca_i];
+        (* keep *) wire at;
+        assign at = wr_slot[2*cl_i +: 2] == 2'd3 && wr_blk[cl_i*ADDR_W +: ADDR_W] == cmp_at[ca_i];
+        assign hit[cl_i] = wr_en[cl_i] && at;
     end
     assign completes[ca_i] = |hit;
 end
 endgenerate
 
-wire next_same = !rd_en && (full_reg[rd_blk] || completes[0]);
-wire next_inc = inc_ok && (full_reg[inc_addr] || completes[1]);
+// the flags from registers at the three addresses (kept: selects of registers, ready early)
+(* keep *) wire held_same;
+(* keep *) wire held_inc;
+assign held_same = full_reg[rd_blk];
+assign held_inc = full_reg[inc_addr];
+wire next_same = !rd_en && (held_same || completes[0]);
+wire next_inc = inc_ok && (held_inc || completes[1]);
 wire next_zero = !(rd_en && rd_zero) && (full_reg[0] || completes[2]);
 
 reg full_same_reg;
