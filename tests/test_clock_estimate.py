@@ -4,7 +4,7 @@ depth supports on a Kintex UltraScale -2 (docs/performance.md, "Clock evidence")
 The two routed report paths the figures come from are rebuilt as ``logic_depth`` paths (their cells in
 order) and priced: the estimate must reproduce Vivado's delay within the documented errors (+2.2 % and -12.1 %,
 the second being :data:`SPREAD`). SR1 packed's longest path (9 LUT + 7 MUXF, session 34's netlist) must
-give the 193 to 220 MHz the docs quote.
+give the 193 to 220 MHz the docs quote, session 36's (8 LUT + 7 MUXF) 211 to 240 MHz.
 """
 
 from __future__ import annotations
@@ -82,6 +82,21 @@ def test_sr1_packed_longest_path() -> None:
     assert est["ns"] == pytest.approx(3.956 * 891 / 775, abs=2e-3)
     assert est["mhz"] == pytest.approx(219.9, abs=0.1) and est["mhz_low"] == pytest.approx(193.1, abs=0.1)
     assert "193 to 220 MHz" in ce.summary_line(est)
+
+
+def test_sr1_packed_longest_path_session_36() -> None:
+    """Session 36's netlist (the gate buffer's late write enables meeting kept compares): 8 LUT + 7 MUXF,
+    the cells of ``build/s36/synth_sr1p_keep``'s longest path in order, 211 to 240 MHz; 372 clocks per
+    step then take 1.76 to 1.55 us, and 2.0 us would need 186 MHz."""
+    sr1 = _path(
+        ["LUT6", "LUT6", "MUXF7", "LUT4", "LUT5", "MUXF7", "MUXF8", "MUXF9", "LUT2", "LUT3"]
+        + ["LUT5", "LUT6", "MUXF7", "MUXF8", "MUXF9"]
+    )
+    est = ce.estimate({"lut_levels": 8, "longest_by_lut": sr1, "longest_by_logic": sr1})
+    assert est["paths"]["longest_by_lut"]["ultrascale_plus_m1_ns"] == pytest.approx(3.625, abs=1e-3)
+    assert est["mhz"] == pytest.approx(239.9, abs=0.1) and est["mhz_low"] == pytest.approx(210.6, abs=0.1)
+    assert "211 to 240 MHz" in ce.summary_line(est)
+    assert 372 / est["mhz_low"] < 2.0 and 372 / est["mhz"] == pytest.approx(1.55, abs=0.01)
 
 
 def test_the_slowest_path_sets_the_clock_and_a_dsp_stage_counts() -> None:
