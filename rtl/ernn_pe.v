@@ -52,8 +52,9 @@ E-RNN toolkit: block-circulant matrix-vector processing element (FFT -> complex 
  * previous job's rounds run, right behind that job's last blocks, which are still written to
  * their own slots (old_*) and still hold that job's MACs until they are; the new job's MACs
  * follow a clock after the previous job's last one (one command waits at most; the exporter
- * places consecutive jobs' slots apart where that pays, ernn.export.jobs). The slot ranges are compared here, so a command that would overwrite
- * what the running job reads waits as before. s_axis only while a job loads; the MAC issue
+ * places consecutive jobs' slots apart where that pays, ernn.export.jobs). The slot ranges
+ * are compared here, so a command that would overwrite what the running job reads waits as
+ * before. s_axis only while a job loads; the MAC issue
  * stalls while a block it needs is not yet written or while the gearbox is full; m_axis
  * back-pressure stalls the IFFT, then the gearbox, then the MACs (never a lost beat).
  * m_axis is registered (ernn_axis_skid).
@@ -358,8 +359,9 @@ wire [SLOT_W-1:0] ld_base_s = {{(SLOT_W-XBUF_ADDR_W){1'b0}}, ld_base_reg};
 wire [SLOT_W-1:0] rd_slot = {{(SLOT_W-XBUF_ADDR_W){1'b0}}, rd_base_reg} + {1'b0, iss_j_reg};
 wire [SLOT_W-1:0] ld_end = ld_base_s + {1'b0, ld_count_reg};
 wire [SLOT_W-1:0] wr_end = ld_base_s + {1'b0, wr_cnt_reg};
-// a slot of this job's load range is readable once its spectrum is written
-// (a job whose command waited behind a load ahead has all its slots written: loads_written below)
+// a slot of this job's load range is readable once its spectrum is written (while a command taken
+// ahead loads, the load registers are that command's: the running job's own blocks still in the FFT
+// are the old_* ones, slot_in_old)
 wire slot_in_load = ld_mine_reg && rd_slot >= ld_base_s && rd_slot < ld_end;
 // a slot the job before loaded whose spectrum is still in the FFT (load ahead before its loads were
 // written; its written slots are below old_wr_reg)
