@@ -405,7 +405,9 @@ try:
         await run_jobs(dut, cfg, jobs, conf["lanes"], conf["seed"], 0.0, 0.0)
         monitor.cancel()
         assert waiting[0] > 0, "ernn_pe never took a command ahead on slots apart"
-        assert behind[0] > 0, "ernn_pe never took a command ahead while the job before still had blocks in the FFT"
+        assert behind[0] > 0, (
+            "ernn_pe never took a command ahead while the job before still had blocks in the FFT"
+        )
 
     @cocotb.test(timeout_time=20, timeout_unit="ms")
     async def pe_reset_while_waiting(dut) -> None:
