@@ -190,14 +190,18 @@ def ifft_cost() -> None:
 
 HEADER = "ernn_params.vh"
 SKEW_LINE = re.compile(r"localparam integer ERNN_LAYER_SKEW = (\d+);")
+INTER_LINE = re.compile(r"localparam integer ERNN_INTERLEAVE = (\d+);")
 
 
 def force_skew(model: Path, skew: int) -> None:
-    """Rewrite the model directory's ERNN_LAYER_SKEW to ``skew`` (and its manifest, which names the header)."""
+    """Rewrite the model directory's ERNN_LAYER_SKEW to ``skew`` (and its manifest, which names the header);
+    the layers in order also un-interleave the stages (``ERNN_INTERLEAVE`` needs the layers pipelined)."""
     header = model / HEADER
     text, count = SKEW_LINE.subn(f"localparam integer ERNN_LAYER_SKEW = {skew};", header.read_text())
     if count != 1:
         raise ValueError(f"{header}: expected one ERNN_LAYER_SKEW line, found {count}")
+    if not skew:
+        text = INTER_LINE.sub("localparam integer ERNN_INTERLEAVE = 0;", text)
     header.write_text(text)
     kind = manifest.read(model).kind
     (model / manifest.MANIFEST).write_text(manifest.build(model, kind).text())
@@ -228,6 +232,7 @@ def measure(
     expected, _ = net.run_stream(x, last)
     cm = hw_layout.cycle_model(net.info, shape["lanes"])
     run_skew = bool(int(SKEW_LINE.search((model / HEADER).read_text()).group(1)))
+    run_inter = bool(int(INTER_LINE.search((model / HEADER).read_text()).group(1)))
     # the prediction for what the RTL runs (a forced header may differ from the exporter's choice)
     predicted = step_timing(
         net.info,
@@ -237,8 +242,9 @@ def measure(
         layer_skew=run_skew,
         in_first=cm.gru_in_first,
         load_ahead=cm.load_ahead,
+        interleave=run_inter,
     ).cycles
-    cm = dataclasses.replace(cm, predicted=predicted, layer_skew=run_skew)
+    cm = dataclasses.replace(cm, predicted=predicted, layer_skew=run_skew, interleave=run_inter)
     cycles = float(res.cycles_per_step)
     row = {
         "name": name,
@@ -257,7 +263,7 @@ def measure(
     }
     print(
         f"{name:44s} P={shape['lanes']:4d} CL={row['cell_lanes']:2d} N_IFFT={row['n_ifft']} skew={int(run_skew)} "
-        f"in_first={int(cm.gru_in_first)} ahead={int(cm.load_ahead)}: "
+        f"in_first={int(cm.gru_in_first)} ahead={int(cm.load_ahead)} inter={int(cm.interleave)}: "
         f"{cycles:6.1f} cycles/step, ideal {cm.ideal:4d}, "
         f"ratio {row['ratio_to_ideal']:.3f}, predicted {cm.predicted} ({100 * row['prediction_error']:+.1f} %), "
         f"bit-exact {row['bit_exact']} ({res.wall_seconds:.0f} s)",

@@ -25,7 +25,11 @@ E-RNN toolkit: accelerator command side — input frames, PE job commands and th
  *
  * With LAYER_SKEW the slot of step t issues layer l's stage of step t - l instead (the
  * section "LAYER_SKEW" below: shift register of steps per layer, drain slots, skipped
- * stages, the ring of issued stages, per-layer producer progress).
+ * stages, the ring of issued stages, per-layer producer progress). With INTERLEAVE as well (an
+ * LSTM with a projection, every stage a gate job then a projection) a slot issues every
+ * layer's gate job, then every layer's projection (the section "INTERLEAVE" below): each
+ * issued job goes into a queue (iss_*) from which the PE writer takes its rows' jobs, and a
+ * projection's m blocks are checked against its layer's m progress (ml_done, ml_count).
  *
  * A block is requested as soon as its producer has written it (h_stage/h_count: the stage
  * (mod 4) the h producer is writing and its blocks so far; m_tag/m_count likewise for m),
@@ -78,6 +82,9 @@ module ernn_cmd #
     parameter LAYER_W = 1,
     // LAYER_SKEW: h-memory words between the two step-parity copies (L q_h)
     parameter H_PAR_OFF = 0,
+    // 1: with LAYER_SKEW, a slot's gate jobs first, then its projections (ernn_params.vh
+    // ERNN_INTERLEAVE; an LSTM with a projection: the table's stages are [gate, proj])
+    parameter INTERLEAVE = 0,
     // s_axis_tdata width: INPUT_SIZE samples padded to whole bytes (derived; do not override)
     parameter IN_TDATA_W = ((INPUT_SIZE * DATA_W + 7) / 8) * 8
 )
@@ -110,6 +117,8 @@ module ernn_cmd #
     input  wire [W_ADDR_W-1:0]    job_w_base,
     input  wire [H_ADDR_W-1:0]    job_x_base,
     input  wire [H_ADDR_W-1:0]    job_h_base,
+    // INTERLEAVE: m-memory word of block 0 of the job's layer (the table's c_base, layer * p)
+    input  wire [M_ADDR_W-1:0]    job_m_base,
 
     // PE job command (ernn_pe s_cmd_*)
     output wire                   m_cmd_valid,
@@ -144,6 +153,15 @@ module ernn_cmd #
     // progress of the m writer: stage (mod 2**STAGE_W) of the last m block written, blocks so far
     input  wire [STAGE_W-1:0]     m_tag,
     input  wire [IDX_W-1:0]       m_count,
+    // INTERLEAVE: per layer the steps whose m is complete and the m blocks written of the next
+    input  wire [NUM_LAYERS*TAG_W-1:0] ml_done,
+    input  wire [NUM_LAYERS*IDX_W-1:0] ml_count,
+
+    // INTERLEAVE: every issued job, in issue order, for the PE writer (ernn_issue_q):
+    // {job, step parity, tlast}; iss_full holds the next command
+    output wire                   iss_push,
+    output wire [JOB_W+1:0]       iss_entry,
+    input  wire                   iss_full,
 
     // per step parity: the step starts a sequence (zero state), its frame had tlast (layers in order)
     output wire [1:0]             step_first,
@@ -190,6 +208,11 @@ initial begin
     if (LAYER_SKEW != 0 && (NUM_LAYERS < 2 || (1 << STAGE_W) < NUM_LAYERS + 2 || (1 << (TAG_W - 1)) < NUM_LAYERS + 2)) begin
         $error("Error: ernn_cmd LAYER_SKEW needs NUM_LAYERS >= 2 (got %0d; one layer has nothing to pipeline) and STAGE_W, TAG_W for L + 2 stages in flight (got %0d, %0d)",
             NUM_LAYERS, STAGE_W, TAG_W);
+        $finish;
+    end
+    if (INTERLEAVE != 0 && (LAYER_SKEW == 0 || JOB_W < 2)) begin
+        $error("Error: ernn_cmd INTERLEAVE needs LAYER_SKEW (the stages of a slot must not feed each other) and gate and projection jobs (got LAYER_SKEW = %0d, JOB_W = %0d)",
+            LAYER_SKEW, JOB_W);
         $finish;
     end
     if (LAYER_SKEW == 0 && STAGE_W != 2) begin
@@ -306,6 +329,10 @@ wire [IDX_W-1:0] x_count;
 wire r_done;
 wire r_now;
 wire [IDX_W-1:0] r_count;
+// INTERLEAVE: the m progress of this layer (its step complete, or being written)
+wire m_l_done;
+wire m_l_now;
+wire [IDX_W-1:0] m_l_count;
 
 // the job is the first of a slot (layer 0's first) that has not opened yet
 wire slot_opening = LAYER_SKEW != 0 && job_first_layer && job_stage_first && !slot_open_reg;
@@ -333,7 +360,12 @@ always @* begin
     ld_avail = 1'b1;
     if (job_kind == JOB_PROJ) begin
         ld_src = SRC_M;
-        ld_avail = m_tag == cmd_stage_reg && m_count > ld_idx_reg;
+        if (INTERLEAVE != 0) begin
+            // the layer's m of the same step (other layers' cells may have written theirs since)
+            ld_avail = m_l_done || (m_l_now && m_l_count > ld_idx_reg);
+        end else begin
+            ld_avail = m_tag == cmd_stage_reg && m_count > ld_idx_reg;
+        end
     end else if (ld_idx_reg < job_x_blocks) begin
         // x_t: the frame, or h_t of the layer below (the previous stage)
         if (job_first_layer) begin
@@ -385,7 +417,7 @@ assign frame_free = ld_req && ld_src == SRC_FRAME && ld_idx_reg == QX0_LAST && j
 assign h_rd_en = ld_req && ld_src == SRC_H;
 assign h_rd_addr = ld_haddr;
 assign m_rd_en = ld_req && ld_src == SRC_M;
-assign m_rd_addr = ld_idx_reg[M_ADDR_W-1:0];
+assign m_rd_addr = (INTERLEAVE != 0 ? job_m_base : {M_ADDR_W{1'b0}}) + ld_idx_reg[M_ADDR_W-1:0];
 
 reg [BLK_W-1:0] ld_data;        // K samples, Q(data)
 
@@ -442,7 +474,11 @@ wire cmd_start_ok = LAYER_SKEW != 0
 wire drain_open = slot_opening && !frame_valid_reg && sr_owed && inflight_ok;
 wire stage_skip = cmd_state_reg == CMD_ISSUE && LAYER_SKEW != 0 && job_stage_first
     && (slot_opening ? drain_open : !sr_valid);
-assign m_cmd_valid = cmd_state_reg == CMD_ISSUE && cmd_start_ok;
+// INTERLEAVE: the slot issues its projections (after every layer's gate job); a projection
+// whose layer has no step in the slot is skipped as its gate job was
+reg proj_phase_reg;
+wire proj_skip = INTERLEAVE != 0 && cmd_state_reg == CMD_ISSUE && proj_phase_reg && !sr_valid;
+assign m_cmd_valid = cmd_state_reg == CMD_ISSUE && cmd_start_ok && !proj_skip && !(INTERLEAVE != 0 && iss_full);
 assign m_cmd_load_count = job_load_count;
 assign m_cmd_read_base = job_read_base;
 assign m_cmd_read_count = job_read_count;
@@ -452,6 +488,13 @@ assign m_cmd_w_base = job_w_base;
 wire cmd_fire = m_cmd_valid && m_cmd_ready;
 // the job's command and loads are done: next job, next stage
 wire cmd_next = (cmd_fire && job_load_count == {CNT_W{1'b0}}) || (ld_req && ld_last);
+
+// INTERLEAVE: the queue of issued jobs (the PE writer's order), and the rows of the slot's
+// first projection and of the next stage's projection (every stage is [gate, proj])
+assign iss_push = INTERLEAVE != 0 && cmd_fire;
+assign iss_entry = {cmd_job_reg, iss_step[0], iss_last};
+localparam [JOB_W-1:0] JOB_ONE = {{(JOB_W-1){1'b0}}, 1'b1};
+wire [JOB_W-1:0] next_proj = job_next_stage + JOB_ONE;
 
 always @(posedge clk) begin
     if (cmd_fire) begin
@@ -470,7 +513,7 @@ always @(posedge clk) begin
         ld_idx_reg <= ld_idx_reg + 1'b1;
     end
 
-    if (cmd_next) begin
+    if (cmd_next && INTERLEAVE == 0) begin
         cmd_state_reg <= CMD_ISSUE;
         if (job_stage_last) begin
             cmd_stage_reg <= cmd_stage_reg + 1'b1;
@@ -483,13 +526,41 @@ always @(posedge clk) begin
             cmd_job_reg <= cmd_job_reg + 1'b1;
         end
     end
+    // INTERLEAVE: a gate job counts its stage and moves to the next layer's gate job, after
+    // the last layer's to the projections; a projection moves to the next layer's, after the
+    // last layer's the slot closes
+    if (cmd_next && INTERLEAVE != 0) begin
+        cmd_state_reg <= CMD_ISSUE;
+        if (!proj_phase_reg) begin
+            cmd_stage_reg <= cmd_stage_reg + 1'b1;
+        end
+    end
+    if ((cmd_next || proj_skip) && INTERLEAVE != 0) begin
+        if (!proj_phase_reg) begin
+            if (job_last_layer) begin
+                cmd_job_reg <= JOB_ONE;
+                proj_phase_reg <= 1'b1;
+            end else begin
+                cmd_job_reg <= job_next_stage;
+            end
+        end else if (job_step_last) begin
+            cmd_job_reg <= {JOB_W{1'b0}};
+            proj_phase_reg <= 1'b0;
+            slot_open_reg <= 1'b0;
+        end else begin
+            cmd_job_reg <= next_proj;
+        end
+    end
 
     // LAYER_SKEW: open a slot, skip a stage without a step
     if ((cmd_fire || stage_skip) && slot_opening) begin
         slot_open_reg <= 1'b1;
     end
     if (stage_skip) begin
-        if (job_last_layer) begin
+        if (job_last_layer && INTERLEAVE != 0) begin
+            cmd_job_reg <= JOB_ONE;
+            proj_phase_reg <= 1'b1;
+        end else if (job_last_layer) begin
             cmd_job_reg <= {JOB_W{1'b0}};
             slot_open_reg <= 1'b0;
         end else begin
@@ -505,6 +576,7 @@ always @(posedge clk) begin
         cmd_first_reg <= 1'b1;
         ld_idx_reg <= {IDX_W{1'b0}};
         slot_open_reg <= 1'b0;
+        proj_phase_reg <= 1'b0;
     end
 end
 
@@ -538,6 +610,12 @@ if (LAYER_SKEW != 0) begin : g_skew
     assign r_now = r_diff == {TAG_W{1'b0}};
     assign r_count = hl_count[job_layer*IDX_W +: IDX_W];
     assign ring = ring_reg;
+
+    // INTERLEAVE: this layer's m of the stage's step, complete or being written
+    wire [TAG_W-1:0] m_diff = ml_done[job_layer*TAG_W +: TAG_W] - sr_step;
+    assign m_l_done = m_diff != {TAG_W{1'b0}} && !m_diff[TAG_W-1];
+    assign m_l_now = m_diff == {TAG_W{1'b0}};
+    assign m_l_count = ml_count[job_layer*IDX_W +: IDX_W];
 
     always @(posedge clk) begin
         // a slot opens: every step moves up a layer, layer 0 takes the frame (if any)
@@ -577,11 +655,14 @@ end else begin : g_in_order
     assign r_now = 1'b0;
     assign r_count = {IDX_W{1'b0}};
     assign ring = {(RING_D*RING_W){1'b0}};
+    assign m_l_done = 1'b0;
+    assign m_l_now = 1'b0;
+    assign m_l_count = {IDX_W{1'b0}};
 
     // the skewed order's inputs
     /* verilator lint_off UNUSEDSIGNAL */
-    wire unused_skew = &{1'b0, hl_done, hl_count, job_layer, job_last_layer, job_next_stage, iss_step,
-        iss_first, iss_last};
+    wire unused_skew = &{1'b0, hl_done, hl_count, ml_done, ml_count, job_layer, job_last_layer, job_next_stage,
+        iss_step, iss_first, iss_last};
     /* verilator lint_on UNUSEDSIGNAL */
 end
 endgenerate

@@ -20,7 +20,10 @@ E-RNN toolkit: accelerator core — the controller's units around the circulant 
  * then step t + 1), or with LAYER_SKEW (layers pipelined across steps) the slot of step t
  * runs layer l's stage of step t - l: h has two copies by step parity, the h producer's
  * progress is kept per layer, and the units behind the PE take each stage's first job,
- * step parity and flags from the command side's ring (ernn_cmd). What each stage's PE jobs are (LSTM gate[, proj]; GRU rz, in, hn), their
+ * step parity and flags from the command side's ring (ernn_cmd); with INTERLEAVE as well a slot
+ * issues every layer's gate job, then every layer's projection (LSTM with a projection): the
+ * PE writer takes its jobs from a queue of the issued ones (ernn_issue_q) and m has a region
+ * and a progress count per layer. What each stage's PE jobs are (LSTM gate[, proj]; GRU rz, in, hn), their
  * rows, input blocks, spectrum slots, weight offsets and operand addresses is the exporter's
  * job table (JOB_TABLE = ernn_params.vh ERNN_JOB_TABLE, ernn.export.schedule): this core
  * holds no copy of the schedule. Each unit below walks that table with its own read port
@@ -81,6 +84,9 @@ module ernn_ctrl #
     // 1: layers pipelined across steps (ernn_params.vh ERNN_LAYER_SKEW; NUM_LAYERS >= 2): the
     // slot of step t issues layer l's stage of step t - l (ernn_cmd); 0: layers in order
     parameter LAYER_SKEW = 0,
+    // 1: with LAYER_SKEW, a slot issues every layer's gate job, then every layer's projection
+    // (ernn_params.vh ERNN_INTERLEAVE; an LSTM with a projection; ernn_cmd)
+    parameter INTERLEAVE = 0,
     // 1: the PE's lanes of bins 0 and k/2 multiply real parts only (ernn_params.vh ERNN_REAL_BINS;
     // needs P a multiple of K/2 + 1; bit-exact either way, fewer multipliers: docs/pe.md)
     parameter REAL_BINS = 0,
@@ -272,6 +278,9 @@ localparam Y_DEPTH = max2(2, PB);
 localparam H_ADDR_W = $clog2(H_DEPTH);
 localparam C_ADDR_W = $clog2(C_DEPTH);
 localparam Y_ADDR_W = $clog2(Y_DEPTH);
+// m: one region of p blocks, or with INTERLEAVE one per layer (at the layer's c address)
+localparam M_DEPTH = INTERLEAVE != 0 ? C_DEPTH : Y_DEPTH;
+localparam M_ADDR_W = $clog2(M_DEPTH);
 
 // PE command field widths (the PE derives the same)
 localparam XBUF_ADDR_W = $clog2(XBUF_DEPTH);
@@ -341,6 +350,11 @@ initial begin
             LAYER_SKEW, NUM_LAYERS);
         $finish;
     end
+    if (INTERLEAVE != 0 && (INTERLEAVE != 1 || LAYER_SKEW == 0 || !HAS_PROJ || JOBS != 2 * NUM_LAYERS)) begin
+        $error("Error: ernn_ctrl INTERLEAVE = 1 needs LAYER_SKEW and an LSTM with a projection, a gate job and a projection per layer (got INTERLEAVE = %0d, LAYER_SKEW = %0d, PROJ_SIZE = %0d, JOBS = %0d)",
+            INTERLEAVE, LAYER_SKEW, PROJ_SIZE, JOBS);
+        $finish;
+    end
     if (XBUF_DEPTH < 2 || JOBS < 1) begin
         $error("Error: ernn_ctrl needs XBUF_DEPTH >= 2 and JOBS >= 1 (got %0d, %0d)", XBUF_DEPTH, JOBS);
         $finish;
@@ -376,6 +390,7 @@ wire [ROWS_W-1:0] cmd_rows;
 wire [W_ADDR_W-1:0] cmd_w_base;
 wire [H_ADDR_W-1:0] cmd_x_base;
 wire [H_ADDR_W-1:0] cmd_h_base;
+wire [C_ADDR_W-1:0] cmd_c_base;
 
 // a unit reads only some of its port's fields
 /* verilator lint_off PINCONNECTEMPTY */
@@ -427,7 +442,7 @@ cmd_job_inst (
     .w_base(cmd_w_base),
     .x_base(cmd_x_base),
     .h_base(cmd_h_base),
-    .c_base()
+    .c_base(cmd_c_base)
 );
 /* verilator lint_on PINCONNECTEMPTY */
 
@@ -446,7 +461,7 @@ wire h_rd_en;
 wire [H_ADDR_W-1:0] h_rd_addr;
 wire [BLK_W-1:0] h_rd_data;         // K samples of h, Q(data)
 wire m_rd_en;
-wire [Y_ADDR_W-1:0] m_rd_addr;
+wire [M_ADDR_W-1:0] m_rd_addr;
 wire [BLK_W-1:0] m_rd_data;         // K samples of m, Q(data)
 wire [STAGE_W-1:0] hp_stage;
 wire [IDX_W-1:0] hp_count;
@@ -454,6 +469,15 @@ wire [NUM_LAYERS*TAG_W-1:0] hl_done;
 wire [NUM_LAYERS*IDX_W-1:0] hl_count;
 wire [STAGE_W-1:0] m_tag;
 wire [IDX_W-1:0] m_count;
+wire [NUM_LAYERS*TAG_W-1:0] ml_done;
+wire [NUM_LAYERS*IDX_W-1:0] ml_count;
+// INTERLEAVE: the issued jobs, {job, step parity, tlast}, for the PE writer
+wire iss_push;
+wire [JOB_W+1:0] iss_entry;
+wire iss_full;
+wire [JOB_W+1:0] iss_head;
+wire [JOB_W+1:0] iss_next;
+wire iss_pop;
 wire [1:0] step_first;
 wire [1:0] step_last;
 wire [RING_D*RING_W-1:0] ring;  // issued stages: {first job, step, first frame, tlast}
@@ -470,12 +494,13 @@ ernn_cmd #(
     .ROWS_W(ROWS_W),
     .W_ADDR_W(W_ADDR_W),
     .H_ADDR_W(H_ADDR_W),
-    .M_ADDR_W(Y_ADDR_W),
+    .M_ADDR_W(M_ADDR_W),
     .LAYER_SKEW(LAYER_SKEW),
     .STAGE_W(STAGE_W),
     .TAG_W(TAG_W),
     .LAYER_W(LAYER_W),
-    .H_PAR_OFF(H_PAR_OFF)
+    .H_PAR_OFF(H_PAR_OFF),
+    .INTERLEAVE(INTERLEAVE)
 )
 cmd_inst (
     .clk(clk),
@@ -502,6 +527,7 @@ cmd_inst (
     .job_w_base(cmd_w_base),
     .job_x_base(cmd_x_base),
     .job_h_base(cmd_h_base),
+    .job_m_base(INTERLEAVE != 0 ? cmd_c_base[M_ADDR_W-1:0] : {M_ADDR_W{1'b0}}),
     .m_cmd_valid(pe_s_cmd_valid),
     .m_cmd_ready(pe_s_cmd_ready),
     .m_cmd_load_count(pe_s_cmd_load_count),
@@ -524,10 +550,46 @@ cmd_inst (
     .hl_count(hl_count),
     .m_tag(m_tag),
     .m_count(m_count),
+    .ml_done(ml_done),
+    .ml_count(ml_count),
+    .iss_push(iss_push),
+    .iss_entry(iss_entry),
+    .iss_full(iss_full),
     .step_first(step_first),
     .step_last(step_last),
     .ring(ring)
 );
+
+// INTERLEAVE: the queue of issued jobs, in the PE's row order, for the PE writer
+generate
+if (INTERLEAVE != 0) begin : g_issue_q
+    /* verilator lint_off PINCONNECTEMPTY */
+    ernn_issue_q #(
+        .W(JOB_W + 2),
+        .DEPTH(8)
+    )
+    issue_q_inst (
+        .clk(clk),
+        .rst(rst),
+        .push(iss_push),
+        .push_data(iss_entry),
+        .full(iss_full),
+        .pop(iss_pop),
+        .head(iss_head),
+        .next(iss_next),
+        .empty()
+    );
+    /* verilator lint_on PINCONNECTEMPTY */
+end else begin : g_no_issue_q
+    assign iss_full = 1'b0;
+    assign iss_head = {(JOB_W+2){1'b0}};
+    assign iss_next = {(JOB_W+2){1'b0}};
+    // the PE writer steps through the table (or the ring) itself
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire unused_iss = &{1'b0, iss_push, iss_entry, iss_pop};
+    /* verilator lint_on UNUSEDSIGNAL */
+end
+endgenerate
 
 // ---------------------------------------------------------------------------------------
 // circulant PE
@@ -662,22 +724,27 @@ wire [STAGE_W-1:0] pw_next_stage;
 wire [RING_W-1:0] pw_next_entry;
 ernn_sel #(.N(RING_D), .W(RING_W), .SEL_W(STAGE_W))
 pw_next_ring_inst (.in(ring), .sel(pw_next_stage), .out(pw_next_entry));
-wire [JOB_W-1:0] pw_next_stage_job = pw_next_entry[RING_W-1 -: JOB_W];
+wire [JOB_W-1:0] pw_next_stage_job = INTERLEAVE != 0 ? iss_next[JOB_W+1 -: JOB_W] : pw_next_entry[RING_W-1 -: JOB_W];
+// the next entry's flags: its fields are looked up, its parity and tlast read when it is the head
+/* verilator lint_off UNUSEDSIGNAL */
+wire unused_iss_next = &{1'b0, iss_next[1:0]};
+/* verilator lint_on UNUSEDSIGNAL */
 ernn_sel #(.N(RING_D), .W(RING_W), .SEL_W(STAGE_W))
 fd_ring_inst (.in(ring), .sel(fd_stage), .out(fd_entry));
 ernn_sel #(.N(RING_D), .W(RING_W), .SEL_W(STAGE_W))
 cw_ring_inst (.in(ring), .sel(cw_stage), .out(cw_entry));
 
 // entry fields: [0] tlast, [1] first frame of a sequence, [2] step parity, job at the top
-wire [JOB_W-1:0] pw_stage_job = pw_entry[RING_W-1 -: JOB_W];
-wire pw_stage_par = pw_entry[2];
+// INTERLEAVE: the PE writer's job and its parity from the issue queue's head ({job, parity, tlast})
+wire [JOB_W-1:0] pw_stage_job = INTERLEAVE != 0 ? iss_head[JOB_W+1 -: JOB_W] : pw_entry[RING_W-1 -: JOB_W];
+wire pw_stage_par = INTERLEAVE != 0 ? iss_head[1] : pw_entry[2];
 wire [JOB_W-1:0] fd_stage_job = fd_entry[RING_W-1 -: JOB_W];
 wire fd_stage_first = fd_entry[1];
 wire fd_stage_par = fd_entry[2];
 wire [JOB_W-1:0] cw_stage_job = cw_entry[RING_W-1 -: JOB_W];
 wire cw_stage_par = cw_entry[2];
 // the output's tlast: the h producer's stage's
-wire skew_out_tlast = HAS_PROJ ? pw_entry[0] : cw_entry[0];
+wire skew_out_tlast = INTERLEAVE != 0 ? iss_head[0] : HAS_PROJ ? pw_entry[0] : cw_entry[0];
 // the step numbers are the command side's; a unit needs only their parity
 /* verilator lint_off UNUSEDSIGNAL */
 wire unused_entries = &{1'b0, pw_entry, pw_next_entry, fd_entry, cw_entry};
@@ -821,7 +888,8 @@ ernn_pe_writer #(
     .N_IFFT(N_IFFT),
     .LAYER_SKEW(LAYER_SKEW),
     .STAGE_W(STAGE_W),
-    .H_PAR_OFF(H_PAR_OFF)
+    .H_PAR_OFF(H_PAR_OFF),
+    .INTERLEAVE(INTERLEAVE)
 )
 pw_inst (
     .clk(clk),
@@ -844,6 +912,7 @@ pw_inst (
     .next_last_layer(pw_next_last_layer),
     .next_stage(pw_next_stage),
     .next_stage_job(pw_next_stage_job),
+    .job_done(iss_pop),
     .s_axis_tdata(pe_m_rows),
     .s_axis_tuser(pe_m_axis_tuser),
     .s_axis_tvalid(pe_m_axis_tvalid),
@@ -1229,7 +1298,8 @@ ernn_state_mem #(
     .CELL_W(CELL_W),
     .H_DEPTH(H_DEPTH),
     .C_DEPTH(C_DEPTH),
-    .M_DEPTH(Y_DEPTH),
+    .M_DEPTH(M_DEPTH),
+    .INTERLEAVE(INTERLEAVE),
     .IDX_W(IDX_W),
     .STAGE_W(STAGE_W),
     .LAYER_SKEW(LAYER_SKEW),
@@ -1257,7 +1327,10 @@ state_inst (
     .c_wr_addr(cw_c_addr),
     .c_wr_data(cw_c_data),
     .m_we(cw_we),
+    .m_wr_addr(INTERLEAVE != 0 ? cw_c_addr[M_ADDR_W-1:0] : cw_blk[M_ADDR_W-1:0]),
     .m_wr_blk(cw_blk),
+    .m_wr_last(cw_blk_last),
+    .m_wr_layer(cw_layer),
     .m_wr_data(cw_h_data),
     .m_wr_stage(cw_stage),
     .m_rd_en(m_rd_en),
@@ -1265,6 +1338,8 @@ state_inst (
     .m_rd_data(m_rd_data),
     .m_tag(m_tag),
     .m_count(m_count),
+    .ml_done(ml_done),
+    .ml_count(ml_count),
     .st_rd_en(fd_read),
     .st_rd_addr(st_rd_addr),
     .st_rd_data(st_rd_data)

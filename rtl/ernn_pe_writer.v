@@ -31,7 +31,10 @@ E-RNN toolkit: accelerator PE writer — PE row blocks to the gate buffer or, pr
  *
  * With LAYER_SKEW (layers pipelined across steps, ernn_cmd) the jobs come stage by stage
  * from the command side's ring (the entry of this unit's stage counter: the stage's first
- * job, its step parity) and projection rows go to the h copy of the step's parity.
+ * job, its step parity) and projection rows go to the h copy of the step's parity. With
+ * INTERLEAVE (a slot's gate jobs before its projections, ernn_cmd) the rows come in the
+ * command side's issue order: the job is the head of the issue queue (ernn_issue_q; stage_job,
+ * stage_par from it, next_stage_job its next entry), popped at the job's last row (job_done).
  *
  * A row is accepted only when its destination is free: a gate-buffer block that the feeder
  * has not read yet (y_full) stalls the PE, and so does the last layer's projection while
@@ -56,6 +59,8 @@ module ernn_pe_writer #
     parameter STAGE_W = 2,
     // LAYER_SKEW: h-memory words between the two step-parity copies
     parameter H_PAR_OFF = 0,
+    // 1: the jobs from the issue queue (stage_job, stage_par: its head; next_stage_job: its next)
+    parameter INTERLEAVE = 0,
     // 1: LSTM projection (proj jobs; without it the rounding below is not built)
     parameter HAS_PROJ = 0,
     // block size K
@@ -108,6 +113,8 @@ module ernn_pe_writer #
     input  wire                    next_last_layer,
     output wire [STAGE_W-1:0]      next_stage,
     input  wire [JOB_W-1:0]        next_stage_job,
+    // the job's last row is taken this clock (INTERLEAVE: pops the issue queue)
+    output wire                    job_done,
 
     // row blocks of the PE, Q(IFFT_OUT_W, IFFT_F); tuser: rows in the beat (1..N_IFFT)
     input  wire [N_IFFT*K*IFFT_OUT_W-1:0] s_axis_tdata,
@@ -182,14 +189,15 @@ reg [JOB_W-1:0] job_off_reg;    // LAYER_SKEW: job within the stage
 localparam integer H_PAR_OFF_I = H_PAR_OFF;
 localparam [H_ADDR_W-1:0] PAR_OFF = H_PAR_OFF_I[H_ADDR_W-1:0];
 
-assign job = LAYER_SKEW != 0 ? stage_job + job_off_reg : job_reg;
+assign job = INTERLEAVE != 0 ? stage_job : (LAYER_SKEW != 0 ? stage_job + job_off_reg : job_reg);
 assign stage = stage_reg;
 assign blk = blk_reg;
 
 // the job after this one: the next of the stage, or (LAYER_SKEW) the next stage's first; in order
 // the table wraps after the step's last job
 assign next_stage = stage_reg + 1'b1;
-assign next_job = LAYER_SKEW != 0 ? (job_stage_last ? next_stage_job : job + 1'b1)
+assign next_job = INTERLEAVE != 0 ? next_stage_job
+                : LAYER_SKEW != 0 ? (job_stage_last ? next_stage_job : job + 1'b1)
                                   : (job_step_last ? {JOB_W{1'b0}} : job_reg + 1'b1);
 
 // the job's fields as registers (above): kind, gates - 1, last block, last layer
@@ -313,6 +321,7 @@ assign y_data = s_axis_tdata;
 
 // this clock's beat ends the job
 wire job_end = (y_fire && beat_ends_job) || (proj_fire && blk_last);
+assign job_done = job_end;
 
 // synthesis translate_off
 // the registered fields are the lookup's whenever a beat is taken (the contract above)

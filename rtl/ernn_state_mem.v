@@ -27,7 +27,10 @@ E-RNN toolkit: accelerator state memories — h, c and m of every layer, and the
  * what the command side waits on before it sends a block to the PE: h_stage counts the
  * stages (mod 4) whose h is complete (the write of a layer's last block, h_wr_last, moves
  * it on), h_count the blocks of the stage being written; m_tag / m_count: the stage and
- * blocks of the last m write.
+ * blocks of the last m write. With INTERLEAVE (a slot's gate jobs before its projections,
+ * ernn_cmd) every layer has its own m region (m_wr_addr: the cell writer's c address, layer *
+ * p + block; M_DEPTH = C_DEPTH) and its own m progress (ml_done, ml_count, as hl_* for h):
+ * the layers' cells write m before their projections read it.
  */
 module ernn_state_mem #
 (
@@ -45,8 +48,10 @@ module ernn_state_mem #
     parameter H_DEPTH = 4,
     // c blocks (layers * p; >= 2)
     parameter C_DEPTH = 4,
-    // m blocks (p; >= 2)
+    // m blocks (p; INTERLEAVE: layers * p; >= 2)
     parameter M_DEPTH = 4,
+    // 1: m per layer and its progress per layer (ml_done, ml_count)
+    parameter INTERLEAVE = 0,
     // block index width
     parameter IDX_W = 4,
     // stage counter width (h_stage, m_tag; ernn_cmd)
@@ -98,9 +103,13 @@ module ernn_state_mem #
     input  wire [C_ADDR_W-1:0]  c_wr_addr,
     input  wire [K*CELL_W-1:0]  c_wr_data,
 
-    // m write port (cell writer, projection): block m_wr_blk of stage m_wr_stage (mod 4)
+    // m write port (cell writer, projection): block m_wr_blk of stage m_wr_stage (mod 4) at
+    // m_wr_addr; INTERLEAVE: of layer m_wr_layer, its last block m_wr_last
     input  wire                 m_we,
+    input  wire [M_ADDR_W-1:0]  m_wr_addr,
     input  wire [IDX_W-1:0]     m_wr_blk,
+    input  wire                 m_wr_last,
+    input  wire [LAYER_W-1:0]   m_wr_layer,
     input  wire [K*DATA_W-1:0]  m_wr_data,
     input  wire [STAGE_W-1:0]   m_wr_stage,
     // m read port (command side)
@@ -110,6 +119,9 @@ module ernn_state_mem #
     // progress of the m writer
     output wire [STAGE_W-1:0]   m_tag,
     output wire [IDX_W-1:0]     m_count,
+    // INTERLEAVE: per layer the steps whose m is complete and the blocks written of the next
+    output wire [NUM_LAYERS*TAG_W-1:0] ml_done,
+    output wire [NUM_LAYERS*IDX_W-1:0] ml_count,
 
     // the feeder's state read port: c_{t-1} (LSTM) or h_{t-1} (GRU) of a block
     input  wire                 st_rd_en,
@@ -276,7 +288,7 @@ if (HAS_PROJ) begin : g_m
     m_ram_inst (
         .clk(clk),
         .wr_en(m_we),
-        .wr_addr(m_wr_blk[M_ADDR_W-1:0]),
+        .wr_addr(m_wr_addr),
         .wr_data(m_wr_data),
         .rd_en(m_rd_en),
         .rd_addr(m_rd_addr),
@@ -304,7 +316,47 @@ end else begin : g_no_m
 
     // no projection: no m
     /* verilator lint_off UNUSEDSIGNAL */
-    wire unused_m = &{1'b0, m_we, m_wr_blk, m_wr_data, m_wr_stage, m_rd_en, m_rd_addr};
+    wire unused_m = &{1'b0, m_we, m_wr_addr, m_wr_blk, m_wr_data, m_wr_stage, m_rd_en, m_rd_addr};
+    /* verilator lint_on UNUSEDSIGNAL */
+end
+endgenerate
+
+// INTERLEAVE: m progress per layer (each layer's stages come in step order)
+generate
+if (INTERLEAVE != 0 && HAS_PROJ) begin : g_m_layers
+    for (l = 0; l < NUM_LAYERS; l = l + 1) begin : g_m_layer
+        localparam integer ML_I = l;
+        localparam [LAYER_W-1:0] M_LAYER = ML_I[LAYER_W-1:0];
+
+        reg [TAG_W-1:0] done_reg;   // steps of this layer whose m is complete
+        reg [IDX_W-1:0] count_reg;  // m blocks of the next one written so far
+
+        always @(posedge clk) begin
+            if (m_we && m_wr_layer == M_LAYER) begin
+                if (m_wr_last) begin
+                    done_reg <= done_reg + 1'b1;
+                    count_reg <= {IDX_W{1'b0}};
+                end else begin
+                    count_reg <= m_wr_blk + 1'b1;
+                end
+            end
+
+            if (rst) begin
+                done_reg <= {TAG_W{1'b0}};
+                count_reg <= {IDX_W{1'b0}};
+            end
+        end
+
+        assign ml_done[l*TAG_W +: TAG_W] = done_reg;
+        assign ml_count[l*IDX_W +: IDX_W] = count_reg;
+    end
+end else begin : g_no_m_layers
+    assign ml_done = {(NUM_LAYERS*TAG_W){1'b0}};
+    assign ml_count = {(NUM_LAYERS*IDX_W){1'b0}};
+
+    // one m region: the m progress is the stage tag's
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire unused_m_layer = &{1'b0, m_wr_last, m_wr_layer};
     /* verilator lint_on UNUSEDSIGNAL */
 end
 endgenerate

@@ -57,8 +57,9 @@ def test_images_hold_the_quantized_parameters(cell, proj, peephole, layers, k, l
     pos = 0
     # the jobs in the design's order (a GRU's in job may come first) and slots
     in_first, ahead = hw_layout.gru_in_first(info, lanes), hw_layout.load_ahead(info, lanes)
-    jobs = hw_layout.all_jobs(info, in_first, ahead)
-    for job, entry in zip(jobs, hw_layout.job_table(info, lanes, in_first, ahead), strict=True):
+    inter = hw_layout.interleave(info, lanes)
+    jobs = hw_layout.all_jobs(info, in_first, ahead, inter)
+    for job, entry in zip(jobs, hw_layout.job_table(info, lanes, in_first, ahead, inter), strict=True):
         n = job.words(bins, lanes)
         assert entry.w_base == pos  # the region the controller's job table points the PE at
         fields = _decode(words[pos : pos + n], ws, 2 * lanes)  # (rounds * q, 2 P): re, im per lane

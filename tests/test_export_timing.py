@@ -142,6 +142,7 @@ def test_layer_skew_choice(info: ModelShape, lanes: int) -> None:
             layer_skew=cm.layer_skew,
             in_first=cm.gru_in_first,
             load_ahead=cm.load_ahead,
+            interleave=cm.interleave,
         ).cycles
     )
     skewed = step_timing(info, lanes, cm.cell_lanes, iffts=cm.n_ifft, layer_skew=True).cycles
@@ -212,8 +213,8 @@ def test_load_ahead_places_consecutive_loading_jobs_apart() -> None:
 def test_load_ahead_choice() -> None:
     """The exporter takes the two banks where the timing model gains more than LOAD_AHEAD_GAIN: the 2-layer
     LSTM 8 -> 53, k 4, P 153 (96 -> 90 clocks; measured 102 -> 90 on Verilator, docs/performance.md), not
-    the default model (one loading job per step: nothing to place apart) and not SR1 at P = 288 (2 of
-    1,030 clocks)."""
+    the default model (one loading job per step: nothing to place apart) and not SR1 at P = 288 with its
+    stages together (2 of 1,030 clocks; interleaved, the banks pay there: test_interleave_choice)."""
     lstm = _shape("lstm", 8, 53, 4, num_layers=2)
     cm = schedule.cycle_model(lstm, 153)
     assert cm.load_ahead and cm.predicted == 90
@@ -223,7 +224,7 @@ def test_load_ahead_choice() -> None:
     assert [(e.read_base, e.read_count) for e in table] == [(0, 16), (16, 28)]
     assert not schedule.load_ahead(_shape("lstm", 12, 32, 8), 16)
     sr1 = _shape("lstm", 153, 1024, 16, proj_size=512, peephole=True, num_layers=2)
-    assert not schedule.load_ahead(sr1, 288)
+    assert not schedule._choose_slots(sr1, 288, True, False).load_ahead
 
 
 def test_load_ahead_behind_the_fft() -> None:
@@ -233,8 +234,53 @@ def test_load_ahead_behind_the_fft() -> None:
     on Verilator, bit-exact, docs/performance.md), within 1.25 times the ideal of 310; the 2-layer LSTMP
     12 -> 32 (16, peepholes), k 16, P 7: 162 -> 150."""
     sr1 = _shape("lstm", 153, 1024, 16, proj_size=512, peephole=True, num_layers=2)
-    cm = schedule.cycle_model(sr1, 1152)
-    assert (cm.n_ifft, cm.cell_lanes, cm.layer_skew, cm.load_ahead) == (4, 16, True, True)
-    assert cm.predicted == 370 and cm.ideal == 310 and cm.predicted <= schedule.TARGET_RATIO * cm.ideal
+    stages = schedule._choose_slots(sr1, 1152, True, False)  # each stage's jobs together
+    assert (stages.n_ifft, stages.cell_lanes, stages.layer_skew, stages.load_ahead) == (4, 16, True, True)
+    assert stages.cycles == 370 and schedule.cycle_model(sr1, 1152).ideal == 310
     lstmp = _shape("lstm", 12, 32, 16, proj_size=16, peephole=True, num_layers=2)
-    assert schedule.cycle_model(lstmp, 7).predicted == 150
+    assert schedule._choose_slots(lstmp, 7, True, False).cycles == 150
+
+
+def test_interleave_issue_order_and_banks() -> None:
+    """Interleaved, a slot issues every layer's gate job, then every projection (jobs.issue_order); the
+    table stays stage by stage and its slot banks alternate in the issue order, so that consecutive issued
+    jobs never share a slot (2-layer LSTMP: gate 0 and projection 0 in bank 0, gate 1 and projection 1 in
+    bank 1)."""
+    from ernn.export.jobs import all_jobs, issue_order
+
+    lstmp = _shape("lstm", 12, 32, 16, proj_size=16, peephole=True, num_layers=2)
+    jobs = all_jobs(lstmp, load_ahead=True, interleave=True)
+    assert [(j.layer, j.kind) for j in jobs] == [(0, "gate"), (0, "proj"), (1, "gate"), (1, "proj")]
+    order = issue_order(jobs, True)
+    assert [(j.layer, j.kind) for j in order] == [(0, "gate"), (1, "gate"), (0, "proj"), (1, "proj")]
+    assert issue_order(jobs) == jobs
+    for a, b in zip(order, order[1:] + order[:1], strict=True):
+        assert a.read_base + a.read_count <= b.read_base or b.read_base + b.read_count <= a.read_base
+    assert [j.read_base for j in jobs] == [0, 0, 2, 2]
+    table = schedule.job_table(lstmp, 7, load_ahead=True, interleave=True)
+    assert [(e.kind_name, e.read_base) for e in table] == [("gate", 0), ("proj", 0), ("gate", 2), ("proj", 2)]
+
+
+def test_interleave_choice() -> None:
+    """The exporter interleaves a slot's stages where the timing model gains more than INTERLEAVE_GAIN:
+    the 2-layer LSTMP 12 -> 32 (16, peepholes), k 16, P 7, 150 -> 102 clocks (0.90 of its ideal of 113;
+    measured 148 -> 99 on Verilator, bit-exact, docs/performance.md), SR1 packed at P = 1152 370 -> 345
+    with half the cell lanes, SR1 at P = 288 1,030 -> 980; not SR1 at P = 256 (8 of 1,258 clocks), and
+    never a GRU or an LSTM without a projection."""
+    lstmp = _shape("lstm", 12, 32, 16, proj_size=16, peephole=True, num_layers=2)
+    cm = schedule.cycle_model(lstmp, 7)
+    assert (cm.layer_skew, cm.load_ahead, cm.interleave) == (True, True, True)
+    assert cm.predicted == 102 and cm.ideal == 113
+    sr1 = _shape("lstm", 153, 1024, 16, proj_size=512, peephole=True, num_layers=2)
+    cm = schedule.cycle_model(sr1, 1152)
+    assert (cm.n_ifft, cm.cell_lanes, cm.layer_skew, cm.load_ahead, cm.interleave) == (4, 8, True, True, True)
+    assert cm.predicted == 345 and cm.predicted <= schedule.TARGET_RATIO * cm.ideal
+    assert schedule.cycle_model(sr1, 288).predicted == 980 and schedule.interleave(sr1, 288)
+    assert not schedule.interleave(sr1, 256)
+    inter = schedule._choose_slots(sr1, 256, True, False, True).cycles
+    assert inter >= schedule.cycle_model(sr1, 256).predicted * (1 - schedule.INTERLEAVE_GAIN)
+    for info, lanes in [
+        (_shape("gru", 37, 12, 16, num_layers=2), 8),
+        (_shape("lstm", 8, 53, 4, num_layers=2), 153),
+    ]:
+        assert not schedule.interleave(info, lanes)

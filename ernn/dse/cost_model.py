@@ -110,6 +110,7 @@ class HwConfig:
     real_bins: bool = False  # real MAC lanes for bins 0 and k/2 (ERNN_REAL_BINS)
     gru_in_first: bool = False  # a GRU stage's jobs in the order in, rz, hn (schedule.gru_in_first)
     load_ahead: bool = False  # spectrum slots in two banks, the PE loading ahead (schedule.load_ahead)
+    interleave: bool = False  # a slot's gate jobs before its projections (ERNN_INTERLEAVE)
     dsp_pack: bool = False  # two weight products per MAC multiply (ERNN_DSP_PACK, export --dsp-pack)
     # rtl/ernn_pe.v MREG: multiplier outputs registered (the RTL's default since issue 18; the
     # calibration samples predate it, so a sample without the field is 0)
@@ -181,7 +182,10 @@ class HwConfig:
             cell_lanes=hw_layout.cell_lanes(info, lanes),
             w_depth=sum(job.words(bins, lanes) for job in hw_layout.all_jobs(info)),
             xbuf_depth=hw_layout.xbuf_depth(
-                info, schedule.gru_in_first(info, lanes), schedule.load_ahead(info, lanes)
+                info,
+                schedule.gru_in_first(info, lanes),
+                schedule.load_ahead(info, lanes),
+                schedule.interleave(info, lanes),
             ),
             data_w=numerics.data.word,
             fft_w=numerics.fft_out.word,
@@ -201,6 +205,7 @@ class HwConfig:
             real_bins=dsp_pack.real_bins(info.block_size, lanes),
             gru_in_first=schedule.gru_in_first(info, lanes),
             load_ahead=schedule.load_ahead(info, lanes),
+            interleave=schedule.interleave(info, lanes),
             dsp_pack=dsp_pack_lanes,
             mreg=MREG,
             tw_w=numerics.twiddle.word,
@@ -452,7 +457,8 @@ def rotation_mux_inputs(lanes: int, bins: int) -> int:
 def controller_memories(c: HwConfig) -> list[tuple[int, int]]:
     """(depth, width) of the controller's memories (rtl/ernn_ctrl.v, ernn_state_mem, ernn_gate_buf): h
     (twice with the layers pipelined), c (LSTM) or the GRU's second h copy, m (projection), the gate
-    buffer's four slots in one bank per IFFT, one block (k samples) per word."""
+    buffer's four slots in one bank per IFFT, one block (k samples) per word. With the stages
+    interleaved m has a region per layer."""
     k, layers = c.k, c.num_layers
     qh = -(-c.output_size // k)
     pb = -(-c.hidden_size // k)
@@ -460,7 +466,7 @@ def controller_memories(c: HwConfig) -> list[tuple[int, int]]:
     mems = [(h_depth, k * c.data_w)]
     mems.append((max(2, layers * pb), k * c.cell_w) if c.cell == "lstm" else (h_depth, k * c.data_w))
     if c.proj_size:
-        mems.append((max(2, pb), k * c.data_w))
+        mems.append((max(2, (layers if c.interleave else 1) * pb), k * c.data_w))
     bank = -(-max(2, pb) // c.n_ifft)
     mems += [(bank, k * c.ifft_out_w)] * (4 * c.n_ifft)
     return mems
@@ -721,6 +727,7 @@ def config_of_model(model_dir: str | Path) -> HwConfig:
     built = {f: hw[f] for f in ("cell_lanes", "n_ifft", "layer_skew", "real_bins") if f in hw}
     # a directory exported before the slots could be placed in two banks holds one bank
     built["load_ahead"] = bool(hw.get("load_ahead", False))
+    built["interleave"] = bool(hw.get("interleave", False))
     if "pe_spectrum_slots" in hw:
         built["xbuf_depth"] = hw["pe_spectrum_slots"]
     return dataclasses.replace(c, **built)
@@ -825,6 +832,7 @@ def _raw_cycles(c: HwConfig) -> int:
         layer_skew=c.layer_skew,
         in_first=c.gru_in_first,
         load_ahead=c.load_ahead,
+        interleave=c.interleave,
     ).cycles
 
 

@@ -225,6 +225,7 @@ def controller_lines(shape: ModelShape) -> list[str]:
         f"localparam integer ERNN_CELL_LANES = {default_cell_lanes(ctrl.block_size)};  // hidden units per cell-unit beat",
         "localparam integer ERNN_N_IFFT = 1;  // the CSB unit hands one row block per beat",
         "localparam integer ERNN_LAYER_SKEW = 0;  // layers in order (not pipelined across steps)",
+        "localparam integer ERNN_INTERLEAVE = 0;  // each stage's jobs together (no projection to interleave)",
         "localparam integer ERNN_REAL_BINS = 0;  // no circulant PE",
         "localparam integer ERNN_DSP_PACK = 0;  // no circulant PE",
         f"localparam integer ERNN_W_DEPTH = {words};  // the job table's weight words (the CSB unit reads none)",

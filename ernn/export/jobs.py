@@ -74,14 +74,35 @@ def stage_jobs(info: ModelShape, layer: int, in_first: bool = False) -> list[Job
     return [gate, Job(layer, "in", p, 0, qx, 0), hn]
 
 
-def all_jobs(info: ModelShape, in_first: bool = False, load_ahead: bool = False) -> list[Job]:
-    """The PE jobs of one time step: layer 0's stage, then layer 1's, ... (``in_first``: see
-    :func:`stage_jobs`; ``load_ahead``: see :func:`place_apart`)."""
+def all_jobs(
+    info: ModelShape, in_first: bool = False, load_ahead: bool = False, interleave: bool = False
+) -> list[Job]:
+    """The PE jobs of one time step, in table order: layer 0's stage, then layer 1's, ... (``in_first``:
+    see :func:`stage_jobs`; ``load_ahead``: see :func:`place_apart`, the banks alternating in the order
+    :func:`issue_order` issues the jobs with ``interleave``)."""
     jobs = [job for layer in range(info.num_layers) for job in stage_jobs(info, layer, in_first)]
-    return place_apart(jobs) if load_ahead else jobs
+    return place_apart(jobs, interleave) if load_ahead else jobs
 
 
-def place_apart(jobs: list[Job]) -> list[Job]:
+def interleavable(info: ModelShape, layer_skew: bool) -> bool:
+    """Whether a slot's stages can be interleaved (:func:`issue_order`): an LSTM with a projection (every
+    stage a gate job then a projection), two or more layers, pipelined across steps (``layer_skew``: the
+    stages of a slot do not feed each other, rtl/ernn_cmd.v)."""
+    return info.cell == "lstm" and bool(info.proj_size) and info.num_layers > 1 and layer_skew
+
+
+def issue_order(jobs: list[Job], interleave: bool = False) -> list[Job]:
+    """The order in which the command side issues one slot's jobs (``jobs`` in table order): the table's,
+    or with ``interleave`` every layer's gate job, then every layer's projection (``ERNN_INTERLEAVE``,
+    rtl/ernn_cmd.v). A projection waits for its layer's gate rows through the IFFT, the cell and its own
+    FFT; issued after the other layers' gate jobs, that chain runs under their MACs instead of holding
+    the PE (docs/accelerator.md, "Stages interleaved")."""
+    if not interleave:
+        return list(jobs)
+    return [j for j in jobs if j.kind != "proj"] + [j for j in jobs if j.kind == "proj"]
+
+
+def place_apart(jobs: list[Job], interleave: bool = False) -> list[Job]:
     """The jobs with their spectrum slots in two banks, so that consecutive loading jobs never share one.
 
     A loading job reads exactly the slots it loads (from its ``read_base``); a job that loads nothing
@@ -92,19 +113,20 @@ def place_apart(jobs: list[Job]) -> list[Job]:
     reads), so the next job's input blocks go through the FFT under the current job's rounds instead of
     after them (load ahead; the PE compares the slot ranges itself, so a pair that does share slots just
     waits). With an odd number of loading jobs per step the last and the first of the next step share
-    bank 0 and that one hand-over waits.
+    bank 0 and that one hand-over waits. The banks alternate in the order the jobs are issued
+    (:func:`issue_order`, ``interleave``); the list comes back in table order.
     """
-    bank, banks = 0, []
+    bank, bank_of = 0, {}
     loading = 0
-    for job in jobs:
+    for job in issue_order(jobs, interleave):
         if job.load_count:
             bank = loading % 2
             loading += 1
-        banks.append(bank)
+        bank_of[id(job)] = bank
     if loading < 2:
         return list(jobs)
-    offset = max(job.read_base + job.read_count for job, b in zip(jobs, banks, strict=True) if b == 0)
-    return [replace(job, read_base=job.read_base + offset * b) for job, b in zip(jobs, banks, strict=True)]
+    offset = max(job.read_base + job.read_count for job in jobs if bank_of[id(job)] == 0)
+    return [replace(job, read_base=job.read_base + offset * bank_of[id(job)]) for job in jobs]
 
 
 def spectrum_slots(jobs: list[Job]) -> int:

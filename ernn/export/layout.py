@@ -31,6 +31,7 @@ from typing import Any
 import numpy as np
 
 import ernn.export.dsp_pack as dsp_pack  # the module by name, not the package (no import cycle)
+from ernn.export.jobs import interleavable
 from ernn.export.schedule import (
     CELL_LATENCY,
     MAX_DEFAULT_LANES,
@@ -45,6 +46,7 @@ from ernn.export.schedule import (
     default_cell_lanes,
     default_lanes,
     gru_in_first,
+    interleave,
     job_table,
     job_table_lines,
     layer_skew,
@@ -74,6 +76,7 @@ __all__ = [
     "default_cell_lanes",
     "default_lanes",
     "gru_in_first",
+    "interleave",
     "job_spectra",
     "job_table",
     "job_table_lines",
@@ -165,9 +168,9 @@ def pe_weight_image(params: dict[str, Any], info: ModelInfo, lanes: int, word: i
     """The whole PE weight memory: every job of every layer in issue order, each at its job-table
     ``w_base``."""
     words: list[int] = []
-    in_first, ahead = gru_in_first(info, lanes), load_ahead(info, lanes)
+    in_first, ahead, inter = gru_in_first(info, lanes), load_ahead(info, lanes), interleave(info, lanes)
     for job, entry in zip(
-        all_jobs(info, in_first, ahead), job_table(info, lanes, in_first, ahead), strict=True
+        all_jobs(info, in_first, ahead, inter), job_table(info, lanes, in_first, ahead, inter), strict=True
     ):
         re, im = job_spectra(params, job.layer, job.kind)
         assert re.shape[:2] == (job.rows, job.read_count), (job, re.shape)
@@ -222,6 +225,7 @@ class HardwareConfig:
     n_ifft: int = 1  # IFFTs side by side in the PE (schedule.n_ifft)
     layer_skew: bool = False  # layers pipelined across steps (schedule.layer_skew)
     load_ahead: bool = False  # spectrum slots in two banks, the PE loading ahead (schedule.load_ahead)
+    interleave: bool = False  # a slot's gate jobs before its projections (schedule.interleave)
     real_bins: bool = False  # the PE's lanes of bins 0 and k/2 multiply real parts only (dsp_pack.real_bins)
     dsp_pack: bool = (
         False  # two weight products per MAC multiply (export --dsp-pack, dsp_pack.packed_numerics)
@@ -233,6 +237,7 @@ class HardwareConfig:
             f"localparam integer ERNN_CELL_LANES = {self.cell_lanes};  // hidden units per cell-unit beat",
             f"localparam integer ERNN_N_IFFT = {self.n_ifft};  // PE IFFTs side by side (row blocks per clock)",
             f"localparam integer ERNN_LAYER_SKEW = {int(self.layer_skew)};  // 1: layers pipelined across steps",
+            f"localparam integer ERNN_INTERLEAVE = {int(self.interleave)};  // 1: a slot's gate jobs, then its projections",
             f"localparam integer ERNN_REAL_BINS = {int(self.real_bins)};  // 1: real MAC lanes for bins 0, k/2",
             f"localparam integer ERNN_DSP_PACK = {int(self.dsp_pack)};  // 1: two weight products per MAC multiply",
             f"localparam integer ERNN_W_DEPTH = {self.w_depth};  // words of mem/{self.files['weights']}",
@@ -248,6 +253,7 @@ class HardwareConfig:
             "n_ifft": self.n_ifft,
             "layer_skew": self.layer_skew,
             "load_ahead": self.load_ahead,
+            "interleave": self.interleave,
             "real_bins": self.real_bins,
             "dsp_pack": self.dsp_pack,
             "pe_weight_words": self.w_depth,
@@ -259,12 +265,15 @@ class HardwareConfig:
 def check_header(header: str, net: GoldenNetwork, lanes: int) -> None:
     """ValueError when the header's job table is not this model's schedule for P = ``lanes`` (a GRU's in
     either job order: directories exported before the exporter chose the order hold rz, in, hn; the
-    spectrum slots in one bank or two: directories exported before the PE loaded ahead hold one)."""
+    spectrum slots in one bank or two, alternating in either issue order: directories exported before
+    the PE loaded ahead hold one)."""
     table = parse_job_table(header)
     if all(
-        table != job_table(net.info, lanes, in_first, ahead)
+        table != job_table(net.info, lanes, in_first, ahead, inter)
         for in_first in (False, True)
         for ahead in (False, True)
+        for inter in (False, True)
+        if not inter or interleavable(net.info, True)
     ):
         raise ValueError(
             f"the job table differs from this model's schedule for P = {lanes} (ernn.export.schedule.job_table)"
@@ -294,20 +303,21 @@ def write_memories(
         pw = cfg.peephole.word
         _write_words(mem_dir / FILES["peephole"], _pack(peephole_image(params, info), pw), 3 * k * pw)
         files["peephole"] = FILES["peephole"]
-    in_first, ahead = gru_in_first(info, lanes), load_ahead(info, lanes)
-    jobs = tuple(job_table(info, lanes, in_first, ahead))
+    in_first, ahead, inter = gru_in_first(info, lanes), load_ahead(info, lanes), interleave(info, lanes)
+    jobs = tuple(job_table(info, lanes, in_first, ahead, inter))
     n = n_ifft(info, lanes)
     skew = layer_skew(info, lanes)
     return HardwareConfig(
         lanes,
         cell_lanes(info, lanes),  # the design's (with the IFFTs it was chosen for), not a re-derivation
         len(words),
-        xbuf_depth(info, in_first, ahead),
+        xbuf_depth(info, in_first, ahead, inter),
         files,
         jobs,
         n,
         skew,
         ahead,
+        inter,
         dsp_pack.real_bins(k, lanes),
         dsp_pack_lanes,
     )

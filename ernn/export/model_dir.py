@@ -39,8 +39,10 @@ FORMAT_NAME = "ernn-model"
 #: set of images (``mem/csb_prog_*.mem``, one array for every job) and ``ERNN_CSB_RED_ROWS``; v10: those
 #: images one word per MAC step with every group's fields in it (one read port, block RAM): a v9 model's
 #: images would be read group by group and must be exported again; v11: a sum word per CSB job (the
-#: ERNN_CSB_UNIT_TABLE field sum_w, ernn.golden.csb.sum_word): the unit of a v10 header has no such field
-FORMAT_VERSION = 11
+#: ERNN_CSB_UNIT_TABLE field sum_w, ernn.golden.csb.sum_word): the unit of a v10 header has no such field;
+#: v12: ``ERNN_INTERLEAVE`` (a slot's gate jobs before its projections, ernn.export.schedule.interleave),
+#: which rtl/ernn_top.v reads: a v11 header has none
+FORMAT_VERSION = 12
 CONFIG = "config.json"
 KIND = "model"
 sha256 = manifest.sha256

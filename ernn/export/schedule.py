@@ -40,7 +40,7 @@ import numpy as np
 
 from ernn.shape import ModelShape
 
-from .jobs import CELL_LATENCY, _cdiv, all_jobs, spectrum_slots
+from .jobs import CELL_LATENCY, _cdiv, all_jobs, interleavable, spectrum_slots
 from .jobs import Job as Job  # the job list's names, as schedule has always offered them
 from .jobs import stage_jobs as stage_jobs
 from .timing import MREG, step_timing
@@ -57,11 +57,13 @@ JOB_KINDS = ("gate", "in", "hn", "proj")
 FIELD_BITS = 32
 
 
-def xbuf_depth(info: ModelShape, in_first: bool = False, load_ahead: bool = False) -> int:
+def xbuf_depth(
+    info: ModelShape, in_first: bool = False, load_ahead: bool = False, interleave: bool = False
+) -> int:
     """Spectrum-buffer slots the PE needs for the job table of ``info`` (:func:`job_table`): the most input
     blocks of any job (= numerics' max_blocks), or with ``load_ahead`` both banks of
-    :func:`ernn.export.jobs.place_apart`."""
-    return spectrum_slots(all_jobs(info, in_first, load_ahead))
+    :func:`ernn.export.jobs.place_apart` (alternating in the issue order, ``interleave``)."""
+    return spectrum_slots(all_jobs(info, in_first, load_ahead, interleave))
 
 
 def default_cell_lanes(k: int) -> int:
@@ -93,15 +95,28 @@ def cell_lanes(info: ModelShape, lanes: int, iffts: int | None = None) -> int:
 
 
 def _cell_lanes(
-    info: ModelShape, lanes: int, iffts: int, skew: bool, in_first: bool = False, load_ahead: bool = False
+    info: ModelShape,
+    lanes: int,
+    iffts: int,
+    skew: bool,
+    in_first: bool = False,
+    load_ahead: bool = False,
+    interleave: bool = False,
 ) -> tuple[int, int]:
-    """:func:`cell_lanes` for ``iffts`` IFFTs, the layers pipelined or not, the GRU job order and the slot
-    placement, and the step time it gives."""
+    """:func:`cell_lanes` for ``iffts`` IFFTs, the layers pipelined or not, the GRU job order, the slot
+    placement and the stages interleaved or not, and the step time it gives."""
     k = info.block_size
     options = sorted({default_cell_lanes(k), max(1, k // 2), k})
     times = {
         cl: step_timing(
-            info, lanes, cl, iffts=iffts, layer_skew=skew, in_first=in_first, load_ahead=load_ahead
+            info,
+            lanes,
+            cl,
+            iffts=iffts,
+            layer_skew=skew,
+            in_first=in_first,
+            load_ahead=load_ahead,
+            interleave=interleave,
         ).cycles
         for cl in options
     }
@@ -126,19 +141,22 @@ class Design:
     cycles: int  # the timing model's steady-state clocks per step of this design
     in_first: bool = False  # GRU stages in the job order in, rz, hn (:func:`gru_in_first`)
     load_ahead: bool = False  # spectrum slots in two banks, the PE loading ahead (:func:`load_ahead`)
+    interleave: bool = False  # a slot's gate jobs before its projections (:func:`interleave`)
 
 
-def _choose_iffts(info: ModelShape, lanes: int, skew: bool, in_first: bool, ahead: bool = False) -> Design:
+def _choose_iffts(
+    info: ModelShape, lanes: int, skew: bool, in_first: bool, ahead: bool = False, inter: bool = False
+) -> Design:
     """IFFTs doubled from one while the step (each with its :func:`_cell_lanes`) drops by more than
-    ``N_IFFT_GAIN``, the layers issued as ``skew`` says, the GRU jobs as ``in_first`` and the slots as
-    ``ahead``."""
-    cl, time = _cell_lanes(info, lanes, 1, skew, in_first, ahead)
-    chosen = Design(1, cl, skew, time, in_first, ahead)
+    ``N_IFFT_GAIN``, the layers issued as ``skew`` says, the GRU jobs as ``in_first``, the slots as
+    ``ahead`` and the stages interleaved as ``inter``."""
+    cl, time = _cell_lanes(info, lanes, 1, skew, in_first, ahead, inter)
+    chosen = Design(1, cl, skew, time, in_first, ahead, inter)
     for n in N_IFFT_OPTIONS[1:]:
-        cl, t = _cell_lanes(info, lanes, n, skew, in_first, ahead)
+        cl, t = _cell_lanes(info, lanes, n, skew, in_first, ahead, inter)
         if t >= chosen.cycles * (1 - N_IFFT_GAIN):
             break
-        chosen = Design(n, cl, skew, t, in_first, ahead)
+        chosen = Design(n, cl, skew, t, in_first, ahead, inter)
     return chosen
 
 
@@ -156,15 +174,36 @@ def _ahead_options(info: ModelShape, in_first: bool) -> tuple[bool, ...]:
 LOAD_AHEAD_GAIN = 0.03
 
 
-def _choose_slots(info: ModelShape, lanes: int, skew: bool, in_first: bool) -> Design:
+def _choose_slots(info: ModelShape, lanes: int, skew: bool, in_first: bool, inter: bool = False) -> Design:
     """The design of one schedule (:func:`_choose_iffts`) with the slots in one bank, or in two where that
     saves more than ``LOAD_AHEAD_GAIN`` of the step (SR1 at P = 288 would gain 2 of 1,030 clocks for a
     second bank of spectrum slots; the 2-layer LSTM 8 -> 53, k 4, P 153 gains 6 of 96)."""
-    plain = _choose_iffts(info, lanes, skew, in_first)
+    plain = _choose_iffts(info, lanes, skew, in_first, False, inter)
     if True in _ahead_options(info, in_first):
-        ahead = _choose_iffts(info, lanes, skew, in_first, True)
+        ahead = _choose_iffts(info, lanes, skew, in_first, True, inter)
         if ahead.cycles < plain.cycles * (1 - LOAD_AHEAD_GAIN):
             return ahead
+    return plain
+
+
+def _inter_options(info: ModelShape, skew: bool) -> tuple[bool, ...]:
+    """Stage orders worth pricing: interleaved only where :func:`ernn.export.jobs.interleavable`."""
+    return (False, True) if interleavable(info, skew) else (False,)
+
+
+#: :func:`interleave` interleaves a slot's stages only where that saves more than this fraction of the step
+INTERLEAVE_GAIN = 0.03
+
+
+def _choose_order(info: ModelShape, lanes: int, skew: bool, in_first: bool) -> Design:
+    """The design of one schedule (:func:`_choose_slots`) with each stage's jobs together, or with a
+    slot's stages interleaved where that saves more than ``INTERLEAVE_GAIN`` of the step (the 2-layer
+    LSTMP 12 -> 32, k 16, P 7: 150 -> 102 clocks; SR1 at P = 256 would gain 8 of 1,258)."""
+    plain = _choose_slots(info, lanes, skew, in_first)
+    if True in _inter_options(info, skew):
+        inter = _choose_slots(info, lanes, skew, in_first, True)
+        if inter.cycles < plain.cycles * (1 - INTERLEAVE_GAIN):
+            return inter
     return plain
 
 
@@ -189,30 +228,43 @@ def _design(info: ModelShape, lanes: int) -> Design:
     # the rules above stop short of the issue's bound: take the fewest IFFTs, then cell lanes, that meet it
     k = info.block_size
     meeting = [
-        Design(n, cl, skew, t, in_first, ahead)
+        Design(n, cl, skew, t, in_first, ahead, inter)
         for n in N_IFFT_OPTIONS
         for cl in sorted({default_cell_lanes(k), max(1, k // 2), k})
         for skew in ((False, True) if info.num_layers > 1 else (False,))
         for in_first in ((False, True) if info.cell == "gru" else (False,))
         for ahead in _ahead_options(info, in_first)
+        for inter in _inter_options(info, skew)
         if (
             t := step_timing(
-                info, lanes, cl, iffts=n, layer_skew=skew, in_first=in_first, load_ahead=ahead
+                info,
+                lanes,
+                cl,
+                iffts=n,
+                layer_skew=skew,
+                in_first=in_first,
+                load_ahead=ahead,
+                interleave=inter,
             ).cycles
         )
         <= bound
     ]
-    return min(meeting, key=lambda d: (d.n_ifft, d.cell_lanes, d.load_ahead, d.cycles)) if meeting else best
+    return (
+        min(meeting, key=lambda d: (d.n_ifft, d.cell_lanes, d.load_ahead, d.interleave, d.cycles))
+        if meeting
+        else best
+    )
 
 
 def candidates(info: ModelShape, lanes: int) -> list[Design]:
     """The designs the exporter chooses among (:func:`design`), in order of preference on a tie: for
     each GRU job order (rz first, in first) the layers in order, then pipelined, each with the IFFTs,
-    cell lanes and slot banks (:func:`load_ahead`) chosen for it."""
+    cell lanes and slot banks (:func:`load_ahead`) chosen for it, and the stages of a pipelined LSTM with a
+    projection interleaved where that pays (:func:`interleave`)."""
     check_lanes(lanes)
     skews = (False, True) if info.num_layers > 1 else (False,)
     orders = (False, True) if info.cell == "gru" else (False,)
-    return [_choose_slots(info, lanes, skew, in_first) for in_first in orders for skew in skews]
+    return [_choose_order(info, lanes, skew, in_first) for in_first in orders for skew in skews]
 
 
 def design(info: ModelShape, lanes: int) -> Design:
@@ -264,6 +316,16 @@ def load_ahead(info: ModelShape, lanes: int) -> bool:
     gets faster (2-layer LSTM 8 -> 53, k 4, P 153: 96 -> 90 clocks predicted); the cost is the second
     bank of spectrum slots (``ERNN_XBUF_DEPTH``)."""
     return _design(info, lanes).load_ahead
+
+
+def interleave(info: ModelShape, lanes: int) -> bool:
+    """Whether the exporter interleaves a slot's stages (``ERNN_INTERLEAVE``): with the layers pipelined
+    across steps, an LSTM with a projection issues every layer's gate job, then every layer's projection
+    (:func:`ernn.export.jobs.issue_order`, rtl/ernn_cmd.v), so each layer's gate -> cell -> projection
+    chain runs under the other layers' gate jobs. Taken where the timing model says the step gets faster
+    (2-layer LSTMP 12 -> 32, k 16, P 7: docs/accelerator.md "Stages interleaved"); the cost is the m
+    memory's region per layer and a queue of the issued jobs for the PE writer."""
+    return _design(info, lanes).interleave
 
 
 #: :func:`design` meets this many times the ideal (:func:`cycle_model`) where some choice can (issue 18)
@@ -334,18 +396,20 @@ JOB_FIELDS = tuple(f.name for f in fields(JobEntry))
 
 
 def job_table(
-    info: ModelShape, lanes: int, in_first: bool = False, load_ahead: bool = False
+    info: ModelShape, lanes: int, in_first: bool = False, load_ahead: bool = False, interleave: bool = False
 ) -> list[JobEntry]:
-    """The job table of one time step for P = ``lanes`` (issue order; see :class:`JobEntry`);
+    """The job table of one time step for P = ``lanes`` (stage by stage; see :class:`JobEntry`);
     ``in_first``: GRU stages in the job order in, rz, hn (:func:`gru_in_first` is the exporter's choice);
-    ``load_ahead``: the spectrum slots in two banks (:func:`load_ahead` is the exporter's choice)."""
+    ``load_ahead``: the spectrum slots in two banks (:func:`load_ahead` is the exporter's choice), with
+    ``interleave`` alternating in the interleaved issue order (:func:`interleave`; the rows stay stage
+    by stage: rtl/ernn_cmd.v issues them interleaved)."""
     check_lanes(lanes)
     k = info.block_size
     bins = k // 2 + 1
     p = _cdiv(info.hidden_size, k)
     qh = _cdiv(info.output_size, k)
     table, w_base = [], 0
-    for job in all_jobs(info, in_first, load_ahead):
+    for job in all_jobs(info, in_first, load_ahead, interleave):
         table.append(
             JobEntry(
                 kind=JOB_KINDS.index(job.kind),
@@ -450,6 +514,7 @@ class CycleModel:
     layer_skew: bool = False  # the exporter pipelines the layers across steps (:func:`layer_skew`)
     gru_in_first: bool = False  # GRU stages in the job order in, rz, hn (:func:`gru_in_first`)
     load_ahead: bool = False  # spectrum slots in two banks, the PE loading ahead (:func:`load_ahead`)
+    interleave: bool = False  # a slot's gate jobs before its projections (:func:`interleave`)
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -489,6 +554,7 @@ def cycle_model(info: ModelShape, lanes: int) -> CycleModel:
         d.layer_skew,
         d.in_first,
         d.load_ahead,
+        d.interleave,
     )
 
 

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 from ernn.shape import ModelShape
 
-from .jobs import CELL_LATENCY, all_jobs
+from .jobs import CELL_LATENCY, all_jobs, interleavable, issue_order
 
 #: hand-off clocks of the controller (set against measurements, see the module docstring):
 #: h/m memory read and the 4-entry FIFO in front of the PE, the PE command, the gate buffer to the feeder,
@@ -72,6 +72,7 @@ def step_timing(
     layer_skew: bool = False,
     in_first: bool = False,
     load_ahead: bool = False,
+    interleave: bool = False,
 ) -> StepTiming:
     """Clocks per time step of ``info`` on P = ``lanes``, ``cell_lanes`` cell lanes and ``iffts`` IFFTs
     side by side (``ERNN_N_IFFT``; see the module doc).
@@ -81,8 +82,12 @@ def step_timing(
     where this says the step gets faster (``schedule.layer_skew``). ``in_first``: a GRU stage's jobs in
     the order in, rz, hn (:func:`ernn.export.jobs.stage_jobs`). ``load_ahead``: the jobs' spectrum slots
     in two banks (:func:`ernn.export.jobs.place_apart`), so that the PE loads a job while the one before
-    still issues.
+    still issues. ``interleave`` (with ``layer_skew``, an LSTM with a projection): a slot issues every
+    layer's gate job, then every layer's projection (:func:`ernn.export.jobs.issue_order`), so that each
+    layer's gate -> cell -> projection chain runs under the other layers' gate jobs.
     """
+    if interleave and not interleavable(info, layer_skew):
+        raise ValueError("interleave needs an LSTM with a projection, two or more layers and layer_skew")
     k = info.block_size
     bins = k // 2 + 1
     lk = int(math.log2(k))
@@ -93,7 +98,7 @@ def step_timing(
     beats = k // cell_lanes
     # clocks the gearbox needs to hand a full round of P units on to the IFFTs, ``iffts`` row blocks a clock
     drain = _cdiv(_cdiv(lanes, bins), iffts)
-    jobs = all_jobs(info, in_first, load_ahead)
+    jobs = all_jobs(info, in_first, load_ahead, interleave)
     # ernn_ctrl lets the PE load ahead only when some loading job's slots were moved off slot 0
     load_ahead = any(job.load_count and job.read_base for job in jobs)
     # producer times: (layer, step) -> per block the clock its h (or m) block is written
@@ -111,84 +116,88 @@ def step_timing(
     # pipelined, the last L - 1 slots drain (layer 0 idle) and their outputs come faster than the steady
     # state: frames run on past the STEPS whose output spacing is measured
     frames = STEPS + (info.num_layers - 1 if layer_skew else 0)
+    # the stage's last job before any projection feeds the cell
+    cell_job = {
+        layer: [j for j in jobs if j.layer == layer and j.kind != "proj"][-1]
+        for layer in range(info.num_layers)
+    }
     for slot in range(frames + info.num_layers):
-        for layer in range(info.num_layers):
-            t = slot - layer if layer_skew else slot
-            if not 0 <= t < frames:
-                continue
-            stage_jobs = [j for j in jobs if j.layer == layer]
-            cell_job = [j for j in stage_jobs if j.kind != "proj"][-1]
-            rows_out: dict[str, list[int]] = {}
-            for job in stage_jobs:
-                start = pe_free + HANDOFF["command"]
-                mac_start = start
-                apart = job_before is not None and (
-                    job.read_base + job.load_count <= job_before.read_base
-                    or job_before.read_base + job_before.read_count <= job.read_base
-                )
-                if load_ahead and job.load_count and apart:
-                    # load ahead: taken while the job before still issues, once the loads before have
-                    # entered the FFT (those still in it are written behind, to their own slots)
-                    ahead = max(prev_start + HANDOFF["command"], loads_in + 1)
-                    if ahead <= pe_free:
-                        start, mac_start = ahead, pe_free + 1
-                job_before, prev_start = job, start
-                # loads: x_t first, then h_{t-1} (gate job); m_t (projection); none (GRU in, hn)
-                if job.load_count:
-                    for b in range(job.load_count):
-                        if job.kind == "proj":
-                            avail = m_done[(layer, t)][b]
-                        elif b < job.x_blocks:
-                            avail = 0 if layer == 0 else h_done[(layer - 1, t)][b]
-                        else:
-                            prev = h_done.get((layer, t - 1))
-                            avail = 0 if prev is None else prev[b - job.x_blocks]
-                        at = max(start, load_free, avail + HANDOFF["load"])
-                        load_free = at + 1
-                        slot_written[job.read_base + b] = at + 1 + fft_lat
-                    loads_in = load_free - 1
-                read = [slot_written[job.read_base + j] for j in range(job.read_count)]
-                rounds = _cdiv(job.rows * bins, lanes)
-                clock = mac_start
-                round_done: list[int] = []
-                ready = max(read)
-                q = job.read_count
-                period = max(q, drain)  # once every slot is written, each round takes this long
-                for r in range(rounds):
-                    first = clock
-                    if first >= ready:  # the rest is arithmetic: one round every `period` clocks
-                        left = rounds - r
-                        round_done.extend(first + i * period + q + 4 + MREG for i in range(left))
-                        clock = first + (left - 1) * period + q
-                        break
-                    for j in range(q):
-                        clock = max(clock + 1, read[j] + 1)
-                    round_done.append(clock + 4 + MREG)  # lane registers, accumulate, rounding
-                    if r + 1 < rounds:  # the gearbox takes the next round when this one's rows have left
-                        clock = max(clock, first + drain)
-                pe_free = clock
-                # row blocks leave the gearbox when their last unit's round is done, one per clock
-                times = []
-                for r in range(job.rows):
-                    ready = round_done[((r + 1) * bins - 1) // lanes] + 1
-                    at = max(ready, ifft_free)
-                    ifft_free = at + 1 if (r + 1) % iffts == 0 else at
-                    written = at + 1 + ifft_lat + 1
-                    if job.kind != "proj" and buf_free[r // job.gates] > written:
-                        # the gate buffer still holds this block for the cell: the row waits, and
-                        # the IFFTs behind it
-                        written = buf_free[r // job.gates]
-                        ifft_free = max(ifft_free, written - ifft_lat - 1)
-                    times.append(written)
-                rows_out[job.kind] = times
-                if job.kind == "proj":
-                    h_done[(layer, t)] = [x + HANDOFF["proj_writer"] for x in times[:qh]]
-                elif job is cell_job:  # the stage's last job before any projection feeds the cell
-                    cell_free, done = _cell(info, rows_out, p, beats, cell_free, buf_free)
-                    if info.proj_size:
-                        m_done[(layer, t)] = done
+        steps = {layer: slot - layer if layer_skew else slot for layer in range(info.num_layers)}
+        # the slot's jobs in issue order: stage by stage, or interleaved (gate jobs, then projections)
+        issued = [j for j in issue_order(jobs, interleave) if 0 <= steps[j.layer] < frames]
+        rows_by_stage: dict[int, dict[str, list[int]]] = {layer: {} for layer in steps}
+        for job in issued:
+            layer, t = job.layer, steps[job.layer]
+            rows_out = rows_by_stage[layer]
+            start = pe_free + HANDOFF["command"]
+            mac_start = start
+            apart = job_before is not None and (
+                job.read_base + job.load_count <= job_before.read_base
+                or job_before.read_base + job_before.read_count <= job.read_base
+            )
+            if load_ahead and job.load_count and apart:
+                # load ahead: taken while the job before still issues, once the loads before have
+                # entered the FFT (those still in it are written behind, to their own slots)
+                ahead = max(prev_start + HANDOFF["command"], loads_in + 1)
+                if ahead <= pe_free:
+                    start, mac_start = ahead, pe_free + 1
+            job_before, prev_start = job, start
+            # loads: x_t first, then h_{t-1} (gate job); m_t (projection); none (GRU in, hn)
+            if job.load_count:
+                for b in range(job.load_count):
+                    if job.kind == "proj":
+                        avail = m_done[(layer, t)][b]
+                    elif b < job.x_blocks:
+                        avail = 0 if layer == 0 else h_done[(layer - 1, t)][b]
                     else:
-                        h_done[(layer, t)] = done[:qh]
+                        prev = h_done.get((layer, t - 1))
+                        avail = 0 if prev is None else prev[b - job.x_blocks]
+                    at = max(start, load_free, avail + HANDOFF["load"])
+                    load_free = at + 1
+                    slot_written[job.read_base + b] = at + 1 + fft_lat
+                loads_in = load_free - 1
+            read = [slot_written[job.read_base + j] for j in range(job.read_count)]
+            rounds = _cdiv(job.rows * bins, lanes)
+            clock = mac_start
+            round_done: list[int] = []
+            ready = max(read)
+            q = job.read_count
+            period = max(q, drain)  # once every slot is written, each round takes this long
+            for r in range(rounds):
+                first = clock
+                if first >= ready:  # the rest is arithmetic: one round every `period` clocks
+                    left = rounds - r
+                    round_done.extend(first + i * period + q + 4 + MREG for i in range(left))
+                    clock = first + (left - 1) * period + q
+                    break
+                for j in range(q):
+                    clock = max(clock + 1, read[j] + 1)
+                round_done.append(clock + 4 + MREG)  # lane registers, accumulate, rounding
+                if r + 1 < rounds:  # the gearbox takes the next round when this one's rows have left
+                    clock = max(clock, first + drain)
+            pe_free = clock
+            # row blocks leave the gearbox when their last unit's round is done, one per clock
+            times = []
+            for r in range(job.rows):
+                ready = round_done[((r + 1) * bins - 1) // lanes] + 1
+                at = max(ready, ifft_free)
+                ifft_free = at + 1 if (r + 1) % iffts == 0 else at
+                written = at + 1 + ifft_lat + 1
+                if job.kind != "proj" and buf_free[r // job.gates] > written:
+                    # the gate buffer still holds this block for the cell: the row waits, and
+                    # the IFFTs behind it
+                    written = buf_free[r // job.gates]
+                    ifft_free = max(ifft_free, written - ifft_lat - 1)
+                times.append(written)
+            rows_out[job.kind] = times
+            if job.kind == "proj":
+                h_done[(layer, t)] = [x + HANDOFF["proj_writer"] for x in times[:qh]]
+            elif job is cell_job[layer]:
+                cell_free, done = _cell(info, rows_out, p, beats, cell_free, buf_free)
+                if info.proj_size:
+                    m_done[(layer, t)] = done
+                else:
+                    h_done[(layer, t)] = done[:qh]
     out_done = [max(h_done[(info.num_layers - 1, t)]) for t in range(STEPS)]
     cycles = out_done[-1] - out_done[-2]
     issue = sum(_cdiv(j.rows * bins, lanes) * max(j.read_count, drain) for j in jobs)

@@ -80,7 +80,11 @@ def _hardware_current(out: Path) -> bool:
         and "dsp_pack" in hw
         and table
         == schedule.job_table(
-            info, lanes, schedule.gru_in_first(info, lanes), schedule.load_ahead(info, lanes)
+            info,
+            lanes,
+            schedule.gru_in_first(info, lanes),
+            schedule.load_ahead(info, lanes),
+            schedule.interleave(info, lanes),
         )
     )
 

@@ -54,11 +54,15 @@ def _header_skew(model: Path) -> int:
     return int(found.group(1))
 
 
-def forced_copy(case: Case, skew: int) -> Path:
-    """``case``'s model directory with ERNN_LAYER_SKEW rewritten to ``skew`` (at a stable path, so that the
-    simulators' builds are reused)."""
+def forced_copy(case: Case, skew: int, interleave: int | None = None) -> Path:
+    """``case``'s model directory with ERNN_LAYER_SKEW rewritten to ``skew`` and (``interleave``, or 0 with
+    the layers in order) ERNN_INTERLEAVE to ``interleave`` (at a stable path, so that the simulators'
+    builds are reused)."""
     model = model_dir(case)
-    forced = MODEL_ROOT / f"{case.name}-skew{skew}"
+    if not skew:
+        interleave = 0
+    suffix = "" if interleave is None else f"-inter{interleave}"
+    forced = MODEL_ROOT / f"{case.name}-skew{skew}{suffix}"
     shutil.rmtree(forced, ignore_errors=True)
     shutil.copytree(model, forced, ignore=shutil.ignore_patterns("run", "tb_case.json"))
     header = forced / HEADER
@@ -68,6 +72,14 @@ def forced_copy(case: Case, skew: int) -> Path:
         header.read_text(),
     )
     assert count == 1, f"{header}: one ERNN_LAYER_SKEW line expected"
+    if interleave is not None:
+        # the stages interleave only with the layers pipelined (ERNN_INTERLEAVE, rtl/ernn_cmd.v)
+        text, count = re.subn(
+            r"localparam integer ERNN_INTERLEAVE = \d+;",
+            f"localparam integer ERNN_INTERLEAVE = {interleave};",
+            text,
+        )
+        assert count == 1, f"{header}: one ERNN_INTERLEAVE line expected"
     header.write_text(text)
     # the copy is a model directory of its own now: its manifest names the rewritten header
     kind = manifest.read(forced).kind
@@ -198,7 +210,7 @@ def test_skew_cycles(sim, request, tmp_path) -> None:
     off = _steady(forced_copy(case, 0), sim, seed, tmp_path / "off")
     off_predicted = step_timing(
         info, case.lanes, cm.cell_lanes, iffts=cm.n_ifft, in_first=cm.gru_in_first, load_ahead=cm.load_ahead
-    ).cycles
+    ).cycles  # in order: not interleaved
     print(
         f"{case.name}: {on} clocks/step pipelined (predicted {cm.predicted}), {off} in order ({off_predicted})"
     )
