@@ -25,6 +25,12 @@ exporter pipelines the layers across steps where the timing model says it is fas
 
     .venv/bin/python bench/bench_cycles.py --count 9 --compare-skew --out build/bench/cycles_skew.json
 
+``--model-scan`` runs no simulation: the timing model's prediction for ``--count`` shapes drawn from
+``--seed`` (the exporter's design for each), the worst predicted ratio to the ideal and every shape over
+1.25 (``schedule.TARGET_RATIO``); seconds for hundreds of shapes.
+
+    .venv/bin/python bench/bench_cycles.py --model-scan --count 300 --seed 37 --out build/bench/cycles_scan.json
+
 ``--ifft-cost`` prints what one more IFFT costs (Yosys ``synth_xilinx -family xcu``, out of context): the
 ``ernn_ifft`` that ``rtl/ernn_pe.v`` instantiates, with the word widths and twiddles of a model exported at
 k = 4, 8, 16 (each extra IFFT of ``ERNN_N_IFFT`` is one more of these; the gate buffer's banks and the
@@ -301,7 +307,17 @@ def main() -> None:
     ap.add_argument(
         "--sim", default="verilator", choices=("verilator", "icarus"), help="simulator (default verilator)"
     )
+    ap.add_argument(
+        "--model-scan",
+        action="store_true",
+        help="only the timing model over --count shapes from --seed (no simulation): the worst predicted ratio",
+    )
     args = ap.parse_args()
+    if args.model_scan:
+        if args.count < 1:
+            ap.error("--model-scan needs --count >= 1")
+        model_scan(args)
+        return
     if args.what_if:
         what_if()
         return
@@ -357,6 +373,57 @@ def main() -> None:
             "results": rows,
             "machine": {"platform": platform.platform(), "python": platform.python_version()},
             "command": "bench/bench_cycles.py",
+            "time": time.strftime("%Y-%m-%d %H:%M:%S"),
+        }
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        atomic.write_json(args.out, report, force=True)
+        print(f"written to {args.out}")
+
+
+def model_scan(args: argparse.Namespace) -> None:
+    """The timing model alone (no simulation) over ``--count`` shapes drawn from ``--seed``: the exporter's
+    design for each (``schedule.cycle_model``), its predicted cycles against the ideal, the worst ratio and
+    every shape over ``schedule.TARGET_RATIO``. The model is within 10 % of every simulated shape
+    (the tables of docs/performance.md), so this says where to look, not what the RTL takes."""
+    rows, refused = [], []
+    for name, shape in random_shapes(args.count, args.seed).items():
+        kw = {k: v for k, v in shape.items() if k not in ("lanes", "block_size")}
+        try:
+            info = ModelShape(structure=BlockCirculant(shape["block_size"]), **kw)
+        except ValueError as err:  # a draw no model can have (a projection as wide as the hidden layer)
+            refused.append({"name": name, "error": str(err)})
+            continue
+        cm = hw_layout.cycle_model(info, shape["lanes"])
+        rows.append(
+            {"name": name, "shape": shape, **cm.as_dict(), "predicted_ratio": cm.predicted / cm.ideal}
+        )
+    rows.sort(key=lambda r: -r["predicted_ratio"])
+    over = [r for r in rows if r["predicted_ratio"] > schedule.TARGET_RATIO]
+    print("| shape | P | ideal | predicted | ratio | IFFTs | cell lanes | skew | interleaved |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in rows[: max(10, len(over))]:
+        print(
+            f"| {r['name']} | {r['lanes']} | {r['ideal']} | {r['predicted']} | {r['predicted_ratio']:.3f} | "
+            f"{r['n_ifft']} | {r['cell_lanes']} | {int(r['layer_skew'])} | {int(r['interleave'])} |"
+        )
+    cells = sorted({r["shape"]["cell"] for r in over})
+    print(
+        f"\n{len(rows)} shapes (seed {args.seed}); worst predicted ratio {rows[0]['predicted_ratio']:.3f} "
+        f"({rows[0]['name']}); {len(over)} over {schedule.TARGET_RATIO} (cells: {', '.join(cells) or 'none'}); "
+        f"{len(refused)} draws refused by ModelShape"
+    )
+    if args.out:
+        report = {
+            "benchmark": "timing model only: predicted cycles per step vs the ideal, seeded random shapes and P",
+            "seed": args.seed,
+            "count": args.count,
+            "worst_predicted_ratio": rows[0]["predicted_ratio"],
+            "worst_shape": rows[0]["name"],
+            "over_target": len(over),
+            "refused": refused,
+            "results": rows,
+            "machine": {"platform": platform.platform(), "python": platform.python_version()},
+            "command": "bench/bench_cycles.py --model-scan",
             "time": time.strftime("%Y-%m-%d %H:%M:%S"),
         }
         args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -391,6 +391,11 @@ wire [W_ADDR_W-1:0] cmd_w_base;
 wire [H_ADDR_W-1:0] cmd_x_base;
 wire [H_ADDR_W-1:0] cmd_h_base;
 wire [C_ADDR_W-1:0] cmd_c_base;
+// the m region's base (INTERLEAVE: the layer's c address); without it, or where m is shallower
+// than c, not all of it
+/* verilator lint_off UNUSEDSIGNAL */
+wire unused_cmd_c_base = &{1'b0, cmd_c_base};
+/* verilator lint_on UNUSEDSIGNAL */
 
 // a unit reads only some of its port's fields
 /* verilator lint_off PINCONNECTEMPTY */
