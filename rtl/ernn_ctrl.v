@@ -266,7 +266,8 @@ localparam QH = cdiv(OUT_SIZE, K);
 // input blocks of layer 0
 localparam QX0 = cdiv(INPUT_SIZE, K);
 // the most row blocks of a job: the gate job's (block, gate) rows (LSTM i, f, g, o; GRU r, z)
-localparam ROWS_MAX = (CELL_LSTM ? 4 : 2) * PB;
+// (a GRU stage fused into one job, one table row per layer: r, z, W_in x, W_hn h, ernn_job_table)
+localparam ROWS_MAX = (CELL_LSTM || JOBS == NUM_LAYERS ? 4 : 2) * PB;
 
 // memory geometry: h per (layer, block); c, biases, peepholes per (layer, hidden block);
 // the gate buffer and m per hidden block

@@ -146,10 +146,13 @@ localparam KIND_PROJ = 3;
 
 // stored spectrum bins per block
 localparam BINS = K / 2 + 1;
-// row blocks per output block of the gate job (LSTM i, f, g, o; GRU r, z)
-localparam GPB = CELL_LSTM ? 4 : 2;
-// jobs per stage: LSTM gate[, proj]; GRU gate, in, hn
-localparam NJOBS = CELL_LSTM ? 1 + HAS_PROJ : 3;
+// a GRU stage as one job (the exporter's gru_fused: rows r, z, W_in x, W_hn h per block; a
+// table with one job per layer)
+localparam GRU_FUSED = !CELL_LSTM && JOBS == LAYERS;
+// row blocks per output block of the gate job (LSTM i, f, g, o; GRU r, z; fused GRU r, z, in, hn)
+localparam GPB = CELL_LSTM || GRU_FUSED ? 4 : 2;
+// jobs per stage: LSTM gate[, proj]; GRU gate, in, hn; fused GRU gate
+localparam NJOBS = CELL_LSTM ? 1 + HAS_PROJ : (GRU_FUSED ? 1 : 3);
 
 // field f of row j (0 outside the table: a table of another format is refused below)
 function integer field(input integer j, input integer f);
@@ -216,6 +219,8 @@ function integer stage_kind(input integer pos, input integer in_first);
     begin
         if (CELL_LSTM) begin
             stage_kind = pos == 0 ? KIND_GATE : KIND_PROJ;
+        end else if (GRU_FUSED) begin
+            stage_kind = KIND_GATE;
         end else if (pos == 2) begin
             stage_kind = KIND_HN;
         end else if (in_first != 0) begin

@@ -57,9 +57,10 @@ def test_images_hold_the_quantized_parameters(cell, proj, peephole, layers, k, l
     pos = 0
     # the jobs in the design's order (a GRU's in job may come first) and slots
     in_first, ahead = hw_layout.gru_in_first(info, lanes), hw_layout.load_ahead(info, lanes)
-    inter = hw_layout.interleave(info, lanes)
-    jobs = hw_layout.all_jobs(info, in_first, ahead, inter)
-    for job, entry in zip(jobs, hw_layout.job_table(info, lanes, in_first, ahead, inter), strict=True):
+    inter, fused = hw_layout.interleave(info, lanes), hw_layout.gru_fused(info, lanes)
+    jobs = hw_layout.all_jobs(info, in_first, ahead, inter, fused)
+    table = hw_layout.job_table(info, lanes, in_first, ahead, inter, fused)
+    for job, entry in zip(jobs, table, strict=True):
         n = job.words(bins, lanes)
         assert entry.w_base == pos  # the region the controller's job table points the PE at
         fields = _decode(words[pos : pos + n], ws, 2 * lanes)  # (rounds * q, 2 P): re, im per lane
@@ -73,7 +74,18 @@ def test_images_hold_the_quantized_parameters(cell, proj, peephole, layers, k, l
         units = units[: job.rows * bins].reshape(job.rows, bins, job.read_count, 2).transpose(0, 2, 1, 3)
         lp = params["layers"][job.layer]
         g = 4 if cell == "lstm" else 3
-        if job.kind == "gate":
+        if job.kind == "gate" and job.gates == 4 and cell == "gru":
+            # fused GRU stage: r, z, W_in x (zero against h_{t-1}), W_hn h (zero against x_t)
+            qx = job.x_blocks
+            both = {}
+            for c in ("re", "im"):
+                x, h = lp["w_ih"][c], lp["w_hh"][c]
+                x4 = np.concatenate((x, np.zeros_like(x[:1])))
+                h4 = np.concatenate((h[:2], np.zeros_like(h[:1]), h[2:3]))
+                both[c] = np.concatenate((x4, h4), axis=2)
+                assert not both[c][2, :, qx:].any() and not both[c][3, :, :qx].any()
+            gates = 4
+        elif job.kind == "gate":
             gates = 4 if cell == "lstm" else 2
             both = {
                 c: np.concatenate((lp["w_ih"][c][:gates], lp["w_hh"][c][:gates]), axis=2)
@@ -196,17 +208,19 @@ def test_cycle_model_and_default_lanes_of_the_default_model():
 
 
 def test_export_builds_the_design_it_predicts(tmp_path):
-    """The exporter's cell lanes are the design's (schedule.design), also where the design came from the
-    1.25x rule rather than the slack rule: GRU 6 -> 40, k 16, P 128 is 2 IFFTs and k = 16 cell lanes
-    (52 clocks by the timing model); re-deriving the lanes for 2 IFFTs by the slack rule gave 8 (55)."""
+    """The exporter's IFFTs, cell lanes and GRU job form are the design's (schedule.design): GRU 6 -> 40,
+    k 16, P 128 is one fused job per stage, 2 IFFTs and k / 2 = 8 cell lanes (52 clocks by the timing
+    model; with its three jobs the 1.25x rule gave 2 IFFTs and k cell lanes for the same 52)."""
     out = export.export_random(
         tmp_path / "m", cell="gru", input_size=6, hidden_size=40, block_size=16, lanes=128
     )
     hw = json.loads((out / "config.json").read_text())["hardware"]
     d = schedule.design(ExportedModel(out).net.info, 128)
-    assert (d.n_ifft, d.cell_lanes) == (2, 16)
-    assert (hw["n_ifft"], hw["cell_lanes"]) == (d.n_ifft, d.cell_lanes)
-    assert "localparam integer ERNN_CELL_LANES = 16;" in (out / "ernn_params.vh").read_text()
+    assert (d.n_ifft, d.cell_lanes, d.gru_fused) == (2, 8, True)
+    assert (hw["n_ifft"], hw["cell_lanes"], hw["gru_fused"]) == (d.n_ifft, d.cell_lanes, d.gru_fused)
+    header = (out / "ernn_params.vh").read_text()
+    assert "localparam integer ERNN_CELL_LANES = 8;" in header
+    assert len(hw_layout.parse_job_table(header)) == 1  # one fused job
 
 
 def test_export_records_the_hardware_choices(tmp_path):

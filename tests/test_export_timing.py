@@ -122,7 +122,8 @@ def test_layer_skew_choice(info: ModelShape, lanes: int) -> None:
     pipelined step is never below the MAC issue time (the drain slots at the end of the modelled frames,
     where layer 0 is idle, must not count as the steady state)."""
     cm = schedule.cycle_model(info, lanes)
-    options = schedule.candidates(info, lanes)
+    # the job form the exporter took (a fused GRU stage only where it gains GRU_FUSED_GAIN: test_gru_fused_choice)
+    options = [d for d in schedule.candidates(info, lanes) if d.gru_fused == cm.gru_fused]
     in_order = min(d.cycles for d in options if not d.layer_skew)
     pipelined = min(d.cycles for d in options if d.layer_skew)
     assert schedule.layer_skew(info, lanes) == cm.layer_skew
@@ -143,6 +144,7 @@ def test_layer_skew_choice(info: ModelShape, lanes: int) -> None:
             in_first=cm.gru_in_first,
             load_ahead=cm.load_ahead,
             interleave=cm.interleave,
+            gru_fused=cm.gru_fused,
         ).cycles
     )
     skewed = step_timing(info, lanes, cm.cell_lanes, iffts=cm.n_ifft, layer_skew=True).cycles
@@ -160,12 +162,13 @@ def test_layer_skew_choice(info: ModelShape, lanes: int) -> None:
 
 def test_gru_in_first_choice() -> None:
     """A GRU whose step waits on the in job behind the rz job (GRU 36 -> 14, k 4, P 57: 55 clocks with
-    rz, in, hn) gets the order in, rz, hn where the timing model says it is faster; an LSTM never."""
+    rz, in, hn) is faster in the order in, rz, hn (and faster still as one fused job, which the exporter
+    takes: test_gru_fused_choice); the 2-layer GRU 4 -> 8, k 4, P 4 gets the order in, rz, hn; an LSTM
+    never."""
     gru = _shape("gru", 36, 14, 4)
-    cm = schedule.cycle_model(gru, 57)
-    rz_first = min(d.cycles for d in schedule.candidates(gru, 57) if not d.in_first)
-    assert cm.gru_in_first and schedule.gru_in_first(gru, 57)
-    assert cm.predicted < rz_first
+    options = [d for d in schedule.candidates(gru, 57) if not d.gru_fused]
+    rz_first = min(d.cycles for d in options if not d.in_first)
+    assert min(d.cycles for d in options if d.in_first) < rz_first
     table = schedule.job_table(gru, 57, True)
     assert [schedule.JOB_KINDS[e.kind] for e in table] == ["in", "gate", "hn"]
     assert table[0].load_count == table[0].x_blocks == table[1].x_blocks
@@ -239,6 +242,38 @@ def test_load_ahead_behind_the_fft() -> None:
     assert stages.cycles == 370 and schedule.cycle_model(sr1, 1152).ideal == 310
     lstmp = _shape("lstm", 12, 32, 16, proj_size=16, peephole=True, num_layers=2)
     assert schedule._choose_slots(lstmp, 7, True, False).cycles == 150
+
+
+def test_gru_fused_choice() -> None:
+    """The exporter runs a GRU stage as one fused job where the timing model gains more than
+    GRU_FUSED_GAIN: GRU 36 -> 14, k 4, P 57 (46 clocks in, rz, hn; 37 fused, its ideal); the 2-layer GRU
+    35 -> 34, k 4, P 198 (78 -> 42, measured 42 on Verilator, bit-exact: docs/performance.md); not the
+    issue's GRU 6 -> 32, k 4, P 32 (60 either way) nor the 2-layer GRU 37 -> 12, k 16, P 8 (67, fused 65:
+    under the gain). The fused table is one gate job per layer, four rows per block, loading x_t and
+    h_{t-1}; a third more MACs than the three jobs."""
+    from ernn.export.jobs import all_jobs
+
+    gru = _shape("gru", 36, 14, 4)
+    cm = schedule.cycle_model(gru, 57)
+    plain = min(d.cycles for d in schedule.candidates(gru, 57) if not d.gru_fused)
+    assert cm.gru_fused and schedule.gru_fused(gru, 57) and not cm.gru_in_first
+    assert cm.predicted == 37 and cm.predicted < plain * (1 - schedule.GRU_FUSED_GAIN)
+    two = _shape("gru", 35, 34, 4, num_layers=2)
+    cm2 = schedule.cycle_model(two, 198)
+    assert cm2.gru_fused and cm2.predicted == 42 and cm2.ideal == 43
+    table = schedule.job_table(two, 198, gru_fused=True)
+    assert [(schedule.JOB_KINDS[e.kind], e.layer, e.rows, e.blocks) for e in table] == [
+        ("gate", 0, 36, 9),
+        ("gate", 1, 36, 9),
+    ]
+    assert (table[0].load_count, table[0].x_blocks, table[1].x_blocks) == (18, 9, 9)
+    bins = 3
+    fused = sum(j.complex_macs(bins) for j in all_jobs(two, gru_fused=True))
+    assert 3 * fused == 4 * sum(j.complex_macs(bins) for j in all_jobs(two))
+    assert not schedule.gru_fused(_shape("gru", 6, 32, 4), 32)
+    assert not schedule.gru_fused(_shape("gru", 37, 12, 16, num_layers=2), 8)
+    with pytest.raises(ValueError, match="gru_fused"):
+        step_timing(_shape("lstm", 12, 32, 8), 16, 2, gru_fused=True)
 
 
 def test_interleave_issue_order_and_banks() -> None:

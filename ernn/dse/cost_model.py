@@ -111,6 +111,7 @@ class HwConfig:
     gru_in_first: bool = False  # a GRU stage's jobs in the order in, rz, hn (schedule.gru_in_first)
     load_ahead: bool = False  # spectrum slots in two banks, the PE loading ahead (schedule.load_ahead)
     interleave: bool = False  # a slot's gate jobs before its projections (ERNN_INTERLEAVE)
+    gru_fused: bool = False  # a GRU stage as one job (schedule.gru_fused)
     dsp_pack: bool = False  # two weight products per MAC multiply (ERNN_DSP_PACK, export --dsp-pack)
     # rtl/ernn_pe.v MREG: multiplier outputs registered (the RTL's default since issue 18; the
     # calibration samples predate it, so a sample without the field is 0)
@@ -180,12 +181,16 @@ class HwConfig:
             k=info.block_size,
             lanes=lanes,
             cell_lanes=hw_layout.cell_lanes(info, lanes),
-            w_depth=sum(job.words(bins, lanes) for job in hw_layout.all_jobs(info)),
+            w_depth=sum(
+                job.words(bins, lanes)
+                for job in hw_layout.all_jobs(info, gru_fused=schedule.gru_fused(info, lanes))
+            ),
             xbuf_depth=hw_layout.xbuf_depth(
                 info,
                 schedule.gru_in_first(info, lanes),
                 schedule.load_ahead(info, lanes),
                 schedule.interleave(info, lanes),
+                schedule.gru_fused(info, lanes),
             ),
             data_w=numerics.data.word,
             fft_w=numerics.fft_out.word,
@@ -206,6 +211,7 @@ class HwConfig:
             gru_in_first=schedule.gru_in_first(info, lanes),
             load_ahead=schedule.load_ahead(info, lanes),
             interleave=schedule.interleave(info, lanes),
+            gru_fused=schedule.gru_fused(info, lanes),
             dsp_pack=dsp_pack_lanes,
             mreg=MREG,
             tw_w=numerics.twiddle.word,
@@ -379,7 +385,7 @@ def pre_round(c: HwConfig) -> bool:
     a truncation) when 0 < ACC_SHIFT < min(FFT_W, WS_W) and ACC_W >= FFT_W + WS_W + clog2(READ_MAX), READ_MAX
     the most spectrum slots one job reads (``ernn_ctrl``: the job table's largest read_count; the buffer
     holds more with the slots in two banks)."""
-    read_max = max(job.read_count for job in hw_layout.all_jobs(c.shape))
+    read_max = max(job.read_count for job in hw_layout.all_jobs(c.shape, gru_fused=c.gru_fused))
     need = c.fft_w + c.ws_w + (read_max - 1).bit_length()
     return 0 < c.acc_shift < min(c.fft_w, c.ws_w) and c.acc_w >= need
 
@@ -728,6 +734,7 @@ def config_of_model(model_dir: str | Path) -> HwConfig:
     # a directory exported before the slots could be placed in two banks holds one bank
     built["load_ahead"] = bool(hw.get("load_ahead", False))
     built["interleave"] = bool(hw.get("interleave", False))
+    built["gru_fused"] = bool(hw.get("gru_fused", False))
     if "pe_spectrum_slots" in hw:
         built["xbuf_depth"] = hw["pe_spectrum_slots"]
     return dataclasses.replace(c, **built)
@@ -833,6 +840,7 @@ def _raw_cycles(c: HwConfig) -> int:
         in_first=c.gru_in_first,
         load_ahead=c.load_ahead,
         interleave=c.interleave,
+        gru_fused=c.gru_fused,
     ).cycles
 
 

@@ -49,7 +49,7 @@ class Job:
         return self.rows // self.gates
 
 
-def stage_jobs(info: ModelShape, layer: int, in_first: bool = False) -> list[Job]:
+def stage_jobs(info: ModelShape, layer: int, in_first: bool = False, gru_fused: bool = False) -> list[Job]:
     """The PE jobs of one layer's time step, in issue order (see the module docstring).
 
     ``in_first`` (GRU only): the stage's jobs in the order in, rz, hn. The in job (W_in x) needs no
@@ -57,7 +57,14 @@ def stage_jobs(info: ModelShape, layer: int, in_first: bool = False) -> list[Job
     recurrence loop; it loads x_t itself (slots 0..q_x-1) and the rz job loads x_t again with h_{t-1}
     (a loading job reads exactly the slots it loads, from its read_base), so x_t costs q_x more FFT
     loads per stage. The hn rows stay last,
-    so every block is complete at its hn row as before (docs/accelerator.md)."""
+    so every block is complete at its hn row as before (docs/accelerator.md).
+
+    ``gru_fused`` (GRU only): the stage is one job of 4 p rows, (block, gate) with the gates r, z, W_in x,
+    W_hn h, over x_t and h_{t-1} like the rz job; the W_in x rows carry zero weights against h_{t-1}'s
+    slots and the W_hn h rows against x_t's (zero products change no sum: bit-exact). A third more MACs,
+    but a block's four rows leave the PE together, as an LSTM's do, so the cell starts on block 0 while
+    the PE still works, where the three jobs hold every block until the hn job's rows
+    (:func:`ernn.export.schedule.gru_fused`)."""
     k = info.block_size
     p = _cdiv(info.hidden_size, k)
     qh = _cdiv(info.output_size, k)
@@ -67,6 +74,8 @@ def stage_jobs(info: ModelShape, layer: int, in_first: bool = False) -> list[Job
         if info.proj_size:
             jobs.append(Job(layer, "proj", _cdiv(info.proj_size, k), 0, p, p))
         return jobs
+    if gru_fused:
+        return [Job(layer, "gate", 4 * p, 0, qx + qh, qx + qh, qx, 4)]
     gate = Job(layer, "gate", 2 * p, 0, qx + qh, qx + qh, qx, 2)
     hn = Job(layer, "hn", p, qx, qh, 0)
     if in_first:
@@ -75,12 +84,16 @@ def stage_jobs(info: ModelShape, layer: int, in_first: bool = False) -> list[Job
 
 
 def all_jobs(
-    info: ModelShape, in_first: bool = False, load_ahead: bool = False, interleave: bool = False
+    info: ModelShape,
+    in_first: bool = False,
+    load_ahead: bool = False,
+    interleave: bool = False,
+    gru_fused: bool = False,
 ) -> list[Job]:
-    """The PE jobs of one time step, in table order: layer 0's stage, then layer 1's, ... (``in_first``:
-    see :func:`stage_jobs`; ``load_ahead``: see :func:`place_apart`, the banks alternating in the order
-    :func:`issue_order` issues the jobs with ``interleave``)."""
-    jobs = [job for layer in range(info.num_layers) for job in stage_jobs(info, layer, in_first)]
+    """The PE jobs of one time step, in table order: layer 0's stage, then layer 1's, ... (``in_first``,
+    ``gru_fused``: see :func:`stage_jobs`; ``load_ahead``: see :func:`place_apart`, the banks alternating
+    in the order :func:`issue_order` issues the jobs with ``interleave``)."""
+    jobs = [job for layer in range(info.num_layers) for job in stage_jobs(info, layer, in_first, gru_fused)]
     return place_apart(jobs, interleave) if load_ahead else jobs
 
 

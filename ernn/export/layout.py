@@ -45,6 +45,7 @@ from ernn.export.schedule import (
     cycle_model,
     default_cell_lanes,
     default_lanes,
+    gru_fused,
     gru_in_first,
     interleave,
     job_table,
@@ -75,6 +76,7 @@ __all__ = [
     "cycle_model",
     "default_cell_lanes",
     "default_lanes",
+    "gru_fused",
     "gru_in_first",
     "interleave",
     "job_spectra",
@@ -148,8 +150,12 @@ def _interleave(re: np.ndarray, im: np.ndarray) -> tuple[np.ndarray, np.ndarray]
     )
 
 
-def job_spectra(params: dict[str, Any], layer: int, kind: str) -> tuple[np.ndarray, np.ndarray]:
-    """The stacked weight spectra (rows, q, bins) of one job, from ``GoldenNetwork.quantized_params()``."""
+def job_spectra(
+    params: dict[str, Any], layer: int, kind: str, gru_fused: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
+    """The stacked weight spectra (rows, q, bins) of one job, from ``GoldenNetwork.quantized_params()``.
+    ``gru_fused``: a GRU's gate job with four rows per block, r, z, W_in x (zero against h_{t-1}) and W_hn
+    h (zero against x_t) (:func:`ernn.export.jobs.stage_jobs`)."""
     lp = params["layers"][layer]
     ih, hh = lp["w_ih"], lp["w_hh"]
     if kind == "proj":
@@ -158,6 +164,15 @@ def job_spectra(params: dict[str, Any], layer: int, kind: str) -> tuple[np.ndarr
         return ih["re"][2], ih["im"][2]
     if kind == "hn":
         return hh["re"][2], hh["im"][2]
+    if gru_fused and params["cell"] == "gru":
+        parts = []
+        for part in ("re", "im"):
+            x, h = ih[part], hh[part]  # (3, p, q, bins): r, z, n
+            zx, zh = np.zeros_like(x[:1]), np.zeros_like(h[:1])
+            x4 = np.concatenate((x, zx), axis=0)  # r, z, W_in x, no x in the hn row
+            h4 = np.concatenate((h[:2], zh, h[2:3]), axis=0)  # r, z, no h in the in row, W_hn h
+            parts.append(np.concatenate((x4, h4), axis=2))
+        return _interleave(*parts)
     gates = 4 if params["cell"] == "lstm" else 2
     re = np.concatenate((ih["re"][:gates], hh["re"][:gates]), axis=2)
     im = np.concatenate((ih["im"][:gates], hh["im"][:gates]), axis=2)
@@ -169,10 +184,13 @@ def pe_weight_image(params: dict[str, Any], info: ModelInfo, lanes: int, word: i
     ``w_base``."""
     words: list[int] = []
     in_first, ahead, inter = gru_in_first(info, lanes), load_ahead(info, lanes), interleave(info, lanes)
+    fused = gru_fused(info, lanes)
     for job, entry in zip(
-        all_jobs(info, in_first, ahead, inter), job_table(info, lanes, in_first, ahead, inter), strict=True
+        all_jobs(info, in_first, ahead, inter, fused),
+        job_table(info, lanes, in_first, ahead, inter, fused),
+        strict=True,
     ):
-        re, im = job_spectra(params, job.layer, job.kind)
+        re, im = job_spectra(params, job.layer, job.kind, fused)
         assert re.shape[:2] == (job.rows, job.read_count), (job, re.shape)
         assert entry.w_base == len(words), (entry, len(words))
         words += pe_job_words(re, im, lanes, word)
@@ -226,6 +244,7 @@ class HardwareConfig:
     layer_skew: bool = False  # layers pipelined across steps (schedule.layer_skew)
     load_ahead: bool = False  # spectrum slots in two banks, the PE loading ahead (schedule.load_ahead)
     interleave: bool = False  # a slot's gate jobs before its projections (schedule.interleave)
+    gru_fused: bool = False  # a GRU stage as one job (schedule.gru_fused; the job table says so too)
     real_bins: bool = False  # the PE's lanes of bins 0 and k/2 multiply real parts only (dsp_pack.real_bins)
     dsp_pack: bool = (
         False  # two weight products per MAC multiply (export --dsp-pack, dsp_pack.packed_numerics)
@@ -254,6 +273,7 @@ class HardwareConfig:
             "layer_skew": self.layer_skew,
             "load_ahead": self.load_ahead,
             "interleave": self.interleave,
+            "gru_fused": self.gru_fused,
             "real_bins": self.real_bins,
             "dsp_pack": self.dsp_pack,
             "pe_weight_words": self.w_depth,
@@ -266,14 +286,16 @@ def check_header(header: str, net: GoldenNetwork, lanes: int) -> None:
     """ValueError when the header's job table is not this model's schedule for P = ``lanes`` (a GRU's in
     either job order: directories exported before the exporter chose the order hold rz, in, hn; the
     spectrum slots in one bank or two, alternating in either issue order: directories exported before
-    the PE loaded ahead hold one)."""
+    the PE loaded ahead hold one; a GRU's stage as one fused job or not)."""
     table = parse_job_table(header)
     if all(
-        table != job_table(net.info, lanes, in_first, ahead, inter)
+        table != job_table(net.info, lanes, in_first, ahead, inter, fused)
         for in_first in (False, True)
         for ahead in (False, True)
         for inter in (False, True)
-        if not inter or interleavable(net.info, True)
+        for fused in (False, True)
+        if (not inter or interleavable(net.info, True))
+        and (not fused or (net.info.cell == "gru" and not in_first))
     ):
         raise ValueError(
             f"the job table differs from this model's schedule for P = {lanes} (ernn.export.schedule.job_table)"
@@ -304,20 +326,22 @@ def write_memories(
         _write_words(mem_dir / FILES["peephole"], _pack(peephole_image(params, info), pw), 3 * k * pw)
         files["peephole"] = FILES["peephole"]
     in_first, ahead, inter = gru_in_first(info, lanes), load_ahead(info, lanes), interleave(info, lanes)
-    jobs = tuple(job_table(info, lanes, in_first, ahead, inter))
+    fused = gru_fused(info, lanes)
+    jobs = tuple(job_table(info, lanes, in_first, ahead, inter, fused))
     n = n_ifft(info, lanes)
     skew = layer_skew(info, lanes)
     return HardwareConfig(
         lanes,
         cell_lanes(info, lanes),  # the design's (with the IFFTs it was chosen for), not a re-derivation
         len(words),
-        xbuf_depth(info, in_first, ahead, inter),
+        xbuf_depth(info, in_first, ahead, inter, fused),
         files,
         jobs,
         n,
         skew,
         ahead,
         inter,
+        fused,
         dsp_pack.real_bins(k, lanes),
         dsp_pack_lanes,
     )

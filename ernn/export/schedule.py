@@ -58,12 +58,16 @@ FIELD_BITS = 32
 
 
 def xbuf_depth(
-    info: ModelShape, in_first: bool = False, load_ahead: bool = False, interleave: bool = False
+    info: ModelShape,
+    in_first: bool = False,
+    load_ahead: bool = False,
+    interleave: bool = False,
+    gru_fused: bool = False,
 ) -> int:
     """Spectrum-buffer slots the PE needs for the job table of ``info`` (:func:`job_table`): the most input
     blocks of any job (= numerics' max_blocks), or with ``load_ahead`` both banks of
     :func:`ernn.export.jobs.place_apart` (alternating in the issue order, ``interleave``)."""
-    return spectrum_slots(all_jobs(info, in_first, load_ahead, interleave))
+    return spectrum_slots(all_jobs(info, in_first, load_ahead, interleave, gru_fused))
 
 
 def default_cell_lanes(k: int) -> int:
@@ -91,7 +95,7 @@ def cell_lanes(info: ModelShape, lanes: int, iffts: int | None = None) -> int:
     d = _design(info, lanes)
     if iffts is None:
         return d.cell_lanes
-    return _cell_lanes(info, lanes, iffts, d.layer_skew, d.in_first)[0]
+    return _cell_lanes(info, lanes, iffts, d.layer_skew, d.in_first, fused=d.gru_fused)[0]
 
 
 def _cell_lanes(
@@ -102,9 +106,11 @@ def _cell_lanes(
     in_first: bool = False,
     load_ahead: bool = False,
     interleave: bool = False,
+    fused: bool = False,
 ) -> tuple[int, int]:
-    """:func:`cell_lanes` for ``iffts`` IFFTs, the layers pipelined or not, the GRU job order, the slot
-    placement and the stages interleaved or not, and the step time it gives."""
+    """:func:`cell_lanes` for ``iffts`` IFFTs, the layers pipelined or not, the GRU job order (or one
+    fused job, ``fused``), the slot placement and the stages interleaved or not, and the step time it
+    gives."""
     k = info.block_size
     options = sorted({default_cell_lanes(k), max(1, k // 2), k})
     times = {
@@ -117,6 +123,7 @@ def _cell_lanes(
             in_first=in_first,
             load_ahead=load_ahead,
             interleave=interleave,
+            gru_fused=fused,
         ).cycles
         for cl in options
     }
@@ -142,45 +149,55 @@ class Design:
     in_first: bool = False  # GRU stages in the job order in, rz, hn (:func:`gru_in_first`)
     load_ahead: bool = False  # spectrum slots in two banks, the PE loading ahead (:func:`load_ahead`)
     interleave: bool = False  # a slot's gate jobs before its projections (:func:`interleave`)
+    gru_fused: bool = False  # a GRU stage as one job of r, z, W_in x, W_hn h rows (:func:`gru_fused`)
 
 
 def _choose_iffts(
-    info: ModelShape, lanes: int, skew: bool, in_first: bool, ahead: bool = False, inter: bool = False
+    info: ModelShape,
+    lanes: int,
+    skew: bool,
+    in_first: bool,
+    ahead: bool = False,
+    inter: bool = False,
+    fused: bool = False,
 ) -> Design:
     """IFFTs doubled from one while the step (each with its :func:`_cell_lanes`) drops by more than
     ``N_IFFT_GAIN``, the layers issued as ``skew`` says, the GRU jobs as ``in_first``, the slots as
     ``ahead`` and the stages interleaved as ``inter``."""
-    cl, time = _cell_lanes(info, lanes, 1, skew, in_first, ahead, inter)
-    chosen = Design(1, cl, skew, time, in_first, ahead, inter)
+    cl, time = _cell_lanes(info, lanes, 1, skew, in_first, ahead, inter, fused)
+    chosen = Design(1, cl, skew, time, in_first, ahead, inter, fused)
     for n in N_IFFT_OPTIONS[1:]:
-        cl, t = _cell_lanes(info, lanes, n, skew, in_first, ahead, inter)
+        cl, t = _cell_lanes(info, lanes, n, skew, in_first, ahead, inter, fused)
         if t >= chosen.cycles * (1 - N_IFFT_GAIN):
             break
-        chosen = Design(n, cl, skew, t, in_first, ahead, inter)
+        chosen = Design(n, cl, skew, t, in_first, ahead, inter, fused)
     return chosen
 
 
-def _ahead_options(info: ModelShape, in_first: bool) -> tuple[bool, ...]:
+def _ahead_options(info: ModelShape, in_first: bool, fused: bool = False) -> tuple[bool, ...]:
     """Slot placements worth pricing: two banks only where they move some job's slots, and not for a GRU
     issued in, rz, hn: there the in job's rows, loaded ahead, wait in the PE writer for the gate buffer and
     hold the PE's output, which the timing model does not follow (2-layer GRU 37 -> 12, k 16, P 8: 62
     predicted, 72 measured; 68 with the rz job first, predicted 67)."""
     if in_first:
         return (False,)
-    return (False, True) if xbuf_depth(info, in_first, True) != xbuf_depth(info, in_first) else (False,)
+    two = xbuf_depth(info, in_first, True, gru_fused=fused) != xbuf_depth(info, in_first, gru_fused=fused)
+    return (False, True) if two else (False,)
 
 
 #: :func:`load_ahead` places the slots in two banks only where that saves more than this fraction of the step
 LOAD_AHEAD_GAIN = 0.03
 
 
-def _choose_slots(info: ModelShape, lanes: int, skew: bool, in_first: bool, inter: bool = False) -> Design:
+def _choose_slots(
+    info: ModelShape, lanes: int, skew: bool, in_first: bool, inter: bool = False, fused: bool = False
+) -> Design:
     """The design of one schedule (:func:`_choose_iffts`) with the slots in one bank, or in two where that
     saves more than ``LOAD_AHEAD_GAIN`` of the step (SR1 at P = 288 would gain 2 of 1,030 clocks for a
     second bank of spectrum slots; the 2-layer LSTM 8 -> 53, k 4, P 153 gains 6 of 96)."""
-    plain = _choose_iffts(info, lanes, skew, in_first, False, inter)
-    if True in _ahead_options(info, in_first):
-        ahead = _choose_iffts(info, lanes, skew, in_first, True, inter)
+    plain = _choose_iffts(info, lanes, skew, in_first, False, inter, fused)
+    if True in _ahead_options(info, in_first, fused):
+        ahead = _choose_iffts(info, lanes, skew, in_first, True, inter, fused)
         if ahead.cycles < plain.cycles * (1 - LOAD_AHEAD_GAIN):
             return ahead
     return plain
@@ -195,11 +212,11 @@ def _inter_options(info: ModelShape, skew: bool) -> tuple[bool, ...]:
 INTERLEAVE_GAIN = 0.03
 
 
-def _choose_order(info: ModelShape, lanes: int, skew: bool, in_first: bool) -> Design:
+def _choose_order(info: ModelShape, lanes: int, skew: bool, in_first: bool, fused: bool = False) -> Design:
     """The design of one schedule (:func:`_choose_slots`) with each stage's jobs together, or with a
     slot's stages interleaved where that saves more than ``INTERLEAVE_GAIN`` of the step (the 2-layer
     LSTMP 12 -> 32, k 16, P 7: 150 -> 102 clocks; SR1 at P = 256 would gain 8 of 1,258)."""
-    plain = _choose_slots(info, lanes, skew, in_first)
+    plain = _choose_slots(info, lanes, skew, in_first, False, fused)
     if True in _inter_options(info, skew):
         inter = _choose_slots(info, lanes, skew, in_first, True)
         if inter.cycles < plain.cycles * (1 - INTERLEAVE_GAIN):
@@ -221,19 +238,23 @@ def _design(info: ModelShape, lanes: int) -> Design:
     cell lanes, layer order and GRU order meets it, the one with the fewest IFFTs, then the fewest cell
     lanes, is taken instead (the doubling and slack rules save hardware where the step is already near
     the ideal, not where it misses the bound: GRU 6 -> 40, k 16, P 128 gets k cell lanes and 2 IFFTs)."""
-    best = min(candidates(info, lanes), key=lambda d: d.cycles)  # min keeps the first of equals
+    designs = candidates(info, lanes)
+    best = min((d for d in designs if not d.gru_fused), key=lambda d: d.cycles)  # the first of equals
+    fused = [d for d in designs if d.gru_fused]
+    if fused and (f := min(fused, key=lambda d: d.cycles)).cycles < best.cycles * (1 - GRU_FUSED_GAIN):
+        best = f
     bound = TARGET_RATIO * _ideal(info, lanes)
     if best.cycles <= bound:
         return best
     # the rules above stop short of the issue's bound: take the fewest IFFTs, then cell lanes, that meet it
     k = info.block_size
     meeting = [
-        Design(n, cl, skew, t, in_first, ahead, inter)
+        Design(n, cl, skew, t, in_first, ahead, inter, fused)
         for n in N_IFFT_OPTIONS
         for cl in sorted({default_cell_lanes(k), max(1, k // 2), k})
         for skew in ((False, True) if info.num_layers > 1 else (False,))
-        for in_first in ((False, True) if info.cell == "gru" else (False,))
-        for ahead in _ahead_options(info, in_first)
+        for in_first, fused in _forms(info)
+        for ahead in _ahead_options(info, in_first, fused)
         for inter in _inter_options(info, skew)
         if (
             t := step_timing(
@@ -245,12 +266,16 @@ def _design(info: ModelShape, lanes: int) -> Design:
                 in_first=in_first,
                 load_ahead=ahead,
                 interleave=inter,
+                gru_fused=fused,
             ).cycles
         )
         <= bound
     ]
     return (
-        min(meeting, key=lambda d: (d.n_ifft, d.cell_lanes, d.load_ahead, d.interleave, d.cycles))
+        min(
+            meeting,
+            key=lambda d: (d.n_ifft, d.cell_lanes, d.load_ahead, d.interleave, d.gru_fused, d.cycles),
+        )
         if meeting
         else best
     )
@@ -258,13 +283,27 @@ def _design(info: ModelShape, lanes: int) -> Design:
 
 def candidates(info: ModelShape, lanes: int) -> list[Design]:
     """The designs the exporter chooses among (:func:`design`), in order of preference on a tie: for
-    each GRU job order (rz first, in first) the layers in order, then pipelined, each with the IFFTs,
+    each GRU job order (rz first, in first, one fused job: :func:`gru_fused`) the layers in order, then
+    pipelined, each with the IFFTs,
     cell lanes and slot banks (:func:`load_ahead`) chosen for it, and the stages of a pipelined LSTM with a
     projection interleaved where that pays (:func:`interleave`)."""
     check_lanes(lanes)
     skews = (False, True) if info.num_layers > 1 else (False,)
-    orders = (False, True) if info.cell == "gru" else (False,)
-    return [_choose_order(info, lanes, skew, in_first) for in_first in orders for skew in skews]
+    return [
+        _choose_order(info, lanes, skew, in_first, fused)
+        for in_first, fused in _forms(info)
+        for skew in skews
+    ]
+
+
+#: :func:`gru_fused` takes the fused GRU stage only where it saves more than this fraction of the step (its
+#: cost: a third more weight words, the zero blocks of the W_in x and W_hn h rows)
+GRU_FUSED_GAIN = 0.05
+
+
+def _forms(info: ModelShape) -> list[tuple[bool, bool]]:
+    """A stage's job forms, (in_first, fused): an LSTM's one; a GRU's rz first, in first and fused."""
+    return [(False, False), (True, False), (False, True)] if info.cell == "gru" else [(False, False)]
 
 
 def design(info: ModelShape, lanes: int) -> Design:
@@ -316,6 +355,16 @@ def load_ahead(info: ModelShape, lanes: int) -> bool:
     gets faster (2-layer LSTM 8 -> 53, k 4, P 153: 96 -> 90 clocks predicted); the cost is the second
     bank of spectrum slots (``ERNN_XBUF_DEPTH``)."""
     return _design(info, lanes).load_ahead
+
+
+def gru_fused(info: ModelShape, lanes: int) -> bool:
+    """Whether the exporter runs a GRU stage as one PE job (``job_table(..., gru_fused=True)``,
+    :func:`ernn.export.jobs.stage_jobs`): rows r, z, W_in x, W_hn h per hidden block over x_t and h_{t-1},
+    zero weights where a row has no operand, so a block's four rows leave the PE together and the cell
+    starts while the PE still works, instead of after the hn job's rows. A third more MACs and weight
+    words; taken where the timing model says the step gets faster by more than ``GRU_FUSED_GAIN`` (GRUs
+    with P large against their MACs: 2-layer GRU 35 -> 34, k 4, P 198: 78 -> 42 clocks predicted)."""
+    return _design(info, lanes).gru_fused
 
 
 def interleave(info: ModelShape, lanes: int) -> bool:
@@ -396,20 +445,26 @@ JOB_FIELDS = tuple(f.name for f in fields(JobEntry))
 
 
 def job_table(
-    info: ModelShape, lanes: int, in_first: bool = False, load_ahead: bool = False, interleave: bool = False
+    info: ModelShape,
+    lanes: int,
+    in_first: bool = False,
+    load_ahead: bool = False,
+    interleave: bool = False,
+    gru_fused: bool = False,
 ) -> list[JobEntry]:
     """The job table of one time step for P = ``lanes`` (stage by stage; see :class:`JobEntry`);
     ``in_first``: GRU stages in the job order in, rz, hn (:func:`gru_in_first` is the exporter's choice);
     ``load_ahead``: the spectrum slots in two banks (:func:`load_ahead` is the exporter's choice), with
     ``interleave`` alternating in the interleaved issue order (:func:`interleave`; the rows stay stage
-    by stage: rtl/ernn_cmd.v issues them interleaved)."""
+    by stage: rtl/ernn_cmd.v issues them interleaved); ``gru_fused``: a GRU stage as one job
+    (:func:`gru_fused`)."""
     check_lanes(lanes)
     k = info.block_size
     bins = k // 2 + 1
     p = _cdiv(info.hidden_size, k)
     qh = _cdiv(info.output_size, k)
     table, w_base = [], 0
-    for job in all_jobs(info, in_first, load_ahead, interleave):
+    for job in all_jobs(info, in_first, load_ahead, interleave, gru_fused):
         table.append(
             JobEntry(
                 kind=JOB_KINDS.index(job.kind),
@@ -515,6 +570,7 @@ class CycleModel:
     gru_in_first: bool = False  # GRU stages in the job order in, rz, hn (:func:`gru_in_first`)
     load_ahead: bool = False  # spectrum slots in two banks, the PE loading ahead (:func:`load_ahead`)
     interleave: bool = False  # a slot's gate jobs before its projections (:func:`interleave`)
+    gru_fused: bool = False  # a GRU stage as one job (:func:`gru_fused`)
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -555,6 +611,7 @@ def cycle_model(info: ModelShape, lanes: int) -> CycleModel:
         d.in_first,
         d.load_ahead,
         d.interleave,
+        d.gru_fused,
     )
 
 

@@ -73,6 +73,7 @@ def step_timing(
     in_first: bool = False,
     load_ahead: bool = False,
     interleave: bool = False,
+    gru_fused: bool = False,
 ) -> StepTiming:
     """Clocks per time step of ``info`` on P = ``lanes``, ``cell_lanes`` cell lanes and ``iffts`` IFFTs
     side by side (``ERNN_N_IFFT``; see the module doc).
@@ -84,7 +85,8 @@ def step_timing(
     in two banks (:func:`ernn.export.jobs.place_apart`), so that the PE loads a job while the one before
     still issues. ``interleave`` (with ``layer_skew``, an LSTM with a projection): a slot issues every
     layer's gate job, then every layer's projection (:func:`ernn.export.jobs.issue_order`), so that each
-    layer's gate -> cell -> projection chain runs under the other layers' gate jobs.
+    layer's gate -> cell -> projection chain runs under the other layers' gate jobs. ``gru_fused``: a
+    GRU stage as one job of r, z, W_in x, W_hn h rows per block (:func:`ernn.export.jobs.stage_jobs`).
     """
     if interleave and not interleavable(info, layer_skew):
         raise ValueError("interleave needs an LSTM with a projection, two or more layers and layer_skew")
@@ -98,7 +100,9 @@ def step_timing(
     beats = k // cell_lanes
     # clocks the gearbox needs to hand a full round of P units on to the IFFTs, ``iffts`` row blocks a clock
     drain = _cdiv(_cdiv(lanes, bins), iffts)
-    jobs = all_jobs(info, in_first, load_ahead, interleave)
+    if gru_fused and info.cell != "gru":
+        raise ValueError("gru_fused is a GRU stage's job form")
+    jobs = all_jobs(info, in_first, load_ahead, interleave, gru_fused)
     # ernn_ctrl lets the PE load ahead only when some loading job's slots were moved off slot 0
     load_ahead = any(job.load_count and job.read_base for job in jobs)
     # producer times: (layer, step) -> per block the clock its h (or m) block is written
@@ -220,11 +224,12 @@ def _cell(
     """Cell unit: block i when all its gate rows are in the gate buffer and the previous block has left
     (k / CELL_LANES beats each); the feeder's read frees gate-buffer block i (``buf_free``, updated).
     Returns the next free clock and the clock each block's output is written."""
-    gates = 4 if info.cell == "lstm" else 2
+    fused = "in" not in rows_out  # a GRU stage as one job: its four rows per block
+    gates = 4 if info.cell == "lstm" or fused else 2
     done = []
     for i in range(p):
         need = max(rows_out["gate"][gates * i : gates * (i + 1)])
-        if info.cell == "gru":
+        if info.cell == "gru" and not fused:
             need = max(need, rows_out["in"][i], rows_out["hn"][i])
         at = max(need + HANDOFF["feeder"], cell_free)
         buf_free[i] = at

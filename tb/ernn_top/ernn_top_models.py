@@ -85,6 +85,7 @@ def _hardware_current(out: Path) -> bool:
             schedule.gru_in_first(info, lanes),
             schedule.load_ahead(info, lanes),
             schedule.interleave(info, lanes),
+            schedule.gru_fused(info, lanes),
         )
     )
 
