@@ -188,36 +188,19 @@ assign h_count = h_count_reg;
 // the previous step of its own layer, not a fixed number of stages back, so the progress is
 // kept per layer (each layer's stages come in step order: the count of complete ones is the
 // number of the step being written)
-genvar l;
-
 generate
 if (LAYER_SKEW != 0) begin : g_layers
-    for (l = 0; l < NUM_LAYERS; l = l + 1) begin : g_layer
-        localparam integer L_I = l;
-        localparam [LAYER_W-1:0] LAYER = L_I[LAYER_W-1:0];
-
-        reg [TAG_W-1:0] done_reg;   // steps of this layer whose h is complete
-        reg [IDX_W-1:0] count_reg;  // h blocks of the next one written so far
-
-        always @(posedge clk) begin
-            if (h_we && h_wr_layer == LAYER) begin
-                if (h_wr_last) begin
-                    done_reg <= done_reg + 1'b1;
-                    count_reg <= {IDX_W{1'b0}};
-                end else begin
-                    count_reg <= h_wr_blk + 1'b1;
-                end
-            end
-
-            if (rst) begin
-                done_reg <= {TAG_W{1'b0}};
-                count_reg <= {IDX_W{1'b0}};
-            end
-        end
-
-        assign hl_done[l*TAG_W +: TAG_W] = done_reg;
-        assign hl_count[l*IDX_W +: IDX_W] = count_reg;
-    end
+    ernn_layer_progress #(.NUM_LAYERS(NUM_LAYERS), .LAYER_W(LAYER_W), .TAG_W(TAG_W), .IDX_W(IDX_W))
+    h_progress_inst (
+        .clk(clk),
+        .rst(rst),
+        .wr_en(h_we),
+        .wr_layer(h_wr_layer),
+        .wr_blk(h_wr_blk),
+        .wr_last(h_wr_last),
+        .done(hl_done),
+        .count(hl_count)
+    );
 end else begin : g_no_layers
     assign hl_done = {(NUM_LAYERS*TAG_W){1'b0}};
     assign hl_count = {(NUM_LAYERS*IDX_W){1'b0}};
@@ -324,32 +307,17 @@ endgenerate
 // INTERLEAVE: m progress per layer (each layer's stages come in step order)
 generate
 if (INTERLEAVE != 0 && HAS_PROJ) begin : g_m_layers
-    for (l = 0; l < NUM_LAYERS; l = l + 1) begin : g_m_layer
-        localparam integer ML_I = l;
-        localparam [LAYER_W-1:0] M_LAYER = ML_I[LAYER_W-1:0];
-
-        reg [TAG_W-1:0] done_reg;   // steps of this layer whose m is complete
-        reg [IDX_W-1:0] count_reg;  // m blocks of the next one written so far
-
-        always @(posedge clk) begin
-            if (m_we && m_wr_layer == M_LAYER) begin
-                if (m_wr_last) begin
-                    done_reg <= done_reg + 1'b1;
-                    count_reg <= {IDX_W{1'b0}};
-                end else begin
-                    count_reg <= m_wr_blk + 1'b1;
-                end
-            end
-
-            if (rst) begin
-                done_reg <= {TAG_W{1'b0}};
-                count_reg <= {IDX_W{1'b0}};
-            end
-        end
-
-        assign ml_done[l*TAG_W +: TAG_W] = done_reg;
-        assign ml_count[l*IDX_W +: IDX_W] = count_reg;
-    end
+    ernn_layer_progress #(.NUM_LAYERS(NUM_LAYERS), .LAYER_W(LAYER_W), .TAG_W(TAG_W), .IDX_W(IDX_W))
+    m_progress_inst (
+        .clk(clk),
+        .rst(rst),
+        .wr_en(m_we),
+        .wr_layer(m_wr_layer),
+        .wr_blk(m_wr_blk),
+        .wr_last(m_wr_last),
+        .done(ml_done),
+        .count(ml_count)
+    );
 end else begin : g_no_m_layers
     assign ml_done = {(NUM_LAYERS*TAG_W){1'b0}};
     assign ml_count = {(NUM_LAYERS*IDX_W){1'b0}};
