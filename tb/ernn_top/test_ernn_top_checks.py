@@ -58,9 +58,8 @@ import re
 import numpy as np
 import pytest
 from ernn_tbutil import seed_for
-from ernn_top_models import model_dir, random_stream
+from ernn_top_models import Case, model_dir, random_stream
 from test_ernn_top import GRU_K4
-from test_ernn_top_n_ifft import N_GRU
 
 from ernn.export.writer import ExportedModel
 from ernn.sim import rtl as rtl_sim
@@ -71,6 +70,9 @@ FRAMES = 3  # one sequence; the first gate-buffer beat already meets the fault
 FIELDS_MESSAGE = "registered fields"
 LANES_MESSAGE = "is not the closed form"
 GATE_BUF_MESSAGE = "ernn_gate_buf write lanes"
+#: a GRU with 2 IFFTs (two gate-buffer write lanes) and its three jobs (a gate job of r, z only: a gate past
+#: its last exists); tb/ernn_top_n_ifft's GRU is fused since session 37 (schedule.gru_fused)
+N_GRU = Case("checks_gru_k4_p24", cell="gru", input_size=12, hidden_size=16, block_size=4, lanes=24, seed=35)
 #: fault -> (the model, the message its check prints, the other checks' messages, which must not appear)
 FAULTS = {
     "fields": (
