@@ -20,7 +20,8 @@ E-RNN toolkit: accelerator core — the controller's units around the circulant 
  * then step t + 1), or with LAYER_SKEW (layers pipelined across steps) the slot of step t
  * runs layer l's stage of step t - l: h has two copies by step parity, the h producer's
  * progress is kept per layer, and the units behind the PE take each stage's first job,
- * step parity and flags from the command side's ring (ernn_cmd); with INTERLEAVE as well a slot
+ * step parity and flags from the command side's ring (ernn_cmd; a GRU stage may be one fused
+ * job of r, z, W_in x, W_hn h rows, ernn_job_table); with INTERLEAVE as well a slot
  * issues every layer's gate job, then every layer's projection (LSTM with a projection): the
  * PE writer takes its jobs from a queue of the issued ones (ernn_issue_q) and m has a region
  * and a progress count per layer. What each stage's PE jobs are (LSTM gate[, proj]; GRU rz, in, hn), their

@@ -13,7 +13,8 @@ GRU         in: W_in x                    p                          q_x (slots 
 GRU         hn: W_hn h                    p                          q_h (slots q_x..)
 ==========  ============================  =========================  ================================
 
-p = ceil(H / k), p_r = ceil(proj / k), q_x = ceil(n_l / k), q_h = ceil(out / k). Rows are interleaved per
+p = ceil(H / k), p_r = ceil(proj / k), q_x = ceil(n_l / k), q_h = ceil(out / k). A GRU stage may instead be
+one job of 4 p rows, r, z, W_in x, W_hn h per block over q_x + q_h slots (:func:`gru_fused`). Rows are interleaved per
 hidden block (i, f, g, o of block 0, then of block 1, ...) so that a block's gates leave the PE together and
 the cell unit can start on it while the PE works on the next blocks.
 
