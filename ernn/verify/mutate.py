@@ -104,7 +104,7 @@ EQUIVALENT: dict[str, str] = {
     "out_skid_inst) sets DATA_W, so the default is never used",
     "ernn_cmd-L71-constant-ccd68c": "the default of H_ADDR_W (2 -> 3): its one instance (ernn_ctrl's cmd_inst) "
     "sets H_ADDR_W, so the default is never used",
-    "ernn_ctrl-L277-constant-5c4452": "C_DEPTH = max2(3, ...) instead of max2(2, ...): with NUM_LAYERS * PB < 3 "
+    "ernn_ctrl-L278-constant-762d9a": "C_DEPTH = max2(3, ...) instead of max2(2, ...): with NUM_LAYERS * PB < 3 "
     "the c memory gets one word (and perhaps one address bit) more that no address reaches; the addresses "
     "and the words stored are those of the original",
     "ernn_job_table-L199-relational-30fea1": "next_stage_of's loop bound i > j -> i >= j: the one extra "
