@@ -250,6 +250,7 @@ def measure(
         load_ahead=cm.load_ahead,
         interleave=run_inter,
         gru_fused=cm.gru_fused,
+        split=cm.split,
     ).cycles
     cm = dataclasses.replace(cm, predicted=predicted, layer_skew=run_skew, interleave=run_inter)
     cycles = float(res.cycles_per_step)
@@ -271,7 +272,7 @@ def measure(
     print(
         f"{name:44s} P={shape['lanes']:4d} CL={row['cell_lanes']:2d} N_IFFT={row['n_ifft']} skew={int(run_skew)} "
         f"in_first={int(cm.gru_in_first)} ahead={int(cm.load_ahead)} inter={int(cm.interleave)} "
-        f"fused={int(cm.gru_fused)}: "
+        f"fused={int(cm.gru_fused)} split={int(cm.split)}: "
         f"{cycles:6.1f} cycles/step, ideal {cm.ideal:4d}, "
         f"ratio {row['ratio_to_ideal']:.3f}, predicted {cm.predicted} ({100 * row['prediction_error']:+.1f} %), "
         f"bit-exact {row['bit_exact']} ({res.wall_seconds:.0f} s)",
@@ -401,13 +402,15 @@ def model_scan(args: argparse.Namespace) -> None:
         )
     rows.sort(key=lambda r: -r["predicted_ratio"])
     over = [r for r in rows if r["predicted_ratio"] > schedule.TARGET_RATIO]
-    print("| shape | P | ideal | predicted | ratio | IFFTs | cell lanes | skew | interleaved | GRU fused |")
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print(
+        "| shape | P | ideal | predicted | ratio | IFFTs | cell lanes | skew | interleaved | GRU fused | split |"
+    )
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for r in rows[: max(10, len(over))]:
         print(
             f"| {r['name']} | {r['lanes']} | {r['ideal']} | {r['predicted']} | {r['predicted_ratio']:.3f} | "
             f"{r['n_ifft']} | {r['cell_lanes']} | {int(r['layer_skew'])} | {int(r['interleave'])} | "
-            f"{int(r['gru_fused'])} |"
+            f"{int(r['gru_fused'])} | {int(r['split'])} |"
         )
     cells = sorted({r["shape"]["cell"] for r in over})
     print(

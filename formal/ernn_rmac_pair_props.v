@@ -92,6 +92,9 @@ dut (
     .en(en),
     .in_valid(in_valid),
     .in_first(in_first),
+    // held at 0: every run starts at the rounding constant (the start at 0 of ernn_pe SPLIT's second
+    // lane group is checked bit-exact in simulation, tb/ernn_pe); inv_zero keeps the line at 0
+    .in_zero_start(1'b0),
     .in_last(in_last),
     .x(x),
     .w_a(w_a),
@@ -111,6 +114,7 @@ dut (
 (* keep *) wire [PROD_W-1:0] tap_prod_b;
 (* keep *) wire [DEPTH-1:0] tap_valid;
 (* keep *) wire [2*DEPTH-1:0] tap_control;
+(* keep *) wire [DEPTH-1:0] tap_zero;
 
 // plain products of the level-1 operands, each one full-width multiply: the reference
 wire signed [PROD_W-1:0] xs = $signed(tap_x);
@@ -236,6 +240,7 @@ always @* begin
     end
     if (past_valid) begin
         inv_valid: assert (tap_valid == g_valid);
+        inv_zero: assert (tap_zero == {DEPTH{1'b0}});
         // level d (0-based) is valid only after d + 1 advances; a started run has filled them all
         inv_order: assert (advances <= LEVELS && (!tap_valid[0] || advances >= 3'd1) && (!tap_valid[1] || advances >= 3'd2)
                            && (!tap_valid[DEPTH-1] || advances >= DEPTH) && (!g_started || advances == LEVELS));

@@ -37,7 +37,9 @@ E-RNN toolkit: one complex multiply-accumulate lane
  *
  * ROUND_SHIFT > 0 starts every run's sum at 2**(ROUND_SHIFT-1) (acc = C + sum of products), so
  * that the rounding shift behind the lane needs no adder (ernn_round_sat PRE_ROUNDED); a real
- * lane's acc_im stays 0 (0 truncates to 0 as it rounds to 0).
+ * lane's acc_im stays 0 (0 truncates to 0 as it rounds to 0). A run whose in_first beat has
+ * in_zero_start starts at 0 instead: a partial sum that the PE adds to another lane's, which
+ * holds C already (ernn_pe SPLIT); the DSP48E2's W multiplexer selects RND or 0 per clock.
  *
  * REAL = 1 is a lane for the purely real bins 0 and K/2 of a real FFT: x_im is 0 there (the
  * PE's FFT makes it exactly 0; simulation stops with $fatal if a valid input breaks that), so
@@ -72,6 +74,9 @@ module ernn_cmac #
 
     input  wire             in_valid,
     input  wire             in_first,
+    // with in_first: 1 starts this run's sum at 0, not at the rounding constant (a partial sum that is
+    // added to another lane's, which holds the constant: ernn_pe SPLIT)
+    input  wire             in_zero_start,
     input  wire             in_last,
     input  wire [X_W-1:0]   x_re,
     input  wire [X_W-1:0]   x_im,
@@ -121,6 +126,7 @@ reg [PROD_W-1:0] prod_im_reg;
 // run control (valid, first, last) of levels 1 .. 2 + MREG, beside the operand and product registers
 wire valid_2;
 wire first_2;
+wire zero_2;
 wire last_2;
 
 // level 3 + MREG: accumulator; a run starts from ACC_START (0, or the rounding constant: the
@@ -190,6 +196,26 @@ ctrl_delay_inst (
     .out_data({first_2, last_2})
 );
 
+// in_zero_start beside the run control (a line of its own, so that the run-control word the formal
+// driver taps keeps its layout); no valid flag of its own (VALID = 0: out_valid stays 0)
+/* verilator lint_off UNUSEDSIGNAL */
+wire zero_valid;
+/* verilator lint_on UNUSEDSIGNAL */
+ernn_delay #(
+    .DEPTH(2 + MREG),
+    .WIDTH(1),
+    .VALID(0)
+)
+zero_delay_inst (
+    .clk(clk),
+    .rst(rst),
+    .en(en),
+    .in_valid(1'b0),
+    .in_data(in_zero_start),
+    .out_valid(zero_valid),
+    .out_data(zero_2)
+);
+
 // products sign-extended to the accumulator
 wire [ACC_W-1:0] prod_re_ext;
 wire [ACC_W-1:0] prod_im_ext;
@@ -221,8 +247,8 @@ always @(posedge clk) begin
         prod_im_reg <= prod_im;
 
         if (valid_2) begin
-            acc_re_reg <= (first_2 ? ACC_START : acc_re_reg) + prod_re_ext;
-            acc_im_reg <= (first_2 ? ACC_START : acc_im_reg) + prod_im_ext;
+            acc_re_reg <= (first_2 ? (zero_2 ? {ACC_W{1'b0}} : ACC_START) : acc_re_reg) + prod_re_ext;
+            acc_im_reg <= (first_2 ? (zero_2 ? {ACC_W{1'b0}} : ACC_START) : acc_im_reg) + prod_im_ext;
         end
         acc_valid_reg <= valid_2 && last_2;
     end

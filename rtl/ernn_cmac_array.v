@@ -33,6 +33,9 @@ E-RNN toolkit: P complex MAC lanes with their weight-spectrum memory
  * is a multiple of it, so those lanes only ever see bins 0 and K/2. With both, the real lanes
  * of row blocks 2n and 2n + 1 (lanes l and l + B, the same bin, hence the same x) share one
  * packed multiply (ernn_rmac_pair): a row-block pair's 4 real lanes take 2 DSP48E2, not 4.
+ * SPLIT_LANE > 0: a run whose first beat has in_split starts at 0 in the lanes SPLIT_LANE..
+ * (ernn_cmac in_zero_start; ernn_pe SPLIT adds their sums to lanes 0.., which hold the
+ * rounding constant); lanes below SPLIT_LANE and runs without in_split are unchanged.
  */
 module ernn_cmac_array #
 (
@@ -61,6 +64,9 @@ module ernn_cmac_array #
     parameter MREG = 0,
     // > 0: the lanes' sums start at 2**(ROUND_SHIFT-1) (ernn_cmac ROUND_SHIFT)
     parameter ROUND_SHIFT = 0,
+    // > 0: the lanes from SPLIT_LANE up start a run whose first beat has in_split at 0 (ernn_cmac
+    // in_zero_start): their sums are added to lanes 0.. (ernn_pe SPLIT); 0: in_split is not read
+    parameter SPLIT_LANE = 0,
     // weight address width (derived; do not override)
     parameter W_ADDR_W = $clog2(W_DEPTH)
 )
@@ -72,6 +78,7 @@ module ernn_cmac_array #
     input  wire                in_valid,
     input  wire                in_first,
     input  wire                in_last,
+    input  wire                in_split,   // with in_first: lanes SPLIT_LANE.. start at 0
     input  wire [USER_W-1:0]   in_user,
     input  wire [W_ADDR_W-1:0] in_addr,
     input  wire [P*X_W-1:0]    in_x_re,    // one clock after in_addr
@@ -93,6 +100,10 @@ initial begin
     end
     if (REAL_BINS == 1 || REAL_BINS < 0) begin
         $error("Error: ernn_cmac_array REAL_BINS must be 0 or >= 2 (got %0d)", REAL_BINS);
+        $finish;
+    end
+    if (SPLIT_LANE < 0 || 2 * SPLIT_LANE > P) begin
+        $error("Error: ernn_cmac_array SPLIT_LANE must be in 0 .. P/2 (got %0d, P %0d)", SPLIT_LANE, P);
         $finish;
     end
     if (USER_W < 1) begin
@@ -123,19 +134,20 @@ w_rom_inst (
 wire valid_1;
 wire first_1;
 wire last_1;
+wire split_1;
 
 ernn_delay #(
     .DEPTH(1),
-    .WIDTH(2)
+    .WIDTH(3)
 )
 ctrl_delay_inst (
     .clk(clk),
     .rst(rst),
     .en(en),
     .in_valid(in_valid),
-    .in_data({in_first, in_last}),
+    .in_data({in_first, in_last, in_split}),
     .out_valid(valid_1),
-    .out_data({first_1, last_1})
+    .out_data({first_1, last_1, split_1})
 );
 
 // the sideband, LATENCY levels, without a valid flag: the lanes carry the valid (acc_valid marks a
@@ -175,6 +187,9 @@ for (l = 0; l < P; l = l + 1) begin : lane
     localparam IS_REAL = REAL_BINS >= 2 && (l % REAL_BINS == 0 || l % REAL_BINS == REAL_BINS - 1);
     localparam PAIR_LEAD = IS_REAL && PAIR_REAL && (l / REAL_BINS) % 2 == 0 && l + REAL_BINS < P;
     localparam PAIR_PARTNER = IS_REAL && PAIR_REAL && (l / REAL_BINS) % 2 == 1;
+    // a lane of the second group of a split run (ernn_pe SPLIT; a pair never straddles SPLIT_LANE,
+    // a multiple of 2 (K/2 + 1) there)
+    wire zero_start = SPLIT_LANE > 0 && l >= SPLIT_LANE ? split_1 : 1'b0;
 
     if (PAIR_LEAD) begin : g_pair
         localparam integer MATE = PAIR_LEAD ? l + REAL_BINS : l;
@@ -193,6 +208,7 @@ for (l = 0; l < P; l = l + 1) begin : lane
             .en(en),
             .in_valid(valid_1),
             .in_first(first_1),
+            .in_zero_start(zero_start),
             .in_last(last_1),
             .x(in_x_re[l*X_W +: X_W]),
             .w_a(w_word[2*l*W_W +: W_W]),
@@ -240,6 +256,7 @@ for (l = 0; l < P; l = l + 1) begin : lane
             .en(en),
             .in_valid(valid_1),
             .in_first(first_1),
+            .in_zero_start(zero_start),
             .in_last(last_1),
             .x_re(in_x_re[l*X_W +: X_W]),
             .x_im(in_x_im[l*X_W +: X_W]),
@@ -249,8 +266,12 @@ for (l = 0; l < P; l = l + 1) begin : lane
             .acc_re(acc_re[l*ACC_W +: ACC_W]),
             .acc_im(acc_im[l*ACC_W +: ACC_W])
         );
+    end else begin : g_partner
+        // PAIR_PARTNER: driven by its leader's g_pair (lane l - REAL_BINS), whose zero start it shares
+        /* verilator lint_off UNUSEDSIGNAL */
+        wire unused_zero = zero_start;
+        /* verilator lint_on UNUSEDSIGNAL */
     end
-    // PAIR_PARTNER: driven by its leader's g_pair (lane l - REAL_BINS)
 end
 
 endgenerate

@@ -88,6 +88,9 @@ module ernn_ctrl #
     // 1: with LAYER_SKEW, a slot issues every layer's gate job, then every layer's projection
     // (ernn_params.vh ERNN_INTERLEAVE; an LSTM with a projection; ernn_cmd)
     parameter INTERLEAVE = 0,
+    // 1: the PE splits a job's last round of at most about P / 2 units over two lane groups (ernn_params.vh
+    // ERNN_SPLIT, with the exporter's weight layout for it; ernn_pe SPLIT, docs/pe.md)
+    parameter SPLIT = 0,
     // 1: the PE's lanes of bins 0 and k/2 multiply real parts only (ernn_params.vh ERNN_REAL_BINS;
     // needs P a multiple of K/2 + 1; bit-exact either way, fewer multipliers: docs/pe.md)
     parameter REAL_BINS = 0,
@@ -416,6 +419,7 @@ ernn_job_table #(
     .QX0(QX0),
     .XBUF_DEPTH(XBUF_DEPTH),
     .W_DEPTH(W_DEPTH),
+    .SPLIT(SPLIT),
     .H_DEPTH(H_DEPTH),
     .C_DEPTH(C_DEPTH),
     .JOB_W(JOB_W),
@@ -679,7 +683,8 @@ ernn_pe #(
     .CMUL_3M(1),
     .REAL_BINS(REAL_BINS),
     .DSP_PACK(DSP_PACK),
-    .N_IFFT(N_IFFT)
+    .N_IFFT(N_IFFT),
+    .SPLIT(SPLIT)
 )
 pe_inst (
     .clk(clk),

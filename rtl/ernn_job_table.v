@@ -44,7 +44,8 @@ E-RNN toolkit: PE job table of an exported model (decoder and elaboration-time c
  * reads within the XBUF_DEPTH spectrum slots, a loading job reading exactly what it loads,
  * layer 0 loading the frame's blocks;
  * state addresses within the memories; and the weight regions, ceil(rows (K/2+1) / P)
- * read_count words each (the PE's rounds), disjoint, inside and filling W_DEPTH words
+ * read_count words each (the PE's rounds; with SPLIT a last round of at most the PE's
+ * SPLIT_LANE units takes ceil(read_count / 2)), disjoint, inside and filling W_DEPTH words
  * (a weight file or table exported for another P or shape stops elaboration).
  */
 module ernn_job_table #
@@ -77,6 +78,8 @@ module ernn_job_table #
     parameter XBUF_DEPTH = 6,
     // PE weight-memory words
     parameter W_DEPTH = 64,
+    // 1: the PE splits last rounds over two lane groups (ernn_pe SPLIT: fewer weight words)
+    parameter SPLIT = 0,
     // h-memory words (blocks)
     parameter H_DEPTH = 4,
     // bias / peephole / c memory words (hidden blocks of all layers)
@@ -204,10 +207,22 @@ function integer next_stage_of(input integer j);
     end
 endfunction
 
-// weight-memory words of row j: rounds of P units (row block, bin), one word per input block
+// ernn_pe SPLIT_LANE: the largest multiple of 2 BINS at or below P / 2
+localparam integer SPLIT_LANE = SPLIT != 0 ? (P / 2) / (2 * BINS) * (2 * BINS) : 0;
+
+// weight-memory words of row j: rounds of P units (row block, bin), one word per input block; with
+// SPLIT a last round of at most SPLIT_LANE units, ceil(read_count / 2) words (ernn_pe "Split rounds")
 function integer words_of(input integer j);
+    integer units;
+    integer rounds;
     begin
-        words_of = cdiv(field(j, F_ROWS) * BINS, P) * field(j, F_RCOUNT);
+        units = field(j, F_ROWS) * BINS;
+        rounds = cdiv(units, P);
+        if (SPLIT_LANE > 0 && units > 0 && units - (rounds - 1) * P <= SPLIT_LANE) begin
+            words_of = (rounds - 1) * field(j, F_RCOUNT) + cdiv(field(j, F_RCOUNT), 2);
+        end else begin
+            words_of = rounds * field(j, F_RCOUNT);
+        end
     end
 endfunction
 

@@ -124,6 +124,10 @@ module ernn_pe #
     // 1: register every multiplier's outputs (FFT, MAC lanes, IFFT; one more clock per multiply
     // stage), 0: the multiply and its post-adder in one clock period
     parameter MREG = 1,
+    // 1: a job's last round of at most SPLIT_LANE units runs on two lane groups, each summing half
+    // of the read_count slots (ceil(read_count / 2) clocks instead of read_count; "Split rounds"
+    // below); one clock more in the MAC pipeline. Needs P >= 4 (K/2 + 1)
+    parameter SPLIT = 0,
     // spectrum-buffer address width (derived; do not override)
     parameter XBUF_ADDR_W = $clog2(XBUF_DEPTH),
     // block count width (derived; do not override)
@@ -196,6 +200,12 @@ localparam USER_W = BIN_W + FILL_W + 1;
 localparam integer GB_ROWS = CAP / BINS;
 // row blocks per emission: N_IFFT, unless the gearbox never holds that many
 localparam integer EMIT_MAX = N_IFFT < GB_ROWS ? N_IFFT : GB_ROWS;
+// SPLIT: the first lane of the second group, the largest multiple of 2 BINS at or below P / 2 (a
+// multiple of BINS, so that lane SPLIT_LANE + l reads the bin of lane l; of 2 BINS, so that the
+// paired real lanes of row blocks 2n, 2n + 1 stay in one group, ernn_cmac_array)
+localparam integer SPLIT_LANE = SPLIT != 0 ? (P / 2) / (2 * BINS) * (2 * BINS) : 0;
+// the MAC lanes' sideband: USER_W and the split flag
+localparam CM_USER_W = USER_W + 1;
 
 // sized constants
 localparam [UNITS_W-1:0] BINS_U = BINS[UNITS_W-1:0];
@@ -245,6 +255,11 @@ initial begin
     if (REAL_BINS != 0 && (REAL_BINS != 1 || BIN_STEP != 0)) begin
         $error("Error: ernn_pe REAL_BINS = 1 needs P a multiple of K/2 + 1 = %0d, so that a lane always sees one bin (got REAL_BINS=%0d, P=%0d)",
             BINS, REAL_BINS, P);
+        $finish;
+    end
+    if (SPLIT != 0 && (SPLIT != 1 || SPLIT_LANE == 0)) begin
+        $error("Error: ernn_pe SPLIT = 1 needs P >= 4 (K/2 + 1) = %0d, two lane groups of whole row-block pairs (got SPLIT=%0d, P=%0d)",
+            4 * BINS, SPLIT, P);
         $finish;
     end
     if (N_IFFT != 1 && N_IFFT != 2 && N_IFFT != 4 && N_IFFT != 8) begin
@@ -359,6 +374,9 @@ wire [SLOT_W-1:0] ld_base_s = {{(SLOT_W-XBUF_ADDR_W){1'b0}}, ld_base_reg};
 wire [SLOT_W-1:0] rd_slot = {{(SLOT_W-XBUF_ADDR_W){1'b0}}, rd_base_reg} + {1'b0, iss_j_reg};
 wire [SLOT_W-1:0] ld_end = ld_base_s + {1'b0, ld_count_reg};
 wire [SLOT_W-1:0] wr_end = ld_base_s + {1'b0, wr_cnt_reg};
+// the running job's read range [run_rd_lo, run_rd_hi)
+wire [SLOT_W-1:0] run_rd_lo = {{(SLOT_W-XBUF_ADDR_W){1'b0}}, rd_base_reg};
+wire [SLOT_W-1:0] run_rd_hi = run_rd_lo + {1'b0, rd_count_reg};
 // a slot of this job's load range is readable once its spectrum is written (while a command taken
 // ahead loads, the load registers are that command's: the running job's own blocks still in the FFT
 // are the old_* ones, slot_in_old)
@@ -372,9 +390,28 @@ wire [UNITS_W-1:0] units_left = units_reg - iss_ubase_reg;
 wire last_round = units_left <= P_U;
 wire [FILL_W-1:0] round_valid = last_round ? units_left[FILL_W-1:0] : P_FILL;
 wire iss_first = iss_j_reg == {CNT_W{1'b0}};
-wire iss_last = iss_j_reg == rd_count_reg - 1'b1;
 
-wire can_issue = job_active_reg && !iss_done_reg && slot_ready;
+// Split rounds (SPLIT): a last round of at most SPLIT_LANE units runs on two lane groups. Lanes
+// 0.. sum slots 0 .. h - 1 (h = ceil(read_count / 2)), lanes SPLIT_LANE.. the same units over
+// slots h .. read_count - 1, one slot of each per clock, starting at 0 (ernn_cmac_array
+// in_split; lanes 0.. hold the rounding constant); the round takes h clocks, and the second
+// group's sums are added to the first's before the rounding (the stage "split sums" below).
+// With read_count odd the second group's last clock has no slot: it reads the first group's
+// slot against zero weights. The exporter lays the weights out by the same rule
+// (ernn.export.layout.pe_job_words).
+localparam [UNITS_W-1:0] SPLIT_U = SPLIT_LANE[UNITS_W-1:0];
+wire split_round = SPLIT != 0 && last_round && units_left <= SPLIT_U;
+wire [CNT_W-1:0] rd_half = {1'b0, rd_count_reg[CNT_W-1:1]} + {{(CNT_W-1){1'b0}}, rd_count_reg[0]};
+wire iss_last = iss_j_reg == (split_round ? rd_half : rd_count_reg) - 1'b1;
+// the second group's slot, and whether it is one of the job's (else: the first group's slot)
+wire [SLOT_W-1:0] rd_slot2 = rd_slot + {1'b0, rd_half};
+wire second_in = split_round && rd_slot2 < run_rd_hi;
+wire [XBUF_ADDR_W-1:0] rd_addr2 = second_in ? rd_slot2[XBUF_ADDR_W-1:0] : rd_addr;
+wire slot_in_load2 = ld_mine_reg && rd_slot2 >= ld_base_s && rd_slot2 < ld_end;
+wire slot_in_old2 = old_pend_reg && rd_slot2 >= old_wr_reg && rd_slot2 < old_hi_reg;
+wire slot_ready2 = !second_in || ((!slot_in_load2 || rd_slot2 < wr_end) && !slot_in_old2);
+
+wire can_issue = job_active_reg && !iss_done_reg && slot_ready && slot_ready2;
 wire issue = can_issue && mac_en;
 
 wire loads_written = wr_cnt_reg == ld_count_reg;
@@ -390,8 +427,6 @@ wire pend_start = job_active_reg && iss_done_reg && pend_valid_reg;
 // it still issues
 wire [SLOT_W-1:0] cmd_ld_lo = {{(SLOT_W-XBUF_ADDR_W){1'b0}}, s_cmd_load_base};
 wire [SLOT_W-1:0] cmd_ld_hi = cmd_ld_lo + {1'b0, s_cmd_load_count};
-wire [SLOT_W-1:0] run_rd_lo = {{(SLOT_W-XBUF_ADDR_W){1'b0}}, rd_base_reg};
-wire [SLOT_W-1:0] run_rd_hi = run_rd_lo + {1'b0, rd_count_reg};
 wire cmd_apart = cmd_ld_hi <= run_rd_lo || run_rd_hi <= cmd_ld_lo;
 wire load_ahead = LOAD_AHEAD != 0 && job_active_reg && !iss_done_reg && !pend_valid_reg && loads_in
     && !old_pend_reg && s_cmd_load_count != {CNT_W{1'b0}} && cmd_apart;
@@ -518,10 +553,37 @@ always @(posedge clk) begin
     end
 end
 
+// SPLIT: the second group's slot (a second read port of the buffer) and the round's split flag
+wire [XWORD_W-1:0] xbuf_rdata2;
+wire lane_split;
+
+generate
+if (SPLIT != 0) begin : g_split_read
+    reg [XWORD_W-1:0] rdata2_reg;
+    reg split_reg;
+    always @(posedge clk) begin
+        if (mac_en) begin
+            rdata2_reg <= xbuf_mem[rd_addr2];
+            split_reg <= split_round;
+        end
+    end
+    assign xbuf_rdata2 = rdata2_reg;
+    assign lane_split = split_reg;
+end else begin : g_no_split_read
+    assign xbuf_rdata2 = {XWORD_W{1'b0}};
+    assign lane_split = 1'b0;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire unused_split = &{1'b0, rd_addr2, split_round};
+    /* verilator lint_on UNUSEDSIGNAL */
+end
+endgenerate
+
 wire [P*FFT_W-1:0] lane_x_re;
 wire [P*FFT_W-1:0] lane_x_im;
 // the stored spectrum rotated by the round's offset: rotated bin b = stored bin (b + off) mod BINS
+// (x_rot2: the second group's slot, SPLIT)
 wire [LANE_BINS*2*FFT_W-1:0] x_rot;
+wire [LANE_BINS*2*FFT_W-1:0] x_rot2;
 
 generate
 
@@ -544,9 +606,33 @@ for (g = 0; g < LANE_BINS; g = g + 1) begin : bin_rot
     end
 end
 
+for (g = 0; g < LANE_BINS; g = g + 1) begin : bin_rot2
+    if (SPLIT == 0) begin : none
+        assign x_rot2[g*2*FFT_W +: 2*FFT_W] = {(2*FFT_W){1'b0}};
+    end else if (BIN_STEP == 0) begin : fixed
+        assign x_rot2[g*2*FFT_W +: 2*FFT_W] = xbuf_rdata2[g*2*FFT_W +: 2*FFT_W];
+    end else begin : rotate
+        wire [XWORD_W-1:0] cand;
+        for (o = 0; o < BINS; o = o + 1) begin : cand_word
+            assign cand[o*2*FFT_W +: 2*FFT_W] = xbuf_rdata2[((g + o) % BINS)*2*FFT_W +: 2*FFT_W];
+        end
+        ernn_sel #(.N(BINS), .W(2 * FFT_W), .SEL_W(BIN_W))
+        rot_sel_inst (.in(cand), .sel(lane_off_reg), .out(x_rot2[g*2*FFT_W +: 2*FFT_W]));
+    end
+end
+
+// lane g reads rotated bin g mod BINS; in a split round the second group's lanes (g >= SPLIT_LANE,
+// a multiple of BINS: the same bin as lane g - SPLIT_LANE) read the second slot
 for (g = 0; g < P; g = g + 1) begin : lane_x
-    assign lane_x_re[g*FFT_W +: FFT_W] = x_rot[(g % BINS)*2*FFT_W +: FFT_W];
-    assign lane_x_im[g*FFT_W +: FFT_W] = x_rot[(g % BINS)*2*FFT_W + FFT_W +: FFT_W];
+    if (SPLIT != 0 && g >= SPLIT_LANE) begin : g_second
+        wire [2*FFT_W-1:0] bin_x = lane_split ? x_rot2[(g % BINS)*2*FFT_W +: 2*FFT_W]
+                                              : x_rot[(g % BINS)*2*FFT_W +: 2*FFT_W];
+        assign lane_x_re[g*FFT_W +: FFT_W] = bin_x[0 +: FFT_W];
+        assign lane_x_im[g*FFT_W +: FFT_W] = bin_x[FFT_W +: FFT_W];
+    end else begin : g_first
+        assign lane_x_re[g*FFT_W +: FFT_W] = x_rot[(g % BINS)*2*FFT_W +: FFT_W];
+        assign lane_x_im[g*FFT_W +: FFT_W] = x_rot[(g % BINS)*2*FFT_W + FFT_W +: FFT_W];
+    end
 end
 
 endgenerate
@@ -555,7 +641,7 @@ endgenerate
 // MAC lanes
 
 wire acc_valid;
-wire [USER_W-1:0] acc_user;
+wire [CM_USER_W-1:0] acc_user;  // {split, round sideband}
 wire [P*ACC_W-1:0] acc_re;
 wire [P*ACC_W-1:0] acc_im;
 
@@ -574,12 +660,13 @@ ernn_cmac_array #(
     .ACC_W(ACC_W),
     .W_DEPTH(W_DEPTH),
     .W_FILE(W_FILE),
-    .USER_W(USER_W),
+    .USER_W(CM_USER_W),
     .CMUL_3M(CMUL_3M),
     .DSP_PACK(DSP_PACK),
     .REAL_BINS(REAL_BINS != 0 ? BINS : 0),
     .MREG(MREG),
-    .ROUND_SHIFT(PRE_ROUND ? ACC_SHIFT : 0)
+    .ROUND_SHIFT(PRE_ROUND ? ACC_SHIFT : 0),
+    .SPLIT_LANE(SPLIT_LANE)
 )
 cmac_array_inst (
     .clk(clk),
@@ -588,7 +675,8 @@ cmac_array_inst (
     .in_valid(can_issue),
     .in_first(iss_first),
     .in_last(iss_last),
-    .in_user({iss_off_reg, round_valid, last_round}),
+    .in_split(split_round),
+    .in_user({split_round, iss_off_reg, round_valid, last_round}),
     .in_addr(iss_w_reg),
     .in_x_re(lane_x_re),
     .in_x_im(lane_x_im),
@@ -597,6 +685,56 @@ cmac_array_inst (
     .acc_re(acc_re),
     .acc_im(acc_im)
 );
+
+// ---------------------------------------------------------------------------------------
+// split sums (SPLIT): after a split round lane l (l < SPLIT_LANE) adds lane SPLIT_LANE + l's sum
+// to its own, one register level; the sum is that of the whole round (integer addition: the
+// same word as one lane summing every slot; ACC_W holds any sum of READ_MAX products). Without
+// SPLIT the lanes' sums go on as they are.
+wire sum_valid;
+wire [USER_W-1:0] sum_user;
+wire [P*ACC_W-1:0] sum_re;
+wire [P*ACC_W-1:0] sum_im;
+
+generate
+if (SPLIT != 0) begin : g_split_sum
+    wire [P*ACC_W-1:0] add_re;
+    wire [P*ACC_W-1:0] add_im;
+    wire split_done = acc_user[CM_USER_W-1];
+    for (g = 0; g < P; g = g + 1) begin : lane_add
+        if (g < SPLIT_LANE) begin : g_add
+            assign add_re[g*ACC_W +: ACC_W] = acc_re[g*ACC_W +: ACC_W]
+                + (split_done ? acc_re[(g+SPLIT_LANE)*ACC_W +: ACC_W] : {ACC_W{1'b0}});
+            assign add_im[g*ACC_W +: ACC_W] = acc_im[g*ACC_W +: ACC_W]
+                + (split_done ? acc_im[(g+SPLIT_LANE)*ACC_W +: ACC_W] : {ACC_W{1'b0}});
+        end else begin : g_keep
+            assign add_re[g*ACC_W +: ACC_W] = acc_re[g*ACC_W +: ACC_W];
+            assign add_im[g*ACC_W +: ACC_W] = acc_im[g*ACC_W +: ACC_W];
+        end
+    end
+    ernn_delay #(
+        .DEPTH(1),
+        .WIDTH(2 * P * ACC_W + USER_W)
+    )
+    split_sum_inst (
+        .clk(clk),
+        .rst(rst),
+        .en(mac_en),
+        .in_valid(acc_valid),
+        .in_data({add_im, add_re, acc_user[USER_W-1:0]}),
+        .out_valid(sum_valid),
+        .out_data({sum_im, sum_re, sum_user})
+    );
+end else begin : g_no_split_sum
+    assign sum_valid = acc_valid;
+    assign sum_user = acc_user[USER_W-1:0];
+    assign sum_re = acc_re;
+    assign sum_im = acc_im;
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire unused_split_flag = &{1'b0, acc_user[CM_USER_W-1], x_rot2, xbuf_rdata2, lane_split};
+    /* verilator lint_on UNUSEDSIGNAL */
+end
+endgenerate
 
 // ---------------------------------------------------------------------------------------
 // accumulator -> IFFT input: round half up, saturate symmetrically (R2, point ifft_in)
@@ -625,24 +763,24 @@ generate
 for (g = 0; g < P; g = g + 1) begin : lane_round
     if (!SAT_LATE) begin : g_sat
         ernn_round_sat #(.IN_W(ACC_W), .SHIFT(ACC_SHIFT), .OUT_W(IFFT_W), .SYMMETRIC(1), .PRE_ROUNDED(PRE_ROUND))
-        re_inst (.in(acc_re[g*ACC_W +: ACC_W]), .out(rnd_re[g*HOLD_W +: HOLD_W]));
+        re_inst (.in(sum_re[g*ACC_W +: ACC_W]), .out(rnd_re[g*HOLD_W +: HOLD_W]));
         ernn_round_sat #(.IN_W(ACC_W), .SHIFT(ACC_SHIFT), .OUT_W(IFFT_W), .SYMMETRIC(1), .PRE_ROUNDED(PRE_ROUND))
-        im_inst (.in(acc_im[g*ACC_W +: ACC_W]), .out(rnd_im[g*HOLD_W +: HOLD_W]));
+        im_inst (.in(sum_im[g*ACC_W +: ACC_W]), .out(rnd_im[g*HOLD_W +: HOLD_W]));
     end else if (PRE_ROUND) begin : g_truncate
         // the sum already holds the rounding constant: the shift is a wire; the fraction bits below
         // the rounding point are dropped on purpose
         /* verilator lint_off UNUSEDSIGNAL */
-        wire [ACC_W-1:0] lane_re = acc_re[g*ACC_W +: ACC_W];
-        wire [ACC_W-1:0] lane_im = acc_im[g*ACC_W +: ACC_W];
+        wire [ACC_W-1:0] lane_re = sum_re[g*ACC_W +: ACC_W];
+        wire [ACC_W-1:0] lane_im = sum_im[g*ACC_W +: ACC_W];
         /* verilator lint_on UNUSEDSIGNAL */
         assign rnd_re[g*HOLD_W +: HOLD_W] = lane_re[ACC_W-1:ACC_SHIFT];
         assign rnd_im[g*HOLD_W +: HOLD_W] = lane_im[ACC_W-1:ACC_SHIFT];
     end else begin : g_round
         // round only: OUT_W = SH_W keeps every bit (no clamp is generated)
         ernn_round_sat #(.IN_W(ACC_W), .SHIFT(ACC_SHIFT), .OUT_W(SH_W), .SYMMETRIC(0), .PRE_ROUNDED(0))
-        re_inst (.in(acc_re[g*ACC_W +: ACC_W]), .out(rnd_re[g*HOLD_W +: HOLD_W]));
+        re_inst (.in(sum_re[g*ACC_W +: ACC_W]), .out(rnd_re[g*HOLD_W +: HOLD_W]));
         ernn_round_sat #(.IN_W(ACC_W), .SHIFT(ACC_SHIFT), .OUT_W(SH_W), .SYMMETRIC(0), .PRE_ROUNDED(0))
-        im_inst (.in(acc_im[g*ACC_W +: ACC_W]), .out(rnd_im[g*HOLD_W +: HOLD_W]));
+        im_inst (.in(sum_im[g*ACC_W +: ACC_W]), .out(rnd_im[g*HOLD_W +: HOLD_W]));
     end
 end
 
@@ -664,8 +802,8 @@ round_reg_inst (
     .clk(clk),
     .rst(rst),
     .en(mac_en),
-    .in_valid(acc_valid),
-    .in_data({rnd_im, rnd_re, acc_user}),
+    .in_valid(sum_valid),
+    .in_data({rnd_im, rnd_re, sum_user}),
     .out_valid(r_valid),
     .out_data({r_im, r_re, r_off, r_count, r_last})
 );

@@ -49,6 +49,9 @@ module ernn_rmac_pair #
 
     input  wire             in_valid,
     input  wire             in_first,
+    // with in_first: 1 starts this run's sum at 0, not at the rounding constant (a partial sum that is
+    // added to another lane's, which holds the constant: ernn_pe SPLIT)
+    input  wire             in_zero_start,
     input  wire             in_last,
     input  wire [X_W-1:0]   x,
     input  wire [W_W-1:0]   w_a,
@@ -129,6 +132,7 @@ reg acc_valid_reg;
 
 wire valid_2;
 wire first_2;
+wire zero_2;
 wire last_2;
 
 ernn_delay #(
@@ -143,6 +147,26 @@ ctrl_delay_inst (
     .in_data({in_first, in_last}),
     .out_valid(valid_2),
     .out_data({first_2, last_2})
+);
+
+// in_zero_start beside the run control (a line of its own, so that the run-control word the formal
+// driver taps keeps its layout); no valid flag of its own (VALID = 0: out_valid stays 0)
+/* verilator lint_off UNUSEDSIGNAL */
+wire zero_valid;
+/* verilator lint_on UNUSEDSIGNAL */
+ernn_delay #(
+    .DEPTH(2 + MREG),
+    .WIDTH(1),
+    .VALID(0)
+)
+zero_delay_inst (
+    .clk(clk),
+    .rst(rst),
+    .en(en),
+    .in_valid(1'b0),
+    .in_data(in_zero_start),
+    .out_valid(zero_valid),
+    .out_data(zero_2)
 );
 
 localparam [ACC_W-1:0] ACC_ONE = {{(ACC_W-1){1'b0}}, 1'b1};
@@ -172,8 +196,8 @@ always @(posedge clk) begin
         prod_b_reg <= prod_b;
 
         if (valid_2) begin
-            acc_a_reg <= (first_2 ? ACC_START : acc_a_reg) + prod_a_ext;
-            acc_b_reg <= (first_2 ? ACC_START : acc_b_reg) + prod_b_ext;
+            acc_a_reg <= (first_2 ? (zero_2 ? {ACC_W{1'b0}} : ACC_START) : acc_a_reg) + prod_a_ext;
+            acc_b_reg <= (first_2 ? (zero_2 ? {ACC_W{1'b0}} : ACC_START) : acc_b_reg) + prod_b_ext;
         end
         acc_valid_reg <= valid_2 && last_2;
     end

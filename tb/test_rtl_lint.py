@@ -102,6 +102,8 @@ LINT_CASES: list[tuple[str, dict[str, object]]] = [
             "W_FILE": FILES,
         },
     ),
+    # SPLIT_LANE (ernn_pe SPLIT): lanes 6.. start a split run at 0
+    ("ernn_cmac_array", {"P": 12, "SPLIT_LANE": 6, "MREG": 1, "ROUND_SHIFT": 5, "W_FILE": FILES}),
     ("ernn_axis_skid", {}),
     ("ernn_sel", {}),
     ("ernn_sel", {"N": 5, "W": 38, "SEL_W": 3}),
@@ -115,6 +117,9 @@ LINT_CASES: list[tuple[str, dict[str, object]]] = [
     ("ernn_pe", {"K": 8, "P": 10, "FFT_W": 19, "W_FILE": FILES, "TW_FILE": FILES}),
     # the multiply and its post-adder in one clock (MREG = 0; the default registers the products)
     ("ernn_pe", {"K": 16, "P": 9, "FFT_W": 20, "MREG": 0, "W_FILE": FILES, "TW_FILE": FILES}),
+    # SPLIT: last rounds over two lane groups, with the bins rotated (P 13 at k 4) and without (P 20 at k 8)
+    ("ernn_pe", {"K": 4, "P": 13, "FFT_W": 18, "IFFT_W": 21, "SPLIT": 1, "W_FILE": FILES}),
+    ("ernn_pe", {"K": 8, "P": 20, "FFT_W": 19, "SPLIT": 1, "W_FILE": FILES, "TW_FILE": FILES}),
     ("ernn_act_pwl", ACT_TABLES),
     ("ernn_act_pwl", {**ACT_TABLES, "LANES": 3, "IN_W": 8, "IN_F": 4, "RANGE_LOG2": 3, "SEG_BITS": 8}),
     ("ernn_cell_front", TABLES),

@@ -34,6 +34,36 @@ def test_job_words_match_the_pe_layout(rows, q, bins, lanes):
     assert hw_layout.pe_job_words(re, im, lanes, 16) == rtl_runner.pe_weight_words(re, im, lanes, 16)
 
 
+@pytest.mark.parametrize(
+    ("rows", "q", "bins", "lanes"),
+    [(1, 5, 3, 13), (2, 4, 3, 12), (5, 3, 5, 23), (2, 1, 3, 12), (30, 17, 3, 42)],
+)
+def test_split_job_words(rows, q, bins, lanes):
+    """ERNN_SPLIT's layout (rtl/ernn_pe.v "Split rounds"): the same words as the testbench's reference, as
+    many as Job.words counts, and the last round's weights found again in its two lane groups: lane l
+    against blocks 0 .. h - 1, lane split_lane + l against blocks h .. q - 1 (h = ceil(q / 2))."""
+    from ernn.export.jobs import Job, split_lane, split_round
+
+    rng = np.random.default_rng(rows * 100 + lanes)
+    re = rng.integers(-(1 << 15), 1 << 15, size=(rows, q, bins))
+    im = rng.integers(-(1 << 15), 1 << 15, size=(rows, q, bins))
+    at = split_lane(lanes, bins)
+    assert at and split_round(rows * bins, lanes, bins)
+    words = hw_layout.pe_job_words(re, im, lanes, 16, at)
+    assert words == rtl_runner.pe_weight_words(re, im, lanes, 16, at)
+    assert len(words) == Job(0, "gate", rows, 0, q, q).words(bins, lanes, split=True)
+    half = -(-q // 2)
+    tail = _decode(words[len(words) - half :], 16, 2 * lanes).reshape(half, lanes, 2)
+    units = rows * bins
+    first = (units - 1) // lanes * lanes  # the last round's first unit
+    want = np.stack((re, im), axis=-1).transpose(0, 2, 1, 3).reshape(units, q, 2)[first:]
+    got = np.concatenate((tail[:, : len(want)], tail[: q - half, at : at + len(want)]), axis=0)
+    assert np.array_equal(got.transpose(1, 0, 2), want)
+    assert not tail[:, len(want) : at].any() and not tail[:, at + len(want) :].any()  # the other lanes: zero
+    if q % 2:
+        assert not tail[-1, at:].any()  # the second group's last clock has no block
+
+
 def _decode(words: list[int], width: int, count: int) -> np.ndarray:
     return np.array([rtl_runner.unpack(w, width, count) for w in words], dtype=np.int64)
 

@@ -55,6 +55,7 @@ import numpy as np
 import ernn.export.dsp_pack as dsp_pack
 from ernn.export import layout as hw_layout
 from ernn.export import schedule
+from ernn.export.jobs import split_lane
 from ernn.export.timing import MREG, step_timing
 from ernn.golden.formats import NumericsConfig
 from ernn.shape import BlockCirculant, ModelShape
@@ -112,6 +113,7 @@ class HwConfig:
     load_ahead: bool = False  # spectrum slots in two banks, the PE loading ahead (schedule.load_ahead)
     interleave: bool = False  # a slot's gate jobs before its projections (ERNN_INTERLEAVE)
     gru_fused: bool = False  # a GRU stage as one job (schedule.gru_fused)
+    split: bool = False  # last rounds split over two lane groups (ERNN_SPLIT, schedule.split)
     dsp_pack: bool = False  # two weight products per MAC multiply (ERNN_DSP_PACK, export --dsp-pack)
     # rtl/ernn_pe.v MREG: multiplier outputs registered (the RTL's default since issue 18; the
     # calibration samples predate it, so a sample without the field is 0)
@@ -182,7 +184,7 @@ class HwConfig:
             lanes=lanes,
             cell_lanes=hw_layout.cell_lanes(info, lanes),
             w_depth=sum(
-                job.words(bins, lanes)
+                job.words(bins, lanes, schedule.split(info, lanes))
                 for job in hw_layout.all_jobs(info, gru_fused=schedule.gru_fused(info, lanes))
             ),
             xbuf_depth=hw_layout.xbuf_depth(
@@ -212,6 +214,7 @@ class HwConfig:
             load_ahead=schedule.load_ahead(info, lanes),
             interleave=schedule.interleave(info, lanes),
             gru_fused=schedule.gru_fused(info, lanes),
+            split=schedule.split(info, lanes),
             dsp_pack=dsp_pack_lanes,
             mreg=MREG,
             tw_w=numerics.twiddle.word,
@@ -715,6 +718,27 @@ def mreg_flip_flops(c: HwConfig) -> dict[str, float]:
     return out
 
 
+def split_resources(c: HwConfig) -> dict[str, dict[str, float]]:
+    """What ``ERNN_SPLIT`` adds (rtl/ernn_pe.v "Split rounds"), counted from the RTL and added to the
+    fitted estimate as it is (no sample was built with it): per part, LUT, FF and BRAM36. The split sums:
+    an adder of ACC_W bits per component in each of the first SPLIT_LANE lanes (the real lanes' imaginary
+    sums are 0: no adder) and a register level of every lane's two sums; the second read port of the
+    spectrum buffer (its memory twice) with its register and its rotation; the second group's lanes'
+    select between the two slots' bins (two words of FFT_W each)."""
+    out = {part: {"lut": 0.0, "ff": 0.0, "bram36": 0.0} for part in PARTS}
+    if not c.split:
+        return out
+    p, bins = c.lanes, c.bins
+    first = split_lane(p, bins)
+    real_first = 2 * (first // bins) if c.real_bins else 0
+    out["mac_lanes"]["lut"] = (2 * first - real_first) * c.acc_w + (p - first) * 2 * c.fft_w
+    out["pe_registers"]["ff"] = 2 * p * c.acc_w
+    out["pe_rotation"]["lut"] = rotation_mux_inputs(p, bins) * 2 * c.fft_w
+    out["pe_gearbox"]["ff"] = bins * 2 * c.fft_w  # the second slot's read register
+    out["pe_gearbox"]["bram36"] = bram36(c.xbuf_depth, bins * 2 * c.fft_w)
+    return out
+
+
 # ------------------------------------------------------------------------------------------------------
 # calibration
 def config_of_model(model_dir: str | Path) -> HwConfig:
@@ -735,6 +759,9 @@ def config_of_model(model_dir: str | Path) -> HwConfig:
     built["load_ahead"] = bool(hw.get("load_ahead", False))
     built["interleave"] = bool(hw.get("interleave", False))
     built["gru_fused"] = bool(hw.get("gru_fused", False))
+    built["split"] = bool(hw.get("split", False))
+    if "pe_weight_words" in hw:
+        built["w_depth"] = hw["pe_weight_words"]
     if "pe_spectrum_slots" in hw:
         built["xbuf_depth"] = hw["pe_spectrum_slots"]
     return dataclasses.replace(c, **built)
@@ -841,6 +868,7 @@ def _raw_cycles(c: HwConfig) -> int:
         load_ahead=c.load_ahead,
         interleave=c.interleave,
         gru_fused=c.gru_fused,
+        split=c.split,
     ).cycles
 
 
@@ -877,6 +905,7 @@ def estimate(c: HwConfig, coeffs: dict[str, Any] | None = None, family: str = "x
         )
     feats = features(c, family)
     mreg_ff = mreg_flip_flops(c)
+    split_extra = split_resources(c)
     parts: dict[str, dict[str, float]] = {}
     blocks = {block: dict.fromkeys(RESOURCES, 0.0) for block in BLOCKS}
     for part, (block, _, _) in PARTS.items():
@@ -885,6 +914,8 @@ def estimate(c: HwConfig, coeffs: dict[str, Any] | None = None, family: str = "x
             k = coeffs["parts"][part][res]
             parts[part][res] = max(0.0, k["slope"] * feats[part][res] + k["intercept"])
         parts[part]["ff"] += mreg_ff[part]
+        for res, extra in split_extra[part].items():
+            parts[part][res] += extra
         for res in RESOURCES:
             blocks[block][res] += parts[part][res]
     used = {res: sum(blocks[b][res] for b in BLOCKS) for res in RESOURCES}

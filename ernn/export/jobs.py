@@ -17,6 +17,20 @@ def _cdiv(a: int, b: int) -> int:
     return -(-a // b)
 
 
+def split_lane(lanes: int, bins: int) -> int:
+    """rtl/ernn_pe.v SPLIT's first lane of the second lane group: the largest multiple of 2 (k/2 + 1) at or
+    below P / 2 (0: P < 4 (k/2 + 1), no split). A job's last round of at most this many units runs on
+    both groups, each summing half of the job's input blocks (:meth:`Job.words`)."""
+    return (lanes // 2) // (2 * bins) * (2 * bins)
+
+
+def split_round(units: int, lanes: int, bins: int) -> bool:
+    """Whether a job of ``units`` (row block, bin) units ends in a split round on P = ``lanes`` (with
+    ``ERNN_SPLIT``): its last round holds at most :func:`split_lane` units."""
+    last = units - (_cdiv(units, lanes) - 1) * lanes
+    return 0 < units and last <= split_lane(lanes, bins)
+
+
 @dataclass(frozen=True)
 class Job:
     """One PE job of a stage: its kind, row blocks, input blocks (spectrum slots read) and blocks loaded.
@@ -36,9 +50,15 @@ class Job:
     x_blocks: int = 0
     gates: int = 1
 
-    def words(self, bins: int, lanes: int) -> int:
-        """Weight-memory words = MAC issue cycles of the job: rounds of P units, one word per input block."""
-        return _cdiv(self.rows * bins, lanes) * self.read_count
+    def words(self, bins: int, lanes: int, split: bool = False) -> int:
+        """Weight-memory words = MAC issue cycles of the job: rounds of P units, one word per input block;
+        with ``split`` (``ERNN_SPLIT``) a last round of at most :func:`split_lane` units takes
+        ceil(q / 2) words (:func:`split_round`)."""
+        units = self.rows * bins
+        rounds = _cdiv(units, lanes)
+        if split and split_round(units, lanes, bins):
+            return (rounds - 1) * self.read_count + _cdiv(self.read_count, 2)
+        return rounds * self.read_count
 
     def complex_macs(self, bins: int) -> int:
         return self.rows * self.read_count * bins

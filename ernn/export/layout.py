@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 import ernn.export.dsp_pack as dsp_pack  # the module by name, not the package (no import cycle)
-from ernn.export.jobs import interleavable
+from ernn.export.jobs import interleavable, split_lane
 from ernn.export.schedule import (
     CELL_LATENCY,
     MAX_DEFAULT_LANES,
@@ -55,6 +55,7 @@ from ernn.export.schedule import (
     n_ifft,
     parse_job_table,
     pe_latency,
+    split,
     stage_jobs,
     xbuf_depth,
 )
@@ -90,6 +91,7 @@ __all__ = [
     "pe_latency",
     "pe_weight_image",
     "peephole_image",
+    "split",
     "stage_jobs",
     "write_memories",
     "xbuf_depth",
@@ -120,12 +122,15 @@ def _pack(fields: np.ndarray, width: int) -> list[int]:
     return words
 
 
-def pe_job_words(w_re: np.ndarray, w_im: np.ndarray, lanes: int, word: int) -> list[int]:
+def pe_job_words(w_re: np.ndarray, w_im: np.ndarray, lanes: int, word: int, split_at: int = 0) -> list[int]:
     """PE weight-memory words of one job (docs/pe.md): spectra (rows, q, bins) of its stacked row blocks.
 
     Unit u = r * bins + m (row block r, bin m) goes to lane u mod P in round u // P; word t * q + j holds,
     for every lane, the weight of its unit in round t against input block j: ``{im, re}`` at bits
-    ``[2 l word +: 2 word]`` (zero past the last unit).
+    ``[2 l word +: 2 word]`` (zero past the last unit). ``split_at`` > 0 (``ERNN_SPLIT``: the PE's
+    ``SPLIT_LANE``, :func:`ernn.export.jobs.split_lane`): a last round of at most ``split_at`` units
+    takes h = ceil(q / 2) words, word j holding lane l's unit against block j and lane ``split_at`` + l's
+    (the same unit) against block h + j (zero where h + j = q).
     """
     wr = np.asarray(w_re, dtype=np.int64)
     wi = np.asarray(w_im, dtype=np.int64)
@@ -138,6 +143,14 @@ def pe_job_words(w_re: np.ndarray, w_im: np.ndarray, lanes: int, word: int) -> l
     ui[:units] = wi.transpose(0, 2, 1).reshape(units, q)
     # (rounds, q, lanes, {re, im}) -> one word per (round, block)
     fields = np.stack((ur, ui), axis=-1).reshape(rounds, lanes, q, 2).transpose(0, 2, 1, 3)
+    if split_at and units and units - (rounds - 1) * lanes <= split_at:
+        half = _cdiv(q, 2)
+        last = fields[-1, :, :split_at]  # (q, split_at, 2): the round's units, all in its first lanes
+        tail = np.zeros((half, lanes, 2), dtype=np.int64)
+        tail[:, :split_at] = last[:half]
+        tail[: q - half, split_at : 2 * split_at] = last[half:]
+        full = fields[:-1].reshape((rounds - 1) * q, lanes * 2)
+        return _pack(np.concatenate((full, tail.reshape(half, lanes * 2))), word)
     return _pack(fields.reshape(rounds * q, lanes * 2), word)
 
 
@@ -184,16 +197,17 @@ def pe_weight_image(params: dict[str, Any], info: ModelInfo, lanes: int, word: i
     ``w_base``."""
     words: list[int] = []
     in_first, ahead, inter = gru_in_first(info, lanes), load_ahead(info, lanes), interleave(info, lanes)
-    fused = gru_fused(info, lanes)
+    fused, halves = gru_fused(info, lanes), split(info, lanes)
+    split_at = split_lane(lanes, info.block_size // 2 + 1) if halves else 0
     for job, entry in zip(
         all_jobs(info, in_first, ahead, inter, fused),
-        job_table(info, lanes, in_first, ahead, inter, fused),
+        job_table(info, lanes, in_first, ahead, inter, fused, halves),
         strict=True,
     ):
         re, im = job_spectra(params, job.layer, job.kind, fused)
         assert re.shape[:2] == (job.rows, job.read_count), (job, re.shape)
         assert entry.w_base == len(words), (entry, len(words))
-        words += pe_job_words(re, im, lanes, word)
+        words += pe_job_words(re, im, lanes, word, split_at)
     return words
 
 
@@ -245,6 +259,7 @@ class HardwareConfig:
     load_ahead: bool = False  # spectrum slots in two banks, the PE loading ahead (schedule.load_ahead)
     interleave: bool = False  # a slot's gate jobs before its projections (schedule.interleave)
     gru_fused: bool = False  # a GRU stage as one job (schedule.gru_fused; the job table says so too)
+    split: bool = False  # last rounds split over two lane groups (schedule.split)
     real_bins: bool = False  # the PE's lanes of bins 0 and k/2 multiply real parts only (dsp_pack.real_bins)
     dsp_pack: bool = (
         False  # two weight products per MAC multiply (export --dsp-pack, dsp_pack.packed_numerics)
@@ -257,6 +272,7 @@ class HardwareConfig:
             f"localparam integer ERNN_N_IFFT = {self.n_ifft};  // PE IFFTs side by side (row blocks per clock)",
             f"localparam integer ERNN_LAYER_SKEW = {int(self.layer_skew)};  // 1: layers pipelined across steps",
             f"localparam integer ERNN_INTERLEAVE = {int(self.interleave)};  // 1: a slot's gate jobs, then its projections",
+            f"localparam integer ERNN_SPLIT = {int(self.split)};  // 1: last rounds split over two lane groups",
             f"localparam integer ERNN_REAL_BINS = {int(self.real_bins)};  // 1: real MAC lanes for bins 0, k/2",
             f"localparam integer ERNN_DSP_PACK = {int(self.dsp_pack)};  // 1: two weight products per MAC multiply",
             f"localparam integer ERNN_W_DEPTH = {self.w_depth};  // words of mem/{self.files['weights']}",
@@ -274,6 +290,7 @@ class HardwareConfig:
             "load_ahead": self.load_ahead,
             "interleave": self.interleave,
             "gru_fused": self.gru_fused,
+            "split": self.split,
             "real_bins": self.real_bins,
             "dsp_pack": self.dsp_pack,
             "pe_weight_words": self.w_depth,
@@ -289,11 +306,12 @@ def check_header(header: str, net: GoldenNetwork, lanes: int) -> None:
     the PE loaded ahead hold one; a GRU's stage as one fused job or not)."""
     table = parse_job_table(header)
     if all(
-        table != job_table(net.info, lanes, in_first, ahead, inter, fused)
+        table != job_table(net.info, lanes, in_first, ahead, inter, fused, halves)
         for in_first in (False, True)
         for ahead in (False, True)
         for inter in (False, True)
         for fused in (False, True)
+        for halves in (False, True)
         if (not inter or interleavable(net.info, True))
         and (not fused or (net.info.cell == "gru" and not in_first))
     ):
@@ -326,8 +344,8 @@ def write_memories(
         _write_words(mem_dir / FILES["peephole"], _pack(peephole_image(params, info), pw), 3 * k * pw)
         files["peephole"] = FILES["peephole"]
     in_first, ahead, inter = gru_in_first(info, lanes), load_ahead(info, lanes), interleave(info, lanes)
-    fused = gru_fused(info, lanes)
-    jobs = tuple(job_table(info, lanes, in_first, ahead, inter, fused))
+    fused, halves = gru_fused(info, lanes), split(info, lanes)
+    jobs = tuple(job_table(info, lanes, in_first, ahead, inter, fused, halves))
     n = n_ifft(info, lanes)
     skew = layer_skew(info, lanes)
     return HardwareConfig(
@@ -342,6 +360,7 @@ def write_memories(
         ahead,
         inter,
         fused,
+        halves,
         dsp_pack.real_bins(k, lanes),
         dsp_pack_lanes,
     )

@@ -41,8 +41,9 @@ FORMAT_NAME = "ernn-model"
 #: images would be read group by group and must be exported again; v11: a sum word per CSB job (the
 #: ERNN_CSB_UNIT_TABLE field sum_w, ernn.golden.csb.sum_word): the unit of a v10 header has no such field;
 #: v12: ``ERNN_INTERLEAVE`` (a slot's gate jobs before its projections, ernn.export.schedule.interleave),
-#: which rtl/ernn_top.v reads: a v11 header has none
-FORMAT_VERSION = 12
+#: which rtl/ernn_top.v reads: a v11 header has none; v13: ``ERNN_SPLIT`` (a job's last round split over two
+#: lane groups, ernn.export.schedule.split, with its weight layout), which rtl/ernn_top.v reads
+FORMAT_VERSION = 13
 CONFIG = "config.json"
 KIND = "model"
 sha256 = manifest.sha256

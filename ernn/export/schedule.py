@@ -41,7 +41,7 @@ import numpy as np
 
 from ernn.shape import ModelShape
 
-from .jobs import CELL_LATENCY, _cdiv, all_jobs, interleavable, spectrum_slots
+from .jobs import CELL_LATENCY, _cdiv, all_jobs, interleavable, spectrum_slots, split_lane
 from .jobs import Job as Job  # the job list's names, as schedule has always offered them
 from .jobs import stage_jobs as stage_jobs
 from .timing import MREG, step_timing
@@ -108,6 +108,7 @@ def _cell_lanes(
     load_ahead: bool = False,
     interleave: bool = False,
     fused: bool = False,
+    split: bool = False,
 ) -> tuple[int, int]:
     """:func:`cell_lanes` for ``iffts`` IFFTs, the layers pipelined or not, the GRU job order (or one
     fused job, ``fused``), the slot placement and the stages interleaved or not, and the step time it
@@ -125,6 +126,7 @@ def _cell_lanes(
             load_ahead=load_ahead,
             interleave=interleave,
             gru_fused=fused,
+            split=split,
         ).cycles
         for cl in options
     }
@@ -151,6 +153,7 @@ class Design:
     load_ahead: bool = False  # spectrum slots in two banks, the PE loading ahead (:func:`load_ahead`)
     interleave: bool = False  # a slot's gate jobs before its projections (:func:`interleave`)
     gru_fused: bool = False  # a GRU stage as one job of r, z, W_in x, W_hn h rows (:func:`gru_fused`)
+    split: bool = False  # a job's last round split over two lane groups where it fits (:func:`split`)
 
 
 def _choose_iffts(
@@ -161,17 +164,18 @@ def _choose_iffts(
     ahead: bool = False,
     inter: bool = False,
     fused: bool = False,
+    split: bool = False,
 ) -> Design:
     """IFFTs doubled from one while the step (each with its :func:`_cell_lanes`) drops by more than
     ``N_IFFT_GAIN``, the layers issued as ``skew`` says, the GRU jobs as ``in_first``, the slots as
     ``ahead`` and the stages interleaved as ``inter``."""
-    cl, time = _cell_lanes(info, lanes, 1, skew, in_first, ahead, inter, fused)
-    chosen = Design(1, cl, skew, time, in_first, ahead, inter, fused)
+    cl, time = _cell_lanes(info, lanes, 1, skew, in_first, ahead, inter, fused, split)
+    chosen = Design(1, cl, skew, time, in_first, ahead, inter, fused, split)
     for n in N_IFFT_OPTIONS[1:]:
-        cl, t = _cell_lanes(info, lanes, n, skew, in_first, ahead, inter, fused)
+        cl, t = _cell_lanes(info, lanes, n, skew, in_first, ahead, inter, fused, split)
         if t >= chosen.cycles * (1 - N_IFFT_GAIN):
             break
-        chosen = Design(n, cl, skew, t, in_first, ahead, inter, fused)
+        chosen = Design(n, cl, skew, t, in_first, ahead, inter, fused, split)
     return chosen
 
 
@@ -191,14 +195,20 @@ LOAD_AHEAD_GAIN = 0.03
 
 
 def _choose_slots(
-    info: ModelShape, lanes: int, skew: bool, in_first: bool, inter: bool = False, fused: bool = False
+    info: ModelShape,
+    lanes: int,
+    skew: bool,
+    in_first: bool,
+    inter: bool = False,
+    fused: bool = False,
+    split: bool = False,
 ) -> Design:
     """The design of one schedule (:func:`_choose_iffts`) with the slots in one bank, or in two where that
     saves more than ``LOAD_AHEAD_GAIN`` of the step (SR1 at P = 288 would gain 2 of 1,030 clocks for a
     second bank of spectrum slots; the 2-layer LSTM 8 -> 53, k 4, P 153 gains 6 of 96)."""
-    plain = _choose_iffts(info, lanes, skew, in_first, False, inter, fused)
+    plain = _choose_iffts(info, lanes, skew, in_first, False, inter, fused, split)
     if True in _ahead_options(info, in_first, fused):
-        ahead = _choose_iffts(info, lanes, skew, in_first, True, inter, fused)
+        ahead = _choose_iffts(info, lanes, skew, in_first, True, inter, fused, split)
         if ahead.cycles < plain.cycles * (1 - LOAD_AHEAD_GAIN):
             return ahead
     return plain
@@ -213,13 +223,15 @@ def _inter_options(info: ModelShape, skew: bool) -> tuple[bool, ...]:
 INTERLEAVE_GAIN = 0.03
 
 
-def _choose_order(info: ModelShape, lanes: int, skew: bool, in_first: bool, fused: bool = False) -> Design:
+def _choose_order(
+    info: ModelShape, lanes: int, skew: bool, in_first: bool, fused: bool = False, split: bool = False
+) -> Design:
     """The design of one schedule (:func:`_choose_slots`) with each stage's jobs together, or with a
     slot's stages interleaved where that saves more than ``INTERLEAVE_GAIN`` of the step (the 2-layer
     LSTMP 12 -> 32, k 16, P 7: 150 -> 102 clocks; SR1 at P = 256 would gain 8 of 1,258)."""
-    plain = _choose_slots(info, lanes, skew, in_first, False, fused)
+    plain = _choose_slots(info, lanes, skew, in_first, False, fused, split)
     if True in _inter_options(info, skew):
-        inter = _choose_slots(info, lanes, skew, in_first, True)
+        inter = _choose_slots(info, lanes, skew, in_first, True, split=split)
         if inter.cycles < plain.cycles * (1 - INTERLEAVE_GAIN):
             return inter
     return plain
@@ -239,24 +251,25 @@ def _design(info: ModelShape, lanes: int) -> Design:
     cell lanes, layer order and GRU order meets it, the one with the fewest IFFTs, then the fewest cell
     lanes, is taken instead (the doubling and slack rules save hardware where the step is already near
     the ideal, not where it misses the bound: GRU 6 -> 40, k 16, P 128 gets k cell lanes and 2 IFFTs)."""
-    designs = candidates(info, lanes)
-    best = min((d for d in designs if not d.gru_fused), key=lambda d: d.cycles)  # the first of equals
-    fused = [d for d in designs if d.gru_fused]
-    if fused and (f := min(fused, key=lambda d: d.cycles)).cycles < best.cycles * (1 - GRU_FUSED_GAIN):
-        best = f
+    best = _best(candidates(info, lanes))
+    if split_lane(lanes, info.block_size // 2 + 1):
+        halves = _best(candidates(info, lanes, split=True))
+        if halves.cycles < best.cycles * (1 - SPLIT_GAIN):
+            best = halves
     bound = TARGET_RATIO * _ideal(info, lanes)
     if best.cycles <= bound:
         return best
     # the rules above stop short of the issue's bound: take the fewest IFFTs, then cell lanes, that meet it
     k = info.block_size
     meeting = [
-        Design(n, cl, skew, t, in_first, ahead, inter, fused)
+        Design(n, cl, skew, t, in_first, ahead, inter, fused, split)
         for n in N_IFFT_OPTIONS
         for cl in sorted({default_cell_lanes(k), max(1, k // 2), k})
         for skew in ((False, True) if info.num_layers > 1 else (False,))
         for in_first, fused in _forms(info)
         for ahead in _ahead_options(info, in_first, fused)
         for inter in _inter_options(info, skew)
+        for split in _split_options(info, lanes)
         if (
             t := step_timing(
                 info,
@@ -268,21 +281,24 @@ def _design(info: ModelShape, lanes: int) -> Design:
                 load_ahead=ahead,
                 interleave=inter,
                 gru_fused=fused,
+                split=split,
             ).cycles
         )
         <= bound
     ]
-    return (
-        min(
-            meeting,
-            key=lambda d: (d.n_ifft, d.cell_lanes, d.load_ahead, d.interleave, d.gru_fused, d.cycles),
-        )
-        if meeting
-        else best
+    # a design with split rounds only where it meets the bound by SPLIT_MARGIN: the model's error on the
+    # split designs measured is a few percent either way (2-layer GRU 6 -> 59, k 4, P 42 on one IFFT: 225
+    # predicted against a bound of 225, 230 measured)
+    meeting = [d for d in meeting if not d.split or d.cycles * (1 + SPLIT_MARGIN) <= bound]
+    if not meeting:
+        return best
+    return min(
+        meeting,
+        key=lambda d: (d.n_ifft, d.cell_lanes, d.load_ahead, d.interleave, d.gru_fused, d.split, d.cycles),
     )
 
 
-def candidates(info: ModelShape, lanes: int) -> list[Design]:
+def candidates(info: ModelShape, lanes: int, split: bool = False) -> list[Design]:
     """The designs the exporter chooses among (:func:`design`), in order of preference on a tie: for
     each GRU job order (rz first, in first, one fused job: :func:`gru_fused`) the layers in order, then
     pipelined, each with the IFFTs,
@@ -291,7 +307,7 @@ def candidates(info: ModelShape, lanes: int) -> list[Design]:
     check_lanes(lanes)
     skews = (False, True) if info.num_layers > 1 else (False,)
     return [
-        _choose_order(info, lanes, skew, in_first, fused)
+        _choose_order(info, lanes, skew, in_first, fused, split)
         for in_first, fused in _forms(info)
         for skew in skews
     ]
@@ -300,6 +316,24 @@ def candidates(info: ModelShape, lanes: int) -> list[Design]:
 #: :func:`gru_fused` takes the fused GRU stage only where it saves more than this fraction of the step (its
 #: cost: a third more weight words, the zero blocks of the W_in x and W_hn h rows)
 GRU_FUSED_GAIN = 0.05
+#: :func:`split` splits last rounds only where that saves more than this fraction of the step (its cost: a
+#: second read port of the spectrum buffer, P / 2 accumulator adders and a register level of the lanes' sums)
+SPLIT_GAIN = 0.20
+
+
+def _best(designs: list[Design]) -> Design:
+    """The fastest of :func:`candidates`' designs (the first of equals), a fused GRU stage only where it
+    saves more than ``GRU_FUSED_GAIN`` against the fastest unfused one."""
+    best = min((d for d in designs if not d.gru_fused), key=lambda d: d.cycles)
+    fused = [d for d in designs if d.gru_fused]
+    if fused and (f := min(fused, key=lambda d: d.cycles)).cycles < best.cycles * (1 - GRU_FUSED_GAIN):
+        best = f
+    return best
+
+
+def _split_options(info: ModelShape, lanes: int) -> tuple[bool, ...]:
+    """Split rounds are worth pricing where P holds two lane groups of whole row-block pairs."""
+    return (False, True) if split_lane(lanes, info.block_size // 2 + 1) else (False,)
 
 
 def _forms(info: ModelShape) -> list[tuple[bool, bool]]:
@@ -378,6 +412,22 @@ def interleave(info: ModelShape, lanes: int) -> bool:
     return _design(info, lanes).interleave
 
 
+def split(info: ModelShape, lanes: int) -> bool:
+    """Whether the PE splits a job's last round over two lane groups (``ERNN_SPLIT``, rtl/ernn_pe.v): a
+    last round of at most :func:`ernn.export.jobs.split_lane` units (about P / 2) runs on lanes 0.. and
+    on lanes ``split_lane``.., each summing half of the job's input blocks, in ceil(q / 2) clocks instead
+    of q; the second group's sums are added to the first's (one clock more in the MAC pipeline). P a little
+    short of a job's rows * (k/2 + 1), or far above it, otherwise leaves most lanes idle in that round
+    (2-layer GRU 6 -> 59, k 4, P 42: rounds of 42 units for jobs of 45 and 90). Taken where the timing model
+    says the step gets faster by more than ``SPLIT_GAIN``; the weight layout follows
+    (:func:`ernn.export.layout.pe_job_words`)."""
+    return _design(info, lanes).split
+
+
+#: :func:`design`, where its rules miss ``TARGET_RATIO``, takes a design with split rounds only where it
+#: meets the bound by this fraction
+SPLIT_MARGIN = 0.03
+
 #: :func:`design` meets this many times the ideal (:func:`cycle_model`) where some choice can (issue 18)
 TARGET_RATIO = 1.25
 
@@ -452,13 +502,15 @@ def job_table(
     load_ahead: bool = False,
     interleave: bool = False,
     gru_fused: bool = False,
+    split: bool = False,
 ) -> list[JobEntry]:
     """The job table of one time step for P = ``lanes`` (stage by stage; see :class:`JobEntry`);
     ``in_first``: GRU stages in the job order in, rz, hn (:func:`gru_in_first` is the exporter's choice);
     ``load_ahead``: the spectrum slots in two banks (:func:`load_ahead` is the exporter's choice), with
     ``interleave`` alternating in the interleaved issue order (:func:`interleave`; the rows stay stage
     by stage: rtl/ernn_cmd.v issues them interleaved); ``gru_fused``: a GRU stage as one job
-    (:func:`gru_fused`)."""
+    (:func:`gru_fused`); ``split``: last rounds split over two lane groups (:func:`split`: fewer weight
+    words, so other ``w_base``)."""
     check_lanes(lanes)
     k = info.block_size
     bins = k // 2 + 1
@@ -482,7 +534,7 @@ def job_table(
                 c_base=job.layer * p,
             )
         )
-        w_base += job.words(bins, lanes)
+        w_base += job.words(bins, lanes, split)
     return table
 
 
@@ -572,6 +624,7 @@ class CycleModel:
     load_ahead: bool = False  # spectrum slots in two banks, the PE loading ahead (:func:`load_ahead`)
     interleave: bool = False  # a slot's gate jobs before its projections (:func:`interleave`)
     gru_fused: bool = False  # a GRU stage as one job (:func:`gru_fused`)
+    split: bool = False  # last rounds split over two lane groups (:func:`split`)
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -613,6 +666,7 @@ def cycle_model(info: ModelShape, lanes: int) -> CycleModel:
         d.load_ahead,
         d.interleave,
         d.gru_fused,
+        d.split,
     )
 
 

@@ -36,7 +36,7 @@ from dataclasses import dataclass
 
 from ernn.shape import ModelShape
 
-from .jobs import CELL_LATENCY, all_jobs, interleavable, issue_order
+from .jobs import CELL_LATENCY, all_jobs, interleavable, issue_order, split_round
 
 #: hand-off clocks of the controller (set against measurements, see the module docstring):
 #: h/m memory read and the 4-entry FIFO in front of the PE, the PE command, the gate buffer to the feeder,
@@ -74,6 +74,7 @@ def step_timing(
     load_ahead: bool = False,
     interleave: bool = False,
     gru_fused: bool = False,
+    split: bool = False,
 ) -> StepTiming:
     """Clocks per time step of ``info`` on P = ``lanes``, ``cell_lanes`` cell lanes and ``iffts`` IFFTs
     side by side (``ERNN_N_IFFT``; see the module doc).
@@ -117,6 +118,7 @@ def step_timing(
     job_before = None  # the job before (its slots decide whether the next one may load ahead)
     prev_start = 0  # the clock the job before was taken
     loads_in = 0  # the clock the latest loads' last block (of any job) entered the FFT
+    gb_end, gb_drain = 0, 0  # the latest round's last MAC issue and the clocks its rows take to leave
     # pipelined, the last L - 1 slots drain (layer 0 idle) and their outputs come faster than the steady
     # state: frames run on past the STEPS whose output spacing is measured
     frames = STEPS + (info.num_layers - 1 if layer_skew else 0)
@@ -162,23 +164,30 @@ def step_timing(
                 loads_in = load_free - 1
             read = [slot_written[job.read_base + j] for j in range(job.read_count)]
             rounds = _cdiv(job.rows * bins, lanes)
+            q = job.read_count
+            # a last round of at most half the lanes' units split over two lane groups (``split``):
+            # each group sums half of the q slots, ceil(q / 2) clocks
+            halves = split and split_round(job.rows * bins, lanes, bins)
             clock = mac_start
             round_done: list[int] = []
             ready = max(read)
-            q = job.read_count
-            period = max(q, drain)  # once every slot is written, each round takes this long
             for r in range(rounds):
                 first = clock
-                if first >= ready:  # the rest is arithmetic: one round every `period` clocks
-                    left = rounds - r
-                    round_done.extend(first + i * period + q + 4 + MREG for i in range(left))
-                    clock = first + (left - 1) * period + q
-                    break
-                for j in range(q):
-                    clock = max(clock + 1, read[j] + 1)
-                round_done.append(clock + 4 + MREG)  # lane registers, accumulate, rounding
-                if r + 1 < rounds:  # the gearbox takes the next round when this one's rows have left
-                    clock = max(clock, first + drain)
+                last_split = halves and r == rounds - 1
+                qr = _cdiv(q, 2) if last_split else q
+                if first >= ready:
+                    clock = first + qr
+                else:
+                    for j in range(qr):
+                        need = read[j] if not last_split or j + qr >= q else max(read[j], read[j + qr])
+                        clock = max(clock + 1, need + 1)
+                # the gearbox takes a round when the round before (of this job or the one before) has
+                # handed its rows on; until then the MAC pipeline stalls
+                clock = max(clock, gb_end + gb_drain)
+                gb_end = clock
+                gb_drain = _cdiv(_cdiv(min(lanes, job.rows * bins - r * lanes), bins), iffts)
+                # lane registers, accumulate, rounding (and with ``split`` the groups' sum)
+                round_done.append(clock + 4 + MREG + (1 if split else 0))
             pe_free = clock
             # row blocks leave the gearbox when their last unit's round is done, one per clock
             times = []
@@ -204,13 +213,23 @@ def step_timing(
                     h_done[(layer, t)] = done[:qh]
     out_done = [max(h_done[(info.num_layers - 1, t)]) for t in range(STEPS)]
     cycles = out_done[-1] - out_done[-2]
-    issue = sum(_cdiv(j.rows * bins, lanes) * max(j.read_count, drain) for j in jobs)
+    issue = sum(_pe_issue(j, bins, lanes, drain, split) for j in jobs)
     return StepTiming(
         cycles=cycles,
         pe_busy=issue,
         ifft_rows=sum(j.rows for j in jobs),
         cell_beats=info.num_layers * p * beats,
     )
+
+
+def _pe_issue(job, bins: int, lanes: int, drain: int, split: bool) -> int:
+    """Clocks a job holds the PE's MAC issue once its slots are written: per round max(q, drain), a
+    split last round ceil(q / 2) (``split``)."""
+    rounds = _cdiv(job.rows * bins, lanes)
+    q = job.read_count
+    if split and split_round(job.rows * bins, lanes, bins):
+        return (rounds - 1) * max(q, drain) + max(_cdiv(q, 2), drain)
+    return rounds * max(q, drain)
 
 
 def _cell(

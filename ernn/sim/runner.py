@@ -751,7 +751,9 @@ def twiddle_words(k: int, fmt: Any) -> list[int]:
     return [r | (i << w) for r, i in zip(to_unsigned(re_, w), to_unsigned(im_, w), strict=True)]
 
 
-def pe_weight_words(w_re: npt.ArrayLike, w_im: npt.ArrayLike, lanes: int, word: int) -> list[int]:
+def pe_weight_words(
+    w_re: npt.ArrayLike, w_im: npt.ArrayLike, lanes: int, word: int, split_lane: int = 0
+) -> list[int]:
     """PE weight-memory words of one job (docs/pe.md, "Weight memory layout").
 
     ``w_re``, ``w_im``: integer spectra of the job's stacked output row blocks, shape (rows, q, k/2 + 1)
@@ -760,6 +762,10 @@ def pe_weight_words(w_re: npt.ArrayLike, w_im: npt.ArrayLike, lanes: int, word: 
     rounds of ``lanes`` consecutive units; word ``t * q + j`` holds, for lane l, the bin of unit
     u = t * lanes + l against input block j (zero past the last unit): ``{im, re}`` at bits
     ``[2 l word +: 2 word]``, re in the low half.
+
+    ``split_lane`` > 0 (rtl/ernn_pe.v SPLIT, its SPLIT_LANE): a last round of at most ``split_lane`` units
+    is split: h = ceil(q / 2) words, word j holding lane l's unit against block j and lane
+    ``split_lane`` + l's (the same unit) against block h + j (zero when h + j = q).
     """
     wr = np.asarray(w_re, dtype=np.int64)
     wi = np.asarray(w_im, dtype=np.int64)
@@ -777,8 +783,20 @@ def pe_weight_words(w_re: npt.ArrayLike, w_im: npt.ArrayLike, lanes: int, word: 
     ui[:units] = wi.transpose(0, 2, 1).reshape(units, q)
     ur = to_unsigned(ur, word)
     ui = to_unsigned(ui, word)
+    split = split_lane > 0 and rounds > 0 and units - (rounds - 1) * lanes <= split_lane
     words = []
     for t in range(rounds):
+        if split and t == rounds - 1:
+            half = -(-q // 2)
+            for j in range(half):
+                w = 0
+                for lane in range(split_lane):
+                    for group, block in ((0, j), (1, half + j)):
+                        if block < q:
+                            idx = (t * lanes + lane) * q + block
+                            w |= (ur[idx] | (ui[idx] << word)) << (2 * (lane + group * split_lane) * word)
+                words.append(w)
+            continue
         for j in range(q):
             w = 0
             for lane in range(lanes):

@@ -257,6 +257,7 @@ _RMAC_PAIR_TAPS = {
     "tap_prod_b": "dut.prod_b_reg",
     "tap_valid": "dut.ctrl_delay_inst.g_line.g_valid.valid_reg",
     "tap_control": "dut.ctrl_delay_inst.g_line.data_reg",
+    "tap_zero": "dut.zero_delay_inst.g_line.data_reg",
 }
 # MREG = 1: the split of the multiplier register (the wires prod_a, prod_b), for inv_split
 _RMAC_PAIR_SPLIT_TAPS = {"tap_split_a": "dut.prod_a", "tap_split_b": "dut.prod_b"}
@@ -267,6 +268,7 @@ _RMAC_PAIR_PROPS = (
     "exact_a",
     "exact_b",
     "inv_valid",
+    "inv_zero",
     "inv_order",
     "inv_operands",
     "inv_product",

@@ -104,18 +104,18 @@ EQUIVALENT: dict[str, str] = {
     "out_skid_inst) sets DATA_W, so the default is never used",
     "ernn_cmd-L71-constant-ccd68c": "the default of H_ADDR_W (2 -> 3): its one instance (ernn_ctrl's cmd_inst) "
     "sets H_ADDR_W, so the default is never used",
-    "ernn_ctrl-L278-constant-762d9a": "C_DEPTH = max2(3, ...) instead of max2(2, ...): with NUM_LAYERS * PB < 3 "
+    "ernn_ctrl-L281-constant-047d8d": "C_DEPTH = max2(3, ...) instead of max2(2, ...): with NUM_LAYERS * PB < 3 "
     "the c memory gets one word (and perhaps one address bit) more that no address reaches; the addresses "
     "and the words stored are those of the original",
-    "ernn_job_table-L199-relational-30fea1": "next_stage_of's loop bound i > j -> i >= j: the one extra "
+    "ernn_job_table-L202-relational-a16c8b": "next_stage_of's loop bound i > j -> i >= j: the one extra "
     "iteration (i = j) compares a row's layer with itself, never differs, so next_stage_of is unchanged",
     "ernn_sel-L27-constant-d14d64": "the default of W (8 -> 7): every instance (ernn_cmd 1, ernn_feeder 5, "
     "ernn_pe 1, ernn_job_table 1) sets W, so the default is never used",
     "ernn_state_mem-L50-constant-e8737d": "the default of C_DEPTH (4 -> 5): its one instance (ernn_ctrl's "
     "state_inst) sets C_DEPTH, so the default is never used",
-    "ernn_job_table-L399-constant-6b9466": "LAST_BLK_I's fallback for a job of no blocks (0 -> 1): bad_shape() "
+    "ernn_job_table-L414-constant-0766ac": "LAST_BLK_I's fallback for a job of no blocks (0 -> 1): bad_shape() "
     "stops elaboration unless every job's F_BLOCKS is PB or QH (both >= 1), so the fallback is never taken",
-    "ernn_pe-L371-width-8f4704": "units_left one bit narrower: units_reg = rows * BINS < 2**(ROWS_W + BIN_W) "
+    "ernn_pe-L389-width-54d1cc": "units_left one bit narrower: units_reg = rows * BINS < 2**(ROWS_W + BIN_W) "
     "<= 2**(UNITS_W - 1) (FILL_W >= 1) and the issue base never passes units_reg, so the dropped top bit is "
     "always 0",
     "ernn_feeder-L74-constant-c00d4d": "the default of H_ADDR_W (2 -> 1): its one instance (ernn_ctrl's fd_inst) "

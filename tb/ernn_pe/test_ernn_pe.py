@@ -28,6 +28,7 @@ import numpy as np
 import pytest
 from ernn_tbutil import first_divergence, pause_generator, reset_dut, seed_for
 
+from ernn.export.jobs import split_lane
 from ernn.golden.formats import NumericsConfig, QFormat, accumulator_word
 from ernn.golden.matvec import Spectra, input_spectra, output_blocks, quantize_spectra
 from ernn.sim import runner as rtl_runner
@@ -163,19 +164,19 @@ def plan_jobs(
     return jobs[:n_jobs]
 
 
-def weight_words(job: Job, lanes: int, word: int) -> list[int]:
-    """This job's region of the weight memory."""
+def weight_words(job: Job, lanes: int, word: int, split_at: int = 0) -> list[int]:
+    """This job's region of the weight memory (``split_at``: the PE's SPLIT_LANE with SPLIT, else 0)."""
     if job.rows == 0:
         return []
-    return rtl_runner.pe_weight_words(job.w_re, job.w_im, lanes, word)
+    return rtl_runner.pe_weight_words(job.w_re, job.w_im, lanes, word, split_at)
 
 
-def layout_weights(jobs: list[Job], lanes: int, word: int) -> list[int]:
+def layout_weights(jobs: list[Job], lanes: int, word: int, split_at: int = 0) -> list[int]:
     """Assign w_base to every job and return the whole weight memory (at least 2 words)."""
     words: list[int] = []
     for job in jobs:
         job.w_base = len(words)
-        words += weight_words(job, lanes, word)
+        words += weight_words(job, lanes, word, split_at)
     return words + [0] * max(0, 2 - len(words))
 
 
@@ -372,7 +373,7 @@ try:
         conf = rtl_runner.tb_config()
         cfg = NumericsConfig.from_dict(conf["numerics"])
         jobs = plan_jobs(cfg, conf["xbuf_depth"], conf["seed"], conf["n_jobs"])
-        layout_weights(jobs, conf["lanes"], cfg.weight_spectrum.word)
+        layout_weights(jobs, conf["lanes"], cfg.weight_spectrum.word, conf.get("split_at", 0))
         dut._log.info(
             "ernn_pe k=%d P=%d, %d jobs, seed %d", cfg.block_size, conf["lanes"], len(jobs), conf["seed"]
         )
@@ -390,7 +391,7 @@ try:
         conf = rtl_runner.tb_config()
         cfg = NumericsConfig.from_dict(conf["numerics"])
         jobs = plan_jobs(cfg, conf["xbuf_depth"], conf["seed"], conf["n_jobs"], ahead_only=conf["ahead_only"])
-        layout_weights(jobs, conf["lanes"], cfg.weight_spectrum.word)
+        layout_weights(jobs, conf["lanes"], cfg.weight_spectrum.word, conf.get("split_at", 0))
         waiting = [0]
         # clocks with blocks of the job before still in the FFT after a command was taken ahead
         behind = [0]
@@ -416,7 +417,7 @@ try:
         conf = rtl_runner.tb_config()
         cfg = NumericsConfig.from_dict(conf["numerics"])
         jobs = plan_jobs(cfg, conf["xbuf_depth"], conf["seed"], conf["n_jobs"], ahead_only=conf["ahead_only"])
-        layout_weights(jobs, conf["lanes"], cfg.weight_spectrum.word)
+        layout_weights(jobs, conf["lanes"], cfg.weight_spectrum.word, conf.get("split_at", 0))
         await run_jobs(dut, cfg, jobs, conf["lanes"], conf["seed"], 0.3, 0.3, reset_while_waiting=True)
 
     @cocotb.test(timeout_time=200, timeout_unit="ms")
@@ -431,7 +432,7 @@ try:
         conf = rtl_runner.tb_config()
         cfg = NumericsConfig.from_dict(conf["numerics"])
         jobs = bench_jobs(cfg, conf["sizes"], conf["seed"])
-        layout_weights(jobs, conf["lanes"], cfg.weight_spectrum.word)
+        layout_weights(jobs, conf["lanes"], cfg.weight_spectrum.word, conf.get("split_at", 0))
         expected = expected_outputs(jobs, cfg)
         source = AxiStreamSource(AxiStreamBus.from_prefix(dut, "s_axis"), dut.clk, dut.rst, byte_lanes=1)
         sink = AxiStreamSink(AxiStreamBus.from_prefix(dut, "m_axis"), dut.clk, dut.rst, byte_lanes=1)
@@ -489,6 +490,13 @@ SLOW_CASES = [(16, 16, 16), (64, 7, 16), (8, 11, 8)]
 # stay alone.
 MAC_OPTION_CASES = [(4, 9, 8, 8, 1, 1)]
 SLOW_MAC_OPTION_CASES = [(16, 18, 8, 7, 1, 1), (8, 5, 8, 7, 1, 0), (16, 9, 16, None, 0, 1)]
+# SPLIT (a job's last round of at most SPLIT_LANE units over two lane groups, each summing half of the
+# slots): (k, P, bits, weight-spectrum bits or None, DSP_PACK, REAL_BINS). k 4, P 13: SPLIT_LANE 6, rounds
+# at every bin offset (P not a multiple of 3); k 4, P 12 with both MAC options: paired real lanes in each
+# group; k 8, P 23 (slow): SPLIT_LANE 10. The plans' jobs of 1 .. 5 slots give odd read counts (the second
+# group's last clock without a slot) and rows whose last round does and does not split.
+SPLIT_CASES = [(4, 13, 16, None, 0, 0), (4, 12, 8, 8, 1, 1)]
+SLOW_SPLIT_CASES = [(8, 23, 12, None, 0, 0)]
 XBUF_DEPTH = 5
 N_JOBS = 10
 
@@ -504,13 +512,15 @@ def run_pe(
     dsp_pack: int = 0,
     real_bins: int = 0,
     testcase: str = "pe_matches_golden",
+    split: int = 0,
     **extra: object,
 ) -> rtl_runner.RunResult:
     cfg = pe_config(k, bits, XBUF_DEPTH, ws_word)
     # the weight memory is laid out for the plan the cocotb side draws
     ahead_only = testcase in ("pe_loads_ahead", "pe_reset_while_waiting")
     jobs = plan_jobs(cfg, XBUF_DEPTH, seed, n_jobs, ahead_only=ahead_only)
-    words = layout_weights(jobs, lanes, cfg.weight_spectrum.word)
+    split_at = split_lane(lanes, k // 2 + 1) if split else 0
+    words = layout_weights(jobs, lanes, cfg.weight_spectrum.word, split_at)
     conf = {
         "numerics": cfg.to_dict(),
         "seed": seed,
@@ -518,6 +528,7 @@ def run_pe(
         "n_jobs": n_jobs,
         "lanes": lanes,
         "ahead_only": ahead_only,
+        "split_at": split_at,
         **extra,
     }
     params = pe_params(cfg, lanes, XBUF_DEPTH, words)
@@ -525,6 +536,7 @@ def run_pe(
         params["CMUL_3M"] = 0
     params["DSP_PACK"] = dsp_pack
     params["REAL_BINS"] = real_bins
+    params["SPLIT"] = split
     return rtl_runner.run(
         TOPLEVEL,
         "test_ernn_pe",
@@ -589,6 +601,52 @@ def test_ernn_pe_mac_options(
     print(f"seed {seed} (set ERNN_SEED to reproduce)")
     n_jobs = N_JOBS if (k, lanes, bits, ws_word, dsp_pack, real_bins) in MAC_OPTION_CASES else 30
     run_pe(sim, k, lanes, bits, seed, n_jobs=n_jobs, ws_word=ws_word, dsp_pack=dsp_pack, real_bins=real_bins)
+
+
+@pytest.mark.parametrize("sim", rtl_runner.simulators())
+@pytest.mark.parametrize(
+    ("k", "lanes", "bits", "ws_word", "dsp_pack", "real_bins"),
+    [*SPLIT_CASES, *(pytest.param(*c, marks=pytest.mark.slow) for c in SLOW_SPLIT_CASES)],
+)
+def test_ernn_pe_split(
+    sim: str,
+    k: int,
+    lanes: int,
+    bits: int,
+    ws_word: int | None,
+    dsp_pack: int,
+    real_bins: int,
+    request: pytest.FixtureRequest,
+) -> None:
+    """SPLIT: every job's output bit-exact with the golden model, its last round split where it fits (the
+    second group's sums start at 0 and are added to the first's), under gaps, back-pressure and load
+    ahead."""
+    seed = seed_for(request.node.nodeid)
+    print(f"seed {seed} (set ERNN_SEED to reproduce)")
+    n_jobs = 16 if (k, lanes, bits, ws_word, dsp_pack, real_bins) in SPLIT_CASES else 30
+    run_pe(
+        sim,
+        k,
+        lanes,
+        bits,
+        seed,
+        n_jobs=n_jobs,
+        ws_word=ws_word,
+        dsp_pack=dsp_pack,
+        real_bins=real_bins,
+        split=1,
+    )
+
+
+@pytest.mark.parametrize("sim", rtl_runner.simulators())
+def test_ernn_pe_split_needs_two_lane_groups(sim: str) -> None:
+    # P = 11 at k = 4 (3 bins): fewer than 4 (k/2 + 1) = 12 lanes
+    cfg = pe_config(4, 8, 4)
+    params = pe_params(cfg, 11, 4, [0, 0])
+    params["SPLIT"] = 1
+    rtl_runner.expect_elaboration_error(
+        TOPLEVEL, params, r"SPLIT = 1 needs P >= 4 \(K/2 \+ 1\) = 12", sim=sim
+    )
 
 
 # both simulators in the default suite (Verilator's elaboration takes about 10 s)

@@ -76,6 +76,7 @@ def _hardware_current(out: Path) -> bool:
     return (
         hw.get("cell_lanes") == schedule.cell_lanes(info, lanes)
         and hw.get("n_ifft") == schedule.n_ifft(info, lanes)
+        and hw.get("split", False) == schedule.split(info, lanes)
         and hw.get("real_bins") == dsp_pack.real_bins(info.block_size, lanes)
         and "dsp_pack" in hw
         and table
@@ -86,6 +87,7 @@ def _hardware_current(out: Path) -> bool:
             schedule.load_ahead(info, lanes),
             schedule.interleave(info, lanes),
             schedule.gru_fused(info, lanes),
+            schedule.split(info, lanes),
         )
     )
 
