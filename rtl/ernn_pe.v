@@ -34,7 +34,9 @@ E-RNN toolkit: block-circulant matrix-vector processing element (FFT -> complex 
  * rounds of P consecutive units; in a round every lane accumulates its unit over the
  * read_count blocks, one block per clock (weights: docs/pe.md). Round cost = read_count
  * clocks, so a job takes ceil(rows (K/2+1) / P) read_count clocks of MAC issue (ideal:
- * ceil(rows (K/2+1) read_count / P)). Finished units are rounded half-up and saturated
+ * ceil(rows (K/2+1) read_count / P)); with SPLIT a last round of at most SPLIT_LANE (about
+ * P / 2) units runs on two lane groups over half the blocks each, ceil(read_count / 2) clocks
+ * ("Split rounds" below; the second group's sums are added to the first's). Finished units are rounded half-up and saturated
  * symmetrically to Q(IFFT_W, I) (R2, point ifft_in), collected in order by a gearbox of
  * K/2 + P entries (P entries held in place when P is a multiple of K/2 + 1; that form holds
  * the rounded words and saturates the rows it hands on, SAT_LATE) and passed to the
@@ -65,7 +67,7 @@ E-RNN toolkit: block-circulant matrix-vector processing element (FFT -> complex 
  * first block 1, FFT 2 log2 K - 2 (+ MREG (log2 K - 2)), [MAC issue], lane
  * operand/product/accumulator registers 3 (+ MREG), rounding 1, gearbox 1, IFFT input 1,
  * IFFT 2 log2 K - 2 (+ MREG (log2 K - 2)), output register 1 (docs/pe.md; bench/bench_pe.py
- * measures it). MREG = 1 (the default) registers every multiplier's outputs (the FFT's and
+ * measures it); SPLIT adds the split sums' register level, one clock. MREG = 1 (the default) registers every multiplier's outputs (the FFT's and
  * IFFT's twiddle products and the MAC lanes', ernn_cmul MREG: the DSP48E2's MREG), so that
  * no clock period holds a pre-adder, a multiply and a post-adder together.
  */

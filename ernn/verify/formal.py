@@ -616,7 +616,7 @@ _CMAC_MUTANTS = (
     _m(
         "accumulator never restarts",
         _CA,
-        "acc_re_reg <= (first_2 ? ACC_START : acc_re_reg) + prod_re_ext;",
+        "acc_re_reg <= (first_2 ? (zero_2 ? {ACC_W{1'b0}} : ACC_START) : acc_re_reg) + prod_re_ext;",
         "acc_re_reg <= acc_re_reg + prod_re_ext;",
         "acc_sum_re",
         "exact_re",
@@ -626,8 +626,8 @@ _CMAC_MUTANTS = (
     _m(
         "imaginary accumulator subtracts",
         _CA,
-        "acc_im_reg <= (first_2 ? ACC_START : acc_im_reg) + prod_im_ext;",
-        "acc_im_reg <= (first_2 ? ACC_START : acc_im_reg) - prod_im_ext;",
+        "acc_im_reg <= (first_2 ? (zero_2 ? {ACC_W{1'b0}} : ACC_START) : acc_im_reg) + prod_im_ext;",
+        "acc_im_reg <= (first_2 ? (zero_2 ? {ACC_W{1'b0}} : ACC_START) : acc_im_reg) - prod_im_ext;",
         "acc_sum_im",
         "exact_im",
     ),
@@ -730,12 +730,19 @@ _RMAC_PAIR_MUTANTS = (
     _m(
         "accumulator never restarts",
         _RP,
-        "acc_a_reg <= (first_2 ? ACC_START : acc_a_reg) + prod_a_ext;",
+        "acc_a_reg <= (first_2 ? (zero_2 ? {ACC_W{1'b0}} : ACC_START) : acc_a_reg) + prod_a_ext;",
         "acc_a_reg <= acc_a_reg + prod_a_ext;",
         "acc_sum_a",
         "exact_a",
         "inv_wide",
         "inv_bound",
+    ),
+    _m(
+        "the zero-start line loads a 1",
+        _RP,
+        "    .in_data(in_zero_start),",
+        "    .in_data(1'b1),",
+        "inv_zero",
     ),
     _m(
         "acc_valid on every beat",

@@ -115,7 +115,7 @@ EQUIVALENT: dict[str, str] = {
     "state_inst) sets C_DEPTH, so the default is never used",
     "ernn_job_table-L414-constant-0766ac": "LAST_BLK_I's fallback for a job of no blocks (0 -> 1): bad_shape() "
     "stops elaboration unless every job's F_BLOCKS is PB or QH (both >= 1), so the fallback is never taken",
-    "ernn_pe-L389-width-54d1cc": "units_left one bit narrower: units_reg = rows * BINS < 2**(ROWS_W + BIN_W) "
+    "ernn_pe-L391-width-031707": "units_left one bit narrower: units_reg = rows * BINS < 2**(ROWS_W + BIN_W) "
     "<= 2**(UNITS_W - 1) (FILL_W >= 1) and the issue base never passes units_reg, so the dropped top bit is "
     "always 0",
     "ernn_feeder-L74-constant-c00d4d": "the default of H_ADDR_W (2 -> 1): its one instance (ernn_ctrl's fd_inst) "
