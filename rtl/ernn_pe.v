@@ -402,9 +402,23 @@ wire iss_first = iss_j_reg == {CNT_W{1'b0}};
 // slot against zero weights. The exporter lays the weights out by the same rule
 // (ernn.export.layout.pe_job_words).
 localparam [UNITS_W-1:0] SPLIT_U = SPLIT_LANE[UNITS_W-1:0];
-wire split_round = SPLIT != 0 && last_round && units_left <= SPLIT_U;
+// the round's split flag, a register set when the round starts (at the command from its units, at a
+// round's end from the units left), so that no compare of units_left stands in front of the issue
+// control (the register below, split_round_reg)
+reg split_round_reg;
+wire split_round = SPLIT != 0 && split_round_reg;
+localparam [UNITS_W-1:0] SPLIT_NEXT_U = P_U + SPLIT_U;
 wire [CNT_W-1:0] rd_half = {1'b0, rd_count_reg[CNT_W-1:1]} + {{(CNT_W-1){1'b0}}, rd_count_reg[0]};
-wire iss_last = iss_j_reg == (split_round ? rd_half : rd_count_reg) - 1'b1;
+// the round's last beat: read_count - 1, or in a split round ceil(read_count / 2) - 1, a register set
+// with the round like split_round_reg
+reg [CNT_W-1:0] iss_end_reg;
+wire iss_last = iss_j_reg == iss_end_reg;
+
+function [CNT_W-1:0] last_beat(input [CNT_W-1:0] count, input halves);
+    begin
+        last_beat = (halves ? {1'b0, count[CNT_W-1:1]} + {{(CNT_W-1){1'b0}}, count[0]} : count) - 1'b1;
+    end
+endfunction
 // the second group's slot, and whether it is one of the job's (else: the first group's slot)
 wire [SLOT_W-1:0] rd_slot2 = rd_slot + {1'b0, rd_half};
 wire second_in = split_round && rd_slot2 < run_rd_hi;
@@ -477,6 +491,9 @@ always @(posedge clk) begin
             end else begin
                 iss_ubase_reg <= iss_ubase_reg + P_U;
                 iss_off_reg <= next_off;
+                // the next round is the last and small enough: units_left - P <= SPLIT_LANE
+                split_round_reg <= SPLIT != 0 && units_left <= SPLIT_NEXT_U;
+                iss_end_reg <= last_beat(rd_count_reg, SPLIT != 0 && units_left <= SPLIT_NEXT_U);
             end
         end else begin
             iss_j_reg <= iss_j_reg + 1'b1;
@@ -493,6 +510,8 @@ always @(posedge clk) begin
         rd_base_reg <= pend_rd_base_reg;
         rd_count_reg <= pend_rd_count_reg;
         units_reg <= pend_units_reg;
+        split_round_reg <= SPLIT != 0 && pend_units_reg <= SPLIT_U;
+        iss_end_reg <= last_beat(pend_rd_count_reg, SPLIT != 0 && pend_units_reg <= SPLIT_U);
         iss_done_reg <= pend_none_reg;
         iss_j_reg <= {CNT_W{1'b0}};
         iss_ubase_reg <= {UNITS_W{1'b0}};
@@ -525,6 +544,9 @@ always @(posedge clk) begin
         rd_base_reg <= s_cmd_read_base;
         rd_count_reg <= s_cmd_read_count;
         units_reg <= {{(UNITS_W-ROWS_W){1'b0}}, s_cmd_rows} * BINS_U;
+        split_round_reg <= SPLIT != 0 && {{(UNITS_W-ROWS_W){1'b0}}, s_cmd_rows} * BINS_U <= SPLIT_U;
+        iss_end_reg <= last_beat(s_cmd_read_count,
+            SPLIT != 0 && {{(UNITS_W-ROWS_W){1'b0}}, s_cmd_rows} * BINS_U <= SPLIT_U);
         in_cnt_reg <= {CNT_W{1'b0}};
         wr_cnt_reg <= {CNT_W{1'b0}};
         iss_done_reg <= s_cmd_rows == {ROWS_W{1'b0}} || s_cmd_read_count == {CNT_W{1'b0}};
@@ -537,6 +559,8 @@ always @(posedge clk) begin
     if (rst) begin
         job_active_reg <= 1'b0;
         iss_done_reg <= 1'b1;
+        split_round_reg <= 1'b0;
+        iss_end_reg <= {CNT_W{1'b0}};
         in_cnt_reg <= {CNT_W{1'b0}};
         wr_cnt_reg <= {CNT_W{1'b0}};
         pend_valid_reg <= 1'b0;
