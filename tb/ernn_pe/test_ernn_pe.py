@@ -488,15 +488,18 @@ SLOW_CASES = [(16, 16, 16), (64, 7, 16), (8, 11, 8)]
 # lanes of bins 0 and k/2) needs P a multiple of k/2 + 1. The default suite runs both options in one build; P = 9 at
 # k = 4 is three row blocks: the real lanes of the first two share packed multiplies (ernn_rmac_pair), the third's
 # stay alone.
-MAC_OPTION_CASES = [(4, 9, 8, 8, 1, 1)]
-SLOW_MAC_OPTION_CASES = [(16, 18, 8, 7, 1, 1), (8, 5, 8, 7, 1, 0), (16, 9, 16, None, 0, 1)]
-# SPLIT (a job's last round of at most SPLIT_LANE units over two lane groups, each summing half of the
-# slots): (k, P, bits, weight-spectrum bits or None, DSP_PACK, REAL_BINS). k 4, P 13: SPLIT_LANE 6, rounds
-# at every bin offset (P not a multiple of 3); k 4, P 12 with both MAC options: paired real lanes in each
-# group; k 8, P 23 (slow): SPLIT_LANE 10. The plans' jobs of 1 .. 5 slots give odd read counts (the second
-# group's last clock without a slot) and rows whose last round does and does not split.
-SPLIT_CASES = [(4, 13, 16, None, 0, 0), (4, 12, 8, 8, 1, 1)]
-SLOW_SPLIT_CASES = [(8, 23, 12, None, 0, 0)]
+# The last field is SPLIT (a job's last round of at most SPLIT_LANE units over two lane groups, each summing
+# half of the slots): k 4, P 13: SPLIT_LANE 6, rounds at every bin offset (P not a multiple of 3); k 4, P 12
+# with both MAC options: paired real lanes in each group; k 8, P 23 (slow): SPLIT_LANE 10. The plans' jobs of
+# 1 .. 5 slots give odd read counts (the second group's last clock without a slot) and rows whose last
+# round does and does not split.
+MAC_OPTION_CASES = [(4, 9, 8, 8, 1, 1, 0), (4, 13, 16, None, 0, 0, 1), (4, 12, 8, 8, 1, 1, 1)]
+SLOW_MAC_OPTION_CASES = [
+    (16, 18, 8, 7, 1, 1, 0),
+    (8, 5, 8, 7, 1, 0, 0),
+    (16, 9, 16, None, 0, 1, 0),
+    (8, 23, 12, None, 0, 0, 1),
+]
 XBUF_DEPTH = 5
 N_JOBS = 10
 
@@ -584,7 +587,7 @@ def test_ernn_pe_slow(sim: str, k: int, lanes: int, bits: int, request: pytest.F
 
 @pytest.mark.parametrize("sim", rtl_runner.simulators())
 @pytest.mark.parametrize(
-    ("k", "lanes", "bits", "ws_word", "dsp_pack", "real_bins"),
+    ("k", "lanes", "bits", "ws_word", "dsp_pack", "real_bins", "split"),
     [*MAC_OPTION_CASES, *(pytest.param(*c, marks=pytest.mark.slow) for c in SLOW_MAC_OPTION_CASES)],
 )
 def test_ernn_pe_mac_options(
@@ -595,35 +598,15 @@ def test_ernn_pe_mac_options(
     ws_word: int | None,
     dsp_pack: int,
     real_bins: int,
+    split: int,
     request: pytest.FixtureRequest,
 ) -> None:
+    """DSP_PACK, REAL_BINS and SPLIT: every job's output bit-exact with the golden model (with SPLIT, a
+    job's last round split where it fits: the second group's sums start at 0 and are added to the
+    first's), under gaps, back-pressure and load ahead."""
     seed = seed_for(request.node.nodeid)
     print(f"seed {seed} (set ERNN_SEED to reproduce)")
-    n_jobs = N_JOBS if (k, lanes, bits, ws_word, dsp_pack, real_bins) in MAC_OPTION_CASES else 30
-    run_pe(sim, k, lanes, bits, seed, n_jobs=n_jobs, ws_word=ws_word, dsp_pack=dsp_pack, real_bins=real_bins)
-
-
-@pytest.mark.parametrize("sim", rtl_runner.simulators())
-@pytest.mark.parametrize(
-    ("k", "lanes", "bits", "ws_word", "dsp_pack", "real_bins"),
-    [*SPLIT_CASES, *(pytest.param(*c, marks=pytest.mark.slow) for c in SLOW_SPLIT_CASES)],
-)
-def test_ernn_pe_split(
-    sim: str,
-    k: int,
-    lanes: int,
-    bits: int,
-    ws_word: int | None,
-    dsp_pack: int,
-    real_bins: int,
-    request: pytest.FixtureRequest,
-) -> None:
-    """SPLIT: every job's output bit-exact with the golden model, its last round split where it fits (the
-    second group's sums start at 0 and are added to the first's), under gaps, back-pressure and load
-    ahead."""
-    seed = seed_for(request.node.nodeid)
-    print(f"seed {seed} (set ERNN_SEED to reproduce)")
-    n_jobs = 16 if (k, lanes, bits, ws_word, dsp_pack, real_bins) in SPLIT_CASES else 30
+    n_jobs = 16 if (k, lanes, bits, ws_word, dsp_pack, real_bins, split) in MAC_OPTION_CASES else 30
     run_pe(
         sim,
         k,
@@ -634,7 +617,7 @@ def test_ernn_pe_split(
         ws_word=ws_word,
         dsp_pack=dsp_pack,
         real_bins=real_bins,
-        split=1,
+        split=split,
     )
 
 
