@@ -619,3 +619,27 @@ def test_a_broken_stat_report_names_the_problem(text, what):
     JSONDecodeError deep in the cost samples."""
     with pytest.raises(ValueError, match=f"stat -json report is {what}.*disk full"):
         fpga.parse_stat_json(text)
+
+
+def test_split_resources_follow_the_rtl_and_keep_sr1_off():
+    """What ERNN_SPLIT adds, counted from rtl/ernn_pe.v: per component an ACC_W adder in each of the first
+    SPLIT_LANE lanes (none for a real lane's imaginary sum), a register level of every lane's two sums, the
+    second slot's register and rotation, a two-way select per second-group lane. SR1 packed at P = 1,152
+    (SPLIT_LANE 576, 128 real lanes among them, ACC_W 25): 39,424 LUT and 57,816 FF, which would take it
+    over 80 % of the XCKU060's LUT: why schedule.SPLIT_GAIN keeps split rounds off there."""
+    from ernn.export import schedule
+    from ernn.export.jobs import split_lane
+
+    packed = dse_hw.config_for_shape(dse_hw.SHAPES["sr1"], 1152, data_bits=8, dsp_pack=True)
+    assert not packed.split and not schedule.split(packed.shape, 1152)
+    assert all(not any(v.values()) for v in cost_model.split_resources(packed).values())
+    extra = cost_model.split_resources(replace(packed, split=True))
+    first = split_lane(1152, 9)
+    assert first == 576 and packed.acc_w == 25 and packed.fft_w == 12
+    assert extra["pe_rotation"]["lut"] == cost_model.rotation_mux_inputs(1152, 9) * 2 * 12
+    assert extra["mac_lanes"]["lut"] == (2 * 576 - 128) * 25 + 576 * 2 * 12
+    assert extra["pe_registers"]["ff"] == 2 * 1152 * 25
+    lut = sum(p["lut"] for p in extra.values())
+    ff = sum(p["ff"] for p in extra.values())
+    assert (lut, ff) == (39_424, 57_816)
+    assert cost_model.estimate(packed).used["lut"] + lut > 0.8 * 331_680

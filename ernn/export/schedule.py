@@ -250,7 +250,10 @@ def _design(info: ModelShape, lanes: int) -> Design:
     Where that design misses ``TARGET_RATIO`` times the ideal (issue 18) but another choice of IFFTs,
     cell lanes, layer order and GRU order meets it, the one with the fewest IFFTs, then the fewest cell
     lanes, is taken instead (the doubling and slack rules save hardware where the step is already near
-    the ideal, not where it misses the bound: GRU 6 -> 40, k 16, P 128 gets k cell lanes and 2 IFFTs)."""
+    the ideal, not where it misses the bound: GRU 6 -> 40, k 16, P 128 gets k cell lanes and 2 IFFTs).
+    Split rounds (:func:`split`) are priced the same way: taken where the fastest design with them beats
+    the one without by ``SPLIT_GAIN``, and among the designs that meet the bound only with
+    ``SPLIT_MARGIN`` to spare."""
     best = _best(candidates(info, lanes))
     if split_lane(lanes, info.block_size // 2 + 1):
         halves = _best(candidates(info, lanes, split=True))

@@ -9,8 +9,11 @@ spacing of the last layer's outputs, with the per-step load of the PE, the IFFT 
 * **loads**: a job's input blocks enter the PE's FFT one per clock, each when its producer has written
   it (x_t: the frame or the layer below's h_t; h_{t-1}; m_t for a projection);
 * **MAC rounds**: a job's rows x (k/2 + 1) units go to the P lanes in rounds; a round reads the q input
-  slots one per clock, slot j only after it was written, and the next round starts after the gearbox has
-  handed on the previous one (ceil(P / (k/2 + 1)) clocks when P > k/2 + 1);
+  slots one per clock, slot j only after it was written, and it ends no earlier than the round before
+  (of this job or the job before) plus the clocks the gearbox takes to hand that round's rows on
+  (ceil(its units / (k/2 + 1) / iffts)): the PE's MAC pipeline stalls until a finished round can land;
+  with ``split`` (``ERNN_SPLIT``) a job's last round of at most ``jobs.split_lane`` units reads slots j
+  and ceil(q/2) + j together and takes ceil(q/2) clocks, and every round one clock more (the split sums);
 * **IFFT**: ``iffts`` row blocks per clock (``ERNN_N_IFFT`` IFFTs side by side, rtl/ernn_pe.v), in job
   and row order, a group never crossing a job;
 * **cell**: a hidden block starts when all its gate rows are in the gate buffer (LSTM i, f, g, o of the
@@ -88,6 +91,7 @@ def step_timing(
     layer's gate job, then every layer's projection (:func:`ernn.export.jobs.issue_order`), so that each
     layer's gate -> cell -> projection chain runs under the other layers' gate jobs. ``gru_fused``: a
     GRU stage as one job of r, z, W_in x, W_hn h rows per block (:func:`ernn.export.jobs.stage_jobs`).
+    ``split``: last rounds split over two lane groups (``ERNN_SPLIT``, :func:`ernn.export.schedule.split`).
     """
     if interleave and not interleavable(info, layer_skew):
         raise ValueError("interleave needs an LSTM with a projection, two or more layers and layer_skew")

@@ -13,7 +13,8 @@ Checked on Icarus and Verilator, every output bit-exact with ``GoldenNetwork.run
   at lane 24) and a fused 1-layer GRU 10 -> 16, k 4, P 23 (2 IFFTs; second group at lane 6), on random
   sequences of every style with tvalid gaps and tready back-pressure; their steady states and the 2-layer
   GRU 22 -> 34, k 4, P 26's (fused, layers pipelined; every design without split rounds misses 1.25), each
-  within 10 % of the timing model and under 1.25 times its ideal;
+  within 10 % of the timing model and under 1.25 times its ideal; resets at random clocks of the fused
+  GRU's first steps (in its rounds and split sums), under gaps and back-pressure;
 * slow: the 2-layer GRU 6 -> 59, k 4, P 42 (2 IFFTs) and the 2-layer LSTM 8 -> 53, k 4, P 153 (slot
   banks, 8 IFFTs), each under gaps and back-pressure and its steady state against the timing model and the
   bound.
@@ -25,10 +26,12 @@ import numpy as np
 import pytest
 from ernn_tbutil import seed_for
 from ernn_top_models import Case, model_dir, random_stream
-from test_ernn_top_layer_skew import _run, _steady
+from test_ernn_top import check_segment
+from test_ernn_top_layer_skew import _run, _steady, short_sequences
 
 from ernn.export import schedule
 from ernn.export.writer import ExportedModel
+from ernn.sim import rtl as rtl_sim
 from ernn.sim import runner as rtl_runner
 
 SPLIT_SMALL = Case(
@@ -85,6 +88,32 @@ def test_split_gaps_and_back_pressure(case, sim, request, tmp_path) -> None:
     model = model_dir(case)
     x, last = random_stream(ExportedModel(model).net, np.random.default_rng(seed), 20)
     _run(model, sim, x, last, seed, tmp_path, 0.3, 0.3)
+
+
+@pytest.mark.parametrize("sim", rtl_runner.simulators())
+def test_split_reset_mid_stream(sim, request, tmp_path) -> None:
+    """Resets at clocks spread over the first steps of a sequence (so inside the PE's rounds, split ones
+    among them, and its split sums): the outputs before each reset exact, each next sequence exact from zero
+    state, and a stream of short sequences after the last one exact."""
+    seed = seed_for(request.node.nodeid)
+    model = model_dir(SPLIT_FUSED)
+    net = ExportedModel(model).net
+    rng = np.random.default_rng(seed)
+    clocks = sorted(int(c) for c in rng.choice(np.arange(15, 160), size=5, replace=False))
+    stim = [random_stream(net, rng, 4)[0] for _ in clocks]
+    seq = np.zeros(4, dtype=bool)
+    seq[-1] = True  # one sequence per segment
+    segments = [{"frames": x, "last": seq, "reset_at_clock": c} for x, c in zip(stim, clocks, strict=True)]
+    tail_x, tail_last = short_sequences(net, rng, 8)
+    segments.append({"frames": tail_x, "last": tail_last})
+    print(f"{model.name} on {sim}, seed {seed}: resets at {clocks}")
+    raw = rtl_sim.simulate(
+        model, segments, sim=sim, work_dir=tmp_path, seed=seed, valid_gap_prob=0.2, ready_stall_prob=0.2
+    )
+    for idx in range(len(clocks)):
+        check_segment(raw, idx, net, stim[idx], seq, seed, count=len(raw[f"out_data{idx}"]))
+    assert sum(len(raw[f"out_data{i}"]) for i in range(len(clocks))) < 4 * len(clocks)  # resets cut some
+    check_segment(raw, len(clocks), net, tail_x, tail_last, seed)
 
 
 def _cycles(case: Case, sim: str, seed: int, work) -> None:
