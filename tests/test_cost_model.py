@@ -283,10 +283,10 @@ def test_config_prices_the_gru_job_order_the_exporter_chose():
     from ernn.export import schedule
     from ernn.export.timing import step_timing
 
-    # GRU 4 -> 8, 2 layers, k 4, P 4: the exporter issues in, rz, hn (tb/ernn_top's gru_2l_in_first)
-    c = _config(4, cell="gru", input_size=4, hidden_size=8, block_size=4, num_layers=2, proj_size=0)
-    assert c.gru_in_first == schedule.gru_in_first(c.shape, 4) is True
-    timed = step_timing(c.shape, 4, c.cell_lanes, iffts=c.n_ifft, layer_skew=c.layer_skew, in_first=True)
+    # GRU 6 -> 4, 2 layers, k 4, P 8: the exporter issues in, rz, hn (tb/ernn_top's gru_2l_in_first)
+    c = _config(8, cell="gru", input_size=6, hidden_size=4, block_size=4, num_layers=2, proj_size=0)
+    assert c.gru_in_first == schedule.gru_in_first(c.shape, 8) is True
+    timed = step_timing(c.shape, 8, c.cell_lanes, iffts=c.n_ifft, layer_skew=c.layer_skew, in_first=True)
     assert cost_model._raw_cycles(c) == timed.cycles
     assert not _config(16).gru_in_first  # never for an LSTM
     # GRU 36 -> 14, k 4, P 57: one fused job per stage (schedule.gru_fused), priced as such

@@ -161,10 +161,11 @@ def test_layer_skew_choice(info: ModelShape, lanes: int) -> None:
 
 
 def test_gru_in_first_choice() -> None:
-    """A GRU whose step waits on the in job behind the rz job (GRU 36 -> 14, k 4, P 57: 55 clocks with
+    """A GRU whose step waits on the in job behind the rz job (GRU 36 -> 14, k 4, P 57: 56 clocks with
     rz, in, hn) is faster in the order in, rz, hn (and faster still as one fused job, which the exporter
-    takes: test_gru_fused_choice); the 2-layer GRU 4 -> 8, k 4, P 4 gets the order in, rz, hn; an LSTM
-    never."""
+    takes: test_gru_fused_choice); the 2-layer GRU 6 -> 4, k 4, P 8 gets the order in, rz, hn (since the
+    model starts a job's loads three clocks after its command, session 39, the in-first order with the
+    layers pipelined pays only where one hidden block's recurrence is the step); an LSTM never."""
     gru = _shape("gru", 36, 14, 4)
     options = [d for d in schedule.candidates(gru, 57) if not d.gru_fused]
     rz_first = min(d.cycles for d in options if not d.in_first)
@@ -174,8 +175,8 @@ def test_gru_in_first_choice() -> None:
     assert table[0].load_count == table[0].x_blocks == table[1].x_blocks
     assert sum(e.load_count for e in table) > sum(e.load_count for e in schedule.job_table(gru, 57))
     # tb/ernn_top's gru_2l_in_first runs the in-first order with the layers pipelined: keep it so
-    two = _shape("gru", 4, 8, 4, num_layers=2)
-    assert schedule.gru_in_first(two, 4) and schedule.layer_skew(two, 4)
+    two = _shape("gru", 6, 4, 4, num_layers=2)
+    assert schedule.gru_in_first(two, 8) and schedule.layer_skew(two, 8)
     lstm = _shape("lstm", 36, 14, 4)
     assert not schedule.gru_in_first(lstm, 57)
     assert all(not d.in_first for d in schedule.candidates(lstm, 57))
@@ -215,7 +216,7 @@ def test_load_ahead_places_consecutive_loading_jobs_apart() -> None:
 
 def test_load_ahead_choice() -> None:
     """The exporter takes the two banks where the timing model gains more than LOAD_AHEAD_GAIN: the 2-layer
-    LSTM 8 -> 53, k 4, P 153 (96 -> 90 clocks; measured 102 -> 90 on Verilator, docs/performance.md), not
+    LSTM 8 -> 53, k 4, P 153 (102 -> 90 clocks; measured 102 -> 90 on Verilator, docs/performance.md), not
     the default model (one loading job per step: nothing to place apart) and not SR1 at P = 288 with its
     stages together (2 of 1,030 clocks; interleaved, the banks pay there: test_interleave_choice)."""
     lstm = _shape("lstm", 8, 53, 4, num_layers=2)
@@ -224,7 +225,7 @@ def test_load_ahead_choice() -> None:
     plain = step_timing(
         lstm, 153, unsplit.cell_lanes, iffts=unsplit.n_ifft, layer_skew=unsplit.layer_skew
     ).cycles
-    assert plain == 96 and unsplit.cycles < plain * (1 - schedule.LOAD_AHEAD_GAIN)
+    assert plain == 102 and unsplit.cycles < plain * (1 - schedule.LOAD_AHEAD_GAIN)
     # split rounds (test_split_choice) keep the banks: 68 clocks
     cm = schedule.cycle_model(lstm, 153)
     assert cm.split and cm.load_ahead and cm.predicted == 68
@@ -238,13 +239,14 @@ def test_load_ahead_choice() -> None:
 def test_load_ahead_behind_the_fft() -> None:
     """The PE takes a command ahead once the running job's blocks have entered the FFT, not once they are
     written (session 36): SR1 packed's gate jobs, which follow projections that load m_t until their last
-    round, then load under that round. The timing model follows it: 386 -> 370 clocks (measured 388 -> 372
-    on Verilator, bit-exact, docs/performance.md), within 1.25 times the ideal of 310; the 2-layer LSTMP
-    12 -> 32 (16, peepholes), k 16, P 7: 162 -> 150."""
+    round, then load under that round. The timing model follows it: 374 clocks (measured 388 -> 372 on
+    Verilator, bit-exact, docs/performance.md; the model said 386 -> 370 before session 39 started a job's
+    loads three clocks after its command), within 1.25 times the ideal of 310; the 2-layer LSTMP
+    12 -> 32 (16, peepholes), k 16, P 7: 150 (measured 148)."""
     sr1 = _shape("lstm", 153, 1024, 16, proj_size=512, peephole=True, num_layers=2)
     stages = schedule._choose_slots(sr1, 1152, True, False)  # each stage's jobs together
     assert (stages.n_ifft, stages.cell_lanes, stages.layer_skew, stages.load_ahead) == (4, 16, True, True)
-    assert stages.cycles == 370 and schedule.cycle_model(sr1, 1152).ideal == 310
+    assert stages.cycles == 374 and schedule.cycle_model(sr1, 1152).ideal == 310
     lstmp = _shape("lstm", 12, 32, 16, proj_size=16, peephole=True, num_layers=2)
     assert schedule._choose_slots(lstmp, 7, True, False).cycles == 150
 
@@ -304,9 +306,9 @@ def test_interleave_issue_order_and_banks() -> None:
 def test_interleave_choice() -> None:
     """The exporter interleaves a slot's stages where the timing model gains more than INTERLEAVE_GAIN:
     the 2-layer LSTMP 12 -> 32 (16, peepholes), k 16, P 7, 150 -> 102 clocks (0.90 of its ideal of 113;
-    measured 148 -> 99 on Verilator, bit-exact, docs/performance.md), SR1 packed at P = 1152 370 -> 345
-    with half the cell lanes, SR1 at P = 288 1,030 -> 980; not SR1 at P = 256 (8 of 1,258 clocks), and
-    never a GRU or an LSTM without a projection."""
+    measured 148 -> 99 on Verilator, bit-exact, docs/performance.md), SR1 packed at P = 1152 374 -> 347
+    with half the cell lanes (measured 372 -> 346), SR1 at P = 288 1,036 -> 980 and at P = 256
+    1,264 -> 1,214; not SR1 at P = 512 (662 either way), and never a GRU or an LSTM without a projection."""
     lstmp = _shape("lstm", 12, 32, 16, proj_size=16, peephole=True, num_layers=2)
     cm = schedule.cycle_model(lstmp, 7)
     assert (cm.layer_skew, cm.load_ahead, cm.interleave) == (True, True, True)
@@ -314,11 +316,12 @@ def test_interleave_choice() -> None:
     sr1 = _shape("lstm", 153, 1024, 16, proj_size=512, peephole=True, num_layers=2)
     cm = schedule.cycle_model(sr1, 1152)
     assert (cm.n_ifft, cm.cell_lanes, cm.layer_skew, cm.load_ahead, cm.interleave) == (4, 8, True, True, True)
-    assert cm.predicted == 345 and cm.predicted <= schedule.TARGET_RATIO * cm.ideal
+    assert cm.predicted == 347 and cm.predicted <= schedule.TARGET_RATIO * cm.ideal
     assert schedule.cycle_model(sr1, 288).predicted == 980 and schedule.interleave(sr1, 288)
-    assert not schedule.interleave(sr1, 256)
-    inter = schedule._choose_slots(sr1, 256, True, False, True).cycles
-    assert inter >= schedule.cycle_model(sr1, 256).predicted * (1 - schedule.INTERLEAVE_GAIN)
+    assert schedule.cycle_model(sr1, 256).predicted == 1214 and schedule.interleave(sr1, 256)
+    assert not schedule.interleave(sr1, 512)
+    inter = schedule._choose_slots(sr1, 512, True, False, True).cycles
+    assert inter >= schedule.cycle_model(sr1, 512).predicted * (1 - schedule.INTERLEAVE_GAIN)
     for info, lanes in [
         (_shape("gru", 37, 12, 16, num_layers=2), 8),
         (_shape("lstm", 8, 53, 4, num_layers=2), 153),
@@ -330,14 +333,14 @@ def test_split_choice() -> None:
     """The exporter splits last rounds over two lane groups (``ERNN_SPLIT``) where that saves more than
     SPLIT_GAIN, or where only that meets 1.25 times the ideal: the four 2-layer GRUs at k 4 that missed the
     bound in a 300-shape scan (session 38), each over it with every other choice. Not SR1 at P = 1,152: its
-    projections' rounds would split (345 -> 293 clocks), but the P / 2 adders of the split sums cost more LUTs
+    projections' rounds would split (347 -> 295 clocks), but the P / 2 adders of the split sums cost more LUTs
     than the step gains (docs/accelerator.md, "Split rounds"); not where P holds no two lane groups."""
     from ernn.export.jobs import Job, split_lane
 
     for (n_in, hidden, lanes), predicted in {
         (18, 56, 145): 80,
-        (6, 59, 42): 208,
-        (22, 34, 26): 158,
+        (6, 59, 42): 214,
+        (22, 34, 26): 152,
         (8, 43, 32): 164,
     }.items():
         gru = _shape("gru", n_in, hidden, 4, num_layers=2)
@@ -347,7 +350,7 @@ def test_split_choice() -> None:
         assert unsplit > schedule.TARGET_RATIO * cm.ideal
     sr1 = _shape("lstm", 153, 1024, 16, proj_size=512, peephole=True, num_layers=2)
     halves = schedule._best(schedule.candidates(sr1, 1152, split=True))
-    assert halves.cycles == 293 and not schedule.split(sr1, 1152)
+    assert halves.cycles == 295 and not schedule.split(sr1, 1152)
     assert halves.cycles >= schedule.cycle_model(sr1, 1152).predicted * (1 - schedule.SPLIT_GAIN)
     assert split_lane(7, 9) == 0 and not schedule.split(_shape("lstm", 12, 32, 16), 7)
     # a split last round takes ceil(q / 2) words: a job of one row block (3 units) and 5 input blocks

@@ -7,7 +7,9 @@ spacing of the last layer's outputs, with the per-step load of the PE, the IFFT 
 (docs/accelerator.md, "Where the cycles go"):
 
 * **loads**: a job's input blocks enter the PE's FFT one per clock, each when its producer has written
-  it (x_t: the frame or the layer below's h_t; h_{t-1}; m_t for a projection);
+  it (x_t: the frame or the layer below's h_t; h_{t-1}; m_t for a projection) and no earlier than three
+  clocks after the job's command (rtl/ernn_cmd.v requests the blocks from the clock after it, through a
+  registered read and a FIFO);
 * **MAC rounds**: a job's rows x (k/2 + 1) units go to the P lanes in rounds; a round reads the q input
   slots one per clock, slot j only after it was written, and it ends no earlier than the round before
   (of this job or the job before) plus the clocks the gearbox takes to hand that round's rows on
@@ -162,7 +164,9 @@ def step_timing(
                     else:
                         prev = h_done.get((layer, t - 1))
                         avail = 0 if prev is None else prev[b - job.x_blocks]
-                    at = max(start, load_free, avail + HANDOFF["load"])
+                    # rtl/ernn_cmd.v requests a job's blocks from the clock after its command (its
+                    # load state), each through the registered read and the FIFO (HANDOFF "load")
+                    at = max(start + 1 + HANDOFF["load"], load_free, avail + HANDOFF["load"])
                     load_free = at + 1
                     slot_written[job.read_base + b] = at + 1 + fft_lat
                 loads_in = load_free - 1

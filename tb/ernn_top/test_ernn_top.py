@@ -80,7 +80,7 @@ GRU_3L_K8 = Case(
 LSTM_K64 = Case("lstm_k64", input_size=64, hidden_size=64, block_size=64, lanes=33, seed=7)
 # the exporter's GRU order in, rz, hn with the layers pipelined (schedule.gru_in_first, layer_skew)
 GRU_2L_IN_FIRST = Case(
-    "gru_2l_in_first", cell="gru", input_size=4, hidden_size=8, num_layers=2, block_size=4, lanes=4, seed=8
+    "gru_2l_in_first", cell="gru", input_size=6, hidden_size=4, num_layers=2, block_size=4, lanes=8, seed=8
 )
 # 8-bit data with the MAC multiplies packed two weight products to one (export --dsp-pack: weight spectra
 # narrowed to 7 bits at k = 8) and real lanes for bins 0 and k/2 (P = 2 row blocks of 5 bins): SR1's
