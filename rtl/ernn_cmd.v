@@ -36,8 +36,8 @@ E-RNN toolkit: accelerator command side — input frames, PE job commands and th
  * so the next job's FFTs overlap the current job's tail; a stage's first job waits until
  * the stage two back has written all of its h (the 2-bit tags never alias) and, in layer 0,
  * for its frame. Requests go through a registered read (memory or block select) into a
- * 4-entry FIFO that feeds the PE, one block per clock; a credit count keeps it from
- * overflowing.
+ * 4-entry FIFO that feeds the PE, one block per clock, or past it when it is empty (the
+ * block goes to the PE in the clock it is read); a credit count keeps it from overflowing.
  *
  * s_axis: one frame x_t per beat (INPUT_SIZE samples of Q(DATA_W, DATA_F), sample n at
  * [n*DATA_W +: DATA_W], zero-padded to whole bytes); tlast = last frame of a sequence.
@@ -394,7 +394,8 @@ always @* begin
     end
 end
 
-// load pipeline: request -> memory read / block select -> FIFO -> PE s_axis
+// load pipeline: request -> memory read / block select -> FIFO -> PE s_axis; a block read while the
+// FIFO is empty goes to the PE in the clock it is read (fall-through), one clock sooner
 localparam LD_FIFO_DEPTH = 4;
 
 reg ld_pend_reg;                // a request made last clock arrives now
@@ -409,6 +410,9 @@ wire ld_credit = ld_count_reg + {2'b00, ld_pend_reg} < 3'd4;
 wire ld_req = cmd_state_reg == CMD_LOAD && ld_avail && ld_credit;
 wire ld_last = ld_idx_reg == job_load_last;
 wire ld_pop = ld_count_reg != 3'd0 && m_axis_tready;
+// the block read last clock (ld_data) passes through to the PE: the FIFO is empty and the PE takes it
+wire ld_through = ld_pend_reg && ld_count_reg == 3'd0 && m_axis_tready;
+wire ld_push = ld_pend_reg && !ld_through;
 
 // the frame is released by the gate job, its last reader: a GRU stage issued in the order in, rz,
 // hn (the exporter's gru_in_first) loads x_t in the in job and again in the rz job
@@ -442,14 +446,14 @@ always @(posedge clk) begin
         ld_pend_src_reg <= ld_src;
         ld_frame_blk_reg <= ld_frame_blk;
     end
-    if (ld_pend_reg) begin
+    if (ld_push) begin
         ld_fifo_reg[ld_wr_ptr_reg] <= ld_data;
         ld_wr_ptr_reg <= ld_wr_ptr_reg + 1'b1;
     end
     if (ld_pop) begin
         ld_rd_ptr_reg <= ld_rd_ptr_reg + 1'b1;
     end
-    ld_count_reg <= ld_count_reg + {2'b00, ld_pend_reg} - {2'b00, ld_pop};
+    ld_count_reg <= ld_count_reg + {2'b00, ld_push} - {2'b00, ld_pop};
 
     if (rst) begin
         ld_pend_reg <= 1'b0;
@@ -459,8 +463,9 @@ always @(posedge clk) begin
     end
 end
 
-assign m_axis_tdata = ld_fifo_reg[ld_rd_ptr_reg];
-assign m_axis_tvalid = ld_count_reg != 3'd0;
+// the FIFO's oldest block first; with the FIFO empty, the block read last clock
+assign m_axis_tdata = ld_count_reg != 3'd0 ? ld_fifo_reg[ld_rd_ptr_reg] : ld_data;
+assign m_axis_tvalid = ld_count_reg != 3'd0 || ld_pend_reg;
 
 // command issue: a stage starts once the stage two back has written all of its h
 // (hp_diff < 2) and, for layer 0, once its frame is here. LAYER_SKEW: once at most L

@@ -73,6 +73,27 @@ def test_sources_are_the_toplevels_tree() -> None:
     assert {"ernn_fft", "ernn_ifft", "ernn_cmac_array", "ernn_rom", "ernn_axis_skid"} <= pe
 
 
+def test_hdl_dir_set_in_the_process_is_the_rtl_built(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """ERNN_HDL_DIR set after the import (bench/bench_same_clocks.py's RTL of another commit) names the
+    sources and the build variant; the runner once read the folder at import only, so the "before" RTL
+    of that bench was silently this checkout's."""
+    import shutil
+
+    plain = rtl_runner.rtl_sources("ernn_delay")
+    other = tmp_path / "hdl"
+    shutil.copytree(rtl_runner.RTL_DIR, other / "rtl")
+    monkeypatch.setenv("ERNN_HDL_DIR", str(other))
+    moved = rtl_runner.rtl_sources("ernn_delay")
+    assert [p.name for p in moved] == [p.name for p in plain]
+    assert all(p.parent == (other / "rtl").resolve() for p in moved)
+    variant = rtl_runner.build_variant("icarus", waves=False)
+    monkeypatch.setenv("ERNN_HDL_DIR", str(tmp_path))  # a folder without rtl/: named as the problem
+    with pytest.raises(FileNotFoundError, match="not a folder of Verilog sources"):
+        rtl_runner.rtl_sources("ernn_delay")
+    monkeypatch.delenv("ERNN_HDL_DIR")
+    assert variant.startswith("hdl-") and rtl_runner.build_variant("icarus", waves=False) == ""
+
+
 def test_pack_roundtrip() -> None:
     vals = [-8, 7, 0, -1, 3]
     assert rtl_runner.unpack(rtl_runner.pack(vals, 4), 4, len(vals)) == vals

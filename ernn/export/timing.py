@@ -7,9 +7,9 @@ spacing of the last layer's outputs, with the per-step load of the PE, the IFFT 
 (docs/accelerator.md, "Where the cycles go"):
 
 * **loads**: a job's input blocks enter the PE's FFT one per clock, each when its producer has written
-  it (x_t: the frame or the layer below's h_t; h_{t-1}; m_t for a projection) and no earlier than three
+  it (x_t: the frame or the layer below's h_t; h_{t-1}; m_t for a projection) and no earlier than two
   clocks after the job's command (rtl/ernn_cmd.v requests the blocks from the clock after it, through a
-  registered read and a FIFO);
+  registered read and a FIFO that an empty FIFO's block passes);
 * **MAC rounds**: a job's rows x (k/2 + 1) units go to the P lanes in rounds; a round reads the q input
   slots one per clock, slot j only after it was written, and it ends no earlier than the round before
   (of this job or the job before) plus the clocks the gearbox takes to hand that round's rows on
@@ -44,9 +44,9 @@ from ernn.shape import ModelShape
 from .jobs import CELL_LATENCY, all_jobs, interleavable, issue_order, split_round
 
 #: hand-off clocks of the controller (set against measurements, see the module docstring):
-#: h/m memory read and the 4-entry FIFO in front of the PE, the PE command, the gate buffer to the feeder,
-#: the cell writer to the state memory, the projection's R12 writer
-HANDOFF = {"load": 2, "command": 1, "feeder": 2, "writer": 1, "proj_writer": 2}
+#: h/m memory read (the 4-entry FIFO in front of the PE passes a block through when it is empty), the PE
+#: command, the gate buffer to the feeder, the cell writer to the state memory, the projection's R12 writer
+HANDOFF = {"load": 1, "command": 1, "feeder": 2, "writer": 1, "proj_writer": 2}
 #: rtl/ernn_pe.v ``MREG`` (its default, 1): every multiplier's outputs registered, one clock more in each
 #: multiply stage of the FFT and the IFFT (stages 3..log2 k) and in the MAC lanes
 MREG = 1
@@ -165,7 +165,7 @@ def step_timing(
                         prev = h_done.get((layer, t - 1))
                         avail = 0 if prev is None else prev[b - job.x_blocks]
                     # rtl/ernn_cmd.v requests a job's blocks from the clock after its command (its
-                    # load state), each through the registered read and the FIFO (HANDOFF "load")
+                    # load state), each through the registered read to the PE (HANDOFF "load")
                     at = max(start + 1 + HANDOFF["load"], load_free, avail + HANDOFF["load"])
                     load_free = at + 1
                     slot_written[job.read_base + b] = at + 1 + fft_lat

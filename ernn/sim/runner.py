@@ -59,6 +59,9 @@ import numpy.typing as npt
 from ernn import paths
 from ernn.files.atomic import lock_file
 
+#: the Verilog folder when this module was imported (for tests that name a file in it); the runner looks
+#: the folder up at each build (:func:`rtl_sources`), so that ``ERNN_HDL_DIR`` set in the process later
+#: (bench/bench_same_clocks.py's RTL of another commit) is the RTL built, not this one
 RTL_DIR = paths.rtl_dir()
 #: simulator builds, one folder per toplevel, simulator and parameter set (``ERNN_CACHE_DIR``, ernn.paths)
 BUILD_ROOT = paths.cache_dir() / "sim"
@@ -147,9 +150,10 @@ _IDENT = re.compile(r"\b(ernn_\w+)\b")
 def rtl_sources(toplevel: str | None = None) -> list[Path]:
     """The ``rtl/`` files a toplevel needs (its own and, transitively, those of every module it names);
     every ``rtl/ernn_*.v`` without a toplevel. One module per file, named after it."""
-    files = {f.stem: f for f in sorted(RTL_DIR.glob("ernn_*.v"))}
+    rtl = paths.rtl_dir()
+    files = {f.stem: f for f in sorted(rtl.glob("ernn_*.v"))}
     if not files:
-        raise FileNotFoundError(f"no Verilog sources found in {RTL_DIR}")
+        raise FileNotFoundError(f"no Verilog sources found in {rtl}")
     if toplevel is None:
         return list(files.values())
     if toplevel not in files:
@@ -205,7 +209,7 @@ def build_variant(sim: str, waves: bool) -> str:
             raise ValueError(f"{COVERAGE_ENV} is set: coverage needs Verilator (SIM=verilator), not {sim}")
         parts.append("cov")
     if os.environ.get(paths.HDL_ENV, "").strip():
-        parts.append("hdl-" + hashlib.sha1(str(RTL_DIR).encode()).hexdigest()[:10])
+        parts.append("hdl-" + hashlib.sha1(str(paths.rtl_dir()).encode()).hexdigest()[:10])
     return "-".join(parts)
 
 

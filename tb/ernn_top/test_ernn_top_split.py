@@ -9,8 +9,8 @@ timing model gains more than ``SPLIT_GAIN`` or where only it meets 1.25 times th
 
 Checked on Icarus and Verilator, every output bit-exact with ``GoldenNetwork.run_stream``, TLAST mirrored:
 
-* default suite: a 1-layer GRU 6 -> 28, k 4, P 57 (its three jobs, in first; 4 IFFTs; second lane group
-  at lane 24) and a fused 1-layer GRU 10 -> 16, k 4, P 23 (2 IFFTs; second group at lane 6), on random
+* default suite: a 1-layer GRU 4 -> 30, k 4, P 59 (its three jobs, in first; 4 IFFTs; second lane group
+  at lane 24) and a fused 1-layer GRU 22 -> 34, k 4, P 53 (2 IFFTs; second group at lane 24), on random
   sequences of every style with tvalid gaps and tready back-pressure; their steady states and the 2-layer
   GRU 22 -> 34, k 4, P 26's (fused, layers pipelined; every design without split rounds misses 1.25), each
   within 10 % of the timing model and under 1.25 times its ideal; resets at random clocks of the fused
@@ -34,11 +34,13 @@ from ernn.export.writer import ExportedModel
 from ernn.sim import rtl as rtl_sim
 from ernn.sim import runner as rtl_runner
 
+# (session 39: GRU 6 -> 28 at P 57 and 10 -> 16 at P 23 were these two until the load FIFO's fall-through
+# took their designs without split rounds under 1.25 times the ideal by the timing model)
 SPLIT_SMALL = Case(
-    "split_gru_k4_p57", cell="gru", input_size=6, hidden_size=28, block_size=4, lanes=57, seed=51
+    "split_gru_k4_p59", cell="gru", input_size=4, hidden_size=30, block_size=4, lanes=59, seed=51
 )
 SPLIT_FUSED = Case(
-    "split_gru_fused_k4_p23", cell="gru", input_size=10, hidden_size=16, block_size=4, lanes=23, seed=52
+    "split_gru_fused_k4_p53", cell="gru", input_size=22, hidden_size=34, block_size=4, lanes=53, seed=52
 )
 SPLIT_2L = Case(
     "split_gru_2l_k4_p26",
