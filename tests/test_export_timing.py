@@ -161,7 +161,7 @@ def test_layer_skew_choice(info: ModelShape, lanes: int) -> None:
 
 
 def test_gru_in_first_choice() -> None:
-    """A GRU whose step waits on the in job behind the rz job (GRU 36 -> 14, k 4, P 57: 56 clocks with
+    """A GRU whose step waits on the in job behind the rz job (GRU 36 -> 14, k 4, P 57: 55 clocks with
     rz, in, hn) is faster in the order in, rz, hn (and faster still as one fused job, which the exporter
     takes: test_gru_fused_choice); the 2-layer GRU 6 -> 4, k 4, P 8 gets the order in, rz, hn (since the
     model starts a job's loads three clocks after its command, session 39, the in-first order with the
@@ -310,7 +310,7 @@ def test_interleave_choice() -> None:
     the 2-layer LSTMP 12 -> 32 (16, peepholes), k 16, P 7, 148 -> 100 clocks (0.88 of its ideal of 113;
     measured 148 -> 99 on Verilator, bit-exact, docs/performance.md), SR1 packed at P = 1152 370 -> 345
     with half the cell lanes (measured 372 -> 346 before the load FIFO's fall-through), SR1 at P = 288
-    1,030 -> 980 and at P = 256 1,260 -> 1,214; not SR1 at P = 512 (662 either way), and never a GRU or an
+    1,032 -> 980 and at P = 256 1,260 -> 1,214; not SR1 at P = 512 (662 either way), and never a GRU or an
     LSTM without a projection."""
     lstmp = _shape("lstm", 12, 32, 16, proj_size=16, peephole=True, num_layers=2)
     cm = schedule.cycle_model(lstmp, 7)

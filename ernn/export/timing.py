@@ -7,9 +7,9 @@ spacing of the last layer's outputs, with the per-step load of the PE, the IFFT 
 (docs/accelerator.md, "Where the cycles go"):
 
 * **loads**: a job's input blocks enter the PE's FFT one per clock, each when its producer has written
-  it (x_t: the frame or the layer below's h_t; h_{t-1}; m_t for a projection) and no earlier than two
-  clocks after the job's command (rtl/ernn_cmd.v requests the blocks from the clock after it, through a
-  registered read and a FIFO that an empty FIFO's block passes);
+  it (x_t: the frame or the layer below's h_t; h_{t-1}; m_t for a projection), one clock after that
+  write and no earlier than two clocks after the job's command (rtl/ernn_cmd.v requests the blocks from
+  the clock after the command through a registered read; its FIFO passes a block on when empty);
 * **MAC rounds**: a job's rows x (k/2 + 1) units go to the P lanes in rounds; a round reads the q input
   slots one per clock, slot j only after it was written, and it ends no earlier than the round before
   (of this job or the job before) plus the clocks the gearbox takes to hand that round's rows on
