@@ -102,3 +102,23 @@ def test_verilator_refuses_a_cache_path_with_a_space(model_dir, tmp_path, monkey
     err = capsys.readouterr().err
     assert "Verilator cannot build in" in err and str(cache) in err and "ERNN_CACHE_DIR" in err
     assert not cache.exists() and not (folder / "sortie ÿ.npy").exists()
+
+
+@pytest.mark.parametrize("sim", rtl_runner.simulators())
+def test_sim_with_a_relative_hdl_dir(model_dir, tmp_path, monkeypatch, capsys, sim):
+    """``ERNN_HDL_DIR`` given relative to the working directory (docs/dse.md's ``ERNN_HDL_DIR=build/hdl``)
+    is the RTL simulated: the simulator's Python runs in the work directory, where the relative name once
+    named no folder, and the run stopped before comparing anything."""
+    shutil.copytree(rtl_runner.RTL_DIR, tmp_path / "hdl copy" / "rtl")
+    folder = tmp_path / "run"
+    folder.mkdir()
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv(paths.HDL_ENV, "hdl copy")
+    assert rtl_runner.rtl_sources("ernn_top")[0].parent == (tmp_path / "hdl copy" / "rtl").resolve()
+    rng = np.random.default_rng(2)
+    features = ExportedModel(model_dir).net.info.input_size
+    np.save(folder / "éntrée x.npy", rng.normal(size=(2, 4, features)).astype(np.float32))
+    np.save(folder / "lëngths.npy", np.array([4, 3]))
+    assert cli.main(_sim_args(model_dir, folder, sim)) == 0, capsys.readouterr().err
+    report = json.loads((folder / "sim_report.json").read_text())
+    assert report["simulator"] == sim and report["bit_exact"] and report["time_steps"] == 7

@@ -348,7 +348,7 @@ def _build(
             x for x in (saved or "", "CFG_CXXFLAGS_PCH_I=-include", f"OPT_FAST={VERILATOR_OPT}") if x
         )
     try:
-        with _waves_setting(waves):
+        with _simulator_environment(waves):
             _build_now(runner, toplevel, params, build_args, bdir, log, includes, waves)
         if sim == "verilator":
             _save_runtime(bdir)
@@ -361,17 +361,25 @@ def _build(
 
 
 @contextlib.contextmanager
-def _waves_setting(waves: bool) -> Iterator[None]:
-    """cocotb's runner lets ``$WAVES`` override its ``waves`` argument: hold it to ours while it runs."""
-    saved = os.environ.get("WAVES")
-    os.environ["WAVES"] = "1" if waves else "0"
+def _simulator_environment(waves: bool) -> Iterator[None]:
+    """Hold the environment the simulator must see while cocotb's runner runs (it copies ``os.environ``
+    over its ``extra_env``, so these must be in the process's own environment), then restore it:
+    ``$WAVES`` held to ours (the runner lets it override its ``waves`` argument), and a set
+    ``ERNN_HDL_DIR`` as the absolute folder this build read (the simulator's Python runs in the test
+    directory, where a relative name would name another folder, or none)."""
+    values = {"WAVES": "1" if waves else "0"}
+    if os.environ.get(paths.HDL_ENV, "").strip():
+        values[paths.HDL_ENV] = str(paths.hdl_root())
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
     try:
         yield
     finally:
-        if saved is None:
-            os.environ.pop("WAVES", None)
-        else:
-            os.environ["WAVES"] = saved
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
 
 
 # Verilator's runtime library (verilated.cpp, verilated_vpi.cpp, ...) does not depend on the design; it is
@@ -515,7 +523,7 @@ def run(
         plusargs += [f"+verilator+coverage+file+{cov / f'{toplevel}-{stem}.dat'}"]
     exit_error: BaseException | None = None
     try:
-        with _waves_setting(waves):
+        with _simulator_environment(waves):
             runner.test(
                 hdl_toplevel=toplevel,
                 test_module=test_module,
@@ -652,7 +660,7 @@ def expect_elaboration_error(
         with build_lock(bdir):
             _build(runner, toplevel, sim, staged, bdir, build_log, includes)
         # any test module works: the parameter check stops the simulation at time 0
-        with _waves_setting(False):
+        with _simulator_environment(False):
             runner.test(
                 hdl_toplevel=toplevel,
                 test_module="ernn.sim.elab_tb",
