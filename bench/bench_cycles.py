@@ -31,6 +31,14 @@ exporter pipelines the layers across steps where the timing model says it is fas
 
     .venv/bin/python bench/bench_cycles.py --model-scan --count 300 --seed 37 --out build/bench/cycles_scan.json
 
+``--grid`` takes the shapes of a fixed grid over the same space (``GRID``, 6,216 shapes: every cell,
+projection fraction, input, hidden size in steps of 8, k, layer count and P of it) instead of a random
+draw, which reaches its worst corner (a 1-layer LSTMP at k 4, wide hidden, small projection, large P)
+about once in a thousand shapes. With ``--model-scan`` it also groups the shapes over 1.25 by family;
+without, it simulates the shapes named by ``--only``.
+
+    .venv/bin/python bench/bench_cycles.py --grid --model-scan --out build/bench/cycles_grid.json
+
 ``--ifft-cost`` prints what one more IFFT costs (Yosys ``synth_xilinx -family xcu``, out of context): the
 ``ernn_ifft`` that ``rtl/ernn_pe.v`` instantiates, with the word widths and twiddles of a model exported at
 k = 4, 8, 16 (each extra IFFT of ``ERNN_N_IFFT`` is one more of these; the gate buffer's banks and the
@@ -41,6 +49,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import itertools
 import math
 import platform
 import re
@@ -102,6 +111,39 @@ def random_shapes(count: int, seed: int) -> dict[str, dict]:
             shape["peephole"] = True
         name = "_".join(f"{v}" if k == "cell" else f"{k[:2]}{int(v)}" for k, v in shape.items())
         shapes[name] = shape
+    return shapes
+
+
+#: the grid of ``--grid``: every combination over the sweep's space, at its corners and between them
+GRID = {
+    "cell": ("gru", "lstm", "lstmp"),
+    "input_size": (3, 12, 24, 48),
+    "hidden_size": (8, 16, 24, 32, 40, 48, 56, 64),
+    "block_size": (4, 8, 16),
+    "num_layers": (1, 2),
+    "lanes": (8, 16, 32, 64, 128, 192, 256),
+    "proj_fraction": (8, 4, 2),  # LSTMP: projection = hidden / this (at least 4)
+}
+
+
+def grid_shapes() -> dict[str, dict]:
+    """The shapes and P of :data:`GRID` (named as :func:`random_shapes` names them). The random draw
+    reaches a corner of the space (a 1-layer LSTMP at k 4, a wide hidden layer, a small projection and
+    a large P) about once in a thousand shapes; the grid holds every such corner."""
+    shapes: dict[str, dict] = {}
+    for cell, inp, hidden, k, layers, lanes in itertools.product(
+        *(GRID[f] for f in ("cell", "input_size", "hidden_size", "block_size", "num_layers", "lanes"))
+    ):
+        projs = [max(4, hidden // f) for f in GRID["proj_fraction"]] if cell == "lstmp" else [None]
+        for proj in sorted(set(projs)):
+            if proj is not None and proj >= hidden:
+                continue
+            shape = {"cell": "gru" if cell == "gru" else "lstm", "input_size": inp, "hidden_size": hidden}
+            shape |= {"block_size": k, "num_layers": layers, "lanes": lanes}
+            if proj is not None:
+                shape["proj_size"] = proj
+            name = "_".join(f"{v}" if f == "cell" else f"{f[:2]}{int(v)}" for f, v in shape.items())
+            shapes[name] = shape
     return shapes
 
 
@@ -311,13 +353,22 @@ def main() -> None:
         "--sim", default="verilator", choices=("verilator", "icarus"), help="simulator (default verilator)"
     )
     ap.add_argument(
+        "--grid",
+        action="store_true",
+        help="the shapes of a fixed grid over the sweep's space (GRID) instead of --count drawn from --seed",
+    )
+    ap.add_argument(
         "--model-scan",
         action="store_true",
         help="only the timing model over --count shapes from --seed (no simulation): the worst predicted ratio",
     )
     args = ap.parse_args()
+    if args.grid and not (args.model_scan or args.only):
+        ap.error(
+            f"--grid holds {len(grid_shapes())} shapes: simulate some of them (--only NAME ...) or --model-scan"
+        )
     if args.model_scan:
-        if args.count < 1:
+        if args.count < 1 and not args.grid:
             ap.error("--model-scan needs --count >= 1")
         model_scan(args)
         return
@@ -331,7 +382,7 @@ def main() -> None:
         ap.error("--frames must be >= 4 (the steady state needs several output beats)")
     args.models.mkdir(parents=True, exist_ok=True)
     shapes = {} if args.no_issue_shapes else dict(ISSUE_SHAPES)
-    shapes.update(random_shapes(args.count, args.seed))
+    shapes.update(grid_shapes() if args.grid else random_shapes(args.count, args.seed))
     if args.only:
         unknown = sorted(set(args.only) - set(shapes))
         if unknown:
@@ -389,7 +440,8 @@ def model_scan(args: argparse.Namespace) -> None:
     every shape over ``schedule.TARGET_RATIO``. The model is within 10 % of every simulated shape
     (the tables of docs/performance.md), so this says where to look, not what the RTL takes."""
     rows, refused = [], []
-    for name, shape in random_shapes(args.count, args.seed).items():
+    shapes = grid_shapes() if args.grid else random_shapes(args.count, args.seed)
+    for name, shape in shapes.items():
         kw = {k: v for k, v in shape.items() if k not in ("lanes", "block_size")}
         try:
             info = ModelShape(structure=BlockCirculant(shape["block_size"]), **kw)
@@ -406,23 +458,31 @@ def model_scan(args: argparse.Namespace) -> None:
         "| shape | P | ideal | predicted | ratio | IFFTs | cell lanes | skew | interleaved | GRU fused | split |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
-    for r in rows[: max(10, len(over))]:
+    for r in rows[: max(10, min(len(over), 30))]:
         print(
             f"| {r['name']} | {r['lanes']} | {r['ideal']} | {r['predicted']} | {r['predicted_ratio']:.3f} | "
             f"{r['n_ifft']} | {r['cell_lanes']} | {int(r['layer_skew'])} | {int(r['interleave'])} | "
             f"{int(r['gru_fused'])} | {int(r['split'])} |"
         )
     cells = sorted({r["shape"]["cell"] for r in over})
+    families = _families(over, rows)
+    if over:
+        print("\n| family over the target | shapes over | of | worst ratio |\n|---|---|---|---|")
+        for fam, (n_over, n_all, worst) in families.items():
+            print(f"| {fam} | {n_over} | {n_all} | {worst:.3f} |")
     print(
-        f"\n{len(rows)} shapes (seed {args.seed}); worst predicted ratio {rows[0]['predicted_ratio']:.3f} "
+        f"\n{len(rows)} shapes ({'the grid' if args.grid else f'seed {args.seed}'}); worst predicted ratio {rows[0]['predicted_ratio']:.3f} "
         f"({rows[0]['name']}); {len(over)} over {schedule.TARGET_RATIO} (cells: {', '.join(cells) or 'none'}); "
         f"{len(refused)} draws refused by ModelShape"
     )
     if args.out:
         report = {
-            "benchmark": "timing model only: predicted cycles per step vs the ideal, seeded random shapes and P",
-            "seed": args.seed,
-            "count": args.count,
+            "benchmark": "timing model only: predicted cycles per step vs the ideal, "
+            + ("a grid of shapes and P (GRID)" if args.grid else "seeded random shapes and P"),
+            **({"grid": GRID} if args.grid else {"seed": args.seed, "count": args.count}),
+            "families_over_target": {
+                f: dict(zip(("over", "of", "worst"), v, strict=True)) for f, v in families.items()
+            },
             "worst_predicted_ratio": rows[0]["predicted_ratio"],
             "worst_shape": rows[0]["name"],
             "over_target": len(over),
@@ -435,6 +495,25 @@ def model_scan(args: argparse.Namespace) -> None:
         args.out.parent.mkdir(parents=True, exist_ok=True)
         atomic.write_json(args.out, report, force=True)
         print(f"written to {args.out}")
+
+
+def _families(over: list[dict], rows: list[dict]) -> dict[str, tuple[int, int, float]]:
+    """The shapes over the target grouped by cell, projection, layers and k: per family the count over,
+    the family's size in the scan and its worst predicted ratio (worst family first)."""
+
+    def family(r: dict) -> str:
+        sh = r["shape"]
+        cell = "LSTMP" if sh.get("proj_size") else sh["cell"].upper()
+        return f"{sh.get('num_layers', 1)}-layer {cell}, k {sh['block_size']}"
+
+    sizes: dict[str, int] = {}
+    for r in rows:
+        sizes[family(r)] = sizes.get(family(r), 0) + 1
+    out: dict[str, tuple[int, int, float]] = {}
+    for r in over:
+        n, _, worst = out.get(family(r), (0, 0, 0.0))
+        out[family(r)] = (n + 1, sizes[family(r)], max(worst, r["predicted_ratio"]))
+    return dict(sorted(out.items(), key=lambda kv: -kv[1][2]))
 
 
 def compare_skew(shapes: dict[str, dict], args: argparse.Namespace) -> None:

@@ -59,3 +59,58 @@ def test_batching_benchmark_compares_both_ways_and_writes_json(tmp_path):
     random, bucketed = result["random"], result["bucketed"]
     assert 1.0 <= bucketed["computed_frames_per_real_frame"] < random["computed_frames_per_real_frame"]
     assert result["speedup"] == random["seconds_per_epoch"] / bucketed["seconds_per_epoch"]
+
+
+def _bench_cycles():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("bench_cycles", ROOT / "bench/bench_cycles.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_cycle_grid_holds_the_latency_bound_corner_and_names_its_shapes():
+    """``bench_cycles.py --grid``: every combination of GRID, uniquely named, with the corner the random
+    draw reaches about once in a thousand shapes (1-layer LSTMP, k 4, hidden 64, projection 8, P 256)."""
+    bench = _bench_cycles()
+    shapes = bench.grid_shapes()
+    corner = {"cell": "lstm", "input_size": 3, "hidden_size": 64, "block_size": 4, "num_layers": 1}
+    assert shapes["lstm_in3_hi64_bl4_nu1_la256_pr8"] == corner | {"lanes": 256, "proj_size": 8}
+    plain = len(bench.GRID["input_size"]) * len(bench.GRID["hidden_size"]) * len(bench.GRID["block_size"])
+    plain *= len(bench.GRID["num_layers"]) * len(bench.GRID["lanes"])
+    assert sum(1 for s in shapes.values() if "proj_size" not in s) == 2 * plain  # GRU and LSTM
+    assert all(s["proj_size"] < s["hidden_size"] for s in shapes.values() if "proj_size" in s)
+
+
+def test_cycle_grid_refuses_to_simulate_thousands_of_shapes():
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench/bench_cycles.py"), "--grid"], capture_output=True, text=True
+    )
+    assert out.returncode == 2 and "--grid holds" in out.stderr and "--only" in out.stderr
+
+
+def test_block_width_whatif_at_one_block_a_clock_is_the_timing_model():
+    """bench/whatif_block_width.py patches a copy of the timing model; at one block a clock with the
+    hand-offs it must be the model itself (the exporter's prediction), and two blocks a clock no slower."""
+    import importlib.util
+
+    from ernn.export import schedule, timing
+    from ernn.shape import BlockCirculant, ModelShape
+
+    spec = importlib.util.spec_from_file_location("whatif", ROOT / "bench/whatif_block_width.py")
+    whatif = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(whatif)
+    model = whatif.widened_model()
+    model.HANDOFF = dict(timing.HANDOFF)
+    for cell, proj, lanes in (("lstm", 8, 256), ("gru", 0, 234), ("lstm", 0, 16)):
+        info = ModelShape(
+            cell=cell, input_size=5, hidden_size=33, proj_size=proj, structure=BlockCirculant(4)
+        )
+        cm = schedule.cycle_model(info, lanes)
+        kw = dict(iffts=cm.n_ifft, in_first=cm.gru_in_first, gru_fused=cm.gru_fused, split=cm.split)
+        times = {}
+        for width in (1, 2):
+            model.WIDTH = width
+            times[width] = model.step_timing(info, lanes, cm.cell_lanes, **kw).cycles
+        assert times[1] == cm.predicted and times[2] <= times[1]

@@ -1,0 +1,125 @@
+"""What a wider block path would give: the timing model with more than one block a clock (issue 18).
+
+``rtl/ernn_top.v`` moves one block of k values a clock through every stage between two MAC rounds: the
+loads into the PE's FFT, the MAC's reads of the spectrum slots, the IFFTs (``ERNN_N_IFFT`` row blocks a
+clock), the cell (k / ``CELL_LANES`` beats a block, one block a clock at most) and its writer. A step
+whose MACs take a few clocks on a large P is then a latency chain in which every hidden block passes one
+at a time (docs/performance.md, "A grid over the sweep's space"), and at k = 4 that costs more than 1.25
+times the ideal. This prices a datapath that is not built: ``ernn.export.timing.step_timing`` with the
+loads, the MAC's slot reads and the cell taking ``width`` blocks a clock (fractional clocks, rounded up
+at the end), the IFFTs as given, and optionally without the controller's hand-off clocks. It patches a
+copy of the model's source and fails if a patch no longer applies (the model changed: update the
+patches). Prints a table and writes JSON.
+
+    .venv/bin/python bench/whatif_block_width.py --out build/bench/whatif_block_width.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import inspect
+import json
+import sys
+import types
+from pathlib import Path
+
+from ernn.export import schedule, timing
+from ernn.files import atomic
+from ernn.shape import BlockCirculant, ModelShape
+
+#: (label, shape keywords, k, P): the worst shapes of the grid scan by family, and two near them
+SHAPES = [
+    ("LSTMP 3 -> 64 (8), k 4", dict(cell="lstm", input_size=3, hidden_size=64, proj_size=8), 4, 256),
+    (
+        "LSTMP 20 -> 33 (6, peepholes), k 4",
+        dict(cell="lstm", input_size=20, hidden_size=33, proj_size=6, peephole=True),
+        4,
+        171,
+    ),
+    ("GRU 3 -> 40, k 4", dict(cell="gru", input_size=3, hidden_size=40), 4, 256),
+    ("GRU 8 -> 33, k 4", dict(cell="gru", input_size=8, hidden_size=33), 4, 234),
+    ("LSTM 4 -> 64, k 4", dict(cell="lstm", input_size=4, hidden_size=64), 4, 256),
+]
+
+#: (label, blocks a clock for loads / slot reads / cell, IFFTs or None = the exporter's, hand-offs)
+VARIANTS = [
+    ("as built", 1, None, True),
+    ("8 IFFTs", 1, 8, True),
+    ("2 blocks a clock, 8 IFFTs", 2, 8, True),
+    ("4 blocks a clock, 16 IFFTs", 4, 16, True),
+    ("as built, no hand-off clocks", 1, None, False),
+    ("2 blocks a clock, 8 IFFTs, no hand-off clocks", 2, 8, False),
+]
+
+#: source patches: the block-serial resources advance by 1 / WIDTH clocks per block
+PATCHES = [
+    ("load_free = at + 1\n", "load_free = at + 1 / WIDTH\n"),
+    ("cell_free = at + beats\n", "cell_free = at + beats / WIDTH\n"),
+    ("done.append(at + beats - 1 + CELL_LATENCY", "done.append(at + beats / WIDTH - 1 + CELL_LATENCY"),
+    ("clock = first + qr\n", "clock = first + qr / WIDTH\n"),
+    ("clock = max(clock + 1, need + 1)", "clock = max(clock + 1 / WIDTH, need + 1)"),
+    ("cycles = out_done[-1] - out_done[-2]", "cycles = math.ceil(out_done[-1] - out_done[-2])"),
+    ("from .jobs import", "from ernn.export.jobs import"),
+]
+
+
+def widened_model() -> types.ModuleType:
+    """A copy of ``ernn.export.timing`` with the patches applied (``WIDTH`` and ``HANDOFF`` settable)."""
+    source = inspect.getsource(timing)
+    for old, new in PATCHES:
+        if source.count(old) != 1:
+            raise SystemExit(
+                f"whatif_block_width: the timing model changed, this patch no longer applies: {old!r}"
+            )
+        source = source.replace(old, new)
+    module = types.ModuleType("timing_widened")
+    sys.modules[module.__name__] = module  # dataclasses look their module up
+    exec(compile(source, "timing_widened", "exec"), module.__dict__)
+    return module
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
+    args = ap.parse_args()
+    model = widened_model()
+    rows = []
+    print("| shape | P | ideal | " + " | ".join(v[0] for v in VARIANTS) + " |")
+    print("|---|---|---|" + "---|" * len(VARIANTS))
+    for label, kw, k, lanes in SHAPES:
+        info = ModelShape(num_layers=1, structure=BlockCirculant(k), **kw)
+        cm = schedule.cycle_model(info, lanes)
+        cells, row = [], {"shape": label, "lanes": lanes, "ideal": cm.ideal, "variants": {}}
+        for name, width, iffts, handoffs in VARIANTS:
+            model.WIDTH = width
+            model.HANDOFF = dict(timing.HANDOFF) if handoffs else dict.fromkeys(timing.HANDOFF, 0)
+            cycles = model.step_timing(
+                info,
+                lanes,
+                cm.cell_lanes,
+                iffts=iffts or cm.n_ifft,
+                layer_skew=cm.layer_skew,
+                in_first=cm.gru_in_first,
+                load_ahead=cm.load_ahead,
+                interleave=cm.interleave,
+                gru_fused=cm.gru_fused,
+                split=cm.split,
+            ).cycles
+            row["variants"][name] = {"cycles": cycles, "ratio": cycles / cm.ideal}
+            cells.append(f"{cycles} ({cycles / cm.ideal:.2f})")
+        rows.append(row)
+        print(f"| {label} | {lanes} | {cm.ideal} | " + " | ".join(cells) + " |")
+    if args.out:
+        report = {
+            "benchmark": "timing model what-if: blocks a clock through loads, slot reads and the cell",
+            "variants": [dict(zip(("name", "width", "iffts", "handoffs"), v, strict=True)) for v in VARIANTS],
+            "results": rows,
+            "command": "bench/whatif_block_width.py",
+        }
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        atomic.write_text(args.out, json.dumps(report, indent=1) + "\n", force=True)
+        print(f"written to {args.out}")
+
+
+if __name__ == "__main__":
+    main()
