@@ -12,6 +12,10 @@ copy of the model's source and fails if a patch no longer applies (the model cha
 patches). Prints a table and writes JSON.
 
     .venv/bin/python bench/whatif_block_width.py --out build/bench/whatif_block_width.json
+
+``--grid-scan FILE`` (a ``bench_cycles.py --grid --model-scan`` JSON) adds what each of the controller's
+hand-off clocks is worth: the shapes of that scan over 1.25, priced again (the exporter's design chosen
+again too) with that hand-off one clock shorter, and with none at all; counts over 1.25 and the worst.
 """
 
 from __future__ import annotations
@@ -78,10 +82,44 @@ def widened_model() -> types.ModuleType:
     return module
 
 
+def handoff_sensitivity(scan_file: Path) -> dict[str, dict]:
+    """Per hand-off of ``timing.HANDOFF``: the scan's shapes over the target priced with it one clock
+    shorter (the exporter's design chosen again under it), and with every hand-off 0."""
+    scan = json.loads(scan_file.read_text())
+    over = [r for r in scan["results"] if r["predicted_ratio"] > schedule.TARGET_RATIO]
+    built = dict(timing.HANDOFF)
+    variants = {"as built": built}
+    variants |= {f"{name} - 1": built | {name: clocks - 1} for name, clocks in built.items() if clocks > 0}
+    variants["no hand-off clocks"] = dict.fromkeys(built, 0)
+    out = {}
+    try:
+        for label, handoff in variants.items():
+            timing.HANDOFF.update(handoff)  # the exporter's design (schedule.design) reads the model's
+            schedule._design.cache_clear()  # designs are cached per shape: price them again under this
+            ratios = []
+            for r in over:
+                shape = dict(r["shape"])
+                k, lanes = shape.pop("block_size"), shape.pop("lanes")
+                cm = schedule.cycle_model(ModelShape(structure=BlockCirculant(k), **shape), lanes)
+                ratios.append(cm.predicted / cm.ideal)
+            out[label] = {
+                "over": sum(x > schedule.TARGET_RATIO for x in ratios),
+                "of": len(over),
+                "worst": max(ratios, default=0.0),
+            }
+    finally:
+        timing.HANDOFF.update(built)
+        schedule._design.cache_clear()
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
+    ap.add_argument("--grid-scan", type=Path, default=None, help="a bench_cycles.py --grid --model-scan JSON")
     args = ap.parse_args()
+    if args.grid_scan is not None and not args.grid_scan.is_file():
+        ap.error(f"--grid-scan: no file {args.grid_scan}")
     model = widened_model()
     rows = []
     print("| shape | P | ideal | " + " | ".join(v[0] for v in VARIANTS) + " |")
@@ -109,8 +147,16 @@ def main() -> None:
             cells.append(f"{cycles} ({cycles / cm.ideal:.2f})")
         rows.append(row)
         print(f"| {label} | {lanes} | {cm.ideal} | " + " | ".join(cells) + " |")
+    sensitivity = None
+    if args.grid_scan is not None:
+        sensitivity = handoff_sensitivity(args.grid_scan)
+        print(f"\n| hand-offs ({args.grid_scan}: its shapes over the target) | over | of | worst |")
+        print("|---|---|---|---|")
+        for label, row in sensitivity.items():
+            print(f"| {label} | {row['over']} | {row['of']} | {row['worst']:.3f} |")
     if args.out:
         report = {
+            "handoff_sensitivity": sensitivity,
             "benchmark": "timing model what-if: blocks a clock through loads, slot reads and the cell",
             "variants": [dict(zip(("name", "width", "iffts", "handoffs"), v, strict=True)) for v in VARIANTS],
             "results": rows,

@@ -114,3 +114,29 @@ def test_block_width_whatif_at_one_block_a_clock_is_the_timing_model():
             model.WIDTH = width
             times[width] = model.step_timing(info, lanes, cm.cell_lanes, **kw).cycles
         assert times[1] == cm.predicted and times[2] <= times[1]
+
+
+def test_handoff_sensitivity_prices_the_scan_and_restores_the_model(tmp_path):
+    """``whatif_block_width.py --grid-scan``: the scan's shapes over 1.25, as built, are all over; every
+    variant prices no more shapes over than as built; the model's hand-offs are restored afterwards."""
+    import importlib.util
+
+    from ernn.export import schedule, timing
+
+    spec = importlib.util.spec_from_file_location("whatif", ROOT / "bench/whatif_block_width.py")
+    whatif = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(whatif)
+    shape = {"cell": "lstm", "input_size": 3, "hidden_size": 64, "block_size": 4, "num_layers": 1}
+    rows = [  # the grid's worst 1-layer LSTMP, and a shape within 1.25 that must be left out
+        {"shape": shape | {"lanes": 256, "proj_size": 8}, "predicted_ratio": 1.489},
+        {"shape": shape | {"lanes": 16}, "predicted_ratio": 1.0},
+    ]
+    scan = tmp_path / "scan.json"
+    scan.write_text(json.dumps({"results": rows}))
+    before = dict(timing.HANDOFF)
+    out = whatif.handoff_sensitivity(scan)
+    assert timing.HANDOFF == before
+    assert out["as built"] == {"over": 1, "of": 1, "worst": out["as built"]["worst"]}
+    assert out["as built"]["worst"] > schedule.TARGET_RATIO
+    assert all(v["over"] <= 1 and v["worst"] <= out["as built"]["worst"] for v in out.values())
+    assert out["no hand-off clocks"]["worst"] < out["as built"]["worst"]
