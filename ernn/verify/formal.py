@@ -444,8 +444,8 @@ _ROUND_SAT_MUTANTS = (
     _m(
         "wrapping saturator (no clamp)",
         _RS,
-        "assign out = over || most_negative ? limit : shifted[OUT_W-1:0];",
-        "assign out = most_negative ? limit : shifted[OUT_W-1:0];",
+        "assign out = over ? limit : kept;",
+        "assign out = kept;",
         "round_sat_exact",
         "no_wrap",
         when=lambda p: _round_sat_shifted_w(p) > p["OUT_W"],
