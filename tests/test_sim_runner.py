@@ -94,6 +94,30 @@ def test_hdl_dir_set_in_the_process_is_the_rtl_built(monkeypatch: pytest.MonkeyP
     assert variant.startswith("hdl-") and rtl_runner.build_variant("icarus", waves=False) == ""
 
 
+def test_hdl_dir_set_in_the_process_is_the_rtl_synthesized(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    """The open flows (``ernn synth``, the iCE40/ECP5 bitstreams, the TT board flows) look the Verilog and
+    board folders up at each run, as the simulator runner does: ``ERNN_HDL_DIR`` set after the import is
+    the RTL synthesized."""
+    import shutil
+
+    from ernn.fpga import open_flow
+    from ernn.sim import tt_flow
+
+    other = tmp_path / "hdl"
+    shutil.copytree(open_flow.RTL_DIR, other / "rtl")
+    shutil.copytree(open_flow.FPGA_DIR / "open", other / "fpga" / "open")
+    monkeypatch.setenv("ERNN_HDL_DIR", str(other))
+    files = open_flow.rtl_files()
+    assert files and all(p.parent == (other / "rtl").resolve() for p in files)
+    assert open_flow.open_dir() == (other / "fpga" / "open").resolve()
+    assert all(p.is_file() and p.is_relative_to(other.resolve()) for p in open_flow.open_board_sources())
+    assert all(p.is_file() and p.is_relative_to(other.resolve()) for p in tt_flow.board_sources())
+    monkeypatch.delenv("ERNN_HDL_DIR")
+    assert open_flow.rtl_files()[0].parent == open_flow.RTL_DIR
+
+
 def test_pack_roundtrip() -> None:
     vals = [-8, 7, 0, -1, 3]
     assert rtl_runner.unpack(rtl_runner.pack(vals, 4), 4, len(vals)) == vals

@@ -30,12 +30,27 @@ from ernn.files import manifest
 from ernn.files.output_dir import check_output_dir, output_directory
 from ernn.fpga import clock_estimate, logic_depth
 
+#: the Verilog and board folders when this module was imported (for benches that name a file in them);
+#: the flows look the folders up at each run (:func:`rtl_files`, :func:`open_dir`), so that
+#: ``ERNN_HDL_DIR`` set in the process later is the RTL synthesized (as ernn.sim.runner does)
 RTL_DIR = paths.rtl_dir()
 FPGA_DIR = paths.fpga_dir()
-# power-on reset and heartbeat of every open-flow board core (inference and TT training self-tests)
-BOARD_RESET_SOURCE = FPGA_DIR / "open" / "ernn_board_reset.v"
-# reset, self-test and heartbeat shared by the open-flow board tops (ernn_ice40_top.v, ernn_ecp5_top.v)
-OPEN_BOARD_SOURCES = (BOARD_RESET_SOURCE, FPGA_DIR / "open" / "ernn_open_board.v")
+
+
+def open_dir() -> Path:
+    """The open flows' board files (``fpga/open``) of the hardware sources in use (:mod:`ernn.paths`)."""
+    return paths.fpga_dir() / "open"
+
+
+def board_reset_source() -> Path:
+    """Power-on reset and heartbeat of every open-flow board core (inference and TT training self-tests)."""
+    return open_dir() / "ernn_board_reset.v"
+
+
+def open_board_sources() -> tuple[Path, Path]:
+    """Reset, self-test and heartbeat shared by the open-flow board tops (ernn_ice40_top.v, ernn_ecp5_top.v)."""
+    return board_reset_source(), open_dir() / "ernn_open_board.v"
+
 
 # Device capacities (Xilinx data sheets DS890 / DS180 / DS891): LUTs, flip-flops, DSP slices, 36 Kb BRAMs.
 DEVICES: dict[str, dict[str, Any]] = {
@@ -105,7 +120,7 @@ def need_tool(name: str) -> str:
 
 
 def rtl_files() -> list[Path]:
-    return sorted(RTL_DIR.glob("*.v"))
+    return sorted(paths.rtl_dir().glob("*.v"))
 
 
 #: LUT6 sites one distributed-RAM or shift-register cell of Yosys's Xilinx library occupies (a SLICEM's LUTs)
@@ -419,14 +434,14 @@ def ice40_bitstream(
         raise ValueError(f"device must be one of {', '.join(ICE40_DEVICES)}, got {device!r}")
     model_dir = _verified_model(model_dir)
     yosys, nextpnr, icepack = need_tool("yosys"), need_tool("nextpnr-ice40"), need_tool("icepack")
-    pcf = Path(pcf).resolve() if pcf else FPGA_DIR / "open" / f"ice40_{device}.pcf"
+    pcf = Path(pcf).resolve() if pcf else open_dir() / f"ice40_{device}.pcf"
     out = check_output_dir(out, KIND, force=force)
     with output_directory(out, KIND, force=force) as stage:
         params = {"MEM_DIR": str(model_dir / "mem"), "VEC_DIR": str(model_dir / "vectors")}
         script = "\n".join(
             [
                 _read_sources_script(
-                    model_dir, top, params, [*OPEN_BOARD_SOURCES, FPGA_DIR / "open" / "ernn_ice40_top.v"]
+                    model_dir, top, params, [*open_board_sources(), open_dir() / "ernn_ice40_top.v"]
                 ),
                 f"synth_ice40 -top {top} -dsp -json ernn.json",
                 "tee -q -o stat.json stat -json",
@@ -574,7 +589,7 @@ def ecp5_bitstream(
         rel = {name: os.path.relpath(model_dir / name, stage) for name in ("mem", "vectors")}
         params = {"MEM_DIR": rel["mem"], "VEC_DIR": rel["vectors"]}
         sources = _read_sources_script(
-            model_dir, top, params, [*OPEN_BOARD_SOURCES, FPGA_DIR / "open" / f"{top}.v"], cwd=stage
+            model_dir, top, params, [*open_board_sources(), open_dir() / f"{top}.v"], cwd=stage
         )
         script = "\n".join(
             [
@@ -600,7 +615,7 @@ def ecp5_bitstream(
             "--json",
             "ernn.json",
             "--lpf",
-            os.path.relpath(FPGA_DIR / "open" / dev["lpf"], stage),
+            os.path.relpath(open_dir() / dev["lpf"], stage),
             "--textcfg",
             "ernn.config",
             "--freq",

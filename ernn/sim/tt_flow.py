@@ -47,9 +47,14 @@ from ernn.sim import tt_train
 
 TOP = "ernn_tt_train_top"
 BOARD_TOPS = {"ice40": "ernn_tt_ice40_top", "ecp5": "ernn_tt_ecp5_top"}
-BOARD_CORE = of.FPGA_DIR / "open" / "ernn_tt_board.v"
-#: the board core with the reset and heartbeat module it instantiates
-BOARD_SOURCES = (of.BOARD_RESET_SOURCE, BOARD_CORE)
+
+
+def board_sources() -> tuple[Path, Path]:
+    """The board core (``fpga/open/ernn_tt_board.v`` of the hardware sources in use) with the reset and
+    heartbeat module it instantiates."""
+    return of.board_reset_source(), of.open_dir() / "ernn_tt_board.v"
+
+
 PROGRAM_FILE, COMMAND_FILE = "tt_program.mem", "tt_commands.mem"
 #: the flows' defaults: the board oscillators (iCEBreaker 12 MHz, ULX3S 25 MHz)
 DEFAULT_MHZ = {"ice40": 12.0, "ecp5": 25.0}
@@ -136,7 +141,7 @@ def _read_script(top: str, params: dict[str, Any], board: bool, cwd: Path | None
     ``cwd``, every path relative to it."""
     files = [*rtl_runner.rtl_sources(TOP)]
     if board:
-        files += [*BOARD_SOURCES, of.FPGA_DIR / "open" / f"{top}.v"]
+        files += [*board_sources(), of.open_dir() / f"{top}.v"]
     names = " ".join(os.path.relpath(f, cwd) if cwd else str(f) for f in files)
     # -defer: elaborate with the real parameters (chparam), so that the $error checks see them
     lines = [f"read_verilog -defer {names}"]
@@ -236,7 +241,7 @@ def ice40_bitstream(
             [yosys, "-q", "-l", "yosys.log", "-s", "synth.ys"], stage, "yosys synth_ice40", "yosys.log"
         )
         t1 = time.perf_counter()
-        pcf = of.FPGA_DIR / "open" / f"ice40_{device}.pcf"
+        pcf = of.open_dir() / f"ice40_{device}.pcf"
         cmd = [nextpnr, f"--{device}", "--package", of.ICE40_DEVICES[device], "--json", "ernn.json"]
         cmd += ["--pcf", str(pcf), "--asc", "ernn.asc", "--freq", str(freq_mhz), "--seed", "1"]
         # a design slower than the target still gets its bitstream and its Fmax (report: pass false)
@@ -309,7 +314,7 @@ def ecp5_bitstream(
         )
         t1 = time.perf_counter()
         cmd = [nextpnr, f"--{device}", "--package", dev["package"], "--speed", str(dev["speed"])]
-        cmd += ["--json", "ernn.json", "--lpf", os.path.relpath(of.FPGA_DIR / "open" / dev["lpf"], stage)]
+        cmd += ["--json", "ernn.json", "--lpf", os.path.relpath(of.open_dir() / dev["lpf"], stage)]
         cmd += ["--textcfg", "ernn.config", "--freq", str(freq_mhz), "--seed", str(seed)]
         cmd += ["--log", "nextpnr.log", "--report", "nextpnr.json", "-q"]
         result = subprocess.run(cmd, cwd=stage, capture_output=True, text=True)

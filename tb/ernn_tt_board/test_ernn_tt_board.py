@@ -63,7 +63,7 @@ def test_ernn_tt_board(sim, good, tmp_path, monkeypatch) -> None:
 
     def with_board(toplevel=None):
         if toplevel == TOPLEVEL:
-            return [*sources("ernn_tt_train_top"), *tt_flow.BOARD_SOURCES]
+            return [*sources("ernn_tt_train_top"), *tt_flow.board_sources()]
         return sources(toplevel)
 
     monkeypatch.setattr(rtl_runner, "rtl_sources", with_board)
