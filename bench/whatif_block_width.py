@@ -45,30 +45,37 @@ SHAPES = [
     ("LSTM 4 -> 64, k 4", dict(cell="lstm", input_size=4, hidden_size=64), 4, 256),
 ]
 
-#: (label, blocks a clock for loads / slot reads / cell, IFFTs or None = the exporter's, hand-offs)
+#: (label, blocks a clock through (loads, slot reads, cell), IFFTs or None = the exporter's, hand-offs)
 VARIANTS = [
-    ("as built", 1, None, True),
-    ("8 IFFTs", 1, 8, True),
-    ("2 blocks a clock, 8 IFFTs", 2, 8, True),
-    ("4 blocks a clock, 16 IFFTs", 4, 16, True),
-    ("as built, no hand-off clocks", 1, None, False),
-    ("2 blocks a clock, 8 IFFTs, no hand-off clocks", 2, 8, False),
+    ("as built", (1, 1, 1), None, True),
+    ("8 IFFTs", (1, 1, 1), 8, True),
+    ("2 blocks a clock, 8 IFFTs", (2, 2, 2), 8, True),
+    ("4 blocks a clock, 16 IFFTs", (4, 4, 4), 16, True),
+    ("as built, no hand-off clocks", (1, 1, 1), None, False),
+    ("2 blocks a clock, 8 IFFTs, no hand-off clocks", (2, 2, 2), 8, False),
+    # one resource widened at a time (with 8 IFFTs): each leaves the next one-block-a-clock stage in place
+    ("8 IFFTs, cell 2 blocks a clock", (1, 1, 2), 8, True),
+    ("8 IFFTs, loads 2 blocks a clock", (2, 1, 1), 8, True),
+    ("8 IFFTs, slot reads 2 a clock", (1, 2, 1), 8, True),
+    ("8 IFFTs, loads and cell 2 a clock", (2, 1, 2), 8, True),
 ]
 
-#: source patches: the block-serial resources advance by 1 / WIDTH clocks per block
+#: source patches: the block-serial resources advance by 1 / (their width) clocks per block: the loads
+#: LOAD_W, the MAC's slot reads READ_W, the cell CELL_W
 PATCHES = [
-    ("load_free = at + 1\n", "load_free = at + 1 / WIDTH\n"),
-    ("cell_free = at + beats\n", "cell_free = at + beats / WIDTH\n"),
-    ("done.append(at + beats - 1 + CELL_LATENCY", "done.append(at + beats / WIDTH - 1 + CELL_LATENCY"),
-    ("clock = first + qr\n", "clock = first + qr / WIDTH\n"),
-    ("clock = max(clock + 1, need + 1)", "clock = max(clock + 1 / WIDTH, need + 1)"),
+    ("load_free = at + 1\n", "load_free = at + 1 / LOAD_W\n"),
+    ("cell_free = at + beats\n", "cell_free = at + beats / CELL_W\n"),
+    ("done.append(at + beats - 1 + CELL_LATENCY", "done.append(at + beats / CELL_W - 1 + CELL_LATENCY"),
+    ("clock = first + qr\n", "clock = first + qr / READ_W\n"),
+    ("clock = max(clock + 1, need + 1)", "clock = max(clock + 1 / READ_W, need + 1)"),
     ("cycles = out_done[-1] - out_done[-2]", "cycles = math.ceil(out_done[-1] - out_done[-2])"),
     ("from .jobs import", "from ernn.export.jobs import"),
 ]
 
 
 def widened_model() -> types.ModuleType:
-    """A copy of ``ernn.export.timing`` with the patches applied (``WIDTH`` and ``HANDOFF`` settable)."""
+    """A copy of ``ernn.export.timing`` with the patches applied (``LOAD_W``, ``READ_W``, ``CELL_W`` and
+    ``HANDOFF`` settable; :func:`set_width` sets the three widths)."""
     source = inspect.getsource(timing)
     for old, new in PATCHES:
         if source.count(old) != 1:
@@ -80,6 +87,16 @@ def widened_model() -> types.ModuleType:
     sys.modules[module.__name__] = module  # dataclasses look their module up
     exec(compile(source, "timing_widened", "exec"), module.__dict__)
     return module
+
+
+def set_width(
+    model: types.ModuleType, loads: float, reads: float | None = None, cell: float | None = None
+) -> None:
+    """Blocks a clock through the loads, the MAC's slot reads and the cell of a :func:`widened_model`
+    (one number: all three)."""
+    model.LOAD_W = loads
+    model.READ_W = loads if reads is None else reads
+    model.CELL_W = loads if cell is None else cell
 
 
 def handoff_sensitivity(scan_file: Path) -> dict[str, dict]:
@@ -118,8 +135,18 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=None, help="write the results as JSON here")
     ap.add_argument("--grid-scan", type=Path, default=None, help="a bench_cycles.py --grid --model-scan JSON")
     args = ap.parse_args()
-    if args.grid_scan is not None and not args.grid_scan.is_file():
-        ap.error(f"--grid-scan: no file {args.grid_scan}")
+    if args.grid_scan is not None:
+        if not args.grid_scan.is_file():
+            ap.error(f"--grid-scan: no file {args.grid_scan}")
+        try:
+            scan = json.loads(args.grid_scan.read_text())
+            valid = all("shape" in r and "predicted_ratio" in r for r in scan["results"])
+        except (ValueError, KeyError, TypeError):
+            valid = False
+        if not valid:
+            ap.error(
+                f"--grid-scan: {args.grid_scan} is not a bench_cycles.py --model-scan JSON (results with shape, predicted_ratio)"
+            )
     model = widened_model()
     rows = []
     print("| shape | P | ideal | " + " | ".join(v[0] for v in VARIANTS) + " |")
@@ -128,8 +155,8 @@ def main() -> None:
         info = ModelShape(num_layers=1, structure=BlockCirculant(k), **kw)
         cm = schedule.cycle_model(info, lanes)
         cells, row = [], {"shape": label, "lanes": lanes, "ideal": cm.ideal, "variants": {}}
-        for name, width, iffts, handoffs in VARIANTS:
-            model.WIDTH = width
+        for name, widths, iffts, handoffs in VARIANTS:
+            set_width(model, *widths)
             model.HANDOFF = dict(timing.HANDOFF) if handoffs else dict.fromkeys(timing.HANDOFF, 0)
             cycles = model.step_timing(
                 info,
@@ -158,7 +185,9 @@ def main() -> None:
         report = {
             "handoff_sensitivity": sensitivity,
             "benchmark": "timing model what-if: blocks a clock through loads, slot reads and the cell",
-            "variants": [dict(zip(("name", "width", "iffts", "handoffs"), v, strict=True)) for v in VARIANTS],
+            "variants": [
+                dict(zip(("name", "loads_reads_cell", "iffts", "handoffs"), v, strict=True)) for v in VARIANTS
+            ],
             "results": rows,
             "command": "bench/whatif_block_width.py",
         }

@@ -111,7 +111,7 @@ def test_block_width_whatif_at_one_block_a_clock_is_the_timing_model():
         kw = dict(iffts=cm.n_ifft, in_first=cm.gru_in_first, gru_fused=cm.gru_fused, split=cm.split)
         times = {}
         for width in (1, 2):
-            model.WIDTH = width
+            whatif.set_width(model, width)
             times[width] = model.step_timing(info, lanes, cm.cell_lanes, **kw).cycles
         assert times[1] == cm.predicted and times[2] <= times[1]
 
