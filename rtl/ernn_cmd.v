@@ -31,9 +31,10 @@ E-RNN toolkit: accelerator command side — input frames, PE job commands and th
  * issued job goes into a queue (iss_*) from which the PE writer takes its rows' jobs, and a
  * projection's m blocks are checked against its layer's m progress (ml_done, ml_count).
  *
- * A block is requested as soon as its producer has written it (h_stage/h_count: the stage
- * (mod 4) the h producer is writing and its blocks so far; m_tag/m_count likewise for m),
- * so the next job's FFTs overlap the current job's tail; a stage's first job waits until
+ * A block is requested as soon as its producer writes it (h_stage_now/h_count: the stage
+ * (mod 4) the h producer is writing and its blocks so far, this clock's write included;
+ * m_tag/m_count likewise for m; the h and m memories read write-first, ernn_state_mem), so
+ * the next job's FFTs overlap the current job's tail; a stage's first job waits until
  * the stage two back has written all of its h (the 2-bit tags never alias) and, in layer 0,
  * for its frame. Requests go through a registered read (memory or block select) into a
  * 4-entry FIFO that feeds the PE, one block per clock, or past it when it is empty (the
@@ -143,8 +144,11 @@ module ernn_cmd #
     output wire [M_ADDR_W-1:0]    m_rd_addr,
     input  wire [K*DATA_W-1:0]    m_rd_data,
 
-    // progress of the h producer: stage (mod 2**STAGE_W) being written, blocks of it written so far
+    // progress of the h producer: stage (mod 2**STAGE_W) being written as of the last clock (the
+    // command issue) and with this clock's write (h_stage_now, the loads), blocks of it written so
+    // far with this clock's write (a block is requested in the clock it is written: ernn_state_mem)
     input  wire [STAGE_W-1:0]     h_stage,
+    input  wire [STAGE_W-1:0]     h_stage_now,
     input  wire [IDX_W-1:0]       h_count,
     // LAYER_SKEW: per layer l (at [l*TAG_W +: TAG_W] / [l*IDX_W +: IDX_W]) the steps whose h is
     // complete (mod 2**TAG_W) and the blocks written of the next one
@@ -352,6 +356,8 @@ reg ld_avail;
 // this stage minus the stage the h producer is writing: 0 = every earlier stage is written;
 // 1 = the previous stage is being written (h_count blocks so far); 2 = two back (no start)
 wire [STAGE_W-1:0] hp_diff = cmd_stage_reg - h_stage;
+// the same with this clock's write, for the loads
+wire [STAGE_W-1:0] hp_diff_ld = cmd_stage_reg - h_stage_now;
 wire [IDX_W-1:0] ld_hidx = ld_idx_reg - job_x_blocks;   // recurrent block index
 
 always @* begin
@@ -379,7 +385,7 @@ always @* begin
         end else begin
             ld_src = SRC_H;
             ld_haddr = job_x_base + ld_idx_reg[H_ADDR_W-1:0];
-            ld_avail = hp_diff == {STAGE_W{1'b0}} || h_count > ld_idx_reg;
+            ld_avail = hp_diff_ld == {STAGE_W{1'b0}} || h_count > ld_idx_reg;
         end
     end else if (!rec_zero) begin
         ld_src = SRC_H;
@@ -389,7 +395,7 @@ always @* begin
             ld_avail = r_done || (r_now && r_count > ld_hidx);
         end else begin
             // h_{t-1} of this layer: stage - L, the previous stage when L = 1
-            ld_avail = NUM_LAYERS > 1 || hp_diff == {STAGE_W{1'b0}} || h_count > ld_hidx;
+            ld_avail = NUM_LAYERS > 1 || hp_diff_ld == {STAGE_W{1'b0}} || h_count > ld_hidx;
         end
     end
 end

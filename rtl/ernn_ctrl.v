@@ -475,6 +475,7 @@ wire m_rd_en;
 wire [M_ADDR_W-1:0] m_rd_addr;
 wire [BLK_W-1:0] m_rd_data;         // K samples of m, Q(data)
 wire [STAGE_W-1:0] hp_stage;
+wire [STAGE_W-1:0] hp_stage_now;
 wire [IDX_W-1:0] hp_count;
 wire [NUM_LAYERS*TAG_W-1:0] hl_done;
 wire [NUM_LAYERS*IDX_W-1:0] hl_count;
@@ -556,6 +557,7 @@ cmd_inst (
     .m_rd_addr(m_rd_addr),
     .m_rd_data(m_rd_data),
     .h_stage(hp_stage),
+    .h_stage_now(hp_stage_now),
     .h_count(hp_count),
     .hl_done(hl_done),
     .hl_count(hl_count),
@@ -1332,6 +1334,7 @@ state_inst (
     .h_rd_addr(h_rd_addr),
     .h_rd_data(h_rd_data),
     .h_stage(hp_stage),
+    .h_stage_now(hp_stage_now),
     .h_count(hp_count),
     .hl_done(hl_done),
     .hl_count(hl_count),

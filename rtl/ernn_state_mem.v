@@ -27,7 +27,11 @@ E-RNN toolkit: accelerator state memories — h, c and m of every layer, and the
  * what the command side waits on before it sends a block to the PE: h_stage counts the
  * stages (mod 4) whose h is complete (the write of a layer's last block, h_wr_last, moves
  * it on), h_count the blocks of the stage being written; m_tag / m_count: the stage and
- * blocks of the last m write. With INTERLEAVE (a slot's gate jobs before its projections,
+ * blocks of the last m write. The progress the loads wait on includes the write of this
+ * clock (combinational from the write port; h_stage, which the command issue checks, does
+ * not) and h and m read write-first (ernn_state_ram
+ * WRITE_FIRST): the command side requests a block in the clock it is written, not a clock
+ * later from a registered count (docs/accelerator.md, "Loads forwarded from the writers"). With INTERLEAVE (a slot's gate jobs before its projections,
  * ernn_cmd) every layer has its own m region (m_wr_addr: the cell writer's c address, layer *
  * p + block; M_DEPTH = C_DEPTH) and its own m progress (ml_done, ml_count, as hl_* for h):
  * the layers' cells write m before their projections read it.
@@ -90,8 +94,10 @@ module ernn_state_mem #
     input  wire                 h_rd_en,
     input  wire [H_ADDR_W-1:0]  h_rd_addr,
     output wire [K*DATA_W-1:0]  h_rd_data,
-    // progress of the h producer
+    // progress of the h producer: h_stage as of the last clock (the command side's issue checks);
+    // h_stage_now and h_count with this clock's write (the loads)
     output wire [STAGE_W-1:0]   h_stage,
+    output wire [STAGE_W-1:0]   h_stage_now,
     output wire [IDX_W-1:0]     h_count,
     // LAYER_SKEW: per layer l the steps whose h is complete (mod 2**TAG_W, at [l*TAG_W +: TAG_W])
     // and the blocks written of the next (at [l*IDX_W +: IDX_W])
@@ -150,7 +156,8 @@ end
 
 ernn_state_ram #(
     .WIDTH(BLK_W),
-    .DEPTH(H_DEPTH)
+    .DEPTH(H_DEPTH),
+    .WRITE_FIRST(1)
 )
 h_ram_inst (
     .clk(clk),
@@ -181,8 +188,11 @@ always @(posedge clk) begin
     end
 end
 
+// this clock's write included (the loads), or not (the command issue: its checks are not worth the
+// writer's path into the PE's command handshake)
 assign h_stage = h_stage_reg;
-assign h_count = h_count_reg;
+assign h_stage_now = h_we && h_wr_last ? h_stage_reg + 1'b1 : h_stage_reg;
+assign h_count = !h_we ? h_count_reg : h_wr_last ? {IDX_W{1'b0}} : h_wr_blk + 1'b1;
 
 // layers pipelined across steps: a stage's sources are the same step of the layer below and
 // the previous step of its own layer, not a fixed number of stages back, so the progress is
@@ -259,14 +269,16 @@ endgenerate
 reg [STAGE_W-1:0] m_tag_reg;    // stage (mod 2**STAGE_W) of the last m block written
 reg [IDX_W-1:0] m_count_reg;    // m blocks of that stage written so far
 
-assign m_tag = m_tag_reg;
-assign m_count = m_count_reg;
+// this clock's write included (no projection: never written)
+assign m_tag = m_we && HAS_PROJ != 0 ? m_wr_stage : m_tag_reg;
+assign m_count = m_we && HAS_PROJ != 0 ? m_wr_blk + 1'b1 : m_count_reg;
 
 generate
 if (HAS_PROJ) begin : g_m
     ernn_state_ram #(
         .WIDTH(BLK_W),
-        .DEPTH(M_DEPTH)
+        .DEPTH(M_DEPTH),
+        .WRITE_FIRST(1)
     )
     m_ram_inst (
         .clk(clk),

@@ -20,8 +20,11 @@ E-RNN toolkit: simple dual-port state memory (one write port, one registered rea
  * The held output is what makes the read port usable as a pipeline register: a reader
  * that stalls keeps its word without a separate holding register (block RAM: the output
  * latch with its clock enable). A read and a write of the same address in one clock
- * return the old word (read-first); the controller never relies on either order. No
- * reset: the controller treats the contents as undefined until written (the state of a
+ * return the old word (read-first), or with WRITE_FIRST = 1 the word being written: a
+ * register of the write word and a 2:1 mux behind the memory's output register (explicit,
+ * so that the RAM itself stays a plain read-first block RAM or LUT RAM). The h and m
+ * memories are write-first: the command side requests a block in the clock its writer
+ * writes it (ernn_state_mem). No reset: the controller treats the contents as undefined until written (the state of a
  * new sequence is zero by selection, not by clearing the memory).
  */
 module ernn_state_ram #
@@ -30,6 +33,8 @@ module ernn_state_ram #
     parameter WIDTH = 32,
     // number of words (>= 2)
     parameter DEPTH = 16,
+    // 1: a read of the address written in the same clock returns the new word
+    parameter WRITE_FIRST = 0,
     // address width (derived; do not override)
     parameter ADDR_W = $clog2(DEPTH)
 )
@@ -72,7 +77,23 @@ always @(posedge clk) begin
     end
 end
 
-assign rd_data = rd_data_reg;
+generate
+if (WRITE_FIRST != 0) begin : g_write_first
+    reg fwd_reg;                // the word read last was being written: take the write word
+    reg [WIDTH-1:0] fwd_data_reg;
+
+    always @(posedge clk) begin
+        if (rd_en) begin
+            fwd_reg <= wr_en && wr_addr == rd_addr;
+            fwd_data_reg <= wr_data;
+        end
+    end
+
+    assign rd_data = fwd_reg ? fwd_data_reg : rd_data_reg;
+end else begin : g_read_first
+    assign rd_data = rd_data_reg;
+end
+endgenerate
 
 endmodule
 
