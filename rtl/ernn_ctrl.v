@@ -1317,6 +1317,8 @@ ernn_state_mem #(
     .IDX_W(IDX_W),
     .STAGE_W(STAGE_W),
     .LAYER_SKEW(LAYER_SKEW),
+    // loads forwarded from the writers with the layers in order (ernn_state_mem)
+    .FORWARD(LAYER_SKEW == 0 ? 1 : 0),
     .NUM_LAYERS(NUM_LAYERS),
     .LAYER_W(LAYER_W),
     .TAG_W(TAG_W)

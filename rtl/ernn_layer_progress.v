@@ -17,9 +17,6 @@ E-RNN toolkit: accelerator layer progress — per layer, the steps a block write
  * the next (wr_blk + 1 of its latest write). Each layer's stages come in step order, so
  * done is the number of the step being written and a reader compares it with the step it
  * needs (ernn_cmd: x_t of the layer below, h_{t-1} of its own, a projection's m_t).
- * done and count include the write of this clock (combinational from the write port): the
- * reader may request the block being written, from a write-first memory (ernn_state_ram
- * WRITE_FIRST), one clock sooner than from the registered count.
  * Layer l's fields are at done[l*TAG_W +: TAG_W] and count[l*IDX_W +: IDX_W]. rst clears.
  */
 module ernn_layer_progress #
@@ -73,10 +70,8 @@ for (l = 0; l < NUM_LAYERS; l = l + 1) begin : g_layer
         end
     end
 
-    // this clock's write included
-    wire wr_here = wr_en && wr_layer == LAYER;
-    assign done[l*TAG_W +: TAG_W] = wr_here && wr_last ? done_reg + 1'b1 : done_reg;
-    assign count[l*IDX_W +: IDX_W] = !wr_here ? count_reg : wr_last ? {IDX_W{1'b0}} : wr_blk + 1'b1;
+    assign done[l*TAG_W +: TAG_W] = done_reg;
+    assign count[l*IDX_W +: IDX_W] = count_reg;
 end
 endgenerate
 

@@ -27,11 +27,14 @@ E-RNN toolkit: accelerator state memories — h, c and m of every layer, and the
  * what the command side waits on before it sends a block to the PE: h_stage counts the
  * stages (mod 4) whose h is complete (the write of a layer's last block, h_wr_last, moves
  * it on), h_count the blocks of the stage being written; m_tag / m_count: the stage and
- * blocks of the last m write. The progress the loads wait on includes the write of this
- * clock (combinational from the write port; h_stage, which the command issue checks, does
- * not) and h and m read write-first (ernn_state_ram
- * WRITE_FIRST): the command side requests a block in the clock it is written, not a clock
- * later from a registered count (docs/accelerator.md, "Loads forwarded from the writers"). With INTERLEAVE (a slot's gate jobs before its projections,
+ * blocks of the last m write. With FORWARD (the layers in order) the progress the loads wait
+ * on (h_stage_now, h_count, m_tag, m_count) includes the write of this clock, combinationally
+ * from the write port (h_stage, which the command issue checks, does not), and h and m read
+ * write-first (ernn_state_ram WRITE_FIRST): the command side requests a block in the clock it
+ * is written, not a clock later from a registered count (docs/performance.md, "Loads
+ * forwarded from the writers"). Without it (the layers pipelined: the per-layer progress
+ * below, whose selects in the command side made this path SR1's longest) every progress
+ * output is registered, and h_stage_now is h_stage. With INTERLEAVE (a slot's gate jobs before its projections,
  * ernn_cmd) every layer has its own m region (m_wr_addr: the cell writer's c address, layer *
  * p + block; M_DEPTH = C_DEPTH) and its own m progress (ml_done, ml_count, as hl_* for h):
  * the layers' cells write m before their projections read it.
@@ -62,6 +65,8 @@ module ernn_state_mem #
     parameter STAGE_W = 2,
     // 1: keep the h producer's progress per layer (hl_done, hl_count; layers pipelined)
     parameter LAYER_SKEW = 0,
+    // 1: the loads' progress includes this clock's write and h, m read write-first (see above)
+    parameter FORWARD = 0,
     // stacked layers (L)
     parameter NUM_LAYERS = 1,
     // layer index width
@@ -140,6 +145,10 @@ localparam CBLK_W = K * CELL_W;
 
 // check configuration
 initial begin
+    if (FORWARD != 0 && LAYER_SKEW != 0) begin
+        $error("Error: ernn_state_mem FORWARD is for the layers in order (the per-layer progress of LAYER_SKEW is registered)");
+        $finish;
+    end
     if (H_DEPTH < 2 || C_DEPTH < 2 || M_DEPTH < 2) begin
         $error("Error: ernn_state_mem needs H_DEPTH, C_DEPTH, M_DEPTH >= 2 (got %0d, %0d, %0d)", H_DEPTH, C_DEPTH, M_DEPTH);
         $finish;
@@ -157,7 +166,7 @@ end
 ernn_state_ram #(
     .WIDTH(BLK_W),
     .DEPTH(H_DEPTH),
-    .WRITE_FIRST(1)
+    .WRITE_FIRST(FORWARD)
 )
 h_ram_inst (
     .clk(clk),
@@ -188,11 +197,11 @@ always @(posedge clk) begin
     end
 end
 
-// this clock's write included (the loads), or not (the command issue: its checks are not worth the
-// writer's path into the PE's command handshake)
+// FORWARD: this clock's write included (the loads), or not (the command issue: its checks are not
+// worth the writer's path into the PE's command handshake)
 assign h_stage = h_stage_reg;
-assign h_stage_now = h_we && h_wr_last ? h_stage_reg + 1'b1 : h_stage_reg;
-assign h_count = !h_we ? h_count_reg : h_wr_last ? {IDX_W{1'b0}} : h_wr_blk + 1'b1;
+assign h_stage_now = FORWARD != 0 && h_we && h_wr_last ? h_stage_reg + 1'b1 : h_stage_reg;
+assign h_count = FORWARD == 0 || !h_we ? h_count_reg : h_wr_last ? {IDX_W{1'b0}} : h_wr_blk + 1'b1;
 
 // layers pipelined across steps: a stage's sources are the same step of the layer below and
 // the previous step of its own layer, not a fixed number of stages back, so the progress is
@@ -269,16 +278,16 @@ endgenerate
 reg [STAGE_W-1:0] m_tag_reg;    // stage (mod 2**STAGE_W) of the last m block written
 reg [IDX_W-1:0] m_count_reg;    // m blocks of that stage written so far
 
-// this clock's write included (no projection: never written)
-assign m_tag = m_we && HAS_PROJ != 0 ? m_wr_stage : m_tag_reg;
-assign m_count = m_we && HAS_PROJ != 0 ? m_wr_blk + 1'b1 : m_count_reg;
+// FORWARD: this clock's write included (no projection: never written)
+assign m_tag = FORWARD != 0 && m_we && HAS_PROJ != 0 ? m_wr_stage : m_tag_reg;
+assign m_count = FORWARD != 0 && m_we && HAS_PROJ != 0 ? m_wr_blk + 1'b1 : m_count_reg;
 
 generate
 if (HAS_PROJ) begin : g_m
     ernn_state_ram #(
         .WIDTH(BLK_W),
         .DEPTH(M_DEPTH),
-        .WRITE_FIRST(1)
+        .WRITE_FIRST(FORWARD)
     )
     m_ram_inst (
         .clk(clk),

@@ -7,11 +7,12 @@ spacing of the last layer's outputs, with the per-step load of the PE, the IFFT 
 (docs/accelerator.md, "Where the cycles go"):
 
 * **loads**: a job's input blocks enter the PE's FFT one per clock, each when its producer has written
-  it (x_t: the frame or the layer below's h_t; h_{t-1}; m_t for a projection), in the clock the model
-  counts as its write (rtl/ernn_state_mem.v's progress includes the write under way and its h and m
-  read write-first, so the block is requested in the clock it is written) and no earlier than two
-  clocks after the job's command (rtl/ernn_cmd.v requests the blocks from the clock after the command
-  through a registered read; its FIFO passes a block on when empty);
+  it (x_t: the frame or the layer below's h_t; h_{t-1}; m_t for a projection): with the layers in order
+  in the clock the model counts as its write (rtl/ernn_state_mem.v's ``FORWARD``: its progress includes
+  the write under way and its h and m read write-first, so the block is requested in the clock it is
+  written), with the layers pipelined one clock after it (registered per-layer progress); and no
+  earlier than two clocks after the job's command (rtl/ernn_cmd.v requests the blocks from the clock
+  after the command through a registered read; its FIFO passes a block on when empty);
 * **MAC rounds**: a job's rows x (k/2 + 1) units go to the P lanes in rounds; a round reads the q input
   slots one per clock, slot j only after it was written, and it ends no earlier than the round before
   (of this job or the job before) plus the clocks the gearbox takes to hand that round's rows on
@@ -47,9 +48,9 @@ from .jobs import CELL_LATENCY, all_jobs, interleavable, issue_order, split_roun
 
 #: hand-off clocks of the controller (set against measurements, see the module docstring):
 #: h/m memory read after the command (the 4-entry FIFO in front of the PE passes a block through when it
-#: is empty), a written block to the FFT (0 since the loads are forwarded from the writers; 1 before), the
-#: PE command, the gate buffer to the feeder, the cell writer to the state memory, the projection's R12
-#: writer
+#: is empty), a written block to the FFT with the layers in order (0: the loads are forwarded from the
+#: writers; with the layers pipelined it is the load's 1), the PE command, the gate buffer to the feeder,
+#: the cell writer to the state memory, the projection's R12 writer
 HANDOFF = {"load": 1, "written": 0, "command": 1, "feeder": 2, "writer": 1, "proj_writer": 2}
 #: rtl/ernn_pe.v ``MREG`` (its default, 1): every multiplier's outputs registered, one clock more in each
 #: multiply stage of the FFT and the IFFT (stages 3..log2 k) and in the MAC lanes
@@ -114,6 +115,9 @@ def step_timing(
     if gru_fused and info.cell != "gru":
         raise ValueError("gru_fused is a GRU stage's job form")
     jobs = all_jobs(info, in_first, load_ahead, interleave, gru_fused)
+    # the loads are forwarded from the writers with the layers in order (ernn_ctrl: FORWARD = !LAYER_SKEW;
+    # one layer is never pipelined)
+    forwarded = not layer_skew or info.num_layers == 1
     # ernn_ctrl lets the PE load ahead only when some loading job's slots were moved off slot 0
     load_ahead = any(job.load_count and job.read_base for job in jobs)
     # producer times: (layer, step) -> per block the clock its h (or m) block is written
@@ -170,8 +174,10 @@ def step_timing(
                         avail = 0 if prev is None else prev[b - job.x_blocks]
                     # rtl/ernn_cmd.v requests a job's blocks from the clock after its command (its
                     # load state), each through the registered read to the PE (HANDOFF "load")
-                    # the block written (avail) is requested in its write clock, read write-first
-                    at = max(start + 1 + HANDOFF["load"], load_free, avail + HANDOFF["written"])
+                    # layers in order: the block written (avail) is requested in its write clock,
+                    # read write-first (ernn_state_mem FORWARD); pipelined: from the registered count
+                    handoff = HANDOFF["written"] if forwarded else HANDOFF["load"]
+                    at = max(start + 1 + HANDOFF["load"], load_free, avail + handoff)
                     load_free = at + 1
                     slot_written[job.read_base + b] = at + 1 + fft_lat
                 loads_in = load_free - 1

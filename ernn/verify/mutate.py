@@ -111,8 +111,10 @@ EQUIVALENT: dict[str, str] = {
     "iteration (i = j) compares a row's layer with itself, never differs, so next_stage_of is unchanged",
     "ernn_sel-L27-constant-d14d64": "the default of W (8 -> 7): every instance (ernn_cmd 1, ernn_feeder 5, "
     "ernn_pe 1, ernn_job_table 1) sets W, so the default is never used",
-    "ernn_state_mem-L54-constant-37885d": "the default of C_DEPTH (4 -> 5): its one instance (ernn_ctrl's "
+    "ernn_state_mem-L57-constant-b608ae": "the default of C_DEPTH (4 -> 5): its one instance (ernn_ctrl's "
     "state_inst) sets C_DEPTH, so the default is never used",
+    "ernn_state_mem-L69-constant-945e85": "the default of FORWARD (0 -> 1): its one instance (ernn_ctrl's state_inst) "
+    "sets FORWARD, so the default is never used",
     "ernn_job_table-L414-constant-0766ac": "LAST_BLK_I's fallback for a job of no blocks (0 -> 1): bad_shape() "
     "stops elaboration unless every job's F_BLOCKS is PB or QH (both >= 1), so the fallback is never taken",
     "ernn_pe-L391-width-031707": "units_left one bit narrower: units_reg = rows * BINS < 2**(ROWS_W + BIN_W) "
