@@ -140,3 +140,42 @@ def test_handoff_sensitivity_prices_the_scan_and_restores_the_model(tmp_path):
     assert out["as built"]["worst"] > schedule.TARGET_RATIO
     assert all(v["over"] <= 1 and v["worst"] <= out["as built"]["worst"] for v in out.values())
     assert out["no hand-off clocks"]["worst"] < out["as built"]["worst"]
+
+
+def test_named_shapes_benchmark_simulates_and_writes_json(tmp_path):
+    """bench/bench_named_shapes.py: one named shape exported, simulated (Verilator), bit-exact, its steady
+    state against the ideal and the timing model in the JSON."""
+    out = tmp_path / "named.json"
+    cmd = [
+        sys.executable,
+        str(ROOT / "bench/bench_named_shapes.py"),
+        "--only",
+        "gru_6_32_k4_p32",
+        "--frames",
+        "5",
+        "--models",
+        str(tmp_path / "models"),
+        "--out",
+        str(out),
+    ]
+    subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT)
+    (row,) = json.loads(out.read_text())
+    assert row["name"] == "gru_6_32_k4_p32" and row["bit_exact"] and row["shape"]["lanes"] == 32
+    assert row["cycles_per_step"] >= row["pe_issue_cycles"] and row["ideal"] == 51
+    assert abs(row["prediction_error"]) <= 0.1
+
+
+def test_cost_cycles_benchmark_names_the_cost_samples_points():
+    """bench/bench_cost_cycles.py re-simulates bench_cost_samples.py's points (no other), and refuses an
+    unknown one by name."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    import bench_cost_cycles
+    import bench_cost_samples
+
+    assert set(bench_cost_cycles.POINTS) <= set(bench_cost_samples.POINTS)
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "bench/bench_cost_cycles.py"), "--only", "no_such_point"],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 2 and "no_such_point" in out.stderr
