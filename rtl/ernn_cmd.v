@@ -32,8 +32,9 @@ E-RNN toolkit: accelerator command side — input frames, PE job commands and th
  * projection's m blocks are checked against its layer's m progress (ml_done, ml_count).
  *
  * A block is requested as soon as its producer writes it (h_stage_now/h_count: the stage
- * (mod 4) the h producer is writing and its blocks so far, this clock's write included;
- * m_tag/m_count likewise for m; the h and m memories read write-first, ernn_state_mem), so
+ * (mod 4) the h producer is writing and its blocks so far, with the layers in order this
+ * clock's write included and h, m read write-first (ernn_state_mem FORWARD); m_tag/m_count
+ * likewise for m), so
  * the next job's FFTs overlap the current job's tail; a stage's first job waits until
  * the stage two back has written all of its h (the 2-bit tags never alias) and, in layer 0,
  * for its frame. Requests go through a registered read (memory or block select) into a
@@ -145,8 +146,9 @@ module ernn_cmd #
     input  wire [K*DATA_W-1:0]    m_rd_data,
 
     // progress of the h producer: stage (mod 2**STAGE_W) being written as of the last clock (the
-    // command issue) and with this clock's write (h_stage_now, the loads), blocks of it written so
-    // far with this clock's write (a block is requested in the clock it is written: ernn_state_mem)
+    // command issue) and for the loads (h_stage_now), blocks of it written so far; with the layers in
+    // order both include this clock's write (a block is requested in the clock it is written:
+    // ernn_state_mem FORWARD), pipelined they are the registered counts
     input  wire [STAGE_W-1:0]     h_stage,
     input  wire [STAGE_W-1:0]     h_stage_now,
     input  wire [IDX_W-1:0]       h_count,
@@ -356,7 +358,7 @@ reg ld_avail;
 // this stage minus the stage the h producer is writing: 0 = every earlier stage is written;
 // 1 = the previous stage is being written (h_count blocks so far); 2 = two back (no start)
 wire [STAGE_W-1:0] hp_diff = cmd_stage_reg - h_stage;
-// the same with this clock's write, for the loads
+// the same for the loads (with FORWARD this clock's write included)
 wire [STAGE_W-1:0] hp_diff_ld = cmd_stage_reg - h_stage_now;
 wire [IDX_W-1:0] ld_hidx = ld_idx_reg - job_x_blocks;   // recurrent block index
 

@@ -23,8 +23,8 @@ E-RNN toolkit: simple dual-port state memory (one write port, one registered rea
  * return the old word (read-first), or with WRITE_FIRST = 1 the word being written: a
  * register of the write word and a 2:1 mux behind the memory's output register (explicit,
  * so that the RAM itself stays a plain read-first block RAM or LUT RAM). The h and m
- * memories are write-first: the command side requests a block in the clock its writer
- * writes it (ernn_state_mem). No reset: the controller treats the contents as undefined until written (the state of a
+ * memories are write-first with the layers in order: the command side requests a block in
+ * the clock its writer writes it (ernn_state_mem FORWARD). No reset: the controller treats the contents as undefined until written (the state of a
  * new sequence is zero by selection, not by clearing the memory).
  */
 module ernn_state_ram #

@@ -102,7 +102,7 @@ EQUIVALENT: dict[str, str] = {
     "Verilator's UNUSEDSIGNAL lint (B = 0: slopes not used) and drives nothing",
     "ernn_axis_skid-L22-constant-83667f": "the default of DATA_W (32 -> 31): its one instance (ernn_pe's "
     "out_skid_inst) sets DATA_W, so the default is never used",
-    "ernn_cmd-L72-constant-4157cb": "the default of H_ADDR_W (2 -> 3): its one instance (ernn_ctrl's cmd_inst) "
+    "ernn_cmd-L73-constant-0b9ae6": "the default of H_ADDR_W (2 -> 3): its one instance (ernn_ctrl's cmd_inst) "
     "sets H_ADDR_W, so the default is never used",
     "ernn_ctrl-L281-constant-047d8d": "C_DEPTH = max2(3, ...) instead of max2(2, ...): with NUM_LAYERS * PB < 3 "
     "the c memory gets one word (and perhaps one address bit) more that no address reaches; the addresses "
