@@ -312,11 +312,15 @@ def _get_runner(sim: str) -> Any:
         return get_runner(sim)
 
     class CachedRuntimeVerilator(Verilator):
-        """Verilator runner that drops the cached runtime objects in after verilating, before make."""
+        """Verilator runner that skips make when the model executable is newer than every file Verilator
+        generated (the objects are pruned after each build, :func:`_prune_intermediates`, so make would
+        compile everything again), and otherwise drops the cached runtime objects in before make."""
 
         def _execute_cmds(self, cmds: Any, cwd: Any, stdout: Any = None) -> None:
             for cmd in cmds:
                 if cmd and cmd[0] == "make":
+                    if model_is_current(Path(self.build_dir), str(self.hdl_toplevel)):
+                        continue
                     _restore_runtime(Path(self.build_dir))
                 super()._execute_cmds([cmd], cwd, stdout)
 
@@ -352,6 +356,7 @@ def _build(
             _build_now(runner, toplevel, params, build_args, bdir, log, includes, waves)
         if sim == "verilator":
             _save_runtime(bdir)
+            _prune_intermediates(bdir, toplevel)
     finally:
         if sim == "verilator":
             if saved is None:
@@ -415,6 +420,38 @@ def _save_runtime(bdir: Path) -> None:
         tmp = cache / f"{name}.tmp{os.getpid()}"
         shutil.copyfile(bdir / name, tmp)
         tmp.replace(cache / name)
+
+
+#: what make leaves in a Verilator build directory that the model executable no longer needs once linked:
+#: the precompiled headers (about two thirds of a build of ernn_top, ~180 MB of ~260 MB), the objects and
+#: their archive. Kept: Verilator's generated C++ (its --skip-identical check compares those files' stat
+#: data, so removing them would make every later build verilate again) and the executable.
+_INTERMEDIATE_PATTERNS = ("*.gch", "*.o", "*.a")
+
+
+def model_is_current(bdir: Path, toplevel: str) -> bool:
+    """The linked model ``bdir/<toplevel>`` is at least as new as every file Verilator generated
+    (``Vtop*.cpp``, ``.h``, ``.mk``): Verilator left the C++ untouched (--skip-identical), so make has
+    nothing to do. False when there is no executable or Verilator wrote any file after it."""
+    exe = bdir / toplevel
+    if not exe.is_file():
+        return False
+    linked = exe.stat().st_mtime_ns
+    generated = [f for pattern in ("Vtop*.cpp", "Vtop*.h", "Vtop*.mk") for f in bdir.glob(pattern)]
+    return bool(generated) and all(f.stat().st_mtime_ns <= linked for f in generated)
+
+
+def _prune_intermediates(bdir: Path, toplevel: str) -> None:
+    """Remove a linked Verilator build's precompiled headers, objects and archive
+    (:data:`_INTERMEDIATE_PATTERNS`): the simulator build cache would otherwise hold ~260 MB per parameter
+    set of ernn_top (the default test suite builds ~200 of them, and a full disk fails every test). Only
+    once the executable is current; the next build of the same parameters skips make
+    (:func:`model_is_current`), a changed RTL recompiles in full."""
+    if not model_is_current(bdir, toplevel):
+        return
+    for pattern in _INTERMEDIATE_PATTERNS:
+        for f in bdir.glob(pattern):
+            f.unlink(missing_ok=True)
 
 
 def _build_now(
