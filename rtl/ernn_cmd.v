@@ -34,7 +34,7 @@ E-RNN toolkit: accelerator command side — input frames, PE job commands and th
  * A block is requested as soon as its producer writes it (h_stage_now/h_count: the stage
  * (mod 4) the h producer is writing and its blocks so far, with the layers in order this
  * clock's write included and h, m read write-first (ernn_state_mem FORWARD); m_tag/m_count
- * likewise for m), so
+ * likewise for m; pipelined, FORWARD compares the write ports with the block awaited), so
  * the next job's FFTs overlap the current job's tail; a stage's first job waits until
  * the stage two back has written all of its h (the 2-bit tags never alias) and, in layer 0,
  * for its frame. Requests go through a registered read (memory or block select) into a
@@ -87,6 +87,10 @@ module ernn_cmd #
     // 1: with LAYER_SKEW, a slot's gate jobs first, then its projections (ernn_params.vh
     // ERNN_INTERLEAVE; an LSTM with a projection: the table's stages are [gate, proj])
     parameter INTERLEAVE = 0,
+    // 1: with LAYER_SKEW, an h_{t-1} or m block is also available in the clock its layer writes it
+    // (the write ports h_wr_* / m_wr_* compared with the block awaited; h and m read write-first,
+    // ernn_state_mem FORWARD); the layers in order get this from h_stage_now/h_count instead
+    parameter FORWARD = 0,
     // s_axis_tdata width: INPUT_SIZE samples padded to whole bytes (derived; do not override)
     parameter IN_TDATA_W = ((INPUT_SIZE * DATA_W + 7) / 8) * 8
 )
@@ -162,6 +166,14 @@ module ernn_cmd #
     // INTERLEAVE: per layer the steps whose m is complete and the m blocks written of the next
     input  wire [NUM_LAYERS*TAG_W-1:0] ml_done,
     input  wire [NUM_LAYERS*IDX_W-1:0] ml_count,
+    // LAYER_SKEW with FORWARD: the h and m write ports of this clock (block of a layer), which
+    // the registered per-layer progress above counts from the next clock on
+    input  wire                   h_wr_en,
+    input  wire [LAYER_W-1:0]     h_wr_layer,
+    input  wire [IDX_W-1:0]       h_wr_blk,
+    input  wire                   m_wr_en,
+    input  wire [LAYER_W-1:0]     m_wr_layer,
+    input  wire [IDX_W-1:0]       m_wr_blk,
 
     // INTERLEAVE: every issued job, in issue order, for the PE writer (ernn_issue_q):
     // {job, step parity, tlast}; iss_full holds the next command
@@ -339,6 +351,13 @@ wire [IDX_W-1:0] r_count;
 wire m_l_done;
 wire m_l_now;
 wire [IDX_W-1:0] m_l_count;
+// FORWARD: the block awaited (h_{t-1}, m) is written this clock, by its layer (of the step being
+// written: *_now; the writes of a layer come in block order, so the block written is the count). A
+// layer's input x, the layer below's h of the same step, is not compared: it is written in the slot
+// before, under the jobs of the lower layers that come first in this one, and forwarding it changed no
+// clock on any shape measured (docs/performance.md, "Forwarded loads in the pipelined designs")
+wire r_fwd;
+wire m_fwd;
 
 // the job is the first of a slot (layer 0's first) that has not opened yet
 wire slot_opening = LAYER_SKEW != 0 && job_first_layer && job_stage_first && !slot_open_reg;
@@ -370,7 +389,7 @@ always @* begin
         ld_src = SRC_M;
         if (INTERLEAVE != 0) begin
             // the layer's m of the same step (other layers' cells may have written theirs since)
-            ld_avail = m_l_done || (m_l_now && m_l_count > ld_idx_reg);
+            ld_avail = m_l_done || (m_l_now && (m_l_count > ld_idx_reg || m_fwd));
         end else begin
             ld_avail = m_tag == cmd_stage_reg && m_count > ld_idx_reg;
         end
@@ -394,7 +413,7 @@ always @* begin
         if (LAYER_SKEW != 0) begin
             // this layer's h of the previous step, in the other copy
             ld_haddr = job_h_base + ld_hidx[H_ADDR_W-1:0] + (iss_par ? {H_ADDR_W{1'b0}} : PAR_OFF);
-            ld_avail = r_done || (r_now && r_count > ld_hidx);
+            ld_avail = r_done || (r_now && (r_count > ld_hidx || r_fwd));
         end else begin
             // h_{t-1} of this layer: stage - L, the previous stage when L = 1
             ld_avail = NUM_LAYERS > 1 || hp_diff_ld == {STAGE_W{1'b0}} || h_count > ld_hidx;
@@ -630,6 +649,12 @@ if (LAYER_SKEW != 0) begin : g_skew
     assign m_l_now = m_diff == {TAG_W{1'b0}};
     assign m_l_count = ml_count[job_layer*IDX_W +: IDX_W];
 
+    // FORWARD: equality compares against the write ports only (no adder, no per-layer select on
+    // the write's path: forwarding through the per-layer progress made SR1's longest path)
+    assign r_fwd = FORWARD != 0 && h_wr_en && h_wr_layer == job_layer && h_wr_blk == ld_hidx;
+    assign m_fwd = FORWARD != 0 && INTERLEAVE != 0 && m_wr_en && m_wr_layer == job_layer
+        && m_wr_blk == ld_idx_reg;
+
     always @(posedge clk) begin
         // a slot opens: every step moves up a layer, layer 0 takes the frame (if any)
         if ((cmd_fire || stage_skip) && slot_opening) begin
@@ -671,11 +696,13 @@ end else begin : g_in_order
     assign m_l_done = 1'b0;
     assign m_l_now = 1'b0;
     assign m_l_count = {IDX_W{1'b0}};
+    assign r_fwd = 1'b0;
+    assign m_fwd = 1'b0;
 
-    // the skewed order's inputs
+    // the skewed order's inputs (the layers in order are forwarded by h_stage_now and h_count)
     /* verilator lint_off UNUSEDSIGNAL */
     wire unused_skew = &{1'b0, hl_done, hl_count, ml_done, ml_count, job_layer, job_last_layer, job_next_stage,
-        iss_step, iss_first, iss_last};
+        iss_step, iss_first, iss_last, h_wr_en, h_wr_layer, h_wr_blk, m_wr_en, m_wr_layer, m_wr_blk};
     /* verilator lint_on UNUSEDSIGNAL */
 end
 endgenerate

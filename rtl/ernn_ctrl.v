@@ -493,6 +493,14 @@ wire iss_pop;
 wire [1:0] step_first;
 wire [1:0] step_last;
 wire [RING_D*RING_W-1:0] ring;  // issued stages: {first job, step, first frame, tlast}
+// the write ports of the h producer and of the cell writer (m), declared here for the command
+// side's forwarded loads; driven below
+wire h_we;
+wire [IDX_W-1:0] h_wr_blk;
+wire [LAYER_W-1:0] h_wr_layer;
+wire cw_we;
+wire [IDX_W-1:0] cw_blk;
+wire [LAYER_W-1:0] cw_layer;
 
 ernn_cmd #(
     .INPUT_SIZE(INPUT_SIZE),
@@ -512,7 +520,9 @@ ernn_cmd #(
     .TAG_W(TAG_W),
     .LAYER_W(LAYER_W),
     .H_PAR_OFF(H_PAR_OFF),
-    .INTERLEAVE(INTERLEAVE)
+    .INTERLEAVE(INTERLEAVE),
+    // pipelined layers: loads forwarded from the write ports (the layers in order: ernn_state_mem)
+    .FORWARD(1)
 )
 cmd_inst (
     .clk(clk),
@@ -565,6 +575,12 @@ cmd_inst (
     .m_count(m_count),
     .ml_done(ml_done),
     .ml_count(ml_count),
+    .h_wr_en(h_we),
+    .h_wr_layer(h_wr_layer),
+    .h_wr_blk(h_wr_blk),
+    .m_wr_en(cw_we),
+    .m_wr_layer(cw_layer),
+    .m_wr_blk(cw_blk),
     .iss_push(iss_push),
     .iss_entry(iss_entry),
     .iss_full(iss_full),
@@ -1188,7 +1204,6 @@ endgenerate
 // cell writer: whole blocks of h_t (m_t) and c_t
 
 wire [JOB_W-1:0] cw_job;
-wire [LAYER_W-1:0] cw_layer;
 wire [IDX_W-1:0] cw_last_blk;
 wire cw_last_layer;
 wire [JOB_W-1:0] cw_next_stage;
@@ -1237,8 +1252,6 @@ cw_job_inst (
 );
 /* verilator lint_on PINCONNECTEMPTY */
 
-wire cw_we;
-wire [IDX_W-1:0] cw_blk;
 wire cw_blk_last;
 wire [H_ADDR_W-1:0] cw_h_addr;
 wire [BLK_W-1:0] cw_h_data;     // h_t (m_t) of a block, padding zeroed, Q(data)
@@ -1293,12 +1306,12 @@ cw_inst (
 // ---------------------------------------------------------------------------------------
 // state memories; the h producer is the PE writer with a projection, else the cell writer
 
-wire h_we = HAS_PROJ ? pw_h_we : cw_we;
+assign h_we = HAS_PROJ ? pw_h_we : cw_we;
 wire [H_ADDR_W-1:0] h_wr_addr = HAS_PROJ ? pw_h_addr : cw_h_addr;
 wire [BLK_W-1:0] h_wr_data = HAS_PROJ ? pw_h_data : cw_h_data;
-wire [IDX_W-1:0] h_wr_blk = HAS_PROJ ? pw_blk_reg : cw_blk;
+assign h_wr_blk = HAS_PROJ ? pw_blk_reg : cw_blk;
 wire h_wr_last = HAS_PROJ ? pw_h_last : cw_blk_last;
-wire [LAYER_W-1:0] h_wr_layer = HAS_PROJ ? pw_layer : cw_layer;
+assign h_wr_layer = HAS_PROJ ? pw_layer : cw_layer;
 // the layer of the unit that is not the h producer
 /* verilator lint_off UNUSEDSIGNAL */
 wire unused_layers = &{1'b0, pw_layer, cw_layer};
@@ -1317,8 +1330,8 @@ ernn_state_mem #(
     .IDX_W(IDX_W),
     .STAGE_W(STAGE_W),
     .LAYER_SKEW(LAYER_SKEW),
-    // loads forwarded from the writers with the layers in order (ernn_state_mem)
-    .FORWARD(LAYER_SKEW == 0 ? 1 : 0),
+    // loads forwarded from the writers (ernn_state_mem; pipelined layers: ernn_cmd FORWARD)
+    .FORWARD(1),
     .NUM_LAYERS(NUM_LAYERS),
     .LAYER_W(LAYER_W),
     .TAG_W(TAG_W)

@@ -27,17 +27,19 @@ E-RNN toolkit: accelerator state memories — h, c and m of every layer, and the
  * what the command side waits on before it sends a block to the PE: h_stage counts the
  * stages (mod 4) whose h is complete (the write of a layer's last block, h_wr_last, moves
  * it on), h_count the blocks of the stage being written; m_tag / m_count: the stage and
- * blocks of the last m write. With FORWARD (the layers in order) the progress the loads wait
- * on (h_stage_now, h_count, m_tag, m_count) includes the write of this clock, combinationally
- * from the write port (h_stage, which the command issue checks, does not), and h and m read
- * write-first (ernn_state_ram WRITE_FIRST): the command side requests a block in the clock it
- * is written, not a clock later from a registered count (docs/performance.md, "Loads
- * forwarded from the writers"). Without it (the layers pipelined: the per-layer progress
- * below, whose selects in the command side made this path SR1's longest) every progress
- * output is registered, and h_stage_now is h_stage. With INTERLEAVE (a slot's gate jobs before its projections,
- * ernn_cmd) every layer has its own m region (m_wr_addr: the cell writer's c address, layer *
- * p + block; M_DEPTH = C_DEPTH) and its own m progress (ml_done, ml_count, as hl_* for h):
- * the layers' cells write m before their projections read it.
+ * blocks of the last m write. With FORWARD the progress the loads wait on (h_stage_now,
+ * h_count, m_tag, m_count) includes the write of this clock, combinationally from the write
+ * port (h_stage, which the command issue checks, does not), and h and m read write-first
+ * (ernn_state_ram WRITE_FIRST): the command side requests a block in the clock it is written,
+ * not a clock later from a registered count (docs/performance.md, "Loads forwarded from the
+ * writers"). The per-layer progress of LAYER_SKEW (hl_*, ml_*) stays registered even so: the
+ * command side compares the write ports with the block it awaits itself (ernn_cmd FORWARD;
+ * the adder and layer selects of a forwarded per-layer count on that path made SR1's longest
+ * path). Without FORWARD every progress output is registered, and h_stage_now is h_stage.
+ * With INTERLEAVE (a slot's gate jobs before its projections, ernn_cmd) every layer has its
+ * own m region (m_wr_addr: the cell writer's c address, layer * p + block; M_DEPTH = C_DEPTH)
+ * and its own m progress (ml_done, ml_count, as hl_* for h): the layers' cells write m before
+ * their projections read it.
  */
 module ernn_state_mem #
 (
@@ -65,7 +67,8 @@ module ernn_state_mem #
     parameter STAGE_W = 2,
     // 1: keep the h producer's progress per layer (hl_done, hl_count; layers pipelined)
     parameter LAYER_SKEW = 0,
-    // 1: the loads' progress includes this clock's write and h, m read write-first (see above)
+    // 1: the loads' progress includes this clock's write and h, m read write-first (see above;
+    // LAYER_SKEW: the per-layer progress stays registered)
     parameter FORWARD = 0,
     // stacked layers (L)
     parameter NUM_LAYERS = 1,
@@ -145,10 +148,6 @@ localparam CBLK_W = K * CELL_W;
 
 // check configuration
 initial begin
-    if (FORWARD != 0 && LAYER_SKEW != 0) begin
-        $error("Error: ernn_state_mem FORWARD is for the layers in order (the per-layer progress of LAYER_SKEW is registered)");
-        $finish;
-    end
     if (H_DEPTH < 2 || C_DEPTH < 2 || M_DEPTH < 2) begin
         $error("Error: ernn_state_mem needs H_DEPTH, C_DEPTH, M_DEPTH >= 2 (got %0d, %0d, %0d)", H_DEPTH, C_DEPTH, M_DEPTH);
         $finish;

@@ -48,8 +48,8 @@ from .jobs import CELL_LATENCY, all_jobs, interleavable, issue_order, split_roun
 
 #: hand-off clocks of the controller (set against measurements, see the module docstring):
 #: h/m memory read after the command (the 4-entry FIFO in front of the PE passes a block through when it
-#: is empty), a written block to the FFT with the layers in order (0: the loads are forwarded from the
-#: writers; with the layers pipelined it is the load's 1), the PE command, the gate buffer to the feeder,
+#: is empty), a written block to the FFT (0: the loads are forwarded from the writers, in order and
+#: pipelined alike), the PE command, the gate buffer to the feeder,
 #: the cell writer to the state memory, the projection's R12 writer
 HANDOFF = {"load": 1, "written": 0, "command": 1, "feeder": 2, "writer": 1, "proj_writer": 2}
 #: rtl/ernn_pe.v ``MREG`` (its default, 1): every multiplier's outputs registered, one clock more in each
@@ -115,9 +115,6 @@ def step_timing(
     if gru_fused and info.cell != "gru":
         raise ValueError("gru_fused is a GRU stage's job form")
     jobs = all_jobs(info, in_first, load_ahead, interleave, gru_fused)
-    # the loads are forwarded from the writers with the layers in order (ernn_ctrl: FORWARD = !LAYER_SKEW;
-    # one layer is never pipelined)
-    forwarded = not layer_skew or info.num_layers == 1
     # ernn_ctrl lets the PE load ahead only when some loading job's slots were moved off slot 0
     load_ahead = any(job.load_count and job.read_base for job in jobs)
     # producer times: (layer, step) -> per block the clock its h (or m) block is written
@@ -174,10 +171,9 @@ def step_timing(
                         avail = 0 if prev is None else prev[b - job.x_blocks]
                     # rtl/ernn_cmd.v requests a job's blocks from the clock after its command (its
                     # load state), each through the registered read to the PE (HANDOFF "load")
-                    # layers in order: the block written (avail) is requested in its write clock,
-                    # read write-first (ernn_state_mem FORWARD); pipelined: from the registered count
-                    handoff = HANDOFF["written"] if forwarded else HANDOFF["load"]
-                    at = max(start + 1 + HANDOFF["load"], load_free, avail + handoff)
+                    # the block written (avail) is requested in its write clock and read write-first
+                    # (ernn_state_mem FORWARD; pipelined layers: ernn_cmd FORWARD's write-port compares)
+                    at = max(start + 1 + HANDOFF["load"], load_free, avail + HANDOFF["written"])
                     load_free = at + 1
                     slot_written[job.read_base + b] = at + 1 + fft_lat
                 loads_in = load_free - 1
