@@ -34,7 +34,7 @@ E-RNN toolkit: accelerator command side — input frames, PE job commands and th
  * A block is requested as soon as its producer writes it (h_stage_now/h_count: the stage
  * (mod 4) the h producer is writing and its blocks so far, with the layers in order this
  * clock's write included and h, m read write-first (ernn_state_mem FORWARD); m_tag/m_count
- * likewise for m; pipelined, FORWARD compares the write ports with the block awaited), so
+ * likewise for m; pipelined, FORWARD compares the write ports with an h_{t-1} or m block), so
  * the next job's FFTs overlap the current job's tail; a stage's first job waits until
  * the stage two back has written all of its h (the 2-bit tags never alias) and, in layer 0,
  * for its frame. Requests go through a registered read (memory or block select) into a

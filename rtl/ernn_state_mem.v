@@ -33,7 +33,7 @@ E-RNN toolkit: accelerator state memories — h, c and m of every layer, and the
  * (ernn_state_ram WRITE_FIRST): the command side requests a block in the clock it is written,
  * not a clock later from a registered count (docs/performance.md, "Loads forwarded from the
  * writers"). The per-layer progress of LAYER_SKEW (hl_*, ml_*) stays registered even so: the
- * command side compares the write ports with the block it awaits itself (ernn_cmd FORWARD;
+ * command side compares the write ports with an h_{t-1} or m block it awaits (ernn_cmd FORWARD;
  * the adder and layer selects of a forwarded per-layer count on that path made SR1's longest
  * path). Without FORWARD every progress output is registered, and h_stage_now is h_stage.
  * With INTERLEAVE (a slot's gate jobs before its projections, ernn_cmd) every layer has its

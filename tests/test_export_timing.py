@@ -311,8 +311,8 @@ def test_interleave_choice() -> None:
     """The exporter interleaves a slot's stages where the timing model gains more than INTERLEAVE_GAIN:
     the 2-layer LSTMP 12 -> 32 (16, peepholes), k 16, P 7, 146 -> 98 clocks (0.87 of its ideal of 113;
     measured 148 -> 99 on Verilator, bit-exact, docs/performance.md, 95 with session 42's forwarded
-    pipelined loads), SR1 packed at P = 1152 368 -> 344 with half the cell lanes (measured 372 -> 346 before the load FIFO's fall-through), SR1 at P = 288
-    1,032 -> 980 and at P = 256 1,260 -> 1,214; not SR1 at P = 512 (662 either way), and never a GRU or an
+    pipelined loads), SR1 packed at P = 1152 368 -> 344 with half the cell lanes (measured 372 -> 346
+    before the load FIFO's fall-through), SR1 at P = 288 1,032 -> 980 and at P = 256 1,260 -> 1,214; not SR1 at P = 512 (662 either way), and never a GRU or an
     LSTM without a projection."""
     lstmp = _shape("lstm", 12, 32, 16, proj_size=16, peephole=True, num_layers=2)
     cm = schedule.cycle_model(lstmp, 7)

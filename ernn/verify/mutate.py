@@ -102,9 +102,9 @@ EQUIVALENT: dict[str, str] = {
     "Verilator's UNUSEDSIGNAL lint (B = 0: slopes not used) and drives nothing",
     "ernn_axis_skid-L22-constant-83667f": "the default of DATA_W (32 -> 31): its one instance (ernn_pe's "
     "out_skid_inst) sets DATA_W, so the default is never used",
-    "ernn_cmd-L73-constant-e02958": "the default of H_ADDR_W (2 -> 3): its one instance (ernn_ctrl's cmd_inst) "
+    "ernn_cmd-L73-constant-6a4ec3": "the default of H_ADDR_W (2 -> 3): its one instance (ernn_ctrl's cmd_inst) "
     "sets H_ADDR_W, so the default is never used",
-    "ernn_cmd-L93-constant-379dc3": "the default of FORWARD (0 -> 1): its one instance (ernn_ctrl's cmd_inst) "
+    "ernn_cmd-L93-constant-c819fa": "the default of FORWARD (0 -> 1): its one instance (ernn_ctrl's cmd_inst) "
     "sets FORWARD, so the default is never used",
     "ernn_ctrl-L281-constant-047d8d": "C_DEPTH = max2(3, ...) instead of max2(2, ...): with NUM_LAYERS * PB < 3 "
     "the c memory gets one word (and perhaps one address bit) more that no address reaches; the addresses "
@@ -113,9 +113,9 @@ EQUIVALENT: dict[str, str] = {
     "iteration (i = j) compares a row's layer with itself, never differs, so next_stage_of is unchanged",
     "ernn_sel-L27-constant-d14d64": "the default of W (8 -> 7): every instance (ernn_cmd 1, ernn_feeder 5, "
     "ernn_pe 1, ernn_job_table 1) sets W, so the default is never used",
-    "ernn_state_mem-L59-constant-e11922": "the default of C_DEPTH (4 -> 5): its one instance (ernn_ctrl's "
+    "ernn_state_mem-L59-constant-6dd8de": "the default of C_DEPTH (4 -> 5): its one instance (ernn_ctrl's "
     "state_inst) sets C_DEPTH, so the default is never used",
-    "ernn_state_mem-L72-constant-4ae233": "the default of FORWARD (0 -> 1): its one instance (ernn_ctrl's state_inst) "
+    "ernn_state_mem-L72-constant-69db96": "the default of FORWARD (0 -> 1): its one instance (ernn_ctrl's state_inst) "
     "sets FORWARD, so the default is never used",
     "ernn_job_table-L414-constant-0766ac": "LAST_BLK_I's fallback for a job of no blocks (0 -> 1): bad_shape() "
     "stops elaboration unless every job's F_BLOCKS is PB or QH (both >= 1), so the fallback is never taken",

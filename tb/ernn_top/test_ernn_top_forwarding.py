@@ -2,8 +2,8 @@
 
 With the layers pipelined the command side keeps the writers' progress per layer in registers; it still
 requests a block in the clock its producer writes it, because ``rtl/ernn_cmd.v`` (``FORWARD``, set by
-``ernn_ctrl``) compares that clock's h and m write ports with the block its load awaits (the h and m
-memories read write-first). Forwarding is worth nothing if it never fires and wrong data if it fires on the
+``ernn_ctrl``) compares that clock's h and m write ports with the h_{t-1} or m block its load awaits
+(the h and m memories read write-first). Forwarding is worth nothing if it never fires and wrong data if it fires on the
 wrong block, and neither shows in bit-exactness against a design that is merely a clock slower. So each
 case runs twice on each simulator, on the checkout's RTL and on a copy whose ``ernn_cmd`` instance has
 ``FORWARD`` 0 (the registered counts only; ``ERNN_HDL_DIR``), and both must be bit-exact with the golden
