@@ -40,6 +40,9 @@ E-RNN toolkit: accelerator command side — input frames, PE job commands and th
  * for its frame. Requests go through a registered read (memory or block select) into a
  * 4-entry FIFO that feeds the PE, one block per clock, or past it when it is empty (the
  * block goes to the PE in the clock it is read); a credit count keeps it from overflowing.
+ * With EARLY_LOAD a job's first block is requested in the clock its command is taken, so it
+ * reaches the PE a clock after the command (not at a pipelined slot's opening command, whose
+ * step enters the shift register at that edge).
  *
  * s_axis: one frame x_t per beat (INPUT_SIZE samples of Q(DATA_W, DATA_F), sample n at
  * [n*DATA_W +: DATA_W], zero-padded to whole bytes); tlast = last frame of a sequence.
@@ -91,6 +94,9 @@ module ernn_cmd #
     // (the write ports h_wr_* / m_wr_* compared with the block awaited; h and m read write-first,
     // ernn_state_mem FORWARD); the layers in order get this from h_stage_now/h_count instead
     parameter FORWARD = 0,
+    // 1: a loading job's first block is requested in the clock its command is taken (not the clock
+    // after, from the load state), except at a slot's opening, whose step is not in place yet
+    parameter EARLY_LOAD = 0,
     // s_axis_tdata width: INPUT_SIZE samples padded to whole bytes (derived; do not override)
     parameter IN_TDATA_W = ((INPUT_SIZE * DATA_W + 7) / 8) * 8
 )
@@ -366,8 +372,10 @@ wire [TAG_W-1:0] iss_step = slot_opening ? step_ctr : sr_step;
 wire iss_first = slot_opening ? frame_first_reg : sr_first;
 wire iss_last = slot_opening ? frame_last_reg : sr_last;
 wire iss_par = sr_step[0];
-// h_{t-1} is zero: the first frame of a sequence
-wire rec_zero = LAYER_SKEW != 0 ? sr_first : cmd_first_reg;
+// h_{t-1} is zero: the first frame of a sequence (with the layers in order, in the clock that issues
+// a step's first job, EARLY_LOAD, the frame's flag: cmd_first_reg takes it at that command)
+wire step_issue = cmd_state_reg == CMD_ISSUE && job_stage_first && job_first_layer;
+wire rec_zero = LAYER_SKEW != 0 ? sr_first : (step_issue ? frame_first_reg : cmd_first_reg);
 
 // where input block ld_idx comes from and whether its producer has written it
 reg [1:0] ld_src;
@@ -434,7 +442,9 @@ reg [1:0] ld_rd_ptr_reg;
 reg [2:0] ld_count_reg;
 
 wire ld_credit = ld_count_reg + {2'b00, ld_pend_reg} < 3'd4;
-wire ld_req = cmd_state_reg == CMD_LOAD && ld_avail && ld_credit;
+// EARLY_LOAD: block 0 with the command (ld_idx_reg is 0 between jobs); cmd_fire is declared below
+wire ld_early;
+wire ld_req = (cmd_state_reg == CMD_LOAD || ld_early) && ld_avail && ld_credit;
 wire ld_last = ld_idx_reg == job_load_last;
 wire ld_pop = ld_count_reg != 3'd0 && m_axis_tready;
 // the block read last clock (ld_data) passes through to the PE: the FIFO is empty and the PE takes it
@@ -518,6 +528,7 @@ assign m_cmd_rows = job_rows;
 assign m_cmd_w_base = job_w_base;
 
 wire cmd_fire = m_cmd_valid && m_cmd_ready;
+assign ld_early = EARLY_LOAD != 0 && cmd_fire && job_load_count != {CNT_W{1'b0}} && !slot_opening;
 // the job's command and loads are done: next job, next stage
 wire cmd_next = (cmd_fire && job_load_count == {CNT_W{1'b0}}) || (ld_req && ld_last);
 
@@ -543,6 +554,10 @@ always @(posedge clk) begin
 
     if (ld_req) begin
         ld_idx_reg <= ld_idx_reg + 1'b1;
+    end
+    // the next job's block 0 may be requested with its command (EARLY_LOAD)
+    if (cmd_next) begin
+        ld_idx_reg <= {IDX_W{1'b0}};
     end
 
     if (cmd_next && INTERLEAVE == 0) begin

@@ -91,6 +91,10 @@ module ernn_ctrl #
     // 1: the PE splits a job's last round of at most about P / 2 units over two lane groups (ernn_params.vh
     // ERNN_SPLIT, with the exporter's weight layout for it; ernn_pe SPLIT, docs/pe.md)
     parameter SPLIT = 0,
+    // 1: the feeder reads a gate-buffer block in the clock the PE writer completes it (ernn_params.vh
+    // ERNN_GATE_FORWARD; ernn_gate_buf FORWARD): a clock sooner per block where the cell waits on the PE,
+    // at the cost of a longer loop through the flags (the exporter takes it where the step gets faster)
+    parameter GATE_FORWARD = 0,
     // 1: the PE's lanes of bins 0 and k/2 multiply real parts only (ernn_params.vh ERNN_REAL_BINS;
     // needs P a multiple of K/2 + 1; bit-exact either way, fewer multipliers: docs/pe.md)
     parameter REAL_BINS = 0,
@@ -522,7 +526,9 @@ ernn_cmd #(
     .H_PAR_OFF(H_PAR_OFF),
     .INTERLEAVE(INTERLEAVE),
     // pipelined layers: loads forwarded from the write ports (the layers in order: ernn_state_mem)
-    .FORWARD(1)
+    .FORWARD(1),
+    // a job's first block requested with its command
+    .EARLY_LOAD(1)
 )
 cmd_inst (
     .clk(clk),
@@ -985,7 +991,8 @@ ernn_gate_buf #(
     .K(K),
     .IFFT_OUT_W(IFFT_OUT_W),
     .DEPTH(Y_DEPTH),
-    .WR_LANES(N_IFFT)
+    .WR_LANES(N_IFFT),
+    .FORWARD(GATE_FORWARD)
 )
 ybuf_inst (
     .clk(clk),

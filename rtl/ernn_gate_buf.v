@@ -31,6 +31,16 @@ E-RNN toolkit: accelerator gate buffer — the PE's row blocks until the feeder 
  * address moved. The reader's contract: rd_blk changes only with rd_en, to rd_blk + 1 or 0
  * (ernn_feeder walks a stage's blocks in order); simulation stops if it does otherwise.
  *
+ * With FORWARD a block is full in the clock its completing write comes, too: rd_full also
+ * holds when a lane writes slot 3 of rd_blk this clock, and the four slot RAMs read
+ * write-first, so the feeder reads a block in the clock the PE writer completes it instead of
+ * a clock later from the registered flag (docs/performance.md, "The gate buffer forwarded to
+ * the feeder"). The compare is the one the registered flags already make (completes), an OR
+ * behind it; but the write enable, which comes late (behind the write lanes' flag selects and
+ * the PE writer's handshake), then runs on through the feeder's read into the flags' clear:
+ * a longer loop, which is why the exporter sets it (ERNN_GATE_FORWARD) only where it saves
+ * clocks (not on SR1, whose step is the PE's issue).
+ *
  * WR_LANES write ports (the PE's IFFTs side by side, N_IFFT): lane i writes row i of a
  * beat of consecutive rows of one job. Each slot is split into WR_LANES banks by block
  * (block b in bank b mod WR_LANES, word b / WR_LANES), so the lanes of a beat never share
@@ -48,6 +58,8 @@ module ernn_gate_buf #
     parameter DEPTH = 4,
     // write lanes (rows written per clock): 1, 2, 4 or 8
     parameter WR_LANES = 1,
+    // 1: rd_full includes this clock's completing write and the RAMs read write-first (above)
+    parameter FORWARD = 0,
     // block address width (derived; do not override)
     parameter ADDR_W = $clog2(DEPTH)
 )
@@ -150,7 +162,8 @@ for (s = 0; s < 4; s = s + 1) begin : g_ybuf
 
         ernn_state_ram #(
             .WIDTH(YBLK_W),
-            .DEPTH(WR_LANES == 1 ? DEPTH : BANK_DEPTH)
+            .DEPTH(WR_LANES == 1 ? DEPTH : BANK_DEPTH),
+            .WRITE_FIRST(FORWARD)
         )
         ybuf_inst (
             .clk(clk),
@@ -248,8 +261,9 @@ end
 endgenerate
 
 // the flags' next values at the three blocks the read address can hold next clock
-// (a read clears its block; the writer never completes a block that is full, so the two
-// never meet, and the clear wins as in full_reg below)
+// (a read clears its block; the writer never completes a block that is full, so a read of a
+// full block never meets its completing write; with FORWARD a read may come in the clock of
+// that write, which then leaves the block empty: the clear wins, as in full_reg below)
 
 // rd_blk + 1; past the last block (DEPTH not a power of two) the read address wraps to 0 instead
 localparam integer DEPTH_I = DEPTH;
@@ -314,7 +328,8 @@ always @(posedge clk) begin
     end
 end
 
-assign rd_full = !moved_reg ? full_same_reg : (rd_zero ? full_zero_reg : full_inc_reg);
+wire full_held = !moved_reg ? full_same_reg : (rd_zero ? full_zero_reg : full_inc_reg);
+assign rd_full = full_held || (FORWARD != 0 && completes[0]);
 
 // synthesis translate_off
 // the write-port select above relies on it: the enabled lanes are a prefix, and no two enabled lanes
@@ -355,7 +370,7 @@ end
 // synthesis translate_on
 
 always @(posedge clk) begin
-    // a read never meets a completing write of its block (above); the clear wins regardless
+    // a read of a block and its completing write in one clock (FORWARD): the clear wins
     full_reg <= full_wr & ~clr_vec;
     if (rd_en) begin
         rd_bank_reg <= bank_of(rd_blk);

@@ -114,6 +114,9 @@ class HwConfig:
     interleave: bool = False  # a slot's gate jobs before its projections (ERNN_INTERLEAVE)
     gru_fused: bool = False  # a GRU stage as one job (schedule.gru_fused)
     split: bool = False  # last rounds split over two lane groups (ERNN_SPLIT, schedule.split)
+    # the feeder reads a gate-buffer block as it is completed (ERNN_GATE_FORWARD, schedule.gate_forward;
+    # the calibration samples predate it, so a sample without the field is False)
+    gate_forward: bool = False
     dsp_pack: bool = False  # two weight products per MAC multiply (ERNN_DSP_PACK, export --dsp-pack)
     # rtl/ernn_pe.v MREG: multiplier outputs registered (the RTL's default since issue 18; the
     # calibration samples predate it, so a sample without the field is 0)
@@ -215,6 +218,7 @@ class HwConfig:
             interleave=schedule.interleave(info, lanes),
             gru_fused=schedule.gru_fused(info, lanes),
             split=schedule.split(info, lanes),
+            gate_forward=schedule.gate_forward(info, lanes),
             dsp_pack=dsp_pack_lanes,
             mreg=MREG,
             tw_w=numerics.twiddle.word,
@@ -869,6 +873,7 @@ def _raw_cycles(c: HwConfig) -> int:
         interleave=c.interleave,
         gru_fused=c.gru_fused,
         split=c.split,
+        gate_forward=c.gate_forward,
     ).cycles
 
 

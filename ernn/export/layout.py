@@ -45,6 +45,7 @@ from ernn.export.schedule import (
     cycle_model,
     default_cell_lanes,
     default_lanes,
+    gate_forward,
     gru_fused,
     gru_in_first,
     interleave,
@@ -260,6 +261,9 @@ class HardwareConfig:
     interleave: bool = False  # a slot's gate jobs before its projections (schedule.interleave)
     gru_fused: bool = False  # a GRU stage as one job (schedule.gru_fused; the job table says so too)
     split: bool = False  # last rounds split over two lane groups (schedule.split)
+    gate_forward: bool = (
+        False  # the feeder reads a gate-buffer block as it is completed (schedule.gate_forward)
+    )
     real_bins: bool = False  # the PE's lanes of bins 0 and k/2 multiply real parts only (dsp_pack.real_bins)
     dsp_pack: bool = (
         False  # two weight products per MAC multiply (export --dsp-pack, dsp_pack.packed_numerics)
@@ -273,6 +277,7 @@ class HardwareConfig:
             f"localparam integer ERNN_LAYER_SKEW = {int(self.layer_skew)};  // 1: layers pipelined across steps",
             f"localparam integer ERNN_INTERLEAVE = {int(self.interleave)};  // 1: a slot's gate jobs, then its projections",
             f"localparam integer ERNN_SPLIT = {int(self.split)};  // 1: last rounds split over two lane groups",
+            f"localparam integer ERNN_GATE_FORWARD = {int(self.gate_forward)};  // 1: the feeder reads a block as it is completed",
             f"localparam integer ERNN_REAL_BINS = {int(self.real_bins)};  // 1: real MAC lanes for bins 0, k/2",
             f"localparam integer ERNN_DSP_PACK = {int(self.dsp_pack)};  // 1: two weight products per MAC multiply",
             f"localparam integer ERNN_W_DEPTH = {self.w_depth};  // words of mem/{self.files['weights']}",
@@ -291,6 +296,7 @@ class HardwareConfig:
             "interleave": self.interleave,
             "gru_fused": self.gru_fused,
             "split": self.split,
+            "gate_forward": self.gate_forward,
             "real_bins": self.real_bins,
             "dsp_pack": self.dsp_pack,
             "pe_weight_words": self.w_depth,
@@ -361,6 +367,7 @@ def write_memories(
         inter,
         fused,
         halves,
+        gate_forward(info, lanes),
         dsp_pack.real_bins(k, lanes),
         dsp_pack_lanes,
     )

@@ -42,8 +42,10 @@ FORMAT_NAME = "ernn-model"
 #: ERNN_CSB_UNIT_TABLE field sum_w, ernn.golden.csb.sum_word): the unit of a v10 header has no such field;
 #: v12: ``ERNN_INTERLEAVE`` (a slot's gate jobs before its projections, ernn.export.schedule.interleave),
 #: which rtl/ernn_top.v reads: a v11 header has none; v13: ``ERNN_SPLIT`` (a job's last round split over two
-#: lane groups, ernn.export.schedule.split, with its weight layout), which rtl/ernn_top.v reads
-FORMAT_VERSION = 13
+#: lane groups, ernn.export.schedule.split, with its weight layout), which rtl/ernn_top.v reads; v14:
+#: ``ERNN_GATE_FORWARD`` (the feeder reads a gate-buffer block as it is completed,
+#: ernn.export.schedule.gate_forward), which rtl/ernn_top.v reads: a v13 header has none
+FORMAT_VERSION = 14
 CONFIG = "config.json"
 KIND = "model"
 sha256 = manifest.sha256

@@ -427,6 +427,32 @@ def split(info: ModelShape, lanes: int) -> bool:
     return _design(info, lanes).split
 
 
+def gate_forward(info: ModelShape, lanes: int) -> bool:
+    """Whether the feeder reads a gate-buffer block in the clock the PE writer completes it
+    (``ERNN_GATE_FORWARD``, rtl/ernn_gate_buf.v ``FORWARD``): the cell takes each block a clock sooner
+    where it waits on the PE, which matters where a step is a latency chain (k 4, large P), and not where
+    the PE's issue bounds the step. Its cost is a longer loop through the gate buffer's flags (the write
+    enable into the feeder's read and back into the flags: SR1 packed 17 levels of 11 LUT + 6 MUXF
+    against 8 LUT + 9 MUXF, 192 MHz against 201 MHz by ``ernn.fpga.clock_estimate``, session 44) and
+    write-first reads of the slot RAMs. The designs (:func:`design`) are priced with it; taken where
+    the timing model says the chosen design's step is slower without it."""
+    d = _design(info, lanes)
+    without = step_timing(
+        info,
+        lanes,
+        d.cell_lanes,
+        iffts=d.n_ifft,
+        layer_skew=d.layer_skew,
+        in_first=d.in_first,
+        load_ahead=d.load_ahead,
+        interleave=d.interleave,
+        gru_fused=d.gru_fused,
+        split=d.split,
+        gate_forward=False,
+    ).cycles
+    return without > d.cycles
+
+
 #: :func:`design`, where its rules miss ``TARGET_RATIO``, takes a design with split rounds only where it
 #: meets the bound by this fraction
 SPLIT_MARGIN = 0.03
@@ -628,6 +654,7 @@ class CycleModel:
     interleave: bool = False  # a slot's gate jobs before its projections (:func:`interleave`)
     gru_fused: bool = False  # a GRU stage as one job (:func:`gru_fused`)
     split: bool = False  # last rounds split over two lane groups (:func:`split`)
+    gate_forward: bool = False  # the feeder reads a block in the clock it is completed (:func:`gate_forward`)
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -670,6 +697,7 @@ def cycle_model(info: ModelShape, lanes: int) -> CycleModel:
         d.interleave,
         d.gru_fused,
         d.split,
+        gate_forward(info, lanes),
     )
 
 

@@ -7,12 +7,12 @@ spacing of the last layer's outputs, with the per-step load of the PE, the IFFT 
 (docs/accelerator.md, "Where the cycles go"):
 
 * **loads**: a job's input blocks enter the PE's FFT one per clock, each when its producer has written
-  it (x_t: the frame or the layer below's h_t; h_{t-1}; m_t for a projection): with the layers in order
-  in the clock the model counts as its write (rtl/ernn_state_mem.v's ``FORWARD``: its progress includes
-  the write under way and its h and m read write-first, so the block is requested in the clock it is
-  written), with the layers pipelined one clock after it (registered per-layer progress); and no
-  earlier than two clocks after the job's command (rtl/ernn_cmd.v requests the blocks from the clock
-  after the command through a registered read; its FIFO passes a block on when empty);
+  it (x_t: the frame or the layer below's h_t; h_{t-1}; m_t for a projection), in the clock the model
+  counts as its write (rtl/ernn_state_mem.v's ``FORWARD``: its progress includes the write under way
+  and its h and m read write-first; with the layers pipelined rtl/ernn_cmd.v's ``FORWARD`` compares the
+  write ports instead), and no earlier than one clock after the job's command (rtl/ernn_cmd.v
+  ``EARLY_LOAD`` requests block 0 in the command's clock through its registered read, and its FIFO
+  passes a block on when empty; the job that opens a pipelined slot requests from the clock after);
 * **MAC rounds**: a job's rows x (k/2 + 1) units go to the P lanes in rounds; a round reads the q input
   slots one per clock, slot j only after it was written, and it ends no earlier than the round before
   (of this job or the job before) plus the clocks the gearbox takes to hand that round's rows on
@@ -47,11 +47,12 @@ from ernn.shape import ModelShape
 from .jobs import CELL_LATENCY, all_jobs, interleavable, issue_order, split_round
 
 #: hand-off clocks of the controller (set against measurements, see the module docstring):
-#: h/m memory read after the command (the 4-entry FIFO in front of the PE passes a block through when it
-#: is empty), a written block to the FFT (0: the loads are forwarded from the writers, in order and
-#: pipelined alike), the PE command, the gate buffer to the feeder,
+#: the command to its first block's memory read (0: requested with the command, ernn_cmd EARLY_LOAD; the
+#: 4-entry FIFO in front of the PE passes a block through when it is empty), a written block to the FFT
+#: (0: the loads are forwarded from the writers, in order and pipelined alike), the PE command, the gate
+#: buffer to the feeder (1: the block read in the clock it is completed, ernn_gate_buf FORWARD),
 #: the cell writer to the state memory, the projection's R12 writer
-HANDOFF = {"load": 1, "written": 0, "command": 1, "feeder": 2, "writer": 1, "proj_writer": 2}
+HANDOFF = {"load": 0, "written": 0, "command": 1, "feeder": 1, "writer": 1, "proj_writer": 2}
 #: rtl/ernn_pe.v ``MREG`` (its default, 1): every multiplier's outputs registered, one clock more in each
 #: multiply stage of the FFT and the IFFT (stages 3..log2 k) and in the MAC lanes
 MREG = 1
@@ -85,6 +86,7 @@ def step_timing(
     interleave: bool = False,
     gru_fused: bool = False,
     split: bool = False,
+    gate_forward: bool = True,
 ) -> StepTiming:
     """Clocks per time step of ``info`` on P = ``lanes``, ``cell_lanes`` cell lanes and ``iffts`` IFFTs
     side by side (``ERNN_N_IFFT``; see the module doc).
@@ -99,6 +101,8 @@ def step_timing(
     layer's gate -> cell -> projection chain runs under the other layers' gate jobs. ``gru_fused``: a
     GRU stage as one job of r, z, W_in x, W_hn h rows per block (:func:`ernn.export.jobs.stage_jobs`).
     ``split``: last rounds split over two lane groups (``ERNN_SPLIT``, :func:`ernn.export.schedule.split`).
+    ``gate_forward``: the feeder reads a gate-buffer block in the clock it is completed
+    (``ERNN_GATE_FORWARD``, :func:`ernn.export.schedule.gate_forward`); without it a clock later.
     """
     if interleave and not interleavable(info, layer_skew):
         raise ValueError("interleave needs an LSTM with a projection, two or more layers and layer_skew")
@@ -159,7 +163,10 @@ def step_timing(
                 if ahead <= pe_free:
                     start, mac_start = ahead, pe_free + 1
             job_before, prev_start = job, start
-            # loads: x_t first, then h_{t-1} (gate job); m_t (projection); none (GRU in, hn)
+            # loads: x_t first, then h_{t-1} (gate job); m_t (projection); none (GRU in, hn). Block 0
+            # is requested with the command (rtl/ernn_cmd.v EARLY_LOAD), except by the job that opens
+            # a pipelined slot (its step is shifted in at that command): one clock later
+            opening = 1 if layer_skew and job is issued[0] and job.layer == 0 else 0
             if job.load_count:
                 for b in range(job.load_count):
                     if job.kind == "proj":
@@ -173,7 +180,7 @@ def step_timing(
                     # load state), each through the registered read to the PE (HANDOFF "load")
                     # the block written (avail) is requested in its write clock and read write-first
                     # (ernn_state_mem FORWARD; pipelined layers: ernn_cmd FORWARD's write-port compares)
-                    at = max(start + 1 + HANDOFF["load"], load_free, avail + HANDOFF["written"])
+                    at = max(start + 1 + HANDOFF["load"] + opening, load_free, avail + HANDOFF["written"])
                     load_free = at + 1
                     slot_written[job.read_base + b] = at + 1 + fft_lat
                 loads_in = load_free - 1
@@ -221,7 +228,8 @@ def step_timing(
             if job.kind == "proj":
                 h_done[(layer, t)] = [x + HANDOFF["proj_writer"] for x in times[:qh]]
             elif job is cell_job[layer]:
-                cell_free, done = _cell(info, rows_out, p, beats, cell_free, buf_free)
+                feeder = HANDOFF["feeder"] + (0 if gate_forward else 1)
+                cell_free, done = _cell(info, rows_out, p, beats, cell_free, buf_free, feeder)
                 if info.proj_size:
                     m_done[(layer, t)] = done
                 else:
@@ -254,9 +262,11 @@ def _cell(
     beats: int,
     cell_free: int,
     buf_free: list[int],
+    feeder: int,
 ) -> tuple[int, list[int]]:
     """Cell unit: block i when all its gate rows are in the gate buffer and the previous block has left
-    (k / CELL_LANES beats each); the feeder's read frees gate-buffer block i (``buf_free``, updated).
+    (k / CELL_LANES beats each), ``feeder`` clocks after its last row is written; the feeder's read frees
+    gate-buffer block i (``buf_free``, updated).
     Returns the next free clock and the clock each block's output is written."""
     fused = "in" not in rows_out  # a GRU stage as one job: its four rows per block
     gates = 4 if info.cell == "lstm" or fused else 2
@@ -265,7 +275,7 @@ def _cell(
         need = max(rows_out["gate"][gates * i : gates * (i + 1)])
         if info.cell == "gru" and not fused:
             need = max(need, rows_out["in"][i], rows_out["hn"][i])
-        at = max(need + HANDOFF["feeder"], cell_free)
+        at = max(need + feeder, cell_free)
         buf_free[i] = at
         cell_free = at + beats
         done.append(at + beats - 1 + CELL_LATENCY[info.cell] + HANDOFF["writer"])

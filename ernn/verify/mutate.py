@@ -102,11 +102,15 @@ EQUIVALENT: dict[str, str] = {
     "Verilator's UNUSEDSIGNAL lint (B = 0: slopes not used) and drives nothing",
     "ernn_axis_skid-L22-constant-83667f": "the default of DATA_W (32 -> 31): its one instance (ernn_pe's "
     "out_skid_inst) sets DATA_W, so the default is never used",
-    "ernn_cmd-L73-constant-6a4ec3": "the default of H_ADDR_W (2 -> 3): its one instance (ernn_ctrl's cmd_inst) "
+    "ernn_cmd-L76-constant-a61cae": "the default of H_ADDR_W (2 -> 3): its one instance (ernn_ctrl's cmd_inst) "
     "sets H_ADDR_W, so the default is never used",
-    "ernn_cmd-L93-constant-c819fa": "the default of FORWARD (0 -> 1): its one instance (ernn_ctrl's cmd_inst) "
+    "ernn_cmd-L96-constant-7853c9": "the default of FORWARD (0 -> 1): its one instance (ernn_ctrl's cmd_inst) "
     "sets FORWARD, so the default is never used",
-    "ernn_ctrl-L281-constant-047d8d": "C_DEPTH = max2(3, ...) instead of max2(2, ...): with NUM_LAYERS * PB < 3 "
+    "ernn_cmd-L99-constant-38a55d": "the default of EARLY_LOAD (0 -> 1): its one instance (ernn_ctrl's cmd_inst) "
+    "sets EARLY_LOAD, so the default is never used",
+    "ernn_gate_buf-L62-constant-b274b3": "the default of FORWARD (0 -> 1): its one instance (ernn_ctrl's ybuf_inst) "
+    "sets FORWARD (the header's ERNN_GATE_FORWARD), so the default is never used",
+    "ernn_ctrl-L285-constant-23c99a": "C_DEPTH = max2(3, ...) instead of max2(2, ...): with NUM_LAYERS * PB < 3 "
     "the c memory gets one word (and perhaps one address bit) more that no address reaches; the addresses "
     "and the words stored are those of the original",
     "ernn_job_table-L202-relational-a16c8b": "next_stage_of's loop bound i > j -> i >= j: the one extra "
