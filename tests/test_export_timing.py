@@ -384,19 +384,7 @@ def test_gate_forward_choice() -> None:
     for info, lanes, forward, cycles in cases:
         cm = schedule.cycle_model(info, lanes)
         d = schedule.design(info, lanes)
-        without = step_timing(
-            info,
-            lanes,
-            d.cell_lanes,
-            iffts=d.n_ifft,
-            layer_skew=d.layer_skew,
-            in_first=d.in_first,
-            load_ahead=d.load_ahead,
-            interleave=d.interleave,
-            gru_fused=d.gru_fused,
-            split=d.split,
-            gate_forward=False,
-        ).cycles
+        without = schedule.design_cycles(info, lanes, d, gate_forward=False)
         assert (cm.gate_forward, cm.predicted) == (forward, cycles), (info, lanes, cm)
         assert schedule.gate_forward(info, lanes) == forward
         assert (without == cycles + 1) if forward else (without == cycles), (info, lanes, without)

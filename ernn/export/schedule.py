@@ -427,17 +427,10 @@ def split(info: ModelShape, lanes: int) -> bool:
     return _design(info, lanes).split
 
 
-def gate_forward(info: ModelShape, lanes: int) -> bool:
-    """Whether the feeder reads a gate-buffer block in the clock the PE writer completes it
-    (``ERNN_GATE_FORWARD``, rtl/ernn_gate_buf.v ``FORWARD``): the cell takes each block a clock sooner
-    where it waits on the PE, which matters where a step is a latency chain (k 4, large P), and not where
-    the PE's issue bounds the step. Its cost is a longer loop through the gate buffer's flags (the write
-    enable into the feeder's read and back into the flags: SR1 packed 17 levels of 11 LUT + 6 MUXF
-    against 8 LUT + 9 MUXF, 192 MHz against 201 MHz by ``ernn.fpga.clock_estimate``, session 44) and
-    write-first reads of the slot RAMs. The designs (:func:`design`) are priced with it; taken where
-    the timing model says the chosen design's step is slower without it."""
-    d = _design(info, lanes)
-    without = step_timing(
+def design_cycles(info: ModelShape, lanes: int, d: Design, *, gate_forward: bool = True) -> int:
+    """The timing model's steady-state clocks per step of design ``d`` for ``info`` on P = ``lanes``, with
+    the gate buffer forwarded to the feeder or not (:func:`gate_forward`)."""
+    return step_timing(
         info,
         lanes,
         d.cell_lanes,
@@ -448,8 +441,21 @@ def gate_forward(info: ModelShape, lanes: int) -> bool:
         interleave=d.interleave,
         gru_fused=d.gru_fused,
         split=d.split,
-        gate_forward=False,
+        gate_forward=gate_forward,
     ).cycles
+
+
+def gate_forward(info: ModelShape, lanes: int) -> bool:
+    """Whether the feeder reads a gate-buffer block in the clock the PE writer completes it
+    (``ERNN_GATE_FORWARD``, rtl/ernn_gate_buf.v ``FORWARD``): the cell takes each block a clock sooner
+    where it waits on the PE, which matters where a step is a latency chain (k 4, large P), and not where
+    the PE's issue bounds the step. Its cost is a longer loop through the gate buffer's flags (the write
+    enable into the feeder's read and back into the flags: SR1 packed 17 levels of 11 LUT + 6 MUXF
+    against 8 LUT + 9 MUXF, 192 MHz against 201 MHz by ``ernn.fpga.clock_estimate``, session 44) and
+    write-first reads of the slot RAMs. The designs (:func:`design`) are priced with it; taken where
+    the timing model says the chosen design's step is slower without it."""
+    d = _design(info, lanes)
+    without = design_cycles(info, lanes, d, gate_forward=False)
     return without > d.cycles
 
 
