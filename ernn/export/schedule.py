@@ -451,7 +451,7 @@ def gate_forward(info: ModelShape, lanes: int) -> bool:
     where it waits on the PE, which matters where a step is a latency chain (k 4, large P), and not where
     the PE's issue bounds the step. Its cost is a longer loop through the gate buffer's flags (the write
     enable into the feeder's read and back into the flags: SR1 packed 17 levels of 11 LUT + 6 MUXF
-    against 8 LUT + 9 MUXF, 192 MHz against 201 MHz by ``ernn.fpga.clock_estimate``, session 44) and
+    against 8 LUT + 9 MUXF, 169 to 192 MHz against 201 to 228 by ``ernn.fpga.clock_estimate``, session 44) and
     write-first reads of the slot RAMs. The designs (:func:`design`) are priced with it; taken where
     the timing model says the chosen design's step is slower without it."""
     d = _design(info, lanes)

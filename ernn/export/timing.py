@@ -176,8 +176,9 @@ def step_timing(
                     else:
                         prev = h_done.get((layer, t - 1))
                         avail = 0 if prev is None else prev[b - job.x_blocks]
-                    # rtl/ernn_cmd.v requests a job's blocks from the clock after its command (its
-                    # load state), each through the registered read to the PE (HANDOFF "load")
+                    # rtl/ernn_cmd.v requests block 0 with the command (EARLY_LOAD; HANDOFF "load"
+                    # 0, the opening job of a pipelined slot a clock later), the rest from its load
+                    # state, each through the registered read to the PE
                     # the block written (avail) is requested in its write clock and read write-first
                     # (ernn_state_mem FORWARD; pipelined layers: ernn_cmd FORWARD's write-port compares)
                     at = max(start + 1 + HANDOFF["load"] + opening, load_free, avail + HANDOFF["written"])
