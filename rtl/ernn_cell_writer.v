@@ -85,6 +85,8 @@ module ernn_cell_writer #
 
     // the output vector is complete and waits for m_axis
     input  wire                  out_full,
+    // take no beat (the projection engine cannot take a layer's last m block yet, ernn_proj_pe)
+    input  wire                  hold,
 
     // one block written
     output wire                  we,
@@ -139,7 +141,7 @@ assign job = LAYER_SKEW != 0 ? stage_job : job_reg;
 wire sub_last = sub_reg == SPLIT_LAST;
 assign blk_last = blk_reg == job_last_blk;
 // the cell writer writes the output vector (last layer, no projection)
-assign s_axis_tready = HAS_PROJ || !(job_last_layer && out_full);
+assign s_axis_tready = !hold && (HAS_PROJ || !(job_last_layer && out_full));
 wire fire = s_axis_tvalid && s_axis_tready;
 assign we = fire && sub_last;
 

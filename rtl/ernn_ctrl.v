@@ -95,6 +95,11 @@ module ernn_ctrl #
     // ERNN_GATE_FORWARD; ernn_gate_buf FORWARD): a clock sooner per block where the cell waits on the PE,
     // at the cost of a longer loop through the flags (the exporter takes it where the step gets faster)
     parameter GATE_FORWARD = 0,
+    // 1: an LSTM projection runs on the projection engine beside the PE (ernn_params.vh
+    // ERNN_PROJ_ENGINE; ernn_proj_pe): the job table has no projection jobs, the cell writer's m
+    // blocks go to the engine and the engine writes h (the exporter takes it where the PE's
+    // projection passes keep the step over 1.25 times the ideal)
+    parameter PROJ_ENGINE = 0,
     // 1: the PE's lanes of bins 0 and k/2 multiply real parts only (ernn_params.vh ERNN_REAL_BINS;
     // needs P a multiple of K/2 + 1; bit-exact either way, fewer multipliers: docs/pe.md)
     parameter REAL_BINS = 0,
@@ -169,6 +174,8 @@ module ernn_ctrl #
     parameter TW_FILE = "",
     // $readmemh PE weight memory (mem/pe_weights.mem, ernn.export.layout)
     parameter W_FILE = "",
+    // $readmemh projection engine weights (mem/proj_weights.mem; PROJ_ENGINE only)
+    parameter PROJ_W_FILE = "",
     // $readmemh merged biases per (layer, block) (mem/cell_bias.mem)
     parameter BIAS_FILE = "",
     // $readmemh peepholes per (layer, block) (mem/cell_peephole.mem; PEEPHOLE = 1 only)
@@ -267,6 +274,9 @@ localparam integer LOAD_AHEAD = JOB_FIELDS > 7 ? banks_placed(JOBS) : 0;
 localparam OUT_SIZE = PROJ_SIZE > 0 ? PROJ_SIZE : HIDDEN_SIZE;
 // 1: LSTM projection W_hr
 localparam HAS_PROJ = PROJ_SIZE > 0 ? 1 : 0;
+// the projection: PE jobs (the PE writer writes h), or the projection engine (it writes h)
+localparam PROJ_JOBS = HAS_PROJ != 0 && PROJ_ENGINE == 0 ? 1 : 0;
+localparam ENGINE = HAS_PROJ != 0 && PROJ_ENGINE != 0 ? 1 : 0;
 // hidden blocks p
 localparam PB = cdiv(HIDDEN_SIZE, K);
 // blocks of a layer output: recurrent input blocks q_h, also q_x of layers > 0
@@ -359,7 +369,12 @@ initial begin
             LAYER_SKEW, NUM_LAYERS);
         $finish;
     end
-    if (INTERLEAVE != 0 && (INTERLEAVE != 1 || LAYER_SKEW == 0 || !HAS_PROJ || JOBS != 2 * NUM_LAYERS)) begin
+    if (PROJ_ENGINE != 0 && (PROJ_ENGINE != 1 || !HAS_PROJ || !CELL_LSTM || INTERLEAVE != 0)) begin
+        $error("Error: ernn_ctrl PROJ_ENGINE = 1 is an LSTM's projection, without INTERLEAVE (got PROJ_ENGINE = %0d, PROJ_SIZE = %0d, CELL_LSTM = %0d, INTERLEAVE = %0d)",
+            PROJ_ENGINE, PROJ_SIZE, CELL_LSTM, INTERLEAVE);
+        $finish;
+    end
+    if (INTERLEAVE != 0 && (INTERLEAVE != 1 || LAYER_SKEW == 0 || !PROJ_JOBS || JOBS != 2 * NUM_LAYERS)) begin
         $error("Error: ernn_ctrl INTERLEAVE = 1 needs LAYER_SKEW and an LSTM with a projection, a gate job and a projection per layer (got INTERLEAVE = %0d, LAYER_SKEW = %0d, PROJ_SIZE = %0d, JOBS = %0d)",
             INTERLEAVE, LAYER_SKEW, PROJ_SIZE, JOBS);
         $finish;
@@ -415,7 +430,7 @@ ernn_job_table #(
     .TABLE(JOB_TABLE),
     .CHECK(1),
     .CELL_LSTM(CELL_LSTM),
-    .HAS_PROJ(HAS_PROJ),
+    .HAS_PROJ(PROJ_JOBS),
     .K(K),
     .P(P),
     .PB(PB),
@@ -780,7 +795,8 @@ wire fd_stage_par = fd_entry[2];
 wire [JOB_W-1:0] cw_stage_job = cw_entry[RING_W-1 -: JOB_W];
 wire cw_stage_par = cw_entry[2];
 // the output's tlast: the h producer's stage's
-wire skew_out_tlast = INTERLEAVE != 0 ? iss_head[0] : HAS_PROJ ? pw_entry[0] : cw_entry[0];
+wire eng_tlast;                 // the projection engine's h blocks: their stage's tlast
+wire skew_out_tlast = INTERLEAVE != 0 ? iss_head[0] : ENGINE ? eng_tlast : PROJ_JOBS ? pw_entry[0] : cw_entry[0];
 // the step numbers are the command side's; a unit needs only their parity
 /* verilator lint_off UNUSEDSIGNAL */
 wire unused_entries = &{1'b0, pw_entry, pw_next_entry, fd_entry, cw_entry};
@@ -911,7 +927,7 @@ wire pw_h_par;
 wire out_full;                  // the output vector is complete and waits for m_axis
 
 ernn_pe_writer #(
-    .HAS_PROJ(HAS_PROJ),
+    .HAS_PROJ(PROJ_JOBS),
     .K(K),
     .OUT_SIZE(OUT_SIZE),
     .DATA_W(DATA_W),
@@ -1298,6 +1314,7 @@ cw_inst (
     .s_axis_tvalid(cell_m_valid),
     .s_axis_tready(cell_m_ready),
     .out_full(out_full),
+    .hold(ENGINE != 0 && !eng_s_ready),
     .we(cw_we),
     .blk(cw_blk),
     .blk_last(cw_blk_last),
@@ -1311,14 +1328,104 @@ cw_inst (
 );
 
 // ---------------------------------------------------------------------------------------
-// state memories; the h producer is the PE writer with a projection, else the cell writer
+// projection engine (PROJ_ENGINE): h_t = W_hr m_t on the cell writer's m blocks
 
-assign h_we = HAS_PROJ ? pw_h_we : cw_we;
-wire [H_ADDR_W-1:0] h_wr_addr = HAS_PROJ ? pw_h_addr : cw_h_addr;
-wire [BLK_W-1:0] h_wr_data = HAS_PROJ ? pw_h_data : cw_h_data;
-assign h_wr_blk = HAS_PROJ ? pw_blk_reg : cw_blk;
-wire h_wr_last = HAS_PROJ ? pw_h_last : cw_blk_last;
-assign h_wr_layer = HAS_PROJ ? pw_layer : cw_layer;
+localparam ENG_IDX_W = PB > 1 ? $clog2(PB) : 1;
+localparam ENG_OIDX_W = QH > 1 ? $clog2(QH) : 1;
+wire eng_s_ready;
+wire eng_h_we;
+wire [H_ADDR_W-1:0] eng_h_addr;
+wire [BLK_W-1:0] eng_h_data;
+wire [IDX_W-1:0] eng_h_blk;
+wire eng_h_last;
+wire [LAYER_W-1:0] eng_h_layer;
+wire eng_llast;
+wire eng_par;
+
+generate
+if (ENGINE != 0) begin : g_engine
+    wire m_valid;
+    wire m_ready = !(eng_llast && out_full);  // the last layer's h fills the output vector
+    wire [ENG_OIDX_W-1:0] m_blk;
+    wire [2:0] m_user;                        // {tlast, parity, last layer}
+    ernn_proj_pe #(
+        .K(K),
+        .QH(QH),
+        .PB(PB),
+        .LAYERS(NUM_LAYERS),
+        .OUT_SIZE(OUT_SIZE),
+        .DATA_W(DATA_W),
+        .DATA_F(DATA_F),
+        .FFT_W(FFT_W),
+        .TW_W(TW_W),
+        .TW_F(TW_F),
+        .TW_FILE(TW_FILE),
+        .WS_W(WS_W),
+        .WS_F(WS_F),
+        .ACC_W(ACC_W),
+        .IFFT_W(IFFT_W),
+        .IFFT_F(IFFT_F),
+        .IFFT_OUT_W(IFFT_OUT_W),
+        .W_FILE(PROJ_W_FILE),
+        .USER_W(3),
+        .CMUL_3M(1),
+        .MREG(1)
+    )
+    engine_inst (
+        .clk(clk),
+        .rst(rst),
+        .s_valid(cw_we),
+        .s_ready(eng_s_ready),
+        .s_data(cw_h_data),
+        .s_blk(cw_blk[ENG_IDX_W-1:0]),
+        .s_last(cw_blk_last),
+        .s_layer(cw_layer),
+        .s_user({cw_entry[0], cw_par, cw_llast}),
+        .m_valid(m_valid),
+        .m_ready(m_ready),
+        .m_data(eng_h_data),
+        .m_blk(m_blk),
+        .m_last(eng_h_last),
+        .m_layer(eng_h_layer),
+        .m_user(m_user)
+    );
+    assign eng_h_we = m_valid && m_ready;
+    assign eng_tlast = m_user[2];
+    assign eng_par = m_user[1];
+    assign eng_llast = m_user[0];
+    assign eng_h_blk = {{(IDX_W-ENG_OIDX_W){1'b0}}, m_blk};
+    // h of the layer at layer QH + b, the odd steps' copy H_PAR_OFF words up (as the PE writer's)
+    wire [H_ADDR_W-1:0] layer_ext = {{(H_ADDR_W-LAYER_W){1'b0}}, eng_h_layer};
+    wire [H_ADDR_W-1:0] blk_ext = {{(H_ADDR_W-ENG_OIDX_W){1'b0}}, m_blk};
+    localparam integer QH_I = QH;
+    localparam [H_ADDR_W-1:0] QH_A = QH_I[H_ADDR_W-1:0];
+    localparam integer H_PAR_OFF_I = H_PAR_OFF;
+    localparam [H_ADDR_W-1:0] PAR_OFF_A = H_PAR_OFF_I[H_ADDR_W-1:0];
+    assign eng_h_addr = layer_ext * QH_A + blk_ext + (LAYER_SKEW != 0 && eng_par ? PAR_OFF_A : {H_ADDR_W{1'b0}});
+end else begin : g_no_engine
+    assign eng_s_ready = 1'b1;
+    assign eng_h_we = 1'b0;
+    assign eng_h_addr = {H_ADDR_W{1'b0}};
+    assign eng_h_data = {BLK_W{1'b0}};
+    assign eng_h_blk = {IDX_W{1'b0}};
+    assign eng_h_last = 1'b0;
+    assign eng_h_layer = {LAYER_W{1'b0}};
+    assign eng_llast = 1'b0;
+    assign eng_par = 1'b0;
+    assign eng_tlast = 1'b0;
+end
+endgenerate
+
+// ---------------------------------------------------------------------------------------
+// state memories; the h producer is the PE writer with projection jobs, the projection engine, or
+// else the cell writer
+
+assign h_we = ENGINE ? eng_h_we : PROJ_JOBS ? pw_h_we : cw_we;
+wire [H_ADDR_W-1:0] h_wr_addr = ENGINE ? eng_h_addr : PROJ_JOBS ? pw_h_addr : cw_h_addr;
+wire [BLK_W-1:0] h_wr_data = ENGINE ? eng_h_data : PROJ_JOBS ? pw_h_data : cw_h_data;
+assign h_wr_blk = ENGINE ? eng_h_blk : PROJ_JOBS ? pw_blk_reg : cw_blk;
+wire h_wr_last = ENGINE ? eng_h_last : PROJ_JOBS ? pw_h_last : cw_blk_last;
+assign h_wr_layer = ENGINE ? eng_h_layer : PROJ_JOBS ? pw_layer : cw_layer;
 // the layer of the unit that is not the h producer
 /* verilator lint_off UNUSEDSIGNAL */
 wire unused_layers = &{1'b0, pw_layer, cw_layer};
@@ -1326,7 +1433,7 @@ wire unused_layers = &{1'b0, pw_layer, cw_layer};
 
 ernn_state_mem #(
     .CELL_LSTM(CELL_LSTM),
-    .HAS_PROJ(HAS_PROJ),
+    .HAS_PROJ(PROJ_JOBS),
     .K(K),
     .DATA_W(DATA_W),
     .CELL_W(CELL_W),
@@ -1385,8 +1492,8 @@ state_inst (
 // ---------------------------------------------------------------------------------------
 // output vector: the last layer's h producer fills it; held on m_axis
 
-wire out_we = h_we && (HAS_PROJ ? pw_h_llast : cw_llast);
-wire out_par = HAS_PROJ ? pw_h_par : cw_par;
+wire out_we = h_we && (ENGINE ? eng_llast : PROJ_JOBS ? pw_h_llast : cw_llast);
+wire out_par = ENGINE ? eng_par : PROJ_JOBS ? pw_h_par : cw_par;
 
 ernn_out_vec #(
     .K(K),

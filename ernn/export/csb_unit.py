@@ -228,6 +228,7 @@ def controller_lines(shape: ModelShape) -> list[str]:
         "localparam integer ERNN_INTERLEAVE = 0;  // each stage's jobs together (no projection to interleave)",
         "localparam integer ERNN_SPLIT = 0;  // no circulant PE",
         "localparam integer ERNN_GATE_FORWARD = 0;  // the feeder reads a completed block a clock later",
+        "localparam integer ERNN_PROJ_ENGINE = 0;  // projections are the CSB unit's jobs",
         "localparam integer ERNN_REAL_BINS = 0;  // no circulant PE",
         "localparam integer ERNN_DSP_PACK = 0;  // no circulant PE",
         f"localparam integer ERNN_W_DEPTH = {words};  // the job table's weight words (the CSB unit reads none)",

@@ -69,7 +69,9 @@ class Job:
         return self.rows // self.gates
 
 
-def stage_jobs(info: ModelShape, layer: int, in_first: bool = False, gru_fused: bool = False) -> list[Job]:
+def stage_jobs(
+    info: ModelShape, layer: int, in_first: bool = False, gru_fused: bool = False, proj_engine: bool = False
+) -> list[Job]:
     """The PE jobs of one layer's time step, in issue order (see the module docstring).
 
     ``in_first`` (GRU only): the stage's jobs in the order in, rz, hn. The in job (W_in x) needs no
@@ -84,14 +86,18 @@ def stage_jobs(info: ModelShape, layer: int, in_first: bool = False, gru_fused: 
     slots and the W_hn h rows against x_t's (zero products change no sum: bit-exact). A third more MACs,
     but a block's four rows leave the PE together, as an LSTM's do, so the cell starts on block 0 while
     the PE still works, where the three jobs hold every block until the hn job's rows
-    (:func:`ernn.export.schedule.gru_fused`)."""
+    (:func:`ernn.export.schedule.gru_fused`).
+
+    ``proj_engine`` (an LSTM with a projection): no projection job; the projection engine beside the PE
+    (``ERNN_PROJ_ENGINE``, rtl/ernn_proj_pe.v) computes it on the cell writer's m blocks
+    (:func:`ernn.export.schedule.proj_engine`)."""
     k = info.block_size
     p = _cdiv(info.hidden_size, k)
     qh = _cdiv(info.output_size, k)
     qx = _cdiv(info.input_size if layer == 0 else info.output_size, k)
     if info.cell == "lstm":
         jobs = [Job(layer, "gate", 4 * p, 0, qx + qh, qx + qh, qx, 4)]
-        if info.proj_size:
+        if info.proj_size and not proj_engine:
             jobs.append(Job(layer, "proj", _cdiv(info.proj_size, k), 0, p, p))
         return jobs
     if gru_fused:
@@ -109,11 +115,18 @@ def all_jobs(
     load_ahead: bool = False,
     interleave: bool = False,
     gru_fused: bool = False,
+    proj_engine: bool = False,
 ) -> list[Job]:
     """The PE jobs of one time step, in table order: layer 0's stage, then layer 1's, ... (``in_first``,
-    ``gru_fused``: see :func:`stage_jobs`; ``load_ahead``: see :func:`place_apart`, the banks alternating
-    in the order :func:`issue_order` issues the jobs with ``interleave``)."""
-    jobs = [job for layer in range(info.num_layers) for job in stage_jobs(info, layer, in_first, gru_fused)]
+    ``gru_fused``, ``proj_engine``: see :func:`stage_jobs`; ``load_ahead``: see :func:`place_apart`, the
+    banks alternating in the order :func:`issue_order` issues the jobs with ``interleave``)."""
+    if proj_engine and not (info.cell == "lstm" and info.proj_size):
+        raise ValueError("proj_engine is the projection of an LSTM with proj_size > 0")
+    jobs = [
+        job
+        for layer in range(info.num_layers)
+        for job in stage_jobs(info, layer, in_first, gru_fused, proj_engine)
+    ]
     return place_apart(jobs, interleave) if load_ahead else jobs
 
 

@@ -56,6 +56,7 @@ from ernn.export.schedule import (
     n_ifft,
     parse_job_table,
     pe_latency,
+    proj_engine,
     split,
     stage_jobs,
     xbuf_depth,
@@ -92,13 +93,20 @@ __all__ = [
     "pe_latency",
     "pe_weight_image",
     "peephole_image",
+    "proj_engine",
+    "proj_engine_image",
     "split",
     "stage_jobs",
     "write_memories",
     "xbuf_depth",
 ]
 
-FILES = {"weights": "pe_weights.mem", "bias": "cell_bias.mem", "peephole": "cell_peephole.mem"}
+FILES = {
+    "weights": "pe_weights.mem",
+    "bias": "cell_bias.mem",
+    "peephole": "cell_peephole.mem",
+    "proj_weights": "proj_weights.mem",  # the projection engine's (ERNN_PROJ_ENGINE)
+}
 
 
 def _cdiv(a: int, b: int) -> int:
@@ -198,17 +206,29 @@ def pe_weight_image(params: dict[str, Any], info: ModelInfo, lanes: int, word: i
     ``w_base``."""
     words: list[int] = []
     in_first, ahead, inter = gru_in_first(info, lanes), load_ahead(info, lanes), interleave(info, lanes)
-    fused, halves = gru_fused(info, lanes), split(info, lanes)
+    fused, halves, engine = gru_fused(info, lanes), split(info, lanes), proj_engine(info, lanes)
     split_at = split_lane(lanes, info.block_size // 2 + 1) if halves else 0
     for job, entry in zip(
-        all_jobs(info, in_first, ahead, inter, fused),
-        job_table(info, lanes, in_first, ahead, inter, fused, halves),
+        all_jobs(info, in_first, ahead, inter, fused, engine),
+        job_table(info, lanes, in_first, ahead, inter, fused, halves, engine),
         strict=True,
     ):
         re, im = job_spectra(params, job.layer, job.kind, fused)
         assert re.shape[:2] == (job.rows, job.read_count), (job, re.shape)
         assert entry.w_base == len(words), (entry, len(words))
         words += pe_job_words(re, im, lanes, word, split_at)
+    return words
+
+
+def proj_engine_image(params: dict[str, Any], info: ModelInfo, word: int) -> list[int]:
+    """The projection engine's weight ROM (rtl/ernn_proj_pe.v ``W_FILE``): one word per (layer, m block
+    j), layer-major, holding the W_hr spectra of every output block b and bin m, element b (k/2 + 1) + m
+    at bits [2 e word, 2 (e + 1) word), re low, im high, Q(weight_spectrum)."""
+    words = []
+    for layer in range(info.num_layers):
+        re, im = job_spectra(params, layer, "proj")  # (qh, p, bins)
+        fields = np.stack((re, im), axis=-1).transpose(1, 0, 2, 3)  # (p, qh, bins, re/im)
+        words += _pack(fields.reshape(fields.shape[0], -1), word)
     return words
 
 
@@ -264,6 +284,7 @@ class HardwareConfig:
     gate_forward: bool = (
         False  # the feeder reads a gate-buffer block as it is completed (schedule.gate_forward)
     )
+    proj_engine: bool = False  # the projection on the engine beside the PE (schedule.proj_engine)
     real_bins: bool = False  # the PE's lanes of bins 0 and k/2 multiply real parts only (dsp_pack.real_bins)
     dsp_pack: bool = (
         False  # two weight products per MAC multiply (export --dsp-pack, dsp_pack.packed_numerics)
@@ -278,6 +299,7 @@ class HardwareConfig:
             f"localparam integer ERNN_INTERLEAVE = {int(self.interleave)};  // 1: a slot's gate jobs, then its projections",
             f"localparam integer ERNN_SPLIT = {int(self.split)};  // 1: last rounds split over two lane groups",
             f"localparam integer ERNN_GATE_FORWARD = {int(self.gate_forward)};  // 1: the feeder reads a block as it is completed",
+            f"localparam integer ERNN_PROJ_ENGINE = {int(self.proj_engine)};  // 1: the projection on the engine beside the PE",
             f"localparam integer ERNN_REAL_BINS = {int(self.real_bins)};  // 1: real MAC lanes for bins 0, k/2",
             f"localparam integer ERNN_DSP_PACK = {int(self.dsp_pack)};  // 1: two weight products per MAC multiply",
             f"localparam integer ERNN_W_DEPTH = {self.w_depth};  // words of mem/{self.files['weights']}",
@@ -297,6 +319,7 @@ class HardwareConfig:
             "gru_fused": self.gru_fused,
             "split": self.split,
             "gate_forward": self.gate_forward,
+            "proj_engine": self.proj_engine,
             "real_bins": self.real_bins,
             "dsp_pack": self.dsp_pack,
             "pe_weight_words": self.w_depth,
@@ -311,14 +334,16 @@ def check_header(header: str, net: GoldenNetwork, lanes: int) -> None:
     spectrum slots in one bank or two, alternating in either issue order: directories exported before
     the PE loaded ahead hold one; a GRU's stage as one fused job or not)."""
     table = parse_job_table(header)
+    projection = net.info.cell == "lstm" and bool(net.info.proj_size)
     if all(
-        table != job_table(net.info, lanes, in_first, ahead, inter, fused, halves)
+        table != job_table(net.info, lanes, in_first, ahead, inter, fused, halves, engine)
         for in_first in (False, True)
         for ahead in (False, True)
         for inter in (False, True)
         for fused in (False, True)
         for halves in (False, True)
-        if (not inter or interleavable(net.info, True))
+        for engine in ((False, True) if projection else (False,))
+        if (not inter or (interleavable(net.info, True) and not engine))
         and (not fused or (net.info.cell == "gru" and not in_first))
     ):
         raise ValueError(
@@ -349,16 +374,21 @@ def write_memories(
         pw = cfg.peephole.word
         _write_words(mem_dir / FILES["peephole"], _pack(peephole_image(params, info), pw), 3 * k * pw)
         files["peephole"] = FILES["peephole"]
+    engine = proj_engine(info, lanes)
+    if engine:
+        ew = _cdiv(info.proj_size, k) * (k // 2 + 1) * 2 * ws
+        _write_words(mem_dir / FILES["proj_weights"], proj_engine_image(params, info, ws), ew)
+        files["proj_weights"] = FILES["proj_weights"]
     in_first, ahead, inter = gru_in_first(info, lanes), load_ahead(info, lanes), interleave(info, lanes)
     fused, halves = gru_fused(info, lanes), split(info, lanes)
-    jobs = tuple(job_table(info, lanes, in_first, ahead, inter, fused, halves))
+    jobs = tuple(job_table(info, lanes, in_first, ahead, inter, fused, halves, engine))
     n = n_ifft(info, lanes)
     skew = layer_skew(info, lanes)
     return HardwareConfig(
         lanes,
         cell_lanes(info, lanes),  # the design's (with the IFFTs it was chosen for), not a re-derivation
         len(words),
-        xbuf_depth(info, in_first, ahead, inter, fused),
+        xbuf_depth(info, in_first, ahead, inter, fused, engine),
         files,
         jobs,
         n,
@@ -368,6 +398,7 @@ def write_memories(
         fused,
         halves,
         gate_forward(info, lanes),
+        engine,
         dsp_pack.real_bins(k, lanes),
         dsp_pack_lanes,
     )

@@ -44,8 +44,10 @@ FORMAT_NAME = "ernn-model"
 #: which rtl/ernn_top.v reads: a v11 header has none; v13: ``ERNN_SPLIT`` (a job's last round split over two
 #: lane groups, ernn.export.schedule.split, with its weight layout), which rtl/ernn_top.v reads; v14:
 #: ``ERNN_GATE_FORWARD`` (the feeder reads a gate-buffer block as it is completed,
-#: ernn.export.schedule.gate_forward), which rtl/ernn_top.v reads: a v13 header has none
-FORMAT_VERSION = 14
+#: ernn.export.schedule.gate_forward), which rtl/ernn_top.v reads: a v13 header has none; v15:
+#: ``ERNN_PROJ_ENGINE`` (the LSTM projection on the engine beside the PE, ernn.export.schedule.proj_engine,
+#: with its weight image ``mem/proj_weights.mem``), which rtl/ernn_top.v reads: a v14 header has none
+FORMAT_VERSION = 15
 CONFIG = "config.json"
 KIND = "model"
 sha256 = manifest.sha256

@@ -64,11 +64,13 @@ def xbuf_depth(
     load_ahead: bool = False,
     interleave: bool = False,
     gru_fused: bool = False,
+    proj_engine: bool = False,
 ) -> int:
     """Spectrum-buffer slots the PE needs for the job table of ``info`` (:func:`job_table`): the most input
     blocks of any job (= numerics' max_blocks), or with ``load_ahead`` both banks of
-    :func:`ernn.export.jobs.place_apart` (alternating in the issue order, ``interleave``)."""
-    return spectrum_slots(all_jobs(info, in_first, load_ahead, interleave, gru_fused))
+    :func:`ernn.export.jobs.place_apart` (alternating in the issue order, ``interleave``); with
+    ``proj_engine`` no projection job reads any."""
+    return spectrum_slots(all_jobs(info, in_first, load_ahead, interleave, gru_fused, proj_engine))
 
 
 def default_cell_lanes(k: int) -> int:
@@ -109,6 +111,7 @@ def _cell_lanes(
     interleave: bool = False,
     fused: bool = False,
     split: bool = False,
+    engine: bool = False,
 ) -> tuple[int, int]:
     """:func:`cell_lanes` for ``iffts`` IFFTs, the layers pipelined or not, the GRU job order (or one
     fused job, ``fused``), the slot placement and the stages interleaved or not, and the step time it
@@ -127,6 +130,7 @@ def _cell_lanes(
             interleave=interleave,
             gru_fused=fused,
             split=split,
+            proj_engine=engine,
         ).cycles
         for cl in options
     }
@@ -154,6 +158,7 @@ class Design:
     interleave: bool = False  # a slot's gate jobs before its projections (:func:`interleave`)
     gru_fused: bool = False  # a GRU stage as one job of r, z, W_in x, W_hn h rows (:func:`gru_fused`)
     split: bool = False  # a job's last round split over two lane groups where it fits (:func:`split`)
+    proj_engine: bool = False  # the projection on the engine beside the PE (:func:`proj_engine`)
 
 
 def _choose_iffts(
@@ -165,28 +170,31 @@ def _choose_iffts(
     inter: bool = False,
     fused: bool = False,
     split: bool = False,
+    engine: bool = False,
 ) -> Design:
     """IFFTs doubled from one while the step (each with its :func:`_cell_lanes`) drops by more than
     ``N_IFFT_GAIN``, the layers issued as ``skew`` says, the GRU jobs as ``in_first``, the slots as
     ``ahead`` and the stages interleaved as ``inter``."""
-    cl, time = _cell_lanes(info, lanes, 1, skew, in_first, ahead, inter, fused, split)
-    chosen = Design(1, cl, skew, time, in_first, ahead, inter, fused, split)
+    cl, time = _cell_lanes(info, lanes, 1, skew, in_first, ahead, inter, fused, split, engine)
+    chosen = Design(1, cl, skew, time, in_first, ahead, inter, fused, split, engine)
     for n in N_IFFT_OPTIONS[1:]:
-        cl, t = _cell_lanes(info, lanes, n, skew, in_first, ahead, inter, fused, split)
+        cl, t = _cell_lanes(info, lanes, n, skew, in_first, ahead, inter, fused, split, engine)
         if t >= chosen.cycles * (1 - N_IFFT_GAIN):
             break
-        chosen = Design(n, cl, skew, t, in_first, ahead, inter, fused, split)
+        chosen = Design(n, cl, skew, t, in_first, ahead, inter, fused, split, engine)
     return chosen
 
 
-def _ahead_options(info: ModelShape, in_first: bool, fused: bool = False) -> tuple[bool, ...]:
+def _ahead_options(info: ModelShape, in_first: bool, fused: bool = False, engine: bool = False) -> tuple[bool, ...]:
     """Slot placements worth pricing: two banks only where they move some job's slots, and not for a GRU
     issued in, rz, hn: there the in job's rows, loaded ahead, wait in the PE writer for the gate buffer and
     hold the PE's output, which the timing model does not follow (2-layer GRU 37 -> 12, k 16, P 8: 62
     predicted, 72 measured; 68 with the rz job first, predicted 67)."""
     if in_first:
         return (False,)
-    two = xbuf_depth(info, in_first, True, gru_fused=fused) != xbuf_depth(info, in_first, gru_fused=fused)
+    two = xbuf_depth(info, in_first, True, gru_fused=fused, proj_engine=engine) != xbuf_depth(
+        info, in_first, gru_fused=fused, proj_engine=engine
+    )
     return (False, True) if two else (False,)
 
 
@@ -202,21 +210,23 @@ def _choose_slots(
     inter: bool = False,
     fused: bool = False,
     split: bool = False,
+    engine: bool = False,
 ) -> Design:
     """The design of one schedule (:func:`_choose_iffts`) with the slots in one bank, or in two where that
     saves more than ``LOAD_AHEAD_GAIN`` of the step (SR1 at P = 288 would gain 2 of 1,030 clocks for a
     second bank of spectrum slots; the 2-layer LSTM 8 -> 53, k 4, P 153 gains 6 of 96)."""
-    plain = _choose_iffts(info, lanes, skew, in_first, False, inter, fused, split)
-    if True in _ahead_options(info, in_first, fused):
-        ahead = _choose_iffts(info, lanes, skew, in_first, True, inter, fused, split)
+    plain = _choose_iffts(info, lanes, skew, in_first, False, inter, fused, split, engine)
+    if True in _ahead_options(info, in_first, fused, engine):
+        ahead = _choose_iffts(info, lanes, skew, in_first, True, inter, fused, split, engine)
         if ahead.cycles < plain.cycles * (1 - LOAD_AHEAD_GAIN):
             return ahead
     return plain
 
 
-def _inter_options(info: ModelShape, skew: bool) -> tuple[bool, ...]:
-    """Stage orders worth pricing: interleaved only where :func:`ernn.export.jobs.interleavable`."""
-    return (False, True) if interleavable(info, skew) else (False,)
+def _inter_options(info: ModelShape, skew: bool, engine: bool = False) -> tuple[bool, ...]:
+    """Stage orders worth pricing: interleaved only where :func:`ernn.export.jobs.interleavable` (and the
+    projections are PE jobs: not with the projection engine)."""
+    return (False, True) if interleavable(info, skew) and not engine else (False,)
 
 
 #: :func:`interleave` interleaves a slot's stages only where that saves more than this fraction of the step
@@ -224,13 +234,19 @@ INTERLEAVE_GAIN = 0.03
 
 
 def _choose_order(
-    info: ModelShape, lanes: int, skew: bool, in_first: bool, fused: bool = False, split: bool = False
+    info: ModelShape,
+    lanes: int,
+    skew: bool,
+    in_first: bool,
+    fused: bool = False,
+    split: bool = False,
+    engine: bool = False,
 ) -> Design:
     """The design of one schedule (:func:`_choose_slots`) with each stage's jobs together, or with a
     slot's stages interleaved where that saves more than ``INTERLEAVE_GAIN`` of the step (the 2-layer
     LSTMP 12 -> 32, k 16, P 7: 150 -> 102 clocks; SR1 at P = 256 would gain 8 of 1,258)."""
-    plain = _choose_slots(info, lanes, skew, in_first, False, fused, split)
-    if True in _inter_options(info, skew):
+    plain = _choose_slots(info, lanes, skew, in_first, False, fused, split, engine)
+    if True in _inter_options(info, skew, engine):
         inter = _choose_slots(info, lanes, skew, in_first, True, split=split)
         if inter.cycles < plain.cycles * (1 - INTERLEAVE_GAIN):
             return inter
@@ -294,6 +310,12 @@ def _design(info: ModelShape, lanes: int) -> Design:
     # predicted against a bound of 225, 230 measured)
     meeting = [d for d in meeting if not d.split or d.cycles * (1 + SPLIT_MARGIN) <= bound]
     if not meeting:
+        # no choice of the PE's meets it: the projection engine, where the PE's projection passes are
+        # what keeps the step long (k 4 LSTMPs on large P) and the engine is small against the PE
+        if engine_fits(info, lanes):
+            engine = _best(candidates(info, lanes, engine=True))
+            if engine.cycles < best.cycles:
+                return engine
         return best
     return min(
         meeting,
@@ -301,7 +323,7 @@ def _design(info: ModelShape, lanes: int) -> Design:
     )
 
 
-def candidates(info: ModelShape, lanes: int, split: bool = False) -> list[Design]:
+def candidates(info: ModelShape, lanes: int, split: bool = False, engine: bool = False) -> list[Design]:
     """The designs the exporter chooses among (:func:`design`), in order of preference on a tie: for
     each GRU job order (rz first, in first, one fused job: :func:`gru_fused`) the layers in order, then
     pipelined, each with the IFFTs,
@@ -310,7 +332,7 @@ def candidates(info: ModelShape, lanes: int, split: bool = False) -> list[Design
     check_lanes(lanes)
     skews = (False, True) if info.num_layers > 1 else (False,)
     return [
-        _choose_order(info, lanes, skew, in_first, fused, split)
+        _choose_order(info, lanes, skew, in_first, fused, split, engine)
         for in_first, fused in _forms(info)
         for skew in skews
     ]
@@ -332,6 +354,21 @@ def _best(designs: list[Design]) -> Design:
     if fused and (f := min(fused, key=lambda d: d.cycles)).cycles < best.cycles * (1 - GRU_FUSED_GAIN):
         best = f
     return best
+
+
+#: :func:`proj_engine` is considered only where the engine's complex multipliers (output blocks x bins)
+#: are at most this fraction of the PE's P lanes
+PROJ_ENGINE_MAX_FRACTION = 0.25
+
+
+def engine_fits(info: ModelShape, lanes: int) -> bool:
+    """Whether the projection engine is a choice for ``info`` on P = ``lanes``: an LSTM with a projection
+    whose engine (``ceil(proj / k) x (k/2 + 1)`` complex multipliers, rtl/ernn_proj_pe.v) is at most
+    ``PROJ_ENGINE_MAX_FRACTION`` of the PE's lanes."""
+    if info.cell != "lstm" or not info.proj_size:
+        return False
+    k = info.block_size
+    return _cdiv(info.proj_size, k) * (k // 2 + 1) <= PROJ_ENGINE_MAX_FRACTION * lanes
 
 
 def _split_options(info: ModelShape, lanes: int) -> tuple[bool, ...]:
@@ -427,6 +464,20 @@ def split(info: ModelShape, lanes: int) -> bool:
     return _design(info, lanes).split
 
 
+def proj_engine(info: ModelShape, lanes: int) -> bool:
+    """Whether the LSTM projection runs on the projection engine beside the PE (``ERNN_PROJ_ENGINE``,
+    rtl/ernn_proj_pe.v) instead of as a PE job per layer: the engine takes the cell writer's m blocks as
+    they are written (its own FFT, ``ceil(proj / k) x (k/2 + 1)`` complex MACs, an IFFT), so h_t is
+    written 7 clocks (k = 4) after the last m block, where the PE's projection job loads m_t back through
+    its FFT, waits for a round and its gearbox, about 14; and the PE issues no projection rounds. The
+    recurrence h_{t-1} -> gates -> cell -> m_t -> h_t is that much shorter, which is what a step is
+    where P is large against the MACs. Its cost is a second FFT and IFFT, the multipliers and a weight
+    ROM, so it is taken only where no choice of the PE's meets ``TARGET_RATIO`` times the ideal, the
+    engine design is faster (:func:`_design`), and the engine is small against the PE
+    (:func:`engine_fits`): the k 4 LSTMPs on P >= 128 that missed 1.25 (issue 18)."""
+    return _design(info, lanes).proj_engine
+
+
 def design_cycles(info: ModelShape, lanes: int, d: Design, *, gate_forward: bool = True) -> int:
     """The timing model's steady-state clocks per step of design ``d`` for ``info`` on P = ``lanes``, with
     the gate buffer forwarded to the feeder or not (:func:`gate_forward`)."""
@@ -442,6 +493,7 @@ def design_cycles(info: ModelShape, lanes: int, d: Design, *, gate_forward: bool
         gru_fused=d.gru_fused,
         split=d.split,
         gate_forward=gate_forward,
+        proj_engine=d.proj_engine,
     ).cycles
 
 
@@ -538,6 +590,7 @@ def job_table(
     interleave: bool = False,
     gru_fused: bool = False,
     split: bool = False,
+    proj_engine: bool = False,
 ) -> list[JobEntry]:
     """The job table of one time step for P = ``lanes`` (stage by stage; see :class:`JobEntry`);
     ``in_first``: GRU stages in the job order in, rz, hn (:func:`gru_in_first` is the exporter's choice);
@@ -545,14 +598,14 @@ def job_table(
     ``interleave`` alternating in the interleaved issue order (:func:`interleave`; the rows stay stage
     by stage: rtl/ernn_cmd.v issues them interleaved); ``gru_fused``: a GRU stage as one job
     (:func:`gru_fused`); ``split``: last rounds split over two lane groups (:func:`split`: fewer weight
-    words, so other ``w_base``)."""
+    words, so other ``w_base``); ``proj_engine``: no projection jobs (:func:`proj_engine`)."""
     check_lanes(lanes)
     k = info.block_size
     bins = k // 2 + 1
     p = _cdiv(info.hidden_size, k)
     qh = _cdiv(info.output_size, k)
     table, w_base = [], 0
-    for job in all_jobs(info, in_first, load_ahead, interleave, gru_fused):
+    for job in all_jobs(info, in_first, load_ahead, interleave, gru_fused, proj_engine):
         table.append(
             JobEntry(
                 kind=JOB_KINDS.index(job.kind),
@@ -661,6 +714,7 @@ class CycleModel:
     gru_fused: bool = False  # a GRU stage as one job (:func:`gru_fused`)
     split: bool = False  # last rounds split over two lane groups (:func:`split`)
     gate_forward: bool = False  # the feeder reads a block in the clock it is completed (:func:`gate_forward`)
+    proj_engine: bool = False  # the projection on the engine beside the PE (:func:`proj_engine`)
 
     def as_dict(self) -> dict[str, int]:
         return asdict(self)
@@ -704,6 +758,7 @@ def cycle_model(info: ModelShape, lanes: int) -> CycleModel:
         d.gru_fused,
         d.split,
         gate_forward(info, lanes),
+        d.proj_engine,
     )
 
 

@@ -87,6 +87,7 @@ def step_timing(
     gru_fused: bool = False,
     split: bool = False,
     gate_forward: bool = True,
+    proj_engine: bool = False,
 ) -> StepTiming:
     """Clocks per time step of ``info`` on P = ``lanes``, ``cell_lanes`` cell lanes and ``iffts`` IFFTs
     side by side (``ERNN_N_IFFT``; see the module doc).
@@ -103,7 +104,13 @@ def step_timing(
     ``split``: last rounds split over two lane groups (``ERNN_SPLIT``, :func:`ernn.export.schedule.split`).
     ``gate_forward``: the feeder reads a gate-buffer block in the clock it is completed
     (``ERNN_GATE_FORWARD``, :func:`ernn.export.schedule.gate_forward`); without it a clock later.
+    ``proj_engine`` (an LSTM with a projection): no projection jobs; the projection engine
+    (``ERNN_PROJ_ENGINE``, rtl/ernn_proj_pe.v) writes a layer's h blocks one a clock from
+    :func:`proj_engine_latency` clocks after the cell writer's last m block, a layer's blocks after the
+    layer's before it (its IFFT takes one block a clock).
     """
+    if interleave and proj_engine:
+        raise ValueError("interleave orders projection jobs; with proj_engine there are none")
     if interleave and not interleavable(info, layer_skew):
         raise ValueError("interleave needs an LSTM with a projection, two or more layers and layer_skew")
     k = info.block_size
@@ -118,7 +125,9 @@ def step_timing(
     drain = _cdiv(_cdiv(lanes, bins), iffts)
     if gru_fused and info.cell != "gru":
         raise ValueError("gru_fused is a GRU stage's job form")
-    jobs = all_jobs(info, in_first, load_ahead, interleave, gru_fused)
+    jobs = all_jobs(info, in_first, load_ahead, interleave, gru_fused, proj_engine)
+    engine_lat = proj_engine_latency(k)
+    engine_free = 0  # next clock the projection engine's IFFT takes a block
     # ernn_ctrl lets the PE load ahead only when some loading job's slots were moved off slot 0
     load_ahead = any(job.load_count and job.read_base for job in jobs)
     # producer times: (layer, step) -> per block the clock its h (or m) block is written
@@ -231,7 +240,13 @@ def step_timing(
             elif job is cell_job[layer]:
                 feeder = HANDOFF["feeder"] + (0 if gate_forward else 1)
                 cell_free, done = _cell(info, rows_out, p, beats, cell_free, buf_free, feeder)
-                if info.proj_size:
+                if info.proj_size and proj_engine:
+                    # the engine's sums are complete with the last m block; its h blocks leave one a
+                    # clock through its IFFT, after any layer's still in it
+                    first = max(done[-1] + engine_lat, engine_free)
+                    engine_free = first + qh
+                    h_done[(layer, t)] = [first + b for b in range(qh)]
+                elif info.proj_size:
                     m_done[(layer, t)] = done
                 else:
                     h_done[(layer, t)] = done[:qh]
@@ -244,6 +259,15 @@ def step_timing(
         ifft_rows=sum(j.rows for j in jobs),
         cell_beats=info.num_layers * p * beats,
     )
+
+
+def proj_engine_latency(k: int) -> int:
+    """Clocks from the cell writer's write of a layer's last m block to the projection engine's write of
+    h block 0 (rtl/ernn_proj_pe.v): its FFT, the multipliers' register (``MREG``), the latch, the
+    rounding register in front of the IFFT, and the IFFT (7 at k = 4)."""
+    lk = int(math.log2(k))
+    transform = 2 * lk - 2 + MREG * (lk - 2)
+    return transform + MREG + 2 + transform
 
 
 def _pe_issue(job, bins: int, lanes: int, drain: int, split: bool) -> int:
