@@ -169,6 +169,7 @@ def main() -> None:
                 interleave=cm.interleave,
                 gru_fused=cm.gru_fused,
                 split=cm.split,
+                proj_engine=cm.proj_engine,
             ).cycles
             row["variants"][name] = {"cycles": cycles, "ratio": cycles / cm.ideal}
             cells.append(f"{cycles} ({cycles / cm.ideal:.2f})")

@@ -117,6 +117,10 @@ class HwConfig:
     # the feeder reads a gate-buffer block as it is completed (ERNN_GATE_FORWARD, schedule.gate_forward;
     # the calibration samples predate it, so a sample without the field is False)
     gate_forward: bool = False
+    # the LSTM projection on the engine beside the PE (ERNN_PROJ_ENGINE, schedule.proj_engine): no
+    # projection jobs in the PE; the engine's own resources are not priced (no sample has one; they
+    # count under the controller, fft and ifft blocks of a synthesis)
+    proj_engine: bool = False
     dsp_pack: bool = False  # two weight products per MAC multiply (ERNN_DSP_PACK, export --dsp-pack)
     # rtl/ernn_pe.v MREG: multiplier outputs registered (the RTL's default since issue 18; the
     # calibration samples predate it, so a sample without the field is 0)
@@ -188,7 +192,11 @@ class HwConfig:
             cell_lanes=hw_layout.cell_lanes(info, lanes),
             w_depth=sum(
                 job.words(bins, lanes, schedule.split(info, lanes))
-                for job in hw_layout.all_jobs(info, gru_fused=schedule.gru_fused(info, lanes))
+                for job in hw_layout.all_jobs(
+                    info,
+                    gru_fused=schedule.gru_fused(info, lanes),
+                    proj_engine=schedule.proj_engine(info, lanes),
+                )
             ),
             xbuf_depth=hw_layout.xbuf_depth(
                 info,
@@ -196,6 +204,7 @@ class HwConfig:
                 schedule.load_ahead(info, lanes),
                 schedule.interleave(info, lanes),
                 schedule.gru_fused(info, lanes),
+                schedule.proj_engine(info, lanes),
             ),
             data_w=numerics.data.word,
             fft_w=numerics.fft_out.word,
@@ -219,6 +228,7 @@ class HwConfig:
             gru_fused=schedule.gru_fused(info, lanes),
             split=schedule.split(info, lanes),
             gate_forward=schedule.gate_forward(info, lanes),
+            proj_engine=schedule.proj_engine(info, lanes),
             dsp_pack=dsp_pack_lanes,
             mreg=MREG,
             tw_w=numerics.twiddle.word,
@@ -392,7 +402,10 @@ def pre_round(c: HwConfig) -> bool:
     a truncation) when 0 < ACC_SHIFT < min(FFT_W, WS_W) and ACC_W >= FFT_W + WS_W + clog2(READ_MAX), READ_MAX
     the most spectrum slots one job reads (``ernn_ctrl``: the job table's largest read_count; the buffer
     holds more with the slots in two banks)."""
-    read_max = max(job.read_count for job in hw_layout.all_jobs(c.shape, gru_fused=c.gru_fused))
+    read_max = max(
+        job.read_count
+        for job in hw_layout.all_jobs(c.shape, gru_fused=c.gru_fused, proj_engine=c.proj_engine)
+    )
     need = c.fft_w + c.ws_w + (read_max - 1).bit_length()
     return 0 < c.acc_shift < min(c.fft_w, c.ws_w) and c.acc_w >= need
 
@@ -764,6 +777,7 @@ def config_of_model(model_dir: str | Path) -> HwConfig:
     built["interleave"] = bool(hw.get("interleave", False))
     built["gru_fused"] = bool(hw.get("gru_fused", False))
     built["split"] = bool(hw.get("split", False))
+    built["proj_engine"] = bool(hw.get("proj_engine", False))
     if "pe_weight_words" in hw:
         built["w_depth"] = hw["pe_weight_words"]
     if "pe_spectrum_slots" in hw:
@@ -874,6 +888,7 @@ def _raw_cycles(c: HwConfig) -> int:
         gru_fused=c.gru_fused,
         split=c.split,
         gate_forward=c.gate_forward,
+        proj_engine=c.proj_engine,
     ).cycles
 
 

@@ -185,7 +185,9 @@ def _choose_iffts(
     return chosen
 
 
-def _ahead_options(info: ModelShape, in_first: bool, fused: bool = False, engine: bool = False) -> tuple[bool, ...]:
+def _ahead_options(
+    info: ModelShape, in_first: bool, fused: bool = False, engine: bool = False
+) -> tuple[bool, ...]:
     """Slot placements worth pricing: two banks only where they move some job's slots, and not for a GRU
     issued in, rz, hn: there the in job's rows, loaded ahead, wait in the PE writer for the gate buffer and
     hold the PE's output, which the timing model does not follow (2-layer GRU 37 -> 12, k 16, P 8: 62
