@@ -293,6 +293,8 @@ def measure(
         interleave=run_inter,
         gru_fused=cm.gru_fused,
         split=cm.split,
+        gate_forward=cm.gate_forward,
+        proj_engine=cm.proj_engine,
     ).cycles
     cm = dataclasses.replace(cm, predicted=predicted, layer_skew=run_skew, interleave=run_inter)
     cycles = float(res.cycles_per_step)
