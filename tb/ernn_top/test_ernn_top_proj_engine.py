@@ -32,6 +32,7 @@ import pytest
 from ernn_tbutil import seed_for
 from ernn_top_models import Case, model_dir
 from test_ernn_top import LSTMP_K32, LSTMP_PEEP, PACK8_LSTMP
+from test_ernn_top_interleave import _shape
 from test_ernn_top_layer_skew import _run, _steady, short_sequences
 
 from ernn.export import schedule
@@ -62,18 +63,6 @@ ENGINE_2L = Case(
     seed=12,
 )
 ENGINES = [ENGINE_1L, ENGINE_2L]
-
-
-def _shape(case: Case) -> ModelShape:
-    return ModelShape(
-        cell=case.cell,
-        input_size=case.input_size,
-        hidden_size=case.hidden_size,
-        proj_size=case.proj_size,
-        num_layers=case.num_layers,
-        peephole=case.peephole,
-        structure=BlockCirculant(case.block_size),
-    )
 
 
 def _header_engine(model: Path) -> int:
