@@ -43,6 +43,9 @@ E-RNN toolkit: accelerator core — the controller's units around the circulant 
  *   ernn_lstm_cell /  the element-wise cell update
  *   ernn_gru_cell
  *   ernn_cell_writer  h_t (or m_t) and c_t per block -> state memories, output vector
+ *   ernn_proj_pe      PROJ_ENGINE: the projection h_t = W_hr m_t on the cell writer's m
+ *                     blocks (its own FFT, MACs, IFFT, R12) -> h memory, output vector; the
+ *                     job table then has no projection jobs and there is no m memory
  *   ernn_state_mem    h, c, m of every layer and the h producer's progress
  *   ernn_out_vec      the last layer's h_t (or projection), held on m_axis
  *

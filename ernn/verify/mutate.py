@@ -110,7 +110,7 @@ EQUIVALENT: dict[str, str] = {
     "sets EARLY_LOAD, so the default is never used",
     "ernn_gate_buf-L62-constant-b274b3": "the default of FORWARD (0 -> 1): its one instance (ernn_ctrl's ybuf_inst) "
     "sets FORWARD (the header's ERNN_GATE_FORWARD), so the default is never used",
-    "ernn_ctrl-L295-constant-52a00b": "C_DEPTH = max2(3, ...) instead of max2(2, ...): with NUM_LAYERS * PB < 3 "
+    "ernn_ctrl-L298-constant-347ab5": "C_DEPTH = max2(3, ...) instead of max2(2, ...): with NUM_LAYERS * PB < 3 "
     "the c memory gets one word (and perhaps one address bit) more that no address reaches; the addresses "
     "and the words stored are those of the original",
     "ernn_job_table-L202-relational-a16c8b": "next_stage_of's loop bound i > j -> i >= j: the one extra "
