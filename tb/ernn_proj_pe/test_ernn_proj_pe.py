@@ -8,7 +8,9 @@ layer passes, each PB m blocks of one layer in order (j = 0..PB-1), of four kind
 range (|m| < 1, what o tanh(c) gives), full-scale random m (the sums saturate at the IFFT input and at
 R12), all-zero m, and full-scale m of one sign. Layers come in a random order and back to back, so that
 two layers' sums meet the two latch entries; random s_valid gaps and m_ready stalls (and none, at full
-rate). The sideband must follow its layer's blocks, and nothing else may come out.
+rate, where every pass's h block 0 must leave the engine's latency after its last m block). The
+sideband must follow its layer's blocks, and nothing else may come out. A reset with a layer's sums
+latched and the next layer's blocks in the FFT must leave nothing behind.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import os
 
 import numpy as np
 import pytest
-from ernn_tbutil import first_divergence, pause_generator, reset_dut, seed_for
+from ernn_tbutil import first_divergence, pause_generator, reset_dut, seed_for, sim_time_ns
 
 from ernn.golden import matvec
 from ernn.golden.formats import NumericsConfig
@@ -26,6 +28,8 @@ from ernn.shape import BlockCirculant, ModelShape
 from ernn.sim import runner as rtl_runner
 
 TOPLEVEL = "ernn_proj_pe"
+#: the clock reset_dut starts (ns)
+CLOCK_NS = 10
 
 
 def make_case(
@@ -118,7 +122,29 @@ def passes(
     return out
 
 
-async def run_proj(dut, conf: dict, p_gap: float, p_stall: float, n_passes: int, seed: int) -> None:
+def engine_latency(k: int, mreg: int) -> int:
+    """Clocks from the edge that takes a layer's last m block to the edge that hands out its h block 0:
+    FFT, the multipliers' register, the latch, the rounding register, IFFT (rtl/ernn_proj_pe.v)."""
+    lk = k.bit_length() - 1
+    transform = 2 * lk - 2 + mreg * (lk - 2)
+    return transform + mreg + 2 + transform
+
+
+async def run_proj(
+    dut,
+    conf: dict,
+    p_gap: float,
+    p_stall: float,
+    n_passes: int,
+    seed: int,
+    *,
+    reset_mid_pass: bool = False,
+    check_latency: bool = False,
+) -> None:
+    """``reset_mid_pass``: first a pass and a half at full rate with m_ready low (a layer's sums latched
+    and claimed, the next layer's blocks in the FFT), then a reset in the clock after the last of them;
+    everything after must be as if nothing came before. ``check_latency`` (no gaps, no stalls): every
+    pass's h block 0 leaves :func:`engine_latency` clocks after its last m block was taken."""
     import cocotb
     from cocotb.triggers import ReadOnly, RisingEdge
 
@@ -146,10 +172,29 @@ async def run_proj(dut, conf: dict, p_gap: float, p_stall: float, n_passes: int,
     dut.m_ready.value = 0
     await reset_dut(dut)
     w = cfg.data.word
+    if reset_mid_pass:
+        d = cfg.data
+        for i in range(pb + pb // 2 + 1):
+            j = i % pb
+            dut.s_valid.value = 1
+            dut.s_data.value = rtl_runner.pack(rng.integers(d.min_int, d.max_int + 1, size=k), w)
+            dut.s_blk.value = j
+            dut.s_last.value = int(j == pb - 1)
+            dut.s_layer.value = int(rng.integers(0, layers))
+            dut.s_user.value = int(rng.integers(0, 8))
+            await RisingEdge(dut.clk)
+        dut.s_valid.value = 0
+        dut.rst.value = 1
+        for _ in range(3):
+            await RisingEdge(dut.clk)
+        dut.rst.value = 0
+        await RisingEdge(dut.clk)
+    take_ns = np.zeros(len(work), dtype=np.int64)  # the edge that took each pass's last m block
+    out_ns = np.zeros(len(work), dtype=np.int64)  # the edge that handed out its h block 0
 
     async def drive() -> None:
         gaps = pause_generator(rng, p_gap)
-        for (layer, m, _), user in zip(work, users, strict=True):
+        for p, ((layer, m, _), user) in enumerate(zip(work, users, strict=True)):
             mp = np.zeros(pb * k, dtype=np.int64)
             mp[:hidden] = m
             for j in range(pb):
@@ -167,6 +212,7 @@ async def run_proj(dut, conf: dict, p_gap: float, p_stall: float, n_passes: int,
                     taken = bool(dut.s_ready.value)
                     await RisingEdge(dut.clk)
                     if taken:
+                        take_ns[p] = sim_time_ns()
                         break
         dut.s_valid.value = 0
 
@@ -179,7 +225,8 @@ async def run_proj(dut, conf: dict, p_gap: float, p_stall: float, n_passes: int,
     for _ in range(timeout):
         dut.m_ready.value = int(not next(stalls))
         await ReadOnly()
-        if dut.m_valid.value and dut.m_ready.value:
+        handed = bool(dut.m_valid.value and dut.m_ready.value)
+        if handed:
             if count >= len(work) * qh:
                 raise AssertionError(
                     f"ernn_proj_pe: an h block more than the {len(work) * qh} expected (seed {seed})"
@@ -192,6 +239,8 @@ async def run_proj(dut, conf: dict, p_gap: float, p_stall: float, n_passes: int,
             got_tag[p, b] = (int(dut.m_layer.value), int(dut.m_user.value), int(dut.m_last.value))
             count += 1
         await RisingEdge(dut.clk)
+        if handed and b == 0:
+            out_ns[p] = sim_time_ns()
         if count == len(work) * qh and driver.done():
             break
     for _ in range(30):  # nothing more may come out
@@ -215,6 +264,10 @@ async def run_proj(dut, conf: dict, p_gap: float, p_stall: float, n_passes: int,
         got_tag, want_tag, ("pass", "block", "layer/user/last"), seed, "ernn_proj_pe sideband: "
     )
     assert msg is None, msg
+    if check_latency:
+        latency = (out_ns - take_ns) // CLOCK_NS
+        want = engine_latency(k, conf["mreg"])
+        assert np.all(latency == want), f"ernn_proj_pe: h block 0 after {latency.tolist()} clocks, not {want}"
 
 
 try:
@@ -230,7 +283,13 @@ try:
     async def proj_full_rate(dut) -> None:
         """No gaps, no stalls: one m block a clock, layers back to back."""
         conf = rtl_runner.tb_config()
-        await run_proj(dut, conf, 0.0, 0.0, 16, int(conf["seed"]) + 1)
+        await run_proj(dut, conf, 0.0, 0.0, 16, int(conf["seed"]) + 1, check_latency=True)
+
+    @cocotb.test(timeout_time=5, timeout_unit="ms")
+    async def proj_reset_mid_pass(dut) -> None:
+        """A reset with a layer's sums latched and the next layer's blocks in flight, then gaps and stalls."""
+        conf = rtl_runner.tb_config()
+        await run_proj(dut, conf, 0.2, 0.3, 8, int(conf["seed"]) + 2, reset_mid_pass=True)
 
 except ImportError:  # pragma: no cover
     pass
@@ -259,6 +318,7 @@ def _run(sim: str, case: tuple[int, ...], request: pytest.FixtureRequest) -> Non
         "proj": proj,
         "layers": layers,
         "bits": bits,
+        "mreg": mreg,
         "case_seed": case_seed,
         "seed": seed,
     }

@@ -13,7 +13,8 @@ Checked on Icarus and Verilator, every output bit-exact with ``GoldenNetwork.run
 * default suite: a 1-layer LSTMP 3 -> 40 (7, peepholes), k 4, P 128 (ten m blocks into two h blocks, the
   last holding 3 of 4 samples) on mostly one-frame sequences with tvalid gaps and back-pressure (the
   engine waits on the output vector, and holds the cell writer while both of its latch entries are
-  claimed);
+  claimed), and resets at clocks spread over a sequence's first steps (in the engine's sums, its latch
+  and its IFFT), under gaps and back-pressure;
 * slow: the same for a 2-layer LSTMP 3 -> 48 (6, peepholes), k 4, P 192 with the layers pipelined (the
   engine's h blocks carry their step parity and TLAST; its Icarus build of 192 lanes takes two minutes,
   which the default suite's 30 minutes cannot spare), and both shapes' steady state within 10 % of the
@@ -30,14 +31,15 @@ from pathlib import Path
 import numpy as np
 import pytest
 from ernn_tbutil import seed_for
-from ernn_top_models import Case, model_dir
-from test_ernn_top import LSTMP_K32, LSTMP_PEEP, PACK8_LSTMP
+from ernn_top_models import Case, model_dir, random_stream
+from test_ernn_top import LSTMP_K32, LSTMP_PEEP, PACK8_LSTMP, check_segment
 from test_ernn_top_interleave import _shape
 from test_ernn_top_layer_skew import _run, _steady, short_sequences
 
 from ernn.export import schedule
 from ernn.export.writer import ExportedModel
 from ernn.shape import BlockCirculant, ModelShape
+from ernn.sim import rtl as rtl_sim
 from ernn.sim import runner as rtl_runner
 
 HEADER = "ernn_params.vh"
@@ -125,3 +127,29 @@ def test_engine_cycles(sim, case, request, tmp_path) -> None:
     print(f"{case.name}: {steady} clocks/step on {sim} (predicted {cm.predicted}, ideal {cm.ideal})")
     assert abs(cm.predicted - steady) <= 0.1 * steady
     assert steady <= schedule.TARGET_RATIO * cm.ideal
+
+
+@pytest.mark.parametrize("sim", rtl_runner.simulators())
+def test_engine_reset_mid_stream(sim, request, tmp_path) -> None:
+    """Resets at clocks spread over the first steps of a sequence (so inside the engine's sums, with a
+    layer's sums latched or its h blocks in the IFFT): the outputs before each reset exact, each next
+    sequence exact from zero state, and a stream of short sequences after the last one exact."""
+    seed = seed_for(request.node.nodeid)
+    model = model_dir(ENGINE_1L)
+    net = ExportedModel(model).net
+    rng = np.random.default_rng(seed)
+    clocks = sorted(int(c) for c in rng.choice(np.arange(15, 200), size=5, replace=False))
+    stim = [random_stream(net, rng, 4)[0] for _ in clocks]
+    seq = np.zeros(4, dtype=bool)
+    seq[-1] = True  # one sequence per segment
+    segments = [{"frames": x, "last": seq, "reset_at_clock": c} for x, c in zip(stim, clocks, strict=True)]
+    tail_x, tail_last = short_sequences(net, rng, 8)
+    segments.append({"frames": tail_x, "last": tail_last})
+    print(f"{model.name} on {sim}, seed {seed}: resets at {clocks}")
+    raw = rtl_sim.simulate(
+        model, segments, sim=sim, work_dir=tmp_path, seed=seed, valid_gap_prob=0.2, ready_stall_prob=0.2
+    )
+    for idx in range(len(clocks)):
+        check_segment(raw, idx, net, stim[idx], seq, seed, count=len(raw[f"out_data{idx}"]))
+    assert sum(len(raw[f"out_data{i}"]) for i in range(len(clocks))) < 4 * len(clocks)  # resets cut some
+    check_segment(raw, len(clocks), net, tail_x, tail_last, seed)
