@@ -456,6 +456,10 @@ def model_scan(args: argparse.Namespace) -> None:
         )
     rows.sort(key=lambda r: -r["predicted_ratio"])
     over = [r for r in rows if r["predicted_ratio"] > schedule.TARGET_RATIO]
+    # the exporter's designs meet the bound with the model's margin where some choice can
+    guard = schedule.TARGET_RATIO / (1 + schedule.MODEL_MARGIN)
+    near = [r for r in rows if r["predicted_ratio"] > guard]
+    engine = sum(r["proj_engine"] for r in rows)
     print(
         "| shape | P | ideal | predicted | ratio | IFFTs | cell lanes | skew | interleaved | GRU fused | split |"
     )
@@ -475,7 +479,9 @@ def model_scan(args: argparse.Namespace) -> None:
     print(
         f"\n{len(rows)} shapes ({'the grid' if args.grid else f'seed {args.seed}'}); worst predicted ratio {rows[0]['predicted_ratio']:.3f} "
         f"({rows[0]['name']}); {len(over)} over {schedule.TARGET_RATIO} (cells: {', '.join(cells) or 'none'}); "
-        f"{len(refused)} draws refused by ModelShape"
+        f"{len(refused)} draws refused by ModelShape; {len(near)} over {guard:.3f} (the bound with the model's "
+        f"margin, {schedule.MODEL_MARGIN:.0%}: no design of the exporter's meets it there); {engine} on the "
+        "projection engine"
     )
     if args.out:
         report = {
@@ -488,6 +494,9 @@ def model_scan(args: argparse.Namespace) -> None:
             "worst_predicted_ratio": rows[0]["predicted_ratio"],
             "worst_shape": rows[0]["name"],
             "over_target": len(over),
+            "model_margin": schedule.MODEL_MARGIN,
+            "over_target_with_margin": [r["name"] for r in near],
+            "proj_engine_designs": engine,
             "refused": refused,
             "results": rows,
             "machine": {"platform": platform.platform(), "python": platform.python_version()},

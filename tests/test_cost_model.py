@@ -453,6 +453,31 @@ def test_cost_model_on_later_rtl(revision):
         assert 100.0 * abs(row["relative_error"][res]) > 15.0, (name, res)
 
 
+def test_cost_model_prices_the_projection_engine():
+    """The projection engine (rtl/ernn_proj_pe.v) is priced as the PE parts it repeats
+    (:func:`cost_model.proj_engine_units`: QH x BINS MAC lanes, an FFT and an IFFT, its ROM, 2 BINS
+    rounders, its latch's select) and its design has no m memory: on the one synthesis of an engine
+    design (LSTMP 3 -> 64, proj 8, k 4, P 256, Yosys, session 45; not in the fit) cycles within 10 % and
+    every resource within 15 %, and the engine's units add what its RTL builds (six complex MACs: 18
+    DSP)."""
+    path = ROOT / "docs" / "results" / "cost_samples_proj_engine.json"
+    samples = list(json.loads(path.read_text())["samples"].values())
+    assert len(samples) == 1 and samples[0]["bit_exact"] and samples[0]["hw_config"]["proj_engine"]
+    row = dse_hw.check_model(samples)["samples"][0]
+    assert abs(row["relative_error"]["cycles"]) <= 0.10
+    for res in cost_model.RESOURCES:
+        assert abs(row["relative_error"][res]) <= 0.15, (res, row["relative_error"][res])
+    c = cost_model.HwConfig(**samples[0]["hw_config"])
+    units = cost_model.proj_engine_units(c)
+    assert units["lanes"] == 2 * 3 and units["ffts"] == units["iffts"] == 1 and units["rom_depth"] == 16
+    coeffs = cost_model.load_coefficients()
+    with_engine = cost_model.estimate(c, coeffs, "xcu").used
+    without = cost_model.estimate(replace(c, proj_engine=False), coeffs, "xcu").used
+    assert with_engine["dsp"] - without["dsp"] == pytest.approx(18, abs=0.5)
+    assert with_engine["lut"] > without["lut"] and with_engine["ff"] > without["ff"]
+    assert not any(cost_model.proj_engine_units(replace(c, proj_engine=False)).values())
+
+
 def test_committed_coefficients_are_the_fit_of_the_committed_samples():
     """ernn/dse/cost_coefficients.json is what --fit makes of docs/results/cost_samples_issue18.json: a
     coefficient file edited by hand, fitted to other samples, or left behind by a change of the model's

@@ -118,8 +118,7 @@ class HwConfig:
     # the calibration samples predate it, so a sample without the field is False)
     gate_forward: bool = False
     # the LSTM projection on the engine beside the PE (ERNN_PROJ_ENGINE, schedule.proj_engine): no
-    # projection jobs in the PE; the engine's own resources are not priced (no sample has one; they
-    # count under the controller, fft and ifft blocks of a synthesis)
+    # projection jobs in the PE, no m memory; the engine priced by :func:`proj_engine_features`
     proj_engine: bool = False
     dsp_pack: bool = False  # two weight products per MAC multiply (ERNN_DSP_PACK, export --dsp-pack)
     # rtl/ernn_pe.v MREG: multiplier outputs registered (the RTL's default since issue 18; the
@@ -491,7 +490,7 @@ def controller_memories(c: HwConfig) -> list[tuple[int, int]]:
     h_depth = max(2, (2 if c.layer_skew else 1) * layers * qh)
     mems = [(h_depth, k * c.data_w)]
     mems.append((max(2, layers * pb), k * c.cell_w) if c.cell == "lstm" else (h_depth, k * c.data_w))
-    if c.proj_size:
+    if c.proj_size and not c.proj_engine:  # the engine takes m from the cell writer: no m memory
         mems.append((max(2, (layers if c.interleave else 1) * pb), k * c.data_w))
     bank = -(-max(2, pb) // c.n_ifft)
     mems += [(bank, k * c.ifft_out_w)] * (4 * c.n_ifft)
@@ -568,6 +567,28 @@ def part_breakdown(stat: dict[str, Any], top: str = "ernn_top") -> dict[str, dic
     return parts
 
 
+def proj_engine_units(c: HwConfig) -> dict[str, float]:
+    """What the projection engine (rtl/ernn_proj_pe.v) is built of, counted from its RTL, in the units
+    of the PE's parts that it repeats: complex MAC lanes (``QH x BINS`` ernn_cmul with their exact
+    accumulators), one FFT and one IFFT of k, a weight ROM of ``LAYERS x PB`` words of ``QH x BINS``
+    complex weights, ``2 BINS`` lane rounders (ACC_W -> IFFT_W, symmetric) in front of the IFFT, and
+    words of the two-entry latch that the reader selects a block of a clock from (``2 QH BINS`` words
+    of ACC_W in the controller's selects). Zero where the configuration has no engine."""
+    if not c.proj_engine:
+        return dict.fromkeys(("lanes", "ffts", "iffts", "rom_depth", "rom_bits", "rounders", "latch_bits"), 0)
+    qh = -(-c.output_size // c.k)
+    pb = -(-c.hidden_size // c.k)
+    return {
+        "lanes": qh * c.bins,
+        "ffts": 1,
+        "iffts": 1,
+        "rom_depth": c.num_layers * pb,
+        "rom_bits": qh * c.bins * 2 * c.ws_w,
+        "rounders": 2 * c.bins,
+        "latch_bits": 2 * qh * c.bins * 2 * c.acc_w,
+    }
+
+
 def features(c: HwConfig, family: str = "xcu") -> dict[str, dict[str, float]]:
     """The structural feature of every (part, resource) pair (see the module docstring and :data:`PARTS`),
     counted from the RTL the configuration describes (:class:`HwConfig`'s ``hold_gearbox``, ``late_sat``,
@@ -600,8 +621,12 @@ def features(c: HwConfig, family: str = "xcu") -> dict[str, dict[str, float]]:
     feeder = c.cell_lanes * (
         gates * (c.ifft_out_w + c.bias_w) + state_w + (3 * c.peep_w if c.peephole else 0)
     )
-    writer = c.n_ifft * k * c.ifft_out_w if (c.n_ifft > 1 or c.proj_size) else 0
+    writer = c.n_ifft * k * c.ifft_out_w if (c.n_ifft > 1 or (c.proj_size and not c.proj_engine)) else 0
     ctrl_bits = -(-c.input_size // k) * k * c.data_w + feeder * math.ceil(k / c.cell_lanes / 4) + writer
+    # the projection engine (:func:`proj_engine_units`): priced as the PE parts it repeats, its latch's
+    # block select with the controller's selects
+    eng = proj_engine_units(c)
+    ctrl_bits += eng["latch_bits"]
     # its registers: the input frame and a block on its way to the PE (ernn_cmd), and the cell writer's
     # block of h (and c) assembled from the cell unit's beats (none when a beat is a whole block)
     ctrl_regs = c.input_size * c.data_w + k * c.data_w
@@ -630,35 +655,41 @@ def features(c: HwConfig, family: str = "xcu") -> dict[str, dict[str, float]]:
         lane_dsp = 2 * (p - real_lanes) + lone_real + pairs
     else:
         lane_dsp = (3 * p - 2 * real_lanes) * mul_dsp
+    lane_dsp += 3 * eng["lanes"] * mul_dsp  # the engine's ernn_cmul (Gauss, never packed)
+    eng_rom_luts = math.ceil(eng["rom_depth"] / 64) * eng["rom_bits"]
+    eng_rom_in_logic = eng["rom_depth"] <= BRAM_MAX_LUT_DEPTH
     zero = {"dsp": 0.0, "bram36": 0.0}
+    n_fft, n_ifft = 1 + eng["ffts"], c.n_ifft + eng["iffts"]
     return {
         "mac_lanes": {
-            "lut": (p - real_lanes / 2) * lane_bits + pairs * (c.fft_w + c.ws_w + 1),
-            "ff": (p - real_lanes / 2) * lane_bits - pairs * c.fft_w,
+            "lut": (p - real_lanes / 2 + eng["lanes"]) * lane_bits + pairs * (c.fft_w + c.ws_w + 1),
+            "ff": (p - real_lanes / 2 + eng["lanes"]) * lane_bits - pairs * c.fft_w,
             "dsp": lane_dsp,
             "bram36": 0.0,
         },
         "weights": {
-            "lut": rom_luts if in_logic else 0.0,
-            "ff": weight_bits if in_logic else 0.0,
+            "lut": (rom_luts if in_logic else 0.0) + (eng_rom_luts if eng_rom_in_logic else 0.0),
+            "ff": (weight_bits if in_logic else 0.0) + (eng["rom_bits"] if eng_rom_in_logic else 0.0),
             "dsp": 0.0,
-            "bram36": bram36(c.w_depth, weight_bits),
+            "bram36": bram36(c.w_depth, weight_bits)
+            + (bram36(eng["rom_depth"], eng["rom_bits"]) if eng["rom_depth"] else 0.0),
         },
         # butterflies: adders and the rounders of every stage, about the same LUTs per butterfly bit
         # at every k; the general twiddles' complex multipliers apart (pre- and post-adders, DSPs)
-        "fft": {"lut": butterflies * c.fft_w, "ff": butterflies * c.fft_w, **zero},
+        # (the projection engine's FFT beside the PE's)
+        "fft": {"lut": n_fft * butterflies * c.fft_w, "ff": n_fft * butterflies * c.fft_w, **zero},
         "fft_twiddles": {
-            "lut": fft_tw * (c.fft_w + c.tw_w),
-            "ff": fft_tw * (c.fft_w + c.tw_w),
-            "dsp": fft_tw * twiddle_dsp(c.fft_w, c.tw_w, family),
+            "lut": n_fft * fft_tw * (c.fft_w + c.tw_w),
+            "ff": n_fft * fft_tw * (c.fft_w + c.tw_w),
+            "dsp": n_fft * fft_tw * twiddle_dsp(c.fft_w, c.tw_w, family),
             "bram36": 0.0,
         },
-        # per IFFT, times the IFFTs side by side
-        "ifft": {"lut": c.n_ifft * butterflies * c.ifft_w, "ff": c.n_ifft * butterflies * c.ifft_w, **zero},
+        # per IFFT, times the IFFTs side by side (and the projection engine's)
+        "ifft": {"lut": n_ifft * butterflies * c.ifft_w, "ff": n_ifft * butterflies * c.ifft_w, **zero},
         "ifft_twiddles": {
-            "lut": c.n_ifft * ifft_tw * (c.ifft_w + c.tw_w),
-            "ff": c.n_ifft * ifft_tw * (c.ifft_w + c.tw_w),
-            "dsp": c.n_ifft * ifft_tw * twiddle_dsp(c.ifft_w, c.tw_w, family),
+            "lut": n_ifft * ifft_tw * (c.ifft_w + c.tw_w),
+            "ff": n_ifft * ifft_tw * (c.ifft_w + c.tw_w),
+            "dsp": n_ifft * ifft_tw * twiddle_dsp(c.ifft_w, c.tw_w, family),
             "bram36": 0.0,
         },
         "pe_gearbox": {
@@ -672,7 +703,12 @@ def features(c: HwConfig, family: str = "xcu") -> dict[str, dict[str, float]]:
         # rtl/ernn_round_sat.v (:func:`pe_rounders`): two per lane that clamp the accumulator's bits
         # above the dropped ones (the slope's samples, a377d90, all pre-rounded: ACC_W - ACC_SHIFT each),
         # or in the hold form one clamp of HOLD_W bits per IFFT input word
-        "pe_rounders": {"lut": sum(n * bits for n, bits in pe_rounders(c)), "ff": 0.0, **zero},
+        "pe_rounders": {
+            "lut": sum(n * bits for n, bits in pe_rounders(c))
+            + eng["rounders"] * rounder_bits(c.acc_w, c.acc_shift, c.ifft_w, False),
+            "ff": 0.0,
+            **zero,
+        },
         # the rounded lanes' register (2 P words of HOLD_W bits: IFFT_W but in the hold form with its
         # late clamp), the output skid buffer (two beats of n_ifft row blocks; LUTs: the skid's select)
         # and the registered clamped window (EMIT_MAX rows of 2 bins words of IFFT_W, ``win_reg``)
@@ -726,12 +762,16 @@ def mreg_flip_flops(c: HwConfig) -> dict[str, float]:
 
     fft_tw, ifft_tw = twiddle_multipliers(c.k, False), twiddle_multipliers(c.k, True)
 
+    eng = proj_engine_units(c)
+    lanes += eng["lanes"] * gauss  # the projection engine's ernn_cmul
+    n_fft, n_ifft = 1 + eng["ffts"], c.n_ifft + eng["iffts"]
+
     out["mac_lanes"] = float(lanes)
     # a general twiddle's three products (ernn_cmul) and its butterfly's delayed a (ernn_fft_bfly)
-    out["fft_twiddles"] = fft_tw * 3 * (c.fft_w + c.tw_w + 1)
-    out["fft"] = fft_tw * 2 * c.fft_w
-    out["ifft_twiddles"] = c.n_ifft * ifft_tw * 3 * (c.ifft_w + c.tw_w + 1)
-    out["ifft"] = c.n_ifft * ifft_tw * 2 * c.ifft_w
+    out["fft_twiddles"] = n_fft * fft_tw * 3 * (c.fft_w + c.tw_w + 1)
+    out["fft"] = n_fft * fft_tw * 2 * c.fft_w
+    out["ifft_twiddles"] = n_ifft * ifft_tw * 3 * (c.ifft_w + c.tw_w + 1)
+    out["ifft"] = n_ifft * ifft_tw * 2 * c.ifft_w
     return out
 
 

@@ -9,7 +9,7 @@ them into N_IFFT = 1 tests):
 * LSTM 4 -> 16, k 4, P 64: four IFFTs (a beat of four rows is the four gates of one block);
 * GRU 4 -> 12, k 4, P 32: two (gate-buffer rows of the in / hn jobs go to consecutive blocks of one slot,
   i.e. to two banks);
-* LSTMP 4 -> 12 (projection 4), k 4, P 32: two (projection rows are written one per clock);
+* LSTMP 4 -> 12 (projection 4), k 4, P 32: four (projection rows are written one per clock);
 * 2-layer LSTM 4 -> 8, k 4, P 21: two (beats end at each job, and at each layer; P a multiple of the
   k/2 + 1 bins, so the PE's gearbox holds each round in place and hands it on by a pointer, with windows
   of fewer rows than IFFTs at the end of every round). The others use the shifting gearbox.
