@@ -392,6 +392,18 @@ def main() -> None:
                 f"--only: no shape named {', '.join(unknown)} in this sweep (names: {', '.join(shapes)})"
             )
         shapes = {name: shape for name, shape in shapes.items() if name in args.only}
+    # the grid (and the model scan) hold shapes no model can have: k above every layer dimension, which the
+    # trainer refuses (ernn.train.models); simulate the others and say which were left out
+    unbuildable = sorted(
+        n for n, s in shapes.items() if s["block_size"] > max(s["input_size"], s["hidden_size"])
+    )
+    if unbuildable:
+        print(
+            f"left out (k larger than every layer dimension, no model can have it): {', '.join(unbuildable)}"
+        )
+        shapes = {name: shape for name, shape in shapes.items() if name not in unbuildable}
+    if not shapes:
+        ap.error("no shape left to simulate")
     if args.compare_skew:
         compare_skew(shapes, args)
         return

@@ -90,6 +90,31 @@ def test_cycle_grid_refuses_to_simulate_thousands_of_shapes():
     assert out.returncode == 2 and "--grid holds" in out.stderr and "--only" in out.stderr
 
 
+def test_cycle_grid_leaves_out_shapes_no_model_can_have(tmp_path):
+    """The grid holds shapes whose k is above every layer dimension (the trainer refuses them): ``--only``
+    on one names it as left out and, with nothing left, stops with a usage error instead of failing in
+    the export."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench/bench_cycles.py"),
+            "--grid",
+            "--only",
+            "lstm_in3_hi8_bl16_nu1_la256",
+            "--models",
+            str(tmp_path / "models"),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert out.returncode == 2, out.stderr
+    assert (
+        "left out (k larger than every layer dimension" in out.stdout
+        and "lstm_in3_hi8_bl16_nu1_la256" in out.stdout
+    )
+    assert "no shape left to simulate" in out.stderr
+
+
 def test_block_width_whatif_at_one_block_a_clock_is_the_timing_model():
     """bench/whatif_block_width.py patches a copy of the timing model; at one block a clock with the
     hand-offs it must be the model itself (the exporter's prediction), and two blocks a clock no slower."""
