@@ -118,7 +118,7 @@ class HwConfig:
     # the calibration samples predate it, so a sample without the field is False)
     gate_forward: bool = False
     # the LSTM projection on the engine beside the PE (ERNN_PROJ_ENGINE, schedule.proj_engine): no
-    # projection jobs in the PE, no m memory; the engine priced by :func:`proj_engine_features`
+    # projection jobs in the PE, no m memory; the engine priced by :func:`proj_engine_units`
     proj_engine: bool = False
     dsp_pack: bool = False  # two weight products per MAC multiply (ERNN_DSP_PACK, export --dsp-pack)
     # rtl/ernn_pe.v MREG: multiplier outputs registered (the RTL's default since issue 18; the
